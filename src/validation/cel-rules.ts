@@ -1,4 +1,4 @@
-import { run } from '@bufbuild/cel';
+import { run, type CelInput } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
 import type { SchemaNode } from '../schema/schema-files.js';
 
@@ -13,7 +13,7 @@ export interface RuleViolation { path: string; message: string }
 interface CelRule { rule: string; message?: string; messageExpression?: string }
 
 /** CEL has distinct int and double types; JSON integers must become CEL ints. */
-export function toCelValue(value: unknown): unknown {
+export function toCelValue(value: unknown): any {
   if (Array.isArray(value)) return value.map(toCelValue);
   if (value && typeof value === 'object') return new Map(Object.entries(value).map(([k, v]) => [k, toCelValue(v)]));
   if (typeof value === 'number' && Number.isInteger(value)) return BigInt(value);
@@ -25,7 +25,7 @@ function evaluate(rule: CelRule, self: unknown, oldSelf: unknown, path: string):
   if (usesOldSelf && oldSelf === undefined) return undefined;
   let result: unknown;
   try {
-    result = run(rule.rule, usesOldSelf ? { self: toCelValue(self), oldSelf: toCelValue(oldSelf) } : { self: toCelValue(self) }, { funcs: strings });
+    result = run(rule.rule, usesOldSelf ? { self: toCelValue(self), oldSelf: toCelValue(oldSelf) } as Record<string, CelInput> : { self: toCelValue(self) } as Record<string, CelInput>, { funcs: strings });
   } catch (error) {
     result = error;
   }
