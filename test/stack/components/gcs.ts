@@ -1,0 +1,72 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Component, StackContext } from '../component.js';
+import { goBinPath, goInstallCached } from '../lib/go.js';
+import { LOOPBACK, ports } from '../lib/ports.js';
+import { logTail, pidFileAlive, spawnDaemon, stopByPidFile } from '../lib/proc.js';
+import { httpStatus, waitForHttp } from '../lib/wait.js';
+import { versions } from '../versions.js';
+
+export const GCS_BUCKET = 'silo-test';
+export const GCS_PROJECT = 'silo-test';
+const endpoint = `http://${LOOPBACK}:${ports.gcs}`;
+
+const pidFile = (ctx: StackContext) => join(ctx.root, 'gcs', 'fake-gcs-server.pid');
+const logFile = (ctx: StackContext) => join(ctx.logDir, 'gcs.log');
+
+/** fake-gcs-server speaks the GCS JSON API; it needs no credentials. */
+export const gcs: Component = {
+  name: 'gcs',
+  async install(ctx) {
+    await goInstallCached(ctx, 'github.com/fsouza/fake-gcs-server', versions.fakeGcsServer, 'fake-gcs-server');
+  },
+  async up(ctx) {
+    if (await gcs.status(ctx)) return;
+    const data = join(ctx.root, 'gcs', 'data');
+    mkdirSync(data, { recursive: true });
+    spawnDaemon({
+      cmd: goBinPath(ctx, 'fake-gcs-server', versions.fakeGcsServer),
+      args: [
+        '-scheme', 'http',
+        '-host', LOOPBACK,
+        '-port', String(ports.gcs),
+        // Filesystem, not memory: large benchmark objects should not sit in RAM.
+        '-backend', 'filesystem',
+        '-filesystem-root', data,
+        // Resumable-upload Location headers must point back at us, not at 0.0.0.0.
+        '-external-url', endpoint,
+        '-public-host', `${LOOPBACK}:${ports.gcs}`,
+        '-log-level', 'warn',
+      ],
+      pidFile: pidFile(ctx),
+      logFile: logFile(ctx),
+    });
+    try {
+      await waitForHttp(`${endpoint}/storage/v1/b`, 60_000, { ok: (s) => s === 200, pidFile: pidFile(ctx) });
+    } catch (e) {
+      throw new Error(`fake-gcs-server did not become ready: ${(e as Error).message}\n${logTail(logFile(ctx))}`);
+    }
+    const res = await fetch(`${endpoint}/storage/v1/b?project=${GCS_PROJECT}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: GCS_BUCKET }),
+    });
+    if (!res.ok && res.status !== 409) throw new Error(`creating GCS bucket: HTTP ${res.status} ${await res.text()}`);
+  },
+  async down(ctx) {
+    await stopByPidFile(pidFile(ctx));
+  },
+  async status(ctx) {
+    if (!pidFileAlive(pidFile(ctx))) return false;
+    return (await httpStatus(`${endpoint}/storage/v1/b`).catch(() => 0)) === 200;
+  },
+  env() {
+    return {
+      // The Google SDKs switch to the emulator (and skip auth) when this is set.
+      STORAGE_EMULATOR_HOST: endpoint,
+      GCS_ENDPOINT: endpoint,
+      GCS_BUCKET,
+      GCS_PROJECT,
+    };
+  },
+};

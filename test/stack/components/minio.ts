@@ -1,0 +1,124 @@
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Component, StackContext } from '../component.js';
+import { goBinPath, goInstallCached } from '../lib/go.js';
+import { LOOPBACK, ports } from '../lib/ports.js';
+import { logTail, pidFileAlive, spawnDaemon, stopByPidFile } from '../lib/proc.js';
+import { ensureBucket, type S3Endpoint } from '../lib/s3.js';
+import { httpStatus, waitForHttp } from '../lib/wait.js';
+import { ensureTestCa, testCaPaths } from '../tls/ca.js';
+import { versions } from '../versions.js';
+
+export const MINIO_ACCESS_KEY = 'silo-minio';
+export const MINIO_SECRET_KEY = 'silo-minio-secret';
+export const MINIO_BUCKET = 'silo-test';
+
+/** Two MinIO servers: one plain HTTP, one TLS with the test CA ("localhost" hostname for pgBackRest). */
+const instances = [
+  { id: 'http', port: ports.minioHttp, console: ports.minioHttpConsole, tls: false },
+  { id: 'tls', port: ports.minioTls, console: ports.minioTlsConsole, tls: true },
+] as const;
+
+type Instance = (typeof instances)[number];
+
+const dir = (ctx: StackContext, i: Instance) => join(ctx.root, 'minio', i.id);
+const pidFile = (ctx: StackContext, i: Instance) => join(dir(ctx, i), 'minio.pid');
+const logFile = (ctx: StackContext, i: Instance) => join(ctx.logDir, `minio-${i.id}.log`);
+const url = (i: Instance) => (i.tls ? `https://localhost:${i.port}` : `http://${LOOPBACK}:${i.port}`);
+
+export function minioEndpoint(ctx: StackContext, tls = false): S3Endpoint {
+  const i = instances[tls ? 1 : 0];
+  return {
+    endpoint: url(i),
+    accessKeyId: MINIO_ACCESS_KEY,
+    secretAccessKey: MINIO_SECRET_KEY,
+    caFile: tls ? testCaPaths(ctx).caCert : undefined,
+  };
+}
+
+export const mcPath = (ctx: StackContext) => goBinPath(ctx, 'mc', versions.mc);
+
+async function healthy(ctx: StackContext, i: Instance): Promise<boolean> {
+  if (!pidFileAlive(pidFile(ctx, i))) return false;
+  const ca = i.tls ? testCaPaths(ctx).caCert : undefined;
+  try {
+    return (await httpStatus(`${url(i)}/minio/health/live`, { ca: ca ? readFileSync(ca) : undefined })) === 200;
+  } catch {
+    return false;
+  }
+}
+
+export const minio: Component = {
+  name: 'minio',
+  async install(ctx) {
+    await goInstallCached(ctx, 'github.com/minio/minio', versions.minio, 'minio');
+    // mc is not needed by the server; benchmarks and shell users use `mc pipe`.
+    await goInstallCached(ctx, 'github.com/minio/mc', versions.mc, 'mc');
+  },
+  async up(ctx) {
+    const ca = await ensureTestCa(ctx);
+    for (const i of instances) {
+      if (await healthy(ctx, i)) continue;
+      const data = join(dir(ctx, i), 'data');
+      const certsDir = join(dir(ctx, i), 'certs');
+      mkdirSync(data, { recursive: true });
+      const args = ['server', '--address', `${LOOPBACK}:${i.port}`, '--console-address', `${LOOPBACK}:${i.console}`];
+      if (i.tls) {
+        // MinIO reads public.crt/private.key from --certs-dir; copy ours in under those names.
+        mkdirSync(join(certsDir, 'CAs'), { recursive: true });
+        copyFileSync(ca.serverCert, join(certsDir, 'public.crt'));
+        copyFileSync(ca.serverKey, join(certsDir, 'private.key'));
+        copyFileSync(ca.caCert, join(certsDir, 'CAs', 'ca.crt'));
+        args.push('--certs-dir', certsDir);
+      }
+      args.push(data);
+      spawnDaemon({
+        cmd: goBinPath(ctx, 'minio', versions.minio),
+        args,
+        pidFile: pidFile(ctx, i),
+        logFile: logFile(ctx, i),
+        env: {
+          ...process.env,
+          MINIO_ROOT_USER: MINIO_ACCESS_KEY,
+          MINIO_ROOT_PASSWORD: MINIO_SECRET_KEY,
+          // No phoning home from a test machine.
+          MINIO_UPDATE: 'off',
+          MINIO_CALLHOME_ENABLE: 'off',
+          MINIO_BROWSER: 'off',
+        },
+      });
+      try {
+        await waitForHttp(`${url(i)}/minio/health/ready`, 60_000, {
+          pidFile: pidFile(ctx, i),
+          ca: i.tls ? readFileSync(ca.caCert) : undefined,
+          ok: (s) => s === 200,
+        });
+      } catch (e) {
+        throw new Error(`minio (${i.id}) did not become ready: ${(e as Error).message}\n${logTail(logFile(ctx, i))}`);
+      }
+      await ensureBucket(minioEndpoint(ctx, i.tls), MINIO_BUCKET);
+    }
+  },
+  async down(ctx) {
+    for (const i of instances) await stopByPidFile(pidFile(ctx, i));
+  },
+  async status(ctx) {
+    for (const i of instances) if (!(await healthy(ctx, i))) return false;
+    return true;
+  },
+  env(ctx) {
+    const http = minioEndpoint(ctx, false);
+    const tls = minioEndpoint(ctx, true);
+    return {
+      MINIO_ENDPOINT: http.endpoint,
+      MINIO_TLS_ENDPOINT: tls.endpoint,
+      MINIO_ACCESS_KEY,
+      MINIO_SECRET_KEY,
+      MINIO_BUCKET,
+      MINIO_CA_FILE: tls.caFile!,
+      MC_BIN: mcPath(ctx),
+      // mc reads aliases from MC_HOST_<alias>; `mc ls silo/silo-test` works after eval.
+      MC_HOST_silo: `http://${MINIO_ACCESS_KEY}:${MINIO_SECRET_KEY}@${LOOPBACK}:${ports.minioHttp}`,
+    };
+  },
+};
