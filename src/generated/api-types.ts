@@ -49,38 +49,56 @@ export interface BackupStorageSpec {
 export interface BackupStorageParameters {
   /**
    * Bucket (s3, gcs).
+   *
+   * @default - not set
    */
   bucket?: string;
   /**
    * Endpoint URL, for S3-compatible stores, fake or private GCS endpoints, or Azure endpoints (Azurite).
+   *
+   * @default - not set
    */
   endpoint?: string;
   /**
    * Region (s3).
+   *
+   * @default - not set
    */
   region?: string;
   /**
    * "true" allows plain HTTP and skips certificate verification. For test endpoints only.
+   *
+   * @default - not set
    */
   insecure?: 'true' | 'false';
   /**
    * "true" uses path-style addressing, as MinIO and Ceph RGW usually need.
+   *
+   * @default - not set
    */
   s3ForcePathStyle?: 'true' | 'false';
   /**
    * Storage class for uploaded objects (s3, gcs) or access tier (azure).
+   *
+   * @default - not set
    */
   storageClass?: string;
   /**
    * Project (gcs).
+   *
+   * @default - not set
    */
   projectId?: string;
   /**
    * Blob container (azure).
+   *
+   * @default - not set
    */
   container?: string;
   /**
    * Storage account (azure).
+   *
+   * @default - not set
    */
   storageAccount?: string;
 }
@@ -91,9 +109,21 @@ export interface NamespacedSecretReference {
   name: string;
   namespace: string;
 }
+/**
+ * @default - not set
+ */
 export interface BackupStorageStatus {
+  /**
+   * @default - not set
+   */
   phase?: 'Ready' | 'NotReady';
+  /**
+   * @default - not set
+   */
   lastCheckTime?: string;
+  /**
+   * @default - not set
+   */
   observedGeneration?: number;
   conditions?: Conditions;
 }
@@ -106,6 +136,9 @@ export interface Condition {
   reason: string;
   message: string;
   lastTransitionTime: string;
+  /**
+   * @default - not set
+   */
   observedGeneration?: number;
 }
 /**
@@ -127,6 +160,8 @@ export interface BackupRunSpec {
   restore?: RunCommand;
   /**
    * What happens to the stored object when the BackupRun is deleted. `Delete` removes it (opt-in); `Retain` keeps it.
+   *
+   * @default "Retain"
    */
   retainPolicy?: 'Retain' | 'Delete';
   compression?: Compression;
@@ -154,10 +189,15 @@ export interface RunCommand {
   /**
    * @minItems 1
    */
-  command: [string, ...string[]];
+  command: string[];
+  /**
+   * @default - not set
+   */
   args?: string[];
   /**
    * The command is killed and the run fails after this many seconds.
+   *
+   * @default 3600
    */
   deadlineSeconds?: number;
 }
@@ -167,10 +207,14 @@ export interface RunCommand {
 export interface Compression {
   /**
    * Compression codec. `zstd` is the fastest at a given ratio; `gzip` is the most widely readable.
+   *
+   * @default "zstd"
    */
   algorithm?: 'none' | 'gzip' | 'zstd';
   /**
    * Codec level. gzip takes 1-9, zstd takes 1-19. Omit it for the codec's fast default (gzip 6, zstd 1).
+   *
+   * @default - not set
    */
   level?: number;
 }
@@ -190,56 +234,7 @@ export interface AgeEncryption {
    * @minItems 1
    * @maxItems 16
    */
-  recipients:
-    | [string]
-    | [string, string]
-    | [string, string, string]
-    | [string, string, string, string]
-    | [string, string, string, string, string]
-    | [string, string, string, string, string, string]
-    | [string, string, string, string, string, string, string]
-    | [string, string, string, string, string, string, string, string]
-    | [string, string, string, string, string, string, string, string, string]
-    | [string, string, string, string, string, string, string, string, string, string]
-    | [string, string, string, string, string, string, string, string, string, string, string]
-    | [string, string, string, string, string, string, string, string, string, string, string, string]
-    | [string, string, string, string, string, string, string, string, string, string, string, string, string]
-    | [string, string, string, string, string, string, string, string, string, string, string, string, string, string]
-    | [
-        string,
-        string,
-        string,
-        string,
-        string,
-        string,
-        string,
-        string,
-        string,
-        string,
-        string,
-        string,
-        string,
-        string,
-        string
-      ]
-    | [
-        string,
-        string,
-        string,
-        string,
-        string,
-        string,
-        string,
-        string,
-        string,
-        string,
-        string,
-        string,
-        string,
-        string,
-        string,
-        string
-      ];
+  recipients: string[];
   identitySecretRef?: SecretKeySelector;
 }
 /**
@@ -259,41 +254,81 @@ export interface SecretKeySelector {
  * Pod template for the run's Pod. The backup and restore commands run in its containers; Silo adds its worker container.
  */
 export interface PodTemplate {
+  /**
+   * @default - not set
+   */
   metadata?: {};
+  /**
+   * @default - not set
+   */
   spec?: {
     /**
      * @minItems 1
      */
-    containers: [
-      {
-        name: string;
-        image?: string;
-      },
-      ...{
-        name: string;
-        image?: string;
-      }[]
-    ];
+    containers: {
+      name: string;
+      /**
+       * @default - not set
+       */
+      image?: string;
+    }[];
   };
 }
+/**
+ * @default - not set
+ */
 export interface BackupRunStatus {
+  /**
+   * @default - not set
+   */
   phase?: 'Pending' | 'Running' | 'Completed' | 'Failed' | 'Restoring' | 'Restored' | 'RestoreFailed';
+  /**
+   * @default - not set
+   */
   reason?: string;
+  /**
+   * @default - not set
+   */
   podName?: string;
   /**
    * The rendered object key.
+   *
+   * @default - not set
    */
   path?: string;
+  /**
+   * @default - not set
+   */
   sizeInBytes?: number;
+  /**
+   * @default - not set
+   */
   sha256?: string;
+  /**
+   * @default - not set
+   */
   startedAt?: string;
+  /**
+   * @default - not set
+   */
   completedAt?: string;
+  /**
+   * @default - not set
+   */
   restoreStartedAt?: string;
+  /**
+   * @default - not set
+   */
   restoreCompletedAt?: string;
   /**
    * One sentence saying what failed and what to fix.
+   *
+   * @default - not set
    */
   error?: string;
+  /**
+   * @default - not set
+   */
   observedGeneration?: number;
   conditions?: Conditions;
 }
@@ -311,46 +346,85 @@ export interface BackupScheduleSpec {
   schedule: CronSchedule;
   /**
    * IANA time zone of the schedule, e.g. Europe/Paris. Defaults to UTC.
+   *
+   * @default - not set
    */
   timeZone?: string;
   /**
    * What to do when a run is due while the previous one is still running.
+   *
+   * @default "Replace"
    */
   concurrencyPolicy?: 'Allow' | 'Forbid' | 'Replace';
   /**
    * A run that cannot start within this many seconds of its slot is skipped.
+   *
+   * @default - not set
    */
   startingDeadlineSeconds?: number;
   /**
    * Completed runs to keep; older ones are deleted (their data follows their retainPolicy).
+   *
+   * @default 3
    */
   successfulRunsHistoryLimit?: number;
   /**
    * Failed runs to keep.
+   *
+   * @default 1
    */
   failedRunsHistoryLimit?: number;
   /**
    * Stop creating runs. Running ones finish.
+   *
+   * @default false
    */
   suspend?: boolean;
   template: BackupRunTemplate;
 }
 export interface BackupRunTemplate {
+  /**
+   * @default - not set
+   */
   metadata?: {
+    /**
+     * @default - not set
+     */
     labels?: {
       [k: string]: string;
     };
+    /**
+     * @default - not set
+     */
     annotations?: {
       [k: string]: string;
     };
   };
   spec: BackupRunSpec;
 }
+/**
+ * @default - not set
+ */
 export interface BackupScheduleStatus {
+  /**
+   * @default - not set
+   */
   lastScheduleTime?: string;
+  /**
+   * @default - not set
+   */
   lastSuccessfulTime?: string;
+  /**
+   * @default - not set
+   */
   nextScheduleTime?: string;
+  /**
+   * @default - not set
+   */
   active?: string[];
+  /**
+   * @default - not set
+   */
   observedGeneration?: number;
   conditions?: Conditions;
 }
@@ -367,27 +441,39 @@ export interface ClusterResource {
 export interface ClusterSpec {
   /**
    * Number of instances. The first is the primary; the others replicate from it.
+   *
+   * @default 1
    */
   instances?: number;
   /**
    * Instance image (database server, XtraBackup/mariabackup and the Silo instance manager). Defaults to the operator's default image.
+   *
+   * @default - not set
    */
   imageName?: string;
   /**
    * Pull secrets for the instance image, also used by backup and restore Jobs.
+   *
+   * @default - not set
    */
   imagePullSecrets?: LocalObjectReferenceName[];
   storage: StorageConfiguration;
   /**
    * Resource requests and limits of the database container (corev1.ResourceRequirements). Backup Jobs take theirs from backup.resources.
+   *
+   * @default - not set
    */
   resources?: {};
   /**
    * Tolerations for instance Pods, also applied to backup and restore Jobs.
+   *
+   * @default - not set
    */
   tolerations?: {}[];
   /**
    * ServiceAccount of backup and restore Jobs, e.g. one bound to an IAM role.
+   *
+   * @default - not set
    */
   serviceAccountName?: string;
   certificates?: CertificatesConfiguration;
@@ -395,6 +481,8 @@ export interface ClusterSpec {
   bootstrap?: BootstrapConfiguration;
   /**
    * Clusters known only by their object store, used as recovery sources.
+   *
+   * @default - not set
    *
    * @maxItems 32
    */
@@ -413,45 +501,65 @@ export interface StorageConfiguration {
   size: string;
   /**
    * StorageClass of the volume. Omit for the cluster default.
+   *
+   * @default - not set
    */
   storageClass?: string;
 }
 /**
  * PKI Secrets for the instance manager's mutual TLS. When omitted the operator creates them. Backup Jobs reference the client certificate Secret; its key never enters a database Pod.
+ *
+ * @default - not set
  */
 export interface CertificatesConfiguration {
   /**
    * Secret with ca.crt that signs instance manager server certificates.
+   *
+   * @default - not set
    */
   serverCASecret?: string;
   /**
    * Secret of type kubernetes.io/tls for the instance manager.
+   *
+   * @default - not set
    */
   serverTLSSecret?: string;
   /**
    * Secret with ca.crt that signs client certificates the instance manager accepts.
+   *
+   * @default - not set
    */
   clientCASecret?: string;
   /**
    * Secret of type kubernetes.io/tls that backup Jobs present.
+   *
+   * @default - not set
    */
   clientTLSSecret?: string;
 }
 /**
  * Where and how this Cluster's backups are stored and kept.
+ *
+ * @default - not set
  */
 export interface BackupConfiguration {
   objectStore?: ObjectStore;
   /**
    * Recovery window, e.g. 30d, 4w or 6m. Backups no longer needed to recover to any point in the window are deleted; the newest completed backup is always kept.
+   *
+   * @default - not set
    */
   retentionPolicy?: string;
   /**
    * Default target of this Cluster's Backups.
+   *
+   * @default "prefer-standby"
    */
   target?: 'primary' | 'prefer-standby';
   /**
    * Resource requests and limits of backup and restore Jobs.
+   *
+   * @default - not set
    */
   resources?: {};
 }
@@ -465,37 +573,53 @@ export interface ObjectStore {
   bucket: string;
   /**
    * Key prefix inside the bucket, without leading or trailing slash.
+   *
+   * @default ""
    */
   path?: string;
   /**
    * Endpoint URL, for S3-compatible stores. Omit it for AWS S3.
+   *
+   * @default - not set
    */
   endpoint?: string;
   /**
    * Region of the bucket.
+   *
+   * @default "us-east-1"
    */
   region?: string;
   /**
    * Use path-style addressing (`endpoint/bucket/key`), as MinIO and Ceph RGW usually need.
+   *
+   * @default false
    */
   forcePathStyle?: boolean;
   /**
    * Request signing version. v2 exists only for old appliances.
+   *
+   * @default "v4"
    */
   signatureVersion?: 'v2' | 'v4';
   endpointCA?: SecretKeySelector;
   /**
    * Skip TLS certificate verification. For test endpoints only.
+   *
+   * @default false
    */
   insecure?: boolean;
   serverSideEncryption?: ServerSideEncryption;
   /**
    * Storage class for uploaded objects, e.g. STANDARD_IA.
+   *
+   * @default - not set
    */
   storageClass?: string;
   credentials?: S3Credentials;
   /**
    * Use the credentials of the Job's service account (IRSA or instance role) instead of static keys.
+   *
+   * @default false
    */
   inheritFromIAMRole?: boolean;
   compression?: Compression;
@@ -503,13 +627,20 @@ export interface ObjectStore {
 }
 /**
  * Ask the store to encrypt objects at rest, in addition to age encryption.
+ *
+ * @default - not set
  */
 export interface ServerSideEncryption {
   type: 'AES256' | 'aws:kms';
+  /**
+   * @default - not set
+   */
   kmsKeyId?: string;
 }
 /**
  * Static credentials, each a Secret key. Omit and set inheritFromIAMRole to use the pod's IAM role.
+ *
+ * @default - not set
  */
 export interface S3Credentials {
   accessKeyId: SecretKeySelector;
@@ -518,45 +649,64 @@ export interface S3Credentials {
 }
 /**
  * How the first instance gets its data. Without it, an empty database is initialised.
+ *
+ * @default - not set
  */
 export interface BootstrapConfiguration {
   recovery?: BootstrapRecovery;
 }
 /**
  * Restore the first instance from a physical backup, then start it as the primary.
+ *
+ * @default - not set
  */
 export interface BootstrapRecovery {
   backup?: BackupReference;
   /**
    * Name of an externalClusters entry; that name is the key prefix of its backups in the object store.
+   *
+   * @default - not set
    */
   source?: string;
   /**
    * Pin a backup ID under the source prefix. Empty means the latest completed backup.
+   *
+   * @default - not set
    */
   backupID?: string;
   recoveryTarget?: RecoveryTarget;
 }
 /**
  * A completed Backup object in this namespace.
+ *
+ * @default - not set
  */
 export interface BackupReference {
   name: string;
 }
 /**
  * Point-in-time recovery target, replayed from archived binlogs after the base backup. Set exactly one.
+ *
+ * @default - not set
  */
 export interface RecoveryTarget {
   /**
    * Stop after this GTID set, e.g. "3E11FA47-71CA-11E1-9E33-C80AA9429562:1-99".
+   *
+   * @default - not set
    */
   targetGTID?: string;
   /**
    * Stop at this RFC 3339 time.
+   *
+   * @default - not set
    */
   targetTime?: string;
   targetBinlog?: BinlogPosition;
 }
+/**
+ * @default - not set
+ */
 export interface BinlogPosition {
   file: string;
   position: number;
@@ -569,15 +719,45 @@ export interface ExternalCluster {
   objectStore?: ObjectStore;
 }
 export interface ClusterStatus {
+  /**
+   * @default - not set
+   */
   phase?: string;
+  /**
+   * @default - not set
+   */
   instances?: number;
+  /**
+   * @default - not set
+   */
   readyInstances?: number;
+  /**
+   * @default - not set
+   */
   currentPrimary?: string;
+  /**
+   * @default - not set
+   */
   instanceNames?: string[];
+  /**
+   * @default - not set
+   */
   lastSuccessfulBackup?: string;
+  /**
+   * @default - not set
+   */
   lastSuccessfulBackupTime?: string;
+  /**
+   * @default - not set
+   */
   lastFailedBackup?: string;
+  /**
+   * @default - not set
+   */
   firstRecoverabilityPoint?: string;
+  /**
+   * @default - not set
+   */
   observedGeneration?: number;
   conditions?: Conditions;
 }
@@ -598,23 +778,33 @@ export interface BackupSpec {
   cluster: LocalObjectReference;
   /**
    * Backup method. Only physical XtraBackup (mariabackup on MariaDB) streams are supported.
+   *
+   * @default "xtrabackup"
    */
   method?: 'xtrabackup';
   /**
    * Which instance to back up. `prefer-standby` takes the healthy replica with the least replication lag and falls back to the primary; `primary` requires the primary.
+   *
+   * @default "prefer-standby"
    */
   target?: 'primary' | 'prefer-standby';
   /**
    * Take the backup while the instance serves traffic. Offline backups are not supported yet.
+   *
+   * @default true
    */
   online?: boolean;
   /**
    * Backup type in the pgBackRest sense: `full` copies everything, `differential` copies what changed since the last full backup, `incremental` what changed since the last backup of any type. Without a parent, the backup falls back to full.
+   *
+   * @default "full"
    */
   type?: 'full' | 'differential' | 'incremental';
   objectStore?: ObjectStore;
   /**
    * Hard limit for the backup Job, so a hung stream fails with DeadlineExceeded instead of blocking schedules.
+   *
+   * @default 21600
    */
   deadlineSeconds?: number;
 }
@@ -628,54 +818,111 @@ export interface LocalObjectReference {
  * Observed state of a Backup; every field seed 003 lists, plus size and throughput.
  */
 export interface BackupStatus {
+  /**
+   * @default - not set
+   */
   phase?: 'pending' | 'running' | 'completed' | 'failed';
   /**
    * Machine-readable reason of the last transition, e.g. ChecksumMismatch.
+   *
+   * @default - not set
    */
   reason?: string;
   /**
    * The instance the backup was taken from.
+   *
+   * @default - not set
    */
   instanceName?: string;
+  /**
+   * @default - not set
+   */
   method?: string;
+  /**
+   * @default - not set
+   */
   type?: 'full' | 'differential' | 'incremental';
   /**
    * Backup ID, the time-ordered last key segment.
+   *
+   * @default - not set
    */
   backupId?: string;
   /**
    * The backup this one is based on (incremental and differential only).
+   *
+   * @default - not set
    */
   parentBackupId?: string;
+  /**
+   * @default - not set
+   */
   jobName?: string;
   /**
    * Object-store URL of the backup folder, e.g. s3://bucket/path/cluster/name/id/
+   *
+   * @default - not set
    */
   destinationPath?: string;
   /**
    * SHA256 of the stored bytes, from metadata.json.
+   *
+   * @default - not set
    */
   sha256?: string;
+  /**
+   * @default - not set
+   */
   beginGTID?: string;
+  /**
+   * @default - not set
+   */
   endGTID?: string;
+  /**
+   * @default - not set
+   */
   beginBinlog?: string;
+  /**
+   * @default - not set
+   */
   endBinlog?: string;
+  /**
+   * @default - not set
+   */
   toLSN?: string;
+  /**
+   * @default - not set
+   */
   startedAt?: string;
+  /**
+   * @default - not set
+   */
   stoppedAt?: string;
   /**
    * Bytes stored in the object store.
+   *
+   * @default - not set
    */
   sizeBytes?: number;
   /**
    * Human-readable stored size.
+   *
+   * @default - not set
    */
   size?: string;
+  /**
+   * @default - not set
+   */
   throughputBytesPerSecond?: number;
   /**
    * One sentence saying what failed and what to fix.
+   *
+   * @default - not set
    */
   error?: string;
+  /**
+   * @default - not set
+   */
   observedGeneration?: number;
   conditions?: Conditions;
 }
@@ -696,45 +943,82 @@ export interface ScheduledBackupSpec {
   schedule: CronScheduleWithSeconds;
   /**
    * Take a backup as soon as the ScheduledBackup is created, then follow the schedule.
+   *
+   * @default false
    */
   immediate?: boolean;
   /**
    * Stop creating new Backups. Running ones finish.
+   *
+   * @default false
    */
   suspend?: boolean;
   /**
    * Owner of the child Backups: `none` (they outlive everything), `self` (deleted with this ScheduledBackup) or `cluster` (deleted with the Cluster).
+   *
+   * @default "none"
    */
   backupOwnerReference?: 'none' | 'self' | 'cluster';
   cluster: LocalObjectReference;
   /**
    * Backup method. Only physical XtraBackup (mariabackup on MariaDB) streams are supported.
+   *
+   * @default "xtrabackup"
    */
   method?: 'xtrabackup';
   /**
    * Which instance to back up. `prefer-standby` takes the healthy replica with the least replication lag and falls back to the primary; `primary` requires the primary.
+   *
+   * @default "prefer-standby"
    */
   target?: 'primary' | 'prefer-standby';
   /**
    * Take the backup while the instance serves traffic. Offline backups are not supported yet.
+   *
+   * @default true
    */
   online?: boolean;
   /**
    * Backup type in the pgBackRest sense: `full` copies everything, `differential` copies what changed since the last full backup, `incremental` what changed since the last backup of any type. Without a parent, the backup falls back to full.
+   *
+   * @default "full"
    */
   type?: 'full' | 'differential' | 'incremental';
   objectStore?: ObjectStore;
   /**
    * Hard limit for the backup Job, so a hung stream fails with DeadlineExceeded instead of blocking schedules.
+   *
+   * @default 21600
    */
   deadlineSeconds?: number;
 }
+/**
+ * @default - not set
+ */
 export interface ScheduledBackupStatus {
+  /**
+   * @default - not set
+   */
   lastCheckTime?: string;
+  /**
+   * @default - not set
+   */
   lastScheduleTime?: string;
+  /**
+   * @default - not set
+   */
   nextScheduleTime?: string;
+  /**
+   * @default - not set
+   */
   lastBackupName?: string;
+  /**
+   * @default - not set
+   */
   lastSuccessfulBackupName?: string;
+  /**
+   * @default - not set
+   */
   observedGeneration?: number;
   conditions?: Conditions;
 }
@@ -753,9 +1037,17 @@ export interface BackupMetadata {
   type: 'full' | 'differential' | 'incremental';
   /**
    * Backup this one applies on top of; absent for full backups.
+   *
+   * @default - not set
    */
   parentBackupId?: string;
+  /**
+   * @default - not set
+   */
   method?: 'xtrabackup' | 'command';
+  /**
+   * @default - not set
+   */
   sourceInstance?: string;
   /**
    * Key of the data object, relative to the bucket.
@@ -775,17 +1067,31 @@ export interface BackupMetadata {
   tool?: MetadataTool;
   silo?: MetadataWriter;
 }
+/**
+ * @default - not set
+ */
 export interface MetadataObjectRef {
   name: string;
   namespace: string;
+  /**
+   * @default - not set
+   */
   uid?: string;
 }
 export interface MetadataCodec {
   compression: 'none' | 'gzip' | 'zstd';
+  /**
+   * @default - not set
+   */
   level?: number;
+  /**
+   * @default - not set
+   */
   encryption?: 'none' | 'age';
   /**
    * SHA256 of each age recipient string, so a restore can tell which key it needs without exposing it.
+   *
+   * @default - not set
    */
   recipientFingerprints?: string[];
 }
@@ -796,25 +1102,69 @@ export interface MetadataSizes {
   storedBytes: number;
   /**
    * Bytes read from the source before compression.
+   *
+   * @default - not set
    */
   sourceBytes?: number;
 }
+/**
+ * @default - not set
+ */
 export interface MetadataGtid {
+  /**
+   * @default - not set
+   */
   begin?: string;
+  /**
+   * @default - not set
+   */
   end?: string;
 }
+/**
+ * @default - not set
+ */
 export interface MetadataBinlog {
+  /**
+   * @default - not set
+   */
   begin?: string;
+  /**
+   * @default - not set
+   */
   end?: string;
 }
+/**
+ * @default - not set
+ */
 export interface MetadataLsn {
+  /**
+   * @default - not set
+   */
   from?: string;
+  /**
+   * @default - not set
+   */
   to?: string;
 }
+/**
+ * @default - not set
+ */
 export interface MetadataTool {
+  /**
+   * @default - not set
+   */
   name?: string;
+  /**
+   * @default - not set
+   */
   version?: string;
 }
+/**
+ * @default - not set
+ */
 export interface MetadataWriter {
+  /**
+   * @default - not set
+   */
   version?: string;
 }

@@ -1,0 +1,12 @@
+// Silo's construct library: L2 constructs for every kind, and the install bundle.
+export * from './constructs/backup-storage.js';
+export * from './constructs/backup-run.js';
+export * from './constructs/backup-schedule.js';
+export * from './constructs/cluster.js';
+export * from './constructs/backup.js';
+export * from './constructs/scheduled-backup.js';
+export { SiloResource, type SiloResourceOptions } from './constructs/silo-resource.js';
+export * from './install/operator-install.js';
+export { OPERATOR_CLUSTER_RULES, LEADER_ELECTION_RULES, type PolicyRule } from './install/rbac-rules.js';
+export { SiloValidationError, validateResource, validateBackupMetadata, type ValidationIssue } from './validation/validator.js';
+export type * from './generated/api-types.js';

@@ -1,0 +1,38 @@
+/**
+ * The operator's permissions, as data, so tests can assert them rule by rule.
+ * Least privilege: no wildcards; Secrets are `get` only (no list/watch), see
+ * docs/decisions/0003-secret-get-cluster-wide.md.
+ */
+export interface PolicyRule {
+  readonly apiGroups: string[];
+  readonly resources: string[];
+  readonly verbs: string[];
+  readonly resourceNames?: string[];
+}
+
+const SILO_RESOURCES: Record<string, string[]> = {
+  'backup-operator.io': ['backupstorages', 'backupschedules', 'backupruns'],
+  'mysql.cloudnative-mysql.io': ['clusters', 'backups', 'scheduledbackups'],
+};
+
+const CRUD = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
+
+export const OPERATOR_CLUSTER_RULES: PolicyRule[] = [
+  ...Object.entries(SILO_RESOURCES).flatMap(([group, resources]) => [
+    { apiGroups: [group], resources, verbs: CRUD },
+    { apiGroups: [group], resources: resources.map((r) => `${r}/status`), verbs: ['get', 'update', 'patch'] },
+    { apiGroups: [group], resources: resources.map((r) => `${r}/finalizers`), verbs: ['update'] },
+  ]),
+  // Backup and restore work runs in Jobs (physical) and Pods (BackupRun); the controller never moves payload bytes.
+  { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list', 'watch', 'create', 'delete'] },
+  { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'create', 'delete'] },
+  { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+  { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+  // BackupStorage is cluster-scoped and names a Secret in any namespace; the controller checks it exists.
+  { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
+];
+
+/** Namespaced rules for leader election, in the operator's namespace only. */
+export const LEADER_ELECTION_RULES: PolicyRule[] = [
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+];
