@@ -33,7 +33,18 @@ function bundleForTypes(): Record<string, unknown> {
       return { $ref: `#/definitions/${titleOf(target ? join(dirname(file), target) : file)}${pointer}` };
     }
     const { $id: _id, $schema: _schema, ...rest } = node;
-    return Object.fromEntries(Object.entries(rest).map(([key, value]) => [key, rewrite(value, file)]));
+    const out = Object.fromEntries(Object.entries(rest).map(([key, value]) => [key, rewrite(value, file)]));
+    // Fields the API server preserves (pod templates, resources) accept any extra keys in TypeScript too.
+    if (rest['x-kubernetes-preserve-unknown-fields'] === true) out.additionalProperties = true;
+    if (rest.properties && typeof rest.properties === 'object') {
+      const required = new Set<string>(rest.required ?? []);
+      for (const [name, child] of Object.entries<any>(out.properties)) {
+        if (child.$ref || required.has(name)) continue;
+        const fallback = child.default !== undefined ? JSON.stringify(child.default) : '- not set';
+        out.properties[name] = { ...child, description: `${child.description ?? ''}\n\n@default ${fallback}`.trim() };
+      }
+    }
+    return out;
   };
   const definitions = Object.fromEntries(files.map((file) => [titleOf(file), rewrite(readSchemaFile(file), file)]));
   const entry = (file: string) => ({ $ref: `#/definitions/${titleOf(join(SCHEMAS_DIR, file))}` });
@@ -62,6 +73,7 @@ async function generateTypes(): Promise<void> {
     strictIndexSignatures: false,
     format: true,
     unreachableDefinitions: false,
+    ignoreMinAndMaxItems: true,
     style: { singleQuote: true, printWidth: 120 },
   });
   writeFileSync(join(ROOT, 'src/generated/api-types.ts'), source);

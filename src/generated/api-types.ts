@@ -257,7 +257,9 @@ export interface PodTemplate {
   /**
    * @default - not set
    */
-  metadata?: {};
+  metadata?: {
+    [k: string]: unknown;
+  };
   /**
    * @default - not set
    */
@@ -271,7 +273,9 @@ export interface PodTemplate {
        * @default - not set
        */
       image?: string;
+      [k: string]: unknown;
     }[];
+    [k: string]: unknown;
   };
 }
 /**
@@ -463,13 +467,17 @@ export interface ClusterSpec {
    *
    * @default - not set
    */
-  resources?: {};
+  resources?: {
+    [k: string]: unknown;
+  };
   /**
    * Tolerations for instance Pods, also applied to backup and restore Jobs.
    *
    * @default - not set
    */
-  tolerations?: {}[];
+  tolerations?: {
+    [k: string]: unknown;
+  }[];
   /**
    * ServiceAccount of backup and restore Jobs, e.g. one bound to an IAM role.
    *
@@ -561,7 +569,9 @@ export interface BackupConfiguration {
    *
    * @default - not set
    */
-  resources?: {};
+  resources?: {
+    [k: string]: unknown;
+  };
 }
 /**
  * An S3-compatible object store for physical backups. Objects go to `<path>/<cluster>/<backup-name>/<backup-id>/`. Credentials are mounted only into the short-lived backup and restore Jobs.
