@@ -1,0 +1,131 @@
+/**
+ * The process kubelet's pure parts: env resolution, $(VAR) expansion, the
+ * image table, pod IPs and the mount prologue. No servers needed.
+ */
+import { expect } from 'chai';
+import type { V1ConfigMap, V1Container, V1Pod, V1Secret } from '@kubernetes/client-node';
+import { ContainerConfigError, expandVars, resolveEnv } from '../../stack/kubelet/env.js';
+import { imageRepository, resolveImage, SILO_CLI_ENTRY, SILO_IMAGE_PREFIX } from '../../stack/kubelet/images.js';
+import { PodIpAllocator, podIpForIndex } from '../../stack/kubelet/pod-ips.js';
+import { mountScript } from '../../stack/kubelet/container-process.js';
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+const secrets: Record<string, V1Secret> = { creds: { data: { user: b64('alice'), pass: b64('s3cret') } } };
+const configMaps: Record<string, V1ConfigMap> = { settings: { data: { LEVEL: 'debug', MODE: 'fast' } } };
+const lookups = {
+  secret: async (_ns: string, name: string) => secrets[name],
+  configMap: async (_ns: string, name: string) => configMaps[name],
+};
+const pod: V1Pod = {
+  metadata: { name: 'p1', namespace: 'ns1', uid: 'u1', labels: { app: 'db' } },
+  spec: { nodeName: 'n1', serviceAccountName: 'sa1', containers: [] },
+  status: { podIP: '127.1.0.9', hostIP: '127.0.0.1' },
+};
+
+describe('process kubelet: env resolution', () => {
+  it('expands $(VAR) from earlier variables, keeps unknown ones and unescapes $$', () => {
+    expect(expandVars('a=$(A) b=$(B) $$(A) $', { A: '1' })).to.equal('a=1 b=$(B) $(A) $');
+  });
+
+  it('resolves values, Secret and ConfigMap keys, fieldRefs and envFrom with prefixes, later entries winning', async () => {
+    const c: V1Container = {
+      name: 'c',
+      envFrom: [{ configMapRef: { name: 'settings' } }, { secretRef: { name: 'creds' }, prefix: 'DB_' }],
+      env: [
+        { name: 'MODE', value: 'slow' },
+        { name: 'USER', valueFrom: { secretKeyRef: { name: 'creds', key: 'user' } } },
+        { name: 'LVL', valueFrom: { configMapKeyRef: { name: 'settings', key: 'LEVEL' } } },
+        { name: 'POD', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+        { name: 'NS', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+        { name: 'IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+        { name: 'NODE', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+        { name: 'APP', valueFrom: { fieldRef: { fieldPath: "metadata.labels['app']" } } },
+        { name: 'URL', value: 'mysql://$(USER)@$(IP)/$(MISSING)' },
+      ],
+    };
+    const env = await resolveEnv(pod, c, lookups, { BASE: 'x' });
+    expect(env).to.include({
+      BASE: 'x', LEVEL: 'debug', MODE: 'slow', DB_user: 'alice', DB_pass: 's3cret', USER: 'alice', LVL: 'debug',
+      POD: 'p1', NS: 'ns1', IP: '127.1.0.9', NODE: 'n1', APP: 'db', URL: 'mysql://alice@127.1.0.9/$(MISSING)',
+    });
+  });
+
+  it('fails with CreateContainerConfigError-style messages for missing references, unless optional', async () => {
+    const missingSecret: V1Container = { name: 'c', env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 'nope', key: 'k' } } }] };
+    await resolveEnv(pod, missingSecret, lookups).then(() => expect.fail('should throw'), (err) => {
+      expect(err).to.be.instanceOf(ContainerConfigError);
+      expect(err.message).to.equal('secret "nope" not found');
+    });
+    const missingKey: V1Container = { name: 'c', env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'settings', key: 'k' } } }] };
+    await resolveEnv(pod, missingKey, lookups).then(() => expect.fail('should throw'), (err) => {
+      expect(err.message).to.equal("couldn't find key k in ConfigMap ns1/settings");
+    });
+    const optional: V1Container = {
+      name: 'c',
+      env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 'nope', key: 'k', optional: true } } }],
+      envFrom: [{ configMapRef: { name: 'nope', optional: true } }],
+    };
+    expect(await resolveEnv(pod, optional, lookups)).to.not.have.property('X');
+  });
+});
+
+describe('process kubelet: image table', () => {
+  it('parses repositories with registries, tags and digests', () => {
+    expect(imageRepository('mariadb:10.11')).to.equal('mariadb');
+    expect(imageRepository('docker.io/library/postgres:15@sha256:abc')).to.equal('postgres');
+    expect(imageRepository('localhost:5000/busybox')).to.equal('localhost:5000/busybox');
+    expect(imageRepository(`${SILO_IMAGE_PREFIX}-worker:0.1.0`)).to.equal(`${SILO_IMAGE_PREFIX}-worker`);
+  });
+
+  it('runs Silo images with node and the tsx loader from the checkout', () => {
+    const r = resolveImage(`${SILO_IMAGE_PREFIX}:dev`, ['node', 'runtime/worker.ts'], ['--x']);
+    expect(r.ok).to.equal(true);
+    if (!r.ok) return;
+    expect(r.run.argv).to.deep.equal([process.execPath, '--import', 'tsx', 'runtime/worker.ts', '--x']);
+    const dflt = resolveImage(`${SILO_IMAGE_PREFIX}:dev`, undefined, ['controller']);
+    expect(dflt.ok && dflt.run.argv).to.deep.equal([process.execPath, '--import', 'tsx', SILO_CLI_ENTRY, 'controller']);
+  });
+
+  it('keeps Kubernetes command/args semantics for busybox and mariadb', () => {
+    const sh = resolveImage('busybox:1.36', ['sh', '-c'], ['echo hi']);
+    expect(sh.ok && sh.run.argv).to.deep.equal(['sh', '-c', 'echo hi']);
+    const maria = resolveImage('mariadb:10.11', undefined, ['--skip-log-bin']);
+    expect(maria.ok && maria.run.argv.slice(1)).to.deep.equal(['--skip-log-bin']);
+    expect(maria.ok && maria.run.anonymousVolumes).to.include('/var/lib/mysql');
+    const mariaDefault = resolveImage('docker.io/library/mariadb:10.11', undefined, undefined);
+    expect(mariaDefault.ok && mariaDefault.run.argv.slice(1)).to.deep.equal(['mariadbd']);
+  });
+
+  it('refuses unknown images with ErrImagePull and a pointer to the table', () => {
+    const r = resolveImage('nginx:1.25', undefined, undefined);
+    expect(r.ok).to.equal(false);
+    if (r.ok) return;
+    expect(r.reason).to.equal('ErrImagePull');
+    expect(r.message).to.contain('no local command for image "nginx:1.25"').and.contain('images.ts');
+  });
+});
+
+describe('process kubelet: pod IPs and mounts', () => {
+  it('hands out distinct 127.1.x.y addresses and keeps a restarted pod\'s address', () => {
+    expect(podIpForIndex(0)).to.equal('127.1.0.1');
+    expect(podIpForIndex(254)).to.equal('127.1.1.1');
+    const a = new PodIpAllocator();
+    const ip1 = a.allocate('u1');
+    const ip2 = a.allocate('u2');
+    expect(ip1).to.not.equal(ip2);
+    expect(a.allocate('u1')).to.equal(ip1);
+    expect(a.allocate('u3', '127.1.7.7')).to.equal('127.1.7.7');
+    expect(a.allocate('u4', '127.1.7.7')).to.not.equal('127.1.7.7');
+  });
+
+  it('mounts parents before children, read-only where asked, then execs in the working dir', () => {
+    const script = mountScript([
+      { source: '/s/child', target: '/data/conf', readOnly: true },
+      { source: '/s/parent', target: '/data', readOnly: false },
+    ], '/work');
+    const lines = script.split('\n');
+    expect(lines.findIndex((l) => l.includes("'/data'"))).to.be.lessThan(lines.findIndex((l) => l.includes("'/data/conf'")));
+    expect(script).to.contain("mount -o remount,bind,ro '/data/conf'");
+    expect(lines.at(-1)).to.equal('exec "$@"');
+  });
+});

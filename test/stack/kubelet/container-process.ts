@@ -1,0 +1,104 @@
+/**
+ * Runs one container as a local process group in a private mount namespace:
+ * `unshare -m --propagation private` then a shell that bind-mounts each volume
+ * at its mount path and execs the command (ADR 0102). The host never sees the
+ * mounts, so two pods can both have their own /var/lib/mysql.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync, closeSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { constants } from 'node:os';
+
+export interface BindMount {
+  source: string;
+  target: string;
+  readOnly: boolean;
+}
+
+export interface ContainerLaunch {
+  argv: string[];
+  env: Record<string, string>;
+  cwd: string;
+  mounts: BindMount[];
+  logPath: string;
+}
+
+export interface ContainerExit {
+  exitCode: number;
+  signal?: string;
+  finishedAt: Date;
+}
+
+export interface RunningContainer {
+  pid: number;
+  startedAt: Date;
+  exited: Promise<ContainerExit>;
+  /** SIGTERM the process group, SIGKILL after graceMs; resolves when it has exited. */
+  stop(graceMs: number): Promise<ContainerExit>;
+}
+
+const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** The shell prologue that sets up the mounts; exported for tests. */
+export function mountScript(mounts: BindMount[], cwd: string): string {
+  const lines = ['set -e'];
+  // Parents before children, so a mount inside another volume lands on top.
+  const sorted = [...mounts].sort((a, b) => a.target.length - b.target.length);
+  for (const m of sorted) {
+    let isDir = true;
+    try { isDir = statSync(m.source).isDirectory(); } catch { /* created as dir below */ }
+    if (isDir) lines.push(`mkdir -p ${q(m.source)} ${q(m.target)}`);
+    else lines.push(`mkdir -p ${q(dirname(m.target))}`, `[ -e ${q(m.target)} ] || : > ${q(m.target)}`);
+    lines.push(`mount --bind ${q(m.source)} ${q(m.target)}`);
+    if (m.readOnly) lines.push(`mount -o remount,bind,ro ${q(m.target)}`);
+  }
+  lines.push(`mkdir -p ${q(cwd)}`, `cd ${q(cwd)}`, 'exec "$@"');
+  return lines.join('\n');
+}
+
+function exitOf(code: number | null, signal: NodeJS.Signals | null): ContainerExit {
+  if (signal) {
+    const num = (constants.signals as Record<string, number>)[signal] ?? 9;
+    return { exitCode: 128 + num, signal, finishedAt: new Date() };
+  }
+  return { exitCode: code ?? 1, finishedAt: new Date() };
+}
+
+export function startContainer(launch: ContainerLaunch): RunningContainer {
+  mkdirSync(dirname(launch.logPath), { recursive: true });
+  const fd = openSync(launch.logPath, 'a');
+  let child;
+  try {
+    child = spawn('unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c',
+      mountScript(launch.mounts, launch.cwd), 'container', ...launch.argv], {
+      detached: true, // own session and process group: we signal the whole group
+      stdio: ['ignore', fd, fd],
+      env: launch.env,
+      cwd: '/',
+    });
+  } finally {
+    closeSync(fd);
+  }
+  const startedAt = new Date();
+  const exited = new Promise<ContainerExit>((resolve) => {
+    child.once('error', () => resolve({ exitCode: 128, finishedAt: new Date() }));
+    child.once('exit', (code, signal) => resolve(exitOf(code, signal)));
+  });
+  const pid = child.pid ?? -1;
+  const signalGroup = (sig: NodeJS.Signals) => {
+    try { process.kill(-pid, sig); } catch { /* gone */ }
+  };
+  return {
+    pid,
+    startedAt,
+    exited,
+    async stop(graceMs) {
+      signalGroup('SIGTERM');
+      const timer = setTimeout(() => signalGroup('SIGKILL'), Math.max(0, graceMs));
+      const result = await exited;
+      clearTimeout(timer);
+      signalGroup('SIGKILL'); // stragglers in the group
+      return result;
+    },
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * The one table that maps a container image to a local command. There is no
+ * container runtime here, so an "image" is a recipe: which program to run,
+ * from where, and which anonymous volumes the image declares (Dockerfile
+ * VOLUME), which the kubelet gives each container privately.
+ *
+ * Kubernetes semantics are kept: `command` replaces the image's ENTRYPOINT,
+ * `args` replaces its CMD.
+ */
+import { join } from 'node:path';
+import { repoRoot } from '../kube/layout.js';
+
+/** Silo's own images (operator, worker, instance manager) all start with this. */
+export const SILO_IMAGE_PREFIX = 'ghcr.io/silo-operator/silo';
+/** What `silo` means inside Silo's image: the runtime's CLI in this checkout. */
+export const SILO_CLI_ENTRY = 'runtime/cli.ts';
+
+const entrypoints = join(repoRoot, 'test', 'stack', 'kubelet', 'entrypoints');
+
+export interface LocalCommand {
+  /** argv, argv[0] looked up in the container's PATH. */
+  argv: string[];
+  /** Working directory when the pod does not set one (or for Silo's image, always: the checkout). */
+  cwd: string;
+  /** Paths the image declares as volumes; each container gets a private empty dir there unless a volumeMount covers it. */
+  anonymousVolumes: string[];
+  /** Extra environment the image would bake in. */
+  env: Record<string, string>;
+}
+
+export type ImageResolution =
+  | { ok: true; run: LocalCommand }
+  | { ok: false; reason: 'ErrImagePull'; message: string };
+
+interface ImageRecipe {
+  describe: string;
+  matches(repository: string, image: string): boolean;
+  entrypoint: string[];
+  cmd: string[];
+  cwd?: string;
+  anonymousVolumes?: string[];
+  env?: Record<string, string>;
+  /** Rewrites the final argv (e.g. `node` → this Node with the tsx loader). */
+  rewrite?(argv: string[]): string[];
+}
+
+const nodeWithTsx = [process.execPath, '--import', 'tsx'];
+
+const recipes: ImageRecipe[] = [
+  {
+    describe: `${SILO_IMAGE_PREFIX}*: node/tsx on this checkout`,
+    matches: (_repo, image) => image.startsWith(SILO_IMAGE_PREFIX),
+    entrypoint: ['silo'],
+    cmd: [],
+    cwd: repoRoot,
+    rewrite(argv) {
+      const [first, ...rest] = argv;
+      if (first === 'silo') return [...nodeWithTsx, SILO_CLI_ENTRY, ...rest];
+      if (first === 'node' || first === 'tsx') return [...nodeWithTsx, ...rest];
+      return argv;
+    },
+  },
+  {
+    describe: 'mariadb:*, mysql:*: Debian MariaDB with a docker-entrypoint-like wrapper',
+    matches: (repo) => repo === 'mariadb' || repo === 'mysql' || repo.endsWith('/mariadb') || repo.endsWith('/mysql'),
+    entrypoint: [join(entrypoints, 'mariadb.sh')],
+    cmd: ['mariadbd'],
+    anonymousVolumes: ['/var/lib/mysql', '/run/mysqld'],
+  },
+  {
+    describe: 'postgres:*: Debian PostgreSQL 15 with a docker-entrypoint-like wrapper',
+    matches: (repo) => repo === 'postgres' || repo.endsWith('/postgres') || repo.endsWith('/postgresql'),
+    entrypoint: [join(entrypoints, 'postgres.sh')],
+    cmd: ['postgres'],
+    anonymousVolumes: ['/var/lib/postgresql/data', '/var/run/postgresql'],
+    env: { PGDATA: '/var/lib/postgresql/data' },
+  },
+  {
+    describe: 'busybox, debian, ubuntu, alpine: the command via this machine\'s shell tools',
+    matches: (repo) => ['busybox', 'debian', 'ubuntu', 'alpine', 'bash'].includes(repo.split('/').pop() ?? ''),
+    entrypoint: [],
+    cmd: ['sh'],
+  },
+];
+
+/** "docker.io/library/mariadb:10.11@sha256:…" → "mariadb"; "ghcr.io/a/b:1" → "ghcr.io/a/b". */
+export function imageRepository(image: string): string {
+  let ref = image.split('@')[0];
+  const lastSlash = ref.lastIndexOf('/');
+  const colon = ref.lastIndexOf(':');
+  if (colon > lastSlash) ref = ref.slice(0, colon);
+  return ref.replace(/^(docker\.io\/)?(library\/)?/, '');
+}
+
+export function resolveImage(image: string, command: string[] | undefined, args: string[] | undefined): ImageResolution {
+  const repository = imageRepository(image);
+  const recipe = recipes.find((r) => r.matches(repository, image));
+  if (!recipe) {
+    return {
+      ok: false,
+      reason: 'ErrImagePull',
+      message: `process kubelet: no local command for image "${image}"; known: ${recipes.map((r) => r.describe).join('; ')} (test/stack/kubelet/images.ts)`,
+    };
+  }
+  // Kubernetes: command replaces ENTRYPOINT (and drops CMD); args replace CMD.
+  let argv = command && command.length > 0 ? [...command, ...(args ?? [])] : [...recipe.entrypoint, ...(args && args.length > 0 ? args : recipe.cmd)];
+  if (recipe.rewrite) argv = recipe.rewrite(argv);
+  if (argv.length === 0) {
+    return { ok: false, reason: 'ErrImagePull', message: `image "${image}" has no entrypoint and the container sets no command` };
+  }
+  return {
+    ok: true,
+    run: { argv, cwd: recipe.cwd ?? '/', anonymousVolumes: recipe.anonymousVolumes ?? [], env: recipe.env ?? {} },
+  };
+}
+
+/** Silo's image runs in the checkout whatever workingDir says; other images honour workingDir. */
+export function isSiloImage(image: string): boolean {
+  return image.startsWith(SILO_IMAGE_PREFIX);
+}

@@ -1,0 +1,57 @@
+/** The Node object the process kubelet registers, and its heartbeat. */
+import type { CoreV1Api, V1NodeCondition } from '@kubernetes/client-node';
+import { kubeTime } from './container-status.js';
+
+const resources = { cpu: '8', memory: '32Gi', pods: '250', 'ephemeral-storage': '100Gi' };
+
+function conditions(): V1NodeCondition[] {
+  const now = kubeTime() as unknown as Date;
+  const c = (type: string, status: string, reason: string, message: string): V1NodeCondition =>
+    ({ type, status, reason, message, lastHeartbeatTime: now, lastTransitionTime: now });
+  return [
+    c('MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'process kubelet'),
+    c('DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'process kubelet'),
+    c('PIDPressure', 'False', 'KubeletHasSufficientPID', 'process kubelet'),
+    c('Ready', 'True', 'KubeletReady', 'process kubelet is posting ready status'),
+  ];
+}
+
+function nodeStatus(name: string) {
+  return {
+    capacity: resources,
+    allocatable: resources,
+    conditions: conditions(),
+    addresses: [{ type: 'InternalIP', address: '127.0.0.1' }, { type: 'Hostname', address: name }],
+    nodeInfo: {
+      machineID: '', systemUUID: '', bootID: '', kernelVersion: '', osImage: 'process kubelet',
+      containerRuntimeVersion: 'process://1', kubeletVersion: 'v0.0.0-process', kubeProxyVersion: '',
+      operatingSystem: 'linux', architecture: 'amd64',
+    },
+  };
+}
+
+export async function registerNode(core: CoreV1Api, name: string): Promise<void> {
+  try {
+    await core.createNode({
+      body: {
+        apiVersion: 'v1', kind: 'Node',
+        metadata: {
+          name,
+          labels: {
+            'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64',
+            'silo.test/process-kubelet': 'true',
+          },
+        },
+        spec: {},
+        status: nodeStatus(name) as never,
+      },
+    });
+  } catch (err) {
+    if ((err as { code?: number }).code !== 409) throw err;
+  }
+  await heartbeat(core, name); // also when the Node existed: mark it Ready again
+}
+
+export async function heartbeat(core: CoreV1Api, name: string): Promise<void> {
+  await core.patchNodeStatus({ name, body: [{ op: 'replace', path: '/status', value: nodeStatus(name) }] });
+}

@@ -1,0 +1,281 @@
+/**
+ * Runs one Pod: volumes, init containers in order, then the containers, with
+ * restartPolicy, activeDeadlineSeconds and graceful deletion, and writes the
+ * Pod's status back after every change.
+ */
+import { join } from 'node:path';
+import type { V1Container, V1Pod, V1PodCondition } from '@kubernetes/client-node';
+import { ContainerRecord, kubeTime } from './container-status.js';
+import { type BindMount, startContainer } from './container-process.js';
+import { ContainerConfigError, expandVars, resolveEnv } from './env.js';
+import { isSiloImage, resolveImage } from './images.js';
+import { materializeVolumes } from './volumes.js';
+import type { KubeletServices } from './services.js';
+
+const terminal = new Set(['Succeeded', 'Failed']);
+
+export class PodWorker {
+  readonly uid: string;
+  private pod: V1Pod;
+  private readonly inits: ContainerRecord[];
+  private readonly containers: ContainerRecord[];
+  private phase = 'Pending';
+  private reason?: string;
+  private message?: string;
+  private initialized = false;
+  private stopping = false;
+  private wakeStop!: () => void;
+  private readonly stopped = new Promise<void>((r) => (this.wakeStop = r));
+  private deadlineTimer?: NodeJS.Timeout;
+  private readonly startTime: Date;
+  private readonly transitions = new Map<string, { status: string; at: string }>();
+  private finished?: Promise<void>;
+  private writer = { dirty: false, busy: Promise.resolve(), gone: false };
+
+  constructor(private readonly k: KubeletServices, pod: V1Pod, readonly podIP: string) {
+    this.pod = pod;
+    this.uid = pod.metadata!.uid!;
+    const prev = pod.status;
+    this.inits = (pod.spec!.initContainers ?? []).map((c) => new ContainerRecord(c, true, prev?.initContainerStatuses?.find((s) => s.name === c.name)));
+    this.containers = pod.spec!.containers.map((c) => new ContainerRecord(c, false, prev?.containerStatuses?.find((s) => s.name === c.name)));
+    this.startTime = prev?.startTime ? new Date(prev.startTime) : new Date();
+  }
+
+  get key(): string {
+    return `${this.pod.metadata!.namespace}/${this.pod.metadata!.name}`;
+  }
+
+  start(): void {
+    this.finished = this.run().catch((err) => this.k.log(`pod ${this.key}: ${err?.stack ?? err}`));
+  }
+
+  /** A newer version of the Pod from the API; deletion starts graceful termination. */
+  observe(pod: V1Pod): void {
+    this.pod = pod;
+    if (pod.metadata?.deletionTimestamp && !this.deleting) {
+      this.deleting = true;
+      const graceMs = Math.max(0, new Date(pod.metadata.deletionTimestamp).getTime() - Date.now());
+      void this.terminateAndRemove(graceMs);
+    }
+  }
+
+  private deleting = false;
+
+  /** The Pod is gone from the API already: just kill the processes. */
+  async gone(): Promise<void> {
+    this.writer.gone = true;
+    await this.stopAll(0);
+  }
+
+  /** Kubelet shutdown: stop processes without touching the API. */
+  async shutdown(graceMs: number): Promise<void> {
+    this.writer.gone = true;
+    await this.stopAll(graceMs);
+  }
+
+  private async terminateAndRemove(graceMs: number): Promise<void> {
+    await this.stopAll(graceMs);
+    await this.finished;
+    if (!terminal.has(this.phase)) this.phase = this.allSucceeded() ? 'Succeeded' : 'Failed';
+    this.pushStatus();
+    await this.writer.busy;
+    await this.k.deletePodNow(this.pod);
+  }
+
+  private async stopAll(graceMs: number): Promise<void> {
+    this.stopping = true;
+    this.wakeStop();
+    clearTimeout(this.deadlineTimer);
+    await Promise.all([...this.inits, ...this.containers].map(async (c) => {
+      const proc = c.process;
+      if (!proc) return;
+      await proc.stop(graceMs);
+    }));
+  }
+
+  private gracePeriodMs(): number {
+    return (this.pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000;
+  }
+
+  private armDeadline(): void {
+    const seconds = this.pod.spec?.activeDeadlineSeconds;
+    if (seconds === undefined || seconds === null) return;
+    const remaining = this.startTime.getTime() + seconds * 1000 - Date.now();
+    this.deadlineTimer = setTimeout(() => {
+      if (this.stopping || terminal.has(this.phase)) return;
+      this.k.log(`pod ${this.key}: activeDeadlineSeconds=${seconds} exceeded`);
+      this.reason = 'DeadlineExceeded';
+      this.message = `Pod was active on the node longer than the specified deadline`;
+      void this.stopAll(Math.min(this.gracePeriodMs(), 5000));
+    }, Math.max(0, remaining));
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return Promise.race([new Promise<void>((r) => setTimeout(r, ms)), this.stopped]);
+  }
+
+  private async run(): Promise<void> {
+    this.pushStatus();
+    this.armDeadline();
+    let volumes: Map<string, string> | undefined;
+    while (!this.stopping) {
+      try {
+        volumes = await materializeVolumes(this.pod, this.k.podDirs(this.pod), this.k);
+        break;
+      } catch (err) {
+        const message = (err as Error).message;
+        for (const c of [...this.inits, ...this.containers]) c.setWaiting(c.init ? 'PodInitializing' : 'ContainerCreating', message);
+        this.pushStatus();
+        await this.sleep(2000);
+      }
+    }
+    if (volumes) {
+      for (const init of this.inits) {
+        if (!(await this.runInit(init, volumes))) break;
+      }
+      if (!this.stopping && this.inits.every((c) => c.terminated?.exitCode === 0)) {
+        this.initialized = true;
+        await Promise.all(this.containers.map((c) => this.runContainer(c, volumes!)));
+      }
+    }
+    clearTimeout(this.deadlineTimer);
+    this.phase = this.computeTerminalPhase();
+    this.pushStatus();
+  }
+
+  private computeTerminalPhase(): string {
+    if (this.reason === 'DeadlineExceeded') return 'Failed';
+    if (this.inits.some((c) => c.terminated && c.terminated.exitCode !== 0)) return 'Failed';
+    if (!this.initialized) return this.deleting ? 'Failed' : 'Pending';
+    return this.allSucceeded() ? 'Succeeded' : 'Failed';
+  }
+
+  private allSucceeded(): boolean {
+    return this.initialized && this.containers.every((c) => c.terminated?.exitCode === 0);
+  }
+
+  private backoffMs(c: ContainerRecord): number {
+    return Math.min(1000 * 2 ** Math.min(c.restartCount, 5), 30_000);
+  }
+
+  /** Runs an init container until it succeeds (or fails for good); true when it succeeded. */
+  private async runInit(c: ContainerRecord, volumes: Map<string, string>): Promise<boolean> {
+    for (;;) {
+      const code = await this.runOnce(c, volumes);
+      if (this.stopping || code === undefined) return false;
+      if (code === 0) return true;
+      if (this.pod.spec?.restartPolicy === 'Never') return false;
+      await this.sleep(this.backoffMs(c));
+      if (this.stopping) return false;
+      c.prepareRestart();
+    }
+  }
+
+  private async runContainer(c: ContainerRecord, volumes: Map<string, string>): Promise<void> {
+    const policy = this.pod.spec?.restartPolicy ?? 'Always';
+    for (;;) {
+      const code = await this.runOnce(c, volumes);
+      if (this.stopping || code === undefined) return;
+      if (!(policy === 'Always' || (policy === 'OnFailure' && code !== 0))) return;
+      const wait = this.backoffMs(c);
+      c.prepareRestart();
+      c.setWaiting('CrashLoopBackOff', `back-off ${Math.round(wait / 1000)}s restarting failed container=${c.name} pod=${this.pod.metadata?.name}`);
+      this.pushStatus();
+      await this.sleep(wait);
+      if (this.stopping) return;
+    }
+  }
+
+  /** Starts the container once and waits for it; undefined when it never started (stopped meanwhile). */
+  private async runOnce(c: ContainerRecord, volumes: Map<string, string>): Promise<number | undefined> {
+    const spec: V1Container = c.spec;
+    for (;;) {
+      if (this.stopping) return undefined;
+      const image = resolveImage(spec.image ?? '', spec.command, spec.args);
+      if (!image.ok) {
+        c.setWaiting(image.reason, image.message);
+        this.pushStatus();
+        await this.sleep(5000);
+        continue;
+      }
+      let env: Record<string, string>;
+      try {
+        env = await resolveEnv(this.pod, spec, this.k, this.k.baseEnv(this.pod, this.podIP));
+      } catch (err) {
+        if (!(err instanceof ContainerConfigError)) throw err;
+        c.setWaiting('CreateContainerConfigError', err.message);
+        this.pushStatus();
+        await this.sleep(2000);
+        continue;
+      }
+      const mounts: BindMount[] = (spec.volumeMounts ?? []).map((m) => {
+        const source = volumes.get(m.name);
+        if (!source) throw new Error(`volumeMount ${m.name} refers to no volume`);
+        return { source: m.subPath ? join(source, m.subPath) : source, target: m.mountPath, readOnly: m.readOnly === true };
+      });
+      const covered = new Set(mounts.map((m) => m.target));
+      for (const anon of image.run.anonymousVolumes) {
+        if (!covered.has(anon)) mounts.push({ source: join(this.k.podDirs(this.pod).podDir, 'anonymous', c.name, anon), target: anon, readOnly: false });
+      }
+      const argv = image.run.argv.map((a) => expandVars(a, env));
+      const cwd = isSiloImage(spec.image ?? '') || !spec.workingDir ? image.run.cwd : spec.workingDir;
+      const proc = startContainer({ argv, env: { ...image.run.env, ...env }, cwd, mounts, logPath: this.k.containerLogPath(this.pod, c.name) });
+      this.k.recordPid(this.uid, c.name, proc.pid);
+      c.setRunning(proc);
+      this.pushStatus();
+      const exit = await proc.exited;
+      this.k.forgetPid(this.uid, c.name);
+      c.setTerminated(exit, proc.startedAt);
+      this.pushStatus();
+      return exit.exitCode;
+    }
+  }
+
+  private condition(type: string, ok: boolean, reason?: string): V1PodCondition {
+    const status = ok ? 'True' : 'False';
+    const prev = this.transitions.get(type);
+    const at = prev && prev.status === status ? prev.at : kubeTime();
+    this.transitions.set(type, { status, at });
+    return { type, status, lastTransitionTime: at as unknown as Date, ...(ok || !reason ? {} : { reason }) };
+  }
+
+  private buildStatus(): object {
+    if (!terminal.has(this.phase) && this.initialized && this.containers.some((c) => c.running || c.terminated || c.restartCount > 0)) {
+      this.phase = 'Running';
+    }
+    const ready = this.initialized && this.containers.every((c) => c.running) && !terminal.has(this.phase);
+    return {
+      phase: this.phase,
+      ...(this.reason ? { reason: this.reason, message: this.message } : {}),
+      conditions: [
+        this.condition('PodReadyToStartContainers', true),
+        this.condition('Initialized', this.initialized, 'ContainersNotInitialized'),
+        this.condition('Ready', ready, terminal.has(this.phase) ? 'PodCompleted' : 'ContainersNotReady'),
+        this.condition('ContainersReady', ready, terminal.has(this.phase) ? 'PodCompleted' : 'ContainersNotReady'),
+        this.condition('PodScheduled', true),
+      ],
+      hostIP: '127.0.0.1',
+      hostIPs: [{ ip: '127.0.0.1' }],
+      podIP: this.podIP,
+      podIPs: [{ ip: this.podIP }],
+      startTime: kubeTime(this.startTime),
+      ...(this.inits.length ? { initContainerStatuses: this.inits.map((c) => c.toStatus()) } : {}),
+      containerStatuses: this.containers.map((c) => c.toStatus()),
+      qosClass: this.pod.status?.qosClass ?? 'BestEffort',
+    };
+  }
+
+  /** Coalesces status writes: the latest state wins, one request at a time. */
+  private pushStatus(): void {
+    if (this.writer.gone) return;
+    if (this.writer.dirty) return;
+    this.writer.dirty = true;
+    this.writer.busy = this.writer.busy.then(async () => {
+      this.writer.dirty = false;
+      if (this.writer.gone) return;
+      const status = this.buildStatus();
+      const ok = await this.k.writePodStatus(this.pod, status);
+      if (ok === 'gone') this.writer.gone = true;
+    });
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * Materialises a Pod's volumes as host directories. The container runner
+ * bind-mounts them at the mount paths inside the container's private mount
+ * namespace (ADR 0102). PVCs are a directory per claim under the stack root,
+ * so data survives pod deletion like a real PersistentVolume.
+ */
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { V1KeyToPath, V1Pod, V1Volume } from '@kubernetes/client-node';
+import { type ConfigLookups, ContainerConfigError, fieldPathValue } from './env.js';
+
+export interface VolumeDeps extends ConfigLookups {
+  /** A TokenRequest bound to the pod, for projected serviceAccountToken sources. */
+  serviceAccountToken(pod: V1Pod, audience: string | undefined, expirationSeconds: number): Promise<string>;
+}
+
+export interface VolumeDirs {
+  /** Per-pod scratch: emptyDir, secret, configMap, projected volumes live below it. */
+  podDir: string;
+  /** Root of PVC data: <pvcRoot>/<namespace>/<claimName>. */
+  pvcRoot: string;
+}
+
+export function pvcPath(pvcRoot: string, namespace: string, claimName: string): string {
+  return join(pvcRoot, namespace, claimName);
+}
+
+function writeFiles(dir: string, files: Record<string, Buffer>, items: V1KeyToPath[] | undefined, mode: number): void {
+  const chosen = items && items.length > 0
+    ? items.map((it) => {
+      if (!(it.key in files)) throw new ContainerConfigError(`key "${it.key}" not found`);
+      return { path: it.path, data: files[it.key], mode: it.mode ?? mode };
+    })
+    : Object.entries(files).map(([k, data]) => ({ path: k, data, mode }));
+  for (const f of chosen) {
+    const target = join(dir, f.path);
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, f.data);
+    chmodSync(target, f.mode);
+  }
+}
+
+async function secretFiles(deps: VolumeDeps, ns: string, name: string, optional: boolean | undefined): Promise<Record<string, Buffer> | undefined> {
+  const s = await deps.secret(ns, name);
+  if (!s) {
+    if (optional) return undefined;
+    throw new ContainerConfigError(`MountVolume.SetUp failed: secret "${name}" not found`);
+  }
+  return Object.fromEntries([
+    ...Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')] as const),
+  ]);
+}
+
+async function configMapFiles(deps: VolumeDeps, ns: string, name: string, optional: boolean | undefined): Promise<Record<string, Buffer> | undefined> {
+  const cm = await deps.configMap(ns, name);
+  if (!cm) {
+    if (optional) return undefined;
+    throw new ContainerConfigError(`MountVolume.SetUp failed: configmap "${name}" not found`);
+  }
+  return {
+    ...Object.fromEntries(Object.entries(cm.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'utf8')])),
+    ...Object.fromEntries(Object.entries(cm.binaryData ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
+  };
+}
+
+async function materialize(pod: V1Pod, vol: V1Volume, dirs: VolumeDirs, deps: VolumeDeps): Promise<string> {
+  const ns = pod.metadata!.namespace!;
+  const dir = join(dirs.podDir, 'volumes', vol.name);
+  if (vol.persistentVolumeClaim) {
+    const p = pvcPath(dirs.pvcRoot, ns, vol.persistentVolumeClaim.claimName);
+    mkdirSync(p, { recursive: true });
+    return p;
+  }
+  if (vol.hostPath) {
+    if (vol.hostPath.type === 'DirectoryOrCreate') mkdirSync(vol.hostPath.path, { recursive: true });
+    return vol.hostPath.path;
+  }
+  mkdirSync(dir, { recursive: true });
+  if (vol.emptyDir) return dir;
+  if (vol.secret) {
+    const files = await secretFiles(deps, ns, vol.secret.secretName!, vol.secret.optional);
+    if (files) writeFiles(dir, files, vol.secret.items, vol.secret.defaultMode ?? 0o644);
+    return dir;
+  }
+  if (vol.configMap) {
+    const files = await configMapFiles(deps, ns, vol.configMap.name!, vol.configMap.optional);
+    if (files) writeFiles(dir, files, vol.configMap.items, vol.configMap.defaultMode ?? 0o644);
+    return dir;
+  }
+  if (vol.downwardAPI) {
+    for (const item of vol.downwardAPI.items ?? []) {
+      if (!item.fieldRef) throw new ContainerConfigError(`downwardAPI volume ${vol.name}: only fieldRef items are supported`);
+      writeFiles(dir, { v: Buffer.from(fieldPathValue(pod, item.fieldRef.fieldPath)) }, [{ key: 'v', path: item.path, mode: item.mode }], vol.downwardAPI.defaultMode ?? 0o644);
+    }
+    return dir;
+  }
+  if (vol.projected) {
+    const mode = vol.projected.defaultMode ?? 0o644;
+    for (const src of vol.projected.sources ?? []) {
+      if (src.serviceAccountToken) {
+        const token = await deps.serviceAccountToken(pod, src.serviceAccountToken.audience, src.serviceAccountToken.expirationSeconds ?? 3607);
+        writeFiles(dir, { t: Buffer.from(token) }, [{ key: 't', path: src.serviceAccountToken.path }], mode);
+      } else if (src.secret) {
+        const files = await secretFiles(deps, ns, src.secret.name!, src.secret.optional);
+        if (files) writeFiles(dir, files, src.secret.items, mode);
+      } else if (src.configMap) {
+        const files = await configMapFiles(deps, ns, src.configMap.name!, src.configMap.optional);
+        if (files) writeFiles(dir, files, src.configMap.items, mode);
+      } else if (src.downwardAPI) {
+        for (const item of src.downwardAPI.items ?? []) {
+          if (!item.fieldRef) continue;
+          writeFiles(dir, { v: Buffer.from(fieldPathValue(pod, item.fieldRef.fieldPath)) }, [{ key: 'v', path: item.path, mode: item.mode }], mode);
+        }
+      }
+    }
+    return dir;
+  }
+  throw new ContainerConfigError(`volume ${vol.name}: this volume type is not supported by the process kubelet`);
+}
+
+/** Materialises every volume; returns volume name → host path. */
+export async function materializeVolumes(pod: V1Pod, dirs: VolumeDirs, deps: VolumeDeps): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const vol of pod.spec?.volumes ?? []) out.set(vol.name, await materialize(pod, vol, dirs, deps));
+  return out;
+}
