@@ -20,11 +20,14 @@ export const kubernetesVersion = versions.kubernetes;
 export const etcdVersion = versions.etcd;
 
 // Non-default ports, so a developer's own cluster or etcd on this box is untouched.
+// SILO_KUBE_PORT_OFFSET shifts them all, for a second stack (with its own
+// SILO_STACK_ROOT) next to a running one.
+const offset = Number.parseInt(process.env.SILO_KUBE_PORT_OFFSET ?? '0', 10) || 0;
 export const ports = {
-  etcdClient: 12379,
-  etcdPeer: 12380,
-  apiserver: 16443,
-  controllerManager: 16257,
+  etcdClient: 12379 + offset,
+  etcdPeer: 12380 + offset,
+  apiserver: 16443 + offset,
+  controllerManager: 16257 + offset,
 } as const;
 
 export const apiserverUrl = `https://127.0.0.1:${ports.apiserver}`;

@@ -1,0 +1,57 @@
+/**
+ * dist/ on a real API server: the CRDs become Established, the whole install
+ * bundle applies, and every example object passes server-side dry-run apply.
+ */
+import { expect } from 'chai';
+import { ApiextensionsV1Api, KubernetesObjectApi, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { useKube, waitFor } from './fixture.js';
+import { describeObject, installOrder, serverSideApply, splitDist } from './manifests.js';
+
+describe('kube: dist/ manifests on the real API server', function () {
+  this.timeout(120_000);
+  const fx = useKube('dist', { withKubelet: false });
+  const { crds, bundle, examples } = splitDist();
+
+  it('dist/ holds CRDs for both API groups and example objects', () => {
+    const groups = new Set(crds.map((c) => (c as V1CustomResourceDefinition).spec.group));
+    expect([...groups]).to.include.members(['backup-operator.io', 'mysql.cloudnative-mysql.io']);
+    expect(examples.length).to.be.greaterThan(0);
+  });
+
+  it('every CRD applies and becomes Established', async () => {
+    const client = KubernetesObjectApi.makeApiClient(fx.kc);
+    const ext = fx.kc.makeApiClient(ApiextensionsV1Api);
+    for (const crd of crds) await serverSideApply(client, crd);
+    for (const crd of crds) {
+      await waitFor(`CRD ${crd.metadata!.name} Established`, async () => {
+        const live = await ext.readCustomResourceDefinition({ name: crd.metadata!.name! });
+        const cond = (t: string) => live.status?.conditions?.find((c) => c.type === t)?.status === 'True';
+        return cond('Established') && cond('NamesAccepted');
+      }, 30_000);
+    }
+  });
+
+  it('the whole install bundle applies cleanly', async () => {
+    const client = KubernetesObjectApi.makeApiClient(fx.kc);
+    const failures: string[] = [];
+    for (const obj of installOrder(bundle)) {
+      await serverSideApply(client, obj).catch((err) => failures.push(`${describeObject(obj)}: ${err.body ?? err.message}`));
+    }
+    expect(failures, failures.join('\n')).to.deep.equal([]);
+  });
+
+  it('every example object passes server-side dry-run apply', async () => {
+    const client = KubernetesObjectApi.makeApiClient(fx.kc);
+    // Like `kubectl apply`, examples expect their namespaces to exist already.
+    for (const ns of new Set(examples.map((o) => o.metadata?.namespace).filter((n): n is string => !!n))) {
+      await fx.core.createNamespace({ body: { metadata: { name: ns } } }).catch((err) => {
+        if (err.code !== 409) throw err;
+      });
+    }
+    const failures: string[] = [];
+    for (const obj of examples) {
+      await serverSideApply(client, obj, true).catch((err) => failures.push(`${describeObject(obj)}: ${err.body ?? err.message}`));
+    }
+    expect(failures, failures.join('\n')).to.deep.equal([]);
+  });
+});

@@ -1,0 +1,158 @@
+/**
+ * Process-kubelet behaviour that Silo's workers rely on: env and volumes from
+ * Secrets/ConfigMaps, init containers sharing an emptyDir, the ServiceAccount
+ * token mount, graceful deletion, and a clear reason for unknown images.
+ */
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import type { V1Pod } from '@kubernetes/client-node';
+import { useKube, waitFor } from './fixture.js';
+import { containerLogPath } from '../../stack/kubelet/kubelet.js';
+
+describe('kube: pods on the process kubelet', function () {
+  this.timeout(90_000);
+  const fx = useKube('pods', { withKubelet: true });
+
+  const read = (name: string) => fx.core.readNamespacedPod({ namespace: fx.namespace, name });
+  const logOf = (pod: V1Pod, container: string) =>
+    readFileSync(containerLogPath(fx.kubeletLogDir, fx.namespace, pod.metadata!.name!, pod.metadata!.uid!, container), 'utf8');
+  const untilPhase = (name: string, phases: string[], ms = 60_000) =>
+    waitFor(`pod ${name} in ${phases.join('/')}`, async () => {
+      const p = await read(name);
+      return phases.includes(p.status?.phase ?? '') ? p : undefined;
+    }, ms);
+
+  it('resolves env and volumes from Secrets, ConfigMaps and the downward API; init containers run first', async () => {
+    const ns = fx.namespace;
+    await fx.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'creds' }, stringData: { password: 'pa55', token: 't0k' } } });
+    await fx.core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'cfg' }, data: { 'app.conf': 'level=debug\n', MODE: 'fast' } } });
+    await fx.core.createNamespacedPod({
+      namespace: ns,
+      body: {
+        metadata: { name: 'features' },
+        spec: {
+          restartPolicy: 'Never',
+          volumes: [
+            { name: 'scratch', emptyDir: {} },
+            { name: 'secret', secret: { secretName: 'creds' } },
+            { name: 'config', configMap: { name: 'cfg', items: [{ key: 'app.conf', path: 'conf/app.conf' }] } },
+          ],
+          initContainers: [{
+            name: 'prepare', image: 'busybox:1.36', command: ['sh', '-c', 'echo prepared > /scratch/marker'],
+            volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }],
+          }],
+          containers: [{
+            name: 'main',
+            image: 'debian:bookworm',
+            command: ['sh', '-c', [
+              'echo "PASSWORD=$PASSWORD MODE=$MODE NS=$NS IP=$IP"',
+              'cat /scratch/marker /etc/creds/token /etc/app/conf/app.conf',
+              'echo; test -s /var/run/secrets/kubernetes.io/serviceaccount/token && echo has-sa-token',
+              'touch /etc/creds/x 2>/dev/null || echo secret-is-read-only',
+            ].join('; ')],
+            env: [
+              { name: 'PASSWORD', valueFrom: { secretKeyRef: { name: 'creds', key: 'password' } } },
+              { name: 'NS', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+              { name: 'IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+            ],
+            envFrom: [{ configMapRef: { name: 'cfg' } }],
+            volumeMounts: [
+              { name: 'scratch', mountPath: '/scratch' },
+              { name: 'secret', mountPath: '/etc/creds', readOnly: true },
+              { name: 'config', mountPath: '/etc/app' },
+            ],
+          }],
+        },
+      },
+    });
+    const pod = await untilPhase('features', ['Succeeded', 'Failed']);
+    const log = logOf(pod, 'main');
+    expect(pod.status?.phase, log).to.equal('Succeeded');
+    expect(log).to.contain(`PASSWORD=pa55 MODE=fast NS=${ns} IP=${pod.status?.podIP}`);
+    expect(log).to.contain('prepared\nt0klevel=debug');
+    expect(log).to.contain('has-sa-token');
+    expect(log).to.contain('secret-is-read-only');
+    expect(pod.status?.initContainerStatuses?.[0].state?.terminated?.exitCode).to.equal(0);
+    const conditions = Object.fromEntries((pod.status?.conditions ?? []).map((c) => [c.type, c.status]));
+    expect(conditions).to.include({ PodScheduled: 'True', Initialized: 'True', Ready: 'False' });
+  });
+
+  it('a missing Secret keeps the container waiting with CreateContainerConfigError', async () => {
+    await fx.core.createNamespacedPod({
+      namespace: fx.namespace,
+      body: {
+        metadata: { name: 'no-secret' },
+        spec: {
+          restartPolicy: 'Never',
+          containers: [{
+            name: 'main', image: 'busybox:1.36', command: ['true'],
+            env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 'absent', key: 'k' } } }],
+          }],
+        },
+      },
+    });
+    const waiting = await waitFor('CreateContainerConfigError', async () =>
+      (await read('no-secret')).status?.containerStatuses?.[0].state?.waiting);
+    expect(waiting.reason).to.equal('CreateContainerConfigError');
+    expect(waiting.message).to.equal('secret "absent" not found');
+  });
+
+  it('an image without a local recipe waits with ErrImagePull and says why', async () => {
+    await fx.core.createNamespacedPod({
+      namespace: fx.namespace,
+      body: { metadata: { name: 'unknown-image' }, spec: { containers: [{ name: 'main', image: 'nginx:1.25' }] } },
+    });
+    const waiting = await waitFor('ErrImagePull', async () => (await read('unknown-image')).status?.containerStatuses?.[0].state?.waiting);
+    expect(waiting.reason).to.equal('ErrImagePull');
+    expect(waiting.message).to.contain('nginx:1.25');
+  });
+
+  it('Ready while running; deletion sends SIGTERM to the process group, then removes the pod', async () => {
+    await fx.core.createNamespacedPod({
+      namespace: fx.namespace,
+      body: {
+        metadata: { name: 'graceful' },
+        spec: {
+          terminationGracePeriodSeconds: 20,
+          containers: [{
+            name: 'main', image: 'busybox:1.36',
+            command: ['sh', '-c', 'trap "echo got-TERM; exit 0" TERM; echo started; while true; do sleep 0.2; done'],
+          }],
+        },
+      },
+    });
+    const running = await waitFor('graceful Ready', async () => {
+      const p = await read('graceful');
+      return p.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? p : undefined;
+    });
+    expect(running.status?.containerStatuses?.[0].state?.running).to.not.equal(undefined);
+    const started = Date.now();
+    await fx.core.deleteNamespacedPod({ namespace: fx.namespace, name: 'graceful' });
+    await waitFor('graceful to be gone', async () => read('graceful').then(() => false, (err) => err.code === 404), 30_000);
+    expect(Date.now() - started, 'it exited on SIGTERM, long before the grace period').to.be.lessThan(15_000);
+    expect(logOf(running, 'main')).to.contain('got-TERM');
+  });
+
+  it('restartPolicy OnFailure restarts a failing container and counts restarts', async () => {
+    await fx.core.createNamespacedPod({
+      namespace: fx.namespace,
+      body: {
+        metadata: { name: 'flaky' },
+        spec: {
+          restartPolicy: 'OnFailure',
+          volumes: [{ name: 'state', emptyDir: {} }],
+          containers: [{
+            name: 'main', image: 'busybox:1.36', volumeMounts: [{ name: 'state', mountPath: '/state' }],
+            // Fails the first time, succeeds the second: the emptyDir survives the restart.
+            command: ['sh', '-c', 'if [ -e /state/tried ]; then exit 0; fi; touch /state/tried; exit 7'],
+          }],
+        },
+      },
+    });
+    const pod = await untilPhase('flaky', ['Succeeded', 'Failed']);
+    expect(pod.status?.phase).to.equal('Succeeded');
+    const status = pod.status!.containerStatuses![0];
+    expect(status.restartCount).to.equal(1);
+    expect(status.lastState?.terminated?.exitCode).to.equal(7);
+  });
+});
