@@ -1,3 +1,7 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Builds the cron regexes used by the CEL rules of schemas/common/cron-*.schema.yaml. */
 const num: Record<string, string> = { sec: '[0-5]?[0-9]', min: '[0-5]?[0-9]', hour: '(?:[01]?[0-9]|2[0-3])', dom: '(?:0?[1-9]|[12][0-9]|3[01])', mon: '(?:0?[1-9]|1[0-2])', dow: '[0-7]' };
 const months = 'JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC';
 const days = 'SUN|MON|TUE|WED|THU|FRI|SAT';
@@ -19,14 +23,17 @@ x-kubernetes-validations:
   - rule: ${JSON.stringify(`self.matches('${re.replace(/\\/g, '\\\\')}')`)}
     message: ${JSON.stringify(msg)}
 `;
-const fs = await import('node:fs');
-process.chdir(new URL('../../schemas/common/', import.meta.url).pathname);
-fs.writeFileSync('cron-5.schema.yaml', yaml('CronSchedule', 'cron-5.schema.yaml', 'A standard 5-field cron expression (minute hour day-of-month month day-of-week), or a macro such as @daily.', five, 'must be a 5-field cron expression (minute hour day-of-month month day-of-week), e.g. "0 0 * * *", or a macro such as @daily'));
-fs.writeFileSync('cron-6.schema.yaml', yaml('CronScheduleWithSeconds', 'cron-6.schema.yaml', 'A 6-field cron expression with seconds first (second minute hour day-of-month month day-of-week), as in CloudNativePG, or a macro such as @daily.', six, 'must be a 6-field cron expression with seconds first (second minute hour day-of-month month day-of-week), e.g. "0 0 0 * * *", or a macro such as @daily'));
-// self-check
+export function writeCronSchemas(dir: string): void {
+  selfCheck();
+  writeFileSync(join(dir, 'cron-5.schema.yaml'), yaml('CronSchedule', 'cron-5.schema.yaml', 'A standard 5-field cron expression (minute hour day-of-month month day-of-week), or a macro such as @daily.', five, 'must be a 5-field cron expression (minute hour day-of-month month day-of-week), e.g. "0 0 * * *", or a macro such as @daily'));
+  writeFileSync(join(dir, 'cron-6.schema.yaml'), yaml('CronScheduleWithSeconds', 'cron-6.schema.yaml', 'A 6-field cron expression with seconds first (second minute hour day-of-month month day-of-week), as in CloudNativePG, or a macro such as @daily.', six, 'must be a 6-field cron expression with seconds first (second minute hour day-of-month month day-of-week), e.g. "0 0 0 * * *", or a macro such as @daily'));
+}
+
+/** Guards the generator itself: known-good and known-bad expressions. */
+function selfCheck(): void {
 for (const [re, ok, bad] of <Array<[string, string[], string[]]>>[[five, ['0 0 * * *', '*/15 1-5 * JAN-MAR mon-fri', '@daily', '0 0 ? * 7'], ['0 0 * *', '60 0 * * *', '0 0 * * * *', 'a b c d e', '0 24 * * *']], [six, ['*/20 * * * * *', '0 0 0 * * *'], ['0 0 * * *', '61 0 0 * * *']]]) {
   const r = new RegExp(re);
   for (const s of ok) if (!r.test(s)) throw new Error('should pass ' + s);
   for (const s of bad) if (r.test(s)) throw new Error('should fail ' + s);
 }
-
+}
