@@ -13,7 +13,7 @@ import { pvcPath } from '../../stack/kubelet/volumes.js';
 
 function sql(ip: string, query: string): string {
   return execFileSync('mariadb', ['-h', ip, '-P', '3306', '-u', 'root', '--batch', '--skip-column-names', '-e', query], {
-    encoding: 'utf8', timeout: 10_000,
+    encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'],
   }).trim();
 }
 
