@@ -266,6 +266,7 @@ export interface PodTemplate {
   spec?: {
     /**
      * @minItems 1
+     * @maxItems 32
      */
     containers: {
       name: string;

@@ -63,7 +63,10 @@ export function validateAgainst(schema: SchemaNode, document: unknown, oldDocume
     const issues = (validate.errors ?? []).filter((error) => error.keyword !== 'if').map(describeAjvError);
     return { issues: dedupe(issues), defaulted };
   }
-  const issues = checkCelRules(schema, defaulted, '', oldDocument);
+  // The API server compares against the stored object, which was defaulted when it was written.
+  const oldDefaulted = oldDocument === undefined ? undefined : structuredClone(oldDocument);
+  if (oldDefaulted !== undefined) validate(oldDefaulted);
+  const issues = checkCelRules(schema, defaulted, '', oldDefaulted);
   return { issues: issues.map((v) => ({ path: v.path, message: v.path ? `${v.path}: ${v.message}` : v.message })), defaulted };
 }
 

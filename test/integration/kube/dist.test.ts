@@ -3,9 +3,9 @@
  * bundle applies, and every example object passes server-side dry-run apply.
  */
 import { expect } from 'chai';
-import { ApiextensionsV1Api, KubernetesObjectApi, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { useKube, waitFor } from './fixture.js';
-import { describeObject, installOrder, serverSideApply, splitDist } from './manifests.js';
+import { describeObject, installOrder, kubectlApply, splitDist } from './manifests.js';
 
 describe('kube: dist/ manifests on the real API server', function () {
   this.timeout(120_000);
@@ -19,9 +19,8 @@ describe('kube: dist/ manifests on the real API server', function () {
   });
 
   it('every CRD applies and becomes Established', async () => {
-    const client = KubernetesObjectApi.makeApiClient(fx.kc);
     const ext = fx.kc.makeApiClient(ApiextensionsV1Api);
-    for (const crd of crds) await serverSideApply(client, crd);
+    for (const crd of crds) kubectlApply(fx.ctx, crd, 'apply');
     for (const crd of crds) {
       await waitFor(`CRD ${crd.metadata!.name} Established`, async () => {
         const live = await ext.readCustomResourceDefinition({ name: crd.metadata!.name! });
@@ -32,16 +31,18 @@ describe('kube: dist/ manifests on the real API server', function () {
   });
 
   it('the whole install bundle applies cleanly', async () => {
-    const client = KubernetesObjectApi.makeApiClient(fx.kc);
     const failures: string[] = [];
     for (const obj of installOrder(bundle)) {
-      await serverSideApply(client, obj).catch((err) => failures.push(`${describeObject(obj)}: ${err.body ?? err.message}`));
+      try {
+        kubectlApply(fx.ctx, obj, 'apply');
+      } catch (err) {
+        failures.push(`${describeObject(obj)}: ${(err as Error).message}`);
+      }
     }
     expect(failures, failures.join('\n')).to.deep.equal([]);
   });
 
-  it('every example object passes server-side dry-run apply', async () => {
-    const client = KubernetesObjectApi.makeApiClient(fx.kc);
+  it('every example object passes `kubectl apply --dry-run=server`', async () => {
     // Like `kubectl apply`, examples expect their namespaces to exist already.
     for (const ns of new Set(examples.map((o) => o.metadata?.namespace).filter((n): n is string => !!n))) {
       await fx.core.createNamespace({ body: { metadata: { name: ns } } }).catch((err) => {
@@ -50,7 +51,11 @@ describe('kube: dist/ manifests on the real API server', function () {
     }
     const failures: string[] = [];
     for (const obj of examples) {
-      await serverSideApply(client, obj, true).catch((err) => failures.push(`${describeObject(obj)}: ${err.body ?? err.message}`));
+      try {
+        kubectlApply(fx.ctx, obj, 'dry-run');
+      } catch (err) {
+        failures.push(`${describeObject(obj)}: ${(err as Error).message}`);
+      }
     }
     expect(failures, failures.join('\n')).to.deep.equal([]);
   });

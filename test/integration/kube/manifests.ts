@@ -2,8 +2,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
-import { repoRoot } from '../../stack/kube/layout.js';
+import { spawnSync } from 'node:child_process';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { adminKubeconfig, kubeBinary, repoRoot } from '../../stack/kube/layout.js';
+import type { StackContext } from '../../stack/component.js';
 
 export const distDir = join(repoRoot, 'dist');
 
@@ -39,9 +41,21 @@ export function splitDist(): { crds: KubernetesObject[]; bundle: KubernetesObjec
 export const describeObject = (o: KubernetesObject) =>
   `${o.kind} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name}`;
 
-/** Server-side apply, like `kubectl apply --server-side [--dry-run=server]`. */
-export async function serverSideApply(client: KubernetesObjectApi, obj: KubernetesObject, dryRun = false): Promise<KubernetesObject> {
-  return client.patch(obj, undefined, dryRun ? 'All' : undefined, 'silo-tests', true, PatchStrategy.ServerSideApply);
+/**
+ * Applies one object with the kubectl built next to the API server. Not
+ * client-node's KubernetesObjectApi: it re-serialises built-in kinds through
+ * its typed models and silently drops keys such as
+ * x-kubernetes-preserve-unknown-fields from CRD schemas.
+ * mode 'apply': `kubectl apply --server-side`; 'dry-run': `kubectl apply --dry-run=server`.
+ */
+export function kubectlApply(ctx: StackContext, obj: KubernetesObject, mode: 'apply' | 'dry-run'): void {
+  const args = mode === 'apply'
+    ? ['apply', '--server-side', '--force-conflicts', '--field-manager=silo-tests', '-f', '-']
+    : ['apply', '--dry-run=server', '-f', '-'];
+  const res = spawnSync(kubeBinary(ctx, 'kubectl'), args, {
+    input: JSON.stringify(obj), encoding: 'utf8', env: { ...process.env, KUBECONFIG: adminKubeconfig(ctx) }, timeout: 60_000,
+  });
+  if (res.status !== 0) throw new Error((res.stderr || res.stdout || `kubectl exited ${res.status}`).trim());
 }
 
 /** Namespaces first, then CRDs, then everything else: the order an installer must use. */

@@ -4,9 +4,9 @@
  * ServiceAccount, with a token from the TokenRequest API.
  */
 import { expect } from 'chai';
-import { AuthorizationV1Api, KubernetesObjectApi } from '@kubernetes/client-node';
+import { AuthorizationV1Api } from '@kubernetes/client-node';
 import { useKube } from './fixture.js';
-import { installOrder, serverSideApply, splitDist } from './manifests.js';
+import { installOrder, kubectlApply, splitDist } from './manifests.js';
 import { kubeconfigForServiceAccount } from '../../stack/kube/service-account.js';
 
 const OPERATOR_NS = 'silo-system';
@@ -76,9 +76,8 @@ describe('kube: RBAC matrix of the silo-operator ServiceAccount', function () {
   let authz: AuthorizationV1Api;
 
   before(async () => {
-    const client = KubernetesObjectApi.makeApiClient(fx.kc);
     const rbacKinds = new Set(['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
-    for (const obj of installOrder(splitDist().bundle.filter((o) => rbacKinds.has(o.kind!)))) await serverSideApply(client, obj);
+    for (const obj of installOrder(splitDist().bundle.filter((o) => rbacKinds.has(o.kind!)))) kubectlApply(fx.ctx, obj, 'apply');
     const sa = await kubeconfigForServiceAccount(fx.ctx, OPERATOR_NS, OPERATOR_SA);
     authz = sa.kubeConfig.makeApiClient(AuthorizationV1Api);
   });

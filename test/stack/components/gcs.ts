@@ -62,8 +62,9 @@ export const gcs: Component = {
   },
   env() {
     return {
-      // The Google SDKs switch to the emulator (and skip auth) when this is set.
-      STORAGE_EMULATOR_HOST: endpoint,
+      // Deliberately no STORAGE_EMULATOR_HOST: with it set, @google-cloud/storage 7
+      // downloads from /b/... without /storage/v1 and gets 404 from fake-gcs-server.
+      // Node clients pass GCS_ENDPOINT as `apiEndpoint` instead.
       GCS_ENDPOINT: endpoint,
       GCS_BUCKET,
       GCS_PROJECT,
