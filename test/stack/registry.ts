@@ -2,6 +2,7 @@ import type { Component } from './component.js';
 import { azurite } from './components/azurite.js';
 import { gcs } from './components/gcs.js';
 import { kube } from './components/kube.js';
+import { kubelet } from './components/kubelet.js';
 import { mariadb } from './components/mariadb.js';
 import { minio } from './components/minio.js';
 import { postgres } from './components/postgres.js';
@@ -9,7 +10,7 @@ import { rgw } from './components/rgw.js';
 
 /** Every component by name, in the order `stack status` and `stack env` list them. */
 export const registry: ReadonlyMap<string, Component> = new Map(
-  [kube, minio, rgw, azurite, gcs, mariadb, postgres].map((c) => [c.name, c]),
+  [kube, kubelet, minio, rgw, azurite, gcs, mariadb, postgres].map((c) => [c.name, c]),
 );
 
 export function getComponent(name: string): Component {
