@@ -133,6 +133,38 @@ describe('kube: pods on the process kubelet', function () {
     expect(logOf(running, 'main')).to.contain('got-TERM');
   });
 
+  it('readiness probes run inside the container (exec) and gate Ready; a failing liveness probe restarts it', async () => {
+    await fx.core.createNamespacedPod({
+      namespace: fx.namespace,
+      body: {
+        metadata: { name: 'probed' },
+        spec: {
+          terminationGracePeriodSeconds: 1,
+          volumes: [{ name: 'state', emptyDir: {} }],
+          containers: [{
+            name: 'main', image: 'busybox:1.36', volumeMounts: [{ name: 'state', mountPath: '/probe-state' }],
+            command: ['sh', '-c', 'sleep 2; touch /probe-state/ready; exec sleep 600'],
+            // /probe-state exists only in the container's mount namespace.
+            readinessProbe: { exec: { command: ['test', '-e', '/probe-state/ready'] }, periodSeconds: 1, failureThreshold: 1 },
+          }, {
+            name: 'doomed', image: 'busybox:1.36', command: ['sleep', '600'],
+            livenessProbe: { tcpSocket: { port: 1 }, periodSeconds: 1, failureThreshold: 2 },
+          }],
+        },
+      },
+    });
+    const early = await waitFor('probed running', async () => {
+      const p = await read('probed');
+      return p.status?.containerStatuses?.find((c) => c.name === 'main')?.state?.running ? p : undefined;
+    });
+    expect(early.status?.containerStatuses?.find((c) => c.name === 'main')?.ready).to.equal(false);
+    await waitFor('main container ready', async () =>
+      (await read('probed')).status?.containerStatuses?.find((c) => c.name === 'main')?.ready === true, 20_000);
+    const restarted = await waitFor('doomed restarted by its liveness probe', async () =>
+      (await read('probed')).status?.containerStatuses?.find((c) => c.name === 'doomed' && (c.restartCount ?? 0) >= 1), 30_000);
+    expect(restarted.lastState?.terminated?.exitCode).to.be.oneOf([137, 143]);
+  });
+
   it('restartPolicy OnFailure restarts a failing container and counts restarts', async () => {
     await fx.core.createNamespacedPod({
       namespace: fx.namespace,

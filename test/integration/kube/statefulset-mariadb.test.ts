@@ -41,6 +41,8 @@ describe('kube: a MariaDB StatefulSet on the process kubelet', function () {
                 args: ['--skip-log-bin', '--innodb-buffer-pool-size=16M'],
                 env: [{ name: 'MARIADB_ALLOW_EMPTY_ROOT_PASSWORD', value: '1' }],
                 ports: [{ name: 'mysql', containerPort: 3306 }],
+                // Runs inside the pod's mount namespace, where the socket is the pod's own.
+                readinessProbe: { exec: { command: ['mariadb-admin', '--socket=/run/mysqld/mysqld.sock', 'ping'] }, periodSeconds: 1 },
                 volumeMounts: [{ name: 'data', mountPath: '/var/lib/mysql' }],
               }],
             },
@@ -52,9 +54,11 @@ describe('kube: a MariaDB StatefulSet on the process kubelet', function () {
         },
       },
     });
-    pods = await waitFor('both MariaDB pods Running', async () => {
+    // OrderedReady: db-1 is only created once db-0 passes its readiness probe.
+    pods = await waitFor('both MariaDB pods Ready', async () => {
       const items = await podsWithLabel(fx, 'app=db');
-      return items.length === 2 && items.every((p) => p.status?.phase === 'Running') ? items : undefined;
+      const ready = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+      return items.length === 2 && items.every(ready) ? items : undefined;
     }, 120_000);
     const ips = pods.map((p) => p.status!.podIP!);
     expect(new Set(ips).size).to.equal(2);

@@ -14,6 +14,8 @@ export class ContainerRecord {
   restartCount = 0;
   process?: RunningContainer;
   lastExit?: ContainerExit;
+  /** The readiness probe's verdict (true at once when there is none). */
+  probeReady = false;
 
   constructor(readonly spec: V1Container, readonly init: boolean, previous?: V1ContainerStatus) {
     this.state = { waiting: { reason: init ? 'PodInitializing' : 'ContainerCreating' } };
@@ -27,6 +29,10 @@ export class ContainerRecord {
 
   get running(): boolean {
     return this.state.running !== undefined;
+  }
+
+  get ready(): boolean {
+    return this.running && !this.init && this.probeReady;
   }
 
   get terminated(): V1ContainerState['terminated'] {
@@ -45,6 +51,7 @@ export class ContainerRecord {
   setTerminated(exit: ContainerExit, startedAt: Date | undefined, reason?: string): void {
     this.lastExit = exit;
     this.process = undefined;
+    this.probeReady = false;
     this.state = {
       terminated: {
         exitCode: exit.exitCode,
@@ -70,7 +77,7 @@ export class ContainerRecord {
       ...(this.process ? { containerID: `process://${this.process.pid}` } : {}),
       state: this.state,
       lastState: this.lastState,
-      ready: this.running && !this.init,
+      ready: this.ready,
       restartCount: this.restartCount,
       started: this.running,
     };

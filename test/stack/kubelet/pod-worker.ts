@@ -10,6 +10,7 @@ import { type BindMount, startContainer } from './container-process.js';
 import { ContainerConfigError, expandVars, resolveEnv } from './env.js';
 import { isSiloImage, resolveImage } from './images.js';
 import { materializeVolumes } from './volumes.js';
+import { ContainerProber } from './probes.js';
 import type { KubeletServices } from './services.js';
 
 const terminal = new Set(['Succeeded', 'Failed']);
@@ -223,7 +224,23 @@ export class PodWorker {
       this.k.recordPid(this.uid, c.name, proc.pid);
       c.setRunning(proc);
       this.pushStatus();
+      const prober = c.init ? undefined : new ContainerProber(
+        { pid: proc.pid, podIP: this.podIP, env: { ...image.run.env, ...env }, cwd, container: spec },
+        {
+          onReady: (ready) => {
+            if (c.process !== proc || c.probeReady === ready) return;
+            c.probeReady = ready;
+            this.pushStatus();
+          },
+          onUnhealthy: (why) => {
+            this.k.log(`pod ${this.key} container ${c.name}: ${why}; killing it`);
+            void proc.stop(this.gracePeriodMs());
+          },
+        },
+      );
+      prober?.start();
       const exit = await proc.exited;
+      prober?.stop();
       this.k.forgetPid(this.uid, c.name);
       c.setTerminated(exit, proc.startedAt);
       this.pushStatus();
@@ -243,7 +260,7 @@ export class PodWorker {
     if (!terminal.has(this.phase) && this.initialized && this.containers.some((c) => c.running || c.terminated || c.restartCount > 0)) {
       this.phase = 'Running';
     }
-    const ready = this.initialized && this.containers.every((c) => c.running) && !terminal.has(this.phase);
+    const ready = this.initialized && this.containers.every((c) => c.ready) && !terminal.has(this.phase);
     return {
       phase: this.phase,
       ...(this.reason ? { reason: this.reason, message: this.message } : {}),
