@@ -81,6 +81,18 @@ describe('kube: a MariaDB StatefulSet on the process kubelet', function () {
     expect(existsSync(join(dirOfB, 'only_on_a'))).to.equal(false);
   });
 
+  it('the volumeClaimTemplates\' PVCs are Bound (by the real PV controller) to hostPath volumes', async () => {
+    for (const p of pods) {
+      const claim = `data-${p.metadata!.name}`;
+      const pvc = await waitFor(`PVC ${claim} Bound`, async () => {
+        const c = await fx.core.readNamespacedPersistentVolumeClaim({ namespace: fx.namespace, name: claim });
+        return c.status?.phase === 'Bound' ? c : undefined;
+      }, 30_000);
+      const pv = await fx.core.readPersistentVolume({ name: pvc.spec!.volumeName! });
+      expect(pv.spec?.hostPath?.path).to.equal(pvcPath(join(fx.kubeletStateDir, 'pvc'), fx.namespace, claim));
+    }
+  });
+
   it('deleting the StatefulSet cascades to its pods, and their processes stop', async () => {
     const ips = pods.map((p) => p.status!.podIP!);
     await fx.apps.deleteNamespacedStatefulSet({ namespace: fx.namespace, name: 'db', propagationPolicy: 'Background' });

@@ -11,6 +11,7 @@ import { PodWorker } from './pod-worker.js';
 import { PodIpAllocator } from './pod-ips.js';
 import type { KubeletServices } from './services.js';
 import { registerNode, heartbeat } from './node.js';
+import { ContainerConfigError } from './env.js';
 
 export const DEFAULT_NODE_NAME = 'process-kubelet';
 
@@ -174,6 +175,35 @@ export class ProcessKubelet implements KubeletServices {
       },
     });
     return res.status!.token;
+  }
+
+  /**
+   * A tiny static provisioner: a claim used by a pod here gets a Retain
+   * hostPath PersistentVolume pre-bound to it (claimRef with uid), and the
+   * real PV controller binds them, so PVCs show Bound like on a real cluster.
+   */
+  async ensureClaimBound(namespace: string, claimName: string, hostPath: string): Promise<void> {
+    const pvc = await this.readOrUndefined(() => this.core.readNamespacedPersistentVolumeClaim({ namespace, name: claimName }));
+    if (!pvc) throw new ContainerConfigError(`persistentvolumeclaim "${claimName}" not found`);
+    if (pvc.spec?.volumeName) return;
+    try {
+      await this.core.createPersistentVolume({
+        body: {
+          metadata: { name: `pvc-${pvc.metadata!.uid}`, labels: { 'silo.test/process-kubelet': this.nodeName } },
+          spec: {
+            capacity: { storage: pvc.spec?.resources?.requests?.storage ?? '1Gi' },
+            accessModes: pvc.spec?.accessModes?.length ? pvc.spec.accessModes : ['ReadWriteOnce'],
+            persistentVolumeReclaimPolicy: 'Retain',
+            storageClassName: pvc.spec?.storageClassName ?? '',
+            volumeMode: pvc.spec?.volumeMode ?? 'Filesystem',
+            hostPath: { path: hostPath, type: 'DirectoryOrCreate' },
+            claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace, name: claimName, uid: pvc.metadata!.uid },
+          },
+        },
+      });
+    } catch (err) {
+      if (statusCode(err) !== 409) throw err;
+    }
   }
 
   podDirs(pod: V1Pod) {

@@ -12,6 +12,8 @@ import { type ConfigLookups, ContainerConfigError, fieldPathValue } from './env.
 export interface VolumeDeps extends ConfigLookups {
   /** A TokenRequest bound to the pod, for projected serviceAccountToken sources. */
   serviceAccountToken(pod: V1Pod, audience: string | undefined, expirationSeconds: number): Promise<string>;
+  /** Makes sure the claim exists and is (being) bound to a PersistentVolume backed by hostPath. */
+  ensureClaimBound(namespace: string, claimName: string, hostPath: string): Promise<void>;
 }
 
 export interface VolumeDirs {
@@ -69,6 +71,7 @@ async function materialize(pod: V1Pod, vol: V1Volume, dirs: VolumeDirs, deps: Vo
   if (vol.persistentVolumeClaim) {
     const p = pvcPath(dirs.pvcRoot, ns, vol.persistentVolumeClaim.claimName);
     mkdirSync(p, { recursive: true });
+    await deps.ensureClaimBound(ns, vol.persistentVolumeClaim.claimName, p);
     return p;
   }
   if (vol.hostPath) {
