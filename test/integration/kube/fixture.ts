@@ -11,6 +11,7 @@ import {
 import { useStack } from '../../stack/mocha.js';
 import { adminKubeconfig } from '../../stack/kube/layout.js';
 import { ProcessKubelet } from '../../stack/kubelet/kubelet.js';
+import { kubelet as kubeletComponent } from '../../stack/components/kubelet.js';
 import type { StackContext } from '../../stack/component.js';
 
 export interface KubeFixture {
@@ -69,6 +70,7 @@ export function useKube(name: string, opts: { withKubelet: boolean }): KubeFixtu
     // Pods need the namespace's default ServiceAccount (ServiceAccount admission).
     await waitFor('default ServiceAccount', () => fx.core.readNamespacedServiceAccount({ namespace: fx.namespace, name: 'default' }));
     if (opts.withKubelet) {
+      await kubeletComponent.install(fx.ctx); // the Debian binaries the image table maps to
       fx.kubelet = new ProcessKubelet({
         kubeConfig: fx.kc, stateDir: fx.kubeletStateDir, logDir: fx.kubeletLogDir, nodeName: `process-kubelet-${name}`,
         log: (m) => fx.ctx.log(`[kubelet ${name}] ${m}`),

@@ -5,6 +5,7 @@
  */
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import type { V1Pod } from '@kubernetes/client-node';
 import { useKube, waitFor } from './fixture.js';
 import { containerLogPath } from '../../stack/kubelet/kubelet.js';
@@ -163,6 +164,30 @@ describe('kube: pods on the process kubelet', function () {
     const restarted = await waitFor('doomed restarted by its liveness probe', async () =>
       (await read('probed')).status?.containerStatuses?.find((c) => c.name === 'doomed' && (c.restartCount ?? 0) >= 1), 30_000);
     expect(restarted.lastState?.terminated?.exitCode).to.be.oneOf([137, 143]);
+  });
+
+  it('a postgres:15 pod initialises its own PGDATA and answers on its pod IP', async () => {
+    await fx.core.createNamespacedPod({
+      namespace: fx.namespace,
+      body: {
+        metadata: { name: 'pg' },
+        spec: {
+          terminationGracePeriodSeconds: 10,
+          containers: [{
+            name: 'postgres', image: 'postgres:15', env: [{ name: 'POSTGRES_PASSWORD', value: 'pw' }],
+            readinessProbe: { exec: { command: ['pg_isready', '-U', 'postgres', '-h', '/var/run/postgresql'] }, periodSeconds: 1 },
+          }],
+        },
+      },
+    });
+    const pod = await waitFor('postgres Ready', async () => {
+      const p = await read('pg');
+      return p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? p : undefined;
+    }, 60_000);
+    const out = execFileSync('psql', ['-h', pod.status!.podIP!, '-U', 'postgres', '-tAc', 'SHOW data_directory'], {
+      encoding: 'utf8', env: { ...process.env, PGPASSWORD: 'pw' }, timeout: 10_000,
+    });
+    expect(out.trim()).to.equal('/var/lib/postgresql/data');
   });
 
   it('restartPolicy OnFailure restarts a failing container and counts restarts', async () => {

@@ -19,7 +19,7 @@ export const kubelet: Component = {
 
   async install(ctx) {
     // Images in test/stack/kubelet/images.ts map to these Debian binaries.
-    aptInstall(ctx, ['util-linux', 'mariadb-server', 'mariadb-client', 'mariadb-backup']);
+    aptInstall(ctx, ['util-linux', 'mariadb-server', 'mariadb-client', 'mariadb-backup', 'postgresql-15', 'postgresql-client-15']);
   },
 
   async up(ctx) {
