@@ -55,7 +55,7 @@ describe('MariaDB (Debian mariadbd + mariabackup)', function () {
     mkdirSync(extracted);
     // One pipe, no intermediate file: the shape Silo's instance manager uses.
     await sh(`mariabackup --backup --stream=xbstream --user=root --socket='${m.socket}' ` +
-      `--datadir='${m.datadir}' --target-dir='${work()}/tmp' --extra-lsndir='${work()}/lsn' 2>'${work()}/backup.log' ` +
+      `--datadir='${m.datadir}' --target-dir='${work()}/tmp' --tmpdir='${work()}' --extra-lsndir='${work()}/lsn' 2>'${work()}/backup.log' ` +
       `| mbstream -x -C '${extracted}'`);
     expect(existsSync(join(extracted, 'xtrabackup_checkpoints'))).to.equal(true);
     // Tables whose CREATE is still in the copied redo range arrive as .new and

@@ -22,6 +22,8 @@ export interface KubeFixture {
   batch: BatchV1Api;
   namespace: string;
   kubelet?: ProcessKubelet;
+  /** spec.schedulerName for this file's pods: only this file's kubelet binds them. */
+  scheduler: string;
   kubeletStateDir: string;
   kubeletLogDir: string;
 }
@@ -55,6 +57,7 @@ export function useKube(name: string, opts: { withKubelet: boolean }): KubeFixtu
   const fx = {
     ctx: stack.ctx,
     namespace: `${name}-${randomBytes(3).toString('hex')}`,
+    scheduler: `process-kubelet-${name}`,
     kubeletStateDir: join(stack.ctx.root, 'kubelet-tests', name),
     kubeletLogDir: join(stack.ctx.logDir, 'kubelet-tests', name),
   } as KubeFixture;
@@ -72,7 +75,7 @@ export function useKube(name: string, opts: { withKubelet: boolean }): KubeFixtu
     if (opts.withKubelet) {
       await kubeletComponent.install(fx.ctx); // the Debian binaries the image table maps to
       fx.kubelet = new ProcessKubelet({
-        kubeConfig: fx.kc, stateDir: fx.kubeletStateDir, logDir: fx.kubeletLogDir, nodeName: `process-kubelet-${name}`,
+        kubeConfig: fx.kc, stateDir: fx.kubeletStateDir, logDir: fx.kubeletLogDir, nodeName: `process-kubelet-${name}`, schedulerName: fx.scheduler,
         log: (m) => fx.ctx.log(`[kubelet ${name}] ${m}`),
       });
       await fx.kubelet.start();

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { useKube, waitFor, podsWithLabel } from './fixture.js';
 
-function job(name: string, script: string): V1Job {
+function job(name: string, script: string, schedulerName: string): V1Job {
   return {
     metadata: { name },
     spec: {
@@ -13,6 +13,7 @@ function job(name: string, script: string): V1Job {
       template: {
         metadata: { labels: { job: name } },
         spec: {
+          schedulerName,
           restartPolicy: 'Never',
           containers: [{
             name: 'main',
@@ -31,7 +32,7 @@ describe('kube: Jobs run through the process kubelet', function () {
   const fx = useKube('jobs', { withKubelet: true });
 
   it('a Job whose command exits 0 reaches Complete, with its pod Succeeded', async () => {
-    await fx.batch.createNamespacedJob({ namespace: fx.namespace, body: job('ok', 'echo "hello from $POD_NAME"') });
+    await fx.batch.createNamespacedJob({ namespace: fx.namespace, body: job('ok', 'echo "hello from $POD_NAME"', fx.scheduler) });
     const done = await waitFor('Job ok to complete', async () => {
       const j = await fx.batch.readNamespacedJob({ namespace: fx.namespace, name: 'ok' });
       return j.status?.conditions?.find((c) => c.type === 'Complete' && c.status === 'True') ? j : undefined;
@@ -47,7 +48,7 @@ describe('kube: Jobs run through the process kubelet', function () {
   });
 
   it('a Job whose command exits 3 reaches Failed, and the pod shows exit code 3', async () => {
-    await fx.batch.createNamespacedJob({ namespace: fx.namespace, body: job('fails', 'echo failing >&2; exit 3') });
+    await fx.batch.createNamespacedJob({ namespace: fx.namespace, body: job('fails', 'echo failing >&2; exit 3', fx.scheduler) });
     const failed = await waitFor('Job fails to fail', async () => {
       const j = await fx.batch.readNamespacedJob({ namespace: fx.namespace, name: 'fails' });
       return j.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
@@ -67,6 +68,7 @@ describe('kube: Jobs run through the process kubelet', function () {
       body: {
         metadata: { name: 'deadline' },
         spec: {
+          schedulerName: fx.scheduler,
           restartPolicy: 'Never',
           activeDeadlineSeconds: 3,
           terminationGracePeriodSeconds: 1,

@@ -32,6 +32,7 @@ describe('kube: pods on the process kubelet', function () {
       body: {
         metadata: { name: 'features' },
         spec: {
+          schedulerName: fx.scheduler,
           restartPolicy: 'Never',
           volumes: [
             { name: 'scratch', emptyDir: {} },
@@ -84,6 +85,7 @@ describe('kube: pods on the process kubelet', function () {
       body: {
         metadata: { name: 'no-secret' },
         spec: {
+          schedulerName: fx.scheduler,
           restartPolicy: 'Never',
           containers: [{
             name: 'main', image: 'busybox:1.36', command: ['true'],
@@ -101,7 +103,7 @@ describe('kube: pods on the process kubelet', function () {
   it('an image without a local recipe waits with ErrImagePull and says why', async () => {
     await fx.core.createNamespacedPod({
       namespace: fx.namespace,
-      body: { metadata: { name: 'unknown-image' }, spec: { containers: [{ name: 'main', image: 'nginx:1.25' }] } },
+      body: { metadata: { name: 'unknown-image' }, spec: { schedulerName: fx.scheduler, containers: [{ name: 'main', image: 'nginx:1.25' }] } },
     });
     const waiting = await waitFor('ErrImagePull', async () => (await read('unknown-image')).status?.containerStatuses?.[0].state?.waiting);
     expect(waiting.reason).to.equal('ErrImagePull');
@@ -114,6 +116,7 @@ describe('kube: pods on the process kubelet', function () {
       body: {
         metadata: { name: 'graceful' },
         spec: {
+          schedulerName: fx.scheduler,
           terminationGracePeriodSeconds: 20,
           containers: [{
             name: 'main', image: 'busybox:1.36',
@@ -140,6 +143,7 @@ describe('kube: pods on the process kubelet', function () {
       body: {
         metadata: { name: 'probed' },
         spec: {
+          schedulerName: fx.scheduler,
           terminationGracePeriodSeconds: 1,
           volumes: [{ name: 'state', emptyDir: {} }],
           containers: [{
@@ -172,6 +176,7 @@ describe('kube: pods on the process kubelet', function () {
       body: {
         metadata: { name: 'pg' },
         spec: {
+          schedulerName: fx.scheduler,
           terminationGracePeriodSeconds: 10,
           containers: [{
             name: 'postgres', image: 'postgres:15', env: [{ name: 'POSTGRES_PASSWORD', value: 'pw' }],
@@ -196,6 +201,7 @@ describe('kube: pods on the process kubelet', function () {
       body: {
         metadata: { name: 'flaky' },
         spec: {
+          schedulerName: fx.scheduler,
           restartPolicy: 'OnFailure',
           volumes: [{ name: 'state', emptyDir: {} }],
           containers: [{

@@ -34,6 +34,7 @@ describe('kube: a MariaDB StatefulSet on the process kubelet', function () {
           template: {
             metadata: { labels: { app: 'db' } },
             spec: {
+              schedulerName: fx.scheduler,
               terminationGracePeriodSeconds: 10,
               containers: [{
                 name: 'mariadb',

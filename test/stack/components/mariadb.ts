@@ -68,7 +68,7 @@ export async function mariadbAlive(inst: MariadbInstance): Promise<boolean> {
 /** Initialises the datadir when it is empty, starts mariadbd, waits for it, and creates the TCP user. */
 export async function startMariadb(ctx: StackContext, inst: MariadbInstance): Promise<void> {
   if (await mariadbAlive(inst)) return;
-  mkdirSync(inst.dir, { recursive: true });
+  mkdirSync(join(inst.dir, 'tmp'), { recursive: true });
   if (!existsSync(join(inst.datadir, 'mysql'))) {
     mkdirSync(inst.datadir, { recursive: true });
     await run('mariadb-install-db', ['--no-defaults', `--datadir=${inst.datadir}`, '--user=root',
@@ -84,6 +84,8 @@ export async function startMariadb(ctx: StackContext, inst: MariadbInstance): Pr
       `--bind-address=${inst.host}`,
       `--pid-file=${join(inst.dir, 'mariadbd.own.pid')}`,
       '--user=root',
+      // Its own tmpdir: temp tables in a shared /tmp have been deleted under us on a busy machine.
+      `--tmpdir=${join(inst.dir, 'tmp')}`,
       '--skip-name-resolve',
       // Binlogs give backups a real GTID/binlog position to record.
       `--log-bin=${join(inst.dir, 'binlog')}`,

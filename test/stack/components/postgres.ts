@@ -32,12 +32,16 @@ async function postgresUser(): Promise<{ uid: number; gid: number }> {
   return { uid, gid };
 }
 
-/** Runs pgBackRest as the postgres user against the stack's config and stanza. */
-export async function pgbackrest(ctx: StackContext, args: string[]): Promise<RunResult> {
+/**
+ * Runs pgBackRest as the postgres user against the stack's config and stanza.
+ * `env` adds PGBACKREST_* options, e.g. a repo2 on S3 for one command only.
+ */
+export async function pgbackrest(ctx: StackContext, args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
   const p = pgPaths(ctx);
   return run('pgbackrest', [`--config=${p.config}`, `--stanza=${PG_STANZA}`, ...args], {
     ...(await postgresUser()),
     cwd: p.dir,
+    env: { ...process.env, ...env },
   });
 }
 
