@@ -22,6 +22,12 @@ export interface ProcessKubeletOptions {
   /** Container logs: <logDir>/pods/<namespace>_<pod>_<uid>/<container>.log */
   logDir: string;
   nodeName?: string;
+  /**
+   * Only unscheduled pods with this spec.schedulerName are bound here (default
+   * "default-scheduler"), so an in-process test kubelet and the stack's
+   * kubelet component never take each other's pods.
+   */
+  schedulerName?: string;
   log?: (message: string) => void;
 }
 
@@ -109,7 +115,8 @@ export class ProcessKubelet implements KubeletServices {
       return;
     }
     if (!pod.spec?.nodeName) {
-      if (!pod.metadata?.deletionTimestamp) void this.bind(pod);
+      const scheduler = pod.spec?.schedulerName ?? 'default-scheduler';
+      if (!pod.metadata?.deletionTimestamp && scheduler === (this.opts.schedulerName ?? 'default-scheduler')) void this.bind(pod);
       return;
     }
     if (pod.spec.nodeName !== this.nodeName) return;
