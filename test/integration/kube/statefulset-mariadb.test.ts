@@ -9,7 +9,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { useKube, waitFor, podsWithLabel } from './fixture.js';
-import { pvcPath } from '../../stack/kubelet/volumes.js';
 
 function sql(ip: string, query: string): string {
   return execFileSync('mariadb', ['-h', ip, '-P', '3306', '-u', 'root', '--batch', '--skip-column-names', '-e', query], {
@@ -72,11 +71,16 @@ describe('kube: a MariaDB StatefulSet on the process kubelet', function () {
     sql(a, 'CREATE DATABASE only_on_a');
     expect(sql(a, "SHOW DATABASES LIKE 'only_on_a'")).to.equal('only_on_a');
     expect(sql(b, "SHOW DATABASES LIKE 'only_on_a'")).to.equal('');
-    // The data sits in each pod's PVC directory, not in the host's /var/lib/mysql.
-    const pvcRoot = join(fx.kubeletStateDir, 'pvc');
-    const byName = Object.fromEntries(pods.map((p) => [p.metadata!.name!, p.status!.podIP!]));
-    const dirOfA = pvcPath(pvcRoot, fx.namespace, `data-${Object.keys(byName).find((n) => byName[n] === a)}`);
-    const dirOfB = pvcPath(pvcRoot, fx.namespace, `data-${Object.keys(byName).find((n) => byName[n] === b)}`);
+    // The data sits in each pod's volume directory (the PV's hostPath), not in the host's /var/lib/mysql.
+    const dirOf = async (ip: string) => {
+      const pod = pods.find((p) => p.status!.podIP === ip)!;
+      const pvc = await waitFor('claim bound', async () =>
+        (await fx.core.readNamespacedPersistentVolumeClaim({ namespace: fx.namespace, name: `data-${pod.metadata!.name}` })).spec?.volumeName);
+      return (await fx.core.readPersistentVolume({ name: pvc })).spec!.hostPath!.path;
+    };
+    const dirOfA = await dirOf(a);
+    const dirOfB = await dirOf(b);
+    expect(dirOfA).to.not.equal(dirOfB);
     expect(existsSync(join(dirOfA, 'only_on_a'))).to.equal(true);
     expect(existsSync(join(dirOfB, 'mysql'))).to.equal(true);
     expect(existsSync(join(dirOfB, 'only_on_a'))).to.equal(false);
@@ -90,7 +94,8 @@ describe('kube: a MariaDB StatefulSet on the process kubelet', function () {
         return c.status?.phase === 'Bound' ? c : undefined;
       }, 30_000);
       const pv = await fx.core.readPersistentVolume({ name: pvc.spec!.volumeName! });
-      expect(pv.spec?.hostPath?.path).to.equal(pvcPath(join(fx.kubeletStateDir, 'pvc'), fx.namespace, claim));
+      expect(pv.spec?.claimRef?.uid).to.equal(pvc.metadata!.uid);
+      expect(pv.spec?.hostPath?.path).to.equal(join(fx.kubeletStateDir, 'pvc', fx.namespace, `${claim}-${pvc.metadata!.uid}`));
     }
   });
 

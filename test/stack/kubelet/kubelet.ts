@@ -12,6 +12,7 @@ import { PodIpAllocator } from './pod-ips.js';
 import type { KubeletServices } from './services.js';
 import { registerNode, heartbeat } from './node.js';
 import { ContainerConfigError } from './env.js';
+import { provisionedPath } from './volumes.js';
 
 export const DEFAULT_NODE_NAME = 'process-kubelet';
 
@@ -69,6 +70,7 @@ export class ProcessKubelet implements KubeletServices {
     await Promise.all([...this.workers.values()].map((w) => w.shutdown(graceMs)));
     this.workers.clear();
     await this.loop;
+    await heartbeat(this.core, this.nodeName, false).catch(() => undefined);
   }
 
   // --- watching Pods: list, then watch from that resourceVersion; relist on any end.
@@ -185,14 +187,22 @@ export class ProcessKubelet implements KubeletServices {
   }
 
   /**
-   * A tiny static provisioner: a claim used by a pod here gets a Retain
-   * hostPath PersistentVolume pre-bound to it (claimRef with uid), and the
-   * real PV controller binds them, so PVCs show Bound like on a real cluster.
+   * A tiny provisioner: a claim used by a pod here gets a Retain hostPath
+   * PersistentVolume pre-bound to it (claimRef with uid), and the real PV
+   * controller binds the pair, so PVCs show Bound like on a real cluster.
+   * A claim already bound to a hostPath PV (e.g. a static one) uses that path.
    */
-  async ensureClaimBound(namespace: string, claimName: string, hostPath: string): Promise<void> {
+  async claimDirectory(namespace: string, claimName: string, pvcRoot: string): Promise<string> {
     const pvc = await this.readOrUndefined(() => this.core.readNamespacedPersistentVolumeClaim({ namespace, name: claimName }));
     if (!pvc) throw new ContainerConfigError(`persistentvolumeclaim "${claimName}" not found`);
-    if (pvc.spec?.volumeName) return;
+    if (pvc.spec?.volumeName) {
+      const pv = await this.readOrUndefined(() => this.core.readPersistentVolume({ name: pvc.spec!.volumeName! }));
+      if (!pv?.spec?.hostPath?.path) {
+        throw new ContainerConfigError(`persistentvolume "${pvc.spec.volumeName}" of claim ${claimName} is not a hostPath volume`);
+      }
+      return pv.spec.hostPath.path;
+    }
+    const path = provisionedPath(pvcRoot, namespace, claimName, pvc.metadata!.uid!);
     try {
       await this.core.createPersistentVolume({
         body: {
@@ -203,7 +213,7 @@ export class ProcessKubelet implements KubeletServices {
             persistentVolumeReclaimPolicy: 'Retain',
             storageClassName: pvc.spec?.storageClassName ?? '',
             volumeMode: pvc.spec?.volumeMode ?? 'Filesystem',
-            hostPath: { path: hostPath, type: 'DirectoryOrCreate' },
+            hostPath: { path, type: 'DirectoryOrCreate' },
             claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace, name: claimName, uid: pvc.metadata!.uid },
           },
         },
@@ -211,6 +221,7 @@ export class ProcessKubelet implements KubeletServices {
     } catch (err) {
       if (statusCode(err) !== 409) throw err;
     }
+    return path;
   }
 
   podDirs(pod: V1Pod) {

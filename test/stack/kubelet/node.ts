@@ -4,7 +4,7 @@ import { kubeTime } from './container-status.js';
 
 const resources = { cpu: '8', memory: '32Gi', pods: '250', 'ephemeral-storage': '100Gi' };
 
-function conditions(): V1NodeCondition[] {
+function conditions(ready: boolean): V1NodeCondition[] {
   const now = kubeTime() as unknown as Date;
   const c = (type: string, status: string, reason: string, message: string): V1NodeCondition =>
     ({ type, status, reason, message, lastHeartbeatTime: now, lastTransitionTime: now });
@@ -12,15 +12,17 @@ function conditions(): V1NodeCondition[] {
     c('MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'process kubelet'),
     c('DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'process kubelet'),
     c('PIDPressure', 'False', 'KubeletHasSufficientPID', 'process kubelet'),
-    c('Ready', 'True', 'KubeletReady', 'process kubelet is posting ready status'),
+    ready
+      ? c('Ready', 'True', 'KubeletReady', 'process kubelet is posting ready status')
+      : c('Ready', 'False', 'KubeletStopped', 'process kubelet stopped'),
   ];
 }
 
-function nodeStatus(name: string) {
+function nodeStatus(name: string, ready = true) {
   return {
     capacity: resources,
     allocatable: resources,
-    conditions: conditions(),
+    conditions: conditions(ready),
     addresses: [{ type: 'InternalIP', address: '127.0.0.1' }, { type: 'Hostname', address: name }],
     nodeInfo: {
       machineID: '', systemUUID: '', bootID: '', kernelVersion: '', osImage: 'process kubelet',
@@ -52,6 +54,7 @@ export async function registerNode(core: CoreV1Api, name: string): Promise<void>
   await heartbeat(core, name); // also when the Node existed: mark it Ready again
 }
 
-export async function heartbeat(core: CoreV1Api, name: string): Promise<void> {
-  await core.patchNodeStatus({ name, body: [{ op: 'replace', path: '/status', value: nodeStatus(name) }] });
+/** Posts the Node's status; ready=false when the kubelet stops, so a stale Node does not look usable. */
+export async function heartbeat(core: CoreV1Api, name: string, ready = true): Promise<void> {
+  await core.patchNodeStatus({ name, body: [{ op: 'replace', path: '/status', value: nodeStatus(name, ready) }] });
 }

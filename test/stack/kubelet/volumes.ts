@@ -12,19 +12,23 @@ import { type ConfigLookups, ContainerConfigError, fieldPathValue } from './env.
 export interface VolumeDeps extends ConfigLookups {
   /** A TokenRequest bound to the pod, for projected serviceAccountToken sources. */
   serviceAccountToken(pod: V1Pod, audience: string | undefined, expirationSeconds: number): Promise<string>;
-  /** Makes sure the claim exists and is (being) bound to a PersistentVolume backed by hostPath. */
-  ensureClaimBound(namespace: string, claimName: string, hostPath: string): Promise<void>;
+  /**
+   * The host directory behind a claim: the hostPath of the PV it is bound to,
+   * or a new PV provisioned under pvcRoot and pre-bound to it.
+   */
+  claimDirectory(namespace: string, claimName: string, pvcRoot: string): Promise<string>;
 }
 
 export interface VolumeDirs {
   /** Per-pod scratch: emptyDir, secret, configMap, projected volumes live below it. */
   podDir: string;
-  /** Root of PVC data: <pvcRoot>/<namespace>/<claimName>. */
+  /** Root of provisioned volumes: <pvcRoot>/<namespace>/<claimName>-<claim uid>. */
   pvcRoot: string;
 }
 
-export function pvcPath(pvcRoot: string, namespace: string, claimName: string): string {
-  return join(pvcRoot, namespace, claimName);
+/** Keyed by the claim's uid: a new claim with an old name gets a new, empty volume, as with dynamic provisioning. */
+export function provisionedPath(pvcRoot: string, namespace: string, claimName: string, claimUid: string): string {
+  return join(pvcRoot, namespace, `${claimName}-${claimUid}`);
 }
 
 function writeFiles(dir: string, files: Record<string, Buffer>, items: V1KeyToPath[] | undefined, mode: number): void {
@@ -69,9 +73,8 @@ async function materialize(pod: V1Pod, vol: V1Volume, dirs: VolumeDirs, deps: Vo
   const ns = pod.metadata!.namespace!;
   const dir = join(dirs.podDir, 'volumes', vol.name);
   if (vol.persistentVolumeClaim) {
-    const p = pvcPath(dirs.pvcRoot, ns, vol.persistentVolumeClaim.claimName);
+    const p = await deps.claimDirectory(ns, vol.persistentVolumeClaim.claimName, dirs.pvcRoot);
     mkdirSync(p, { recursive: true });
-    await deps.ensureClaimBound(ns, vol.persistentVolumeClaim.claimName, p);
     return p;
   }
   if (vol.hostPath) {
