@@ -108,6 +108,13 @@ describe('kube: pods on the process kubelet', function () {
     const waiting = await waitFor('ErrImagePull', async () => (await read('unknown-image')).status?.containerStatuses?.[0].state?.waiting);
     expect(waiting.reason).to.equal('ErrImagePull');
     expect(waiting.message).to.contain('nginx:1.25');
+    // `kubectl describe pod` shows what happened, as with a real kubelet.
+    const events = await waitFor('Scheduled and Failed events', async () => {
+      const list = await fx.core.listNamespacedEvent({ namespace: fx.namespace, fieldSelector: 'involvedObject.name=unknown-image' });
+      const reasons = list.items.map((e) => e.reason);
+      return reasons.includes('Scheduled') && reasons.includes('Failed') ? list.items : undefined;
+    });
+    expect(events.find((e) => e.reason === 'Failed')?.message).to.contain('no local command for image "nginx:1.25"');
   });
 
   it('Ready while running; deletion sends SIGTERM to the process group, then removes the pod', async () => {

@@ -13,6 +13,7 @@ import type { KubeletServices } from './services.js';
 import { registerNode, heartbeat } from './node.js';
 import { ContainerConfigError } from './env.js';
 import { provisionedPath } from './volumes.js';
+import { recordPodEvent } from './events.js';
 
 export const DEFAULT_NODE_NAME = 'process-kubelet';
 
@@ -153,6 +154,8 @@ export class ProcessKubelet implements KubeletServices {
         name: pod.metadata!.name!, namespace: pod.metadata!.namespace!,
         body: { apiVersion: 'v1', kind: 'Binding', metadata: { name: pod.metadata!.name!, uid }, target: { apiVersion: 'v1', kind: 'Node', name: this.nodeName } },
       });
+      void recordPodEvent(this.core, pod, { component: this.opts.schedulerName ?? 'default-scheduler' }, 'Normal', 'Scheduled',
+        `Successfully assigned ${pod.metadata!.namespace}/${pod.metadata!.name} to ${this.nodeName}`);
     } catch (err) {
       if (statusCode(err) !== 409 && statusCode(err) !== 404) this.log(`bind ${pod.metadata!.namespace}/${pod.metadata!.name}: ${err}`);
     } finally {
@@ -161,6 +164,10 @@ export class ProcessKubelet implements KubeletServices {
   }
 
   // --- KubeletServices
+  event(pod: V1Pod, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    void recordPodEvent(this.core, pod, { component: 'kubelet', host: this.nodeName }, type, reason, message);
+  }
+
   secret = async (namespace: string, name: string) => this.readOrUndefined(() => this.core.readNamespacedSecret({ namespace, name }));
   configMap = async (namespace: string, name: string) => this.readOrUndefined(() => this.core.readNamespacedConfigMap({ namespace, name }));
 

@@ -61,6 +61,8 @@ export class PodWorker {
   }
 
   private deleting = false;
+  /** The last Warning event recorded, so a retry loop does not repeat it every few seconds. */
+  private lastWarning?: string;
 
   /** The Pod is gone from the API already: just kill the processes. */
   async gone(): Promise<void> {
@@ -75,6 +77,9 @@ export class PodWorker {
   }
 
   private async terminateAndRemove(graceMs: number): Promise<void> {
+    if ([...this.inits, ...this.containers].some((c) => c.process)) {
+      this.k.event(this.pod, 'Normal', 'Killing', `Stopping containers (grace period ${Math.round(graceMs / 1000)}s)`);
+    }
     await this.stopAll(graceMs);
     await this.finished;
     if (!terminal.has(this.phase)) this.phase = this.allSucceeded() ? 'Succeeded' : 'Failed';
@@ -107,6 +112,7 @@ export class PodWorker {
       this.k.log(`pod ${this.key}: activeDeadlineSeconds=${seconds} exceeded`);
       this.reason = 'DeadlineExceeded';
       this.message = `Pod was active on the node longer than the specified deadline`;
+      this.k.event(this.pod, 'Normal', 'DeadlineExceeded', this.message);
       void this.stopAll(Math.min(this.gracePeriodMs(), 5000));
     }, Math.max(0, remaining));
   }
@@ -125,6 +131,7 @@ export class PodWorker {
         break;
       } catch (err) {
         const message = (err as Error).message;
+        if (message !== this.lastWarning) this.k.event(this.pod, 'Warning', 'FailedMount', (this.lastWarning = message));
         for (const c of [...this.inits, ...this.containers]) c.setWaiting(c.init ? 'PodInitializing' : 'ContainerCreating', message);
         this.pushStatus();
         await this.sleep(2000);
@@ -180,6 +187,7 @@ export class PodWorker {
       if (!(policy === 'Always' || (policy === 'OnFailure' && code !== 0))) return;
       const wait = this.backoffMs(c);
       c.prepareRestart();
+      this.k.event(this.pod, 'Warning', 'BackOff', `Back-off restarting failed container ${c.name}`);
       c.setWaiting('CrashLoopBackOff', `back-off ${Math.round(wait / 1000)}s restarting failed container=${c.name} pod=${this.pod.metadata?.name}`);
       this.pushStatus();
       await this.sleep(wait);
@@ -194,6 +202,7 @@ export class PodWorker {
       if (this.stopping) return undefined;
       const image = resolveImage(spec.image ?? '', spec.command, spec.args);
       if (!image.ok) {
+        if (image.message !== this.lastWarning) this.k.event(this.pod, 'Warning', 'Failed', (this.lastWarning = image.message));
         c.setWaiting(image.reason, image.message);
         this.pushStatus();
         await this.sleep(5000);
@@ -204,6 +213,7 @@ export class PodWorker {
         env = await resolveEnv(this.pod, spec, this.k, this.k.baseEnv(this.pod, this.podIP));
       } catch (err) {
         if (!(err instanceof ContainerConfigError)) throw err;
+        if (err.message !== this.lastWarning) this.k.event(this.pod, 'Warning', 'Failed', (this.lastWarning = `Error: ${err.message}`));
         c.setWaiting('CreateContainerConfigError', err.message);
         this.pushStatus();
         await this.sleep(2000);
@@ -222,6 +232,7 @@ export class PodWorker {
       const cwd = isSiloImage(spec.image ?? '') || !spec.workingDir ? image.run.cwd : spec.workingDir;
       const proc = startContainer({ argv, env: { ...image.run.env, ...env }, cwd, mounts, logPath: this.k.containerLogPath(this.pod, c.name) });
       this.k.recordPid(this.uid, c.name, proc.pid);
+      this.k.event(this.pod, 'Normal', 'Started', `Started container ${c.name} (${argv.join(' ').slice(0, 200)})`);
       c.setRunning(proc);
       this.pushStatus();
       const prober = c.init ? undefined : new ContainerProber(
@@ -234,6 +245,7 @@ export class PodWorker {
           },
           onUnhealthy: (why) => {
             this.k.log(`pod ${this.key} container ${c.name}: ${why}; killing it`);
+            this.k.event(this.pod, 'Warning', 'Unhealthy', `Container ${c.name} ${why}, will be restarted`);
             void proc.stop(this.gracePeriodMs());
           },
         },

@@ -15,6 +15,8 @@ export interface KubeletServices extends VolumeDeps {
   forgetPid(uid: string, container: string): void;
   /** Replaces the Pod's status; 'gone' when the Pod no longer exists. */
   writePodStatus(pod: V1Pod, status: object): Promise<'ok' | 'gone' | 'error'>;
+  /** Records a core/v1 Event about the pod (best effort, never throws). */
+  event(pod: V1Pod, type: 'Normal' | 'Warning', reason: string, message: string): void;
   /** The final delete with grace period 0, after the processes are gone. */
   deletePodNow(pod: V1Pod): Promise<void>;
 }
