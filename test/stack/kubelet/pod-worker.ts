@@ -228,11 +228,15 @@ export class PodWorker {
       for (const anon of image.run.anonymousVolumes) {
         if (!covered.has(anon)) mounts.push({ source: join(this.k.podDirs(this.pod).podDir, 'anonymous', c.name, anon), target: anon, readOnly: false });
       }
+      // Deletion or the deadline may have struck during the awaits above; from
+      // here to setRunning nothing awaits, so stopAll() cannot miss this process.
+      if (this.stopping) return undefined;
       const argv = image.run.argv.map((a) => expandVars(a, env));
       const cwd = isSiloImage(spec.image ?? '') || !spec.workingDir ? image.run.cwd : spec.workingDir;
       const proc = startContainer({ argv, env: { ...image.run.env, ...env }, cwd, mounts, logPath: this.k.containerLogPath(this.pod, c.name) });
       this.k.recordPid(this.uid, c.name, proc.pid);
-      this.k.event(this.pod, 'Normal', 'Started', `Started container ${c.name} (${argv.join(' ').slice(0, 200)})`);
+      // Never the argv: after $(VAR) expansion it may hold Secret values.
+      this.k.event(this.pod, 'Normal', 'Started', `Started container ${c.name}`);
       c.setRunning(proc);
       this.pushStatus();
       const prober = c.init ? undefined : new ContainerProber(
