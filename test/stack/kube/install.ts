@@ -5,11 +5,12 @@
  * Binaries are cached in <cacheDir>/kube-v<version>/, so only the first run builds.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StackContext } from '../component.js';
 import { binDir, etcdVersion, kubeBinary, kubernetesVersion } from './layout.js';
+import { isAlive } from './processes.js';
 
 const goModuleDir = dirname(fileURLToPath(import.meta.url));
 const commands = ['kube-apiserver', 'kube-controller-manager', 'kubectl'] as const;
@@ -48,7 +49,39 @@ export async function installKube(ctx: StackContext): Promise<void> {
   aptInstall(ctx, ['etcd-server', 'openssl', 'util-linux']);
   checkEtcdVersion();
   if (kubeBinariesPresent(ctx)) return;
-  buildKubeBinaries(ctx);
+  await withBuildLock(ctx, () => {
+    if (!kubeBinariesPresent(ctx)) buildKubeBinaries(ctx);
+  });
+}
+
+/**
+ * Two test runs (or agents) on one machine must not build into the same
+ * directory at once: the second waits for the first, then finds the cache warm.
+ */
+async function withBuildLock(ctx: StackContext, build: () => void): Promise<void> {
+  const lock = `${binDir(ctx)}.lock`;
+  mkdirSync(dirname(lock), { recursive: true });
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      writeFileSync(join(lock, 'pid'), String(process.pid));
+      break;
+    } catch {
+      let holder = 0;
+      try { holder = Number(readFileSync(join(lock, 'pid'), 'utf8')); } catch { /* being created */ }
+      if (holder > 0 && !isAlive(holder)) {
+        rmSync(lock, { recursive: true, force: true }); // stale: its builder died
+        continue;
+      }
+      ctx.log(`waiting for the Kubernetes build of process ${holder || '?'} (${lock})`);
+      await new Promise((r) => setTimeout(r, 5000));
+    }
+  }
+  try {
+    build();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -58,7 +91,7 @@ export async function installKube(ctx: StackContext): Promise<void> {
  */
 export function buildKubeBinaries(ctx: StackContext): void {
   const out = binDir(ctx);
-  const partial = `${out}.partial`;
+  const partial = `${out}.partial-${process.pid}`;
   rmSync(partial, { recursive: true, force: true });
   mkdirSync(partial, { recursive: true });
   const [major, minor] = kubernetesVersion.split('.');
