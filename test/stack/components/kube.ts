@@ -148,6 +148,8 @@ export const kube: Component = {
       KUBECONFIG: adminKubeconfig(ctx),
       SILO_KUBE_APISERVER: apiserverUrl,
       SILO_KUBECTL: kubeBinary(ctx, 'kubectl'),
+      // A second stack's processes must agree on its shifted ports.
+      ...(process.env.SILO_KUBE_PORT_OFFSET ? { SILO_KUBE_PORT_OFFSET: process.env.SILO_KUBE_PORT_OFFSET } : {}),
     };
   },
 };
