@@ -4,7 +4,7 @@
  * ServiceAccount, with a token from the TokenRequest API.
  */
 import { expect } from 'chai';
-import { AuthorizationV1Api } from '@kubernetes/client-node';
+import { AuthorizationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { useKube } from './fixture.js';
 import { installOrder, kubectlApply, splitDist } from './manifests.js';
 import { kubeconfigForServiceAccount } from '../../stack/kube/service-account.js';
@@ -74,12 +74,20 @@ describe('kube: RBAC matrix of the silo-operator ServiceAccount', function () {
   this.timeout(120_000);
   const fx = useKube('rbac', { withKubelet: false });
   let authz: AuthorizationV1Api;
+  let saCore: CoreV1Api;
 
   before(async () => {
     const rbacKinds = new Set(['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
     for (const obj of installOrder(splitDist().bundle.filter((o) => rbacKinds.has(o.kind!)))) kubectlApply(fx.ctx, obj, 'apply');
     const sa = await kubeconfigForServiceAccount(fx.ctx, OPERATOR_NS, OPERATOR_SA);
     authz = sa.kubeConfig.makeApiClient(AuthorizationV1Api);
+    saCore = sa.kubeConfig.makeApiClient(CoreV1Api);
+  });
+
+  it('real requests with the minted kubeconfig: listing pods works, listing secrets is Forbidden', async () => {
+    await saCore.listPodForAllNamespaces();
+    const err = await saCore.listSecretForAllNamespaces().then(() => undefined, (e) => e);
+    expect(err?.code, 'list secrets must be refused').to.equal(403);
   });
 
   async function can(a: Ask): Promise<boolean> {
