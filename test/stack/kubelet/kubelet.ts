@@ -262,7 +262,7 @@ export class ProcessKubelet implements KubeletServices {
 
   recordPid(uid: string, container: string, pid: number): void {
     mkdirSync(this.pidDir(), { recursive: true });
-    writeFileSync(join(this.pidDir(), `${uid}.${container}`), String(pid));
+    writeFileSync(join(this.pidDir(), `${uid}.${container}`), `${pid} ${processStartTime(pid) ?? ''}`);
   }
 
   forgetPid(uid: string, container: string): void {
@@ -274,8 +274,12 @@ export class ProcessKubelet implements KubeletServices {
     let files: string[] = [];
     try { files = readdirSync(this.pidDir()); } catch { return; }
     for (const f of files) {
-      const pid = Number(readFileSync(join(this.pidDir(), f), 'utf8'));
-      if (pid > 0) try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
+      const [pidText, started] = readFileSync(join(this.pidDir(), f), 'utf8').trim().split(' ');
+      const pid = Number(pidText);
+      // Only if it is still the same process: a reused PID must not be killed.
+      if (pid > 0 && started && processStartTime(pid) === started) {
+        try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
+      }
       rmSync(join(this.pidDir(), f), { force: true });
     }
   }
@@ -312,6 +316,16 @@ export class ProcessKubelet implements KubeletServices {
       const code = statusCode(err);
       if (code !== 404 && code !== 409) this.log(`delete ${pod.metadata!.namespace}/${pod.metadata!.name}: ${err}`);
     }
+  }
+}
+
+/** Field 22 of /proc/<pid>/stat (start time in clock ticks): with the PID, identifies a process. */
+function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
   }
 }
 
