@@ -43,6 +43,19 @@ describe('MariaDB (Debian mariadbd + mariabackup)', function () {
     }
   });
 
+  it('sizes a dataset by megabytes (for benchmarks)', async () => {
+    const sized = await seedDataset(main(), { megabytes: 16, database: 'silo_seed_mb' });
+    // Fresh statistics first: information_schema sizes lag behind bulk inserts.
+    await mariadbSql(main(), `ANALYZE TABLE ${sized.tables.join(', ')}`, sized.database);
+    const r = await mariadbSql(main(), `SELECT SUM(data_length + index_length) FROM information_schema.tables
+      WHERE table_schema = 'silo_seed_mb'`);
+    const mb = Number(r.stdout.trim()) / (1024 * 1024);
+    // InnoDB pages and indexes add overhead; the generator aims at the payload size.
+    expect(mb).to.be.within(12, 48);
+    expect(sized.rows).to.be.greaterThan(10_000);
+    await mariadbSql(main(), 'DROP DATABASE silo_seed_mb');
+  });
+
   it('computes CHECKSUM TABLE for every seeded table', async () => {
     sourceChecksums = await checksumTables(main(), seed);
     expect(Object.keys(sourceChecksums)).to.have.length(seed.tables.length);

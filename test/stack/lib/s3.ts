@@ -2,6 +2,10 @@ import { readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 
+// The SDK warns on every Node 20 process that future releases need Node 22; we
+// pin a version that supports Node 20 (decision 0115), so the warning is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 export interface S3Endpoint {
   endpoint: string;
   accessKeyId: string;
