@@ -3,7 +3,8 @@
  * bundle applies, and every example object passes server-side dry-run apply.
  */
 import { expect } from 'chai';
-import { ApiextensionsV1Api, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, type KubernetesObject, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { seedExamples } from '../../support/seed-examples.js';
 import { useKube, waitFor } from './fixture.js';
 import { describeObject, installOrder, kubectlApply, splitDist } from './manifests.js';
 
@@ -55,6 +56,20 @@ describe('kube: dist/ manifests on the real API server', function () {
         kubectlApply(fx.ctx, obj, 'dry-run');
       } catch (err) {
         failures.push(`${describeObject(obj)}: ${(err as Error).message}`);
+      }
+    }
+    expect(failures, failures.join('\n')).to.deep.equal([]);
+  });
+
+  it('every seed YAML example, as written in the seeds, passes `kubectl apply --dry-run=server`', () => {
+    const whole = seedExamples().filter((e) => e.object.kind);
+    expect(whole.length).to.be.greaterThan(0);
+    const failures: string[] = [];
+    for (const example of whole) {
+      try {
+        kubectlApply(fx.ctx, example.object as KubernetesObject, 'dry-run');
+      } catch (err) {
+        failures.push(`${example.id}: ${(err as Error).message}`);
       }
     }
     expect(failures, failures.join('\n')).to.deep.equal([]);
