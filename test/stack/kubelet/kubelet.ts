@@ -4,15 +4,14 @@
  * as local processes through a PodWorker. Usable in-process (tests) and as the
  * `kubelet` stack component (main.ts).
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, Watch, type V1Pod } from '@kubernetes/client-node';
 import { PodWorker } from './pod-worker.js';
 import { PodIpAllocator } from './pod-ips.js';
 import type { KubeletServices } from './services.js';
 import { registerNode, heartbeat } from './node.js';
-import { ContainerConfigError } from './env.js';
-import { provisionedPath } from './volumes.js';
+import { claimDirectory } from './claims.js';
+import { PidFiles } from './pid-files.js';
 import { recordPodEvent } from './events.js';
 
 export const DEFAULT_NODE_NAME = 'process-kubelet';
@@ -46,11 +45,13 @@ export class ProcessKubelet implements KubeletServices {
   private heartbeatTimer?: NodeJS.Timeout;
   private loop?: Promise<void>;
   private readonly apiserver: URL;
+  private readonly pids: PidFiles;
 
   constructor(private readonly opts: ProcessKubeletOptions) {
     this.nodeName = opts.nodeName ?? DEFAULT_NODE_NAME;
     this.core = opts.kubeConfig.makeApiClient(CoreV1Api);
     this.apiserver = new URL(opts.kubeConfig.getCurrentCluster()!.server);
+    this.pids = new PidFiles(join(opts.stateDir, 'pids'));
   }
 
   log(message: string): void {
@@ -58,7 +59,7 @@ export class ProcessKubelet implements KubeletServices {
   }
 
   async start(): Promise<void> {
-    this.killOrphans();
+    this.pids.killRecorded(); // container process groups left by a kubelet that was killed hard
     await registerNode(this.core, this.nodeName);
     this.heartbeatTimer = setInterval(() => void heartbeat(this.core, this.nodeName).catch((e) => this.log(`heartbeat: ${e}`)), 10_000);
     this.loop = this.podLoop();
@@ -193,42 +194,8 @@ export class ProcessKubelet implements KubeletServices {
     return res.status!.token;
   }
 
-  /**
-   * A tiny provisioner: a claim used by a pod here gets a Retain hostPath
-   * PersistentVolume pre-bound to it (claimRef with uid), and the real PV
-   * controller binds the pair, so PVCs show Bound like on a real cluster.
-   * A claim already bound to a hostPath PV (e.g. a static one) uses that path.
-   */
-  async claimDirectory(namespace: string, claimName: string, pvcRoot: string): Promise<string> {
-    const pvc = await this.readOrUndefined(() => this.core.readNamespacedPersistentVolumeClaim({ namespace, name: claimName }));
-    if (!pvc) throw new ContainerConfigError(`persistentvolumeclaim "${claimName}" not found`);
-    if (pvc.spec?.volumeName) {
-      const pv = await this.readOrUndefined(() => this.core.readPersistentVolume({ name: pvc.spec!.volumeName! }));
-      if (!pv?.spec?.hostPath?.path) {
-        throw new ContainerConfigError(`persistentvolume "${pvc.spec.volumeName}" of claim ${claimName} is not a hostPath volume`);
-      }
-      return pv.spec.hostPath.path;
-    }
-    const path = provisionedPath(pvcRoot, namespace, claimName, pvc.metadata!.uid!);
-    try {
-      await this.core.createPersistentVolume({
-        body: {
-          metadata: { name: `pvc-${pvc.metadata!.uid}`, labels: { 'silo.test/process-kubelet': this.nodeName } },
-          spec: {
-            capacity: { storage: pvc.spec?.resources?.requests?.storage ?? '1Gi' },
-            accessModes: pvc.spec?.accessModes?.length ? pvc.spec.accessModes : ['ReadWriteOnce'],
-            persistentVolumeReclaimPolicy: 'Retain',
-            storageClassName: pvc.spec?.storageClassName ?? '',
-            volumeMode: pvc.spec?.volumeMode ?? 'Filesystem',
-            hostPath: { path, type: 'DirectoryOrCreate' },
-            claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace, name: claimName, uid: pvc.metadata!.uid },
-          },
-        },
-      });
-    } catch (err) {
-      if (statusCode(err) !== 409) throw err;
-    }
-    return path;
+  claimDirectory(namespace: string, claimName: string, pvcRoot: string): Promise<string> {
+    return claimDirectory(this.core, this.nodeName, namespace, claimName, pvcRoot);
   }
 
   podDirs(pod: V1Pod) {
@@ -256,32 +223,12 @@ export class ProcessKubelet implements KubeletServices {
     return containerLogPath(this.opts.logDir, pod.metadata!.namespace!, pod.metadata!.name!, pod.metadata!.uid!, container);
   }
 
-  private pidDir(): string {
-    return join(this.opts.stateDir, 'pids');
-  }
-
   recordPid(uid: string, container: string, pid: number): void {
-    mkdirSync(this.pidDir(), { recursive: true });
-    writeFileSync(join(this.pidDir(), `${uid}.${container}`), `${pid} ${processStartTime(pid) ?? ''}`);
+    this.pids.record(`${uid}.${container}`, pid);
   }
 
   forgetPid(uid: string, container: string): void {
-    rmSync(join(this.pidDir(), `${uid}.${container}`), { force: true });
-  }
-
-  /** Container process groups left by a kubelet that was killed hard. */
-  private killOrphans(): void {
-    let files: string[] = [];
-    try { files = readdirSync(this.pidDir()); } catch { return; }
-    for (const f of files) {
-      const [pidText, started] = readFileSync(join(this.pidDir(), f), 'utf8').trim().split(' ');
-      const pid = Number(pidText);
-      // Only if it is still the same process: a reused PID must not be killed.
-      if (pid > 0 && started && processStartTime(pid) === started) {
-        try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
-      }
-      rmSync(join(this.pidDir(), f), { force: true });
-    }
+    this.pids.forget(`${uid}.${container}`);
   }
 
   async writePodStatus(pod: V1Pod, status: object): Promise<'ok' | 'gone' | 'error'> {
@@ -316,16 +263,6 @@ export class ProcessKubelet implements KubeletServices {
       const code = statusCode(err);
       if (code !== 404 && code !== 409) this.log(`delete ${pod.metadata!.namespace}/${pod.metadata!.name}: ${err}`);
     }
-  }
-}
-
-/** Field 22 of /proc/<pid>/stat (start time in clock ticks): with the PID, identifies a process. */
-function processStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
   }
 }
 
