@@ -62,6 +62,7 @@ export class ProcessKubelet implements KubeletServices {
     this.pids.killRecorded(); // container process groups left by a kubelet that was killed hard
     await registerNode(this.core, this.nodeName);
     this.heartbeatTimer = setInterval(() => void heartbeat(this.core, this.nodeName).catch((e) => this.log(`heartbeat: ${e}`)), 10_000);
+    this.heartbeatTimer.unref(); // never the reason a test process stays alive
     this.loop = this.podLoop();
   }
 
