@@ -31,21 +31,31 @@ export async function installAll(ctx: StackContext, names: string[]): Promise<vo
 }
 
 /**
- * Installs what is missing and starts, in dependency order, every component
- * that is not already healthy. Returns the names it started, so a caller (the
- * mocha hooks) stops only those and leaves a developer's running stack alone.
+ * Installs what is missing (one at a time: builds and apt share two cores and
+ * the dpkg lock), then starts every component that is not already healthy, in
+ * waves: a component starts once its dependencies are up, alongside the others
+ * that are ready. Names are pushed to `started` before each start, so a caller
+ * can stop even a half-started component after a failure, and only those:
+ * a developer's already-running stack is left alone.
  */
-export async function upAll(ctx: StackContext, names: string[]): Promise<string[]> {
-  const started: string[] = [];
+export async function upAll(ctx: StackContext, names: string[], started: string[] = []): Promise<string[]> {
+  const pending: Component[] = [];
   for (const c of resolveOrder(names)) {
-    if (await c.status(ctx)) {
-      ctx.log(`${c.name}: already up`);
-      continue;
-    }
-    await timed(ctx, `${c.name}: installed`, () => c.install(ctx));
-    started.push(c.name);
-    await timed(ctx, `${c.name}: up`, () => c.up(ctx));
-    if (!(await c.status(ctx))) throw new Error(`${c.name}: up() returned but status() is not healthy; logs in ${ctx.logDir}`);
+    if (await c.status(ctx)) ctx.log(`${c.name}: already up`);
+    else pending.push(c);
+  }
+  for (const c of pending) await timed(ctx, `${c.name}: installed`, () => c.install(ctx));
+  const waiting = new Set(pending.map((c) => c.name));
+  while (waiting.size) {
+    const wave = pending.filter((c) => waiting.has(c.name) && !(c.dependsOn ?? []).some((d) => waiting.has(d)));
+    const results = await Promise.allSettled(wave.map(async (c) => {
+      started.push(c.name);
+      await timed(ctx, `${c.name}: up`, () => c.up(ctx));
+      if (!(await c.status(ctx))) throw new Error(`up() returned but status() is not healthy; logs in ${ctx.logDir}`);
+    }));
+    const errors = results.flatMap((r, i) => (r.status === 'rejected' ? [`${wave[i].name}: ${(r.reason as Error).message}`] : []));
+    if (errors.length) throw new Error(`stack up failed:\n${errors.join('\n')}`);
+    for (const c of wave) waiting.delete(c.name);
   }
   return started;
 }

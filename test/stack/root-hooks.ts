@@ -6,7 +6,7 @@ import { declaredComponents } from './mocha.js';
 import { downAll, resolveOrder, upAll } from './orchestrate.js';
 
 const ctx = createContext();
-let started: string[] = [];
+const started: string[] = [];
 
 export const mochaHooks = {
   async beforeAll(this: Context) {
@@ -18,9 +18,10 @@ export const mochaHooks = {
     ctx.log(`bringing up: ${resolveOrder(names).map((c) => c.name).join(', ')}`);
     // No catch: a component that cannot start fails the run, in CI and locally.
     // Nothing is skipped; the error carries the tail of the server's log.
-    started = await upAll(ctx, names);
-    // Runtime code under test reads endpoints from the environment, like `eval $(stack env)`.
-    for (const c of resolveOrder(names)) Object.assign(process.env, c.env(ctx));
+    // `started` fills as components start, so afterAll also stops a half-started one.
+    await upAll(ctx, names, started);
+    // Deliberately no Object.assign(process.env, …): libpq's PGPORT/PGHOST would leak
+    // into other tests' child processes. Tests read endpoints via useStack().env().
   },
   async afterAll(this: Context) {
     this.timeout(5 * 60 * 1000);
