@@ -48,7 +48,7 @@ describe('kube: Jobs run through the process kubelet', function () {
   });
 
   it('a Job whose command exits 3 reaches Failed, and the pod shows exit code 3', async () => {
-    await fx.batch.createNamespacedJob({ namespace: fx.namespace, body: job('fails', 'echo failing >&2; exit 3', fx.scheduler) });
+    await fx.batch.createNamespacedJob({ namespace: fx.namespace, body: job('fails', 'echo failing >&2; echo "bucket not found" > /dev/termination-log; exit 3', fx.scheduler) });
     const failed = await waitFor('Job fails to fail', async () => {
       const j = await fx.batch.readNamespacedJob({ namespace: fx.namespace, name: 'fails' });
       return j.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
@@ -59,6 +59,7 @@ describe('kube: Jobs run through the process kubelet', function () {
     const terminated = pod.status?.containerStatuses?.[0].state?.terminated;
     expect(terminated?.exitCode).to.equal(3);
     expect(terminated?.reason).to.equal('Error');
+    expect(terminated?.message, 'terminationMessagePath content').to.equal('bucket not found\n');
   });
 
   it('a pod past activeDeadlineSeconds is killed and reports DeadlineExceeded', async () => {

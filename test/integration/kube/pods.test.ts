@@ -202,6 +202,25 @@ describe('kube: pods on the process kubelet', function () {
     expect(out.trim()).to.equal('/var/lib/postgresql/data');
   });
 
+  it('FallbackToLogsOnError reports the log tail of a failed container as its termination message', async () => {
+    await fx.core.createNamespacedPod({
+      namespace: fx.namespace,
+      body: {
+        metadata: { name: 'fallback' },
+        spec: {
+          schedulerName: fx.scheduler,
+          restartPolicy: 'Never',
+          containers: [{
+            name: 'main', image: 'busybox:1.36', terminationMessagePolicy: 'FallbackToLogsOnError',
+            command: ['sh', '-c', 'echo step one; echo "error: access denied" >&2; exit 1'],
+          }],
+        },
+      },
+    });
+    const pod = await untilPhase('fallback', ['Failed', 'Succeeded']);
+    expect(pod.status?.containerStatuses?.[0].state?.terminated?.message).to.equal('step one\nerror: access denied\n');
+  });
+
   it('restartPolicy OnFailure restarts a failing container and counts restarts', async () => {
     await fx.core.createNamespacedPod({
       namespace: fx.namespace,

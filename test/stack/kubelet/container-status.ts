@@ -48,14 +48,15 @@ export class ContainerRecord {
     this.state = { running: { startedAt: kubeTime(proc.startedAt) as unknown as Date } };
   }
 
-  setTerminated(exit: ContainerExit, startedAt: Date | undefined, reason?: string): void {
+  setTerminated(exit: ContainerExit, startedAt: Date | undefined, message?: string): void {
     this.lastExit = exit;
     this.process = undefined;
     this.probeReady = false;
     this.state = {
       terminated: {
         exitCode: exit.exitCode,
-        reason: reason ?? (exit.exitCode === 0 ? 'Completed' : 'Error'),
+        reason: exit.exitCode === 0 ? 'Completed' : 'Error',
+        ...(message ? { message } : {}),
         ...(startedAt ? { startedAt: kubeTime(startedAt) as unknown as Date } : {}),
         finishedAt: kubeTime(exit.finishedAt) as unknown as Date,
         containerID: `process://${this.name}`,

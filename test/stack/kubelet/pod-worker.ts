@@ -11,6 +11,7 @@ import { ContainerConfigError, expandVars, resolveEnv } from './env.js';
 import { isSiloImage, resolveImage } from './images.js';
 import { materializeVolumes } from './volumes.js';
 import { ContainerProber } from './probes.js';
+import { prepareTerminationFile, terminationMessage, terminationMessageTarget } from './termination-message.js';
 import type { KubeletServices } from './services.js';
 
 const terminal = new Set(['Succeeded', 'Failed']);
@@ -228,12 +229,16 @@ export class PodWorker {
       for (const anon of image.run.anonymousVolumes) {
         if (!covered.has(anon)) mounts.push({ source: join(this.k.podDirs(this.pod).podDir, 'anonymous', c.name, anon), target: anon, readOnly: false });
       }
+      const terminationFile = join(this.k.podDirs(this.pod).podDir, 'termination', c.name);
+      prepareTerminationFile(terminationFile);
+      mounts.push({ source: terminationFile, target: terminationMessageTarget(spec), readOnly: false });
       // Deletion or the deadline may have struck during the awaits above; from
       // here to setRunning nothing awaits, so stopAll() cannot miss this process.
       if (this.stopping) return undefined;
       const argv = image.run.argv.map((a) => expandVars(a, env));
       const cwd = isSiloImage(spec.image ?? '') || !spec.workingDir ? image.run.cwd : spec.workingDir;
-      const proc = startContainer({ argv, env: { ...image.run.env, ...env }, cwd, mounts, logPath: this.k.containerLogPath(this.pod, c.name) });
+      const logPath = this.k.containerLogPath(this.pod, c.name);
+      const proc = startContainer({ argv, env: { ...image.run.env, ...env }, cwd, mounts, logPath });
       this.k.recordPid(this.uid, c.name, proc.pid);
       // Never the argv: after $(VAR) expansion it may hold Secret values.
       this.k.event(this.pod, 'Normal', 'Started', `Started container ${c.name}`);
@@ -258,7 +263,7 @@ export class PodWorker {
       const exit = await proc.exited;
       prober?.stop();
       this.k.forgetPid(this.uid, c.name);
-      c.setTerminated(exit, proc.startedAt);
+      c.setTerminated(exit, proc.startedAt, terminationMessage(spec, terminationFile, logPath, exit.exitCode));
       this.pushStatus();
       return exit.exitCode;
     }
