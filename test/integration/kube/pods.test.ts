@@ -75,6 +75,9 @@ describe('kube: pods on the process kubelet', function () {
     expect(log).to.contain('has-sa-token');
     expect(log).to.contain('secret-is-read-only');
     expect(pod.status?.initContainerStatuses?.[0].state?.terminated?.exitCode).to.equal(0);
+    // `kubectl logs` path: the API server proxies pods/log to the kubelet's log endpoint.
+    expect(await fx.core.readNamespacedPodLog({ namespace: ns, name: 'features', container: 'main' })).to.equal(log);
+    expect(await fx.core.readNamespacedPodLog({ namespace: ns, name: 'features', container: 'main', tailLines: 1 })).to.equal('secret-is-read-only\n');
     const conditions = Object.fromEntries((pod.status?.conditions ?? []).map((c) => [c.type, c.status]));
     expect(conditions).to.include({ PodScheduled: 'True', Initialized: 'True', Ready: 'False' });
   });

@@ -66,6 +66,8 @@ async function startApiserver(ctx: StackContext): Promise<void> {
       // No kubelet serves on this machine; nothing needs the endpoints of the
       // `kubernetes` Service, and a loopback endpoint would be rejected anyway.
       '--endpoint-reconciler-type=none',
+      // `kubectl logs` reaches the process kubelet at its Node's InternalIP (its Hostname does not resolve).
+      '--kubelet-preferred-address-types=InternalIP',
       '--enable-admission-plugins=NodeRestriction', '--profiling=false', '--v=1',
     ],
     pidFile: pidFile(ctx, 'kube-apiserver'),

@@ -12,6 +12,8 @@ import type { KubeletServices } from './services.js';
 import { registerNode, heartbeat } from './node.js';
 import { claimDirectory } from './claims.js';
 import { PidFiles } from './pid-files.js';
+import { startLogServer } from './log-server.js';
+import type { Server } from 'node:https';
 import { recordPodEvent } from './events.js';
 
 export const DEFAULT_NODE_NAME = 'process-kubelet';
@@ -46,6 +48,8 @@ export class ProcessKubelet implements KubeletServices {
   private loop?: Promise<void>;
   private readonly apiserver: URL;
   private readonly pids: PidFiles;
+  private logServer?: Server;
+  private kubeletPort = 0;
 
   constructor(private readonly opts: ProcessKubeletOptions) {
     this.nodeName = opts.nodeName ?? DEFAULT_NODE_NAME;
@@ -60,8 +64,17 @@ export class ProcessKubelet implements KubeletServices {
 
   async start(): Promise<void> {
     this.pids.killRecorded(); // container process groups left by a kubelet that was killed hard
-    await registerNode(this.core, this.nodeName);
-    this.heartbeatTimer = setInterval(() => void heartbeat(this.core, this.nodeName).catch((e) => this.log(`heartbeat: ${e}`)), 10_000);
+    const logs = await startLogServer(join(this.opts.stateDir, 'tls'), {
+      logPath: (ns, pod, container) => {
+        const w = this.findWorker(ns, pod);
+        return w ? containerLogPath(this.opts.logDir, w.namespace, w.name, w.uid, container) : undefined;
+      },
+      stillWriting: (ns, pod, container) => this.findWorker(ns, pod)?.mayStillWrite(container) ?? false,
+    });
+    this.logServer = logs.server;
+    this.kubeletPort = logs.port;
+    await registerNode(this.core, this.nodeName, this.kubeletPort);
+    this.heartbeatTimer = setInterval(() => void heartbeat(this.core, this.nodeName, this.kubeletPort).catch((e) => this.log(`heartbeat: ${e}`)), 10_000);
     this.heartbeatTimer.unref(); // never the reason a test process stays alive
     this.loop = this.podLoop();
   }
@@ -73,7 +86,8 @@ export class ProcessKubelet implements KubeletServices {
     await Promise.all([...this.workers.values()].map((w) => w.shutdown(graceMs)));
     this.workers.clear();
     await this.loop;
-    await heartbeat(this.core, this.nodeName, false).catch(() => undefined);
+    await heartbeat(this.core, this.nodeName, this.kubeletPort, false).catch(() => undefined);
+    this.logServer?.close();
   }
 
   // --- watching Pods: list, then watch from that resourceVersion; relist on any end.
@@ -139,6 +153,11 @@ export class ProcessKubelet implements KubeletServices {
     this.workers.set(uid, w);
     this.log(`starting pod ${w.key} (${w.podIP})`);
     w.start();
+  }
+
+  private findWorker(namespace: string, name: string): PodWorker | undefined {
+    // The newest worker for the name: a StatefulSet pod may have a terminating predecessor.
+    return [...this.workers.values()].reverse().find((w) => w.namespace === namespace && w.name === name);
   }
 
   private forget(uid: string, worker: PodWorker): void {

@@ -18,12 +18,14 @@ function conditions(ready: boolean): V1NodeCondition[] {
   ];
 }
 
-function nodeStatus(name: string, ready = true) {
+function nodeStatus(name: string, ready: boolean, kubeletPort: number) {
   return {
     capacity: resources,
     allocatable: resources,
     conditions: conditions(ready),
     addresses: [{ type: 'InternalIP', address: '127.0.0.1' }, { type: 'Hostname', address: name }],
+    // Where the API server finds this kubelet's log endpoint (`kubectl logs`).
+    daemonEndpoints: { kubeletEndpoint: { Port: kubeletPort } },
     nodeInfo: {
       machineID: '', systemUUID: '', bootID: '', kernelVersion: '', osImage: 'process kubelet',
       containerRuntimeVersion: 'process://1', kubeletVersion: 'v0.0.0-process', kubeProxyVersion: '',
@@ -32,7 +34,7 @@ function nodeStatus(name: string, ready = true) {
   };
 }
 
-export async function registerNode(core: CoreV1Api, name: string): Promise<void> {
+export async function registerNode(core: CoreV1Api, name: string, kubeletPort: number): Promise<void> {
   try {
     await core.createNode({
       body: {
@@ -45,16 +47,16 @@ export async function registerNode(core: CoreV1Api, name: string): Promise<void>
           },
         },
         spec: {},
-        status: nodeStatus(name) as never,
+        status: nodeStatus(name, true, kubeletPort) as never,
       },
     });
   } catch (err) {
     if ((err as { code?: number }).code !== 409) throw err;
   }
-  await heartbeat(core, name); // also when the Node existed: mark it Ready again
+  await heartbeat(core, name, kubeletPort); // also when the Node existed: mark it Ready again
 }
 
 /** Posts the Node's status; ready=false when the kubelet stops, so a stale Node does not look usable. */
-export async function heartbeat(core: CoreV1Api, name: string, ready = true): Promise<void> {
-  await core.patchNodeStatus({ name, body: [{ op: 'replace', path: '/status', value: nodeStatus(name, ready) }] });
+export async function heartbeat(core: CoreV1Api, name: string, kubeletPort: number, ready = true): Promise<void> {
+  await core.patchNodeStatus({ name, body: [{ op: 'replace', path: '/status', value: nodeStatus(name, ready, kubeletPort) }] });
 }

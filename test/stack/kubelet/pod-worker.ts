@@ -43,6 +43,20 @@ export class PodWorker {
     this.startTime = prev?.startTime ? new Date(prev.startTime) : new Date();
   }
 
+  get namespace(): string {
+    return this.pod.metadata!.namespace!;
+  }
+
+  get name(): string {
+    return this.pod.metadata!.name!;
+  }
+
+  /** More log output may come from this container: it runs, or the pod is not finished. */
+  mayStillWrite(container: string): boolean {
+    const c = [...this.inits, ...this.containers].find((r) => r.name === container);
+    return !!c && (c.running || (!this.stopping && !terminal.has(this.phase)));
+  }
+
   get key(): string {
     return `${this.pod.metadata!.namespace}/${this.pod.metadata!.name}`;
   }
