@@ -1,0 +1,126 @@
+import { Writable } from 'node:stream';
+import {
+  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand,
+  PutObjectCommand, UploadPartCommand, type S3Client, type ServerSideEncryption, type StorageClass,
+} from '@aws-sdk/client-s3';
+import { MAX_PARTS, partSize } from './part-size.js';
+
+export interface S3SinkOptions {
+  readonly client: S3Client;
+  readonly bucket: string;
+  readonly key: string;
+  /** Size hint; when given, parts have one even size (flat memory whatever the size). */
+  readonly expectedBytes?: number;
+  /** Parts uploading at once. @default 3 */
+  readonly concurrency?: number;
+  readonly contentType?: string;
+  readonly storageClass?: string;
+  readonly serverSideEncryption?: string;
+  readonly kmsKeyId?: string;
+}
+
+/**
+ * A Writable that streams into one S3 object through a multipart upload, with
+ * parts uploaded in parallel and bounded memory. Small streams become a single
+ * PutObject. On error or destroy, the multipart upload is aborted so no orphan
+ * parts remain. Part retries come from the SDK's retry strategy (the bodies are
+ * buffers, so every attempt resends the same bytes).
+ */
+export class S3MultipartSink extends Writable {
+  private uploadId?: string;
+  private partNumber = 0;
+  private current: Buffer[] = [];
+  private currentBytes = 0;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly completed: Array<{ PartNumber: number; ETag: string }> = [];
+  private failure?: Error;
+  bytesWritten = 0;
+
+  constructor(private readonly options: S3SinkOptions) {
+    super({ highWaterMark: 1024 * 1024 });
+  }
+
+  private get objectParams() {
+    const o = this.options;
+    return {
+      Bucket: o.bucket, Key: o.key, ContentType: o.contentType ?? 'application/octet-stream',
+      ...(o.storageClass ? { StorageClass: o.storageClass as StorageClass } : {}),
+      ...(o.serverSideEncryption ? { ServerSideEncryption: o.serverSideEncryption as ServerSideEncryption } : {}),
+      ...(o.kmsKeyId ? { SSEKMSKeyId: o.kmsKeyId } : {}),
+    };
+  }
+
+  private nextPartSize(): number {
+    return partSize(this.partNumber + 1, this.options.expectedBytes);
+  }
+
+  private async startUpload(): Promise<void> {
+    const created = await this.options.client.send(new CreateMultipartUploadCommand(this.objectParams));
+    if (!created.UploadId) throw new Error('object store returned no UploadId for CreateMultipartUpload');
+    this.uploadId = created.UploadId;
+  }
+
+  private takeCurrent(): Buffer {
+    const body = this.current.length === 1 ? this.current[0] : Buffer.concat(this.current, this.currentBytes);
+    this.current = [];
+    this.currentBytes = 0;
+    return body;
+  }
+
+  private async uploadPart(body: Buffer): Promise<void> {
+    if (!this.uploadId) await this.startUpload();
+    const partNumber = ++this.partNumber;
+    if (partNumber > MAX_PARTS) throw new Error(`stream exceeds ${MAX_PARTS} parts; pass expectedBytes so parts can be larger`);
+    const upload = this.options.client.send(new UploadPartCommand({
+      Bucket: this.options.bucket, Key: this.options.key, UploadId: this.uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length,
+    })).then((result) => {
+      if (!result.ETag) throw new Error(`object store returned no ETag for part ${partNumber}`);
+      this.completed.push({ PartNumber: partNumber, ETag: result.ETag });
+    }).catch((error) => {
+      this.failure ??= error;
+    }).finally(() => this.inFlight.delete(upload));
+    this.inFlight.add(upload);
+    // Backpressure: hold the writer until a slot frees, so memory stays bounded.
+    while (this.inFlight.size >= (this.options.concurrency ?? 3)) await Promise.race(this.inFlight);
+    if (this.failure) throw this.failure;
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+    this.bytesWritten += chunk.length;
+    this.current.push(chunk);
+    this.currentBytes += chunk.length;
+    if (this.currentBytes < this.nextPartSize()) return done();
+    const size = this.nextPartSize();
+    const all = this.takeCurrent();
+    // Keep the overflow for the next part; subarray shares memory, no copy.
+    if (all.length > size) { this.current = [all.subarray(size)]; this.currentBytes = all.length - size; }
+    this.uploadPart(all.subarray(0, size)).then(() => done(), done);
+  }
+
+  override _final(done: (error?: Error | null) => void): void {
+    (async () => {
+      if (!this.uploadId && this.partNumber === 0) {
+        const body = this.takeCurrent();
+        await this.options.client.send(new PutObjectCommand({ ...this.objectParams, Body: body, ContentLength: body.length }));
+        return;
+      }
+      if (this.currentBytes > 0) await this.uploadPart(this.takeCurrent());
+      await Promise.all(this.inFlight);
+      if (this.failure) throw this.failure;
+      const parts = [...this.completed].sort((a, b) => a.PartNumber - b.PartNumber);
+      await this.options.client.send(new CompleteMultipartUploadCommand({
+        Bucket: this.options.bucket, Key: this.options.key, UploadId: this.uploadId, MultipartUpload: { Parts: parts },
+      }));
+    })().then(() => done(), done);
+  }
+
+  override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+    const uploadId = this.uploadId;
+    if (!error || !uploadId) return done(error);
+    // Wait for parts in flight, then abort, so nothing lands after the abort.
+    Promise.allSettled(this.inFlight)
+      .then(() => this.options.client.send(new AbortMultipartUploadCommand({ Bucket: this.options.bucket, Key: this.options.key, UploadId: uploadId })))
+      .catch(() => undefined)
+      .finally(() => done(error));
+  }
+}

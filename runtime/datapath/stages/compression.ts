@@ -1,0 +1,48 @@
+import { createGunzip, createGzip, constants as zlibConstants } from 'node:zlib';
+import { PassThrough, type Transform } from 'node:stream';
+import { CompressStream, DecompressStream } from 'zstd-napi';
+
+export type CompressionAlgorithm = 'none' | 'gzip' | 'zstd';
+
+export interface CompressionOptions {
+  readonly algorithm: CompressionAlgorithm;
+  /** gzip 1-9, zstd 1-19. Defaults to the codec's fast setting. */
+  readonly level?: number;
+  /** zstd worker threads; 0 compresses on the calling thread. Defaults to 2 (the worker has 2 cores). */
+  readonly zstdWorkers?: number;
+}
+
+export const DEFAULT_LEVELS: Record<Exclude<CompressionAlgorithm, 'none'>, number> = { gzip: 6, zstd: 1 };
+
+/**
+ * zstd runs in-process through zstd-napi (multithreaded streaming, bundled
+ * sources); Node 20's zlib has no zstd. gzip uses zlib.
+ */
+export function createCompressor(options: CompressionOptions): Transform {
+  switch (options.algorithm) {
+    case 'none':
+      return new PassThrough();
+    case 'gzip':
+      return createGzip({ level: options.level ?? DEFAULT_LEVELS.gzip, chunkSize: 256 * 1024 });
+    case 'zstd':
+      return new CompressStream({
+        compressionLevel: options.level ?? DEFAULT_LEVELS.zstd,
+        nbWorkers: options.zstdWorkers ?? 2,
+      }) as unknown as Transform;
+    default:
+      throw new Error(`unknown compression algorithm "${String(options.algorithm)}"; use none, gzip or zstd`);
+  }
+}
+
+export function createDecompressor(algorithm: CompressionAlgorithm): Transform {
+  switch (algorithm) {
+    case 'none':
+      return new PassThrough();
+    case 'gzip':
+      return createGunzip({ chunkSize: 256 * 1024, finishFlush: zlibConstants.Z_SYNC_FLUSH });
+    case 'zstd':
+      return new DecompressStream() as unknown as Transform;
+    default:
+      throw new Error(`unknown compression algorithm "${String(algorithm)}"; use none, gzip or zstd`);
+  }
+}
