@@ -28,6 +28,8 @@ export function createCompressor(options: CompressionOptions): Transform {
       return new CompressStream({
         compressionLevel: options.level ?? DEFAULT_LEVELS.zstd,
         nbWorkers: options.zstdWorkers ?? 2,
+        // A frame checksum makes a corrupted frame fail at decompression, even for a reader without our SHA256.
+        checksumFlag: true,
       }) as unknown as Transform;
     default:
       throw new Error(`unknown compression algorithm "${String(options.algorithm)}"; use none, gzip or zstd`);

@@ -1,0 +1,77 @@
+import { randomBytes, createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { expect } from 'chai';
+import { createCompressor, createDecompressor } from '../../../runtime/datapath/stages/compression.js';
+import { ByteCounter, DigestCounter } from '../../../runtime/datapath/stages/digest.js';
+import { BASE_PART_SIZE, capacityOfParts, MAX_PARTS, MiB, partSize } from '../../../runtime/datapath/sinks/part-size.js';
+
+async function run(data: Buffer, ...stages: NodeJS.ReadWriteStream[]): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  await pipeline(Readable.from([data]), ...(stages as never[]), async function* (input: AsyncIterable<Buffer>) {
+    for await (const part of input) parts.push(part);
+  } as never);
+  return Buffer.concat(parts);
+}
+
+const compressible = Buffer.from(Array.from({ length: 40_000 }, (_, i) =>
+  `{"id":${i},"name":"customer-${(i * 7919) % 10007}","balance":${((i * 104729) % 1000003) / 100},"tags":["a${i % 13}","b${i % 17}"]}\n`).join(''));
+
+describe('compression stages', () => {
+  for (const algorithm of ['none', 'gzip', 'zstd'] as const) {
+    it(`${algorithm} round-trips`, async () => {
+      const packed = await run(compressible, createCompressor({ algorithm }));
+      if (algorithm !== 'none') expect(packed.length).to.be.lessThan(compressible.length / 4);
+      expect((await run(packed, createDecompressor(algorithm))).equals(compressible)).to.equal(true);
+    });
+  }
+  it('zstd honours the level (19 packs tighter than 1)', async () => {
+    const fast = await run(compressible, createCompressor({ algorithm: 'zstd', level: 1 }));
+    const tight = await run(compressible, createCompressor({ algorithm: 'zstd', level: 19 }));
+    expect(tight.length).to.be.lessThan(fast.length);
+  });
+  it('a corrupted zstd stream fails to decompress', async () => {
+    const packed = await run(compressible, createCompressor({ algorithm: 'zstd' }));
+    packed[Math.floor(packed.length / 2)] ^= 0xff;
+    await run(packed, createDecompressor('zstd')).then(() => expect.fail('accepted corrupted zstd'), (e) => expect(e).to.be.instanceOf(Error));
+  });
+  it('rejects an unknown algorithm naming the choices', () => {
+    expect(() => createCompressor({ algorithm: 'lz4' as never })).to.throw(/use none, gzip or zstd/);
+  });
+});
+
+describe('digest and counters', () => {
+  it('DigestCounter hashes and counts exactly the bytes that pass', async () => {
+    const data = randomBytes(1_000_003);
+    const digest = new DigestCounter();
+    const out = await run(data, digest);
+    expect(out.equals(data)).to.equal(true);
+    expect(digest.bytes).to.equal(data.length);
+    expect(digest.sha256).to.equal(createHash('sha256').update(data).digest('hex'));
+  });
+  it('ByteCounter counts', async () => {
+    const counter = new ByteCounter();
+    await run(randomBytes(12345), counter);
+    expect(counter.bytes).to.equal(12345);
+  });
+});
+
+describe('multipart part sizing', () => {
+  it('keeps 16 MiB parts up to 62.5 GiB', () => {
+    expect(partSize(1)).to.equal(BASE_PART_SIZE);
+    expect(partSize(4000)).to.equal(BASE_PART_SIZE);
+    expect(partSize(4001)).to.be.greaterThan(BASE_PART_SIZE);
+  });
+  it('fits a 5 TiB stream of unknown size in 10,000 parts', () => {
+    expect(capacityOfParts(MAX_PARTS)).to.be.greaterThan(5 * 1024 * 1024 * MiB);
+  });
+  it('with a size hint, uses one even size that fits in 9,500 parts', () => {
+    const fiveTiB = 5 * 1024 * 1024 * MiB;
+    expect(partSize(1, fiveTiB)).to.equal(partSize(9000, fiveTiB));
+    expect(partSize(1, fiveTiB) * 9500).to.be.greaterThan(fiveTiB);
+    expect(partSize(1, 1024 * MiB)).to.equal(BASE_PART_SIZE);
+  });
+  it('never exceeds the 5 GiB part limit', () => {
+    expect(partSize(MAX_PARTS)).to.be.at.most(5 * 1024 * MiB);
+  });
+});
