@@ -62,6 +62,25 @@ describe('kube: Jobs run through the process kubelet', function () {
     expect(terminated?.message, 'terminationMessagePath content').to.equal('bucket not found\n');
   });
 
+  it('a Job with a native sidecar (init container, restartPolicy Always) completes; the sidecar is stopped after the main container', async () => {
+    const body = job('sidecar', 'for i in 1 2 3 4 5 6 7 8 9 10; do [ -e /shared/beat ] && exit 0; sleep 0.3; done; exit 9', fx.scheduler);
+    const podSpec = body.spec!.template.spec!;
+    podSpec.volumes = [{ name: 'shared', emptyDir: {} }];
+    podSpec.containers[0].volumeMounts = [{ name: 'shared', mountPath: '/shared' }];
+    podSpec.initContainers = [{
+      name: 'helper', image: 'busybox:1.36', restartPolicy: 'Always',
+      command: ['sh', '-c', 'trap "exit 0" TERM; while true; do touch /shared/beat; sleep 0.2; done'],
+      volumeMounts: [{ name: 'shared', mountPath: '/shared' }],
+    }];
+    await fx.batch.createNamespacedJob({ namespace: fx.namespace, body });
+    await waitFor('Job sidecar to complete', async () =>
+      (await fx.batch.readNamespacedJob({ namespace: fx.namespace, name: 'sidecar' })).status?.conditions?.find((c) => c.type === 'Complete' && c.status === 'True'));
+    const [pod] = await podsWithLabel(fx, 'job=sidecar');
+    expect(pod.status?.phase).to.equal('Succeeded');
+    expect(pod.status?.containerStatuses?.[0].state?.terminated?.exitCode).to.equal(0);
+    expect(pod.status?.initContainerStatuses?.[0].state?.terminated, 'the sidecar was stopped').to.not.equal(undefined);
+  });
+
   it('a pod past activeDeadlineSeconds is killed and reports DeadlineExceeded', async () => {
     const started = Date.now();
     await fx.core.createNamespacedPod({

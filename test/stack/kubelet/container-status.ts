@@ -14,6 +14,8 @@ export class ContainerRecord {
   restartCount = 0;
   process?: RunningContainer;
   lastExit?: ContainerExit;
+  /** Started at least once (a sidecar that runs only briefly still lets the pod go on). */
+  everStarted = false;
   /** The readiness probe's verdict (true at once when there is none). */
   probeReady = false;
 
@@ -31,8 +33,13 @@ export class ContainerRecord {
     return this.state.running !== undefined;
   }
 
+  /** A native sidecar: an init container with restartPolicy Always, running beside the containers. */
+  get sidecar(): boolean {
+    return this.init && this.spec.restartPolicy === 'Always';
+  }
+
   get ready(): boolean {
-    return this.running && !this.init && this.probeReady;
+    return this.running && (!this.init || this.sidecar) && this.probeReady;
   }
 
   get terminated(): V1ContainerState['terminated'] {
@@ -45,6 +52,7 @@ export class ContainerRecord {
 
   setRunning(proc: RunningContainer): void {
     this.process = proc;
+    this.everStarted = true;
     this.state = { running: { startedAt: kubeTime(proc.startedAt) as unknown as Date } };
   }
 

@@ -76,6 +76,9 @@ export class PodWorker {
   }
 
   private deleting = false;
+  private sidecarsDone = false;
+  private wakeSidecars!: () => void;
+  private readonly sidecarsStopped = new Promise<void>((r) => (this.wakeSidecars = r));
   /** The last Warning event recorded, so a retry loop does not repeat it every few seconds. */
   private lastWarning?: string;
 
@@ -153,13 +156,25 @@ export class PodWorker {
       }
     }
     if (volumes) {
+      const sidecarLoops: Promise<void>[] = [];
       for (const init of this.inits) {
+        if (init.sidecar) {
+          sidecarLoops.push(this.runContainer(init, volumes));
+          // The next init container starts once this sidecar runs.
+          while (!this.stopping && !init.everStarted) await this.sleep(100);
+          continue;
+        }
         if (!(await this.runInit(init, volumes))) break;
       }
-      if (!this.stopping && this.inits.every((c) => c.terminated?.exitCode === 0)) {
+      if (!this.stopping && this.inits.every((c) => (c.sidecar ? c.everStarted : c.terminated?.exitCode === 0))) {
         this.initialized = true;
         await Promise.all(this.containers.map((c) => this.runContainer(c, volumes!)));
       }
+      // The containers are done: sidecars stop now, and never count for the phase.
+      this.sidecarsDone = true;
+      this.wakeSidecars();
+      await Promise.all(this.inits.filter((c) => c.sidecar && c.process).map((c) => c.process!.stop(this.gracePeriodMs())));
+      await Promise.all(sidecarLoops);
     }
     clearTimeout(this.deadlineTimer);
     this.phase = this.computeTerminalPhase();
@@ -168,7 +183,7 @@ export class PodWorker {
 
   private computeTerminalPhase(): string {
     if (this.reason === 'DeadlineExceeded') return 'Failed';
-    if (this.inits.some((c) => c.terminated && c.terminated.exitCode !== 0)) return 'Failed';
+    if (this.inits.some((c) => !c.sidecar && c.terminated && c.terminated.exitCode !== 0)) return 'Failed';
     if (!this.initialized) return this.deleting ? 'Failed' : 'Pending';
     return this.allSucceeded() ? 'Succeeded' : 'Failed';
   }
@@ -194,33 +209,37 @@ export class PodWorker {
     }
   }
 
+  /** Runs a container (or a sidecar) with its restart policy until it is done or the pod stops. */
   private async runContainer(c: ContainerRecord, volumes: Map<string, string>): Promise<void> {
-    const policy = this.pod.spec?.restartPolicy ?? 'Always';
+    const policy = c.sidecar ? 'Always' : this.pod.spec?.restartPolicy ?? 'Always';
+    const over = () => this.stopping || (c.sidecar && this.sidecarsDone);
     for (;;) {
       const code = await this.runOnce(c, volumes);
-      if (this.stopping || code === undefined) return;
+      if (over() || code === undefined) return;
       if (!(policy === 'Always' || (policy === 'OnFailure' && code !== 0))) return;
       const wait = this.backoffMs(c);
       c.prepareRestart();
       this.k.event(this.pod, 'Warning', 'BackOff', `Back-off restarting failed container ${c.name}`);
       c.setWaiting('CrashLoopBackOff', `back-off ${Math.round(wait / 1000)}s restarting failed container=${c.name} pod=${this.pod.metadata?.name}`);
       this.pushStatus();
-      await this.sleep(wait);
-      if (this.stopping) return;
+      await (c.sidecar ? Promise.race([this.sleep(wait), this.sidecarsStopped]) : this.sleep(wait));
+      if (over()) return;
     }
   }
 
   /** Starts the container once and waits for it; undefined when it never started (stopped meanwhile). */
   private async runOnce(c: ContainerRecord, volumes: Map<string, string>): Promise<number | undefined> {
     const spec: V1Container = c.spec;
+    const over = () => this.stopping || (c.sidecar && this.sidecarsDone);
+    const pause = (ms: number) => (c.sidecar ? Promise.race([this.sleep(ms), this.sidecarsStopped]) : this.sleep(ms));
     for (;;) {
-      if (this.stopping) return undefined;
+      if (over()) return undefined;
       const image = resolveImage(spec.image ?? '', spec.command, spec.args);
       if (!image.ok) {
         if (image.message !== this.lastWarning) this.k.event(this.pod, 'Warning', 'Failed', (this.lastWarning = image.message));
         c.setWaiting(image.reason, image.message);
         this.pushStatus();
-        await this.sleep(5000);
+        await pause(5000);
         continue;
       }
       let env: Record<string, string>;
@@ -231,7 +250,7 @@ export class PodWorker {
         if (err.message !== this.lastWarning) this.k.event(this.pod, 'Warning', 'Failed', (this.lastWarning = `Error: ${err.message}`));
         c.setWaiting('CreateContainerConfigError', err.message);
         this.pushStatus();
-        await this.sleep(2000);
+        await pause(2000);
         continue;
       }
       const mounts: BindMount[] = (spec.volumeMounts ?? []).map((m) => {
@@ -248,7 +267,7 @@ export class PodWorker {
       mounts.push({ source: terminationFile, target: terminationMessageTarget(spec), readOnly: false });
       // Deletion or the deadline may have struck during the awaits above; from
       // here to setRunning nothing awaits, so stopAll() cannot miss this process.
-      if (this.stopping) return undefined;
+      if (over()) return undefined;
       const argv = image.run.argv.map((a) => expandVars(a, env));
       const cwd = isSiloImage(spec.image ?? '') || !spec.workingDir ? image.run.cwd : spec.workingDir;
       const logPath = this.k.containerLogPath(this.pod, c.name);
@@ -258,7 +277,7 @@ export class PodWorker {
       this.k.event(this.pod, 'Normal', 'Started', `Started container ${c.name}`);
       c.setRunning(proc);
       this.pushStatus();
-      const prober = c.init ? undefined : new ContainerProber(
+      const prober = c.init && !c.sidecar ? undefined : new ContainerProber(
         { pid: proc.pid, podIP: this.podIP, env: { ...image.run.env, ...env }, cwd, container: spec },
         {
           onReady: (ready) => {
