@@ -7,9 +7,9 @@ import { AgeDecryptStream, AgeEncryptStream } from '../../../runtime/datapath/ag
 
 async function collect(source: Readable, ...stages: NodeJS.ReadWriteStream[]): Promise<Buffer> {
   const parts: Buffer[] = [];
-  await pipeline(source, ...(stages as never[]), async function* (input: AsyncIterable<Buffer>) {
+  await (pipeline as any)(source, ...stages, async function* (input: AsyncIterable<Buffer>) {
     for await (const part of input) parts.push(part);
-  } as never);
+  });
   return Buffer.concat(parts);
 }
 

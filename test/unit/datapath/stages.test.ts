@@ -8,9 +8,9 @@ import { BASE_PART_SIZE, capacityOfParts, MAX_PARTS, MiB, partSize } from '../..
 
 async function run(data: Buffer, ...stages: NodeJS.ReadWriteStream[]): Promise<Buffer> {
   const parts: Buffer[] = [];
-  await pipeline(Readable.from([data]), ...(stages as never[]), async function* (input: AsyncIterable<Buffer>) {
+  await (pipeline as any)(Readable.from([data]), ...stages, async function* (input: AsyncIterable<Buffer>) {
     for await (const part of input) parts.push(part);
-  } as never);
+  });
   return Buffer.concat(parts);
 }
 
