@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Component, StackContext } from '../component.js';
 import { LOOPBACK, ports } from '../lib/ports.js';
@@ -27,8 +27,14 @@ export const azurite: Component = {
   async install(ctx) {
     if (existsSync(bin(ctx))) return;
     ctx.log(`npm install azurite@${versions.azurite} into ${prefix(ctx)}`);
-    await run('npm', ['install', '--prefix', prefix(ctx), '--no-audit', '--no-fund', '--no-save',
+    // Into a .partial dir renamed on success (the .bin links are relative), so an
+    // interrupted install is never mistaken for a finished one.
+    const partial = `${prefix(ctx)}.partial`;
+    rmSync(partial, { recursive: true, force: true });
+    await run('npm', ['install', '--prefix', partial, '--no-audit', '--no-fund', '--no-save',
       `azurite@${versions.azurite}`]);
+    rmSync(prefix(ctx), { recursive: true, force: true });
+    renameSync(partial, prefix(ctx));
   },
   async up(ctx) {
     if (await azurite.status(ctx)) return;
