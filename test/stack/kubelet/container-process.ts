@@ -6,7 +6,9 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, closeSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+import type { V1Container } from '@kubernetes/client-node';
+import { prepareTerminationFile, terminationMessageTarget } from './termination-message.js';
 import { constants } from 'node:os';
 
 export interface BindMount {
@@ -35,6 +37,27 @@ export interface RunningContainer {
   exited: Promise<ContainerExit>;
   /** SIGTERM the process group, SIGKILL after graceMs; resolves when it has exited. */
   stop(graceMs: number): Promise<ContainerExit>;
+}
+
+/**
+ * The bind mounts of one container: its volumeMounts (subPath honoured), the
+ * image's anonymous volumes not covered by a mount, and the termination-message file.
+ */
+export function containerMounts(
+  spec: V1Container, volumes: Map<string, string>, anonymousVolumes: string[], anonymousRoot: string, terminationFile: string,
+): BindMount[] {
+  const mounts: BindMount[] = (spec.volumeMounts ?? []).map((m) => {
+    const source = volumes.get(m.name);
+    if (!source) throw new Error(`volumeMount ${m.name} refers to no volume`);
+    return { source: m.subPath ? join(source, m.subPath) : source, target: m.mountPath, readOnly: m.readOnly === true };
+  });
+  const covered = new Set(mounts.map((m) => m.target));
+  for (const anon of anonymousVolumes) {
+    if (!covered.has(anon)) mounts.push({ source: join(anonymousRoot, anon), target: anon, readOnly: false });
+  }
+  prepareTerminationFile(terminationFile);
+  mounts.push({ source: terminationFile, target: terminationMessageTarget(spec), readOnly: false });
+  return mounts;
 }
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;

@@ -4,17 +4,18 @@
  * Pod's status back after every change.
  */
 import { join } from 'node:path';
-import type { V1Container, V1Pod, V1PodCondition } from '@kubernetes/client-node';
-import { ContainerRecord, kubeTime } from './container-status.js';
-import { type BindMount, startContainer } from './container-process.js';
+import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import { ContainerRecord } from './container-status.js';
+import { buildPodStatus, ConditionClock, livePhase, type PodState, terminalPhases } from './pod-status.js';
+import { containerMounts, startContainer } from './container-process.js';
 import { ContainerConfigError, expandVars, resolveEnv } from './env.js';
 import { isSiloImage, resolveImage } from './images.js';
 import { materializeVolumes } from './volumes.js';
 import { ContainerProber } from './probes.js';
-import { prepareTerminationFile, terminationMessage, terminationMessageTarget } from './termination-message.js';
+import { terminationMessage } from './termination-message.js';
 import type { KubeletServices } from './services.js';
 
-const terminal = new Set(['Succeeded', 'Failed']);
+const terminal = terminalPhases;
 
 export class PodWorker {
   readonly uid: string;
@@ -30,7 +31,7 @@ export class PodWorker {
   private readonly stopped = new Promise<void>((r) => (this.wakeStop = r));
   private deadlineTimer?: NodeJS.Timeout;
   private readonly startTime: Date;
-  private readonly transitions = new Map<string, { status: string; at: string }>();
+  private readonly clock = new ConditionClock();
   private finished?: Promise<void>;
   private writer = { dirty: false, busy: Promise.resolve(), gone: false };
 
@@ -253,18 +254,8 @@ export class PodWorker {
         await pause(2000);
         continue;
       }
-      const mounts: BindMount[] = (spec.volumeMounts ?? []).map((m) => {
-        const source = volumes.get(m.name);
-        if (!source) throw new Error(`volumeMount ${m.name} refers to no volume`);
-        return { source: m.subPath ? join(source, m.subPath) : source, target: m.mountPath, readOnly: m.readOnly === true };
-      });
-      const covered = new Set(mounts.map((m) => m.target));
-      for (const anon of image.run.anonymousVolumes) {
-        if (!covered.has(anon)) mounts.push({ source: join(this.k.podDirs(this.pod).podDir, 'anonymous', c.name, anon), target: anon, readOnly: false });
-      }
       const terminationFile = join(this.k.podDirs(this.pod).podDir, 'termination', c.name);
-      prepareTerminationFile(terminationFile);
-      mounts.push({ source: terminationFile, target: terminationMessageTarget(spec), readOnly: false });
+      const mounts = containerMounts(spec, volumes, image.run.anonymousVolumes, join(this.k.podDirs(this.pod).podDir, 'anonymous', c.name), terminationFile);
       // Deletion or the deadline may have struck during the awaits above; from
       // here to setRunning nothing awaits, so stopAll() cannot miss this process.
       if (over()) return undefined;
@@ -302,37 +293,11 @@ export class PodWorker {
     }
   }
 
-  private condition(type: string, ok: boolean, reason?: string): V1PodCondition {
-    const status = ok ? 'True' : 'False';
-    const prev = this.transitions.get(type);
-    const at = prev && prev.status === status ? prev.at : kubeTime();
-    this.transitions.set(type, { status, at });
-    return { type, status, lastTransitionTime: at as unknown as Date, ...(ok || !reason ? {} : { reason }) };
-  }
-
-  private buildStatus(): object {
-    if (!terminal.has(this.phase) && this.initialized && this.containers.some((c) => c.running || c.terminated || c.restartCount > 0)) {
-      this.phase = 'Running';
-    }
-    const ready = this.initialized && this.containers.every((c) => c.ready) && !terminal.has(this.phase);
+  private state(): PodState {
     return {
-      phase: this.phase,
-      ...(this.reason ? { reason: this.reason, message: this.message } : {}),
-      conditions: [
-        this.condition('PodReadyToStartContainers', true),
-        this.condition('Initialized', this.initialized, 'ContainersNotInitialized'),
-        this.condition('Ready', ready, terminal.has(this.phase) ? 'PodCompleted' : 'ContainersNotReady'),
-        this.condition('ContainersReady', ready, terminal.has(this.phase) ? 'PodCompleted' : 'ContainersNotReady'),
-        this.condition('PodScheduled', true),
-      ],
-      hostIP: '127.0.0.1',
-      hostIPs: [{ ip: '127.0.0.1' }],
-      podIP: this.podIP,
-      podIPs: [{ ip: this.podIP }],
-      startTime: kubeTime(this.startTime),
-      ...(this.inits.length ? { initContainerStatuses: this.inits.map((c) => c.toStatus()) } : {}),
-      containerStatuses: this.containers.map((c) => c.toStatus()),
-      qosClass: this.pod.status?.qosClass ?? 'BestEffort',
+      phase: this.phase, reason: this.reason, message: this.message, initialized: this.initialized,
+      inits: this.inits, containers: this.containers, podIP: this.podIP, startTime: this.startTime,
+      qosClass: this.pod.status?.qosClass,
     };
   }
 
@@ -344,7 +309,8 @@ export class PodWorker {
     this.writer.busy = this.writer.busy.then(async () => {
       this.writer.dirty = false;
       if (this.writer.gone) return;
-      const status = this.buildStatus();
+      this.phase = livePhase(this.state());
+      const status = buildPodStatus(this.state(), this.clock);
       const ok = await this.k.writePodStatus(this.pod, status);
       if (ok === 'gone') this.writer.gone = true;
     });
