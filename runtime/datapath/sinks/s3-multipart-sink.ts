@@ -3,6 +3,7 @@ import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand,
   PutObjectCommand, UploadPartCommand, type S3Client, type ServerSideEncryption, type StorageClass,
 } from '@aws-sdk/client-s3';
+import { classifyS3Error } from '../../objectstore/s3-store.js';
 import { MAX_PARTS, partSize } from './part-size.js';
 
 export interface S3SinkOptions {
@@ -55,7 +56,8 @@ export class S3MultipartSink extends Writable {
   }
 
   private async startUpload(): Promise<void> {
-    const created = await this.options.client.send(new CreateMultipartUploadCommand(this.objectParams));
+    const created = await this.options.client.send(new CreateMultipartUploadCommand(this.objectParams))
+      .catch((error) => { throw classifyS3Error(error, `starting the upload of s3://${this.options.bucket}/${this.options.key}`); });
     if (!created.UploadId) throw new Error('object store returned no UploadId for CreateMultipartUpload');
     this.uploadId = created.UploadId;
   }
@@ -77,7 +79,7 @@ export class S3MultipartSink extends Writable {
       if (!result.ETag) throw new Error(`object store returned no ETag for part ${partNumber}`);
       this.completed.push({ PartNumber: partNumber, ETag: result.ETag });
     }).catch((error) => {
-      this.failure ??= error;
+      this.failure ??= classifyS3Error(error, `uploading part ${partNumber} of s3://${this.options.bucket}/${this.options.key}`);
     }).finally(() => this.inFlight.delete(upload));
     this.inFlight.add(upload);
     // Backpressure: hold the writer until a slot frees, so memory stays bounded.
@@ -101,7 +103,8 @@ export class S3MultipartSink extends Writable {
     (async () => {
       if (!this.uploadId && this.partNumber === 0) {
         const body = this.takeCurrent();
-        await this.options.client.send(new PutObjectCommand({ ...this.objectParams, Body: body, ContentLength: body.length }));
+        await this.options.client.send(new PutObjectCommand({ ...this.objectParams, Body: body, ContentLength: body.length }))
+          .catch((error) => { throw classifyS3Error(error, `uploading s3://${this.options.bucket}/${this.options.key}`); });
         return;
       }
       if (this.currentBytes > 0) await this.uploadPart(this.takeCurrent());
@@ -110,7 +113,7 @@ export class S3MultipartSink extends Writable {
       const parts = [...this.completed].sort((a, b) => a.PartNumber - b.PartNumber);
       await this.options.client.send(new CompleteMultipartUploadCommand({
         Bucket: this.options.bucket, Key: this.options.key, UploadId: this.uploadId, MultipartUpload: { Parts: parts },
-      }));
+      })).catch((error) => { throw classifyS3Error(error, `completing the upload of s3://${this.options.bucket}/${this.options.key}`); });
     })().then(() => done(), done);
   }
 

@@ -1,0 +1,29 @@
+import type { Readable, Writable } from 'node:stream';
+
+/** What the data path needs from any store: S3, GCS, Azure Blob or a mounted volume. */
+export interface ObjectStore {
+  /** A human-readable URL of a key, e.g. s3://bucket/key, for status and logs. */
+  url(key: string): string;
+  /** Streams one object. The Writable fails (and cleans up partial uploads) on error or destroy. */
+  createWriteStream(key: string, options?: { expectedBytes?: number }): Writable;
+  /** Reads an object, or a byte range of it (inclusive start, exclusive end). */
+  createReadStream(key: string, range?: { start: number; end?: number }): Promise<Readable>;
+  /** Writes a small object in one request (metadata.json). */
+  putSmall(key: string, body: Buffer, contentType?: string): Promise<void>;
+  getSmall(key: string): Promise<Buffer>;
+  /** Size in bytes, or undefined when the object does not exist. */
+  size(key: string): Promise<number | undefined>;
+  /** Keys under a prefix (recursive). */
+  list(prefix: string): Promise<string[]>;
+  delete(keys: string[]): Promise<void>;
+}
+
+/** Failure classes that map to distinct worker exit codes. */
+export type StoreFailure = 'auth' | 'not-found' | 'network' | 'storage-full' | 'other';
+
+export class ObjectStoreError extends Error {
+  constructor(readonly failure: StoreFailure, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ObjectStoreError';
+  }
+}

@@ -1,0 +1,150 @@
+import { Agent as HttpsAgent } from 'node:https';
+import type { Readable, Writable } from 'node:stream';
+import {
+  DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client,
+} from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { S3MultipartSink } from '../datapath/sinks/s3-multipart-sink.js';
+import { ObjectStoreError, type ObjectStore, type StoreFailure } from './object-store.js';
+
+export interface S3StoreConfig {
+  readonly bucket: string;
+  readonly endpoint?: string;
+  readonly region?: string;
+  readonly forcePathStyle?: boolean;
+  readonly accessKeyId?: string;
+  readonly secretAccessKey?: string;
+  readonly sessionToken?: string;
+  /** PEM CA bundle to trust for the endpoint. */
+  readonly ca?: string;
+  /** Skip certificate verification (test endpoints only). */
+  readonly insecure?: boolean;
+  readonly storageClass?: string;
+  readonly serverSideEncryption?: string;
+  readonly kmsKeyId?: string;
+  /** Parts in flight per upload. @default 3 */
+  readonly uploadConcurrency?: number;
+}
+
+/** Maps SDK and socket errors to a failure class and one sentence without secrets. */
+export function classifyS3Error(error: any, action: string): ObjectStoreError {
+  const code: string = error?.name ?? error?.Code ?? error?.code ?? '';
+  const status: number | undefined = error?.$metadata?.httpStatusCode;
+  let failure: StoreFailure = 'other';
+  let hint = '';
+  if (['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'ExpiredToken', 'InvalidToken'].includes(code) || status === 403) {
+    failure = 'auth';
+    hint = '; check the access key and secret in the credentials Secret';
+  } else if (['NoSuchBucket', 'NoSuchKey', 'NotFound', 'NoSuchUpload'].includes(code) || status === 404) {
+    failure = 'not-found';
+    hint = code === 'NoSuchBucket' ? '; create the bucket or fix its name' : '';
+  } else if (['XMinioStorageFull', 'QuotaExceeded', 'EntityTooLarge', 'InsufficientStorage'].includes(code) || status === 507) {
+    failure = 'storage-full';
+    hint = '; free space in the object store or raise its quota';
+  } else if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'TimeoutError', 'RequestTimeout'].includes(code)
+    || /socket hang up|ECONNRESET|ECONNREFUSED|timed? ?out/i.test(String(error?.message))) {
+    failure = 'network';
+    hint = '; check that the endpoint is reachable';
+  }
+  const detail = (code && code !== 'Error' ? code : '') || String(error?.message ?? error);
+  return new ObjectStoreError(failure, `${action} failed: ${detail}${hint}`, { cause: error });
+}
+
+export function createS3Client(config: S3StoreConfig): S3Client {
+  const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 16, ...(config.ca ? { ca: config.ca } : {}), rejectUnauthorized: !config.insecure });
+  return new S3Client({
+    region: config.region ?? 'us-east-1',
+    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+    forcePathStyle: config.forcePathStyle ?? false,
+    ...(config.accessKeyId && config.secretAccessKey
+      ? { credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey, ...(config.sessionToken ? { sessionToken: config.sessionToken } : {}) } }
+      : {}),
+    // MinIO, Ceph RGW and others reject or mishandle the SDK's default flexible checksums on streamed bodies.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: 5,
+    requestHandler: new NodeHttpHandler({ httpsAgent, connectionTimeout: 10_000, requestTimeout: 120_000 }),
+  });
+}
+
+export class S3Store implements ObjectStore {
+  readonly client: S3Client;
+
+  constructor(private readonly config: S3StoreConfig, client?: S3Client) {
+    this.client = client ?? createS3Client(config);
+  }
+
+  url(key: string): string {
+    return `s3://${this.config.bucket}/${key}`;
+  }
+
+  createWriteStream(key: string, options: { expectedBytes?: number } = {}): Writable {
+    const sink = new S3MultipartSink({
+      client: this.client, bucket: this.config.bucket, key, expectedBytes: options.expectedBytes,
+      concurrency: this.config.uploadConcurrency, storageClass: this.config.storageClass,
+      serverSideEncryption: this.config.serverSideEncryption, kmsKeyId: this.config.kmsKeyId,
+    });
+    return sink;
+  }
+
+  async createReadStream(key: string, range?: { start: number; end?: number }): Promise<Readable> {
+    try {
+      const result = await this.client.send(new GetObjectCommand({
+        Bucket: this.config.bucket, Key: key, ...(range ? { Range: `bytes=${range.start}-${range.end !== undefined ? range.end - 1 : ''}` } : {}),
+      }));
+      return result.Body as Readable;
+    } catch (error) {
+      throw classifyS3Error(error, `reading ${this.url(key)}`);
+    }
+  }
+
+  async putSmall(key: string, body: Buffer, contentType = 'application/json'): Promise<void> {
+    try {
+      await this.client.send(new PutObjectCommand({ Bucket: this.config.bucket, Key: key, Body: body, ContentLength: body.length, ContentType: contentType }));
+    } catch (error) {
+      throw classifyS3Error(error, `writing ${this.url(key)}`);
+    }
+  }
+
+  async getSmall(key: string): Promise<Buffer> {
+    const stream = await this.createReadStream(key);
+    const parts: Buffer[] = [];
+    for await (const part of stream) parts.push(part as Buffer);
+    return Buffer.concat(parts);
+  }
+
+  async size(key: string): Promise<number | undefined> {
+    try {
+      return (await this.client.send(new HeadObjectCommand({ Bucket: this.config.bucket, Key: key }))).ContentLength;
+    } catch (error) {
+      const classified = classifyS3Error(error, `checking ${this.url(key)}`);
+      if (classified.failure === 'not-found' && (error as any)?.name !== 'NoSuchBucket') return undefined;
+      throw classified;
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    try {
+      do {
+        const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.config.bucket, Prefix: prefix, ContinuationToken: token }));
+        for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+    } catch (error) {
+      throw classifyS3Error(error, `listing ${this.url(prefix)}`);
+    }
+    return keys.sort();
+  }
+
+  async delete(keys: string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += 1000) {
+      try {
+        await this.client.send(new DeleteObjectsCommand({ Bucket: this.config.bucket, Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true } }));
+      } catch (error) {
+        throw classifyS3Error(error, `deleting under ${this.url(keys[i])}`);
+      }
+    }
+  }
+}
