@@ -1,0 +1,47 @@
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { AgeEncryptStream } from './age/age-stream.js';
+import { createCompressor, type CompressionOptions } from './stages/compression.js';
+import { ByteCounter, DigestCounter } from './stages/digest.js';
+import { ProgressReporter } from './stages/progress.js';
+import type { ObjectStore } from '../objectstore/object-store.js';
+
+export interface BackupStreamOptions {
+  readonly source: Readable;
+  readonly store: ObjectStore;
+  readonly key: string;
+  readonly compression: CompressionOptions;
+  /** age X25519 recipients; empty or omitted means no encryption. */
+  readonly recipients?: string[];
+  readonly expectedBytes?: number;
+  readonly onProgress?: (progress: { bytes: number; bytesPerSecond: number; elapsedSeconds: number }) => void;
+  readonly signal?: AbortSignal;
+}
+
+export interface BackupStreamResult {
+  readonly sha256: string;
+  readonly storedBytes: number;
+  readonly sourceBytes: number;
+  readonly startedAt: Date;
+  readonly stoppedAt: Date;
+}
+
+/**
+ * source → count → compress → age → SHA256 → object store, with backpressure
+ * end to end. The checksum covers exactly the stored bytes. Any failure (source
+ * exit status included) destroys the sink, which aborts the upload.
+ */
+export async function streamBackup(options: BackupStreamOptions): Promise<BackupStreamResult> {
+  const startedAt = new Date();
+  const sourceCounter = new ByteCounter();
+  const progress = options.onProgress ? new ProgressReporter(options.onProgress) : undefined;
+  const digest = new DigestCounter((bytes) => progress?.update(bytes));
+  const encryption = options.recipients?.length ? [new AgeEncryptStream(options.recipients)] : [];
+  await pipeline(
+    [options.source, sourceCounter, createCompressor(options.compression), ...encryption, digest,
+      options.store.createWriteStream(options.key, { expectedBytes: options.expectedBytes })] as never,
+    options.signal ? { signal: options.signal } : {},
+  );
+  progress?.update(digest.bytes, true);
+  return { sha256: digest.sha256, storedBytes: digest.bytes, sourceBytes: sourceCounter.bytes, startedAt, stoppedAt: new Date() };
+}

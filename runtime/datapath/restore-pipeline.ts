@@ -1,0 +1,97 @@
+import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { AgeDecryptStream } from './age/age-stream.js';
+import { createDecompressor, type CompressionAlgorithm } from './stages/compression.js';
+import { DigestCounter } from './stages/digest.js';
+import { ObjectStoreError, type ObjectStore } from '../objectstore/object-store.js';
+
+export class ChecksumMismatchError extends Error {
+  constructor(readonly key: string, readonly expected: string, readonly actual: string) {
+    super(`checksum mismatch for ${key}: metadata.json records sha256 ${expected.slice(0, 12)}…, the stored bytes hash to ${actual.slice(0, 12)}…; the object was modified or damaged, so nothing was restored`);
+    this.name = 'ChecksumMismatchError';
+  }
+}
+
+/**
+ * Reads an object with ranged requests, resuming from the last byte received
+ * after a dropped connection, up to `attempts` times.
+ */
+export function resumableRead(store: ObjectStore, key: string, attempts = 5): Readable {
+  let offset = 0;
+  async function* chunks(): AsyncGenerator<Buffer> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const stream = await store.createReadStream(key, offset ? { start: offset } : undefined);
+        for await (const chunk of stream) {
+          offset += (chunk as Buffer).length;
+          yield chunk as Buffer;
+        }
+        return;
+      } catch (error) {
+        const retryable = !(error instanceof ObjectStoreError) || error.failure === 'network';
+        if (!retryable || attempt >= attempts) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(500 * 2 ** attempt, 8000)));
+      }
+    }
+  }
+  return Readable.from(chunks(), { objectMode: false });
+}
+
+/**
+ * Holds back the last chunk of plaintext and releases it, and the end of the
+ * stream, only when `verify()` passes. The consumer therefore never sees a clean
+ * end of a stream whose stored bytes did not match metadata.json.
+ */
+class VerifiedEnd extends Transform {
+  private held?: Buffer;
+  constructor(private readonly verify: () => void) {
+    super();
+  }
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    if (this.held) this.push(this.held);
+    this.held = chunk;
+    done();
+  }
+  override _flush(done: TransformCallback): void {
+    try {
+      this.verify();
+      if (this.held) this.push(this.held);
+      done();
+    } catch (error) {
+      done(error as Error);
+    }
+  }
+}
+
+export interface RestoreStreamOptions {
+  readonly store: ObjectStore;
+  readonly key: string;
+  readonly expectedSha256: string;
+  readonly compression: CompressionAlgorithm;
+  /** Contents of the age identity file, when the backup is encrypted. Never logged. */
+  readonly identity?: string;
+  readonly sink: Writable;
+  readonly signal?: AbortSignal;
+}
+
+/** object store → SHA256 → age → decompress → (verified end) → sink. */
+export async function streamRestore(options: RestoreStreamOptions): Promise<{ storedBytes: number }> {
+  const digest = new DigestCounter();
+  const decryption = options.identity ? [new AgeDecryptStream(options.identity)] : [];
+  const verifiedEnd = new VerifiedEnd(() => {
+    if (digest.sha256 !== options.expectedSha256) throw new ChecksumMismatchError(options.key, options.expectedSha256, digest.sha256);
+  });
+  await pipeline(
+    [resumableRead(options.store, options.key), digest, ...decryption, createDecompressor(options.compression), verifiedEnd, options.sink] as never,
+    options.signal ? { signal: options.signal } : {},
+  );
+  return { storedBytes: digest.bytes };
+}
+
+/** Reads the whole object once and compares its SHA256, without using the data. */
+export async function verifyStoredChecksum(store: ObjectStore, key: string, expectedSha256: string): Promise<void> {
+  const digest = new DigestCounter();
+  const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
+  await pipeline([resumableRead(store, key), digest, discard] as never);
+  if (digest.sha256 !== expectedSha256) throw new ChecksumMismatchError(key, expectedSha256, digest.sha256);
+}
