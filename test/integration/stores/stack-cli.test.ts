@@ -52,12 +52,17 @@ describe('stack CLI and loopback-only servers', function () {
     expect(probe.stdout.trim()).to.equal(`${e.MINIO_ENDPOINT}|${e.RGW_ENDPOINT}|${e.PGPORT}|${e.MARIADB_SOCKET}`);
   });
 
-  it('`mc` from the cache talks to MinIO through the exported alias', async () => {
+  it('`mc` from the cache talks to MinIO through the exported alias (ls, pipe, cat)', async () => {
     const e = stack.env();
-    const r = await run(e.MC_BIN, ['--config-dir', join(stack.ctx.root, 'mc'), 'ls', 'silo/'], {
+    const mc = (...args: string[]) => run(e.MC_BIN, ['--config-dir', join(stack.ctx.root, 'mc'), ...args], {
       env: { ...process.env, MC_HOST_silo: e.MC_HOST_silo },
+      input: args[0] === 'pipe' ? 'piped through mc\n' : undefined,
     });
-    expect(r.stdout).to.contain(e.MINIO_BUCKET);
+    expect((await mc('ls', 'silo/')).stdout).to.contain(e.MINIO_BUCKET);
+    // Benchmarks stream with `mc pipe`; it must work against the stack as configured.
+    const key = `silo/${e.MINIO_BUCKET}/mc-pipe-${Date.now()}`;
+    await mc('pipe', key);
+    expect((await mc('cat', key)).stdout).to.equal('piped through mc\n');
   });
 
   it('nothing the stack started listens on a non-loopback address', async () => {
