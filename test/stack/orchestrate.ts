@@ -60,10 +60,29 @@ export async function upAll(ctx: StackContext, names: string[], started: string[
   return started;
 }
 
-/** Stops components in reverse dependency order; a failure to stop one does not keep the others running. */
+/** The named components plus everything that (transitively) depends on them. */
+function withDependents(names: string[]): Set<string> {
+  const set = new Set(names);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const c of registry.values()) {
+      if (!set.has(c.name) && (c.dependsOn ?? []).some((d) => set.has(d))) {
+        set.add(c.name);
+        grew = true;
+      }
+    }
+  }
+  return set;
+}
+
+/**
+ * Stops components in reverse dependency order, dependents first (downing kube
+ * also downs the kubelet). A failure to stop one does not keep the others running.
+ */
 export async function downAll(ctx: StackContext, names: string[]): Promise<void> {
   const errors: string[] = [];
-  const order = names.length ? resolveOrder(names).filter((c) => names.includes(c.name)) : resolveOrder([]);
+  const stop = withDependents(names);
+  const order = names.length ? resolveOrder([...stop]).filter((c) => stop.has(c.name)) : resolveOrder([]);
   for (const c of order.reverse()) {
     try {
       await timed(ctx, `${c.name}: down`, () => c.down(ctx));
