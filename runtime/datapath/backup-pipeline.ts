@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AgeEncryptStream } from './age/age-stream.js';
 import { createCompressor, type CompressionOptions } from './stages/compression.js';
@@ -37,11 +37,23 @@ export async function streamBackup(options: BackupStreamOptions): Promise<Backup
   const progress = options.onProgress ? new ProgressReporter(options.onProgress) : undefined;
   const digest = new DigestCounter((bytes) => progress?.update(bytes));
   const encryption = options.recipients?.length ? [new AgeEncryptStream(options.recipients)] : [];
-  await pipeline(
-    [options.source, sourceCounter, createCompressor(options.compression), ...encryption, digest,
-      options.store.createWriteStream(options.key, { expectedBytes: options.expectedBytes })] as never,
-    options.signal ? { signal: options.signal } : {},
-  );
+  const sink = options.store.createWriteStream(options.key, { expectedBytes: options.expectedBytes });
+  try {
+    await pipeline(
+      [options.source, sourceCounter, createCompressor(options.compression), ...encryption, digest, sink] as never,
+      options.signal ? { signal: options.signal } : {},
+    );
+  } catch (error) {
+    // The sink cleans up (aborts the multipart upload, removes the partial file) in _destroy;
+    // wait for it, so a worker that exits on this error leaves nothing behind.
+    await closed(sink);
+    throw error;
+  }
   progress?.update(digest.bytes, true);
   return { sha256: digest.sha256, storedBytes: digest.bytes, sourceBytes: sourceCounter.bytes, startedAt, stoppedAt: new Date() };
+}
+
+function closed(stream: Writable): Promise<void> {
+  if (stream.closed) return Promise.resolve();
+  return new Promise((resolve) => stream.once('close', () => resolve()));
 }

@@ -29,21 +29,25 @@ export class FilesystemStore implements ObjectStore {
     const partial = `${target}.partial`;
     mkdirSync(dirname(target), { recursive: true });
     const file = createWriteStream(partial);
+    // Errors reach the writer through write/final callbacks; this listener keeps them from going uncaught.
+    file.on('error', () => undefined);
     const classify = (error: NodeJS.ErrnoException) =>
       new ObjectStoreError(error.code === 'ENOSPC' || error.code === 'EDQUOT' ? 'storage-full' : 'other', `writing ${target}: ${error.message}`, { cause: error });
+    const closed = new Promise<void>((resolve) => file.once('close', () => resolve()));
     return new Writable({
       highWaterMark: 1024 * 1024,
       write(chunk, _encoding, done) {
         file.write(chunk, (error) => done(error ? classify(error) : undefined));
       },
       final(done) {
-        file.end(() => {
-          fs.rename(partial, target).then(() => done(), (error) => done(classify(error)));
-        });
+        file.end();
+        closed.then(() => (file.errored ? Promise.reject(file.errored) : fs.rename(partial, target))).then(() => done(), (error) => done(classify(error)));
       },
       destroy(error, done) {
+        if (!error) return done(null);
         file.destroy();
-        fs.rm(partial, { force: true }).finally(() => done(error));
+        // Remove the partial file only once the descriptor is closed, or a late open could recreate it.
+        closed.then(() => fs.rm(partial, { force: true })).finally(() => done(error));
       },
     });
   }
