@@ -13,6 +13,14 @@ describe('kube: dist/ manifests on the real API server', function () {
   const fx = useKube('dist', { withKubelet: false });
   const { crds, bundle, examples } = splitDist();
 
+  // The bundle's operator Deployment must not keep running (on the kubelet
+  // component) during other test files; the CRDs and RBAC objects stay.
+  after(async () => {
+    for (const d of bundle.filter((o) => o.kind === 'Deployment')) {
+      await fx.apps.deleteNamespacedDeployment({ name: d.metadata!.name!, namespace: d.metadata!.namespace! }).catch(() => undefined);
+    }
+  });
+
   it('dist/ holds CRDs for both API groups and example objects', () => {
     const groups = new Set(crds.map((c) => (c as V1CustomResourceDefinition).spec.group));
     expect([...groups]).to.include.members(['backup-operator.io', 'mysql.cloudnative-mysql.io']);
