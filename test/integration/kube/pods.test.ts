@@ -6,7 +6,8 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import type { V1Pod } from '@kubernetes/client-node';
+import { RbacAuthorizationV1Api, type V1Pod } from '@kubernetes/client-node';
+import { SILO_IMAGE_PREFIX } from '../../stack/kubelet/images.js';
 import { useKube, waitFor } from './fixture.js';
 import { containerLogPath } from '../../stack/kubelet/kubelet.js';
 
@@ -222,6 +223,41 @@ describe('kube: pods on the process kubelet', function () {
     });
     const pod = await untilPhase('fallback', ['Failed', 'Succeeded']);
     expect(pod.status?.containerStatuses?.[0].state?.terminated?.message).to.equal('step one\nerror: access denied\n');
+  });
+
+  it("Silo's image runs this checkout's code in-cluster, with the pod's ServiceAccount token and RBAC", async () => {
+    const ns = fx.namespace;
+    await fx.kc.makeApiClient(RbacAuthorizationV1Api).createNamespacedRole({
+      namespace: ns, body: { metadata: { name: 'pod-reader' }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['list'] }] },
+    });
+    await fx.kc.makeApiClient(RbacAuthorizationV1Api).createNamespacedRoleBinding({
+      namespace: ns,
+      body: {
+        metadata: { name: 'pod-reader' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'pod-reader' },
+        subjects: [{ kind: 'ServiceAccount', name: 'default', namespace: ns }],
+      },
+    });
+    await fx.core.createNamespacedPod({
+      namespace: ns,
+      body: {
+        metadata: { name: 'in-cluster' },
+        spec: {
+          schedulerName: fx.scheduler,
+          restartPolicy: 'Never',
+          containers: [{
+            name: 'main', image: `${SILO_IMAGE_PREFIX}:dev`,
+            command: ['node', 'test/integration/kube/fixtures/in-cluster-client.ts'],
+            env: [{ name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }],
+          }],
+        },
+      },
+    });
+    const pod = await untilPhase('in-cluster', ['Succeeded', 'Failed']);
+    const log = logOf(pod, 'main');
+    expect(pod.status?.phase, log).to.equal('Succeeded');
+    expect(log).to.match(/in-cluster as .*: .*in-cluster/);
+    expect(log).to.contain('list secrets: denied 403');
   });
 
   it('restartPolicy OnFailure restarts a failing container and counts restarts', async () => {
