@@ -112,7 +112,8 @@ export function buildKubeBinaries(ctx: StackContext): void {
     // -mod=mod: go.sum is committed, but let go fill in anything a fresh cache lacks.
     env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod' },
   });
-  if (result.status !== 0) throw new Error(`go build of Kubernetes v${kubernetesVersion} failed (exit ${result.status})`);
+  if (result.error) throw new Error(`cannot run go (${result.error.message}); Go 1.22+ with the module proxy is needed to build Kubernetes`);
+  if (result.status !== 0) throw new Error(`go build of Kubernetes v${kubernetesVersion} failed (exit ${result.status}); see the output above`);
   rmSync(out, { recursive: true, force: true });
   renameSync(partial, out);
   ctx.log(`built Kubernetes in ${Math.round((Date.now() - started) / 1000)} s into ${out}`);
