@@ -1,0 +1,111 @@
+import { request, type RequestOptions } from 'node:https';
+import { Readable } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+import { TRAILERS } from '../../instance-manager/server.js';
+import { SourceFailedError } from './process-source.js';
+
+/** The mTLS connection to the instance manager failed: wrong CA, no or bad client certificate, or unreachable. */
+export class InstanceManagerConnectionError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'InstanceManagerConnectionError';
+  }
+}
+
+export interface InstanceManagerSourceOptions {
+  /** e.g. https://10.0.0.7:8443 */
+  readonly url: string;
+  readonly tls: { ca: string; cert: string; key: string; servername?: string };
+  readonly incrementalLsn?: string;
+  /** Fails the stream if no byte arrives for this long, so a silent network never hangs a backup. */
+  readonly idleTimeoutMs?: number;
+}
+
+/** Positions the instance manager reported in its trailers. */
+export interface ReportedPositions {
+  tool?: string;
+  fromLsn?: string;
+  toLsn?: string;
+  beginGTID?: string;
+  endGTID?: string;
+  beginBinlog?: string;
+  endBinlog?: string;
+}
+
+/**
+ * `GET /cluster/backup` as a Readable. It ends only when the response ended with
+ * trailers reporting exit status 0; a missing trailer (connection cut) or a
+ * non-zero status is an error before end, so the upload is aborted.
+ */
+export class InstanceManagerSource extends Readable {
+  positions: ReportedPositions = {};
+  private response?: IncomingMessage;
+
+  constructor(private readonly options: InstanceManagerSourceOptions) {
+    super({ highWaterMark: 1024 * 1024 });
+    const url = new URL('/cluster/backup', options.url);
+    if (options.incrementalLsn) url.searchParams.set('incremental-lsn', options.incrementalLsn);
+    const requestOptions: RequestOptions = {
+      ca: options.tls.ca, cert: options.tls.cert, key: options.tls.key, servername: options.tls.servername, method: 'GET', minVersion: 'TLSv1.2',
+    };
+    const req = request(url, requestOptions, (response) => this.onResponse(response));
+    req.setTimeout(options.idleTimeoutMs ?? 120_000, () => {
+      req.destroy(new InstanceManagerConnectionError(`no data from the instance manager at ${url.origin} for ${Math.round((options.idleTimeoutMs ?? 120_000) / 1000)} s; the network or the instance is stuck`));
+    });
+    req.on('error', (error: NodeJS.ErrnoException) => this.destroy(this.describe(error, url.origin)));
+    req.end();
+  }
+
+  private describe(error: NodeJS.ErrnoException, origin: string): Error {
+    if (error instanceof InstanceManagerConnectionError || error instanceof SourceFailedError) return error;
+    const code = error.code ?? '';
+    if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|SSL|alert/i.test(code + error.message)) {
+      return new InstanceManagerConnectionError(`mTLS handshake with the instance manager at ${origin} failed (${code || error.message}); check the Cluster's server CA and client certificate Secrets`, { cause: error });
+    }
+    if (code === 'ECONNRESET' && !this.response) {
+      return new InstanceManagerConnectionError(`the instance manager at ${origin} closed the connection during the handshake; it rejects clients without a valid certificate`, { cause: error });
+    }
+    if (this.response) return new SourceFailedError(`the backup stream from ${origin} was cut (${code || error.message}); nothing was stored`, null, null);
+    return new InstanceManagerConnectionError(`cannot reach the instance manager at ${origin} (${code || error.message})`, { cause: error });
+  }
+
+  private onResponse(response: IncomingMessage): void {
+    this.response = response;
+    if (response.statusCode !== 200) {
+      const parts: Buffer[] = [];
+      response.on('data', (c) => parts.push(c));
+      response.on('end', () => {
+        let message = Buffer.concat(parts).toString('utf8').slice(0, 500);
+        try { message = JSON.parse(message).error ?? message; } catch { /* plain text */ }
+        const error = response.statusCode === 409
+          ? new SourceFailedError(`the instance manager is busy: ${message}`, null, null)
+          : new SourceFailedError(`the instance manager answered ${response.statusCode}: ${message}`, null, null);
+        this.destroy(error);
+      });
+      return;
+    }
+    response.on('data', (chunk: Buffer) => { if (!this.push(chunk)) response.pause(); });
+    response.on('aborted', () => this.destroy(new SourceFailedError('the backup stream from the instance manager was cut; nothing was stored', null, null)));
+    response.on('error', (error) => this.destroy(this.describe(error as NodeJS.ErrnoException, this.options.url)));
+    response.on('end', () => {
+      const t = response.trailers;
+      const status = t[TRAILERS.exit];
+      if (status === undefined) return this.destroy(new SourceFailedError('the backup stream ended without an exit status; it was cut, nothing was stored', null, null));
+      if (status !== '0') return this.destroy(new SourceFailedError(`${t[TRAILERS.error] ?? `backup exited with status ${status}`} on the instance; nothing was stored`, Number(status), null));
+      this.positions = {
+        tool: t[TRAILERS.tool], fromLsn: t[TRAILERS.fromLsn], toLsn: t[TRAILERS.toLsn], beginGTID: t[TRAILERS.beginGTID],
+        endGTID: t[TRAILERS.endGTID], beginBinlog: t[TRAILERS.beginBinlog], endBinlog: t[TRAILERS.endBinlog],
+      };
+      this.push(null);
+    });
+  }
+
+  override _read(): void {
+    this.response?.resume();
+  }
+
+  override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+    this.response?.destroy();
+    done(error);
+  }
+}

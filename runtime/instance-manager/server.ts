@@ -1,0 +1,107 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../logging/logger.js';
+import { backupArgs, backupTool, connectionArgs, currentPositions, defaultsFileContents, readPositions, type DatabaseConnection } from './mariabackup.js';
+
+/** Trailers that carry the outcome after the last byte, so a failed backup is never mistaken for a complete one. */
+export const TRAILERS = {
+  exit: 'x-silo-exit-status',
+  error: 'x-silo-error',
+  fromLsn: 'x-silo-from-lsn',
+  toLsn: 'x-silo-to-lsn',
+  beginGTID: 'x-silo-begin-gtid',
+  endGTID: 'x-silo-end-gtid',
+  beginBinlog: 'x-silo-begin-binlog',
+  endBinlog: 'x-silo-end-binlog',
+  tool: 'x-silo-tool',
+} as const;
+
+export interface InstanceManagerOptions {
+  readonly tls: { key: string; cert: string; clientCa: string };
+  readonly connection: DatabaseConnection;
+  readonly logger: Logger;
+  /** Instance name reported by /status. */
+  readonly instanceName: string;
+}
+
+/**
+ * The sidecar's HTTPS server with mutual TLS. Only clients with a certificate
+ * signed by the cluster's client CA get past the handshake.
+ */
+export function createInstanceManagerServer(options: InstanceManagerOptions): Server {
+  let running: { startedAt: string; incrementalLsn?: string } | undefined;
+  let last: { finishedAt: string; exitStatus: number; toLsn?: string } | undefined;
+
+  const backup = async (request: IncomingMessage, response: ServerResponse, url: URL) => {
+    if (running) {
+      response.writeHead(409, { 'content-type': 'application/json' });
+      return response.end(JSON.stringify({ error: `a backup of ${options.instanceName} is already running since ${running.startedAt}; retry when it finishes` }));
+    }
+    const incrementalLsn = url.searchParams.get('incremental-lsn') ?? undefined;
+    if (incrementalLsn !== undefined && !/^\d+$/.test(incrementalLsn)) {
+      response.writeHead(400, { 'content-type': 'application/json' });
+      return response.end(JSON.stringify({ error: `incremental-lsn must be a decimal LSN (got "${incrementalLsn.slice(0, 40)}")` }));
+    }
+    running = { startedAt: new Date().toISOString(), incrementalLsn };
+    const work = mkdtempSync(join(tmpdir(), 'silo-backup-'));
+    const defaultsFile = join(work, 'client.cnf');
+    writeFileSync(defaultsFile, defaultsFileContents(options.connection), { mode: 0o600 });
+    const log = options.logger.child({ backup: running.startedAt, incrementalLsn });
+    try {
+      const tool = backupTool();
+      const begin = await currentPositions(options.connection, defaultsFile);
+      // --defaults-extra-file must come first on a MariaDB/MySQL command line.
+      const args = [...connectionArgs(options.connection, defaultsFile), ...backupArgs({ targetDir: join(work, 'target'), lsnDir: join(work, 'lsn'), incrementalLsn })];
+      const child = spawn(tool.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      log.info('backup started', { tool: tool.name });
+      response.writeHead(200, { 'content-type': 'application/octet-stream', trailer: Object.values(TRAILERS).join(', ') });
+      createInterface({ input: child.stderr! }).on('line', (line) => log.debug('backup tool stderr', { line: line.slice(0, 2048) }));
+      child.stdout!.pipe(response, { end: false });
+      // A client that goes away must not leave mariabackup running and holding locks.
+      response.on('close', () => { if (child.exitCode === null) child.kill('SIGKILL'); });
+      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
+      const positions = readPositions(join(work, 'lsn'));
+      const status = code ?? 128;
+      const trailers: Record<string, string> = { [TRAILERS.exit]: String(status), [TRAILERS.tool]: tool.name };
+      if (status !== 0) trailers[TRAILERS.error] = `${tool.name} ${signal ? `was killed by ${signal}` : `exited with status ${code}`}`;
+      for (const [key, value] of Object.entries({ ...begin, ...positions })) {
+        if (value) trailers[TRAILERS[key as keyof typeof TRAILERS]] = value;
+      }
+      response.addTrailers(trailers);
+      response.end();
+      last = { finishedAt: new Date().toISOString(), exitStatus: status, toLsn: positions.toLsn };
+      log.info('backup finished', { exitStatus: status, toLsn: positions.toLsn });
+    } catch (error) {
+      log.error('backup could not start', { error: (error as Error).message });
+      if (!response.headersSent) {
+        response.writeHead(500, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ error: (error as Error).message }));
+      } else {
+        response.destroy(error as Error);
+      }
+    } finally {
+      running = undefined;
+      rmSync(work, { recursive: true, force: true });
+    }
+  };
+
+  return createServer({
+    key: options.tls.key, cert: options.tls.cert, ca: options.tls.clientCa,
+    requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2',
+  }, (request, response) => {
+    const url = new URL(request.url ?? '/', 'https://instance-manager');
+    if (request.method === 'GET' && url.pathname === '/healthz') return void response.end('ok\n');
+    if (request.method === 'GET' && url.pathname === '/status') {
+      response.setHeader('content-type', 'application/json');
+      return void response.end(JSON.stringify({ instance: options.instanceName, backupRunning: running ?? null, lastBackup: last ?? null }));
+    }
+    if (request.method === 'GET' && url.pathname === '/cluster/backup') return void backup(request, response, url);
+    response.writeHead(404, { 'content-type': 'application/json' });
+    response.end(JSON.stringify({ error: `no route ${request.method} ${url.pathname}; use GET /cluster/backup, /healthz or /status` }));
+  });
+}
