@@ -1,0 +1,240 @@
+import { PassThrough, Writable, type Readable } from 'node:stream';
+import {
+  BlobServiceClient, StorageSharedKeyCredential, type BlockBlobClient, type ContainerClient,
+} from '@azure/storage-blob';
+import { MAX_PARTS, partSize } from '../datapath/sinks/part-size.js';
+import { ObjectStoreError, type ObjectStore, type StoreFailure } from './object-store.js';
+
+export interface AzureBlobStoreConfig {
+  readonly container: string;
+  /** Blob service URL, e.g. https://<account>.blob.core.windows.net or Azurite's http://127.0.0.1:10000/<account>. */
+  readonly endpoint?: string;
+  readonly accountName?: string;
+  /** Shared key; never logged. */
+  readonly accountKey?: string;
+  /** Alternative to endpoint + account + key; never logged. */
+  readonly connectionString?: string;
+  /** Blocks uploading at once. @default 3 */
+  readonly uploadConcurrency?: number;
+}
+
+/** Maps SDK and socket errors to a failure class and one sentence without secrets. */
+export function classifyAzureError(error: any, action: string): ObjectStoreError {
+  if (error instanceof ObjectStoreError) return error;
+  const code: string = error?.code ?? error?.details?.errorCode ?? '';
+  const status: number | undefined = error?.statusCode;
+  const message = String(error?.message ?? error);
+  let failure: StoreFailure = 'other';
+  let hint = '';
+  if (['AuthenticationFailed', 'AuthorizationFailure', 'AuthorizationPermissionMismatch', 'InvalidAuthenticationInfo', 'AccountIsDisabled'].includes(code)
+    || status === 401 || status === 403) {
+    failure = 'auth';
+    hint = '; check the account name and key (or connection string) in the credentials Secret';
+  } else if (code === 'ContainerNotFound') {
+    failure = 'not-found';
+    hint = '; create the container or fix its name';
+  } else if (['BlobNotFound', 'ResourceNotFound'].includes(code) || status === 404) {
+    failure = 'not-found';
+  } else if (['InsufficientAccountResources', 'AccountQuotaExceeded'].includes(code) || status === 507) {
+    failure = 'storage-full';
+    hint = '; free space in the storage account or raise its quota';
+  } else if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'REQUEST_SEND_ERROR'].includes(code)
+    || /socket hang up|ECONNRESET|ECONNREFUSED|ENOTFOUND|timed? ?out/i.test(message)) {
+    failure = 'network';
+    hint = '; check that the endpoint is reachable';
+  }
+  // The code or status only: service messages carry request ids and, for auth failures, the string that was signed.
+  const detail = code || (status ? `HTTP ${status}` : message.split('\n')[0].slice(0, 200));
+  return new ObjectStoreError(failure, `${action} failed: ${detail}${hint}`, { cause: error });
+}
+
+export function createAzureContainerClient(config: AzureBlobStoreConfig): ContainerClient {
+  // Whole-operation retries stay with the SDK; a block body is a Buffer, so each try resends the same bytes.
+  const retryOptions = { maxTries: 5, tryTimeoutInMs: 120_000 };
+  if (config.connectionString) {
+    return BlobServiceClient.fromConnectionString(config.connectionString, { retryOptions }).getContainerClient(config.container);
+  }
+  if (!config.accountName || !config.accountKey) {
+    throw new ObjectStoreError('other', 'Azure storage needs an account name and key, or a connection string; set them in the credentials Secret');
+  }
+  const endpoint = config.endpoint ?? `https://${config.accountName}.blob.core.windows.net`;
+  const credential = new StorageSharedKeyCredential(config.accountName, config.accountKey);
+  return new BlobServiceClient(endpoint, credential, { retryOptions }).getContainerClient(config.container);
+}
+
+/**
+ * Azure Blob Storage. Streams become block blobs from staged blocks; the blob exists
+ * only once the block list is committed, so a failed stream leaves no blob (the
+ * service discards uncommitted blocks). See docs/decisions/0121-azure-staged-blocks.md.
+ */
+export class AzureBlobStore implements ObjectStore {
+  readonly container: ContainerClient;
+
+  constructor(private readonly config: AzureBlobStoreConfig, container?: ContainerClient) {
+    this.container = container ?? createAzureContainerClient(config);
+  }
+
+  url(key: string): string {
+    return `${this.container.url}/${key}`;
+  }
+
+  createWriteStream(key: string, options: { expectedBytes?: number } = {}): Writable {
+    return new AzureBlockSink(this.container.getBlockBlobClient(key), this.url(key), options.expectedBytes, this.config.uploadConcurrency ?? 3);
+  }
+
+  async createReadStream(key: string, range?: { start: number; end?: number }): Promise<Readable> {
+    const action = `reading ${this.url(key)}`;
+    try {
+      const offset = range?.start ?? 0;
+      const count = range?.end !== undefined ? range.end - offset : undefined;
+      // maxRetryRequests: the SDK resumes a broken body from the last byte it delivered.
+      const response = await this.container.getBlockBlobClient(key).download(offset, count, { maxRetryRequests: 5 });
+      // Errors after the headers reach the reader classified: resumableRead retries only 'network'.
+      const body = response.readableStreamBody as Readable;
+      const out = new PassThrough({ highWaterMark: 1024 * 1024 });
+      body.on('error', (error) => out.destroy(classifyAzureError(error, action)));
+      out.on('close', () => { if (!body.destroyed) body.destroy(); });
+      return body.pipe(out);
+    } catch (error) {
+      throw classifyAzureError(error, action);
+    }
+  }
+
+  async putSmall(key: string, body: Buffer, contentType = 'application/json'): Promise<void> {
+    try {
+      await this.container.getBlockBlobClient(key).upload(body, body.length, { blobHTTPHeaders: { blobContentType: contentType } });
+    } catch (error) {
+      throw classifyAzureError(error, `writing ${this.url(key)}`);
+    }
+  }
+
+  async getSmall(key: string): Promise<Buffer> {
+    try {
+      return await this.container.getBlockBlobClient(key).downloadToBuffer();
+    } catch (error) {
+      throw classifyAzureError(error, `reading ${this.url(key)}`);
+    }
+  }
+
+  async size(key: string): Promise<number | undefined> {
+    try {
+      return (await this.container.getBlockBlobClient(key).getProperties()).contentLength;
+    } catch (error) {
+      const classified = classifyAzureError(error, `checking ${this.url(key)}`);
+      // A HEAD has no body, so a missing container also arrives as a bare 404: check which one it is.
+      if (classified.failure === 'not-found') {
+        if (await this.container.exists().catch(() => true)) return undefined;
+        throw classifyAzureError({ code: 'ContainerNotFound' }, `checking ${this.url(key)}`);
+      }
+      throw classified;
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    try {
+      for await (const blob of this.container.listBlobsFlat({ prefix })) keys.push(blob.name);
+    } catch (error) {
+      throw classifyAzureError(error, `listing ${this.url(prefix)}`);
+    }
+    return keys.sort();
+  }
+
+  async delete(keys: string[]): Promise<void> {
+    for (const key of keys) {
+      try {
+        await this.container.getBlockBlobClient(key).deleteIfExists({ deleteSnapshots: 'include' });
+      } catch (error) {
+        throw classifyAzureError(error, `deleting ${this.url(key)}`);
+      }
+    }
+  }
+}
+
+/** Block ids must all have the same length within a blob; the index keeps them ordered and unique. */
+function blockId(index: number): string {
+  return Buffer.from(`silo-block-${String(index).padStart(6, '0')}`).toString('base64');
+}
+
+/**
+ * A Writable that stages blocks in parallel (bounded: `concurrency` blocks in flight
+ * plus the one filling) and commits the block list in _final. A stream shorter than
+ * one block becomes a single Put Blob. On error or destroy, blocks in flight are
+ * aborted and nothing is committed.
+ */
+class AzureBlockSink extends Writable {
+  private staged: string[] = [];
+  private current: Buffer[] = [];
+  private currentBytes = 0;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly abort = new AbortController();
+  private failure?: Error;
+
+  constructor(
+    private readonly blob: BlockBlobClient, private readonly objectUrl: string,
+    private readonly expectedBytes: number | undefined, private readonly concurrency: number,
+  ) {
+    super({ highWaterMark: 1024 * 1024 });
+  }
+
+  // Block sizes follow the S3 part sizes: 16 MiB for the first 62.5 GiB, growing so
+  // 10,000 blocks hold 5 TiB, all under Azure's 50,000-block and 4,000 MiB-block limits.
+  private nextBlockSize(): number {
+    return partSize(this.staged.length + 1, this.expectedBytes);
+  }
+
+  private takeCurrent(): Buffer {
+    const body = this.current.length === 1 ? this.current[0] : Buffer.concat(this.current, this.currentBytes);
+    this.current = [];
+    this.currentBytes = 0;
+    return body;
+  }
+
+  private async stage(body: Buffer): Promise<void> {
+    const index = this.staged.length + 1;
+    if (index > MAX_PARTS) throw new Error(`stream exceeds ${MAX_PARTS} blocks; pass expectedBytes so blocks can be larger`);
+    const id = blockId(index);
+    this.staged.push(id);
+    const upload = this.blob.stageBlock(id, body, body.length, { abortSignal: this.abort.signal })
+      .then(() => undefined)
+      .catch((error) => { this.failure ??= classifyAzureError(error, `staging block ${index} of ${this.objectUrl}`); })
+      .finally(() => this.inFlight.delete(upload));
+    this.inFlight.add(upload);
+    // Backpressure: hold the writer until a slot frees, so memory stays bounded.
+    while (this.inFlight.size >= this.concurrency) await Promise.race(this.inFlight);
+    if (this.failure) throw this.failure;
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+    this.current.push(chunk);
+    this.currentBytes += chunk.length;
+    const size = this.nextBlockSize();
+    if (this.currentBytes < size) return done();
+    const all = this.takeCurrent();
+    if (all.length > size) { this.current = [all.subarray(size)]; this.currentBytes = all.length - size; }
+    this.stage(all.subarray(0, size)).then(() => done(), done);
+  }
+
+  override _final(done: (error?: Error | null) => void): void {
+    (async () => {
+      if (this.staged.length === 0) {
+        const body = this.takeCurrent();
+        await this.blob.upload(body, body.length, { abortSignal: this.abort.signal })
+          .catch((error) => { throw classifyAzureError(error, `uploading ${this.objectUrl}`); });
+        return;
+      }
+      if (this.currentBytes > 0) await this.stage(this.takeCurrent());
+      await Promise.all(this.inFlight);
+      if (this.failure) throw this.failure;
+      await this.blob.commitBlockList(this.staged, { abortSignal: this.abort.signal })
+        .catch((error) => { throw classifyAzureError(error, `committing the blocks of ${this.objectUrl}`); });
+    })().then(() => done(), done);
+  }
+
+  override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+    if (this.writableFinished) return done(error);
+    // No commit ever happens after this; aborting frees the sockets and the buffers now.
+    this.abort.abort();
+    Promise.allSettled(this.inFlight).finally(() => done(error));
+  }
+}

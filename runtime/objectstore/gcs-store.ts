@@ -1,0 +1,230 @@
+import { PassThrough, Writable, type Readable } from 'node:stream';
+import { IdempotencyStrategy, Storage, type Bucket } from '@google-cloud/storage';
+import { ObjectStoreError, type ObjectStore, type StoreFailure } from './object-store.js';
+
+export interface GcsStoreConfig {
+  readonly bucket: string;
+  /** A JSON API endpoint other than Google's, e.g. fake-gcs-server. */
+  readonly apiEndpoint?: string;
+  readonly projectId?: string;
+  /** Contents of a service-account JSON key file. Omitted: anonymous (emulators only). Never logged. */
+  readonly credentials?: string;
+  /** Bytes per resumable-upload request; a multiple of 256 KiB. @default 8 MiB */
+  readonly chunkBytes?: number;
+}
+
+const MiB = 1024 * 1024;
+/** GCS requires every chunk but the last to be a multiple of 256 KiB. */
+const CHUNK_GRANULE = 256 * 1024;
+
+/** Maps SDK, HTTP and socket errors to a failure class and one sentence without secrets. */
+export function classifyGcsError(error: any, action: string, missing: 'bucket' | 'object' = 'bucket'): ObjectStoreError {
+  if (error instanceof ObjectStoreError) return error;
+  const status = Number(error?.code ?? error?.response?.status ?? error?.status) || undefined;
+  const code = typeof error?.code === 'string' ? error.code : '';
+  const message = String(error?.message ?? error);
+  let failure: StoreFailure = 'other';
+  let hint = '';
+  if (status === 401 || status === 403 || /invalid_grant|invalid_client|unauthorized_client/i.test(message)) {
+    failure = 'auth';
+    hint = '; check the service-account key in the credentials Secret and its access to the bucket';
+  } else if (status === 404) {
+    failure = 'not-found';
+    hint = missing === 'bucket' || /bucket/i.test(message) ? '; create the bucket or fix its name' : '';
+  } else if (status === 507 || /quota|storage ?full|insufficient storage/i.test(message)) {
+    failure = 'storage-full';
+    hint = '; free space in the bucket or raise its quota';
+  } else if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ERR_STREAM_PREMATURE_CLOSE'].includes(code)
+    || /socket hang up|ECONNRESET|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|timed? ?out|network/i.test(message)) {
+    failure = 'network';
+    hint = '; check that the endpoint is reachable';
+  }
+  // Only the status or socket code: GCS bodies can echo request details, and key material must never leak.
+  const detail = status ? `HTTP ${status}` : code || message.split('\n')[0].slice(0, 200);
+  return new ObjectStoreError(failure, `${action} failed: ${detail}${hint}`, { cause: error });
+}
+
+export function createGcsClient(config: GcsStoreConfig): Storage {
+  return new Storage({
+    ...(config.projectId ? { projectId: config.projectId } : {}),
+    ...(config.apiEndpoint ? { apiEndpoint: config.apiEndpoint } : {}),
+    ...(config.credentials ? { credentials: JSON.parse(config.credentials), useAuthWithCustomEndpoint: !!config.apiEndpoint } : {}),
+    // Backup keys are unique per run, so retrying an upload cannot overwrite anyone
+    // else's object; the SDK's default retries writes only with a generation precondition.
+    retryOptions: { idempotencyStrategy: IdempotencyStrategy.RetryAlways, maxRetries: 5 },
+  });
+}
+
+/**
+ * Google Cloud Storage through its JSON API. Streams are written with a chunked
+ * resumable upload: the object appears only when the last chunk, which states the
+ * total size, is accepted, and a failed stream cancels its upload session.
+ * See docs/decisions/0120-gcs-chunked-resumable-uploads.md.
+ */
+export class GcsStore implements ObjectStore {
+  readonly storage: Storage;
+  private readonly bucket: Bucket;
+
+  constructor(private readonly config: GcsStoreConfig, storage?: Storage) {
+    this.storage = storage ?? createGcsClient(config);
+    this.bucket = this.storage.bucket(config.bucket);
+  }
+
+  url(key: string): string {
+    return `gs://${this.config.bucket}/${key}`;
+  }
+
+  createWriteStream(key: string): Writable {
+    return new GcsUploadSink(this.bucket, key, this.url(key), this.config.chunkBytes ?? 8 * MiB);
+  }
+
+  async createReadStream(key: string, range?: { start: number; end?: number }): Promise<Readable> {
+    const action = `reading ${this.url(key)}`;
+    const source = this.bucket.file(key).createReadStream({
+      // Stored bytes are ours (compressed, encrypted, SHA256-verified): never let the SDK gunzip them.
+      decompress: false,
+      // Integrity is checked against metadata.json; ranged reads cannot be validated by the SDK anyway.
+      validation: false,
+      ...(range ? { start: range.start, ...(range.end !== undefined ? { end: range.end - 1 } : {}) } : {}),
+    });
+    return relayWithClassifiedErrors(source, (error) => classifyGcsError(error, action, 'object'));
+  }
+
+  async putSmall(key: string, body: Buffer, contentType = 'application/json'): Promise<void> {
+    try {
+      await this.bucket.file(key).save(body, { resumable: false, validation: false, contentType });
+    } catch (error) {
+      throw classifyGcsError(error, `writing ${this.url(key)}`);
+    }
+  }
+
+  async getSmall(key: string): Promise<Buffer> {
+    const stream = await this.createReadStream(key);
+    const parts: Buffer[] = [];
+    for await (const part of stream) parts.push(part as Buffer);
+    return Buffer.concat(parts);
+  }
+
+  async size(key: string): Promise<number | undefined> {
+    try {
+      const [metadata] = await this.bucket.file(key).getMetadata();
+      return Number(metadata.size);
+    } catch (error) {
+      const classified = classifyGcsError(error, `checking ${this.url(key)}`, 'object');
+      if (classified.failure === 'not-found' && !/bucket/i.test(String((error as Error)?.message))) return undefined;
+      throw classified;
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    try {
+      // autoPaginate follows nextPageToken; names only, so memory is one string per key.
+      const [files] = await this.bucket.getFiles({ prefix, autoPaginate: true });
+      return files.map((file) => file.name).sort();
+    } catch (error) {
+      throw classifyGcsError(error, `listing ${this.url(prefix)}`);
+    }
+  }
+
+  async delete(keys: string[]): Promise<void> {
+    for (const key of keys) {
+      try {
+        await this.bucket.file(key).delete({ ignoreNotFound: true });
+      } catch (error) {
+        throw classifyGcsError(error, `deleting ${this.url(key)}`);
+      }
+    }
+  }
+}
+
+/**
+ * Wraps the SDK's resumable-upload stream. In chunked mode the SDK buffers at most
+ * one chunk and sends the total size only with the last chunk, after the writer
+ * ended; a destroyed stream therefore never finalizes an object. On failure the
+ * session URI is DELETEd (GCS answers 499), so nothing lingers for a week either.
+ */
+class GcsUploadSink extends Writable {
+  private readonly upload: Writable;
+  private sessionUri?: string;
+  private cancelled = false;
+  private failure?: ObjectStoreError;
+  private readonly uploadClosed: Promise<void>;
+
+  constructor(bucket: Bucket, key: string, private readonly objectUrl: string, chunkBytes: number) {
+    super({ highWaterMark: 1024 * 1024 });
+    const chunkSize = Math.max(CHUNK_GRANULE, Math.ceil(chunkBytes / CHUNK_GRANULE) * CHUNK_GRANULE);
+    this.upload = bucket.file(key).createWriteStream({
+      resumable: true, chunkSize, validation: false, contentType: 'application/octet-stream',
+    });
+    this.upload.on('uri', (uri: string) => {
+      this.sessionUri = uri;
+      // A session created after we gave up (createURI was in flight) is cancelled too.
+      if (this.cancelled) void this.cancel(uri);
+      this.emit('session', uri);
+    });
+    this.upload.on('error', (error) => { this.failure ??= classifyGcsError(error, `uploading ${objectUrl}`); });
+    this.uploadClosed = new Promise((resolve) => this.upload.once('close', () => resolve()));
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+    if (this.failure) return done(this.failure);
+    // The SDK calls back only once the chunk is taken into its one-chunk buffer: that is the backpressure.
+    this.upload.write(chunk, (error) => done(error ? (this.failure ?? classifyGcsError(error, `uploading ${this.objectUrl}`)) : undefined));
+  }
+
+  override _final(done: (error?: Error | null) => void): void {
+    if (this.failure) return done(this.failure);
+    this.upload.once('finish', () => done());
+    this.upload.once('error', () => done(this.failure));
+    this.upload.end();
+  }
+
+  override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+    if (this.writableFinished) return done(error);
+    this.cancelled = true;
+    this.upload.destroy(error ?? new Error(`upload of ${this.objectUrl} was cancelled`));
+    this.uploadClosed
+      .then(() => (this.sessionUri ? this.cancel(this.sessionUri) : undefined))
+      .finally(() => done(error));
+  }
+
+  private async cancel(uri: string): Promise<void> {
+    this.emit('session-cancelled', await cancelSession(uri));
+  }
+}
+
+/**
+ * The session URI is its own credential, so a plain DELETE cancels it; GCS answers 499.
+ * Returns the HTTP status, or 0 when the request failed.
+ */
+async function cancelSession(uri: string): Promise<number> {
+  try {
+    return (await fetch(uri, { method: 'DELETE', signal: AbortSignal.timeout(10_000) })).status;
+  } catch {
+    // Best effort: an uncancelled session expires after a week and never becomes an object.
+    return 0;
+  }
+}
+
+/**
+ * Returns a stream that has either produced its first event or failed, so a missing
+ * object or bucket is thrown here, and later errors reach the reader classified
+ * (resumableRead retries only 'network').
+ */
+async function relayWithClassifiedErrors(source: Readable, classify: (error: unknown) => ObjectStoreError): Promise<Readable> {
+  const out = new PassThrough({ highWaterMark: 1024 * 1024 });
+  source.on('error', (error) => out.destroy(classify(error)));
+  out.on('close', () => { if (!source.destroyed) source.destroy(); });
+  source.pipe(out);
+  await new Promise<void>((resolve, reject) => {
+    const settle = (error?: unknown) => {
+      out.off('readable', onReadable); out.off('error', settle); out.off('end', onReadable);
+      if (error) reject(error); else resolve();
+    };
+    const onReadable = () => settle();
+    out.once('readable', onReadable);
+    out.once('end', onReadable);
+    out.once('error', settle);
+  });
+  return out;
+}

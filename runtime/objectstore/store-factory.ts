@@ -1,0 +1,26 @@
+import { AzureBlobStore, type AzureBlobStoreConfig } from './azure-store.js';
+import { FilesystemStore } from './fs-store.js';
+import { GcsStore, type GcsStoreConfig } from './gcs-store.js';
+import { ObjectStoreError, type ObjectStore } from './object-store.js';
+import { S3Store, type S3StoreConfig } from './s3-store.js';
+
+/** Everything a worker needs to reach one store; `type` matches BackupStorage's `type`. */
+export type ObjectStoreConfig =
+  | ({ readonly type: 's3' } & S3StoreConfig)
+  | ({ readonly type: 'gcs' } & GcsStoreConfig)
+  | ({ readonly type: 'azure' } & AzureBlobStoreConfig)
+  | { readonly type: 'filesystem'; readonly root: string };
+
+export function createObjectStore(config: ObjectStoreConfig): ObjectStore {
+  switch (config.type) {
+    case 's3': return new S3Store(config);
+    case 'gcs': return new GcsStore(config);
+    case 'azure': return new AzureBlobStore(config);
+    case 'filesystem': return new FilesystemStore(config.root);
+    default: {
+      // Reached only from untyped input (env, JSON): name the accepted values.
+      const type = (config as { type?: unknown }).type;
+      throw new ObjectStoreError('other', `unknown storage type ${JSON.stringify(type)}; use one of s3, gcs, azure, filesystem`);
+    }
+  }
+}

@@ -1,0 +1,142 @@
+// The backup data path against fake-gcs-server: a round trip through chunked resumable
+// uploads, and failures that must leave no object and no live upload session.
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable, Writable } from 'node:stream';
+import { expect } from 'chai';
+import { generateAgeKeyPair } from '../../../runtime/datapath/age/age-keys.js';
+import { streamBackup } from '../../../runtime/datapath/backup-pipeline.js';
+import { streamRestore } from '../../../runtime/datapath/restore-pipeline.js';
+import { ProcessSource, SourceFailedError } from '../../../runtime/datapath/sources/process-source.js';
+import { dataKey, newBackupId } from '../../../runtime/objectstore/object-layout.js';
+import { ObjectStoreError, type ObjectStore } from '../../../runtime/objectstore/object-store.js';
+import { GcsStore, type GcsStoreConfig } from '../../../runtime/objectstore/gcs-store.js';
+import { createObjectStore } from '../../../runtime/objectstore/store-factory.js';
+import { createLogger } from '../../../runtime/logging/logger.js';
+import { GCS_BUCKET, GCS_PROJECT } from '../../stack/components/gcs.js';
+import { useStack } from '../../stack/mocha.js';
+
+const stack = useStack('gcs');
+const logger = createLogger({}, { write: () => undefined });
+const MiB = 1024 * 1024;
+
+/** 20 MiB, 7/8 random: zstd leaves about 17.5 MiB, three 8 MiB upload chunks. */
+function payload(): Readable {
+  return Readable.from((function* () {
+    for (let i = 0; i < 20; i++) yield Buffer.concat([randomBytes(MiB * 7 / 8), Buffer.alloc(MiB / 8, i)]);
+  })());
+}
+
+function hashingSink(): { sink: Writable; digest: () => string; bytes: () => number } {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  return { sink: new Writable({ write(chunk, _e, done) { hash.update(chunk); bytes += chunk.length; done(); } }), digest: () => hash.digest('hex'), bytes: () => bytes };
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const part of stream) parts.push(part as Buffer);
+  return Buffer.concat(parts);
+}
+
+describe('data path on fake-gcs-server', function () {
+  this.timeout(120_000);
+  const keys = generateAgeKeyPair();
+  const config = (): GcsStoreConfig => ({ bucket: GCS_BUCKET, apiEndpoint: stack.env().GCS_ENDPOINT, projectId: GCS_PROJECT });
+  const location = () => ({ path: `gcs-datapath-${Date.now()}`, cluster: 'db', backupName: 'nightly', backupId: newBackupId() });
+  let store: GcsStore;
+
+  before(() => { store = createObjectStore({ type: 'gcs', ...config() }) as GcsStore; });
+
+  it('backs up 20 MiB through zstd and age in several chunks and restores it byte for byte', async () => {
+    const where = location();
+    const sourceHash = createHash('sha256');
+    const source = payload().on('data', (chunk) => sourceHash.update(chunk));
+    const result = await streamBackup({ source, store, key: dataKey(where), compression: { algorithm: 'zstd' }, recipients: [keys.recipient] });
+    expect(result.sourceBytes).to.equal(20 * MiB);
+    expect(result.storedBytes).to.be.greaterThan(16 * MiB); // so the upload took more than two chunks
+    expect(await store.size(dataKey(where))).to.equal(result.storedBytes);
+    expect(await store.list(where.path + '/')).to.deep.equal([dataKey(where)]);
+    const out = hashingSink();
+    await streamRestore({ store, key: dataKey(where), expectedSha256: result.sha256, compression: 'zstd', identity: keys.identity, sink: out.sink });
+    expect(out.bytes()).to.equal(20 * MiB);
+    expect(out.digest()).to.equal(sourceHash.digest('hex'));
+    await store.delete([dataKey(where)]);
+    expect(await store.size(dataKey(where))).to.equal(undefined);
+  });
+
+  it('a ranged read returns exactly the requested bytes', async () => {
+    const key = `${location().path}/ranged.bin`;
+    const body = randomBytes(300_000);
+    await store.putSmall(key, body, 'application/octet-stream');
+    expect((await readAll(await store.createReadStream(key, { start: 1000, end: 5000 }))).equals(body.subarray(1000, 5000))).to.equal(true);
+    expect((await readAll(await store.createReadStream(key, { start: 299_990 }))).equals(body.subarray(299_990))).to.equal(true);
+    expect((await store.getSmall(key)).equals(body)).to.equal(true);
+  });
+
+  it('a source killed mid-stream leaves no object, and the upload session is cancelled', async () => {
+    const where = location();
+    let session: string | undefined;
+    let cancelled: number | undefined;
+    const watching: ObjectStore = Object.create(store, {
+      createWriteStream: {
+        value: (key: string) => store.createWriteStream(key)
+          .on('session', (uri: string) => { session = uri; })
+          .on('session-cancelled', (status: number) => { cancelled = status; }),
+      },
+    });
+    const source = new ProcessSource({ command: 'sh', args: ['-c', 'head -c 20000000 /dev/urandom; kill -9 $$'], logger });
+    const error = await streamBackup({ source, store: watching, key: dataKey(where), compression: { algorithm: 'none' } }).then(() => undefined, (e) => e);
+    expect(error).to.be.instanceOf(SourceFailedError);
+    // The session existed (chunks were sent) and was cancelled with DELETE, which GCS answers with 499.
+    // fake-gcs-server answers 499 too but keeps the session in memory, so the cancel itself is
+    // all this can check; a status probe (`Content-Range: bytes */*`) would make it commit the object.
+    expect(session, 'the upload opened a resumable session').to.be.a('string');
+    expect(cancelled).to.equal(499);
+    // Nothing finalizes later either.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await store.size(dataKey(where))).to.equal(undefined);
+    expect(await store.list(where.path + '/')).to.deep.equal([]);
+  });
+
+  it('a missing bucket fails as not-found naming the fix', async () => {
+    const bad = new GcsStore({ ...config(), bucket: 'no-such-bucket-silo' });
+    const error = await streamBackup({ source: Readable.from([randomBytes(1000)]), store: bad, key: 'k', compression: { algorithm: 'none' } })
+      .then(() => undefined, (e) => e);
+    expect(error).to.be.instanceOf(ObjectStoreError);
+    expect(error.failure).to.equal('not-found');
+    expect(error.message).to.match(/create the bucket or fix its name/);
+    const listError = await bad.list('x/').then(() => undefined, (e) => e);
+    expect(listError.failure).to.equal('not-found');
+  });
+
+  describe('refused credentials', () => {
+    // fake-gcs-server accepts any request, so a loopback stub answers the way GCS does
+    // when it refuses a token: 401 with a JSON error body that echoes request details.
+    let server: Server;
+    let endpoint: string;
+    before(async () => {
+      server = createServer((req, res) => {
+        req.resume();
+        res.writeHead(401, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 401, message: 'Invalid Credentials: token definitely-secret-token' } }));
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+    it('fail as auth naming the fix, without the secret', async () => {
+      const bad = new GcsStore({ ...config(), apiEndpoint: endpoint });
+      const error = await streamBackup({ source: Readable.from([randomBytes(1000)]), store: bad, key: 'k', compression: { algorithm: 'none' } })
+        .then(() => undefined, (e) => e);
+      expect(error).to.be.instanceOf(ObjectStoreError);
+      expect(error.failure).to.equal('auth');
+      expect(error.message).to.match(/check the service-account key in the credentials Secret/);
+      expect(error.message).to.not.include('definitely-secret-token');
+      const readError = await bad.createReadStream('k').then(() => undefined, (e) => e);
+      expect(readError.failure).to.equal('auth');
+    });
+  });
+});
