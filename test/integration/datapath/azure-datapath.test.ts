@@ -1,0 +1,141 @@
+// The backup data path against Azurite: a round trip through staged blocks, and
+// failures that must leave no committed blob.
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable, Writable } from 'node:stream';
+import { expect } from 'chai';
+import { generateAgeKeyPair } from '../../../runtime/datapath/age/age-keys.js';
+import { streamBackup } from '../../../runtime/datapath/backup-pipeline.js';
+import { streamRestore } from '../../../runtime/datapath/restore-pipeline.js';
+import { ProcessSource, SourceFailedError } from '../../../runtime/datapath/sources/process-source.js';
+import { dataKey, newBackupId } from '../../../runtime/objectstore/object-layout.js';
+import { ObjectStoreError } from '../../../runtime/objectstore/object-store.js';
+import { AzureBlobStore, type AzureBlobStoreConfig } from '../../../runtime/objectstore/azure-store.js';
+import { createObjectStore } from '../../../runtime/objectstore/store-factory.js';
+import { createLogger } from '../../../runtime/logging/logger.js';
+import { AZURITE_ACCOUNT, AZURITE_CONNECTION_STRING, AZURITE_CONTAINER, AZURITE_KEY } from '../../stack/components/azurite.js';
+import { useStack } from '../../stack/mocha.js';
+
+const stack = useStack('azurite');
+const logger = createLogger({}, { write: () => undefined });
+const MiB = 1024 * 1024;
+
+/** 20 MiB, 7/8 random: zstd leaves about 17.5 MiB, two 16 MiB blocks. */
+function payload(): Readable {
+  return Readable.from((function* () {
+    for (let i = 0; i < 20; i++) yield Buffer.concat([randomBytes(MiB * 7 / 8), Buffer.alloc(MiB / 8, i)]);
+  })());
+}
+
+function hashingSink(): { sink: Writable; digest: () => string; bytes: () => number } {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  return { sink: new Writable({ write(chunk, _e, done) { hash.update(chunk); bytes += chunk.length; done(); } }), digest: () => hash.digest('hex'), bytes: () => bytes };
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const part of stream) parts.push(part as Buffer);
+  return Buffer.concat(parts);
+}
+
+describe('data path on Azurite', function () {
+  this.timeout(120_000);
+  const keys = generateAgeKeyPair();
+  const config = (): AzureBlobStoreConfig => ({
+    container: AZURITE_CONTAINER, endpoint: stack.env().AZURITE_BLOB_ENDPOINT, accountName: AZURITE_ACCOUNT, accountKey: AZURITE_KEY,
+  });
+  const location = () => ({ path: `azure-datapath-${Date.now()}`, cluster: 'db', backupName: 'nightly', backupId: newBackupId() });
+  let store: AzureBlobStore;
+
+  before(() => { store = createObjectStore({ type: 'azure', ...config() }) as AzureBlobStore; });
+
+  /** Committed blocks of a key; a blob that never had a block staged is a 404, i.e. none. */
+  const committedBlocks = (key: string) => store.container.getBlockBlobClient(key).getBlockList('committed')
+    .then((list) => list.committedBlocks ?? [], (error) => {
+      if (error?.statusCode === 404) return [];
+      throw error;
+    });
+
+  it('backs up 20 MiB through zstd and age as staged blocks and restores it byte for byte', async () => {
+    const where = location();
+    const sourceHash = createHash('sha256');
+    const source = payload().on('data', (chunk) => sourceHash.update(chunk));
+    const result = await streamBackup({ source, store, key: dataKey(where), compression: { algorithm: 'zstd' }, recipients: [keys.recipient] });
+    expect(result.sourceBytes).to.equal(20 * MiB);
+    expect(result.storedBytes).to.be.greaterThan(16 * MiB); // so it took two staged blocks
+    expect(await store.size(dataKey(where))).to.equal(result.storedBytes);
+    const blocks = await store.container.getBlockBlobClient(dataKey(where)).getBlockList('committed');
+    expect(blocks.committedBlocks?.length).to.equal(2);
+    expect(await store.list(where.path + '/')).to.deep.equal([dataKey(where)]);
+    const out = hashingSink();
+    await streamRestore({ store, key: dataKey(where), expectedSha256: result.sha256, compression: 'zstd', identity: keys.identity, sink: out.sink });
+    expect(out.bytes()).to.equal(20 * MiB);
+    expect(out.digest()).to.equal(sourceHash.digest('hex'));
+    await store.delete([dataKey(where)]);
+    expect(await store.size(dataKey(where))).to.equal(undefined);
+  });
+
+  it('a ranged read returns exactly the requested bytes', async () => {
+    const key = `${location().path}/ranged.bin`;
+    const body = randomBytes(300_000);
+    await store.putSmall(key, body, 'application/octet-stream');
+    expect((await readAll(await store.createReadStream(key, { start: 1000, end: 5000 }))).equals(body.subarray(1000, 5000))).to.equal(true);
+    expect((await readAll(await store.createReadStream(key, { start: 299_990 }))).equals(body.subarray(299_990))).to.equal(true);
+    expect((await store.getSmall(key)).equals(body)).to.equal(true);
+  });
+
+  it('a connection string works as well as an account key', async () => {
+    const viaString = createObjectStore({ type: 'azure', container: AZURITE_CONTAINER, connectionString: AZURITE_CONNECTION_STRING });
+    const key = `${location().path}/small.json`;
+    await viaString.putSmall(key, Buffer.from('{}'));
+    expect((await store.getSmall(key)).toString()).to.equal('{}');
+  });
+
+  it('a source killed mid-stream commits nothing: no blob, no committed blocks', async () => {
+    const where = location();
+    const source = new ProcessSource({ command: 'sh', args: ['-c', 'head -c 20000000 /dev/urandom; kill -9 $$'], logger });
+    const error = await streamBackup({ source, store, key: dataKey(where), compression: { algorithm: 'none' } }).then(() => undefined, (e) => e);
+    expect(error).to.be.instanceOf(SourceFailedError);
+    expect(await store.size(dataKey(where))).to.equal(undefined);
+    expect(await store.list(where.path + '/')).to.deep.equal([]);
+    expect(await committedBlocks(dataKey(where))).to.deep.equal([]);
+  });
+
+  it('a source that dies after a block was staged leaves that block uncommitted and no blob', async () => {
+    const where = location();
+    // The pause lets the first 16 MiB block finish staging before the source dies.
+    const source = new ProcessSource({ command: 'sh', args: ['-c', 'head -c 20000000 /dev/urandom; sleep 1; kill -9 $$'], logger });
+    const error = await streamBackup({ source, store, key: dataKey(where), compression: { algorithm: 'none' } }).then(() => undefined, (e) => e);
+    expect(error).to.be.instanceOf(SourceFailedError);
+    expect(await store.size(dataKey(where))).to.equal(undefined);
+    expect(await store.list(where.path + '/')).to.deep.equal([]);
+    const blockList = await store.container.getBlockBlobClient(dataKey(where)).getBlockList('all');
+    // Uncommitted blocks are invisible to reads and listings, and the service discards them after a week.
+    expect(blockList.uncommittedBlocks?.length).to.equal(1);
+    expect(blockList.committedBlocks ?? []).to.deep.equal([]);
+  });
+
+  it('wrong credentials fail as auth naming the fix, without the secret', async () => {
+    const wrongKey = Buffer.from('definitely-wrong-secret-key-definitely-wrong').toString('base64');
+    const bad = new AzureBlobStore({ ...config(), accountKey: wrongKey });
+    const error = await streamBackup({ source: Readable.from([randomBytes(1000)]), store: bad, key: dataKey(location()), compression: { algorithm: 'none' } })
+      .then(() => undefined, (e) => e);
+    expect(error).to.be.instanceOf(ObjectStoreError);
+    expect(error.failure).to.equal('auth');
+    expect(error.message).to.match(/check the account name and key/);
+    expect(error.message).to.not.include(wrongKey);
+    expect(error.message).to.not.include('definitely-wrong');
+  });
+
+  it('a missing container fails as not-found naming the fix', async () => {
+    const bad = new AzureBlobStore({ ...config(), container: 'no-such-container-silo' });
+    const error = await streamBackup({ source: Readable.from([randomBytes(1000)]), store: bad, key: 'k', compression: { algorithm: 'none' } })
+      .then(() => undefined, (e) => e);
+    expect(error).to.be.instanceOf(ObjectStoreError);
+    expect(error.failure).to.equal('not-found');
+    expect(error.message).to.match(/ContainerNotFound; create the container or fix its name/);
+    const sizeError = await bad.size('k').then(() => undefined, (e) => e);
+    expect(sizeError.failure).to.equal('not-found');
+    expect(sizeError.message).to.match(/create the container/);
+  });
+});
