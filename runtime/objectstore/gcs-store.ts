@@ -30,7 +30,7 @@ export function classifyGcsError(error: any, action: string, missing: 'bucket' |
     hint = '; check the service-account key in the credentials Secret and its access to the bucket';
   } else if (status === 404) {
     failure = 'not-found';
-    hint = missing === 'bucket' || /bucket/i.test(message) ? '; create the bucket or fix its name' : '';
+    hint = missing === 'bucket' || /bucket/i.test(message) ? '; create the bucket or fix its name' : '; no object has this key';
   } else if (status === 507 || /quota|storage ?full|insufficient storage/i.test(message)) {
     failure = 'storage-full';
     hint = '; free space in the bucket or raise its quota';
@@ -51,7 +51,8 @@ export function createGcsClient(config: GcsStoreConfig): Storage {
     ...(config.credentials ? { credentials: JSON.parse(config.credentials), useAuthWithCustomEndpoint: !!config.apiEndpoint } : {}),
     // Backup keys are unique per run, so retrying an upload cannot overwrite anyone
     // else's object; the SDK's default retries writes only with a generation precondition.
-    retryOptions: { idempotencyStrategy: IdempotencyStrategy.RetryAlways, maxRetries: 5 },
+    // Delays 1, 2, 4, 8, 8 s: an unreachable endpoint fails in about 25 s, not the SDK default's 65.
+    retryOptions: { idempotencyStrategy: IdempotencyStrategy.RetryAlways, maxRetries: 5, maxRetryDelay: 8 },
   });
 }
 
@@ -87,7 +88,8 @@ export class GcsStore implements ObjectStore {
       validation: false,
       ...(range ? { start: range.start, ...(range.end !== undefined ? { end: range.end - 1 } : {}) } : {}),
     });
-    return relayWithClassifiedErrors(source, (error) => classifyGcsError(error, action, 'object'));
+    const classify = (error: unknown) => classifyGcsError(error, action, 'object');
+    return relayWithClassifiedErrors(source, classify).catch(async (error) => { throw await this.classifyMissing(error.cause ?? error, action); });
   }
 
   async putSmall(key: string, body: Buffer, contentType = 'application/json'): Promise<void> {
@@ -110,10 +112,21 @@ export class GcsStore implements ObjectStore {
       const [metadata] = await this.bucket.file(key).getMetadata();
       return Number(metadata.size);
     } catch (error) {
-      const classified = classifyGcsError(error, `checking ${this.url(key)}`, 'object');
-      if (classified.failure === 'not-found' && !/bucket/i.test(String((error as Error)?.message))) return undefined;
+      const classified = await this.classifyMissing(error, `checking ${this.url(key)}`);
+      if (classified.failure === 'not-found' && !classified.message.includes('create the bucket')) return undefined;
       throw classified;
     }
+  }
+
+  /**
+   * A 404 on an object says "Not Found" whether the object or the bucket is missing
+   * (fake-gcs-server; GCS words it differently), so ask about the bucket before blaming the key.
+   */
+  private async classifyMissing(error: unknown, action: string): Promise<ObjectStoreError> {
+    const classified = classifyGcsError(error, action, 'object');
+    if (classified.failure !== 'not-found') return classified;
+    const [exists] = await this.bucket.exists().catch(() => [true]);
+    return exists ? classified : classifyGcsError(error, action, 'bucket');
   }
 
   async list(prefix: string): Promise<string[]> {

@@ -107,8 +107,18 @@ describe('data path on fake-gcs-server', function () {
     expect(error).to.be.instanceOf(ObjectStoreError);
     expect(error.failure).to.equal('not-found');
     expect(error.message).to.match(/create the bucket or fix its name/);
-    const listError = await bad.list('x/').then(() => undefined, (e) => e);
-    expect(listError.failure).to.equal('not-found');
+    for (const attempt of [() => bad.list('x/'), () => bad.size('k'), () => bad.createReadStream('k')]) {
+      const other = await attempt().then(() => undefined, (e) => e);
+      expect(other.failure).to.equal('not-found');
+      expect(other.message).to.match(/create the bucket or fix its name/);
+    }
+  });
+
+  it('a missing object has no size and reads as not-found, without blaming the bucket', async () => {
+    expect(await store.size('no/such/object')).to.equal(undefined);
+    const error = await store.createReadStream('no/such/object').then(() => undefined, (e) => e);
+    expect(error.failure).to.equal('not-found');
+    expect(error.message).to.match(/no object has this key/);
   });
 
   describe('refused credentials', () => {
