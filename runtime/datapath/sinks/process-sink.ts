@@ -30,7 +30,16 @@ export class ProcessSink extends Writable {
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
     if (this.child.exitCode !== null) return done(new RestoreCommandError(`restore command exited with status ${this.child.exitCode} before reading all data`, this.child.exitCode));
-    if (this.child.stdin!.write(chunk)) done(); else this.child.stdin!.once('drain', () => done());
+    if (this.child.stdin!.write(chunk)) return done();
+    // The command may exit instead of draining (e.g. it rejected its input): never wait forever.
+    const stdin = this.child.stdin!;
+    const onDrain = () => { this.child.off('close', onClose); done(); };
+    const onClose = (code: number | null) => {
+      stdin.off('drain', onDrain);
+      done(new RestoreCommandError(`restore command exited with status ${code} before reading all data`, code));
+    };
+    stdin.once('drain', onDrain);
+    this.child.once('close', onClose);
   }
 
   override _final(done: (error?: Error | null) => void): void {
