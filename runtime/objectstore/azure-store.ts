@@ -53,7 +53,12 @@ export function createAzureContainerClient(config: AzureBlobStoreConfig): Contai
   // Delays 1, 2, 4, 8 s: an unreachable endpoint fails in about 15 s, not the SDK default's 45.
   const retryOptions = { maxTries: 5, tryTimeoutInMs: 120_000, retryDelayInMs: 1_000, maxRetryDelayInMs: 8_000 };
   if (config.connectionString) {
-    return BlobServiceClient.fromConnectionString(config.connectionString, { retryOptions }).getContainerClient(config.container);
+    try {
+      return BlobServiceClient.fromConnectionString(config.connectionString, { retryOptions }).getContainerClient(config.container);
+    } catch (error) {
+      // The SDK's parse errors are fixed sentences that never quote the string, so they are safe to pass on.
+      throw new ObjectStoreError('auth', `the Azure connection string is not usable (${(error as Error).message}); fix it in the credentials Secret`, { cause: error });
+    }
   }
   if (!config.accountName || !config.accountKey) {
     throw new ObjectStoreError('other', 'Azure storage needs an account name and key, or a connection string; set them in the credentials Secret');

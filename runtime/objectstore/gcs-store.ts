@@ -9,7 +9,7 @@ export interface GcsStoreConfig {
   readonly projectId?: string;
   /** Contents of a service-account JSON key file. Omitted: anonymous (emulators only). Never logged. */
   readonly credentials?: string;
-  /** Bytes per resumable-upload request; a multiple of 256 KiB. @default 8 MiB */
+  /** Bytes per resumable-upload request (rounded up to 256 KiB), buffered once in memory. @default 16 MiB */
   readonly chunkBytes?: number;
 }
 
@@ -44,11 +44,20 @@ export function classifyGcsError(error: any, action: string, missing: 'bucket' |
   return new ObjectStoreError(failure, `${action} failed: ${detail}${hint}`, { cause: error });
 }
 
+/** Parses the key file without echoing it: V8's JSON errors quote the input, which here holds a private key. */
+function parseServiceAccount(json: string): Record<string, unknown> {
+  try {
+    const parsed = JSON.parse(json);
+    if (parsed && typeof parsed === 'object' && typeof parsed.client_email === 'string' && typeof parsed.private_key === 'string') return parsed;
+  } catch { /* reported below without the input */ }
+  throw new ObjectStoreError('auth', 'the GCS credentials are not a service-account JSON key (client_email and private_key); put the key file\'s contents in the credentials Secret');
+}
+
 export function createGcsClient(config: GcsStoreConfig): Storage {
   return new Storage({
     ...(config.projectId ? { projectId: config.projectId } : {}),
     ...(config.apiEndpoint ? { apiEndpoint: config.apiEndpoint } : {}),
-    ...(config.credentials ? { credentials: JSON.parse(config.credentials), useAuthWithCustomEndpoint: !!config.apiEndpoint } : {}),
+    ...(config.credentials ? { credentials: parseServiceAccount(config.credentials), useAuthWithCustomEndpoint: !!config.apiEndpoint } : {}),
     // Backup keys are unique per run, so retrying an upload cannot overwrite anyone
     // else's object; the SDK's default retries writes only with a generation precondition.
     // Delays 1, 2, 4, 8, 8 s: an unreachable endpoint fails in about 25 s, not the SDK default's 65.
@@ -76,7 +85,7 @@ export class GcsStore implements ObjectStore {
   }
 
   createWriteStream(key: string): Writable {
-    return new GcsUploadSink(this.bucket, key, this.url(key), this.config.chunkBytes ?? 8 * MiB);
+    return new GcsUploadSink(this.bucket, key, this.url(key), this.config.chunkBytes ?? 16 * MiB);
   }
 
   async createReadStream(key: string, range?: { start: number; end?: number }): Promise<Readable> {

@@ -43,7 +43,8 @@ async function readAll(stream: Readable): Promise<Buffer> {
 describe('data path on fake-gcs-server', function () {
   this.timeout(120_000);
   const keys = generateAgeKeyPair();
-  const config = (): GcsStoreConfig => ({ bucket: GCS_BUCKET, apiEndpoint: stack.env().GCS_ENDPOINT, projectId: GCS_PROJECT });
+  // 8 MiB chunks (the default is 16) so the round trip takes three upload requests.
+  const config = (): GcsStoreConfig => ({ bucket: GCS_BUCKET, apiEndpoint: stack.env().GCS_ENDPOINT, projectId: GCS_PROJECT, chunkBytes: 8 * MiB });
   const location = () => ({ path: `gcs-datapath-${Date.now()}`, cluster: 'db', backupName: 'nightly', backupId: newBackupId() });
   let store: GcsStore;
 
@@ -55,7 +56,7 @@ describe('data path on fake-gcs-server', function () {
     const source = payload().on('data', (chunk) => sourceHash.update(chunk));
     const result = await streamBackup({ source, store, key: dataKey(where), compression: { algorithm: 'zstd' }, recipients: [keys.recipient] });
     expect(result.sourceBytes).to.equal(20 * MiB);
-    expect(result.storedBytes).to.be.greaterThan(16 * MiB); // so the upload took more than two chunks
+    expect(result.storedBytes).to.be.greaterThan(16 * MiB); // so the upload took three chunks
     expect(await store.size(dataKey(where))).to.equal(result.storedBytes);
     expect(await store.list(where.path + '/')).to.deep.equal([dataKey(where)]);
     const out = hashingSink();
@@ -119,6 +120,14 @@ describe('data path on fake-gcs-server', function () {
     const error = await store.createReadStream('no/such/object').then(() => undefined, (e) => e);
     expect(error.failure).to.equal('not-found');
     expect(error.message).to.match(/no object has this key/);
+  });
+
+  it('a malformed service-account key is an auth error that does not quote the key', () => {
+    const key = '{"type":"service_account","private_key":"-----BEGIN PRIVATE KEY-----definitely-secret-key';
+    const error = (() => { try { new GcsStore({ ...config(), credentials: key }); } catch (e) { return e as ObjectStoreError; } })();
+    expect(error).to.be.instanceOf(ObjectStoreError);
+    expect(error!.failure).to.equal('auth');
+    expect(error!.message).to.not.include('definitely-secret-key');
   });
 
   describe('refused credentials', () => {
