@@ -1,4 +1,4 @@
-import { PassThrough, Writable, type Readable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import {
   BlobServiceClient, StorageSharedKeyCredential, type BlockBlobClient, type ContainerClient,
 } from '@azure/storage-blob';
@@ -90,6 +90,8 @@ export class AzureBlobStore implements ObjectStore {
 
   async createReadStream(key: string, range?: { start: number; end?: number }): Promise<Readable> {
     const action = `reading ${this.url(key)}`;
+    // The SDK reads a count of 0 as "to the end": an empty range must not become one.
+    if (range?.end !== undefined && range.end <= range.start) return Readable.from([]);
     try {
       const offset = range?.start ?? 0;
       const count = range?.end !== undefined ? range.end - offset : undefined;

@@ -1,4 +1,4 @@
-import { PassThrough, Writable, type Readable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { IdempotencyStrategy, Storage, type Bucket } from '@google-cloud/storage';
 import { ObjectStoreError, type ObjectStore, type StoreFailure } from './object-store.js';
 
@@ -90,6 +90,8 @@ export class GcsStore implements ObjectStore {
 
   async createReadStream(key: string, range?: { start: number; end?: number }): Promise<Readable> {
     const action = `reading ${this.url(key)}`;
+    // The SDK reads a negative or zero end as "the tail": an empty range must not become one.
+    if (range?.end !== undefined && range.end <= range.start) return Readable.from([]);
     const source = this.bucket.file(key).createReadStream({
       // Stored bytes are ours (compressed, encrypted, SHA256-verified): never let the SDK gunzip them.
       decompress: false,

@@ -18,8 +18,10 @@ export function createObjectStore(config: ObjectStoreConfig): ObjectStore {
     case 'azure': return new AzureBlobStore(config);
     case 'filesystem': return new FilesystemStore(config.root);
     default: {
-      // Reached only from untyped input (env, JSON): name the accepted values.
-      const type = (config as { type?: unknown }).type;
+      // `never` makes a forgotten union member a compile error; at run time this is
+      // reached only from untyped input (env, JSON), so name the accepted values.
+      const unhandled: never = config;
+      const type = (unhandled as { type?: unknown }).type;
       throw new ObjectStoreError('other', `unknown storage type ${JSON.stringify(type)}; use one of s3, gcs, azure, filesystem`);
     }
   }

@@ -1,0 +1,66 @@
+/**
+ * `silo <command>`: the entrypoint of Silo's image. Workers run as Jobs and
+ * init containers; the instance manager runs as a sidecar.
+ *   silo backup command -- <cmd> [args…]
+ *   silo backup fifo --data <pipe> --status <file>
+ *   silo backup physical --instance-manager <https://ip:port>
+ *   silo restore command -- <cmd> [args…]
+ *   silo restore physical --data-dir <dir> [--work-dir <dir>]
+ *   silo instance-manager
+ * Exit codes: runtime/workers/exit-codes.ts. Logs: JSON lines on stderr.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createLogger } from './logging/logger.js';
+import { runBackup } from './workers/backup-worker.js';
+import { runRestore } from './workers/restore-worker.js';
+import { runInstanceManager } from './instance-manager/main.js';
+import { classifyFailure, ConfigError, EXIT } from './workers/exit-codes.js';
+
+const logger = createLogger({ component: 'silo', pod: process.env.POD_NAME });
+
+function report(result: Record<string, unknown>): void {
+  const line = JSON.stringify(result);
+  process.stdout.write(line + '\n');
+  // The controller reads the outcome from the Job's termination message.
+  const path = process.env.SILO_TERMINATION_LOG ?? '/dev/termination-log';
+  if (existsSync(path)) try { writeFileSync(path, line.slice(0, 4000)); } catch { /* not writable outside Kubernetes */ }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const dashes = argv.indexOf('--');
+  const [command, mode, ...rest] = dashes === -1 ? argv : argv.slice(0, dashes);
+  const after = dashes === -1 ? [] : argv.slice(dashes + 1);
+  const { values } = parseArgs({ args: rest, options: {
+    data: { type: 'string' }, status: { type: 'string' }, 'instance-manager': { type: 'string' },
+    'data-dir': { type: 'string' }, 'work-dir': { type: 'string' },
+  }, strict: true });
+  if (command === 'backup') {
+    if (mode === 'command') return report({ outcome: 'completed', metadata: await runBackup({ mode, command: after }, process.env, logger) });
+    if (mode === 'fifo') {
+      if (!values.data || !values.status) throw new ConfigError('backup fifo needs --data <pipe> and --status <file>');
+      return report({ outcome: 'completed', metadata: await runBackup({ mode, data: values.data, status: values.status }, process.env, logger) });
+    }
+    if (mode === 'physical') {
+      if (!values['instance-manager']) throw new ConfigError('backup physical needs --instance-manager https://<pod-ip>:<port>');
+      return report({ outcome: 'completed', metadata: await runBackup({ mode, instanceManager: values['instance-manager'] }, process.env, logger) });
+    }
+  }
+  if (command === 'restore') {
+    if (mode === 'command') { await runRestore({ mode, command: after }, process.env, logger); return report({ outcome: 'restored' }); }
+    if (mode === 'physical') {
+      if (!values['data-dir']) throw new ConfigError('restore physical needs --data-dir <empty data directory>');
+      await runRestore({ mode, dataDir: values['data-dir'], workDir: values['work-dir'] ?? '' }, process.env, logger);
+      return report({ outcome: 'restored' });
+    }
+  }
+  if (command === 'instance-manager') return runInstanceManager(process.env, logger);
+  throw new ConfigError(`unknown command "${[command, mode].filter(Boolean).join(' ')}"; use backup command|fifo|physical, restore command|physical, or instance-manager`);
+}
+
+main(process.argv.slice(2)).catch((error) => {
+  const reason = classifyFailure(error);
+  logger.error('failed', { reason, error: (error as Error).message });
+  report({ outcome: 'failed', reason, error: (error as Error).message });
+  process.exit(EXIT[reason]);
+});

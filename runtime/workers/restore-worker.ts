@@ -1,0 +1,60 @@
+import { join } from 'node:path';
+import type { Logger } from '../logging/logger.js';
+import { readBackupMetadata } from '../datapath/backup-metadata.js';
+import { restorePhysicalChain, type ChainLink } from '../datapath/physical-restore.js';
+import { streamRestore, verifyStoredChecksum } from '../datapath/restore-pipeline.js';
+import { ProcessSink } from '../datapath/sinks/process-sink.js';
+import { ChecksumMismatchError } from '../datapath/restore-pipeline.js';
+import { createObjectStore } from '../objectstore/store-factory.js';
+import { ConfigError, DeadlineExceededError } from './exit-codes.js';
+import { deadlineFromEnv, required, secret, storeConfigFromEnv, type Env } from './worker-env.js';
+
+export type RestoreTargetSpec =
+  | { mode: 'command'; command: string[] }
+  | { mode: 'physical'; dataDir: string; workDir: string };
+
+/**
+ * Restores what metadata.json describes. Command mode streams into the restore
+ * command's stdin and closes it only after the checksum matched
+ * (docs/decisions/0009-restore-verification.md); physical mode verifies,
+ * extracts, prepares the chain (SILO_METADATA_KEYS, oldest first) and copies back.
+ */
+export async function runRestore(target: RestoreTargetSpec, env: Env, logger: Logger): Promise<void> {
+  const store = createObjectStore(storeConfigFromEnv(env));
+  const identity = secret(env, 'SILO_AGE_IDENTITY');
+  const deadline = deadlineFromEnv(env);
+  const abort = new AbortController();
+  const timer = deadline ? setTimeout(() => abort.abort(new DeadlineExceededError(deadline)), deadline * 1000) : undefined;
+  try {
+    if (target.mode === 'command') {
+      if (!target.command.length) throw new ConfigError('no restore command given; pass it after --');
+      const metadataKey = required(env, 'SILO_METADATA_KEY', 'set it to the key of the backup\'s metadata.json');
+      const metadata = await readBackupMetadata(store, metadataKey);
+      if (metadata.codec.encryption === 'age' && !identity) throw new ConfigError('the backup is age-encrypted but SILO_AGE_IDENTITY(_FILE) is not set; mount the identity Secret');
+      const sink = new ProcessSink(target.command[0], target.command.slice(1), { logger: logger.child({ target: 'command' }) });
+      await streamRestore({
+        store, key: metadata.objectKey, expectedSha256: metadata.sha256, compression: metadata.codec.compression,
+        identity: metadata.codec.encryption === 'age' ? identity : undefined, sink, signal: abort.signal,
+      }).catch(async (error) => {
+        if (abort.signal.aborted) throw abort.signal.reason;
+        // A restore command that stopped early may hide the root cause: damaged stored bytes.
+        if (!(error instanceof ChecksumMismatchError)) await verifyStoredChecksum(store, metadata.objectKey, metadata.sha256).catch((e) => { if (e instanceof ChecksumMismatchError) throw e; });
+        throw error;
+      });
+      logger.info('restore completed', { key: store.url(metadata.objectKey) });
+      return;
+    }
+    const keys = required(env, 'SILO_METADATA_KEYS', 'set it to the metadata.json keys of the chain, oldest first, comma-separated').split(',').filter(Boolean);
+    const chain: ChainLink[] = [];
+    for (const key of keys) {
+      const metadata = await readBackupMetadata(store, key);
+      if (chain.length && metadata.parentBackupId && metadata.parentBackupId !== chain[chain.length - 1].backupId) {
+        throw new ConfigError(`backup ${metadata.backupId} is based on ${metadata.parentBackupId}, not on ${chain[chain.length - 1].backupId}; list the chain oldest first`);
+      }
+      chain.push({ key: metadata.objectKey, sha256: metadata.sha256, compression: metadata.codec.compression, backupId: metadata.backupId });
+    }
+    await restorePhysicalChain({ store, chain, workDir: target.workDir || join(target.dataDir, '..', 'silo-restore'), dataDir: target.dataDir, identity, logger });
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+}

@@ -1,0 +1,118 @@
+// The worker entrypoint as a Job runs it: a real process configured by env,
+// against MinIO and MariaDB, with one exit code per failure class.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { expect } from 'chai';
+import { generateAgeKeyPair } from '../../../runtime/datapath/age/age-keys.js';
+import { EXIT } from '../../../runtime/workers/exit-codes.js';
+import { MINIO_ACCESS_KEY, MINIO_BUCKET, MINIO_SECRET_KEY, minioEndpoint } from '../../stack/components/minio.js';
+import { mariadbInstance, mariadbSql, startMariadb, stopMariadb } from '../../stack/components/mariadb.js';
+import { checksumTables, seedDataset, type SeedResult } from '../../stack/datasets/mariadb-seed.js';
+import { useStack } from '../../stack/mocha.js';
+
+const stack = useStack('minio', 'mariadb');
+const CLI = resolve(import.meta.dirname, '../../../runtime/cli.ts');
+
+interface Run { code: number | null; stdout: string; stderr: string; seconds: number }
+function silo(args: string[], env: Record<string, string>): Promise<Run> {
+  const started = Date.now();
+  return new Promise((done) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { PATH: process.env.PATH!, HOME: process.env.HOME!, SILO_TERMINATION_LOG: '/nonexistent', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => { stdout += c; });
+    child.stderr.on('data', (c) => { stderr += c; });
+    child.on('close', (code) => done({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 }));
+  });
+}
+const lastJson = (text: string) => JSON.parse(text.trim().split('\n').pop()!);
+
+describe('worker CLI (real processes, MinIO, MariaDB)', function () {
+  this.timeout(180_000);
+  let dir: string;
+  let seed: SeedResult;
+  const keys = generateAgeKeyPair();
+  const main = () => mariadbInstance(stack.ctx);
+  const storeEnv = (): Record<string, string> => {
+    const e = minioEndpoint(stack.ctx, false);
+    return { SILO_STORE_TYPE: 's3', SILO_S3_BUCKET: MINIO_BUCKET, SILO_S3_ENDPOINT: e.endpoint, SILO_S3_FORCE_PATH_STYLE: 'true', AWS_ACCESS_KEY_ID: MINIO_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: MINIO_SECRET_KEY };
+  };
+  const backupEnv = (key: string): Record<string, string> => ({ ...storeEnv(), SILO_DATA_KEY: key, SILO_BACKUP_ID: '20261122T010203Z', SILO_COMPRESSION: 'gzip', SILO_AGE_RECIPIENTS: keys.recipient });
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'silo-cli-'));
+    writeFileSync(join(dir, 'identity.txt'), keys.identity + '\n', { mode: 0o600 });
+    seed = await seedDataset(main(), { rows: 3000, database: 'silo_cli' });
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('backs up mariadb-dump with gzip and age, then restores into a fresh mariadbd with equal checksums', async () => {
+    const key = `cli/${Date.now()}/dump.sql.gz.age`;
+    const dump = ['mariadb-dump', '--no-defaults', `--socket=${main().socket}`, '-uroot', '--single-transaction', '--databases', seed.database];
+    const backup = await silo(['backup', 'command', '--', ...dump], backupEnv(key));
+    expect(backup.code, backup.stderr).to.equal(EXIT.ok);
+    const result = lastJson(backup.stdout);
+    expect(result.outcome).to.equal('completed');
+    expect(result.metadata.codec).to.deep.include({ compression: 'gzip', encryption: 'age' });
+    expect(backup.stderr, 'the secret key never reaches the logs').to.not.include(MINIO_SECRET_KEY);
+
+    const fresh = mariadbInstance(stack.ctx, 'cli-restore', 19162);
+    await startMariadb(stack.ctx, fresh);
+    try {
+      const restore = await silo(['restore', 'command', '--', 'mariadb', '--no-defaults', `--socket=${fresh.socket}`, '-uroot'],
+        { ...storeEnv(), SILO_METADATA_KEY: `${key}.metadata.json`, SILO_AGE_IDENTITY_FILE: join(dir, 'identity.txt') });
+      expect(restore.code, restore.stderr).to.equal(EXIT.ok);
+      expect(await checksumTables(fresh, seed)).to.deep.equal(await checksumTables(main(), seed));
+    } finally {
+      await stopMariadb(fresh);
+      rmSync(fresh.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a failing dump exits 5 (source failed) and writes no metadata.json', async () => {
+    const key = `cli/${Date.now()}/fail.sql`;
+    const run = await silo(['backup', 'command', '--', 'sh', '-c', 'echo partial; exit 2'], backupEnv(key));
+    expect(run.code).to.equal(EXIT.sourceFailed);
+    expect(lastJson(run.stdout)).to.include({ outcome: 'failed', reason: 'sourceFailed' });
+    const check = await silo(['restore', 'command', '--', 'true'], { ...storeEnv(), SILO_METADATA_KEY: `${key}.metadata.json` });
+    expect(check.code).to.equal(EXIT.notFound);
+  });
+
+  it('wrong credentials exit 3 (auth) with a sentence that names the fix and not the secret', async () => {
+    const run = await silo(['backup', 'command', '--', 'echo', 'x'], { ...backupEnv('cli/auth'), AWS_SECRET_ACCESS_KEY: 'wrong-secret-value' });
+    expect(run.code).to.equal(EXIT.auth);
+    expect(lastJson(run.stdout).error).to.match(/check the access key and secret in the credentials Secret/);
+    expect(run.stdout + run.stderr).to.not.include('wrong-secret-value');
+  });
+
+  it('a missing bucket exits 10 (not found)', async () => {
+    const run = await silo(['backup', 'command', '--', 'echo', 'x'], { ...backupEnv('cli/nb'), SILO_S3_BUCKET: 'no-such-bucket-here' });
+    expect(run.code).to.equal(EXIT.notFound);
+  });
+
+  it('missing configuration exits 2 naming the variable', async () => {
+    const run = await silo(['backup', 'command', '--', 'echo', 'x'], { ...backupEnv('cli/cfg'), SILO_STORE_TYPE: '' });
+    expect(run.code).to.equal(EXIT.config);
+    expect(lastJson(run.stdout).error).to.equal('SILO_STORE_TYPE is not set; set it to s3, gcs, azure or filesystem');
+  });
+
+  it('a silent source past the deadline exits 8 promptly instead of hanging', async () => {
+    const run = await silo(['backup', 'command', '--', 'sleep', '60'], { ...backupEnv(`cli/${Date.now()}/slow`), SILO_DEADLINE_SECONDS: '3' });
+    expect(run.code).to.equal(EXIT.deadline);
+    expect(run.seconds).to.be.lessThan(20);
+    expect(lastJson(run.stdout).error).to.match(/^the deadline of 3 s passed before the stream finished; nothing was stored/);
+  });
+
+  it('the wrong age key exits 12 (decryption) and the restore command never completes', async () => {
+    const key = `cli/${Date.now()}/k`;
+    expect((await silo(['backup', 'command', '--', 'echo', 'secret data'], backupEnv(key))).code).to.equal(EXIT.ok);
+    writeFileSync(join(dir, 'other.txt'), generateAgeKeyPair().identity);
+    const marker = join(dir, 'restored');
+    const run = await silo(['restore', 'command', '--', 'sh', '-c', `cat > /dev/null && touch ${marker}`],
+      { ...storeEnv(), SILO_METADATA_KEY: `${key}.metadata.json`, SILO_AGE_IDENTITY_FILE: join(dir, 'other.txt') });
+    expect(run.code).to.equal(EXIT.decryption);
+    expect(() => readFileSync(marker)).to.throw();
+  });
+});
