@@ -1,0 +1,89 @@
+/**
+ * `npm run bench:datapath`: Silo's worker against the equivalent shell pipeline,
+ * in the same run, on a real mariabackup stream of a generated dataset.
+ *   backup:  mariabackup | zstd -1 -T0 | age -r R | mc pipe   vs  silo backup physical (via the instance manager)
+ *   restore: mc cat | age -d | zstd -d | mbstream -x          vs  silo restore command -- mbstream -x
+ *   memory:  silo backup of 1 GiB and of SILO_BENCH_MEMORY_GIB (default 20) GiB of synthetic data: peak RSS.
+ * Sizes: SILO_BENCH_MB (dataset, default 1024), SILO_BENCH_MEMORY_GIB.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { generateAgeKeyPair } from '../runtime/datapath/age/age-keys.js';
+import { createContext } from '../test/stack/context.js';
+import { MINIO_ACCESS_KEY, MINIO_BUCKET, MINIO_SECRET_KEY, mcPath, minioEndpoint } from '../test/stack/components/minio.js';
+import { mariadbInstance } from '../test/stack/components/mariadb.js';
+import { seedDataset } from '../test/stack/datasets/mariadb-seed.js';
+import { createPki } from '../test/support/pki.js';
+import { mbps, measure, must, table } from './measure.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const CLI = ['node', '--import', 'tsx', join(ROOT, 'runtime/cli.ts')];
+const datasetMb = Number(process.env.SILO_BENCH_MB ?? 1024);
+const memoryGib = Number(process.env.SILO_BENCH_MEMORY_GIB ?? 20);
+
+execFileSync('npm', ['run', '--silent', 'stack', '--', 'up', 'minio', 'mariadb'], { cwd: ROOT, stdio: 'inherit' });
+const ctx = createContext();
+const db = mariadbInstance(ctx);
+const work = mkdtempSync(join(tmpdir(), 'silo-bench-'));
+const keys = generateAgeKeyPair();
+writeFileSync(join(work, 'identity.txt'), keys.identity + '\n');
+const minio = minioEndpoint(ctx, false);
+const mc = mcPath(ctx);
+const mcEnv = { ...process.env, MC_HOST_bench: minio.endpoint.replace('://', `://${MINIO_ACCESS_KEY}:${MINIO_SECRET_KEY}@`), MC_CONFIG_DIR: join(work, 'mc') };
+const storeEnv = { SILO_STORE_TYPE: 's3', SILO_S3_BUCKET: MINIO_BUCKET, SILO_S3_ENDPOINT: minio.endpoint, SILO_S3_FORCE_PATH_STYLE: 'true', AWS_ACCESS_KEY_ID: MINIO_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: MINIO_SECRET_KEY, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', SILO_LOG_LEVEL: 'warn' };
+const prefix = `bench/${Date.now()}`;
+const rows: Array<Record<string, string | number>> = [];
+
+process.stdout.write(`seeding ${datasetMb} MB into MariaDB…\n`);
+await seedDataset(db, { megabytes: datasetMb, database: 'silo_bench' });
+
+// The instance manager runs as its own process, as the sidecar would.
+const pki = createPki(join(work, 'pki'));
+for (const [name, value] of Object.entries({ ca: pki.ca, cert: pki.serverCert, key: pki.serverKey, ccert: pki.clientCert, ckey: pki.clientKey })) writeFileSync(join(work, name), value);
+const imPort = 19190;
+const im = spawn(CLI[0], [...CLI.slice(1), 'instance-manager'], { env: { ...process.env, SILO_IM_PORT: String(imPort), SILO_IM_HOST: '127.0.0.1',
+  SILO_IM_TLS_KEY_FILE: join(work, 'key'), SILO_IM_TLS_CERT_FILE: join(work, 'cert'), SILO_IM_CLIENT_CA_FILE: join(work, 'ca'), SILO_DB_SOCKET: db.socket, SILO_DB_USER: 'root', SILO_LOG_LEVEL: 'warn' }, stdio: 'inherit' });
+await new Promise((r) => setTimeout(r, 3000));
+
+try {
+  // Backup: the baseline pipeline first, then Silo, on the same dataset.
+  const mariabackup = `mariabackup --backup --stream=xbstream --target-dir=${join(work, 't')} --socket=${db.socket} --user=root --parallel=2`;
+  const baseline = must(await measure(['bash', '-o', 'pipefail', '-c', `${mariabackup} 2>/dev/null | zstd -1 -T0 -q | age -r ${keys.recipient} | ${mc} pipe -q bench/${MINIO_BUCKET}/${prefix}/baseline.xb.zst.age`], mcEnv), 'baseline backup');
+  const silo = must(await measure([...CLI, 'backup', 'physical', '--instance-manager', `https://127.0.0.1:${imPort}`], {
+    ...process.env, ...storeEnv, SILO_DATA_KEY: `${prefix}/silo/backup.xbstream`, SILO_METADATA_KEY: `${prefix}/silo/metadata.json`, SILO_BACKUP_ID: '20261122T000000Z',
+    SILO_COMPRESSION: 'zstd', SILO_AGE_RECIPIENTS: keys.recipient, SILO_TLS_CA_FILE: join(work, 'ca'), SILO_TLS_CERT_FILE: join(work, 'ccert'), SILO_TLS_KEY_FILE: join(work, 'ckey'),
+  }), 'silo backup');
+  const metadata = JSON.parse(silo.stdout.trim().split('\n').pop()!).metadata;
+  const sourceBytes = metadata.sizes.sourceBytes;
+  rows.push({ run: `backup ${(sourceBytes / 1e6).toFixed(0)} MB xbstream`, 'silo MB/s': mbps(sourceBytes, silo.seconds), 'baseline MB/s': mbps(sourceBytes, baseline.seconds),
+    ratio: baseline.seconds / silo.seconds, 'silo peak RSS MiB': silo.peakRssMiB, 'baseline peak RSS MiB': baseline.peakRssMiB });
+
+  // Restore to an extracted xbstream directory, both ways.
+  mkdirSync(join(work, 'rb'));
+  mkdirSync(join(work, 'rs'));
+  const baseRestore = must(await measure(['bash', '-o', 'pipefail', '-c', `${mc} cat bench/${MINIO_BUCKET}/${prefix}/baseline.xb.zst.age | age -d -i ${join(work, 'identity.txt')} | zstd -d -q -T0 | mbstream -x -C ${join(work, 'rb')}`], mcEnv), 'baseline restore');
+  const siloRestore = must(await measure([...CLI, 'restore', 'command', '--', 'mbstream', '-x', '-C', join(work, 'rs')], {
+    ...process.env, ...storeEnv, SILO_METADATA_KEY: `${prefix}/silo/metadata.json`, SILO_AGE_IDENTITY_FILE: join(work, 'identity.txt'),
+  }), 'silo restore');
+  rows.push({ run: `restore ${(sourceBytes / 1e6).toFixed(0)} MB xbstream`, 'silo MB/s': mbps(sourceBytes, siloRestore.seconds), 'baseline MB/s': mbps(sourceBytes, baseRestore.seconds),
+    ratio: baseRestore.seconds / siloRestore.seconds, 'silo peak RSS MiB': siloRestore.peakRssMiB, 'baseline peak RSS MiB': baseRestore.peakRssMiB });
+
+  // Memory: the same worker over 1 GiB and over memoryGib GiB of incompressible synthetic data.
+  for (const gib of [1, memoryGib]) {
+    const bytes = gib * 1024 ** 3;
+    const generator = `openssl enc -aes-128-ctr -nosalt -pass pass:silo-bench -pbkdf2 -in /dev/zero 2>/dev/null | head -c ${bytes}`;
+    const run = must(await measure([...CLI, 'backup', 'command', '--', 'sh', '-c', generator], {
+      ...process.env, ...storeEnv, SILO_DATA_KEY: `${prefix}/mem-${gib}`, SILO_BACKUP_ID: '20261122T000000Z', SILO_COMPRESSION: 'zstd', SILO_AGE_RECIPIENTS: keys.recipient,
+    }), `memory run ${gib} GiB`);
+    rows.push({ run: `memory: backup ${gib} GiB synthetic`, 'silo MB/s': mbps(bytes, run.seconds), 'baseline MB/s': '-', ratio: '-', 'silo peak RSS MiB': run.peakRssMiB, 'baseline peak RSS MiB': '-' });
+    execFileSync(mc, ['rm', '--quiet', `bench/${MINIO_BUCKET}/${prefix}/mem-${gib}`], { env: mcEnv });
+  }
+} finally {
+  im.kill('SIGTERM');
+  execFileSync(mc, ['rm', '--recursive', '--force', '--quiet', `bench/${MINIO_BUCKET}/${prefix}`], { env: mcEnv, stdio: 'ignore' });
+  rmSync(work, { recursive: true, force: true });
+}
+
+process.stdout.write(`\n${table(rows)}\n\nratio = baseline seconds / silo seconds (≥ 1.0 means Silo is at least as fast). ${new Date().toISOString()}, ${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length} cores\n`);
