@@ -60,7 +60,7 @@ export function createGcsClient(config: GcsStoreConfig): Storage {
     ...(config.credentials ? { credentials: parseServiceAccount(config.credentials), useAuthWithCustomEndpoint: !!config.apiEndpoint } : {}),
     // Backup keys are unique per run, so retrying an upload cannot overwrite anyone
     // else's object; the SDK's default retries writes only with a generation precondition.
-    // Delays 1, 2, 4, 8, 8 s: an unreachable endpoint fails in about 25 s, not the SDK default's 65.
+    // Delays 1, 2, 4, 8, 8 s (plus jitter): an unreachable endpoint fails in about 30 s, not the SDK default's 65.
     retryOptions: { idempotencyStrategy: IdempotencyStrategy.RetryAlways, maxRetries: 5, maxRetryDelay: 8 },
   });
 }

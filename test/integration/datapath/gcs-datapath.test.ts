@@ -73,6 +73,7 @@ describe('data path on fake-gcs-server', function () {
     await store.putSmall(key, body, 'application/octet-stream');
     expect((await readAll(await store.createReadStream(key, { start: 1000, end: 5000 }))).equals(body.subarray(1000, 5000))).to.equal(true);
     expect((await readAll(await store.createReadStream(key, { start: 299_990 }))).equals(body.subarray(299_990))).to.equal(true);
+    expect((await readAll(await store.createReadStream(key, { start: 7, end: 7 }))).length).to.equal(0);
     expect((await store.getSmall(key)).equals(body)).to.equal(true);
   });
 
