@@ -48,6 +48,18 @@ export function classifyAzureError(error: any, action: string): ObjectStoreError
   return new ObjectStoreError(failure, `${action} failed: ${detail}${hint}`, { cause: error });
 }
 
+/**
+ * Errors while a download body streams. We pass no abort signal, so an AbortError here is
+ * the SDK's reading of a dropped socket ('aborted'): it does not resume those itself, so it
+ * becomes 'network' and resumableRead resumes from the last byte.
+ */
+function classifyBodyError(error: any, action: string): ObjectStoreError {
+  if (error?.name === 'AbortError' || /received less data than required/i.test(String(error?.message))) {
+    return new ObjectStoreError('network', `${action} failed: the connection dropped mid-download; check that the endpoint is reachable`, { cause: error });
+  }
+  return classifyAzureError(error, action);
+}
+
 export function createAzureContainerClient(config: AzureBlobStoreConfig): ContainerClient {
   // Whole-operation retries stay with the SDK; a block body is a Buffer, so each try resends the same bytes.
   // Delays 1, 2, 4, 8 s: an unreachable endpoint fails in about 15 s, not the SDK default's 45.
@@ -100,7 +112,7 @@ export class AzureBlobStore implements ObjectStore {
       // Errors after the headers reach the reader classified: resumableRead retries only 'network'.
       const body = response.readableStreamBody as Readable;
       const out = new PassThrough({ highWaterMark: 1024 * 1024 });
-      body.on('error', (error) => out.destroy(classifyAzureError(error, action)));
+      body.on('error', (error) => out.destroy(classifyBodyError(error, action)));
       out.on('close', () => { if (!body.destroyed) body.destroy(); });
       return body.pipe(out);
     } catch (error) {

@@ -21,7 +21,8 @@ const CHUNK_GRANULE = 256 * 1024;
 export function classifyGcsError(error: any, action: string, missing: 'bucket' | 'object' = 'bucket'): ObjectStoreError {
   if (error instanceof ObjectStoreError) return error;
   const status = Number(error?.code ?? error?.response?.status ?? error?.status) || undefined;
-  const code = typeof error?.code === 'string' ? error.code : '';
+  // fetch (undici) wraps the socket error: TypeError('fetch failed' | 'terminated') with a cause.
+  const code = typeof error?.code === 'string' ? error.code : typeof error?.cause?.code === 'string' ? error.cause.code : '';
   const message = String(error?.message ?? error);
   let failure: StoreFailure = 'other';
   let hint = '';
@@ -34,8 +35,9 @@ export function classifyGcsError(error: any, action: string, missing: 'bucket' |
   } else if (status === 507 || /quota|storage ?full|insufficient storage/i.test(message)) {
     failure = 'storage-full';
     hint = '; free space in the bucket or raise its quota';
-  } else if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ERR_STREAM_PREMATURE_CLOSE'].includes(code)
-    || /socket hang up|ECONNRESET|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|timed? ?out|network/i.test(message)) {
+  } else if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET',
+    'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'].includes(code)
+    || /socket hang up|ECONNRESET|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|timed? ?out|network|^fetch failed$|^terminated$/i.test(message)) {
     failure = 'network';
     hint = '; check that the endpoint is reachable';
   }
@@ -88,19 +90,38 @@ export class GcsStore implements ObjectStore {
     return new GcsUploadSink(this.bucket, key, this.url(key), this.config.chunkBytes ?? 16 * MiB);
   }
 
+  /**
+   * Reads through the JSON API's media endpoint with Node's fetch, not the SDK: the SDK's
+   * read stream neither ends nor fails when the connection drops mid-body (it hung
+   * forever in our test), while fetch fails with a socket error that resumableRead
+   * retries from the last byte. See docs/decisions/0123-gcs-reads-with-fetch.md.
+   */
   async createReadStream(key: string, range?: { start: number; end?: number }): Promise<Readable> {
     const action = `reading ${this.url(key)}`;
-    // The SDK reads a negative or zero end as "the tail": an empty range must not become one.
     if (range?.end !== undefined && range.end <= range.start) return Readable.from([]);
-    const source = this.bucket.file(key).createReadStream({
-      // Stored bytes are ours (compressed, encrypted, SHA256-verified): never let the SDK gunzip them.
-      decompress: false,
-      // Integrity is checked against metadata.json; ranged reads cannot be validated by the SDK anyway.
-      validation: false,
-      ...(range ? { start: range.start, ...(range.end !== undefined ? { end: range.end - 1 } : {}) } : {}),
-    });
-    const classify = (error: unknown) => classifyGcsError(error, action, 'object');
-    return relayWithClassifiedErrors(source, classify).catch(async (error) => { throw await this.classifyMissing(error.cause ?? error, action); });
+    const url = `${this.storage.apiEndpoint}/storage/v1/b/${encodeURIComponent(this.config.bucket)}/o/${encodeURIComponent(key)}?alt=media`;
+    const headers = new Headers(this.config.credentials ? await this.storage.authClient.getRequestHeaders(url).catch((error) => {
+      throw classifyGcsError(error, action);
+    }) : {});
+    // Identity: stored bytes must come back exactly as stored, never transcoded.
+    headers.set('accept-encoding', 'identity');
+    if (range) headers.set('range', `bytes=${range.start}-${range.end !== undefined ? range.end - 1 : ''}`);
+    let response: Response;
+    try {
+      response = await fetch(url, { headers });
+    } catch (error) {
+      throw classifyGcsError(error, action);
+    }
+    if (!response.ok) {
+      await response.body?.cancel().catch(() => undefined);
+      throw await this.classifyMissing({ code: response.status, message: response.statusText }, action);
+    }
+    if (!response.body) return Readable.from([]);
+    const body = Readable.fromWeb(response.body as never, { highWaterMark: 1024 * 1024 });
+    const out = new PassThrough({ highWaterMark: 1024 * 1024 });
+    body.on('error', (error) => out.destroy(classifyGcsError(error, action)));
+    out.on('close', () => { if (!body.destroyed) body.destroy(); });
+    return body.pipe(out);
   }
 
   async putSmall(key: string, body: Buffer, contentType = 'application/json'): Promise<void> {
@@ -228,27 +249,4 @@ async function cancelSession(uri: string): Promise<number> {
     // Best effort: an uncancelled session expires after a week and never becomes an object.
     return 0;
   }
-}
-
-/**
- * Returns a stream that has either produced its first event or failed, so a missing
- * object or bucket is thrown here, and later errors reach the reader classified
- * (resumableRead retries only 'network').
- */
-async function relayWithClassifiedErrors(source: Readable, classify: (error: unknown) => ObjectStoreError): Promise<Readable> {
-  const out = new PassThrough({ highWaterMark: 1024 * 1024 });
-  source.on('error', (error) => out.destroy(classify(error)));
-  out.on('close', () => { if (!source.destroyed) source.destroy(); });
-  source.pipe(out);
-  await new Promise<void>((resolve, reject) => {
-    const settle = (error?: unknown) => {
-      out.off('readable', onReadable); out.off('error', settle); out.off('end', onReadable);
-      if (error) reject(error); else resolve();
-    };
-    const onReadable = () => settle();
-    out.once('readable', onReadable);
-    out.once('end', onReadable);
-    out.once('error', settle);
-  });
-  return out;
 }

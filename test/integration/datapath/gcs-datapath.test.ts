@@ -2,12 +2,12 @@
 // uploads, and failures that must leave no object and no live upload session.
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { Readable, Writable } from 'node:stream';
 import { expect } from 'chai';
 import { generateAgeKeyPair } from '../../../runtime/datapath/age/age-keys.js';
 import { streamBackup } from '../../../runtime/datapath/backup-pipeline.js';
-import { streamRestore } from '../../../runtime/datapath/restore-pipeline.js';
+import { resumableRead, streamRestore } from '../../../runtime/datapath/restore-pipeline.js';
 import { ProcessSource, SourceFailedError } from '../../../runtime/datapath/sources/process-source.js';
 import { dataKey, newBackupId } from '../../../runtime/objectstore/object-layout.js';
 import { ObjectStoreError, type ObjectStore } from '../../../runtime/objectstore/object-store.js';
@@ -38,6 +38,29 @@ async function readAll(stream: Readable): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const part of stream) parts.push(part as Buffer);
   return Buffer.concat(parts);
+}
+
+/**
+ * A loopback TCP proxy to `port` that cuts the first connection once more than 1 MiB
+ * has flowed back to the client: a connection dropped mid-download.
+ */
+async function cuttingProxy(port: number): Promise<{ port: number; cuts: () => number; close: () => void }> {
+  let cuts = 0;
+  const proxy = createNetServer((client) => {
+    const upstream = connect(port, '127.0.0.1');
+    let down = 0;
+    client.pipe(upstream);
+    upstream.on('data', (data: Buffer) => {
+      down += data.length;
+      if (down > MiB && cuts === 0) { cuts++; client.destroy(); upstream.destroy(); return; }
+      client.write(data);
+    });
+    upstream.on('end', () => client.end());
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return { port: (proxy.address() as AddressInfo).port, cuts: () => cuts, close: () => proxy.close() };
 }
 
 describe('data path on fake-gcs-server', function () {
@@ -75,6 +98,20 @@ describe('data path on fake-gcs-server', function () {
     expect((await readAll(await store.createReadStream(key, { start: 299_990 }))).equals(body.subarray(299_990))).to.equal(true);
     expect((await readAll(await store.createReadStream(key, { start: 7, end: 7 }))).length).to.equal(0);
     expect((await store.getSmall(key)).equals(body)).to.equal(true);
+  });
+
+  it('a read whose connection drops mid-body resumes from the last byte (it must not hang)', async () => {
+    const key = `${location().path}/cut.bin`;
+    const body = randomBytes(3 * MiB);
+    await store.putSmall(key, body, 'application/octet-stream');
+    const proxy = await cuttingProxy(Number(new URL(stack.env().GCS_ENDPOINT).port));
+    try {
+      const viaProxy = new GcsStore({ ...config(), apiEndpoint: `http://127.0.0.1:${proxy.port}` });
+      expect((await readAll(resumableRead(viaProxy, key))).equals(body)).to.equal(true);
+      expect(proxy.cuts()).to.equal(1);
+    } finally {
+      proxy.close();
+    }
   });
 
   it('a source killed mid-stream leaves no object, and the upload session is cancelled', async () => {
