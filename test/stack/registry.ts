@@ -7,10 +7,11 @@ import { mariadb } from './components/mariadb.js';
 import { minio } from './components/minio.js';
 import { postgres } from './components/postgres.js';
 import { rgw } from './components/rgw.js';
+import { tools } from './components/tools.js';
 
 /** Every component by name, in the order `stack status` and `stack env` list them. */
 export const registry: ReadonlyMap<string, Component> = new Map(
-  [kube, kubelet, minio, rgw, azurite, gcs, mariadb, postgres].map((c) => [c.name, c]),
+  [kube, kubelet, minio, rgw, azurite, gcs, mariadb, postgres, tools].map((c) => [c.name, c]),
 );
 
 export function getComponent(name: string): Component {

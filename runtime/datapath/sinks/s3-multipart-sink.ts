@@ -18,6 +18,8 @@ export interface S3SinkOptions {
   readonly storageClass?: string;
   readonly serverSideEncryption?: string;
   readonly kmsKeyId?: string;
+  /** How long to keep retrying the abort of a failed upload. @default 60000 */
+  readonly abortRetryMs?: number;
 }
 
 /**
@@ -120,10 +122,22 @@ export class S3MultipartSink extends Writable {
   override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
     const uploadId = this.uploadId;
     if (!error || !uploadId) return done(error);
-    // Wait for parts in flight, then abort, so nothing lands after the abort.
-    Promise.allSettled(this.inFlight)
-      .then(() => this.options.client.send(new AbortMultipartUploadCommand({ Bucket: this.options.bucket, Key: this.options.key, UploadId: uploadId })))
-      .catch(() => undefined)
-      .finally(() => done(error));
+    // Wait for parts in flight, then abort, so nothing lands after the abort. The store may be the
+    // thing that failed (restarting, unreachable): keep trying for abortRetryMs so a store that comes
+    // back is cleaned; past that, the bucket's AbortIncompleteMultipartUpload lifecycle rule is the backstop.
+    const abort = async () => {
+      const until = Date.now() + (this.options.abortRetryMs ?? 60_000);
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.options.client.send(new AbortMultipartUploadCommand({ Bucket: this.options.bucket, Key: this.options.key, UploadId: uploadId }));
+          return;
+        } catch (abortError) {
+          const gone = ['NoSuchUpload', 'NoSuchKey'].includes((abortError as { name?: string }).name ?? '');
+          if (gone || Date.now() > until) return;
+          await new Promise((resolve) => setTimeout(resolve, Math.min(1000 * 2 ** attempt, 5000)));
+        }
+      }
+    };
+    Promise.allSettled(this.inFlight).then(abort).finally(() => done(error));
   }
 }
