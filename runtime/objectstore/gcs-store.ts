@@ -186,7 +186,8 @@ export class GcsStore implements ObjectStore {
  * Wraps the SDK's resumable-upload stream. In chunked mode the SDK buffers at most
  * one chunk and sends the total size only with the last chunk, after the writer
  * ended; a destroyed stream therefore never finalizes an object. On failure the
- * session URI is DELETEd (GCS answers 499), so nothing lingers for a week either.
+ * session URI is DELETEd (GCS answers 499), so nothing lingers for a week either,
+ * and any generation of the object that appeared during this upload is deleted.
  */
 class GcsUploadSink extends Writable {
   private readonly upload: Writable;
@@ -194,10 +195,14 @@ class GcsUploadSink extends Writable {
   private cancelled = false;
   private failure?: ObjectStoreError;
   private readonly uploadClosed: Promise<void>;
+  /** The object's generation before we started: null when absent, undefined when unknown. */
+  private readonly generationBefore: Promise<string | null | undefined>;
 
-  constructor(bucket: Bucket, key: string, private readonly objectUrl: string, chunkBytes: number) {
+  constructor(private readonly bucket: Bucket, private readonly key: string, private readonly objectUrl: string, chunkBytes: number) {
     super({ highWaterMark: 1024 * 1024 });
     const chunkSize = Math.max(CHUNK_GRANULE, Math.ceil(chunkBytes / CHUNK_GRANULE) * CHUNK_GRANULE);
+    this.generationBefore = bucket.file(key).getMetadata()
+      .then(([metadata]) => String(metadata.generation), (error) => (Number(error?.code) === 404 ? null : undefined));
     this.upload = bucket.file(key).createWriteStream({
       resumable: true, chunkSize, validation: false, contentType: 'application/octet-stream',
     });
@@ -207,7 +212,12 @@ class GcsUploadSink extends Writable {
       if (this.cancelled) void this.cancel(uri);
       this.emit('session', uri);
     });
-    this.upload.on('error', (error) => { this.failure ??= classifyGcsError(error, `uploading ${objectUrl}`); });
+    this.upload.on('error', (error: any) => {
+      // Before a session exists a 404 means the bucket; after, it means the session is gone.
+      this.failure ??= this.sessionUri && Number(error?.code ?? error?.response?.status) === 404
+        ? new ObjectStoreError('network', `uploading ${objectUrl} failed: the upload session is gone (HTTP 404), usually after a dropped connection; retry the backup`, { cause: error })
+        : classifyGcsError(error, `uploading ${objectUrl}`);
+    });
     this.uploadClosed = new Promise((resolve) => this.upload.once('close', () => resolve()));
   }
 
@@ -230,11 +240,28 @@ class GcsUploadSink extends Writable {
     this.upload.destroy(error ?? new Error(`upload of ${this.objectUrl} was cancelled`));
     this.uploadClosed
       .then(() => (this.sessionUri ? this.cancel(this.sessionUri) : undefined))
+      .then(() => this.removeGenerationWeCreated())
+      .catch(() => undefined)
       .finally(() => done(error));
   }
 
   private async cancel(uri: string): Promise<void> {
     this.emit('session-cancelled', await cancelSession(uri));
+  }
+
+  /**
+   * A failed upload can still have committed something: fake-gcs-server commits a session
+   * when the SDK asks for its status after a dropped connection. Delete exactly the
+   * generation that appeared during this upload; never one that existed before it.
+   */
+  private async removeGenerationWeCreated(): Promise<void> {
+    const before = await this.generationBefore;
+    if (before === undefined) return;
+    const [metadata] = await this.bucket.file(this.key).getMetadata().catch(() => [undefined]);
+    const generation = metadata?.generation === undefined ? undefined : String(metadata.generation);
+    if (generation === undefined || generation === before) return;
+    await this.bucket.file(this.key, { generation }).delete();
+    this.emit('partial-removed', generation);
   }
 }
 

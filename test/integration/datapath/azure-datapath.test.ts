@@ -1,7 +1,7 @@
 // The backup data path against Azurite: a round trip through staged blocks, and
 // failures that must leave no committed blob.
 import { createHash, randomBytes } from 'node:crypto';
-import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { Readable, Writable } from 'node:stream';
 import { expect } from 'chai';
 import { generateAgeKeyPair } from '../../../runtime/datapath/age/age-keys.js';
@@ -45,8 +45,13 @@ async function readAll(stream: Readable): Promise<Buffer> {
  */
 async function cuttingProxy(port: number): Promise<{ port: number; cuts: () => number; close: () => void }> {
   let cuts = 0;
+  const sockets = new Set<Socket>();
   const proxy = createNetServer((client) => {
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
     const upstream = connect(port, '127.0.0.1');
+    sockets.add(upstream);
+    upstream.on('close', () => sockets.delete(upstream));
     let down = 0;
     client.pipe(upstream);
     upstream.on('data', (data: Buffer) => {
@@ -59,7 +64,32 @@ async function cuttingProxy(port: number): Promise<{ port: number; cuts: () => n
     client.on('error', () => upstream.destroy());
   });
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  return { port: (proxy.address() as AddressInfo).port, cuts: () => cuts, close: () => proxy.close() };
+  return { port: (proxy.address() as AddressInfo).port, cuts: () => cuts, close: () => { proxy.close(); for (const socket of sockets) socket.destroy(); } };
+}
+
+/** Like cuttingProxy, but cuts the first connection once more than 3 MiB has flowed to the server. */
+async function uploadCuttingProxy(port: number): Promise<{ port: number; cuts: () => number; close: () => void }> {
+  let cuts = 0;
+  const sockets = new Set<Socket>();
+  const proxy = createNetServer((client) => {
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
+    const upstream = connect(port, '127.0.0.1');
+    sockets.add(upstream);
+    upstream.on('close', () => sockets.delete(upstream));
+    let up = 0;
+    client.on('data', (data: Buffer) => {
+      up += data.length;
+      if (up > 3 * MiB && cuts === 0) { cuts++; client.destroy(); upstream.destroy(); return; }
+      upstream.write(data);
+    });
+    upstream.pipe(client);
+    client.on('end', () => upstream.end());
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return { port: (proxy.address() as AddressInfo).port, cuts: () => cuts, close: () => { proxy.close(); for (const socket of sockets) socket.destroy(); } };
 }
 
 describe('data path on Azurite', function () {
@@ -119,6 +149,21 @@ describe('data path on Azurite', function () {
       const viaProxy = new AzureBlobStore({ ...config(), endpoint: `http://127.0.0.1:${proxy.port}${endpoint.pathname}` });
       expect((await readAll(resumableRead(viaProxy, key))).equals(body)).to.equal(true);
       expect(proxy.cuts()).to.equal(1);
+    } finally {
+      proxy.close();
+    }
+  });
+
+  it('a connection dropped mid-upload is retried and the blob is whole', async () => {
+    const where = location();
+    const body = randomBytes(20 * MiB);
+    const endpoint = new URL(stack.env().AZURITE_BLOB_ENDPOINT);
+    const proxy = await uploadCuttingProxy(Number(endpoint.port));
+    try {
+      const viaProxy = new AzureBlobStore({ ...config(), endpoint: `http://127.0.0.1:${proxy.port}${endpoint.pathname}` });
+      await streamBackup({ source: Readable.from([body]), store: viaProxy, key: dataKey(where), compression: { algorithm: 'none' } });
+      expect(proxy.cuts()).to.equal(1);
+      expect((await store.getSmall(dataKey(where))).equals(body)).to.equal(true);
     } finally {
       proxy.close();
     }

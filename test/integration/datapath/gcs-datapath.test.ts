@@ -2,7 +2,7 @@
 // uploads, and failures that must leave no object and no live upload session.
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { Readable, Writable } from 'node:stream';
 import { expect } from 'chai';
 import { generateAgeKeyPair } from '../../../runtime/datapath/age/age-keys.js';
@@ -46,8 +46,13 @@ async function readAll(stream: Readable): Promise<Buffer> {
  */
 async function cuttingProxy(port: number): Promise<{ port: number; cuts: () => number; close: () => void }> {
   let cuts = 0;
+  const sockets = new Set<Socket>();
   const proxy = createNetServer((client) => {
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
     const upstream = connect(port, '127.0.0.1');
+    sockets.add(upstream);
+    upstream.on('close', () => sockets.delete(upstream));
     let down = 0;
     client.pipe(upstream);
     upstream.on('data', (data: Buffer) => {
@@ -60,7 +65,32 @@ async function cuttingProxy(port: number): Promise<{ port: number; cuts: () => n
     client.on('error', () => upstream.destroy());
   });
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  return { port: (proxy.address() as AddressInfo).port, cuts: () => cuts, close: () => proxy.close() };
+  return { port: (proxy.address() as AddressInfo).port, cuts: () => cuts, close: () => { proxy.close(); for (const socket of sockets) socket.destroy(); } };
+}
+
+/** Like cuttingProxy, but cuts the first connection once more than 3 MiB has flowed to the server. */
+async function uploadCuttingProxy(port: number): Promise<{ port: number; cuts: () => number; close: () => void }> {
+  let cuts = 0;
+  const sockets = new Set<Socket>();
+  const proxy = createNetServer((client) => {
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
+    const upstream = connect(port, '127.0.0.1');
+    sockets.add(upstream);
+    upstream.on('close', () => sockets.delete(upstream));
+    let up = 0;
+    client.on('data', (data: Buffer) => {
+      up += data.length;
+      if (up > 3 * MiB && cuts === 0) { cuts++; client.destroy(); upstream.destroy(); return; }
+      upstream.write(data);
+    });
+    upstream.pipe(client);
+    client.on('end', () => upstream.end());
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return { port: (proxy.address() as AddressInfo).port, cuts: () => cuts, close: () => { proxy.close(); for (const socket of sockets) socket.destroy(); } };
 }
 
 describe('data path on fake-gcs-server', function () {
@@ -109,6 +139,30 @@ describe('data path on fake-gcs-server', function () {
       const viaProxy = new GcsStore({ ...config(), apiEndpoint: `http://127.0.0.1:${proxy.port}` });
       expect((await readAll(resumableRead(viaProxy, key))).equals(body)).to.equal(true);
       expect(proxy.cuts()).to.equal(1);
+    } finally {
+      proxy.close();
+    }
+  });
+
+  it('a connection dropped mid-upload fails as network and leaves no object', async () => {
+    // On GCS the SDK would ask the session for its offset and resume. fake-gcs-server commits
+    // the session on that status query (ADR 0120), so here the upload must fail cleanly instead:
+    // the session is then gone, and the generation the emulator committed is deleted.
+    const where = location();
+    const proxy = await uploadCuttingProxy(Number(new URL(stack.env().GCS_ENDPOINT).port));
+    try {
+      const viaProxy = new GcsStore({ ...config(), apiEndpoint: `http://127.0.0.1:${proxy.port}` });
+      const error = await streamBackup({ source: Readable.from([randomBytes(12 * MiB)]), store: viaProxy, key: dataKey(where), compression: { algorithm: 'none' } })
+        .then(() => undefined, (e) => e);
+      expect(proxy.cuts()).to.equal(1);
+      if (error) {
+        expect(error).to.be.instanceOf(ObjectStoreError);
+        expect(error.failure).to.equal('network');
+        expect(await store.size(dataKey(where))).to.equal(undefined);
+      } else {
+        // An emulator that resumes properly: then the object must be whole.
+        expect(await store.size(dataKey(where))).to.equal(12 * MiB);
+      }
     } finally {
       proxy.close();
     }
