@@ -1,8 +1,7 @@
 // The backup data path against Azurite: a round trip through staged blocks, and
 // failures that must leave no committed blob.
 import { createHash, randomBytes } from 'node:crypto';
-import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
-import { Readable, Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { generateAgeKeyPair } from '../../../runtime/datapath/age/age-keys.js';
 import { streamBackup } from '../../../runtime/datapath/backup-pipeline.js';
@@ -15,82 +14,13 @@ import { createObjectStore } from '../../../runtime/objectstore/store-factory.js
 import { createLogger } from '../../../runtime/logging/logger.js';
 import { AZURITE_ACCOUNT, AZURITE_CONNECTION_STRING, AZURITE_CONTAINER, AZURITE_KEY } from '../../stack/components/azurite.js';
 import { useStack } from '../../stack/mocha.js';
+import { cuttingProxy } from '../../support/cutting-proxy.js';
+import { hashingSink, MiB, mostlyRandom, readAll } from '../../support/streams.js';
 
 const stack = useStack('azurite');
 const logger = createLogger({}, { write: () => undefined });
-const MiB = 1024 * 1024;
 
-/** 20 MiB, 7/8 random: zstd leaves about 17.5 MiB, two 16 MiB blocks. */
-function payload(): Readable {
-  return Readable.from((function* () {
-    for (let i = 0; i < 20; i++) yield Buffer.concat([randomBytes(MiB * 7 / 8), Buffer.alloc(MiB / 8, i)]);
-  })());
-}
-
-function hashingSink(): { sink: Writable; digest: () => string; bytes: () => number } {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  return { sink: new Writable({ write(chunk, _e, done) { hash.update(chunk); bytes += chunk.length; done(); } }), digest: () => hash.digest('hex'), bytes: () => bytes };
-}
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const part of stream) parts.push(part as Buffer);
-  return Buffer.concat(parts);
-}
-
-/**
- * A loopback TCP proxy to `port` that cuts the first connection once more than 1 MiB
- * has flowed back to the client: a connection dropped mid-download.
- */
-async function cuttingProxy(port: number): Promise<{ port: number; cuts: () => number; close: () => void }> {
-  let cuts = 0;
-  const sockets = new Set<Socket>();
-  const proxy = createNetServer((client) => {
-    sockets.add(client);
-    client.on('close', () => sockets.delete(client));
-    const upstream = connect(port, '127.0.0.1');
-    sockets.add(upstream);
-    upstream.on('close', () => sockets.delete(upstream));
-    let down = 0;
-    client.pipe(upstream);
-    upstream.on('data', (data: Buffer) => {
-      down += data.length;
-      if (down > MiB && cuts === 0) { cuts++; client.destroy(); upstream.destroy(); return; }
-      client.write(data);
-    });
-    upstream.on('end', () => client.end());
-    upstream.on('error', () => client.destroy());
-    client.on('error', () => upstream.destroy());
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  return { port: (proxy.address() as AddressInfo).port, cuts: () => cuts, close: () => { proxy.close(); for (const socket of sockets) socket.destroy(); } };
-}
-
-/** Like cuttingProxy, but cuts the first connection once more than 3 MiB has flowed to the server. */
-async function uploadCuttingProxy(port: number): Promise<{ port: number; cuts: () => number; close: () => void }> {
-  let cuts = 0;
-  const sockets = new Set<Socket>();
-  const proxy = createNetServer((client) => {
-    sockets.add(client);
-    client.on('close', () => sockets.delete(client));
-    const upstream = connect(port, '127.0.0.1');
-    sockets.add(upstream);
-    upstream.on('close', () => sockets.delete(upstream));
-    let up = 0;
-    client.on('data', (data: Buffer) => {
-      up += data.length;
-      if (up > 3 * MiB && cuts === 0) { cuts++; client.destroy(); upstream.destroy(); return; }
-      upstream.write(data);
-    });
-    upstream.pipe(client);
-    client.on('end', () => upstream.end());
-    upstream.on('error', () => client.destroy());
-    client.on('error', () => upstream.destroy());
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  return { port: (proxy.address() as AddressInfo).port, cuts: () => cuts, close: () => { proxy.close(); for (const socket of sockets) socket.destroy(); } };
-}
+const payload = () => mostlyRandom(20);
 
 describe('data path on Azurite', function () {
   this.timeout(120_000);
@@ -144,7 +74,7 @@ describe('data path on Azurite', function () {
     const body = randomBytes(3 * MiB);
     await store.putSmall(key, body, 'application/octet-stream');
     const endpoint = new URL(stack.env().AZURITE_BLOB_ENDPOINT);
-    const proxy = await cuttingProxy(Number(endpoint.port));
+    const proxy = await cuttingProxy(Number(endpoint.port), 'download', MiB);
     try {
       const viaProxy = new AzureBlobStore({ ...config(), endpoint: `http://127.0.0.1:${proxy.port}${endpoint.pathname}` });
       expect((await readAll(resumableRead(viaProxy, key))).equals(body)).to.equal(true);
@@ -158,7 +88,7 @@ describe('data path on Azurite', function () {
     const where = location();
     const body = randomBytes(20 * MiB);
     const endpoint = new URL(stack.env().AZURITE_BLOB_ENDPOINT);
-    const proxy = await uploadCuttingProxy(Number(endpoint.port));
+    const proxy = await cuttingProxy(Number(endpoint.port), 'upload', 3 * MiB);
     try {
       const viaProxy = new AzureBlobStore({ ...config(), endpoint: `http://127.0.0.1:${proxy.port}${endpoint.pathname}` });
       await streamBackup({ source: Readable.from([body]), store: viaProxy, key: dataKey(where), compression: { algorithm: 'none' } });

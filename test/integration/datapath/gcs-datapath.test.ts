@@ -2,8 +2,8 @@
 // uploads, and failures that must leave no object and no live upload session.
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
-import { Readable, Writable } from 'node:stream';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { generateAgeKeyPair } from '../../../runtime/datapath/age/age-keys.js';
 import { streamBackup } from '../../../runtime/datapath/backup-pipeline.js';
@@ -16,82 +16,13 @@ import { createObjectStore } from '../../../runtime/objectstore/store-factory.js
 import { createLogger } from '../../../runtime/logging/logger.js';
 import { GCS_BUCKET, GCS_PROJECT } from '../../stack/components/gcs.js';
 import { useStack } from '../../stack/mocha.js';
+import { cuttingProxy } from '../../support/cutting-proxy.js';
+import { hashingSink, MiB, mostlyRandom, readAll } from '../../support/streams.js';
 
 const stack = useStack('gcs');
 const logger = createLogger({}, { write: () => undefined });
-const MiB = 1024 * 1024;
 
-/** 20 MiB, 7/8 random: zstd leaves about 17.5 MiB, three 8 MiB upload chunks. */
-function payload(): Readable {
-  return Readable.from((function* () {
-    for (let i = 0; i < 20; i++) yield Buffer.concat([randomBytes(MiB * 7 / 8), Buffer.alloc(MiB / 8, i)]);
-  })());
-}
-
-function hashingSink(): { sink: Writable; digest: () => string; bytes: () => number } {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  return { sink: new Writable({ write(chunk, _e, done) { hash.update(chunk); bytes += chunk.length; done(); } }), digest: () => hash.digest('hex'), bytes: () => bytes };
-}
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const part of stream) parts.push(part as Buffer);
-  return Buffer.concat(parts);
-}
-
-/**
- * A loopback TCP proxy to `port` that cuts the first connection once more than 1 MiB
- * has flowed back to the client: a connection dropped mid-download.
- */
-async function cuttingProxy(port: number): Promise<{ port: number; cuts: () => number; close: () => void }> {
-  let cuts = 0;
-  const sockets = new Set<Socket>();
-  const proxy = createNetServer((client) => {
-    sockets.add(client);
-    client.on('close', () => sockets.delete(client));
-    const upstream = connect(port, '127.0.0.1');
-    sockets.add(upstream);
-    upstream.on('close', () => sockets.delete(upstream));
-    let down = 0;
-    client.pipe(upstream);
-    upstream.on('data', (data: Buffer) => {
-      down += data.length;
-      if (down > MiB && cuts === 0) { cuts++; client.destroy(); upstream.destroy(); return; }
-      client.write(data);
-    });
-    upstream.on('end', () => client.end());
-    upstream.on('error', () => client.destroy());
-    client.on('error', () => upstream.destroy());
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  return { port: (proxy.address() as AddressInfo).port, cuts: () => cuts, close: () => { proxy.close(); for (const socket of sockets) socket.destroy(); } };
-}
-
-/** Like cuttingProxy, but cuts the first connection once more than 3 MiB has flowed to the server. */
-async function uploadCuttingProxy(port: number): Promise<{ port: number; cuts: () => number; close: () => void }> {
-  let cuts = 0;
-  const sockets = new Set<Socket>();
-  const proxy = createNetServer((client) => {
-    sockets.add(client);
-    client.on('close', () => sockets.delete(client));
-    const upstream = connect(port, '127.0.0.1');
-    sockets.add(upstream);
-    upstream.on('close', () => sockets.delete(upstream));
-    let up = 0;
-    client.on('data', (data: Buffer) => {
-      up += data.length;
-      if (up > 3 * MiB && cuts === 0) { cuts++; client.destroy(); upstream.destroy(); return; }
-      upstream.write(data);
-    });
-    upstream.pipe(client);
-    client.on('end', () => upstream.end());
-    upstream.on('error', () => client.destroy());
-    client.on('error', () => upstream.destroy());
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  return { port: (proxy.address() as AddressInfo).port, cuts: () => cuts, close: () => { proxy.close(); for (const socket of sockets) socket.destroy(); } };
-}
+const payload = () => mostlyRandom(20);
 
 describe('data path on fake-gcs-server', function () {
   this.timeout(120_000);
@@ -134,7 +65,7 @@ describe('data path on fake-gcs-server', function () {
     const key = `${location().path}/cut.bin`;
     const body = randomBytes(3 * MiB);
     await store.putSmall(key, body, 'application/octet-stream');
-    const proxy = await cuttingProxy(Number(new URL(stack.env().GCS_ENDPOINT).port));
+    const proxy = await cuttingProxy(Number(new URL(stack.env().GCS_ENDPOINT).port), 'download', MiB);
     try {
       const viaProxy = new GcsStore({ ...config(), apiEndpoint: `http://127.0.0.1:${proxy.port}` });
       expect((await readAll(resumableRead(viaProxy, key))).equals(body)).to.equal(true);
@@ -149,7 +80,7 @@ describe('data path on fake-gcs-server', function () {
     // the session on that status query (ADR 0120), so here the upload must fail cleanly instead:
     // the session is then gone, and the generation the emulator committed is deleted.
     const where = location();
-    const proxy = await uploadCuttingProxy(Number(new URL(stack.env().GCS_ENDPOINT).port));
+    const proxy = await cuttingProxy(Number(new URL(stack.env().GCS_ENDPOINT).port), 'upload', 3 * MiB);
     try {
       const viaProxy = new GcsStore({ ...config(), apiEndpoint: `http://127.0.0.1:${proxy.port}` });
       const error = await streamBackup({ source: Readable.from([randomBytes(12 * MiB)]), store: viaProxy, key: dataKey(where), compression: { algorithm: 'none' } })
