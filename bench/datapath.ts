@@ -19,7 +19,8 @@ import { createPki } from '../test/support/pki.js';
 import { mbps, measure, must, table } from './measure.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const CLI = ['node', '--import', 'tsx', join(ROOT, 'runtime/cli.ts')];
+// The bundle that `npm run build:runtime` makes (bench:datapath builds it first): what an image would run, without tsx compiling at startup.
+const CLI = ['node', join(ROOT, 'build/silo-cli.mjs')];
 const datasetMb = Number(process.env.SILO_BENCH_MB ?? 1024);
 const memoryGib = Number(process.env.SILO_BENCH_MEMORY_GIB ?? 20);
 

@@ -44,6 +44,13 @@ function file(env: Env, name: string): string | undefined {
   }
 }
 
+function positiveInteger(env: Env, name: string): number | undefined {
+  if (!env[name]) return undefined;
+  const value = Number(env[name]);
+  if (!Number.isInteger(value) || value < 1) throw new ConfigError(`${name} must be a positive integer (got ${JSON.stringify(env[name])})`);
+  return value;
+}
+
 export function storeConfigFromEnv(env: Env): ObjectStoreConfig {
   const type = required(env, 'SILO_STORE_TYPE', 'set it to s3, gcs, azure or filesystem');
   switch (type) {
@@ -53,6 +60,7 @@ export function storeConfigFromEnv(env: Env): ObjectStoreConfig {
         region: env.SILO_S3_REGION || undefined, forcePathStyle: bool(env, 'SILO_S3_FORCE_PATH_STYLE'), insecure: bool(env, 'SILO_S3_INSECURE'),
         ca: file(env, 'SILO_S3_CA_FILE'), accessKeyId: secret(env, 'AWS_ACCESS_KEY_ID'), secretAccessKey: secret(env, 'AWS_SECRET_ACCESS_KEY'),
         sessionToken: secret(env, 'AWS_SESSION_TOKEN'), storageClass: env.SILO_S3_STORAGE_CLASS || undefined,
+        uploadConcurrency: positiveInteger(env, 'SILO_S3_UPLOAD_CONCURRENCY'),
       };
     case 'gcs':
       return {

@@ -32,8 +32,10 @@ export interface S3SinkOptions {
 export class S3MultipartSink extends Writable {
   private uploadId?: string;
   private partNumber = 0;
-  private current: Buffer[] = [];
+  /** The part being filled, and spare part buffers: reused so a long stream makes no garbage. */
+  private current?: Buffer;
   private currentBytes = 0;
+  private readonly spare: Buffer[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private readonly completed: Array<{ PartNumber: number; ETag: string }> = [];
   private failure?: Error;
@@ -64,14 +66,13 @@ export class S3MultipartSink extends Writable {
     this.uploadId = created.UploadId;
   }
 
-  private takeCurrent(): Buffer {
-    const body = this.current.length === 1 ? this.current[0] : Buffer.concat(this.current, this.currentBytes);
-    this.current = [];
-    this.currentBytes = 0;
-    return body;
+  private partBuffer(size: number): Buffer {
+    const index = this.spare.findIndex((buffer) => buffer.length === size);
+    return index === -1 ? Buffer.allocUnsafeSlow(size) : this.spare.splice(index, 1)[0];
   }
 
-  private async uploadPart(body: Buffer): Promise<void> {
+  private async uploadPart(buffer: Buffer, length: number): Promise<void> {
+    const body = buffer.subarray(0, length);
     if (!this.uploadId) await this.startUpload();
     const partNumber = ++this.partNumber;
     if (partNumber > MAX_PARTS) throw new Error(`stream exceeds ${MAX_PARTS} parts; pass expectedBytes so parts can be larger`);
@@ -82,7 +83,10 @@ export class S3MultipartSink extends Writable {
       this.completed.push({ PartNumber: partNumber, ETag: result.ETag });
     }).catch((error) => {
       this.failure ??= classifyS3Error(error, `uploading part ${partNumber} of s3://${this.options.bucket}/${this.options.key}`);
-    }).finally(() => this.inFlight.delete(upload));
+    }).finally(() => {
+      this.inFlight.delete(upload);
+      if (this.spare.length <= (this.options.concurrency ?? 3)) this.spare.push(buffer);
+    });
     this.inFlight.add(upload);
     // Backpressure: hold the writer until a slot frees, so memory stays bounded.
     while (this.inFlight.size >= (this.options.concurrency ?? 3)) await Promise.race(this.inFlight);
@@ -91,25 +95,37 @@ export class S3MultipartSink extends Writable {
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
     this.bytesWritten += chunk.length;
-    this.current.push(chunk);
-    this.currentBytes += chunk.length;
-    if (this.currentBytes < this.nextPartSize()) return done();
-    const size = this.nextPartSize();
-    const all = this.takeCurrent();
-    // Keep the overflow for the next part; subarray shares memory, no copy.
-    if (all.length > size) { this.current = [all.subarray(size)]; this.currentBytes = all.length - size; }
-    this.uploadPart(all.subarray(0, size)).then(() => done(), done);
+    let offset = 0;
+    // Copy into a reusable part buffer; one memcpy per byte is cheaper than the garbage of concatenating chunks.
+    const fill = (): void => {
+      while (offset < chunk.length) {
+        const size = this.nextPartSize();
+        this.current ??= this.partBuffer(size);
+        const n = Math.min(size - this.currentBytes, chunk.length - offset);
+        chunk.copy(this.current, this.currentBytes, offset, offset + n);
+        this.currentBytes += n;
+        offset += n;
+        if (this.currentBytes === size) {
+          const full = this.current;
+          this.current = undefined;
+          this.currentBytes = 0;
+          return void this.uploadPart(full, size).then(fill, done);
+        }
+      }
+      done();
+    };
+    fill();
   }
 
   override _final(done: (error?: Error | null) => void): void {
     (async () => {
       if (!this.uploadId && this.partNumber === 0) {
-        const body = this.takeCurrent();
+        const body = this.current ? this.current.subarray(0, this.currentBytes) : Buffer.alloc(0);
         await this.options.client.send(new PutObjectCommand({ ...this.objectParams, Body: body, ContentLength: body.length }))
           .catch((error) => { throw classifyS3Error(error, `uploading s3://${this.options.bucket}/${this.options.key}`); });
         return;
       }
-      if (this.currentBytes > 0) await this.uploadPart(this.takeCurrent());
+      if (this.current && this.currentBytes > 0) await this.uploadPart(this.current, this.currentBytes);
       await Promise.all(this.inFlight);
       if (this.failure) throw this.failure;
       const parts = [...this.completed].sort((a, b) => a.PartNumber - b.PartNumber);
