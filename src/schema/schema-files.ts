@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
@@ -6,8 +6,16 @@ import { parse } from 'yaml';
 /** A JSON Schema node. Schemas are authored as YAML under schemas/. */
 export type SchemaNode = Record<string, any>;
 
-/** Absolute path of the schemas/ folder that ships with this package. */
-export const SCHEMAS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../schemas');
+/**
+ * Absolute path of the schemas/ folder that ships with this package: the nearest
+ * one above this module, so the sources (src/schema/) and a bundle (build/) both find it.
+ */
+export const SCHEMAS_DIR = (() => {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'schemas', 'metadata'))) return join(dir, 'schemas');
+    if (dirname(dir) === dir) return resolve(dirname(fileURLToPath(import.meta.url)), '../../schemas');
+  }
+})();
 
 const fileCache = new Map<string, SchemaNode>();
 
