@@ -1,0 +1,31 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { restorePhysicalChain } from '../../../runtime/datapath/physical-restore.js';
+import { FilesystemStore } from '../../../runtime/objectstore/fs-store.js';
+import { createLogger } from '../../../runtime/logging/logger.js';
+
+describe('physical restore guards', () => {
+  let dir: string;
+  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'silo-phys-')); });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const logger = createLogger({}, { write: () => undefined });
+
+  it('refuses a data directory that already holds files, and touches nothing', async () => {
+    const dataDir = join(dir, 'data');
+    mkdirSync(dataDir);
+    writeFileSync(join(dataDir, 'ibdata1'), 'live data');
+    const error = await restorePhysicalChain({
+      store: new FilesystemStore(join(dir, 'store')), chain: [{ key: 'k', sha256: 'a'.repeat(64), compression: 'none', backupId: 'b' }],
+      workDir: join(dir, 'work'), dataDir, logger,
+    }).then(() => undefined, (e) => e);
+    expect(error.message).to.equal(`data directory ${dataDir} is not empty; restore only into an empty directory`);
+    expect(readdirSync(dataDir)).to.deep.equal(['ibdata1']);
+  });
+
+  it('refuses an empty chain', async () => {
+    const error = await restorePhysicalChain({ store: new FilesystemStore(dir), chain: [], workDir: join(dir, 'w'), dataDir: join(dir, 'd'), logger }).then(() => undefined, (e) => e);
+    expect(error.message).to.equal('restore chain is empty');
+  });
+});
