@@ -3,7 +3,7 @@ import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand,
   PutObjectCommand, UploadPartCommand, type S3Client, type ServerSideEncryption, type StorageClass,
 } from '@aws-sdk/client-s3';
-import { classifyS3Error } from '../../objectstore/s3-store.js';
+import { classifyS3Error } from '../../objectstore/s3-errors.js';
 import { MAX_PARTS, partSize } from './part-size.js';
 
 export interface S3SinkOptions {
