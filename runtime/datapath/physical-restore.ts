@@ -6,7 +6,7 @@ import type { Logger } from '../logging/logger.js';
 import type { ObjectStore } from '../objectstore/object-store.js';
 import type { CompressionAlgorithm } from './stages/compression.js';
 import { ProcessSink } from './sinks/process-sink.js';
-import { ChecksumMismatchError, streamRestore, verifyStoredChecksum } from './restore-pipeline.js';
+import { streamRestore } from './restore-pipeline.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -73,8 +73,6 @@ export async function restorePhysicalChain(options: PhysicalRestoreOptions): Pro
       });
     } catch (error) {
       rmSync(staging, { recursive: true, force: true });
-      // mbstream checks its own chunk CRCs and may stop first; report the root cause when the stored bytes are damaged.
-      if (!(error instanceof ChecksumMismatchError)) await verifyStoredChecksum(options.store, link.key, link.sha256);
       throw error;
     }
     renameSync(staging, promoted);

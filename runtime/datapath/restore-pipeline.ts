@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { AgeDecryptStream } from './age/age-stream.js';
 import { createDecompressor, type CompressionAlgorithm } from './stages/compression.js';
 import { DigestCounter } from './stages/digest.js';
+import { RestoreCommandError } from './sinks/process-sink.js';
 import { ObjectStoreError, type ObjectStore } from '../objectstore/object-store.js';
 
 export class ChecksumMismatchError extends Error {
@@ -81,10 +82,21 @@ export async function streamRestore(options: RestoreStreamOptions): Promise<{ st
   const verifiedEnd = new VerifiedEnd(() => {
     if (digest.sha256 !== options.expectedSha256) throw new ChecksumMismatchError(options.key, options.expectedSha256, digest.sha256);
   });
-  await pipeline(
-    [resumableRead(options.store, options.key), digest, ...decryption, createDecompressor(options.compression), verifiedEnd, options.sink] as never,
-    options.signal ? { signal: options.signal } : {},
-  );
+  try {
+    await pipeline(
+      [resumableRead(options.store, options.key), digest, ...decryption, createDecompressor(options.compression), verifiedEnd, options.sink] as never,
+      options.signal ? { signal: options.signal } : {},
+    );
+  } catch (error) {
+    // The restore target (mbstream checks its own CRCs) may stop before the checksum is known. Read the
+    // rest of the object then, so damaged stored bytes are reported as the root cause.
+    if (error instanceof RestoreCommandError) {
+      await verifyStoredChecksum(options.store, options.key, options.expectedSha256).catch((verifyError) => {
+        if (verifyError instanceof ChecksumMismatchError) throw verifyError;
+      });
+    }
+    throw error;
+  }
   return { storedBytes: digest.bytes };
 }
 

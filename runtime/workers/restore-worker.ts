@@ -2,9 +2,8 @@ import { join } from 'node:path';
 import type { Logger } from '../logging/logger.js';
 import { readBackupMetadata } from '../datapath/backup-metadata.js';
 import { restorePhysicalChain, type ChainLink } from '../datapath/physical-restore.js';
-import { streamRestore, verifyStoredChecksum } from '../datapath/restore-pipeline.js';
+import { streamRestore } from '../datapath/restore-pipeline.js';
 import { ProcessSink } from '../datapath/sinks/process-sink.js';
-import { ChecksumMismatchError } from '../datapath/restore-pipeline.js';
 import { createObjectStore } from '../objectstore/store-factory.js';
 import { ConfigError, DeadlineExceededError } from './exit-codes.js';
 import { deadlineFromEnv, required, secret, storeConfigFromEnv, type Env } from './worker-env.js';
@@ -35,12 +34,7 @@ export async function runRestore(target: RestoreTargetSpec, env: Env, logger: Lo
       await streamRestore({
         store, key: metadata.objectKey, expectedSha256: metadata.sha256, compression: metadata.codec.compression,
         identity: metadata.codec.encryption === 'age' ? identity : undefined, sink, signal: abort.signal,
-      }).catch(async (error) => {
-        if (abort.signal.aborted) throw abort.signal.reason;
-        // A restore command that stopped early may hide the root cause: damaged stored bytes.
-        if (!(error instanceof ChecksumMismatchError)) await verifyStoredChecksum(store, metadata.objectKey, metadata.sha256).catch((e) => { if (e instanceof ChecksumMismatchError) throw e; });
-        throw error;
-      });
+      }).catch((error) => { throw abort.signal.aborted ? abort.signal.reason : error; });
       logger.info('restore completed', { key: store.url(metadata.objectKey) });
       return;
     }

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
-import { AgeKeyError, parseIdentities, type AgeIdentity } from './age-keys.js';
+import { AgeKeyError, parseIdentities, parseRecipient, type AgeIdentity } from './age-keys.js';
 import { buildHeader, parseHeader, payloadKey } from './age-header.js';
 
 /**
@@ -52,7 +52,8 @@ export class AgeEncryptStream extends Transform {
   constructor(private readonly recipients: string[]) {
     super({ writableHighWaterMark: CHUNK * 4, readableHighWaterMark: CHUNK * 4 });
     // Parse recipients now so a bad one fails before any byte moves.
-    buildHeader(recipients);
+    if (!recipients.length) throw new AgeKeyError('age encryption needs at least one recipient');
+    recipients.forEach(parseRecipient);
   }
 
   private start(): void {
