@@ -79,7 +79,9 @@ export class FilesystemStore implements ObjectStore {
       const nested = await Promise.all(entries.map((e) => (e.isDirectory() ? walk(join(dir, e.name)) : Promise.resolve([join(dir, e.name)]))));
       return nested.flat();
     };
-    return (await walk(this.root)).map((p) => relative(this.root, p).split(sep).join('/'))
+    // Start at the deepest folder the prefix names, not at the volume root: a volume holds many backups.
+    const folder = prefix.includes('/') ? this.path(prefix.slice(0, prefix.lastIndexOf('/'))) : this.root;
+    return (await walk(folder)).map((p) => relative(this.root, p).split(sep).join('/'))
       .filter((key) => key.startsWith(prefix) && !key.endsWith('.partial')).sort();
   }
 

@@ -2,12 +2,11 @@
 // backup (mariadb-dump) and a physical backup (mariabackup through the instance
 // manager) of a seeded MariaDB go to MinIO, Ceph RGW, Azurite and fake-gcs-server,
 // and each is restored into a fresh mariadbd with equal CHECKSUM TABLE.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { generateAgeKeyPair } from '../../../runtime/datapath/age/age-keys.js';
 import { createInstanceManagerServer } from '../../../runtime/instance-manager/server.js';
@@ -21,20 +20,9 @@ import { checksumTables, seedDataset, type SeedResult } from '../../stack/datase
 import { LOOPBACK, ports } from '../../stack/lib/ports.js';
 import { useStack } from '../../stack/mocha.js';
 import { createPki } from '../../support/pki.js';
+import { lastJson, runSilo as silo } from '../../support/silo-cli.js';
 
 const stack = useStack('mariadb', 'minio', 'rgw', 'azurite', 'gcs');
-const CLI = resolve(import.meta.dirname, '../../../runtime/cli.ts');
-
-function silo(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { PATH: process.env.PATH!, HOME: process.env.HOME!, SILO_TERMINATION_LOG: '/nonexistent', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => { stdout += c; });
-    child.stderr.on('data', (c) => { stderr += c; });
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
 
 const stores: Array<{ name: string; env: () => Record<string, string> }> = [
   { name: 'MinIO', env: () => ({ SILO_STORE_TYPE: 's3', SILO_S3_BUCKET: MINIO_BUCKET, SILO_S3_ENDPOINT: minioEndpoint(stack.ctx, false).endpoint, SILO_S3_FORCE_PATH_STYLE: 'true', AWS_ACCESS_KEY_ID: MINIO_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: MINIO_SECRET_KEY }) },
@@ -106,7 +94,7 @@ describe('worker round trips of a seeded MariaDB through every store', function 
         SILO_TLS_CA_FILE: join(dir, 'ca'), SILO_TLS_CERT_FILE: join(dir, 'cert'), SILO_TLS_KEY_FILE: join(dir, 'key'),
       });
       expect(backup.code, backup.stderr.slice(-2000)).to.equal(0);
-      const metadata = JSON.parse(backup.stdout.trim().split('\n').pop()!).metadata;
+      const metadata = lastJson(backup.stdout).metadata;
       expect(metadata.lsn.to).to.match(/^\d+$/);
       expect(metadata.kind).to.equal('physical');
       await intoFreshServer(`rt-phys-${slug}`, join(dir, `data-${slug}`), async () => {

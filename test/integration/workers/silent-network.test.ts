@@ -1,16 +1,14 @@
 // A network that goes silent: the instance manager's address accepts the TCP
 // connection and then says nothing. Neither the source nor the worker may hang.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { InstanceManagerConnectionError, InstanceManagerSource } from '../../../runtime/datapath/sources/instance-manager-source.js';
 import { EXIT } from '../../../runtime/workers/exit-codes.js';
 import { createPki, type Pki } from '../../support/pki.js';
-
-const CLI = resolve(import.meta.dirname, '../../../runtime/cli.ts');
+import { runSilo } from '../../support/silo-cli.js';
 
 describe('a silent network never hangs a backup', function () {
   this.timeout(60_000);
@@ -45,14 +43,9 @@ describe('a silent network never hangs a backup', function () {
 
   it('the worker exits with the deadline code, promptly, when the deadline passes first', async () => {
     const started = Date.now();
-    const code = await new Promise<number | null>((done) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'backup', 'physical', '--instance-manager', url], {
-        env: { PATH: process.env.PATH!, HOME: process.env.HOME!, SILO_TERMINATION_LOG: '/nonexistent', SILO_STORE_TYPE: 'filesystem', SILO_FS_ROOT: join(dir, 'store'),
-          SILO_DATA_KEY: 'k/backup.xbstream', SILO_BACKUP_ID: '20261122T000000Z', SILO_DEADLINE_SECONDS: '3',
-          SILO_TLS_CA_FILE: join(dir, 'ca'), SILO_TLS_CERT_FILE: join(dir, 'cert'), SILO_TLS_KEY_FILE: join(dir, 'key') },
-        stdio: 'ignore',
-      });
-      child.on('close', done);
+    const { code } = await runSilo(['backup', 'physical', '--instance-manager', url], {
+      SILO_STORE_TYPE: 'filesystem', SILO_FS_ROOT: join(dir, 'store'), SILO_DATA_KEY: 'k/backup.xbstream', SILO_BACKUP_ID: '20261122T000000Z',
+      SILO_DEADLINE_SECONDS: '3', SILO_TLS_CA_FILE: join(dir, 'ca'), SILO_TLS_CERT_FILE: join(dir, 'cert'), SILO_TLS_KEY_FILE: join(dir, 'key'),
     });
     expect(code).to.equal(EXIT.deadline);
     expect(Date.now() - started).to.be.lessThan(20_000);

@@ -1,9 +1,8 @@
 // The worker entrypoint as a Job runs it: a real process configured by env,
 // against MinIO and MariaDB, with one exit code per failure class.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { generateAgeKeyPair } from '../../../runtime/datapath/age/age-keys.js';
 import { EXIT } from '../../../runtime/workers/exit-codes.js';
@@ -11,23 +10,9 @@ import { MINIO_ACCESS_KEY, MINIO_BUCKET, MINIO_SECRET_KEY, minioEndpoint } from 
 import { mariadbInstance, mariadbSql, startMariadb, stopMariadb } from '../../stack/components/mariadb.js';
 import { checksumTables, seedDataset, type SeedResult } from '../../stack/datasets/mariadb-seed.js';
 import { useStack } from '../../stack/mocha.js';
+import { lastJson, runSilo as silo } from '../../support/silo-cli.js';
 
 const stack = useStack('minio', 'mariadb');
-const CLI = resolve(import.meta.dirname, '../../../runtime/cli.ts');
-
-interface Run { code: number | null; stdout: string; stderr: string; seconds: number }
-function silo(args: string[], env: Record<string, string>): Promise<Run> {
-  const started = Date.now();
-  return new Promise((done) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { PATH: process.env.PATH!, HOME: process.env.HOME!, SILO_TERMINATION_LOG: '/nonexistent', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => { stdout += c; });
-    child.stderr.on('data', (c) => { stderr += c; });
-    child.on('close', (code) => done({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 }));
-  });
-}
-const lastJson = (text: string) => JSON.parse(text.trim().split('\n').pop()!);
 
 describe('worker CLI (real processes, MinIO, MariaDB)', function () {
   this.timeout(180_000);

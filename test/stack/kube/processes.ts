@@ -3,10 +3,10 @@
  * and stop them again by the recorded PID. The stack CLI and mocha both call
  * these, possibly from different Node processes, so the pid file is the truth.
  */
-import { spawn } from 'node:child_process';
-import { openSync, closeSync, mkdirSync, readFileSync, writeFileSync, rmSync, existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { StackContext } from '../component.js';
+import { isAlive, readPid, spawnDaemon } from '../lib/proc.js';
 
 export interface StartOptions {
   name: string;
@@ -23,45 +23,10 @@ export function logFile(ctx: StackContext, name: string): string {
 
 /** Spawns detached with stdout/stderr appended to ctx.logDir/<name>.log; returns the PID. */
 export function startDetached(ctx: StackContext, opts: StartOptions): number {
-  mkdirSync(ctx.logDir, { recursive: true });
-  mkdirSync(dirname(opts.pidFile), { recursive: true });
-  const fd = openSync(logFile(ctx, opts.name), 'a');
-  try {
-    const child = spawn(opts.command, opts.args, {
-      detached: true,
-      stdio: ['ignore', fd, fd],
-      env: opts.env ?? process.env,
-      cwd: opts.cwd,
-    });
-    if (child.pid === undefined) throw new Error(`could not start ${opts.name} (${opts.command})`);
-    child.unref();
-    writeFileSync(opts.pidFile, `${child.pid}\n`);
-    return child.pid;
-  } finally {
-    closeSync(fd);
-  }
+  return spawnDaemon({ cmd: opts.command, args: opts.args, pidFile: opts.pidFile, logFile: logFile(ctx, opts.name), env: opts.env, cwd: opts.cwd });
 }
 
-export function readPid(pidFile: string): number | undefined {
-  if (!existsSync(pidFile)) return undefined;
-  const pid = Number.parseInt(readFileSync(pidFile, 'utf8').trim(), 10);
-  return Number.isFinite(pid) && pid > 0 ? pid : undefined;
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // A zombie still answers signal 0; in a container nobody may reap it soon.
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
+export { isAlive, readPid };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
