@@ -1,3 +1,4 @@
+import { buffer } from 'node:stream/consumers';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { IdempotencyStrategy, Storage, type Bucket } from '@google-cloud/storage';
 import { ObjectStoreError, type ObjectStore, type StoreFailure } from './object-store.js';
@@ -133,10 +134,7 @@ export class GcsStore implements ObjectStore {
   }
 
   async getSmall(key: string): Promise<Buffer> {
-    const stream = await this.createReadStream(key);
-    const parts: Buffer[] = [];
-    for await (const part of stream) parts.push(part as Buffer);
-    return Buffer.concat(parts);
+    return buffer(await this.createReadStream(key));
   }
 
   async size(key: string): Promise<number | undefined> {

@@ -1,3 +1,4 @@
+import { buffer } from 'node:stream/consumers';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Readable, Writable } from 'node:stream';
 import {
@@ -85,10 +86,7 @@ export class S3Store implements ObjectStore {
   }
 
   async getSmall(key: string): Promise<Buffer> {
-    const stream = await this.createReadStream(key);
-    const parts: Buffer[] = [];
-    for await (const part of stream) parts.push(part as Buffer);
-    return Buffer.concat(parts);
+    return buffer(await this.createReadStream(key));
   }
 
   async size(key: string): Promise<number | undefined> {
