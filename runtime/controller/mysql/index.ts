@@ -1,0 +1,4 @@
+/** Reconcilers of mysql.cloudnative-mysql.io (seed 003): Backup, ScheduledBackup, Cluster backup retention. */
+import type { Reconciler } from '../reconciler.js';
+
+export const mysqlReconcilers = (): Reconciler[] => [];

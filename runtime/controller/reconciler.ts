@@ -1,0 +1,122 @@
+/**
+ * The contract between the manager (`runtime/controller/manager/`) and the
+ * reconcilers (`runtime/controller/<group>/<kind>/`). A reconciler owns one
+ * primary kind; the manager watches that kind and every secondary kind the
+ * reconciler lists, maps events to primary keys, deduplicates them in a work
+ * queue and calls `reconcile` — only on the elected leader.
+ *
+ * Reconcilers are level-triggered and idempotent: they read the world, make
+ * one step of progress, and return when to look again. They never sleep.
+ */
+import type { KubeConfig, V1ObjectMeta } from '@kubernetes/client-node';
+import type { Logger } from '../logging/logger.js';
+
+export interface ObjectKey {
+  /** Absent for cluster-scoped kinds (BackupStorage). */
+  readonly namespace?: string;
+  readonly name: string;
+}
+
+export interface KindRef {
+  /** '' for the core group. */
+  readonly group: string;
+  readonly version: string;
+  /** Lower-case plural, as in the REST path. */
+  readonly plural: string;
+  readonly kind: string;
+  readonly namespaced: boolean;
+}
+
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: V1ObjectMeta;
+  spec?: unknown;
+  status?: unknown;
+  [field: string]: unknown;
+}
+
+export interface SecondaryWatch {
+  readonly kind: KindRef;
+  /** Narrows the watch, e.g. Silo's own Job label. */
+  readonly labelSelector?: string;
+  /** Which primary objects an event on this object concerns. */
+  toKeys(object: KubeObject): ObjectKey[];
+}
+
+export interface ReconcileResult {
+  /** Look at this key again after this long, even without a watch event. */
+  readonly requeueAfterMs?: number;
+}
+
+export interface Reconciler {
+  /** Stable name used in logs and metric labels, e.g. "backup". */
+  readonly name: string;
+  readonly kind: KindRef;
+  readonly watches?: readonly SecondaryWatch[];
+  /**
+   * Throwing is a failed reconcile: the manager logs it, counts it and
+   * requeues the key with per-key exponential backoff.
+   */
+  reconcile(key: ObjectKey, context: ReconcileContext): Promise<ReconcileResult | void>;
+}
+
+export interface ObjectCache {
+  /** The informer's copy; may lag the API server by one watch event. */
+  get(kind: KindRef, key: ObjectKey): KubeObject | undefined;
+  list(kind: KindRef, namespace?: string): KubeObject[];
+}
+
+export type EventType = 'Normal' | 'Warning';
+
+export interface EventRecorder {
+  /** Never throws: a lost Event must not fail a reconcile. Messages must not carry secrets. */
+  record(regarding: KubeObject, type: EventType, reason: string, message: string): Promise<void>;
+}
+
+export interface BackupOutcome {
+  readonly kind: 'Backup' | 'BackupRun';
+  readonly namespace: string;
+  readonly name: string;
+  /** Cluster (mysql) or storage (backup-operator.io) the backup belongs to. */
+  readonly cluster: string;
+  /** ScheduledBackup / BackupSchedule that created it, or '' for one-shot backups. */
+  readonly schedule: string;
+  readonly outcome: 'completed' | 'failed';
+  readonly reason?: string;
+  readonly durationSeconds?: number;
+  readonly sizeBytes?: number;
+  readonly finishedAt: Date;
+}
+
+export interface ControllerMetrics {
+  /** Called once per backup reaching a terminal phase. */
+  observeBackup(outcome: BackupOutcome): void;
+}
+
+export interface ReconcileContext {
+  readonly kubeConfig: KubeConfig;
+  readonly cache: ObjectCache;
+  readonly events: EventRecorder;
+  readonly metrics: ControllerMetrics;
+  readonly log: Logger;
+  readonly now: () => Date;
+  /** Aborted on shutdown or when leadership is lost. */
+  readonly signal: AbortSignal;
+  /** Settings from the operator's environment (worker image, namespace, ...). */
+  readonly settings: OperatorSettings;
+}
+
+export interface OperatorSettings {
+  /** Image of Silo's worker containers. @default ghcr.io/silo-operator/silo:<version> */
+  readonly workerImage: string;
+  /** Namespace the operator runs in (leader-election Lease). */
+  readonly operatorNamespace: string;
+}
+
+export const keyString = (key: ObjectKey): string => (key.namespace ? `${key.namespace}/${key.name}` : key.name);
+
+export const keyOf = (object: KubeObject): ObjectKey => ({
+  ...(object.metadata?.namespace ? { namespace: object.metadata.namespace } : {}),
+  name: object.metadata?.name ?? '',
+});
