@@ -1,4 +1,7 @@
 /** Reconcilers of mysql.cloudnative-mysql.io (seed 003): Backup, ScheduledBackup, Cluster backup retention. */
 import type { Reconciler } from '../reconciler.js';
+import { scheduledBackupReconciler } from './scheduled-backup/scheduled-backup-reconciler.js';
 
-export const mysqlReconcilers = (): Reconciler[] => [];
+export const mysqlReconcilers = (): Reconciler[] => [
+  scheduledBackupReconciler(),
+];

@@ -1,0 +1,83 @@
+/**
+ * The schedule arithmetic of a ScheduledBackup: which slot is due now, and when
+ * the next one comes. Pure functions over cron-parser, all in UTC, so the
+ * reconciler and its unit tests agree on every boundary.
+ */
+import { CronExpressionParser } from 'cron-parser';
+
+/** A schedule the reconciler cannot use, with the condition reason it maps to. */
+export class ScheduleError extends Error {
+  constructor(readonly reason: 'InvalidSchedule' | 'ScheduleNeverFires', message: string) {
+    super(message);
+    this.name = 'ScheduleError';
+  }
+}
+
+const MACROS = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly']);
+
+/**
+ * Checks that the expression has six fields (seconds first) or is a macro, and
+ * that it fires at least once. The CRD's CEL rule checks the shape too; this
+ * repeats it because a five-field expression would silently mean "minutes first"
+ * to cron-parser, and the CRD may be older than the controller.
+ */
+export function validateSchedule(expression: string, now: Date): void {
+  const trimmed = expression.trim();
+  const fields = trimmed.split(/\s+/);
+  if (!MACROS.has(trimmed) && fields.length !== 6) {
+    throw new ScheduleError('InvalidSchedule', `spec.schedule ${JSON.stringify(expression)} has ${fields.length} fields; use 6 fields with seconds first (second minute hour day-of-month month day-of-week), e.g. "0 0 0 * * *", or a macro such as @daily`);
+  }
+  try {
+    CronExpressionParser.parse(trimmed, { currentDate: now, tz: 'UTC' });
+  } catch (error) {
+    const detail = (error as Error).message;
+    // cron-parser rejects impossible dates (31 February) at parse time.
+    const never = /day of month|out of the time span/i.test(detail);
+    throw new ScheduleError(never ? 'ScheduleNeverFires' : 'InvalidSchedule',
+      never
+        ? `spec.schedule ${JSON.stringify(expression)} never fires (${detail}); pick a day that exists in the chosen months`
+        : `spec.schedule ${JSON.stringify(expression)} is not a valid cron expression (${detail}); use 6 fields with seconds first, e.g. "0 0 0 * * *"`);
+  }
+  nextSlot(trimmed, now);
+}
+
+/** The first slot strictly after `after`. */
+export function nextSlot(expression: string, after: Date): Date {
+  try {
+    return CronExpressionParser.parse(expression.trim(), { currentDate: after, tz: 'UTC' }).next().toDate();
+  } catch (error) {
+    throw new ScheduleError('ScheduleNeverFires', `spec.schedule ${JSON.stringify(expression)} has no slot after ${after.toISOString()} (${(error as Error).message}); pick a schedule that fires`);
+  }
+}
+
+/** The latest slot at or before `at`, or undefined when there is none. */
+export function latestSlotAtOrBefore(expression: string, at: Date): Date | undefined {
+  try {
+    // prev() is strictly before currentDate; one millisecond later makes `at` itself count.
+    return CronExpressionParser.parse(expression.trim(), { currentDate: new Date(at.getTime() + 1), tz: 'UTC' }).prev().toDate();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The slot to fire now, given the last slot already handled (or the creation
+ * time when none was). However many slots were missed while the operator was
+ * down, this is at most one: the latest of them — one catch-up backup.
+ */
+export function dueSlot(expression: string, handledUpTo: Date, now: Date): Date | undefined {
+  const latest = latestSlotAtOrBefore(expression, now);
+  return latest && latest.getTime() > handledUpTo.getTime() ? latest : undefined;
+}
+
+/** Longest requeue; Node's timers overflow past 2^31-1 ms (about 24.8 days) and fire at once. */
+export const MAX_REQUEUE_MS = 6 * 60 * 60 * 1000;
+
+/**
+ * Milliseconds from now until just after the slot (100 ms late, so the wake-up
+ * never lands a hair before it), capped at MAX_REQUEUE_MS; the cap only means
+ * an extra, harmless reconcile.
+ */
+export function requeueUntil(slot: Date, now: Date): number {
+  return Math.min(MAX_REQUEUE_MS, Math.max(100, slot.getTime() - now.getTime() + 100));
+}
