@@ -1,0 +1,133 @@
+/**
+ * The worker Job of one Backup (docs/decisions/0222-backup-job-shape.md):
+ * `silo backup physical` in the Cluster's instance image, one attempt
+ * (backoffLimit 0), a hard activeDeadlineSeconds, the Cluster's pod settings,
+ * the client certificate and store credentials by Secret reference only.
+ */
+import type { V1Job, V1EnvVar, V1ResourceRequirements, V1Toleration } from '@kubernetes/client-node';
+import type { BackupResource, ClusterResource, ObjectStore } from '../../../../src/generated/api-types.js';
+import { CLUSTER_LABEL, type SelectedSource } from './backup-source.js';
+import { storeEnv } from './backup-store.js';
+
+export const BACKUP_LABEL = 'mysql.cloudnative-mysql.io/backup';
+export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'silo' } as const;
+export const COMPONENT_LABEL = 'app.kubernetes.io/component';
+/** The manager's Job watch narrows on this. */
+export const JOB_SELECTOR = `app.kubernetes.io/managed-by=silo,${BACKUP_LABEL}`;
+/** The worker stops itself this long before the Job's hard deadline, so it can abort the upload and say why. */
+export const WORKER_DEADLINE_MARGIN_SECONDS = 15;
+export const DEFAULT_DEADLINE_SECONDS = 21_600;
+export const CLIENT_TLS_DIR = '/var/run/silo/client-tls';
+export const SERVER_CA_DIR = '/var/run/silo/server-ca';
+
+/** Where the backup goes and under which ID; persisted in status before the Job exists. */
+export interface BackupPlan {
+  readonly backupId: string;
+  readonly jobName: string;
+  readonly dataKey: string;
+  readonly metadataKey: string;
+  readonly type: 'full' | 'differential' | 'incremental';
+  readonly parentBackupId?: string;
+  readonly incrementalLsn?: string;
+}
+
+/** PKI Secret names: the Cluster's spec.certificates, else the names the operator will create. */
+export function pkiSecrets(cluster: ClusterResource): { serverCA: string; clientTLS: string } {
+  const name = (cluster.metadata as { name: string }).name;
+  return {
+    serverCA: cluster.spec.certificates?.serverCASecret ?? `${name}-server-ca`,
+    clientTLS: cluster.spec.certificates?.clientTLSSecret ?? `${name}-client-tls`,
+  };
+}
+
+/** The DNS name every instance manager's server certificate carries, whatever the pod IP. */
+export const instanceManagerServerName = (cluster: string): string => `${cluster}-instance-manager`;
+
+/** Job name: the Backup name (cut to fit) plus the lower-cased backup ID; at most 63 characters. */
+export function jobNameFor(backupName: string, backupId: string): string {
+  const suffix = `-${backupId.toLowerCase()}`;
+  return `${backupName.slice(0, 63 - suffix.length).replace(/[-.]+$/, '')}${suffix}`;
+}
+
+export function jobLabels(backupName: string, cluster: string): Record<string, string> {
+  return { ...MANAGED_BY, [COMPONENT_LABEL]: 'backup', [CLUSTER_LABEL]: cluster, [BACKUP_LABEL]: backupName.slice(0, 63).replace(/[-.]+$/, '') };
+}
+
+export interface JobInput {
+  readonly backup: BackupResource;
+  readonly cluster: ClusterResource;
+  readonly store: ObjectStore;
+  readonly source: SelectedSource;
+  readonly plan: BackupPlan;
+  readonly workerImage: string;
+}
+
+export function renderBackupJob(input: JobInput): V1Job {
+  const { backup, cluster, store, source, plan } = input;
+  const meta = backup.metadata as { name: string; namespace: string; uid: string };
+  const clusterName = (cluster.metadata as { name: string }).name;
+  const deadline = backup.spec.deadlineSeconds ?? DEFAULT_DEADLINE_SECONDS;
+  const pki = pkiSecrets(cluster);
+  const s = storeEnv(store);
+  const env: V1EnvVar[] = [
+    ...s.env,
+    { name: 'SILO_BACKUP_ID', value: plan.backupId },
+    { name: 'SILO_BACKUP_TYPE', value: plan.type },
+    ...(plan.parentBackupId ? [{ name: 'SILO_PARENT_BACKUP_ID', value: plan.parentBackupId }] : []),
+    ...(plan.incrementalLsn ? [{ name: 'SILO_INCREMENTAL_LSN', value: plan.incrementalLsn }] : []),
+    { name: 'SILO_DATA_KEY', value: plan.dataKey },
+    { name: 'SILO_METADATA_KEY', value: plan.metadataKey },
+    { name: 'SILO_CLUSTER', value: clusterName },
+    { name: 'SILO_NAMESPACE', value: meta.namespace },
+    { name: 'SILO_BACKUP_NAME', value: meta.name },
+    { name: 'SILO_SOURCE_INSTANCE', value: source.podName },
+    { name: 'SILO_DEADLINE_SECONDS', value: String(Math.max(1, deadline - WORKER_DEADLINE_MARGIN_SECONDS)) },
+    { name: 'SILO_TLS_CA_FILE', value: `${SERVER_CA_DIR}/ca.crt` },
+    { name: 'SILO_TLS_CERT_FILE', value: `${CLIENT_TLS_DIR}/tls.crt` },
+    { name: 'SILO_TLS_KEY_FILE', value: `${CLIENT_TLS_DIR}/tls.key` },
+    { name: 'SILO_TLS_SERVER_NAME', value: instanceManagerServerName(clusterName) },
+    { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+  ];
+  const labels = jobLabels(meta.name, clusterName);
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      name: plan.jobName, namespace: meta.namespace, labels,
+      annotations: { 'mysql.cloudnative-mysql.io/backup-id': plan.backupId, 'mysql.cloudnative-mysql.io/source-instance': source.podName },
+      ownerReferences: [{ apiVersion: 'mysql.cloudnative-mysql.io/v1alpha1', kind: 'Backup', name: meta.name, uid: meta.uid, controller: true, blockOwnerDeletion: true }],
+    },
+    spec: {
+      // One attempt: a retry would be a different stream under the same ID (issue 5).
+      backoffLimit: 0,
+      activeDeadlineSeconds: deadline,
+      template: {
+        metadata: { labels },
+        spec: {
+          restartPolicy: 'Never',
+          ...(cluster.spec.serviceAccountName ? { serviceAccountName: cluster.spec.serviceAccountName } : {}),
+          ...(cluster.spec.imagePullSecrets?.length ? { imagePullSecrets: cluster.spec.imagePullSecrets.map((p) => ({ name: p.name })) } : {}),
+          ...(cluster.spec.tolerations?.length ? { tolerations: cluster.spec.tolerations as V1Toleration[] } : {}),
+          containers: [{
+            name: 'backup',
+            image: cluster.spec.imageName ?? input.workerImage,
+            command: ['silo', 'backup', 'physical', '--instance-manager', source.instanceManagerUrl],
+            env,
+            ...(cluster.spec.backup?.resources ? { resources: cluster.spec.backup.resources as V1ResourceRequirements } : {}),
+            terminationMessagePolicy: 'FallbackToLogsOnError',
+            volumeMounts: [
+              { name: 'client-tls', mountPath: CLIENT_TLS_DIR, readOnly: true },
+              { name: 'server-ca', mountPath: SERVER_CA_DIR, readOnly: true },
+              ...s.mounts,
+            ],
+          }],
+          volumes: [
+            { name: 'client-tls', secret: { secretName: pki.clientTLS, items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }] } },
+            { name: 'server-ca', secret: { secretName: pki.serverCA, items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+            ...s.volumes,
+          ],
+        },
+      },
+    },
+  };
+}

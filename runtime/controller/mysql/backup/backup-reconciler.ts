@@ -1,0 +1,219 @@
+/**
+ * mysql.cloudnative-mysql.io Backup: one physical backup of a Cluster, streamed
+ * by a worker Job. pending → running → completed | failed; terminal phases are
+ * never looked at again. Each step persists its decision in status before it
+ * acts, so a restarted operator neither loses nor duplicates a backup.
+ */
+import { BatchV1Api, CoreV1Api, type V1Job } from '@kubernetes/client-node';
+import type { BackupResource, BackupStatus, ClusterResource } from '../../../../src/generated/api-types.js';
+import { backupPrefix, dataKey, metadataKey, newBackupId } from '../../../objectstore/object-layout.js';
+import { CustomObjects, isAlreadyExists, isNotFound } from '../../kube/custom-objects.js';
+import { KINDS } from '../../kube/kinds.js';
+import type { KubeObject, ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from '../../reconciler.js';
+import { blockingBackup, findParent } from './backup-guard.js';
+import { JOB_SELECTOR, jobNameFor, renderBackupJob, type BackupPlan } from './backup-job.js';
+import { jobOutcome } from './backup-outcome.js';
+import { REASON, type Failure } from './backup-reasons.js';
+import { instanceSelector, isFailure, selectSource, type BackupTarget } from './backup-source.js';
+import { destinationUrl, resolveObjectStore, unsupportedStoreOption } from './backup-store.js';
+import { completedPatch, conditionOf, failedPatch, isTerminal, STARTED, startedCondition, waitingPatch } from './backup-status.js';
+
+/** How often a waiting Backup looks again for its turn. */
+export const WAIT_REQUEUE_MS = 5_000;
+/** A safety net while running; Job events normally wake the reconciler first. */
+export const RUNNING_REQUEUE_MS = 15_000;
+const SCHEDULED_LABEL = 'mysql.cloudnative-mysql.io/scheduled-backup';
+
+type Meta = { name: string; namespace: string; uid: string; generation?: number; labels?: Record<string, string>; deletionTimestamp?: unknown };
+
+export class BackupReconciler implements Reconciler {
+  readonly name = 'backup';
+  readonly kind = KINDS.Backup;
+  readonly watches = [{
+    kind: KINDS.Job,
+    labelSelector: JOB_SELECTOR,
+    toKeys: (job: KubeObject): ObjectKey[] => (job.metadata?.ownerReferences ?? [])
+      .filter((o) => o.kind === 'Backup' && o.apiVersion.startsWith('mysql.cloudnative-mysql.io/'))
+      .map((o) => ({ namespace: job.metadata?.namespace, name: o.name })),
+  }];
+
+  async reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<ReconcileResult | void> {
+    const objects = new CustomObjects(ctx.kubeConfig);
+    const backup = await objects.get<BackupResource & KubeObject>(KINDS.Backup, key);
+    if (!backup || isTerminal(backup.status)) return;
+    const meta = backup.metadata as Meta;
+    if (meta.deletionTimestamp) return;
+    const step = new BackupStep(ctx, objects, backup);
+    return backup.status?.phase === 'running' ? step.watchJob() : step.start();
+  }
+}
+
+/** One reconcile of one Backup. */
+class BackupStep {
+  private readonly meta: Meta;
+  private readonly batch: BatchV1Api;
+  private readonly core: CoreV1Api;
+
+  constructor(private readonly ctx: ReconcileContext, private readonly objects: CustomObjects, private readonly backup: BackupResource & KubeObject) {
+    this.meta = backup.metadata as Meta;
+    this.batch = ctx.kubeConfig.makeApiClient(BatchV1Api);
+    this.core = ctx.kubeConfig.makeApiClient(CoreV1Api);
+  }
+
+  private get key(): ObjectKey { return { namespace: this.meta.namespace, name: this.meta.name }; }
+  private get status(): BackupStatus | undefined { return this.backup.status; }
+
+  private async patch(status: BackupStatus): Promise<void> {
+    const updated = await this.objects.patchStatus<BackupResource & KubeObject>(KINDS.Backup, this.key, status);
+    this.backup.status = updated.status;
+  }
+
+  /** pending: validate, wait for the guard, pick the source, persist the plan, then create the Job. */
+  async start(): Promise<ReconcileResult | void> {
+    const clusterName = this.backup.spec.cluster.name;
+    const cluster = await this.objects.get<ClusterResource & KubeObject>(KINDS.Cluster, { namespace: this.meta.namespace, name: clusterName });
+    if (!cluster) {
+      return this.fail({ reason: REASON.ClusterNotFound, message: `Cluster ${clusterName} does not exist in namespace ${this.meta.namespace}; fix spec.cluster.name or create the Cluster, then create a new Backup` });
+    }
+    const method = this.backup.spec.method ?? 'xtrabackup';
+    if (method !== 'xtrabackup') {
+      return this.fail({ reason: REASON.UnsupportedMethod, message: `method ${JSON.stringify(method)} is not supported; use method: xtrabackup` });
+    }
+    if (this.backup.spec.online === false) {
+      return this.fail({ reason: REASON.UnsupportedMethod, message: 'offline backups (online: false) are not supported; use online: true' });
+    }
+    const resolved = resolveObjectStore(this.backup, cluster);
+    if (isFailure(resolved)) return this.fail(resolved);
+    const unsupported = unsupportedStoreOption(resolved);
+    if (unsupported) return this.fail(unsupported);
+
+    const all = await this.objects.list<BackupResource & KubeObject>(KINDS.Backup, this.meta.namespace);
+    const blocker = blockingBackup(this.backup, all);
+    if (blocker) {
+      const other = (blocker.metadata as Meta).name;
+      const message = `Backup ${other} of Cluster ${clusterName} is ${blocker.status?.phase === 'running' ? 'running' : 'older and not finished'}; this one starts when it ends`;
+      if (conditionOf(this.status, STARTED)?.message !== message) {
+        await this.patch(waitingPatch(this.status, message, this.meta.generation, this.ctx.now()));
+        await this.ctx.events.record(this.backup, 'Normal', REASON.WaitingForRunningBackup, message);
+      }
+      return { requeueAfterMs: WAIT_REQUEUE_MS };
+    }
+
+    const pods = (await this.core.listNamespacedPod({ namespace: this.meta.namespace, labelSelector: instanceSelector(clusterName) })).items;
+    const target = (this.backup.spec.target ?? cluster.spec.backup?.target ?? 'prefer-standby') as BackupTarget;
+    const source = selectSource(pods, target, clusterName, cluster.status?.currentPrimary);
+    if (isFailure(source)) return this.fail(source);
+
+    const store = resolved.store;
+    const location = { path: store.path ?? '', cluster: clusterName, backupName: this.meta.name, backupId: newBackupId(this.ctx.now()) };
+    const storeRoot = destinationUrl(store, backupPrefix({ ...location, backupName: '', backupId: '' }));
+    const requested = this.backup.spec.type ?? 'full';
+    const parent = findParent(this.backup, all, requested, (b) => String(b.status?.destinationPath ?? '').startsWith(storeRoot));
+    const plan: BackupPlan = {
+      backupId: location.backupId, jobName: jobNameFor(this.meta.name, location.backupId),
+      dataKey: dataKey(location), metadataKey: metadataKey(location),
+      type: parent ? requested : 'full',
+      ...(parent ? { parentBackupId: parent.backupId, incrementalLsn: parent.toLSN } : {}),
+    };
+    // The plan is persisted before the Job exists: a restart re-creates the same Job, never a second backup.
+    await this.patch({
+      phase: 'running', reason: REASON.Started, method, type: plan.type, backupId: plan.backupId, jobName: plan.jobName,
+      ...(plan.parentBackupId ? { parentBackupId: plan.parentBackupId } : {}),
+      instanceName: source.podName, destinationPath: destinationUrl(store, backupPrefix(location)),
+      startedAt: this.ctx.now().toISOString(), observedGeneration: this.meta.generation,
+    });
+    this.ctx.log.info('backup starting', { backup: `${this.meta.namespace}/${this.meta.name}`, source: source.podName, role: source.role, job: plan.jobName, type: plan.type });
+    await this.createJob(renderBackupJob({ backup: this.backup, cluster, store, source, plan, workerImage: this.ctx.settings.workerImage }));
+    const fallback = requested !== plan.type ? ` (${requested} requested; no completed parent in this store, so full)` : '';
+    await this.ctx.events.record(this.backup, 'Normal', REASON.Started,
+      `${plan.type} backup ${plan.backupId} from ${source.role} ${source.podName}${source.lagSeconds !== undefined ? ` (lag ${source.lagSeconds} s)` : ''} by Job ${plan.jobName}${fallback}`);
+    return { requeueAfterMs: RUNNING_REQUEUE_MS };
+  }
+
+  private async createJob(job: V1Job): Promise<void> {
+    try {
+      await this.batch.createNamespacedJob({ namespace: this.meta.namespace, body: job });
+    } catch (error) {
+      if (!isAlreadyExists(error)) throw error;
+    }
+    await this.patch(startedCondition(this.status, job.metadata!.name!, this.meta.generation, this.ctx.now()));
+  }
+
+  /** running: mirror the Job's outcome. */
+  async watchJob(): Promise<ReconcileResult | void> {
+    const jobName = this.status?.jobName ?? '';
+    const job = await this.batch.readNamespacedJob({ namespace: this.meta.namespace, name: jobName }).catch((error) => {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    });
+    if (!job) {
+      if (conditionOf(this.status, STARTED)?.status === 'True') {
+        return this.fail({ reason: REASON.JobDeleted, message: `the backup Job ${jobName} was deleted before it reported an outcome; create a new Backup` });
+      }
+      return this.recreateJob();
+    }
+    if (conditionOf(this.status, STARTED)?.status !== 'True') await this.patch(startedCondition(this.status, jobName, this.meta.generation, this.ctx.now()));
+    const pods = (await this.core.listNamespacedPod({ namespace: this.meta.namespace, labelSelector: `job-name=${jobName}` })).items;
+    const location = this.location();
+    const outcome = jobOutcome(job, pods, { backupId: this.status?.backupId ?? '', dataKey: location.dataKey }, this.ctx.now());
+    if (outcome.state === 'failed') return this.fail(outcome.failure);
+    if (outcome.state === 'completed') {
+      await this.patch(completedPatch(this.status, outcome.metadata, this.meta.generation, this.ctx.now()));
+      const s = this.status!;
+      await this.ctx.events.record(this.backup, 'Normal', REASON.Completed, `backup ${s.backupId} from ${s.instanceName} completed: ${s.size} at ${s.destinationPath}, SHA256 ${s.sha256}`);
+      this.observe('completed');
+      return;
+    }
+    return { requeueAfterMs: outcome.waiting ? 10_000 : RUNNING_REQUEUE_MS };
+  }
+
+  /** The operator stopped between persisting the plan and creating the Job: create it now, from the persisted plan. */
+  private async recreateJob(): Promise<ReconcileResult | void> {
+    const clusterName = this.backup.spec.cluster.name;
+    const cluster = await this.objects.get<ClusterResource & KubeObject>(KINDS.Cluster, { namespace: this.meta.namespace, name: clusterName });
+    if (!cluster) return this.fail({ reason: REASON.ClusterNotFound, message: `Cluster ${clusterName} was deleted before the backup Job was created; create a new Backup` });
+    const resolved = resolveObjectStore(this.backup, cluster);
+    if (isFailure(resolved)) return this.fail(resolved);
+    const pods = (await this.core.listNamespacedPod({ namespace: this.meta.namespace, labelSelector: instanceSelector(clusterName) })).items;
+    // The source was chosen and persisted; only that instance may serve this backup ID.
+    const chosen = selectSource(pods.filter((p) => p.metadata?.name === this.status?.instanceName), 'prefer-standby', clusterName);
+    if (isFailure(chosen)) return this.fail({ reason: REASON.NoHealthySource, message: `the chosen source instance ${this.status?.instanceName} is no longer healthy; create a new Backup` });
+    const location = this.location();
+    const plan: BackupPlan = {
+      backupId: this.status!.backupId!, jobName: this.status!.jobName!, dataKey: location.dataKey, metadataKey: location.metadataKey,
+      type: this.status?.type ?? 'full', ...(this.status?.parentBackupId ? { parentBackupId: this.status.parentBackupId } : {}),
+    };
+    const incrementalLsn = plan.parentBackupId
+      ? (await this.objects.list<BackupResource & KubeObject>(KINDS.Backup, this.meta.namespace)).find((b) => b.status?.backupId === plan.parentBackupId)?.status?.toLSN
+      : undefined;
+    if (plan.parentBackupId && !incrementalLsn) return this.fail({ reason: REASON.JobDeleted, message: `the parent backup ${plan.parentBackupId} disappeared before the Job was created; create a new Backup` });
+    await this.createJob(renderBackupJob({ backup: this.backup, cluster, store: resolved.store, source: chosen, plan: { ...plan, ...(incrementalLsn ? { incrementalLsn } : {}) }, workerImage: this.ctx.settings.workerImage }));
+    return { requeueAfterMs: RUNNING_REQUEUE_MS };
+  }
+
+  /** destinationPath is s3://bucket/<prefix>/; the keys follow from it (object-layout.ts). */
+  private location() {
+    const prefix = String(this.status?.destinationPath ?? '').replace(/^s3:\/\/[^/]+\//, '');
+    return { dataKey: `${prefix}backup.xbstream`, metadataKey: `${prefix}metadata.json` };
+  }
+
+  private async fail(failure: Failure): Promise<void> {
+    await this.patch(failedPatch(this.status, failure, this.meta.generation, this.ctx.now()));
+    this.ctx.log.warn('backup failed', { backup: `${this.meta.namespace}/${this.meta.name}`, reason: failure.reason, error: failure.message });
+    await this.ctx.events.record(this.backup, 'Warning', failure.reason, failure.message);
+    this.observe('failed', failure.reason);
+  }
+
+  private observe(outcome: 'completed' | 'failed', reason?: string): void {
+    const s = this.status;
+    const started = s?.startedAt ? Date.parse(s.startedAt) : undefined;
+    const stopped = s?.stoppedAt ? Date.parse(s.stoppedAt) : this.ctx.now().getTime();
+    this.ctx.metrics.observeBackup({
+      kind: 'Backup', namespace: this.meta.namespace, name: this.meta.name, cluster: this.backup.spec.cluster.name,
+      schedule: this.meta.labels?.[SCHEDULED_LABEL] ?? '', outcome, ...(reason ? { reason } : {}),
+      ...(started !== undefined ? { durationSeconds: Math.max(0, (stopped - started) / 1000) } : {}),
+      ...(s?.sizeBytes !== undefined ? { sizeBytes: s.sizeBytes } : {}),
+      finishedAt: this.ctx.now(),
+    });
+  }
+}

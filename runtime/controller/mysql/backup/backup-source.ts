@@ -1,0 +1,88 @@
+/**
+ * Which instance a Backup streams from. The instance Pod contract (until the
+ * Cluster reconciler creates the Pods itself; docs/decisions/0220-instance-pod-contract.md):
+ *
+ * - labels `mysql.cloudnative-mysql.io/cluster: <cluster>` and
+ *   `mysql.cloudnative-mysql.io/instance-role: primary|replica`;
+ * - a container running `silo instance-manager` listening with mTLS on the pod IP,
+ *   on the container port named `instance-mgr` (default 8443);
+ * - the Pod's Ready condition says whether the instance serves;
+ * - replicas carry `mysql.cloudnative-mysql.io/replication-lag-seconds`, kept
+ *   current by whoever runs the instance (a number; anything else means
+ *   replication is broken and the replica is not a healthy source).
+ */
+import type { V1Pod } from '@kubernetes/client-node';
+import type { Failure } from './backup-reasons.js';
+import { REASON } from './backup-reasons.js';
+
+export const CLUSTER_LABEL = 'mysql.cloudnative-mysql.io/cluster';
+export const INSTANCE_ROLE_LABEL = 'mysql.cloudnative-mysql.io/instance-role';
+export const REPLICATION_LAG_ANNOTATION = 'mysql.cloudnative-mysql.io/replication-lag-seconds';
+/** The instance manager's HTTPS port when the Pod names none (SILO_IM_PORT's default). */
+export const INSTANCE_MANAGER_PORT = 8443;
+export const INSTANCE_MANAGER_PORT_NAME = 'instance-mgr';
+
+/** Label selector of a Cluster's instance Pods. Backup Jobs never carry the role label, so they never match it. */
+export const instanceSelector = (cluster: string): string => `${CLUSTER_LABEL}=${cluster},${INSTANCE_ROLE_LABEL} in (primary,replica)`;
+
+export type BackupTarget = 'primary' | 'prefer-standby';
+
+export interface SelectedSource {
+  readonly podName: string;
+  readonly role: 'primary' | 'replica';
+  /** https://<pod-ip>:<port> */
+  readonly instanceManagerUrl: string;
+  /** Replication lag in seconds when known (replicas only). */
+  readonly lagSeconds?: number;
+}
+
+interface Candidate extends SelectedSource {
+  readonly healthy: boolean;
+  readonly why: string;
+}
+
+function describe(pod: V1Pod): Candidate {
+  const name = pod.metadata?.name ?? '';
+  const role = pod.metadata?.labels?.[INSTANCE_ROLE_LABEL] === 'primary' ? 'primary' : 'replica';
+  const ip = pod.status?.podIP;
+  const port = pod.spec?.containers.flatMap((c) => c.ports ?? []).find((p) => p.name === INSTANCE_MANAGER_PORT_NAME)?.containerPort ?? INSTANCE_MANAGER_PORT;
+  const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+  const lagText = pod.metadata?.annotations?.[REPLICATION_LAG_ANNOTATION];
+  const lag = lagText === undefined ? undefined : /^\d+(\.\d+)?$/.test(lagText.trim()) ? Number(lagText) : NaN;
+  let why = '';
+  if (pod.metadata?.deletionTimestamp) why = 'is being deleted';
+  else if (pod.status?.phase !== 'Running') why = `is ${pod.status?.phase ?? 'not running'}`;
+  else if (!ready) why = 'is not Ready';
+  else if (!ip) why = 'has no pod IP';
+  else if (role === 'replica' && Number.isNaN(lag)) why = `reports replication as ${JSON.stringify(lagText)} (not a lag in seconds)`;
+  return {
+    podName: name, role, instanceManagerUrl: `https://${ip}:${port}`, healthy: why === '', why,
+    ...(lag !== undefined && !Number.isNaN(lag) ? { lagSeconds: lag } : {}),
+  };
+}
+
+/**
+ * `prefer-standby`: the healthy replica with the least lag (unknown lag ranks
+ * last, then by name), else the healthy primary. `primary`: the healthy primary.
+ * With several primaries labelled, the Cluster's status.currentPrimary wins.
+ */
+export function selectSource(pods: V1Pod[], target: BackupTarget, cluster: string, currentPrimary?: string): SelectedSource | Failure {
+  const candidates = pods.map(describe).sort((a, b) => a.podName.localeCompare(b.podName));
+  const primaries = candidates.filter((c) => c.role === 'primary' && c.healthy)
+    .sort((a, b) => Number(b.podName === currentPrimary) - Number(a.podName === currentPrimary));
+  const strip = ({ healthy: _h, why: _w, ...source }: Candidate): SelectedSource => source;
+  if (target === 'prefer-standby') {
+    const replicas = candidates.filter((c) => c.role === 'replica' && c.healthy)
+      .sort((a, b) => (a.lagSeconds ?? Infinity) - (b.lagSeconds ?? Infinity) || a.podName.localeCompare(b.podName));
+    if (replicas.length) return strip(replicas[0]);
+  }
+  if (primaries.length) return strip(primaries[0]);
+  const seen = candidates.length
+    ? candidates.map((c) => `${c.podName} (${c.role}) ${c.healthy ? 'is healthy' : c.why}`).join('; ')
+    : `no Pods match ${instanceSelector(cluster)}`;
+  const wanted = target === 'primary' ? 'target: primary needs a Running, Ready primary instance' : 'target: prefer-standby needs a Running, Ready replica or primary';
+  return { reason: REASON.NoHealthySource, message: `no healthy source instance for Cluster ${cluster}: ${wanted}, and ${seen}; wait for the instances to become Ready and create a new Backup` };
+}
+
+export const isFailure = (value: SelectedSource | Failure | unknown): value is Failure =>
+  typeof value === 'object' && value !== null && 'reason' in value && 'message' in value;

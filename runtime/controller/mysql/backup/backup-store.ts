@@ -1,0 +1,76 @@
+/**
+ * The object store of a Backup: its own spec.objectStore, else the Cluster's
+ * spec.backup.objectStore. Rendered as worker env where every credential is a
+ * secretKeyRef, so the value lives only in the Job's Pod (BRIEF principle 5).
+ */
+import type { V1EnvVar, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { BackupResource, ClusterResource, ObjectStore } from '../../../../src/generated/api-types.js';
+import { REASON, type Failure } from './backup-reasons.js';
+
+export interface ResolvedStore {
+  readonly store: ObjectStore;
+  /** Which field it came from, for messages. */
+  readonly from: 'Backup.spec.objectStore' | 'Cluster.spec.backup.objectStore';
+}
+
+export function resolveObjectStore(backup: BackupResource, cluster: ClusterResource): ResolvedStore | Failure {
+  if (backup.spec.objectStore) return { store: backup.spec.objectStore, from: 'Backup.spec.objectStore' };
+  if (cluster.spec.backup?.objectStore) return { store: cluster.spec.backup.objectStore, from: 'Cluster.spec.backup.objectStore' };
+  const name = (cluster.metadata as { name?: string }).name;
+  return {
+    reason: REASON.ObjectStoreMissing,
+    message: `no object store configured: neither the Backup's spec.objectStore nor Cluster ${name}'s spec.backup.objectStore is set; add one of them (bucket, endpoint, credentials)`,
+  };
+}
+
+/** Options the worker cannot honour yet: failing is better than silently storing without them. */
+export function unsupportedStoreOption(resolved: ResolvedStore): Failure | undefined {
+  const { store, from } = resolved;
+  if (store.signatureVersion === 'v2') {
+    return { reason: REASON.UnsupportedObjectStoreOption, message: `${from}.signatureVersion v2 is not supported by Silo's worker; remove it to sign with v4` };
+  }
+  if (store.serverSideEncryption) {
+    return { reason: REASON.UnsupportedObjectStoreOption, message: `${from}.serverSideEncryption is not supported by Silo's worker yet; remove it and rely on age encryption (encryption.age) or bucket default encryption` };
+  }
+  return undefined;
+}
+
+export const STORE_CA_DIR = '/var/run/silo/store-ca';
+
+/** `s3://bucket/<prefix>` as shown in status.destinationPath. */
+export const destinationUrl = (store: ObjectStore, prefix: string): string => `s3://${store.bucket}/${prefix}`;
+
+/** Env, volumes and mounts that give the worker the store; credentials only as secretKeyRef. */
+export function storeEnv(store: ObjectStore): { env: V1EnvVar[]; volumes: V1Volume[]; mounts: V1VolumeMount[] } {
+  const env: V1EnvVar[] = [
+    { name: 'SILO_STORE_TYPE', value: 's3' },
+    { name: 'SILO_S3_BUCKET', value: store.bucket },
+    ...(store.endpoint ? [{ name: 'SILO_S3_ENDPOINT', value: store.endpoint }] : []),
+    { name: 'SILO_S3_REGION', value: store.region ?? 'us-east-1' },
+    { name: 'SILO_S3_FORCE_PATH_STYLE', value: String(store.forcePathStyle ?? false) },
+    { name: 'SILO_S3_INSECURE', value: String(store.insecure ?? false) },
+    ...(store.storageClass ? [{ name: 'SILO_S3_STORAGE_CLASS', value: store.storageClass }] : []),
+  ];
+  const secretEnv = (name: string, ref?: { name: string; key: string }) =>
+    ref ? [{ name, valueFrom: { secretKeyRef: { name: ref.name, key: ref.key } } }] : [];
+  if (store.credentials && !store.inheritFromIAMRole) {
+    env.push(
+      ...secretEnv('AWS_ACCESS_KEY_ID', store.credentials.accessKeyId),
+      ...secretEnv('AWS_SECRET_ACCESS_KEY', store.credentials.secretAccessKey),
+      ...secretEnv('AWS_SESSION_TOKEN', store.credentials.sessionToken),
+    );
+  }
+  const volumes: V1Volume[] = [];
+  const mounts: V1VolumeMount[] = [];
+  if (store.endpointCA) {
+    volumes.push({ name: 'store-ca', secret: { secretName: store.endpointCA.name, items: [{ key: store.endpointCA.key, path: 'ca.crt' }] } });
+    mounts.push({ name: 'store-ca', mountPath: STORE_CA_DIR, readOnly: true });
+    env.push({ name: 'SILO_S3_CA_FILE', value: `${STORE_CA_DIR}/ca.crt` });
+  }
+  const compression = store.compression ?? {};
+  env.push({ name: 'SILO_COMPRESSION', value: compression.algorithm ?? 'zstd' });
+  if (compression.level) env.push({ name: 'SILO_COMPRESSION_LEVEL', value: String(compression.level) });
+  const recipients = store.encryption?.age.recipients ?? [];
+  if (recipients.length) env.push({ name: 'SILO_AGE_RECIPIENTS', value: recipients.join(',') });
+  return { env, volumes, mounts };
+}
