@@ -6,7 +6,9 @@
  *   silo backup physical --instance-manager <https://ip:port>
  *   silo restore command -- <cmd> [args…]
  *   silo restore physical --data-dir <dir> [--work-dir <dir>]
+ *   silo delete object   (SILO_DATA_KEY and its metadata.json; BackupRun retainPolicy: Delete)
  *   silo instance-manager
+ *   silo controller [--leader-elect] [--watch-namespace a,b] … (runtime/controller/manager/flags.ts)
  * Exit codes: runtime/workers/exit-codes.ts. Logs: JSON lines on stderr.
  */
 import { existsSync, writeFileSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { createLogger } from './logging/logger.js';
 import { runBackup } from './workers/backup-worker.js';
 import { runRestore } from './workers/restore-worker.js';
+import { runDelete } from './workers/delete-worker.js';
 import { runInstanceManager } from './instance-manager/main.js';
 import { classifyFailure, ConfigError, EXIT } from './workers/exit-codes.js';
 
@@ -28,6 +31,9 @@ function report(result: Record<string, unknown>): void {
 }
 
 async function main(argv: string[]): Promise<void> {
+  // The operator parses its own flags and runs until a signal or lost leadership;
+  // imported lazily so workers do not load the controller.
+  if (argv[0] === 'controller') return (await import('./controller/manager/main.js')).runController(argv.slice(1));
   const dashes = argv.indexOf('--');
   const [command, mode, ...rest] = dashes === -1 ? argv : argv.slice(0, dashes);
   const after = dashes === -1 ? [] : argv.slice(dashes + 1);
@@ -54,6 +60,7 @@ async function main(argv: string[]): Promise<void> {
       return report({ outcome: 'restored' });
     }
   }
+  if (command === 'delete' && mode === 'object') return report({ outcome: 'deleted', ...(await runDelete(process.env, logger)) });
   if (command === 'instance-manager') return runInstanceManager(process.env, logger);
   throw new ConfigError(`unknown command "${[command, mode].filter(Boolean).join(' ')}"; use backup command|fifo|physical, restore command|physical, or instance-manager`);
 }

@@ -1,0 +1,103 @@
+/**
+ * `silo controller` flags and environment, parsed into options with one clear
+ * sentence per bad value.
+ */
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import type { LogLevel } from '../../logging/logger.js';
+import type { OperatorSettings } from '../reconciler.js';
+import { ConfigError } from '../../workers/exit-codes.js';
+
+export const DEFAULT_WORKER_IMAGE = 'ghcr.io/silo-operator/silo:0.1.0';
+
+export interface ControllerFlags {
+  readonly leaderElect: boolean;
+  readonly leaderElectionId: string;
+  readonly leaderElectionNamespace: string;
+  /** Empty: every namespace. */
+  readonly watchNamespaces: string[];
+  readonly metricsPort: number;
+  readonly healthPort: number;
+  readonly bindAddress: string;
+  readonly identity: string;
+  readonly logLevel: LogLevel;
+  readonly concurrency: number;
+  readonly resyncMs: number;
+  readonly shutdownGraceMs: number;
+  readonly settings: OperatorSettings;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+function port(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`--${flag} must be a port number 0-65535, got "${value}"`);
+  return n;
+}
+
+function positive(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`--${flag} must be a positive integer, got "${value}"`);
+  return n;
+}
+
+/** Parses argv (after `controller`) and env; throws an Error naming the flag and the fix. */
+export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv): ControllerFlags {
+  let parsed;
+  try {
+    parsed = parseControllerArgs(argv);
+  } catch (error) {
+    throw new ConfigError(`silo controller: ${(error as Error).message}; flags: --leader-elect, --leader-election-id, --leader-election-namespace, --watch-namespace, --metrics-port, --health-port, --bind-address, --identity, --log-level, --concurrency, --resync-seconds, --shutdown-grace-seconds`);
+  }
+  const { values } = parsed;
+  return fromValues(values, env);
+}
+
+const parseControllerArgs = (argv: string[]) => parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      'leader-elect': { type: 'boolean', default: false },
+      'leader-election-id': { type: 'string', default: 'silo-operator' },
+      'leader-election-namespace': { type: 'string' },
+      'watch-namespace': { type: 'string', default: '' },
+      'metrics-port': { type: 'string', default: '8080' },
+      'health-port': { type: 'string', default: '8081' },
+      'bind-address': { type: 'string' },
+      identity: { type: 'string' },
+      'log-level': { type: 'string' },
+      concurrency: { type: 'string', default: '4' },
+      'resync-seconds': { type: 'string', default: '300' },
+      'shutdown-grace-seconds': { type: 'string', default: '20' },
+    },
+  });
+
+function fromValues(values: ReturnType<typeof parseControllerArgs>['values'], env: NodeJS.ProcessEnv): ControllerFlags {
+  const leaderElectionId = values['leader-election-id']!;
+  if (!DNS_SUBDOMAIN.test(leaderElectionId)) throw new ConfigError(`--leader-election-id must be a DNS subdomain name (lower-case letters, digits, "-" and "."), got "${leaderElectionId}"`);
+  const operatorNamespace = env.POD_NAMESPACE || env.OPERATOR_NAMESPACE || 'silo-system';
+  const leaderElectionNamespace = values['leader-election-namespace'] ?? operatorNamespace;
+  if (!DNS_LABEL.test(leaderElectionNamespace)) throw new ConfigError(`--leader-election-namespace must be a namespace name, got "${leaderElectionNamespace}"`);
+  const watchNamespaces = values['watch-namespace']!.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const ns of watchNamespaces) if (!DNS_LABEL.test(ns)) throw new ConfigError(`--watch-namespace takes a comma-separated list of namespace names; "${ns}" is not one`);
+  const logLevel = (values['log-level'] ?? env.SILO_LOG_LEVEL ?? 'info') as LogLevel;
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError(`--log-level must be debug, info, warn or error, got "${logLevel}"`);
+  const workerImage = env.SILO_WORKER_IMAGE || DEFAULT_WORKER_IMAGE;
+  return {
+    leaderElect: values['leader-elect']!,
+    leaderElectionId,
+    leaderElectionNamespace,
+    watchNamespaces,
+    metricsPort: port('metrics-port', values['metrics-port']!),
+    healthPort: port('health-port', values['health-port']!),
+    // In a pod the servers listen on the pod IP: the process kubelet shares one host network.
+    bindAddress: values['bind-address'] ?? (env.POD_IP || '127.0.0.1'),
+    identity: values.identity ?? (env.POD_NAME || `${hostname()}-${process.pid}`),
+    logLevel,
+    concurrency: positive('concurrency', values.concurrency!),
+    resyncMs: positive('resync-seconds', values['resync-seconds']!) * 1000,
+    shutdownGraceMs: positive('shutdown-grace-seconds', values['shutdown-grace-seconds']!) * 1000,
+    settings: { workerImage, operatorNamespace },
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * The operator as a process with its ServiceAccount token: it becomes ready,
+ * takes its Lease, serves its metrics, and on SIGTERM exits 0 and releases the
+ * Lease so a standby can take over at once.
+ */
+import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
+import { startOperator, type OperatorProcess } from '../../support/operator-process.js';
+import { useKube, waitFor } from '../kube/fixture.js';
+import { deleteLease, readLease, scrape } from './leases.js';
+
+describe('controller: the operator process', function () {
+  this.timeout(180_000);
+  const fx = useKube('ctl-proc', { withKubelet: false });
+  const leaseName = `silo-test-proc-${randomBytes(3).toString('hex')}`;
+  let operator: OperatorProcess | undefined;
+
+  after(async () => {
+    await operator?.kill();
+    if (fx.kc) await deleteLease(fx.kc, leaseName);
+  });
+
+  it('becomes ready with the ServiceAccount token, leads, serves metrics, and on SIGTERM exits 0 and releases the Lease', async () => {
+    operator = await startOperator({ watchNamespaces: [fx.namespace], leaderElectionId: leaseName });
+    await waitFor('/readyz 200', async () => (await fetch(operator!.readyUrl)).status === 200, 60_000);
+    await waitFor('silo_leader 1', async () => (await scrape(operator!.metricsUrl, 'silo_leader')) === 1, 30_000);
+    const lease = await readLease(fx.kc, leaseName);
+    expect(lease?.spec?.holderIdentity).to.equal(operator.identity);
+    expect(lease?.spec?.leaseDurationSeconds).to.equal(15);
+
+    const text = await (await fetch(operator.metricsUrl)).text();
+    for (const name of [
+      'silo_reconcile_total', 'silo_reconcile_duration_seconds', 'silo_workqueue_depth', 'silo_workqueue_retries_total', 'silo_leader',
+      'silo_backup_duration_seconds', 'silo_backup_size_bytes', 'silo_backup_last_success_timestamp_seconds',
+      'silo_backup_last_failure_timestamp_seconds', 'silo_backups_total', 'process_resident_memory_bytes',
+    ]) expect(text, name).to.match(new RegExp(`^# TYPE ${name} `, 'm'));
+
+    const logs = operator.logs().trim().split('\n');
+    for (const line of logs) expect(() => JSON.parse(line), `not a JSON log line: ${line}`).not.to.throw();
+    expect(logs.some((l) => JSON.parse(l).msg === 'became leader')).to.equal(true);
+
+    await operator.stop();
+    expect(await operator.exited).to.deep.equal({ code: 0, signal: null });
+    const released = await readLease(fx.kc, leaseName);
+    expect(released?.spec?.holderIdentity ?? '').to.equal('');
+  });
+});
