@@ -1,0 +1,53 @@
+/**
+ * Pods can only reference Secrets of their own namespace, while a
+ * BackupStorage's credentials Secret may live anywhere (seed 002:
+ * `namespace: minio`). When the namespaces differ, the controller copies just
+ * the needed keys into a Secret owned by the run, which lives as long as the
+ * run's Pods (docs/decisions/0210-backup-run-pod-shape.md). Values go from the
+ * API server to the API server; they are never logged or put in status.
+ */
+import { ApiException, CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import { MANAGED_BY, LABEL_RUN, boundedName, labelValue } from '../shared/names.js';
+
+export const credentialsCopyName = (runName: string): string => boundedName(runName, 'storage-credentials', 253);
+
+export interface CredentialsCopyInput {
+  readonly kubeConfig: KubeConfig;
+  readonly source: V1Secret;
+  readonly keys: readonly string[];
+  readonly namespace: string;
+  readonly runName: string;
+  readonly runUid: string;
+}
+
+/** The name of a Secret in the run's namespace holding `keys`: the source itself when it is already there. */
+export async function ensureCredentialsInNamespace(input: CredentialsCopyInput): Promise<string> {
+  if (input.source.metadata?.namespace === input.namespace) return input.source.metadata!.name!;
+  const name = credentialsCopyName(input.runName);
+  const body: V1Secret = {
+    metadata: {
+      name, namespace: input.namespace,
+      labels: { ...MANAGED_BY, [LABEL_RUN]: labelValue(input.runName) },
+      ownerReferences: [{ apiVersion: 'backup-operator.io/v1', kind: 'BackupRun', name: input.runName, uid: input.runUid, controller: true, blockOwnerDeletion: true }],
+    },
+    type: 'Opaque',
+    data: Object.fromEntries(input.keys.map((k) => [k, input.source.data![k]])),
+  };
+  const core = input.kubeConfig.makeApiClient(CoreV1Api);
+  try {
+    await core.createNamespacedSecret({ namespace: input.namespace, body });
+  } catch (error) {
+    // 409: already there from an earlier attempt of this reconcile, for this same run.
+    if (!(error instanceof ApiException && error.code === 409)) throw new Error(`copying the storage credentials into namespace ${input.namespace} failed (HTTP ${(error as ApiException<unknown>).code ?? '?'}); check the operator's RBAC (create secrets)`);
+  }
+  return name;
+}
+
+/** Removes the copy once no Pod of the run needs it. */
+export async function deleteCredentialsCopy(kubeConfig: KubeConfig, namespace: string, runName: string): Promise<void> {
+  try {
+    await kubeConfig.makeApiClient(CoreV1Api).deleteNamespacedSecret({ namespace, name: credentialsCopyName(runName) });
+  } catch (error) {
+    if (!(error instanceof ApiException && error.code === 404)) throw error;
+  }
+}

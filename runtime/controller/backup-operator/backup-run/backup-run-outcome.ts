@@ -1,0 +1,75 @@
+/**
+ * What a run's worker container reported: the JSON result line it writes to
+ * its termination log (runtime/cli.ts), read from the Pod's container status.
+ * The controller never reads the stored payload.
+ */
+import type { V1ContainerStateTerminated, V1Pod } from '@kubernetes/client-node';
+import { WORKER_CONTAINER } from './backup-run-pod.js';
+
+export type WorkerOutcome =
+  | { readonly state: 'running' }
+  | { readonly state: 'completed'; readonly storedBytes?: number; readonly sourceBytes?: number; readonly sha256?: string; readonly compression?: string; readonly encryption?: string; readonly recipients?: number }
+  | { readonly state: 'restored' }
+  | { readonly state: 'deleted' }
+  | { readonly state: 'failed'; readonly workerReason: string; readonly error: string; readonly exitCode?: number };
+
+/** Worker failure class (runtime/workers/exit-codes.ts) → BackupRun reason, for backups. */
+export const BACKUP_FAILURE_REASONS: Record<string, string> = {
+  sourceFailed: 'CommandFailed',
+  auth: 'AccessDenied',
+  network: 'EndpointUnreachable',
+  notFound: 'BucketNotFound',
+  storageFull: 'StorageFull',
+  deadline: 'DeadlineExceeded',
+  config: 'WorkerConfigInvalid',
+  tls: 'UploadFailed',
+  other: 'UploadFailed',
+};
+
+/** Worker failure class → BackupRun reason, for restores. */
+export const RESTORE_FAILURE_REASONS: Record<string, string> = {
+  restoreFailed: 'RestoreCommandFailed',
+  checksumMismatch: 'ChecksumMismatch',
+  decryption: 'DecryptionFailed',
+  notFound: 'BackupObjectNotFound',
+  auth: 'AccessDenied',
+  network: 'EndpointUnreachable',
+  deadline: 'DeadlineExceeded',
+  config: 'WorkerConfigInvalid',
+  other: 'RestoreFailed',
+};
+
+/** The last JSON object line of a termination message, or undefined. */
+export function parseResultLine(message: string | undefined): Record<string, any> | undefined {
+  const lines = (message ?? '').split('\n').map((l) => l.trim()).filter((l) => l.startsWith('{')).reverse();
+  for (const line of lines) {
+    try { return JSON.parse(line) as Record<string, any>; } catch { /* a truncated or foreign line */ }
+  }
+  return undefined;
+}
+
+export function outcomeFromTerminated(terminated: V1ContainerStateTerminated): WorkerOutcome {
+  const result = parseResultLine(terminated.message);
+  if (terminated.exitCode === 0 && result?.outcome === 'completed') {
+    const m = result.metadata ?? {};
+    return {
+      state: 'completed', storedBytes: m.sizes?.storedBytes, sourceBytes: m.sizes?.sourceBytes, sha256: m.sha256,
+      compression: m.codec?.compression, encryption: m.codec?.encryption, recipients: m.codec?.recipientFingerprints?.length,
+    };
+  }
+  if (terminated.exitCode === 0 && result?.outcome === 'restored') return { state: 'restored' };
+  if (terminated.exitCode === 0 && result?.outcome === 'deleted') return { state: 'deleted' };
+  if (result?.outcome === 'failed') {
+    return { state: 'failed', workerReason: String(result.reason ?? 'other'), error: String(result.error ?? 'the worker failed without a message'), exitCode: terminated.exitCode };
+  }
+  // Killed (OOM, signal) or a result line cut off: say what we know.
+  const why = terminated.reason ? ` (${terminated.reason})` : '';
+  return { state: 'failed', workerReason: 'other', error: `the worker container exited with code ${terminated.exitCode}${why} without a result line`, exitCode: terminated.exitCode };
+}
+
+/** The worker container's outcome in `pod`, or running while it has not terminated. */
+export function workerOutcome(pod: V1Pod): WorkerOutcome {
+  const status = pod.status?.containerStatuses?.find((c) => c.name === WORKER_CONTAINER);
+  const terminated = status?.state?.terminated ?? (pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded' ? status?.lastState?.terminated : undefined);
+  return terminated ? outcomeFromTerminated(terminated) : { state: 'running' };
+}

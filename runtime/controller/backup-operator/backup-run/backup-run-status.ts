@@ -1,0 +1,63 @@
+/** BackupRun status builders: phases, reasons, and the Succeeded / Compressed / Encrypted / Restorable conditions. */
+import type { BackupRunResource, BackupRunStatus, Condition } from '../../../../src/generated/api-types.js';
+import { setCondition } from '../shared/conditions.js';
+
+type Phase = NonNullable<BackupRunStatus['phase']>;
+
+/** Phases in which the backup has finished (the restore phases come after a completed backup). */
+export const BACKUP_TERMINAL: readonly Phase[] = ['Completed', 'Failed', 'Restoring', 'Restored', 'RestoreFailed'];
+/** Phases in which stored data exists. */
+export const HAS_DATA: readonly Phase[] = ['Completed', 'Restoring', 'Restored', 'RestoreFailed'];
+
+export const isBackupTerminal = (phase: string | undefined): boolean => BACKUP_TERMINAL.includes(phase as Phase);
+export const isSuccessful = (phase: string | undefined): boolean => HAS_DATA.includes(phase as Phase);
+
+export interface CompletedFacts {
+  readonly storedBytes?: number;
+  readonly sha256?: string;
+  readonly compression?: string;
+  readonly encryption?: string;
+  readonly recipients?: number;
+}
+
+/** Restorable: True only for a completed backup that has a restore command and, if encrypted, a decryption key. */
+export function restorable(run: BackupRunResource, completed: boolean): { status: Condition['status']; reason: string; message: string } {
+  if (!completed) return { status: 'False', reason: 'BackupNotCompleted', message: 'the backup did not complete, so there is nothing to restore.' };
+  if (!run.spec.restore) return { status: 'False', reason: 'NoRestoreCommand', message: 'spec.restore is not set; add a restore command to make this run restorable.' };
+  if (run.spec.encryption && !run.spec.encryption.age.identitySecretRef) {
+    return { status: 'False', reason: 'NoDecryptionKey', message: 'the backup is age-encrypted and spec.encryption.age.identitySecretRef is not set; reference the identity Secret to restore.' };
+  }
+  return { status: 'True', reason: 'Restorable', message: 'annotate the run with backup-operator.io/restore="true" to restore it.' };
+}
+
+export function completedStatus(run: BackupRunResource, facts: CompletedFacts, message: string, now: Date): BackupRunStatus {
+  let conditions = run.status?.conditions;
+  const t = (type: string, status: Condition['status'], reason: string, msg: string) => { conditions = setCondition(conditions, { type, status, reason, message: msg }, now, run.metadata && (run.metadata as { generation?: number }).generation); };
+  t('Succeeded', 'True', 'Completed', message);
+  const compression = facts.compression ?? run.spec.compression?.algorithm ?? 'zstd';
+  if (compression === 'none') t('Compressed', 'False', 'NotCompressed', 'the stream was stored uncompressed (spec.compression.algorithm: none).');
+  else t('Compressed', 'True', compression === 'gzip' ? 'Gzip' : 'Zstd', `the stream was compressed with ${compression} before it was stored.`);
+  const encrypted = (facts.encryption ?? (run.spec.encryption ? 'age' : 'none')) === 'age';
+  if (encrypted) t('Encrypted', 'True', 'Age', `the stream was encrypted with age to ${facts.recipients ?? run.spec.encryption?.age.recipients.length} recipient(s).`);
+  else t('Encrypted', 'False', 'NotEncrypted', 'the stream was stored unencrypted; set spec.encryption.age to encrypt it.');
+  const r = restorable(run, true);
+  t('Restorable', r.status, r.reason, r.message);
+  return {
+    phase: 'Completed', reason: 'Completed', completedAt: now.toISOString(),
+    ...(facts.storedBytes !== undefined ? { sizeInBytes: facts.storedBytes } : {}),
+    ...(facts.sha256 ? { sha256: facts.sha256 } : {}),
+    conditions,
+  };
+}
+
+export function failedStatus(run: BackupRunResource, reason: string, error: string, now: Date): BackupRunStatus {
+  let conditions = setCondition(run.status?.conditions, { type: 'Succeeded', status: 'False', reason, message: error }, now);
+  const r = restorable(run, false);
+  conditions = setCondition(conditions, { type: 'Restorable', status: r.status, reason: r.reason, message: r.message }, now);
+  return { phase: 'Failed', reason, error, completedAt: now.toISOString(), conditions };
+}
+
+export function restoreFinishedStatus(run: BackupRunResource, ok: boolean, reason: string, message: string, now: Date): BackupRunStatus {
+  const conditions = setCondition(run.status?.conditions, { type: 'Restored', status: ok ? 'True' : 'False', reason, message }, now);
+  return { phase: ok ? 'Restored' : 'RestoreFailed', reason, restoreCompletedAt: now.toISOString(), conditions, ...(ok ? {} : { error: message }) };
+}

@@ -1,0 +1,39 @@
+/**
+ * Everything a run's Pod needs from its BackupStorage: the storage must exist
+ * and not be reported NotReady, and its credentials Secret must hold the keys
+ * the type needs. Produces the worker's store env with secretKeyRef credentials.
+ */
+import type { V1EnvVar } from '@kubernetes/client-node';
+import type { BackupRunResource, BackupStorageResource } from '../../../../src/generated/api-types.js';
+import type { CustomObjects } from '../../kube/custom-objects.js';
+import { KINDS } from '../../kube/kinds.js';
+import type { KubeObject, ReconcileContext } from '../../reconciler.js';
+import { findCondition } from '../shared/conditions.js';
+import { readCredentials } from '../shared/credentials-secret.js';
+import { credentialEnv, credentialKeysToCopy, storageEnv } from '../shared/storage-credentials.js';
+import { ensureCredentialsInNamespace } from './backup-run-credentials.js';
+
+export type StorageResolution =
+  | { readonly ok: true; readonly storage: BackupStorageResource; readonly storeEnv: V1EnvVar[] }
+  | { readonly ok: false; readonly reason: string; readonly message: string };
+
+export async function resolveStorage(run: BackupRunResource & KubeObject, objects: CustomObjects, context: ReconcileContext): Promise<StorageResolution> {
+  const name = run.spec.storage.name;
+  const storage = await objects.get<BackupStorageResource & KubeObject>(KINDS.BackupStorage, { name });
+  if (!storage || storage.metadata?.deletionTimestamp) {
+    return { ok: false, reason: 'StorageNotFound', message: `BackupStorage ${name} (spec.storage.name) ${storage ? 'is being deleted' : 'does not exist'}; create it or fix spec.storage.name.` };
+  }
+  const ready = findCondition(storage.status?.conditions, 'Ready');
+  if (ready?.status === 'False' && !['SecretNotFound', 'SecretKeyMissing'].includes(ready.reason)) {
+    return { ok: false, reason: 'StorageNotReady', message: `BackupStorage ${name} is not ready (${ready.reason}): ${ready.message}` };
+  }
+  // Checked here too, not only through the storage's condition, which may be minutes old.
+  const credentials = await readCredentials(context.kubeConfig, name, storage.spec);
+  if (!credentials.ok) return credentials;
+  const data = credentials.secret.data ?? {};
+  const secretName = await ensureCredentialsInNamespace({
+    kubeConfig: context.kubeConfig, source: credentials.secret, keys: credentialKeysToCopy(credentials.keys, data),
+    namespace: run.metadata!.namespace!, runName: run.metadata!.name!, runUid: run.metadata!.uid!,
+  });
+  return { ok: true, storage, storeEnv: [...storageEnv(storage.spec), ...credentialEnv(credentials.keys, secretName, data)] };
+}
