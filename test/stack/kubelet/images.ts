@@ -61,6 +61,22 @@ const recipes: ImageRecipe[] = [
     },
   },
   {
+    // The Cluster's instance image (seed 003: ghcr.io/cloudnative-mysql/cloudnative-mysql-instance:<version>)
+    // ships the database, mariabackup and Silo's CLI; backup Jobs run `silo backup physical` in it so the
+    // tools match the server (docs/decisions/0222). Here the database tools are this machine's Debian
+    // MariaDB, so the image is the same local command as Silo's own.
+    describe: '*/cloudnative-mysql-instance*: Silo\'s CLI on this checkout, as Silo\'s image',
+    matches: (repo) => /(^|\/)cloudnative-mysql-instance[^/]*$/.test(repo),
+    entrypoint: ['silo'],
+    cmd: [],
+    cwd: repoRoot,
+    rewrite(argv) {
+      const [first, ...rest] = argv;
+      if (first === 'silo') return [...nodeWithTsx, SILO_CLI_ENTRY, ...rest];
+      return argv;
+    },
+  },
+  {
     describe: 'mariadb:*, mysql:*: Debian MariaDB with a docker-entrypoint-like wrapper',
     matches: (repo) => repo === 'mariadb' || repo === 'mysql' || repo.endsWith('/mariadb') || repo.endsWith('/mysql'),
     entrypoint: [join(entrypoints, 'mariadb.sh')],

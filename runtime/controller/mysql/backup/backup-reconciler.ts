@@ -15,6 +15,7 @@ import { JOB_SELECTOR, jobNameFor, renderBackupJob, type BackupPlan } from './ba
 import { jobOutcome } from './backup-outcome.js';
 import { REASON, type Failure } from './backup-reasons.js';
 import { instanceSelector, isFailure, selectSource, type BackupTarget } from './backup-source.js';
+import { unsupportedSpec } from './backup-spec-check.js';
 import { destinationUrl, resolveObjectStore, unsupportedStoreOption } from './backup-store.js';
 import { completedPatch, conditionOf, failedPatch, isTerminal, STARTED, startedCondition, waitingPatch } from './backup-status.js';
 
@@ -75,13 +76,9 @@ class BackupStep {
     if (!cluster) {
       return this.fail({ reason: REASON.ClusterNotFound, message: `Cluster ${clusterName} does not exist in namespace ${this.meta.namespace}; fix spec.cluster.name or create the Cluster, then create a new Backup` });
     }
+    const invalid = unsupportedSpec(this.backup);
+    if (invalid) return this.fail(invalid);
     const method = this.backup.spec.method ?? 'xtrabackup';
-    if (method !== 'xtrabackup') {
-      return this.fail({ reason: REASON.UnsupportedMethod, message: `method ${JSON.stringify(method)} is not supported; use method: xtrabackup` });
-    }
-    if (this.backup.spec.online === false) {
-      return this.fail({ reason: REASON.UnsupportedMethod, message: 'offline backups (online: false) are not supported; use online: true' });
-    }
     const resolved = resolveObjectStore(this.backup, cluster);
     if (isFailure(resolved)) return this.fail(resolved);
     const unsupported = unsupportedStoreOption(resolved);
