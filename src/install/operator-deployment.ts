@@ -20,12 +20,44 @@ export interface OperatorDeploymentOptions {
    * @default - requests 100m CPU / 128Mi, limits 1 CPU / 256Mi
    */
   readonly resources: { requests: Record<string, string>; limits: Record<string, string> };
+  /**
+   * Namespaces the operator watches (`--watch-namespace`); empty watches all.
+   * @default - all namespaces
+   */
+  readonly watchNamespaces?: readonly string[];
+  /**
+   * Image of the worker Jobs and Pods the operator renders (`SILO_WORKER_IMAGE`).
+   * @default - the operator image: one image holds both
+   */
+  readonly workerImage?: string;
+}
+
+/** Ports of the operator container; the probes and the metrics Service use their names. */
+export const METRICS_PORT = 8080;
+export const HEALTH_PORT = 8081;
+/** Name of the leader-election Lease in the operator namespace. */
+export const LEADER_ELECTION_ID = 'silo-operator';
+
+/** `silo controller` arguments; the flags are parsed in runtime/controller/manager/flags.ts. */
+export function operatorArgs(options: OperatorDeploymentOptions): string[] {
+  return [
+    'controller',
+    '--leader-elect',
+    `--leader-election-id=${LEADER_ELECTION_ID}`,
+    `--metrics-port=${METRICS_PORT}`,
+    `--health-port=${HEALTH_PORT}`,
+    `--log-level=${options.logLevel}`,
+    ...(options.watchNamespaces?.length ? [`--watch-namespace=${options.watchNamespaces.join(',')}`] : []),
+  ];
 }
 
 /**
  * The operator Deployment as a plain manifest: numeric non-root user, read-only
  * root filesystem with an emptyDir /tmp, probes, metrics port, and the
  * ServiceAccount token mounted because the controller talks to the API server.
+ * The pod's IP, namespace and name come from the downward API: the servers bind
+ * the pod IP, the Lease lives in the pod's namespace, the pod name is the Lease
+ * holder identity.
  */
 export function operatorDeployment(options: OperatorDeploymentOptions, metadata: Record<string, unknown>, labels: Record<string, string>) {
   return {
@@ -47,12 +79,14 @@ export function operatorDeployment(options: OperatorDeploymentOptions, metadata:
             name: 'operator',
             image: options.image,
             imagePullPolicy: 'IfNotPresent',
-            args: ['controller', '--leader-elect', '--metrics-port=8080', '--health-port=8081', `--log-level=${options.logLevel}`],
+            args: operatorArgs(options),
             env: [
               { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-              { name: 'OPERATOR_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+              { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+              { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+              { name: 'SILO_WORKER_IMAGE', value: options.workerImage ?? options.image },
             ],
-            ports: [{ name: 'metrics', containerPort: 8080, protocol: 'TCP' }, { name: 'health', containerPort: 8081, protocol: 'TCP' }],
+            ports: [{ name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' }, { name: 'health', containerPort: HEALTH_PORT, protocol: 'TCP' }],
             livenessProbe: { httpGet: { path: '/healthz', port: 'health' }, initialDelaySeconds: 5, periodSeconds: 10, failureThreshold: 3 },
             readinessProbe: { httpGet: { path: '/readyz', port: 'health' }, periodSeconds: 5, failureThreshold: 3 },
             resources: options.resources,

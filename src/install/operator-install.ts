@@ -54,6 +54,8 @@ export class OperatorInstall extends Construct {
       replicas: props.replicas ?? 2,
       logLevel: props.logLevel ?? 'info',
       resources: props.resources ?? { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '256Mi' } },
+      watchNamespaces: props.watchNamespaces,
+      workerImage: props.workerImage,
     }, meta(OPERATOR_NAME), labels);
     new ApiObject(this, 'deployment', deployment as never);
     new k8s.KubeService(this, 'metrics-service', {

@@ -92,7 +92,7 @@ export class LeaderElector {
       this.lastRenewMs = now;
       if (!this.leading) {
         this.leading = true;
-        this.options.log.info('became leader', { lease: `${this.options.namespace}/${this.options.name}`, identity: this.options.identity });
+        this.options.log.info('became leader', { lease: `${this.options.namespace}/${this.options.name}`, holder: this.options.identity });
         this.options.onStartedLeading();
       }
     } else if (this.leading) {

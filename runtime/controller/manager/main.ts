@@ -32,7 +32,7 @@ export async function runController(argv: string[], env: NodeJS.ProcessEnv = pro
   const metricsServer = await startMetricsServer(metrics.registry, () => {
     for (const { controller, depth } of manager.depths()) metrics.queueDepth.set({ controller }, depth);
   }, flags.metricsPort, flags.bindAddress);
-  log.info('controller started', {
+  log.info('operator started', {
     reconcilers: reconcilers.map((r) => r.name), informers: [...manager.informers.keys()], watchNamespaces: flags.watchNamespaces,
     healthPort: health.port, metricsPort: metricsServer.port, bindAddress: flags.bindAddress,
     leaderElection: flags.leaderElect ? `${flags.leaderElectionNamespace}/${flags.leaderElectionId}` : 'off', workerImage: flags.settings.workerImage,

@@ -26,15 +26,20 @@ export function readDist(): DistFile[] {
     }));
 }
 
-/** The install bundle is every file that carries CRDs; the rest are examples. */
-export function splitDist(): { crds: KubernetesObject[]; bundle: KubernetesObject[]; examples: KubernetesObject[] } {
+/**
+ * The install bundle is every file that carries CRDs; monitoring is the file of
+ * Prometheus Operator objects (its CRDs are not on the test API server); the rest are examples.
+ */
+export function splitDist(): { crds: KubernetesObject[]; bundle: KubernetesObject[]; examples: KubernetesObject[]; monitoring: KubernetesObject[] } {
   const files = readDist();
   const isBundle = (f: DistFile) => f.objects.some((o) => o.kind === 'CustomResourceDefinition');
+  const isMonitoring = (f: DistFile) => f.objects.every((o) => o.apiVersion?.startsWith('monitoring.coreos.com/'));
   const bundle = files.filter(isBundle).flatMap((f) => f.objects);
   return {
     crds: bundle.filter((o) => o.kind === 'CustomResourceDefinition'),
     bundle,
-    examples: files.filter((f) => !isBundle(f)).flatMap((f) => f.objects),
+    examples: files.filter((f) => !isBundle(f) && !isMonitoring(f)).flatMap((f) => f.objects),
+    monitoring: files.filter(isMonitoring).flatMap((f) => f.objects),
   };
 }
 

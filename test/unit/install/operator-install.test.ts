@@ -3,12 +3,15 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { Testing } from 'cdk8s';
 import { stringify } from 'yaml';
-import { OperatorInstallChart } from '../../../charts/operator-install-chart.js';
-import { LEADER_ELECTION_RULES, OPERATOR_CLUSTER_RULES } from '../../../src/index.js';
+import { OperatorInstallChart, OperatorMonitoringChart } from '../../../charts/operator-install-chart.js';
+import { LEADER_ELECTION_RULES, OPERATOR_CLUSTER_RULES, SILO_ALERTS } from '../../../src/index.js';
+import { parseControllerFlags } from '../../../runtime/controller/manager/flags.js';
+import { OperatorMetrics } from '../../../runtime/controller/manager/metrics.js';
 import { REPO_ROOT } from '../../support/seed-examples.js';
 
 const GOLDEN_DIR = join(REPO_ROOT, 'test/golden/install');
 const bundle = Testing.synth(new OperatorInstallChart(Testing.app()));
+const monitoring = Testing.synth(new OperatorMonitoringChart(Testing.app()));
 const one = (kind: string, name?: string) => {
   const matches = bundle.filter((o) => o.kind === kind && (!name || o.metadata.name === name));
   expect(matches, `${kind} ${name ?? ''}`).to.have.length(1);
@@ -21,10 +24,10 @@ describe('OperatorInstall bundle', () => {
     if (process.env.UPDATE_GOLDEN === '1') {
       rmSync(GOLDEN_DIR, { recursive: true, force: true });
       mkdirSync(GOLDEN_DIR, { recursive: true });
-      for (const object of bundle) writeFileSync(join(GOLDEN_DIR, goldenName(object)), stringify(object, { lineWidth: 0 }));
+      for (const object of [...bundle, ...monitoring]) writeFileSync(join(GOLDEN_DIR, goldenName(object)), stringify(object, { lineWidth: 0 }));
     }
-    expect(readdirSync(GOLDEN_DIR).sort()).to.deep.equal(bundle.map(goldenName).sort());
-    for (const object of bundle) {
+    expect(readdirSync(GOLDEN_DIR).sort()).to.deep.equal([...bundle, ...monitoring].map(goldenName).sort());
+    for (const object of [...bundle, ...monitoring]) {
       expect(stringify(object, { lineWidth: 0 }), goldenName(object)).to.equal(readFileSync(join(GOLDEN_DIR, goldenName(object)), 'utf8'));
     }
   });
@@ -78,6 +81,32 @@ describe('OperatorInstall bundle', () => {
       expect(container.livenessProbe.httpGet.path).to.equal('/healthz');
       expect(container.readinessProbe.httpGet.path).to.equal('/readyz');
       expect(container.ports.map((p: any) => p.name)).to.include('metrics');
+    });
+    it('gets its pod IP, namespace and name from the downward API', () => {
+      const env = Object.fromEntries(container.env.map((e: any) => [e.name, e.valueFrom?.fieldRef?.fieldPath ?? e.value]));
+      expect(env).to.deep.include({ POD_IP: 'status.podIP', POD_NAMESPACE: 'metadata.namespace', POD_NAME: 'metadata.name' });
+      expect(env.SILO_WORKER_IMAGE).to.equal(container.image);
+    });
+    it('passes args that `silo controller` parses into leader election, the container ports and the pod IP', () => {
+      expect(container.args[0]).to.equal('controller');
+      const flags = parseControllerFlags(container.args.slice(1), { POD_NAMESPACE: 'silo-system', POD_IP: '10.1.2.3', POD_NAME: 'silo-operator-abc' });
+      const port = (name: string) => container.ports.find((p: any) => p.name === name).containerPort;
+      expect(flags).to.deep.include({
+        leaderElect: true, leaderElectionId: 'silo-operator', leaderElectionNamespace: 'silo-system', watchNamespaces: [],
+        metricsPort: port('metrics'), healthPort: port('health'), bindAddress: '10.1.2.3', identity: 'silo-operator-abc', logLevel: 'info',
+      });
+      expect(container.livenessProbe.httpGet.port).to.equal('health');
+      expect(container.readinessProbe.httpGet.port).to.equal('health');
+    });
+    it('passes watch namespaces and a separate worker image when given', () => {
+      const custom = Testing.synth(new OperatorInstallChart(Testing.app(), 'custom', { watchNamespaces: ['db', 'apps'], workerImage: 'registry.local/silo-worker:1' }));
+      const c = custom.find((o) => o.kind === 'Deployment').spec.template.spec.containers[0];
+      expect(parseControllerFlags(c.args.slice(1), {}).watchNamespaces).to.deep.equal(['db', 'apps']);
+      expect(c.env.find((e: any) => e.name === 'SILO_WORKER_IMAGE').value).to.equal('registry.local/silo-worker:1');
+    });
+    it('gives in-flight reconciles time to finish before the kubelet kills it', () => {
+      const flags = parseControllerFlags(container.args.slice(1), {});
+      expect(pod.terminationGracePeriodSeconds * 1000).to.be.greaterThan(flags.shutdownGraceMs);
     });
     it('selects its pods with stable labels that the metrics Service also uses', () => {
       const service = one('Service', 'silo-operator-metrics');
@@ -139,5 +168,39 @@ describe('OperatorInstall bundle', () => {
         expect(binding.subjects).to.deep.equal([{ kind: 'ServiceAccount', name: 'silo-operator', namespace: 'silo-system' }]);
       }
     });
+  });
+
+  describe('monitoring (dist/silo-monitoring.k8s.yaml)', () => {
+    const rule = monitoring.find((o) => o.kind === 'PrometheusRule');
+    const exported = new Map(new OperatorMetrics({ processMetrics: false }).registry.getMetricsAsArray()
+      .map((m) => [m.name, ((m as any).labelNames ?? []) as string[]]));
+    const known = (name: string) => exported.get(name) ?? exported.get(name.replace(/_(bucket|sum|count)$/, ''));
+
+    it('holds a PrometheusRule and a ServiceMonitor in the operator namespace, selecting the metrics Service', () => {
+      expect(monitoring.map((o) => `${o.apiVersion} ${o.kind}`)).to.deep.equal(['monitoring.coreos.com/v1 PrometheusRule', 'monitoring.coreos.com/v1 ServiceMonitor']);
+      for (const o of monitoring) expect(o.metadata.namespace).to.equal('silo-system');
+      const service = one('Service', 'silo-operator-metrics');
+      const monitor = monitoring.find((o) => o.kind === 'ServiceMonitor');
+      expect(service.metadata.labels).to.deep.include(monitor.spec.selector.matchLabels);
+      expect(monitor.spec.endpoints[0].port).to.equal(service.spec.ports[0].name);
+    });
+    it('alerts on a failed backup, no success in 26 h, reconcile errors, and no leader', () => {
+      expect(rule.spec.groups[0].rules.map((r: any) => r.alert)).to.deep.equal(['SiloBackupFailed', 'SiloNoRecentBackup', 'SiloReconcileErrors', 'SiloNoLeader']);
+      expect(rule.spec.groups[0].rules).to.deep.equal(SILO_ALERTS);
+      expect(SILO_ALERTS.find((a) => a.alert === 'SiloNoRecentBackup')!.expr).to.include('26 * 3600');
+    });
+    for (const alert of SILO_ALERTS) {
+      it(`${alert.alert} reads only metrics and labels the operator exports`, () => {
+        const metrics = alert.expr.match(/silo_[a-z_]+/g) ?? [];
+        expect(metrics).to.not.be.empty;
+        for (const name of metrics) expect(known(name), `${name} is not exported by OperatorMetrics`).to.be.an('array');
+        const labels = new Set(metrics.flatMap((n) => known(n)!));
+        for (const group of alert.expr.matchAll(/(?:by|on) \(([^)]*)\)/g)) {
+          for (const label of group[1].split(',').map((l) => l.trim())) expect([...labels], `${alert.alert}: label ${label}`).to.include(label);
+        }
+        for (const selector of alert.expr.matchAll(/\{([a-z_]+)[!=]/g)) expect([...labels]).to.include(selector[1]);
+        expect(alert.annotations.description).to.match(/\.$/);
+      });
+    }
   });
 });
