@@ -7,6 +7,7 @@
  *   silo restore command -- <cmd> [args…]
  *   silo restore physical --data-dir <dir> [--work-dir <dir>]
  *   silo delete object   (SILO_DATA_KEY and its metadata.json; BackupRun retainPolicy: Delete)
+ *   silo prune           (SILO_PRUNE_PREFIXES: whole backups, metadata.json first; retention and remote deletion)
  *   silo instance-manager
  *   silo controller [--leader-elect] [--watch-namespace a,b] … (runtime/controller/manager/flags.ts)
  * Exit codes: runtime/workers/exit-codes.ts. Logs: JSON lines on stderr.
@@ -17,6 +18,7 @@ import { createLogger } from './logging/logger.js';
 import { runBackup } from './workers/backup-worker.js';
 import { runRestore } from './workers/restore-worker.js';
 import { runDelete } from './workers/delete-worker.js';
+import { runPrune } from './workers/prune-worker.js';
 import { runInstanceManager } from './instance-manager/main.js';
 import { classifyFailure, ConfigError, EXIT } from './workers/exit-codes.js';
 
@@ -61,6 +63,12 @@ async function main(argv: string[]): Promise<void> {
     }
   }
   if (command === 'delete' && mode === 'object') return report({ outcome: 'deleted', ...(await runDelete(process.env, logger)) });
+  if (command === 'prune') {
+    const result = await runPrune(process.env, logger);
+    report({ ...result });
+    if (result.reason) process.exitCode = EXIT[result.reason];
+    return;
+  }
   if (command === 'instance-manager') return runInstanceManager(process.env, logger);
   throw new ConfigError(`unknown command "${[command, mode].filter(Boolean).join(' ')}"; use backup command|fifo|physical, restore command|physical, or instance-manager`);
 }
