@@ -19,7 +19,7 @@ import { deleteCredentialsCopy } from './backup-run-credentials.js';
 import { finalizeRun } from './backup-run-finalizer.js';
 import { BACKUP_FAILURE_REASONS, RESTORE_FAILURE_REASONS, workerOutcome } from './backup-run-outcome.js';
 import {
-  DEFAULT_DEADLINE_SECONDS, POD_DEADLINE_SLACK_SECONDS, buildBackupPod, buildRestorePod, objectKeyFromPath, podNameFor, type RunPodInput,
+  DEFAULT_DEADLINE_SECONDS, POD_DEADLINE_SLACK_SECONDS, WORKER_CONTAINER, buildBackupPod, buildRestorePod, objectKeyFromPath, podNameFor, type RunPodInput,
 } from './backup-run-pod.js';
 import { completedStatus, failedStatus, restorable, restoreFinishedStatus } from './backup-run-status.js';
 import { resolveStorage } from './backup-run-storage.js';
@@ -152,7 +152,7 @@ export class BackupRunReconciler implements Reconciler {
     }
     const stuck = podStuck(pod, run, role, context.now());
     if (stuck) return fail(stuck.reason, stuck.message);
-    return { requeueAfterMs: POLL_MS };
+    return { requeueAfterMs: nextLookMs(pod, run, role, context.now()) };
   }
 
   private async complete(run: Run, facts: Parameters<typeof completedStatus>[1], objects: CustomObjects, context: ReconcileContext): Promise<void> {
@@ -198,11 +198,29 @@ export class BackupRunReconciler implements Reconciler {
   }
 }
 
+/** How long after the worker's own deadline the controller stops the Pod itself. */
+export const WORKER_DEADLINE_GRACE_SECONDS = 15;
+
+/** When to look again at a running Pod: at the latest when its deadline check is due. */
+export function nextLookMs(pod: V1Pod, run: BackupRunResource, role: 'backup' | 'restore', now: Date): number {
+  const deadline = (role === 'backup' ? run.spec.backup : run.spec.restore)?.deadlineSeconds ?? DEFAULT_DEADLINE_SECONDS;
+  const workerStarted = pod.status?.containerStatuses?.find((c) => c.name === WORKER_CONTAINER)?.state?.running?.startedAt;
+  if (!workerStarted) return POLL_MS;
+  const due = new Date(workerStarted).getTime() + (deadline + WORKER_DEADLINE_GRACE_SECONDS) * 1000 + 500 - now.getTime();
+  return Math.max(1000, Math.min(POLL_MS, due));
+}
+
 const sentence = (text: string): string => (/[.!?]$/.test(text.trim()) ? text.trim() : `${text.trim()}.`);
 
 /** A Pod that can no longer report: failed by the kubelet (activeDeadlineSeconds) or past the deadline plus slack. */
 export function podStuck(pod: V1Pod, run: BackupRunResource, role: 'backup' | 'restore', now: Date): { reason: string; message: string } | undefined {
   const deadline = (role === 'backup' ? run.spec.backup : run.spec.restore)?.deadlineSeconds ?? DEFAULT_DEADLINE_SECONDS;
+  // The worker enforces deadlineSeconds itself, but a pipe whose writer is idle can hold it past
+  // that; the controller stops the Pod 15 s after the worker's own deadline.
+  const workerStarted = pod.status?.containerStatuses?.find((c) => c.name === WORKER_CONTAINER)?.state?.running?.startedAt;
+  if (workerStarted && now.getTime() - new Date(workerStarted).getTime() > (deadline + WORKER_DEADLINE_GRACE_SECONDS) * 1000) {
+    return { reason: 'DeadlineExceeded', message: `the deadline of ${deadline} s (deadlineSeconds) passed before the ${role} finished; the Pod was stopped and the ${role === 'backup' ? 'upload abandoned' : 'restore is incomplete'}. Raise deadlineSeconds or check why the command is slow.` };
+  }
   if (pod.status?.reason === 'DeadlineExceeded') {
     return { reason: 'DeadlineExceeded', message: `the ${role} Pod ran longer than deadlineSeconds (${deadline} s) plus ${POD_DEADLINE_SLACK_SECONDS} s of start-up and was stopped; raise deadlineSeconds or check why the command is slow.` };
   }
