@@ -34,6 +34,10 @@ export interface StartOperatorOptions {
   env?: Record<string, string>;
   /** Extra `silo controller` flags. */
   args?: string[];
+  /** A kubeconfig of another identity (e.g. a test ServiceAccount); default: the operator ServiceAccount's token. */
+  kubeconfig?: string;
+  /** --leader-election-namespace; default silo-system (where the bundle's Role allows Leases). */
+  leaderElectionNamespace?: string;
 }
 
 export interface OperatorProcess {
@@ -115,14 +119,15 @@ export function freePort(): Promise<number> {
 
 /** Starts one operator process and resolves once /healthz answers 200. */
 export async function startOperator(opts: StartOperatorOptions = {}): Promise<OperatorProcess> {
-  const kubeconfig = await installOperatorPrerequisites();
+  const saKubeconfig = await installOperatorPrerequisites();
+  const kubeconfig = opts.kubeconfig ?? saKubeconfig;
   const suffix = randomBytes(3).toString('hex');
   const identity = opts.identity ?? `operator-${suffix}`;
   const leaderElectionId = opts.leaderElectionId ?? `silo-test-${suffix}`;
   const [healthPort, metricsPort] = [await freePort(), await freePort()];
   const args = [
     '--import', 'tsx', join(repoRoot, 'runtime', 'cli.ts'), 'controller',
-    '--leader-elect', `--leader-election-id=${leaderElectionId}`, `--leader-election-namespace=${OPERATOR_NAMESPACE}`,
+    '--leader-elect', `--leader-election-id=${leaderElectionId}`, `--leader-election-namespace=${opts.leaderElectionNamespace ?? OPERATOR_NAMESPACE}`,
     `--identity=${identity}`, `--health-port=${healthPort}`, `--metrics-port=${metricsPort}`, '--bind-address=127.0.0.1',
     ...(opts.watchNamespaces?.length ? [`--watch-namespace=${opts.watchNamespaces.join(',')}`] : []),
     ...(opts.args ?? []),

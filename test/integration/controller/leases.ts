@@ -21,3 +21,11 @@ export async function scrape(url: string, metric: string): Promise<number | unde
   const line = text.split('\n').find((l) => l.startsWith(`${metric} `));
   return line === undefined ? undefined : Number(line.split(' ')[1]);
 }
+
+/** Sum of every sample of a metric (all label sets), optionally only lines containing `filter`; 0 when absent. */
+export async function scrapeSum(url: string, metric: string, filter = ''): Promise<number> {
+  const text = await (await fetch(url)).text();
+  return text.split('\n')
+    .filter((l) => (l.startsWith(`${metric}{`) || l.startsWith(`${metric} `)) && l.includes(filter))
+    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
