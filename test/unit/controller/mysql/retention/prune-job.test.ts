@@ -33,10 +33,10 @@ describe('prune Job', () => {
     expect(pruneOutcome(...job('Complete', '{"outcome":"completed","deleted":[0,1],"failed":[],"objects":4}'))).to.deep.include({ state: 'finished', succeeded: true });
     const partial = pruneOutcome(...job('Failed', 'log line\n{"outcome":"failed","reason":"auth","deleted":[1],"failed":[{"index":0,"error":"access denied"}],"objects":2}'));
     expect(partial).to.deep.include({ succeeded: false, error: 'access denied' });
-    expect([...(partial as { deleted: Set<number> }).deleted]).to.deep.equal([1]);
+    expect([...(partial as { deleted: ReadonlySet<number> }).deleted]).to.deep.equal([1]);
     const silent = pruneOutcome(...job('Complete', 'no json here'));
     expect(silent).to.deep.include({ succeeded: false });
-    expect((silent as { deleted: Set<number> }).deleted.size).to.equal(0);
+    expect((silent as { deleted: ReadonlySet<number> }).deleted.size).to.equal(0);
     expect(pruneOutcome({ status: {} }, [])).to.deep.equal({ state: 'running' });
   });
 });
