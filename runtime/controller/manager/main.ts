@@ -19,6 +19,9 @@ import { OperatorMetrics } from './metrics.js';
 export async function runController(argv: string[], env: NodeJS.ProcessEnv = process.env, reconcilers: Reconciler[] = allReconcilers()): Promise<void> {
   const flags = parseControllerFlags(argv, env);
   const log = createLogger({ component: 'controller', pod: flags.identity }, { level: flags.logLevel });
+  // Node prints warnings (deprecations, SDK notices) as plain text; the operator's logs stay JSON lines.
+  process.removeAllListeners('warning');
+  process.on('warning', (w) => log.warn('node warning', { name: w.name, warning: w.message }));
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromDefault();
   const metrics = new OperatorMetrics();

@@ -5,7 +5,8 @@
  */
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { startOperator, type OperatorProcess } from '../../support/operator-process.js';
+import { CoordinationV1Api } from '@kubernetes/client-node';
+import { OPERATOR_NAMESPACE, startOperator, type OperatorProcess } from '../../support/operator-process.js';
 import { useKube, waitFor } from '../kube/fixture.js';
 import { deleteLease, readLease, scrape } from './leases.js';
 
@@ -43,5 +44,25 @@ describe('controller: the operator process', function () {
     expect(await operator.exited).to.deep.equal({ code: 0, signal: null });
     const released = await readLease(fx.kc, leaseName);
     expect(released?.spec?.holderIdentity ?? '').to.equal('');
+  });
+
+  it('exits non-zero at once when another holder takes its Lease', async () => {
+    const stolen = `${leaseName}-stolen`;
+    const o = await startOperator({ watchNamespaces: [fx.namespace], leaderElectionId: stolen });
+    try {
+      await waitFor('silo_leader 1', async () => (await scrape(o.metricsUrl, 'silo_leader')) === 1, 30_000);
+      const coordination = fx.kc.makeApiClient(CoordinationV1Api);
+      const lease = (await readLease(fx.kc, stolen))!;
+      await coordination.replaceNamespacedLease({ namespace: OPERATOR_NAMESPACE, name: stolen, body: { ...lease, spec: { ...lease.spec, holderIdentity: 'someone-else' } } });
+      const replacedAt = Date.now();
+      const exit = await Promise.race([o.exited, new Promise((r) => setTimeout(() => r('still running'), 15_000))]);
+      expect(exit).to.deep.equal({ code: 1, signal: null });
+      // The next renew (every 2 s) sees the other holder.
+      expect(Date.now() - replacedAt).to.be.below(5000);
+      expect(o.logs()).to.include('"lost leadership"');
+    } finally {
+      await o.kill();
+      await deleteLease(fx.kc, stolen);
+    }
   });
 });
