@@ -45,8 +45,14 @@ export async function ensureCredentialsInNamespace(input: CredentialsCopyInput):
 
 /** Removes the copy once no Pod of the run needs it. */
 export async function deleteCredentialsCopy(kubeConfig: KubeConfig, namespace: string, runName: string): Promise<void> {
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const name = credentialsCopyName(runName);
   try {
-    await kubeConfig.makeApiClient(CoreV1Api).deleteNamespacedSecret({ namespace, name: credentialsCopyName(runName) });
+    // `get` first: most runs use a Secret of their own namespace and have no copy, and the
+    // operator may only delete Secrets when copies are enabled in its RBAC (ADR 0210).
+    const copy = await core.readNamespacedSecret({ namespace, name });
+    if (!copy.metadata?.ownerReferences?.some((o) => o.kind === 'BackupRun' && o.name === runName)) return;
+    await core.deleteNamespacedSecret({ namespace, name });
   } catch (error) {
     if (!(error instanceof ApiException && error.code === 404)) throw error;
   }

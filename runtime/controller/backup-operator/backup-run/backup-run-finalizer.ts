@@ -49,7 +49,7 @@ export async function finalizeRun(run: Run, objects: CustomObjects, context: Rec
   const outcome = workerOutcome(existing);
   if (outcome.state === 'deleted') {
     await context.events.record(run, 'Normal', 'CleanupCompleted', `retainPolicy Delete: removed ${where} and its metadata.json.`);
-    await deletePod(context.kubeConfig, namespace, podName, 0);
+    // The finalizer goes first: the Pod is owned by the run and garbage-collected with it.
     return release();
   }
   if (outcome.state === 'failed' || existing.status?.phase === 'Failed') {

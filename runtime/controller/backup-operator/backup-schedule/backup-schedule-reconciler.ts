@@ -13,6 +13,9 @@ import { ANNOTATION_TRIGGER, LABEL_SCHEDULE, labelValue } from '../shared/names.
 import { InvalidScheduleError, planSlots } from './backup-schedule-cron.js';
 import { isActive, lastSuccessful, manualRunName, runFor, runsBeyondHistory, scheduledRunName, type Schedule } from './backup-schedule-runs.js';
 
+/** A schedule is looked at least hourly, whatever its next slot. */
+export const MAX_REQUEUE_MS = 60 * 60_000;
+
 export class BackupScheduleReconciler implements Reconciler {
   readonly name = 'backup-schedule';
   readonly kind = KINDS.BackupSchedule;
@@ -97,7 +100,8 @@ export class BackupScheduleReconciler implements Reconciler {
       observedGeneration: generation,
       conditions,
     } satisfies BackupScheduleStatus);
-    return { requeueAfterMs: Math.max(1000, plan.next.getTime() - now.getTime()) };
+    // Capped: timers beyond 2^31 ms (24.8 days, e.g. a yearly schedule) overflow and fire at once.
+    return { requeueAfterMs: Math.min(MAX_REQUEUE_MS, Math.max(1000, plan.next.getTime() - now.getTime())) };
   }
 
   /** Creates run `name` under concurrencyPolicy; an existing run of that name (an earlier attempt) counts as created. */
