@@ -14,6 +14,7 @@ import { RestartingInformer, informerId, type InformerSpec } from './informer.js
 import type { OperatorMetrics } from './metrics.js';
 import { InformerCache } from './object-cache.js';
 import type { WorkQueueOptions } from './work-queue.js';
+import { TokenBucket } from './rate-limiter.js';
 
 export interface ManagerOptions {
   readonly kubeConfig: KubeConfig;
@@ -43,7 +44,10 @@ export class Manager {
 
   constructor(private readonly options: ManagerOptions) {
     this.cache = new InformerCache(options.log);
-    this.controllers = options.reconcilers.map((r) => new Controller(r, options.metrics, options.log, options.queue ?? {}));
+    // One token bucket for all controllers: the limit protects the API server, not one kind.
+    const rate = options.queue?.rateLimit ?? { qps: 50, burst: 200 };
+    const bucket = options.queue?.bucket ?? new TokenBucket(rate.qps, rate.burst);
+    this.controllers = options.reconcilers.map((r) => new Controller(r, options.metrics, options.log, { ...options.queue, bucket }));
     for (const controller of this.controllers) {
       const r = controller.reconciler;
       const deps: RestartingInformer[] = [];

@@ -15,6 +15,8 @@ export interface WorkQueueOptions {
   readonly backoff?: BackoffPolicy;
   /** Dispatches per second over all keys. @default qps 50, burst 200 */
   readonly rateLimit?: { readonly qps: number; readonly burst: number };
+  /** A bucket shared with other queues (the manager's one global limit); overrides rateLimit. */
+  readonly bucket?: TokenBucket;
   /** Called for every failure-driven requeue (metrics). */
   readonly onRetry?: (key: string, delayMs: number) => void;
   readonly now?: () => number;
@@ -50,7 +52,7 @@ export class WorkQueue {
     this.backoff = options.backoff ?? { baseMs: 1000, maxMs: 300_000 };
     this.now = options.now ?? Date.now;
     const rate = options.rateLimit ?? { qps: 50, burst: 200 };
-    this.bucket = new TokenBucket(rate.qps, rate.burst, this.now);
+    this.bucket = options.bucket ?? new TokenBucket(rate.qps, rate.burst, this.now);
   }
 
   /** Keys waiting for a worker (not counting delayed or in-flight ones). */

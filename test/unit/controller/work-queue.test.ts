@@ -97,6 +97,20 @@ describe('controller work queue', () => {
     q.shutDown();
   });
 
+  it('shares one token bucket between queues (the global limit)', async () => {
+    const bucket = new TokenBucket(20, 2);
+    const a = new WorkQueue({ concurrency: 50, bucket });
+    const b = new WorkQueue({ concurrency: 50, bucket });
+    const times: number[] = [];
+    const started = Date.now();
+    for (const q of [a, b]) q.start(async () => { times.push(Date.now() - started); });
+    for (let i = 0; i < 3; i++) { a.add(`a${i}`); b.add(`b${i}`); }
+    await until(() => times.length === 6, 3000);
+    expect(Math.max(...times)).to.be.at.least(190);
+    a.shutDown();
+    b.shutDown();
+  });
+
   it('runs at most `concurrency` reconciles at once', async () => {
     const q = new WorkQueue({ ...fast, concurrency: 3 });
     let active = 0;
