@@ -38,7 +38,7 @@ export async function ensureCredentialsInNamespace(input: CredentialsCopyInput):
     await core.createNamespacedSecret({ namespace: input.namespace, body });
   } catch (error) {
     // 409: already there from an earlier attempt of this reconcile, for this same run.
-    if (!(error instanceof ApiException && error.code === 409)) throw new Error(`copying the storage credentials into namespace ${input.namespace} failed (HTTP ${(error as ApiException<unknown>).code ?? '?'}); check the operator's RBAC (create secrets)`);
+    if (!(error instanceof ApiException && error.code === 409)) throw new Error(`HTTP ${error instanceof ApiException ? error.code : (error as Error).name}`);
   }
   return name;
 }

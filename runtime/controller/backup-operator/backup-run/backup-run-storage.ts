@@ -31,9 +31,15 @@ export async function resolveStorage(run: BackupRunResource & KubeObject, object
   const credentials = await readCredentials(context.kubeConfig, name, storage.spec);
   if (!credentials.ok) return credentials;
   const data = credentials.secret.data ?? {};
-  const secretName = await ensureCredentialsInNamespace({
-    kubeConfig: context.kubeConfig, source: credentials.secret, keys: credentialKeysToCopy(credentials.keys, data),
-    namespace: run.metadata!.namespace!, runName: run.metadata!.name!, runUid: run.metadata!.uid!,
-  });
+  let secretName: string;
+  try {
+    secretName = await ensureCredentialsInNamespace({
+      kubeConfig: context.kubeConfig, source: credentials.secret, keys: credentialKeysToCopy(credentials.keys, data),
+      namespace: run.metadata!.namespace!, runName: run.metadata!.name!, runUid: run.metadata!.uid!,
+    });
+  } catch (error) {
+    const ref = `${storage.spec.credentials.namespace}/${storage.spec.credentials.name}`;
+    return { ok: false, reason: 'CredentialsCopyFailed', message: `the credentials Secret ${ref} is in another namespace and could not be copied into ${run.metadata!.namespace} (${(error as Error).message}); grant the operator create/delete on secrets or put the Secret in ${run.metadata!.namespace}.` };
+  }
   return { ok: true, storage, storeEnv: [...storageEnv(storage.spec), ...credentialEnv(credentials.keys, secretName, data)] };
 }
