@@ -13,7 +13,7 @@ import { Controller } from './controller.js';
 import { RestartingInformer, informerId, type InformerSpec } from './informer.js';
 import type { OperatorMetrics } from './metrics.js';
 import { InformerCache } from './object-cache.js';
-import type { WorkQueueOptions } from './work-queue.js';
+import { DEFAULT_RATE_LIMIT, type WorkQueueOptions } from './work-queue.js';
 import { TokenBucket } from './rate-limiter.js';
 
 export interface ManagerOptions {
@@ -45,7 +45,7 @@ export class Manager {
   constructor(private readonly options: ManagerOptions) {
     this.cache = new InformerCache(options.log);
     // One token bucket for all controllers: the limit protects the API server, not one kind.
-    const rate = options.queue?.rateLimit ?? { qps: 50, burst: 200 };
+    const rate = options.queue?.rateLimit ?? DEFAULT_RATE_LIMIT;
     const bucket = options.queue?.bucket ?? new TokenBucket(rate.qps, rate.burst);
     this.controllers = options.reconcilers.map((r) => new Controller(r, options.metrics, options.log, { ...options.queue, bucket }));
     for (const controller of this.controllers) {

@@ -1,4 +1,8 @@
-/** A token bucket: `qps` tokens per second, at most `burst` saved up. */
+/**
+ * A token bucket: `qps` tokens per second, at most `burst` saved up. Like Go's
+ * rate.Limiter.Reserve, a reservation always succeeds and says how long to wait
+ * (the bucket may go into debt), so callers schedule instead of polling.
+ */
 export class TokenBucket {
   private tokens: number;
   private last: number;
@@ -9,15 +13,12 @@ export class TokenBucket {
     this.last = now();
   }
 
-  /** Takes a token and returns 0, or returns how many ms until one is available. */
-  take(): number {
+  /** Takes a token; returns 0 when one was available, else the ms until the reserved token is due. */
+  reserve(): number {
     const now = this.now();
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) * this.qps) / 1000);
     this.last = now;
-    if (this.tokens >= 1) {
-      this.tokens -= 1;
-      return 0;
-    }
-    return Math.ceil(((1 - this.tokens) * 1000) / this.qps);
+    this.tokens -= 1;
+    return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens * 1000) / this.qps);
   }
 }

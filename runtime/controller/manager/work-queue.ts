@@ -2,8 +2,10 @@
  * The work queue of one controller, in the manner of client-go's workqueue:
  * a key is queued at most once; a key being processed is not handed to a second
  * worker but marked dirty and queued again when the first finishes; failures
- * requeue with per-key exponential backoff; every dispatch takes a token from a
- * global bucket; at most `concurrency` keys are processed at once.
+ * requeue after the longer of the key's exponential backoff and the global
+ * bucket's next token (client-go's MaxOf(ItemExponential, Bucket)), so a storm
+ * of failures cannot hammer the API server while fresh events and
+ * requeueAfter are never throttled; at most `concurrency` keys run at once.
  */
 import { backoffDelay, type BackoffPolicy } from './backoff.js';
 import { TokenBucket } from './rate-limiter.js';
@@ -13,7 +15,7 @@ export interface WorkQueueOptions {
   readonly concurrency?: number;
   /** Per-key backoff after failures. @default 1 s doubling to 5 min */
   readonly backoff?: BackoffPolicy;
-  /** Dispatches per second over all keys. @default qps 50, burst 200 */
+  /** Failure requeues per second over all keys. @default qps 10, burst 100 (client-go's) */
   readonly rateLimit?: { readonly qps: number; readonly burst: number };
   /** A bucket shared with other queues (the manager's one global limit); overrides rateLimit. */
   readonly bucket?: TokenBucket;
@@ -29,6 +31,8 @@ export interface WorkResult {
 /** Processes one key; throwing is a failure and requeues the key with backoff. */
 export type WorkHandler = (key: string) => Promise<WorkResult | void>;
 
+export const DEFAULT_RATE_LIMIT = { qps: 10, burst: 100 } as const;
+
 export class WorkQueue {
   private readonly queue: string[] = [];
   private readonly queued = new Set<string>();
@@ -43,7 +47,6 @@ export class WorkQueue {
   private handler?: WorkHandler;
   private running = false;
   private closed = false;
-  private pumpTimer?: NodeJS.Timeout;
   private idleWaiters: Array<() => void> = [];
 
   constructor(private readonly options: WorkQueueOptions = {}) {
@@ -51,7 +54,7 @@ export class WorkQueue {
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new Error(`work queue concurrency must be a positive integer, got ${this.concurrency}`);
     this.backoff = options.backoff ?? { baseMs: 1000, maxMs: 300_000 };
     this.now = options.now ?? Date.now;
-    const rate = options.rateLimit ?? { qps: 50, burst: 200 };
+    const rate = options.rateLimit ?? DEFAULT_RATE_LIMIT;
     this.bucket = options.bucket ?? new TokenBucket(rate.qps, rate.burst, this.now);
   }
 
@@ -97,11 +100,11 @@ export class WorkQueue {
     this.delayed.set(key, { at, timer });
   }
 
-  /** Requeues after the key's next backoff step; returns the delay. */
+  /** Requeues after the key's next backoff step or the bucket's next token, whichever is later; returns the delay. */
   addRateLimited(key: string): number {
     const n = (this.failures.get(key) ?? 0) + 1;
     this.failures.set(key, n);
-    const delay = backoffDelay(this.backoff, n);
+    const delay = Math.max(backoffDelay(this.backoff, n), this.bucket.reserve());
     this.options.onRetry?.(key, delay);
     this.addAfter(key, delay);
     return delay;
@@ -122,8 +125,6 @@ export class WorkQueue {
   /** Stops handing out keys; in-flight work continues. Keys stay queued. */
   pause(): void {
     this.running = false;
-    clearTimeout(this.pumpTimer);
-    this.pumpTimer = undefined;
   }
 
   /** Stops for good: nothing new is accepted or dispatched. */
@@ -145,13 +146,6 @@ export class WorkQueue {
 
   private pump(): void {
     while (this.running && this.handler && this.processing.size < this.concurrency && this.queue.length > 0) {
-      const wait = this.bucket.take();
-      if (wait > 0) {
-        if (!this.pumpTimer) {
-          this.pumpTimer = setTimeout(() => { this.pumpTimer = undefined; this.pump(); }, wait);
-        }
-        return;
-      }
       const key = this.queue.shift()!;
       this.queued.delete(key);
       this.processing.add(key);

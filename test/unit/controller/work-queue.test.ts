@@ -84,31 +84,42 @@ describe('controller work queue', () => {
     q.shutDown();
   });
 
-  it('caps dispatches with the global token bucket', async () => {
-    const q = new WorkQueue({ concurrency: 50, rateLimit: { qps: 20, burst: 2 } });
-    const times: number[] = [];
+  it('spaces failure requeues with the global token bucket but never throttles fresh keys', async () => {
+    const q = new WorkQueue({ concurrency: 50, rateLimit: { qps: 20, burst: 2 }, backoff: { baseMs: 1, maxMs: 10 } });
+    const first: number[] = [];
+    const retried: number[] = [];
+    const calls = new Map<string, number>();
     const started = Date.now();
-    q.start(async () => { times.push(Date.now() - started); });
+    q.start(async (key) => {
+      const n = (calls.get(key) ?? 0) + 1;
+      calls.set(key, n);
+      (n === 1 ? first : retried).push(Date.now() - started);
+      if (n === 1) throw new Error('fail once');
+    });
     for (let i = 0; i < 6; i++) q.add(`k${i}`);
-    await until(() => times.length === 6, 3000);
-    // 2 at once from the burst, then one per 50 ms: the sixth at ≥ 200 ms.
-    expect(times[1]).to.be.below(100);
-    expect(times[5]).to.be.at.least(190);
+    await until(() => retried.length === 6, 3000);
+    // Fresh keys all ran at once; retries: 2 from the burst, then one per 50 ms.
+    expect(Math.max(...first)).to.be.below(100);
+    expect(retried.sort((x, y) => x - y)[5]).to.be.at.least(190);
     q.shutDown();
   });
 
   it('shares one token bucket between queues (the global limit)', async () => {
     const bucket = new TokenBucket(20, 2);
-    const a = new WorkQueue({ concurrency: 50, bucket });
-    const b = new WorkQueue({ concurrency: 50, bucket });
-    const times: number[] = [];
+    const queues = [new WorkQueue({ concurrency: 50, bucket, backoff: { baseMs: 1, maxMs: 10 } }), new WorkQueue({ concurrency: 50, bucket, backoff: { baseMs: 1, maxMs: 10 } })];
+    const retried: number[] = [];
     const started = Date.now();
-    for (const q of [a, b]) q.start(async () => { times.push(Date.now() - started); });
-    for (let i = 0; i < 3; i++) { a.add(`a${i}`); b.add(`b${i}`); }
-    await until(() => times.length === 6, 3000);
-    expect(Math.max(...times)).to.be.at.least(190);
-    a.shutDown();
-    b.shutDown();
+    const seen = new Set<string>();
+    for (const q of queues) {
+      q.start(async (key) => {
+        if (!seen.has(key)) { seen.add(key); throw new Error('fail once'); }
+        retried.push(Date.now() - started);
+      });
+    }
+    for (let i = 0; i < 3; i++) { queues[0].add(`a${i}`); queues[1].add(`b${i}`); }
+    await until(() => retried.length === 6, 3000);
+    expect(Math.max(...retried)).to.be.at.least(190);
+    for (const q of queues) q.shutDown();
   });
 
   it('runs at most `concurrency` reconciles at once', async () => {
@@ -177,10 +188,11 @@ describe('controller work queue', () => {
     expect(backoffDelay(policy, 30)).to.equal(300_000);
     let now = 0;
     const bucket = new TokenBucket(10, 1, () => now);
-    expect(bucket.take()).to.equal(0);
-    expect(bucket.take()).to.equal(100);
-    now = 100;
-    expect(bucket.take()).to.equal(0);
+    expect(bucket.reserve()).to.equal(0);
+    expect(bucket.reserve()).to.equal(100);
+    expect(bucket.reserve()).to.equal(200);
+    now = 300;
+    expect(bucket.reserve()).to.equal(0);
     expect(() => new TokenBucket(0, 1)).to.throw(/qps > 0/);
   });
 });
