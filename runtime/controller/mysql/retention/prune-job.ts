@@ -16,8 +16,6 @@ export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const PRUNE_JOB_SELECTOR = `${MANAGED_BY_LABEL}=silo,${PRUNE_LABEL}`;
 /** JSON: the Backup names of the batch, in SILO_PRUNE_PREFIXES order, and why each is pruned. */
 export const ANNOTATION_BATCH = 'mysql.cloudnative-mysql.io/prune-batch';
-/** Set once the controller has acted on a finished Job's outcome, so it acts only once. */
-export const ANNOTATION_PROCESSED = 'mysql.cloudnative-mysql.io/prune-processed';
 /** Most backups per Job: keeps the termination message (4 KiB) and the Job's env small. */
 export const MAX_BATCH = 20;
 export const PRUNE_DEADLINE_SECONDS = 900;

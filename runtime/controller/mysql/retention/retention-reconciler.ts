@@ -9,13 +9,13 @@
  *      marks the expired ones and starts one prune Job.
  * It runs after every Backup change (watch) and at least every interval.
  */
-import { BatchV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type V1Job } from '@kubernetes/client-node';
+import { BatchV1Api, CoreV1Api, type V1Job } from '@kubernetes/client-node';
 import type { ClusterResource, ObjectStore } from '../../../../src/generated/api-types.js';
 import { CustomObjects, isConflict, isNotFound } from '../../kube/custom-objects.js';
 import { apiVersionOfKind, KINDS } from '../../kube/kinds.js';
 import type { KubeObject, ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from '../../reconciler.js';
 import {
-  ANNOTATION_BATCH, ANNOTATION_PROCESSED, MAX_BATCH, PRUNE_JOB_SELECTOR, PRUNE_LABEL, pruneOutcome, renderPruneJob, type PruneEntry,
+  ANNOTATION_BATCH, MAX_BATCH, PRUNE_JOB_SELECTOR, PRUNE_LABEL, pruneOutcome, renderPruneJob, type PruneEntry,
 } from './prune-job.js';
 import {
   ANNOTATION_EXPIRED, finalizerPatch, hasFinalizer, isDeleting, optedIn, prefixOf, type BackupObject,
@@ -36,6 +36,10 @@ export interface RetentionOptions {
 type ClusterObject = KubeObject & ClusterResource;
 
 export function retentionReconciler(options: RetentionOptions = {}): Reconciler {
+  // UIDs of failed prune Jobs already acted on, kept while the Job waits out the retry pause.
+  // In memory on purpose: the operator's RBAC cannot patch Jobs, and after a restart acting
+  // again is harmless (deleting what is gone is a no-op; one more Event).
+  const processed = new Set<string>();
   return {
     name: 'retention',
     kind: KINDS.Cluster,
@@ -43,7 +47,7 @@ export function retentionReconciler(options: RetentionOptions = {}): Reconciler 
       { kind: KINDS.Backup, toKeys: (b) => clusterKeyOf(b, (b.spec as { cluster?: { name?: string } } | undefined)?.cluster?.name) },
       { kind: KINDS.Job, labelSelector: PRUNE_JOB_SELECTOR, toKeys: (job) => clusterKeyOf(job, job.metadata?.labels?.[PRUNE_LABEL]) },
     ],
-    reconcile: (key, ctx) => new RetentionPass(key, ctx, options).run(),
+    reconcile: (key, ctx) => new RetentionPass(key, ctx, options, processed).run(),
   };
 }
 
@@ -52,7 +56,6 @@ const clusterKeyOf = (object: KubeObject, cluster: string | undefined): ObjectKe
 
 const TERMINAL = new Set(['completed', 'failed']);
 const ANNOTATION_BOOL_HINT = 'mysql.cloudnative-mysql.io/delete-remote-data: "true"';
-const mergePatchOptions = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 class RetentionPass {
   private readonly api: CustomObjects;
@@ -63,7 +66,7 @@ class RetentionPass {
   private cluster?: ClusterObject;
   private backups: BackupObject[] = [];
 
-  constructor(private readonly key: ObjectKey, private readonly ctx: ReconcileContext, private readonly options: RetentionOptions) {
+  constructor(private readonly key: ObjectKey, private readonly ctx: ReconcileContext, private readonly options: RetentionOptions, private readonly processed: Set<string>) {
     this.api = new CustomObjects(ctx.kubeConfig);
     this.batch = ctx.kubeConfig.makeApiClient(BatchV1Api);
     this.core = ctx.kubeConfig.makeApiClient(CoreV1Api);
@@ -103,17 +106,34 @@ class RetentionPass {
   /** Acts on one prune Job; returns a requeue delay while it (or its retry pause) blocks the next batch. */
   private async handleJob(job: V1Job): Promise<number | undefined> {
     const name = job.metadata!.name!;
-    const failedAt = job.status?.conditions?.find((c) => (c.type === 'Failed' || c.type === 'FailureTarget') && c.status === 'True')?.lastTransitionTime;
-    if (job.metadata?.annotations?.[ANNOTATION_PROCESSED]) {
-      const retryDelay = this.options.retryDelayMs ?? 300_000;
-      const since = failedAt ? this.ctx.now().getTime() - new Date(failedAt).getTime() : Infinity;
-      if (since < retryDelay) return retryDelay - since;
+    const finishedAt = job.status?.conditions?.find((c) => ['Failed', 'FailureTarget', 'Complete', 'SuccessCriteriaMet'].includes(c.type) && c.status === 'True')?.lastTransitionTime;
+    const uid = job.metadata?.uid ?? name;
+    const retryDelay = this.options.retryDelayMs ?? 300_000;
+    const sinceFailure = finishedAt ? Math.max(0, this.ctx.now().getTime() - new Date(finishedAt).getTime()) : 0;
+    if (finishedAt && sinceFailure >= retryDelay) {
+      // Acted on (now or before a restart) and paused long enough: clear the way for a fresh batch.
+      if (!this.processed.has(uid)) await this.actOn(job);
+      this.processed.delete(uid);
       await this.deleteJob(name);
       return undefined;
     }
+    if (this.processed.has(uid)) return Math.max(1000, retryDelay - sinceFailure);
+    const done = await this.actOn(job);
+    if (done === undefined) return this.options.pollMs ?? 15_000;
+    if (done) {
+      await this.deleteJob(name);
+      return undefined;
+    }
+    this.processed.add(uid);
+    return Math.max(1000, retryDelay - sinceFailure);
+  }
+
+  /** Applies a finished Job's outcome; undefined while it runs, else whether it succeeded. */
+  private async actOn(job: V1Job): Promise<boolean | undefined> {
+    const name = job.metadata!.name!;
     const pods = (await this.core.listNamespacedPod({ namespace: this.namespace, labelSelector: `batch.kubernetes.io/job-name=${name}` })).items;
     const outcome = pruneOutcome(job, pods);
-    if (outcome.state === 'running') return this.options.pollMs ?? 15_000;
+    if (outcome.state === 'running') return undefined;
 
     const batch = JSON.parse(job.metadata?.annotations?.[ANNOTATION_BATCH] ?? '[]') as Array<{ backup: string; why: PruneEntry['why'] }>;
     let expired = 0;
@@ -135,16 +155,7 @@ class RetentionPass {
       await this.ctx.events.record(this.clusterRef, 'Warning', R.pruneFailed,
         `prune Job ${name} could not delete ${failed} of ${batch.length} backup(s): ${outcome.error}; their Backup objects stay and the prune is retried in ${Math.round((this.options.retryDelayMs ?? 300_000) / 1000)} s — check the object store and its credentials`);
     }
-    try {
-      await this.batch.patchNamespacedJob({ namespace: this.namespace, name, body: { metadata: { annotations: { [ANNOTATION_PROCESSED]: this.ctx.now().toISOString() } } } }, mergePatchOptions);
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
-    if (outcome.succeeded) {
-      await this.deleteJob(name);
-      return undefined;
-    }
-    return this.options.retryDelayMs ?? 300_000;
+    return outcome.succeeded;
   }
 
   /** The Backup's objects are gone: let the object go too (finalizer off, delete). */
