@@ -47,6 +47,10 @@ export class BackupStorageReconciler implements Reconciler {
     if (storage.metadata?.deletionTimestamp) return this.finalize(storage, objects, context);
     storage = await setFinalizer(objects, this.kind, storage, FINALIZER_STORAGE_IN_USE, true);
 
+    // Run events also wake this reconciler (for deletion protection); the store itself is
+    // probed only when the spec changed or the interval passed, not once per run event.
+    const due = this.nextCheckInMs(storage, now);
+    if (due > 0) return { requeueAfterMs: due };
     const finding = await this.check(key.name, storage, context);
     const previous = findCondition(storage.status?.conditions, 'Ready');
     await objects.patchStatus(this.kind, { name: key.name }, storageStatus(storage.status, finding, now, storage.metadata?.generation));
@@ -56,6 +60,14 @@ export class BackupStorageReconciler implements Reconciler {
       context.log.info('storage checked', { storage: key.name, reason: finding.reason });
     }
     return { requeueAfterMs: finding.reason === 'Ready' ? this.intervals.readyMs : this.intervals.notReadyMs };
+  }
+
+  /** Milliseconds until the next probe is due; 0 when it is due now. */
+  private nextCheckInMs(storage: BackupStorageResource & KubeObject, now: Date): number {
+    const status = storage.status;
+    if (!status?.lastCheckTime || status.observedGeneration !== storage.metadata?.generation) return 0;
+    const interval = status.phase === 'Ready' ? this.intervals.readyMs : this.intervals.notReadyMs;
+    return Math.max(0, Date.parse(status.lastCheckTime) + interval - now.getTime());
   }
 
   private async check(name: string, storage: BackupStorageResource, context: ReconcileContext): Promise<StorageFinding> {

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { KINDS } from '../../../../runtime/controller/kube/kinds.js';
 import {
-  createMinioStorage, createRun, createSecret, eventsFor, getRun, listKeys, shellRunSpec, useBackupOperator, waitFor, waitForPhase,
+  createMinioStorage, createRun, createSecret, eventsFor, waitForEvent, getRun, listKeys, shellRunSpec, useBackupOperator, waitFor, waitForPhase,
 } from './support.js';
 
 describe('backup-operator.io: failures are visible and distinct', function () {
@@ -59,9 +59,8 @@ describe('backup-operator.io: failures are visible and distinct', function () {
       expect(ready.status).to.equal('False');
       expect(ready.message).to.match(message);
       noSecretsIn(JSON.stringify(s.status));
-      const events = await eventsFor(fx, name, 'default');
-      expect(events.map((e) => e.reason)).to.include(reason);
-      for (const e of events) noSecretsIn(e.message);
+      await waitForEvent(fx, name, reason, 'default');
+      for (const e of await eventsFor(fx, name, 'default')) noSecretsIn(e.message);
     }
     // A run against a storage whose credentials are refused fails before any Pod starts.
     await createRun(fx, 'on-denied', shellRunSpec(fx, denied, 'echo hi'));
@@ -77,7 +76,7 @@ describe('backup-operator.io: failures are visible and distinct', function () {
     expect(run.status.reason).to.equal('StorageNotFound');
     expect(run.status.error).to.match(/does not exist; create it or fix spec.storage.name/);
     expect(run.status.conditions.find((c: any) => c.type === 'Succeeded')).to.include({ status: 'False', reason: 'StorageNotFound' });
-    expect((await eventsFor(fx, 'no-storage')).map((e) => e.reason)).to.include('StorageNotFound');
+    await waitForEvent(fx, 'no-storage', 'StorageNotFound');
   });
 
   it('a simple run completes: the stored object is gzip, the size is recorded, the Pod is removed', async () => {
@@ -93,8 +92,8 @@ describe('backup-operator.io: failures are visible and distinct', function () {
     expect(cond('Compressed')).to.include({ status: 'True', reason: 'Gzip' });
     expect(cond('Encrypted')).to.include({ status: 'False', reason: 'NotEncrypted' });
     expect(cond('Restorable')).to.include({ status: 'False', reason: 'NoRestoreCommand' });
-    const reasons = (await eventsFor(fx, 'hello')).map((e) => e.reason);
-    expect(reasons).to.include.members(['Started', 'Completed']);
+    await waitForEvent(fx, 'hello', 'Started');
+    await waitForEvent(fx, 'hello', 'Completed');
     await waitFor('the backup Pod removed', async () => (await fx.kube.core.listNamespacedPod({ namespace: fx.kube.namespace, labelSelector: 'backup-operator.io/run=hello' })).items.length === 0, 60_000);
   });
 
@@ -105,7 +104,7 @@ describe('backup-operator.io: failures are visible and distinct', function () {
     expect(run.status.reason).to.equal('CommandFailed');
     expect(run.status.error).to.match(/exited with status 3/);
     expect(await listKeys(fx, `${fx.prefix}/bad-command-`)).to.deep.equal([]);
-    expect((await eventsFor(fx, 'bad-command')).map((e) => e.reason)).to.include('CommandFailed');
+    await waitForEvent(fx, 'bad-command', 'CommandFailed');
   });
 
   it('a command slower than deadlineSeconds fails DeadlineExceeded, and nothing is stored', async () => {
@@ -121,6 +120,21 @@ describe('backup-operator.io: failures are visible and distinct', function () {
     expect(await listKeys(fx, `${fx.prefix}/too-slow-`)).to.deep.equal([]);
   });
 
+  it('credentials rotated to wrong ones after the storage check: the worker is refused and the run fails AccessDenied', async () => {
+    await createSecret(fx, 'rotating', { accessKeyId: fx.minio.accessKey, secretAccessKey: fx.minio.secretKey });
+    const rotating = await createMinioStorage(fx, 'rotating', 'rotating');
+    await storageReady(rotating, 'Ready');
+    await fx.kube.core.replaceNamespacedSecret({ namespace: fx.kube.namespace, name: 'rotating', body: { metadata: { name: 'rotating' }, stringData: { accessKeyId: fx.minio.accessKey, secretAccessKey: 'wrong-secret-value' } } });
+    await createRun(fx, 'refused', shellRunSpec(fx, rotating, 'echo refused data'));
+    const run = await waitForPhase(fx, 'refused', ['Completed', 'Failed']);
+    expect(run.status.phase).to.equal('Failed');
+    expect(run.status.reason).to.equal('AccessDenied');
+    expect(run.status.error).to.match(/check the access key and secret in the credentials Secret/);
+    noSecretsIn(JSON.stringify(run.status));
+    noSecretsIn((await waitForEvent(fx, 'refused', 'AccessDenied')).message);
+    expect(await listKeys(fx, `${fx.prefix}/refused-`)).to.deep.equal([]);
+  });
+
   it('a storage in use cannot be deleted: the finalizer holds it and names the runs, until they are gone', async () => {
     const held = await createMinioStorage(fx, 'held', 'minio-credentials');
     await storageReady(held, 'Ready');
@@ -133,7 +147,7 @@ describe('backup-operator.io: failures are visible and distinct', function () {
     }, 60_000);
     expect(blocked.metadata.deletionTimestamp).to.be.a('string');
     expect(blocked.status.conditions.find((c: any) => c.type === 'DeletionBlocked').message).to.include(`${fx.kube.namespace}/holder`);
-    expect((await eventsFor(fx, held, 'default')).map((e) => e.reason)).to.include('InUseByBackupRuns');
+    await waitForEvent(fx, held, 'InUseByBackupRuns', 'default');
     await fx.objects.delete(KINDS.BackupRun, { namespace: fx.kube.namespace, name: 'holder' });
     await waitFor('the storage to go once its last run is gone', async () => !(await fx.objects.get(KINDS.BackupStorage, { name: held })), 60_000);
     expect(await getRun(fx, 'holder')).to.equal(undefined);

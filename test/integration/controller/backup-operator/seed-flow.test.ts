@@ -10,7 +10,7 @@ import { expect } from 'chai';
 import { generateAgeKeyPair } from '../../../../runtime/datapath/age/age-keys.js';
 import { KINDS } from '../../../../runtime/controller/kube/kinds.js';
 import {
-  createMinioStorage, createSecret, eventsFor, getObjectBytes, getRun, listKeys, sql, startMariadb, useBackupOperator, waitFor, waitForPhase,
+  createMinioStorage, createSecret, waitForEvent, getObjectBytes, getRun, listKeys, sql, startMariadb, useBackupOperator, waitFor, waitForPhase,
 } from './support.js';
 
 describe('backup-operator.io: the seed 002/004 flow on MariaDB, MinIO, gzip and age', function () {
@@ -114,7 +114,7 @@ describe('backup-operator.io: the seed 002/004 flow on MariaDB, MinIO, gzip and 
     expect(schedule.status.lastSuccessfulTime).to.be.a('string');
     expect(schedule.status.nextScheduleTime).to.match(/-01-01T00:00:00/);
     expect(schedule.status.conditions.find((c: any) => c.type === 'Scheduled')).to.include({ status: 'True' });
-    expect((await eventsFor(fx, 'mysql-daily')).map((e) => e.reason)).to.include('RunCreated');
+    await waitForEvent(fx, 'mysql-daily', 'RunCreated');
   });
 
   it('the restore annotation pipes the kept backup into a fresh MariaDB, and CHECKSUM TABLE matches', async () => {
@@ -126,7 +126,8 @@ describe('backup-operator.io: the seed 002/004 flow on MariaDB, MinIO, gzip and 
     const checksum = (ip: string) => sql(ip, 'CHECKSUM TABLE items', 'shop').split('\t')[1];
     expect(checksum(targetIp)).to.equal(checksum(sourceIp));
     expect(sql(targetIp, 'SELECT COUNT(*) FROM items', 'shop')).to.equal('200');
-    expect((await eventsFor(fx, name)).map((e) => e.reason)).to.include.members(['RestoreStarted', 'Restored']);
+    await waitForEvent(fx, name, 'RestoreStarted');
+    await waitForEvent(fx, name, 'Restored');
   });
 
   it('real cron slots fire: `* * * * *` creates a run at the next minute, named after the slot', async () => {

@@ -152,3 +152,8 @@ export function sql(ip: string, query: string, database?: string): string {
     encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'],
   }).trim();
 }
+
+/** Waits for an Event with `reason` about `name` (Events are recorded just after the status they explain). */
+export async function waitForEvent(fx: BackupOperatorFixture, name: string, reason: string, namespace = fx.kube.namespace): Promise<{ reason: string; message: string }> {
+  return waitFor(`Event ${reason} about ${name}`, async () => (await eventsFor(fx, name, namespace)).find((e) => e.reason === reason), 30_000);
+}
