@@ -27,7 +27,6 @@ export const REASON = {
   ObjectStoreUnreachable: 'ObjectStoreUnreachable',
   ObjectStoreBucketNotFound: 'ObjectStoreBucketNotFound',
   ObjectStoreFull: 'ObjectStoreFull',
-  ObjectStoreFailure: 'ObjectStoreFailure',
   ChecksumMismatch: 'ChecksumMismatch',
   EncryptionFailed: 'EncryptionFailed',
   InvalidWorkerConfiguration: 'InvalidWorkerConfiguration',

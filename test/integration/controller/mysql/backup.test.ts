@@ -5,7 +5,7 @@
  * Jobs, MinIO stores the backups. Each failure surface ends in its reason.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -20,6 +20,7 @@ import { startOperator, type OperatorProcess } from '../../../support/operator-p
 import { useKube, waitFor } from '../../kube/fixture.js';
 import { createClusterPkiSecrets } from './support/cluster-pki.js';
 import { instancePod, sql, startReplication, waitReady } from './support/instance-pods.js';
+import { tapProxy } from './support/tap-proxy.js';
 
 type Backup = KubeObject & { spec: BackupSpec; status?: BackupStatus };
 
@@ -200,21 +201,53 @@ describe('mysql Backup end to end (operator process, instance Pods, MinIO)', fun
     }
   });
 
+  it('XtraBackupFailed: mariabackup on the instance fails (the instance manager\'s database user is refused)', async () => {
+    await createClusterPkiSecrets(fx.core, fx.namespace, 'broken');
+    await fx.core.createNamespacedPod({ namespace: fx.namespace, body: instancePod({ name: 'broken-1', cluster: 'broken', role: 'primary', serverId: 3, borrowDatabase: { host: ips['db-1'], user: 'no-such-user' } }) });
+    await waitReady(fx.core, fx.namespace, 'broken-1');
+    await api.create(KINDS.Cluster, { metadata: { name: 'broken', namespace: fx.namespace }, spec: { storage: { size: '1Gi' }, backup: { objectStore: objectStore() } } });
+    await createBackup('tool-fails', { cluster: { name: 'broken' } });
+    await expectFailure('tool-fails', 'XtraBackupFailed', /^XtraBackup \(mariabackup\) failed on the source instance: mariabackup exited with status \d+ on the instance; nothing was stored.*instance manager's log/);
+    await fx.core.deleteNamespacedPod({ namespace: fx.namespace, name: 'broken-1', gracePeriodSeconds: 0 });
+  });
+
+  it('JobCannotStart: the store credentials Secret does not exist, so the worker Pod cannot start', async () => {
+    await createBackup('no-secret', { target: 'primary', objectStore: objectStore({ credentials: { accessKeyId: { name: 'minio-missing', key: 'access' }, secretAccessKey: { name: 'minio-missing', key: 'secret' } } }) as BackupSpec['objectStore'] });
+    await expectFailure('no-secret', 'JobCannotStart', /^the backup Pod cannot start \(CreateContainerConfigError: .*minio-missing.*\); fix the image or the referenced Secrets/, 180_000);
+  });
+
+  it('the operator\'s metrics count completed and failed Backups by reason', async () => {
+    const text = await (await fetch(operator!.metricsUrl)).text();
+    expect(text).to.match(/silo_backups_total\{kind="Backup",outcome="completed",reason=""\} [1-9]/);
+    for (const reason of ['ClusterNotFound', 'ObjectStoreAuthFailed', 'InstanceManagerTLSFailure']) {
+      expect(text).to.match(new RegExp(`silo_backups_total\\{kind="Backup",outcome="failed",reason="${reason}"\\} 1`));
+    }
+    expect(text).to.match(new RegExp(`silo_backup_size_bytes\\{kind="Backup",namespace="${fx.namespace}",cluster="db",schedule=""\\} [1-9]`));
+  });
+
   /** The kubelet component's record of a container's process group (test/stack/kubelet/pid-files.ts). */
   const containerPid = (pod: string, container: string) => Number(readFileSync(join(stack.ctx.root, 'kubelet', 'pids', `${uids[pod]}.${container}`), 'utf8').split(' ')[0]);
-  const imLog = (pod: string) => {
-    const dir = readdirSync(join(stack.ctx.logDir, 'pods')).find((d) => d.startsWith(`${fx.namespace}_${pod}_`))!;
-    return readFileSync(join(stack.ctx.logDir, 'pods', dir, 'instance-manager.log'), 'utf8');
-  };
 
   it('SourceStreamInterrupted: the instance manager killed mid-stream fails the Backup (never completes)', async () => {
-    const startedBefore = (imLog('db-1').match(/"backup started"/g) ?? []).length;
-    await createBackup('killed', { target: 'primary' });
-    await waitFor('the instance manager streaming', async () => (imLog('db-1').match(/"backup started"/g) ?? []).length > startedBefore, 120_000);
-    process.kill(-containerPid('db-1', 'instance-manager'), 'SIGKILL');
-    const b = await expectFailure('killed', 'SourceStreamInterrupted', /^the backup stream from the instance manager broke off: .*nothing was stored/);
-    expect(b.status!.sha256).to.equal(undefined);
-    await waitReady(fx.core, fx.namespace, 'db-1');
+    // Its own instance: the Pod advertises 9443, where this test's proxy forwards to the instance manager's 8443
+    // and SIGKILLs the instance manager's process group once 256 KiB of the stream have passed.
+    await createClusterPkiSecrets(fx.core, fx.namespace, 'proxied');
+    await fx.core.createNamespacedPod({ namespace: fx.namespace, body: instancePod({ name: 'proxied-1', cluster: 'proxied', role: 'primary', serverId: 4, advertisedPort: 9443 }) });
+    const pod = await waitReady(fx.core, fx.namespace, 'proxied-1');
+    uids['proxied-1'] = pod.metadata!.uid!;
+    const proxy = await tapProxy({ host: pod.status!.podIP!, port: 9443 }, 8443, 256 * 1024, () => process.kill(-containerPid('proxied-1', 'instance-manager'), 'SIGKILL'));
+    try {
+      await api.create(KINDS.Cluster, { metadata: { name: 'proxied', namespace: fx.namespace }, spec: { storage: { size: '1Gi' }, backup: { objectStore: objectStore() } } });
+      await createBackup('killed', { cluster: { name: 'proxied' } });
+      const b = await expectFailure('killed', 'SourceStreamInterrupted', /^the backup stream from the instance manager broke off: .*nothing was stored/);
+      expect(proxy.fired(), 'the instance manager was killed mid-stream').to.equal(true);
+      expect(b.status!.sha256).to.equal(undefined);
+      const listed = await s3Client(minio()).send(new ListObjectsV2Command({ Bucket: stack.env().MINIO_BUCKET, Prefix: `${prefix()}/proxied/killed/` }));
+      expect(listed.Contents ?? [], 'nothing stored').to.have.length(0);
+    } finally {
+      await proxy.close();
+      await fx.core.deleteNamespacedPod({ namespace: fx.namespace, name: 'proxied-1', gracePeriodSeconds: 0 });
+    }
   });
 
   it('DeadlineExceeded: a hung instance manager fails at spec.deadlineSeconds', async () => {

@@ -15,6 +15,10 @@ export interface InstanceOptions {
   serverId: number;
   /** mysql.cloudnative-mysql.io/replication-lag-seconds */
   lag?: string;
+  /** Only the instance manager, pointed at another Pod's mariadbd over TCP (with a user of your choice). */
+  borrowDatabase?: { host: string; user: string };
+  /** Advertise this port as `instance-mgr` while the instance manager listens on 8443 (a test proxy in between). */
+  advertisedPort?: number;
 }
 
 export function instancePod(o: InstanceOptions): V1Pod {
@@ -27,14 +31,14 @@ export function instancePod(o: InstanceOptions): V1Pod {
     spec: {
       terminationGracePeriodSeconds: 5,
       containers: [
-        {
+        ...(o.borrowDatabase ? [] : [{
           name: 'mariadb',
           image: 'mariadb:10.11',
           args: ['--log-bin=mysql-bin', `--server-id=${o.serverId}`, '--innodb-buffer-pool-size=16M', '--innodb-log-file-size=16M'],
           env: [{ name: 'MARIADB_ALLOW_EMPTY_ROOT_PASSWORD', value: '1' }],
           readinessProbe: { exec: { command: ['mariadb-admin', '--socket=/run/mysqld/mysqld.sock', 'ping'] }, periodSeconds: 1 },
           volumeMounts: [{ name: 'data', mountPath: '/var/lib/mysql' }, { name: 'run', mountPath: '/run/mysqld' }],
-        },
+        }]),
         {
           name: 'instance-manager',
           image: 'ghcr.io/silo-operator/silo:0.1.0',
@@ -43,13 +47,14 @@ export function instancePod(o: InstanceOptions): V1Pod {
             { name: 'SILO_IM_TLS_CERT_FILE', value: '/var/run/silo/server-tls/tls.crt' },
             { name: 'SILO_IM_TLS_KEY_FILE', value: '/var/run/silo/server-tls/tls.key' },
             { name: 'SILO_IM_CLIENT_CA_FILE', value: '/var/run/silo/client-ca/ca.crt' },
-            { name: 'SILO_DB_SOCKET', value: '/run/mysqld/mysqld.sock' },
-            { name: 'SILO_DB_USER', value: 'root' },
+            ...(o.borrowDatabase
+              ? [{ name: 'SILO_DB_HOST', value: o.borrowDatabase.host }, { name: 'SILO_DB_USER', value: o.borrowDatabase.user }]
+              : [{ name: 'SILO_DB_SOCKET', value: '/run/mysqld/mysqld.sock' }, { name: 'SILO_DB_USER', value: 'root' }]),
             { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
             { name: 'SILO_IM_HOST', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
           ],
-          ports: [{ name: 'instance-mgr', containerPort: 8443 }],
-          readinessProbe: { tcpSocket: { port: 'instance-mgr' as unknown as number }, periodSeconds: 1 },
+          ports: [{ name: 'instance-mgr', containerPort: o.advertisedPort ?? 8443 }],
+          readinessProbe: { tcpSocket: { port: 8443 }, periodSeconds: 1 },
           volumeMounts: [
             { name: 'data', mountPath: '/var/lib/mysql' }, { name: 'run', mountPath: '/run/mysqld' },
             { name: 'server-tls', mountPath: '/var/run/silo/server-tls', readOnly: true },
