@@ -43,15 +43,25 @@ describe('retention and remote deletion end to end (operator process, prune Jobs
     api = new CustomObjects(fx.kc);
     operator = await startOperator({ watchNamespaces: [fx.namespace], leaderElectionId: `retention-e2e-${fx.namespace}` });
     await fx.core.createNamespacedSecret({ namespace: fx.namespace, body: { metadata: { name: 'minio' }, stringData: { access: env().MINIO_ACCESS_KEY, secret: env().MINIO_SECRET_KEY } } });
+    await fx.core.createNamespacedSecret({ namespace: fx.namespace, body: { metadata: { name: 'minio-wrong' }, stringData: { access: env().MINIO_ACCESS_KEY, secret: 'not-the-secret-key' } } });
   });
 
   after(async function () {
     this.timeout(60_000);
-    if (operator && this.currentTest?.state === 'failed') console.log(operator.logs().slice(-6000));
+    if (operator && this.currentTest?.state === 'failed') console.log(operator.logs().split('\n').filter((l) => /retention|prune/i.test(l)).join('\n').slice(-8000));
     await operator?.stop();
     const s = store();
     const keys = await s.list(`${path}/`).catch(() => []);
     if (keys.length) await s.delete(keys);
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state !== 'failed') return;
+    // What the namespace looked like, to tell a stuck Job from a missed Event.
+    const evs = (await fx.core.listNamespacedEvent({ namespace: fx.namespace })).items.map((e) => `${e.involvedObject.kind}/${e.involvedObject.name} ${e.reason}: ${e.message}`);
+    const jobs = (await fx.batch.listNamespacedJob({ namespace: fx.namespace })).items.map((j) => `${j.metadata?.name} ${JSON.stringify(j.status?.conditions ?? [])}`);
+    const pods = (await fx.core.listNamespacedPod({ namespace: fx.namespace })).items.map((p) => `${p.metadata?.name} ${p.status?.phase} ${JSON.stringify(p.status?.containerStatuses?.[0]?.state ?? {})}`);
+    console.log(['events:', ...evs.slice(-30), 'jobs:', ...jobs, 'pods:', ...pods].join('\n'));
   });
 
   const createCluster = (name: string, backup: ClusterSpec['backup']) =>
@@ -133,5 +143,28 @@ describe('retention and remote deletion end to end (operator process, prune Jobs
     expect(await objectsOf('db2', 'opted')).to.deep.equal([]);
     expect((await events('opted')).map((e) => e.reason)).to.include('RemoteDataDeleted');
     expect(await objectsOf('db2', 'plain')).to.have.length(2);
+  });
+
+  it('a prune that the store refuses is a PruneFailed Warning; the expired Backup stays, marked, and its objects stay', async () => {
+    const wrong = { ...objectStore(), credentials: { accessKeyId: { name: 'minio-wrong', key: 'access' }, secretAccessKey: { name: 'minio-wrong', key: 'secret' } } };
+    await createCluster('db3', { objectStore: wrong });
+    await completedBackup('db3', 'oldest', 30); // expired: 'old' is the base of the window start
+    await completedBackup('db3', 'old', 20);
+    await completedBackup('db3', 'new', 1);
+    await api.patch(KINDS.Cluster, { namespace: fx.namespace, name: 'db3' }, { spec: { backup: { retentionPolicy: '7d' } } });
+    const failed = await waitFor('a PruneFailed Event on the Cluster', async () => (await events('db3')).find((e) => e.reason === 'PruneFailed'), 120_000);
+    expect(failed.type).to.equal('Warning');
+    expect(failed.message).to.match(/could not delete 1 of 1 backup\(s\): .+; their Backup objects stay and the prune is retried in 300 s — check the object store and its credentials/);
+    expect(failed.message).to.not.include('not-the-secret-key');
+    const oldest = await getBackup('oldest');
+    expect(oldest?.metadata?.annotations?.['mysql.cloudnative-mysql.io/expired']).to.be.a('string');
+    expect(await objectsOf('db3', 'oldest')).to.have.length(2);
+    expect((await getBackup('old'))?.metadata?.annotations ?? {}).to.not.have.property('mysql.cloudnative-mysql.io/expired');
+    // The Job held the credentials only by reference.
+    const [job] = (await fx.batch.listNamespacedJob({ namespace: fx.namespace, labelSelector: 'mysql.cloudnative-mysql.io/prune=db3' })).items;
+    const jobEnv = job.spec!.template.spec!.containers[0].env!;
+    expect(jobEnv.find((e) => e.name === 'AWS_SECRET_ACCESS_KEY')).to.deep.equal({ name: 'AWS_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: 'minio-wrong', key: 'secret' } } });
+    expect(JSON.stringify(job)).to.not.include('not-the-secret-key');
+    expect(operator!.logs()).to.not.include('not-the-secret-key');
   });
 });
