@@ -164,6 +164,31 @@ describe('mysql Backup end to end (operator process, instance Pods, MinIO)', fun
     expect(Date.parse(b.status!.startedAt!), 'the second started after the first stopped').to.be.at.least(Date.parse(a.status!.stoppedAt!) - 1000);
   });
 
+  it('operator restarts: a Backup whose plan was persisted before the crash gets exactly that Job, and a running one is neither lost nor duplicated', async () => {
+    await operator!.stop();
+    // The state a crash leaves between "status: running with the plan" and "Job created".
+    const backupId = '20261122T000000Z';
+    await createBackup('crashed', { target: 'primary' });
+    await api.patchStatus(KINDS.Backup, { namespace: fx.namespace, name: 'crashed' }, {
+      phase: 'running', backupId, jobName: `crashed-${backupId.toLowerCase()}`, instanceName: 'db-1', method: 'xtrabackup', type: 'full',
+      destinationPath: `s3://${stack.env().MINIO_BUCKET}/${prefix()}/db/crashed/${backupId}/`, startedAt: new Date().toISOString(),
+    });
+    operator = await startOperator({ watchNamespaces: [fx.namespace], leaderElectionId: `mysql-backup-e2e-${fx.namespace}` });
+    const crashed = await terminal('crashed');
+    expect(crashed.status, JSON.stringify(crashed.status)).to.include({ phase: 'completed', backupId, jobName: `crashed-${backupId.toLowerCase()}`, instanceName: 'db-1' });
+
+    await createBackup('restarted', { target: 'primary' });
+    await waitFor('restarted running', async () => (await getBackup('restarted')).status?.phase === 'running', 60_000);
+    await operator!.kill();
+    operator = await startOperator({ watchNamespaces: [fx.namespace], leaderElectionId: `mysql-backup-e2e-${fx.namespace}-2` });
+    const restarted = await terminal('restarted');
+    expect(restarted.status!.phase).to.equal('completed');
+    const jobs = (await fx.batch.listNamespacedJob({ namespace: fx.namespace, labelSelector: 'mysql.cloudnative-mysql.io/backup=restarted' })).items;
+    expect(jobs.map((j) => j.metadata!.name)).to.deep.equal([restarted.status!.jobName]);
+    const stored = await s3Client(minio()).send(new ListObjectsV2Command({ Bucket: stack.env().MINIO_BUCKET, Prefix: `${prefix()}/db/restarted/` }));
+    expect((stored.Contents ?? []).map((o) => o.Key!.split('/').slice(-2).join('/')).sort()).to.deep.equal([`${restarted.status!.backupId}/backup.xbstream`, `${restarted.status!.backupId}/metadata.json`]);
+  });
+
   it('ClusterNotFound', async () => {
     await createBackup('no-cluster', { cluster: { name: 'nope' } });
     await expectFailure('no-cluster', 'ClusterNotFound', /^Cluster nope does not exist in namespace .*; fix spec\.cluster\.name or create the Cluster/);
