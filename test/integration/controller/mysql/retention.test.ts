@@ -124,6 +124,12 @@ describe('retention and remote deletion end to end (operator process, prune Jobs
     expect((await getBackup('f3'))?.status?.phase).to.equal('completed');
     expect(await objectsOf('db', 'f3')).to.have.length(2);
     for (const name of ['f2', 'i2', 'i3']) expect(await objectsOf('db', name), name).to.deep.equal([]);
+
+    // A newly completed backup alone triggers a pass: f4 (29 h) becomes the base, so f3 (36 h) expires.
+    await completedBackup('db', 'f4', 1.2);
+    await waitFor('f3 expired after f4 completed', async () => !(await getBackup('f3')), 120_000);
+    expect(await objectsOf('db', 'f3')).to.deep.equal([]);
+    expect(await objectsOf('db', 'f4')).to.have.length(2);
   });
 
   it('deleting a Backup leaves its objects unless it opted in; with the opt-in, the finalizer deletes them first', async () => {

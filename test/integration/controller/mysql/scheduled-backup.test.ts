@@ -178,7 +178,7 @@ describe('ScheduledBackup on the real API server', function () {
     expect((await getSchedule('missed')).status?.lastScheduleTime).to.equal(latest.toISOString());
   });
 
-  it('a schedule that never fires is a ScheduleNeverFires condition and Event, not a crash loop', async () => {
+  it('a schedule that never fires or does not parse is a ScheduleNeverFires / InvalidSchedule condition and Event, not a crash loop', async () => {
     await createSchedule('never', { schedule: '0 0 0 31 2 *', immediate: false });
     driver = newDriver();
     const result = await driver.once('never');
@@ -188,6 +188,14 @@ describe('ScheduledBackup on the real API server', function () {
     expect(ready?.message).to.match(/spec\.schedule "0 0 0 31 2 \*" never fires/);
     expect((await events('never')).map((e) => e.reason)).to.include('ScheduleNeverFires');
     expect(await children('never')).to.have.length(0);
+
+    // The CRD's pattern lets a reversed range through; the reconciler names it.
+    await createSchedule('reversed', { schedule: '59-0 * * * * *', immediate: true });
+    expect((await driver.once('reversed'))?.requeueAfterMs).to.equal(undefined);
+    const invalid = (await getSchedule('reversed')).status?.conditions?.find((c) => c.type === 'Ready');
+    expect(invalid).to.include({ status: 'False', reason: 'InvalidSchedule' });
+    expect(invalid?.message).to.match(/spec\.schedule "59-0 \* \* \* \* \*" is not a valid cron expression \(Invalid range: 59-0.*\); use 6 fields with seconds first/);
+    expect(await children('reversed')).to.have.length(0);
   });
 
   it('a 100-character schedule name still gives 63-character child names and label values the API server accepts', async () => {
