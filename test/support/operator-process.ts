@@ -38,6 +38,8 @@ export interface StartOperatorOptions {
   kubeconfig?: string;
   /** --leader-election-namespace; default silo-system (where the bundle's Role allows Leases). */
   leaderElectionNamespace?: string;
+  /** Run build/silo-cli.mjs (`npm run build:runtime`), as an image would, instead of tsx on the sources. */
+  bundled?: boolean;
 }
 
 export interface OperatorProcess {
@@ -125,8 +127,9 @@ export async function startOperator(opts: StartOperatorOptions = {}): Promise<Op
   const identity = opts.identity ?? `operator-${suffix}`;
   const leaderElectionId = opts.leaderElectionId ?? `silo-test-${suffix}`;
   const [healthPort, metricsPort] = [await freePort(), await freePort()];
+  const entry = opts.bundled ? [join(repoRoot, 'build', 'silo-cli.mjs')] : ['--import', 'tsx', join(repoRoot, 'runtime', 'cli.ts')];
   const args = [
-    '--import', 'tsx', join(repoRoot, 'runtime', 'cli.ts'), 'controller',
+    ...entry, 'controller',
     '--leader-elect', `--leader-election-id=${leaderElectionId}`, `--leader-election-namespace=${opts.leaderElectionNamespace ?? OPERATOR_NAMESPACE}`,
     `--identity=${identity}`, `--health-port=${healthPort}`, `--metrics-port=${metricsPort}`, '--bind-address=127.0.0.1',
     ...(opts.watchNamespaces?.length ? [`--watch-namespace=${opts.watchNamespaces.join(',')}`] : []),

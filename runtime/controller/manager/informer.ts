@@ -34,6 +34,12 @@ export interface InformerOptions {
   readonly failureWindowMs?: number;
   /** Called at each restart after an error (metrics). */
   readonly onRestart?: () => void;
+  /**
+   * A watch that delivered nothing for this long is replaced by a fresh list +
+   * watch: a half-open connection would otherwise stay silent until TCP
+   * keepalive gives up, with the cache frozen. @default 600000
+   */
+  readonly idleRelistMs?: number;
 }
 
 export const informerId = (spec: InformerSpec): string =>
@@ -47,6 +53,8 @@ export class RestartingInformer {
   private readonly listeners: InformerListener[] = [];
   private current?: Informer<KubernetesObject>;
   private timer?: NodeJS.Timeout;
+  private idleTimer?: NodeJS.Timeout;
+  private lastActivity = Date.now();
   private stopped = true;
   private failures = 0;
   private lastErrorAt = 0;
@@ -69,11 +77,22 @@ export class RestartingInformer {
     if (!this.stopped) return;
     this.stopped = false;
     this.launch();
+    const idleMs = this.options.idleRelistMs ?? 600_000;
+    this.idleTimer = setInterval(() => {
+      if (this.current && this.synced && Date.now() - this.lastActivity > idleMs) {
+        this.log.info('watch idle; re-listing', { informer: this.id, idleMs });
+        void this.current.stop();
+        this.current = undefined;
+        this.launch();
+      }
+    }, Math.min(60_000, idleMs / 2));
+    this.idleTimer.unref?.();
   }
 
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearInterval(this.idleTimer);
     void this.current?.stop();
     this.current = undefined;
   }
@@ -93,6 +112,7 @@ export class RestartingInformer {
   }
 
   private emit(type: InformerEventType, object: KubeObject): void {
+    this.lastActivity = Date.now();
     for (const l of this.listeners) {
       try { l(type, object); } catch (error) { this.log.error('informer listener threw', { informer: this.id, error: (error as Error).message }); }
     }
@@ -113,7 +133,12 @@ export class RestartingInformer {
     const informer = makeInformer(this.kc, path, listFn, labelSelector);
     this.current = informer;
     const mine = (fn: (o: KubeObject) => void) => (o: KubernetesObject) => { if (this.current === informer) fn(o as KubeObject); };
-    informer.on('add', mine((o) => { this.objects.set(objectKey(o), o); this.emit('add', o); }));
+    informer.on('add', mine((o) => {
+      // A re-list after a restart re-adds every object; only changes are news.
+      const known = this.objects.get(objectKey(o));
+      this.objects.set(objectKey(o), o);
+      if (!known || known.metadata?.resourceVersion !== o.metadata?.resourceVersion) this.emit(known ? 'update' : 'add', o);
+    }));
     informer.on('update', mine((o) => { this.objects.set(objectKey(o), o); this.emit('update', o); }));
     informer.on('delete', mine((o) => { this.objects.delete(objectKey(o)); this.emit('delete', o); }));
     informer.on('error', (error?: unknown) => { if (this.current === informer) this.onError(error); });
@@ -132,6 +157,7 @@ export class RestartingInformer {
     if (this.failingSince !== undefined) this.log.info('informer recovered', { informer: this.id, restarts: this.restarts });
     this.failingSince = undefined;
     this.synced = true;
+    this.lastActivity = Date.now();
   }
 
   private onError(error: unknown): void {
