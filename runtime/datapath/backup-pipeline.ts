@@ -1,8 +1,8 @@
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { AgeEncryptStream } from './age/age-stream.js';
 import { createCompressor, type CompressionOptions } from './stages/compression.js';
-import { ByteCounter, DigestCounter } from './stages/digest.js';
+import { ByteCounter } from './stages/digest.js';
+import { CryptoThreadStage } from './threads/crypto-thread-stage.js';
 import { ProgressReporter } from './stages/progress.js';
 import type { ObjectStore } from '../objectstore/object-store.js';
 
@@ -27,7 +27,7 @@ export interface BackupStreamResult {
 }
 
 /**
- * source → count → compress → age → SHA256 → object store, with backpressure
+ * source → count → compress → (age + SHA256 on a thread) → object store, with backpressure
  * end to end. The checksum covers exactly the stored bytes. Any failure (source
  * exit status included) destroys the sink, which aborts the upload.
  */
@@ -35,12 +35,14 @@ export async function streamBackup(options: BackupStreamOptions): Promise<Backup
   const startedAt = new Date();
   const sourceCounter = new ByteCounter();
   const progress = options.onProgress ? new ProgressReporter(options.onProgress) : undefined;
-  const digest = new DigestCounter((bytes) => progress?.update(bytes));
-  const encryption = options.recipients?.length ? [new AgeEncryptStream(options.recipients)] : [];
+  // age (when there are recipients) and the SHA256 of the stored bytes, together on a worker thread.
+  const digest = new CryptoThreadStage({
+    recipients: options.recipients?.length ? options.recipients : undefined, digest: 'output', onProgress: (bytes) => progress?.update(bytes),
+  });
   const sink = options.store.createWriteStream(options.key, { expectedBytes: options.expectedBytes });
   try {
     await pipeline(
-      [options.source, sourceCounter, createCompressor(options.compression), ...encryption, digest, sink] as never,
+      [options.source, sourceCounter, createCompressor(options.compression), digest, sink] as never,
       options.signal ? { signal: options.signal } : {},
     );
   } catch (error) {

@@ -1,9 +1,9 @@
 import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { AgeDecryptStream } from './age/age-stream.js';
 import { createDecompressor, type CompressionAlgorithm } from './stages/compression.js';
 import { DigestCounter } from './stages/digest.js';
 import { RestoreCommandError } from './sinks/process-sink.js';
+import { CryptoThreadStage } from './threads/crypto-thread-stage.js';
 import { ObjectStoreError, type ObjectStore } from '../objectstore/object-store.js';
 
 export class ChecksumMismatchError extends Error {
@@ -75,16 +75,16 @@ export interface RestoreStreamOptions {
   readonly signal?: AbortSignal;
 }
 
-/** object store → SHA256 → age → decompress → (verified end) → sink. */
+/** object store → (SHA256 + age, on a thread) → decompress → (verified end) → sink. */
 export async function streamRestore(options: RestoreStreamOptions): Promise<{ storedBytes: number }> {
-  const digest = new DigestCounter();
-  const decryption = options.identity ? [new AgeDecryptStream(options.identity)] : [];
+  // The SHA256 covers the bytes as stored, before decryption.
+  const digest = new CryptoThreadStage({ identity: options.identity, digest: 'input' });
   const verifiedEnd = new VerifiedEnd(() => {
     if (digest.sha256 !== options.expectedSha256) throw new ChecksumMismatchError(options.key, options.expectedSha256, digest.sha256);
   });
   try {
     await pipeline(
-      [resumableRead(options.store, options.key), digest, ...decryption, createDecompressor(options.compression), verifiedEnd, options.sink] as never,
+      [resumableRead(options.store, options.key), digest, createDecompressor(options.compression), verifiedEnd, options.sink] as never,
       options.signal ? { signal: options.signal } : {},
     );
   } catch (error) {

@@ -1,8 +1,9 @@
 import { Writable } from 'node:stream';
 import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand,
-  PutObjectCommand, UploadPartCommand, type S3Client, type ServerSideEncryption, type StorageClass,
+  PutObjectCommand, UploadPartCommand, type S3Client, type UploadPartCommandInput, type UploadPartCommandOutput, type ServerSideEncryption, type StorageClass,
 } from '@aws-sdk/client-s3';
+import type { BuildMiddleware } from '@smithy/types';
 import { classifyS3Error } from '../../objectstore/s3-errors.js';
 import { MAX_PARTS, partSize } from './part-size.js';
 
@@ -20,7 +21,21 @@ export interface S3SinkOptions {
   readonly kmsKeyId?: string;
   /** How long to keep retrying the abort of a failed upload. @default 60000 */
   readonly abortRetryMs?: number;
+  /**
+   * Sign each part's SHA256 (SigV4 signed payload). Off by default: the whole object's SHA256 is
+   * computed anyway, recorded in metadata.json and verified before any restore, so hashing every
+   * part again here and again in the store cost two extra SHA256 passes per byte on a CPU-bound
+   * worker. See docs/decisions/0013-unsigned-part-payloads.md. @default false
+   */
+  readonly signPayload?: boolean;
 }
+
+/** Sends `x-amz-content-sha256: UNSIGNED-PAYLOAD`, so SigV4 signs the headers only and does not hash the body. */
+const unsignedPayload: BuildMiddleware<UploadPartCommandInput, UploadPartCommandOutput> = (next) => async (args) => {
+  const request = args.request as { headers?: Record<string, string> };
+  if (request.headers) request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+  return next(args);
+};
 
 /**
  * A Writable that streams into one S3 object through a multipart upload, with
@@ -76,9 +91,11 @@ export class S3MultipartSink extends Writable {
     if (!this.uploadId) await this.startUpload();
     const partNumber = ++this.partNumber;
     if (partNumber > MAX_PARTS) throw new Error(`stream exceeds ${MAX_PARTS} parts; pass expectedBytes so parts can be larger`);
-    const upload = this.options.client.send(new UploadPartCommand({
+    const command = new UploadPartCommand({
       Bucket: this.options.bucket, Key: this.options.key, UploadId: this.uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length,
-    })).then((result) => {
+    });
+    if (!this.options.signPayload) command.middlewareStack.add(unsignedPayload, { step: 'build', name: 'siloUnsignedPayload' });
+    const upload = this.options.client.send(command).then((result) => {
       if (!result.ETag) throw new Error(`object store returned no ETag for part ${partNumber}`);
       this.completed.push({ PartNumber: partNumber, ETag: result.ETag });
     }).catch((error) => {

@@ -1,0 +1,205 @@
+import { randomBytes } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import { Worker } from 'node:worker_threads';
+import { AgeKeyError, parseIdentities, parseRecipient, type AgeIdentity } from '../age/age-keys.js';
+import { buildHeader, parseHeader, payloadKey } from '../age/age-header.js';
+import { CRYPTO_THREAD_SOURCE } from './crypto-thread-source.js';
+
+/** Bytes handed to the thread at once: large enough that messages cost nothing per byte. */
+const BATCH = 1024 * 1024;
+/** Batches inside the thread at once. With the output buffer this bounds the stage to a few MiB. */
+const MAX_IN_FLIGHT = 2;
+const NONCE = 16;
+
+export interface CryptoThreadStageOptions {
+  /** Seal (encrypt) to these age X25519 recipients. */
+  readonly recipients?: string[];
+  /** Open (decrypt) with this age identity file's contents. Never logged. */
+  readonly identity?: string;
+  /** SHA256 of the bytes coming in (restore: the stored bytes) or going out (backup: the stored bytes). */
+  readonly digest?: 'input' | 'output';
+  /** Called with the bytes output so far, after each output. */
+  readonly onProgress?: (bytesOut: number) => void;
+}
+
+type Reply =
+  | { t: 'out'; out?: Uint8Array; back?: ArrayBuffer }
+  | { t: 'end'; out?: Uint8Array; sha256?: string }
+  | { t: 'error'; message: string; age: boolean };
+
+/**
+ * age encryption or decryption and SHA256, on a worker thread so they do not
+ * compete with the upload, TLS and compression for the main thread. Input is
+ * copied into 1 MiB batches whose buffers travel to the thread and back
+ * (transferred, not cloned); the output is one transferred buffer per batch.
+ * Backpressure: the writer is held while MAX_IN_FLIGHT batches are in the
+ * thread, and (by Transform) while the readable side is over its high-water mark. See docs/decisions/0012.
+ */
+export class CryptoThreadStage extends Transform {
+  bytesIn = 0;
+  bytesOut = 0;
+  private readonly identities?: AgeIdentity[];
+  private worker?: Worker;
+  private batch?: Buffer;
+  private batchLength = 0;
+  private readonly free: Buffer[] = [];
+  private inFlight = 0;
+  private waiting?: TransformCallback;
+  private ending?: TransformCallback;
+  private header?: Buffer;
+  private opened = false;
+  private digestHex?: string;
+  private finished = false;
+
+  constructor(private readonly options: CryptoThreadStageOptions) {
+    super({ readableHighWaterMark: BATCH, writableHighWaterMark: 256 * 1024 });
+    if (options.recipients && options.identity) throw new Error('a crypto stage either encrypts or decrypts, not both');
+    // Parse keys now so a bad one fails before any byte moves.
+    if (options.recipients) {
+      if (!options.recipients.length) throw new AgeKeyError('age encryption needs at least one recipient');
+      options.recipients.forEach(parseRecipient);
+    }
+    if (options.identity !== undefined) this.identities = parseIdentities(options.identity);
+  }
+
+  /** Hex SHA256 of the digested side; available once the stream has ended. */
+  get sha256(): string {
+    if (!this.digestHex) throw new Error('sha256 requested before the stream ended');
+    return this.digestHex;
+  }
+
+  /** Bytes on the digested side (the stored bytes). */
+  get bytes(): number {
+    return this.options.digest === 'input' ? this.bytesIn : this.bytesOut;
+  }
+
+  private start(): Worker {
+    const worker = new Worker(CRYPTO_THREAD_SOURCE, { eval: true, execArgv: [], stdout: false, stderr: false });
+    worker.on('message', (reply: Reply) => this.onReply(reply));
+    worker.on('error', (error) => this.destroy(error));
+    worker.on('exit', (code) => {
+      if (!this.finished && !this.destroyed) this.destroy(new Error(`the crypto thread exited unexpectedly (code ${code})`));
+    });
+    const mode = this.options.recipients ? 'seal' : this.identities ? 'open' : 'none';
+    let key: Buffer | undefined;
+    let prefix: Buffer | undefined;
+    if (this.options.recipients) {
+      const { header, fileKey } = buildHeader(this.options.recipients);
+      const nonce = randomBytes(NONCE);
+      key = payloadKey(fileKey, nonce);
+      prefix = Buffer.concat([header, nonce]);
+    }
+    worker.postMessage({ t: 'init', mode, key, hashInput: this.options.digest === 'input', hashOutput: this.options.digest === 'output' });
+    this.worker = worker;
+    if (prefix) this.post({ t: 'emit', buf: new Uint8Array(prefix) });
+    return worker;
+  }
+
+  private post(message: { t: string; buf?: ArrayBuffer | Uint8Array; length?: number; key?: Buffer }, transfer: ArrayBuffer[] = []): void {
+    const worker = this.worker ?? this.start();
+    if (message.t === 'data' || message.t === 'emit') this.inFlight++;
+    worker.ref();
+    worker.postMessage(message, transfer);
+  }
+
+  private onReply(reply: Reply): void {
+    if (this.destroyed) return;
+    if (reply.t === 'error') {
+      this.destroy(reply.age ? new AgeKeyError(reply.message) : new Error(`crypto thread: ${reply.message}`));
+      return;
+    }
+    if (reply.out?.byteLength) {
+      const out = Buffer.from(reply.out.buffer, reply.out.byteOffset, reply.out.byteLength);
+      this.bytesOut += out.length;
+      this.push(out);
+      this.options.onProgress?.(this.bytesOut);
+    }
+    if (reply.t === 'end') {
+      this.finished = true;
+      this.digestHex = reply.sha256;
+      void this.worker?.terminate();
+      const done = this.ending!;
+      this.ending = undefined;
+      done();
+      return;
+    }
+    this.inFlight--;
+    if (reply.back && this.free.length < MAX_IN_FLIGHT) this.free.push(Buffer.from(reply.back));
+    if (this.inFlight === 0 && !this.ending) this.worker?.unref();
+    this.release();
+  }
+
+  /**
+   * Lets the writer continue once the thread has room. The readable side needs nothing here:
+   * Transform itself holds a late callback while its buffer is over the high-water mark.
+   */
+  private release(): void {
+    if (!this.waiting || this.inFlight >= MAX_IN_FLIGHT) return;
+    const done = this.waiting;
+    this.waiting = undefined;
+    done();
+  }
+
+  private sendBatch(): void {
+    if (!this.batch || !this.batchLength) return;
+    const buf = this.batch.buffer as ArrayBuffer;
+    this.post({ t: 'data', buf, length: this.batchLength }, [buf]);
+    this.batch = undefined;
+    this.batchLength = 0;
+  }
+
+  private enqueue(data: Buffer): void {
+    for (let offset = 0; offset < data.length;) {
+      // Batches own their whole ArrayBuffer (allocUnsafeSlow), so transferring one detaches nothing else.
+      this.batch ??= this.free.pop() ?? Buffer.allocUnsafeSlow(BATCH);
+      const n = data.copy(this.batch, this.batchLength, offset);
+      this.batchLength += n;
+      offset += n;
+      if (this.batchLength === BATCH) this.sendBatch();
+    }
+  }
+
+  /** Decryption: the header is parsed here (it needs the identities); its bytes are only hashed. */
+  private openHeader(data: Buffer): Buffer | undefined {
+    this.header = this.header ? Buffer.concat([this.header, data]) : data;
+    const parsed = parseHeader(this.header, this.identities!);
+    if (!parsed.complete || this.header.length < parsed.length + NONCE) return undefined;
+    const end = parsed.length + NONCE;
+    this.post({ t: 'skip', buf: new Uint8Array(this.header.subarray(0, end)) });
+    this.post({ t: 'key', key: payloadKey(parsed.fileKey, this.header.subarray(parsed.length, end)) });
+    this.opened = true;
+    const rest = this.header.subarray(end);
+    this.header = undefined;
+    return rest;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    try {
+      this.bytesIn += chunk.length;
+      let data: Buffer | undefined = chunk;
+      if (this.identities && !this.opened) data = this.openHeader(chunk);
+      if (data?.length) this.enqueue(data);
+      else if (!this.worker) this.start();
+    } catch (error) {
+      return done(error as Error);
+    }
+    this.waiting = done;
+    this.release();
+  }
+
+  override _flush(done: TransformCallback): void {
+    try {
+      if (this.identities && !this.opened) throw new AgeKeyError('age file ends before its payload: it was truncated');
+      this.sendBatch();
+      this.ending = done;
+      this.post({ t: 'end' });
+    } catch (error) {
+      done(error as Error);
+    }
+  }
+
+  override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+    void this.worker?.terminate();
+    done(error);
+  }
+}

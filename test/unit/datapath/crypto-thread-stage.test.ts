@@ -1,0 +1,98 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { expect } from 'chai';
+import { AgeKeyError, generateAgeKeyPair } from '../../../runtime/datapath/age/age-keys.js';
+import { CryptoThreadStage } from '../../../runtime/datapath/threads/crypto-thread-stage.js';
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+function slices(data: Buffer, size: number): Readable {
+  const parts: Buffer[] = [];
+  for (let offset = 0; offset < data.length; offset += size) parts.push(data.subarray(offset, offset + size));
+  return Readable.from(parts);
+}
+
+async function run(source: Readable, stage: CryptoThreadStage): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  await pipeline(source, stage, new Writable({ write(chunk, _e, done) { parts.push(chunk); done(); } }));
+  return Buffer.concat(parts);
+}
+
+describe('crypto thread stage (age and SHA256 on a worker thread)', () => {
+  const keys = generateAgeKeyPair();
+
+  it('digest only: passes bytes through unchanged and hashes exactly them', async () => {
+    const data = randomBytes(3 * 1024 * 1024 + 17);
+    const stage = new CryptoThreadStage({ digest: 'output' });
+    const out = await run(slices(data, 16 * 1024 + 3), stage);
+    expect(out.equals(data)).to.equal(true);
+    expect(stage.sha256).to.equal(sha256(data));
+    expect(stage.bytes).to.equal(data.length);
+  });
+
+  it('seals with the SHA256 of the sealed bytes, and opens with the SHA256 of the same stored bytes', async () => {
+    const data = randomBytes(2 * 1024 * 1024 + 5);
+    const seal = new CryptoThreadStage({ recipients: [keys.recipient], digest: 'output' });
+    const sealed = await run(slices(data, 100_000), seal);
+    expect(seal.sha256).to.equal(sha256(sealed));
+    expect(seal.bytes).to.equal(sealed.length);
+    const open = new CryptoThreadStage({ identity: keys.identity, digest: 'input' });
+    const opened = await run(slices(sealed, 7_001), open);
+    expect(opened.equals(data)).to.equal(true);
+    expect(open.sha256).to.equal(sha256(sealed));
+    expect(open.bytes).to.equal(sealed.length);
+  });
+
+  it('reports a damaged payload as an AgeKeyError from the thread', async () => {
+    const sealed = await run(slices(randomBytes(500_000), 65_536), new CryptoThreadStage({ recipients: [keys.recipient] }));
+    sealed[sealed.length - 100_000] ^= 1;
+    const error = await run(slices(sealed, 65_536), new CryptoThreadStage({ identity: keys.identity })).catch((e) => e);
+    expect(error).to.be.instanceOf(AgeKeyError);
+    expect((error as Error).message).to.equal('age payload failed authentication: the file was modified');
+  });
+
+  it('holds a fast writer back when the reader is slow: the stage buffers a few MiB, not the stream', async () => {
+    const total = 48 * 1024 * 1024;
+    const chunk = randomBytes(64 * 1024);
+    let produced = 0;
+    let consumed = 0;
+    let maxAhead = 0;
+    const source = new Readable({
+      highWaterMark: 64 * 1024,
+      read() {
+        if (produced >= total) return void this.push(null);
+        produced += chunk.length;
+        this.push(chunk);
+      },
+    });
+    const slow = new Writable({
+      highWaterMark: 64 * 1024,
+      write(part: Buffer, _e, done) {
+        consumed += part.length;
+        maxAhead = Math.max(maxAhead, produced - consumed);
+        setTimeout(done, 1);
+      },
+    });
+    const stage = new CryptoThreadStage({ recipients: [keys.recipient], digest: 'output' });
+    await pipeline(source, stage, slow);
+    expect(consumed).to.be.greaterThan(total);
+    // Batches in the thread, the readable buffer and the stream buffers: well under the 48 MiB stream.
+    expect(maxAhead).to.be.lessThan(8 * 1024 * 1024);
+  });
+
+  it('a destroyed stage stops its thread, so nothing keeps the process alive', async () => {
+    const stage = new CryptoThreadStage({ recipients: [keys.recipient], digest: 'output' });
+    stage.write(randomBytes(3 * 1024 * 1024));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const errors: Error[] = [];
+    stage.on('error', (error) => errors.push(error));
+    stage.destroy(new Error('stop'));
+    await new Promise((resolve) => stage.once('close', resolve));
+    expect(errors.map((e) => e.message)).to.deep.equal(['stop']);
+  });
+
+  it('refuses to both encrypt and decrypt', () => {
+    expect(() => new CryptoThreadStage({ recipients: [keys.recipient], identity: keys.identity })).to.throw(/either encrypts or decrypts/);
+  });
+});
