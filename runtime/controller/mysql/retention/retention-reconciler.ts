@@ -81,6 +81,7 @@ class RetentionPass {
 
   async run(): Promise<ReconcileResult> {
     this.cluster = await this.api.get<ClusterObject>(KINDS.Cluster, this.key);
+    if (this.nothingToDo()) return { requeueAfterMs: this.interval };
     this.backups = (await this.api.list<BackupObject>(KINDS.Backup, this.namespace)).filter((b) => b.spec?.cluster?.name === this.key.name);
     await this.syncFinalizers();
 
@@ -90,6 +91,20 @@ class RetentionPass {
       if (wait !== undefined) return { requeueAfterMs: wait };
     }
     return this.startNext();
+  }
+
+  /**
+   * Most Clusters have no retention policy and no opted-in Backups; for them a
+   * pass is one GET. The informer cache only decides "nothing to do": an event
+   * that changes that (an annotation, a finalizer, a prune Job) reaches the
+   * cache before it wakes this reconciler, and the real work reads the API server.
+   */
+  private nothingToDo(): boolean {
+    if (this.cluster?.spec.backup?.retentionPolicy) return false;
+    const mine = (o: KubeObject) => (o.spec as { cluster?: { name?: string } } | undefined)?.cluster?.name === this.key.name;
+    const cached = this.ctx.cache.list(KINDS.Backup, this.namespace).filter(mine) as BackupObject[];
+    if (cached.some((b) => optedIn(b) || hasFinalizer(b) || b.metadata.annotations?.[ANNOTATION_EXPIRED])) return false;
+    return !this.ctx.cache.list(KINDS.Job, this.namespace).some((job) => job.metadata?.labels?.[PRUNE_LABEL] === this.key.name);
   }
 
   private async syncFinalizers(): Promise<void> {
