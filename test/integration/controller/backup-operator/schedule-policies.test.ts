@@ -69,6 +69,23 @@ describe('backup-operator.io: schedule policies and restore failures', function 
     expect(schedule.status.conditions.find((c: any) => c.type === 'LastRunSucceeded')).to.include({ status: 'False', reason: 'CommandFailed' });
   });
 
+  it('missed slots (the operator was away a year): one catch-up run, or a MissedSchedule Event past startingDeadlineSeconds', async () => {
+    const yearAgo = { lastScheduleTime: '2025-01-01T00:00:00Z' };
+    const slot = new Date('2026-01-01T00:00:00Z');
+    await createSchedule('catch-up', 'echo caught up', { concurrencyPolicy: 'Allow' });
+    await createSchedule('too-late', 'echo never', { concurrencyPolicy: 'Allow', startingDeadlineSeconds: 60 });
+    for (const name of ['catch-up', 'too-late']) await fx.objects.patchStatus(KINDS.BackupSchedule, { namespace: ns(), name }, yearAgo);
+    const expected = `catch-up-${slot.getTime() / 60_000}`;
+    await waitFor('exactly one catch-up run for the latest missed slot', async () => (await runsOf('catch-up')).join() === expected, 30_000);
+    expect((await getRun(fx, expected))!.metadata!.annotations!['backup-operator.io/scheduled-at']).to.equal(slot.toISOString());
+    const missed = await waitForEvent(fx, 'too-late', 'MissedSchedule');
+    expect(missed.message).to.match(/startingDeadlineSeconds \(60 s/);
+    const late = await fx.objects.get<any>(KINDS.BackupSchedule, { namespace: ns(), name: 'too-late' });
+    expect(Date.parse(late.status.lastScheduleTime)).to.equal(slot.getTime());
+    expect(await runsOf('too-late')).to.deep.equal([]);
+    await waitForPhase(fx, expected, ['Completed']);
+  });
+
   it('an unknown time zone is an InvalidSchedule condition and Event, and no run is made', async () => {
     await createSchedule('bad-zone', 'echo x', { schedule: '* * * * *', timeZone: 'Mars/Olympus' });
     const s = await waitFor('InvalidSchedule', async () => {
