@@ -102,8 +102,10 @@ describe('retention and remote deletion end to end (operator process, prune Jobs
     for (const name of ['f1', 'i1', 'f2', 'i2', 'i3']) expect(await objectsOf('db', name), name).to.have.length(2);
 
     // Turning retention on: the window start is 7 days ago; i2 (9 days) is the base for it, and needs f2.
+    const enabledAt = Date.now();
     await api.patch(KINDS.Cluster, { namespace: fx.namespace, name: 'db' }, { spec: { backup: { retentionPolicy: '7d' } } });
     await waitFor('expired Backups f1 and i1 gone from the API', async () => !(await getBackup('f1')) && !(await getBackup('i1')), 120_000);
+    console.log(`      retentionPolicy set → 2 expired backups gone from MinIO and the API: ${Date.now() - enabledAt} ms`);
     expect(await objectsOf('db', 'f1')).to.deep.equal([]);
     expect(await objectsOf('db', 'i1')).to.deep.equal([]);
     for (const name of ['f2', 'i2', 'i3']) {

@@ -74,6 +74,10 @@ describe('ScheduledBackup end to end (operator process)', function () {
     }
     const slotChildren = (await children('every20')).filter((c) => c.metadata?.name !== immediate);
     for (const child of slotChildren) expect(Number(child.metadata!.name!.slice(-2)) % 20, child.metadata!.name).to.equal(0);
+    // Start lag: slot → child created (creationTimestamp has whole seconds only).
+    const lags = slotChildren.map((c) => new Date(String(c.metadata!.creationTimestamp)).getTime() - new Date(c.metadata!.annotations!['mysql.cloudnative-mysql.io/scheduled-slot']).getTime());
+    console.log(`      slot → child lag (s, whole seconds): ${lags.map((l) => l / 1000).join(', ')}`);
+    for (const lag of lags) expect(lag).to.be.below(5000);
     for (const child of await children('every20-cluster')) {
       expect(child.metadata?.ownerReferences).to.deep.equal([{ apiVersion: 'mysql.cloudnative-mysql.io/v1alpha1', kind: 'Cluster', name: 'db', uid: cluster.metadata!.uid, controller: false }]);
     }
