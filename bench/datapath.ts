@@ -4,6 +4,7 @@
  *   backup:  mariabackup | zstd -1 -T0 | age -r R | mc pipe   vs  silo backup physical (via the instance manager)
  *   restore: mc cat | age -d | zstd -d | mbstream -x          vs  silo restore command -- mbstream -x
  *   memory:  silo backup of 1 GiB and of SILO_BENCH_MEMORY_GIB (default 20) GiB of synthetic data: peak RSS.
+ *   age:     the age stage alone, in process, against the age CLI.
  * Sizes: SILO_BENCH_MB (dataset, default 1024), SILO_BENCH_MEMORY_GIB.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -17,6 +18,7 @@ import { mariadbInstance } from '../test/stack/components/mariadb.js';
 import { seedDataset } from '../test/stack/datasets/mariadb-seed.js';
 import { createPki } from '../test/support/pki.js';
 import { mbps, measure, must, table } from './measure.js';
+import { ageThroughput } from './age-throughput.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 // The bundle that `npm run build:runtime` makes (bench:datapath builds it first): what an image would run, without tsx compiling at startup.
@@ -85,6 +87,14 @@ try {
     rows.push({ run: `memory: backup ${gib} GiB synthetic`, 'silo MB/s': mbps(bytes, run.seconds), 'baseline MB/s': '-', ratio: '-', 'silo peak RSS MiB': run.peakRssMiB, 'baseline peak RSS MiB': '-' });
     execFileSync(mc, ['rm', '--quiet', `bench/${MINIO_BUCKET}/${prefix}/mem-${gib}`], { env: mcEnv });
   }
+  // age alone: Silo's stage in this process (1 GiB from memory) against the age CLI on a 512 MiB cached file.
+  const age = await ageThroughput(1024 ** 3);
+  const ageFile = join(work, 'age-input');
+  execFileSync('sh', ['-c', `head -c ${512 * 1024 ** 2} /dev/urandom > ${ageFile}`]);
+  const ageCli = must(await measure(['sh', '-c', `age -r ${keys.recipient} < ${ageFile} > /dev/null`]), 'age CLI');
+  const ageCliMbps = mbps(512 * 1024 ** 2, ageCli.seconds);
+  rows.push({ run: 'age encrypt (in process)', 'silo MB/s': age.encryptMBps, 'baseline MB/s': ageCliMbps, ratio: age.encryptMBps / ageCliMbps, 'silo peak RSS MiB': '-', 'baseline peak RSS MiB': '-' });
+  rows.push({ run: 'age decrypt (in process)', 'silo MB/s': age.decryptMBps, 'baseline MB/s': '-', ratio: '-', 'silo peak RSS MiB': '-', 'baseline peak RSS MiB': '-' });
 } finally {
   im.kill('SIGTERM');
   execFileSync(mc, ['rm', '--recursive', '--force', '--quiet', `bench/${MINIO_BUCKET}/${prefix}`], { env: mcEnv, stdio: 'ignore' });
