@@ -4,8 +4,8 @@
  *
  * A Backup starts only when no other Backup of its Cluster is running and no
  * older one is still pending. Older = earlier creationTimestamp, then name.
- * Two reconciles of two pending Backups therefore agree on who goes first
- * without a lock: the younger one always defers.
+ * This is the order (first come, first served); the Cluster's backup lock
+ * (backup-lock.ts) makes it atomic.
  */
 import type { BackupResource } from '../../../../src/generated/api-types.js';
 import { isTerminal } from './backup-status.js';

@@ -11,6 +11,7 @@ import { CustomObjects, isAlreadyExists, isNotFound } from '../../kube/custom-ob
 import { KINDS } from '../../kube/kinds.js';
 import type { KubeObject, ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from '../../reconciler.js';
 import { blockingBackup, findParent } from './backup-guard.js';
+import { acquireBackupLock, releaseBackupLock } from './backup-lock.js';
 import { JOB_SELECTOR, jobNameFor, renderBackupJob, type BackupPlan } from './backup-job.js';
 import { jobOutcome } from './backup-outcome.js';
 import { REASON, type Failure } from './backup-reasons.js';
@@ -84,16 +85,18 @@ class BackupStep {
     const unsupported = unsupportedStoreOption(resolved);
     if (unsupported) return this.fail(unsupported);
 
-    const all = await this.objects.list<BackupResource & KubeObject>(KINDS.Backup, this.meta.namespace);
+    // First come, first served among this Cluster's Backups (the cache is enough for the order) ...
+    const all = this.ctx.cache.list(KINDS.Backup, this.meta.namespace) as Array<BackupResource & KubeObject>;
     const blocker = blockingBackup(this.backup, all);
     if (blocker) {
       const other = (blocker.metadata as Meta).name;
-      const message = `Backup ${other} of Cluster ${clusterName} is ${blocker.status?.phase === 'running' ? 'running' : 'older and not finished'}; this one starts when it ends`;
-      if (conditionOf(this.status, STARTED)?.message !== message) {
-        await this.patch(waitingPatch(this.status, message, this.meta.generation, this.ctx.now()));
-        await this.ctx.events.record(this.backup, 'Normal', REASON.WaitingForRunningBackup, message);
-      }
-      return { requeueAfterMs: WAIT_REQUEUE_MS };
+      return this.wait(`Backup ${other} of Cluster ${clusterName} is ${blocker.status?.phase === 'running' ? 'running' : 'older and not finished'}; this one starts when it ends`);
+    }
+    // ... and the Cluster's lock makes "one at a time" atomic.
+    const lock = await acquireBackupLock(this.objects, cluster, this.backup);
+    if (!lock.held) {
+      if (lock.conflict) return { requeueAfterMs: 1_000 };
+      return this.wait(`Backup ${lock.holder} of Cluster ${clusterName} holds the Cluster's backup lock; this one starts when it ends`);
     }
 
     const pods = (await this.core.listNamespacedPod({ namespace: this.meta.namespace, labelSelector: instanceSelector(clusterName) })).items;
@@ -125,6 +128,14 @@ class BackupStep {
     await this.ctx.events.record(this.backup, 'Normal', REASON.Started,
       `${plan.type} backup ${plan.backupId} from ${source.role} ${source.podName}${source.lagSeconds !== undefined ? ` (lag ${source.lagSeconds} s)` : ''} by Job ${plan.jobName}${fallback}`);
     return { requeueAfterMs: RUNNING_REQUEUE_MS };
+  }
+
+  private async wait(message: string): Promise<ReconcileResult> {
+    if (conditionOf(this.status, STARTED)?.message !== message) {
+      await this.patch(waitingPatch(this.status, message, this.meta.generation, this.ctx.now()));
+      await this.ctx.events.record(this.backup, 'Normal', REASON.WaitingForRunningBackup, message);
+    }
+    return { requeueAfterMs: WAIT_REQUEUE_MS };
   }
 
   private async createJob(job: V1Job): Promise<void> {
@@ -159,6 +170,7 @@ class BackupStep {
       const s = this.status!;
       await this.ctx.events.record(this.backup, 'Normal', REASON.Completed, `backup ${s.backupId} from ${s.instanceName} completed: ${s.size} at ${s.destinationPath}, SHA256 ${s.sha256}`);
       this.observe('completed');
+      await releaseBackupLock(this.objects, this.meta.namespace, this.backup.spec.cluster.name, this.backup);
       return;
     }
     return { requeueAfterMs: outcome.waiting ? 10_000 : RUNNING_REQUEUE_MS };
@@ -199,6 +211,7 @@ class BackupStep {
     this.ctx.log.warn('backup failed', { backup: `${this.meta.namespace}/${this.meta.name}`, reason: failure.reason, error: failure.message });
     await this.ctx.events.record(this.backup, 'Warning', failure.reason, failure.message);
     this.observe('failed', failure.reason);
+    await releaseBackupLock(this.objects, this.meta.namespace, this.backup.spec.cluster.name, this.backup);
   }
 
   private observe(outcome: 'completed' | 'failed', reason?: string): void {

@@ -151,17 +151,19 @@ describe('mysql Backup end to end (operator process, instance Pods, MinIO)', fun
   it('one backup per Cluster at a time: the second waits in pending with WaitingForRunningBackup, then runs', async () => {
     await createBackup('guard-a');
     await createBackup('guard-b');
-    const waiting = await waitFor('guard-b waiting', async () => {
+    const waiting = await waitFor('guard-b waiting while guard-a holds the Cluster\'s backup lock', async () => {
       const b = await getBackup('guard-b');
-      return b.status?.phase === 'pending' && b.status.reason === 'WaitingForRunningBackup' ? b : undefined;
+      const lock = (await api.get(KINDS.Cluster, { namespace: fx.namespace, name: 'db' }))!.metadata!.annotations?.['mysql.cloudnative-mysql.io/backup-lock'];
+      return b.status?.phase === 'pending' && b.status.reason === 'WaitingForRunningBackup' && lock?.startsWith('guard-a/') ? b : undefined;
     }, 60_000);
     expect(waiting.status!.conditions?.find((c) => c.type === 'Started')).to.include({ status: 'False', reason: 'WaitingForRunningBackup' });
-    expect(waiting.status!.conditions!.find((c) => c.type === 'Started')!.message).to.match(/^Backup guard-a of Cluster db is (running|older and not finished)/);
+    expect(waiting.status!.conditions!.find((c) => c.type === 'Started')!.message).to.match(/^Backup guard-a of Cluster db (is running|is older and not finished|holds the Cluster's backup lock)/);
     const a = await terminal('guard-a');
     const b = await terminal('guard-b');
     expect(a.status!.phase).to.equal('completed');
     expect(b.status!.phase).to.equal('completed');
     expect(Date.parse(b.status!.startedAt!), 'the second started after the first stopped').to.be.at.least(Date.parse(a.status!.stoppedAt!) - 1000);
+    await waitFor('the lock released', async () => !(await api.get(KINDS.Cluster, { namespace: fx.namespace, name: 'db' }))!.metadata!.annotations?.['mysql.cloudnative-mysql.io/backup-lock'], 10_000);
   });
 
   it('operator restarts: a Backup whose plan was persisted before the crash gets exactly that Job, and a running one is neither lost nor duplicated', async () => {
