@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { KINDS } from '../../../../runtime/controller/kube/kinds.js';
 import {
-  createMinioStorage, createRun, createSecret, eventsFor, waitForEvent, getRun, listKeys, shellRunSpec, useBackupOperator, waitFor, waitForPhase,
+  createMinioStorage, createRun, createSecret, eventsFor, waitForEvent, getRun, listKeys, metricSamples, shellRunSpec, useBackupOperator, waitFor, waitForPhase,
 } from './support.js';
 
 describe('backup-operator.io: failures are visible and distinct', function () {
@@ -105,6 +105,7 @@ describe('backup-operator.io: failures are visible and distinct', function () {
     expect(run.status.error).to.match(/exited with status 3/);
     expect(await listKeys(fx, `${fx.prefix}/bad-command-`)).to.deep.equal([]);
     await waitForEvent(fx, 'bad-command', 'CommandFailed');
+    expect(await metricSamples(fx, 'silo_backups_total', { kind: 'BackupRun', outcome: 'failed', reason: 'CommandFailed' })).to.deep.equal([1]);
   });
 
   it('a command slower than deadlineSeconds fails DeadlineExceeded, and nothing is stored', async () => {

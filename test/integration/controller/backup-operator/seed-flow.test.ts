@@ -10,7 +10,7 @@ import { expect } from 'chai';
 import { generateAgeKeyPair } from '../../../../runtime/datapath/age/age-keys.js';
 import { KINDS } from '../../../../runtime/controller/kube/kinds.js';
 import {
-  createMinioStorage, createSecret, waitForEvent, getObjectBytes, getRun, listKeys, sql, startMariadb, useBackupOperator, waitFor, waitForPhase,
+  createMinioStorage, createSecret, waitForEvent, getObjectBytes, getRun, metricSamples, listKeys, sql, startMariadb, useBackupOperator, waitFor, waitForPhase,
 } from './support.js';
 
 describe('backup-operator.io: the seed 002/004 flow on MariaDB, MinIO, gzip and age', function () {
@@ -115,6 +115,10 @@ describe('backup-operator.io: the seed 002/004 flow on MariaDB, MinIO, gzip and 
     expect(schedule.status.nextScheduleTime).to.match(/-01-01T00:00:00/);
     expect(schedule.status.conditions.find((c: any) => c.type === 'Scheduled')).to.include({ status: 'True' });
     await waitForEvent(fx, 'mysql-daily', 'RunCreated');
+    // observeBackup on terminal phases: size and last success per storage and schedule.
+    const labels = { kind: 'BackupRun', namespace: ns(), cluster: storage, schedule: 'mysql-daily' };
+    expect(await metricSamples(fx, 'silo_backup_size_bytes', labels)).to.deep.equal([secondRun!.status.sizeInBytes]);
+    expect((await metricSamples(fx, 'silo_backup_last_success_timestamp_seconds', labels))[0]).to.be.greaterThan(Date.now() / 1000 - 600);
   });
 
   it('the restore annotation pipes the kept backup into a fresh MariaDB, and CHECKSUM TABLE matches', async () => {

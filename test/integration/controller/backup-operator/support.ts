@@ -157,3 +157,12 @@ export function sql(ip: string, query: string, database?: string): string {
 export async function waitForEvent(fx: BackupOperatorFixture, name: string, reason: string, namespace = fx.kube.namespace): Promise<{ reason: string; message: string }> {
   return waitFor(`Event ${reason} about ${name}`, async () => (await eventsFor(fx, name, namespace)).find((e) => e.reason === reason), 30_000);
 }
+
+/** The operator's /metrics samples of `metric` whose labels include all of `labels`, as [labels text, value]. */
+export async function metricSamples(fx: BackupOperatorFixture, metric: string, labels: Record<string, string>): Promise<number[]> {
+  const text = await (await fetch(fx.operator.metricsUrl)).text();
+  return text.split('\n')
+    .filter((line) => line.startsWith(`${metric}{`))
+    .filter((line) => Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
+    .map((line) => Number(line.split(' ').pop()));
+}
