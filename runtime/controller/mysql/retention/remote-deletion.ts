@@ -12,6 +12,12 @@ import type { KubeObject } from '../../reconciler.js';
 
 export const ANNOTATION_DELETE_REMOTE = 'mysql.cloudnative-mysql.io/delete-remote-data';
 export const FINALIZER_REMOTE_DATA = 'mysql.cloudnative-mysql.io/remote-data';
+/**
+ * The object store the Backup resolved to (JSON; Secret references, never
+ * values), recorded with the finalizer so remote deletion still works after the
+ * Cluster that held the store is gone (backupOwnerReference: cluster).
+ */
+export const ANNOTATION_REMOTE_STORE = 'mysql.cloudnative-mysql.io/remote-store';
 /** Set (to the time) when retention commits to deleting a backup; from then on it is only ever finished, never undone. */
 export const ANNOTATION_EXPIRED = 'mysql.cloudnative-mysql.io/expired';
 
@@ -26,9 +32,27 @@ export const isDeleting = (backup: BackupObject): boolean => !!backup.metadata.d
  * so a concurrent change of the list (another controller's finalizer) fails
  * with a conflict and is retried, instead of being overwritten.
  */
-export function finalizerPatch(backup: BackupObject, present: boolean): object {
+export function finalizerPatch(backup: BackupObject, present: boolean, store?: ObjectStore): object {
   const others = (backup.metadata.finalizers ?? []).filter((f) => f !== FINALIZER_REMOTE_DATA);
-  return { metadata: { resourceVersion: backup.metadata.resourceVersion, finalizers: present ? [...others, FINALIZER_REMOTE_DATA] : others } };
+  return {
+    metadata: {
+      resourceVersion: backup.metadata.resourceVersion,
+      finalizers: present ? [...others, FINALIZER_REMOTE_DATA] : others,
+      ...(present && store ? { annotations: { [ANNOTATION_REMOTE_STORE]: JSON.stringify(store) } } : {}),
+    },
+  };
+}
+
+/** The store recorded by finalizerPatch, if any and parsable. */
+export function recordedStore(backup: BackupObject): ObjectStore | undefined {
+  const raw = backup.metadata.annotations?.[ANNOTATION_REMOTE_STORE];
+  if (!raw) return undefined;
+  try {
+    const store = JSON.parse(raw) as ObjectStore;
+    return typeof store?.bucket === 'string' ? store : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Why a backup's prefix cannot be computed, as one sentence; or the prefix. */

@@ -9,7 +9,7 @@
  *      marks the expired ones and starts one prune Job.
  * It runs after every Backup change (watch) and at least every interval.
  */
-import { BatchV1Api, CoreV1Api, type V1Job } from '@kubernetes/client-node';
+import { ApiException, BatchV1Api, CoreV1Api, type V1Job } from '@kubernetes/client-node';
 import type { ClusterResource, ObjectStore } from '../../../../src/generated/api-types.js';
 import { CustomObjects, isConflict, isNotFound } from '../../kube/custom-objects.js';
 import { apiVersionOfKind, KINDS } from '../../kube/kinds.js';
@@ -18,7 +18,7 @@ import {
   ANNOTATION_BATCH, MAX_BATCH, PRUNE_JOB_SELECTOR, PRUNE_LABEL, pruneOutcome, renderPruneJob, type PruneEntry,
 } from './prune-job.js';
 import {
-  ANNOTATION_EXPIRED, finalizerPatch, hasFinalizer, isDeleting, optedIn, prefixOf, type BackupObject,
+  ANNOTATION_EXPIRED, finalizerPatch, hasFinalizer, isDeleting, optedIn, prefixOf, recordedStore, type BackupObject,
 } from './remote-deletion.js';
 import { describePolicy, parseRetentionPolicy, RetentionPolicyError, windowStart } from './retention-policy.js';
 import { RETENTION_REASONS as R } from './retention-reasons.js';
@@ -50,6 +50,9 @@ export function retentionReconciler(options: RetentionOptions = {}): Reconciler 
     reconcile: (key, ctx) => new RetentionPass(key, ctx, options, processed).run(),
   };
 }
+
+const isNamespaceTerminating = (error: unknown): boolean =>
+  error instanceof ApiException && error.code === 403 && /being terminated/.test(String(error.body));
 
 const clusterKeyOf = (object: KubeObject, cluster: string | undefined): ObjectKey[] =>
   cluster && object.metadata?.namespace ? [{ namespace: object.metadata.namespace, name: cluster }] : [];
@@ -111,7 +114,7 @@ class RetentionPass {
     for (const backup of this.backups) {
       if (isDeleting(backup) || optedIn(backup) === hasFinalizer(backup)) continue;
       try {
-        Object.assign(backup, await this.api.patch<BackupObject>(KINDS.Backup, { namespace: this.namespace, name: backup.metadata.name! }, finalizerPatch(backup, optedIn(backup))));
+        Object.assign(backup, await this.api.patch<BackupObject>(KINDS.Backup, { namespace: this.namespace, name: backup.metadata.name! }, finalizerPatch(backup, optedIn(backup), this.storeOf(backup))));
       } catch (error) {
         if (!isConflict(error) && !isNotFound(error)) throw error; // changed meanwhile: the watch brings us back
       }
@@ -197,8 +200,9 @@ class RetentionPass {
     return this.backups.filter((b) => b.status?.phase === 'completed' && !isDeleting(b) && !b.metadata.annotations?.[ANNOTATION_EXPIRED]).length;
   }
 
+  /** The Backup's own store, else the one recorded with the finalizer (what it resolved to then), else its Cluster's. */
   private storeOf(backup: BackupObject): ObjectStore | undefined {
-    return backup.spec.objectStore ?? this.cluster?.spec.backup?.objectStore;
+    return backup.spec.objectStore ?? recordedStore(backup) ?? this.cluster?.spec.backup?.objectStore;
   }
 
   /** Plans and starts the next prune Job, if anything needs deleting. */
@@ -246,6 +250,7 @@ class RetentionPass {
     try {
       await this.batch.createNamespacedJob({ namespace: this.namespace, body: job });
     } catch (error) {
+      if (isNamespaceTerminating(error)) return this.abandonInTerminatingNamespace(batch);
       if (!isConflict(error)) throw error; // the same batch, started by a pass that crashed before it could requeue
     }
     const expired = batch.filter((e) => e.why === 'expired').length;
@@ -253,6 +258,22 @@ class RetentionPass {
     await this.ctx.events.record(this.clusterRef, 'Normal', R.pruneStarted,
       `prune Job ${job.metadata!.name} deletes ${batch.length} backup(s) from the object store: ${expired} expired by retention, ${deleted} deleted with remote deletion opted in`);
     return { requeueAfterMs: this.options.pollMs ?? 15_000 };
+  }
+
+  /**
+   * No Job can start in a namespace being deleted, and the finalizer must not
+   * hold the namespace forever: release the opted-in Backups, saying where their
+   * objects stay. Expired ones simply go with the namespace.
+   */
+  private async abandonInTerminatingNamespace(batch: readonly PruneEntry[]): Promise<ReconcileResult> {
+    for (const entry of batch) {
+      const backup = this.backups.find((b) => b.metadata.name === entry.backupName);
+      if (!backup || entry.why !== 'deleted') continue;
+      await this.ctx.events.record(backup, 'Warning', R.remoteDataLeft,
+        `remote deletion was opted in, but namespace ${this.namespace} is being deleted and no prune Job can start in it; the objects under ${entry.prefix} stay in the store — delete them by hand`);
+      await this.release(backup);
+    }
+    return {};
   }
 
   /**

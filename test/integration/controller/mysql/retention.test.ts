@@ -31,6 +31,7 @@ describe('retention and remote deletion end to end (operator process, prune Jobs
   let api: CustomObjects;
   let operator: OperatorProcess | undefined;
   const path = `retention-e2e-${randomBytes(4).toString('hex')}`;
+  const doomed = () => `${fx.namespace}-doomed`;
   const env = () => stack.env();
   const store = () => createObjectStore({ type: 's3', bucket: env().MINIO_BUCKET, endpoint: env().MINIO_ENDPOINT, forcePathStyle: true, region: 'us-east-1', accessKeyId: env().MINIO_ACCESS_KEY, secretAccessKey: env().MINIO_SECRET_KEY });
   const objectStore = () => ({
@@ -41,7 +42,9 @@ describe('retention and remote deletion end to end (operator process, prune Jobs
   before(async function () {
     this.timeout(180_000);
     api = new CustomObjects(fx.kc);
-    operator = await startOperator({ watchNamespaces: [fx.namespace], leaderElectionId: `retention-e2e-${fx.namespace}` });
+    // A second namespace, deleted by a test, to see that a finalizer never holds a namespace forever.
+    await fx.core.createNamespace({ body: { metadata: { name: doomed() } } });
+    operator = await startOperator({ watchNamespaces: [fx.namespace, doomed()], leaderElectionId: `retention-e2e-${fx.namespace}` });
     await fx.core.createNamespacedSecret({ namespace: fx.namespace, body: { metadata: { name: 'minio' }, stringData: { access: env().MINIO_ACCESS_KEY, secret: env().MINIO_SECRET_KEY } } });
     await fx.core.createNamespacedSecret({ namespace: fx.namespace, body: { metadata: { name: 'minio-wrong' }, stringData: { access: env().MINIO_ACCESS_KEY, secret: 'not-the-secret-key' } } });
   });
@@ -50,6 +53,7 @@ describe('retention and remote deletion end to end (operator process, prune Jobs
     this.timeout(60_000);
     if (operator && this.currentTest?.state === 'failed') console.log(operator.logs().split('\n').filter((l) => /retention|prune/i.test(l)).join('\n').slice(-8000));
     await operator?.stop();
+    await fx.core.deleteNamespace({ name: doomed() }).catch(() => undefined);
     const s = store();
     const keys = await s.list(`${path}/`).catch(() => []);
     if (keys.length) await s.delete(keys);
@@ -64,8 +68,8 @@ describe('retention and remote deletion end to end (operator process, prune Jobs
     console.log(['events:', ...evs.slice(-30), 'jobs:', ...jobs, 'pods:', ...pods].join('\n'));
   });
 
-  const createCluster = (name: string, backup: ClusterSpec['backup']) =>
-    api.create(KINDS.Cluster, { metadata: { name, namespace: fx.namespace }, spec: { storage: { size: '1Gi' }, backup } });
+  const createCluster = (name: string, backup: ClusterSpec['backup'], namespace = fx.namespace) =>
+    api.create(KINDS.Cluster, { metadata: { name, namespace }, spec: { storage: { size: '1Gi' }, backup } });
   const getBackup = (name: string) => api.get<Backup>(KINDS.Backup, { namespace: fx.namespace, name });
   const events = async (name: string): Promise<CoreV1Event[]> =>
     (await fx.core.listNamespacedEvent({ namespace: fx.namespace, fieldSelector: `involvedObject.name=${name}` })).items;
@@ -74,16 +78,18 @@ describe('retention and remote deletion end to end (operator process, prune Jobs
    * A completed backup `ageDays` old: objects in MinIO (data, then metadata.json)
    * and a Backup object whose status says completed, as the Backup reconciler would.
    */
-  async function completedBackup(cluster: string, name: string, ageDays: number, opts: { parent?: string; type?: BackupSpec['type']; annotations?: Record<string, string> } = {}): Promise<string> {
+  async function completedBackup(cluster: string, name: string, ageDays: number, opts: { parent?: string; type?: BackupSpec['type']; annotations?: Record<string, string>; namespace?: string; owner?: KubeObject } = {}): Promise<string> {
+    const namespace = opts.namespace ?? fx.namespace;
     const stoppedAt = new Date(Date.now() - ageDays * DAY);
     const backupId = stoppedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
     const location = { path, cluster, backupName: name, backupId };
     await store().putSmall(dataKey(location), Buffer.from(`xbstream bytes of ${name}`));
     await store().putSmall(metadataKey(location), Buffer.from(JSON.stringify({ backupId, parentBackupId: opts.parent })));
-    await api.create(KINDS.Backup, { metadata: { name, namespace: fx.namespace, ...(opts.annotations ? { annotations: opts.annotations } : {}) }, spec: { cluster: { name: cluster }, type: opts.type ?? 'full' } });
+    const ownerReferences = opts.owner ? [{ apiVersion: 'mysql.cloudnative-mysql.io/v1alpha1', kind: 'Cluster', name: opts.owner.metadata!.name!, uid: opts.owner.metadata!.uid! }] : undefined;
+    await api.create(KINDS.Backup, { metadata: { name, namespace, ...(opts.annotations ? { annotations: opts.annotations } : {}), ...(ownerReferences ? { ownerReferences } : {}) }, spec: { cluster: { name: cluster }, type: opts.type ?? 'full' } });
     // Let the Backup reconciler finish with it first (no instances: it fails), then write the completed status.
-    await waitFor(`Backup ${name} terminal`, async () => ['failed', 'completed'].includes((await getBackup(name))?.status?.phase ?? ''), 60_000);
-    await api.patchStatus(KINDS.Backup, { namespace: fx.namespace, name }, {
+    await waitFor(`Backup ${name} terminal`, async () => ['failed', 'completed'].includes((await api.get<Backup>(KINDS.Backup, { namespace, name }))?.status?.phase ?? ''), 60_000);
+    await api.patchStatus(KINDS.Backup, { namespace, name }, {
       phase: 'completed', reason: 'Completed', error: null, conditions: null, backupId, type: opts.type ?? 'full', ...(opts.parent ? { parentBackupId: opts.parent } : {}),
       destinationPath: `s3://${env().MINIO_BUCKET}/${backupPrefix(location)}`, startedAt: new Date(stoppedAt.getTime() - 60_000).toISOString(), stoppedAt: stoppedAt.toISOString(),
       sha256: 'a'.repeat(64), sizeBytes: 20,
@@ -174,5 +180,32 @@ describe('retention and remote deletion end to end (operator process, prune Jobs
     expect(jobEnv.find((e) => e.name === 'AWS_SECRET_ACCESS_KEY')).to.deep.equal({ name: 'AWS_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: 'minio-wrong', key: 'secret' } } });
     expect(JSON.stringify(job)).to.not.include('not-the-secret-key');
     expect(operator!.logs()).to.not.include('not-the-secret-key');
+  });
+
+  it('an opted-in Backup owned by its Cluster still has its objects deleted when the Cluster goes first', async () => {
+    const cluster = await createCluster('db4', { objectStore: objectStore() });
+    await completedBackup('db4', 'owned', 1, { owner: cluster, annotations: { 'mysql.cloudnative-mysql.io/delete-remote-data': 'true' } });
+    const recorded = await waitFor('finalizer and recorded store', async () => {
+      const b = await getBackup('owned');
+      return b?.metadata?.finalizers?.includes('mysql.cloudnative-mysql.io/remote-data') && b.metadata.annotations?.['mysql.cloudnative-mysql.io/remote-store'];
+    }, 30_000);
+    expect(JSON.parse(recorded)).to.deep.include({ bucket: env().MINIO_BUCKET, path });
+    expect(recorded).to.not.include(env().MINIO_SECRET_KEY);
+    await api.delete(KINDS.Cluster, { namespace: fx.namespace, name: 'db4' });
+    await waitFor('the Backup garbage-collected after its prune', async () => !(await getBackup('owned')), 120_000);
+    expect(await objectsOf('db4', 'owned')).to.deep.equal([]);
+  });
+
+  it('a namespace being deleted is never held by the finalizer: opted-in objects stay and the namespace goes', async () => {
+    await fx.core.createNamespacedSecret({ namespace: doomed(), body: { metadata: { name: 'minio' }, stringData: { access: env().MINIO_ACCESS_KEY, secret: env().MINIO_SECRET_KEY } } });
+    await createCluster('db5', { objectStore: objectStore() }, doomed());
+    await completedBackup('db5', 'in-doomed', 1, { namespace: doomed(), annotations: { 'mysql.cloudnative-mysql.io/delete-remote-data': 'true' } });
+    await waitFor('the finalizer', async () =>
+      (await api.get<Backup>(KINDS.Backup, { namespace: doomed(), name: 'in-doomed' }))?.metadata?.finalizers?.includes('mysql.cloudnative-mysql.io/remote-data'), 30_000);
+    await fx.core.deleteNamespace({ name: doomed() });
+    await waitFor(`namespace ${doomed()} gone`, async () => {
+      try { await fx.core.readNamespace({ name: doomed() }); return false; } catch (error) { return (error as { code?: number }).code === 404; }
+    }, 120_000);
+    expect(await objectsOf('db5', 'in-doomed'), 'objects left in place, as the Warning says').to.have.length(2);
   });
 });
