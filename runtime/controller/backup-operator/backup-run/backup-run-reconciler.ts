@@ -61,12 +61,22 @@ export class BackupRunReconciler implements Reconciler {
         return this.watch(run, 'backup', objects, context);
       case 'Completed':
         if (run.metadata?.annotations?.[ANNOTATION_RESTORE] === 'true') return this.startRestore(run, objects, context);
-        return this.tidy(run, context);
+        return this.tidyIfPodsRemain(run, context);
       case 'Restoring':
         return this.watch(run, 'restore', objects, context);
       default:
-        return this.tidy(run, context);
+        return this.tidyIfPodsRemain(run, context);
     }
+  }
+
+  /**
+   * Terminal runs are resynced forever; they cost API calls only while the informer
+   * cache still shows one of their Pods (a tidy that failed after the status was written).
+   */
+  private async tidyIfPodsRemain(run: Run, context: ReconcileContext): Promise<void> {
+    const namespace = run.metadata!.namespace!;
+    const remains = (['backup', 'restore'] as const).some((role) => context.cache.get(KINDS.Pod, { namespace, name: podNameFor(run.metadata!.name!, role) }));
+    if (remains) await this.tidy(run, context);
   }
 
   private async podInput(run: Run, storeEnv: RunPodInput['storeEnv'], context: ReconcileContext, path: string): Promise<RunPodInput> {
