@@ -24,6 +24,8 @@ export interface ControllerFlags {
   readonly concurrency: number;
   readonly resyncMs: number;
   readonly shutdownGraceMs: number;
+  /** Ignore status-only updates of primary objects (see ManagerOptions.skipStatusOnlyUpdates). */
+  readonly skipStatusOnlyUpdates: boolean;
   readonly settings: OperatorSettings;
 }
 
@@ -48,7 +50,7 @@ export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv): Co
   try {
     parsed = parseControllerArgs(argv);
   } catch (error) {
-    throw new ConfigError(`silo controller: ${(error as Error).message}; flags: --leader-elect, --leader-election-id, --leader-election-namespace, --watch-namespace, --metrics-port, --health-port, --bind-address, --identity, --log-level, --concurrency, --resync-seconds, --shutdown-grace-seconds`);
+    throw new ConfigError(`silo controller: ${(error as Error).message}; flags: --leader-elect, --leader-election-id, --leader-election-namespace, --watch-namespace, --metrics-port, --health-port, --bind-address, --identity, --log-level, --concurrency, --resync-seconds, --shutdown-grace-seconds, --skip-status-only-updates`);
   }
   const { values } = parsed;
   return fromValues(values, env);
@@ -70,6 +72,7 @@ const parseControllerArgs = (argv: string[]) => parseArgs({
       concurrency: { type: 'string', default: '4' },
       'resync-seconds': { type: 'string', default: '300' },
       'shutdown-grace-seconds': { type: 'string', default: '20' },
+      'skip-status-only-updates': { type: 'boolean', default: false },
     },
   });
 
@@ -98,6 +101,7 @@ function fromValues(values: ReturnType<typeof parseControllerArgs>['values'], en
     concurrency: positive('concurrency', values.concurrency!),
     resyncMs: positive('resync-seconds', values['resync-seconds']!) * 1000,
     shutdownGraceMs: positive('shutdown-grace-seconds', values['shutdown-grace-seconds']!) * 1000,
+    skipStatusOnlyUpdates: values['skip-status-only-updates']!,
     settings: { workerImage, operatorNamespace },
   };
 }

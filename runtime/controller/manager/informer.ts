@@ -24,7 +24,8 @@ export interface InformerSpec {
 }
 
 export type InformerEventType = 'add' | 'update' | 'delete';
-export type InformerListener = (type: InformerEventType, object: KubeObject) => void;
+/** `previous` is the cached copy an update replaces. */
+export type InformerListener = (type: InformerEventType, object: KubeObject, previous?: KubeObject) => void;
 
 export interface InformerOptions {
   readonly backoff?: BackoffPolicy;
@@ -111,10 +112,10 @@ export class RestartingInformer {
     return this.failingSince !== undefined && now - this.failingSince > (this.options.wedgedAfterMs ?? 300_000);
   }
 
-  private emit(type: InformerEventType, object: KubeObject): void {
+  private emit(type: InformerEventType, object: KubeObject, previous?: KubeObject): void {
     this.lastActivity = Date.now();
     for (const l of this.listeners) {
-      try { l(type, object); } catch (error) { this.log.error('informer listener threw', { informer: this.id, error: (error as Error).message }); }
+      try { l(type, object, previous); } catch (error) { this.log.error('informer listener threw', { informer: this.id, error: (error as Error).message }); }
     }
   }
 
@@ -137,9 +138,13 @@ export class RestartingInformer {
       // A re-list after a restart re-adds every object; only changes are news.
       const known = this.objects.get(objectKey(o));
       this.objects.set(objectKey(o), o);
-      if (!known || known.metadata?.resourceVersion !== o.metadata?.resourceVersion) this.emit(known ? 'update' : 'add', o);
+      if (!known || known.metadata?.resourceVersion !== o.metadata?.resourceVersion) this.emit(known ? 'update' : 'add', o, known);
     }));
-    informer.on('update', mine((o) => { this.objects.set(objectKey(o), o); this.emit('update', o); }));
+    informer.on('update', mine((o) => {
+      const previous = this.objects.get(objectKey(o));
+      this.objects.set(objectKey(o), o);
+      this.emit('update', o, previous);
+    }));
     informer.on('delete', mine((o) => { this.objects.delete(objectKey(o)); this.emit('delete', o); }));
     informer.on('error', (error?: unknown) => { if (this.current === informer) this.onError(error); });
     informer.start().catch((error) => { if (this.current === informer) this.onError(error); });

@@ -30,6 +30,13 @@ export interface ManagerOptions {
   readonly queue?: WorkQueueOptions;
   readonly informerBackoff?: BackoffPolicy;
   readonly informerWedgedAfterMs?: number;
+  /**
+   * Ignore updates of a primary object that change only its status (and
+   * resourceVersion/managedFields), as controller-runtime's
+   * GenerationChangedPredicate does: most are a reconciler's own status writes.
+   * Secondary watches always deliver every change. @default false
+   */
+  readonly skipStatusOnlyUpdates?: boolean;
   readonly now?: () => Date;
 }
 
@@ -52,7 +59,10 @@ export class Manager {
       const r = controller.reconciler;
       const deps: RestartingInformer[] = [];
       for (const informer of this.informersFor({ kind: r.kind })) {
-        informer.on((_type, o) => controller.queue.add(keyString(keyOf(o))));
+        informer.on((type, o, previous) => {
+          if (type === 'update' && previous && this.options.skipStatusOnlyUpdates && statusOnlyChange(previous, o)) return;
+          controller.queue.add(keyString(keyOf(o)));
+        });
         deps.push(informer);
       }
       for (const watch of r.watches ?? []) {
@@ -159,4 +169,10 @@ export class Manager {
   stopInformers(): void {
     for (const informer of this.informers.values()) informer.stop();
   }
+}
+
+/** True when two versions of an object differ only in status, resourceVersion and managedFields. */
+export function statusOnlyChange(before: KubeObject, after: KubeObject): boolean {
+  const strip = (o: KubeObject) => JSON.stringify({ ...o, status: undefined, metadata: { ...o.metadata, resourceVersion: undefined, managedFields: undefined } });
+  return strip(before) === strip(after);
 }

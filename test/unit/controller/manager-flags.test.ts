@@ -1,0 +1,51 @@
+/** `silo controller` flags and the status-only update predicate. */
+import { expect } from 'chai';
+import { parseControllerFlags } from '../../../runtime/controller/manager/flags.js';
+import { statusOnlyChange } from '../../../runtime/controller/manager/manager.js';
+
+describe('silo controller flags', () => {
+  it('defaults: no leader election, id silo-operator, namespace from POD_NAMESPACE, all namespaces, 8080/8081 on POD_IP, 4 workers, 5 min resync', () => {
+    const f = parseControllerFlags([], { POD_NAMESPACE: 'ops', POD_IP: '10.0.0.7', POD_NAME: 'silo-operator-x', SILO_WORKER_IMAGE: 'registry/silo:dev' });
+    expect(f).to.deep.include({
+      leaderElect: false, leaderElectionId: 'silo-operator', leaderElectionNamespace: 'ops', watchNamespaces: [],
+      metricsPort: 8080, healthPort: 8081, bindAddress: '10.0.0.7', identity: 'silo-operator-x', concurrency: 4, resyncMs: 300_000, skipStatusOnlyUpdates: false,
+    });
+    expect(f.settings).to.deep.equal({ workerImage: 'registry/silo:dev', operatorNamespace: 'ops' });
+    expect(parseControllerFlags([], {})).to.deep.include({ leaderElectionNamespace: 'silo-system', bindAddress: '127.0.0.1' });
+    expect(parseControllerFlags([], {}).settings.workerImage).to.equal('ghcr.io/silo-operator/silo:0.1.0');
+  });
+
+  it('parses a comma list of namespaces and the flags the Deployment passes', () => {
+    const f = parseControllerFlags(['--leader-elect', '--leader-election-id=silo-operator', '--watch-namespace= a, b ,', '--metrics-port=9090', '--health-port=0'], {});
+    expect(f).to.deep.include({ leaderElect: true, watchNamespaces: ['a', 'b'], metricsPort: 9090, healthPort: 0 });
+  });
+
+  const bad: Array<[string[], RegExp]> = [
+    [['--bogus'], /Unknown option '--bogus'.*flags: --leader-elect/],
+    [['--metrics-port=http'], /--metrics-port must be a port number 0-65535, got "http"/],
+    [['--health-port=70000'], /--health-port must be a port number/],
+    [['--watch-namespace=Prod'], /--watch-namespace .* "Prod" is not one/],
+    [['--leader-election-id=Silo_Operator'], /--leader-election-id must be a DNS subdomain name/],
+    [['--concurrency=0'], /--concurrency must be a positive integer, got "0"/],
+    [['--log-level=trace'], /--log-level must be debug, info, warn or error, got "trace"/],
+  ];
+  for (const [args, message] of bad) {
+    it(`rejects ${args.join(' ')} with a ConfigError naming the flag`, () => {
+      expect(() => parseControllerFlags(args, {})).to.throw(message).with.property('name', 'ConfigError');
+    });
+  }
+});
+
+describe('status-only update predicate', () => {
+  const base = { apiVersion: 'v1', kind: 'X', metadata: { name: 'a', resourceVersion: '1', generation: 1, labels: { x: 'y' } }, spec: { a: 1 }, status: { phase: 'pending' } };
+  it('ignores changes of status, resourceVersion and managedFields only', () => {
+    expect(statusOnlyChange(base, { ...base, metadata: { ...base.metadata, resourceVersion: '2', managedFields: [] as never }, status: { phase: 'running' } })).to.equal(true);
+  });
+  it('reports spec, label, annotation, finalizer and deletion changes', () => {
+    expect(statusOnlyChange(base, { ...base, spec: { a: 2 }, metadata: { ...base.metadata, generation: 2 } })).to.equal(false);
+    expect(statusOnlyChange(base, { ...base, metadata: { ...base.metadata, labels: { x: 'z' } } })).to.equal(false);
+    expect(statusOnlyChange(base, { ...base, metadata: { ...base.metadata, annotations: { restore: 'now' } } as never })).to.equal(false);
+    expect(statusOnlyChange(base, { ...base, metadata: { ...base.metadata, finalizers: ['f'] } as never })).to.equal(false);
+    expect(statusOnlyChange(base, { ...base, metadata: { ...base.metadata, deletionTimestamp: '2026-01-01T00:00:00Z' } as never })).to.equal(false);
+  });
+});
