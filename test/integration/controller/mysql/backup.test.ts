@@ -148,6 +148,24 @@ describe('mysql Backup end to end (operator process, instance Pods, MinIO)', fun
     expect(b.status, JSON.stringify(b.status)).to.include({ phase: 'completed', instanceName: 'db-1', type: 'differential', parentBackupId: first.status!.backupId });
   });
 
+  it('prefer-standby falls back to the primary when the replica reports broken replication', async () => {
+    const setLag = async (value: string) => {
+      const pod = await fx.core.readNamespacedPod({ namespace: fx.namespace, name: 'db-2' });
+      pod.metadata!.annotations = { ...pod.metadata!.annotations, 'mysql.cloudnative-mysql.io/replication-lag-seconds': value };
+      await fx.core.replaceNamespacedPod({ namespace: fx.namespace, name: 'db-2', body: pod });
+    };
+    await setLag('stopped');
+    try {
+      await createBackup('fallback');
+      const b = await terminal('fallback');
+      expect(b.status, JSON.stringify(b.status)).to.include({ phase: 'completed', instanceName: 'db-1' });
+      const started = (await events('fallback')).find((e) => e.reason === 'BackupStarted');
+      expect(started?.message).to.match(/from primary db-1 by Job fallback-/);
+    } finally {
+      await setLag('0');
+    }
+  });
+
   it('one backup per Cluster at a time: the second waits in pending with WaitingForRunningBackup, then runs', async () => {
     await createBackup('guard-a');
     await createBackup('guard-b');
