@@ -70,7 +70,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (command === 'instance-manager') return runInstanceManager(process.env, logger);
-  throw new ConfigError(`unknown command "${[command, mode].filter(Boolean).join(' ')}"; use backup command|fifo|physical, restore command|physical, or instance-manager`);
+  throw new ConfigError(`unknown command "${[command, mode].filter(Boolean).join(' ')}"; use backup command|fifo|physical, restore command|physical, delete object, prune, instance-manager or controller`);
 }
 
 main(process.argv.slice(2)).catch((error) => {
