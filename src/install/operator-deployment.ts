@@ -17,7 +17,7 @@ export interface OperatorDeploymentOptions {
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   /**
    * Container resources.
-   * @default - requests 100m CPU / 128Mi, limits 1 CPU / 256Mi
+   * @default - requests 100m CPU / 192Mi, limits 1 CPU / 512Mi (peak RSS 345-371 MiB measured with 200 schedules firing at once; docs/decisions/0200)
    */
   readonly resources: { requests: Record<string, string>; limits: Record<string, string> };
   /**

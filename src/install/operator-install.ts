@@ -53,7 +53,7 @@ export class OperatorInstall extends Construct {
       image: props.image ?? DEFAULT_OPERATOR_IMAGE,
       replicas: props.replicas ?? 2,
       logLevel: props.logLevel ?? 'info',
-      resources: props.resources ?? { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '256Mi' } },
+      resources: props.resources ?? { requests: { cpu: '100m', memory: '192Mi' }, limits: { cpu: '1', memory: '512Mi' } },
       watchNamespaces: props.watchNamespaces,
       workerImage: props.workerImage,
     }, meta(OPERATOR_NAME), labels);
