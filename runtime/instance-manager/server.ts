@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logging/logger.js';
+import { replicationStatus } from './replication.js';
 import { backupArgs, backupTool, connectionArgs, currentPositions, defaultsFileContents, readPositions, type DatabaseConnection } from './mariabackup.js';
 
 /** Trailers that carry the outcome after the last byte, so a failed backup is never mistaken for a complete one. */
@@ -98,7 +99,9 @@ export function createInstanceManagerServer(options: InstanceManagerOptions): Se
     if (request.method === 'GET' && url.pathname === '/healthz') return void response.end('ok\n');
     if (request.method === 'GET' && url.pathname === '/status') {
       response.setHeader('content-type', 'application/json');
-      return void response.end(JSON.stringify({ instance: options.instanceName, backupRunning: running ?? null, lastBackup: last ?? null }));
+      // Replication is best effort: a database that does not answer must not hide the backup state.
+      return void replicationStatus(options.connection).then((r) => ({ replication: r }), (e: Error) => ({ replicationError: e.message.split('\n')[0].slice(0, 300) }))
+        .then((replication) => response.end(JSON.stringify({ instance: options.instanceName, backupRunning: running ?? null, lastBackup: last ?? null, ...replication })));
     }
     if (request.method === 'GET' && url.pathname === '/cluster/backup') return void backup(request, response, url);
     response.writeHead(404, { 'content-type': 'application/json' });

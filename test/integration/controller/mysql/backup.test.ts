@@ -5,6 +5,7 @@
  * Jobs, MinIO stores the backups. Each failure surface ends in its reason.
  */
 import { createHash } from 'node:crypto';
+import { get } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -18,7 +19,7 @@ import { s3Client } from '../../../stack/lib/s3.js';
 import { useStack } from '../../../stack/mocha.js';
 import { startOperator, type OperatorProcess } from '../../../support/operator-process.js';
 import { useKube, waitFor } from '../../kube/fixture.js';
-import { createClusterPkiSecrets } from './support/cluster-pki.js';
+import { createClusterPkiSecrets, type ClusterPki } from './support/cluster-pki.js';
 import { instancePod, sql, startReplication, waitReady } from './support/instance-pods.js';
 import { tapProxy } from './support/tap-proxy.js';
 
@@ -33,6 +34,7 @@ describe('mysql Backup end to end (operator process, instance Pods, MinIO)', fun
   let operator: OperatorProcess | undefined;
   const ips: Record<string, string> = {};
   const uids: Record<string, string> = {};
+  let pki: ClusterPki;
   const minio = () => ({ endpoint: stack.env().MINIO_ENDPOINT, accessKeyId: stack.env().MINIO_ACCESS_KEY, secretAccessKey: stack.env().MINIO_SECRET_KEY });
   const prefix = () => `e2e-${fx.namespace}`;
   const objectStore = (over: Record<string, unknown> = {}) => ({
@@ -45,7 +47,7 @@ describe('mysql Backup end to end (operator process, instance Pods, MinIO)', fun
     this.timeout(300_000);
     api = new CustomObjects(fx.kc);
     operator = await startOperator({ watchNamespaces: [fx.namespace], leaderElectionId: `mysql-backup-e2e-${fx.namespace}` });
-    await createClusterPkiSecrets(fx.core, fx.namespace, 'db');
+    pki = await createClusterPkiSecrets(fx.core, fx.namespace, 'db');
     await fx.core.createNamespacedSecret({ namespace: fx.namespace, body: { metadata: { name: 'minio' }, stringData: { access: minio().accessKeyId, secret: minio().secretAccessKey } } });
     await fx.core.createNamespacedSecret({ namespace: fx.namespace, body: { metadata: { name: 'minio-wrong' }, stringData: { access: minio().accessKeyId, secret: 'not-the-secret-key' } } });
     // One after the other, as a StatefulSet would: concurrent first-time mariadb-install-db runs here have collided.
@@ -93,6 +95,17 @@ describe('mysql Backup end to end (operator process, instance Pods, MinIO)', fun
     for (const secret of [minio().secretAccessKey, 'not-the-secret-key']) expect(JSON.stringify(b.status)).to.not.contain(secret);
     return b;
   };
+
+  it('the instance manager\'s /status reports replication: lag on the replica, null on the primary', async () => {
+    const status = (pod: string) => new Promise<Record<string, unknown>>((resolve, reject) => {
+      get(`https://${ips[pod]}:8443/status`, { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey, servername: 'db-instance-manager' }, (response) => {
+        let body = '';
+        response.on('data', (c) => { body += c; }).on('end', () => resolve(JSON.parse(body))).on('error', reject);
+      }).on('error', reject);
+    });
+    expect((await status('db-2')).replication).to.deep.include({ ioRunning: true, sqlRunning: true, secondsBehindMaster: 0 }).and.not.have.property('lastError');
+    expect(await status('db-1')).to.deep.include({ instance: 'db-1', replication: null, backupRunning: null });
+  });
 
   it('prefer-standby: a Backup of the replica completes with every status field filled and the archive in MinIO', async () => {
     await createBackup('first');
