@@ -38,6 +38,11 @@ export interface StartOperatorOptions {
   kubeconfig?: string;
   /** --leader-election-namespace; default silo-system (where the bundle's Role allows Leases). */
   leaderElectionNamespace?: string;
+  /**
+   * --cluster-scoped-selector: only BackupStorages (cluster-scoped) with these labels are
+   * watched, so operators of different test files do not reconcile each other's storages.
+   */
+  clusterScopedSelector?: string;
   /** Run build/silo-cli.mjs (`npm run build:runtime`), as an image would, instead of tsx on the sources. */
   bundled?: boolean;
 }
@@ -133,6 +138,7 @@ export async function startOperator(opts: StartOperatorOptions = {}): Promise<Op
     '--leader-elect', `--leader-election-id=${leaderElectionId}`, `--leader-election-namespace=${opts.leaderElectionNamespace ?? OPERATOR_NAMESPACE}`,
     `--identity=${identity}`, `--health-port=${healthPort}`, `--metrics-port=${metricsPort}`, '--bind-address=127.0.0.1',
     ...(opts.watchNamespaces?.length ? [`--watch-namespace=${opts.watchNamespaces.join(',')}`] : []),
+    ...(opts.clusterScopedSelector ? [`--cluster-scoped-selector=${opts.clusterScopedSelector}`] : []),
     ...(opts.args ?? []),
   ];
   const logDir = join(ctx.logDir, 'operators');

@@ -24,6 +24,8 @@ export interface ControllerFlags {
   readonly concurrency: number;
   readonly resyncMs: number;
   readonly shutdownGraceMs: number;
+  /** --cluster-scoped-selector: label selector for cluster-scoped kinds (see ManagerOptions.clusterScopedSelector). */
+  readonly clusterScopedSelector?: string;
   /** Ignore status-only updates of primary objects (see ManagerOptions.skipStatusOnlyUpdates). */
   readonly skipStatusOnlyUpdates: boolean;
   readonly settings: OperatorSettings;
@@ -50,7 +52,7 @@ export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv): Co
   try {
     parsed = parseControllerArgs(argv);
   } catch (error) {
-    throw new ConfigError(`silo controller: ${(error as Error).message}; flags: --leader-elect, --leader-election-id, --leader-election-namespace, --watch-namespace, --metrics-port, --health-port, --bind-address, --identity, --log-level, --concurrency, --resync-seconds, --shutdown-grace-seconds, --skip-status-only-updates`);
+    throw new ConfigError(`silo controller: ${(error as Error).message}; flags: --leader-elect, --leader-election-id, --leader-election-namespace, --watch-namespace, --metrics-port, --health-port, --bind-address, --identity, --log-level, --concurrency, --resync-seconds, --shutdown-grace-seconds, --skip-status-only-updates, --cluster-scoped-selector`);
   }
   const { values } = parsed;
   return fromValues(values, env);
@@ -73,6 +75,7 @@ const parseControllerArgs = (argv: string[]) => parseArgs({
       'resync-seconds': { type: 'string', default: '300' },
       'shutdown-grace-seconds': { type: 'string', default: '20' },
       'skip-status-only-updates': { type: 'boolean', default: false },
+      'cluster-scoped-selector': { type: 'string' },
     },
   });
 
@@ -102,6 +105,7 @@ function fromValues(values: ReturnType<typeof parseControllerArgs>['values'], en
     resyncMs: positive('resync-seconds', values['resync-seconds']!) * 1000,
     shutdownGraceMs: positive('shutdown-grace-seconds', values['shutdown-grace-seconds']!) * 1000,
     skipStatusOnlyUpdates: values['skip-status-only-updates']!,
+    ...(values['cluster-scoped-selector'] ? { clusterScopedSelector: values['cluster-scoped-selector'] } : {}),
     settings: { workerImage, operatorNamespace },
   };
 }

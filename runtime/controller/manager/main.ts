@@ -29,7 +29,7 @@ export async function runController(argv: string[], env: NodeJS.ProcessEnv = pro
   const manager = new Manager({
     kubeConfig, reconcilers, settings: flags.settings, metrics, events, log,
     watchNamespaces: flags.watchNamespaces, resyncMs: flags.resyncMs, queue: { concurrency: flags.concurrency },
-    skipStatusOnlyUpdates: flags.skipStatusOnlyUpdates,
+    skipStatusOnlyUpdates: flags.skipStatusOnlyUpdates, clusterScopedSelector: flags.clusterScopedSelector,
   });
   manager.startInformers();
   const health = await startHealthServer(manager, flags.healthPort, flags.bindAddress);

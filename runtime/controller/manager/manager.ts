@@ -25,6 +25,12 @@ export interface ManagerOptions {
   readonly log: Logger;
   /** Namespaces to watch; empty = all. Cluster-scoped kinds are always watched cluster-wide. */
   readonly watchNamespaces?: readonly string[];
+  /**
+   * Label selector for the informers of cluster-scoped kinds (BackupStorage).
+   * `watchNamespaces` cannot narrow them; this lets operators that share a
+   * cluster (tests, tenants) each own a labelled set. @default - all objects
+   */
+  readonly clusterScopedSelector?: string;
   /** Every primary object is queued again this often. @default 300000 */
   readonly resyncMs?: number;
   readonly queue?: WorkQueueOptions;
@@ -80,8 +86,10 @@ export class Manager {
   /** Informers of one watch: one per watched namespace for namespaced kinds. */
   private informersFor(base: Omit<InformerSpec, 'namespace'>): RestartingInformer[] {
     const namespaces = base.kind.namespaced && this.options.watchNamespaces?.length ? this.options.watchNamespaces : [undefined];
+    const extra = !base.kind.namespaced ? this.options.clusterScopedSelector : undefined;
+    const labelSelector = [base.labelSelector, extra].filter(Boolean).join(',') || undefined;
     return namespaces.map((namespace) => {
-      const spec: InformerSpec = { ...base, ...(namespace ? { namespace } : {}) };
+      const spec: InformerSpec = { ...base, ...(labelSelector ? { labelSelector } : {}), ...(namespace ? { namespace } : {}) };
       const id = informerId(spec);
       let informer = this.informers.get(id);
       if (!informer) {

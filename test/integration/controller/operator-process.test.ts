@@ -5,10 +5,10 @@
  */
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { CoordinationV1Api } from '@kubernetes/client-node';
+import { CoordinationV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { OPERATOR_NAMESPACE, startOperator, type OperatorProcess } from '../../support/operator-process.js';
 import { useKube, waitFor } from '../kube/fixture.js';
-import { deleteLease, readLease, scrape } from './leases.js';
+import { deleteLease, readLease, scrape, scrapeSum } from './leases.js';
 
 describe('controller: the operator process', function () {
   this.timeout(180_000);
@@ -63,6 +63,33 @@ describe('controller: the operator process', function () {
     } finally {
       await o.kill();
       await deleteLease(fx.kc, stolen);
+    }
+  });
+
+  it('watches only the cluster-scoped objects that match --cluster-scoped-selector', async () => {
+    const tag = randomBytes(3).toString('hex');
+    const storage = `ctl-proc-${tag}`;
+    const custom = fx.kc.makeApiClient(CustomObjectsApi);
+    const coords = { group: 'backup-operator.io', version: 'v1', plural: 'backupstorages' };
+    const o = await startOperator({ watchNamespaces: [fx.namespace], leaderElectionId: `${leaseName}-sel`, clusterScopedSelector: `silo-test=${tag}` });
+    try {
+      await waitFor('/readyz 200', async () => (await fetch(o.readyUrl)).status === 200, 60_000);
+      await custom.createClusterCustomObject({ ...coords, body: {
+        apiVersion: 'backup-operator.io/v1', kind: 'BackupStorage', metadata: { name: storage },
+        spec: { type: 's3', parameters: { bucket: 'none', endpoint: 'http://127.0.0.1:9' }, credentials: { name: 'absent', namespace: fx.namespace } },
+      } });
+      await new Promise((r) => setTimeout(r, 5000));
+      expect(await scrapeSum(o.metricsUrl, 'silo_reconcile_total', 'controller="backup-storage"'), 'reconciled an unlabelled BackupStorage').to.equal(0);
+      await custom.patchClusterCustomObject({ ...coords, name: storage, body: { metadata: { labels: { 'silo-test': tag } } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+      await waitFor('a reconcile of the labelled BackupStorage', async () => (await scrapeSum(o.metricsUrl, 'silo_reconcile_total', 'controller="backup-storage"')) > 0, 30_000);
+    } finally {
+      await o.stop();
+      await deleteLease(fx.kc, `${leaseName}-sel`);
+      await custom.deleteClusterCustomObject({ ...coords, name: storage }).catch(() => undefined);
+      // A finalizer the reconciler may have added must not keep the object forever.
+      await custom.patchClusterCustomObject({ ...coords, name: storage, body: { metadata: { finalizers: null } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch)).catch(() => undefined);
     }
   });
 });

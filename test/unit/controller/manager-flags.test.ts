@@ -18,6 +18,7 @@ describe('silo controller flags', () => {
   it('parses a comma list of namespaces and the flags the Deployment passes', () => {
     const f = parseControllerFlags(['--leader-elect', '--leader-election-id=silo-operator', '--watch-namespace= a, b ,', '--metrics-port=9090', '--health-port=0'], {});
     expect(f).to.deep.include({ leaderElect: true, watchNamespaces: ['a', 'b'], metricsPort: 9090, healthPort: 0 });
+    expect(parseControllerFlags(['--cluster-scoped-selector=silo-test=abc'], {}).clusterScopedSelector).to.equal('silo-test=abc');
   });
 
   const bad: Array<[string[], RegExp]> = [
