@@ -28,8 +28,10 @@ export const OPERATOR_CLUSTER_RULES: PolicyRule[] = [
   { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'create', 'delete'] },
   { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
-  // BackupStorage is cluster-scoped and names a Secret in any namespace; the controller checks it exists.
-  { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
+  // BackupStorage is cluster-scoped and names a Secret in any namespace; the controller checks it
+  // exists, and copies the needed keys into a run's namespace, because a Pod can only mount Secrets
+  // of its own namespace (decisions 0003, 0210). Never list or watch.
+  { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'create', 'delete'] },
 ];
 
 /** Namespaced rules for leader election, in the operator's namespace only. */
