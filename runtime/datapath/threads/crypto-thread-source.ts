@@ -40,7 +40,7 @@ try {
   const gc = require('node:vm').runInNewContext('gc');
   if (typeof gc === 'function') collect = () => gc({ type: 'minor' });
 } catch {}
-const COLLECT_EVERY = 8 * 1024 * 1024;
+const COLLECT_EVERY = 2 * 1024 * 1024;
 let sinceCollect = 0;
 
 function nonce(last) {
