@@ -10,6 +10,9 @@
 import { backoffDelay, type BackoffPolicy } from './backoff.js';
 import { TokenBucket } from './rate-limiter.js';
 
+/** The longest delay Node's timers honour. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export interface WorkQueueOptions {
   /** Workers. @default 4 */
   readonly concurrency?: number;
@@ -88,6 +91,9 @@ export class WorkQueue {
   addAfter(key: string, ms: number): void {
     if (this.closed) return;
     if (ms <= 0) return this.add(key);
+    // setTimeout fires at once for delays past 2^31-1 ms (about 24.8 days): a yearly
+    // schedule would become a hot loop. Waking early is harmless; reconcilers re-read.
+    ms = Math.min(ms, MAX_TIMER_MS);
     const at = this.now() + ms;
     const pending = this.delayed.get(key);
     if (pending && pending.at <= at) return;

@@ -163,6 +163,16 @@ describe('controller work queue', () => {
     q2.shutDown();
   });
 
+  it('a requeue beyond Node\'s 24.8-day timer limit waits instead of firing at once', async () => {
+    const q = new WorkQueue(fast);
+    let calls = 0;
+    q.start(async () => { calls += 1; });
+    q.addAfter('yearly', 365 * 24 * 3600 * 1000);
+    await sleep(100);
+    expect(calls).to.equal(0);
+    q.shutDown();
+  });
+
   it('pause stops dispatching, drain waits for in-flight work, shutDown drops delayed keys', async () => {
     const q = new WorkQueue(fast);
     let finished = 0;
