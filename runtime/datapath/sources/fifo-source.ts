@@ -1,4 +1,5 @@
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { constants, existsSync, openSync, readFileSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { SourceFailedError } from './process-source.js';
 
@@ -7,13 +8,25 @@ import { SourceFailedError } from './process-source.js';
  * BackupRun Pod), plus a status file the sibling writes after the command exits:
  * `sh -c 'cmd > /silo/data; echo $? > /silo/status'`. The stream ends only when
  * the status says 0, so a failed dump is never stored as a success.
+ *
+ * The pipe is opened non-blocking and read through libuv's event loop (a
+ * net.Socket), not fs streams: an fs read of a pipe whose writer has gone quiet
+ * blocks a threadpool thread, and Node joins those threads at exit, so a
+ * worker past its deadline could not exit until the writer spoke again. A
+ * non-blocking reader sees no end-of-file before a writer has connected.
  */
 export class FifoSource extends Readable {
-  private readonly fifo: Readable;
+  private readonly fifo: Socket;
 
   constructor(private readonly dataPath: string, private readonly statusPath: string, private readonly statusWaitMs = 30_000) {
     super({ highWaterMark: 1024 * 1024 });
-    this.fifo = createReadStream(dataPath, { highWaterMark: 1024 * 1024 });
+    let fd: number;
+    try {
+      fd = openSync(dataPath, constants.O_RDONLY | constants.O_NONBLOCK);
+    } catch (error) {
+      throw new SourceFailedError(`cannot open the data pipe ${dataPath}: ${(error as Error).message}`, null, null);
+    }
+    this.fifo = new Socket({ fd, readable: true, writable: false });
     this.fifo.on('data', (chunk) => { if (!this.push(chunk)) this.fifo.pause(); });
     this.fifo.on('error', (error) => this.destroy(new SourceFailedError(`cannot read the data pipe ${dataPath}: ${error.message}`, null, null)));
     this.fifo.on('end', () => void this.awaitStatus());
