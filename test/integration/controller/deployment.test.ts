@@ -5,10 +5,9 @@
  * IP, probes on the health port, the Lease held under the pod's name, and a
  * graceful stop that releases it. Only test-specific changes are made: a unique
  * name and selector label, one replica, this file's scheduler, one watched
- * namespace and a unique Lease name — and the /tmp emptyDir mount is dropped:
- * the process kubelet bind-mounts volumes in target order, so a volume at /tmp
- * hides its own state directory (/tmp/silo-stack/…) and the termination-log
- * mount that follows fails ("special device … does not exist").
+ * namespace and a unique Lease name. The bundle's /tmp emptyDir stays: the
+ * process kubelet binds every volume from a descriptor opened beforehand, so a
+ * volume at /tmp no longer hides its state directory (/tmp/silo-stack/…).
  */
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
@@ -44,7 +43,6 @@ describe('controller: the bundle Deployment on the process kubelet', function ()
     const pod = deployment.spec!.template.spec!;
     pod.schedulerName = fx.scheduler;
     const container = pod.containers[0];
-    container.volumeMounts = container.volumeMounts!.filter((m) => m.mountPath !== '/tmp');
     container.args = [...container.args!.map((a) => (a.startsWith('--leader-election-id=') ? `--leader-election-id=${leaseName}` : a)), `--watch-namespace=${fx.namespace}`];
     kubectlApply(fx.ctx, deployment as KubernetesObject, 'apply');
 

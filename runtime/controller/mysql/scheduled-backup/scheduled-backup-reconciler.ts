@@ -4,13 +4,21 @@
  * Missed slots collapse into one catch-up backup; a slot that comes while a
  * child is still pending or running is skipped with an Event. It returns the
  * time to the next slot as its requeue and never sleeps.
+ *
+ * Reads come from the informer cache (the schedule, its children, the Cluster),
+ * so the reconciles that its own status writes and its children's updates cause
+ * cost no API call. The API server is asked only where a stale cache could do
+ * harm: when the cached status says a slot is due (one GET per slot, so a slot
+ * never fires twice) and when the cache says the owning Cluster is absent. The
+ * child's name is deterministic in (schedule, slot), and 409 AlreadyExists on
+ * create counts as created, so a child the cache has not seen yet is never made twice.
  */
 import type { ScheduledBackupSpec, ScheduledBackupStatus } from '../../../../src/generated/api-types.js';
 import { CustomObjects, isConflict } from '../../kube/custom-objects.js';
 import { apiVersionOfKind, KINDS } from '../../kube/kinds.js';
 import type { KubeObject, ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from '../../reconciler.js';
 import {
-  ANNOTATION_SCHEDULED_BACKUP, childBackupName, LABEL_SCHEDULED_BACKUP, renderChildBackup, scheduleLabelValue, type OwnerObject,
+  ANNOTATION_SCHEDULED_BACKUP, childBackupName, LABEL_SCHEDULED_BACKUP, renderChildBackup, type OwnerObject,
 } from './child-backup.js';
 import { dueSlot, nextSlot, requeueUntil, ScheduleError, validateSchedule } from './schedule-slots.js';
 import { EVENT_REASONS, readyCondition, REASONS, statusChanged, type ReadyReason } from './scheduled-backup-status.js';
@@ -44,9 +52,15 @@ type SlotOutcome = { kind: 'created'; name: string } | { kind: 'skipped' } | { k
 
 export async function reconcileScheduledBackup(key: ObjectKey, ctx: ReconcileContext): Promise<ReconcileResult> {
   const api = new CustomObjects(ctx.kubeConfig);
-  // Read from the API server, not the cache: lastScheduleTime must be current or a slot could fire twice.
-  const schedule = await api.get<ScheduledBackupObject>(KINDS.ScheduledBackup, key);
+  // The cache first; the API server when the cache has not seen the object (a fresh create, or a test's partial cache).
+  let schedule = ctx.cache.get(KINDS.ScheduledBackup, key) as ScheduledBackupObject | undefined
+    ?? await api.get<ScheduledBackupObject>(KINDS.ScheduledBackup, key);
   if (!schedule || schedule.metadata?.deletionTimestamp) return {};
+  if (!schedule.spec.suspend && slotDue(schedule, ctx.now())) {
+    // The cached status may lag our own last write; lastScheduleTime must be current or a slot could fire twice.
+    schedule = await api.get<ScheduledBackupObject>(KINDS.ScheduledBackup, key);
+    if (!schedule || schedule.metadata?.deletionTimestamp) return {};
+  }
   const now = ctx.now();
   const { spec } = schedule;
   const status = schedule.status ?? {};
@@ -83,10 +97,7 @@ export async function reconcileScheduledBackup(key: ObjectKey, ctx: ReconcileCon
     return {};
   }
 
-  const created = new Date(schedule.metadata?.creationTimestamp ?? now);
-  created.setUTCMilliseconds(0);
-  const handledUpTo = status.lastScheduleTime ? new Date(status.lastScheduleTime) : undefined;
-  const slot = !handledUpTo && spec.immediate ? created : dueSlot(spec.schedule, handledUpTo ?? created, now);
+  const slot = slotDue(schedule, now);
   const next = nextSlot(spec.schedule, now);
 
   let reason: ReadyReason = REASONS.scheduled;
@@ -115,7 +126,8 @@ async function fireSlot(api: CustomObjects, ctx: ReconcileContext, schedule: Sch
   const namespace = schedule.metadata!.namespace!;
   const scheduleName = schedule.metadata!.name!;
   const name = childBackupName(scheduleName, slot);
-  const children = await api.list(KINDS.Backup, namespace, `${LABEL_SCHEDULED_BACKUP}=${scheduleLabelValue(scheduleName)}`);
+  // From the cache: a child it has not seen yet is caught by the 409 on create below.
+  const children = childrenOf(ctx, schedule);
   if (children.some((child) => child.metadata?.name === name)) return { kind: 'created', name }; // created before a crash
 
   const active = children.find((child) => !TERMINAL.has((child.status as { phase?: string } | undefined)?.phase ?? ''));
@@ -131,7 +143,9 @@ async function fireSlot(api: CustomObjects, ctx: ReconcileContext, schedule: Sch
   if (ownerPolicy === 'self') {
     owner = { apiVersion: apiVersionOfKind(KINDS.ScheduledBackup), kind: KINDS.ScheduledBackup.kind, name: scheduleName, uid: schedule.metadata!.uid! };
   } else if (ownerPolicy === 'cluster') {
-    const cluster = await api.get(KINDS.Cluster, { namespace, name: schedule.spec.cluster.name });
+    const clusterKey = { namespace, name: schedule.spec.cluster.name };
+    // Absence is confirmed with the API server: a Cluster created a moment ago must not cost a slot.
+    const cluster = ctx.cache.get(KINDS.Cluster, clusterKey) ?? await api.get(KINDS.Cluster, clusterKey);
     if (!cluster) {
       const message = `spec.cluster.name "${schedule.spec.cluster.name}" does not name a Cluster in namespace ${namespace}, and backupOwnerReference: cluster needs it as the owner; create the Cluster or set backupOwnerReference to none or self (the backup due at ${slot.toISOString()} was skipped)`;
       await ctx.events.record(schedule, 'Warning', EVENT_REASONS.backupSkipped, message);
@@ -151,12 +165,30 @@ async function fireSlot(api: CustomObjects, ctx: ReconcileContext, schedule: Sch
   return { kind: 'created', name };
 }
 
+/** The slot due now by this copy of the schedule's status, or undefined. */
+function slotDue(schedule: ScheduledBackupObject, now: Date): Date | undefined {
+  const created = new Date(schedule.metadata?.creationTimestamp ?? now);
+  created.setUTCMilliseconds(0);
+  const lastScheduleTime = schedule.status?.lastScheduleTime;
+  const handledUpTo = lastScheduleTime ? new Date(lastScheduleTime) : undefined;
+  try {
+    return !handledUpTo && schedule.spec.immediate ? created : dueSlot(schedule.spec.schedule, handledUpTo ?? created, now);
+  } catch {
+    return undefined; // an unusable schedule is reported by validateSchedule
+  }
+}
+
+/** This schedule's child Backups, from the informer cache (the label-selected secondary watch fills it). */
+function childrenOf(ctx: ReconcileContext, schedule: ScheduledBackupObject): KubeObject[] {
+  const name = schedule.metadata?.name;
+  return ctx.cache.list(KINDS.Backup, schedule.metadata?.namespace)
+    .filter((backup) => backup.metadata?.annotations?.[ANNOTATION_SCHEDULED_BACKUP] === name);
+}
+
 /** Name of the newest completed child, from the informer cache (good enough for a status hint). */
 function latestCompletedChild(ctx: ReconcileContext, schedule: ScheduledBackupObject): string | undefined {
-  const name = schedule.metadata?.name;
   let best: { name: string; at: string } | undefined;
-  for (const backup of ctx.cache.list(KINDS.Backup, schedule.metadata?.namespace)) {
-    if (backup.metadata?.annotations?.[ANNOTATION_SCHEDULED_BACKUP] !== name) continue;
+  for (const backup of childrenOf(ctx, schedule)) {
     const status = backup.status as { phase?: string; stoppedAt?: string } | undefined;
     if (status?.phase !== 'completed') continue;
     const at = status.stoppedAt ?? backup.metadata?.creationTimestamp?.toString() ?? '';
