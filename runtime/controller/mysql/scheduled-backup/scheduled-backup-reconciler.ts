@@ -8,15 +8,16 @@
  * Reads come from the informer cache (the schedule, its children, the Cluster),
  * so the reconciles that its own status writes and its children's updates cause
  * cost no API call. The API server is asked only where a stale cache could do
- * harm: when the cached status says a slot is due (one GET per slot, so a slot
- * never fires twice) and when the cache says the owning Cluster is absent. The
+ * harm: when the cached status says a slot is due and the cache may not hold
+ * this process's last status write (a GET, so a slot never fires twice), and
+ * when the cache says the owning Cluster is absent. The
  * child's name is deterministic in (schedule, slot), and 409 AlreadyExists on
  * create counts as created, so a child the cache has not seen yet is never made twice.
  */
 import type { ScheduledBackupSpec, ScheduledBackupStatus } from '../../../../src/generated/api-types.js';
 import { CustomObjects, isConflict } from '../../kube/custom-objects.js';
 import { apiVersionOfKind, KINDS } from '../../kube/kinds.js';
-import type { KubeObject, ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from '../../reconciler.js';
+import { keyString, type KubeObject, type ObjectKey, type ReconcileContext, type ReconcileResult, type Reconciler } from '../../reconciler.js';
 import {
   ANNOTATION_SCHEDULED_BACKUP, childBackupName, LABEL_SCHEDULED_BACKUP, renderChildBackup, type OwnerObject,
 } from './child-backup.js';
@@ -32,6 +33,10 @@ const TERMINAL = new Set(['completed', 'failed']);
 
 /** The reconciler the manager registers for ScheduledBackup. */
 export function scheduledBackupReconciler(): Reconciler {
+  // resourceVersion of this process's last status write per schedule. A cached copy with that
+  // resourceVersion holds every lastScheduleTime this process wrote; a process that lost the
+  // Lease exits, so a new leader starts with none and asks the API server.
+  const written = new Map<string, string>();
   return {
     name: 'scheduled-backup',
     kind: KINDS.ScheduledBackup,
@@ -44,19 +49,29 @@ export function scheduledBackupReconciler(): Reconciler {
         return name && backup.metadata?.namespace ? [{ namespace: backup.metadata.namespace, name }] : [];
       },
     }],
-    reconcile: reconcileScheduledBackup,
+    reconcile: (key, ctx) => reconcileScheduledBackup(key, ctx, written),
   };
 }
 
 type SlotOutcome = { kind: 'created'; name: string } | { kind: 'skipped' } | { kind: 'cluster-not-found'; message: string };
 
-export async function reconcileScheduledBackup(key: ObjectKey, ctx: ReconcileContext): Promise<ReconcileResult> {
+/**
+ * One reconcile. `written` maps "namespace/name" to the resourceVersion of this
+ * process's last status write (see scheduledBackupReconciler); without it every
+ * due slot is confirmed with a GET.
+ */
+export async function reconcileScheduledBackup(key: ObjectKey, ctx: ReconcileContext, written = new Map<string, string>()): Promise<ReconcileResult> {
   const api = new CustomObjects(ctx.kubeConfig);
+  const id = keyString(key);
   // The cache first; the API server when the cache has not seen the object (a fresh create, or a test's partial cache).
-  let schedule = ctx.cache.get(KINDS.ScheduledBackup, key) as ScheduledBackupObject | undefined
-    ?? await api.get<ScheduledBackupObject>(KINDS.ScheduledBackup, key);
-  if (!schedule || schedule.metadata?.deletionTimestamp) return {};
-  if (!schedule.spec.suspend && slotDue(schedule, ctx.now())) {
+  const cached = ctx.cache.get(KINDS.ScheduledBackup, key) as ScheduledBackupObject | undefined;
+  let schedule = cached ?? await api.get<ScheduledBackupObject>(KINDS.ScheduledBackup, key);
+  if (!schedule || schedule.metadata?.deletionTimestamp) {
+    written.delete(id);
+    return {};
+  }
+  const current = cached !== undefined && written.get(id) === cached.metadata?.resourceVersion;
+  if (cached && !current && !schedule.spec.suspend && slotDue(schedule, ctx.now())) {
     // The cached status may lag our own last write; lastScheduleTime must be current or a slot could fire twice.
     schedule = await api.get<ScheduledBackupObject>(KINDS.ScheduledBackup, key);
     if (!schedule || schedule.metadata?.deletionTimestamp) return {};
@@ -79,7 +94,8 @@ export async function reconcileScheduledBackup(key: ObjectKey, ctx: ReconcileCon
     const previous = status.conditions?.find((c) => c.type === 'Ready');
     if (reason !== REASONS.scheduled && previous?.reason !== reason) await ctx.events.record(schedule, 'Warning', reason, message);
     // Merge patch: null removes a field (nextScheduleTime while suspended).
-    await api.patchStatus(KINDS.ScheduledBackup, key, { ...fields, lastCheckTime: now.toISOString(), observedGeneration: generation, conditions: next.conditions });
+    const updated = await api.patchStatus(KINDS.ScheduledBackup, key, { ...fields, lastCheckTime: now.toISOString(), observedGeneration: generation, conditions: next.conditions });
+    if (updated.metadata?.resourceVersion) written.set(id, updated.metadata.resourceVersion);
   };
 
   const lastSuccessful = latestCompletedChild(ctx, schedule) ?? status.lastSuccessfulBackupName ?? null;
