@@ -177,7 +177,9 @@ async function fireSlot(api: CustomObjects, ctx: ReconcileContext, schedule: Sch
     if (!isConflict(error)) throw error; // already exists: the same slot, created by an earlier attempt
     return { kind: 'created', name };
   }
-  await ctx.events.record(schedule, 'Normal', EVENT_REASONS.backupCreated, `created Backup ${name} for the slot at ${slot.toISOString()}`);
+  // Not awaited, like client-go's asynchronous recorder: record() never throws, and a slot's
+  // worker should not wait on an Event when a thousand schedules share one slot.
+  void ctx.events.record(schedule, 'Normal', EVENT_REASONS.backupCreated, `created Backup ${name} for the slot at ${slot.toISOString()}`);
   return { kind: 'created', name };
 }
 
