@@ -1,11 +1,11 @@
 /**
  * Runs one container as a local process group in a private mount namespace:
- * `unshare -m --propagation private` then a shell that bind-mounts each volume
+ * `unshare -m --propagation private` then a bash script that bind-mounts each volume
  * at its mount path and execs the command (ADR 0102). The host never sees the
  * mounts, so two pods can both have their own /var/lib/mysql.
  *
- * Each source is opened by the kubelet and handed to the shell as a file
- * descriptor, and bound from /proc/self/fd/N: a volume mounted at /tmp (the
+ * The script opens each source on a file descriptor before mounting anything
+ * and binds from /proc/self/fd/N: a volume mounted at /tmp (the
  * install bundle's Deployment has one) would otherwise hide every later source
  * under /tmp/silo-stack — the termination-log file, emptyDirs — and the
  * container would never start. An open descriptor reaches the file whatever
@@ -13,7 +13,6 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, closeSync, statSync } from 'node:fs';
-import type { StdioOptions } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import type { V1Container } from '@kubernetes/client-node';
 import { prepareTerminationFile, terminationMessageTarget } from './termination-message.js';
@@ -70,51 +69,52 @@ export function containerMounts(
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/** First descriptor number the shell sees a mount source on (0-2 are stdio). */
-const FIRST_SOURCE_FD = 3;
+/** First descriptor the script opens a mount source on (bash; 0-9 stay free for the shell). */
+const FIRST_SOURCE_FD = 10;
+
+const isSpecial = (path: string): boolean => {
+  try {
+    const st = statSync(path);
+    return st.isFIFO() || st.isSocket(); // opening a FIFO would block
+  } catch {
+    return false;
+  }
+};
 
 /**
- * The shell prologue that sets up the mounts; exported for tests. With
- * `sourceFds`, mount i binds from /proc/self/fd/<sourceFds[i]> (`mount -c`: a
- * canonicalized path would be looked up again, under whatever covers it), and
- * the descriptors are closed before the command runs.
+ * The bash prologue that sets up the mounts; exported for tests. It first
+ * opens every source on a descriptor — inside the new mount namespace, before
+ * any mount: a bind from a descriptor opened in another namespace is refused —
+ * then binds from /proc/self/fd/N (`mount -c`: a canonicalized path would be
+ * looked up again, under whatever covers it now), and closes the descriptors
+ * before the command runs. FIFOs and sockets are bound by path.
  */
-export function mountScript(mounts: BindMount[], cwd: string, sourceFds?: Array<number | undefined>): string {
+export function mountScript(mounts: BindMount[], cwd: string): string {
   const lines = ['set -e'];
   // Parents before children, so a mount inside another volume lands on top.
-  const order = mounts.map((m, i) => ({ m, fd: sourceFds?.[i] })).sort((a, b) => a.m.target.length - b.m.target.length);
-  for (const { m, fd } of order) {
+  const sorted = [...mounts].sort((a, b) => a.target.length - b.target.length);
+  const plan = sorted.map((m) => {
     let isDir = true;
     try { isDir = statSync(m.source).isDirectory(); } catch { /* created as dir below */ }
-    if (isDir) lines.push(fd === undefined ? `mkdir -p ${q(m.source)} ${q(m.target)}` : `mkdir -p ${q(m.target)}`);
+    return { m, isDir, fd: undefined as number | undefined };
+  });
+  let nextFd = FIRST_SOURCE_FD;
+  for (const p of plan) {
+    if (p.isDir) lines.push(`mkdir -p ${q(p.m.source)}`);
+    if (isSpecial(p.m.source)) continue;
+    p.fd = nextFd++;
+    lines.push(`exec ${p.fd}<${q(p.m.source)}`);
+  }
+  for (const { m, isDir, fd } of plan) {
+    if (isDir) lines.push(`mkdir -p ${q(m.target)}`);
     else lines.push(`mkdir -p ${q(dirname(m.target))}`, `[ -e ${q(m.target)} ] || : > ${q(m.target)}`);
     lines.push(fd === undefined ? `mount --bind ${q(m.source)} ${q(m.target)}` : `mount -c --bind /proc/self/fd/${fd} ${q(m.target)}`);
     if (m.readOnly) lines.push(`mount -o remount,bind,ro ${q(m.target)}`);
   }
-  const fds = (sourceFds ?? []).filter((fd): fd is number => fd !== undefined);
+  const fds = plan.flatMap((p) => (p.fd === undefined ? [] : [p.fd]));
   if (fds.length) lines.push(`exec ${fds.map((fd) => `${fd}<&-`).join(' ')}`);
   lines.push(`mkdir -p ${q(cwd)}`, `cd ${q(cwd)}`, 'exec "$@"');
   return lines.join('\n');
-}
-
-/**
- * Opens every mount source (creating missing directory sources first), for
- * mountScript's /proc/self/fd binds. A source that cannot be opened (a socket)
- * is bound by path, as before.
- */
-function openSources(mounts: BindMount[]): { opened: number[]; fds: Array<number | undefined> } {
-  const opened: number[] = [];
-  const fds = mounts.map((m) => {
-    try {
-      try { statSync(m.source); } catch { mkdirSync(m.source, { recursive: true }); }
-      if (statSync(m.source).isFIFO() || statSync(m.source).isSocket()) return undefined; // opening a FIFO would block
-      opened.push(openSync(m.source, 'r'));
-      return FIRST_SOURCE_FD + opened.length - 1;
-    } catch {
-      return undefined;
-    }
-  });
-  return { opened, fds };
 }
 
 function exitOf(code: number | null, signal: NodeJS.Signals | null): ContainerExit {
@@ -128,19 +128,18 @@ function exitOf(code: number | null, signal: NodeJS.Signals | null): ContainerEx
 export function startContainer(launch: ContainerLaunch): RunningContainer {
   mkdirSync(dirname(launch.logPath), { recursive: true });
   const fd = openSync(launch.logPath, 'a');
-  const sources = openSources(launch.mounts);
   let child;
   try {
-    child = spawn('unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c',
-      mountScript(launch.mounts, launch.cwd, sources.fds), 'container', ...launch.argv], {
+    // bash, not sh: dash has no descriptors above 9.
+    child = spawn('unshare', ['--mount', '--propagation', 'private', '--', '/bin/bash', '-c',
+      mountScript(launch.mounts, launch.cwd), 'container', ...launch.argv], {
       detached: true, // own session and process group: we signal the whole group
-      stdio: ['ignore', fd, fd, ...sources.opened] as StdioOptions,
+      stdio: ['ignore', fd, fd],
       env: launch.env,
       cwd: '/',
     });
   } finally {
     closeSync(fd);
-    for (const opened of sources.opened) closeSync(opened);
   }
   const startedAt = new Date();
   const exited = new Promise<ContainerExit>((resolve) => {
