@@ -112,6 +112,12 @@ export interface OperatorSettings {
   readonly workerImage: string;
   /** Namespace the operator runs in (leader-election Lease). */
   readonly operatorNamespace: string;
+  /**
+   * How long a worker Pod may sit unable to start (ErrImagePull, a missing Secret) before its
+   * backup fails with JobCannotStart. `SILO_POD_START_GRACE_SECONDS`.
+   * @default 60
+   */
+  readonly podStartGraceSeconds?: number;
 }
 
 export const keyString = (key: ObjectKey): string => (key.namespace ? `${key.namespace}/${key.name}` : key.name);

@@ -90,6 +90,10 @@ function fromValues(values: ReturnType<typeof parseControllerArgs>['values'], en
   const logLevel = (values['log-level'] ?? env.SILO_LOG_LEVEL ?? 'info') as LogLevel;
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError(`--log-level must be debug, info, warn or error, got "${logLevel}"`);
   const workerImage = env.SILO_WORKER_IMAGE || DEFAULT_WORKER_IMAGE;
+  const podStartGraceSeconds = Number(env.SILO_POD_START_GRACE_SECONDS || 60);
+  if (!Number.isInteger(podStartGraceSeconds) || podStartGraceSeconds < 1) {
+    throw new ConfigError(`SILO_POD_START_GRACE_SECONDS must be a whole number of seconds, at least 1, got "${env.SILO_POD_START_GRACE_SECONDS}"`);
+  }
   return {
     leaderElect: values['leader-elect']!,
     leaderElectionId,
@@ -106,6 +110,6 @@ function fromValues(values: ReturnType<typeof parseControllerArgs>['values'], en
     shutdownGraceMs: positive('shutdown-grace-seconds', values['shutdown-grace-seconds']!) * 1000,
     skipStatusOnlyUpdates: values['skip-status-only-updates']!,
     ...(values['cluster-scoped-selector'] ? { clusterScopedSelector: values['cluster-scoped-selector'] } : {}),
-    settings: { workerImage, operatorNamespace },
+    settings: { workerImage, operatorNamespace, podStartGraceSeconds },
   };
 }

@@ -10,7 +10,7 @@ describe('silo controller flags', () => {
       leaderElect: false, leaderElectionId: 'silo-operator', leaderElectionNamespace: 'ops', watchNamespaces: [],
       metricsPort: 8080, healthPort: 8081, bindAddress: '10.0.0.7', identity: 'silo-operator-x', concurrency: 4, resyncMs: 300_000, skipStatusOnlyUpdates: false,
     });
-    expect(f.settings).to.deep.equal({ workerImage: 'registry/silo:dev', operatorNamespace: 'ops' });
+    expect(f.settings).to.deep.equal({ workerImage: 'registry/silo:dev', operatorNamespace: 'ops', podStartGraceSeconds: 60 });
     expect(parseControllerFlags([], {})).to.deep.include({ leaderElectionNamespace: 'silo-system', bindAddress: '127.0.0.1' });
     expect(parseControllerFlags([], {}).settings.workerImage).to.equal('ghcr.io/silo-operator/silo:0.1.0');
   });
@@ -30,6 +30,14 @@ describe('silo controller flags', () => {
     [['--concurrency=0'], /--concurrency must be a positive integer, got "0"/],
     [['--log-level=trace'], /--log-level must be debug, info, warn or error, got "trace"/],
   ];
+  for (const value of ['0', 'soon', '1.5']) {
+    it(`rejects SILO_POD_START_GRACE_SECONDS=${value} naming the variable`, () => {
+      expect(() => parseControllerFlags([], { SILO_POD_START_GRACE_SECONDS: value })).to.throw(/SILO_POD_START_GRACE_SECONDS must be a whole number of seconds/).with.property('name', 'ConfigError');
+    });
+  }
+  it('takes the Pod start grace from SILO_POD_START_GRACE_SECONDS', () => {
+    expect(parseControllerFlags([], { SILO_POD_START_GRACE_SECONDS: '15' }).settings.podStartGraceSeconds).to.equal(15);
+  });
   for (const [args, message] of bad) {
     it(`rejects ${args.join(' ')} with a ConfigError naming the flag`, () => {
       expect(() => parseControllerFlags(args, {})).to.throw(message).with.property('name', 'ConfigError');

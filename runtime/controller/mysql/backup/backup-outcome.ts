@@ -48,7 +48,7 @@ export function checkMetadata(metadata: BackupMetadata | undefined, expected: { 
   return undefined;
 }
 
-export function jobOutcome(job: V1Job, pods: V1Pod[], expected: { backupId: string; dataKey: string }, now: Date): JobOutcome {
+export function jobOutcome(job: V1Job, pods: V1Pod[], expected: { backupId: string; dataKey: string }, now: Date, graceMs = STUCK_GRACE_MS): JobOutcome {
   const condition = (type: string) => job.status?.conditions?.find((c) => c.type === type && c.status === 'True');
   const pod = [...pods].sort((a, b) => time(b.metadata?.creationTimestamp) - time(a.metadata?.creationTimestamp))[0];
   const container = pod && workerContainer(pod);
@@ -74,7 +74,7 @@ export function jobOutcome(job: V1Job, pods: V1Pod[], expected: { backupId: stri
   if (waiting?.reason && STUCK.has(waiting.reason)) {
     const failure: Failure = { reason: REASON.JobCannotStart, message: `the backup Pod cannot start (${waiting.reason}: ${oneLine(waiting.message ?? '', 400)}); fix the image or the referenced Secrets and create a new Backup` };
     const since = time(job.metadata?.creationTimestamp) || now.getTime();
-    return now.getTime() - since >= STUCK_GRACE_MS ? { state: 'failed', failure } : { state: 'running', waiting: failure };
+    return now.getTime() - since >= graceMs ? { state: 'failed', failure } : { state: 'running', waiting: failure };
   }
   return { state: 'running' };
 }

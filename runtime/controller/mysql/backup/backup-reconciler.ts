@@ -13,7 +13,7 @@ import type { KubeObject, ObjectKey, ReconcileContext, ReconcileResult, Reconcil
 import { blockingBackup, findParent } from './backup-guard.js';
 import { acquireBackupLock, releaseBackupLock } from './backup-lock.js';
 import { JOB_SELECTOR, jobNameFor, renderBackupJob, type BackupPlan } from './backup-job.js';
-import { jobOutcome } from './backup-outcome.js';
+import { jobOutcome, STUCK_GRACE_MS } from './backup-outcome.js';
 import { REASON, type Failure } from './backup-reasons.js';
 import { instanceSelector, isFailure, selectSource, type BackupTarget } from './backup-source.js';
 import { unsupportedSpec } from './backup-spec-check.js';
@@ -163,7 +163,8 @@ class BackupStep {
     if (conditionOf(this.status, STARTED)?.status !== 'True') await this.patch(startedCondition(this.status, jobName, this.meta.generation, this.ctx.now()));
     const pods = (await this.core.listNamespacedPod({ namespace: this.meta.namespace, labelSelector: `job-name=${jobName}` })).items;
     const location = this.location();
-    const outcome = jobOutcome(job, pods, { backupId: this.status?.backupId ?? '', dataKey: location.dataKey }, this.ctx.now());
+    const graceMs = (this.ctx.settings.podStartGraceSeconds ?? STUCK_GRACE_MS / 1000) * 1000;
+    const outcome = jobOutcome(job, pods, { backupId: this.status?.backupId ?? '', dataKey: location.dataKey }, this.ctx.now(), graceMs);
     if (outcome.state === 'failed') return this.fail(outcome.failure);
     if (outcome.state === 'completed') {
       await this.patch(completedPatch(this.status, outcome.metadata, this.meta.generation, this.ctx.now()));

@@ -27,6 +27,9 @@ type Backup = KubeObject & { spec: BackupSpec; status?: BackupStatus };
 
 const stack = useStack('kube', 'kubelet', 'minio');
 
+/** JobCannotStart after 15 s instead of the default 60 s, so that test does not wait a minute. */
+const POD_START_GRACE = { SILO_POD_START_GRACE_SECONDS: '15' };
+
 describe('mysql Backup end to end (operator process, instance Pods, MinIO)', function () {
   this.timeout(600_000);
   const fx = useKube('mysql-backup', { withKubelet: false });
@@ -46,7 +49,7 @@ describe('mysql Backup end to end (operator process, instance Pods, MinIO)', fun
   before(async function () {
     this.timeout(300_000);
     api = new CustomObjects(fx.kc);
-    operator = await startOperator({ watchNamespaces: [fx.namespace], leaderElectionId: `mysql-backup-e2e-${fx.namespace}` });
+    operator = await startOperator({ watchNamespaces: [fx.namespace], leaderElectionId: `mysql-backup-e2e-${fx.namespace}`, env: POD_START_GRACE });
     pki = await createClusterPkiSecrets(fx.core, fx.namespace, 'db');
     await fx.core.createNamespacedSecret({ namespace: fx.namespace, body: { metadata: { name: 'minio' }, stringData: { access: minio().accessKeyId, secret: minio().secretAccessKey } } });
     await fx.core.createNamespacedSecret({ namespace: fx.namespace, body: { metadata: { name: 'minio-wrong' }, stringData: { access: minio().accessKeyId, secret: 'not-the-secret-key' } } });
@@ -206,14 +209,14 @@ describe('mysql Backup end to end (operator process, instance Pods, MinIO)', fun
       phase: 'running', backupId, jobName: `crashed-${backupId.toLowerCase()}`, instanceName: 'db-1', method: 'xtrabackup', type: 'full',
       destinationPath: `s3://${stack.env().MINIO_BUCKET}/${prefix()}/db/crashed/${backupId}/`, startedAt: new Date().toISOString(),
     });
-    operator = await startOperator({ watchNamespaces: [fx.namespace], leaderElectionId: `mysql-backup-e2e-${fx.namespace}` });
+    operator = await startOperator({ watchNamespaces: [fx.namespace], leaderElectionId: `mysql-backup-e2e-${fx.namespace}`, env: POD_START_GRACE });
     const crashed = await terminal('crashed');
     expect(crashed.status, JSON.stringify(crashed.status)).to.include({ phase: 'completed', backupId, jobName: `crashed-${backupId.toLowerCase()}`, instanceName: 'db-1' });
 
     await createBackup('restarted', { target: 'primary' });
     await waitFor('restarted running', async () => (await getBackup('restarted')).status?.phase === 'running', 60_000);
     await operator!.kill();
-    operator = await startOperator({ watchNamespaces: [fx.namespace], leaderElectionId: `mysql-backup-e2e-${fx.namespace}-2` });
+    operator = await startOperator({ watchNamespaces: [fx.namespace], leaderElectionId: `mysql-backup-e2e-${fx.namespace}-2`, env: POD_START_GRACE });
     const restarted = await terminal('restarted');
     expect(restarted.status!.phase).to.equal('completed');
     const jobs = (await fx.batch.listNamespacedJob({ namespace: fx.namespace, labelSelector: 'mysql.cloudnative-mysql.io/backup=restarted' })).items;

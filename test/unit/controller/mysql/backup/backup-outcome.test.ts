@@ -65,6 +65,12 @@ describe('Backup Job outcome', () => {
     expect(late).to.have.nested.property('failure.message').that.contains('secret "minio" not found');
   });
 
+  it('the grace period is the operator\'s setting when given', () => {
+    const stuck = pod([{ name: 'backup', image: 'x', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ErrImagePull', message: 'no such image' } } }]);
+    expect(jobOutcome(job(), stuck, expected, new Date(created.getTime() + 10_000), 15_000).state).to.equal('running');
+    expect(jobOutcome(job(), stuck, expected, new Date(created.getTime() + 15_000), 15_000)).to.have.nested.property('failure.reason', 'JobCannotStart');
+  });
+
   it('a running Pod is running', () => {
     expect(jobOutcome(job(), pod([{ name: 'backup', image: 'x', imageID: '', ready: true, restartCount: 0, state: { running: {} } }]), expected, created)).to.deep.equal({ state: 'running' });
   });
