@@ -10,6 +10,7 @@
  */
 import type { KubeConfig, V1ObjectMeta } from '@kubernetes/client-node';
 import type { Logger } from '../logging/logger.js';
+import { apiVersionOfKind } from './kube/kinds.js';
 
 export interface ObjectKey {
   /** Absent for cluster-scoped kinds (BackupStorage). */
@@ -121,6 +122,11 @@ export interface OperatorSettings {
 }
 
 export const keyString = (key: ObjectKey): string => (key.namespace ? `${key.namespace}/${key.name}` : key.name);
+
+/** A SecondaryWatch's toKeys for children: the owners of kind `owner` in the object's ownerReferences. */
+export const ownerKeysOf = (owner: KindRef) => (object: KubeObject): ObjectKey[] => (object.metadata?.ownerReferences ?? [])
+  .filter((o) => o.kind === owner.kind && o.apiVersion === apiVersionOfKind(owner))
+  .map((o) => ({ namespace: object.metadata?.namespace, name: o.name }));
 
 export const keyOf = (object: KubeObject): ObjectKey => ({
   ...(object.metadata?.namespace ? { namespace: object.metadata.namespace } : {}),

@@ -29,12 +29,15 @@ function ca(dir: string, name: string): void {
     '-days', '2', '-subj', `/CN=${name}`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign']);
 }
 
-/** A throwaway PKI for mutual TLS tests: one CA, a server and a client certificate, and a rogue client. */
-export function createPki(dir: string): Pki {
+/**
+ * A throwaway PKI for mutual TLS tests: one CA, a server and a client certificate, and a rogue client.
+ * `serverAltNames` is the server certificate's subjectAltName, e.g. `DNS:<cluster>-instance-manager`.
+ */
+export function createPki(dir: string, serverAltNames = 'DNS:localhost,IP:127.0.0.1'): Pki {
   mkdirSync(dir, { recursive: true });
   ca(dir, 'cluster-ca');
   ca(dir, 'rogue-ca');
-  issue(dir, 'instance', 'cluster-ca', 'basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n');
+  issue(dir, 'instance', 'cluster-ca', `basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=${serverAltNames}\n`);
   issue(dir, 'backup-job', 'cluster-ca', 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n');
   issue(dir, 'intruder', 'rogue-ca', 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n');
   const read = (file: string) => readFileSync(join(dir, file), 'utf8');

@@ -46,19 +46,24 @@ interface ImageRecipe {
 
 const nodeWithTsx = [process.execPath, '--import', 'tsx'];
 
+/** Silo's CLI from this checkout, under node with tsx: what Silo's image and the instance image run. */
+const siloCli: Pick<ImageRecipe, 'entrypoint' | 'cmd' | 'cwd' | 'rewrite'> = {
+  entrypoint: ['silo'],
+  cmd: [],
+  cwd: repoRoot,
+  rewrite(argv) {
+    const [first, ...rest] = argv;
+    if (first === 'silo') return [...nodeWithTsx, SILO_CLI_ENTRY, ...rest];
+    if (first === 'node' || first === 'tsx') return [...nodeWithTsx, ...rest];
+    return argv;
+  },
+};
+
 const recipes: ImageRecipe[] = [
   {
     describe: `${SILO_IMAGE_PREFIX}*: node/tsx on this checkout`,
     matches: (_repo, image) => image.startsWith(SILO_IMAGE_PREFIX),
-    entrypoint: ['silo'],
-    cmd: [],
-    cwd: repoRoot,
-    rewrite(argv) {
-      const [first, ...rest] = argv;
-      if (first === 'silo') return [...nodeWithTsx, SILO_CLI_ENTRY, ...rest];
-      if (first === 'node' || first === 'tsx') return [...nodeWithTsx, ...rest];
-      return argv;
-    },
+    ...siloCli,
   },
   {
     // The Cluster's instance image (seed 003: ghcr.io/cloudnative-mysql/cloudnative-mysql-instance:<version>)
@@ -67,14 +72,7 @@ const recipes: ImageRecipe[] = [
     // MariaDB, so the image is the same local command as Silo's own.
     describe: '*/cloudnative-mysql-instance*: Silo\'s CLI on this checkout, as Silo\'s image',
     matches: (repo) => /(^|\/)cloudnative-mysql-instance[^/]*$/.test(repo),
-    entrypoint: ['silo'],
-    cmd: [],
-    cwd: repoRoot,
-    rewrite(argv) {
-      const [first, ...rest] = argv;
-      if (first === 'silo') return [...nodeWithTsx, SILO_CLI_ENTRY, ...rest];
-      return argv;
-    },
+    ...siloCli,
   },
   {
     describe: 'mariadb:*, mysql:*: Debian MariaDB with a docker-entrypoint-like wrapper',

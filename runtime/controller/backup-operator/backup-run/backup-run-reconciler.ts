@@ -10,7 +10,8 @@ import type { BackupRunResource, BackupRunStatus } from '../../../../src/generat
 import { renderPathTemplate } from '../../../../src/validation/path-template.js';
 import { CustomObjects } from '../../kube/custom-objects.js';
 import { KINDS } from '../../kube/kinds.js';
-import type { KubeObject, ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from '../../reconciler.js';
+import { newBackupId } from '../../../objectstore/object-layout.js';
+import { ownerKeysOf, type KubeObject, type ObjectKey, type ReconcileContext, type ReconcileResult, type Reconciler } from '../../reconciler.js';
 import { setCondition } from '../shared/conditions.js';
 import { setFinalizer } from '../shared/finalizers.js';
 import { ANNOTATION_RESTORE, FINALIZER_DELETE_REMOTE, LABEL_RUN } from '../shared/names.js';
@@ -32,18 +33,13 @@ const POLL_MS = 15_000;
 /** The BackupSchedule that owns a run, or ''. */
 export const scheduleOf = (run: KubeObject): string => run.metadata?.ownerReferences?.find((o) => o.kind === 'BackupSchedule')?.name ?? '';
 
-/** Time-ordered backup ID, as the workers write it into metadata.json: 20261122T052121Z. */
-export const backupIdOf = (date: Date): string => date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-
 export class BackupRunReconciler implements Reconciler {
   readonly name = 'backup-run';
   readonly kind = KINDS.BackupRun;
   readonly watches = [{
     kind: KINDS.Pod,
     labelSelector: LABEL_RUN,
-    toKeys: (pod: KubeObject): ObjectKey[] => (pod.metadata?.ownerReferences ?? [])
-      .filter((o) => o.kind === 'BackupRun')
-      .map((o) => ({ namespace: pod.metadata!.namespace!, name: o.name })),
+    toKeys: ownerKeysOf(KINDS.BackupRun),
   }];
 
   async reconcile(key: ObjectKey, context: ReconcileContext): Promise<ReconcileResult | void> {
@@ -83,7 +79,7 @@ export class BackupRunReconciler implements Reconciler {
     return {
       runName: run.metadata!.name!, namespace: run.metadata!.namespace!, runUid: run.metadata!.uid!, scheduleName: scheduleOf(run),
       spec: run.spec, workerImage: context.settings.workerImage, storeEnv, dataKey: objectKeyFromPath(path),
-      backupId: backupIdOf(new Date(run.status?.startedAt ?? context.now())),
+      backupId: newBackupId(new Date(run.status?.startedAt ?? context.now())),
     };
   }
 

@@ -7,7 +7,7 @@
 import type { BackupRunStatus, BackupScheduleStatus } from '../../../../src/generated/api-types.js';
 import { CustomObjects, isAlreadyExists } from '../../kube/custom-objects.js';
 import { KINDS } from '../../kube/kinds.js';
-import type { KubeObject, ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from '../../reconciler.js';
+import { ownerKeysOf, type KubeObject, type ObjectKey, type ReconcileContext, type ReconcileResult, type Reconciler } from '../../reconciler.js';
 import { setCondition } from '../shared/conditions.js';
 import { ANNOTATION_TRIGGER, LABEL_SCHEDULE, labelValue } from '../shared/names.js';
 import { InvalidScheduleError, planSlots } from './backup-schedule-cron.js';
@@ -21,9 +21,7 @@ export class BackupScheduleReconciler implements Reconciler {
   readonly kind = KINDS.BackupSchedule;
   readonly watches = [{
     kind: KINDS.BackupRun,
-    toKeys: (run: KubeObject): ObjectKey[] => (run.metadata?.ownerReferences ?? [])
-      .filter((o) => o.kind === 'BackupSchedule')
-      .map((o) => ({ namespace: run.metadata!.namespace!, name: o.name })),
+    toKeys: ownerKeysOf(KINDS.BackupSchedule),
   }];
 
   async reconcile(key: ObjectKey, context: ReconcileContext): Promise<ReconcileResult | void> {

@@ -9,7 +9,7 @@ import type { BackupResource, BackupStatus, ClusterResource } from '../../../../
 import { backupPrefix, dataKey, metadataKey, newBackupId } from '../../../objectstore/object-layout.js';
 import { CustomObjects, isAlreadyExists, isNotFound } from '../../kube/custom-objects.js';
 import { KINDS } from '../../kube/kinds.js';
-import type { KubeObject, ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from '../../reconciler.js';
+import { ownerKeysOf, type KubeObject, type ObjectKey, type ReconcileContext, type ReconcileResult, type Reconciler } from '../../reconciler.js';
 import { blockingBackup, findParent } from './backup-guard.js';
 import { acquireBackupLock, releaseBackupLock } from './backup-lock.js';
 import { JOB_SELECTOR, jobNameFor, renderBackupJob, type BackupPlan } from './backup-job.js';
@@ -34,9 +34,7 @@ export class BackupReconciler implements Reconciler {
   readonly watches = [{
     kind: KINDS.Job,
     labelSelector: JOB_SELECTOR,
-    toKeys: (job: KubeObject): ObjectKey[] => (job.metadata?.ownerReferences ?? [])
-      .filter((o) => o.kind === 'Backup' && o.apiVersion.startsWith('mysql.cloudnative-mysql.io/'))
-      .map((o) => ({ namespace: job.metadata?.namespace, name: o.name })),
+    toKeys: ownerKeysOf(KINDS.Backup),
   }];
 
   async reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<ReconcileResult | void> {

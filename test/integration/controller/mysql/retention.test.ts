@@ -14,7 +14,7 @@ import { CustomObjects } from '../../../../runtime/controller/kube/custom-object
 import { KINDS } from '../../../../runtime/controller/kube/kinds.js';
 import type { KubeObject } from '../../../../runtime/controller/reconciler.js';
 import { createObjectStore } from '../../../../runtime/objectstore/store-factory.js';
-import { backupPrefix, dataKey, metadataKey } from '../../../../runtime/objectstore/object-layout.js';
+import { backupPrefix, dataKey, metadataKey, newBackupId } from '../../../../runtime/objectstore/object-layout.js';
 import type { BackupSpec, BackupStatus, ClusterSpec } from '../../../../src/generated/api-types.js';
 import { useStack } from '../../../stack/mocha.js';
 import { startOperator, type OperatorProcess } from '../../../support/operator-process.js';
@@ -81,7 +81,7 @@ describe('retention and remote deletion end to end (operator process, prune Jobs
   async function completedBackup(cluster: string, name: string, ageDays: number, opts: { parent?: string; type?: BackupSpec['type']; annotations?: Record<string, string>; namespace?: string; owner?: KubeObject } = {}): Promise<string> {
     const namespace = opts.namespace ?? fx.namespace;
     const stoppedAt = new Date(Date.now() - ageDays * DAY);
-    const backupId = stoppedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+    const backupId = newBackupId(stoppedAt);
     const location = { path, cluster, backupName: name, backupId };
     await store().putSmall(dataKey(location), Buffer.from(`xbstream bytes of ${name}`));
     await store().putSmall(metadataKey(location), Buffer.from(JSON.stringify({ backupId, parentBackupId: opts.parent })));

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import type { V1Pod } from '@kubernetes/client-node';
 import { outcomeFromTerminated, parseResultLine, workerOutcome, BACKUP_FAILURE_REASONS, RESTORE_FAILURE_REASONS } from '../../../../runtime/controller/backup-operator/backup-run/backup-run-outcome.js';
-import { podStuck, nextLookMs, backupIdOf } from '../../../../runtime/controller/backup-operator/backup-run/backup-run-reconciler.js';
+import { podStuck, nextLookMs } from '../../../../runtime/controller/backup-operator/backup-run/backup-run-reconciler.js';
+import { newBackupId } from '../../../../runtime/objectstore/object-layout.js';
 import { completedStatus, failedStatus, restorable } from '../../../../runtime/controller/backup-operator/backup-run/backup-run-status.js';
 import { EXIT } from '../../../../runtime/workers/exit-codes.js';
 
@@ -66,6 +67,6 @@ describe('BackupRun outcome from the worker termination message', () => {
   });
 
   it('backup IDs are time-ordered UTC stamps', () => {
-    expect(backupIdOf(new Date('2026-11-22T05:21:21.123Z'))).to.equal('20261122T052121Z');
+    expect(newBackupId(new Date('2026-11-22T05:21:21.123Z'))).to.equal('20261122T052121Z');
   });
 });

@@ -4,43 +4,18 @@
  * worker whatever the pod IP) and the backup Job's client certificate; a rogue
  * CA signs a client certificate the instance manager must refuse.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CoreV1Api } from '@kubernetes/client-node';
+import { createPki, type Pki } from '../../../../support/pki.js';
 
-export interface ClusterPki {
-  ca: string;
-  serverCert: string;
-  serverKey: string;
-  clientCert: string;
-  clientKey: string;
-  rogueClientCert: string;
-  rogueClientKey: string;
-}
+export type ClusterPki = Pki;
 
 function makePki(serverName: string): ClusterPki {
   const dir = mkdtempSync(join(tmpdir(), 'silo-cluster-pki-'));
-  const openssl = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-  const ca = (name: string) => openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.crt`,
-    '-days', '2', '-subj', `/CN=${name}`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign']);
-  const issue = (name: string, caName: string, ext: string) => {
-    writeFileSync(join(dir, `${name}.ext`), ext);
-    openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`]);
-    openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', `${caName}.crt`, '-CAkey', `${caName}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`]);
-  };
   try {
-    ca('cluster-ca');
-    ca('rogue-ca');
-    issue('server', 'cluster-ca', `basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:${serverName}\n`);
-    issue('client', 'cluster-ca', 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n');
-    issue('rogue', 'rogue-ca', 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n');
-    const read = (f: string) => readFileSync(join(dir, f), 'utf8');
-    return {
-      ca: read('cluster-ca.crt'), serverCert: read('server.crt'), serverKey: read('server.key'), clientCert: read('client.crt'), clientKey: read('client.key'),
-      rogueClientCert: read('rogue.crt'), rogueClientKey: read('rogue.key'),
-    };
+    return createPki(dir, `DNS:${serverName}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
