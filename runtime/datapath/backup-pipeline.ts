@@ -11,6 +11,8 @@ export interface BackupStreamOptions {
   readonly store: ObjectStore;
   readonly key: string;
   readonly compression: CompressionOptions;
+  /** The source already delivers `compression` (the instance manager compressed it), so it is not compressed again. @default false */
+  readonly sourceCompressed?: boolean;
   /** age X25519 recipients; empty or omitted means no encryption. */
   readonly recipients?: string[];
   readonly expectedBytes?: number;
@@ -42,7 +44,9 @@ export async function streamBackup(options: BackupStreamOptions): Promise<Backup
   const sink = options.store.createWriteStream(options.key, { expectedBytes: options.expectedBytes });
   try {
     await pipeline(
-      [options.source, sourceCounter, createCompressor(options.compression), digest, sink] as never,
+      (options.sourceCompressed
+        ? [options.source, sourceCounter, digest, sink]
+        : [options.source, sourceCounter, createCompressor(options.compression), digest, sink]) as never,
       options.signal ? { signal: options.signal } : {},
     );
   } catch (error) {

@@ -1,12 +1,16 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
+import { finished } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logging/logger.js';
 import { replicationStatus } from './replication.js';
+import { ByteCounter } from '../datapath/stages/digest.js';
+import { compressionFromQuery } from './compression-query.js';
+import { createCompressor } from '../datapath/stages/compression.js';
 import { backupArgs, backupTool, connectionArgs, currentPositions, defaultsFileContents, readPositions, type DatabaseConnection } from './mariabackup.js';
 
 /** Trailers that carry the outcome after the last byte, so a failed backup is never mistaken for a complete one. */
@@ -20,7 +24,11 @@ export const TRAILERS = {
   beginBinlog: 'x-silo-begin-binlog',
   endBinlog: 'x-silo-end-binlog',
   tool: 'x-silo-tool',
+  sourceBytes: 'x-silo-source-bytes',
 } as const;
+
+/** Response header naming the compression the instance manager applied (`none` when absent: an older instance manager). */
+export const COMPRESSION_HEADER = 'x-silo-compression';
 
 export interface InstanceManagerOptions {
   readonly tls: { key: string; cert: string; clientCa: string };
@@ -48,6 +56,11 @@ export function createInstanceManagerServer(options: InstanceManagerOptions): Se
       response.writeHead(400, { 'content-type': 'application/json' });
       return response.end(JSON.stringify({ error: `incremental-lsn must be a decimal LSN (got "${incrementalLsn.slice(0, 40)}")` }));
     }
+    const compression = compressionFromQuery(url.searchParams);
+    if ('error' in compression) {
+      response.writeHead(400, { 'content-type': 'application/json' });
+      return response.end(JSON.stringify({ error: compression.error }));
+    }
     running = { startedAt: new Date().toISOString(), incrementalLsn };
     const work = mkdtempSync(join(tmpdir(), 'silo-backup-'));
     const defaultsFile = join(work, 'client.cnf');
@@ -60,15 +73,32 @@ export function createInstanceManagerServer(options: InstanceManagerOptions): Se
       const args = [...connectionArgs(options.connection, defaultsFile), ...backupArgs({ targetDir: join(work, 'target'), lsnDir: join(work, 'lsn'), incrementalLsn })];
       const child = spawn(tool.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       log.info('backup started', { tool: tool.name });
-      response.writeHead(200, { 'content-type': 'application/octet-stream', trailer: Object.values(TRAILERS).join(', ') });
+      response.writeHead(200, {
+        'content-type': 'application/octet-stream', [COMPRESSION_HEADER]: compression.options.algorithm, trailer: Object.values(TRAILERS).join(', '),
+      });
       createInterface({ input: child.stderr! }).on('line', (line) => log.debug('backup tool stderr', { line: line.slice(0, 2048) }));
-      child.stdout!.pipe(response, { end: false });
-      // A client that goes away must not leave mariabackup running and holding locks.
-      response.on('close', () => { if (child.exitCode === null) child.kill('SIGKILL'); });
+      // Compressing here, before TLS, is decision 0014: the stream crosses TLS and the network at its stored size.
+      const counter = new ByteCounter();
+      const output = compression.options.algorithm === 'none' ? counter : counter.pipe(createCompressor(compression.options));
+      child.stdout!.pipe(counter);
+      output.pipe(response, { end: false });
+      // Trailers go after the compressor's last frame; a compressor error cuts the response, so the client sees no exit status.
+      const flushed = finished(output).catch((error: Error) => {
+        if (response.destroyed) return;
+        log.error('compression failed', { error: error.message });
+        response.destroy(error);
+      });
+      // A client that goes away must not leave mariabackup running and holding locks, nor the
+      // unpiped compressor waiting forever for a reader (which would keep this backup "running").
+      response.on('close', () => {
+        if (child.exitCode === null) child.kill('SIGKILL');
+        if (!response.writableFinished) { counter.destroy(); output.destroy(); }
+      });
       const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
+      await flushed;
       const positions = readPositions(join(work, 'lsn'));
       const status = code ?? 128;
-      const trailers: Record<string, string> = { [TRAILERS.exit]: String(status), [TRAILERS.tool]: tool.name };
+      const trailers: Record<string, string> = { [TRAILERS.exit]: String(status), [TRAILERS.tool]: tool.name, [TRAILERS.sourceBytes]: String(counter.bytes) };
       if (status !== 0) trailers[TRAILERS.error] = `${tool.name} ${signal ? `was killed by ${signal}` : `exited with status ${code}`}`;
       for (const [key, value] of Object.entries({ ...begin, ...positions })) {
         if (value) trailers[TRAILERS[key as keyof typeof TRAILERS]] = value;

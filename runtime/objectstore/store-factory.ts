@@ -1,8 +1,8 @@
-import { AzureBlobStore, type AzureBlobStoreConfig } from './azure-store.js';
 import { FilesystemStore } from './fs-store.js';
-import { GcsStore, type GcsStoreConfig } from './gcs-store.js';
 import { ObjectStoreError, type ObjectStore } from './object-store.js';
-import { S3Store, type S3StoreConfig } from './s3-store.js';
+import type { AzureBlobStoreConfig } from './azure-store.js';
+import type { GcsStoreConfig } from './gcs-store.js';
+import type { S3StoreConfig } from './s3-store.js';
 
 /** Everything a worker needs to reach one store; `type` matches BackupStorage's `type`. */
 export type ObjectStoreConfig =
@@ -11,11 +11,15 @@ export type ObjectStoreConfig =
   | ({ readonly type: 'azure' } & AzureBlobStoreConfig)
   | { readonly type: 'filesystem'; readonly root: string };
 
-export function createObjectStore(config: ObjectStoreConfig): ObjectStore {
+/**
+ * Each cloud SDK costs about 20 MiB of RSS once loaded, so a worker loads only the one its
+ * store needs; the bundle splits them into their own chunks (decision 0014).
+ */
+export async function createObjectStore(config: ObjectStoreConfig): Promise<ObjectStore> {
   switch (config.type) {
-    case 's3': return new S3Store(config);
-    case 'gcs': return new GcsStore(config);
-    case 'azure': return new AzureBlobStore(config);
+    case 's3': return new (await import('./s3-store.js')).S3Store(config);
+    case 'gcs': return new (await import('./gcs-store.js')).GcsStore(config);
+    case 'azure': return new (await import('./azure-store.js')).AzureBlobStore(config);
     case 'filesystem': return new FilesystemStore(config.root);
     default: {
       // `never` makes a forgotten union member a compile error; at run time this is

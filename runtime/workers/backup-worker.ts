@@ -8,7 +8,7 @@ import { ProcessSource } from '../datapath/sources/process-source.js';
 import { createObjectStore } from '../objectstore/store-factory.js';
 import type { BackupMetadata } from '../../src/generated/api-types.js';
 import { ConfigError, DeadlineExceededError } from './exit-codes.js';
-import { compressionFromEnv, deadlineFromEnv, recipientsFromEnv, required, storeConfigFromEnv, type Env } from './worker-env.js';
+import { compressOnFromEnv, compressionFromEnv, deadlineFromEnv, recipientsFromEnv, required, storeConfigFromEnv, type Env } from './worker-env.js';
 import { readFileSync } from 'node:fs';
 
 export type BackupSourceSpec =
@@ -21,7 +21,7 @@ export type BackupSourceSpec =
  * last. Returns the metadata document that was written.
  */
 export async function runBackup(source: BackupSourceSpec, env: Env, logger: Logger): Promise<BackupMetadata> {
-  const store = createObjectStore(storeConfigFromEnv(env));
+  const store = await createObjectStore(storeConfigFromEnv(env));
   const key = required(env, 'SILO_DATA_KEY', 'set it to the object key of the backup data');
   const metadataKey = env.SILO_METADATA_KEY || `${key}.metadata.json`;
   const compression = compressionFromEnv(env);
@@ -40,6 +40,7 @@ export async function runBackup(source: BackupSourceSpec, env: Env, logger: Logg
     const read = (name: string) => readFileSync(required(env, name, 'mount the Cluster\'s PKI Secret and point it at the file'), 'utf8');
     physical = new InstanceManagerSource({
       url: source.instanceManager, incrementalLsn: env.SILO_INCREMENTAL_LSN || undefined,
+      compression: compressOnFromEnv(env) === 'instance' ? compression : undefined,
       tls: { ca: read('SILO_TLS_CA_FILE'), cert: read('SILO_TLS_CERT_FILE'), key: read('SILO_TLS_KEY_FILE'), servername: env.SILO_TLS_SERVER_NAME || undefined },
     });
     stream = physical;
@@ -47,12 +48,19 @@ export async function runBackup(source: BackupSourceSpec, env: Env, logger: Logg
 
   const abort = new AbortController();
   const timer = deadline ? setTimeout(() => abort.abort(new DeadlineExceededError(deadline)), deadline * 1000) : undefined;
+  // The deadline also covers waiting for the instance manager's first answer, before the pipeline exists.
+  abort.signal.addEventListener('abort', () => stream.destroy(abort.signal.reason as Error), { once: true });
   logger.info('backup started', { key: store.url(key), compression: compression.algorithm, encrypted: recipients.length > 0 });
   try {
-    const result = await streamBackup({
-      source: stream, store, key, compression, recipients, signal: abort.signal,
-      onProgress: (p) => logger.info('progress', p),
-    }).catch((error) => { throw abort.signal.aborted ? abort.signal.reason : error; });
+    const result = await (async () => {
+      // An older instance manager ignores the compression parameter; then the worker compresses.
+      const sourceCompressed = physical ? (await physical.encoding) !== 'none' : false;
+      if (physical) logger.info('instance manager answered', { compressedOn: sourceCompressed ? 'instance' : 'worker' });
+      return streamBackup({
+        source: stream, store, key, compression, sourceCompressed, recipients, signal: abort.signal,
+        onProgress: (p) => logger.info('progress', p),
+      });
+    })().catch((error) => { throw abort.signal.aborted ? abort.signal.reason : error; });
     const positions = physical?.positions ?? {};
     const metadata: BackupMetadata = {
       formatVersion: 1,
@@ -69,7 +77,7 @@ export async function runBackup(source: BackupSourceSpec, env: Env, logger: Logg
         compression: compression.algorithm, ...(compression.level ? { level: compression.level } : {}),
         encryption: recipients.length ? 'age' : 'none', recipientFingerprints: recipients.map(recipientFingerprint),
       },
-      sizes: { storedBytes: result.storedBytes, sourceBytes: result.sourceBytes },
+      sizes: { storedBytes: result.storedBytes, sourceBytes: physical?.sourceBytes ?? result.sourceBytes },
       sha256: result.sha256,
       startedAt: result.startedAt.toISOString(),
       stoppedAt: result.stoppedAt.toISOString(),

@@ -8,7 +8,7 @@ import { required, storeConfigFromEnv, type Env } from './worker-env.js';
  * so the controller never does. Deleting keys that are already gone succeeds.
  */
 export async function runDelete(env: Env, logger: Logger): Promise<{ deleted: string[] }> {
-  const store = createObjectStore(storeConfigFromEnv(env));
+  const store = await createObjectStore(storeConfigFromEnv(env));
   const key = required(env, 'SILO_DATA_KEY', 'set it to the object key of the backup data');
   const keys = [key, env.SILO_METADATA_KEY || `${key}.metadata.json`];
   await store.delete(keys);

@@ -63,7 +63,7 @@ export async function pruneBackup(store: ObjectStore, prefix: string): Promise<n
 /** `store` is for tests; the CLI builds it from env. */
 export async function runPrune(env: Env, logger: Logger, storeOverride?: ObjectStore): Promise<PruneResult> {
   const prefixes = parsePrefixes(required(env, 'SILO_PRUNE_PREFIXES', 'set it to a JSON array of backup prefixes'));
-  const store = storeOverride ?? createObjectStore(storeConfigFromEnv(env));
+  const store = storeOverride ?? await createObjectStore(storeConfigFromEnv(env));
   const deleted: number[] = [];
   const failed: Array<{ index: number; error: string }> = [];
   let objects = 0;

@@ -19,7 +19,7 @@ export type RestoreTargetSpec =
  * extracts, prepares the chain (SILO_METADATA_KEYS, oldest first) and copies back.
  */
 export async function runRestore(target: RestoreTargetSpec, env: Env, logger: Logger): Promise<void> {
-  const store = createObjectStore(storeConfigFromEnv(env));
+  const store = await createObjectStore(storeConfigFromEnv(env));
   const identity = secret(env, 'SILO_AGE_IDENTITY');
   const deadline = deadlineFromEnv(env);
   const abort = new AbortController();

@@ -80,6 +80,16 @@ export function storeConfigFromEnv(env: Env): ObjectStoreConfig {
   }
 }
 
+/**
+ * Where a physical backup is compressed: `instance` (the instance manager, before TLS; decision 0014)
+ * or `worker` (keeps the database pod's CPU free at the cost of sending the stream uncompressed).
+ */
+export function compressOnFromEnv(env: Env): 'instance' | 'worker' {
+  const where = env.SILO_COMPRESS_ON || 'instance';
+  if (where !== 'instance' && where !== 'worker') throw new ConfigError(`SILO_COMPRESS_ON must be instance or worker (got ${JSON.stringify(where.slice(0, 40))})`);
+  return where;
+}
+
 export function compressionFromEnv(env: Env): { algorithm: CompressionAlgorithm; level?: number } {
   const algorithm = (env.SILO_COMPRESSION || 'zstd') as CompressionAlgorithm;
   if (!['none', 'gzip', 'zstd'].includes(algorithm)) throw new ConfigError(`SILO_COMPRESSION must be none, gzip or zstd (got ${JSON.stringify(algorithm)})`);

@@ -1,7 +1,8 @@
 import { request, type RequestOptions } from 'node:https';
 import { Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
-import { TRAILERS } from '../../instance-manager/server.js';
+import { COMPRESSION_HEADER, TRAILERS } from '../../instance-manager/server.js';
+import type { CompressionAlgorithm, CompressionOptions } from '../stages/compression.js';
 import { SourceFailedError } from './process-source.js';
 
 /** The mTLS connection to the instance manager failed: wrong CA, no or bad client certificate, or unreachable. */
@@ -17,6 +18,11 @@ export interface InstanceManagerSourceOptions {
   readonly url: string;
   readonly tls: { ca: string; cert: string; key: string; servername?: string };
   readonly incrementalLsn?: string;
+  /**
+   * Asks the instance manager to compress before TLS (decision 0014). It may not (an older
+   * instance manager ignores the parameter): `encoding` says what it did. @default none
+   */
+  readonly compression?: CompressionOptions;
   /** Fails the stream if no byte arrives for this long, so a silent network never hangs a backup. */
   readonly idleTimeoutMs?: number;
 }
@@ -39,12 +45,24 @@ export interface ReportedPositions {
  */
 export class InstanceManagerSource extends Readable {
   positions: ReportedPositions = {};
+  /** Uncompressed bytes the backup tool wrote, from the trailer; undefined from an older instance manager. */
+  sourceBytes?: number;
+  /** The compression the instance manager applied, known once the response headers arrive; rejects if none arrive. */
+  readonly encoding: Promise<CompressionAlgorithm>;
+  private settleEncoding!: { resolve: (algorithm: CompressionAlgorithm) => void; reject: (error: Error) => void };
   private response?: IncomingMessage;
 
   constructor(private readonly options: InstanceManagerSourceOptions) {
     super({ highWaterMark: 1024 * 1024 });
+    this.encoding = new Promise((resolve, reject) => { this.settleEncoding = { resolve, reject }; });
+    // Callers that never ask must not see an unhandled rejection; the error also reaches the stream.
+    this.encoding.catch(() => undefined);
     const url = new URL('/cluster/backup', options.url);
     if (options.incrementalLsn) url.searchParams.set('incremental-lsn', options.incrementalLsn);
+    if (options.compression && options.compression.algorithm !== 'none') {
+      url.searchParams.set('compression', options.compression.algorithm);
+      if (options.compression.level) url.searchParams.set('level', String(options.compression.level));
+    }
     const requestOptions: RequestOptions = {
       ca: options.tls.ca, cert: options.tls.cert, key: options.tls.key, servername: options.tls.servername, method: 'GET', minVersion: 'TLSv1.2',
     };
@@ -84,6 +102,11 @@ export class InstanceManagerSource extends Readable {
       });
       return;
     }
+    const encoding = String(response.headers[COMPRESSION_HEADER] ?? 'none');
+    if (encoding !== 'none' && encoding !== this.options.compression?.algorithm) {
+      return void this.destroy(new SourceFailedError(`the instance manager sent a ${encoding.slice(0, 20)} stream, which was not asked for`, null, null));
+    }
+    this.settleEncoding.resolve(encoding as CompressionAlgorithm);
     response.on('data', (chunk: Buffer) => { if (!this.push(chunk)) response.pause(); });
     response.on('aborted', () => this.destroy(new SourceFailedError('the backup stream from the instance manager was cut; nothing was stored', null, null)));
     response.on('error', (error) => this.destroy(this.describe(error as NodeJS.ErrnoException, this.options.url)));
@@ -96,6 +119,7 @@ export class InstanceManagerSource extends Readable {
         tool: t[TRAILERS.tool], fromLsn: t[TRAILERS.fromLsn], toLsn: t[TRAILERS.toLsn], beginGTID: t[TRAILERS.beginGTID],
         endGTID: t[TRAILERS.endGTID], beginBinlog: t[TRAILERS.beginBinlog], endBinlog: t[TRAILERS.endBinlog],
       };
+      if (/^\d+$/.test(t[TRAILERS.sourceBytes] ?? '')) this.sourceBytes = Number(t[TRAILERS.sourceBytes]);
       this.push(null);
     });
   }
@@ -105,6 +129,7 @@ export class InstanceManagerSource extends Readable {
   }
 
   override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+    this.settleEncoding.reject(error ?? new SourceFailedError('the backup stream was closed before the instance manager answered', null, null));
     this.response?.destroy();
     done(error);
   }

@@ -31,7 +31,7 @@ describe('data path on Azurite', function () {
   const location = () => ({ path: `azure-datapath-${Date.now()}`, cluster: 'db', backupName: 'nightly', backupId: newBackupId() });
   let store: AzureBlobStore;
 
-  before(() => { store = createObjectStore({ type: 'azure', ...config() }) as AzureBlobStore; });
+  before(async () => { store = await createObjectStore({ type: 'azure', ...config() }) as AzureBlobStore; });
 
   /** Committed blocks of a key; a blob that never had a block staged is a 404, i.e. none. */
   const committedBlocks = (key: string) => store.container.getBlockBlobClient(key).getBlockList('committed')
@@ -100,7 +100,7 @@ describe('data path on Azurite', function () {
   });
 
   it('a connection string works as well as an account key', async () => {
-    const viaString = createObjectStore({ type: 'azure', container: AZURITE_CONTAINER, connectionString: AZURITE_CONNECTION_STRING });
+    const viaString = await createObjectStore({ type: 'azure', container: AZURITE_CONTAINER, connectionString: AZURITE_CONNECTION_STRING });
     const key = `${location().path}/small.json`;
     await viaString.putSmall(key, Buffer.from('{}'));
     expect((await store.getSmall(key)).toString()).to.equal('{}');

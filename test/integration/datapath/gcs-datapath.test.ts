@@ -32,7 +32,7 @@ describe('data path on fake-gcs-server', function () {
   const location = () => ({ path: `gcs-datapath-${Date.now()}`, cluster: 'db', backupName: 'nightly', backupId: newBackupId() });
   let store: GcsStore;
 
-  before(() => { store = createObjectStore({ type: 'gcs', ...config() }) as GcsStore; });
+  before(async () => { store = await createObjectStore({ type: 'gcs', ...config() }) as GcsStore; });
 
   it('backs up 20 MiB through zstd and age in several chunks and restores it byte for byte', async () => {
     const where = location();

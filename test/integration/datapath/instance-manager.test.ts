@@ -7,6 +7,7 @@ import type { Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { DecompressStream } from 'zstd-napi';
 import { generateAgeKeyPair } from '../../../runtime/datapath/age/age-keys.js';
 import { streamBackup } from '../../../runtime/datapath/backup-pipeline.js';
 import { restorePhysicalChain, type ChainLink } from '../../../runtime/datapath/physical-restore.js';
@@ -88,6 +89,42 @@ describe('instance manager and physical backups (real MariaDB)', function () {
     expect(error.message).to.match(/answered 400: incremental-lsn must be a decimal LSN/);
   });
 
+  it('rejects an unknown compression or level, naming the parameter', async () => {
+    const unknown = await drain(new InstanceManagerSource({ url, tls: tls(), compression: { algorithm: 'lz4' as never } })).then(() => undefined, (e) => e);
+    expect(unknown.message).to.match(/answered 400: compression must be none, gzip or zstd \(got "lz4"\)/);
+    const level = await drain(new InstanceManagerSource({ url, tls: tls(), compression: { algorithm: 'gzip', level: 12 } })).then(() => undefined, (e) => e);
+    expect(level.message).to.match(/answered 400: level must be an integer from 1 to 9 for gzip \(got "12"\)/);
+  });
+
+  it('compresses before TLS when asked: a zstd xbstream, with the uncompressed size in a trailer', async () => {
+    const source = new InstanceManagerSource({ url, tls: tls(), compression: { algorithm: 'zstd', level: 3 } });
+    let received = 0;
+    const counted = source.on('data', (chunk: Buffer) => { received += chunk.length; });
+    let head = Buffer.alloc(0);
+    let decompressed = 0;
+    for await (const chunk of counted.pipe(new DecompressStream())) {
+      if (head.length < 8) head = Buffer.concat([head, chunk as Buffer]);
+      decompressed += (chunk as Buffer).length;
+    }
+    expect(await source.encoding).to.equal('zstd');
+    expect(head.subarray(0, 8).toString('latin1')).to.equal('XBSTCK01');
+    expect(source.sourceBytes).to.equal(decompressed);
+    expect(received).to.be.lessThan(decompressed);
+  });
+
+  it('a client that disconnects mid-stream leaves the instance manager free for the next backup', async () => {
+    const first = new InstanceManagerSource({ url, tls: tls(), compression: { algorithm: 'zstd' } });
+    await new Promise<void>((resolve, reject) => { first.once('data', () => resolve()); first.once('error', reject); });
+    first.destroy();
+    const deadline = Date.now() + 20_000;
+    let error: Error | undefined;
+    do {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      error = await drain(new InstanceManagerSource({ url, tls: tls(), compression: { algorithm: 'zstd' } })).then(() => undefined, (e) => e);
+    } while (error && /busy/.test(error.message) && Date.now() < deadline);
+    expect(error, 'the next backup after a disconnect').to.equal(undefined);
+  });
+
   it('full + two incrementals through zstd and age restore into a fresh mariadbd with equal checksums', async () => {
     const store = new FilesystemStore(join(dir, 'store'));
     const keys = generateAgeKeyPair();
@@ -96,9 +133,13 @@ describe('instance manager and physical backups (real MariaDB)', function () {
     const expected: Array<Record<string, string>> = [];
     for (let step = 0; step < 3; step++) {
       if (step > 0) await mariadbSql(main(), `UPDATE customers SET balance = balance + ${step} WHERE id % 7 = ${step}; INSERT INTO customers (id, name, email, created, balance) SELECT id + ${step * 100000}, name, email, created, balance FROM customers WHERE id < 50;`, seed.database);
-      const source = new InstanceManagerSource({ url, tls: tls(), incrementalLsn: lastLsn });
+      // The middle link is compressed by the instance manager (decision 0014), the others by the worker.
+      const atInstance = step === 1;
+      const source = new InstanceManagerSource({ url, tls: tls(), incrementalLsn: lastLsn, compression: atInstance ? { algorithm: 'zstd' } : undefined });
+      expect(await source.encoding).to.equal(atInstance ? 'zstd' : 'none');
       const key = `db/nightly/${step}/backup.xbstream`;
-      const result = await streamBackup({ source, store, key, compression: { algorithm: 'zstd' }, recipients: [keys.recipient] });
+      const result = await streamBackup({ source, store, key, compression: { algorithm: 'zstd' }, sourceCompressed: atInstance, recipients: [keys.recipient] });
+      if (atInstance) expect(source.sourceBytes, 'uncompressed size from the trailer').to.be.greaterThan(result.sourceBytes);
       expect(source.positions.toLsn, 'to_lsn reported').to.match(/^\d+$/);
       expect(source.positions.endBinlog, 'binlog position reported').to.match(/:\d+$/);
       expect(source.positions.beginGTID).to.be.a('string');

@@ -72,7 +72,9 @@ describe('worker round trips of a seeded MariaDB through every store', function 
     }
   }
 
-  for (const store of stores) {
+  for (const [index, store] of stores.entries()) {
+    // Half the stores get a stream compressed by the instance manager (the default, decision 0014), half by the worker.
+    const compressOn = index % 2 === 0 ? 'instance' : 'worker';
     const slug = store.name.toLowerCase().replace(/[^a-z]+/g, '-');
     it(`${store.name}: mariadb-dump with zstd + age, restored through the mariadb client`, async () => {
       const key = `rt/${slug}/${Date.now()}/dump.sql`;
@@ -86,17 +88,19 @@ describe('worker round trips of a seeded MariaDB through every store', function 
       });
     });
 
-    it(`${store.name}: physical backup through the instance manager, restored by prepare and copy-back`, async () => {
+    it(`${store.name}: physical backup through the instance manager (compressed on the ${compressOn}), restored by prepare and copy-back`, async () => {
       const prefix = `rt/${slug}/${Date.now()}/physical`;
       const backup = await silo(['backup', 'physical', '--instance-manager', imUrl], {
         ...store.env(), SILO_DATA_KEY: `${prefix}/backup.xbstream`, SILO_METADATA_KEY: `${prefix}/metadata.json`, SILO_BACKUP_ID: '20261122T000000Z',
-        SILO_COMPRESSION: 'zstd', SILO_AGE_RECIPIENTS: keys.recipient,
+        SILO_COMPRESSION: 'zstd', SILO_AGE_RECIPIENTS: keys.recipient, SILO_COMPRESS_ON: compressOn,
         SILO_TLS_CA_FILE: join(dir, 'ca'), SILO_TLS_CERT_FILE: join(dir, 'cert'), SILO_TLS_KEY_FILE: join(dir, 'key'),
       });
       expect(backup.code, backup.stderr.slice(-2000)).to.equal(0);
       const metadata = lastJson(backup.stdout).metadata;
       expect(metadata.lsn.to).to.match(/^\d+$/);
       expect(metadata.kind).to.equal('physical');
+      expect(backup.stderr).to.include(`"compressedOn":"${compressOn}"`);
+      expect(metadata.sizes.sourceBytes, 'the uncompressed xbstream size, wherever it was compressed').to.be.greaterThan(metadata.sizes.storedBytes);
       await intoFreshServer(`rt-phys-${slug}`, join(dir, `data-${slug}`), async () => {
         const restore = await silo(['restore', 'physical', '--data-dir', join(dir, `data-${slug}`), '--work-dir', join(dir, `work-${slug}`)],
           { ...store.env(), SILO_METADATA_KEYS: `${prefix}/metadata.json`, SILO_AGE_IDENTITY_FILE: join(dir, 'identity') });

@@ -54,7 +54,7 @@ describe('retention and remote deletion end to end (operator process, prune Jobs
     if (operator && this.currentTest?.state === 'failed') console.log(operator.logs().split('\n').filter((l) => /retention|prune/i.test(l)).join('\n').slice(-8000));
     await operator?.stop();
     await fx.core.deleteNamespace({ name: doomed() }).catch(() => undefined);
-    const s = store();
+    const s = await store();
     const keys = await s.list(`${path}/`).catch(() => []);
     if (keys.length) await s.delete(keys);
   });
@@ -83,8 +83,8 @@ describe('retention and remote deletion end to end (operator process, prune Jobs
     const stoppedAt = new Date(Date.now() - ageDays * DAY);
     const backupId = newBackupId(stoppedAt);
     const location = { path, cluster, backupName: name, backupId };
-    await store().putSmall(dataKey(location), Buffer.from(`xbstream bytes of ${name}`));
-    await store().putSmall(metadataKey(location), Buffer.from(JSON.stringify({ backupId, parentBackupId: opts.parent })));
+    await (await store()).putSmall(dataKey(location), Buffer.from(`xbstream bytes of ${name}`));
+    await (await store()).putSmall(metadataKey(location), Buffer.from(JSON.stringify({ backupId, parentBackupId: opts.parent })));
     const ownerReferences = opts.owner ? [{ apiVersion: 'mysql.cloudnative-mysql.io/v1alpha1', kind: 'Cluster', name: opts.owner.metadata!.name!, uid: opts.owner.metadata!.uid! }] : undefined;
     await api.create(KINDS.Backup, { metadata: { name, namespace, ...(opts.annotations ? { annotations: opts.annotations } : {}), ...(ownerReferences ? { ownerReferences } : {}) }, spec: { cluster: { name: cluster }, type: opts.type ?? 'full' } });
     // Let the Backup reconciler finish with it first (no instances: it fails), then write the completed status.
@@ -96,7 +96,7 @@ describe('retention and remote deletion end to end (operator process, prune Jobs
     });
     return backupId;
   }
-  const objectsOf = async (cluster: string, name: string) => store().list(`${path}/${cluster}/${name}/`);
+  const objectsOf = async (cluster: string, name: string) => (await store()).list(`${path}/${cluster}/${name}/`);
 
   it('a 7-day window expires the backups no point in it needs, via a prune Job, and keeps the window base and its incremental chain', async () => {
     await createCluster('db', { objectStore: objectStore() });
