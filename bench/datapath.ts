@@ -21,8 +21,9 @@ import { mbps, measure, must, table } from './measure.js';
 import { ageThroughput } from './age-throughput.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-// The bundle that `npm run build:runtime` makes (bench:datapath builds it first): what an image would run, without tsx compiling at startup.
-const CLI = ['node', join(ROOT, 'build/silo-cli.mjs')];
+// The image's `silo` command that `npm run build:runtime` makes (bench:datapath builds it first): the
+// bundle with the launcher's memory settings (decision 0016), as a Job runs it, without tsx compiling at startup.
+const CLI = [join(ROOT, 'build/silo')];
 const datasetMb = Number(process.env.SILO_BENCH_MB ?? 1024);
 const memoryGib = Number(process.env.SILO_BENCH_MEMORY_GIB ?? 20);
 

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -90,4 +90,27 @@ export async function currentPositions(connection: DatabaseConnection, defaultsF
     ...(lines[0] !== undefined ? { beginGTID: lines[0].trim() } : {}),
     ...(file && position ? { beginBinlog: `${file}:${position}` } : {}),
   };
+}
+
+/**
+ * Bytes under the server's datadir: an upper bound for the xbstream, sent to the worker as a part-size
+ * hint so a large backup keeps small, flat-memory parts (decision 0008). Undefined when unknown.
+ */
+export async function datadirBytes(connection: DatabaseConnection, defaultsFile: string): Promise<number | undefined> {
+  const { stdout } = await execFileAsync('mariadb', [...connectionArgs(connection, defaultsFile), '-N', '-B', '-e', 'SELECT @@datadir'], { timeout: 15_000 })
+    .catch(() => ({ stdout: '' }));
+  const datadir = stdout.trim();
+  if (!datadir || !existsSync(datadir)) return undefined;
+  let total = 0;
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      try {
+        if (entry.isDirectory()) walk(path);
+        else if (entry.isFile()) total += lstatSync(path).size;
+      } catch { /* a table dropped during the walk */ }
+    }
+  };
+  try { walk(datadir); } catch { return undefined; }
+  return total;
 }

@@ -11,7 +11,7 @@ import { replicationStatus } from './replication.js';
 import { ByteCounter } from '../datapath/stages/digest.js';
 import { compressionFromQuery } from './compression-query.js';
 import { createCompressor } from '../datapath/stages/compression.js';
-import { backupArgs, backupTool, connectionArgs, currentPositions, defaultsFileContents, readPositions, type DatabaseConnection } from './mariabackup.js';
+import { backupArgs, backupTool, connectionArgs, currentPositions, datadirBytes, defaultsFileContents, readPositions, type DatabaseConnection } from './mariabackup.js';
 
 /** Trailers that carry the outcome after the last byte, so a failed backup is never mistaken for a complete one. */
 export const TRAILERS = {
@@ -26,6 +26,9 @@ export const TRAILERS = {
   tool: 'x-silo-tool',
   sourceBytes: 'x-silo-source-bytes',
 } as const;
+
+/** Response header with the datadir's size, an upper bound the worker sizes multipart parts by. */
+export const EXPECTED_BYTES_HEADER = 'x-silo-expected-bytes';
 
 /** Response header naming the compression the instance manager applied (`none` when absent: an older instance manager). */
 export const COMPRESSION_HEADER = 'x-silo-compression';
@@ -69,12 +72,14 @@ export function createInstanceManagerServer(options: InstanceManagerOptions): Se
     try {
       const tool = backupTool();
       const begin = await currentPositions(options.connection, defaultsFile);
+      const expectedBytes = await datadirBytes(options.connection, defaultsFile);
       // --defaults-extra-file must come first on a MariaDB/MySQL command line.
       const args = [...connectionArgs(options.connection, defaultsFile), ...backupArgs({ targetDir: join(work, 'target'), lsnDir: join(work, 'lsn'), incrementalLsn })];
       const child = spawn(tool.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       log.info('backup started', { tool: tool.name });
       response.writeHead(200, {
         'content-type': 'application/octet-stream', [COMPRESSION_HEADER]: compression.options.algorithm, trailer: Object.values(TRAILERS).join(', '),
+        ...(expectedBytes ? { [EXPECTED_BYTES_HEADER]: String(expectedBytes) } : {}),
       });
       createInterface({ input: child.stderr! }).on('line', (line) => log.debug('backup tool stderr', { line: line.slice(0, 2048) }));
       // Compressing here, before TLS, is decision 0014: the stream crosses TLS and the network at its stored size.

@@ -2,7 +2,9 @@ import { PassThrough, Readable, Writable } from 'node:stream';
 import {
   BlobServiceClient, StorageSharedKeyCredential, type BlockBlobClient, type ContainerClient,
 } from '@azure/storage-blob';
-import { MAX_PARTS, partSize } from '../datapath/sinks/part-size.js';
+import { MAX_PARTS, MiB, partSize } from '../datapath/sinks/part-size.js';
+
+const MAX_AZURE_BLOCK_BYTES = 4000 * MiB;
 import { ObjectStoreError, type ObjectStore, type StoreFailure } from './object-store.js';
 
 export interface AzureBlobStoreConfig {
@@ -197,10 +199,10 @@ class AzureBlockSink extends Writable {
     super({ highWaterMark: 1024 * 1024 });
   }
 
-  // Block sizes follow the S3 part sizes: 16 MiB for the first 62.5 GiB, growing so
-  // 10,000 blocks hold 5 TiB, all under Azure's 50,000-block and 4,000 MiB-block limits.
+  // Block sizes follow the S3 part sizes (decision 0008), so 10,000 blocks hold 5 TiB, capped at
+  // Azure's 4,000 MiB per block (S3 allows 5 GiB parts); far under Azure's 50,000 blocks per blob.
   private nextBlockSize(): number {
-    return partSize(this.staged.length + 1, this.expectedBytes);
+    return Math.min(partSize(this.staged.length + 1, this.expectedBytes), MAX_AZURE_BLOCK_BYTES);
   }
 
   private takeCurrent(): Buffer {

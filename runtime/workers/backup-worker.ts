@@ -55,9 +55,9 @@ export async function runBackup(source: BackupSourceSpec, env: Env, logger: Logg
     const result = await (async () => {
       // An older instance manager ignores the compression parameter; then the worker compresses.
       const sourceCompressed = physical ? (await physical.encoding) !== 'none' : false;
-      if (physical) logger.info('instance manager answered', { compressedOn: sourceCompressed ? 'instance' : 'worker' });
+      if (physical) logger.info('instance manager answered', { compressedOn: sourceCompressed ? 'instance' : 'worker', expectedBytes: physical.expectedBytes });
       return streamBackup({
-        source: stream, store, key, compression, sourceCompressed, recipients, signal: abort.signal,
+        source: stream, store, key, compression, sourceCompressed, recipients, signal: abort.signal, expectedBytes: physical?.expectedBytes,
         onProgress: (p) => logger.info('progress', p),
       });
     })().catch((error) => { throw abort.signal.aborted ? abort.signal.reason : error; });

@@ -1,7 +1,7 @@
 import { request, type RequestOptions } from 'node:https';
 import { Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
-import { COMPRESSION_HEADER, TRAILERS } from '../../instance-manager/server.js';
+import { COMPRESSION_HEADER, EXPECTED_BYTES_HEADER, TRAILERS } from '../../instance-manager/server.js';
 import type { CompressionAlgorithm, CompressionOptions } from '../stages/compression.js';
 import { SourceFailedError } from './process-source.js';
 
@@ -47,6 +47,8 @@ export class InstanceManagerSource extends Readable {
   positions: ReportedPositions = {};
   /** Uncompressed bytes the backup tool wrote, from the trailer; undefined from an older instance manager. */
   sourceBytes?: number;
+  /** The datadir size the instance manager reported with its headers: a part-size hint, not a promise. */
+  expectedBytes?: number;
   /** The compression the instance manager applied, known once the response headers arrive; rejects if none arrive. */
   readonly encoding: Promise<CompressionAlgorithm>;
   private settleEncoding!: { resolve: (algorithm: CompressionAlgorithm) => void; reject: (error: Error) => void };
@@ -106,6 +108,8 @@ export class InstanceManagerSource extends Readable {
     if (encoding !== 'none' && encoding !== this.options.compression?.algorithm) {
       return void this.destroy(new SourceFailedError(`the instance manager sent a ${encoding.slice(0, 20)} stream, which was not asked for`, null, null));
     }
+    const expected = String(response.headers[EXPECTED_BYTES_HEADER] ?? '');
+    if (/^\d+$/.test(expected) && Number(expected) > 0) this.expectedBytes = Number(expected);
     this.settleEncoding.resolve(encoding as CompressionAlgorithm);
     response.on('data', (chunk: Buffer) => { if (!this.push(chunk)) response.pause(); });
     response.on('aborted', () => this.destroy(new SourceFailedError('the backup stream from the instance manager was cut; nothing was stored', null, null)));

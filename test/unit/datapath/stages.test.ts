@@ -57,7 +57,8 @@ describe('digest and counters', () => {
 });
 
 describe('multipart part sizing', () => {
-  it('keeps 16 MiB parts up to 62.5 GiB', () => {
+  it('keeps 8 MiB parts up to 31.25 GiB', () => {
+    expect(BASE_PART_SIZE).to.equal(8 * MiB);
     expect(partSize(1)).to.equal(BASE_PART_SIZE);
     expect(partSize(4000)).to.equal(BASE_PART_SIZE);
     expect(partSize(4001)).to.be.greaterThan(BASE_PART_SIZE);
@@ -70,6 +71,15 @@ describe('multipart part sizing', () => {
     expect(partSize(1, fiveTiB)).to.equal(partSize(9000, fiveTiB));
     expect(partSize(1, fiveTiB) * 9500).to.be.greaterThan(fiveTiB);
     expect(partSize(1, 1024 * MiB)).to.equal(BASE_PART_SIZE);
+    const hundredGiB = 100 * 1024 * MiB;
+    expect(partSize(1, hundredGiB)).to.equal(12 * MiB);
+  });
+  it('a stream that outgrows its hint still fits in 10,000 parts', () => {
+    const hint = 100 * 1024 * MiB;
+    expect(partSize(9500, hint)).to.equal(partSize(1, hint));
+    expect(partSize(9501, hint)).to.equal(2 * partSize(1, hint));
+    expect(capacityOfParts(MAX_PARTS, hint)).to.be.greaterThan(1.6 * hint);
+    expect(partSize(MAX_PARTS, 4 * 1024 * 1024 * MiB)).to.equal(5 * 1024 * MiB);
   });
   it('never exceeds the 5 GiB part limit', () => {
     expect(partSize(MAX_PARTS)).to.be.at.most(5 * 1024 * MiB);

@@ -1,0 +1,12 @@
+#!/bin/sh
+# Silo's `silo` command in the image (copied to build/silo by scripts/build-runtime.sh).
+# A streaming worker allocates and frees 1 MiB buffers across threads for hours. With glibc's
+# defaults those frees raise the mmap threshold, later buffers come from per-thread arenas, and RSS
+# creeps up with fragmentation; a fixed threshold returns them to the kernel. A 2 MiB young
+# generation is plenty for a process whose data lives outside the JavaScript heap.
+# Measured in docs/benchmarks.md; decision 0016. Values already in the environment win.
+: "${MALLOC_ARENA_MAX:=2}"
+: "${MALLOC_MMAP_THRESHOLD_:=262144}"
+export MALLOC_ARENA_MAX MALLOC_MMAP_THRESHOLD_
+here=$(dirname "$(readlink -f "$0")")
+exec node --max-semi-space-size=2 "$here/silo-cli.mjs" "$@"

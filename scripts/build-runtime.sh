@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# `npm run build:runtime`: what Silo's image ships in build/ (decisions 0011, 0015, 0016).
+#   build/silo-cli.mjs + build/chunks/  the esbuild bundle, split so a worker loads only its store's SDK
+#   build/silo                          the image's `silo` command: node with the worker's memory settings
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rm -rf build
+npx esbuild runtime/cli.ts --bundle --splitting --platform=node --format=esm --target=node20 \
+  --outdir=build --entry-names=silo-cli --chunk-names='chunks/[name]-[hash]' --out-extension:.js=.mjs \
+  --external:zstd-napi --log-level=warning \
+  "--banner:js=import { createRequire as __siloRequire } from 'node:module'; const require = __siloRequire(import.meta.url);"
+cp runtime/silo-launcher.sh build/silo
+chmod +x build/silo
