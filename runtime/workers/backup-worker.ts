@@ -10,6 +10,7 @@ import type { BackupMetadata } from '../../src/generated/api-types.js';
 import { ConfigError, DeadlineExceededError } from './exit-codes.js';
 import { compressOnFromEnv, compressionFromEnv, deadlineFromEnv, recipientsFromEnv, required, storeConfigFromEnv, type Env } from './worker-env.js';
 import { readFileSync } from 'node:fs';
+import { prepareBackupMetadataValidation } from '../../src/validation/validator.js';
 
 export type BackupSourceSpec =
   | { mode: 'command'; command: string[] }
@@ -46,6 +47,9 @@ export async function runBackup(source: BackupSourceSpec, env: Env, logger: Logg
     stream = physical;
   }
 
+  // The source is starting (a process spawning, the instance manager preparing mariabackup): compile the
+  // metadata schema now, on an otherwise idle main thread, rather than after the last byte.
+  setImmediate(() => prepareBackupMetadataValidation());
   const abort = new AbortController();
   const timer = deadline ? setTimeout(() => abort.abort(new DeadlineExceededError(deadline)), deadline * 1000) : undefined;
   // The deadline also covers waiting for the instance manager's first answer, before the pipeline exists.

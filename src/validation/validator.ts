@@ -89,6 +89,15 @@ export function assertValidResource(kind: SiloKind, object: { metadata?: { name?
 let metadataSchema: SchemaNode | undefined;
 /** Validates a metadata.json document. */
 export function validateBackupMetadata(document: unknown) {
+  return validateAgainst(prepareBackupMetadataValidation(), document);
+}
+
+/**
+ * Loads and compiles the metadata.json schema (about 125 ms); a backup worker calls it while its
+ * source starts, so the last step of a backup does not spend that time with the stream done.
+ */
+export function prepareBackupMetadataValidation(): SchemaNode {
   metadataSchema ??= loadInlinedSchema('metadata/backup-metadata.schema.yaml');
-  return validateAgainst(metadataSchema, document);
+  compile(metadataSchema);
+  return metadataSchema;
 }
