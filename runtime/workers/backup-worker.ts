@@ -45,6 +45,9 @@ export async function runBackup(source: BackupSourceSpec, env: Env, logger: Logg
       tls: { ca: read('SILO_TLS_CA_FILE'), cert: read('SILO_TLS_CERT_FILE'), key: read('SILO_TLS_KEY_FILE'), servername: env.SILO_TLS_SERVER_NAME || undefined },
     });
     stream = physical;
+    // Until the pipeline takes the stream (after the response headers), its errors arrive through
+    // `encoding`; an 'error' event with no listener would crash the worker with exit code 1.
+    physical.on('error', () => undefined);
   }
 
   // The source is starting (a process spawning, the instance manager preparing mariabackup): compile the
