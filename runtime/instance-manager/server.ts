@@ -8,7 +8,6 @@ import { createInterface } from 'node:readline';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logging/logger.js';
 import { replicationStatus } from './replication.js';
-import { ByteCounter } from '../datapath/stages/digest.js';
 import { compressionFromQuery } from './compression-query.js';
 import { createCompressor } from '../datapath/stages/compression.js';
 import { backupArgs, backupTool, connectionArgs, currentPositions, datadirBytes, defaultsFileContents, readPositions, type DatabaseConnection } from './mariabackup.js';
@@ -83,9 +82,10 @@ export function createInstanceManagerServer(options: InstanceManagerOptions): Se
       });
       createInterface({ input: child.stderr! }).on('line', (line) => log.debug('backup tool stderr', { line: line.slice(0, 2048) }));
       // Compressing here, before TLS, is decision 0014: the stream crosses TLS and the network at its stored size.
-      const counter = new ByteCounter();
-      const output = compression.options.algorithm === 'none' ? counter : counter.pipe(createCompressor(compression.options));
-      child.stdout!.pipe(counter);
+      let sourceBytes = 0;
+      // Counted by a listener beside the pipe rather than a Transform: one stream hop less per 64 KiB read.
+      child.stdout!.on('data', (chunk: Buffer) => { sourceBytes += chunk.length; });
+      const output = compression.options.algorithm === 'none' ? child.stdout! : child.stdout!.pipe(createCompressor(compression.options));
       output.pipe(response, { end: false });
       // Trailers go after the compressor's last frame; a compressor error cuts the response, so the client sees no exit status.
       const flushed = finished(output).catch((error: Error) => {
@@ -97,13 +97,13 @@ export function createInstanceManagerServer(options: InstanceManagerOptions): Se
       // unpiped compressor waiting forever for a reader (which would keep this backup "running").
       response.on('close', () => {
         if (child.exitCode === null) child.kill('SIGKILL');
-        if (!response.writableFinished) { counter.destroy(); output.destroy(); }
+        if (!response.writableFinished) { child.stdout!.destroy(); output.destroy(); }
       });
       const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
       await flushed;
       const positions = readPositions(join(work, 'lsn'));
       const status = code ?? 128;
-      const trailers: Record<string, string> = { [TRAILERS.exit]: String(status), [TRAILERS.tool]: tool.name, [TRAILERS.sourceBytes]: String(counter.bytes) };
+      const trailers: Record<string, string> = { [TRAILERS.exit]: String(status), [TRAILERS.tool]: tool.name, [TRAILERS.sourceBytes]: String(sourceBytes) };
       if (status !== 0) trailers[TRAILERS.error] = `${tool.name} ${signal ? `was killed by ${signal}` : `exited with status ${code}`}`;
       for (const [key, value] of Object.entries({ ...begin, ...positions })) {
         if (value) trailers[TRAILERS[key as keyof typeof TRAILERS]] = value;
