@@ -70,8 +70,7 @@ export function createInstanceManagerServer(options: InstanceManagerOptions): Se
     const log = options.logger.child({ backup: running.startedAt, incrementalLsn });
     try {
       const tool = backupTool();
-      const begin = await currentPositions(options.connection, defaultsFile);
-      const expectedBytes = await datadirBytes(options.connection, defaultsFile);
+      const [begin, expectedBytes] = await Promise.all([currentPositions(options.connection, defaultsFile), datadirBytes(options.connection, defaultsFile)]);
       // --defaults-extra-file must come first on a MariaDB/MySQL command line.
       const args = [...connectionArgs(options.connection, defaultsFile), ...backupArgs({ targetDir: join(work, 'target'), lsnDir: join(work, 'lsn'), incrementalLsn })];
       const child = spawn(tool.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
