@@ -1,12 +1,64 @@
-// Root hooks (loaded through .mocharc.yaml `require`): bring up the union of
-// the components that test files declared with useStack(), once per run.
+// Root hooks and global fixtures (loaded through .mocharc.yaml `require`): bring
+// up the components that test files declared with useStack(), once per run.
+//
+// Serial or parallel (decision 0240), the run is owned by the main mocha
+// process: mochaGlobalSetup makes a run directory, the root beforeAll (once per
+// run in serial mode, once per file in each parallel worker) starts what the
+// file(s) declared and is not up yet, under a lock in that directory, and
+// records it there; mochaGlobalTeardown stops exactly what was recorded.
+// A file in an exclusive group (test/support/run-locks.ts) also holds its
+// group's lock from the root beforeAll to the root afterAll.
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Context } from 'mocha';
+import { acquire, groupsOf, release, withLock } from '../support/run-locks.js';
 import { createContext } from './context.js';
+import { repoRoot } from './kube/layout.js';
 import { declaredComponents } from './mocha.js';
 import { downAll, resolveOrder, upAll } from './orchestrate.js';
 
 const ctx = createContext();
-const started: string[] = [];
+/** Set by mochaGlobalSetup; parallel workers inherit it from the main process. */
+const RUN_DIR = 'SILO_STACK_RUN_DIR';
+/** Only when no global setup ran (a runner that skips global fixtures): this process's own starts. */
+const startedHere: string[] = [];
+/** Exclusive-group locks this worker holds for the file it is running. */
+let held: string[] = [];
+
+/** The spec files under the root suite: one in a parallel worker, all of them in a serial run. */
+const filesOf = (ctx: Context): string[] =>
+  [...new Set((ctx.test?.parent?.suites ?? []).map((s) => s.file).filter((f): f is string => !!f))];
+
+const startedFile = (dir: string) => join(dir, 'started');
+const readStarted = (dir: string) =>
+  existsSync(startedFile(dir)) ? readFileSync(startedFile(dir), 'utf8').split('\n').filter(Boolean) : [];
+
+async function allUp(names: string[]): Promise<boolean> {
+  for (const c of resolveOrder(names)) if (!(await c.status(ctx))) return false;
+  return true;
+}
+
+/** Main process, before any worker starts: a fresh run directory. */
+export function mochaGlobalSetup(): void {
+  mkdirSync(join(ctx.root, 'runs'), { recursive: true });
+  process.env[RUN_DIR] = mkdtempSync(join(ctx.root, 'runs', 'run-'));
+}
+
+/** Main process, after every file: stops what this run started (dependents first). */
+export async function mochaGlobalTeardown(): Promise<void> {
+  const dir = process.env[RUN_DIR];
+  if (!dir) return;
+  const started = readStarted(dir);
+  rmSync(dir, { recursive: true, force: true });
+  delete process.env[RUN_DIR];
+  if (!started.length) return;
+  if (process.env.SILO_KEEP_STACK === '1') {
+    ctx.log(`SILO_KEEP_STACK=1: leaving ${started.join(', ')} running`);
+    return;
+  }
+  // Only what this run started: a developer's already-running stack stays up.
+  await downAll(ctx, started);
+}
 
 export const mochaHooks = {
   async beforeAll(this: Context) {
@@ -15,21 +67,50 @@ export const mochaHooks = {
     // A cold machine builds MinIO, mc and fake-gcs-server and installs Debian
     // packages first; CI runs `npm run stack -- install` earlier to keep this short.
     this.timeout(45 * 60 * 1000);
-    ctx.log(`bringing up: ${resolveOrder(names).map((c) => c.name).join(', ')}`);
-    // No catch: a component that cannot start fails the run, in CI and locally.
-    // Nothing is skipped; the error carries the tail of the server's log.
-    // `started` fills as components start, so afterAll also stops a half-started one.
-    await upAll(ctx, names, started);
-    // Deliberately no Object.assign(process.env, …): libpq's PGPORT/PGHOST would leak
-    // into other tests' child processes. Tests read endpoints via useStack().env().
-  },
-  async afterAll(this: Context) {
-    this.timeout(5 * 60 * 1000);
-    if (process.env.SILO_KEEP_STACK === '1') {
-      if (started.length) ctx.log(`SILO_KEEP_STACK=1: leaving ${started.join(', ')} running`);
+    const dir = process.env[RUN_DIR];
+    if (!dir) {
+      ctx.log(`bringing up: ${resolveOrder(names).map((c) => c.name).join(', ')}`);
+      await upAll(ctx, names, startedHere);
       return;
     }
-    // Only what this run started: a developer's already-running stack stays up.
-    if (started.length) await downAll(ctx, started);
+    // Always under the lock: a component another worker is starting can look
+    // up (its process is alive) before its up() has finished.
+    await withLock(dir, 'stack', async () => {
+      if (await allUp(names)) return;
+      ctx.log(`bringing up: ${resolveOrder(names).map((c) => c.name).join(', ')}`);
+      // No catch: a component that cannot start fails the run, in CI and locally.
+      // Nothing is skipped; the error carries the tail of the server's log.
+      // `mine` fills as components start, so teardown also stops a half-started one.
+      const mine: string[] = [];
+      try {
+        await upAll(ctx, names, mine);
+      } finally {
+        if (mine.length) appendFileSync(startedFile(dir), mine.map((n) => `${n}\n`).join(''));
+      }
+    });
+    // Deliberately no Object.assign(process.env, …): libpq's PGPORT/PGHOST would leak
+    // into other tests' child processes. Tests read endpoints via useStack().env().
+    const files = filesOf(this);
+    if (files.length === 1) {
+      for (const group of groupsOf(files, repoRoot)) {
+        const t0 = Date.now();
+        await acquire(dir, group, 500);
+        held.push(group);
+        if (Date.now() - t0 > 1000) ctx.log(`${group}: waited ${((Date.now() - t0) / 1000).toFixed(0)} s for the group lock`);
+      }
+    }
+  },
+  async afterAll(this: Context) {
+    const dir = process.env[RUN_DIR];
+    if (dir) for (const group of held) release(dir, group);
+    held = [];
+    // With a run directory, mochaGlobalTeardown stops things once every worker is done.
+    if (dir || !startedHere.length) return;
+    this.timeout(5 * 60 * 1000);
+    if (process.env.SILO_KEEP_STACK === '1') {
+      ctx.log(`SILO_KEEP_STACK=1: leaving ${startedHere.join(', ')} running`);
+      return;
+    }
+    await downAll(ctx, startedHere);
   },
 };

@@ -4,7 +4,7 @@
  * a fresh namespace, and a poll-until helper.
  */
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig, type V1Pod,
 } from '@kubernetes/client-node';
@@ -48,6 +48,16 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
 }
 
 /**
+ * Which 127.1.<block>.x addresses this file's kubelet hands out: files run in
+ * parallel (decision 0240), and two MariaDB pods on one address would share a
+ * port. Blocks 0-1 are left to the stack's kubelet component; the current
+ * file names hash to distinct blocks (checked when 0240 was written).
+ */
+function podIpBlock(name: string): number {
+  return 2 + (createHash('sha256').update(name).digest().readUInt16BE(0) % 250);
+}
+
+/**
  * Declares the kube component and registers before/after hooks in the calling
  * describe: a namespace of its own and (withKubelet) an in-process kubelet on
  * a node named after the file, so files never run each other's pods.
@@ -76,6 +86,7 @@ export function useKube(name: string, opts: { withKubelet: boolean }): KubeFixtu
       await kubeletComponent.install(fx.ctx); // the Debian binaries the image table maps to
       fx.kubelet = new ProcessKubelet({
         kubeConfig: fx.kc, stateDir: fx.kubeletStateDir, logDir: fx.kubeletLogDir, nodeName: `process-kubelet-${name}`, schedulerName: fx.scheduler,
+        firstPodIpIndex: podIpBlock(name) * 254,
         log: (m) => fx.ctx.log(`[kubelet ${name}] ${m}`),
       });
       await fx.kubelet.start();

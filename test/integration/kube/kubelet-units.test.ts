@@ -116,6 +116,8 @@ describe('process kubelet: pod IPs and mounts', () => {
     expect(a.allocate('u1')).to.equal(ip1);
     expect(a.allocate('u3', '127.1.7.7')).to.equal('127.1.7.7');
     expect(a.allocate('u4', '127.1.7.7')).to.not.equal('127.1.7.7');
+    // A kubelet started at another index (parallel test files) hands out another block.
+    expect(new PodIpAllocator(254 * 5).allocate('u1')).to.equal('127.1.5.1');
   });
 
   it('mounts parents before children, read-only where asked, then execs in the working dir', () => {

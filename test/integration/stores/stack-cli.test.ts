@@ -1,6 +1,6 @@
 // The stack's own contract: `status` and `env` as a person or CI uses them, and
 // every server it started listening on loopback only.
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { readPid } from '../../stack/lib/proc.js';
@@ -11,13 +11,24 @@ const mine = ['minio', 'rgw', 'azurite', 'gcs', 'mariadb', 'postgres'];
 const stack = useStack(...mine);
 const cli = (...args: string[]) => run('npx', ['tsx', 'test/stack/cli.ts', ...args], { allowFailure: true });
 
-/** Every PID file under the stack root: the processes `up` started. */
+/**
+ * Every PID file under the stack root: the processes `up` started. Servers keep
+ * writing under the root meanwhile (MinIO's .trash), so an entry may vanish
+ * between the listing and the visit: the listing's own file types, no stat.
+ */
 function recordedPids(dir: string): number[] {
   const pids: number[] = [];
-  for (const entry of readdirSync(dir)) {
-    const p = join(dir, entry);
-    if (statSync(p).isDirectory()) pids.push(...recordedPids(p));
-    else if (entry.endsWith('.pid')) {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return pids;
+    throw e;
+  }
+  for (const entry of entries) {
+    const p = join(dir, entry.name);
+    if (entry.isDirectory()) pids.push(...recordedPids(p));
+    else if (entry.name.endsWith('.pid')) {
       const pid = readPid(p);
       if (pid) pids.push(pid);
     }

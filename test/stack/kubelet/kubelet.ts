@@ -32,6 +32,11 @@ export interface ProcessKubeletOptions {
    */
   schedulerName?: string;
   log?: (message: string) => void;
+  /**
+   * Pod IP index to start at (see pod-ips.ts). Kubelets that run at the same
+   * time (parallel test files) start far apart so their pods never share an address.
+   */
+  firstPodIpIndex?: number;
 }
 
 const statusCode = (err: unknown): number | undefined => (err as { code?: number })?.code;
@@ -41,7 +46,7 @@ export class ProcessKubelet implements KubeletServices {
   private readonly core: CoreV1Api;
   private readonly workers = new Map<string, PodWorker>();
   private readonly binding = new Set<string>();
-  private readonly ips = new PodIpAllocator();
+  private readonly ips: PodIpAllocator;
   private stopped = false;
   private watchAbort?: AbortController;
   private heartbeatTimer?: NodeJS.Timeout;
@@ -56,6 +61,7 @@ export class ProcessKubelet implements KubeletServices {
     this.core = opts.kubeConfig.makeApiClient(CoreV1Api);
     this.apiserver = new URL(opts.kubeConfig.getCurrentCluster()!.server);
     this.pids = new PidFiles(join(opts.stateDir, 'pids'));
+    this.ips = new PodIpAllocator(opts.firstPodIpIndex ?? 0);
   }
 
   log(message: string): void {

@@ -8,7 +8,8 @@ export function podIpForIndex(index: number): string {
 }
 
 export class PodIpAllocator {
-  private next = 0;
+  /** Starts at index `next`, so kubelets running side by side can hand out different addresses. */
+  constructor(private next = 0) {}
   private readonly inUse = new Map<string, string>(); // uid → ip
 
   /** Keeps an address the API already shows for this pod (kubelet restart), else takes the next free one. */

@@ -80,7 +80,11 @@ describe('backup-operator.io: schedule policies and restore failures', function 
     expect((await getRun(fx, expected))!.metadata!.annotations!['backup-operator.io/scheduled-at']).to.equal(slot.toISOString());
     const missed = await waitForEvent(fx, 'too-late', 'MissedSchedule');
     expect(missed.message).to.match(/startingDeadlineSeconds \(60 s/);
-    const late = await fx.objects.get<any>(KINDS.BackupSchedule, { namespace: ns(), name: 'too-late' });
+    // The reconciler records the Event before it patches the status, so wait for the status too.
+    const late = await waitFor('too-late\'s lastScheduleTime at the skipped slot', async () => {
+      const s = await fx.objects.get<any>(KINDS.BackupSchedule, { namespace: ns(), name: 'too-late' });
+      return Date.parse(s?.status?.lastScheduleTime) === slot.getTime() ? s : undefined;
+    }, 30_000);
     expect(Date.parse(late.status.lastScheduleTime)).to.equal(slot.getTime());
     expect(await runsOf('too-late')).to.deep.equal([]);
     await waitForPhase(fx, expected, ['Completed']);

@@ -9,6 +9,11 @@ if [ "$1" != mariadbd ] && [ "$1" != mysqld ]; then exec "$@"; fi
 shift
 datadir=/var/lib/mysql
 mkdir -p "$datadir" /run/mysqld
+# A container has a /tmp of its own; here /tmp is the host's, and every mariadbd
+# that starts deletes all #sql* temp tables in its tmpdir, another pod's
+# bootstrap tables included (seen with pods starting side by side).
+export TMPDIR=/run/mysqld/tmp
+mkdir -p "$TMPDIR"
 init_file=
 if [ ! -d "$datadir/mysql" ]; then
   mariadb-install-db --user=root --datadir="$datadir" --skip-test-db --auth-root-authentication-method=normal >/dev/null
