@@ -1,0 +1,73 @@
+// The image's `silo` (build/silo from `npm run build:runtime`): the split bundle behind its launcher
+// (decisions 0011, 0015, 0016). Nothing else in the suite runs the bundle, so this is what catches a
+// chunk that no longer loads or a cloud SDK pulled back into every worker.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { expect } from 'chai';
+import { generateAgeKeyPair } from '../../../runtime/datapath/age/age-keys.js';
+
+const root = resolve(import.meta.dirname, '../../..');
+const build = join(root, 'build');
+
+/** Every module the entry loads before any dynamic import: the static import graph from build/silo-cli.mjs. */
+function staticallyLoaded(entry: string): string[] {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    for (const match of text.matchAll(/(?:^|[;\n])\s*(?:import\s*(?:[^'"();]*?\s*from\s*)?|export\s*[^'"();]*?\s*from\s*)["'](\.\.?\/[^"']+)["']/g)) {
+      visit(resolve(dirname(file), match[1]));
+    }
+  };
+  visit(entry);
+  return [...seen];
+}
+
+describe('the runtime bundle (build/silo)', function () {
+  this.timeout(120_000);
+  let dir: string;
+  before(() => {
+    execFileSync('bash', [join(root, 'scripts/build-runtime.sh')], { stdio: 'inherit' });
+    dir = mkdtempSync(join(tmpdir(), 'silo-bundle-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('loads no cloud SDK and no Kubernetes client until a command needs one', () => {
+    const loaded = staticallyLoaded(join(build, 'silo-cli.mjs'));
+    expect(loaded.length).to.be.greaterThan(1);
+    const text = loaded.map((file) => readFileSync(file, 'utf8')).join('\n');
+    // esbuild keeps a `// node_modules/<package>/…` comment above each bundled module.
+    for (const heavy of ['@aws-sdk/client-s3', '@azure/storage-blob', '@google-cloud/storage', '@kubernetes/client-node']) {
+      expect(text, `${heavy} in the statically loaded chunks`).to.not.include(`node_modules/${heavy}/`);
+    }
+    const all = execFileSync('find', [build, '-name', '*.mjs']).toString();
+    expect(all).to.match(/chunks\/s3-store-/);
+  });
+
+  it('backs up and restores through the launcher, which sets the worker memory settings for the whole process tree', () => {
+    const keys = generateAgeKeyPair();
+    const identityFile = join(dir, 'identity');
+    execFileSync('sh', ['-c', `printf '%s\\n' "$0" > "$1"`, keys.identity, identityFile]);
+    const env: NodeJS.ProcessEnv = {
+      ...process.env, SILO_STORE_TYPE: 'filesystem', SILO_FS_ROOT: join(dir, 'store'), SILO_DATA_KEY: 'b/data', SILO_BACKUP_ID: '20261122T000000Z',
+      SILO_COMPRESSION: 'zstd', SILO_AGE_RECIPIENTS: keys.recipient, SILO_LOG_LEVEL: 'warn', SILO_TERMINATION_LOG: join(dir, 'termination-log'),
+    };
+    delete env.MALLOC_ARENA_MAX;
+    delete env.MALLOC_MMAP_THRESHOLD_;
+    // The backed-up "database" prints the settings its parent process (the worker) runs with.
+    const backup = spawnSync(join(build, 'silo'), ['backup', 'command', '--', 'sh', '-c', 'echo "arena=$MALLOC_ARENA_MAX mmap=$MALLOC_MMAP_THRESHOLD_"; head -c 3000000 /dev/zero'], { env });
+    expect(backup.status, backup.stderr.toString()).to.equal(0);
+    const result = JSON.parse(backup.stdout.toString().trim().split('\n').pop()!);
+    expect(result.metadata.sizes.sourceBytes).to.equal(3_000_000 + 'arena=2 mmap=262144\n'.length);
+
+    const firstLine = join(dir, 'first-line');
+    const restore = spawnSync(join(build, 'silo'), ['restore', 'command', '--', 'sh', '-c', 'head -n 1 > "$0"; cat > /dev/null', firstLine], {
+      env: { ...env, SILO_METADATA_KEY: 'b/data.metadata.json', SILO_AGE_IDENTITY_FILE: identityFile },
+    });
+    expect(restore.status, restore.stderr.toString()).to.equal(0);
+    expect(readFileSync(firstLine, 'utf8')).to.equal('arena=2 mmap=262144\n');
+  });
+});
