@@ -3,10 +3,14 @@
 # A streaming worker allocates and frees 1 MiB buffers across threads for hours. With glibc's
 # defaults those frees raise the mmap threshold, later buffers come from per-thread arenas, and RSS
 # creeps up with fragmentation; a fixed threshold returns them to the kernel. A 2 MiB young
-# generation is plenty for a process whose data lives outside the JavaScript heap.
+# generation is plenty for a short-lived worker whose data lives outside the JavaScript heap; the
+# long-running servers (instance manager, controller) keep V8's default, which costs them less CPU.
 # Measured in docs/benchmarks.md; decision 0016. Values already in the environment win.
 : "${MALLOC_ARENA_MAX:=2}"
 : "${MALLOC_MMAP_THRESHOLD_:=262144}"
 export MALLOC_ARENA_MAX MALLOC_MMAP_THRESHOLD_
 here=$(dirname "$(readlink -f "$0")")
-exec node --max-semi-space-size=2 "$here/silo-cli.mjs" "$@"
+case "$1" in
+  instance-manager|controller) exec node "$here/silo-cli.mjs" "$@" ;;
+  *) exec node --max-semi-space-size=2 "$here/silo-cli.mjs" "$@" ;;
+esac

@@ -1,7 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createCompressor, type CompressionOptions } from './stages/compression.js';
-import { ByteCounter } from './stages/digest.js';
 import { CryptoThreadStage } from './threads/crypto-thread-stage.js';
 import { ProgressReporter } from './stages/progress.js';
 import type { ObjectStore } from '../objectstore/object-store.js';
@@ -35,7 +34,10 @@ export interface BackupStreamResult {
  */
 export async function streamBackup(options: BackupStreamOptions): Promise<BackupStreamResult> {
   const startedAt = new Date();
-  const sourceCounter = new ByteCounter();
+  // Counted by a listener beside the pipe rather than a Transform: one stream hop less per chunk
+  // (a TLS source delivers 16 KiB records, about 90,000 of them per 1.4 GB).
+  let sourceBytes = 0;
+  options.source.on('data', (chunk: Buffer) => { sourceBytes += chunk.length; });
   const progress = options.onProgress ? new ProgressReporter(options.onProgress) : undefined;
   // age (when there are recipients) and the SHA256 of the stored bytes, together on a worker thread.
   const digest = new CryptoThreadStage({
@@ -45,8 +47,8 @@ export async function streamBackup(options: BackupStreamOptions): Promise<Backup
   try {
     await pipeline(
       (options.sourceCompressed
-        ? [options.source, sourceCounter, digest, sink]
-        : [options.source, sourceCounter, createCompressor(options.compression), digest, sink]) as never,
+        ? [options.source, digest, sink]
+        : [options.source, createCompressor(options.compression), digest, sink]) as never,
       options.signal ? { signal: options.signal } : {},
     );
   } catch (error) {
@@ -56,7 +58,7 @@ export async function streamBackup(options: BackupStreamOptions): Promise<Backup
     throw error;
   }
   progress?.update(digest.bytes, true);
-  return { sha256: digest.sha256, storedBytes: digest.bytes, sourceBytes: sourceCounter.bytes, startedAt, stoppedAt: new Date() };
+  return { sha256: digest.sha256, storedBytes: digest.bytes, sourceBytes, startedAt, stoppedAt: new Date() };
 }
 
 function closed(stream: Writable): Promise<void> {

@@ -22,7 +22,8 @@ export type BackupSourceSpec =
  * last. Returns the metadata document that was written.
  */
 export async function runBackup(source: BackupSourceSpec, env: Env, logger: Logger): Promise<BackupMetadata> {
-  const store = await createObjectStore(storeConfigFromEnv(env));
+  // Every setting is checked before the source starts; the store's SDK loads while the source warms up.
+  const storeConfig = storeConfigFromEnv(env);
   const key = required(env, 'SILO_DATA_KEY', 'set it to the object key of the backup data');
   const metadataKey = env.SILO_METADATA_KEY || `${key}.metadata.json`;
   const compression = compressionFromEnv(env);
@@ -45,13 +46,16 @@ export async function runBackup(source: BackupSourceSpec, env: Env, logger: Logg
       tls: { ca: read('SILO_TLS_CA_FILE'), cert: read('SILO_TLS_CERT_FILE'), key: read('SILO_TLS_KEY_FILE'), servername: env.SILO_TLS_SERVER_NAME || undefined },
     });
     stream = physical;
-    // Until the pipeline takes the stream (after the response headers), its errors arrive through
-    // `encoding`; an 'error' event with no listener would crash the worker with exit code 1.
-    physical.on('error', () => undefined);
   }
+  // Until the pipeline takes the stream (after the store loads and, for a physical backup, the response
+  // headers), its errors reach the pipeline through its errored state (and `encoding`); an 'error'
+  // event with no listener would crash the worker with exit code 1.
+  stream.on('error', () => undefined);
 
-  // The source is starting (a process spawning, the instance manager preparing mariabackup): compile the
-  // metadata schema now, on an otherwise idle main thread, rather than after the last byte.
+  // The source is starting (a process spawning, the instance manager preparing mariabackup): load the
+  // store's SDK and compile the metadata schema now, on an otherwise idle main thread, rather than in
+  // front of the first byte or after the last one.
+  const store = await createObjectStore(storeConfig).catch((error) => { stream.destroy(); throw error; });
   setImmediate(() => prepareBackupMetadataValidation());
   const abort = new AbortController();
   const timer = deadline ? setTimeout(() => abort.abort(new DeadlineExceededError(deadline)), deadline * 1000) : undefined;
