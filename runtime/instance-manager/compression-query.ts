@@ -1,6 +1,4 @@
-import { type CompressionAlgorithm, type CompressionOptions } from '../datapath/stages/compression.js';
-
-const MAX_LEVELS: Record<Exclude<CompressionAlgorithm, 'none'>, number> = { gzip: 9, zstd: 19 };
+import { MAX_LEVELS, type CompressionOptions } from '../datapath/stages/compression.js';
 
 /**
  * `GET /cluster/backup?compression=zstd&level=1`: how the worker asks the instance manager to

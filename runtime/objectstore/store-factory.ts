@@ -13,7 +13,7 @@ export type ObjectStoreConfig =
 
 /**
  * Each cloud SDK costs about 20 MiB of RSS once loaded, so a worker loads only the one its
- * store needs; the bundle splits them into their own chunks (decision 0014).
+ * store needs; the bundle splits them into their own chunks (decision 0015).
  */
 export async function createObjectStore(config: ObjectStoreConfig): Promise<ObjectStore> {
   switch (config.type) {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { CompressionAlgorithm } from '../datapath/stages/compression.js';
+import { MAX_LEVELS, type CompressionAlgorithm } from '../datapath/stages/compression.js';
 import type { ObjectStoreConfig } from '../objectstore/store-factory.js';
 import { ConfigError } from './exit-codes.js';
 
@@ -95,7 +95,7 @@ export function compressionFromEnv(env: Env): { algorithm: CompressionAlgorithm;
   if (!['none', 'gzip', 'zstd'].includes(algorithm)) throw new ConfigError(`SILO_COMPRESSION must be none, gzip or zstd (got ${JSON.stringify(algorithm)})`);
   if (!env.SILO_COMPRESSION_LEVEL) return { algorithm };
   const level = Number(env.SILO_COMPRESSION_LEVEL);
-  const max = algorithm === 'gzip' ? 9 : 19;
+  const max = algorithm === 'gzip' ? MAX_LEVELS.gzip : MAX_LEVELS.zstd;
   if (!Number.isInteger(level) || level < 1 || level > max) throw new ConfigError(`SILO_COMPRESSION_LEVEL must be an integer from 1 to ${max} for ${algorithm} (got ${JSON.stringify(env.SILO_COMPRESSION_LEVEL)})`);
   return { algorithm, level };
 }

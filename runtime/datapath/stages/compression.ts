@@ -13,6 +13,8 @@ export interface CompressionOptions {
 }
 
 export const DEFAULT_LEVELS: Record<Exclude<CompressionAlgorithm, 'none'>, number> = { gzip: 6, zstd: 1 };
+/** The highest level each codec accepts (zstd's 20–22 need long windows that a restore would have to allow). */
+export const MAX_LEVELS: Record<Exclude<CompressionAlgorithm, 'none'>, number> = { gzip: 9, zstd: 19 };
 
 /**
  * zstd runs in-process through zstd-napi (multithreaded streaming, bundled

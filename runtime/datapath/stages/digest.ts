@@ -33,12 +33,3 @@ export class DigestCounter extends Transform {
     return this.digestHex;
   }
 }
-
-/** Counts bytes only, e.g. the source size before compression. */
-export class ByteCounter extends Transform {
-  bytes = 0;
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    this.bytes += chunk.length;
-    done(null, chunk);
-  }
-}

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { expect } from 'chai';
 import { createCompressor, createDecompressor } from '../../../runtime/datapath/stages/compression.js';
-import { ByteCounter, DigestCounter } from '../../../runtime/datapath/stages/digest.js';
+import { DigestCounter } from '../../../runtime/datapath/stages/digest.js';
 import { BASE_PART_SIZE, capacityOfParts, MAX_PARTS, MiB, partSize } from '../../../runtime/datapath/sinks/part-size.js';
 
 async function run(data: Buffer, ...stages: NodeJS.ReadWriteStream[]): Promise<Buffer> {
@@ -48,11 +48,6 @@ describe('digest and counters', () => {
     expect(out.equals(data)).to.equal(true);
     expect(digest.bytes).to.equal(data.length);
     expect(digest.sha256).to.equal(createHash('sha256').update(data).digest('hex'));
-  });
-  it('ByteCounter counts', async () => {
-    const counter = new ByteCounter();
-    await run(randomBytes(12345), counter);
-    expect(counter.bytes).to.equal(12345);
   });
 });
 
