@@ -5,7 +5,8 @@
  *   restore: mc cat | age -d | zstd -d | mbstream -x          vs  silo restore command -- mbstream -x
  *   memory:  silo backup of 1 GiB and of SILO_BENCH_MEMORY_GIB (default 20) GiB of synthetic data: peak RSS.
  *   age:     the age stage alone, in process, against the age CLI.
- * Sizes: SILO_BENCH_MB (dataset, default 1024), SILO_BENCH_MEMORY_GIB.
+ * Sizes: SILO_BENCH_MB (dataset, default 1024), SILO_BENCH_MEMORY_GIB; SILO_BENCH_ROUNDS (default 3)
+ * interleaved rounds of each backup and restore comparison, compared by their medians.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -17,7 +18,7 @@ import { MINIO_ACCESS_KEY, MINIO_BUCKET, MINIO_SECRET_KEY, mcPath, minioEndpoint
 import { mariadbInstance } from '../test/stack/components/mariadb.js';
 import { seedDataset } from '../test/stack/datasets/mariadb-seed.js';
 import { createPki } from '../test/support/pki.js';
-import { mbps, measure, must, table } from './measure.js';
+import { mbps, measure, median, must, table, type Measured } from './measure.js';
 import { ageThroughput } from './age-throughput.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -26,6 +27,7 @@ const ROOT = resolve(import.meta.dirname, '..');
 const CLI = [join(ROOT, 'build/silo')];
 const datasetMb = Number(process.env.SILO_BENCH_MB ?? 1024);
 const memoryGib = Number(process.env.SILO_BENCH_MEMORY_GIB ?? 20);
+const rounds = Number(process.env.SILO_BENCH_ROUNDS ?? 3);
 
 execFileSync('npm', ['run', '--silent', 'stack', '--', 'up', 'minio', 'mariadb'], { cwd: ROOT, stdio: 'inherit' });
 const ctx = createContext();
@@ -39,6 +41,33 @@ const mcEnv = { ...process.env, MC_HOST_bench: minio.endpoint.replace('://', `:/
 const storeEnv = { SILO_STORE_TYPE: 's3', SILO_S3_BUCKET: MINIO_BUCKET, SILO_S3_ENDPOINT: minio.endpoint, SILO_S3_FORCE_PATH_STYLE: 'true', AWS_ACCESS_KEY_ID: MINIO_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: MINIO_SECRET_KEY, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', SILO_LOG_LEVEL: 'warn' };
 const prefix = `bench/${Date.now()}`;
 const rows: Array<Record<string, string | number>> = [];
+
+interface Interleaved { baseline: Measured[]; silo: Measured[] }
+
+/** Runs both sides `rounds` times, alternating which goes first. */
+async function interleaved(what: string, baseline: (round: number) => Promise<Measured>, silo: (round: number) => Promise<Measured>): Promise<Interleaved> {
+  const result: Interleaved = { baseline: [], silo: [] };
+  for (let round = 1; round <= rounds; round++) {
+    const order = round % 2 === 1 ? (['baseline', 'silo'] as const) : (['silo', 'baseline'] as const);
+    for (const side of order) {
+      const run = must(await (side === 'baseline' ? baseline : silo)(round), `${side} ${what} (round ${round})`);
+      result[side].push(run);
+    }
+    const [b, s] = [result.baseline[round - 1].seconds, result.silo[round - 1].seconds];
+    process.stdout.write(`${what} round ${round}: baseline ${b.toFixed(2)} s, silo ${s.toFixed(2)} s, ratio ${(b / s).toFixed(2)}\n`);
+  }
+  return result;
+}
+
+function comparisonRow(run: string, bytes: number, runs: Interleaved): Record<string, string | number> {
+  const baselineSeconds = median(runs.baseline.map((r) => r.seconds));
+  const siloSeconds = median(runs.silo.map((r) => r.seconds));
+  return {
+    run, 'silo MB/s': mbps(bytes, siloSeconds), 'baseline MB/s': mbps(bytes, baselineSeconds), ratio: baselineSeconds / siloSeconds,
+    'ratio per round': runs.silo.map((r, i) => (runs.baseline[i].seconds / r.seconds).toFixed(2)).join(' / '),
+    'silo peak RSS MiB': Math.max(...runs.silo.map((r) => r.peakRssMiB)), 'baseline peak RSS MiB': Math.max(...runs.baseline.map((r) => r.peakRssMiB)),
+  };
+}
 
 // Reseeding 1 GB takes minutes; reuse the dataset when an earlier run left it (SILO_BENCH_RESEED=1 forces it).
 const seeded = execFileSync('mariadb', ['--no-defaults', `--socket=${db.socket}`, '-uroot', '-N', '-B', '-e', "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema='silo_bench'"]).toString().trim();
@@ -56,36 +85,51 @@ const im = spawn(CLI[0], [...CLI.slice(1), 'instance-manager'], { env: { ...proc
 await new Promise((r) => setTimeout(r, 3000));
 
 try {
-  // Backup: the baseline pipeline first, then Silo, on the same dataset.
+  // Backup and restore, each side SILO_BENCH_ROUNDS times, interleaved with the order alternating (ABBA…),
+  // so a machine that gets busier or quieter during the run, and the page cache left by the side before,
+  // weigh on both sides alike. Medians are compared; every round's ratio is printed too.
   const mariabackup = `mariabackup --backup --stream=xbstream --target-dir=${join(work, 't')} --socket=${db.socket} --user=root --parallel=2`;
-  const baseline = must(await measure(['bash', '-o', 'pipefail', '-c', `${mariabackup} 2>/dev/null | zstd -1 -T0 -q | age -r ${keys.recipient} | ${mc} pipe -q bench/${MINIO_BUCKET}/${prefix}/baseline.xb.zst.age`], mcEnv), 'baseline backup');
-  const silo = must(await measure([...CLI, 'backup', 'physical', '--instance-manager', `https://127.0.0.1:${imPort}`], {
-    ...process.env, ...storeEnv, SILO_DATA_KEY: `${prefix}/silo/backup.xbstream`, SILO_METADATA_KEY: `${prefix}/silo/metadata.json`, SILO_BACKUP_ID: '20261122T000000Z',
+  const baselineBackup = (round: number) => {
+    rmSync(join(work, 't'), { recursive: true, force: true });
+    return measure(['bash', '-o', 'pipefail', '-c', `${mariabackup} 2>/dev/null | zstd -1 -T0 -q | age -r ${keys.recipient} | ${mc} pipe -q bench/${MINIO_BUCKET}/${prefix}/${round}/baseline.xb.zst.age`], mcEnv);
+  };
+  const siloBackup = (round: number) => measure([...CLI, 'backup', 'physical', '--instance-manager', `https://127.0.0.1:${imPort}`], {
+    ...process.env, ...storeEnv, SILO_DATA_KEY: `${prefix}/${round}/silo/backup.xbstream`, SILO_METADATA_KEY: `${prefix}/${round}/silo/metadata.json`, SILO_BACKUP_ID: '20261122T000000Z',
     SILO_COMPRESSION: 'zstd', SILO_AGE_RECIPIENTS: keys.recipient, SILO_TLS_CA_FILE: join(work, 'ca'), SILO_TLS_CERT_FILE: join(work, 'ccert'), SILO_TLS_KEY_FILE: join(work, 'ckey'),
-  }), 'silo backup');
-  const metadata = JSON.parse(silo.stdout.trim().split('\n').pop()!).metadata;
+  });
+  const backups = await interleaved('backup', baselineBackup, siloBackup);
+  const metadata = JSON.parse(backups.silo[0].stdout.trim().split('\n').pop()!).metadata;
   const sourceBytes = metadata.sizes.sourceBytes;
-  rows.push({ run: `backup ${(sourceBytes / 1e6).toFixed(0)} MB xbstream`, 'silo MB/s': mbps(sourceBytes, silo.seconds), 'baseline MB/s': mbps(sourceBytes, baseline.seconds),
-    ratio: baseline.seconds / silo.seconds, 'silo peak RSS MiB': silo.peakRssMiB, 'baseline peak RSS MiB': baseline.peakRssMiB });
+  rows.push(comparisonRow(`backup ${(sourceBytes / 1e6).toFixed(0)} MB xbstream`, sourceBytes, backups));
 
-  // Restore to an extracted xbstream directory, both ways.
-  mkdirSync(join(work, 'rb'));
-  mkdirSync(join(work, 'rs'));
-  const baseRestore = must(await measure(['bash', '-o', 'pipefail', '-c', `${mc} cat bench/${MINIO_BUCKET}/${prefix}/baseline.xb.zst.age | age -d -i ${join(work, 'identity.txt')} | zstd -d -q -T0 | mbstream -x -C ${join(work, 'rb')}`], mcEnv), 'baseline restore');
-  const siloRestore = must(await measure([...CLI, 'restore', 'command', '--', 'mbstream', '-x', '-C', join(work, 'rs')], {
-    ...process.env, ...storeEnv, SILO_METADATA_KEY: `${prefix}/silo/metadata.json`, SILO_AGE_IDENTITY_FILE: join(work, 'identity.txt'),
-  }), 'silo restore');
-  rows.push({ run: `restore ${(sourceBytes / 1e6).toFixed(0)} MB xbstream`, 'silo MB/s': mbps(sourceBytes, siloRestore.seconds), 'baseline MB/s': mbps(sourceBytes, baseRestore.seconds),
-    ratio: baseRestore.seconds / siloRestore.seconds, 'silo peak RSS MiB': siloRestore.peakRssMiB, 'baseline peak RSS MiB': baseRestore.peakRssMiB });
+  // Restore round 1's objects into an extracted xbstream directory, both ways; each run starts from an empty directory.
+  const target = join(work, 'restored');
+  const emptyTarget = () => {
+    rmSync(target, { recursive: true, force: true });
+    mkdirSync(target);
+  };
+  const baselineRestore = () => {
+    emptyTarget();
+    return measure(['bash', '-o', 'pipefail', '-c', `${mc} cat bench/${MINIO_BUCKET}/${prefix}/1/baseline.xb.zst.age | age -d -i ${join(work, 'identity.txt')} | zstd -d -q -T0 | mbstream -x -C ${target}`], mcEnv);
+  };
+  const siloRestore = () => {
+    emptyTarget();
+    return measure([...CLI, 'restore', 'command', '--', 'mbstream', '-x', '-C', target], {
+      ...process.env, ...storeEnv, SILO_METADATA_KEY: `${prefix}/1/silo/metadata.json`, SILO_AGE_IDENTITY_FILE: join(work, 'identity.txt'),
+    });
+  };
+  rows.push(comparisonRow(`restore ${(sourceBytes / 1e6).toFixed(0)} MB xbstream`, sourceBytes, await interleaved('restore', baselineRestore, siloRestore)));
+  rmSync(target, { recursive: true, force: true });
 
   // Memory: the same worker over 1 GiB and over memoryGib GiB of incompressible synthetic data.
-  for (const gib of [1, memoryGib]) {
+  // SILO_BENCH_MEMORY_GIB=0 skips the memory runs.
+  for (const gib of memoryGib > 0 ? [...new Set([1, memoryGib])] : []) {
     const bytes = gib * 1024 ** 3;
     const generator = `openssl enc -aes-128-ctr -nosalt -pass pass:silo-bench -pbkdf2 -in /dev/zero 2>/dev/null | head -c ${bytes}`;
     const run = must(await measure([...CLI, 'backup', 'command', '--', 'sh', '-c', generator], {
       ...process.env, ...storeEnv, SILO_DATA_KEY: `${prefix}/mem-${gib}`, SILO_BACKUP_ID: '20261122T000000Z', SILO_COMPRESSION: 'zstd', SILO_AGE_RECIPIENTS: keys.recipient,
     }), `memory run ${gib} GiB`);
-    rows.push({ run: `memory: backup ${gib} GiB synthetic`, 'silo MB/s': mbps(bytes, run.seconds), 'baseline MB/s': '-', ratio: '-', 'silo peak RSS MiB': run.peakRssMiB, 'baseline peak RSS MiB': '-' });
+    rows.push({ run: `memory: backup ${gib} GiB synthetic`, 'silo MB/s': mbps(bytes, run.seconds), 'baseline MB/s': '-', ratio: '-', 'ratio per round': '-', 'silo peak RSS MiB': run.peakRssMiB, 'baseline peak RSS MiB': '-' });
     execFileSync(mc, ['rm', '--quiet', `bench/${MINIO_BUCKET}/${prefix}/mem-${gib}`], { env: mcEnv });
   }
   // age alone: Silo's stage in this process (1 GiB from memory) against the age CLI on a 512 MiB cached file.
@@ -94,12 +138,12 @@ try {
   execFileSync('sh', ['-c', `head -c ${512 * 1024 ** 2} /dev/urandom > ${ageFile}`]);
   const ageCli = must(await measure(['sh', '-c', `age -r ${keys.recipient} < ${ageFile} > /dev/null`]), 'age CLI');
   const ageCliMbps = mbps(512 * 1024 ** 2, ageCli.seconds);
-  rows.push({ run: 'age encrypt (in process)', 'silo MB/s': age.encryptMBps, 'baseline MB/s': ageCliMbps, ratio: age.encryptMBps / ageCliMbps, 'silo peak RSS MiB': '-', 'baseline peak RSS MiB': '-' });
-  rows.push({ run: 'age decrypt (in process)', 'silo MB/s': age.decryptMBps, 'baseline MB/s': '-', ratio: '-', 'silo peak RSS MiB': '-', 'baseline peak RSS MiB': '-' });
+  rows.push({ run: 'age encrypt (in process)', 'silo MB/s': age.encryptMBps, 'baseline MB/s': ageCliMbps, ratio: age.encryptMBps / ageCliMbps, 'ratio per round': '-', 'silo peak RSS MiB': '-', 'baseline peak RSS MiB': '-' });
+  rows.push({ run: 'age decrypt (in process)', 'silo MB/s': age.decryptMBps, 'baseline MB/s': '-', ratio: '-', 'ratio per round': '-', 'silo peak RSS MiB': '-', 'baseline peak RSS MiB': '-' });
 } finally {
   im.kill('SIGTERM');
   execFileSync(mc, ['rm', '--recursive', '--force', '--quiet', `bench/${MINIO_BUCKET}/${prefix}`], { env: mcEnv, stdio: 'ignore' });
   rmSync(work, { recursive: true, force: true });
 }
 
-process.stdout.write(`\n${table(rows)}\n\nratio = baseline seconds / silo seconds (≥ 1.0 means Silo is at least as fast). ${new Date().toISOString()}, ${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length} cores\n`);
+process.stdout.write(`\n${table(rows)}\n\nratio = median baseline seconds / median silo seconds over ${rounds} interleaved rounds (≥ 1.0 means Silo is at least as fast). ${new Date().toISOString()}, ${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length} cores\n`);

@@ -28,6 +28,12 @@ export function must(result: Measured, what: string): Measured {
   return result;
 }
 
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
 export const mbps = (bytes: number, seconds: number) => bytes / 1e6 / seconds;
 
 export function table(rows: Array<Record<string, string | number>>): string {
