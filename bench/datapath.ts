@@ -24,7 +24,8 @@ import { ageThroughput } from './age-throughput.js';
 const ROOT = resolve(import.meta.dirname, '..');
 // The image's `silo` command that `npm run build:runtime` makes (bench:datapath builds it first): the
 // bundle with the launcher's memory settings (decision 0016), as a Job runs it, without tsx compiling at startup.
-const CLI = [join(ROOT, 'build/silo')];
+// SILO_BENCH_SILO runs another command in its place (an A/B of launcher settings, for instance).
+const CLI = [process.env.SILO_BENCH_SILO ?? join(ROOT, 'build/silo')];
 const datasetMb = Number(process.env.SILO_BENCH_MB ?? 1024);
 const memoryGib = Number(process.env.SILO_BENCH_MEMORY_GIB ?? 20);
 const rounds = Number(process.env.SILO_BENCH_ROUNDS ?? 3);

@@ -12,10 +12,12 @@ export async function runInstanceManager(env: Env, logger: Logger): Promise<void
   };
   const port = Number(env.SILO_IM_PORT ?? '8443');
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError(`SILO_IM_PORT must be a TCP port (got ${JSON.stringify(env.SILO_IM_PORT)})`);
+  const zstd = env.SILO_IM_ZSTD ?? 'auto';
+  if (zstd !== 'auto' && zstd !== 'in-process') throw new ConfigError(`SILO_IM_ZSTD must be auto or in-process (got ${JSON.stringify(zstd.slice(0, 40))})`);
   const server = createInstanceManagerServer({
     tls: { key: read('SILO_IM_TLS_KEY_FILE'), cert: read('SILO_IM_TLS_CERT_FILE'), clientCa: read('SILO_IM_CLIENT_CA_FILE') },
     connection: { socket: env.SILO_DB_SOCKET, host: env.SILO_DB_HOST, port: env.SILO_DB_PORT ? Number(env.SILO_DB_PORT) : undefined, user: env.SILO_DB_USER ?? 'root', passwordFile: env.SILO_DB_PASSWORD_FILE },
-    logger, instanceName: env.POD_NAME ?? 'instance',
+    logger, instanceName: env.POD_NAME ?? 'instance', zstd,
   });
   const host = env.SILO_IM_HOST ?? env.POD_IP ?? '0.0.0.0';
   await new Promise<void>((resolve) => server.listen(port, host, resolve));

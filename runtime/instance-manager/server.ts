@@ -1,15 +1,13 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
-import { finished } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logging/logger.js';
 import { replicationStatus } from './replication.js';
 import { compressionFromQuery } from './compression-query.js';
-import { createCompressor } from '../datapath/stages/compression.js';
+import { startBackupStream } from './backup-stream.js';
+import { findZstdCli } from './zstd-cli.js';
 import { backupArgs, backupTool, connectionArgs, currentPositions, datadirBytes, defaultsFileContents, readPositions, type DatabaseConnection } from './mariabackup.js';
 
 /** Trailers that carry the outcome after the last byte, so a failed backup is never mistaken for a complete one. */
@@ -38,6 +36,12 @@ export interface InstanceManagerOptions {
   readonly logger: Logger;
   /** Instance name reported by /status. */
   readonly instanceName: string;
+  /**
+   * How zstd compression runs: `auto` uses the zstd command when one is installed, so the backup tool's
+   * bytes never pass through Node (decision 0017); `in-process` always uses the bundled codec.
+   * @default 'auto'
+   */
+  readonly zstd?: 'auto' | 'in-process';
 }
 
 /**
@@ -47,6 +51,7 @@ export interface InstanceManagerOptions {
 export function createInstanceManagerServer(options: InstanceManagerOptions): Server {
   let running: { startedAt: string; incrementalLsn?: string } | undefined;
   let last: { finishedAt: string; exitStatus: number; toLsn?: string } | undefined;
+  const zstdCli = options.zstd === 'in-process' ? Promise.resolve(undefined) : findZstdCli();
 
   const backup = async (request: IncomingMessage, response: ServerResponse, url: URL) => {
     if (running) {
@@ -73,36 +78,36 @@ export function createInstanceManagerServer(options: InstanceManagerOptions): Se
       const [begin, expectedBytes] = await Promise.all([currentPositions(options.connection, defaultsFile), datadirBytes(options.connection, defaultsFile)]);
       // --defaults-extra-file must come first on a MariaDB/MySQL command line.
       const args = [...connectionArgs(options.connection, defaultsFile), ...backupArgs({ targetDir: join(work, 'target'), lsnDir: join(work, 'lsn'), incrementalLsn })];
-      const child = spawn(tool.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      log.info('backup started', { tool: tool.name });
+      const stream = startBackupStream({ tool, args, compression: compression.options, zstdCli: await zstdCli, log });
+      log.info('backup started', { tool: tool.name, compressedBy: stream.compressedBy });
       response.writeHead(200, {
         'content-type': 'application/octet-stream', [COMPRESSION_HEADER]: compression.options.algorithm, trailer: Object.values(TRAILERS).join(', '),
         ...(expectedBytes ? { [EXPECTED_BYTES_HEADER]: String(expectedBytes) } : {}),
       });
-      createInterface({ input: child.stderr! }).on('line', (line) => log.debug('backup tool stderr', { line: line.slice(0, 2048) }));
       // Compressing here, before TLS, is decision 0014: the stream crosses TLS and the network at its stored size.
-      let sourceBytes = 0;
-      // Counted by a listener beside the pipe rather than a Transform: one stream hop less per 64 KiB read.
-      child.stdout!.on('data', (chunk: Buffer) => { sourceBytes += chunk.length; });
-      const output = compression.options.algorithm === 'none' ? child.stdout! : child.stdout!.pipe(createCompressor(compression.options));
-      output.pipe(response, { end: false });
-      // Trailers go after the compressor's last frame; a compressor error cuts the response, so the client sees no exit status.
-      const flushed = finished(output).catch((error: Error) => {
-        if (response.destroyed) return;
-        log.error('compression failed', { error: error.message });
-        response.destroy(error);
-      });
-      // A client that goes away must not leave mariabackup running and holding locks, nor the
-      // unpiped compressor waiting forever for a reader (which would keep this backup "running").
+      stream.output.pipe(response, { end: false });
+      // A client that goes away must not leave mariabackup running and holding locks, nor a compressor
+      // waiting forever for a reader (which would keep this backup "running").
       response.on('close', () => {
-        if (child.exitCode === null) child.kill('SIGKILL');
-        if (!response.writableFinished) { child.stdout!.destroy(); output.destroy(); }
+        if (!response.writableFinished) stream.stop();
       });
-      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
-      await flushed;
+      // Trailers go after the compressor's last frame; a compressor error cuts the response, so the client sees no exit status.
+      const outcome = await stream.done.catch((error: Error) => {
+        if (!response.destroyed) {
+          log.error('compression failed', { error: error.message });
+          response.destroy(error);
+        }
+        return undefined;
+      });
+      if (!outcome) {
+        last = { finishedAt: new Date().toISOString(), exitStatus: 128 };
+        return;
+      }
+      const { code, signal, sourceBytes } = outcome;
       const positions = readPositions(join(work, 'lsn'));
       const status = code ?? 128;
-      const trailers: Record<string, string> = { [TRAILERS.exit]: String(status), [TRAILERS.tool]: tool.name, [TRAILERS.sourceBytes]: String(sourceBytes) };
+      const trailers: Record<string, string> = { [TRAILERS.exit]: String(status), [TRAILERS.tool]: tool.name };
+      if (sourceBytes !== undefined) trailers[TRAILERS.sourceBytes] = String(sourceBytes);
       if (status !== 0) trailers[TRAILERS.error] = `${tool.name} ${signal ? `was killed by ${signal}` : `exited with status ${code}`}`;
       for (const [key, value] of Object.entries({ ...begin, ...positions })) {
         if (value) trailers[TRAILERS[key as keyof typeof TRAILERS]] = value;

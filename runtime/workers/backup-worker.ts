@@ -62,10 +62,11 @@ export async function runBackup(source: BackupSourceSpec, env: Env, logger: Logg
   // The deadline also covers waiting for the instance manager's first answer, before the pipeline exists.
   abort.signal.addEventListener('abort', () => stream.destroy(abort.signal.reason as Error), { once: true });
   logger.info('backup started', { key: store.url(key), compression: compression.algorithm, encrypted: recipients.length > 0 });
+  let sourceCompressed = false;
   try {
     const result = await (async () => {
       // An older instance manager ignores the compression parameter; then the worker compresses.
-      const sourceCompressed = physical ? (await physical.encoding) !== 'none' : false;
+      sourceCompressed = physical ? (await physical.encoding) !== 'none' : false;
       if (physical) logger.info('instance manager answered', { compressedOn: sourceCompressed ? 'instance' : 'worker', expectedBytes: physical.expectedBytes });
       return streamBackup({
         source: stream, store, key, compression, sourceCompressed, recipients, signal: abort.signal, expectedBytes: physical?.expectedBytes,
@@ -73,6 +74,8 @@ export async function runBackup(source: BackupSourceSpec, env: Env, logger: Logg
       });
     })().catch((error) => { throw abort.signal.aborted ? abort.signal.reason : error; });
     const positions = physical?.positions ?? {};
+    // Bytes that arrived already compressed are not the source's size: only the instance manager's count is.
+    const sourceBytes = physical?.sourceBytes ?? (sourceCompressed ? undefined : result.sourceBytes);
     const metadata: BackupMetadata = {
       formatVersion: 1,
       kind: source.mode === 'physical' ? 'physical' : 'command',
@@ -88,7 +91,7 @@ export async function runBackup(source: BackupSourceSpec, env: Env, logger: Logg
         compression: compression.algorithm, ...(compression.level ? { level: compression.level } : {}),
         encryption: recipients.length ? 'age' : 'none', recipientFingerprints: recipients.map(recipientFingerprint),
       },
-      sizes: { storedBytes: result.storedBytes, sourceBytes: physical?.sourceBytes ?? result.sourceBytes },
+      sizes: { storedBytes: result.storedBytes, ...(sourceBytes === undefined ? {} : { sourceBytes }) },
       sha256: result.sha256,
       startedAt: result.startedAt.toISOString(),
       stoppedAt: result.stoppedAt.toISOString(),

@@ -1,6 +1,7 @@
 // The instance manager beside a real MariaDB, and the physical data path through
 // it: mTLS, 409, trailers with positions, and a full + incremental chain restored
 // into a fresh mariadbd with matching CHECKSUM TABLE.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:https';
@@ -31,6 +32,9 @@ describe('instance manager and physical backups (real MariaDB)', function () {
   let pki: Pki;
   let server: Server;
   let url: string;
+  /** The same instance manager with zstd always in process (the other one uses the zstd command, decision 0017). */
+  let inProcessServer: Server;
+  let inProcessUrl: string;
   let seed: SeedResult;
   const main = () => mariadbInstance(stack.ctx);
   const tls = () => ({ ca: pki.ca, cert: pki.clientCert, key: pki.clientKey });
@@ -45,9 +49,16 @@ describe('instance manager and physical backups (real MariaDB)', function () {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    inProcessServer = createInstanceManagerServer({
+      tls: { key: pki.serverKey, cert: pki.serverCert, clientCa: pki.ca },
+      connection: { socket: main().socket, user: 'root' }, logger, instanceName: 'db-1', zstd: 'in-process',
+    });
+    await new Promise<void>((resolve) => inProcessServer.listen(0, '127.0.0.1', resolve));
+    inProcessUrl = `https://127.0.0.1:${(inProcessServer.address() as AddressInfo).port}`;
   });
   after(async () => {
     await new Promise((resolve) => server?.close(resolve));
+    await new Promise((resolve) => inProcessServer?.close(resolve));
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -96,35 +107,58 @@ describe('instance manager and physical backups (real MariaDB)', function () {
     expect(level.message).to.match(/answered 400: level must be an integer from 1 to 9 for gzip \(got "12"\)/);
   });
 
-  it('compresses before TLS when asked: a zstd xbstream, with the uncompressed size in a trailer', async () => {
-    const source = new InstanceManagerSource({ url, tls: tls(), compression: { algorithm: 'zstd', level: 3 } });
-    let received = 0;
-    const counted = source.on('data', (chunk: Buffer) => { received += chunk.length; });
-    let head = Buffer.alloc(0);
-    let decompressed = 0;
-    for await (const chunk of counted.pipe(new DecompressStream())) {
-      if (head.length < 8) head = Buffer.concat([head, chunk as Buffer]);
-      decompressed += (chunk as Buffer).length;
-    }
-    expect(await source.encoding).to.equal('zstd');
-    expect(head.subarray(0, 8).toString('latin1')).to.equal('XBSTCK01');
-    expect(source.sourceBytes).to.equal(decompressed);
-    expect(received).to.be.lessThan(decompressed);
-    // The datadir's size, sent as the multipart part-size hint, bounds the xbstream from above.
-    expect(source.expectedBytes).to.be.at.least(decompressed);
-  });
+  for (const compressor of ['the zstd command', 'in process'] as const) {
+    const at = () => (compressor === 'in process' ? inProcessUrl : url);
 
-  it('a client that disconnects mid-stream leaves the instance manager free for the next backup', async () => {
-    const first = new InstanceManagerSource({ url, tls: tls(), compression: { algorithm: 'zstd' } });
-    await new Promise<void>((resolve, reject) => { first.once('data', () => resolve()); first.once('error', reject); });
-    first.destroy();
+    it(`compresses before TLS when asked (${compressor}): a zstd xbstream, with the exact uncompressed size in a trailer`, async () => {
+      const source = new InstanceManagerSource({ url: at(), tls: tls(), compression: { algorithm: 'zstd', level: 3 } });
+      let received = 0;
+      const counted = source.on('data', (chunk: Buffer) => { received += chunk.length; });
+      let head = Buffer.alloc(0);
+      let decompressed = 0;
+      for await (const chunk of counted.pipe(new DecompressStream())) {
+        if (head.length < 8) head = Buffer.concat([head, chunk as Buffer]);
+        decompressed += (chunk as Buffer).length;
+      }
+      expect(await source.encoding).to.equal('zstd');
+      expect(head.subarray(0, 8).toString('latin1')).to.equal('XBSTCK01');
+      expect(source.sourceBytes).to.equal(decompressed);
+      expect(received).to.be.lessThan(decompressed);
+      // The datadir's size, sent as the multipart part-size hint, bounds the xbstream from above.
+      expect(source.expectedBytes).to.be.at.least(decompressed);
+    });
+
+    it(`a client that disconnects mid-stream leaves the instance manager free for the next backup (${compressor})`, async () => {
+      const first = new InstanceManagerSource({ url: at(), tls: tls(), compression: { algorithm: 'zstd' } });
+      await new Promise<void>((resolve, reject) => { first.once('data', () => resolve()); first.once('error', reject); });
+      first.destroy();
+      const deadline = Date.now() + 20_000;
+      let error: Error | undefined;
+      do {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        error = await drain(new InstanceManagerSource({ url: at(), tls: tls(), compression: { algorithm: 'zstd' } })).then(() => undefined, (e) => e);
+      } while (error && /busy/.test(error.message) && Date.now() < deadline);
+      expect(error, 'the next backup after a disconnect').to.equal(undefined);
+    });
+  }
+
+  it('the zstd command killed mid-stream fails the backup with a cut stream, and the instance manager takes the next one', async () => {
+    const source = new InstanceManagerSource({ url, tls: tls(), compression: { algorithm: 'zstd' } });
+    await new Promise<void>((resolve, reject) => { source.once('data', () => resolve()); source.once('error', reject); });
+    // This process runs the instance manager, so its zstd children are this backup's compressor.
+    const zstds = execFileSync('pgrep', ['-P', String(process.pid), '-x', 'zstd']).toString().trim().split('\n');
+    expect(zstds).to.have.length(1);
+    process.kill(Number(zstds[0]), 'SIGKILL');
+    const error = await drain(source).then(() => undefined, (e) => e);
+    expect(error).to.be.instanceOf(SourceFailedError);
+    expect(error.message).to.match(/cut.*nothing was stored/);
     const deadline = Date.now() + 20_000;
-    let error: Error | undefined;
+    let next: Error | undefined;
     do {
       await new Promise((resolve) => setTimeout(resolve, 500));
-      error = await drain(new InstanceManagerSource({ url, tls: tls(), compression: { algorithm: 'zstd' } })).then(() => undefined, (e) => e);
-    } while (error && /busy/.test(error.message) && Date.now() < deadline);
-    expect(error, 'the next backup after a disconnect').to.equal(undefined);
+      next = await drain(new InstanceManagerSource({ url, tls: tls(), compression: { algorithm: 'zstd' } })).then(() => undefined, (e) => e);
+    } while (next && /busy/.test(next.message) && Date.now() < deadline);
+    expect(next, 'the next backup after the killed compressor').to.equal(undefined);
   });
 
   it('full + two incrementals through zstd and age restore into a fresh mariadbd with equal checksums', async () => {

@@ -1,0 +1,107 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import type { Logger } from '../logging/logger.js';
+import { createCompressor, DEFAULT_LEVELS, type CompressionOptions } from '../datapath/stages/compression.js';
+import { parseZstdSummary, zstdCompressArgs } from './zstd-cli.js';
+
+export interface BackupStreamOptions {
+  readonly tool: { name: string; path: string };
+  readonly args: string[];
+  readonly compression: CompressionOptions;
+  /** The zstd command to compress with (decision 0017); undefined compresses zstd in process. */
+  readonly zstdCli?: string;
+  readonly log: Logger;
+}
+
+export interface BackupStreamOutcome {
+  /** The backup tool's exit status, or its signal. */
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** Bytes the backup tool wrote (before compression); undefined if they could not be counted. */
+  readonly sourceBytes?: number;
+}
+
+export interface BackupStream {
+  /** The (compressed) stream to send. It ends only after every byte the tool wrote. */
+  readonly output: Readable;
+  /** Where the compression runs: `zstd-cli`, `in-process`, or `none`. */
+  readonly compressedBy: 'zstd-cli' | 'in-process' | 'none';
+  /** Resolves once the tool has exited and the output has ended; rejects if compression failed. */
+  readonly done: Promise<BackupStreamOutcome>;
+  /** Kills the tool and the compressor and discards the output (the client went away). */
+  stop(): void;
+}
+
+/** Like Promise.all, but settles only once every promise has: a failed compressor still waits for the tool to exit. */
+async function allSettled<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
+const exited = (child: ChildProcess) => new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (code, signal) => resolve([code, signal])));
+
+/**
+ * Runs the backup tool (mariabackup/xtrabackup) with its stdout compressed as the client asked:
+ * by the zstd command when there is one, so the tool's bytes never pass through Node (decision 0017);
+ * otherwise in process (decision 0014).
+ */
+export function startBackupStream(options: BackupStreamOptions): BackupStream {
+  const { compression, log } = options;
+  if (compression.algorithm === 'zstd' && options.zstdCli) return zstdCliStream(options, options.zstdCli);
+  const child = spawn(options.tool.path, options.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  logStderr(child, log);
+  let sourceBytes = 0;
+  // Counted by a listener beside the pipe rather than a Transform: one stream hop less per 64 KiB read.
+  child.stdout!.on('data', (chunk: Buffer) => { sourceBytes += chunk.length; });
+  const output = compression.algorithm === 'none' ? child.stdout! : child.stdout!.pipe(createCompressor(compression));
+  const done = allSettled([exited(child), finished(output)]).then(([[code, signal]]) => ({ code, signal, sourceBytes }));
+  return {
+    output, done, compressedBy: compression.algorithm === 'none' ? 'none' : 'in-process',
+    stop: () => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      child.stdout!.destroy();
+      output.destroy();
+    },
+  };
+}
+
+/** tool stdout → zstd stdin through a socket the two processes share; Node reads zstd's stdout only. */
+function zstdCliStream(options: BackupStreamOptions, zstdCommand: string): BackupStream {
+  const level = options.compression.level ?? DEFAULT_LEVELS.zstd;
+  const zstd = spawn(zstdCommand, zstdCompressArgs(level, options.compression.zstdWorkers ?? 2), { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(options.tool.path, options.args, { stdio: ['ignore', zstd.stdin!, 'pipe'] });
+  // Only the tool holds zstd's stdin now, so zstd sees end of input exactly when the tool exits.
+  zstd.stdin!.destroy();
+  logStderr(child, options.log);
+  // zstd's -vv progress lines repeat for as long as the backup runs; keep the tail, where the summary is.
+  let zstdStderr = '';
+  zstd.stderr!.setEncoding('utf8').on('data', (text: string) => { zstdStderr = (zstdStderr + text).slice(-8192); });
+  let outputBytes = 0;
+  zstd.stdout!.on('data', (chunk: Buffer) => { outputBytes += chunk.length; });
+  const done = allSettled([exited(child), exited(zstd), finished(zstd.stdout!)]).then(([[code, signal], [zstdCode, zstdSignal]]) => {
+    if (zstdCode !== 0) {
+      const reason = zstdSignal ? `was killed by ${zstdSignal}` : `exited with status ${zstdCode}`;
+      throw new Error(`zstd ${reason}: ${zstdStderr.trim().split(/[\r\n]+/).at(-1)?.slice(0, 300) ?? ''}`);
+    }
+    const summary = parseZstdSummary(zstdStderr);
+    // The summary's output count must be what arrived here, or it is not the summary we think it is.
+    const sourceBytes = summary && summary.outputBytes === outputBytes ? summary.inputBytes : undefined;
+    if (sourceBytes === undefined) options.log.warn('zstd did not report the uncompressed size; it is left out of the backup\'s metadata');
+    return { code, signal, sourceBytes };
+  });
+  return {
+    output: zstd.stdout!, done, compressedBy: 'zstd-cli',
+    stop: () => {
+      for (const proc of [child, zstd]) if (proc.exitCode === null) proc.kill('SIGKILL');
+      zstd.stdout!.destroy();
+    },
+  };
+}
+
+function logStderr(child: ChildProcess, log: Logger): void {
+  createInterface({ input: child.stderr! }).on('line', (line) => log.debug('backup tool stderr', { line: line.slice(0, 2048) }));
+}
