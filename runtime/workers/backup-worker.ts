@@ -8,7 +8,7 @@ import { ProcessSource } from '../datapath/sources/process-source.js';
 import { createObjectStore } from '../objectstore/store-factory.js';
 import type { BackupMetadata } from '../../src/generated/api-types.js';
 import { ConfigError, DeadlineExceededError } from './exit-codes.js';
-import { compressOnFromEnv, compressionFromEnv, deadlineFromEnv, recipientsFromEnv, required, storeConfigFromEnv, type Env } from './worker-env.js';
+import { compressOnFromEnv, compressionFromEnv, deadlineFromEnv, expectedBytesFromEnv, recipientsFromEnv, required, storeConfigFromEnv, type Env } from './worker-env.js';
 import { readFileSync } from 'node:fs';
 import { prepareBackupMetadataValidation } from '../../src/validation/validator.js';
 
@@ -29,6 +29,7 @@ export async function runBackup(source: BackupSourceSpec, env: Env, logger: Logg
   const compression = compressionFromEnv(env);
   const recipients = recipientsFromEnv(env);
   const deadline = deadlineFromEnv(env);
+  const expectedBytes = expectedBytesFromEnv(env);
   const backupId = required(env, 'SILO_BACKUP_ID', 'set it to the time-ordered backup ID');
 
   let stream: Readable;
@@ -69,7 +70,7 @@ export async function runBackup(source: BackupSourceSpec, env: Env, logger: Logg
       sourceCompressed = physical ? (await physical.encoding) !== 'none' : false;
       if (physical) logger.info('instance manager answered', { compressedOn: sourceCompressed ? 'instance' : 'worker', expectedBytes: physical.expectedBytes });
       return streamBackup({
-        source: stream, store, key, compression, sourceCompressed, recipients, signal: abort.signal, expectedBytes: physical?.expectedBytes,
+        source: stream, store, key, compression, sourceCompressed, recipients, signal: abort.signal, expectedBytes: expectedBytes ?? physical?.expectedBytes,
         onProgress: (p) => logger.info('progress', p),
       });
     })().catch((error) => { throw abort.signal.aborted ? abort.signal.reason : error; });

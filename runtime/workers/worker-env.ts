@@ -110,3 +110,21 @@ export function deadlineFromEnv(env: Env): number | undefined {
   if (!Number.isInteger(seconds) || seconds < 1) throw new ConfigError(`SILO_DEADLINE_SECONDS must be a positive integer (got ${JSON.stringify(env.SILO_DEADLINE_SECONDS)})`);
   return seconds;
 }
+
+const BYTE_UNITS: Record<string, number> = { '': 1, K: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
+
+/**
+ * SILO_EXPECTED_BYTES: about how large the source is (bytes, or a Kubernetes quantity such as 200Gi).
+ * Multipart parts are sized from it (decision 0008), so a command-mode dump above 31 GiB keeps flat
+ * memory; an overestimate costs nothing but larger parts, an underestimate is still completed.
+ */
+export function expectedBytesFromEnv(env: Env): number | undefined {
+  const value = env.SILO_EXPECTED_BYTES?.trim();
+  if (!value) return undefined;
+  const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|K|M|G|T)?$/.exec(value);
+  const bytes = match ? Math.ceil(Number(match[1]) * BYTE_UNITS[match[2] ?? '']) : NaN;
+  if (!Number.isSafeInteger(bytes) || bytes < 1) {
+    throw new ConfigError(`SILO_EXPECTED_BYTES must be a positive size in bytes or a quantity such as 500Gi (got ${JSON.stringify(value.slice(0, 40))})`);
+  }
+  return bytes;
+}

@@ -3,7 +3,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
+import { partSize } from '../../../runtime/datapath/sinks/part-size.js';
 import { generateAgeKeyPair } from '../../../runtime/datapath/age/age-keys.js';
 import { EXIT } from '../../../runtime/workers/exit-codes.js';
 import { MINIO_ACCESS_KEY, MINIO_BUCKET, MINIO_SECRET_KEY, minioEndpoint } from '../../stack/components/minio.js';
@@ -13,6 +15,7 @@ import { useStack } from '../../stack/mocha.js';
 import { lastJson, runSilo as silo } from '../../support/silo-cli.js';
 
 const stack = useStack('minio', 'mariadb');
+const MiB = 1024 * 1024;
 
 describe('worker CLI (real processes, MinIO, MariaDB)', function () {
   this.timeout(180_000);
@@ -81,6 +84,24 @@ describe('worker CLI (real processes, MinIO, MariaDB)', function () {
     const run = await silo(['backup', 'command', '--', 'echo', 'x'], { ...backupEnv('cli/cfg'), SILO_STORE_TYPE: '' });
     expect(run.code).to.equal(EXIT.config);
     expect(lastJson(run.stdout).error).to.equal('SILO_STORE_TYPE is not set; set it to s3, gcs, azure or filesystem');
+  });
+
+  it('SILO_EXPECTED_BYTES sizes a command backup\'s multipart parts from the hint (a 200Gi dump gets even 23 MiB parts, not 8 MiB)', async () => {
+    const key = `cli/${Date.now()}/hinted.bin`;
+    const run = await silo(['backup', 'command', '--', 'head', '-c', String(40 * MiB), '/dev/urandom'],
+      { ...backupEnv(key), SILO_COMPRESSION: 'none', SILO_AGE_RECIPIENTS: '', SILO_EXPECTED_BYTES: '200Gi' });
+    expect(run.code, run.stderr).to.equal(EXIT.ok);
+    const e = minioEndpoint(stack.ctx, false);
+    const client = new S3Client({ endpoint: e.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: MINIO_ACCESS_KEY, secretAccessKey: MINIO_SECRET_KEY } });
+    const firstPart = await client.send(new HeadObjectCommand({ Bucket: MINIO_BUCKET, Key: key, PartNumber: 1 }));
+    expect(firstPart.PartsCount).to.equal(2);
+    expect(firstPart.ContentLength).to.equal(partSize(1, 200 * 2 ** 30)).and.to.equal(23 * MiB);
+  });
+
+  it('a malformed SILO_EXPECTED_BYTES exits 2 naming the variable and the accepted form', async () => {
+    const run = await silo(['backup', 'command', '--', 'echo', 'x'], { ...backupEnv('cli/hint'), SILO_EXPECTED_BYTES: '200GB' });
+    expect(run.code).to.equal(EXIT.config);
+    expect(lastJson(run.stdout).error).to.equal('SILO_EXPECTED_BYTES must be a positive size in bytes or a quantity such as 500Gi (got "200GB")');
   });
 
   it('a silent source past the deadline exits 8 promptly instead of hanging', async () => {
