@@ -48,6 +48,8 @@ export class BackupScheduleReconciler implements Reconciler {
     const owned = (await objects.list(KINDS.BackupRun, key.namespace, `${LABEL_SCHEDULE}=${labelValue(key.name)}`))
       .filter((r) => r.metadata?.ownerReferences?.some((o) => o.uid === schedule.metadata?.uid));
     const status: BackupScheduleStatus = {};
+    /** A skipped slot's Event, recorded only once lastScheduleTime has moved past it (a failed status write retries without a second Event). */
+    let missed: string | undefined;
 
     // A manual trigger: one run per annotation value, then the annotation is removed.
     const trigger = schedule.metadata?.annotations?.[ANNOTATION_TRIGGER];
@@ -61,8 +63,7 @@ export class BackupScheduleReconciler implements Reconciler {
     } else if (plan.due) {
       const lateBy = (now.getTime() - plan.due.getTime()) / 1000;
       if (spec.startingDeadlineSeconds !== undefined && lateBy > spec.startingDeadlineSeconds) {
-        await context.events.record(schedule, 'Warning', 'MissedSchedule',
-          `the run due at ${plan.due.toISOString()} could not start within startingDeadlineSeconds (${spec.startingDeadlineSeconds} s; ${Math.round(lateBy)} s late) and was skipped.`);
+        missed = `the run due at ${plan.due.toISOString()} could not start within startingDeadlineSeconds (${spec.startingDeadlineSeconds} s; ${Math.round(lateBy)} s late) and was skipped.`;
       } else {
         await this.launch(schedule, owned, scheduledRunName(key.name, plan.due), plan.due, objects, context);
       }
@@ -98,6 +99,7 @@ export class BackupScheduleReconciler implements Reconciler {
       observedGeneration: generation,
       conditions,
     } satisfies BackupScheduleStatus);
+    if (missed) await context.events.record(schedule, 'Warning', 'MissedSchedule', missed);
     // Capped: timers beyond 2^31 ms (24.8 days, e.g. a yearly schedule) overflow and fire at once.
     return { requeueAfterMs: Math.min(MAX_REQUEUE_MS, Math.max(1000, plan.next.getTime() - now.getTime())) };
   }
