@@ -4,8 +4,9 @@ import { aptInstallIfMissing } from '../lib/apt.js';
 
 /**
  * Reference CLIs for interop checks and benchmarks (the `age`, `zstd` and
- * `mbstream` that people would use by hand, and GNU time for peak RSS). No server:
- * `up` only checks they are on PATH.
+ * `mbstream` that people would use by hand, and GNU time for peak RSS). `zstd` is also
+ * the command the instance manager compresses with when it is installed (decision 0017).
+ * No server: `up` only checks they are on PATH.
  */
 const PACKAGES = ['age', 'zstd', 'mariadb-backup', 'time', 'openssl'];
 const BINARIES = ['age', 'age-keygen', 'zstd', 'mbstream', '/usr/bin/time', 'openssl'];
