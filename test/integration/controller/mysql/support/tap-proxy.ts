@@ -1,7 +1,10 @@
 /**
  * A TCP proxy on a pod IP that calls `onBytes` once more than `afterBytes` have
  * come back from the server: the hook for "kill the instance manager while its
- * stream is flowing", which on this machine lasts well under a second.
+ * stream is flowing", which on this machine lasts well under a second. From then on
+ * the client gets nothing more and its connection ends: whatever the server had
+ * already queued (a small compressed backup fits in the socket buffers, trailers
+ * and all) dies with it, so the stream is cut at `afterBytes` however fast it was.
  */
 import { connect, createServer, type Socket } from 'node:net';
 
@@ -19,9 +22,14 @@ export async function tapProxy(listen: { host: string; port: number }, upstreamP
     client.pipe(upstream);
     let seen = 0;
     upstream.on('data', (data: Buffer) => {
+      if (fired) return;
       seen += data.length;
       client.write(data);
-      if (!fired && seen > afterBytes) { fired = true; onBytes(); }
+      if (seen > afterBytes) {
+        fired = true;
+        onBytes();
+        client.end();
+      }
     });
     upstream.on('end', () => client.end());
     upstream.on('error', () => client.destroy());
