@@ -29,6 +29,7 @@ const CLI = [process.env.SILO_BENCH_SILO ?? join(ROOT, 'build/silo')];
 const datasetMb = Number(process.env.SILO_BENCH_MB ?? 1024);
 const memoryGib = Number(process.env.SILO_BENCH_MEMORY_GIB ?? 20);
 const rounds = Number(process.env.SILO_BENCH_ROUNDS ?? 3);
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`SILO_BENCH_ROUNDS must be a positive integer (got ${JSON.stringify(process.env.SILO_BENCH_ROUNDS)})`);
 
 execFileSync('npm', ['run', '--silent', 'stack', '--', 'up', 'minio', 'mariadb'], { cwd: ROOT, stdio: 'inherit' });
 const ctx = createContext();

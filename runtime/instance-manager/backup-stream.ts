@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { Logger } from '../logging/logger.js';
-import { createCompressor, DEFAULT_LEVELS, type CompressionOptions } from '../datapath/stages/compression.js';
+import { createCompressor, DEFAULT_LEVELS, DEFAULT_ZSTD_WORKERS, type CompressionOptions } from '../datapath/stages/compression.js';
 import { parseZstdSummary, zstdCompressArgs } from './zstd-cli.js';
 
 export interface BackupStreamOptions {
@@ -72,7 +72,7 @@ export function startBackupStream(options: BackupStreamOptions): BackupStream {
 /** tool stdout → zstd stdin through a socket the two processes share; Node reads zstd's stdout only. */
 function zstdCliStream(options: BackupStreamOptions, zstdCommand: string): BackupStream {
   const level = options.compression.level ?? DEFAULT_LEVELS.zstd;
-  const zstd = spawn(zstdCommand, zstdCompressArgs(level, options.compression.zstdWorkers ?? 2), { stdio: ['pipe', 'pipe', 'pipe'] });
+  const zstd = spawn(zstdCommand, zstdCompressArgs(level, options.compression.zstdWorkers ?? DEFAULT_ZSTD_WORKERS), { stdio: ['pipe', 'pipe', 'pipe'] });
   const child = spawn(options.tool.path, options.args, { stdio: ['ignore', zstd.stdin!, 'pipe'] });
   // Only the tool holds zstd's stdin now, so zstd sees end of input exactly when the tool exits.
   zstd.stdin!.destroy();

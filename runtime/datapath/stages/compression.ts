@@ -12,6 +12,8 @@ export interface CompressionOptions {
   readonly zstdWorkers?: number;
 }
 
+/** zstd worker threads unless asked otherwise: the worker's and the database pod's 2 cores. */
+export const DEFAULT_ZSTD_WORKERS = 2;
 export const DEFAULT_LEVELS: Record<Exclude<CompressionAlgorithm, 'none'>, number> = { gzip: 6, zstd: 1 };
 /** The highest level each codec accepts (zstd's 20–22 need long windows that a restore would have to allow). */
 export const MAX_LEVELS: Record<Exclude<CompressionAlgorithm, 'none'>, number> = { gzip: 9, zstd: 19 };
@@ -29,7 +31,7 @@ export function createCompressor(options: CompressionOptions): Transform {
     case 'zstd':
       return new CompressStream({
         compressionLevel: options.level ?? DEFAULT_LEVELS.zstd,
-        nbWorkers: options.zstdWorkers ?? 2,
+        nbWorkers: options.zstdWorkers ?? DEFAULT_ZSTD_WORKERS,
         // A frame checksum makes a corrupted frame fail at decompression, even for a reader without our SHA256.
         checksumFlag: true,
       }) as unknown as Transform;
