@@ -1,6 +1,7 @@
 import { createGunzip, createGzip, constants as zlibConstants } from 'node:zlib';
 import { PassThrough, type Transform } from 'node:stream';
-import { CompressStream, DecompressStream } from 'zstd-napi';
+import { CompressStream } from 'zstd-napi';
+import { ZstdDecompressStream } from './zstd-decompress.js';
 
 export type CompressionAlgorithm = 'none' | 'gzip' | 'zstd';
 
@@ -47,7 +48,7 @@ export function createDecompressor(algorithm: CompressionAlgorithm): Transform {
     case 'gzip':
       return createGunzip({ chunkSize: 256 * 1024, finishFlush: zlibConstants.Z_SYNC_FLUSH });
     case 'zstd':
-      return new DecompressStream() as unknown as Transform;
+      return new ZstdDecompressStream();
     default:
       throw new Error(`unknown compression algorithm "${String(algorithm)}"; use none, gzip or zstd`);
   }
