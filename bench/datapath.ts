@@ -123,17 +123,26 @@ try {
   rows.push(comparisonRow(`restore ${(sourceBytes / 1e6).toFixed(0)} MB xbstream`, sourceBytes, await interleaved('restore', baselineRestore, siloRestore)));
   rmSync(target, { recursive: true, force: true });
 
-  // Memory: the same worker over 1 GiB and over memoryGib GiB of incompressible synthetic data.
+  // Memory: the same worker over 1 GiB and over memoryGib GiB of incompressible synthetic data, each backed up and
+  // restored, and a restore of zeros, which zstd stores at about 32,000 to 1 (decision 0018).
   // SILO_BENCH_MEMORY_GIB=0 skips the memory runs.
+  const memoryRun = async (label: string, key: string, bytes: number, generator: string) => {
+    const backup = must(await measure([...CLI, 'backup', 'command', '--', 'sh', '-c', generator], {
+      ...process.env, ...storeEnv, SILO_DATA_KEY: key, SILO_BACKUP_ID: '20261122T000000Z', SILO_COMPRESSION: 'zstd', SILO_AGE_RECIPIENTS: keys.recipient,
+    }), `memory run: backup ${label}`);
+    const restore = must(await measure([...CLI, 'restore', 'command', '--', 'sh', '-c', 'cat > /dev/null'], {
+      ...process.env, ...storeEnv, SILO_METADATA_KEY: `${key}.metadata.json`, SILO_AGE_IDENTITY_FILE: join(work, 'identity.txt'),
+    }), `memory run: restore ${label}`);
+    for (const [verb, run] of [['backup', backup], ['restore', restore]] as const) {
+      rows.push({ run: `memory: ${verb} ${label}`, 'silo MB/s': mbps(bytes, run.seconds), 'baseline MB/s': '-', ratio: '-', 'ratio per round': '-', 'silo peak RSS MiB': run.peakRssMiB, 'baseline peak RSS MiB': '-' });
+    }
+    execFileSync(mc, ['rm', '--quiet', `bench/${MINIO_BUCKET}/${key}`, `bench/${MINIO_BUCKET}/${key}.metadata.json`], { env: mcEnv });
+  };
   for (const gib of memoryGib > 0 ? [...new Set([1, memoryGib])] : []) {
     const bytes = gib * 1024 ** 3;
-    const generator = `openssl enc -aes-128-ctr -nosalt -pass pass:silo-bench -pbkdf2 -in /dev/zero 2>/dev/null | head -c ${bytes}`;
-    const run = must(await measure([...CLI, 'backup', 'command', '--', 'sh', '-c', generator], {
-      ...process.env, ...storeEnv, SILO_DATA_KEY: `${prefix}/mem-${gib}`, SILO_BACKUP_ID: '20261122T000000Z', SILO_COMPRESSION: 'zstd', SILO_AGE_RECIPIENTS: keys.recipient,
-    }), `memory run ${gib} GiB`);
-    rows.push({ run: `memory: backup ${gib} GiB synthetic`, 'silo MB/s': mbps(bytes, run.seconds), 'baseline MB/s': '-', ratio: '-', 'ratio per round': '-', 'silo peak RSS MiB': run.peakRssMiB, 'baseline peak RSS MiB': '-' });
-    execFileSync(mc, ['rm', '--quiet', `bench/${MINIO_BUCKET}/${prefix}/mem-${gib}`], { env: mcEnv });
+    await memoryRun(`${gib} GiB synthetic`, `${prefix}/mem-${gib}`, bytes, `openssl enc -aes-128-ctr -nosalt -pass pass:silo-bench -pbkdf2 -in /dev/zero 2>/dev/null | head -c ${bytes}`);
   }
+  if (memoryGib > 0) await memoryRun('4 GiB of zeros', `${prefix}/mem-zeros`, 4 * 1024 ** 3, `head -c ${4 * 1024 ** 3} /dev/zero`);
   // age alone: Silo's stage in this process (1 GiB from memory) against the age CLI on a 512 MiB cached file.
   const age = await ageThroughput(1024 ** 3);
   const ageFile = join(work, 'age-input');
