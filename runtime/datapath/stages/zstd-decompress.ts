@@ -1,8 +1,11 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import zstdBinding from 'zstd-napi/binding.js';
 
-/** Output buffer per decompression call: one stream hop per MiB rather than per 128 KiB block. */
-const OUTPUT_CHUNK = 1024 * 1024;
+/**
+ * Output buffer per decompression call: zstd's block size (128 KiB). Measured against 1 MiB buffers,
+ * which cost the restoring worker 1.3 CPU-s more per 1.4 GB (docs/benchmarks.md).
+ */
+const OUTPUT_CHUNK = zstdBinding.dStreamOutSize();
 
 /**
  * zstd decompression that honours backpressure inside a chunk.
