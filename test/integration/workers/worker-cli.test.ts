@@ -111,6 +111,23 @@ describe('worker CLI (real processes, MinIO, MariaDB)', function () {
     expect(lastJson(run.stdout).error).to.match(/^the deadline of 3 s passed before the stream finished; nothing was stored/);
   });
 
+  it('restores 2 GiB of zeros (stored at about 30,000 to 1 by zstd) with the worker\'s peak RSS far below the data', async () => {
+    const key = `cli/${Date.now()}/zeros`;
+    const bytes = 2 * 1024 * MiB;
+    const backup = await silo(['backup', 'command', '--', 'head', '-c', String(bytes), '/dev/zero'], { ...backupEnv(key), SILO_COMPRESSION: 'zstd' });
+    expect(backup.code, backup.stderr).to.equal(EXIT.ok);
+    expect(lastJson(backup.stdout).metadata.sizes.storedBytes).to.be.lessThan(MiB);
+    // The restore command's parent is the worker: its VmHWM is the worker's peak RSS.
+    const report = join(dir, 'zeros-report');
+    const restore = await silo(['restore', 'command', '--', 'sh', '-c', `wc -c > ${report} && grep VmHWM /proc/$PPID/status >> ${report}`],
+      { ...storeEnv(), SILO_METADATA_KEY: `${key}.metadata.json`, SILO_AGE_IDENTITY_FILE: join(dir, 'identity.txt') });
+    expect(restore.code, restore.stderr).to.equal(EXIT.ok);
+    const [restored, hwm] = readFileSync(report, 'utf8').trim().split('\n');
+    expect(Number(restored)).to.equal(bytes);
+    const peakMiB = Number(/(\d+) kB/.exec(hwm)![1]) / 1024;
+    expect(peakMiB, 'decompression holds back when the restore command is slower (decision 0018)').to.be.lessThan(400);
+  });
+
   it('the wrong age key exits 12 (decryption) and the restore command never completes', async () => {
     const key = `cli/${Date.now()}/k`;
     expect((await silo(['backup', 'command', '--', 'echo', 'secret data'], backupEnv(key))).code).to.equal(EXIT.ok);
