@@ -14,7 +14,7 @@ import { SILO_KINDS, KIND_SCHEMA_FILES, BACKUP_METADATA_SCHEMA_FILE, crdFacts } 
 import { readSchemaFile, SCHEMAS_DIR } from '../src/schema/schema-files.js';
 import { renderReferenceDocs } from './gen/reference-docs.js';
 import { writeCronSchemas } from './gen/cron-schemas.js';
-import { buildApp } from '../main.js';
+import { METADATA_VALIDATOR_FILE, writeMetadataValidator } from './gen/metadata-validator.js';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(import.meta.dirname, '..');
@@ -127,9 +127,12 @@ export async function generateAll(outRoot: string): Promise<void> {
   writeCronSchemas(join(outRoot, 'schemas/common'));
   mkdirSync(join(outRoot, 'src/generated'), { recursive: true });
   await generateTypes(outRoot);
+  writeMetadataValidator(join(outRoot, METADATA_VALIDATOR_FILE));
   generateCrds(outRoot);
   importCrds(outRoot);
   renderReferenceDocs(join(outRoot, 'docs/reference'));
+  // Imported only now: the constructs import the metadata validator written above.
+  const { buildApp } = await import('../main.js');
   buildApp(join(outRoot, 'dist')).synth();
 }
 

@@ -9,5 +9,6 @@ export { SiloResource, type SiloResourceOptions } from './constructs/silo-resour
 export * from './install/operator-install.js';
 export * from './install/prometheus-rule.js';
 export { OPERATOR_CLUSTER_RULES, LEADER_ELECTION_RULES, type PolicyRule } from './install/rbac-rules.js';
-export { SiloValidationError, validateResource, validateBackupMetadata, type ValidationIssue } from './validation/validator.js';
+export { SiloValidationError, validateResource, type ValidationIssue } from './validation/validator.js';
+export { validateBackupMetadata } from './validation/backup-metadata-validation.js';
 export type * from './generated/api-types.js';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { BackupMetadata } from '../../src/generated/api-types.js';
-import { validateBackupMetadata } from '../../src/validation/validator.js';
+import { validateBackupMetadata } from '../../src/validation/backup-metadata-validation.js';
 import type { ObjectStore } from '../objectstore/object-store.js';
 
 /** SHA256 of an age recipient string: tells which key decrypts, without storing the key list verbatim. */

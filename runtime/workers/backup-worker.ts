@@ -10,7 +10,6 @@ import type { BackupMetadata } from '../../src/generated/api-types.js';
 import { ConfigError, DeadlineExceededError } from './exit-codes.js';
 import { compressOnFromEnv, compressionFromEnv, deadlineFromEnv, expectedBytesFromEnv, recipientsFromEnv, required, storeConfigFromEnv, type Env } from './worker-env.js';
 import { readFileSync } from 'node:fs';
-import { prepareBackupMetadataValidation } from '../../src/validation/validator.js';
 
 export type BackupSourceSpec =
   | { mode: 'command'; command: string[] }
@@ -57,7 +56,6 @@ export async function runBackup(source: BackupSourceSpec, env: Env, logger: Logg
   // store's SDK and compile the metadata schema now, on an otherwise idle main thread, rather than in
   // front of the first byte or after the last one.
   const store = await createObjectStore(storeConfig).catch((error) => { stream.destroy(); throw error; });
-  setImmediate(() => prepareBackupMetadataValidation());
   const abort = new AbortController();
   const timer = deadline ? setTimeout(() => abort.abort(new DeadlineExceededError(deadline)), deadline * 1000) : undefined;
   // The deadline also covers waiting for the instance manager's first answer, before the pipeline exists.

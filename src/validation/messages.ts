@@ -67,3 +67,9 @@ export function describeAjvError(error: ErrorObject): ValidationIssue {
       return { path, message: `${path || 'object'} ${error.message}` };
   }
 }
+
+/** Drops issues whose sentence repeats one already listed (ajv reports some problems once per branch). */
+export function dedupeIssues(issues: ValidationIssue[]): ValidationIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((issue) => !seen.has(issue.message) && seen.add(issue.message));
+}

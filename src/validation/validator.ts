@@ -1,9 +1,9 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv, type CodeOptions, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { kindSchema, type SiloKind } from '../schema/kinds.js';
-import { loadInlinedSchema, type SchemaNode } from '../schema/schema-files.js';
+import type { SchemaNode } from '../schema/schema-files.js';
 import { checkCelRules } from './cel-rules.js';
-import { describeAjvError } from './messages.js';
+import { dedupeIssues, describeAjvError } from './messages.js';
 import { checkPathTemplate } from './path-template.js';
 
 /** One problem, with the dotted field path (`spec.target`) and a sentence that says what to fix. */
@@ -23,8 +23,9 @@ export function formatIssue(kind: string, objectName: string, issue: ValidationI
 
 const addFormats = (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule;
 
-function createAjv(): Ajv {
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true });
+/** The one Ajv configuration; `code` is set only when scripts/gen precompiles a schema into source. */
+export function createAjv(code?: CodeOptions): Ajv {
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true, ...(code ? { code } : {}) });
   (addFormats as unknown as (a: Ajv) => void)(ajv);
   for (const keyword of ['x-kubernetes-validations', 'x-kubernetes-preserve-unknown-fields', 'x-kubernetes-list-type',
     'x-kubernetes-list-map-keys', 'x-silo-crd', 'x-silo-fix']) ajv.addKeyword(keyword);
@@ -61,18 +62,13 @@ export function validateAgainst(schema: SchemaNode, document: unknown, oldDocume
   const validate = compile(schema);
   if (!validate(defaulted)) {
     const issues = (validate.errors ?? []).filter((error) => error.keyword !== 'if').map(describeAjvError);
-    return { issues: dedupe(issues), defaulted };
+    return { issues: dedupeIssues(issues), defaulted };
   }
   // The API server compares against the stored object, which was defaulted when it was written.
   const oldDefaulted = oldDocument === undefined ? undefined : structuredClone(oldDocument);
   if (oldDefaulted !== undefined) validate(oldDefaulted);
   const issues = checkCelRules(schema, defaulted, '', oldDefaulted);
   return { issues: issues.map((v) => ({ path: v.path, message: v.path ? `${v.path}: ${v.message}` : v.message })), defaulted };
-}
-
-function dedupe(issues: ValidationIssue[]): ValidationIssue[] {
-  const seen = new Set<string>();
-  return issues.filter((issue) => !seen.has(issue.message) && seen.add(issue.message));
 }
 
 /** Validates a whole object of one of Silo's kinds. */
@@ -84,20 +80,4 @@ export function validateResource(kind: SiloKind, object: unknown, oldObject?: un
 export function assertValidResource(kind: SiloKind, object: { metadata?: { name?: string } }): void {
   const { issues } = validateResource(kind, object);
   if (issues.length) throw new SiloValidationError(kind, object.metadata?.name ?? '<unnamed>', issues);
-}
-
-let metadataSchema: SchemaNode | undefined;
-/** Validates a metadata.json document. */
-export function validateBackupMetadata(document: unknown) {
-  return validateAgainst(prepareBackupMetadataValidation(), document);
-}
-
-/**
- * Loads and compiles the metadata.json schema (about 125 ms); a backup worker calls it while its
- * source starts, so the last step of a backup does not spend that time with the stream done.
- */
-export function prepareBackupMetadataValidation(): SchemaNode {
-  metadataSchema ??= loadInlinedSchema('metadata/backup-metadata.schema.yaml');
-  compile(metadataSchema);
-  return metadataSchema;
 }

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { validateBackupMetadata, validateResource } from '../../../src/validation/validator.js';
+import { validateResource } from '../../../src/validation/validator.js';
+import { validateBackupMetadata } from '../../../src/validation/backup-metadata-validation.js';
 import { VALID_BACKUP } from '../../support/bad-inputs.js';
 
 const SHA = 'a'.repeat(64);
