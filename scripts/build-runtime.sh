@@ -2,12 +2,14 @@
 # `npm run build:runtime`: what Silo's image ships in build/ (decisions 0011, 0015, 0016).
 #   build/silo-cli.mjs + build/chunks/  the esbuild bundle, split so a worker loads only its store's SDK
 #   build/silo                          the image's `silo` command: node with the worker's memory settings
+# --keep-names: node-fetch (under the GCS client) recognises an AbortSignal by its class name, which
+# bundling would otherwise rename (AbortSignal2); every GCS upload from the image failed without it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -rf build
 npx esbuild runtime/cli.ts --bundle --splitting --platform=node --format=esm --target=node20 \
   --outdir=build --entry-names=silo-cli --chunk-names='chunks/[name]-[hash]' --out-extension:.js=.mjs \
-  --external:zstd-napi --log-level=warning \
+  --external:zstd-napi --keep-names --log-level=warning \
   "--banner:js=import { createRequire as __siloRequire } from 'node:module'; const require = __siloRequire(import.meta.url);"
 cp runtime/silo-launcher.sh build/silo
 chmod +x build/silo
