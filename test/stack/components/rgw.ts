@@ -85,36 +85,13 @@ export const rgw: Component = {
   },
   async up(ctx) {
     if (await rgw.status(ctx)) return;
-    // The OSD keeps data in RAM, so a restart is a new cluster anyway: start clean.
-    await rgw.down(ctx);
-    const d = dir(ctx);
-    rmSync(d, { recursive: true, force: true });
-    for (const sub of ['run', 'mon', 'osd', 'rgw', 'pids']) mkdirSync(join(d, sub), { recursive: true });
-    const fsid = randomUUID();
-    writeFileSync(conf(ctx), cephConf(ctx, fsid));
-    const c = ['-c', conf(ctx)];
-    const monmap = join(d, 'monmap');
-    await run('monmaptool', ['--create', '--fsid', fsid, '--addv', 'a',
-      `[v2:${LOOPBACK}:${ports.cephMonV2},v1:${LOOPBACK}:${ports.cephMonV1}]`, monmap]);
-    await run('ceph-mon', [...c, '--mkfs', '-i', 'a', '--monmap', monmap]);
+    // In one CI run (fifth session), ceph-mon exited silently right after its mkfs, with nothing in its
+    // logs, and a fresh cluster started at once in the next worker. Retry once, saying so; a second failure fails the run.
     try {
-      // -f keeps each daemon in the foreground, so the PID we record is the daemon.
-      spawnDaemon({ cmd: 'ceph-mon', args: [...c, '-i', 'a', '-f'], pidFile: pid(ctx, 'mon'), logFile: log(ctx, 'mon') });
-      await waitUntil('ceph-mon to answer', async () => (await ceph(ctx, ['mon', 'stat'])).code === 0, 60_000,
-        { pidFile: pid(ctx, 'mon'), intervalMs: 500 });
-      const osdUuid = randomUUID();
-      const osdId = (await ceph(ctx, ['osd', 'new', osdUuid])).stdout.trim();
-      mkdirSync(join(d, 'osd', `ceph-${osdId}`), { recursive: true });
-      await run('ceph-osd', [...c, '-i', osdId, '--mkfs', '--osd-uuid', osdUuid]);
-      spawnDaemon({ cmd: 'ceph-osd', args: [...c, '-i', osdId, '-f'], pidFile: pid(ctx, 'osd'), logFile: log(ctx, 'osd') });
-      spawnDaemon({ cmd: 'radosgw', args: [...c, '-n', 'client.rgw.a', '-f'], pidFile: pid(ctx, 'rgw'), logFile: log(ctx, 'rgw') });
-      await waitForHttp(`${endpoint}/`, 120_000, { pidFile: pid(ctx, 'rgw'), ok: (s) => s === 200, intervalMs: 500 });
-      await run('radosgw-admin', [...c, 'user', 'create', '--uid=silo', '--display-name=silo',
-        `--access-key=${RGW_ACCESS_KEY}`, `--secret-key=${RGW_SECRET_KEY}`]);
-      await ensureBucket(rgwEndpoint(), RGW_BUCKET);
-    } catch (e) {
-      const logs = ['mon', 'osd', 'rgw'].map((n) => logTail(log(ctx, n), 10)).join('\n');
-      throw new Error(`rgw did not start: ${(e as Error).message}\n${logs}\n(daemon logs: ${ctx.logDir}/ceph-*.daemon.log)`);
+      await startFreshCluster(ctx);
+    } catch (error) {
+      ctx.log(`rgw: ${(error as Error).message.split('\n')[0]}; starting a fresh cluster once more`);
+      await startFreshCluster(ctx);
     }
   },
   async down(ctx) {
@@ -137,3 +114,38 @@ export const rgw: Component = {
     };
   },
 };
+
+/** A new single-node cluster (mon, OSD, RGW) with the test user and bucket. */
+async function startFreshCluster(ctx: StackContext): Promise<void> {
+  // The OSD keeps data in RAM, so a restart is a new cluster anyway: start clean.
+  await rgw.down(ctx);
+  const d = dir(ctx);
+  rmSync(d, { recursive: true, force: true });
+  for (const sub of ['run', 'mon', 'osd', 'rgw', 'pids']) mkdirSync(join(d, sub), { recursive: true });
+  const fsid = randomUUID();
+  writeFileSync(conf(ctx), cephConf(ctx, fsid));
+  const c = ['-c', conf(ctx)];
+  const monmap = join(d, 'monmap');
+  await run('monmaptool', ['--create', '--fsid', fsid, '--addv', 'a',
+    `[v2:${LOOPBACK}:${ports.cephMonV2},v1:${LOOPBACK}:${ports.cephMonV1}]`, monmap]);
+  await run('ceph-mon', [...c, '--mkfs', '-i', 'a', '--monmap', monmap]);
+  try {
+    // -f keeps each daemon in the foreground, so the PID we record is the daemon.
+    spawnDaemon({ cmd: 'ceph-mon', args: [...c, '-i', 'a', '-f'], pidFile: pid(ctx, 'mon'), logFile: log(ctx, 'mon') });
+    await waitUntil('ceph-mon to answer', async () => (await ceph(ctx, ['mon', 'stat'])).code === 0, 60_000,
+      { pidFile: pid(ctx, 'mon'), intervalMs: 500 });
+    const osdUuid = randomUUID();
+    const osdId = (await ceph(ctx, ['osd', 'new', osdUuid])).stdout.trim();
+    mkdirSync(join(d, 'osd', `ceph-${osdId}`), { recursive: true });
+    await run('ceph-osd', [...c, '-i', osdId, '--mkfs', '--osd-uuid', osdUuid]);
+    spawnDaemon({ cmd: 'ceph-osd', args: [...c, '-i', osdId, '-f'], pidFile: pid(ctx, 'osd'), logFile: log(ctx, 'osd') });
+    spawnDaemon({ cmd: 'radosgw', args: [...c, '-n', 'client.rgw.a', '-f'], pidFile: pid(ctx, 'rgw'), logFile: log(ctx, 'rgw') });
+    await waitForHttp(`${endpoint}/`, 120_000, { pidFile: pid(ctx, 'rgw'), ok: (s) => s === 200, intervalMs: 500 });
+    await run('radosgw-admin', [...c, 'user', 'create', '--uid=silo', '--display-name=silo',
+      `--access-key=${RGW_ACCESS_KEY}`, `--secret-key=${RGW_SECRET_KEY}`]);
+    await ensureBucket(rgwEndpoint(), RGW_BUCKET);
+  } catch (e) {
+    const logs = ['mon', 'osd', 'rgw'].map((n) => logTail(log(ctx, n), 10)).join('\n');
+    throw new Error(`rgw did not start: ${(e as Error).message}\n${logs}\n(daemon logs: ${ctx.logDir}/ceph-*.daemon.log)`);
+  }
+}
