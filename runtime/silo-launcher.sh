@@ -5,6 +5,9 @@
 # creeps up with fragmentation; a fixed threshold returns them to the kernel. A 2 MiB young
 # generation is plenty for a short-lived worker whose data lives outside the JavaScript heap; the
 # long-running servers (instance manager, controller) keep V8's default, which costs them less CPU.
+# --single-threaded-gc: on the worker's 2 busy cores, V8's helper threads (parallel scavenges of that
+# small young generation, concurrent marking and sweeping) cost more in wake-ups than the work they
+# do; a restore of 1.4 GB spent 1.2 CPU-s less without them (decision 0016).
 # Measured in docs/benchmarks.md; decision 0016. Values already in the environment win.
 : "${MALLOC_ARENA_MAX:=2}"
 : "${MALLOC_MMAP_THRESHOLD_:=262144}"
@@ -12,5 +15,5 @@ export MALLOC_ARENA_MAX MALLOC_MMAP_THRESHOLD_
 here=$(dirname "$(readlink -f "$0")")
 case "$1" in
   instance-manager|controller) exec node "$here/silo-cli.mjs" "$@" ;;
-  *) exec node --max-semi-space-size=2 "$here/silo-cli.mjs" "$@" ;;
+  *) exec node --max-semi-space-size=2 --single-threaded-gc "$here/silo-cli.mjs" "$@" ;;
 esac

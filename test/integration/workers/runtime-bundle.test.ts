@@ -65,17 +65,18 @@ describe('the runtime bundle (build/silo)', function () {
     delete env.MALLOC_ARENA_MAX;
     delete env.MALLOC_MMAP_THRESHOLD_;
     // The backed-up "database" prints the settings its parent process (the worker) runs with.
-    const backup = spawnSync(join(build, 'silo'), ['backup', 'command', '--', 'sh', '-c', 'echo "arena=$MALLOC_ARENA_MAX mmap=$MALLOC_MMAP_THRESHOLD_"; head -c 3000000 /dev/zero'], { env });
+    const settings = 'echo "arena=$MALLOC_ARENA_MAX mmap=$MALLOC_MMAP_THRESHOLD_ single-threaded-gc=$(tr "\\0" "\\n" < /proc/$PPID/cmdline | grep -cx -- --single-threaded-gc)"';
+    const backup = spawnSync(join(build, 'silo'), ['backup', 'command', '--', 'sh', '-c', `${settings}; head -c 3000000 /dev/zero`], { env });
     expect(backup.status, backup.stderr.toString()).to.equal(0);
     const result = JSON.parse(backup.stdout.toString().trim().split('\n').pop()!);
-    expect(result.metadata.sizes.sourceBytes).to.equal(3_000_000 + 'arena=2 mmap=262144\n'.length);
+    expect(result.metadata.sizes.sourceBytes).to.equal(3_000_000 + 'arena=2 mmap=262144 single-threaded-gc=1\n'.length);
 
     const firstLine = join(dir, 'first-line');
     const restore = spawnSync(join(build, 'silo'), ['restore', 'command', '--', 'sh', '-c', 'head -n 1 > "$0"; cat > /dev/null', firstLine], {
       env: { ...env, SILO_METADATA_KEY: 'b/data.metadata.json', SILO_AGE_IDENTITY_FILE: identityFile },
     });
     expect(restore.status, restore.stderr.toString()).to.equal(0);
-    expect(readFileSync(firstLine, 'utf8')).to.equal('arena=2 mmap=262144\n');
+    expect(readFileSync(firstLine, 'utf8')).to.equal('arena=2 mmap=262144 single-threaded-gc=1\n');
   });
 
   // The sources pass every store test under tsx, but only the bundle renames classes: node-fetch (under
