@@ -53,8 +53,7 @@ export async function runBackup(source: BackupSourceSpec, env: Env, logger: Logg
   stream.on('error', () => undefined);
 
   // The source is starting (a process spawning, the instance manager preparing mariabackup): load the
-  // store's SDK and compile the metadata schema now, on an otherwise idle main thread, rather than in
-  // front of the first byte or after the last one.
+  // store's SDK now, on an otherwise idle main thread, rather than in front of the first byte.
   const store = await createObjectStore(storeConfig).catch((error) => { stream.destroy(); throw error; });
   const abort = new AbortController();
   const timer = deadline ? setTimeout(() => abort.abort(new DeadlineExceededError(deadline)), deadline * 1000) : undefined;

@@ -29,7 +29,7 @@ function closest(word: string, candidates: string[]): string | undefined {
 }
 
 /** Turns one ajv error into a sentence naming the field and the fix. */
-export function describeAjvError(error: ErrorObject): ValidationIssue {
+function describeAjvError(error: ErrorObject): ValidationIssue {
   const path = dottedPath(error.instancePath);
   const fix = (error.parentSchema as Record<string, unknown> | undefined)?.['x-silo-fix'];
   const withFix = (text: string) => (fix ? `${text}; ${fix}` : text);
@@ -68,8 +68,12 @@ export function describeAjvError(error: ErrorObject): ValidationIssue {
   }
 }
 
-/** Drops issues whose sentence repeats one already listed (ajv reports some problems once per branch). */
-export function dedupeIssues(issues: ValidationIssue[]): ValidationIssue[] {
+/**
+ * One issue per distinct sentence for a failed ajv validation: `if` errors only repeat their `then`
+ * branch's, and ajv reports some problems once per branch.
+ */
+export function describeAjvErrors(errors: ErrorObject[] | null | undefined): ValidationIssue[] {
   const seen = new Set<string>();
-  return issues.filter((issue) => !seen.has(issue.message) && seen.add(issue.message));
+  return (errors ?? []).filter((error) => error.keyword !== 'if').map(describeAjvError)
+    .filter((issue) => !seen.has(issue.message) && seen.add(issue.message));
 }

@@ -3,7 +3,7 @@ import addFormatsModule from 'ajv-formats';
 import { kindSchema, type SiloKind } from '../schema/kinds.js';
 import type { SchemaNode } from '../schema/schema-files.js';
 import { checkCelRules } from './cel-rules.js';
-import { dedupeIssues, describeAjvError } from './messages.js';
+import { describeAjvErrors } from './messages.js';
 import { checkPathTemplate } from './path-template.js';
 
 /** One problem, with the dotted field path (`spec.target`) and a sentence that says what to fix. */
@@ -60,10 +60,7 @@ function compile(schema: SchemaNode): ValidateFunction {
 export function validateAgainst(schema: SchemaNode, document: unknown, oldDocument?: unknown): { issues: ValidationIssue[]; defaulted: unknown } {
   const defaulted = structuredClone(document);
   const validate = compile(schema);
-  if (!validate(defaulted)) {
-    const issues = (validate.errors ?? []).filter((error) => error.keyword !== 'if').map(describeAjvError);
-    return { issues: dedupeIssues(issues), defaulted };
-  }
+  if (!validate(defaulted)) return { issues: describeAjvErrors(validate.errors), defaulted };
   // The API server compares against the stored object, which was defaulted when it was written.
   const oldDefaulted = oldDocument === undefined ? undefined : structuredClone(oldDocument);
   if (oldDefaulted !== undefined) validate(oldDefaulted);

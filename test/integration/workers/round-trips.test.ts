@@ -11,25 +11,21 @@ import { expect } from 'chai';
 import { generateAgeKeyPair } from '../../../runtime/datapath/age/age-keys.js';
 import { createInstanceManagerServer } from '../../../runtime/instance-manager/server.js';
 import { createLogger } from '../../../runtime/logging/logger.js';
-import { AZURITE_CONNECTION_STRING, AZURITE_CONTAINER } from '../../stack/components/azurite.js';
-import { GCS_BUCKET, GCS_PROJECT } from '../../stack/components/gcs.js';
 import { mariadbInstance, startMariadb, stopMariadb } from '../../stack/components/mariadb.js';
-import { MINIO_ACCESS_KEY, MINIO_BUCKET, MINIO_SECRET_KEY, minioEndpoint } from '../../stack/components/minio.js';
-import { RGW_BUCKET, rgwEndpoint } from '../../stack/components/rgw.js';
 import { checksumTables, seedDataset, type SeedResult } from '../../stack/datasets/mariadb-seed.js';
-import { LOOPBACK, ports } from '../../stack/lib/ports.js';
 import { useStack } from '../../stack/mocha.js';
 import { createPki } from '../../support/pki.js';
 import { lastJson, runSilo as silo } from '../../support/silo-cli.js';
+import { azuriteWorkerEnv, gcsWorkerEnv, minioWorkerEnv, rgwWorkerEnv } from '../../support/worker-store-env.js';
 
 const stack = useStack('mariadb', 'minio', 'rgw', 'azurite', 'gcs');
 
 const stores: Array<{ name: string; env: () => Record<string, string> }> = [
-  { name: 'MinIO', env: () => ({ SILO_STORE_TYPE: 's3', SILO_S3_BUCKET: MINIO_BUCKET, SILO_S3_ENDPOINT: minioEndpoint(stack.ctx, false).endpoint, SILO_S3_FORCE_PATH_STYLE: 'true', AWS_ACCESS_KEY_ID: MINIO_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: MINIO_SECRET_KEY }) },
-  { name: 'Ceph RGW', env: () => { const e = rgwEndpoint(); return { SILO_STORE_TYPE: 's3', SILO_S3_BUCKET: RGW_BUCKET, SILO_S3_ENDPOINT: e.endpoint, SILO_S3_FORCE_PATH_STYLE: 'true', AWS_ACCESS_KEY_ID: e.accessKeyId, AWS_SECRET_ACCESS_KEY: e.secretAccessKey }; } },
-  { name: 'Azurite', env: () => ({ SILO_STORE_TYPE: 'azure', SILO_AZURE_CONTAINER: AZURITE_CONTAINER, SILO_AZURE_CONNECTION_STRING: AZURITE_CONNECTION_STRING }) },
-  { name: 'fake-gcs-server', env: () => ({ SILO_STORE_TYPE: 'gcs', SILO_GCS_BUCKET: GCS_BUCKET, SILO_GCS_ENDPOINT: `http://${LOOPBACK}:${ports.gcs}`, SILO_GCS_PROJECT: GCS_PROJECT }) },
-];
+  { name: 'MinIO', env: () => minioWorkerEnv(stack.ctx) },
+  { name: 'Ceph RGW', env: rgwWorkerEnv },
+  { name: 'Azurite', env: azuriteWorkerEnv },
+  { name: 'fake-gcs-server', env: gcsWorkerEnv },
+]
 
 describe('worker round trips of a seeded MariaDB through every store', function () {
   this.timeout(300_000);

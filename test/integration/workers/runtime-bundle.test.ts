@@ -7,11 +7,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { expect } from 'chai';
 import { generateAgeKeyPair } from '../../../runtime/datapath/age/age-keys.js';
-import { AZURITE_CONNECTION_STRING, AZURITE_CONTAINER } from '../../stack/components/azurite.js';
-import { GCS_BUCKET, GCS_PROJECT } from '../../stack/components/gcs.js';
-import { MINIO_ACCESS_KEY, MINIO_BUCKET, MINIO_SECRET_KEY, minioEndpoint } from '../../stack/components/minio.js';
-import { LOOPBACK, ports } from '../../stack/lib/ports.js';
 import { useStack } from '../../stack/mocha.js';
+import { azuriteWorkerEnv, gcsWorkerEnv, minioWorkerEnv } from '../../support/worker-store-env.js';
 
 const stack = useStack('minio', 'azurite', 'gcs');
 
@@ -83,10 +80,10 @@ describe('the runtime bundle (build/silo)', function () {
   // the GCS client) checks `signal.constructor.name === 'AbortSignal'`, and without --keep-names every
   // GCS upload from the image failed with "Expected signal to be an instanceof AbortSignal".
   const stores: Array<{ name: string; env: () => Record<string, string> }> = [
-    { name: 'S3 (MinIO)', env: () => ({ SILO_STORE_TYPE: 's3', SILO_S3_BUCKET: MINIO_BUCKET, SILO_S3_ENDPOINT: minioEndpoint(stack.ctx, false).endpoint, SILO_S3_FORCE_PATH_STYLE: 'true', AWS_ACCESS_KEY_ID: MINIO_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: MINIO_SECRET_KEY }) },
-    { name: 'Azure (Azurite)', env: () => ({ SILO_STORE_TYPE: 'azure', SILO_AZURE_CONTAINER: AZURITE_CONTAINER, SILO_AZURE_CONNECTION_STRING: AZURITE_CONNECTION_STRING }) },
-    { name: 'GCS (fake-gcs-server)', env: () => ({ SILO_STORE_TYPE: 'gcs', SILO_GCS_BUCKET: GCS_BUCKET, SILO_GCS_ENDPOINT: `http://${LOOPBACK}:${ports.gcs}`, SILO_GCS_PROJECT: GCS_PROJECT }) },
-  ];
+    { name: 'S3 (MinIO)', env: () => minioWorkerEnv(stack.ctx) },
+    { name: 'Azure (Azurite)', env: azuriteWorkerEnv },
+    { name: 'GCS (fake-gcs-server)', env: gcsWorkerEnv },
+  ]
   for (const store of stores) {
     it(`backs up to ${store.name} and restores from it, with the store's chunk loaded from the bundle`, () => {
       const keys = generateAgeKeyPair();

@@ -13,6 +13,7 @@ import { mariadbInstance, mariadbSql, startMariadb, stopMariadb } from '../../st
 import { checksumTables, seedDataset, type SeedResult } from '../../stack/datasets/mariadb-seed.js';
 import { useStack } from '../../stack/mocha.js';
 import { lastJson, runSilo as silo } from '../../support/silo-cli.js';
+import { minioWorkerEnv } from '../../support/worker-store-env.js';
 
 const stack = useStack('minio', 'mariadb');
 const MiB = 1024 * 1024;
@@ -23,10 +24,7 @@ describe('worker CLI (real processes, MinIO, MariaDB)', function () {
   let seed: SeedResult;
   const keys = generateAgeKeyPair();
   const main = () => mariadbInstance(stack.ctx);
-  const storeEnv = (): Record<string, string> => {
-    const e = minioEndpoint(stack.ctx, false);
-    return { SILO_STORE_TYPE: 's3', SILO_S3_BUCKET: MINIO_BUCKET, SILO_S3_ENDPOINT: e.endpoint, SILO_S3_FORCE_PATH_STYLE: 'true', AWS_ACCESS_KEY_ID: MINIO_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: MINIO_SECRET_KEY };
-  };
+  const storeEnv = () => minioWorkerEnv(stack.ctx);
   const backupEnv = (key: string): Record<string, string> => ({ ...storeEnv(), SILO_DATA_KEY: key, SILO_BACKUP_ID: '20261122T010203Z', SILO_COMPRESSION: 'gzip', SILO_AGE_RECIPIENTS: keys.recipient });
 
   before(async () => {
