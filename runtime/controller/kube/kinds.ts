@@ -1,16 +1,20 @@
 /** The kinds the controller reads and writes, as REST coordinates. */
+import { SILO_KIND_TABLE, type SiloKind } from '../../../src/api/kinds.js';
 import type { KindRef } from '../reconciler.js';
 
-const mysql = (kind: string, plural: string): KindRef => ({ group: 'mysql.cloudnative-mysql.io', version: 'v1alpha1', plural, kind, namespaced: true });
-const backupOperator = (kind: string, plural: string, namespaced = true): KindRef => ({ group: 'backup-operator.io', version: 'v1', plural, kind, namespaced });
+/** One of Silo's kinds, from the table that `npm run gen` writes from the schemas (src/api/kinds.ts). */
+const silo = (kind: SiloKind): KindRef => {
+  const { group, version, plural, namespaced } = SILO_KIND_TABLE[kind];
+  return { group, version, plural, kind, namespaced };
+};
 
 export const KINDS = {
-  Cluster: mysql('Cluster', 'clusters'),
-  Backup: mysql('Backup', 'backups'),
-  ScheduledBackup: mysql('ScheduledBackup', 'scheduledbackups'),
-  BackupStorage: backupOperator('BackupStorage', 'backupstorages', false),
-  BackupRun: backupOperator('BackupRun', 'backupruns'),
-  BackupSchedule: backupOperator('BackupSchedule', 'backupschedules'),
+  Cluster: silo('Cluster'),
+  Backup: silo('Backup'),
+  ScheduledBackup: silo('ScheduledBackup'),
+  BackupStorage: silo('BackupStorage'),
+  BackupRun: silo('BackupRun'),
+  BackupSchedule: silo('BackupSchedule'),
   Job: { group: 'batch', version: 'v1', plural: 'jobs', kind: 'Job', namespaced: true },
   Pod: { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true },
   Secret: { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true },
