@@ -1,7 +1,6 @@
 import type { Construct } from 'constructs';
-import { BackupRun as BackupRunL1 } from '../../imports/backup-operator.io.js';
-import type { BackupRunSpec } from '../generated/api-types.js';
-import { SiloResource, type SiloResourceOptions } from './silo-resource.js';
+import type { BackupRunSpec } from '../api/backup-operator.io/types.js';
+import { gvkOf, SiloResource, type SiloResourceOptions } from './silo-resource.js';
 
 /** Props of a BackupRun: its spec plus metadata. */
 export interface BackupRunProps extends BackupRunSpec, SiloResourceOptions {}
@@ -13,6 +12,6 @@ export class BackupRun extends SiloResource<BackupRunSpec> {
 
   constructor(scope: Construct, id: string, props: BackupRunProps) {
     const { metadata, ...spec } = props;
-    super(scope, id, 'BackupRun', BackupRunL1.GVK, spec, metadata);
+    super(scope, id, 'BackupRun', gvkOf('BackupRun'), spec, metadata);
   }
 }

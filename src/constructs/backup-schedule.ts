@@ -1,7 +1,6 @@
 import type { Construct } from 'constructs';
-import { BackupSchedule as BackupScheduleL1 } from '../../imports/backup-operator.io.js';
-import type { BackupScheduleSpec } from '../generated/api-types.js';
-import { SiloResource, type SiloResourceOptions } from './silo-resource.js';
+import type { BackupScheduleSpec } from '../api/backup-operator.io/types.js';
+import { gvkOf, SiloResource, type SiloResourceOptions } from './silo-resource.js';
 
 /** Props of a BackupSchedule: its spec plus metadata. */
 export interface BackupScheduleProps extends BackupScheduleSpec, SiloResourceOptions {}
@@ -10,6 +9,6 @@ export interface BackupScheduleProps extends BackupScheduleSpec, SiloResourceOpt
 export class BackupSchedule extends SiloResource<BackupScheduleSpec> {
   constructor(scope: Construct, id: string, props: BackupScheduleProps) {
     const { metadata, ...spec } = props;
-    super(scope, id, 'BackupSchedule', BackupScheduleL1.GVK, spec, metadata);
+    super(scope, id, 'BackupSchedule', gvkOf('BackupSchedule'), spec, metadata);
   }
 }

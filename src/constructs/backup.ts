@@ -1,7 +1,6 @@
 import type { Construct } from 'constructs';
-import { Backup as BackupL1 } from '../../imports/mysql.cloudnative-mysql.io.js';
-import type { BackupSpec } from '../generated/api-types.js';
-import { SiloResource, type SiloResourceOptions } from './silo-resource.js';
+import type { BackupSpec } from '../api/mysql.cloudnative-mysql.io/types.js';
+import { gvkOf, SiloResource, type SiloResourceOptions } from './silo-resource.js';
 
 /** Props of a Backup: its spec plus metadata. */
 export interface BackupProps extends BackupSpec, SiloResourceOptions {}
@@ -10,6 +9,6 @@ export interface BackupProps extends BackupSpec, SiloResourceOptions {}
 export class Backup extends SiloResource<BackupSpec> {
   constructor(scope: Construct, id: string, props: BackupProps) {
     const { metadata, ...spec } = props;
-    super(scope, id, 'Backup', BackupL1.GVK, spec, metadata);
+    super(scope, id, 'Backup', gvkOf('Backup'), spec, metadata);
   }
 }

@@ -1,7 +1,6 @@
 import type { Construct } from 'constructs';
-import { Cluster as ClusterL1 } from '../../imports/mysql.cloudnative-mysql.io.js';
-import type { ClusterSpec } from '../generated/api-types.js';
-import { SiloResource, type SiloResourceOptions } from './silo-resource.js';
+import type { ClusterSpec } from '../api/mysql.cloudnative-mysql.io/types.js';
+import { gvkOf, SiloResource, type SiloResourceOptions } from './silo-resource.js';
 
 /** Props of a Cluster: its spec plus metadata. */
 export interface ClusterProps extends ClusterSpec, SiloResourceOptions {}
@@ -10,6 +9,6 @@ export interface ClusterProps extends ClusterSpec, SiloResourceOptions {}
 export class Cluster extends SiloResource<ClusterSpec> {
   constructor(scope: Construct, id: string, props: ClusterProps) {
     const { metadata, ...spec } = props;
-    super(scope, id, 'Cluster', ClusterL1.GVK, spec, metadata);
+    super(scope, id, 'Cluster', gvkOf('Cluster'), spec, metadata);
   }
 }

@@ -1,7 +1,12 @@
 import { ApiObject, type ApiObjectMetadata, type GroupVersionKind } from 'cdk8s';
 import { Construct } from 'constructs';
-import type { SiloKind } from '../schema/kinds.js';
+import { SILO_KIND_TABLE, type SiloKind } from '../api/kinds.js';
 import { formatIssue, validateResource } from '../validation/validator.js';
+
+/** apiVersion and kind of one of Silo's kinds, from the generated kinds table (src/api/kinds.ts). */
+export function gvkOf(kind: SiloKind): GroupVersionKind {
+  return { apiVersion: SILO_KIND_TABLE[kind].apiVersion, kind: SILO_KIND_TABLE[kind].kind };
+}
 
 /** Props every Silo construct takes besides its spec. */
 export interface SiloResourceOptions {
@@ -14,7 +19,8 @@ export interface SiloResourceOptions {
 
 /**
  * Base of the L2 constructs: emits one object with exactly the field names of
- * the JSON Schemas (the L1 classes in imports/ rename fields such as backupID),
+ * the JSON Schemas (the L1 classes in imports/ rename fields such as backupID;
+ * decisions 0002 and 0030),
  * and validates it against the schema, CEL rules included, when synthesized.
  */
 export abstract class SiloResource<Spec extends object> extends Construct {
