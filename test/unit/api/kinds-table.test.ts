@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { SILO_API_GROUPS, SILO_KIND_TABLE, type SiloKind } from '../../../src/api/kinds.js';
 import { crdFacts, scanKindSchemaFiles, SILO_KINDS } from '../../../src/schema/kinds.js';
+import { OPERATOR_CLUSTER_RULES } from '../../../src/install/rbac-rules.js';
 import { apiVersionOfKind, KINDS } from '../../../runtime/controller/kube/kinds.js';
 
 describe('the generated kinds table (src/api/kinds.ts)', () => {
@@ -31,5 +32,13 @@ describe('the generated kinds table (src/api/kinds.ts)', () => {
       expect(apiVersionOfKind(ref)).to.equal(row.apiVersion);
     }
     expect(KINDS.BackupStorage.namespaced).to.equal(false);
+  });
+
+  it('every kind in the table is in the operator\'s RBAC rules (src/install/rbac-rules.ts lists them by hand, in the install bundle\'s order)', () => {
+    for (const row of Object.values(SILO_KIND_TABLE)) {
+      for (const resource of [row.plural, `${row.plural}/status`, `${row.plural}/finalizers`]) {
+        expect(OPERATOR_CLUSTER_RULES.some((rule) => rule.apiGroups.includes(row.group) && rule.resources.includes(resource)), `${row.group} ${resource}`).to.equal(true);
+      }
+    }
   });
 });
