@@ -48,10 +48,13 @@ export interface RunningContainer {
 
 /**
  * The bind mounts of one container: its volumeMounts (subPath honoured), the
- * image's anonymous volumes not covered by a mount, and the termination-message file.
+ * image's anonymous volumes not covered by a mount, the image's own directories
+ * (each bound onto itself, after the pod's mounts, so a volume over a parent does
+ * not hide it; decision 0130), and the termination-message file.
  */
 export function containerMounts(
   spec: V1Container, volumes: Map<string, string>, anonymousVolumes: string[], anonymousRoot: string, terminationFile: string,
+  imagePaths: string[] = [],
 ): BindMount[] {
   const mounts: BindMount[] = (spec.volumeMounts ?? []).map((m) => {
     const source = volumes.get(m.name);
@@ -62,6 +65,7 @@ export function containerMounts(
   for (const anon of anonymousVolumes) {
     if (!covered.has(anon)) mounts.push({ source: join(anonymousRoot, anon), target: anon, readOnly: false });
   }
+  for (const path of imagePaths) mounts.push({ source: path, target: path, readOnly: false });
   prepareTerminationFile(terminationFile);
   mounts.push({ source: terminationFile, target: terminationMessageTarget(spec), readOnly: false });
   return mounts;
