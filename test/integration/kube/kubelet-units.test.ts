@@ -143,7 +143,8 @@ describe('process kubelet: pod IPs and mounts', () => {
     const dir = mkdtempSync(join(tmpdir(), 'silo-kubelet-units-'));
     try {
       const spec: V1Container = { name: 'c', volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }] };
-      const mounts = containerMounts(spec, new Map([['tmp', join(dir, 'tmp')]]), [], join(dir, 'anon'), join(dir, 'termination'), [repoRoot]);
+      const image = { anonymousVolumes: [], imagePaths: [repoRoot] };
+      const mounts = containerMounts(spec, new Map([['tmp', join(dir, 'tmp')]]), image, join(dir, 'anon'), join(dir, 'termination'));
       expect(mounts.map((m) => m.target)).to.deep.equal(['/tmp', repoRoot, '/dev/termination-log']);
       const lines = mountScript(mounts, repoRoot).split('\n');
       const bindOnto = (target: string) => lines.findIndex((l) => l.startsWith('mount ') && l.endsWith(` '${target}'`));
@@ -162,7 +163,8 @@ describe('process kubelet: pod IPs and mounts', () => {
       writeFileSync(join(baked, 'marker'), 'baked');
       const spec: V1Container = { name: 'c', volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }] };
       const run = async (imagePaths: string[], name: string) => {
-        const mounts = containerMounts(spec, new Map([['tmp', join(dir, `empty-${name}`)]]), [], join(dir, 'anon'), join(dir, `term-${name}`), imagePaths);
+        const image = { anonymousVolumes: [], imagePaths };
+        const mounts = containerMounts(spec, new Map([['tmp', join(dir, `empty-${name}`)]]), image, join(dir, 'anon'), join(dir, `term-${name}`));
         const logPath = join(dir, `${name}.log`);
         const c = startContainer({ argv: ['cat', 'marker'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, cwd: baked, mounts, logPath });
         const exit = await c.exited;
