@@ -13,7 +13,9 @@ const RECORD = /^(\d{4})-[a-z0-9-]+\.md$/;
 
 /** Problems with the index of the decision records in dir; empty when all is well. */
 export function checkDecisionIndex(dir: string): string[] {
-  const records = readdirSync(dir).filter((f) => RECORD.test(f)).sort();
+  const records = readdirSync(dir)
+    .filter((f) => RECORD.test(f))
+    .sort();
   const strays = readdirSync(dir).filter((f) => f.endsWith('.md') && f !== 'README.md' && !RECORD.test(f));
   const index = readFileSync(join(dir, 'README.md'), 'utf8');
   const linked = new Set([...index.matchAll(/\]\((\d{4}-[^)\s]+\.md)\)/g)].map((m) => m[1]));

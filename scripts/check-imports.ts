@@ -26,7 +26,11 @@ export interface ImportRule {
 /** The arrows of issue 12's "rooms that match the arrows", plus the obvious outer ones. */
 export const IMPORT_RULES: ImportRule[] = [
   { from: 'runtime/objectstore/', forbidden: ['runtime/datapath/'], why: 'object stores know nothing of the data path' },
-  { from: 'runtime/datapath/', forbidden: ['runtime/instance-manager/'], why: 'the data path reaches the instance manager through runtime/contracts/' },
+  {
+    from: 'runtime/datapath/',
+    forbidden: ['runtime/instance-manager/'],
+    why: 'the data path reaches the instance manager through runtime/contracts/',
+  },
   { from: 'runtime/instance-manager/', forbidden: ['runtime/workers/'], why: 'the instance manager does not depend on the workers' },
   {
     from: 'runtime/controller/',
@@ -90,7 +94,13 @@ export function checkImports(root: string, rules: ImportRule[] = IMPORT_RULES): 
       for (const rule of applicable) {
         const hit = rule.forbidden.find((folder) => under(target, folder) || target === folder.replace(/\/$/, ''));
         if (!hit) continue;
-        violations.push({ file, line: lineOf(text, imported.pos), specifier, target, rule: `${rule.from} must not import ${hit} (${rule.why})` });
+        violations.push({
+          file,
+          line: lineOf(text, imported.pos),
+          specifier,
+          target,
+          rule: `${rule.from} must not import ${hit} (${rule.why})`,
+        });
       }
     }
   }
@@ -106,7 +116,9 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const violations = checkImports(root);
   for (const v of violations) console.error(formatViolation(v));
   if (violations.length > 0) {
-    console.error(`check-imports: ${violations.length} forbidden import${violations.length === 1 ? '' : 's'} (rules: scripts/check-imports.ts)`);
+    console.error(
+      `check-imports: ${violations.length} forbidden import${violations.length === 1 ? '' : 's'} (rules: scripts/check-imports.ts)`,
+    );
     process.exit(1);
   }
   console.log('check-imports: no forbidden imports');

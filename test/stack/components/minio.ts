@@ -158,7 +158,7 @@ export const minio: Component = {
           ok: (s) => s === 200,
         });
       } catch (e) {
-        throw new Error(`minio (${i.id}) did not become ready: ${(e as Error).message}\n${logTail(logFile(ctx, i))}`);
+        throw new Error(`minio (${i.id}) did not become ready: ${(e as Error).message}\n${logTail(logFile(ctx, i))}`, { cause: e });
       }
       await ensureMinioBucket(await minioClient(ctx, i.tls), MINIO_BUCKET);
     }

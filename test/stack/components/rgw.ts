@@ -146,6 +146,6 @@ async function startFreshCluster(ctx: StackContext): Promise<void> {
     await ensureBucket(rgwEndpoint(), RGW_BUCKET);
   } catch (e) {
     const logs = ['mon', 'osd', 'rgw'].map((n) => logTail(log(ctx, n), 10)).join('\n');
-    throw new Error(`rgw did not start: ${(e as Error).message}\n${logs}\n(daemon logs: ${ctx.logDir}/ceph-*.daemon.log)`);
+    throw new Error(`rgw did not start: ${(e as Error).message}\n${logs}\n(daemon logs: ${ctx.logDir}/ceph-*.daemon.log)`, { cause: e });
   }
 }

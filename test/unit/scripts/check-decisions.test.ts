@@ -14,7 +14,10 @@ describe('scripts/check-decisions.ts', () => {
     const dir = mkdtempSync(join(tmpdir(), 'silo-check-decisions-'));
     try {
       for (const f of ['0001-one.md', '0002-two.md', '0002-also-two.md', 'notes.md']) writeFileSync(join(dir, f), '# x\n');
-      writeFileSync(join(dir, 'README.md'), '| [0001](0001-one.md) | One | accepted |\n| [0002](0002-two.md) | Two | accepted |\n| [0003](0003-gone.md) | Gone | accepted |\n');
+      writeFileSync(
+        join(dir, 'README.md'),
+        '| [0001](0001-one.md) | One | accepted |\n| [0002](0002-two.md) | Two | accepted |\n| [0003](0003-gone.md) | Gone | accepted |\n',
+      );
       expect(checkDecisionIndex(dir)).to.deep.equal([
         'notes.md: not named NNNN-short-title.md',
         '0002-also-two.md: missing from the index in README.md',

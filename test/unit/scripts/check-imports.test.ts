@@ -17,7 +17,10 @@ describe('scripts/check-imports.ts', () => {
   beforeEach(() => {
     root = mkdtempSync(join(tmpdir(), 'silo-check-imports-'));
     // Allowed: the data path may use the object stores, the controller the contracts, anyone a package.
-    write('runtime/datapath/pipeline.ts', "import { put } from '../objectstore/store.js';\nimport { S3Client } from '@aws-sdk/client-s3';\n");
+    write(
+      'runtime/datapath/pipeline.ts',
+      "import { put } from '../objectstore/store.js';\nimport { S3Client } from '@aws-sdk/client-s3';\n",
+    );
     write('runtime/objectstore/store.ts', 'export const put = 1;\n');
     write('runtime/controller/job.ts', "import type { WorkerEnv } from '../contracts/worker-env.js';\n");
     write('runtime/contracts/worker-env.ts', 'export type WorkerEnv = {};\n');
@@ -37,12 +40,29 @@ describe('scripts/check-imports.ts', () => {
     const found = checkImports(root).map((v) => ({ file: v.file, line: v.line, specifier: v.specifier, rule: v.rule.split(' (')[0] }));
     expect(found).to.deep.equal([
       { file: 'runtime/cli.ts', line: 1, specifier: '../test/support/fixture.js', rule: 'runtime/ must not import test/' },
-      { file: 'runtime/controller/outcome.ts', line: 1, specifier: '../workers/exit-codes.js', rule: 'runtime/controller/ must not import runtime/workers/' },
-      { file: 'runtime/datapath/source.ts', line: 1, specifier: '../instance-manager/server.js', rule: 'runtime/datapath/ must not import runtime/instance-manager/' },
-      { file: 'runtime/objectstore/s3.ts', line: 3, specifier: '../datapath/sinks/sink.js', rule: 'runtime/objectstore/ must not import runtime/datapath/' },
+      {
+        file: 'runtime/controller/outcome.ts',
+        line: 1,
+        specifier: '../workers/exit-codes.js',
+        rule: 'runtime/controller/ must not import runtime/workers/',
+      },
+      {
+        file: 'runtime/datapath/source.ts',
+        line: 1,
+        specifier: '../instance-manager/server.js',
+        rule: 'runtime/datapath/ must not import runtime/instance-manager/',
+      },
+      {
+        file: 'runtime/objectstore/s3.ts',
+        line: 3,
+        specifier: '../datapath/sinks/sink.js',
+        rule: 'runtime/objectstore/ must not import runtime/datapath/',
+      },
       { file: 'src/constructs/x.ts', line: 1, specifier: '../../runtime/controller/manager.js', rule: 'src/ must not import runtime/' },
     ]);
-    expect(formatViolation(checkImports(root)[0])).to.match(/^runtime\/cli\.ts:1: runtime\/ must not import test\/ \(.+\): imports '\.\.\/test\/support\/fixture\.js'$/);
+    expect(formatViolation(checkImports(root)[0])).to.match(
+      /^runtime\/cli\.ts:1: runtime\/ must not import test\/ \(.+\): imports '\.\.\/test\/support\/fixture\.js'$/,
+    );
   });
 
   it('exits non-zero from the command line when a forbidden import comes back', async function () {
@@ -50,6 +70,6 @@ describe('scripts/check-imports.ts', () => {
     write('runtime/instance-manager/main.ts', "import { EXIT } from '../workers/exit-codes.js';\n");
     const bad = await run(process.execPath, ['--import', 'tsx', script, root], { allowFailure: true });
     expect(bad.code).to.equal(1);
-    expect(bad.stderr).to.contain("runtime/instance-manager/main.ts:1: runtime/instance-manager/ must not import runtime/workers/");
+    expect(bad.stderr).to.contain('runtime/instance-manager/main.ts:1: runtime/instance-manager/ must not import runtime/workers/');
   });
 });
