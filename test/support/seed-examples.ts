@@ -3,8 +3,8 @@ import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
-/** The seed documents live beside the project, as in CI. */
-export const SEEDS_DIR = resolve(REPO_ROOT, '../shared/seeds');
+/** The seed documents, vendored byte for byte (test/fixtures/README.md names their source). */
+export const SEEDS_DIR = join(REPO_ROOT, 'test/fixtures/seed-documents');
 export const SEED_FIXTURES_DIR = join(REPO_ROOT, 'test/fixtures/seeds');
 
 export interface SeedExample {

@@ -1,5 +1,5 @@
-// The incremental-LSN chain Silo's MySQL incremental backups will use (after
-// shared/reference's recipe): a full stream and three incrementals, each based on
+// The incremental-LSN chain Silo's MySQL incremental backups will use
+// (mariabackup --incremental-basedir's recipe): a full stream and three incrementals, each based on
 // the to_lsn recorded by the previous one, restored into a fresh mariadbd.
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';

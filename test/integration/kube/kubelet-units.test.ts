@@ -2,12 +2,16 @@
  * The process kubelet's pure parts: env resolution, $(VAR) expansion, the
  * image table, pod IPs and the mount prologue. No servers needed.
  */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import type { V1ConfigMap, V1Container, V1Pod, V1Secret } from '@kubernetes/client-node';
 import { ContainerConfigError, expandVars, resolveEnv } from '../../stack/kubelet/env.js';
 import { imageRepository, resolveImage, SILO_CLI_ENTRY, SILO_IMAGE_PREFIX } from '../../stack/kubelet/images.js';
 import { PodIpAllocator, podIpForIndex } from '../../stack/kubelet/pod-ips.js';
-import { mountScript } from '../../stack/kubelet/container-process.js';
+import { containerMounts, mountScript, startContainer } from '../../stack/kubelet/container-process.js';
+import { repoRoot } from '../../stack/kube/layout.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const secrets: Record<string, V1Secret> = { creds: { data: { user: b64('alice'), pass: b64('s3cret') } } };
@@ -129,5 +133,47 @@ describe('process kubelet: pod IPs and mounts', () => {
     expect(lines.findIndex((l) => l.includes("'/data'"))).to.be.lessThan(lines.findIndex((l) => l.includes("'/data/conf'")));
     expect(script).to.contain("mount -o remount,bind,ro '/data/conf'");
     expect(lines.at(-1)).to.equal('exec "$@"');
+  });
+
+  it('bakes the checkout into Silo\'s image, bound after the pod\'s mounts (decision 0130)', () => {
+    const silo = resolveImage(`${SILO_IMAGE_PREFIX}:dev`, undefined, ['controller']);
+    expect(silo.ok && silo.run.imagePaths).to.deep.equal([repoRoot]);
+    const busybox = resolveImage('busybox:1.36', ['sh'], undefined);
+    expect(busybox.ok && busybox.run.imagePaths).to.deep.equal([]);
+    const dir = mkdtempSync(join(tmpdir(), 'silo-kubelet-units-'));
+    try {
+      const spec: V1Container = { name: 'c', volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }] };
+      const image = { anonymousVolumes: [], imagePaths: [repoRoot] };
+      const mounts = containerMounts(spec, new Map([['tmp', join(dir, 'tmp')]]), image, join(dir, 'anon'), join(dir, 'termination'));
+      expect(mounts.map((m) => m.target)).to.deep.equal(['/tmp', repoRoot, '/dev/termination-log']);
+      const lines = mountScript(mounts, repoRoot).split('\n');
+      const bindOnto = (target: string) => lines.findIndex((l) => l.startsWith('mount ') && l.endsWith(` '${target}'`));
+      expect(bindOnto('/tmp')).to.be.greaterThan(-1).and.lessThan(bindOnto(repoRoot));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a volume at /tmp does not hide an image directory under /tmp from the container', async () => {
+    // The case of a checkout cloned under /tmp and the install bundle's emptyDir at /tmp.
+    const dir = mkdtempSync(join(tmpdir(), 'silo-kubelet-units-'));
+    try {
+      const baked = join(dir, 'checkout');
+      mkdirSync(baked);
+      writeFileSync(join(baked, 'marker'), 'baked');
+      const spec: V1Container = { name: 'c', volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }] };
+      const run = async (imagePaths: string[], name: string) => {
+        const image = { anonymousVolumes: [], imagePaths };
+        const mounts = containerMounts(spec, new Map([['tmp', join(dir, `empty-${name}`)]]), image, join(dir, 'anon'), join(dir, `term-${name}`));
+        const logPath = join(dir, `${name}.log`);
+        const c = startContainer({ argv: ['cat', 'marker'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, cwd: baked, mounts, logPath });
+        const exit = await c.exited;
+        return { exitCode: exit.exitCode, log: readFileSync(logPath, 'utf8') };
+      };
+      expect(await run([baked], 'with')).to.deep.equal({ exitCode: 0, log: 'baked' });
+      expect((await run([], 'without')).exitCode).to.not.equal(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -57,7 +57,7 @@ export const azurite: Component = {
     try {
       await waitForPort(LOOPBACK, ports.azuriteBlob, 60_000, { pidFile: pidFile(ctx) });
     } catch (e) {
-      throw new Error(`azurite did not start: ${(e as Error).message}\n${logTail(logFile(ctx))}`);
+      throw new Error(`azurite did not start: ${(e as Error).message}\n${logTail(logFile(ctx))}`, { cause: e });
     }
     const { BlobServiceClient } = await import('@azure/storage-blob');
     const container = BlobServiceClient.fromConnectionString(AZURITE_CONNECTION_STRING).getContainerClient(AZURITE_CONTAINER);

@@ -44,7 +44,7 @@ export const gcs: Component = {
     try {
       await waitForHttp(`${endpoint}/storage/v1/b`, 60_000, { ok: (s) => s === 200, pidFile: pidFile(ctx) });
     } catch (e) {
-      throw new Error(`fake-gcs-server did not become ready: ${(e as Error).message}\n${logTail(logFile(ctx))}`);
+      throw new Error(`fake-gcs-server did not become ready: ${(e as Error).message}\n${logTail(logFile(ctx))}`, { cause: e });
     }
     const res = await fetch(`${endpoint}/storage/v1/b?project=${GCS_PROJECT}`, {
       method: 'POST',

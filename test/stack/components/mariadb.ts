@@ -100,7 +100,7 @@ export async function startMariadb(ctx: StackContext, inst: MariadbInstance): Pr
   try {
     await waitUntil(`mariadbd ${inst.name} to answer ping`, () => ping(inst), 120_000, { pidFile: inst.pidFile });
   } catch (e) {
-    throw new Error(`mariadb ${inst.name} did not start: ${(e as Error).message}\n${logTail(inst.logFile)}`);
+    throw new Error(`mariadb ${inst.name} did not start: ${(e as Error).message}\n${logTail(inst.logFile)}`, { cause: e });
   }
   await mariadbSql(inst, `CREATE USER IF NOT EXISTS '${MARIADB_USER}'@'%' IDENTIFIED BY '${MARIADB_PASSWORD}';
     GRANT ALL PRIVILEGES ON *.* TO '${MARIADB_USER}'@'%' WITH GRANT OPTION;`);

@@ -1,10 +1,12 @@
 import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { Agent } from 'node:https';
 import { join } from 'node:path';
+import type { Client as MinioClient } from 'minio';
 import type { Component, StackContext } from '../component.js';
 import { goBinPath, goInstallCached } from '../lib/go.js';
 import { LOOPBACK, ports } from '../lib/ports.js';
 import { logTail, pidFileAlive, spawnDaemon, stopByPidFile } from '../lib/proc.js';
-import { ensureBucket, type S3Endpoint } from '../lib/s3.js';
+import type { S3Endpoint } from '../lib/s3.js';
 import { httpStatus, waitForHttp } from '../lib/wait.js';
 import { ensureTestCa, testCaPaths } from '../tls/ca.js';
 import { versions } from '../versions.js';
@@ -36,7 +38,66 @@ export function minioEndpoint(ctx: StackContext, tls = false): S3Endpoint {
   };
 }
 
+/**
+ * `mc`, for what MinIO's JavaScript client cannot do: the admin API (`mc admin`: users, policies,
+ * server info, heal) and shell pipelines (`mc pipe`/`mc cat`, the benchmarks' baselines).
+ */
 export const mcPath = (ctx: StackContext) => goBinPath(ctx, 'mc', versions.mc);
+
+/**
+ * MinIO's own JavaScript client on one of the stack's MinIO servers, for administering it:
+ * buckets, versioning, object lock, incomplete multipart uploads. Loaded on first use, so
+ * the processes that only read the stack's endpoints never load it.
+ */
+export async function minioClient(ctx: StackContext, tls = false): Promise<MinioClient> {
+  const { Client } = await import('minio');
+  const e = minioEndpoint(ctx, tls);
+  const url = new URL(e.endpoint);
+  return new Client({
+    endPoint: url.hostname,
+    port: Number(url.port),
+    useSSL: tls,
+    accessKey: e.accessKeyId,
+    secretKey: e.secretAccessKey,
+    region: 'us-east-1',
+    pathStyle: true,
+    transportAgent: e.caFile ? new Agent({ ca: readFileSync(e.caFile) }) : undefined,
+  });
+}
+
+export interface MinioBucketOptions {
+  /** Keep every version of every object (S3 versioning). */
+  versioning?: boolean;
+  /** Create the bucket with object lock (which also turns versioning on); only possible at creation. */
+  objectLock?: boolean;
+}
+
+/** Creates the bucket unless it exists, then turns versioning on if asked. */
+export async function ensureMinioBucket(client: MinioClient, bucket: string, opts: MinioBucketOptions = {}): Promise<void> {
+  if (!(await client.bucketExists(bucket))) {
+    await client.makeBucket(bucket, 'us-east-1', opts.objectLock ? { ObjectLocking: true } : undefined);
+  }
+  if (opts.versioning) await client.setBucketVersioning(bucket, { Status: 'Enabled' });
+}
+
+export interface IncompleteUpload {
+  key: string;
+  uploadId: string;
+}
+
+/** Multipart uploads under a prefix that were started and neither completed nor aborted. */
+export async function incompleteUploads(client: MinioClient, bucket: string, prefix: string): Promise<IncompleteUpload[]> {
+  const found: IncompleteUpload[] = [];
+  for await (const item of client.listIncompleteUploads(bucket, prefix, true)) found.push({ key: item.key, uploadId: item.uploadId });
+  return found;
+}
+
+/** Aborts every incomplete multipart upload under a prefix; returns how many there were. */
+export async function abortIncompleteUploads(client: MinioClient, bucket: string, prefix: string): Promise<number> {
+  const uploads = await incompleteUploads(client, bucket, prefix);
+  for (const key of new Set(uploads.map((u) => u.key))) await client.removeIncompleteUpload(bucket, key);
+  return uploads.length;
+}
 
 async function healthy(ctx: StackContext, i: Instance): Promise<boolean> {
   if (!pidFileAlive(pidFile(ctx, i))) return false;
@@ -52,7 +113,7 @@ export const minio: Component = {
   name: 'minio',
   async install(ctx) {
     await goInstallCached(ctx, 'github.com/minio/minio', versions.minio, 'minio');
-    // mc is not needed by the server; benchmarks and shell users use `mc pipe`.
+    // mc is not needed by the server or the tests (they use minioClient); benchmarks and shell users use `mc pipe`.
     await goInstallCached(ctx, 'github.com/minio/mc', versions.mc, 'mc');
   },
   async up(ctx) {
@@ -97,9 +158,9 @@ export const minio: Component = {
           ok: (s) => s === 200,
         });
       } catch (e) {
-        throw new Error(`minio (${i.id}) did not become ready: ${(e as Error).message}\n${logTail(logFile(ctx, i))}`);
+        throw new Error(`minio (${i.id}) did not become ready: ${(e as Error).message}\n${logTail(logFile(ctx, i))}`, { cause: e });
       }
-      await ensureBucket(minioEndpoint(ctx, i.tls), MINIO_BUCKET);
+      await ensureMinioBucket(await minioClient(ctx, i.tls), MINIO_BUCKET);
     }
   },
   async down(ctx) {

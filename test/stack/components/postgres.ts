@@ -130,7 +130,7 @@ export const postgres: Component = {
       await waitUntil('postgres to accept connections', () => ready(ctx), 60_000, { pidFile: p.pidFile });
       await pgbackrest(ctx, ['stanza-create']);
     } catch (e) {
-      throw new Error(`postgres did not start: ${(e as Error).message}\n${logTail(p.logFile)}`);
+      throw new Error(`postgres did not start: ${(e as Error).message}\n${logTail(p.logFile)}`, { cause: e });
     }
   },
   async down(ctx) {

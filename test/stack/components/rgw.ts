@@ -28,7 +28,7 @@ const pid = (ctx: StackContext, daemon: 'mon' | 'osd' | 'rgw') => join(dir(ctx),
 const log = (ctx: StackContext, daemon: string) => join(ctx.logDir, `ceph-${daemon}.log`);
 
 /**
- * One mon, one memstore OSD and RGW (after /work/shared/reference/ceph-rgw-up.sh):
+ * One mon, one memstore OSD and RGW from Debian's packages (decision 0114):
  * auth none, pool size 1, every messenger bound to 127.0.0.1 within our port range.
  */
 function cephConf(ctx: StackContext, fsid: string): string {
@@ -146,6 +146,6 @@ async function startFreshCluster(ctx: StackContext): Promise<void> {
     await ensureBucket(rgwEndpoint(), RGW_BUCKET);
   } catch (e) {
     const logs = ['mon', 'osd', 'rgw'].map((n) => logTail(log(ctx, n), 10)).join('\n');
-    throw new Error(`rgw did not start: ${(e as Error).message}\n${logs}\n(daemon logs: ${ctx.logDir}/ceph-*.daemon.log)`);
+    throw new Error(`rgw did not start: ${(e as Error).message}\n${logs}\n(daemon logs: ${ctx.logDir}/ceph-*.daemon.log)`, { cause: e });
   }
 }

@@ -67,7 +67,7 @@ export async function seedDataset(inst: MariadbInstance, opts: SeedOptions = {})
       SELECT REPEAT(CONCAT('row ', FLOOR(RAND() * 1000), ' '), 60), RANDOM_BYTES(512)
       FROM payloads LIMIT ?`,
   };
-  for (const [table, insert] of Object.entries(fill)) {
+  for (const insert of Object.values(fill)) {
     for (let have = 1; have < rows; have *= 2) {
       const add = Math.min(have, rows - have);
       await mariadbSql(inst, insert.replace('?', String(add)), database);

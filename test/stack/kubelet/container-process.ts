@@ -15,6 +15,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, closeSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { V1Container } from '@kubernetes/client-node';
+import type { LocalCommand } from './images.js';
 import { prepareTerminationFile, terminationMessageTarget } from './termination-message.js';
 import { constants } from 'node:os';
 
@@ -48,10 +49,13 @@ export interface RunningContainer {
 
 /**
  * The bind mounts of one container: its volumeMounts (subPath honoured), the
- * image's anonymous volumes not covered by a mount, and the termination-message file.
+ * image's anonymous volumes not covered by a mount, the image's own directories
+ * (each bound onto itself, after the pod's mounts, so a volume over a parent does
+ * not hide it; decision 0130), and the termination-message file.
  */
 export function containerMounts(
-  spec: V1Container, volumes: Map<string, string>, anonymousVolumes: string[], anonymousRoot: string, terminationFile: string,
+  spec: V1Container, volumes: Map<string, string>, image: Pick<LocalCommand, 'anonymousVolumes' | 'imagePaths'>, anonymousRoot: string,
+  terminationFile: string,
 ): BindMount[] {
   const mounts: BindMount[] = (spec.volumeMounts ?? []).map((m) => {
     const source = volumes.get(m.name);
@@ -59,9 +63,10 @@ export function containerMounts(
     return { source: m.subPath ? join(source, m.subPath) : source, target: m.mountPath, readOnly: m.readOnly === true };
   });
   const covered = new Set(mounts.map((m) => m.target));
-  for (const anon of anonymousVolumes) {
+  for (const anon of image.anonymousVolumes) {
     if (!covered.has(anon)) mounts.push({ source: join(anonymousRoot, anon), target: anon, readOnly: false });
   }
+  for (const path of image.imagePaths) mounts.push({ source: path, target: path, readOnly: false });
   prepareTerminationFile(terminationFile);
   mounts.push({ source: terminationFile, target: terminationMessageTarget(spec), readOnly: false });
   return mounts;

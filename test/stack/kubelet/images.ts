@@ -26,6 +26,14 @@ export interface LocalCommand {
   anonymousVolumes: string[];
   /** Extra environment the image would bake in. */
   env: Record<string, string>;
+  /**
+   * Directories the image's own filesystem holds (Silo's image: the checkout with its
+   * node_modules). The container runner binds each onto itself after the pod's mounts,
+   * so a volume over a parent directory (an emptyDir at /tmp, with the checkout under
+   * /tmp) cannot hide them: in a real image they live in the root filesystem, beside
+   * the volumes, not under them (decision 0130).
+   */
+  imagePaths: string[];
 }
 
 export type ImageResolution =
@@ -40,6 +48,7 @@ interface ImageRecipe {
   cwd?: string;
   anonymousVolumes?: string[];
   env?: Record<string, string>;
+  imagePaths?: string[];
   /** Rewrites the final argv (e.g. `node` → this Node with the tsx loader). */
   rewrite?(argv: string[]): string[];
 }
@@ -47,10 +56,12 @@ interface ImageRecipe {
 const nodeWithTsx = [process.execPath, '--import', 'tsx'];
 
 /** Silo's CLI from this checkout, under node with tsx: what Silo's image and the instance image run. */
-const siloCli: Pick<ImageRecipe, 'entrypoint' | 'cmd' | 'cwd' | 'rewrite'> = {
+const siloCli: Pick<ImageRecipe, 'entrypoint' | 'cmd' | 'cwd' | 'imagePaths' | 'rewrite'> = {
   entrypoint: ['silo'],
   cmd: [],
   cwd: repoRoot,
+  // The checkout is baked into the image, wherever it was cloned (decision 0130).
+  imagePaths: [repoRoot],
   rewrite(argv) {
     const [first, ...rest] = argv;
     if (first === 'silo') return [...nodeWithTsx, SILO_CLI_ENTRY, ...rest];
@@ -124,7 +135,9 @@ export function resolveImage(image: string, command: string[] | undefined, args:
   }
   return {
     ok: true,
-    run: { argv, cwd: recipe.cwd ?? '/', anonymousVolumes: recipe.anonymousVolumes ?? [], env: recipe.env ?? {} },
+    run: {
+      argv, cwd: recipe.cwd ?? '/', anonymousVolumes: recipe.anonymousVolumes ?? [], env: recipe.env ?? {}, imagePaths: recipe.imagePaths ?? [],
+    },
   };
 }
 

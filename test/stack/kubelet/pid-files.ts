@@ -29,7 +29,7 @@ export class PidFiles {
 
   /** SIGKILLs every recorded process group that is still the same process, and forgets them all. */
   killRecorded(): void {
-    let files: string[] = [];
+    let files: string[];
     try { files = readdirSync(this.dir); } catch { return; }
     for (const f of files) {
       const [pidText, started] = readFileSync(join(this.dir, f), 'utf8').trim().split(' ');

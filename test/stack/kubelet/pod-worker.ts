@@ -255,7 +255,7 @@ export class PodWorker {
         continue;
       }
       const terminationFile = join(this.k.podDirs(this.pod).podDir, 'termination', c.name);
-      const mounts = containerMounts(spec, volumes, image.run.anonymousVolumes, join(this.k.podDirs(this.pod).podDir, 'anonymous', c.name), terminationFile);
+      const mounts = containerMounts(spec, volumes, image.run, join(this.k.podDirs(this.pod).podDir, 'anonymous', c.name), terminationFile);
       // Deletion or the deadline may have struck during the awaits above; from
       // here to setRunning nothing awaits, so stopAll() cannot miss this process.
       if (over()) return undefined;
