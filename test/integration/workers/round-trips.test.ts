@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { generateAgeKeyPair } from '../../../runtime/datapath/age/age-keys.js';
 import { createInstanceManagerServer } from '../../../runtime/instance-manager/server.js';
+import { createMysqlEngine } from '../../../runtime/instance-manager/engines/mysql/engine.js';
 import { createLogger } from '../../../runtime/logging/logger.js';
 import { mariadbInstance, startMariadb, stopMariadb } from '../../stack/components/mariadb.js';
 import { checksumTables, seedDataset, type SeedResult } from '../../stack/datasets/mariadb-seed.js';
@@ -45,7 +46,7 @@ describe('worker round trips of a seeded MariaDB through every store', function 
     writeFileSync(join(dir, 'identity'), keys.identity);
     const pki = createPki(join(dir, 'pki'));
     for (const [name, value] of Object.entries({ ca: pki.ca, cert: pki.clientCert, key: pki.clientKey })) writeFileSync(join(dir, name), value);
-    server = createInstanceManagerServer({ tls: { key: pki.serverKey, cert: pki.serverCert, clientCa: pki.ca }, connection: { socket: main().socket, user: 'root' },
+    server = createInstanceManagerServer({ tls: { key: pki.serverKey, cert: pki.serverCert, clientCa: pki.ca }, engine: createMysqlEngine({ connection: { socket: main().socket, user: 'root' }, instanceName: 'db-1' }),
       logger: createLogger({}, { write: () => undefined }), instanceName: 'db-1' });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     imUrl = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
