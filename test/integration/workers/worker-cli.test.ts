@@ -7,7 +7,7 @@ import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import { partSize } from '../../../runtime/datapath/sinks/part-size.js';
 import { generateAgeKeyPair } from '../../../runtime/datapath/age/age-keys.js';
-import { EXIT } from '../../../runtime/workers/exit-codes.js';
+import { EXIT } from '../../../runtime/contracts/worker-result.js';
 import { MINIO_ACCESS_KEY, MINIO_BUCKET, MINIO_SECRET_KEY, minioEndpoint } from '../../stack/components/minio.js';
 import { mariadbInstance, mariadbSql, startMariadb, stopMariadb } from '../../stack/components/mariadb.js';
 import { checksumTables, seedDataset, type SeedResult } from '../../stack/datasets/mariadb-seed.js';

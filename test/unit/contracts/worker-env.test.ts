@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { ConfigError } from '../../../runtime/workers/exit-codes.js';
-import { expectedBytesFromEnv } from '../../../runtime/workers/worker-env.js';
+import { ConfigError } from '../../../runtime/contracts/config-error.js';
+import { expectedBytesFromEnv } from '../../../runtime/contracts/worker-env.js';
 
-describe('workers/worker-env', () => {
+describe('contracts/worker-env', () => {
   describe('expectedBytesFromEnv (SILO_EXPECTED_BYTES)', () => {
     it('is undefined when unset or empty', () => {
       expect(expectedBytesFromEnv({})).to.equal(undefined);
