@@ -176,6 +176,32 @@ export function encodeWorkerEnv(spec: WorkerEnvSpec): V1EnvVar[] {
   ];
 }
 
+/**
+ * The process env a container gets from `vars`: literal values as they are, `secretKeyRef` through
+ * `resolve` (Kubernetes reads the Secret; tests and the CLI pass a lookup), `fieldRef` through
+ * `field` (the kubelet fills it). Without a resolver a reference is an error, so a test never
+ * silently drops a credential.
+ */
+export function toProcessEnv(
+  vars: readonly V1EnvVar[],
+  resolve: { secret?: (ref: { name: string; key: string }) => string; field?: (fieldPath: string) => string } = {},
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const v of vars) {
+    const ref = v.valueFrom?.secretKeyRef;
+    const field = v.valueFrom?.fieldRef;
+    if (ref) {
+      if (!resolve.secret) throw new Error(`${v.name} comes from Secret ${ref.name} key ${ref.key}; pass a secret resolver`);
+      env[v.name] = resolve.secret({ name: ref.name ?? '', key: ref.key });
+    } else if (field) {
+      if (resolve.field) env[v.name] = resolve.field(field.fieldPath);
+    } else {
+      env[v.name] = v.value ?? '';
+    }
+  }
+  return env;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Decoding building blocks: what a worker reads
 

@@ -17,7 +17,7 @@ import { AZURITE_ACCOUNT, AZURITE_CONNECTION_STRING, AZURITE_CONTAINER, AZURITE_
 import { useStack } from '../../stack/mocha.js';
 import { cuttingProxy } from '../../support/cutting-proxy.js';
 import { hashingSink, MiB, mostlyRandom, readAll } from '../../support/streams.js';
-import { BASE_PART_SIZE } from '../../../runtime/datapath/sinks/part-size.js';
+import { BASE_PART_SIZE } from '../../../runtime/objectstore/part-size.js';
 
 const stack = useStack('azurite');
 const logger = createLogger({}, { write: () => undefined });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
-import { partSize } from '../../../runtime/datapath/sinks/part-size.js';
+import { partSize } from '../../../runtime/objectstore/part-size.js';
 import { generateAgeKeyPair } from '../../../runtime/datapath/age/age-keys.js';
 import { EXIT } from '../../../runtime/contracts/worker-result.js';
 import { MINIO_ACCESS_KEY, MINIO_BUCKET, MINIO_SECRET_KEY, minioEndpoint } from '../../stack/components/minio.js';
