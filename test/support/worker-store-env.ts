@@ -1,7 +1,7 @@
 // The env a worker Job gets for each store of the local stack: one place, so every test that runs the
 // worker CLI against a store configures it the same way. Written by the worker-env contract
 // (runtime/contracts/worker-env.ts), as the controller writes it, with literal credentials.
-import { encodeStoreEnv, toProcessEnv, type StoreSpec } from '../../runtime/contracts/worker-env.js';
+import { encodeStoreEnv, encodeWorkerEnv, toProcessEnv, type StoreSpec, type WorkerEnvSpec } from '../../runtime/contracts/worker-env.js';
 import type { StackContext } from '../stack/component.js';
 import { AZURITE_CONNECTION_STRING, AZURITE_CONTAINER } from '../stack/components/azurite.js';
 import { GCS_BUCKET, GCS_PROJECT } from '../stack/components/gcs.js';
@@ -13,6 +13,9 @@ export type WorkerStoreEnv = Record<string, string>;
 
 /** A store spec as process env: what the worker's container would see. */
 export const storeProcessEnv = (store: StoreSpec): WorkerStoreEnv => toProcessEnv(encodeStoreEnv(store));
+
+/** Everything but the store, as process env: keys, codec, TLS files, the age identity (literal or `{ file }`). */
+export const workerProcessEnv = (spec: WorkerEnvSpec): WorkerStoreEnv => toProcessEnv(encodeWorkerEnv(spec));
 
 export const minioWorkerEnv = (ctx: StackContext): WorkerStoreEnv => storeProcessEnv({
   type: 's3', bucket: MINIO_BUCKET, endpoint: minioEndpoint(ctx, false).endpoint, forcePathStyle: true,
