@@ -176,6 +176,33 @@ export function encodeWorkerEnv(spec: WorkerEnvSpec): V1EnvVar[] {
   ];
 }
 
+/** The instance manager's settings as the Pod that runs it writes them. */
+export interface InstanceManagerEnvSpec {
+  /** Written only when it is not the default (mysql). */
+  readonly engine?: string;
+  readonly port?: number;
+  readonly zstd?: 'auto' | 'in-process';
+  readonly tls: { readonly certFile: string; readonly keyFile: string; readonly clientCaFile: string };
+  readonly connection: { readonly socket?: string; readonly host?: string; readonly port?: number; readonly user?: string; readonly passwordFile?: string };
+  /** POD_NAME from metadata.name (the name /status reports). */
+  readonly podName?: boolean;
+  /** Listen on the pod IP (SILO_IM_HOST from status.podIP), or on this address. */
+  readonly host?: string | { readonly fromPodIp: true };
+}
+
+export function encodeInstanceManagerEnv(spec: InstanceManagerEnvSpec): V1EnvVar[] {
+  const c = spec.connection;
+  return [
+    ...value(VAR.imEngine, spec.engine && spec.engine !== DEFAULT_ENGINE ? spec.engine : undefined),
+    ...value(VAR.imPort, spec.port), ...value(VAR.imZstd, spec.zstd),
+    ...value(VAR.imTlsCertFile, spec.tls.certFile), ...value(VAR.imTlsKeyFile, spec.tls.keyFile), ...value(VAR.imClientCaFile, spec.tls.clientCaFile),
+    ...value(VAR.dbSocket, c.socket), ...value(VAR.dbHost, c.host), ...value(VAR.dbPort, c.port), ...value(VAR.dbUser, c.user),
+    ...value(VAR.dbPasswordFile, c.passwordFile),
+    ...(spec.podName ? [{ name: VAR.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }] : []),
+    ...(typeof spec.host === 'object' ? [{ name: VAR.imHost, valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }] : value(VAR.imHost, spec.host)),
+  ];
+}
+
 /**
  * The process env a container gets from `vars`: literal values as they are, `secretKeyRef` through
  * `resolve` (Kubernetes reads the Secret; tests and the CLI pass a lookup), `fieldRef` through

@@ -6,7 +6,8 @@ import type { V1EnvVar, V1Pod } from '@kubernetes/client-node';
 import { ConfigError } from '../../../runtime/contracts/config-error.js';
 import { MYSQL_ENGINE } from '../../../runtime/contracts/engines.js';
 import {
-  decodeBackupEnv, decodeDeleteEnv, decodePruneEnv, decodeRestoreEnv, encodeStoreEnv, encodeWorkerEnv, expectedBytesFromEnv, toProcessEnv,
+  decodeBackupEnv, decodeDeleteEnv, decodeInstanceManagerEnv, decodePruneEnv, decodeRestoreEnv, encodeInstanceManagerEnv, encodeStoreEnv, encodeWorkerEnv,
+  expectedBytesFromEnv, toProcessEnv,
   type Env, type SecretSource, type StoreSpec,
 } from '../../../runtime/contracts/worker-env.js';
 import type { ObjectStoreConfig } from '../../../runtime/objectstore/store-factory.js';
@@ -279,5 +280,28 @@ describe('contracts/worker-env: what the controller writes, the worker reads', (
   it('SILO_BACKUP_TYPE is checked, not cast', () => {
     expect(() => decodeBackupEnv({ SILO_STORE_TYPE: 'filesystem', SILO_FS_ROOT: '/x', SILO_DATA_KEY: 'k', SILO_BACKUP_ID: 'i', SILO_BACKUP_TYPE: 'partial' }, 'command'))
       .to.throw(ConfigError, /^SILO_BACKUP_TYPE must be full, differential or incremental \(got "partial"\)/);
+  });
+});
+
+describe('contracts/worker-env: the instance manager', () => {
+  it('reads back what its Pod writes; the engine defaults to mysql and an unknown one is refused by name', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'silo-im-env-'));
+    try {
+      for (const name of ['cert', 'key', 'ca']) writeFileSync(join(dir, name), `${name} pem`);
+      const vars = encodeInstanceManagerEnv({
+        engine: 'mysql', tls: { certFile: join(dir, 'cert'), keyFile: join(dir, 'key'), clientCaFile: join(dir, 'ca') },
+        connection: { socket: '/run/mysqld/mysqld.sock', user: 'root', passwordFile: '/var/run/pw' }, podName: true, host: { fromPodIp: true },
+      });
+      expect(vars.map((v) => v.name)).to.not.include('SILO_IM_ENGINE');
+      const env = toProcessEnv(vars, { field: (path) => (path === 'metadata.name' ? 'db-1' : '127.1.0.5') });
+      expect(decodeInstanceManagerEnv(env)).to.deep.equal({
+        engine: 'mysql', port: 8443, zstd: 'auto', host: '127.1.0.5', instanceName: 'db-1',
+        tls: { cert: 'cert pem', key: 'key pem', clientCa: 'ca pem' },
+        connection: { socket: '/run/mysqld/mysqld.sock', host: undefined, port: undefined, user: 'root', passwordFile: '/var/run/pw' },
+      });
+      expect(() => decodeInstanceManagerEnv({ ...env, SILO_IM_ENGINE: 'postgres' })).to.throw(ConfigError, /^SILO_IM_ENGINE must be one of mysql \(got "postgres"\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
