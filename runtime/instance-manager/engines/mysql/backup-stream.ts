@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { Logger } from '../../../logging/logger.js';
 import { createCompressor, DEFAULT_LEVELS, DEFAULT_ZSTD_WORKERS, type CompressionOptions } from '../../../datapath/stages/compression.js';

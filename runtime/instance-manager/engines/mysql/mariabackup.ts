@@ -2,7 +2,6 @@ import { execFile } from 'node:child_process';
 import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-
 import type { DatabaseConnection } from '../../engine.js';
 
 const execFileAsync = promisify(execFile);
