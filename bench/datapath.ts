@@ -18,6 +18,8 @@ import { MINIO_ACCESS_KEY, MINIO_BUCKET, MINIO_SECRET_KEY, mcPath, minioEndpoint
 import { mariadbInstance } from '../test/stack/components/mariadb.js';
 import { seedDataset } from '../test/stack/datasets/mariadb-seed.js';
 import { createPki } from '../test/support/pki.js';
+import { minioWorkerEnv, workerProcessEnv } from '../test/support/worker-store-env.js';
+import { encodeInstanceManagerEnv, toProcessEnv } from '../runtime/contracts/worker-env.js';
 import { mbps, measure, median, must, table, type Measured } from './measure.js';
 import { ageThroughput } from './age-throughput.js';
 
@@ -40,7 +42,7 @@ writeFileSync(join(work, 'identity.txt'), keys.identity + '\n');
 const minio = minioEndpoint(ctx, false);
 const mc = mcPath(ctx);
 const mcEnv = { ...process.env, MC_HOST_bench: minio.endpoint.replace('://', `://${MINIO_ACCESS_KEY}:${MINIO_SECRET_KEY}@`), MC_CONFIG_DIR: join(work, 'mc') };
-const storeEnv = { SILO_STORE_TYPE: 's3', SILO_S3_BUCKET: MINIO_BUCKET, SILO_S3_ENDPOINT: minio.endpoint, SILO_S3_FORCE_PATH_STYLE: 'true', AWS_ACCESS_KEY_ID: MINIO_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: MINIO_SECRET_KEY, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', SILO_LOG_LEVEL: 'warn' };
+const storeEnv = { ...minioWorkerEnv(ctx), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', SILO_LOG_LEVEL: 'warn' };
 const prefix = `bench/${Date.now()}`;
 const rows: Array<Record<string, string | number>> = [];
 
@@ -82,8 +84,11 @@ if (seeded === '0' || process.env.SILO_BENCH_RESEED === '1') {
 const pki = createPki(join(work, 'pki'));
 for (const [name, value] of Object.entries({ ca: pki.ca, cert: pki.serverCert, key: pki.serverKey, ccert: pki.clientCert, ckey: pki.clientKey })) writeFileSync(join(work, name), value);
 const imPort = 19190;
-const im = spawn(CLI[0], [...CLI.slice(1), 'instance-manager'], { env: { ...process.env, SILO_IM_PORT: String(imPort), SILO_IM_HOST: '127.0.0.1',
-  SILO_IM_TLS_KEY_FILE: join(work, 'key'), SILO_IM_TLS_CERT_FILE: join(work, 'cert'), SILO_IM_CLIENT_CA_FILE: join(work, 'ca'), SILO_DB_SOCKET: db.socket, SILO_DB_USER: 'root', SILO_LOG_LEVEL: 'warn' }, stdio: 'inherit' });
+const imEnv = toProcessEnv(encodeInstanceManagerEnv({
+  port: imPort, host: '127.0.0.1', tls: { keyFile: join(work, 'key'), certFile: join(work, 'cert'), clientCaFile: join(work, 'ca') },
+  connection: { socket: db.socket, user: 'root' },
+}));
+const im = spawn(CLI[0], [...CLI.slice(1), 'instance-manager'], { env: { ...process.env, ...imEnv, SILO_LOG_LEVEL: 'warn' }, stdio: 'inherit' });
 await new Promise((r) => setTimeout(r, 3000));
 
 try {
@@ -96,8 +101,10 @@ try {
     return measure(['bash', '-o', 'pipefail', '-c', `${mariabackup} 2>/dev/null | zstd -1 -T0 -q | age -r ${keys.recipient} | ${mc} pipe -q bench/${MINIO_BUCKET}/${prefix}/${round}/baseline.xb.zst.age`], mcEnv);
   };
   const siloBackup = (round: number) => measure([...CLI, 'backup', 'physical', '--instance-manager', `https://127.0.0.1:${imPort}`], {
-    ...process.env, ...storeEnv, SILO_DATA_KEY: `${prefix}/${round}/silo/backup.xbstream`, SILO_METADATA_KEY: `${prefix}/${round}/silo/metadata.json`, SILO_BACKUP_ID: '20261122T000000Z',
-    SILO_COMPRESSION: 'zstd', SILO_AGE_RECIPIENTS: keys.recipient, SILO_TLS_CA_FILE: join(work, 'ca'), SILO_TLS_CERT_FILE: join(work, 'ccert'), SILO_TLS_KEY_FILE: join(work, 'ckey'),
+    ...process.env, ...storeEnv, ...workerProcessEnv({
+      dataKey: `${prefix}/${round}/silo/backup.xbstream`, metadataKey: `${prefix}/${round}/silo/metadata.json`, backupId: '20261122T000000Z',
+      compression: { algorithm: 'zstd' }, ageRecipients: [keys.recipient], tls: { caFile: join(work, 'ca'), certFile: join(work, 'ccert'), keyFile: join(work, 'ckey') },
+    }),
   });
   const backups = await interleaved('backup', baselineBackup, siloBackup);
   const metadata = JSON.parse(backups.silo[0].stdout.trim().split('\n').pop()!).metadata;
@@ -117,7 +124,7 @@ try {
   const siloRestore = () => {
     emptyTarget();
     return measure([...CLI, 'restore', 'command', '--', 'mbstream', '-x', '-C', target], {
-      ...process.env, ...storeEnv, SILO_METADATA_KEY: `${prefix}/1/silo/metadata.json`, SILO_AGE_IDENTITY_FILE: join(work, 'identity.txt'),
+      ...process.env, ...storeEnv, ...workerProcessEnv({ metadataKey: `${prefix}/1/silo/metadata.json`, ageIdentity: { file: join(work, 'identity.txt') } }),
     });
   };
   rows.push(comparisonRow(`restore ${(sourceBytes / 1e6).toFixed(0)} MB xbstream`, sourceBytes, await interleaved('restore', baselineRestore, siloRestore)));
@@ -128,10 +135,10 @@ try {
   // SILO_BENCH_MEMORY_GIB=0 skips the memory runs.
   const memoryRun = async (label: string, key: string, bytes: number, generator: string) => {
     const backup = must(await measure([...CLI, 'backup', 'command', '--', 'sh', '-c', generator], {
-      ...process.env, ...storeEnv, SILO_DATA_KEY: key, SILO_BACKUP_ID: '20261122T000000Z', SILO_COMPRESSION: 'zstd', SILO_AGE_RECIPIENTS: keys.recipient,
+      ...process.env, ...storeEnv, ...workerProcessEnv({ dataKey: key, backupId: '20261122T000000Z', compression: { algorithm: 'zstd' }, ageRecipients: [keys.recipient] }),
     }), `memory run: backup ${label}`);
     const restore = must(await measure([...CLI, 'restore', 'command', '--', 'sh', '-c', 'cat > /dev/null'], {
-      ...process.env, ...storeEnv, SILO_METADATA_KEY: `${key}.metadata.json`, SILO_AGE_IDENTITY_FILE: join(work, 'identity.txt'),
+      ...process.env, ...storeEnv, ...workerProcessEnv({ metadataKey: `${key}.metadata.json`, ageIdentity: { file: join(work, 'identity.txt') } }),
     }), `memory run: restore ${label}`);
     for (const [verb, run] of [['backup', backup], ['restore', restore]] as const) {
       rows.push({ run: `memory: ${verb} ${label}`, 'silo MB/s': mbps(bytes, run.seconds), 'baseline MB/s': '-', ratio: '-', 'ratio per round': '-', 'silo peak RSS MiB': run.peakRssMiB, 'baseline peak RSS MiB': '-' });

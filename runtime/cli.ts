@@ -10,7 +10,7 @@
  *   silo prune           (SILO_PRUNE_PREFIXES: whole backups, metadata.json first; retention and remote deletion)
  *   silo instance-manager
  *   silo controller [--leader-elect] [--watch-namespace a,b] … (runtime/controller/manager/flags.ts)
- * Exit codes: runtime/workers/exit-codes.ts. Logs: JSON lines on stderr.
+ * Exit codes and the result line: runtime/contracts/worker-result.ts. Logs: JSON lines on stderr.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -20,16 +20,19 @@ import { runRestore } from './workers/restore-worker.js';
 import { runDelete } from './workers/delete-worker.js';
 import { runPrune } from './workers/prune-worker.js';
 import { runInstanceManager } from './instance-manager/main.js';
-import { classifyFailure, ConfigError, EXIT } from './workers/exit-codes.js';
+import { classifyFailure } from './workers/exit-codes.js';
+import { ConfigError } from './contracts/config-error.js';
+import { VAR } from './contracts/worker-env.js';
+import { EXIT, formatResultLine, TERMINATION_LOG, TERMINATION_MESSAGE_LIMIT, type WorkerResult } from './contracts/worker-result.js';
 
 const logger = createLogger({ component: 'silo', pod: process.env.POD_NAME });
 
-function report(result: Record<string, unknown>): void {
-  const line = JSON.stringify(result);
+function report(result: WorkerResult): void {
+  const line = formatResultLine(result);
   process.stdout.write(line + '\n');
   // The controller reads the outcome from the Job's termination message.
-  const path = process.env.SILO_TERMINATION_LOG ?? '/dev/termination-log';
-  if (existsSync(path)) try { writeFileSync(path, line.slice(0, 4000)); } catch { /* not writable outside Kubernetes */ }
+  const path = process.env[VAR.terminationLog] ?? TERMINATION_LOG;
+  if (existsSync(path)) try { writeFileSync(path, line.slice(0, TERMINATION_MESSAGE_LIMIT)); } catch { /* not writable outside Kubernetes */ }
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import type { Logger } from '../logging/logger.js';
 import type { ObjectStore } from '../objectstore/object-store.js';
 import type { CompressionAlgorithm } from './stages/compression.js';
+import type { Command, EngineDescriptor } from '../contracts/engines.js';
 import { ProcessSink } from './sinks/process-sink.js';
 import { streamRestore } from './restore-pipeline.js';
 
@@ -34,9 +35,13 @@ export interface PhysicalRestoreOptions {
   readonly dataDir: string;
   readonly identity?: string;
   readonly logger: Logger;
-  /** mariabackup or xtrabackup. @default "mariabackup" */
+  /** The engine that wrote the chain: its extract, prepare and copy-back commands (runtime/contracts/engines.ts). */
+  readonly engine: EngineDescriptor;
+  /** Overrides the engine's prepare tool (e.g. xtrabackup instead of mariabackup). */
   readonly tool?: string;
 }
+
+const extractSink = (extract: Command, options: ConstructorParameters<typeof ProcessSink>[2]) => new ProcessSink(extract.command, [...extract.args], options);
 
 async function runTool(tool: string, args: string[], what: string): Promise<void> {
   try {
@@ -49,12 +54,14 @@ async function runTool(tool: string, args: string[], what: string): Promise<void
 
 /**
  * Download → verify → extract → prepare (applying incrementals in order) →
- * copy-back. Each archive is extracted by mbstream into a staging folder that
- * is promoted (renamed) only after its SHA256 matched; mbstream is killed
- * before EOF on a mismatch and the staging folder is removed.
+ * copy-back, with the engine's commands (mysql: mbstream, mariabackup). Each
+ * archive is extracted into a staging folder that is promoted (renamed) only
+ * after its SHA256 matched; the extractor is killed before EOF on a mismatch
+ * and the staging folder is removed.
  */
 export async function restorePhysicalChain(options: PhysicalRestoreOptions): Promise<void> {
-  const tool = options.tool ?? 'mariabackup';
+  const { restore } = options.engine;
+  const tool = options.tool ?? restore.tool;
   if (!options.chain.length) throw new Error('restore chain is empty');
   if (existsSync(options.dataDir) && readdirSync(options.dataDir).length) {
     throw new Error(`data directory ${options.dataDir} is not empty; restore only into an empty directory`);
@@ -69,7 +76,7 @@ export async function restorePhysicalChain(options: PhysicalRestoreOptions): Pro
     try {
       await streamRestore({
         store: options.store, key: link.key, expectedSha256: link.sha256, compression: link.compression, identity: options.identity,
-        sink: new ProcessSink('mbstream', ['-x', '-C', staging], { logger: options.logger.child({ step: 'extract', backupId: link.backupId }) }),
+        sink: extractSink(restore.extract(staging), { logger: options.logger.child({ step: 'extract', backupId: link.backupId }) }),
       });
     } catch (error) {
       rmSync(staging, { recursive: true, force: true });
@@ -80,11 +87,11 @@ export async function restorePhysicalChain(options: PhysicalRestoreOptions): Pro
     options.logger.info('backup verified and extracted', { backupId: link.backupId, position: index });
   }
   const [base, ...increments] = verified;
-  await runTool(tool, ['--prepare', `--target-dir=${base}`], `${tool} --prepare of ${options.chain[0].backupId}`);
+  await runTool(tool, restore.prepareArgs(base), `${tool} --prepare of ${options.chain[0].backupId}`);
   for (const [i, increment] of increments.entries()) {
-    await runTool(tool, ['--prepare', `--target-dir=${base}`, `--incremental-dir=${increment}`], `${tool} --prepare of incremental ${options.chain[i + 1].backupId}`);
+    await runTool(tool, restore.prepareArgs(base, increment), `${tool} --prepare of incremental ${options.chain[i + 1].backupId}`);
   }
   mkdirSync(options.dataDir, { recursive: true });
-  await runTool(tool, ['--copy-back', `--target-dir=${base}`, `--datadir=${options.dataDir}`], `${tool} --copy-back into ${options.dataDir}`);
+  await runTool(tool, restore.copyBackArgs(base, options.dataDir), `${tool} --copy-back into ${options.dataDir}`);
   options.logger.info('restore copied back', { dataDir: options.dataDir, links: options.chain.length });
 }

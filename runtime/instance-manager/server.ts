@@ -1,38 +1,20 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logging/logger.js';
-import { replicationStatus } from './replication.js';
+import { COMPRESSION_HEADER, EXPECTED_BYTES_HEADER, PATHS, STATUS, TRAILERS } from '../contracts/instance-manager-protocol.js';
 import { compressionFromQuery } from './compression-query.js';
-import { startBackupStream } from './backup-stream.js';
+import type { Engine } from './engine.js';
 import { findZstdCli } from './zstd-cli.js';
-import { backupArgs, backupTool, connectionArgs, currentPositions, datadirBytes, defaultsFileContents, readPositions, type DatabaseConnection } from './mariabackup.js';
 
-/** Trailers that carry the outcome after the last byte, so a failed backup is never mistaken for a complete one. */
-export const TRAILERS = {
-  exit: 'x-silo-exit-status',
-  error: 'x-silo-error',
-  fromLsn: 'x-silo-from-lsn',
-  toLsn: 'x-silo-to-lsn',
-  beginGTID: 'x-silo-begin-gtid',
-  endGTID: 'x-silo-end-gtid',
-  beginBinlog: 'x-silo-begin-binlog',
-  endBinlog: 'x-silo-end-binlog',
-  tool: 'x-silo-tool',
-  sourceBytes: 'x-silo-source-bytes',
-} as const;
-
-/** Response header with the datadir's size, an upper bound the worker sizes multipart parts by. */
-export const EXPECTED_BYTES_HEADER = 'x-silo-expected-bytes';
-
-/** Response header naming the compression the instance manager applied (`none` when absent: an older instance manager). */
-export const COMPRESSION_HEADER = 'x-silo-compression';
-
+/**
+ * The instance manager's shell: mTLS, routing, /healthz, /status and one backup at a time, whatever
+ * the engine. The protocol is runtime/contracts/instance-manager-protocol.ts; the engine
+ * (engines/<name>/) runs the backup tool and reports positions and status fields.
+ */
 export interface InstanceManagerOptions {
   readonly tls: { key: string; cert: string; clientCa: string };
-  readonly connection: DatabaseConnection;
+  /** The database engine (engines/index.ts createEngine). */
+  readonly engine: Engine;
   readonly logger: Logger;
   /** Instance name reported by /status. */
   readonly instanceName: string;
@@ -49,44 +31,37 @@ export interface InstanceManagerOptions {
  * signed by the cluster's client CA get past the handshake.
  */
 export function createInstanceManagerServer(options: InstanceManagerOptions): Server {
-  let running: { startedAt: string; incrementalLsn?: string } | undefined;
-  let last: { finishedAt: string; exitStatus: number; toLsn?: string } | undefined;
+  const { engine } = options;
+  let running: { startedAt: string } & Record<string, string | undefined> | undefined;
+  let last: { finishedAt: string; exitStatus: number } & Record<string, unknown> | undefined;
   const zstdCli = options.zstd === 'in-process' ? Promise.resolve(undefined) : findZstdCli();
+  const json = (response: ServerResponse, status: number, body: unknown) => {
+    response.writeHead(status, { 'content-type': 'application/json' });
+    return response.end(JSON.stringify(body));
+  };
 
-  const backup = async (request: IncomingMessage, response: ServerResponse, url: URL) => {
+  const backup = async (_request: IncomingMessage, response: ServerResponse, url: URL) => {
     if (running) {
-      response.writeHead(409, { 'content-type': 'application/json' });
-      return response.end(JSON.stringify({ error: `a backup of ${options.instanceName} is already running since ${running.startedAt}; retry when it finishes` }));
+      return json(response, STATUS.busy, { error: `a backup of ${options.instanceName} is already running since ${running.startedAt}; retry when it finishes` });
     }
-    const incrementalLsn = url.searchParams.get('incremental-lsn') ?? undefined;
-    if (incrementalLsn !== undefined && !/^\d+$/.test(incrementalLsn)) {
-      response.writeHead(400, { 'content-type': 'application/json' });
-      return response.end(JSON.stringify({ error: `incremental-lsn must be a decimal LSN (got "${incrementalLsn.slice(0, 40)}")` }));
-    }
+    const request = engine.backupRequest(url.searchParams);
+    if ('error' in request) return json(response, STATUS.badRequest, { error: request.error });
     const compression = compressionFromQuery(url.searchParams);
-    if ('error' in compression) {
-      response.writeHead(400, { 'content-type': 'application/json' });
-      return response.end(JSON.stringify({ error: compression.error }));
-    }
-    running = { startedAt: new Date().toISOString(), incrementalLsn };
-    const work = mkdtempSync(join(tmpdir(), 'silo-backup-'));
-    const defaultsFile = join(work, 'client.cnf');
-    writeFileSync(defaultsFile, defaultsFileContents(options.connection), { mode: 0o600 });
-    const log = options.logger.child({ backup: running.startedAt, incrementalLsn });
+    if ('error' in compression) return json(response, STATUS.badRequest, { error: compression.error });
+    running = { startedAt: new Date().toISOString(), ...request.fields };
+    const log = options.logger.child({ backup: running.startedAt, ...request.fields });
+    let started: Awaited<ReturnType<Engine['startBackup']>> | undefined;
     try {
-      const tool = backupTool();
-      const [begin, expectedBytes] = await Promise.all([currentPositions(options.connection, defaultsFile), datadirBytes(options.connection, defaultsFile)]);
-      // --defaults-extra-file must come first on a MariaDB/MySQL command line.
-      const args = [...connectionArgs(options.connection, defaultsFile), ...backupArgs({ targetDir: join(work, 'target'), lsnDir: join(work, 'lsn'), incrementalLsn })];
-      const stream = startBackupStream({ tool, args, compression: compression.options, zstdCli: await zstdCli, log });
-      log.info('backup started', { tool: tool.name, compressedBy: stream.compressedBy });
+      started = await engine.startBackup(request.fields, { compression: compression.options, zstdCli: await zstdCli, log });
+      const { stream, tool } = started;
+      log.info('backup started', { tool, compressedBy: stream.compressedBy });
       response.writeHead(200, {
         'content-type': 'application/octet-stream', [COMPRESSION_HEADER]: compression.options.algorithm, trailer: Object.values(TRAILERS).join(', '),
-        ...(expectedBytes ? { [EXPECTED_BYTES_HEADER]: String(expectedBytes) } : {}),
+        ...(started.expectedBytes ? { [EXPECTED_BYTES_HEADER]: String(started.expectedBytes) } : {}),
       });
       // Compressing here, before TLS, is decision 0014: the stream crosses TLS and the network at its stored size.
       stream.output.pipe(response, { end: false });
-      // A client that goes away must not leave mariabackup running and holding locks, nor a compressor
+      // A client that goes away must not leave the backup tool running and holding locks, nor a compressor
       // waiting forever for a reader (which would keep this backup "running").
       response.on('close', () => {
         if (!response.writableFinished) stream.stop();
@@ -104,29 +79,26 @@ export function createInstanceManagerServer(options: InstanceManagerOptions): Se
         return;
       }
       const { code, signal, sourceBytes } = outcome;
-      const positions = readPositions(join(work, 'lsn'));
+      const finished = started.finish();
       const status = code ?? 128;
-      const trailers: Record<string, string> = { [TRAILERS.exit]: String(status), [TRAILERS.tool]: tool.name };
+      const trailers: Record<string, string> = { [TRAILERS.exit]: String(status), [TRAILERS.tool]: tool };
       if (sourceBytes !== undefined) trailers[TRAILERS.sourceBytes] = String(sourceBytes);
-      if (status !== 0) trailers[TRAILERS.error] = `${tool.name} ${signal ? `was killed by ${signal}` : `exited with status ${code}`}`;
-      for (const [key, value] of Object.entries({ ...begin, ...positions })) {
-        if (value) trailers[TRAILERS[key as keyof typeof TRAILERS]] = value;
-      }
+      if (status !== 0) trailers[TRAILERS.error] = `${tool} ${signal ? `was killed by ${signal}` : `exited with status ${code}`}`;
+      Object.assign(trailers, finished.trailers);
       response.addTrailers(trailers);
       response.end();
-      last = { finishedAt: new Date().toISOString(), exitStatus: status, toLsn: positions.toLsn };
-      log.info('backup finished', { exitStatus: status, toLsn: positions.toLsn });
+      last = { finishedAt: new Date().toISOString(), exitStatus: status, ...finished.last };
+      log.info('backup finished', { exitStatus: status, ...finished.last });
     } catch (error) {
       log.error('backup could not start', { error: (error as Error).message });
       if (!response.headersSent) {
-        response.writeHead(500, { 'content-type': 'application/json' });
-        response.end(JSON.stringify({ error: (error as Error).message }));
+        json(response, STATUS.failedToStart, { error: (error as Error).message });
       } else {
         response.destroy(error as Error);
       }
     } finally {
       running = undefined;
-      rmSync(work, { recursive: true, force: true });
+      started?.dispose();
     }
   };
 
@@ -135,15 +107,13 @@ export function createInstanceManagerServer(options: InstanceManagerOptions): Se
     requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2',
   }, (request, response) => {
     const url = new URL(request.url ?? '/', 'https://instance-manager');
-    if (request.method === 'GET' && url.pathname === '/healthz') return void response.end('ok\n');
-    if (request.method === 'GET' && url.pathname === '/status') {
+    if (request.method === 'GET' && url.pathname === PATHS.healthz) return void response.end('ok\n');
+    if (request.method === 'GET' && url.pathname === PATHS.status) {
       response.setHeader('content-type', 'application/json');
-      // Replication is best effort: a database that does not answer must not hide the backup state.
-      return void replicationStatus(options.connection).then((r) => ({ replication: r }), (e: Error) => ({ replicationError: e.message.split('\n')[0].slice(0, 300) }))
-        .then((replication) => response.end(JSON.stringify({ instance: options.instanceName, backupRunning: running ?? null, lastBackup: last ?? null, ...replication })));
+      // The engine's fields are best effort: a database that does not answer must not hide the backup state.
+      return void engine.status().then((fields) => response.end(JSON.stringify({ instance: options.instanceName, backupRunning: running ?? null, lastBackup: last ?? null, ...fields })));
     }
-    if (request.method === 'GET' && url.pathname === '/cluster/backup') return void backup(request, response, url);
-    response.writeHead(404, { 'content-type': 'application/json' });
-    response.end(JSON.stringify({ error: `no route ${request.method} ${url.pathname}; use GET /cluster/backup, /healthz or /status` }));
+    if (request.method === 'GET' && url.pathname === PATHS.backup) return void backup(request, response, url);
+    json(response, 404, { error: `no route ${request.method} ${url.pathname}; use GET ${PATHS.backup}, ${PATHS.healthz} or ${PATHS.status}` });
   });
 }

@@ -2,7 +2,7 @@ import { PassThrough, Readable, Writable } from 'node:stream';
 import {
   BlobServiceClient, StorageSharedKeyCredential, type BlockBlobClient, type ContainerClient,
 } from '@azure/storage-blob';
-import { MAX_PARTS, MiB, partSize } from '../datapath/sinks/part-size.js';
+import { MAX_PARTS, MiB, partSize } from './part-size.js';
 import { ObjectStoreError, type ObjectStore, type StoreFailure } from './object-store.js';
 
 const MAX_AZURE_BLOCK_BYTES = 4000 * MiB;

@@ -1,8 +1,8 @@
 /**
  * Object keys, as BRIEF.md and seed 003 fix them:
- * `<path>/<cluster>/<backup-name>/<backup-id>/backup.xbstream` and `.../metadata.json`.
+ * `<path>/<cluster>/<backup-name>/<backup-id>/<data object>` and `.../metadata.json`. The data
+ * object's name is the engine's (`backup.xbstream` for mysql: runtime/contracts/engines.ts).
  */
-export const DATA_OBJECT = 'backup.xbstream';
 export const METADATA_OBJECT = 'metadata.json';
 
 export interface BackupLocation {
@@ -18,8 +18,9 @@ export function backupPrefix(location: BackupLocation): string {
   return join(location.path.replace(/^\/+|\/+$/g, ''), location.cluster, location.backupName, location.backupId) + '/';
 }
 
-export function dataKey(location: BackupLocation): string {
-  return backupPrefix(location) + DATA_OBJECT;
+/** `dataObject`: the engine's data object name (EngineDescriptor.dataObject). */
+export function dataKey(location: BackupLocation, dataObject: string): string {
+  return backupPrefix(location) + dataObject;
 }
 
 export function metadataKey(location: BackupLocation): string {

@@ -5,7 +5,7 @@ import {
   DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client,
 } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { S3MultipartSink } from '../datapath/sinks/s3-multipart-sink.js';
+import { S3MultipartSink } from './s3-multipart-sink.js';
 import type { ObjectStore } from './object-store.js';
 import { classifyS3Error } from './s3-errors.js';
 

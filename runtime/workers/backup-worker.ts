@@ -7,9 +7,10 @@ import { InstanceManagerSource } from '../datapath/sources/instance-manager-sour
 import { ProcessSource } from '../datapath/sources/process-source.js';
 import { createObjectStore } from '../objectstore/store-factory.js';
 import type { BackupMetadata } from '../../src/generated/api-types.js';
-import { ConfigError, DeadlineExceededError } from './exit-codes.js';
-import { compressOnFromEnv, compressionFromEnv, deadlineFromEnv, expectedBytesFromEnv, recipientsFromEnv, required, storeConfigFromEnv, type Env } from './worker-env.js';
-import { readFileSync } from 'node:fs';
+import { ConfigError } from '../contracts/config-error.js';
+import { engineNamed } from '../contracts/engines.js';
+import { decodeBackupEnv, type Env } from '../contracts/worker-env.js';
+import { DeadlineExceededError } from './exit-codes.js';
 
 export type BackupSourceSpec =
   | { mode: 'command'; command: string[] }
@@ -22,14 +23,9 @@ export type BackupSourceSpec =
  */
 export async function runBackup(source: BackupSourceSpec, env: Env, logger: Logger): Promise<BackupMetadata> {
   // Every setting is checked before the source starts; the store's SDK loads while the source warms up.
-  const storeConfig = storeConfigFromEnv(env);
-  const key = required(env, 'SILO_DATA_KEY', 'set it to the object key of the backup data');
-  const metadataKey = env.SILO_METADATA_KEY || `${key}.metadata.json`;
-  const compression = compressionFromEnv(env);
-  const recipients = recipientsFromEnv(env);
-  const deadline = deadlineFromEnv(env);
-  const expectedBytes = expectedBytesFromEnv(env);
-  const backupId = required(env, 'SILO_BACKUP_ID', 'set it to the time-ordered backup ID');
+  const config = decodeBackupEnv(env, source.mode);
+  const { dataKey: key, metadataKey, compression, recipients, expectedBytes, backupId } = config;
+  const deadline = config.deadlineSeconds;
 
   let stream: Readable;
   let physical: InstanceManagerSource | undefined;
@@ -39,11 +35,9 @@ export async function runBackup(source: BackupSourceSpec, env: Env, logger: Logg
   } else if (source.mode === 'fifo') {
     stream = new FifoSource(source.data, source.status);
   } else {
-    const read = (name: string) => readFileSync(required(env, name, 'mount the Cluster\'s PKI Secret and point it at the file'), 'utf8');
+    const { incrementalLsn, compressOn, tls } = config.physical!;
     physical = new InstanceManagerSource({
-      url: source.instanceManager, incrementalLsn: env.SILO_INCREMENTAL_LSN || undefined,
-      compression: compressOnFromEnv(env) === 'instance' ? compression : undefined,
-      tls: { ca: read('SILO_TLS_CA_FILE'), cert: read('SILO_TLS_CERT_FILE'), key: read('SILO_TLS_KEY_FILE'), servername: env.SILO_TLS_SERVER_NAME || undefined },
+      url: source.instanceManager, incrementalLsn, compression: compressOn === 'instance' ? compression : undefined, tls,
     });
     stream = physical;
   }
@@ -54,7 +48,7 @@ export async function runBackup(source: BackupSourceSpec, env: Env, logger: Logg
 
   // The source is starting (a process spawning, the instance manager preparing mariabackup): load the
   // store's SDK now, on an otherwise idle main thread, rather than in front of the first byte.
-  const store = await createObjectStore(storeConfig).catch((error) => { stream.destroy(); throw error; });
+  const store = await createObjectStore(config.store).catch((error) => { stream.destroy(); throw error; });
   const abort = new AbortController();
   const timer = deadline ? setTimeout(() => abort.abort(new DeadlineExceededError(deadline)), deadline * 1000) : undefined;
   // The deadline also covers waiting for the instance manager's first answer, before the pipeline exists.
@@ -78,12 +72,12 @@ export async function runBackup(source: BackupSourceSpec, env: Env, logger: Logg
       formatVersion: 1,
       kind: source.mode === 'physical' ? 'physical' : 'command',
       backupId,
-      type: (env.SILO_BACKUP_TYPE as BackupMetadata['type']) || 'full',
-      ...(env.SILO_PARENT_BACKUP_ID ? { parentBackupId: env.SILO_PARENT_BACKUP_ID } : {}),
-      method: source.mode === 'physical' ? 'xtrabackup' : 'command',
-      ...(env.SILO_CLUSTER ? { cluster: { name: env.SILO_CLUSTER, namespace: env.SILO_NAMESPACE ?? '' } } : {}),
-      ...(env.SILO_BACKUP_NAME ? { backup: { name: env.SILO_BACKUP_NAME, namespace: env.SILO_NAMESPACE ?? '' } } : {}),
-      ...(env.SILO_SOURCE_INSTANCE ? { sourceInstance: env.SILO_SOURCE_INSTANCE } : {}),
+      type: config.backupType,
+      ...(config.parentBackupId ? { parentBackupId: config.parentBackupId } : {}),
+      method: config.physical ? engineNamed(config.physical.engine)!.physicalMethod as BackupMetadata['method'] : 'command',
+      ...(config.cluster ? { cluster: { name: config.cluster, namespace: config.namespace ?? '' } } : {}),
+      ...(config.backupName ? { backup: { name: config.backupName, namespace: config.namespace ?? '' } } : {}),
+      ...(config.sourceInstance ? { sourceInstance: config.sourceInstance } : {}),
       objectKey: key,
       codec: {
         compression: compression.algorithm, ...(compression.level ? { level: compression.level } : {}),

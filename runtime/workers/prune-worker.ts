@@ -17,38 +17,12 @@ import type { Logger } from '../logging/logger.js';
 import { METADATA_OBJECT } from '../objectstore/object-layout.js';
 import type { ObjectStore } from '../objectstore/object-store.js';
 import { createObjectStore } from '../objectstore/store-factory.js';
-import { classifyFailure, ConfigError, type ExitReason } from './exit-codes.js';
-import { required, storeConfigFromEnv, type Env } from './worker-env.js';
+import { decodePruneEnv, parsePrefixes, type Env } from '../contracts/worker-env.js';
+import type { ExitReason, PruneResult } from '../contracts/worker-result.js';
+import { classifyFailure } from './exit-codes.js';
 
-export interface PruneResult {
-  readonly outcome: 'completed' | 'failed';
-  /** Exit reason of the first failure (runtime/workers/exit-codes.ts). */
-  readonly reason?: ExitReason;
-  /** Indices into SILO_PRUNE_PREFIXES whose objects are all gone. */
-  readonly deleted: number[];
-  readonly failed: Array<{ index: number; error: string }>;
-  /** Objects deleted in all. */
-  readonly objects: number;
-}
-
-/** At least `<cluster>/<backup-name>/<backup-id>/`: a prune never deletes a whole cluster or path by mistake. */
-const PREFIX = /^([^/]+\/)*[^/]+\/[^/]+\/[^/]+\/$/;
-
-export function parsePrefixes(raw: string): string[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new ConfigError('SILO_PRUNE_PREFIXES is not JSON; set it to a JSON array of backup prefixes such as ["path/cluster/backup/20260101T000000Z/"]');
-  }
-  if (!Array.isArray(parsed) || !parsed.length) throw new ConfigError('SILO_PRUNE_PREFIXES must be a non-empty JSON array of backup prefixes');
-  for (const [index, prefix] of parsed.entries()) {
-    if (typeof prefix !== 'string' || !PREFIX.test(prefix) || prefix.split('/').some((s) => s === '.' || s === '..')) {
-      throw new ConfigError(`SILO_PRUNE_PREFIXES[${index}] ${JSON.stringify(prefix)} is not a backup prefix; each must be <cluster>/<backup-name>/<backup-id>/ under the store path, ending with "/"`);
-    }
-  }
-  return parsed as string[];
-}
+export type { PruneResult };
+export { parsePrefixes };
 
 /** Deletes one backup: metadata.json first, then the rest. Returns the number of objects deleted. */
 export async function pruneBackup(store: ObjectStore, prefix: string): Promise<number> {
@@ -62,8 +36,9 @@ export async function pruneBackup(store: ObjectStore, prefix: string): Promise<n
 
 /** `store` is for tests; the CLI builds it from env. */
 export async function runPrune(env: Env, logger: Logger, storeOverride?: ObjectStore): Promise<PruneResult> {
-  const prefixes = parsePrefixes(required(env, 'SILO_PRUNE_PREFIXES', 'set it to a JSON array of backup prefixes'));
-  const store = storeOverride ?? await createObjectStore(storeConfigFromEnv(env));
+  const config = decodePruneEnv(env, { store: !storeOverride });
+  const prefixes = config.prefixes;
+  const store = storeOverride ?? await createObjectStore(config.store!);
   const deleted: number[] = [];
   const failed: Array<{ index: number; error: string }> = [];
   let objects = 0;

@@ -5,8 +5,10 @@ import { restorePhysicalChain, type ChainLink } from '../datapath/physical-resto
 import { streamRestore } from '../datapath/restore-pipeline.js';
 import { ProcessSink } from '../datapath/sinks/process-sink.js';
 import { createObjectStore } from '../objectstore/store-factory.js';
-import { ConfigError, DeadlineExceededError } from './exit-codes.js';
-import { deadlineFromEnv, required, secret, storeConfigFromEnv, type Env } from './worker-env.js';
+import { ConfigError } from '../contracts/config-error.js';
+import { engineForMethod, engineNamed } from '../contracts/engines.js';
+import { decodeRestoreEnv, type Env } from '../contracts/worker-env.js';
+import { DeadlineExceededError } from './exit-codes.js';
 
 export type RestoreTargetSpec =
   | { mode: 'command'; command: string[] }
@@ -19,16 +21,15 @@ export type RestoreTargetSpec =
  * extracts, prepares the chain (SILO_METADATA_KEYS, oldest first) and copies back.
  */
 export async function runRestore(target: RestoreTargetSpec, env: Env, logger: Logger): Promise<void> {
-  const store = await createObjectStore(storeConfigFromEnv(env));
-  const identity = secret(env, 'SILO_AGE_IDENTITY');
-  const deadline = deadlineFromEnv(env);
+  if (target.mode === 'command' && !target.command.length) throw new ConfigError('no restore command given; pass it after --');
+  const config = decodeRestoreEnv(env, target.mode);
+  const store = await createObjectStore(config.store);
+  const { identity, deadlineSeconds: deadline } = config;
   const abort = new AbortController();
   const timer = deadline ? setTimeout(() => abort.abort(new DeadlineExceededError(deadline)), deadline * 1000) : undefined;
   try {
     if (target.mode === 'command') {
-      if (!target.command.length) throw new ConfigError('no restore command given; pass it after --');
-      const metadataKey = required(env, 'SILO_METADATA_KEY', 'set it to the key of the backup\'s metadata.json');
-      const metadata = await readBackupMetadata(store, metadataKey);
+      const metadata = await readBackupMetadata(store, config.metadataKey!);
       if (metadata.codec.encryption === 'age' && !identity) throw new ConfigError('the backup is age-encrypted but SILO_AGE_IDENTITY(_FILE) is not set; mount the identity Secret');
       const sink = new ProcessSink(target.command[0], target.command.slice(1), { logger: logger.child({ target: 'command' }) });
       await streamRestore({
@@ -38,16 +39,18 @@ export async function runRestore(target: RestoreTargetSpec, env: Env, logger: Lo
       logger.info('restore completed', { key: store.url(metadata.objectKey) });
       return;
     }
-    const keys = required(env, 'SILO_METADATA_KEYS', 'set it to the metadata.json keys of the chain, oldest first, comma-separated').split(',').filter(Boolean);
     const chain: ChainLink[] = [];
-    for (const key of keys) {
+    let engine = undefined as ReturnType<typeof engineForMethod>;
+    for (const key of config.metadataKeys!) {
       const metadata = await readBackupMetadata(store, key);
       if (chain.length && metadata.parentBackupId && metadata.parentBackupId !== chain[chain.length - 1].backupId) {
         throw new ConfigError(`backup ${metadata.backupId} is based on ${metadata.parentBackupId}, not on ${chain[chain.length - 1].backupId}; list the chain oldest first`);
       }
+      // The engine that wrote the backup restores it: metadata.json's method names it, else SILO_ENGINE (mysql).
+      engine ??= engineForMethod(metadata.method) ?? engineNamed(config.engine!);
       chain.push({ key: metadata.objectKey, sha256: metadata.sha256, compression: metadata.codec.compression, backupId: metadata.backupId });
     }
-    await restorePhysicalChain({ store, chain, workDir: target.workDir || join(target.dataDir, '..', 'silo-restore'), dataDir: target.dataDir, identity, logger });
+    await restorePhysicalChain({ store, chain, engine: engine!, workDir: target.workDir || join(target.dataDir, '..', 'silo-restore'), dataDir: target.dataDir, identity, logger });
   } finally {
     if (timer) clearTimeout(timer);
   }

@@ -1,5 +1,7 @@
 // The env a worker Job gets for each store of the local stack: one place, so every test that runs the
-// worker CLI against a store configures it the same way.
+// worker CLI against a store configures it the same way. Written by the worker-env contract
+// (runtime/contracts/worker-env.ts), as the controller writes it, with literal credentials.
+import { encodeStoreEnv, encodeWorkerEnv, toProcessEnv, type StoreSpec, type WorkerEnvSpec } from '../../runtime/contracts/worker-env.js';
 import type { StackContext } from '../stack/component.js';
 import { AZURITE_CONNECTION_STRING, AZURITE_CONTAINER } from '../stack/components/azurite.js';
 import { GCS_BUCKET, GCS_PROJECT } from '../stack/components/gcs.js';
@@ -9,16 +11,25 @@ import { LOOPBACK, ports } from '../stack/lib/ports.js';
 
 export type WorkerStoreEnv = Record<string, string>;
 
-export const minioWorkerEnv = (ctx: StackContext): WorkerStoreEnv => ({
-  SILO_STORE_TYPE: 's3', SILO_S3_BUCKET: MINIO_BUCKET, SILO_S3_ENDPOINT: minioEndpoint(ctx, false).endpoint, SILO_S3_FORCE_PATH_STYLE: 'true',
-  AWS_ACCESS_KEY_ID: MINIO_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: MINIO_SECRET_KEY,
+/** A store spec as process env: what the worker's container would see. */
+export const storeProcessEnv = (store: StoreSpec): WorkerStoreEnv => toProcessEnv(encodeStoreEnv(store));
+
+/** Everything but the store, as process env: keys, codec, TLS files, the age identity (literal or `{ file }`). */
+export const workerProcessEnv = (spec: WorkerEnvSpec): WorkerStoreEnv => toProcessEnv(encodeWorkerEnv(spec));
+
+export const minioWorkerEnv = (ctx: StackContext): WorkerStoreEnv => storeProcessEnv({
+  type: 's3', bucket: MINIO_BUCKET, endpoint: minioEndpoint(ctx, false).endpoint, forcePathStyle: true,
+  accessKeyId: { value: MINIO_ACCESS_KEY }, secretAccessKey: { value: MINIO_SECRET_KEY },
 });
 
 export const rgwWorkerEnv = (): WorkerStoreEnv => {
   const e = rgwEndpoint();
-  return { SILO_STORE_TYPE: 's3', SILO_S3_BUCKET: RGW_BUCKET, SILO_S3_ENDPOINT: e.endpoint, SILO_S3_FORCE_PATH_STYLE: 'true', AWS_ACCESS_KEY_ID: e.accessKeyId, AWS_SECRET_ACCESS_KEY: e.secretAccessKey };
+  return storeProcessEnv({
+    type: 's3', bucket: RGW_BUCKET, endpoint: e.endpoint, forcePathStyle: true,
+    accessKeyId: { value: e.accessKeyId }, secretAccessKey: { value: e.secretAccessKey },
+  });
 };
 
-export const azuriteWorkerEnv = (): WorkerStoreEnv => ({ SILO_STORE_TYPE: 'azure', SILO_AZURE_CONTAINER: AZURITE_CONTAINER, SILO_AZURE_CONNECTION_STRING: AZURITE_CONNECTION_STRING });
+export const azuriteWorkerEnv = (): WorkerStoreEnv => storeProcessEnv({ type: 'azure', container: AZURITE_CONTAINER, connectionString: { value: AZURITE_CONNECTION_STRING } });
 
-export const gcsWorkerEnv = (): WorkerStoreEnv => ({ SILO_STORE_TYPE: 'gcs', SILO_GCS_BUCKET: GCS_BUCKET, SILO_GCS_ENDPOINT: `http://${LOOPBACK}:${ports.gcs}`, SILO_GCS_PROJECT: GCS_PROJECT });
+export const gcsWorkerEnv = (): WorkerStoreEnv => storeProcessEnv({ type: 'gcs', bucket: GCS_BUCKET, endpoint: `http://${LOOPBACK}:${ports.gcs}`, project: GCS_PROJECT });

@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { LogLevel } from '../../logging/logger.js';
 import type { OperatorSettings } from '../reconciler.js';
-import { ConfigError } from '../../workers/exit-codes.js';
+import { ConfigError } from '../../contracts/config-error.js';
 
 export const DEFAULT_WORKER_IMAGE = 'ghcr.io/silo-operator/silo:0.1.0';
 

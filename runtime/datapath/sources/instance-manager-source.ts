@@ -1,7 +1,7 @@
 import { request, type RequestOptions } from 'node:https';
 import { Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
-import { COMPRESSION_HEADER, EXPECTED_BYTES_HEADER, TRAILERS } from '../../instance-manager/server.js';
+import { COMPRESSION_HEADER, EXPECTED_BYTES_HEADER, PATHS, QUERY, STATUS, TRAILERS } from '../../contracts/instance-manager-protocol.js';
 import type { CompressionAlgorithm, CompressionOptions } from '../stages/compression.js';
 import { SourceFailedError } from './process-source.js';
 
@@ -10,6 +10,30 @@ export class InstanceManagerConnectionError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'InstanceManagerConnectionError';
+  }
+}
+
+/** The instance manager could not be reached at all (refused, no route, timed out): worker class `unreachable`. */
+export class InstanceManagerUnreachableError extends InstanceManagerConnectionError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'InstanceManagerUnreachableError';
+  }
+}
+
+/** The instance manager is already streaming another backup (409): worker class `busy`. */
+export class InstanceManagerBusyError extends SourceFailedError {
+  constructor(message: string) {
+    super(message, null, null);
+    this.name = 'InstanceManagerBusyError';
+  }
+}
+
+/** The backup stream broke off before its end (cut, or ended without an exit status): worker class `interrupted`. */
+export class SourceInterruptedError extends SourceFailedError {
+  constructor(message: string) {
+    super(message, null, null);
+    this.name = 'SourceInterruptedError';
   }
 }
 
@@ -59,11 +83,11 @@ export class InstanceManagerSource extends Readable {
     this.encoding = new Promise((resolve, reject) => { this.settleEncoding = { resolve, reject }; });
     // Callers that never ask must not see an unhandled rejection; the error also reaches the stream.
     this.encoding.catch(() => undefined);
-    const url = new URL('/cluster/backup', options.url);
-    if (options.incrementalLsn) url.searchParams.set('incremental-lsn', options.incrementalLsn);
+    const url = new URL(PATHS.backup, options.url);
+    if (options.incrementalLsn) url.searchParams.set(QUERY.incrementalLsn, options.incrementalLsn);
     if (options.compression && options.compression.algorithm !== 'none') {
-      url.searchParams.set('compression', options.compression.algorithm);
-      if (options.compression.level) url.searchParams.set('level', String(options.compression.level));
+      url.searchParams.set(QUERY.compression, options.compression.algorithm);
+      if (options.compression.level) url.searchParams.set(QUERY.level, String(options.compression.level));
     }
     const requestOptions: RequestOptions = {
       ca: options.tls.ca, cert: options.tls.cert, key: options.tls.key, servername: options.tls.servername, method: 'GET', minVersion: 'TLSv1.2',
@@ -85,8 +109,8 @@ export class InstanceManagerSource extends Readable {
     if (code === 'ECONNRESET' && !this.response) {
       return new InstanceManagerConnectionError(`the instance manager at ${origin} closed the connection during the handshake; it rejects clients without a valid certificate`, { cause: error });
     }
-    if (this.response) return new SourceFailedError(`the backup stream from ${origin} was cut (${code || error.message}); nothing was stored`, null, null);
-    return new InstanceManagerConnectionError(`cannot reach the instance manager at ${origin} (${code || error.message})`, { cause: error });
+    if (this.response) return new SourceInterruptedError(`the backup stream from ${origin} was cut (${code || error.message}); nothing was stored`);
+    return new InstanceManagerUnreachableError(`cannot reach the instance manager at ${origin} (${code || error.message})`, { cause: error });
   }
 
   private onResponse(response: IncomingMessage): void {
@@ -97,8 +121,8 @@ export class InstanceManagerSource extends Readable {
       response.on('end', () => {
         let message = Buffer.concat(parts).toString('utf8').slice(0, 500);
         try { message = JSON.parse(message).error ?? message; } catch { /* plain text */ }
-        const error = response.statusCode === 409
-          ? new SourceFailedError(`the instance manager is busy: ${message}`, null, null)
+        const error = response.statusCode === STATUS.busy
+          ? new InstanceManagerBusyError(`the instance manager is busy: ${message}`)
           : new SourceFailedError(`the instance manager answered ${response.statusCode}: ${message}`, null, null);
         this.destroy(error);
       });
@@ -112,12 +136,12 @@ export class InstanceManagerSource extends Readable {
     if (/^\d+$/.test(expected) && Number(expected) > 0) this.expectedBytes = Number(expected);
     this.settleEncoding.resolve(encoding as CompressionAlgorithm);
     response.on('data', (chunk: Buffer) => { if (!this.push(chunk)) response.pause(); });
-    response.on('aborted', () => this.destroy(new SourceFailedError('the backup stream from the instance manager was cut; nothing was stored', null, null)));
+    response.on('aborted', () => this.destroy(new SourceInterruptedError('the backup stream from the instance manager was cut; nothing was stored')));
     response.on('error', (error) => this.destroy(this.describe(error as NodeJS.ErrnoException, this.options.url)));
     response.on('end', () => {
       const t = response.trailers;
       const status = t[TRAILERS.exit];
-      if (status === undefined) return this.destroy(new SourceFailedError('the backup stream ended without an exit status; it was cut, nothing was stored', null, null));
+      if (status === undefined) return this.destroy(new SourceInterruptedError('the backup stream ended without an exit status; it was cut, nothing was stored'));
       if (status !== '0') return this.destroy(new SourceFailedError(`${t[TRAILERS.error] ?? `backup exited with status ${status}`} on the instance; nothing was stored`, Number(status), null));
       this.positions = {
         tool: t[TRAILERS.tool], fromLsn: t[TRAILERS.fromLsn], toLsn: t[TRAILERS.toLsn], beginGTID: t[TRAILERS.beginGTID],

@@ -2,8 +2,9 @@ import { createGunzip, createGzip, constants as zlibConstants } from 'node:zlib'
 import { PassThrough, type Transform } from 'node:stream';
 import { CompressStream } from 'zstd-napi';
 import { ZstdDecompressStream } from './zstd-decompress.js';
+import { DEFAULT_LEVELS, MAX_LEVELS, type CompressionAlgorithm } from '../../contracts/compression.js';
 
-export type CompressionAlgorithm = 'none' | 'gzip' | 'zstd';
+export { DEFAULT_LEVELS, MAX_LEVELS, type CompressionAlgorithm };
 
 export interface CompressionOptions {
   readonly algorithm: CompressionAlgorithm;
@@ -15,9 +16,6 @@ export interface CompressionOptions {
 
 /** zstd worker threads unless asked otherwise: the worker's and the database pod's 2 cores. */
 export const DEFAULT_ZSTD_WORKERS = 2;
-export const DEFAULT_LEVELS: Record<Exclude<CompressionAlgorithm, 'none'>, number> = { gzip: 6, zstd: 1 };
-/** The highest level each codec accepts (zstd's 20–22 need long windows that a restore would have to allow). */
-export const MAX_LEVELS: Record<Exclude<CompressionAlgorithm, 'none'>, number> = { gzip: 9, zstd: 19 };
 
 /**
  * zstd runs in-process through zstd-napi (multithreaded streaming, bundled

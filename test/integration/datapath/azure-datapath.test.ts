@@ -8,6 +8,7 @@ import { streamBackup } from '../../../runtime/datapath/backup-pipeline.js';
 import { resumableRead, streamRestore } from '../../../runtime/datapath/restore-pipeline.js';
 import { ProcessSource, SourceFailedError } from '../../../runtime/datapath/sources/process-source.js';
 import { dataKey, newBackupId } from '../../../runtime/objectstore/object-layout.js';
+import { MYSQL_ENGINE } from '../../../runtime/contracts/engines.js';
 import { ObjectStoreError } from '../../../runtime/objectstore/object-store.js';
 import { AzureBlobStore, type AzureBlobStoreConfig } from '../../../runtime/objectstore/azure-store.js';
 import { createObjectStore } from '../../../runtime/objectstore/store-factory.js';
@@ -16,7 +17,7 @@ import { AZURITE_ACCOUNT, AZURITE_CONNECTION_STRING, AZURITE_CONTAINER, AZURITE_
 import { useStack } from '../../stack/mocha.js';
 import { cuttingProxy } from '../../support/cutting-proxy.js';
 import { hashingSink, MiB, mostlyRandom, readAll } from '../../support/streams.js';
-import { BASE_PART_SIZE } from '../../../runtime/datapath/sinks/part-size.js';
+import { BASE_PART_SIZE } from '../../../runtime/objectstore/part-size.js';
 
 const stack = useStack('azurite');
 const logger = createLogger({}, { write: () => undefined });
@@ -45,19 +46,19 @@ describe('data path on Azurite', function () {
     const where = location();
     const sourceHash = createHash('sha256');
     const source = payload().on('data', (chunk) => sourceHash.update(chunk));
-    const result = await streamBackup({ source, store, key: dataKey(where), compression: { algorithm: 'zstd' }, recipients: [keys.recipient] });
+    const result = await streamBackup({ source, store, key: dataKey(where, MYSQL_ENGINE.dataObject), compression: { algorithm: 'zstd' }, recipients: [keys.recipient] });
     expect(result.sourceBytes).to.equal(20 * MiB);
     expect(result.storedBytes).to.be.greaterThan(16 * MiB); // so it took several staged blocks
-    expect(await store.size(dataKey(where))).to.equal(result.storedBytes);
-    const blocks = await store.container.getBlockBlobClient(dataKey(where)).getBlockList('committed');
+    expect(await store.size(dataKey(where, MYSQL_ENGINE.dataObject))).to.equal(result.storedBytes);
+    const blocks = await store.container.getBlockBlobClient(dataKey(where, MYSQL_ENGINE.dataObject)).getBlockList('committed');
     expect(blocks.committedBlocks?.length).to.equal(Math.ceil(result.storedBytes / BASE_PART_SIZE));
-    expect(await store.list(where.path + '/')).to.deep.equal([dataKey(where)]);
+    expect(await store.list(where.path + '/')).to.deep.equal([dataKey(where, MYSQL_ENGINE.dataObject)]);
     const out = hashingSink();
-    await streamRestore({ store, key: dataKey(where), expectedSha256: result.sha256, compression: 'zstd', identity: keys.identity, sink: out.sink });
+    await streamRestore({ store, key: dataKey(where, MYSQL_ENGINE.dataObject), expectedSha256: result.sha256, compression: 'zstd', identity: keys.identity, sink: out.sink });
     expect(out.bytes()).to.equal(20 * MiB);
     expect(out.digest()).to.equal(sourceHash.digest('hex'));
-    await store.delete([dataKey(where)]);
-    expect(await store.size(dataKey(where))).to.equal(undefined);
+    await store.delete([dataKey(where, MYSQL_ENGINE.dataObject)]);
+    expect(await store.size(dataKey(where, MYSQL_ENGINE.dataObject))).to.equal(undefined);
   });
 
   it('a ranged read returns exactly the requested bytes', async () => {
@@ -92,9 +93,9 @@ describe('data path on Azurite', function () {
     const proxy = await cuttingProxy(Number(endpoint.port), 'upload', 3 * MiB);
     try {
       const viaProxy = new AzureBlobStore({ ...config(), endpoint: `http://127.0.0.1:${proxy.port}${endpoint.pathname}` });
-      await streamBackup({ source: Readable.from([body]), store: viaProxy, key: dataKey(where), compression: { algorithm: 'none' } });
+      await streamBackup({ source: Readable.from([body]), store: viaProxy, key: dataKey(where, MYSQL_ENGINE.dataObject), compression: { algorithm: 'none' } });
       expect(proxy.cuts()).to.equal(1);
-      expect((await store.getSmall(dataKey(where))).equals(body)).to.equal(true);
+      expect((await store.getSmall(dataKey(where, MYSQL_ENGINE.dataObject))).equals(body)).to.equal(true);
     } finally {
       proxy.close();
     }
@@ -110,22 +111,22 @@ describe('data path on Azurite', function () {
   it('a source killed mid-stream commits nothing: no blob, no committed blocks', async () => {
     const where = location();
     const source = new ProcessSource({ command: 'sh', args: ['-c', 'head -c 20000000 /dev/urandom; kill -9 $$'], logger });
-    const error = await streamBackup({ source, store, key: dataKey(where), compression: { algorithm: 'none' } }).then(() => undefined, (e) => e);
+    const error = await streamBackup({ source, store, key: dataKey(where, MYSQL_ENGINE.dataObject), compression: { algorithm: 'none' } }).then(() => undefined, (e) => e);
     expect(error).to.be.instanceOf(SourceFailedError);
-    expect(await store.size(dataKey(where))).to.equal(undefined);
+    expect(await store.size(dataKey(where, MYSQL_ENGINE.dataObject))).to.equal(undefined);
     expect(await store.list(where.path + '/')).to.deep.equal([]);
-    expect(await committedBlocks(dataKey(where))).to.deep.equal([]);
+    expect(await committedBlocks(dataKey(where, MYSQL_ENGINE.dataObject))).to.deep.equal([]);
   });
 
   it('a source that dies after a block was staged leaves that block uncommitted and no blob', async () => {
     const where = location();
     // The pause lets the full blocks finish staging before the source dies.
     const source = new ProcessSource({ command: 'sh', args: ['-c', 'head -c 20000000 /dev/urandom; sleep 1; kill -9 $$'], logger });
-    const error = await streamBackup({ source, store, key: dataKey(where), compression: { algorithm: 'none' } }).then(() => undefined, (e) => e);
+    const error = await streamBackup({ source, store, key: dataKey(where, MYSQL_ENGINE.dataObject), compression: { algorithm: 'none' } }).then(() => undefined, (e) => e);
     expect(error).to.be.instanceOf(SourceFailedError);
-    expect(await store.size(dataKey(where))).to.equal(undefined);
+    expect(await store.size(dataKey(where, MYSQL_ENGINE.dataObject))).to.equal(undefined);
     expect(await store.list(where.path + '/')).to.deep.equal([]);
-    const blockList = await store.container.getBlockBlobClient(dataKey(where)).getBlockList('all');
+    const blockList = await store.container.getBlockBlobClient(dataKey(where, MYSQL_ENGINE.dataObject)).getBlockList('all');
     // Uncommitted blocks are invisible to reads and listings, and the service discards them after a week.
     expect(blockList.uncommittedBlocks?.length).to.equal(Math.floor(20_000_000 / BASE_PART_SIZE));
     expect(blockList.committedBlocks ?? []).to.deep.equal([]);
@@ -134,7 +135,7 @@ describe('data path on Azurite', function () {
   it('wrong credentials fail as auth naming the fix, without the secret', async () => {
     const wrongKey = Buffer.from('definitely-wrong-secret-key-definitely-wrong').toString('base64');
     const bad = new AzureBlobStore({ ...config(), accountKey: wrongKey });
-    const error = await streamBackup({ source: Readable.from([randomBytes(1000)]), store: bad, key: dataKey(location()), compression: { algorithm: 'none' } })
+    const error = await streamBackup({ source: Readable.from([randomBytes(1000)]), store: bad, key: dataKey(location(), MYSQL_ENGINE.dataObject), compression: { algorithm: 'none' } })
       .then(() => undefined, (e) => e);
     expect(error).to.be.instanceOf(ObjectStoreError);
     expect(error.failure).to.equal('auth');

@@ -8,7 +8,8 @@ import { expect } from 'chai';
 import { streamBackup } from '../../../runtime/datapath/backup-pipeline.js';
 import { ObjectStoreError } from '../../../runtime/objectstore/object-store.js';
 import { FilesystemStore } from '../../../runtime/objectstore/fs-store.js';
-import { classifyFailure, EXIT } from '../../../runtime/workers/exit-codes.js';
+import { classifyFailure } from '../../../runtime/workers/exit-codes.js';
+import { EXIT } from '../../../runtime/contracts/worker-result.js';
 
 describe('full volume mid-backup (real tmpfs)', function () {
   this.timeout(30_000);

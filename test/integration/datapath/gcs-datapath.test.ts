@@ -10,6 +10,7 @@ import { streamBackup } from '../../../runtime/datapath/backup-pipeline.js';
 import { resumableRead, streamRestore } from '../../../runtime/datapath/restore-pipeline.js';
 import { ProcessSource, SourceFailedError } from '../../../runtime/datapath/sources/process-source.js';
 import { dataKey, newBackupId } from '../../../runtime/objectstore/object-layout.js';
+import { MYSQL_ENGINE } from '../../../runtime/contracts/engines.js';
 import { ObjectStoreError, type ObjectStore } from '../../../runtime/objectstore/object-store.js';
 import { GcsStore, type GcsStoreConfig } from '../../../runtime/objectstore/gcs-store.js';
 import { createObjectStore } from '../../../runtime/objectstore/store-factory.js';
@@ -38,17 +39,17 @@ describe('data path on fake-gcs-server', function () {
     const where = location();
     const sourceHash = createHash('sha256');
     const source = payload().on('data', (chunk) => sourceHash.update(chunk));
-    const result = await streamBackup({ source, store, key: dataKey(where), compression: { algorithm: 'zstd' }, recipients: [keys.recipient] });
+    const result = await streamBackup({ source, store, key: dataKey(where, MYSQL_ENGINE.dataObject), compression: { algorithm: 'zstd' }, recipients: [keys.recipient] });
     expect(result.sourceBytes).to.equal(20 * MiB);
     expect(result.storedBytes).to.be.greaterThan(16 * MiB); // so the upload took three chunks
-    expect(await store.size(dataKey(where))).to.equal(result.storedBytes);
-    expect(await store.list(where.path + '/')).to.deep.equal([dataKey(where)]);
+    expect(await store.size(dataKey(where, MYSQL_ENGINE.dataObject))).to.equal(result.storedBytes);
+    expect(await store.list(where.path + '/')).to.deep.equal([dataKey(where, MYSQL_ENGINE.dataObject)]);
     const out = hashingSink();
-    await streamRestore({ store, key: dataKey(where), expectedSha256: result.sha256, compression: 'zstd', identity: keys.identity, sink: out.sink });
+    await streamRestore({ store, key: dataKey(where, MYSQL_ENGINE.dataObject), expectedSha256: result.sha256, compression: 'zstd', identity: keys.identity, sink: out.sink });
     expect(out.bytes()).to.equal(20 * MiB);
     expect(out.digest()).to.equal(sourceHash.digest('hex'));
-    await store.delete([dataKey(where)]);
-    expect(await store.size(dataKey(where))).to.equal(undefined);
+    await store.delete([dataKey(where, MYSQL_ENGINE.dataObject)]);
+    expect(await store.size(dataKey(where, MYSQL_ENGINE.dataObject))).to.equal(undefined);
   });
 
   it('a ranged read returns exactly the requested bytes', async () => {
@@ -83,16 +84,16 @@ describe('data path on fake-gcs-server', function () {
     const proxy = await cuttingProxy(Number(new URL(stack.env().GCS_ENDPOINT).port), 'upload', 3 * MiB);
     try {
       const viaProxy = new GcsStore({ ...config(), apiEndpoint: `http://127.0.0.1:${proxy.port}` });
-      const error = await streamBackup({ source: Readable.from([randomBytes(12 * MiB)]), store: viaProxy, key: dataKey(where), compression: { algorithm: 'none' } })
+      const error = await streamBackup({ source: Readable.from([randomBytes(12 * MiB)]), store: viaProxy, key: dataKey(where, MYSQL_ENGINE.dataObject), compression: { algorithm: 'none' } })
         .then(() => undefined, (e) => e);
       expect(proxy.cuts()).to.equal(1);
       if (error) {
         expect(error).to.be.instanceOf(ObjectStoreError);
         expect(error.failure).to.equal('network');
-        expect(await store.size(dataKey(where))).to.equal(undefined);
+        expect(await store.size(dataKey(where, MYSQL_ENGINE.dataObject))).to.equal(undefined);
       } else {
         // An emulator that resumes properly: then the object must be whole.
-        expect(await store.size(dataKey(where))).to.equal(12 * MiB);
+        expect(await store.size(dataKey(where, MYSQL_ENGINE.dataObject))).to.equal(12 * MiB);
       }
     } finally {
       proxy.close();
@@ -111,7 +112,7 @@ describe('data path on fake-gcs-server', function () {
       },
     });
     const source = new ProcessSource({ command: 'sh', args: ['-c', 'head -c 20000000 /dev/urandom; kill -9 $$'], logger });
-    const error = await streamBackup({ source, store: watching, key: dataKey(where), compression: { algorithm: 'none' } }).then(() => undefined, (e) => e);
+    const error = await streamBackup({ source, store: watching, key: dataKey(where, MYSQL_ENGINE.dataObject), compression: { algorithm: 'none' } }).then(() => undefined, (e) => e);
     expect(error).to.be.instanceOf(SourceFailedError);
     // The session existed (chunks were sent) and was cancelled with DELETE, which GCS answers with 499.
     // fake-gcs-server answers 499 too but keeps the session in memory, so the cancel itself is
@@ -120,7 +121,7 @@ describe('data path on fake-gcs-server', function () {
     expect(cancelled).to.equal(499);
     // Nothing finalizes later either.
     await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(await store.size(dataKey(where))).to.equal(undefined);
+    expect(await store.size(dataKey(where, MYSQL_ENGINE.dataObject))).to.equal(undefined);
     expect(await store.list(where.path + '/')).to.deep.equal([]);
   });
 

@@ -11,11 +11,13 @@ import { expect } from 'chai';
 import { DecompressStream } from 'zstd-napi';
 import { generateAgeKeyPair } from '../../../runtime/datapath/age/age-keys.js';
 import { streamBackup } from '../../../runtime/datapath/backup-pipeline.js';
+import { MYSQL_ENGINE } from '../../../runtime/contracts/engines.js';
 import { restorePhysicalChain, type ChainLink } from '../../../runtime/datapath/physical-restore.js';
 import { ChecksumMismatchError } from '../../../runtime/datapath/restore-pipeline.js';
 import { InstanceManagerConnectionError, InstanceManagerSource } from '../../../runtime/datapath/sources/instance-manager-source.js';
 import { SourceFailedError } from '../../../runtime/datapath/sources/process-source.js';
 import { createInstanceManagerServer } from '../../../runtime/instance-manager/server.js';
+import { createMysqlEngine } from '../../../runtime/instance-manager/engines/mysql/engine.js';
 import { createLogger } from '../../../runtime/logging/logger.js';
 import { FilesystemStore } from '../../../runtime/objectstore/fs-store.js';
 import { mariadbInstance, mariadbSql, startMariadb, stopMariadb } from '../../stack/components/mariadb.js';
@@ -45,13 +47,13 @@ describe('instance manager and physical backups (real MariaDB)', function () {
     seed = await seedDataset(main(), { rows: 2000, database: 'silo_im' });
     server = createInstanceManagerServer({
       tls: { key: pki.serverKey, cert: pki.serverCert, clientCa: pki.ca },
-      connection: { socket: main().socket, user: 'root' }, logger, instanceName: 'db-1',
+      engine: createMysqlEngine({ connection: { socket: main().socket, user: 'root' }, instanceName: 'db-1' }), logger, instanceName: 'db-1',
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
     inProcessServer = createInstanceManagerServer({
       tls: { key: pki.serverKey, cert: pki.serverCert, clientCa: pki.ca },
-      connection: { socket: main().socket, user: 'root' }, logger, instanceName: 'db-1', zstd: 'in-process',
+      engine: createMysqlEngine({ connection: { socket: main().socket, user: 'root' }, instanceName: 'db-1' }), logger, instanceName: 'db-1', zstd: 'in-process',
     });
     await new Promise<void>((resolve) => inProcessServer.listen(0, '127.0.0.1', resolve));
     inProcessUrl = `https://127.0.0.1:${(inProcessServer.address() as AddressInfo).port}`;
@@ -187,7 +189,7 @@ describe('instance manager and physical backups (real MariaDB)', function () {
     expect(expected[2]).to.not.deep.equal(expected[0]);
 
     const fresh = mariadbInstance(stack.ctx, 'im-restore', 19161, { datadir: join(dir, 'restored-data') });
-    await restorePhysicalChain({ store, chain, workDir: join(dir, 'work'), dataDir: fresh.datadir, identity: keys.identity, logger });
+    await restorePhysicalChain({ engine: MYSQL_ENGINE, store, chain, workDir: join(dir, 'work'), dataDir: fresh.datadir, identity: keys.identity, logger });
     await startMariadb(stack.ctx, fresh);
     try {
       expect(await checksumTables(fresh, seed)).to.deep.equal(expected[2]);
@@ -205,7 +207,7 @@ describe('instance manager and physical backups (real MariaDB)', function () {
     const bytes = readFileSync(path);
     bytes[Math.floor(bytes.length / 2)] ^= 0x01;
     writeFileSync(path, bytes);
-    const error = await restorePhysicalChain({
+    const error = await restorePhysicalChain({ engine: MYSQL_ENGINE,
       store, chain: [{ key: 'k/backup.xbstream', sha256: result.sha256, compression: 'none', backupId: 'x' }],
       workDir: join(dir, 'work2'), dataDir: join(dir, 'data2'), logger,
     }).then(() => undefined, (e) => e);

@@ -12,6 +12,7 @@ import { readBackupMetadata, writeBackupMetadata } from '../../../runtime/datapa
 import { streamRestore } from '../../../runtime/datapath/restore-pipeline.js';
 import { ProcessSource, SourceFailedError } from '../../../runtime/datapath/sources/process-source.js';
 import { completedBackups, dataKey, metadataKey, newBackupId } from '../../../runtime/objectstore/object-layout.js';
+import { MYSQL_ENGINE } from '../../../runtime/contracts/engines.js';
 import { ObjectStoreError } from '../../../runtime/objectstore/object-store.js';
 import { S3Store, type S3StoreConfig } from '../../../runtime/objectstore/s3-store.js';
 import { createLogger } from '../../../runtime/logging/logger.js';
@@ -61,12 +62,12 @@ for (const target of targets) {
       const where = location();
       const sourceHash = createHash('sha256');
       const source = payload().on('data', (chunk) => sourceHash.update(chunk));
-      const result = await streamBackup({ source, store, key: dataKey(where), compression: { algorithm: 'zstd' }, recipients: [keys.recipient] });
+      const result = await streamBackup({ source, store, key: dataKey(where, MYSQL_ENGINE.dataObject), compression: { algorithm: 'zstd' }, recipients: [keys.recipient] });
       expect(result.sourceBytes).to.equal(40 * MiB);
-      expect(await store.size(dataKey(where))).to.equal(result.storedBytes);
+      expect(await store.size(dataKey(where, MYSQL_ENGINE.dataObject))).to.equal(result.storedBytes);
       expect(result.storedBytes).to.be.greaterThan(16 * MiB); // so it took several multipart parts
       await writeBackupMetadata(store, metadataKey(where), {
-        formatVersion: 1, kind: 'command', backupId: where.backupId, type: 'full', objectKey: dataKey(where),
+        formatVersion: 1, kind: 'command', backupId: where.backupId, type: 'full', objectKey: dataKey(where, MYSQL_ENGINE.dataObject),
         codec: { compression: 'zstd', encryption: 'age', recipientFingerprints: [createHash('sha256').update(keys.recipient).digest('hex')] },
         sizes: { storedBytes: result.storedBytes, sourceBytes: result.sourceBytes }, sha256: result.sha256,
         startedAt: result.startedAt.toISOString(), stoppedAt: result.stoppedAt.toISOString(),
@@ -75,29 +76,29 @@ for (const target of targets) {
       expect(listed.map((b) => b.backupId)).to.deep.equal([where.backupId]);
       const metadata = await readBackupMetadata(store, metadataKey(where));
       const out = await collectTo();
-      await streamRestore({ store, key: dataKey(where), expectedSha256: metadata.sha256, compression: 'zstd', identity: keys.identity, sink: out.sink });
+      await streamRestore({ store, key: dataKey(where, MYSQL_ENGINE.dataObject), expectedSha256: metadata.sha256, compression: 'zstd', identity: keys.identity, sink: out.sink });
       expect(out.bytes()).to.equal(40 * MiB);
       expect(out.digest()).to.equal(sourceHash.digest('hex'));
     });
 
     it('a backup without metadata.json is not listed as complete', async () => {
       const where = location();
-      await streamBackup({ source: Readable.from([Buffer.from('partial')]), store, key: dataKey(where), compression: { algorithm: 'none' } });
+      await streamBackup({ source: Readable.from([Buffer.from('partial')]), store, key: dataKey(where, MYSQL_ENGINE.dataObject), compression: { algorithm: 'none' } });
       expect(completedBackups(await store.list(where.path + '/'), where.path, 'db')).to.deep.equal([]);
     });
 
     it('a source killed mid-stream aborts the multipart upload: no object, no orphan parts', async () => {
       const where = location();
       const source = new ProcessSource({ command: 'sh', args: ['-c', 'head -c 40000000 /dev/urandom; kill -9 $$'], logger });
-      const error = await streamBackup({ source, store, key: dataKey(where), compression: { algorithm: 'none' } }).then(() => undefined, (e) => e);
+      const error = await streamBackup({ source, store, key: dataKey(where, MYSQL_ENGINE.dataObject), compression: { algorithm: 'none' } }).then(() => undefined, (e) => e);
       expect(error).to.be.instanceOf(SourceFailedError);
-      expect(await store.size(dataKey(where))).to.equal(undefined);
+      expect(await store.size(dataKey(where, MYSQL_ENGINE.dataObject))).to.equal(undefined);
       expect(await openUploads(where.path)).to.equal(0);
     });
 
     it('wrong credentials fail as an auth error naming the fix, without the secret', async () => {
       const bad = new S3Store({ ...target.config(), secretAccessKey: 'definitely-wrong-secret' });
-      const error = await streamBackup({ source: Readable.from([randomBytes(1000)]), store: bad, key: dataKey(location()), compression: { algorithm: 'none' } })
+      const error = await streamBackup({ source: Readable.from([randomBytes(1000)]), store: bad, key: dataKey(location(), MYSQL_ENGINE.dataObject), compression: { algorithm: 'none' } })
         .then(() => undefined, (e) => e);
       expect(error).to.be.instanceOf(ObjectStoreError);
       expect(error.failure).to.equal('auth');

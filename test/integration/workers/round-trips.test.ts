@@ -10,13 +10,14 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { generateAgeKeyPair } from '../../../runtime/datapath/age/age-keys.js';
 import { createInstanceManagerServer } from '../../../runtime/instance-manager/server.js';
+import { createMysqlEngine } from '../../../runtime/instance-manager/engines/mysql/engine.js';
 import { createLogger } from '../../../runtime/logging/logger.js';
 import { mariadbInstance, startMariadb, stopMariadb } from '../../stack/components/mariadb.js';
 import { checksumTables, seedDataset, type SeedResult } from '../../stack/datasets/mariadb-seed.js';
 import { useStack } from '../../stack/mocha.js';
 import { createPki } from '../../support/pki.js';
 import { lastJson, runSilo as silo } from '../../support/silo-cli.js';
-import { azuriteWorkerEnv, gcsWorkerEnv, minioWorkerEnv, rgwWorkerEnv } from '../../support/worker-store-env.js';
+import { azuriteWorkerEnv, gcsWorkerEnv, minioWorkerEnv, rgwWorkerEnv, workerProcessEnv } from '../../support/worker-store-env.js';
 
 const stack = useStack('mariadb', 'minio', 'rgw', 'azurite', 'gcs');
 
@@ -45,7 +46,7 @@ describe('worker round trips of a seeded MariaDB through every store', function 
     writeFileSync(join(dir, 'identity'), keys.identity);
     const pki = createPki(join(dir, 'pki'));
     for (const [name, value] of Object.entries({ ca: pki.ca, cert: pki.clientCert, key: pki.clientKey })) writeFileSync(join(dir, name), value);
-    server = createInstanceManagerServer({ tls: { key: pki.serverKey, cert: pki.serverCert, clientCa: pki.ca }, connection: { socket: main().socket, user: 'root' },
+    server = createInstanceManagerServer({ tls: { key: pki.serverKey, cert: pki.serverCert, clientCa: pki.ca }, engine: createMysqlEngine({ connection: { socket: main().socket, user: 'root' }, instanceName: 'db-1' }),
       logger: createLogger({}, { write: () => undefined }), instanceName: 'db-1' });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     imUrl = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -75,11 +76,11 @@ describe('worker round trips of a seeded MariaDB through every store', function 
     it(`${store.name}: mariadb-dump with zstd + age, restored through the mariadb client`, async () => {
       const key = `rt/${slug}/${Date.now()}/dump.sql`;
       const backup = await silo(['backup', 'command', '--', 'mariadb-dump', '--no-defaults', `--socket=${main().socket}`, '-uroot', '--single-transaction', '--databases', seed.database],
-        { ...store.env(), SILO_DATA_KEY: key, SILO_BACKUP_ID: '20261122T000000Z', SILO_COMPRESSION: 'zstd', SILO_AGE_RECIPIENTS: keys.recipient });
+        { ...store.env(), ...workerProcessEnv({ dataKey: key, backupId: '20261122T000000Z', compression: { algorithm: 'zstd' }, ageRecipients: [keys.recipient] }) });
       expect(backup.code, backup.stderr.slice(-2000)).to.equal(0);
       await intoFreshServer(`rt-cmd-${slug}`, undefined, async (fresh) => {
         const restore = await silo(['restore', 'command', '--', 'mariadb', '--no-defaults', `--socket=${fresh.socket}`, '-uroot'],
-          { ...store.env(), SILO_METADATA_KEY: `${key}.metadata.json`, SILO_AGE_IDENTITY_FILE: join(dir, 'identity') });
+          { ...store.env(), ...workerProcessEnv({ metadataKey: `${key}.metadata.json`, ageIdentity: { file: join(dir, 'identity') } }) });
         expect(restore.code, restore.stderr.slice(-2000)).to.equal(0);
       });
     });
@@ -87,9 +88,11 @@ describe('worker round trips of a seeded MariaDB through every store', function 
     it(`${store.name}: physical backup through the instance manager (compressed on the ${compressOn}), restored by prepare and copy-back`, async () => {
       const prefix = `rt/${slug}/${Date.now()}/physical`;
       const backup = await silo(['backup', 'physical', '--instance-manager', imUrl], {
-        ...store.env(), SILO_DATA_KEY: `${prefix}/backup.xbstream`, SILO_METADATA_KEY: `${prefix}/metadata.json`, SILO_BACKUP_ID: '20261122T000000Z',
-        SILO_COMPRESSION: 'zstd', SILO_AGE_RECIPIENTS: keys.recipient, SILO_COMPRESS_ON: compressOn,
-        SILO_TLS_CA_FILE: join(dir, 'ca'), SILO_TLS_CERT_FILE: join(dir, 'cert'), SILO_TLS_KEY_FILE: join(dir, 'key'),
+        ...store.env(), ...workerProcessEnv({
+          dataKey: `${prefix}/backup.xbstream`, metadataKey: `${prefix}/metadata.json`, backupId: '20261122T000000Z',
+          compression: { algorithm: 'zstd' }, ageRecipients: [keys.recipient], compressOn,
+          tls: { caFile: join(dir, 'ca'), certFile: join(dir, 'cert'), keyFile: join(dir, 'key') },
+        }),
       });
       expect(backup.code, backup.stderr.slice(-2000)).to.equal(0);
       const metadata = lastJson(backup.stdout).metadata;
@@ -99,7 +102,7 @@ describe('worker round trips of a seeded MariaDB through every store', function 
       expect(metadata.sizes.sourceBytes, 'the uncompressed xbstream size, wherever it was compressed').to.be.greaterThan(metadata.sizes.storedBytes);
       await intoFreshServer(`rt-phys-${slug}`, join(dir, `data-${slug}`), async () => {
         const restore = await silo(['restore', 'physical', '--data-dir', join(dir, `data-${slug}`), '--work-dir', join(dir, `work-${slug}`)],
-          { ...store.env(), SILO_METADATA_KEYS: `${prefix}/metadata.json`, SILO_AGE_IDENTITY_FILE: join(dir, 'identity') });
+          { ...store.env(), ...workerProcessEnv({ metadataKeys: [`${prefix}/metadata.json`], ageIdentity: { file: join(dir, 'identity') } }) });
         expect(restore.code, restore.stderr.slice(-2000)).to.equal(0);
       });
     });

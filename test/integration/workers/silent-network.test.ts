@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { InstanceManagerConnectionError, InstanceManagerSource } from '../../../runtime/datapath/sources/instance-manager-source.js';
-import { EXIT } from '../../../runtime/workers/exit-codes.js';
+import { EXIT } from '../../../runtime/contracts/worker-result.js';
 import { createPki, type Pki } from '../../support/pki.js';
 import { runSilo } from '../../support/silo-cli.js';
 

@@ -5,15 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
-import { partSize } from '../../../runtime/datapath/sinks/part-size.js';
+import { partSize } from '../../../runtime/objectstore/part-size.js';
 import { generateAgeKeyPair } from '../../../runtime/datapath/age/age-keys.js';
-import { EXIT } from '../../../runtime/workers/exit-codes.js';
+import { EXIT } from '../../../runtime/contracts/worker-result.js';
 import { MINIO_ACCESS_KEY, MINIO_BUCKET, MINIO_SECRET_KEY, minioEndpoint } from '../../stack/components/minio.js';
 import { mariadbInstance, mariadbSql, startMariadb, stopMariadb } from '../../stack/components/mariadb.js';
 import { checksumTables, seedDataset, type SeedResult } from '../../stack/datasets/mariadb-seed.js';
 import { useStack } from '../../stack/mocha.js';
 import { lastJson, runSilo as silo } from '../../support/silo-cli.js';
-import { minioWorkerEnv } from '../../support/worker-store-env.js';
+import { minioWorkerEnv, workerProcessEnv } from '../../support/worker-store-env.js';
 
 const stack = useStack('minio', 'mariadb');
 const MiB = 1024 * 1024;
@@ -25,7 +25,9 @@ describe('worker CLI (real processes, MinIO, MariaDB)', function () {
   const keys = generateAgeKeyPair();
   const main = () => mariadbInstance(stack.ctx);
   const storeEnv = () => minioWorkerEnv(stack.ctx);
-  const backupEnv = (key: string): Record<string, string> => ({ ...storeEnv(), SILO_DATA_KEY: key, SILO_BACKUP_ID: '20261122T010203Z', SILO_COMPRESSION: 'gzip', SILO_AGE_RECIPIENTS: keys.recipient });
+  const backupEnv = (key: string): Record<string, string> => ({
+    ...storeEnv(), ...workerProcessEnv({ dataKey: key, backupId: '20261122T010203Z', compression: { algorithm: 'gzip' }, ageRecipients: [keys.recipient] }),
+  });
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'silo-cli-'));

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { MYSQL_ENGINE } from '../../../runtime/contracts/engines.js';
 import { restorePhysicalChain } from '../../../runtime/datapath/physical-restore.js';
 import { FilesystemStore } from '../../../runtime/objectstore/fs-store.js';
 import { createLogger } from '../../../runtime/logging/logger.js';
@@ -16,7 +17,7 @@ describe('physical restore guards', () => {
     const dataDir = join(dir, 'data');
     mkdirSync(dataDir);
     writeFileSync(join(dataDir, 'ibdata1'), 'live data');
-    const error = await restorePhysicalChain({
+    const error = await restorePhysicalChain({ engine: MYSQL_ENGINE,
       store: new FilesystemStore(join(dir, 'store')), chain: [{ key: 'k', sha256: 'a'.repeat(64), compression: 'none', backupId: 'b' }],
       workDir: join(dir, 'work'), dataDir, logger,
     }).then(() => undefined, (e) => e);
@@ -25,7 +26,7 @@ describe('physical restore guards', () => {
   });
 
   it('refuses an empty chain', async () => {
-    const error = await restorePhysicalChain({ store: new FilesystemStore(dir), chain: [], workDir: join(dir, 'w'), dataDir: join(dir, 'd'), logger }).then(() => undefined, (e) => e);
+    const error = await restorePhysicalChain({ engine: MYSQL_ENGINE, store: new FilesystemStore(dir), chain: [], workDir: join(dir, 'w'), dataDir: join(dir, 'd'), logger }).then(() => undefined, (e) => e);
     expect(error.message).to.equal('restore chain is empty');
   });
 });

@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { expect } from 'chai';
 import { createCompressor, createDecompressor } from '../../../runtime/datapath/stages/compression.js';
 import { DigestCounter } from '../../../runtime/datapath/stages/digest.js';
-import { BASE_PART_SIZE, capacityOfParts, MAX_PARTS, MiB, partSize } from '../../../runtime/datapath/sinks/part-size.js';
+import { BASE_PART_SIZE, capacityOfParts, MAX_PARTS, MiB, partSize } from '../../../runtime/objectstore/part-size.js';
 
 async function run(data: Buffer, ...stages: NodeJS.ReadWriteStream[]): Promise<Buffer> {
   const parts: Buffer[] = [];

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { compressionFromQuery } from '../../../runtime/instance-manager/compression-query.js';
-import { compressOnFromEnv } from '../../../runtime/workers/worker-env.js';
+import { compressOnFromEnv } from '../../../runtime/contracts/worker-env.js';
 
 const parse = (query: string) => compressionFromQuery(new URLSearchParams(query));
 

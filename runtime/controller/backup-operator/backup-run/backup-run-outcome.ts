@@ -5,6 +5,9 @@
  */
 import type { V1ContainerStateTerminated, V1Pod } from '@kubernetes/client-node';
 import { WORKER_CONTAINER } from './backup-run-pod.js';
+import { parseResultLine } from '../../../contracts/worker-result.js';
+
+export { parseResultLine };
 
 export type WorkerOutcome =
   | { readonly state: 'running' }
@@ -13,7 +16,7 @@ export type WorkerOutcome =
   | { readonly state: 'deleted' }
   | { readonly state: 'failed'; readonly workerReason: string; readonly error: string; readonly exitCode?: number };
 
-/** Worker failure class (runtime/workers/exit-codes.ts) → BackupRun reason, for backups. */
+/** Worker failure class (runtime/contracts/worker-result.ts) → BackupRun reason, for backups. */
 export const BACKUP_FAILURE_REASONS: Record<string, string> = {
   sourceFailed: 'CommandFailed',
   auth: 'AccessDenied',
@@ -23,6 +26,10 @@ export const BACKUP_FAILURE_REASONS: Record<string, string> = {
   deadline: 'DeadlineExceeded',
   config: 'WorkerConfigInvalid',
   tls: 'UploadFailed',
+  // Physical-backup classes: a BackupRun streams from a pipe, so these reach it only from a misconfigured worker.
+  unreachable: 'UploadFailed',
+  busy: 'CommandFailed',
+  interrupted: 'CommandFailed',
   other: 'UploadFailed',
 };
 
@@ -39,19 +46,10 @@ export const RESTORE_FAILURE_REASONS: Record<string, string> = {
   other: 'RestoreFailed',
 };
 
-/** The last JSON object line of a termination message, or undefined. */
-export function parseResultLine(message: string | undefined): Record<string, any> | undefined {
-  const lines = (message ?? '').split('\n').map((l) => l.trim()).filter((l) => l.startsWith('{')).reverse();
-  for (const line of lines) {
-    try { return JSON.parse(line) as Record<string, any>; } catch { /* a truncated or foreign line */ }
-  }
-  return undefined;
-}
-
 export function outcomeFromTerminated(terminated: V1ContainerStateTerminated): WorkerOutcome {
   const result = parseResultLine(terminated.message);
   if (terminated.exitCode === 0 && result?.outcome === 'completed') {
-    const m = result.metadata ?? {};
+    const m: Partial<NonNullable<typeof result.metadata>> = result.metadata ?? {};
     return {
       state: 'completed', storedBytes: m.sizes?.storedBytes, sourceBytes: m.sizes?.sourceBytes, sha256: m.sha256,
       compression: m.codec?.compression, encryption: m.codec?.encryption, recipients: m.codec?.recipientFingerprints?.length,

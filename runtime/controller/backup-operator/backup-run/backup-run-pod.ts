@@ -9,6 +9,8 @@
 import type { V1Container, V1EnvVar, V1OwnerReference, V1Pod, V1PodSpec, V1Volume } from '@kubernetes/client-node';
 import type { BackupRunSpec, RunCommand } from '../../../../src/generated/api-types.js';
 import { LABEL_ROLE, LABEL_RUN, LABEL_SCHEDULE, MANAGED_BY, boundedName, labelValue } from '../shared/names.js';
+import { encodeWorkerEnv } from '../../../contracts/worker-env.js';
+import { TERMINATION_LOG } from '../../../contracts/worker-result.js';
 
 export const WORKER_CONTAINER = 'silo-worker';
 export const PREPARE_CONTAINER = 'silo-prepare';
@@ -55,9 +57,6 @@ const ownerReference = (input: Pick<RunPodInput, 'runName' | 'runUid'>): V1Owner
   apiVersion: 'backup-operator.io/v1', kind: 'BackupRun', name: input.runName, uid: input.runUid, controller: true, blockOwnerDeletion: true,
 });
 
-const env = (vars: Record<string, string | undefined>): V1EnvVar[] =>
-  Object.entries(vars).filter(([, v]) => v !== undefined && v !== '').map(([name, value]) => ({ name, value }));
-
 function deadlineOf(command: RunCommand | undefined): number {
   return command?.deadlineSeconds ?? DEFAULT_DEADLINE_SECONDS;
 }
@@ -102,12 +101,11 @@ function workerContainer(input: RunPodInput, args: string[], extraEnv: V1EnvVar[
     args,
     env: [
       ...input.storeEnv,
-      ...env({ SILO_DATA_KEY: input.dataKey, SILO_METADATA_KEY: metadataKeyFor(input.dataKey), SILO_DEADLINE_SECONDS: String(deadline), SILO_NAMESPACE: input.namespace }),
-      { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      ...encodeWorkerEnv({ dataKey: input.dataKey, metadataKey: metadataKeyFor(input.dataKey), deadlineSeconds: deadline, namespace: input.namespace, podName: true }),
       ...extraEnv,
     ],
     // The controller reads the worker's JSON result line from here (never the payload).
-    terminationMessagePath: '/dev/termination-log',
+    terminationMessagePath: TERMINATION_LOG,
     terminationMessagePolicy: 'FallbackToLogsOnError',
     ...(mount ? { volumeMounts: [{ name: SHARED_VOLUME, mountPath: SHARED_DIR }] } : {}),
   };
@@ -146,12 +144,11 @@ function streamPod(input: RunPodInput, role: 'backup' | 'restore', command: RunC
 export function buildBackupPod(input: RunPodInput): V1Pod {
   const compression = input.spec.compression;
   const recipients = input.spec.encryption?.age.recipients ?? [];
-  const worker = workerContainer(input, ['backup', 'fifo', '--data', DATA_PIPE, '--status', STATUS_FILE], env({
-    SILO_BACKUP_ID: input.backupId,
-    SILO_BACKUP_NAME: input.runName,
-    SILO_COMPRESSION: compression?.algorithm ?? 'zstd',
-    SILO_COMPRESSION_LEVEL: compression?.level !== undefined ? String(compression.level) : undefined,
-    SILO_AGE_RECIPIENTS: recipients.join(','),
+  const worker = workerContainer(input, ['backup', 'fifo', '--data', DATA_PIPE, '--status', STATUS_FILE], encodeWorkerEnv({
+    backupId: input.backupId,
+    backupName: input.runName,
+    compression: { algorithm: compression?.algorithm ?? 'zstd', level: compression?.level },
+    ageRecipients: recipients,
   }), deadlineOf(input.spec.backup), true);
   return streamPod(input, 'backup', input.spec.backup, worker);
 }
@@ -161,7 +158,7 @@ export function buildRestorePod(input: RunPodInput): V1Pod {
   const restore = input.spec.restore;
   if (!restore) throw new Error('buildRestorePod needs spec.restore');
   const identity = input.spec.encryption?.age.identitySecretRef;
-  const identityEnv: V1EnvVar[] = identity ? [{ name: 'SILO_AGE_IDENTITY', valueFrom: { secretKeyRef: { name: identity.name, key: identity.key } } }] : [];
+  const identityEnv = encodeWorkerEnv({ ageIdentity: identity ? { secretKeyRef: { name: identity.name, key: identity.key } } : undefined });
   const worker = workerContainer(input, ['restore', 'command', '--', 'sh', '-c', RESTORE_FEEDER], identityEnv, deadlineOf(restore), true);
   return streamPod(input, 'restore', restore, worker);
 }

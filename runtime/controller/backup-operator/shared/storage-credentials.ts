@@ -4,6 +4,7 @@
  */
 import type { V1EnvVar } from '@kubernetes/client-node';
 import type { BackupStorageSpec } from '../../../../src/generated/api-types.js';
+import { encodeSecret, encodeStoreEnv, VAR } from '../../../contracts/worker-env.js';
 
 export type StorageType = BackupStorageSpec['type'];
 
@@ -18,13 +19,13 @@ interface KeySet {
 
 const KEY_SETS: Record<StorageType, readonly KeySet[]> = {
   s3: [
-    { required: ['accessKeyId', 'secretAccessKey'], env: { accessKeyId: 'AWS_ACCESS_KEY_ID', secretAccessKey: 'AWS_SECRET_ACCESS_KEY' }, optional: { sessionToken: 'AWS_SESSION_TOKEN' } },
-    { required: ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'], env: { AWS_ACCESS_KEY_ID: 'AWS_ACCESS_KEY_ID', AWS_SECRET_ACCESS_KEY: 'AWS_SECRET_ACCESS_KEY' }, optional: { AWS_SESSION_TOKEN: 'AWS_SESSION_TOKEN' } },
+    { required: ['accessKeyId', 'secretAccessKey'], env: { accessKeyId: VAR.awsAccessKeyId, secretAccessKey: VAR.awsSecretAccessKey }, optional: { sessionToken: VAR.awsSessionToken } },
+    { required: ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'], env: { AWS_ACCESS_KEY_ID: VAR.awsAccessKeyId, AWS_SECRET_ACCESS_KEY: VAR.awsSecretAccessKey }, optional: { AWS_SESSION_TOKEN: VAR.awsSessionToken } },
   ],
-  gcs: [{ required: ['serviceAccount.json'], env: { 'serviceAccount.json': 'SILO_GCS_CREDENTIALS' } }],
+  gcs: [{ required: ['serviceAccount.json'], env: { 'serviceAccount.json': VAR.gcsCredentials } }],
   azure: [
-    { required: ['connectionString'], env: { connectionString: 'SILO_AZURE_CONNECTION_STRING' } },
-    { required: ['accountKey'], env: { accountKey: 'SILO_AZURE_ACCOUNT_KEY' }, optional: { accountName: 'SILO_AZURE_ACCOUNT' } },
+    { required: ['connectionString'], env: { connectionString: VAR.azureConnectionString } },
+    { required: ['accountKey'], env: { accountKey: VAR.azureAccountKey }, optional: { accountName: VAR.azureAccount } },
   ],
 };
 
@@ -60,20 +61,22 @@ export function credentialKeysToCopy(keys: KeySet, data: Readonly<Record<string,
 /** secretKeyRef env for the worker container: credentials stay in the Secret, never in the Pod spec. */
 export function credentialEnv(keys: KeySet, secretName: string, data: Readonly<Record<string, string>>): V1EnvVar[] {
   const all: Record<string, string> = { ...keys.env, ...Object.fromEntries(Object.entries(keys.optional ?? {}).filter(([k]) => data[k])) };
-  return Object.entries(all).map(([key, name]) => ({ name, valueFrom: { secretKeyRef: { name: secretName, key } } }));
+  return Object.entries(all).flatMap(([key, name]) => encodeSecret(name, { secretKeyRef: { name: secretName, key } }));
 }
 
-/** Non-secret worker env from the storage parameters (runtime/workers/worker-env.ts). */
+/**
+ * Non-secret worker env from the storage parameters (runtime/contracts/worker-env.ts). Parameters are
+ * strings; they go on the wire as written and the worker checks them.
+ */
 export function storageEnv(spec: BackupStorageSpec): V1EnvVar[] {
   const p = spec.parameters;
-  const vars: Record<string, string | undefined> =
+  return encodeStoreEnv(
     spec.type === 's3' ? {
-      SILO_STORE_TYPE: 's3', SILO_S3_BUCKET: p.bucket, SILO_S3_ENDPOINT: p.endpoint, SILO_S3_REGION: p.region,
-      SILO_S3_FORCE_PATH_STYLE: p.s3ForcePathStyle, SILO_S3_INSECURE: p.insecure, SILO_S3_STORAGE_CLASS: p.storageClass,
+      type: 's3', bucket: p.bucket as string, endpoint: p.endpoint, region: p.region,
+      forcePathStyle: p.s3ForcePathStyle, insecure: p.insecure, storageClass: p.storageClass,
     } : spec.type === 'gcs' ? {
-      SILO_STORE_TYPE: 'gcs', SILO_GCS_BUCKET: p.bucket, SILO_GCS_ENDPOINT: p.endpoint, SILO_GCS_PROJECT: p.projectId,
+      type: 'gcs', bucket: p.bucket as string, endpoint: p.endpoint, project: p.projectId,
     } : {
-      SILO_STORE_TYPE: 'azure', SILO_AZURE_CONTAINER: p.container, SILO_AZURE_ENDPOINT: p.endpoint, SILO_AZURE_ACCOUNT: p.storageAccount,
-    };
-  return Object.entries(vars).filter(([, v]) => v !== undefined && v !== '').map(([name, value]) => ({ name, value }));
+      type: 'azure', container: p.container as string, endpoint: p.endpoint, account: p.storageAccount,
+    });
 }

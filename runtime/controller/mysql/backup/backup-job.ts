@@ -8,6 +8,8 @@ import type { V1Job, V1EnvVar, V1ResourceRequirements, V1Toleration } from '@kub
 import type { BackupResource, ClusterResource, ObjectStore } from '../../../../src/generated/api-types.js';
 import { CLUSTER_LABEL, type SelectedSource } from './backup-source.js';
 import { storeEnv } from './backup-store.js';
+import { encodeWorkerEnv } from '../../../contracts/worker-env.js';
+import { MYSQL_ENGINE } from '../../../contracts/engines.js';
 
 export const BACKUP_LABEL = 'mysql.cloudnative-mysql.io/backup';
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'silo' } as const;
@@ -71,22 +73,13 @@ export function renderBackupJob(input: JobInput): V1Job {
   const s = storeEnv(store);
   const env: V1EnvVar[] = [
     ...s.env,
-    { name: 'SILO_BACKUP_ID', value: plan.backupId },
-    { name: 'SILO_BACKUP_TYPE', value: plan.type },
-    ...(plan.parentBackupId ? [{ name: 'SILO_PARENT_BACKUP_ID', value: plan.parentBackupId }] : []),
-    ...(plan.incrementalLsn ? [{ name: 'SILO_INCREMENTAL_LSN', value: plan.incrementalLsn }] : []),
-    { name: 'SILO_DATA_KEY', value: plan.dataKey },
-    { name: 'SILO_METADATA_KEY', value: plan.metadataKey },
-    { name: 'SILO_CLUSTER', value: clusterName },
-    { name: 'SILO_NAMESPACE', value: meta.namespace },
-    { name: 'SILO_BACKUP_NAME', value: meta.name },
-    { name: 'SILO_SOURCE_INSTANCE', value: source.podName },
-    { name: 'SILO_DEADLINE_SECONDS', value: String(Math.max(1, deadline - WORKER_DEADLINE_MARGIN_SECONDS)) },
-    { name: 'SILO_TLS_CA_FILE', value: `${SERVER_CA_DIR}/ca.crt` },
-    { name: 'SILO_TLS_CERT_FILE', value: `${CLIENT_TLS_DIR}/tls.crt` },
-    { name: 'SILO_TLS_KEY_FILE', value: `${CLIENT_TLS_DIR}/tls.key` },
-    { name: 'SILO_TLS_SERVER_NAME', value: instanceManagerServerName(clusterName) },
-    { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    ...encodeWorkerEnv({
+      backupId: plan.backupId, backupType: plan.type, parentBackupId: plan.parentBackupId, incrementalLsn: plan.incrementalLsn,
+      dataKey: plan.dataKey, metadataKey: plan.metadataKey, cluster: clusterName, namespace: meta.namespace, backupName: meta.name,
+      sourceInstance: source.podName, deadlineSeconds: Math.max(1, deadline - WORKER_DEADLINE_MARGIN_SECONDS),
+      tls: { caFile: `${SERVER_CA_DIR}/ca.crt`, certFile: `${CLIENT_TLS_DIR}/tls.crt`, keyFile: `${CLIENT_TLS_DIR}/tls.key`, serverName: instanceManagerServerName(clusterName) },
+      engine: MYSQL_ENGINE.name, podName: true,
+    }),
   ];
   const labels = jobLabels(meta.name, clusterName);
   return {

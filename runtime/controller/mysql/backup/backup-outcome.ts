@@ -6,6 +6,7 @@
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import type { BackupMetadata } from '../../../../src/generated/api-types.js';
 import { failureFromWorker, oneLine, REASON, type Failure } from './backup-reasons.js';
+import { readJobOutcome, timeOf as time } from '../../kube/job-outcome.js';
 
 export type JobOutcome =
   | { readonly state: 'running'; readonly waiting?: Failure }
@@ -16,27 +17,6 @@ export type JobOutcome =
 const STUCK = new Set(['CreateContainerConfigError', 'CreateContainerError', 'ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull']);
 /** How long a stuck Pod may wait (e.g. for a Secret being created) before the Backup fails. */
 export const STUCK_GRACE_MS = 60_000;
-
-interface WorkerLine { outcome?: string; reason?: string; error?: string; metadata?: BackupMetadata }
-
-function parseLine(message: string | undefined): WorkerLine | undefined {
-  if (!message) return undefined;
-  // The message is the JSON line; with FallbackToLogsOnError it may be a log tail that ends with it.
-  for (const line of message.trim().split('\n').reverse()) {
-    try {
-      const parsed = JSON.parse(line) as WorkerLine;
-      if (parsed && typeof parsed === 'object' && typeof parsed.outcome === 'string') return parsed;
-    } catch { /* not the JSON line */ }
-  }
-  return undefined;
-}
-
-/** client-node gives Dates, raw JSON gives strings. */
-const time = (value: Date | string | undefined): number => (value ? new Date(value).getTime() : 0);
-
-function workerContainer(pod: V1Pod) {
-  return pod.status?.containerStatuses?.find((c) => c.name === 'backup') ?? pod.status?.containerStatuses?.[0];
-}
 
 export function checkMetadata(metadata: BackupMetadata | undefined, expected: { backupId: string; dataKey: string }): Failure | undefined {
   const bad = (what: string): Failure => ({ reason: REASON.MetadataInvalid, message: `the worker reported success but its metadata ${what}; the backup cannot be trusted, take a new one` });
@@ -49,25 +29,21 @@ export function checkMetadata(metadata: BackupMetadata | undefined, expected: { 
 }
 
 export function jobOutcome(job: V1Job, pods: V1Pod[], expected: { backupId: string; dataKey: string }, now: Date, graceMs = STUCK_GRACE_MS): JobOutcome {
-  const condition = (type: string) => job.status?.conditions?.find((c) => c.type === type && c.status === 'True');
-  const pod = [...pods].sort((a, b) => time(b.metadata?.creationTimestamp) - time(a.metadata?.creationTimestamp))[0];
-  const container = pod && workerContainer(pod);
-  const terminated = container?.state?.terminated ?? container?.lastState?.terminated;
-  const line = parseLine(terminated?.message);
-  const failed = condition('Failed');
-  if (condition('Complete') || condition('SuccessCriteriaMet')) {
+  const outcome = readJobOutcome(job, pods, 'backup');
+  const { container, terminated, result: line } = outcome;
+  if (outcome.state === 'complete') {
     if (!line) return { state: 'failed', failure: { reason: REASON.MetadataInvalid, message: `Job ${job.metadata?.name} succeeded but its Pod left no worker result line in the termination message; the backup cannot be trusted, take a new one` } };
     const bad = checkMetadata(line.metadata, expected);
     return bad ? { state: 'failed', failure: bad } : { state: 'completed', metadata: line.metadata! };
   }
-  if (failed || condition('FailureTarget')) {
-    const jobReason = (failed ?? condition('FailureTarget'))?.reason;
+  if (outcome.state === 'failed') {
+    const jobReason = outcome.condition?.reason;
     if (line?.outcome === 'failed') return { state: 'failed', failure: failureFromWorker({ reason: line.reason ?? 'other', error: line.error ?? 'no error text' }) };
     if (jobReason === 'DeadlineExceeded') {
       return { state: 'failed', failure: { reason: REASON.DeadlineExceeded, message: `the backup Job ran longer than activeDeadlineSeconds (${job.spec?.activeDeadlineSeconds} s) and was stopped; raise spec.deadlineSeconds or find out why the stream is slow` } };
     }
     const exit = terminated ? ` (container ${terminated.reason ?? 'terminated'} with exit code ${terminated.exitCode})` : '';
-    return { state: 'failed', failure: { reason: REASON.JobFailed, message: `Job ${job.metadata?.name} failed${exit}: ${oneLine((failed ?? condition('FailureTarget'))?.message ?? jobReason ?? 'no reason given', 500)}; see the Job's Events and Pod log` } };
+    return { state: 'failed', failure: { reason: REASON.JobFailed, message: `Job ${job.metadata?.name} failed${exit}: ${oneLine(outcome.condition?.message ?? jobReason ?? 'no reason given', 500)}; see the Job's Events and Pod log` } };
   }
   // Still running; a Pod that cannot start fails the Backup after a grace period.
   const waiting = container?.state?.waiting;

@@ -4,7 +4,7 @@
  * sentence in `status.error` says what to fix. Seed 003's "Failure surfaces"
  * map onto these (docs/decisions/0221-backup-failure-reasons.md).
  */
-import type { ExitReason } from '../../../workers/exit-codes.js';
+import type { ExitReason } from '../../../contracts/worker-result.js';
 
 export const REASON = {
   // Progress
@@ -54,10 +54,8 @@ export interface WorkerFailure {
 }
 
 /**
- * Maps a worker failure to a Backup reason. The exit reason picks the family;
- * within `sourceFailed` and `tls` the worker's sentence tells a cut stream and
- * a busy or unreachable instance manager apart from mariabackup itself failing
- * (those sentences come from runtime/datapath/sources/instance-manager-source.ts).
+ * Maps a worker failure to a Backup reason by its class alone (runtime/contracts/worker-result.ts):
+ * a busy, unreachable or TLS-failing instance manager and a cut stream each have their own class.
  */
 export function failureFromWorker(worker: WorkerFailure): Failure {
   const error = oneLine(worker.error);
@@ -71,14 +69,12 @@ export function failureFromWorker(worker: WorkerFailure): Failure {
     deadline: REASON.DeadlineExceeded,
     decryption: REASON.EncryptionFailed,
     tls: REASON.InstanceManagerTLSFailure,
+    unreachable: REASON.InstanceManagerUnreachable,
+    busy: REASON.InstanceManagerBusy,
+    interrupted: REASON.SourceStreamInterrupted,
     sourceFailed: REASON.XtraBackupFailed,
   };
-  let reason: Reason = family[worker.reason] ?? REASON.WorkerFailed;
-  if (worker.reason === 'tls' && /^cannot reach the instance manager/.test(error)) reason = REASON.InstanceManagerUnreachable;
-  if (worker.reason === 'sourceFailed') {
-    if (/^the instance manager is busy/.test(error)) reason = REASON.InstanceManagerBusy;
-    else if (/was cut|ended without an exit status/.test(error)) reason = REASON.SourceStreamInterrupted;
-  }
+  const reason: Reason = family[worker.reason] ?? REASON.WorkerFailed;
   return { reason, message: `${WORKER_PREFIX[reason] ?? 'the backup worker failed'}: ${error}${WORKER_FIX[reason] ? `; ${WORKER_FIX[reason]}` : ''}` };
 }
 

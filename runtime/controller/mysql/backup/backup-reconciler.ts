@@ -7,6 +7,7 @@
 import { BatchV1Api, CoreV1Api, type V1Job } from '@kubernetes/client-node';
 import type { BackupResource, BackupStatus, ClusterResource } from '../../../../src/generated/api-types.js';
 import { backupPrefix, dataKey, metadataKey, newBackupId } from '../../../objectstore/object-layout.js';
+import { MYSQL_ENGINE } from '../../../contracts/engines.js';
 import { CustomObjects, isAlreadyExists, isNotFound } from '../../kube/custom-objects.js';
 import { KINDS } from '../../kube/kinds.js';
 import { ownerKeysOf, type KubeObject, type ObjectKey, type ReconcileContext, type ReconcileResult, type Reconciler } from '../../reconciler.js';
@@ -109,7 +110,7 @@ class BackupStep {
     const parent = findParent(this.backup, all, requested, (b) => String(b.status?.destinationPath ?? '').startsWith(storeRoot));
     const plan: BackupPlan = {
       backupId: location.backupId, jobName: jobNameFor(this.meta.name, location.backupId),
-      dataKey: dataKey(location), metadataKey: metadataKey(location),
+      dataKey: dataKey(location, MYSQL_ENGINE.dataObject), metadataKey: metadataKey(location),
       type: parent ? requested : 'full',
       ...(parent ? { parentBackupId: parent.backupId, incrementalLsn: parent.toLSN } : {}),
     };

@@ -14,13 +14,13 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Failure } from './backup-reasons.js';
 import { REASON } from './backup-reasons.js';
+import { INSTANCE_MANAGER_PORT, INSTANCE_MANAGER_PORT_NAME, instanceManagerUrl } from '../../../contracts/instance-manager-protocol.js';
 
 export const CLUSTER_LABEL = 'mysql.cloudnative-mysql.io/cluster';
 export const INSTANCE_ROLE_LABEL = 'mysql.cloudnative-mysql.io/instance-role';
 export const REPLICATION_LAG_ANNOTATION = 'mysql.cloudnative-mysql.io/replication-lag-seconds';
-/** The instance manager's HTTPS port when the Pod names none (SILO_IM_PORT's default). */
-export const INSTANCE_MANAGER_PORT = 8443;
-export const INSTANCE_MANAGER_PORT_NAME = 'instance-mgr';
+/** The instance manager's port and port name: runtime/contracts/instance-manager-protocol.ts. */
+export { INSTANCE_MANAGER_PORT, INSTANCE_MANAGER_PORT_NAME };
 
 /** Label selector of a Cluster's instance Pods. Backup Jobs never carry the role label, so they never match it. */
 export const instanceSelector = (cluster: string): string => `${CLUSTER_LABEL}=${cluster},${INSTANCE_ROLE_LABEL} in (primary,replica)`;
@@ -56,7 +56,7 @@ function describe(pod: V1Pod): Candidate {
   else if (!ip) why = 'has no pod IP';
   else if (role === 'replica' && Number.isNaN(lag)) why = `reports replication as ${JSON.stringify(lagText)} (not a lag in seconds)`;
   return {
-    podName: name, role, instanceManagerUrl: `https://${ip}:${port}`, healthy: why === '', why,
+    podName: name, role, instanceManagerUrl: instanceManagerUrl(ip, port), healthy: why === '', why,
     ...(lag !== undefined && !Number.isNaN(lag) ? { lagSeconds: lag } : {}),
   };
 }

@@ -6,6 +6,7 @@
 import type { V1EnvVar, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { BackupResource, ClusterResource, ObjectStore } from '../../../../src/generated/api-types.js';
 import { REASON, type Failure } from './backup-reasons.js';
+import { encodeCodecEnv, encodeStoreEnv, type SecretSource } from '../../../contracts/worker-env.js';
 
 export interface ResolvedStore {
   readonly store: ObjectStore;
@@ -40,37 +41,27 @@ export const STORE_CA_DIR = '/var/run/silo/store-ca';
 /** `s3://bucket/<prefix>` as shown in status.destinationPath. */
 export const destinationUrl = (store: ObjectStore, prefix: string): string => `s3://${store.bucket}/${prefix}`;
 
-/** Env, volumes and mounts that give the worker the store; credentials only as secretKeyRef. */
+/** Env, volumes and mounts that give the worker the store; credentials only as secretKeyRef (runtime/contracts/worker-env.ts). */
 export function storeEnv(store: ObjectStore): { env: V1EnvVar[]; volumes: V1Volume[]; mounts: V1VolumeMount[] } {
-  const env: V1EnvVar[] = [
-    { name: 'SILO_STORE_TYPE', value: 's3' },
-    { name: 'SILO_S3_BUCKET', value: store.bucket },
-    ...(store.endpoint ? [{ name: 'SILO_S3_ENDPOINT', value: store.endpoint }] : []),
-    { name: 'SILO_S3_REGION', value: store.region ?? 'us-east-1' },
-    { name: 'SILO_S3_FORCE_PATH_STYLE', value: String(store.forcePathStyle ?? false) },
-    { name: 'SILO_S3_INSECURE', value: String(store.insecure ?? false) },
-    ...(store.storageClass ? [{ name: 'SILO_S3_STORAGE_CLASS', value: store.storageClass }] : []),
-  ];
-  const secretEnv = (name: string, ref?: { name: string; key: string }) =>
-    ref ? [{ name, valueFrom: { secretKeyRef: { name: ref.name, key: ref.key } } }] : [];
-  if (store.credentials && !store.inheritFromIAMRole) {
-    env.push(
-      ...secretEnv('AWS_ACCESS_KEY_ID', store.credentials.accessKeyId),
-      ...secretEnv('AWS_SECRET_ACCESS_KEY', store.credentials.secretAccessKey),
-      ...secretEnv('AWS_SESSION_TOKEN', store.credentials.sessionToken),
-    );
-  }
+  const ref = (r?: { name: string; key: string }): SecretSource | undefined => (r ? { secretKeyRef: { name: r.name, key: r.key } } : undefined);
+  const credentials = store.credentials && !store.inheritFromIAMRole ? store.credentials : undefined;
   const volumes: V1Volume[] = [];
   const mounts: V1VolumeMount[] = [];
   if (store.endpointCA) {
     volumes.push({ name: 'store-ca', secret: { secretName: store.endpointCA.name, items: [{ key: store.endpointCA.key, path: 'ca.crt' }] } });
     mounts.push({ name: 'store-ca', mountPath: STORE_CA_DIR, readOnly: true });
-    env.push({ name: 'SILO_S3_CA_FILE', value: `${STORE_CA_DIR}/ca.crt` });
   }
-  const compression = store.compression ?? {};
-  env.push({ name: 'SILO_COMPRESSION', value: compression.algorithm ?? 'zstd' });
-  if (compression.level) env.push({ name: 'SILO_COMPRESSION_LEVEL', value: String(compression.level) });
-  const recipients = store.encryption?.age.recipients ?? [];
-  if (recipients.length) env.push({ name: 'SILO_AGE_RECIPIENTS', value: recipients.join(',') });
+  const env: V1EnvVar[] = [
+    ...encodeStoreEnv({
+      type: 's3', bucket: store.bucket, endpoint: store.endpoint, region: store.region ?? 'us-east-1',
+      forcePathStyle: store.forcePathStyle ?? false, insecure: store.insecure ?? false, storageClass: store.storageClass,
+      accessKeyId: ref(credentials?.accessKeyId), secretAccessKey: ref(credentials?.secretAccessKey), sessionToken: ref(credentials?.sessionToken),
+      caFile: store.endpointCA ? `${STORE_CA_DIR}/ca.crt` : undefined,
+    }),
+    ...encodeCodecEnv({
+      compression: { algorithm: store.compression?.algorithm ?? 'zstd', level: store.compression?.level },
+      ageRecipients: store.encryption?.age.recipients,
+    }),
+  ];
   return { env, volumes, mounts };
 }

@@ -8,6 +8,8 @@ import { createHash } from 'node:crypto';
 import type { V1Job, V1Pod, V1ResourceRequirements, V1Toleration } from '@kubernetes/client-node';
 import type { ClusterSpec, ObjectStore } from '../../../../src/generated/api-types.js';
 import { storeEnv } from '../backup/backup-store.js';
+import { encodeWorkerEnv, VAR } from '../../../contracts/worker-env.js';
+import { readJobOutcome } from '../../kube/job-outcome.js';
 
 /** Marks prune Jobs; the value is the Cluster name. The manager's Job watch narrows on it. */
 export const PRUNE_LABEL = 'mysql.cloudnative-mysql.io/prune';
@@ -33,6 +35,8 @@ export function pruneJobName(cluster: string, entries: readonly PruneEntry[]): s
   const hash = createHash('sha256').update(entries.map((e) => e.prefix).join('\n')).digest('hex').slice(0, 10);
   return `${cluster.slice(0, 63 - 'prune--'.length - hash.length).replace(/[-.]+$/, '')}-prune-${hash}`;
 }
+
+const CODEC_VARS: readonly string[] = [VAR.compression, VAR.compressionLevel, VAR.ageRecipients];
 
 export function renderPruneJob(options: {
   namespace: string;
@@ -71,9 +75,8 @@ export function renderPruneJob(options: {
             command: ['silo', 'prune'],
             // Only the store settings and credentials: prune reads no codec or encryption settings.
             env: [
-              ...s.env.filter((e) => !['SILO_COMPRESSION', 'SILO_COMPRESSION_LEVEL', 'SILO_AGE_RECIPIENTS'].includes(e.name)),
-              { name: 'SILO_PRUNE_PREFIXES', value: JSON.stringify(entries.map((e) => e.prefix)) },
-              { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+              ...s.env.filter((e) => !CODEC_VARS.includes(e.name)),
+              ...encodeWorkerEnv({ prunePrefixes: entries.map((e) => e.prefix), podName: true }),
             ],
             ...(clusterSpec?.backup?.resources ? { resources: clusterSpec.backup.resources as V1ResourceRequirements } : {}),
             terminationMessagePolicy: 'FallbackToLogsOnError',
@@ -90,32 +93,18 @@ export type PruneOutcome =
   | { readonly state: 'running' }
   | { readonly state: 'finished'; readonly succeeded: boolean; readonly deleted: ReadonlySet<number>; readonly error?: string };
 
-interface PruneLine { outcome?: string; reason?: string; error?: string; deleted?: number[]; failed?: Array<{ index: number; error: string }> }
-
-function parseLine(message: string | undefined): PruneLine | undefined {
-  for (const line of (message ?? '').trim().split('\n').reverse()) {
-    try {
-      const parsed = JSON.parse(line) as PruneLine;
-      if (parsed && typeof parsed.outcome === 'string') return parsed;
-    } catch { /* a log line before the result */ }
-  }
-  return undefined;
-}
-
 /**
  * A finished Job's outcome: which batch indices are gone from the store.
  * Without a parsable result line nothing counts as deleted — the Backups stay
  * and the next run tries again, which is safe because prune is idempotent.
  */
 export function pruneOutcome(job: V1Job, pods: readonly V1Pod[]): PruneOutcome {
-  const condition = (type: string) => job.status?.conditions?.find((c) => c.type === type && c.status === 'True');
-  const complete = condition('Complete') ?? condition('SuccessCriteriaMet');
-  const failed = condition('Failed') ?? condition('FailureTarget');
-  if (!complete && !failed) return { state: 'running' };
-  const pod = [...pods].sort((a, b) => String(b.metadata?.creationTimestamp ?? '').localeCompare(String(a.metadata?.creationTimestamp ?? '')))[0];
-  const container = pod?.status?.containerStatuses?.find((c) => c.name === 'prune') ?? pod?.status?.containerStatuses?.[0];
-  const line = parseLine((container?.state?.terminated ?? container?.lastState?.terminated)?.message);
-  const deleted = new Set((line?.deleted ?? []).filter((i) => Number.isInteger(i)));
+  const outcome = readJobOutcome(job, pods, 'prune');
+  if (outcome.state === 'running') return { state: 'running' };
+  const complete = outcome.state === 'complete';
+  const failed = outcome.state === 'failed' ? outcome.condition : undefined;
+  const line = outcome.result;
+  const deleted = new Set((line?.deleted ?? []).filter((i): i is number => Number.isInteger(i)));
   if (complete && line?.outcome === 'completed') return { state: 'finished', succeeded: true, deleted };
   const error = line?.failed?.length
     ? line.failed.map((f) => f.error).filter((e, i, all) => all.indexOf(e) === i).slice(0, 3).join('; ')

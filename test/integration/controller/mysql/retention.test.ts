@@ -15,6 +15,7 @@ import { KINDS } from '../../../../runtime/controller/kube/kinds.js';
 import type { KubeObject } from '../../../../runtime/controller/reconciler.js';
 import { createObjectStore } from '../../../../runtime/objectstore/store-factory.js';
 import { backupPrefix, dataKey, metadataKey, newBackupId } from '../../../../runtime/objectstore/object-layout.js';
+import { MYSQL_ENGINE } from '../../../../runtime/contracts/engines.js';
 import type { BackupSpec, BackupStatus, ClusterSpec } from '../../../../src/generated/api-types.js';
 import { useStack } from '../../../stack/mocha.js';
 import { startOperator, type OperatorProcess } from '../../../support/operator-process.js';
@@ -83,7 +84,7 @@ describe('retention and remote deletion end to end (operator process, prune Jobs
     const stoppedAt = new Date(Date.now() - ageDays * DAY);
     const backupId = newBackupId(stoppedAt);
     const location = { path, cluster, backupName: name, backupId };
-    await (await store()).putSmall(dataKey(location), Buffer.from(`xbstream bytes of ${name}`));
+    await (await store()).putSmall(dataKey(location, MYSQL_ENGINE.dataObject), Buffer.from(`xbstream bytes of ${name}`));
     await (await store()).putSmall(metadataKey(location), Buffer.from(JSON.stringify({ backupId, parentBackupId: opts.parent })));
     const ownerReferences = opts.owner ? [{ apiVersion: 'mysql.cloudnative-mysql.io/v1alpha1', kind: 'Cluster', name: opts.owner.metadata!.name!, uid: opts.owner.metadata!.uid! }] : undefined;
     await api.create(KINDS.Backup, { metadata: { name, namespace, ...(opts.annotations ? { annotations: opts.annotations } : {}), ...(ownerReferences ? { ownerReferences } : {}) }, spec: { cluster: { name: cluster }, type: opts.type ?? 'full' } });

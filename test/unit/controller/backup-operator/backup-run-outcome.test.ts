@@ -4,7 +4,7 @@ import { outcomeFromTerminated, parseResultLine, workerOutcome, BACKUP_FAILURE_R
 import { podStuck, nextLookMs } from '../../../../runtime/controller/backup-operator/backup-run/backup-run-reconciler.js';
 import { newBackupId } from '../../../../runtime/objectstore/object-layout.js';
 import { completedStatus, failedStatus, restorable } from '../../../../runtime/controller/backup-operator/backup-run/backup-run-status.js';
-import { EXIT } from '../../../../runtime/workers/exit-codes.js';
+import { EXIT } from '../../../../runtime/contracts/worker-result.js';
 
 const run = { apiVersion: 'backup-operator.io/v1', kind: 'BackupRun', metadata: {}, spec: { storage: { name: 's', path: 'p' }, backup: { container: 'c', command: ['x'], deadlineSeconds: 10 }, template: { spec: { containers: [{ name: 'c' }] } } } } as any;
 

@@ -7,6 +7,7 @@
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import { execFileSync } from 'node:child_process';
 import { waitFor } from '../../../kube/fixture.js';
+import { encodeInstanceManagerEnv } from '../../../../../runtime/contracts/worker-env.js';
 
 export interface InstanceOptions {
   name: string;
@@ -43,16 +44,13 @@ export function instancePod(o: InstanceOptions): V1Pod {
           name: 'instance-manager',
           image: 'ghcr.io/silo-operator/silo:0.1.0',
           command: ['silo', 'instance-manager'],
-          env: [
-            { name: 'SILO_IM_TLS_CERT_FILE', value: '/var/run/silo/server-tls/tls.crt' },
-            { name: 'SILO_IM_TLS_KEY_FILE', value: '/var/run/silo/server-tls/tls.key' },
-            { name: 'SILO_IM_CLIENT_CA_FILE', value: '/var/run/silo/client-ca/ca.crt' },
-            ...(o.borrowDatabase
-              ? [{ name: 'SILO_DB_HOST', value: o.borrowDatabase.host }, { name: 'SILO_DB_USER', value: o.borrowDatabase.user }]
-              : [{ name: 'SILO_DB_SOCKET', value: '/run/mysqld/mysqld.sock' }, { name: 'SILO_DB_USER', value: 'root' }]),
-            { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-            { name: 'SILO_IM_HOST', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
-          ],
+          env: encodeInstanceManagerEnv({
+            tls: { certFile: '/var/run/silo/server-tls/tls.crt', keyFile: '/var/run/silo/server-tls/tls.key', clientCaFile: '/var/run/silo/client-ca/ca.crt' },
+            connection: o.borrowDatabase
+              ? { host: o.borrowDatabase.host, user: o.borrowDatabase.user }
+              : { socket: '/run/mysqld/mysqld.sock', user: 'root' },
+            podName: true, host: { fromPodIp: true },
+          }),
           ports: [{ name: 'instance-mgr', containerPort: o.advertisedPort ?? 8443 }],
           readinessProbe: { tcpSocket: { port: 8443 }, periodSeconds: 1 },
           volumeMounts: [

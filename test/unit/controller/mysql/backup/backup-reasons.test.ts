@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { failureFromWorker, REASON } from '../../../../../runtime/controller/mysql/backup/backup-reasons.js';
-import { EXIT } from '../../../../../runtime/workers/exit-codes.js';
+import { EXIT } from '../../../../../runtime/contracts/worker-result.js';
 
 describe('Backup reasons from the worker\'s result line', () => {
   const cases: Array<[string, string, string]> = [
@@ -13,11 +13,11 @@ describe('Backup reasons from the worker\'s result line', () => {
     ['deadline', 'the deadline of 45 s passed before the stream finished', REASON.DeadlineExceeded],
     ['decryption', 'bad recipient', REASON.EncryptionFailed],
     ['tls', 'mTLS handshake with the instance manager at https://127.1.0.3:8443 failed (ECONNRESET)', REASON.InstanceManagerTLSFailure],
-    ['tls', 'cannot reach the instance manager at https://127.1.0.3:8443 (ECONNREFUSED)', REASON.InstanceManagerUnreachable],
+    ['unreachable', 'cannot reach the instance manager at https://127.1.0.3:8443 (ECONNREFUSED)', REASON.InstanceManagerUnreachable],
     ['sourceFailed', 'mariabackup exited with status 1 on the instance; nothing was stored', REASON.XtraBackupFailed],
-    ['sourceFailed', 'the backup stream from https://127.1.0.3:8443 was cut (ECONNRESET); nothing was stored', REASON.SourceStreamInterrupted],
-    ['sourceFailed', 'the backup stream ended without an exit status; it was cut, nothing was stored', REASON.SourceStreamInterrupted],
-    ['sourceFailed', 'the instance manager is busy: a backup of db-1 is already running since x', REASON.InstanceManagerBusy],
+    ['interrupted', 'the backup stream from https://127.1.0.3:8443 was cut (ECONNRESET); nothing was stored', REASON.SourceStreamInterrupted],
+    ['interrupted', 'the backup stream ended without an exit status; it was cut, nothing was stored', REASON.SourceStreamInterrupted],
+    ['busy', 'the instance manager is busy: a backup of db-1 is already running since x', REASON.InstanceManagerBusy],
     ['other', 'something odd', REASON.WorkerFailed],
     ['restoreFailed', 'n/a for backups', REASON.WorkerFailed],
   ];

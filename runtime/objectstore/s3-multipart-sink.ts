@@ -4,7 +4,7 @@ import {
   PutObjectCommand, UploadPartCommand, type S3Client, type UploadPartCommandInput, type UploadPartCommandOutput, type ServerSideEncryption, type StorageClass,
 } from '@aws-sdk/client-s3';
 import type { BuildMiddleware } from '@smithy/types';
-import { classifyS3Error } from '../../objectstore/s3-errors.js';
+import { classifyS3Error } from './s3-errors.js';
 import { MAX_PARTS, partSize } from './part-size.js';
 
 export interface S3SinkOptions {

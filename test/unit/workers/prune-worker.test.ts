@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { FilesystemStore } from '../../../../../runtime/objectstore/fs-store.js';
-import type { ObjectStore } from '../../../../../runtime/objectstore/object-store.js';
-import { pruneBackup, runPrune } from '../../../../../runtime/workers/prune-worker.js';
-import { createLogger } from '../../../../../runtime/logging/logger.js';
+import { FilesystemStore } from '../../../runtime/objectstore/fs-store.js';
+import type { ObjectStore } from '../../../runtime/objectstore/object-store.js';
+import { pruneBackup, runPrune } from '../../../runtime/workers/prune-worker.js';
+import { createLogger } from '../../../runtime/logging/logger.js';
 
 const quiet = createLogger({}, { level: 'error', write: () => undefined });
 

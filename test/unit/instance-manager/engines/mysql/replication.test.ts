@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { parseReplicaStatus } from '../../../../../runtime/instance-manager/replication.js';
+import { parseReplicaStatus } from '../../../../../runtime/instance-manager/engines/mysql/replication.js';
 
 describe('instance manager replication status (source of the replication-lag annotation)', () => {
   it('a running replica reports its lag and GTID position', () => {

@@ -5,8 +5,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { expect } from 'chai';
 import { S3Client } from '@aws-sdk/client-s3';
-import { S3MultipartSink } from '../../../runtime/datapath/sinks/s3-multipart-sink.js';
-import { BASE_PART_SIZE } from '../../../runtime/datapath/sinks/part-size.js';
+import { S3MultipartSink } from '../../../runtime/objectstore/s3-multipart-sink.js';
+import { BASE_PART_SIZE } from '../../../runtime/objectstore/part-size.js';
 
 interface SeenPart { partNumber: number; contentSha256: string; bodySha256: string; length: number }
 

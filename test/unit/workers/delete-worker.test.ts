@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lastJson, runSilo } from '../../../support/silo-cli.js';
+import { lastJson, runSilo } from '../../support/silo-cli.js';
 
 describe('silo delete object (BackupRun retainPolicy: Delete cleanup Pod)', function () {
   this.timeout(60_000);

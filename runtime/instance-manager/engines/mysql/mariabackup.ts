@@ -2,17 +2,11 @@ import { execFile } from 'node:child_process';
 import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { DatabaseConnection } from '../../engine.js';
 
 const execFileAsync = promisify(execFile);
 
-/** How the instance manager reaches its local database. The password comes from a file, never from argv. */
-export interface DatabaseConnection {
-  readonly socket?: string;
-  readonly host?: string;
-  readonly port?: number;
-  readonly user: string;
-  readonly passwordFile?: string;
-}
+export type { DatabaseConnection };
 
 /** mariabackup on MariaDB, xtrabackup on MySQL: whichever binary this image has. */
 export function backupTool(): { name: 'mariabackup' | 'xtrabackup'; path: string } {

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import type { Logger } from '../logging/logger.js';
-import { createCompressor, DEFAULT_LEVELS, DEFAULT_ZSTD_WORKERS, type CompressionOptions } from '../datapath/stages/compression.js';
-import { parseZstdSummary, zstdCompressArgs } from './zstd-cli.js';
+import type { Logger } from '../../../logging/logger.js';
+import { createCompressor, DEFAULT_LEVELS, DEFAULT_ZSTD_WORKERS, type CompressionOptions } from '../../../datapath/stages/compression.js';
+import type { BackupStream, BackupStreamOutcome } from '../../engine.js';
+import { parseZstdSummary, zstdCompressArgs } from '../../zstd-cli.js';
 
 export interface BackupStreamOptions {
   readonly tool: { name: string; path: string };
@@ -15,24 +15,7 @@ export interface BackupStreamOptions {
   readonly log: Logger;
 }
 
-export interface BackupStreamOutcome {
-  /** The backup tool's exit status, or its signal. */
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  /** Bytes the backup tool wrote (before compression); undefined if they could not be counted. */
-  readonly sourceBytes?: number;
-}
-
-export interface BackupStream {
-  /** The (compressed) stream to send. It ends only after every byte the tool wrote. */
-  readonly output: Readable;
-  /** Where the compression runs: `zstd-cli`, `in-process`, or `none`. */
-  readonly compressedBy: 'zstd-cli' | 'in-process' | 'none';
-  /** Resolves once the tool has exited and the output has ended; rejects if compression failed. */
-  readonly done: Promise<BackupStreamOutcome>;
-  /** Kills the tool and the compressor and discards the output (the client went away). */
-  stop(): void;
-}
+export type { BackupStream, BackupStreamOutcome };
 
 /** Like Promise.all, but settles only once every promise has: a failed compressor still waits for the tool to exit. */
 async function allSettled<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {

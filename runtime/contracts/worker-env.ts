@@ -1,0 +1,528 @@
+/**
+ * The worker's environment: every `SILO_*` variable (and the AWS_ and `<NAME>_FILE` secret
+ * conventions) a worker or the instance manager reads, written once. The controller's Job and Pod
+ * builders encode a typed spec into container env (`encodeStoreEnv`, `encodeWorkerEnv`); each
+ * process decodes its whole environment once, at its start (`decodeBackupEnv`, `decodeRestoreEnv`,
+ * `decodeDeleteEnv`, `decodePruneEnv`, `decodeInstanceManagerEnv`). Every problem is a ConfigError
+ * that names the variable and the fix. test/unit/contracts/worker-env.test.ts proves the round trip.
+ *
+ * Credentials never appear as values in a Pod spec: the builders pass them as secretKeyRef (or a
+ * mounted file named by `<NAME>_FILE`); literal values are for tests and the CLI only.
+ */
+import { readFileSync } from 'node:fs';
+import type { V1EnvVar } from '@kubernetes/client-node';
+import type { BackupMetadata } from '../../src/generated/api-types.js';
+import type { ObjectStoreConfig } from '../objectstore/store-factory.js';
+import { COMPRESSION_ALGORITHMS, MAX_LEVELS, type CompressionAlgorithm } from './compression.js';
+import { ConfigError } from './config-error.js';
+import { DEFAULT_ENGINE, ENGINE_NAMES, engineNamed } from './engines.js';
+import { INSTANCE_MANAGER_PORT } from './instance-manager-protocol.js';
+
+export type Env = Record<string, string | undefined>;
+
+// ---------------------------------------------------------------------------------------------
+// Variable names
+
+export const VAR = {
+  storeType: 'SILO_STORE_TYPE',
+  s3Bucket: 'SILO_S3_BUCKET', s3Endpoint: 'SILO_S3_ENDPOINT', s3Region: 'SILO_S3_REGION', s3ForcePathStyle: 'SILO_S3_FORCE_PATH_STYLE',
+  s3Insecure: 'SILO_S3_INSECURE', s3CaFile: 'SILO_S3_CA_FILE', s3StorageClass: 'SILO_S3_STORAGE_CLASS', s3UploadConcurrency: 'SILO_S3_UPLOAD_CONCURRENCY',
+  awsAccessKeyId: 'AWS_ACCESS_KEY_ID', awsSecretAccessKey: 'AWS_SECRET_ACCESS_KEY', awsSessionToken: 'AWS_SESSION_TOKEN',
+  gcsBucket: 'SILO_GCS_BUCKET', gcsEndpoint: 'SILO_GCS_ENDPOINT', gcsProject: 'SILO_GCS_PROJECT', gcsCredentials: 'SILO_GCS_CREDENTIALS',
+  azureContainer: 'SILO_AZURE_CONTAINER', azureEndpoint: 'SILO_AZURE_ENDPOINT', azureAccount: 'SILO_AZURE_ACCOUNT',
+  azureAccountKey: 'SILO_AZURE_ACCOUNT_KEY', azureConnectionString: 'SILO_AZURE_CONNECTION_STRING',
+  fsRoot: 'SILO_FS_ROOT',
+  compression: 'SILO_COMPRESSION', compressionLevel: 'SILO_COMPRESSION_LEVEL', compressOn: 'SILO_COMPRESS_ON', ageRecipients: 'SILO_AGE_RECIPIENTS',
+  ageIdentity: 'SILO_AGE_IDENTITY',
+  dataKey: 'SILO_DATA_KEY', metadataKey: 'SILO_METADATA_KEY', metadataKeys: 'SILO_METADATA_KEYS',
+  backupId: 'SILO_BACKUP_ID', backupType: 'SILO_BACKUP_TYPE', parentBackupId: 'SILO_PARENT_BACKUP_ID', incrementalLsn: 'SILO_INCREMENTAL_LSN',
+  cluster: 'SILO_CLUSTER', namespace: 'SILO_NAMESPACE', backupName: 'SILO_BACKUP_NAME', sourceInstance: 'SILO_SOURCE_INSTANCE',
+  deadlineSeconds: 'SILO_DEADLINE_SECONDS', expectedBytes: 'SILO_EXPECTED_BYTES', engine: 'SILO_ENGINE',
+  tlsCaFile: 'SILO_TLS_CA_FILE', tlsCertFile: 'SILO_TLS_CERT_FILE', tlsKeyFile: 'SILO_TLS_KEY_FILE', tlsServerName: 'SILO_TLS_SERVER_NAME',
+  prunePrefixes: 'SILO_PRUNE_PREFIXES',
+  terminationLog: 'SILO_TERMINATION_LOG', podName: 'POD_NAME',
+  // The instance manager (`silo instance-manager`)
+  imEngine: 'SILO_IM_ENGINE', imPort: 'SILO_IM_PORT', imHost: 'SILO_IM_HOST', imZstd: 'SILO_IM_ZSTD',
+  imTlsKeyFile: 'SILO_IM_TLS_KEY_FILE', imTlsCertFile: 'SILO_IM_TLS_CERT_FILE', imClientCaFile: 'SILO_IM_CLIENT_CA_FILE',
+  dbSocket: 'SILO_DB_SOCKET', dbHost: 'SILO_DB_HOST', dbPort: 'SILO_DB_PORT', dbUser: 'SILO_DB_USER', dbPasswordFile: 'SILO_DB_PASSWORD_FILE',
+  podIp: 'POD_IP',
+} as const;
+
+/** The suffix that names a file holding a secret value instead of the value itself (a mounted Secret key). */
+export const FILE_SUFFIX = '_FILE';
+
+// ---------------------------------------------------------------------------------------------
+// Encoding: what the controller writes
+
+/** How a credential reaches the worker: from a Secret key (secretKeyRef), a mounted file (`<NAME>_FILE`), or a literal (tests, CLI). */
+export type SecretSource =
+  | { readonly secretKeyRef: { readonly name: string; readonly key: string } }
+  | { readonly file: string }
+  | { readonly value: string };
+
+/**
+ * A store as the controller describes it. Booleans may be given as the strings a BackupStorage's
+ * parameters hold; they go on the wire as they are and the worker checks them.
+ */
+export type StoreSpec =
+  | {
+    readonly type: 's3'; readonly bucket: string; readonly endpoint?: string; readonly region?: string;
+    readonly forcePathStyle?: boolean | string; readonly insecure?: boolean | string; readonly storageClass?: string;
+    /** Path of a mounted CA bundle for the endpoint. */
+    readonly caFile?: string; readonly uploadConcurrency?: number;
+    readonly accessKeyId?: SecretSource; readonly secretAccessKey?: SecretSource; readonly sessionToken?: SecretSource;
+  }
+  | { readonly type: 'gcs'; readonly bucket: string; readonly endpoint?: string; readonly project?: string; readonly credentials?: SecretSource }
+  | {
+    readonly type: 'azure'; readonly container: string; readonly endpoint?: string; readonly account?: string;
+    readonly accountKey?: SecretSource; readonly connectionString?: SecretSource;
+  }
+  | { readonly type: 'filesystem'; readonly root: string };
+
+/** Everything else a worker may be told; each builder sets what its mode reads. */
+export interface WorkerEnvSpec {
+  readonly dataKey?: string;
+  readonly metadataKey?: string;
+  /** Physical restore: the chain's metadata.json keys, oldest first. */
+  readonly metadataKeys?: readonly string[];
+  readonly deadlineSeconds?: number;
+  readonly namespace?: string;
+  readonly backupId?: string;
+  readonly backupType?: BackupType;
+  readonly parentBackupId?: string;
+  readonly incrementalLsn?: string;
+  readonly cluster?: string;
+  readonly backupName?: string;
+  readonly sourceInstance?: string;
+  /** A size hint in bytes or a Kubernetes quantity. */
+  readonly expectedBytes?: number | string;
+  readonly compression?: { readonly algorithm?: string; readonly level?: number };
+  readonly compressOn?: 'instance' | 'worker';
+  readonly ageRecipients?: readonly string[];
+  readonly ageIdentity?: SecretSource;
+  /** Mounted PEM files of the instance manager's server CA and the worker's client certificate. */
+  readonly tls?: { readonly caFile: string; readonly certFile: string; readonly keyFile: string; readonly serverName?: string };
+  readonly prunePrefixes?: readonly string[];
+  /** The database engine of a physical backup; written only when it is not the default (mysql). */
+  readonly engine?: string;
+  /** Adds POD_NAME from the Pod's metadata.name (the worker's logs name their Pod). */
+  readonly podName?: boolean;
+}
+
+const value = (name: string, v: string | number | boolean | undefined): V1EnvVar[] =>
+  v === undefined || v === '' ? [] : [{ name, value: String(v) }];
+
+/** A credential: `NAME` from a Secret key or literal, or `NAME_FILE` naming a mounted file. */
+export function encodeSecret(name: string, source: SecretSource | undefined): V1EnvVar[] {
+  if (!source) return [];
+  if ('secretKeyRef' in source) return [{ name, valueFrom: { secretKeyRef: { name: source.secretKeyRef.name, key: source.secretKeyRef.key } } }];
+  if ('file' in source) return [{ name: name + FILE_SUFFIX, value: source.file }];
+  return value(name, source.value);
+}
+
+/** The store's settings and credentials as worker env. */
+export function encodeStoreEnv(store: StoreSpec): V1EnvVar[] {
+  switch (store.type) {
+    case 's3':
+      return [
+        ...value(VAR.storeType, 's3'), ...value(VAR.s3Bucket, store.bucket), ...value(VAR.s3Endpoint, store.endpoint),
+        ...value(VAR.s3Region, store.region), ...value(VAR.s3ForcePathStyle, store.forcePathStyle), ...value(VAR.s3Insecure, store.insecure),
+        ...value(VAR.s3StorageClass, store.storageClass), ...value(VAR.s3UploadConcurrency, store.uploadConcurrency),
+        ...encodeSecret(VAR.awsAccessKeyId, store.accessKeyId), ...encodeSecret(VAR.awsSecretAccessKey, store.secretAccessKey),
+        ...encodeSecret(VAR.awsSessionToken, store.sessionToken), ...value(VAR.s3CaFile, store.caFile),
+      ];
+    case 'gcs':
+      return [
+        ...value(VAR.storeType, 'gcs'), ...value(VAR.gcsBucket, store.bucket), ...value(VAR.gcsEndpoint, store.endpoint),
+        ...value(VAR.gcsProject, store.project), ...encodeSecret(VAR.gcsCredentials, store.credentials),
+      ];
+    case 'azure':
+      return [
+        ...value(VAR.storeType, 'azure'), ...value(VAR.azureContainer, store.container), ...value(VAR.azureEndpoint, store.endpoint),
+        ...value(VAR.azureAccount, store.account), ...encodeSecret(VAR.azureAccountKey, store.accountKey),
+        ...encodeSecret(VAR.azureConnectionString, store.connectionString),
+      ];
+    case 'filesystem':
+      return [...value(VAR.storeType, 'filesystem'), ...value(VAR.fsRoot, store.root)];
+  }
+}
+
+/** The codec settings (compression and age recipients) as worker env. */
+export function encodeCodecEnv(spec: Pick<WorkerEnvSpec, 'compression' | 'ageRecipients'>): V1EnvVar[] {
+  return [
+    ...value(VAR.compression, spec.compression?.algorithm), ...value(VAR.compressionLevel, spec.compression?.level),
+    ...value(VAR.ageRecipients, spec.ageRecipients?.join(',')),
+  ];
+}
+
+/** Everything but the store and the codec, as worker env. */
+export function encodeWorkerEnv(spec: WorkerEnvSpec): V1EnvVar[] {
+  return [
+    ...value(VAR.backupId, spec.backupId), ...value(VAR.backupType, spec.backupType), ...value(VAR.parentBackupId, spec.parentBackupId),
+    ...value(VAR.incrementalLsn, spec.incrementalLsn),
+    ...value(VAR.dataKey, spec.dataKey), ...value(VAR.metadataKey, spec.metadataKey), ...value(VAR.metadataKeys, spec.metadataKeys?.join(',')),
+    ...value(VAR.cluster, spec.cluster), ...value(VAR.namespace, spec.namespace), ...value(VAR.backupName, spec.backupName),
+    ...value(VAR.sourceInstance, spec.sourceInstance), ...value(VAR.deadlineSeconds, spec.deadlineSeconds),
+    ...value(VAR.expectedBytes, spec.expectedBytes), ...encodeCodecEnv(spec), ...value(VAR.compressOn, spec.compressOn),
+    ...encodeSecret(VAR.ageIdentity, spec.ageIdentity),
+    ...(spec.tls ? [
+      ...value(VAR.tlsCaFile, spec.tls.caFile), ...value(VAR.tlsCertFile, spec.tls.certFile), ...value(VAR.tlsKeyFile, spec.tls.keyFile),
+      ...value(VAR.tlsServerName, spec.tls.serverName),
+    ] : []),
+    ...value(VAR.prunePrefixes, spec.prunePrefixes ? JSON.stringify(spec.prunePrefixes) : undefined),
+    // Today's Jobs carry no engine: absent means mysql, so existing Jobs and images keep working.
+    ...value(VAR.engine, spec.engine && spec.engine !== DEFAULT_ENGINE ? spec.engine : undefined),
+    ...(spec.podName ? [{ name: VAR.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }] : []),
+  ];
+}
+
+/** The instance manager's settings as the Pod that runs it writes them. */
+export interface InstanceManagerEnvSpec {
+  /** Written only when it is not the default (mysql). */
+  readonly engine?: string;
+  readonly port?: number;
+  readonly zstd?: 'auto' | 'in-process';
+  readonly tls: { readonly certFile: string; readonly keyFile: string; readonly clientCaFile: string };
+  readonly connection: { readonly socket?: string; readonly host?: string; readonly port?: number; readonly user?: string; readonly passwordFile?: string };
+  /** POD_NAME from metadata.name (the name /status reports). */
+  readonly podName?: boolean;
+  /** Listen on the pod IP (SILO_IM_HOST from status.podIP), or on this address. */
+  readonly host?: string | { readonly fromPodIp: true };
+}
+
+export function encodeInstanceManagerEnv(spec: InstanceManagerEnvSpec): V1EnvVar[] {
+  const c = spec.connection;
+  return [
+    ...value(VAR.imEngine, spec.engine && spec.engine !== DEFAULT_ENGINE ? spec.engine : undefined),
+    ...value(VAR.imPort, spec.port), ...value(VAR.imZstd, spec.zstd),
+    ...value(VAR.imTlsCertFile, spec.tls.certFile), ...value(VAR.imTlsKeyFile, spec.tls.keyFile), ...value(VAR.imClientCaFile, spec.tls.clientCaFile),
+    ...value(VAR.dbSocket, c.socket), ...value(VAR.dbHost, c.host), ...value(VAR.dbPort, c.port), ...value(VAR.dbUser, c.user),
+    ...value(VAR.dbPasswordFile, c.passwordFile),
+    ...(spec.podName ? [{ name: VAR.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }] : []),
+    ...(typeof spec.host === 'object' ? [{ name: VAR.imHost, valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }] : value(VAR.imHost, spec.host)),
+  ];
+}
+
+/**
+ * The process env a container gets from `vars`: literal values as they are, `secretKeyRef` through
+ * `resolve` (Kubernetes reads the Secret; tests and the CLI pass a lookup), `fieldRef` through
+ * `field` (the kubelet fills it). Without a resolver a reference is an error, so a test never
+ * silently drops a credential.
+ */
+export function toProcessEnv(
+  vars: readonly V1EnvVar[],
+  resolve: { secret?: (ref: { name: string; key: string }) => string; field?: (fieldPath: string) => string } = {},
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const v of vars) {
+    const ref = v.valueFrom?.secretKeyRef;
+    const field = v.valueFrom?.fieldRef;
+    if (ref) {
+      if (!resolve.secret) throw new Error(`${v.name} comes from Secret ${ref.name} key ${ref.key}; pass a secret resolver`);
+      env[v.name] = resolve.secret({ name: ref.name ?? '', key: ref.key });
+    } else if (field) {
+      if (resolve.field) env[v.name] = resolve.field(field.fieldPath);
+    } else {
+      env[v.name] = v.value ?? '';
+    }
+  }
+  return env;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding building blocks: what a worker reads
+
+export function required(env: Env, name: string, hint: string): string {
+  const v = env[name];
+  if (v === undefined || v === '') throw new ConfigError(`${name} is not set; ${hint}`);
+  return v;
+}
+
+/** A secret from NAME, or from the file named by NAME_FILE (a mounted Secret key). */
+export function secret(env: Env, name: string): string | undefined {
+  if (env[name]) return env[name];
+  const file = env[`${name}${FILE_SUFFIX}`];
+  if (!file) return undefined;
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    throw new ConfigError(`${name}${FILE_SUFFIX} points at ${file}, which cannot be read (${(error as NodeJS.ErrnoException).code}); mount the Secret key there`);
+  }
+}
+
+function bool(env: Env, name: string): boolean {
+  const v = env[name];
+  if (v === undefined || v === '') return false;
+  if (v === 'true' || v === 'false') return v === 'true';
+  throw new ConfigError(`${name} must be "true" or "false" (got ${JSON.stringify(v)})`);
+}
+
+function file(env: Env, name: string): string | undefined {
+  const path = env[name];
+  if (!path) return undefined;
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`${name} points at ${path}, which cannot be read (${(error as NodeJS.ErrnoException).code})`);
+  }
+}
+
+function positiveInteger(env: Env, name: string): number | undefined {
+  if (!env[name]) return undefined;
+  const v = Number(env[name]);
+  if (!Number.isInteger(v) || v < 1) throw new ConfigError(`${name} must be a positive integer (got ${JSON.stringify(env[name])})`);
+  return v;
+}
+
+export function storeConfigFromEnv(env: Env): ObjectStoreConfig {
+  const type = required(env, VAR.storeType, 'set it to s3, gcs, azure or filesystem');
+  switch (type) {
+    case 's3':
+      return {
+        type, bucket: required(env, VAR.s3Bucket, 'set it to the bucket name'), endpoint: env[VAR.s3Endpoint] || undefined,
+        region: env[VAR.s3Region] || undefined, forcePathStyle: bool(env, VAR.s3ForcePathStyle), insecure: bool(env, VAR.s3Insecure),
+        ca: file(env, VAR.s3CaFile), accessKeyId: secret(env, VAR.awsAccessKeyId), secretAccessKey: secret(env, VAR.awsSecretAccessKey),
+        sessionToken: secret(env, VAR.awsSessionToken), storageClass: env[VAR.s3StorageClass] || undefined,
+        uploadConcurrency: positiveInteger(env, VAR.s3UploadConcurrency),
+      };
+    case 'gcs':
+      return {
+        type, bucket: required(env, VAR.gcsBucket, 'set it to the bucket name'), apiEndpoint: env[VAR.gcsEndpoint] || undefined,
+        projectId: env[VAR.gcsProject] || undefined, credentials: secret(env, VAR.gcsCredentials),
+      };
+    case 'azure':
+      return {
+        type, container: required(env, VAR.azureContainer, 'set it to the blob container name'), endpoint: env[VAR.azureEndpoint] || undefined,
+        accountName: env[VAR.azureAccount] || undefined, accountKey: secret(env, VAR.azureAccountKey),
+        connectionString: secret(env, VAR.azureConnectionString),
+      };
+    case 'filesystem':
+      return { type, root: required(env, VAR.fsRoot, 'set it to the mounted volume path') };
+    default:
+      throw new ConfigError(`SILO_STORE_TYPE must be one of s3, gcs, azure, filesystem (got ${JSON.stringify(type)})`);
+  }
+}
+
+/**
+ * Where a physical backup is compressed: `instance` (the instance manager, before TLS; decision 0014)
+ * or `worker` (keeps the database pod's CPU free at the cost of sending the stream uncompressed).
+ */
+export function compressOnFromEnv(env: Env): 'instance' | 'worker' {
+  const where = env[VAR.compressOn] || 'instance';
+  if (where !== 'instance' && where !== 'worker') throw new ConfigError(`SILO_COMPRESS_ON must be instance or worker (got ${JSON.stringify(where.slice(0, 40))})`);
+  return where;
+}
+
+export function compressionFromEnv(env: Env): { algorithm: CompressionAlgorithm; level?: number } {
+  const algorithm = (env[VAR.compression] || 'zstd') as CompressionAlgorithm;
+  if (!COMPRESSION_ALGORITHMS.includes(algorithm)) throw new ConfigError(`SILO_COMPRESSION must be none, gzip or zstd (got ${JSON.stringify(algorithm)})`);
+  if (!env[VAR.compressionLevel]) return { algorithm };
+  const level = Number(env[VAR.compressionLevel]);
+  const max = algorithm === 'gzip' ? MAX_LEVELS.gzip : MAX_LEVELS.zstd;
+  if (!Number.isInteger(level) || level < 1 || level > max) throw new ConfigError(`SILO_COMPRESSION_LEVEL must be an integer from 1 to ${max} for ${algorithm} (got ${JSON.stringify(env[VAR.compressionLevel])})`);
+  return { algorithm, level };
+}
+
+export function recipientsFromEnv(env: Env): string[] {
+  return (env[VAR.ageRecipients] ?? '').split(/[\s,]+/).filter(Boolean);
+}
+
+export function deadlineFromEnv(env: Env): number | undefined {
+  if (!env[VAR.deadlineSeconds]) return undefined;
+  const seconds = Number(env[VAR.deadlineSeconds]);
+  if (!Number.isInteger(seconds) || seconds < 1) throw new ConfigError(`SILO_DEADLINE_SECONDS must be a positive integer (got ${JSON.stringify(env[VAR.deadlineSeconds])})`);
+  return seconds;
+}
+
+const BYTE_UNITS: Record<string, number> = { '': 1, K: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
+
+/**
+ * SILO_EXPECTED_BYTES: about how large the source is (bytes, or a Kubernetes quantity such as 200Gi).
+ * Multipart parts are sized from it (decision 0008), so a command-mode dump above 31 GiB keeps flat
+ * memory; an overestimate costs nothing but larger parts, an underestimate is still completed.
+ */
+export function expectedBytesFromEnv(env: Env): number | undefined {
+  const v = env[VAR.expectedBytes]?.trim();
+  if (!v) return undefined;
+  const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|K|M|G|T)?$/.exec(v);
+  const bytes = match ? Math.ceil(Number(match[1]) * BYTE_UNITS[match[2] ?? '']) : NaN;
+  if (!Number.isSafeInteger(bytes) || bytes < 1) {
+    throw new ConfigError(`SILO_EXPECTED_BYTES must be a positive size in bytes or a quantity such as 500Gi (got ${JSON.stringify(v.slice(0, 40))})`);
+  }
+  return bytes;
+}
+
+export type BackupType = BackupMetadata['type'];
+const BACKUP_TYPES: readonly BackupType[] = ['full', 'differential', 'incremental'];
+
+function backupTypeFromEnv(env: Env): BackupType {
+  const type = env[VAR.backupType] || 'full';
+  if (!BACKUP_TYPES.includes(type as BackupType)) throw new ConfigError(`SILO_BACKUP_TYPE must be full, differential or incremental (got ${JSON.stringify(type.slice(0, 40))})`);
+  return type as BackupType;
+}
+
+function engineFromEnv(env: Env, name: string): string {
+  const engine = env[name] || DEFAULT_ENGINE;
+  if (!engineNamed(engine)) throw new ConfigError(`${name} must be one of ${ENGINE_NAMES.join(', ')} (got ${JSON.stringify(engine.slice(0, 40))}); leave it unset for ${DEFAULT_ENGINE}`);
+  return engine;
+}
+
+const readPem = (env: Env, name: string): string =>
+  readFileSync(required(env, name, 'mount the Cluster\'s PKI Secret and point it at the file'), 'utf8');
+
+// ---------------------------------------------------------------------------------------------
+// Decoding: one call per process, at its start
+
+export type BackupMode = 'command' | 'fifo' | 'physical';
+
+export interface BackupEnv {
+  readonly store: ObjectStoreConfig;
+  readonly dataKey: string;
+  readonly metadataKey: string;
+  readonly compression: { algorithm: CompressionAlgorithm; level?: number };
+  readonly recipients: string[];
+  readonly deadlineSeconds?: number;
+  readonly expectedBytes?: number;
+  readonly backupId: string;
+  readonly backupType: BackupType;
+  readonly parentBackupId?: string;
+  readonly cluster?: string;
+  readonly namespace?: string;
+  readonly backupName?: string;
+  readonly sourceInstance?: string;
+  /** Physical mode only. */
+  readonly physical?: {
+    readonly engine: string;
+    readonly incrementalLsn?: string;
+    readonly compressOn: 'instance' | 'worker';
+    readonly tls: { ca: string; cert: string; key: string; servername?: string };
+  };
+}
+
+/** `silo backup <mode>`: every setting, checked before the source starts. */
+export function decodeBackupEnv(env: Env, mode: BackupMode): BackupEnv {
+  const store = storeConfigFromEnv(env);
+  const dataKey = required(env, VAR.dataKey, 'set it to the object key of the backup data');
+  const metadataKey = env[VAR.metadataKey] || `${dataKey}.metadata.json`;
+  const compression = compressionFromEnv(env);
+  const recipients = recipientsFromEnv(env);
+  const deadlineSeconds = deadlineFromEnv(env);
+  const expectedBytes = expectedBytesFromEnv(env);
+  const backupId = required(env, VAR.backupId, 'set it to the time-ordered backup ID');
+  const backupType = backupTypeFromEnv(env);
+  const physical = mode === 'physical' ? {
+    engine: engineFromEnv(env, VAR.engine),
+    incrementalLsn: env[VAR.incrementalLsn] || undefined,
+    compressOn: compressOnFromEnv(env),
+    tls: { ca: readPem(env, VAR.tlsCaFile), cert: readPem(env, VAR.tlsCertFile), key: readPem(env, VAR.tlsKeyFile), servername: env[VAR.tlsServerName] || undefined },
+  } : undefined;
+  return {
+    store, dataKey, metadataKey, compression, recipients, deadlineSeconds, expectedBytes, backupId, backupType,
+    parentBackupId: env[VAR.parentBackupId] || undefined, cluster: env[VAR.cluster] || undefined, namespace: env[VAR.namespace],
+    backupName: env[VAR.backupName] || undefined, sourceInstance: env[VAR.sourceInstance] || undefined, physical,
+  };
+}
+
+export type RestoreMode = 'command' | 'physical';
+
+export interface RestoreEnv {
+  readonly store: ObjectStoreConfig;
+  readonly identity?: string;
+  readonly deadlineSeconds?: number;
+  /** Command mode: the backup's metadata.json. */
+  readonly metadataKey?: string;
+  /** Physical mode: the chain's metadata.json keys, oldest first. */
+  readonly metadataKeys?: string[];
+  /** Physical mode: the engine when metadata.json's method names none (SILO_ENGINE, default mysql). */
+  readonly engine?: string;
+}
+
+/** `silo restore <mode>`. */
+export function decodeRestoreEnv(env: Env, mode: RestoreMode): RestoreEnv {
+  const store = storeConfigFromEnv(env);
+  const identity = secret(env, VAR.ageIdentity);
+  const deadlineSeconds = deadlineFromEnv(env);
+  return mode === 'command'
+    ? { store, identity, deadlineSeconds, metadataKey: required(env, VAR.metadataKey, 'set it to the key of the backup\'s metadata.json') }
+    : {
+      store, identity, deadlineSeconds, engine: engineFromEnv(env, VAR.engine),
+      metadataKeys: required(env, VAR.metadataKeys, 'set it to the metadata.json keys of the chain, oldest first, comma-separated').split(',').filter(Boolean),
+    };
+}
+
+export interface DeleteEnv {
+  readonly store: ObjectStoreConfig;
+  /** The data object and its metadata.json. */
+  readonly keys: [string, string];
+}
+
+/** `silo delete object`. */
+export function decodeDeleteEnv(env: Env): DeleteEnv {
+  const store = storeConfigFromEnv(env);
+  const key = required(env, VAR.dataKey, 'set it to the object key of the backup data');
+  return { store, keys: [key, env[VAR.metadataKey] || `${key}.metadata.json`] };
+}
+
+/** At least `<cluster>/<backup-name>/<backup-id>/`: a prune never deletes a whole cluster or path by mistake. */
+const PREFIX = /^([^/]+\/)*[^/]+\/[^/]+\/[^/]+\/$/;
+
+export function parsePrefixes(raw: string): string[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('SILO_PRUNE_PREFIXES is not JSON; set it to a JSON array of backup prefixes such as ["path/cluster/backup/20260101T000000Z/"]');
+  }
+  if (!Array.isArray(parsed) || !parsed.length) throw new ConfigError('SILO_PRUNE_PREFIXES must be a non-empty JSON array of backup prefixes');
+  for (const [index, prefix] of parsed.entries()) {
+    if (typeof prefix !== 'string' || !PREFIX.test(prefix) || prefix.split('/').some((s) => s === '.' || s === '..')) {
+      throw new ConfigError(`SILO_PRUNE_PREFIXES[${index}] ${JSON.stringify(prefix)} is not a backup prefix; each must be <cluster>/<backup-name>/<backup-id>/ under the store path, ending with "/"`);
+    }
+  }
+  return parsed as string[];
+}
+
+export interface PruneEnv {
+  readonly prefixes: string[];
+  /** Undefined only when the caller brings its own store (tests). */
+  readonly store?: ObjectStoreConfig;
+}
+
+/** `silo prune`: the prefixes first (they are the command's whole input), then the store unless one is given. */
+export function decodePruneEnv(env: Env, options: { store?: boolean } = {}): PruneEnv {
+  const prefixes = parsePrefixes(required(env, VAR.prunePrefixes, 'set it to a JSON array of backup prefixes'));
+  return { prefixes, store: options.store === false ? undefined : storeConfigFromEnv(env) };
+}
+
+export interface InstanceManagerEnv {
+  readonly engine: string;
+  readonly port: number;
+  readonly host: string;
+  readonly zstd: 'auto' | 'in-process';
+  readonly tls: { key: string; cert: string; clientCa: string };
+  readonly connection: { socket?: string; host?: string; port?: number; user: string; passwordFile?: string };
+  readonly instanceName: string;
+}
+
+/** `silo instance-manager`: the sidecar's settings. */
+export function decodeInstanceManagerEnv(env: Env): InstanceManagerEnv {
+  const read = (name: string) => {
+    const path = required(env, name, 'mount the Cluster\'s PKI Secret and point it at the file');
+    try { return readFileSync(path, 'utf8'); } catch { throw new ConfigError(`${name} points at ${path}, which cannot be read`); }
+  };
+  const engine = engineFromEnv(env, VAR.imEngine);
+  const port = Number(env[VAR.imPort] ?? String(INSTANCE_MANAGER_PORT));
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError(`SILO_IM_PORT must be a TCP port (got ${JSON.stringify(env[VAR.imPort])})`);
+  const zstd = env[VAR.imZstd] ?? 'auto';
+  if (zstd !== 'auto' && zstd !== 'in-process') throw new ConfigError(`SILO_IM_ZSTD must be auto or in-process (got ${JSON.stringify(zstd.slice(0, 40))})`);
+  return {
+    engine, port, zstd,
+    tls: { key: read(VAR.imTlsKeyFile), cert: read(VAR.imTlsCertFile), clientCa: read(VAR.imClientCaFile) },
+    connection: {
+      socket: env[VAR.dbSocket], host: env[VAR.dbHost], port: env[VAR.dbPort] ? Number(env[VAR.dbPort]) : undefined,
+      user: env[VAR.dbUser] ?? 'root', passwordFile: env[VAR.dbPasswordFile],
+    },
+    instanceName: env[VAR.podName] ?? 'instance',
+    host: env[VAR.imHost] ?? env[VAR.podIp] ?? '0.0.0.0',
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * Reading a worker Job's outcome, once for every kind that runs workers: whether the Job is
+ * complete, failed or still running (its conditions), its newest Pod, the worker container's
+ * terminated state and the worker's result line from the termination message, parsed by the
+ * contract (runtime/contracts/worker-result.ts). What the outcome means is the caller's.
+ */
+import type { V1ContainerStateTerminated, V1ContainerStatus, V1Job, V1JobCondition, V1Pod } from '@kubernetes/client-node';
+import { parseResultLine, type ResultLine } from '../../contracts/worker-result.js';
+
+export interface WorkerJobOutcome {
+  /** complete: Complete or SuccessCriteriaMet; failed: Failed or FailureTarget; else running. */
+  readonly state: 'running' | 'complete' | 'failed';
+  /** The condition that decided `state` (undefined while running). */
+  readonly condition?: V1JobCondition;
+  /** The newest of the Job's Pods. */
+  readonly pod?: V1Pod;
+  /** The worker container's status in that Pod (by name, else the first container). */
+  readonly container?: V1ContainerStatus;
+  /** Its terminated state, current or last. */
+  readonly terminated?: V1ContainerStateTerminated;
+  /** The worker's result line, when the termination message holds one. */
+  readonly result?: ResultLine;
+}
+
+/** client-node gives Dates, raw JSON gives strings. */
+export const timeOf = (value: Date | string | undefined): number => (value ? new Date(value).getTime() : 0);
+
+/** A Job's condition of `type` whose status is True. */
+export const jobCondition = (job: V1Job, type: string): V1JobCondition | undefined =>
+  job.status?.conditions?.find((c) => c.type === type && c.status === 'True');
+
+/** The most recently created Pod. */
+export const newestPod = (pods: readonly V1Pod[]): V1Pod | undefined =>
+  [...pods].sort((a, b) => timeOf(b.metadata?.creationTimestamp) - timeOf(a.metadata?.creationTimestamp))[0];
+
+export function readJobOutcome(job: V1Job, pods: readonly V1Pod[], containerName: string): WorkerJobOutcome {
+  const complete = jobCondition(job, 'Complete') ?? jobCondition(job, 'SuccessCriteriaMet');
+  const failed = jobCondition(job, 'Failed') ?? jobCondition(job, 'FailureTarget');
+  const pod = newestPod(pods);
+  const container = pod?.status?.containerStatuses?.find((c) => c.name === containerName) ?? pod?.status?.containerStatuses?.[0];
+  const terminated = container?.state?.terminated ?? container?.lastState?.terminated;
+  return {
+    state: complete ? 'complete' : failed ? 'failed' : 'running',
+    condition: complete ?? failed, pod, container, terminated, result: parseResultLine(terminated?.message),
+  };
+}
