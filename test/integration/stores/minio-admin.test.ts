@@ -38,17 +38,17 @@ describe('MinIO administration with the minio client', function () {
     }
   });
 
-  it('lists and aborts incomplete multipart uploads under a prefix', async () => {
+  it('lists and aborts the incomplete multipart uploads of an object', async () => {
     const client = await minioClient(stack.ctx);
     const bucket = stack.env().MINIO_BUCKET;
-    const prefix = `minio-admin/${suffix}/`;
+    const key = `minio-admin/${suffix}/left-behind`;
     const s3 = s3Client(minioEndpoint(stack.ctx));
     try {
-      const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: `${prefix}left-behind` }));
-      await s3.send(new UploadPartCommand({ Bucket: bucket, Key: `${prefix}left-behind`, UploadId, PartNumber: 1, Body: 'part one' }));
-      expect(await incompleteUploads(client, bucket, prefix)).to.deep.equal([{ key: `${prefix}left-behind`, uploadId: UploadId }]);
-      expect(await abortIncompleteUploads(client, bucket, prefix)).to.equal(1);
-      expect(await incompleteUploads(client, bucket, prefix)).to.deep.equal([]);
+      const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+      await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 1, Body: 'part one' }));
+      expect(await incompleteUploads(client, bucket, key)).to.deep.equal([{ key, uploadId: UploadId }]);
+      expect(await abortIncompleteUploads(client, bucket, key)).to.equal(1);
+      expect(await incompleteUploads(client, bucket, key)).to.deep.equal([]);
     } finally {
       s3.destroy();
     }

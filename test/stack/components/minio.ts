@@ -85,17 +85,21 @@ export interface IncompleteUpload {
   uploadId: string;
 }
 
-/** Multipart uploads under a prefix that were started and neither completed nor aborted. */
-export async function incompleteUploads(client: MinioClient, bucket: string, prefix: string): Promise<IncompleteUpload[]> {
+/**
+ * Multipart uploads of one object that were started and neither completed nor aborted.
+ * MinIO lists uploads only by the object's full key: a shorter prefix finds none
+ * (decision 0117 has the same observation for ListMultipartUploads).
+ */
+export async function incompleteUploads(client: MinioClient, bucket: string, key: string): Promise<IncompleteUpload[]> {
   const found: IncompleteUpload[] = [];
-  for await (const item of client.listIncompleteUploads(bucket, prefix, true)) found.push({ key: item.key, uploadId: item.uploadId });
+  for await (const item of client.listIncompleteUploads(bucket, key, true)) found.push({ key: item.key, uploadId: item.uploadId });
   return found;
 }
 
-/** Aborts every incomplete multipart upload under a prefix; returns how many there were. */
-export async function abortIncompleteUploads(client: MinioClient, bucket: string, prefix: string): Promise<number> {
-  const uploads = await incompleteUploads(client, bucket, prefix);
-  for (const key of new Set(uploads.map((u) => u.key))) await client.removeIncompleteUpload(bucket, key);
+/** Aborts every incomplete multipart upload of one object; returns how many there were. */
+export async function abortIncompleteUploads(client: MinioClient, bucket: string, key: string): Promise<number> {
+  const uploads = await incompleteUploads(client, bucket, key);
+  if (uploads.length > 0) await client.removeIncompleteUpload(bucket, key);
   return uploads.length;
 }
 
