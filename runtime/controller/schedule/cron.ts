@@ -1,9 +1,58 @@
 /**
- * The schedule arithmetic of a ScheduledBackup: which slot is due now, and when
- * the next one comes. Pure functions over cron-parser, all in UTC, so the
- * reconciler and its unit tests agree on every boundary.
+ * Cron slots for every schedule kind, over cron-parser. Two dialects share
+ * the slot arithmetic:
+ *
+ * - five fields (minute first) in an IANA time zone: backup-operator.io
+ *   BackupSchedule (`planSlots`, errors as InvalidScheduleError);
+ * - six fields (seconds first) or a macro, in UTC: mysql ScheduledBackup
+ *   (`validateSchedule`, `dueSlot`, `nextSlot`, errors as ScheduleError with
+ *   the condition reason).
+ *
+ * Either way the controller acts on the latest slot that passed since the last
+ * one it handled: missed slots produce one catch-up, never a burst.
  */
 import { CronExpressionParser } from 'cron-parser';
+
+const parse = (expression: string, currentDate: Date, tz: string) => CronExpressionParser.parse(expression, { currentDate, tz });
+
+/** The first slot strictly after `after`. Throws cron-parser's error. */
+const firstAfter = (expression: string, after: Date, tz: string): Date => parse(expression, after, tz).next().toDate();
+
+/** The latest slot at or before `at`. Throws cron-parser's error. */
+// prev() is strictly before currentDate; one millisecond later makes `at` itself count.
+const latestAtOrBefore = (expression: string, at: Date, tz: string): Date => parse(expression, new Date(at.getTime() + 1), tz).prev().toDate();
+
+// Five fields in a time zone (BackupSchedule).
+
+export interface SlotPlan {
+  /** The latest slot in (after, now], if any. */
+  readonly due?: Date;
+  /** The first slot after now. */
+  readonly next: Date;
+}
+
+export class InvalidScheduleError extends Error {}
+
+/** Throws InvalidScheduleError with one sentence naming the field when the expression or zone is unusable. */
+export function planSlots(expression: string, timeZone: string | undefined, after: Date, now: Date): SlotPlan {
+  const tz = timeZone || 'UTC';
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+  } catch {
+    throw new InvalidScheduleError(`spec.timeZone "${tz}" is not a known IANA time zone; use a name such as Europe/Paris or UTC.`);
+  }
+  try {
+    if (expression.trim().split(/\s+/).length > 5) throw new Error('6 fields');
+    parse(expression, now, tz);
+  } catch (error) {
+    throw new InvalidScheduleError(`spec.schedule "${expression}" is not a 5-field cron expression (${(error as Error).message}); use minute hour day-of-month month day-of-week, e.g. "0 0 * * *".`);
+  }
+  const next = firstAfter(expression, now, tz);
+  const latest = latestAtOrBefore(expression, now, tz);
+  return { ...(latest.getTime() > after.getTime() ? { due: latest } : {}), next };
+}
+
+// Six fields, seconds first, in UTC (ScheduledBackup).
 
 /** A schedule the reconciler cannot use, with the condition reason it maps to. */
 export class ScheduleError extends Error {
@@ -28,7 +77,7 @@ export function validateSchedule(expression: string, now: Date): void {
     throw new ScheduleError('InvalidSchedule', `spec.schedule ${JSON.stringify(expression)} has ${fields.length} fields; use 6 fields with seconds first (second minute hour day-of-month month day-of-week), e.g. "0 0 0 * * *", or a macro such as @daily`);
   }
   try {
-    CronExpressionParser.parse(trimmed, { currentDate: now, tz: 'UTC' });
+    parse(trimmed, now, 'UTC');
   } catch (error) {
     const detail = (error as Error).message;
     // cron-parser rejects impossible dates (31 February) at parse time.
@@ -44,7 +93,7 @@ export function validateSchedule(expression: string, now: Date): void {
 /** The first slot strictly after `after`. */
 export function nextSlot(expression: string, after: Date): Date {
   try {
-    return CronExpressionParser.parse(expression.trim(), { currentDate: after, tz: 'UTC' }).next().toDate();
+    return firstAfter(expression.trim(), after, 'UTC');
   } catch (error) {
     throw new ScheduleError('ScheduleNeverFires', `spec.schedule ${JSON.stringify(expression)} has no slot after ${after.toISOString()} (${(error as Error).message}); pick a schedule that fires`);
   }
@@ -53,8 +102,7 @@ export function nextSlot(expression: string, after: Date): Date {
 /** The latest slot at or before `at`, or undefined when there is none. */
 export function latestSlotAtOrBefore(expression: string, at: Date): Date | undefined {
   try {
-    // prev() is strictly before currentDate; one millisecond later makes `at` itself count.
-    return CronExpressionParser.parse(expression.trim(), { currentDate: new Date(at.getTime() + 1), tz: 'UTC' }).prev().toDate();
+    return latestAtOrBefore(expression.trim(), at, 'UTC');
   } catch {
     return undefined;
   }
