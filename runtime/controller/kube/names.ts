@@ -33,7 +33,7 @@ export const labelValue = (name: string): string => boundedName(name, '', 63);
  * dots), else its first characters plus a hash of the whole name, so two long
  * names that share a beginning, or "a.b" and "a-b", still differ. Always a DNS label.
  */
-export function dnsLabelName(name: string, max = 63): string {
+export function fitName(name: string, max = 63): string {
   const label = name.replace(/\./g, '-');
   if (label.length <= max && label === name) return name;
   return `${label.slice(0, max - 9).replace(/[^a-z0-9]+$/, '')}-${shortHash(name)}`;
