@@ -12,6 +12,7 @@
  * one it handled: missed slots produce one catch-up, never a burst.
  */
 import { CronExpressionParser } from 'cron-parser';
+import { SCHEDULE_REASONS as R, type ScheduleReason } from './schedule-reasons.js';
 
 const parse = (expression: string, currentDate: Date, tz: string) => CronExpressionParser.parse(expression, { currentDate, tz });
 
@@ -56,7 +57,7 @@ export function planSlots(expression: string, timeZone: string | undefined, afte
 
 /** A schedule the reconciler cannot use, with the condition reason it maps to. */
 export class ScheduleError extends Error {
-  constructor(readonly reason: 'InvalidSchedule' | 'ScheduleNeverFires', message: string) {
+  constructor(readonly reason: ScheduleReason, message: string) {
     super(message);
     this.name = 'ScheduleError';
   }
@@ -74,7 +75,7 @@ export function validateSchedule(expression: string, now: Date): void {
   const trimmed = expression.trim();
   const fields = trimmed.split(/\s+/);
   if (!MACROS.has(trimmed) && fields.length !== 6) {
-    throw new ScheduleError('InvalidSchedule', `spec.schedule ${JSON.stringify(expression)} has ${fields.length} fields; use 6 fields with seconds first (second minute hour day-of-month month day-of-week), e.g. "0 0 0 * * *", or a macro such as @daily`);
+    throw new ScheduleError(R.InvalidSchedule, `spec.schedule ${JSON.stringify(expression)} has ${fields.length} fields; use 6 fields with seconds first (second minute hour day-of-month month day-of-week), e.g. "0 0 0 * * *", or a macro such as @daily`);
   }
   try {
     parse(trimmed, now, 'UTC');
@@ -82,7 +83,7 @@ export function validateSchedule(expression: string, now: Date): void {
     const detail = (error as Error).message;
     // cron-parser rejects impossible dates (31 February) at parse time.
     const never = /day of month|out of the time span/i.test(detail);
-    throw new ScheduleError(never ? 'ScheduleNeverFires' : 'InvalidSchedule',
+    throw new ScheduleError(never ? R.ScheduleNeverFires : R.InvalidSchedule,
       never
         ? `spec.schedule ${JSON.stringify(expression)} never fires (${detail}); pick a day that exists in the chosen months`
         : `spec.schedule ${JSON.stringify(expression)} is not a valid cron expression (${detail}); use 6 fields with seconds first, e.g. "0 0 0 * * *"`);
@@ -95,7 +96,7 @@ export function nextSlot(expression: string, after: Date): Date {
   try {
     return firstAfter(expression.trim(), after, 'UTC');
   } catch (error) {
-    throw new ScheduleError('ScheduleNeverFires', `spec.schedule ${JSON.stringify(expression)} has no slot after ${after.toISOString()} (${(error as Error).message}); pick a schedule that fires`);
+    throw new ScheduleError(R.ScheduleNeverFires, `spec.schedule ${JSON.stringify(expression)} has no slot after ${after.toISOString()} (${(error as Error).message}); pick a schedule that fires`);
   }
 }
 

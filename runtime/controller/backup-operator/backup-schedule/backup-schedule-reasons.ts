@@ -4,12 +4,14 @@
  * run's own reason from backup-run-reasons.ts). docs/decisions/0213-backup-operator-reasons.md.
  */
 import { reasonsOf, type ReasonTable } from '../../kube/reasons.js';
+import { SCHEDULE_REASON_TABLE } from '../../schedule/schedule-reasons.js';
 
 export const BACKUP_SCHEDULE_REASON_TABLE = {
   // Condition Scheduled
   Scheduled: { sentence: 'runs are created on the schedule' },
   Suspended: { sentence: 'spec.suspend is true: no runs are created', fix: 'set spec.suspend to false' },
-  InvalidSchedule: { sentence: 'spec.schedule or spec.timeZone is unusable', fix: 'use a 5-field cron expression and an IANA time zone' },
+  // From schedule/cron.ts (5 fields, minute first, in spec.timeZone); ScheduleNeverFires does not occur in this dialect.
+  InvalidSchedule: SCHEDULE_REASON_TABLE.InvalidSchedule,
   // Condition LastRunSucceeded
   Completed: { sentence: 'the last finished run completed' },
   Failed: { sentence: 'the last finished run failed without a reason recorded' },

@@ -4,13 +4,14 @@
  * Events (docs/decisions/0230-scheduled-backup-slots.md).
  */
 import { reasonsOf, type ReasonTable } from '../../kube/reasons.js';
+import { SCHEDULE_REASON_TABLE } from '../../schedule/schedule-reasons.js';
 
 /** Condition Ready. */
 export const READY_REASON_TABLE = {
   Scheduled: { sentence: 'the next Backup is scheduled' },
   Suspended: { sentence: 'spec.suspend is true: no new Backups are created', fix: 'set spec.suspend to false' },
-  InvalidSchedule: { sentence: 'spec.schedule is not a 6-field cron expression or macro', fix: 'use 6 fields with seconds first, e.g. "0 0 0 * * *", or a macro such as @daily' },
-  ScheduleNeverFires: { sentence: 'spec.schedule never fires', fix: 'pick a day that exists in the chosen months' },
+  // From schedule/cron.ts: not 6 fields (seconds first) or a macro, or never fires.
+  ...SCHEDULE_REASON_TABLE,
   ClusterNotFound: { sentence: 'backupOwnerReference: cluster needs a Cluster that does not exist', fix: 'create the Cluster or set backupOwnerReference to none or self' },
 } as const satisfies ReasonTable;
 
