@@ -44,8 +44,8 @@ export class BackupReconciler implements Reconciler {
     if (!backup || isTerminal(backup.status)) return;
     const meta = backup.metadata as Meta;
     if (meta.deletionTimestamp) return;
-    const step = new BackupPass(ctx, backup);
-    return backup.status?.phase === 'running' ? step.watchJob() : step.start();
+    const pass = new BackupPass(ctx, backup);
+    return backup.status?.phase === 'running' ? pass.watchJob() : pass.start();
   }
 }
 
