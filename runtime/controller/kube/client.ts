@@ -11,7 +11,7 @@
  * turns them back (`Wire<T>`), so an object has one shape whichever path read it.
  */
 import {
-  ApiException, BatchV1Api, CoreV1Api, KubeConfig, type V1Job, type V1Pod, type V1Secret,
+  BatchV1Api, CoreV1Api, KubeConfig, type V1Job, type V1Pod, type V1Secret,
 } from '@kubernetes/client-node';
 import type { KindRef, KubeObject, ObjectKey } from '../reconciler.js';
 import { CustomObjects, isAlreadyExists, isNotFound } from './custom-objects.js';
@@ -42,8 +42,6 @@ export function toWire<T>(value: T): Wire<T> {
  * `new Date(x)`, which takes either form.
  */
 export const asClientNode = <T>(value: Wire<T>): T => value as unknown as T;
-
-export const httpCode = (error: unknown): number | undefined => (error instanceof ApiException ? error.code : undefined);
 
 export class KubeClient {
   private readonly objects: CustomObjects;
