@@ -8,9 +8,9 @@
  * Reconcilers are level-triggered and idempotent: they read the world, make
  * one step of progress, and return when to look again. They never sleep.
  */
-import type { KubeConfig, V1ObjectMeta } from '@kubernetes/client-node';
+import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { Logger } from '../logging/logger.js';
-import { apiVersionOfKind } from './kube/kinds.js';
+import type { KubeClient } from './kube/client.js';
 
 export interface ObjectKey {
   /** Absent for cluster-scoped kinds (BackupStorage). */
@@ -28,10 +28,20 @@ export interface KindRef {
   readonly namespaced: boolean;
 }
 
+/**
+ * Object metadata as the API server's JSON carries it: timestamps are RFC 3339
+ * strings, whether the object came from the informer cache or from a read
+ * (kube/client.ts normalises client-node's Dates).
+ */
+export type ObjectMeta = Omit<V1ObjectMeta, 'creationTimestamp' | 'deletionTimestamp'> & {
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+};
+
 export interface KubeObject {
   apiVersion?: string;
   kind?: string;
-  metadata?: V1ObjectMeta;
+  metadata?: ObjectMeta;
   spec?: unknown;
   status?: unknown;
   [field: string]: unknown;
@@ -75,13 +85,15 @@ export interface EventRecorder {
   record(regarding: KubeObject, type: EventType, reason: string, message: string): Promise<void>;
 }
 
+/** One backup reaching a terminal phase, of whichever kind records backups (Backup, BackupRun, ...). */
 export interface BackupOutcome {
-  readonly kind: 'Backup' | 'BackupRun';
+  /** The kind's name, the `kind` label of the backup metrics. */
+  readonly kind: string;
   readonly namespace: string;
   readonly name: string;
-  /** Cluster (mysql) or storage (backup-operator.io) the backup belongs to. */
+  /** What the backup belongs to, the `cluster` label: the Cluster (mysql) or the storage (backup-operator.io). */
   readonly cluster: string;
-  /** ScheduledBackup / BackupSchedule that created it, or '' for one-shot backups. */
+  /** The schedule object that created it (ScheduledBackup, BackupSchedule), or '' for one-shot backups. */
   readonly schedule: string;
   readonly outcome: 'completed' | 'failed';
   readonly reason?: string;
@@ -96,7 +108,8 @@ export interface ControllerMetrics {
 }
 
 export interface ReconcileContext {
-  readonly kubeConfig: KubeConfig;
+  /** The only way to the API server: built once by the manager, shared by every reconcile. */
+  readonly client: KubeClient;
   readonly cache: ObjectCache;
   readonly events: EventRecorder;
   readonly metrics: ControllerMetrics;
@@ -120,15 +133,3 @@ export interface OperatorSettings {
    */
   readonly podStartGraceSeconds?: number;
 }
-
-export const keyString = (key: ObjectKey): string => (key.namespace ? `${key.namespace}/${key.name}` : key.name);
-
-/** A SecondaryWatch's toKeys for children: the owners of kind `owner` in the object's ownerReferences. */
-export const ownerKeysOf = (owner: KindRef) => (object: KubeObject): ObjectKey[] => (object.metadata?.ownerReferences ?? [])
-  .filter((o) => o.kind === owner.kind && o.apiVersion === apiVersionOfKind(owner))
-  .map((o) => ({ namespace: object.metadata?.namespace, name: o.name }));
-
-export const keyOf = (object: KubeObject): ObjectKey => ({
-  ...(object.metadata?.namespace ? { namespace: object.metadata.namespace } : {}),
-  name: object.metadata?.name ?? '',
-});

@@ -7,7 +7,9 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../../logging/logger.js';
-import { keyOf, keyString, type EventRecorder, type KubeObject, type OperatorSettings, type Reconciler } from '../reconciler.js';
+import { KubeClient } from '../kube/client.js';
+import { keyOf, keyString } from '../kube/owner-keys.js';
+import type { EventRecorder, KubeObject, OperatorSettings, Reconciler } from '../reconciler.js';
 import type { BackoffPolicy } from './backoff.js';
 import { Controller } from './controller.js';
 import { RestartingInformer, informerId, type InformerSpec } from './informer.js';
@@ -123,8 +125,9 @@ export class Manager {
   startReconciling(): AbortSignal {
     if (this.abort) return this.abort.signal;
     const abort = (this.abort = new AbortController());
+    // One client for every reconciler; the KubeConfig itself stays with the manager (informers, Lease, Events).
     const base = {
-      kubeConfig: this.options.kubeConfig, cache: this.cache, events: this.options.events, metrics: this.options.metrics,
+      client: new KubeClient(this.options.kubeConfig), cache: this.cache, events: this.options.events, metrics: this.options.metrics,
       now: this.options.now ?? (() => new Date()), signal: abort.signal, settings: this.options.settings,
     };
     for (const controller of this.controllers) {

@@ -6,14 +6,16 @@
  * run's Pods (docs/decisions/0210-backup-run-pod-shape.md). Values go from the
  * API server to the API server; they are never logged or put in status.
  */
-import { ApiException, CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
-import { MANAGED_BY, LABEL_RUN, boundedName, labelValue } from '../shared/names.js';
+import { ApiException, type V1Secret } from '@kubernetes/client-node';
+import type { KubeClient, Secret } from '../../kube/client.js';
+import { MANAGED_BY, boundedName, labelValue } from '../../kube/names.js';
+import { LABEL_RUN } from '../shared/names.js';
 
 export const credentialsCopyName = (runName: string): string => boundedName(runName, 'storage-credentials', 253);
 
 export interface CredentialsCopyInput {
-  readonly kubeConfig: KubeConfig;
-  readonly source: V1Secret;
+  readonly client: KubeClient;
+  readonly source: Secret;
   readonly keys: readonly string[];
   readonly namespace: string;
   readonly runName: string;
@@ -33,9 +35,8 @@ export async function ensureCredentialsInNamespace(input: CredentialsCopyInput):
     type: 'Opaque',
     data: Object.fromEntries(input.keys.map((k) => [k, input.source.data![k]])),
   };
-  const core = input.kubeConfig.makeApiClient(CoreV1Api);
   try {
-    await core.createNamespacedSecret({ namespace: input.namespace, body });
+    await input.client.createSecret(input.namespace, body);
   } catch (error) {
     // 409: already there from an earlier attempt of this reconcile, for this same run.
     if (!(error instanceof ApiException && error.code === 409)) throw new Error(`HTTP ${error instanceof ApiException ? error.code : (error as Error).name}`);
@@ -44,15 +45,14 @@ export async function ensureCredentialsInNamespace(input: CredentialsCopyInput):
 }
 
 /** Removes the copy once no Pod of the run needs it. */
-export async function deleteCredentialsCopy(kubeConfig: KubeConfig, namespace: string, runName: string): Promise<void> {
-  const core = kubeConfig.makeApiClient(CoreV1Api);
+export async function deleteCredentialsCopy(client: KubeClient, namespace: string, runName: string): Promise<void> {
   const name = credentialsCopyName(runName);
   try {
     // `get` first: most runs use a Secret of their own namespace and have no copy, and the
     // operator may only delete Secrets when copies are enabled in its RBAC (ADR 0210).
-    const copy = await core.readNamespacedSecret({ namespace, name });
+    const copy = await client.readSecret(namespace, name);
     if (!copy.metadata?.ownerReferences?.some((o) => o.kind === 'BackupRun' && o.name === runName)) return;
-    await core.deleteNamespacedSecret({ namespace, name });
+    await client.deleteSecret(namespace, name);
   } catch (error) {
     if (!(error instanceof ApiException && error.code === 404)) throw error;
   }

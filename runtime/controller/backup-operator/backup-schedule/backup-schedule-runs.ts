@@ -2,11 +2,11 @@
  * The BackupRuns a schedule creates (deterministic names, labels, owner) and
  * the history it keeps (oldest runs beyond the limits are deleted).
  */
-import { createHash } from 'node:crypto';
 import type { BackupRunStatus, BackupScheduleResource } from '../../../../src/generated/api-types.js';
+import { MANAGED_BY, boundedName, labelValue, shortHash } from '../../kube/names.js';
 import type { KubeObject } from '../../reconciler.js';
 import { isSuccessful } from '../backup-run/backup-run-status.js';
-import { ANNOTATION_SCHEDULED_AT, LABEL_SCHEDULE, MANAGED_BY, boundedName, labelValue } from '../shared/names.js';
+import { ANNOTATION_SCHEDULED_AT, LABEL_SCHEDULE } from '../shared/names.js';
 
 export type Schedule = BackupScheduleResource & KubeObject;
 
@@ -15,7 +15,7 @@ export const scheduledRunName = (schedule: string, slot: Date): string => bounde
 
 /** One name per trigger value, so a retried reconcile finds the run it already made. */
 export const manualRunName = (schedule: string, uid: string, value: string): string =>
-  boundedName(schedule, `manual-${createHash('sha256').update(`${uid}/${value}`).digest('hex').slice(0, 8)}`);
+  boundedName(schedule, `manual-${shortHash(`${uid}/${value}`)}`);
 
 export function runFor(schedule: Schedule, name: string, scheduledAt: Date | undefined): KubeObject {
   const template = schedule.spec.template;
@@ -34,7 +34,7 @@ export function runFor(schedule: Schedule, name: string, scheduledAt: Date | und
 const phaseOf = (run: KubeObject): string | undefined => (run.status as BackupRunStatus | undefined)?.phase;
 export const isActive = (run: KubeObject): boolean => [undefined, 'Pending', 'Running'].includes(phaseOf(run));
 const finishedAt = (run: KubeObject): number =>
-  Date.parse((run.status as BackupRunStatus | undefined)?.completedAt ?? run.metadata?.creationTimestamp?.toString() ?? '') || 0;
+  Date.parse((run.status as BackupRunStatus | undefined)?.completedAt ?? run.metadata?.creationTimestamp ?? '') || 0;
 
 /** Runs to delete so that at most `successful` completed and `failed` failed runs remain; the oldest go first. */
 export function runsBeyondHistory(runs: readonly KubeObject[], successful: number, failed: number): KubeObject[] {

@@ -9,8 +9,9 @@ import type { BackupStorageSpec } from '../../../../src/generated/api-types.js';
 import { createAzureContainerClient } from '../../../objectstore/azure-store.js';
 import { createGcsClient } from '../../../objectstore/gcs-store.js';
 import { createS3Client } from '../../../objectstore/s3-store.js';
+import { BACKUP_STORAGE_REASONS as R } from './backup-storage-reasons.js';
 
-export type ProbeReason = 'Ready' | 'BucketNotFound' | 'AccessDenied' | 'EndpointUnreachable' | 'CheckFailed';
+export type ProbeReason = typeof R.Ready | typeof R.BucketNotFound | typeof R.AccessDenied | typeof R.EndpointUnreachable | typeof R.CheckFailed;
 
 export interface ProbeResult {
   readonly reason: ProbeReason;
@@ -25,22 +26,22 @@ const NETWORK = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNRE
 function classify(error: any, where: string, bucketWord: string): ProbeResult {
   // Silo's own store errors are sentences written without secrets.
   if (error?.name === 'ObjectStoreError') {
-    const reason: ProbeReason = error.failure === 'auth' ? 'AccessDenied' : error.failure === 'network' ? 'EndpointUnreachable' : 'CheckFailed';
+    const reason: ProbeReason = error.failure === 'auth' ? R.AccessDenied : error.failure === 'network' ? R.EndpointUnreachable : R.CheckFailed;
     return { reason, message: String(error.message) };
   }
   const status: number | undefined = error?.$metadata?.httpStatusCode ?? error?.statusCode ?? error?.code;
   const name = String(error?.name ?? error?.Code ?? '');
   const text = `${name} ${error?.code ?? ''} ${error?.cause?.code ?? ''} ${error?.message ?? ''}`;
   if (status === 404 || /NotFound|NoSuchBucket|ContainerNotFound/.test(name)) {
-    return { reason: 'BucketNotFound', message: `the ${bucketWord} ${where} does not exist; create it or fix the name in spec.parameters.` };
+    return { reason: R.BucketNotFound, message: `the ${bucketWord} ${where} does not exist; create it or fix the name in spec.parameters.` };
   }
   if (status === 403 || status === 401 || /AccessDenied|Forbidden|InvalidAccessKeyId|SignatureDoesNotMatch|AuthenticationFailed|AuthorizationFailure/.test(name)) {
-    return { reason: 'AccessDenied', message: `the credentials were refused for the ${bucketWord} ${where} (HTTP ${status ?? name}); check the keys in the credentials Secret and their permissions.` };
+    return { reason: R.AccessDenied, message: `the credentials were refused for the ${bucketWord} ${where} (HTTP ${status ?? name}); check the keys in the credentials Secret and their permissions.` };
   }
   if (NETWORK.test(text) || (status === undefined && /connect|network/i.test(text))) {
-    return { reason: 'EndpointUnreachable', message: `the endpoint for ${where} could not be reached within ${PROBE_TIMEOUT_MS / 1000} s (${name || 'network error'}); check spec.parameters.endpoint and the network path.` };
+    return { reason: R.EndpointUnreachable, message: `the endpoint for ${where} could not be reached within ${PROBE_TIMEOUT_MS / 1000} s (${name || 'network error'}); check spec.parameters.endpoint and the network path.` };
   }
-  return { reason: 'CheckFailed', message: `checking the ${bucketWord} ${where} failed (${name || 'error'}${status ? `, HTTP ${status}` : ''}); check spec.parameters and the credentials Secret.` };
+  return { reason: R.CheckFailed, message: `checking the ${bucketWord} ${where} failed (${name || 'error'}${status ? `, HTTP ${status}` : ''}); check spec.parameters and the credentials Secret.` };
 }
 
 const withTimeout = async <T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> => {
@@ -66,20 +67,20 @@ export async function probeStorage(spec: BackupStorageSpec, secrets: Readonly<Re
       } finally {
         client.destroy();
       }
-      return { reason: 'Ready', message: `bucket "${p.bucket}" is reachable with the credentials Secret.` };
+      return { reason: R.Ready, message: `bucket "${p.bucket}" is reachable with the credentials Secret.` };
     }
     if (spec.type === 'gcs') {
       const storage = createGcsClient({ bucket: p.bucket ?? '', apiEndpoint: p.endpoint, projectId: p.projectId, credentials: secrets['serviceAccount.json'] });
       const [exists] = await withTimeout(() => storage.bucket(p.bucket ?? '').exists());
       if (!exists) return classify({ statusCode: 404 }, `"${p.bucket}"`, 'bucket');
-      return { reason: 'Ready', message: `bucket "${p.bucket}" is reachable with the credentials Secret.` };
+      return { reason: R.Ready, message: `bucket "${p.bucket}" is reachable with the credentials Secret.` };
     }
     const container = createAzureContainerClient({
       container: p.container ?? '', endpoint: p.endpoint, accountName: p.storageAccount ?? secrets.accountName,
       accountKey: secrets.accountKey, connectionString: secrets.connectionString,
     });
     await withTimeout((abortSignal) => container.getProperties({ abortSignal }));
-    return { reason: 'Ready', message: `container "${p.container}" is reachable with the credentials Secret.` };
+    return { reason: R.Ready, message: `container "${p.container}" is reachable with the credentials Secret.` };
   } catch (error) {
     const where = spec.type === 'azure' ? `"${p.container}"` : `"${p.bucket}"`;
     return classify(error, where, spec.type === 'azure' ? 'container' : 'bucket');

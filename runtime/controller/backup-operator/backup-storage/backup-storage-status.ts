@@ -1,10 +1,9 @@
 /** BackupStorage status: phase, lastCheckTime and the Ready / DeletionBlocked conditions. */
 import type { BackupStorageStatus, Condition } from '../../../../src/generated/api-types.js';
-import { setCondition } from '../shared/conditions.js';
+import { setCondition } from '../../kube/conditions.js';
+import { BACKUP_STORAGE_REASONS as R, type StorageReason } from './backup-storage-reasons.js';
 
-/** Every reason the Ready condition can carry. */
-export const STORAGE_REASONS = ['Ready', 'SecretNotFound', 'SecretKeyMissing', 'SecretUnreadable', 'BucketNotFound', 'AccessDenied', 'EndpointUnreachable', 'CheckFailed'] as const;
-export type StorageReason = (typeof STORAGE_REASONS)[number];
+export { STORAGE_REASONS, type StorageReason } from './backup-storage-reasons.js';
 
 export interface StorageFinding {
   readonly reason: StorageReason;
@@ -12,7 +11,7 @@ export interface StorageFinding {
 }
 
 export function storageStatus(previous: BackupStorageStatus | undefined, finding: StorageFinding, now: Date, generation: number | undefined): BackupStorageStatus {
-  const ready = finding.reason === 'Ready';
+  const ready = finding.reason === R.Ready;
   return {
     phase: ready ? 'Ready' : 'NotReady',
     lastCheckTime: now.toISOString(),
@@ -23,6 +22,6 @@ export function storageStatus(previous: BackupStorageStatus | undefined, finding
 
 export function deletionBlockedConditions(previous: readonly Condition[] | undefined, message: string | undefined, now: Date): Condition[] {
   return setCondition(previous, message
-    ? { type: 'DeletionBlocked', status: 'True', reason: 'InUseByBackupRuns', message }
-    : { type: 'DeletionBlocked', status: 'False', reason: 'NotInUse', message: 'no BackupRun references this storage.' }, now);
+    ? { type: 'DeletionBlocked', status: 'True', reason: R.InUseByBackupRuns, message }
+    : { type: 'DeletionBlocked', status: 'False', reason: R.NotInUse, message: 'no BackupRun references this storage.' }, now);
 }

@@ -1,12 +1,9 @@
 /**
- * Names, labels, annotations and finalizers of backup-operator.io objects, and
- * bounded names: Kubernetes label values and most generated names must fit in
- * 63 characters, so long bases are cut and given a short hash to stay unique.
+ * Names, labels, annotations and finalizers of backup-operator.io objects.
+ * Bounded names are the controller kit's (kube/names.ts).
  */
-import { createHash } from 'node:crypto';
 
 export const GROUP = 'backup-operator.io';
-export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'silo' } as const;
 
 export const LABEL_SCHEDULE = `${GROUP}/schedule`;
 export const LABEL_RUN = `${GROUP}/run`;
@@ -25,21 +22,5 @@ export const FINALIZER_STORAGE_IN_USE = `${GROUP}/storage-in-use`;
 /** retainPolicy: Delete — removes the stored object (via a cleanup Pod) before the BackupRun goes. */
 export const FINALIZER_DELETE_REMOTE = `${GROUP}/delete-remote-object`;
 
-const shortHash = (text: string, length = 8): string => createHash('sha256').update(text).digest('hex').slice(0, length);
-
-/**
- * `base-suffix`, cut to `max` characters. When the base must be cut, a hash of
- * the full base keeps distinct long names distinct. Always a valid DNS label
- * when base and suffix are.
- */
-export function boundedName(base: string, suffix: string, max = 63): string {
-  const tail = suffix ? `-${suffix}` : '';
-  const full = `${base}${tail}`;
-  if (full.length <= max) return full;
-  const hash = shortHash(base);
-  const keep = Math.max(1, max - tail.length - hash.length - 1);
-  return `${base.slice(0, keep).replace(/[-.]+$/, '')}-${hash}${tail}`;
-}
-
-/** A label value (≤ 63 characters) that still identifies a longer object name. */
-export const labelValue = (name: string): string => boundedName(name, '', 63);
+// Re-exported for backup-run-pod.ts (owned by the worker-contract work), which imports them from here.
+export { MANAGED_BY, boundedName, labelValue } from '../../kube/names.js';

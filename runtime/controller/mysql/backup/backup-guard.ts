@@ -10,7 +10,7 @@
 import type { BackupResource } from '../../../../src/generated/api-types.js';
 import { isTerminal } from './backup-status.js';
 
-type Meta = { name: string; namespace?: string; uid?: string; creationTimestamp?: string | Date; deletionTimestamp?: string | Date };
+type Meta = { name: string; namespace?: string; uid?: string; creationTimestamp?: string; deletionTimestamp?: string };
 const meta = (b: BackupResource) => b.metadata as Meta;
 const created = (b: BackupResource) => new Date(meta(b).creationTimestamp ?? 0).getTime();
 

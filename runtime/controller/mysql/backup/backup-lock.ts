@@ -7,7 +7,8 @@
  * (docs/decisions/0223-one-backup-per-cluster.md)
  */
 import type { BackupResource, ClusterResource } from '../../../../src/generated/api-types.js';
-import { CustomObjects, isConflict } from '../../kube/custom-objects.js';
+import type { KubeClient } from '../../kube/client.js';
+import { isConflict } from '../../kube/custom-objects.js';
 import { KINDS } from '../../kube/kinds.js';
 import type { KubeObject } from '../../reconciler.js';
 import { isTerminal } from './backup-status.js';
@@ -21,18 +22,18 @@ export const lockValue = (backup: BackupResource): string => `${(backup.metadata
 export type LockResult = { readonly held: true } | { readonly held: false; readonly holder?: string; readonly conflict?: boolean };
 
 /** Takes the Cluster's backup lock for `backup`, or says who holds it. */
-export async function acquireBackupLock(objects: CustomObjects, cluster: ClusterResource & KubeObject, backup: BackupResource): Promise<LockResult> {
+export async function acquireBackupLock(client: KubeClient, cluster: ClusterResource & KubeObject, backup: BackupResource): Promise<LockResult> {
   const meta = cluster.metadata as Meta;
   const mine = lockValue(backup);
   const current = meta.annotations?.[LOCK_ANNOTATION];
   if (current === mine) return { held: true };
   if (current) {
     const [name, uid] = current.split('/');
-    const holder = await objects.get<BackupResource & KubeObject>(KINDS.Backup, { namespace: meta.namespace, name });
+    const holder = await client.get<BackupResource & KubeObject>(KINDS.Backup, { namespace: meta.namespace, name });
     if (holder && (holder.metadata as Meta).uid === uid && !isTerminal(holder.status)) return { held: false, holder: name };
   }
   try {
-    await objects.patch(KINDS.Cluster, { namespace: meta.namespace, name: meta.name }, { metadata: { resourceVersion: meta.resourceVersion, annotations: { [LOCK_ANNOTATION]: mine } } });
+    await client.patch(KINDS.Cluster, { namespace: meta.namespace, name: meta.name }, { metadata: { resourceVersion: meta.resourceVersion, annotations: { [LOCK_ANNOTATION]: mine } } });
     return { held: true };
   } catch (error) {
     if (isConflict(error)) return { held: false, conflict: true };
@@ -41,10 +42,10 @@ export async function acquireBackupLock(objects: CustomObjects, cluster: Cluster
 }
 
 /** Best effort: a lock left behind names a terminal Backup and is taken over by the next one. */
-export async function releaseBackupLock(objects: CustomObjects, namespace: string, clusterName: string, backup: BackupResource): Promise<void> {
-  const cluster = await objects.get<ClusterResource & KubeObject>(KINDS.Cluster, { namespace, name: clusterName }).catch(() => undefined);
+export async function releaseBackupLock(client: KubeClient, namespace: string, clusterName: string, backup: BackupResource): Promise<void> {
+  const cluster = await client.get<ClusterResource & KubeObject>(KINDS.Cluster, { namespace, name: clusterName }).catch(() => undefined);
   const meta = cluster?.metadata as Meta | undefined;
   if (!meta || meta.annotations?.[LOCK_ANNOTATION] !== lockValue(backup)) return;
-  await objects.patch(KINDS.Cluster, { namespace, name: clusterName }, { metadata: { resourceVersion: meta.resourceVersion, annotations: { [LOCK_ANNOTATION]: null } } })
+  await client.patch(KINDS.Cluster, { namespace, name: clusterName }, { metadata: { resourceVersion: meta.resourceVersion, annotations: { [LOCK_ANNOTATION]: null } } })
     .catch(() => undefined);
 }

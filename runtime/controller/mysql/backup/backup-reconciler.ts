@@ -4,13 +4,15 @@
  * never looked at again. Each step persists its decision in status before it
  * acts, so a restarted operator neither loses nor duplicates a backup.
  */
-import { BatchV1Api, CoreV1Api, type V1Job } from '@kubernetes/client-node';
+import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import type { BackupResource, BackupStatus, ClusterResource } from '../../../../src/generated/api-types.js';
-import { backupPrefix, dataKey, metadataKey, newBackupId } from '../../../objectstore/object-layout.js';
+import { backupPrefix, dataKey, METADATA_OBJECT, metadataKey, newBackupId } from '../../../objectstore/object-layout.js';
 import { MYSQL_ENGINE } from '../../../contracts/engines.js';
-import { CustomObjects, isAlreadyExists, isNotFound } from '../../kube/custom-objects.js';
+import { asClientNode, type KubeClient } from '../../kube/client.js';
+import { isAlreadyExists } from '../../kube/custom-objects.js';
 import { KINDS } from '../../kube/kinds.js';
-import { ownerKeysOf, type KubeObject, type ObjectKey, type ReconcileContext, type ReconcileResult, type Reconciler } from '../../reconciler.js';
+import { ownerKeysOf } from '../../kube/owner-keys.js';
+import type { KubeObject, ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from '../../reconciler.js';
 import { blockingBackup, findParent } from './backup-guard.js';
 import { acquireBackupLock, releaseBackupLock } from './backup-lock.js';
 import { JOB_SELECTOR, jobNameFor, renderBackupJob, type BackupPlan } from './backup-job.js';
@@ -39,40 +41,37 @@ export class BackupReconciler implements Reconciler {
   }];
 
   async reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<ReconcileResult | void> {
-    const objects = new CustomObjects(ctx.kubeConfig);
-    const backup = await objects.get<BackupResource & KubeObject>(KINDS.Backup, key);
+    const backup = await ctx.client.get<BackupResource & KubeObject>(KINDS.Backup, key);
     if (!backup || isTerminal(backup.status)) return;
     const meta = backup.metadata as Meta;
     if (meta.deletionTimestamp) return;
-    const step = new BackupStep(ctx, objects, backup);
-    return backup.status?.phase === 'running' ? step.watchJob() : step.start();
+    const pass = new BackupPass(ctx, backup);
+    return backup.status?.phase === 'running' ? pass.watchJob() : pass.start();
   }
 }
 
 /** One reconcile of one Backup. */
-class BackupStep {
+class BackupPass {
   private readonly meta: Meta;
-  private readonly batch: BatchV1Api;
-  private readonly core: CoreV1Api;
+  private readonly client: KubeClient;
 
-  constructor(private readonly ctx: ReconcileContext, private readonly objects: CustomObjects, private readonly backup: BackupResource & KubeObject) {
+  constructor(private readonly ctx: ReconcileContext, private readonly backup: BackupResource & KubeObject) {
     this.meta = backup.metadata as Meta;
-    this.batch = ctx.kubeConfig.makeApiClient(BatchV1Api);
-    this.core = ctx.kubeConfig.makeApiClient(CoreV1Api);
+    this.client = ctx.client;
   }
 
   private get key(): ObjectKey { return { namespace: this.meta.namespace, name: this.meta.name }; }
   private get status(): BackupStatus | undefined { return this.backup.status; }
 
   private async patch(status: BackupStatus): Promise<void> {
-    const updated = await this.objects.patchStatus<BackupResource & KubeObject>(KINDS.Backup, this.key, status);
+    const updated = await this.client.patchStatus<BackupResource & KubeObject>(KINDS.Backup, this.key, status);
     this.backup.status = updated.status;
   }
 
   /** pending: validate, wait for the guard, pick the source, persist the plan, then create the Job. */
   async start(): Promise<ReconcileResult | void> {
     const clusterName = this.backup.spec.cluster.name;
-    const cluster = await this.objects.get<ClusterResource & KubeObject>(KINDS.Cluster, { namespace: this.meta.namespace, name: clusterName });
+    const cluster = await this.client.get<ClusterResource & KubeObject>(KINDS.Cluster, { namespace: this.meta.namespace, name: clusterName });
     if (!cluster) {
       return this.fail({ reason: REASON.ClusterNotFound, message: `Cluster ${clusterName} does not exist in namespace ${this.meta.namespace}; fix spec.cluster.name or create the Cluster, then create a new Backup` });
     }
@@ -92,13 +91,13 @@ class BackupStep {
       return this.wait(`Backup ${other} of Cluster ${clusterName} is ${blocker.status?.phase === 'running' ? 'running' : 'older and not finished'}; this one starts when it ends`);
     }
     // ... and the Cluster's lock makes "one at a time" atomic.
-    const lock = await acquireBackupLock(this.objects, cluster, this.backup);
+    const lock = await acquireBackupLock(this.client, cluster, this.backup);
     if (!lock.held) {
       if (lock.conflict) return { requeueAfterMs: 1_000 };
       return this.wait(`Backup ${lock.holder} of Cluster ${clusterName} holds the Cluster's backup lock; this one starts when it ends`);
     }
 
-    const pods = (await this.core.listNamespacedPod({ namespace: this.meta.namespace, labelSelector: instanceSelector(clusterName) })).items;
+    const pods = asClientNode<V1Pod[]>(await this.client.listPods(this.meta.namespace, instanceSelector(clusterName)));
     const target = (this.backup.spec.target ?? cluster.spec.backup?.target ?? 'prefer-standby') as BackupTarget;
     const source = selectSource(pods, target, clusterName, cluster.status?.currentPrimary);
     if (isFailure(source)) return this.fail(source);
@@ -139,7 +138,7 @@ class BackupStep {
 
   private async createJob(job: V1Job): Promise<void> {
     try {
-      await this.batch.createNamespacedJob({ namespace: this.meta.namespace, body: job });
+      await this.client.createJob(job);
     } catch (error) {
       if (!isAlreadyExists(error)) throw error;
     }
@@ -149,10 +148,7 @@ class BackupStep {
   /** running: mirror the Job's outcome. */
   async watchJob(): Promise<ReconcileResult | void> {
     const jobName = this.status?.jobName ?? '';
-    const job = await this.batch.readNamespacedJob({ namespace: this.meta.namespace, name: jobName }).catch((error) => {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    });
+    const job = await this.client.readJob(this.meta.namespace, jobName);
     if (!job) {
       if (conditionOf(this.status, STARTED)?.status === 'True') {
         return this.fail({ reason: REASON.JobDeleted, message: `the backup Job ${jobName} was deleted before it reported an outcome; create a new Backup` });
@@ -160,17 +156,17 @@ class BackupStep {
       return this.recreateJob();
     }
     if (conditionOf(this.status, STARTED)?.status !== 'True') await this.patch(startedCondition(this.status, jobName, this.meta.generation, this.ctx.now()));
-    const pods = (await this.core.listNamespacedPod({ namespace: this.meta.namespace, labelSelector: `job-name=${jobName}` })).items;
+    const pods = await this.client.listPods(this.meta.namespace, `job-name=${jobName}`);
     const location = this.location();
     const graceMs = (this.ctx.settings.podStartGraceSeconds ?? STUCK_GRACE_MS / 1000) * 1000;
-    const outcome = jobOutcome(job, pods, { backupId: this.status?.backupId ?? '', dataKey: location.dataKey }, this.ctx.now(), graceMs);
+    const outcome = jobOutcome(asClientNode<V1Job>(job), asClientNode<V1Pod[]>(pods), { backupId: this.status?.backupId ?? '', dataKey: location.dataKey }, this.ctx.now(), graceMs);
     if (outcome.state === 'failed') return this.fail(outcome.failure);
     if (outcome.state === 'completed') {
       await this.patch(completedPatch(this.status, outcome.metadata, this.meta.generation, this.ctx.now()));
       const s = this.status!;
       await this.ctx.events.record(this.backup, 'Normal', REASON.Completed, `backup ${s.backupId} from ${s.instanceName} completed: ${s.size} at ${s.destinationPath}, SHA256 ${s.sha256}`);
       this.observe('completed');
-      await releaseBackupLock(this.objects, this.meta.namespace, this.backup.spec.cluster.name, this.backup);
+      await releaseBackupLock(this.client, this.meta.namespace, this.backup.spec.cluster.name, this.backup);
       return;
     }
     return { requeueAfterMs: outcome.waiting ? 10_000 : RUNNING_REQUEUE_MS };
@@ -179,11 +175,11 @@ class BackupStep {
   /** The operator stopped between persisting the plan and creating the Job: create it now, from the persisted plan. */
   private async recreateJob(): Promise<ReconcileResult | void> {
     const clusterName = this.backup.spec.cluster.name;
-    const cluster = await this.objects.get<ClusterResource & KubeObject>(KINDS.Cluster, { namespace: this.meta.namespace, name: clusterName });
+    const cluster = await this.client.get<ClusterResource & KubeObject>(KINDS.Cluster, { namespace: this.meta.namespace, name: clusterName });
     if (!cluster) return this.fail({ reason: REASON.ClusterNotFound, message: `Cluster ${clusterName} was deleted before the backup Job was created; create a new Backup` });
     const resolved = resolveObjectStore(this.backup, cluster);
     if (isFailure(resolved)) return this.fail(resolved);
-    const pods = (await this.core.listNamespacedPod({ namespace: this.meta.namespace, labelSelector: instanceSelector(clusterName) })).items;
+    const pods = asClientNode<V1Pod[]>(await this.client.listPods(this.meta.namespace, instanceSelector(clusterName)));
     // The source was chosen and persisted; only that instance may serve this backup ID.
     const chosen = selectSource(pods.filter((p) => p.metadata?.name === this.status?.instanceName), 'prefer-standby', clusterName);
     if (isFailure(chosen)) return this.fail({ reason: REASON.NoHealthySource, message: `the chosen source instance ${this.status?.instanceName} is no longer healthy; create a new Backup` });
@@ -193,7 +189,7 @@ class BackupStep {
       type: this.status?.type ?? 'full', ...(this.status?.parentBackupId ? { parentBackupId: this.status.parentBackupId } : {}),
     };
     const incrementalLsn = plan.parentBackupId
-      ? (await this.objects.list<BackupResource & KubeObject>(KINDS.Backup, this.meta.namespace)).find((b) => b.status?.backupId === plan.parentBackupId)?.status?.toLSN
+      ? (await this.client.list<BackupResource & KubeObject>(KINDS.Backup, this.meta.namespace)).find((b) => b.status?.backupId === plan.parentBackupId)?.status?.toLSN
       : undefined;
     if (plan.parentBackupId && !incrementalLsn) return this.fail({ reason: REASON.JobDeleted, message: `the parent backup ${plan.parentBackupId} disappeared before the Job was created; create a new Backup` });
     await this.createJob(renderBackupJob({ backup: this.backup, cluster, store: resolved.store, source: chosen, plan: { ...plan, ...(incrementalLsn ? { incrementalLsn } : {}) }, workerImage: this.ctx.settings.workerImage }));
@@ -203,7 +199,7 @@ class BackupStep {
   /** destinationPath is s3://bucket/<prefix>/; the keys follow from it (object-layout.ts). */
   private location() {
     const prefix = String(this.status?.destinationPath ?? '').replace(/^s3:\/\/[^/]+\//, '');
-    return { dataKey: `${prefix}backup.xbstream`, metadataKey: `${prefix}metadata.json` };
+    return { dataKey: `${prefix}${MYSQL_ENGINE.dataObject}`, metadataKey: `${prefix}${METADATA_OBJECT}` };
   }
 
   private async fail(failure: Failure): Promise<void> {
@@ -211,7 +207,7 @@ class BackupStep {
     this.ctx.log.warn('backup failed', { backup: `${this.meta.namespace}/${this.meta.name}`, reason: failure.reason, error: failure.message });
     await this.ctx.events.record(this.backup, 'Warning', failure.reason, failure.message);
     this.observe('failed', failure.reason);
-    await releaseBackupLock(this.objects, this.meta.namespace, this.backup.spec.cluster.name, this.backup);
+    await releaseBackupLock(this.client, this.meta.namespace, this.backup.spec.cluster.name, this.backup);
   }
 
   private observe(outcome: 'completed' | 'failed', reason?: string): void {
@@ -219,7 +215,7 @@ class BackupStep {
     const started = s?.startedAt ? Date.parse(s.startedAt) : undefined;
     const stopped = s?.stoppedAt ? Date.parse(s.stoppedAt) : this.ctx.now().getTime();
     this.ctx.metrics.observeBackup({
-      kind: 'Backup', namespace: this.meta.namespace, name: this.meta.name, cluster: this.backup.spec.cluster.name,
+      kind: KINDS.Backup.kind, namespace: this.meta.namespace, name: this.meta.name, cluster: this.backup.spec.cluster.name,
       schedule: this.meta.labels?.[SCHEDULED_LABEL] ?? '', outcome, ...(reason ? { reason } : {}),
       ...(started !== undefined ? { durationSeconds: Math.max(0, (stopped - started) / 1000) } : {}),
       ...(s?.sizeBytes !== undefined ? { sizeBytes: s.sizeBytes } : {}),

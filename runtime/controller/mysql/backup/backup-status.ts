@@ -4,6 +4,7 @@
  * keep their lastTransitionTime while their status does not change.
  */
 import type { BackupMetadata, BackupStatus, Condition } from '../../../../src/generated/api-types.js';
+import { findCondition, setCondition } from '../../kube/conditions.js';
 import { REASON, type Failure, type Reason } from './backup-reasons.js';
 
 /** True once the Job exists; False while the Backup waits for another one of its Cluster. */
@@ -13,20 +14,7 @@ export const COMPLETED = 'Completed';
 
 export const isTerminal = (status?: BackupStatus): boolean => status?.phase === 'completed' || status?.phase === 'failed';
 
-export function setCondition(conditions: Condition[] | undefined, next: Omit<Condition, 'lastTransitionTime'>, now: Date): Condition[] {
-  const list = [...(conditions ?? [])];
-  const index = list.findIndex((c) => c.type === next.type);
-  const previous = index >= 0 ? list[index] : undefined;
-  const condition: Condition = {
-    ...next,
-    lastTransitionTime: previous && previous.status === next.status ? previous.lastTransitionTime : now.toISOString(),
-  };
-  if (index >= 0) list[index] = condition; else list.push(condition);
-  return list;
-}
-
-export const conditionOf = (status: BackupStatus | undefined, type: string): Condition | undefined =>
-  status?.conditions?.find((c) => c.type === type);
+export const conditionOf = (status: BackupStatus | undefined, type: string): Condition | undefined => findCondition(status?.conditions, type);
 
 /** Binary units, as kubectl users read them: 1.5 GiB. */
 export function humanSize(bytes: number): string {
@@ -40,7 +28,7 @@ export function humanSize(bytes: number): string {
 export function waitingPatch(status: BackupStatus | undefined, message: string, generation: number | undefined, now: Date): BackupStatus {
   return {
     phase: 'pending', reason: REASON.WaitingForRunningBackup,
-    conditions: setCondition(status?.conditions, { type: STARTED, status: 'False', reason: REASON.WaitingForRunningBackup, message, ...gen(generation) }, now),
+    conditions: setCondition(status?.conditions, { type: STARTED, status: 'False', reason: REASON.WaitingForRunningBackup, message }, now, generation),
     ...gen(generation),
   };
 }
@@ -48,7 +36,7 @@ export function waitingPatch(status: BackupStatus | undefined, message: string, 
 export function failedPatch(status: BackupStatus | undefined, failure: Failure, generation: number | undefined, now: Date): BackupStatus {
   return {
     phase: 'failed', reason: failure.reason, error: failure.message, stoppedAt: now.toISOString(),
-    conditions: setCondition(status?.conditions, { type: COMPLETED, status: 'False', reason: failure.reason, message: failure.message, ...gen(generation) }, now),
+    conditions: setCondition(status?.conditions, { type: COMPLETED, status: 'False', reason: failure.reason, message: failure.message }, now, generation),
     ...gen(generation),
   };
 }
@@ -76,14 +64,14 @@ export function completedPatch(status: BackupStatus | undefined, metadata: Backu
     size: humanSize(stored),
     throughputBytesPerSecond: Math.round(stored / seconds),
     error: null as unknown as undefined,
-    conditions: setCondition(status?.conditions, { type: COMPLETED, status: 'True', reason: REASON.Completed, message, ...gen(generation) }, now),
+    conditions: setCondition(status?.conditions, { type: COMPLETED, status: 'True', reason: REASON.Completed, message }, now, generation),
     ...gen(generation),
   };
 }
 
 export function startedCondition(status: BackupStatus | undefined, jobName: string, generation: number | undefined, now: Date): BackupStatus {
   return {
-    conditions: setCondition(status?.conditions, { type: STARTED, status: 'True', reason: REASON.Started, message: `Job ${jobName} streams the backup`, ...gen(generation) }, now),
+    conditions: setCondition(status?.conditions, { type: STARTED, status: 'True', reason: REASON.Started, message: `Job ${jobName} streams the backup` }, now, generation),
   };
 }
 

@@ -8,6 +8,7 @@
  */
 import type { BackupResource, ObjectStore } from '../../../../src/generated/api-types.js';
 import { backupPrefix } from '../../../objectstore/object-layout.js';
+import { withFinalizer } from '../../kube/finalizers.js';
 import type { KubeObject } from '../../reconciler.js';
 
 export const ANNOTATION_DELETE_REMOTE = 'mysql.cloudnative-mysql.io/delete-remote-data';
@@ -33,11 +34,11 @@ export const isDeleting = (backup: BackupObject): boolean => !!backup.metadata.d
  * with a conflict and is retried, instead of being overwritten.
  */
 export function finalizerPatch(backup: BackupObject, present: boolean, store?: ObjectStore): object {
-  const others = (backup.metadata.finalizers ?? []).filter((f) => f !== FINALIZER_REMOTE_DATA);
+  const list = backup.metadata.finalizers ?? [];
   return {
     metadata: {
       resourceVersion: backup.metadata.resourceVersion,
-      finalizers: present ? [...others, FINALIZER_REMOTE_DATA] : others,
+      finalizers: withFinalizer(list, FINALIZER_REMOTE_DATA, present) ?? list,
       ...(present && store ? { annotations: { [ANNOTATION_REMOTE_STORE]: JSON.stringify(store) } } : {}),
     },
   };

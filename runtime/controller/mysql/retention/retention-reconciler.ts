@@ -9,11 +9,12 @@
  *      marks the expired ones and starts one prune Job.
  * It runs after every Backup change (watch) and at least every interval.
  */
-import { ApiException, BatchV1Api, CoreV1Api, type V1Job } from '@kubernetes/client-node';
+import { ApiException, type V1Job, type V1Pod } from '@kubernetes/client-node';
 import type { ClusterResource, ObjectStore } from '../../../../src/generated/api-types.js';
-import { CustomObjects, isConflict, isNotFound } from '../../kube/custom-objects.js';
+import { asClientNode, type Job, type KubeClient } from '../../kube/client.js';
+import { isConflict, isNotFound } from '../../kube/custom-objects.js';
 import { apiVersionOfKind, KINDS } from '../../kube/kinds.js';
-import type { KubeObject, ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from '../../reconciler.js';
+import type { KubeObject, ObjectKey, ReconcileContext, ReconcileResult, Reconciler, SecondaryWatch } from '../../reconciler.js';
 import {
   ANNOTATION_BATCH, MAX_BATCH, PRUNE_JOB_SELECTOR, PRUNE_LABEL, pruneOutcome, renderPruneJob, type PruneEntry,
 } from './prune-job.js';
@@ -35,21 +36,29 @@ export interface RetentionOptions {
 
 type ClusterObject = KubeObject & ClusterResource;
 
-export function retentionReconciler(options: RetentionOptions = {}): Reconciler {
-  // UIDs of failed prune Jobs already acted on, kept while the Job waits out the retry pause.
-  // In memory on purpose: the operator's RBAC cannot patch Jobs, and after a restart acting
-  // again is harmless (deleting what is gone is a no-op; one more Event).
-  const processed = new Set<string>();
-  return {
-    name: 'retention',
-    kind: KINDS.Cluster,
-    watches: [
-      { kind: KINDS.Backup, toKeys: (b) => clusterKeyOf(b, (b.spec as { cluster?: { name?: string } } | undefined)?.cluster?.name) },
-      { kind: KINDS.Job, labelSelector: PRUNE_JOB_SELECTOR, toKeys: (job) => clusterKeyOf(job, job.metadata?.labels?.[PRUNE_LABEL]) },
-    ],
-    reconcile: (key, ctx) => new RetentionPass(key, ctx, options, processed).run(),
-  };
+export class RetentionReconciler implements Reconciler {
+  readonly name = 'retention';
+  readonly kind = KINDS.Cluster;
+  readonly watches: SecondaryWatch[] = [
+    { kind: KINDS.Backup, toKeys: (b) => clusterKeyOf(b, (b.spec as { cluster?: { name?: string } } | undefined)?.cluster?.name) },
+    { kind: KINDS.Job, labelSelector: PRUNE_JOB_SELECTOR, toKeys: (job) => clusterKeyOf(job, job.metadata?.labels?.[PRUNE_LABEL]) },
+  ];
+
+  /**
+   * UIDs of failed prune Jobs already acted on, kept while the Job waits out the retry pause.
+   * In memory on purpose: the operator's RBAC cannot patch Jobs, and after a restart acting
+   * again is harmless (deleting what is gone is a no-op; one more Event).
+   */
+  private readonly processed = new Set<string>();
+
+  constructor(private readonly options: RetentionOptions = {}) {}
+
+  reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<ReconcileResult> {
+    return new RetentionPass(key, ctx, this.options, this.processed).run();
+  }
 }
+
+export const retentionReconciler = (options: RetentionOptions = {}): Reconciler => new RetentionReconciler(options);
 
 const isNamespaceTerminating = (error: unknown): boolean =>
   error instanceof ApiException && error.code === 403 && /being terminated/.test(String(error.body));
@@ -60,19 +69,16 @@ const clusterKeyOf = (object: KubeObject, cluster: string | undefined): ObjectKe
 const TERMINAL = new Set(['completed', 'failed']);
 const ANNOTATION_BOOL_HINT = 'mysql.cloudnative-mysql.io/delete-remote-data: "true"';
 
+/** One reconcile of one Cluster's retention. */
 class RetentionPass {
-  private readonly api: CustomObjects;
-  private readonly batch: BatchV1Api;
-  private readonly core: CoreV1Api;
+  private readonly api: KubeClient;
   private readonly namespace: string;
   private readonly interval: number;
   private cluster?: ClusterObject;
   private backups: BackupObject[] = [];
 
   constructor(private readonly key: ObjectKey, private readonly ctx: ReconcileContext, private readonly options: RetentionOptions, private readonly processed: Set<string>) {
-    this.api = new CustomObjects(ctx.kubeConfig);
-    this.batch = ctx.kubeConfig.makeApiClient(BatchV1Api);
-    this.core = ctx.kubeConfig.makeApiClient(CoreV1Api);
+    this.api = ctx.client;
     this.namespace = key.namespace ?? '';
     this.interval = options.intervalMs ?? 3_600_000;
   }
@@ -88,7 +94,7 @@ class RetentionPass {
     this.backups = (await this.api.list<BackupObject>(KINDS.Backup, this.namespace)).filter((b) => b.spec?.cluster?.name === this.key.name);
     await this.syncFinalizers();
 
-    const jobs = (await this.batch.listNamespacedJob({ namespace: this.namespace, labelSelector: `${PRUNE_LABEL}=${this.key.name}` })).items;
+    const jobs = await this.api.listJobs(this.namespace, `${PRUNE_LABEL}=${this.key.name}`);
     for (const job of jobs) {
       const wait = await this.handleJob(job);
       if (wait !== undefined) return { requeueAfterMs: wait };
@@ -122,7 +128,7 @@ class RetentionPass {
   }
 
   /** Acts on one prune Job; returns a requeue delay while it (or its retry pause) blocks the next batch. */
-  private async handleJob(job: V1Job): Promise<number | undefined> {
+  private async handleJob(job: Job): Promise<number | undefined> {
     const name = job.metadata!.name!;
     const finishedAt = job.status?.conditions?.find((c) => ['Failed', 'FailureTarget', 'Complete', 'SuccessCriteriaMet'].includes(c.type) && c.status === 'True')?.lastTransitionTime;
     const uid = job.metadata?.uid ?? name;
@@ -147,10 +153,10 @@ class RetentionPass {
   }
 
   /** Applies a finished Job's outcome; undefined while it runs, else whether it succeeded. */
-  private async actOn(job: V1Job): Promise<boolean | undefined> {
+  private async actOn(job: Job): Promise<boolean | undefined> {
     const name = job.metadata!.name!;
-    const pods = (await this.core.listNamespacedPod({ namespace: this.namespace, labelSelector: `batch.kubernetes.io/job-name=${name}` })).items;
-    const outcome = pruneOutcome(job, pods);
+    const pods = await this.api.listPods(this.namespace, `batch.kubernetes.io/job-name=${name}`);
+    const outcome = pruneOutcome(asClientNode<V1Job>(job), asClientNode<V1Pod[]>(pods));
     if (outcome.state === 'running') return undefined;
 
     const batch = JSON.parse(job.metadata?.annotations?.[ANNOTATION_BATCH] ?? '[]') as Array<{ backup: string; why: PruneEntry['why'] }>;
@@ -161,16 +167,16 @@ class RetentionPass {
       if (!backup) continue;
       await this.release(backup);
       if (entry.why === 'expired') expired += 1;
-      else await this.ctx.events.record(backup, 'Normal', R.remoteDataDeleted, `deleted the backup's objects from the object store (${ANNOTATION_BOOL_HINT}) through Job ${name}`);
+      else await this.ctx.events.record(backup, 'Normal', R.RemoteDataDeleted, `deleted the backup's objects from the object store (${ANNOTATION_BOOL_HINT}) through Job ${name}`);
     }
     if (expired) {
       const policy = this.cluster?.spec.backup?.retentionPolicy;
-      await this.ctx.events.record(this.clusterRef, 'Normal', R.backupsExpired,
+      await this.ctx.events.record(this.clusterRef, 'Normal', R.BackupsExpired,
         `deleted ${expired} expired backup${expired === 1 ? '' : 's'} from the object store and the API${policy ? ` (retentionPolicy ${policy})` : ''}; ${this.keptCount()} completed backup(s) kept`);
     }
     if (!outcome.succeeded) {
       const failed = batch.length - outcome.deleted.size;
-      await this.ctx.events.record(this.clusterRef, 'Warning', R.pruneFailed,
+      await this.ctx.events.record(this.clusterRef, 'Warning', R.PruneFailed,
         `prune Job ${name} could not delete ${failed} of ${batch.length} backup(s): ${outcome.error}; their Backup objects stay and the prune is retried in ${Math.round((this.options.retryDelayMs ?? 300_000) / 1000)} s — check the object store and its credentials`);
     }
     return outcome.succeeded;
@@ -189,11 +195,7 @@ class RetentionPass {
   }
 
   private async deleteJob(name: string): Promise<void> {
-    try {
-      await this.batch.deleteNamespacedJob({ namespace: this.namespace, name, propagationPolicy: 'Background' });
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
+    await this.api.deleteJob(this.namespace, name);
   }
 
   private keptCount(): number {
@@ -214,7 +216,7 @@ class RetentionPass {
       const prefix = store ? prefixOf(backup, store, this.key.name) : { problem: `neither its spec.objectStore nor Cluster ${this.key.name}'s spec.backup.objectStore is available` };
       if ('problem' in prefix) {
         if (backup.status?.backupId) {
-          await this.ctx.events.record(backup, 'Warning', R.remoteDataLeft,
+          await this.ctx.events.record(backup, 'Warning', R.RemoteDataLeft,
             `remote deletion was opted in, but ${prefix.problem}; the Backup object goes and its objects${backup.status?.destinationPath ? ` at ${backup.status.destinationPath}` : ''} stay in the store`);
         }
         await this.release(backup);
@@ -226,7 +228,7 @@ class RetentionPass {
       const store = this.storeOf(backup);
       const prefix = store ? prefixOf(backup, store, this.key.name) : { problem: 'no object store is configured for it' };
       if ('problem' in prefix) {
-        await this.ctx.events.record(backup, 'Warning', R.expiryBlocked, `retention expired this backup but cannot delete it: ${prefix.problem}`);
+        await this.ctx.events.record(backup, 'Warning', R.ExpiryBlocked, `retention expired this backup but cannot delete it: ${prefix.problem}`);
         continue;
       }
       entries.push({ backupName: backup.metadata.name!, prefix: prefix.prefix, why: 'expired', store: store! });
@@ -248,14 +250,14 @@ class RetentionPass {
       entries: batch.map(({ backupName, prefix, why }) => ({ backupName, prefix, why })), workerImage: this.ctx.settings.workerImage,
     });
     try {
-      await this.batch.createNamespacedJob({ namespace: this.namespace, body: job });
+      await this.api.createJob(job);
     } catch (error) {
       if (isNamespaceTerminating(error)) return this.abandonInTerminatingNamespace(batch);
       if (!isConflict(error)) throw error; // the same batch, started by a pass that crashed before it could requeue
     }
     const expired = batch.filter((e) => e.why === 'expired').length;
     const deleted = batch.length - expired;
-    await this.ctx.events.record(this.clusterRef, 'Normal', R.pruneStarted,
+    await this.ctx.events.record(this.clusterRef, 'Normal', R.PruneStarted,
       `prune Job ${job.metadata!.name} deletes ${batch.length} backup(s) from the object store: ${expired} expired by retention, ${deleted} deleted with remote deletion opted in`);
     return { requeueAfterMs: this.options.pollMs ?? 15_000 };
   }
@@ -269,7 +271,7 @@ class RetentionPass {
     for (const entry of batch) {
       const backup = this.backups.find((b) => b.metadata.name === entry.backupName);
       if (!backup || entry.why !== 'deleted') continue;
-      await this.ctx.events.record(backup, 'Warning', R.remoteDataLeft,
+      await this.ctx.events.record(backup, 'Warning', R.RemoteDataLeft,
         `remote deletion was opted in, but namespace ${this.namespace} is being deleted and no prune Job can start in it; the objects under ${entry.prefix} stay in the store — delete them by hand`);
       await this.release(backup);
     }
@@ -290,7 +292,7 @@ class RetentionPass {
       policy = parseRetentionPolicy(policyText);
     } catch (error) {
       if (!(error instanceof RetentionPolicyError)) throw error;
-      await this.ctx.events.record(this.clusterRef, 'Warning', R.invalidRetentionPolicy, error.message);
+      await this.ctx.events.record(this.clusterRef, 'Warning', R.InvalidRetentionPolicy, error.message);
       return marked;
     }
     const start = windowStart(this.ctx.now(), policy);
@@ -299,7 +301,7 @@ class RetentionPass {
       .filter((b) => b.status?.phase === 'completed' && b.status.backupId)
       .map((b) => ({
         name: b.metadata.name!, backupId: b.status!.backupId!, parentBackupId: b.status!.parentBackupId,
-        recoveryPoint: new Date(b.status!.stoppedAt ?? String(b.metadata.creationTimestamp)),
+        recoveryPoint: new Date(b.status!.stoppedAt ?? b.metadata.creationTimestamp ?? ''),
       }));
     const decision = selectRetention(candidates, start, await this.protectedIds(live));
     this.ctx.log.debug('retention decision', { cluster: this.key.name, window: describePolicy(policy), start: start.toISOString(), keep: Object.fromEntries(decision.keep), expire: decision.expire });

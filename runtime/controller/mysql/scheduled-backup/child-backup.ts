@@ -3,14 +3,13 @@
  * references. Names are deterministic in (schedule, slot), so a reconcile that
  * crashed between creating the child and writing the status creates nothing twice.
  */
-import { createHash } from 'node:crypto';
 import type { BackupSpec, ScheduledBackupSpec } from '../../../../src/generated/api-types.js';
 import type { KubeObject } from '../../reconciler.js';
 import { apiVersionOfKind, KINDS } from '../../kube/kinds.js';
+import { fitName, MANAGED_BY } from '../../kube/names.js';
 
 export const LABEL_SCHEDULED_BACKUP = 'mysql.cloudnative-mysql.io/scheduled-backup';
 export const LABEL_CLUSTER = 'mysql.cloudnative-mysql.io/cluster';
-export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 /** Full ScheduledBackup name on each child; the label may be shortened to fit 63 characters. */
 export const ANNOTATION_SCHEDULED_BACKUP = 'mysql.cloudnative-mysql.io/scheduled-backup-name';
 /** The slot a child was created for (RFC 3339). */
@@ -22,21 +21,6 @@ const STAMP_LENGTH = 14; // yyyymmddhhmmss
 /** `yyyymmddhhmmss` in UTC. */
 export function slotStamp(slot: Date): string {
   return slot.toISOString().replace(/[-:T]/g, '').slice(0, STAMP_LENGTH);
-}
-
-const shortHash = (value: string): string => createHash('sha256').update(value).digest('hex').slice(0, 8);
-const trimEnd = (value: string): string => value.replace(/[^a-z0-9]+$/, '');
-
-/**
- * The name itself when it fits in `max` characters and is a DNS label, else
- * its first characters plus a hash of the whole name, so two long names that
- * share a beginning still differ. Always a DNS label.
- */
-export function fitName(name: string, max: number): string {
-  const label = name.replace(/\./g, '-');
-  if (label.length <= max && label === name) return name;
-  // Shortened or rewritten ('.' → '-'): the hash keeps "a.b" and "a-b" apart.
-  return `${trimEnd(label.slice(0, max - 9))}-${shortHash(name)}`;
 }
 
 /** Label value naming the ScheduledBackup (≤ 63 characters). */
@@ -99,7 +83,7 @@ export function renderChildBackup(options: {
       labels: {
         [LABEL_SCHEDULED_BACKUP]: scheduleLabelValue(scheduleName),
         [LABEL_CLUSTER]: spec.cluster.name,
-        [LABEL_MANAGED_BY]: 'silo',
+        ...MANAGED_BY,
       },
       annotations: {
         ...inheritedAnnotations(options.annotations),

@@ -4,36 +4,13 @@
  * changed, so its own status writes do not wake it up in a loop.
  */
 import type { Condition, ScheduledBackupStatus } from '../../../../src/generated/api-types.js';
+import { findCondition, nextCondition } from '../../kube/conditions.js';
+import { SCHEDULED_BACKUP_REASONS as R, type ReadyReason } from './scheduled-backup-reasons.js';
 
-/** Every reason the Ready condition can carry. */
-export const REASONS = {
-  scheduled: 'Scheduled',
-  suspended: 'Suspended',
-  invalidSchedule: 'InvalidSchedule',
-  scheduleNeverFires: 'ScheduleNeverFires',
-  clusterNotFound: 'ClusterNotFound',
-} as const;
-
-/** Event reasons (the Ready reasons above are also emitted as Events on a change). */
-export const EVENT_REASONS = {
-  backupCreated: 'BackupCreated',
-  backupSkipped: 'BackupSkipped',
-} as const;
-
-export type ReadyReason = (typeof REASONS)[keyof typeof REASONS];
-
+/** The Ready condition; its transition time moves when its status or its reason changes. */
 export function readyCondition(reason: ReadyReason, message: string, now: Date, generation: number | undefined, previous?: Condition[]): Condition {
-  const status = reason === REASONS.scheduled ? 'True' : 'False';
-  const old = previous?.find((c) => c.type === 'Ready');
-  const unchanged = old && old.status === status && old.reason === reason;
-  return {
-    type: 'Ready',
-    status,
-    reason,
-    message,
-    lastTransitionTime: unchanged ? old.lastTransitionTime : now.toISOString(),
-    ...(generation !== undefined ? { observedGeneration: generation } : {}),
-  };
+  const status = reason === R.Scheduled ? 'True' : 'False';
+  return nextCondition(findCondition(previous, 'Ready'), { type: 'Ready', status, reason, message }, now, { observedGeneration: generation, transitionOn: 'statusOrReason' });
 }
 
 /** True when `next` differs from `current` in anything but lastCheckTime. */

@@ -13,6 +13,7 @@ import type {
   EventRecorder, KindRef, KubeObject, ObjectCache, ObjectKey, ReconcileContext, ReconcileResult, Reconciler,
 } from '../../../../runtime/controller/reconciler.js';
 import { CustomObjects } from '../../../../runtime/controller/kube/custom-objects.js';
+import { KubeClient } from '../../../../runtime/controller/kube/client.js';
 
 /** Events written the way the manager's recorder writes them (core/v1, involvedObject). */
 export function coreEventRecorder(kc: KubeConfig): EventRecorder {
@@ -80,7 +81,7 @@ export class ReconcileDriver {
 
   context(signal: AbortSignal = new AbortController().signal): ReconcileContext {
     return {
-      kubeConfig: this.options.kubeConfig,
+      client: new KubeClient(this.options.kubeConfig),
       cache: this.cache,
       events: coreEventRecorder(this.options.kubeConfig),
       metrics: { observeBackup: () => undefined },

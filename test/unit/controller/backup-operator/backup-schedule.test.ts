@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { InvalidScheduleError, planSlots } from '../../../../runtime/controller/backup-operator/backup-schedule/backup-schedule-cron.js';
+import { InvalidScheduleError, planSlots } from '../../../../runtime/controller/schedule/cron.js';
 import { manualRunName, runFor, runsBeyondHistory, scheduledRunName } from '../../../../runtime/controller/backup-operator/backup-schedule/backup-schedule-runs.js';
 
 const run = (name: string, phase: string | undefined, completedAt?: string) => ({ metadata: { name, creationTimestamp: completedAt }, status: phase ? { phase, completedAt } : undefined }) as any;

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { checkCredentialKeys, credentialEnv, storageEnv } from '../../../../runtime/controller/backup-operator/shared/storage-credentials.js';
-import { setCondition } from '../../../../runtime/controller/backup-operator/shared/conditions.js';
-import { boundedName } from '../../../../runtime/controller/backup-operator/shared/names.js';
-import { withFinalizer } from '../../../../runtime/controller/backup-operator/shared/finalizers.js';
+import { setCondition } from '../../../../runtime/controller/kube/conditions.js';
+import { boundedName } from '../../../../runtime/controller/kube/names.js';
+import { withFinalizer } from '../../../../runtime/controller/kube/finalizers.js';
 import { deletionBlockedMessage, runsUsingStorage } from '../../../../runtime/controller/backup-operator/backup-storage/backup-storage-finalizer.js';
 import { probeStorage } from '../../../../runtime/controller/backup-operator/backup-storage/backup-storage-probe.js';
 import { storageStatus } from '../../../../runtime/controller/backup-operator/backup-storage/backup-storage-status.js';

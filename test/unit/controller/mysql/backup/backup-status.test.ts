@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { BackupMetadata } from '../../../../../src/generated/api-types.js';
-import { completedPatch, failedPatch, humanSize, setCondition } from '../../../../../runtime/controller/mysql/backup/backup-status.js';
+import { completedPatch, failedPatch, humanSize } from '../../../../../runtime/controller/mysql/backup/backup-status.js';
+import { setCondition } from '../../../../../runtime/controller/kube/conditions.js';
 import { unsupportedSpec } from '../../../../../runtime/controller/mysql/backup/backup-spec-check.js';
 import { resolveObjectStore, unsupportedStoreOption } from '../../../../../runtime/controller/mysql/backup/backup-store.js';
 import { backup, cluster, store } from './fixtures.js';

@@ -3,10 +3,11 @@
  * that its own status writes and its children's updates cause make no API
  * call, and a slot that the cache says is due is confirmed with the API server
  * (the cached status may lag the last lastScheduleTime written). The
- * KubeConfig points at a closed port, so any API call fails the reconcile.
+ * client's KubeConfig points at a closed port, so any API call fails the reconcile.
  */
 import { expect } from 'chai';
 import { KubeConfig } from '@kubernetes/client-node';
+import { KubeClient } from '../../../../../runtime/controller/kube/client.js';
 import { KINDS } from '../../../../../runtime/controller/kube/kinds.js';
 import { scheduledBackupReconciler } from '../../../../../runtime/controller/mysql/scheduled-backup/scheduled-backup-reconciler.js';
 import { ANNOTATION_SCHEDULED_BACKUP, LABEL_SCHEDULED_BACKUP } from '../../../../../runtime/controller/mysql/scheduled-backup/child-backup.js';
@@ -40,7 +41,7 @@ class MapCache implements ObjectCache {
 
 function context(cache: ObjectCache, events: string[]): ReconcileContext {
   return {
-    kubeConfig: unreachable(), cache,
+    client: new KubeClient(unreachable()), cache,
     events: { record: async (_o, type, reason) => { events.push(`${type} ${reason}`); } },
     metrics: { observeBackup: () => undefined },
     log: createLogger({}, { level: 'error', write: () => undefined }),
@@ -51,7 +52,7 @@ function context(cache: ObjectCache, events: string[]): ReconcileContext {
 
 const schedule = (status: Record<string, unknown>): KubeObject => ({
   apiVersion: 'mysql.cloudnative-mysql.io/v1alpha1', kind: 'ScheduledBackup',
-  metadata: { name: 'nightly', namespace: NS, uid: 'u1', generation: 1, resourceVersion: '7', creationTimestamp: '2026-11-22T05:00:00Z' as unknown as Date },
+  metadata: { name: 'nightly', namespace: NS, uid: 'u1', generation: 1, resourceVersion: '7', creationTimestamp: '2026-11-22T05:00:00Z' },
   spec: { schedule: '0 * * * * *', cluster: { name: 'db' } },
   status,
 });

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import {
-  backupSpecOf, childBackupName, fitName, inheritedAnnotations, renderChildBackup, scheduleLabelValue,
+  backupSpecOf, childBackupName, inheritedAnnotations, renderChildBackup, scheduleLabelValue,
 } from '../../../../../runtime/controller/mysql/scheduled-backup/child-backup.js';
+import { fitName } from '../../../../../runtime/controller/kube/names.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const slot = new Date('2026-11-22T05:30:20Z');

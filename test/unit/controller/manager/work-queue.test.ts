@@ -1,8 +1,8 @@
 /** The manager's work queue with real timers: dedup, dirty re-queue, backoff, rate limit, concurrency, requeueAfter, drain. */
 import { expect } from 'chai';
-import { WorkQueue } from '../../../runtime/controller/manager/work-queue.js';
-import { backoffDelay } from '../../../runtime/controller/manager/backoff.js';
-import { TokenBucket } from '../../../runtime/controller/manager/rate-limiter.js';
+import { WorkQueue } from '../../../../runtime/controller/manager/work-queue.js';
+import { backoffDelay } from '../../../../runtime/controller/manager/backoff.js';
+import { TokenBucket } from '../../../../runtime/controller/manager/rate-limiter.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const fast = { rateLimit: { qps: 10_000, burst: 10_000 }, backoff: { baseMs: 20, maxMs: 1000 } };

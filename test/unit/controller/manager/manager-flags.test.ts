@@ -1,7 +1,7 @@
 /** `silo controller` flags and the status-only update predicate. */
 import { expect } from 'chai';
-import { parseControllerFlags } from '../../../runtime/controller/manager/flags.js';
-import { statusOnlyChange } from '../../../runtime/controller/manager/manager.js';
+import { parseControllerFlags } from '../../../../runtime/controller/manager/flags.js';
+import { statusOnlyChange } from '../../../../runtime/controller/manager/manager.js';
 
 describe('silo controller flags', () => {
   it('defaults: no leader election, id silo-operator, namespace from POD_NAMESPACE, all namespaces, 8080/8081 on POD_IP, 4 workers, 5 min resync', () => {

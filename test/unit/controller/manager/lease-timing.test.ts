@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import {
   DEFAULT_TIMING, LeaseObservation, canAcquire, microTime, nextRecord, releasedRecord, renewExpired, validateTiming, type LeaseRecord,
-} from '../../../runtime/controller/manager/lease-timing.js';
+} from '../../../../runtime/controller/manager/lease-timing.js';
 
 const T = DEFAULT_TIMING;
 const at = (ms: number) => new Date(Date.UTC(2026, 0, 1) + ms);

@@ -1,7 +1,7 @@
 /** ownerKeysOf: the toKeys of child watches (Pod → BackupRun, Job → Backup, BackupRun → BackupSchedule). */
 import { expect } from 'chai';
-import { KINDS } from '../../../runtime/controller/kube/kinds.js';
-import { ownerKeysOf } from '../../../runtime/controller/reconciler.js';
+import { KINDS } from '../../../../runtime/controller/kube/kinds.js';
+import { ownerKeysOf } from '../../../../runtime/controller/kube/owner-keys.js';
 
 describe('ownerKeysOf', () => {
   const job = {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import {
   dueSlot, latestSlotAtOrBefore, MAX_REQUEUE_MS, nextSlot, requeueUntil, ScheduleError, validateSchedule,
-} from '../../../../../runtime/controller/mysql/scheduled-backup/schedule-slots.js';
+} from '../../../../runtime/controller/schedule/cron.js';
 
 const at = (iso: string) => new Date(iso);
 

@@ -1,0 +1,164 @@
+/**
+ * The one client a reconciler gets (`ReconcileContext.client`): Silo's custom
+ * objects (get, list, create, JSON merge patch of the object and of its status
+ * subresource, delete) plus the core and batch calls the reconcilers make.
+ * The manager builds it once from the KubeConfig; reconcilers never see the
+ * KubeConfig.
+ *
+ * Timestamps: the informer cache and the custom-object calls hand out the API
+ * server's JSON, where a timestamp is an RFC 3339 string. client-node's typed
+ * core and batch clients turn the same fields into Date objects; this client
+ * turns them back (`Wire<T>`), so an object has one shape whichever path read it.
+ */
+import {
+  BatchV1Api, CoreV1Api, KubeConfig, type V1Job, type V1Pod, type V1Secret,
+} from '@kubernetes/client-node';
+import type { KindRef, KubeObject, ObjectKey } from '../reconciler.js';
+import { CustomObjects, isAlreadyExists, isNotFound } from './custom-objects.js';
+
+/** `T` as the API server's JSON carries it: every Date an RFC 3339 string. */
+export type Wire<T> = T extends Date ? string
+  : T extends ReadonlyArray<infer U> ? Array<Wire<U>>
+  : T extends object ? { [K in keyof T]: Wire<T[K]> }
+  : T;
+
+export type Pod = Wire<V1Pod>;
+export type Job = Wire<V1Job>;
+export type Secret = Wire<V1Secret>;
+
+/** Deep copy with every Date as the API server writes it (`2026-12-04T10:00:00Z`). */
+export function toWire<T>(value: T): Wire<T> {
+  if (value instanceof Date) return value.toISOString().replace(/\.000Z$/, 'Z') as Wire<T>;
+  if (Array.isArray(value)) return value.map((v) => toWire(v)) as Wire<T>;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, toWire(v)])) as Wire<T>;
+  }
+  return value as Wire<T>;
+}
+
+/**
+ * For the few pure functions still typed with client-node's classes (Job and
+ * Pod outcome readers, the source selection): they read timestamps with
+ * `new Date(x)`, which takes either form.
+ */
+export const asClientNode = <T>(value: Wire<T>): T => value as unknown as T;
+
+export class KubeClient {
+  private readonly objects: CustomObjects;
+  private readonly core: CoreV1Api;
+  private readonly batch: BatchV1Api;
+
+  constructor(kubeConfig: KubeConfig) {
+    this.objects = new CustomObjects(kubeConfig);
+    this.core = kubeConfig.makeApiClient(CoreV1Api);
+    this.batch = kubeConfig.makeApiClient(BatchV1Api);
+  }
+
+  // Custom objects (the API server's JSON as is).
+
+  /** The object, or undefined when it does not exist. */
+  get<T extends KubeObject = KubeObject>(kind: KindRef, key: ObjectKey): Promise<T | undefined> {
+    return this.objects.get<T>(kind, key);
+  }
+
+  list<T extends KubeObject = KubeObject>(kind: KindRef, namespace?: string, labelSelector?: string): Promise<T[]> {
+    return this.objects.list<T>(kind, namespace, labelSelector);
+  }
+
+  create<T extends KubeObject = KubeObject>(kind: KindRef, object: KubeObject): Promise<T> {
+    return this.objects.create<T>(kind, object);
+  }
+
+  /** JSON merge patch of the main resource (metadata, spec). */
+  patch<T extends KubeObject = KubeObject>(kind: KindRef, key: ObjectKey, patch: object): Promise<T> {
+    return this.objects.patch<T>(kind, key, patch);
+  }
+
+  /** JSON merge patch of the status subresource: `{ phase: 'running', ... }`. */
+  patchStatus<T extends KubeObject = KubeObject>(kind: KindRef, key: ObjectKey, status: object): Promise<T> {
+    return this.objects.patchStatus<T>(kind, key, status);
+  }
+
+  /** Deletes the object; true when it existed. */
+  delete(kind: KindRef, key: ObjectKey, propagationPolicy: 'Background' | 'Foreground' | 'Orphan' = 'Background'): Promise<boolean> {
+    return this.objects.delete(kind, key, propagationPolicy);
+  }
+
+  // Pods.
+
+  async listPods(namespace: string, labelSelector: string): Promise<Pod[]> {
+    return toWire((await this.core.listNamespacedPod({ namespace, labelSelector })).items);
+  }
+
+  /** The Pod, or undefined when it does not exist. */
+  async readPod(namespace: string, name: string): Promise<Pod | undefined> {
+    try {
+      return toWire(await this.core.readNamespacedPod({ namespace, name }));
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Creates the Pod; an existing Pod of that name (an earlier attempt) counts as created. */
+  async createPod(pod: V1Pod): Promise<void> {
+    try {
+      await this.core.createNamespacedPod({ namespace: pod.metadata!.namespace!, body: pod });
+    } catch (error) {
+      if (!isAlreadyExists(error)) throw error;
+    }
+  }
+
+  /** Deletes the Pod; an absent Pod counts as deleted. */
+  async deletePod(namespace: string, name: string, gracePeriodSeconds?: number): Promise<void> {
+    try {
+      await this.core.deleteNamespacedPod({ namespace, name, ...(gracePeriodSeconds !== undefined ? { gracePeriodSeconds } : {}) });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
+  // Secrets (errors as the API server gave them: callers word each case).
+
+  async readSecret(namespace: string, name: string): Promise<Secret> {
+    return toWire(await this.core.readNamespacedSecret({ namespace, name }));
+  }
+
+  async createSecret(namespace: string, secret: V1Secret): Promise<void> {
+    await this.core.createNamespacedSecret({ namespace, body: secret });
+  }
+
+  async deleteSecret(namespace: string, name: string): Promise<void> {
+    await this.core.deleteNamespacedSecret({ namespace, name });
+  }
+
+  // Jobs.
+
+  /** The Job, or undefined when it does not exist. */
+  async readJob(namespace: string, name: string): Promise<Job | undefined> {
+    try {
+      return toWire(await this.batch.readNamespacedJob({ namespace, name }));
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async listJobs(namespace: string, labelSelector: string): Promise<Job[]> {
+    return toWire((await this.batch.listNamespacedJob({ namespace, labelSelector })).items);
+  }
+
+  /** Creates the Job; errors (409 included) as the API server gave them. */
+  async createJob(job: V1Job): Promise<void> {
+    await this.batch.createNamespacedJob({ namespace: job.metadata!.namespace!, body: job });
+  }
+
+  /** Deletes the Job and, in the background, its Pods; an absent Job counts as deleted. */
+  async deleteJob(namespace: string, name: string): Promise<void> {
+    try {
+      await this.batch.deleteNamespacedJob({ namespace, name, propagationPolicy: 'Background' });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+}

@@ -1,0 +1,15 @@
+/** Object keys: of an object, as a work-queue string, and of a child's owners (a SecondaryWatch's toKeys). */
+import type { KindRef, KubeObject, ObjectKey } from '../reconciler.js';
+import { apiVersionOfKind } from './kinds.js';
+
+export const keyString = (key: ObjectKey): string => (key.namespace ? `${key.namespace}/${key.name}` : key.name);
+
+/** A SecondaryWatch's toKeys for children: the owners of kind `owner` in the object's ownerReferences. */
+export const ownerKeysOf = (owner: KindRef) => (object: KubeObject): ObjectKey[] => (object.metadata?.ownerReferences ?? [])
+  .filter((o) => o.kind === owner.kind && o.apiVersion === apiVersionOfKind(owner))
+  .map((o) => ({ namespace: object.metadata?.namespace, name: o.name }));
+
+export const keyOf = (object: KubeObject): ObjectKey => ({
+  ...(object.metadata?.namespace ? { namespace: object.metadata.namespace } : {}),
+  name: object.metadata?.name ?? '',
+});
