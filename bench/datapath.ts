@@ -31,7 +31,8 @@ const CLI = [process.env.SILO_BENCH_SILO ?? join(ROOT, 'build/silo')];
 const datasetMb = Number(process.env.SILO_BENCH_MB ?? 1024);
 const memoryGib = Number(process.env.SILO_BENCH_MEMORY_GIB ?? 20);
 const rounds = Number(process.env.SILO_BENCH_ROUNDS ?? 3);
-if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`SILO_BENCH_ROUNDS must be a positive integer (got ${JSON.stringify(process.env.SILO_BENCH_ROUNDS)})`);
+if (!Number.isInteger(rounds) || rounds < 1)
+  throw new Error(`SILO_BENCH_ROUNDS must be a positive integer (got ${JSON.stringify(process.env.SILO_BENCH_ROUNDS)})`);
 
 execFileSync('npm', ['run', '--silent', 'stack', '--', 'up', 'minio', 'mariadb'], { cwd: ROOT, stdio: 'inherit' });
 const ctx = createContext();
@@ -41,15 +42,26 @@ const keys = generateAgeKeyPair();
 writeFileSync(join(work, 'identity.txt'), keys.identity + '\n');
 const minio = minioEndpoint(ctx, false);
 const mc = mcPath(ctx);
-const mcEnv = { ...process.env, MC_HOST_bench: minio.endpoint.replace('://', `://${MINIO_ACCESS_KEY}:${MINIO_SECRET_KEY}@`), MC_CONFIG_DIR: join(work, 'mc') };
+const mcEnv = {
+  ...process.env,
+  MC_HOST_bench: minio.endpoint.replace('://', `://${MINIO_ACCESS_KEY}:${MINIO_SECRET_KEY}@`),
+  MC_CONFIG_DIR: join(work, 'mc'),
+};
 const storeEnv = { ...minioWorkerEnv(ctx), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', SILO_LOG_LEVEL: 'warn' };
 const prefix = `bench/${Date.now()}`;
 const rows: Array<Record<string, string | number>> = [];
 
-interface Interleaved { baseline: Measured[]; silo: Measured[] }
+interface Interleaved {
+  baseline: Measured[];
+  silo: Measured[];
+}
 
 /** Runs both sides `rounds` times, alternating which goes first. */
-async function interleaved(what: string, baseline: (round: number) => Promise<Measured>, silo: (round: number) => Promise<Measured>): Promise<Interleaved> {
+async function interleaved(
+  what: string,
+  baseline: (round: number) => Promise<Measured>,
+  silo: (round: number) => Promise<Measured>,
+): Promise<Interleaved> {
   const result: Interleaved = { baseline: [], silo: [] };
   for (let round = 1; round <= rounds; round++) {
     const order = round % 2 === 1 ? (['baseline', 'silo'] as const) : (['silo', 'baseline'] as const);
@@ -67,14 +79,28 @@ function comparisonRow(run: string, bytes: number, runs: Interleaved): Record<st
   const baselineSeconds = median(runs.baseline.map((r) => r.seconds));
   const siloSeconds = median(runs.silo.map((r) => r.seconds));
   return {
-    run, 'silo MB/s': mbps(bytes, siloSeconds), 'baseline MB/s': mbps(bytes, baselineSeconds), ratio: baselineSeconds / siloSeconds,
+    run,
+    'silo MB/s': mbps(bytes, siloSeconds),
+    'baseline MB/s': mbps(bytes, baselineSeconds),
+    ratio: baselineSeconds / siloSeconds,
     'ratio per round': runs.silo.map((r, i) => (runs.baseline[i].seconds / r.seconds).toFixed(2)).join(' / '),
-    'silo peak RSS MiB': Math.max(...runs.silo.map((r) => r.peakRssMiB)), 'baseline peak RSS MiB': Math.max(...runs.baseline.map((r) => r.peakRssMiB)),
+    'silo peak RSS MiB': Math.max(...runs.silo.map((r) => r.peakRssMiB)),
+    'baseline peak RSS MiB': Math.max(...runs.baseline.map((r) => r.peakRssMiB)),
   };
 }
 
 // Reseeding 1 GB takes minutes; reuse the dataset when an earlier run left it (SILO_BENCH_RESEED=1 forces it).
-const seeded = execFileSync('mariadb', ['--no-defaults', `--socket=${db.socket}`, '-uroot', '-N', '-B', '-e', "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema='silo_bench'"]).toString().trim();
+const seeded = execFileSync('mariadb', [
+  '--no-defaults',
+  `--socket=${db.socket}`,
+  '-uroot',
+  '-N',
+  '-B',
+  '-e',
+  "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema='silo_bench'",
+])
+  .toString()
+  .trim();
 if (seeded === '0' || process.env.SILO_BENCH_RESEED === '1') {
   process.stdout.write(`seeding ${datasetMb} MB into MariaDB…\n`);
   await seedDataset(db, { megabytes: datasetMb, database: 'silo_bench' });
@@ -82,13 +108,27 @@ if (seeded === '0' || process.env.SILO_BENCH_RESEED === '1') {
 
 // The instance manager runs as its own process, as the sidecar would.
 const pki = createPki(join(work, 'pki'));
-for (const [name, value] of Object.entries({ ca: pki.ca, cert: pki.serverCert, key: pki.serverKey, ccert: pki.clientCert, ckey: pki.clientKey })) writeFileSync(join(work, name), value);
+for (const [name, value] of Object.entries({
+  ca: pki.ca,
+  cert: pki.serverCert,
+  key: pki.serverKey,
+  ccert: pki.clientCert,
+  ckey: pki.clientKey,
+}))
+  writeFileSync(join(work, name), value);
 const imPort = 19190;
-const imEnv = toProcessEnv(encodeInstanceManagerEnv({
-  port: imPort, host: '127.0.0.1', tls: { keyFile: join(work, 'key'), certFile: join(work, 'cert'), clientCaFile: join(work, 'ca') },
-  connection: { socket: db.socket, user: 'root' },
-}));
-const im = spawn(CLI[0], [...CLI.slice(1), 'instance-manager'], { env: { ...process.env, ...imEnv, SILO_LOG_LEVEL: 'warn' }, stdio: 'inherit' });
+const imEnv = toProcessEnv(
+  encodeInstanceManagerEnv({
+    port: imPort,
+    host: '127.0.0.1',
+    tls: { keyFile: join(work, 'key'), certFile: join(work, 'cert'), clientCaFile: join(work, 'ca') },
+    connection: { socket: db.socket, user: 'root' },
+  }),
+);
+const im = spawn(CLI[0], [...CLI.slice(1), 'instance-manager'], {
+  env: { ...process.env, ...imEnv, SILO_LOG_LEVEL: 'warn' },
+  stdio: 'inherit',
+});
 await new Promise((r) => setTimeout(r, 3000));
 
 try {
@@ -98,14 +138,30 @@ try {
   const mariabackup = `mariabackup --backup --stream=xbstream --target-dir=${join(work, 't')} --socket=${db.socket} --user=root --parallel=2`;
   const baselineBackup = (round: number) => {
     rmSync(join(work, 't'), { recursive: true, force: true });
-    return measure(['bash', '-o', 'pipefail', '-c', `${mariabackup} 2>/dev/null | zstd -1 -T0 -q | age -r ${keys.recipient} | ${mc} pipe -q bench/${MINIO_BUCKET}/${prefix}/${round}/baseline.xb.zst.age`], mcEnv);
+    return measure(
+      [
+        'bash',
+        '-o',
+        'pipefail',
+        '-c',
+        `${mariabackup} 2>/dev/null | zstd -1 -T0 -q | age -r ${keys.recipient} | ${mc} pipe -q bench/${MINIO_BUCKET}/${prefix}/${round}/baseline.xb.zst.age`,
+      ],
+      mcEnv,
+    );
   };
-  const siloBackup = (round: number) => measure([...CLI, 'backup', 'physical', '--instance-manager', `https://127.0.0.1:${imPort}`], {
-    ...process.env, ...storeEnv, ...workerProcessEnv({
-      dataKey: `${prefix}/${round}/silo/backup.xbstream`, metadataKey: `${prefix}/${round}/silo/metadata.json`, backupId: '20261122T000000Z',
-      compression: { algorithm: 'zstd' }, ageRecipients: [keys.recipient], tls: { caFile: join(work, 'ca'), certFile: join(work, 'ccert'), keyFile: join(work, 'ckey') },
-    }),
-  });
+  const siloBackup = (round: number) =>
+    measure([...CLI, 'backup', 'physical', '--instance-manager', `https://127.0.0.1:${imPort}`], {
+      ...process.env,
+      ...storeEnv,
+      ...workerProcessEnv({
+        dataKey: `${prefix}/${round}/silo/backup.xbstream`,
+        metadataKey: `${prefix}/${round}/silo/metadata.json`,
+        backupId: '20261122T000000Z',
+        compression: { algorithm: 'zstd' },
+        ageRecipients: [keys.recipient],
+        tls: { caFile: join(work, 'ca'), certFile: join(work, 'ccert'), keyFile: join(work, 'ckey') },
+      }),
+    });
   const backups = await interleaved('backup', baselineBackup, siloBackup);
   const metadata = JSON.parse(backups.silo[0].stdout.trim().split('\n').pop()!).metadata;
   const sourceBytes = metadata.sizes.sourceBytes;
@@ -119,35 +175,83 @@ try {
   };
   const baselineRestore = () => {
     emptyTarget();
-    return measure(['bash', '-o', 'pipefail', '-c', `${mc} cat bench/${MINIO_BUCKET}/${prefix}/1/baseline.xb.zst.age | age -d -i ${join(work, 'identity.txt')} | zstd -d -q -T0 | mbstream -x -C ${target}`], mcEnv);
+    return measure(
+      [
+        'bash',
+        '-o',
+        'pipefail',
+        '-c',
+        `${mc} cat bench/${MINIO_BUCKET}/${prefix}/1/baseline.xb.zst.age | age -d -i ${join(work, 'identity.txt')} | zstd -d -q -T0 | mbstream -x -C ${target}`,
+      ],
+      mcEnv,
+    );
   };
   const siloRestore = () => {
     emptyTarget();
     return measure([...CLI, 'restore', 'command', '--', 'mbstream', '-x', '-C', target], {
-      ...process.env, ...storeEnv, ...workerProcessEnv({ metadataKey: `${prefix}/1/silo/metadata.json`, ageIdentity: { file: join(work, 'identity.txt') } }),
+      ...process.env,
+      ...storeEnv,
+      ...workerProcessEnv({ metadataKey: `${prefix}/1/silo/metadata.json`, ageIdentity: { file: join(work, 'identity.txt') } }),
     });
   };
-  rows.push(comparisonRow(`restore ${(sourceBytes / 1e6).toFixed(0)} MB xbstream`, sourceBytes, await interleaved('restore', baselineRestore, siloRestore)));
+  rows.push(
+    comparisonRow(
+      `restore ${(sourceBytes / 1e6).toFixed(0)} MB xbstream`,
+      sourceBytes,
+      await interleaved('restore', baselineRestore, siloRestore),
+    ),
+  );
   rmSync(target, { recursive: true, force: true });
 
   // Memory: the same worker over 1 GiB and over memoryGib GiB of incompressible synthetic data, each backed up and
   // restored, and a restore of zeros, which zstd stores at about 32,000 to 1 (decision 0018).
   // SILO_BENCH_MEMORY_GIB=0 skips the memory runs.
   const memoryRun = async (label: string, key: string, bytes: number, generator: string) => {
-    const backup = must(await measure([...CLI, 'backup', 'command', '--', 'sh', '-c', generator], {
-      ...process.env, ...storeEnv, ...workerProcessEnv({ dataKey: key, backupId: '20261122T000000Z', compression: { algorithm: 'zstd' }, ageRecipients: [keys.recipient] }),
-    }), `memory run: backup ${label}`);
-    const restore = must(await measure([...CLI, 'restore', 'command', '--', 'sh', '-c', 'cat > /dev/null'], {
-      ...process.env, ...storeEnv, ...workerProcessEnv({ metadataKey: `${key}.metadata.json`, ageIdentity: { file: join(work, 'identity.txt') } }),
-    }), `memory run: restore ${label}`);
-    for (const [verb, run] of [['backup', backup], ['restore', restore]] as const) {
-      rows.push({ run: `memory: ${verb} ${label}`, 'silo MB/s': mbps(bytes, run.seconds), 'baseline MB/s': '-', ratio: '-', 'ratio per round': '-', 'silo peak RSS MiB': run.peakRssMiB, 'baseline peak RSS MiB': '-' });
+    const backup = must(
+      await measure([...CLI, 'backup', 'command', '--', 'sh', '-c', generator], {
+        ...process.env,
+        ...storeEnv,
+        ...workerProcessEnv({
+          dataKey: key,
+          backupId: '20261122T000000Z',
+          compression: { algorithm: 'zstd' },
+          ageRecipients: [keys.recipient],
+        }),
+      }),
+      `memory run: backup ${label}`,
+    );
+    const restore = must(
+      await measure([...CLI, 'restore', 'command', '--', 'sh', '-c', 'cat > /dev/null'], {
+        ...process.env,
+        ...storeEnv,
+        ...workerProcessEnv({ metadataKey: `${key}.metadata.json`, ageIdentity: { file: join(work, 'identity.txt') } }),
+      }),
+      `memory run: restore ${label}`,
+    );
+    for (const [verb, run] of [
+      ['backup', backup],
+      ['restore', restore],
+    ] as const) {
+      rows.push({
+        run: `memory: ${verb} ${label}`,
+        'silo MB/s': mbps(bytes, run.seconds),
+        'baseline MB/s': '-',
+        ratio: '-',
+        'ratio per round': '-',
+        'silo peak RSS MiB': run.peakRssMiB,
+        'baseline peak RSS MiB': '-',
+      });
     }
     execFileSync(mc, ['rm', '--quiet', `bench/${MINIO_BUCKET}/${key}`, `bench/${MINIO_BUCKET}/${key}.metadata.json`], { env: mcEnv });
   };
   for (const gib of memoryGib > 0 ? [...new Set([1, memoryGib])] : []) {
     const bytes = gib * 1024 ** 3;
-    await memoryRun(`${gib} GiB synthetic`, `${prefix}/mem-${gib}`, bytes, `openssl enc -aes-128-ctr -nosalt -pass pass:silo-bench -pbkdf2 -in /dev/zero 2>/dev/null | head -c ${bytes}`);
+    await memoryRun(
+      `${gib} GiB synthetic`,
+      `${prefix}/mem-${gib}`,
+      bytes,
+      `openssl enc -aes-128-ctr -nosalt -pass pass:silo-bench -pbkdf2 -in /dev/zero 2>/dev/null | head -c ${bytes}`,
+    );
   }
   if (memoryGib > 0) await memoryRun('4 GiB of zeros', `${prefix}/mem-zeros`, 4 * 1024 ** 3, `head -c ${4 * 1024 ** 3} /dev/zero`);
   // age alone: Silo's stage in this process (1 GiB from memory) against the age CLI on a 512 MiB cached file.
@@ -156,12 +260,30 @@ try {
   execFileSync('sh', ['-c', `head -c ${512 * 1024 ** 2} /dev/urandom > ${ageFile}`]);
   const ageCli = must(await measure(['sh', '-c', `age -r ${keys.recipient} < ${ageFile} > /dev/null`]), 'age CLI');
   const ageCliMbps = mbps(512 * 1024 ** 2, ageCli.seconds);
-  rows.push({ run: 'age encrypt (in process)', 'silo MB/s': age.encryptMBps, 'baseline MB/s': ageCliMbps, ratio: age.encryptMBps / ageCliMbps, 'ratio per round': '-', 'silo peak RSS MiB': '-', 'baseline peak RSS MiB': '-' });
-  rows.push({ run: 'age decrypt (in process)', 'silo MB/s': age.decryptMBps, 'baseline MB/s': '-', ratio: '-', 'ratio per round': '-', 'silo peak RSS MiB': '-', 'baseline peak RSS MiB': '-' });
+  rows.push({
+    run: 'age encrypt (in process)',
+    'silo MB/s': age.encryptMBps,
+    'baseline MB/s': ageCliMbps,
+    ratio: age.encryptMBps / ageCliMbps,
+    'ratio per round': '-',
+    'silo peak RSS MiB': '-',
+    'baseline peak RSS MiB': '-',
+  });
+  rows.push({
+    run: 'age decrypt (in process)',
+    'silo MB/s': age.decryptMBps,
+    'baseline MB/s': '-',
+    ratio: '-',
+    'ratio per round': '-',
+    'silo peak RSS MiB': '-',
+    'baseline peak RSS MiB': '-',
+  });
 } finally {
   im.kill('SIGTERM');
   execFileSync(mc, ['rm', '--recursive', '--force', '--quiet', `bench/${MINIO_BUCKET}/${prefix}`], { env: mcEnv, stdio: 'ignore' });
   rmSync(work, { recursive: true, force: true });
 }
 
-process.stdout.write(`\n${table(rows)}\n\nratio = median baseline seconds / median silo seconds over ${rounds} interleaved rounds (≥ 1.0 means Silo is at least as fast). ${new Date().toISOString()}, ${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length} cores\n`);
+process.stdout.write(
+  `\n${table(rows)}\n\nratio = median baseline seconds / median silo seconds over ${rounds} interleaved rounds (≥ 1.0 means Silo is at least as fast). ${new Date().toISOString()}, ${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length} cores\n`,
+);

@@ -49,7 +49,9 @@ const namespace = `bench-load-${randomBytes(3).toString('hex')}`;
 await core.createNamespace({ body: { metadata: { name: namespace } } });
 
 const operator = await startOperator({
-  watchNamespaces: [namespace], args: [`--concurrency=${concurrency}`, ...extraFlags], bundled: true,
+  watchNamespaces: [namespace],
+  args: [`--concurrency=${concurrency}`, ...extraFlags],
+  bundled: true,
   env: { SILO_WORKER_IMAGE: 'busybox:stand-in', SILO_LOG_LEVEL: 'info' },
 });
 let peakRss = 0;
@@ -58,7 +60,14 @@ const rss = async () => {
   const line = text.split('\n').find((l) => l.startsWith('process_resident_memory_bytes '));
   return line ? Number(line.split(' ')[1]) : 0;
 };
-const sampler = setInterval(() => { rss().then((v) => { peakRss = Math.max(peakRss, v); }, () => undefined); }, 1000);
+const sampler = setInterval(() => {
+  rss().then(
+    (v) => {
+      peakRss = Math.max(peakRss, v);
+    },
+    () => undefined,
+  );
+}, 1000);
 
 try {
   // One slot for all, far enough ahead that every object exists (and was reconciled once) before it.
@@ -66,18 +75,30 @@ try {
   const schedule = `${slot.getUTCSeconds()} ${slot.getUTCMinutes()} ${slot.getUTCHours()} * * *`;
   const createStarted = Date.now();
   let next = 0;
-  await Promise.all(Array.from({ length: 16 }, async () => {
-    while (next < count) {
-      const i = next++;
-      const name = `load-${String(i).padStart(4, '0')}`;
-      await custom.createNamespacedCustomObject({
-        group: 'mysql.cloudnative-mysql.io', version: 'v1alpha1', plural: 'scheduledbackups', namespace,
-        body: { apiVersion: 'mysql.cloudnative-mysql.io/v1alpha1', kind: 'ScheduledBackup', metadata: { name }, spec: { schedule, cluster: { name: `absent-${i}` } } },
-      });
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < count) {
+        const i = next++;
+        const name = `load-${String(i).padStart(4, '0')}`;
+        await custom.createNamespacedCustomObject({
+          group: 'mysql.cloudnative-mysql.io',
+          version: 'v1alpha1',
+          plural: 'scheduledbackups',
+          namespace,
+          body: {
+            apiVersion: 'mysql.cloudnative-mysql.io/v1alpha1',
+            kind: 'ScheduledBackup',
+            metadata: { name },
+            spec: { schedule, cluster: { name: `absent-${i}` } },
+          },
+        });
+      }
+    }),
+  );
   const created = Date.now();
-  console.log(`created ${count} ScheduledBackups in ${((created - createStarted) / 1000).toFixed(1)} s; slot ${slot.toISOString()} (schedule "${schedule}"), ${((slot.getTime() - created) / 1000).toFixed(0)} s ahead`);
+  console.log(
+    `created ${count} ScheduledBackups in ${((created - createStarted) / 1000).toFixed(1)} s; slot ${slot.toISOString()} (schedule "${schedule}"), ${((slot.getTime() - created) / 1000).toFixed(0)} s ahead`,
+  );
   if (created >= slot.getTime()) throw new Error('creating the objects took past the slot; lower SILO_BENCH_SCHEDULES');
   const rssBeforeSlot = await rss();
 
@@ -90,32 +111,50 @@ try {
     for (const line of operator.logs().split('\n')) {
       if (!line.includes('"slot handled"')) continue;
       const entry = JSON.parse(line) as { ts: string; slot: string; scheduledBackup: string };
-      if (entry.slot === slotIso && !lags.has(entry.scheduledBackup)) lags.set(entry.scheduledBackup, Date.parse(entry.ts) - slot.getTime());
+      if (entry.slot === slotIso && !lags.has(entry.scheduledBackup))
+        lags.set(entry.scheduledBackup, Date.parse(entry.ts) - slot.getTime());
     }
   }
   const sorted = [...lags.values()].sort((a, b) => a - b);
-  const children = (await custom.listNamespacedCustomObject({
-    group: 'mysql.cloudnative-mysql.io', version: 'v1alpha1', plural: 'backups', namespace, labelSelector: 'mysql.cloudnative-mysql.io/scheduled-backup',
-  }) as { items: unknown[] }).items.length;
+  const children = (
+    (await custom.listNamespacedCustomObject({
+      group: 'mysql.cloudnative-mysql.io',
+      version: 'v1alpha1',
+      plural: 'backups',
+      namespace,
+      labelSelector: 'mysql.cloudnative-mysql.io/scheduled-backup',
+    })) as { items: unknown[] }
+  ).items.length;
   const end = await rss();
   // Where the time went: reconciles per controller and their mean duration.
   const metrics = await (await fetch(operator.metricsUrl)).text();
   const sample = (re: RegExp) => Object.fromEntries([...metrics.matchAll(re)].map((m) => [m[1], Number(m[2])]));
   const counts = sample(/^silo_reconcile_duration_seconds_count\{controller="([^"]+)"\} (\S+)$/gm);
   const sums = sample(/^silo_reconcile_duration_seconds_sum\{controller="([^"]+)"\} (\S+)$/gm);
-  const perController = Object.keys(counts).filter((c) => counts[c] > 0)
-    .map((c) => `${c} ${counts[c]} × ${((sums[c] / counts[c]) * 1000).toFixed(0)} ms`).join(', ');
-  console.log([
-    `ScheduledBackups that reached their first slot: ${lags.size}/${count} (child Backups: ${children}); operator ${[`--concurrency=${concurrency}`, ...extraFlags].join(' ')}`,
-    sorted.length ? `start lag: p50 ${(pct(sorted, 50) / 1000).toFixed(2)} s, p99 ${(pct(sorted, 99) / 1000).toFixed(2)} s, max ${(sorted[sorted.length - 1] / 1000).toFixed(2)} s` : 'start lag: no slot handled',
-    `operator RSS: ${mib(rssBeforeSlot)} before the slot, peak ${mib(Math.max(peakRss, end))}, ${mib(end)} at the end`,
-    `reconciles (count × mean duration): ${perController}`,
-    `load average (1/5/15 min): ${loadAtSlot.map((l) => l.toFixed(1)).join(' / ')} at the slot, ${loadavg().map((l) => l.toFixed(1)).join(' / ')} at the end (${cpus().length} cores)`,
-  ].join('\n'));
+  const perController = Object.keys(counts)
+    .filter((c) => counts[c] > 0)
+    .map((c) => `${c} ${counts[c]} × ${((sums[c] / counts[c]) * 1000).toFixed(0)} ms`)
+    .join(', ');
+  console.log(
+    [
+      `ScheduledBackups that reached their first slot: ${lags.size}/${count} (child Backups: ${children}); operator ${[`--concurrency=${concurrency}`, ...extraFlags].join(' ')}`,
+      sorted.length
+        ? `start lag: p50 ${(pct(sorted, 50) / 1000).toFixed(2)} s, p99 ${(pct(sorted, 99) / 1000).toFixed(2)} s, max ${(sorted[sorted.length - 1] / 1000).toFixed(2)} s`
+        : 'start lag: no slot handled',
+      `operator RSS: ${mib(rssBeforeSlot)} before the slot, peak ${mib(Math.max(peakRss, end))}, ${mib(end)} at the end`,
+      `reconciles (count × mean duration): ${perController}`,
+      `load average (1/5/15 min): ${loadAtSlot.map((l) => l.toFixed(1)).join(' / ')} at the slot, ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' / ')} at the end (${cpus().length} cores)`,
+    ].join('\n'),
+  );
   if (lags.size < count) process.exitCode = 1;
 } finally {
   clearInterval(sampler);
   await operator.stop();
-  await kc.makeApiClient(CoordinationV1Api).deleteNamespacedLease({ namespace: OPERATOR_NAMESPACE, name: operator.leaderElectionId }).catch(() => undefined);
+  await kc
+    .makeApiClient(CoordinationV1Api)
+    .deleteNamespacedLease({ namespace: OPERATOR_NAMESPACE, name: operator.leaderElectionId })
+    .catch(() => undefined);
   await core.deleteNamespace({ name: namespace }).catch(() => undefined);
 }

@@ -1,6 +1,12 @@
 import { spawn } from 'node:child_process';
 
-export interface Measured { seconds: number; peakRssMiB: number; code: number | null; stdout: string; stderr: string }
+export interface Measured {
+  seconds: number;
+  peakRssMiB: number;
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /**
  * Runs a command under GNU time, so the peak RSS of the whole process is
@@ -13,8 +19,12 @@ export function measure(command: string[], env: NodeJS.ProcessEnv = process.env)
     const child = spawn('/usr/bin/time', ['-f', 'SILO_MAXRSS_KB=%M', ...command], { env });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c) => { stdout += c; });
-    child.stderr.on('data', (c) => { stderr += c; });
+    child.stdout.on('data', (c) => {
+      stdout += c;
+    });
+    child.stderr.on('data', (c) => {
+      stderr += c;
+    });
     child.on('close', (code) => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const kb = Number(/SILO_MAXRSS_KB=(\d+)/.exec(stderr)?.[1] ?? 0);
@@ -41,5 +51,9 @@ export function table(rows: Array<Record<string, string | number>>): string {
   const cell = (v: string | number) => (typeof v === 'number' ? v.toFixed(v >= 100 ? 0 : 2) : v);
   const widths = headers.map((h) => Math.max(h.length, ...rows.map((r) => String(cell(r[h])).length)));
   const line = (values: string[]) => `| ${values.map((v, i) => v.padEnd(widths[i])).join(' | ')} |`;
-  return [line(headers), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map((r) => line(headers.map((h) => String(cell(r[h])))))].join('\n');
+  return [
+    line(headers),
+    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+    ...rows.map((r) => line(headers.map((h) => String(cell(r[h]))))),
+  ].join('\n');
 }

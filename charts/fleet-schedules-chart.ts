@@ -32,4 +32,7 @@ export class FleetSchedulesChart extends Chart {
 }
 
 /** The sample fleet synthesized into dist/. */
-export const SAMPLE_FLEET: FleetDatabase[] = ['orders', 'billing', 'inventory', 'users', 'search'].map((cluster) => ({ cluster, namespace: 'shop' }));
+export const SAMPLE_FLEET: FleetDatabase[] = ['orders', 'billing', 'inventory', 'users', 'search'].map((cluster) => ({
+  cluster,
+  namespace: 'shop',
+}));

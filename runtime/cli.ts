@@ -32,7 +32,12 @@ function report(result: WorkerResult): void {
   process.stdout.write(line + '\n');
   // The controller reads the outcome from the Job's termination message.
   const path = process.env[VAR.terminationLog] ?? TERMINATION_LOG;
-  if (existsSync(path)) try { writeFileSync(path, line.slice(0, TERMINATION_MESSAGE_LIMIT)); } catch { /* not writable outside Kubernetes */ }
+  if (existsSync(path))
+    try {
+      writeFileSync(path, line.slice(0, TERMINATION_MESSAGE_LIMIT));
+    } catch {
+      /* not writable outside Kubernetes */
+    }
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -42,23 +47,40 @@ async function main(argv: string[]): Promise<void> {
   const dashes = argv.indexOf('--');
   const [command, mode, ...rest] = dashes === -1 ? argv : argv.slice(0, dashes);
   const after = dashes === -1 ? [] : argv.slice(dashes + 1);
-  const { values } = parseArgs({ args: rest, options: {
-    data: { type: 'string' }, status: { type: 'string' }, 'instance-manager': { type: 'string' },
-    'data-dir': { type: 'string' }, 'work-dir': { type: 'string' },
-  }, strict: true });
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      data: { type: 'string' },
+      status: { type: 'string' },
+      'instance-manager': { type: 'string' },
+      'data-dir': { type: 'string' },
+      'work-dir': { type: 'string' },
+    },
+    strict: true,
+  });
   if (command === 'backup') {
-    if (mode === 'command') return report({ outcome: 'completed', metadata: await runBackup({ mode, command: after }, process.env, logger) });
+    if (mode === 'command')
+      return report({ outcome: 'completed', metadata: await runBackup({ mode, command: after }, process.env, logger) });
     if (mode === 'fifo') {
       if (!values.data || !values.status) throw new ConfigError('backup fifo needs --data <pipe> and --status <file>');
-      return report({ outcome: 'completed', metadata: await runBackup({ mode, data: values.data, status: values.status }, process.env, logger) });
+      return report({
+        outcome: 'completed',
+        metadata: await runBackup({ mode, data: values.data, status: values.status }, process.env, logger),
+      });
     }
     if (mode === 'physical') {
       if (!values['instance-manager']) throw new ConfigError('backup physical needs --instance-manager https://<pod-ip>:<port>');
-      return report({ outcome: 'completed', metadata: await runBackup({ mode, instanceManager: values['instance-manager'] }, process.env, logger) });
+      return report({
+        outcome: 'completed',
+        metadata: await runBackup({ mode, instanceManager: values['instance-manager'] }, process.env, logger),
+      });
     }
   }
   if (command === 'restore') {
-    if (mode === 'command') { await runRestore({ mode, command: after }, process.env, logger); return report({ outcome: 'restored' }); }
+    if (mode === 'command') {
+      await runRestore({ mode, command: after }, process.env, logger);
+      return report({ outcome: 'restored' });
+    }
     if (mode === 'physical') {
       if (!values['data-dir']) throw new ConfigError('restore physical needs --data-dir <empty data directory>');
       await runRestore({ mode, dataDir: values['data-dir'], workDir: values['work-dir'] ?? '' }, process.env, logger);
@@ -73,7 +95,9 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (command === 'instance-manager') return runInstanceManager(process.env, logger);
-  throw new ConfigError(`unknown command "${[command, mode].filter(Boolean).join(' ')}"; use backup command|fifo|physical, restore command|physical, delete object, prune, instance-manager or controller`);
+  throw new ConfigError(
+    `unknown command "${[command, mode].filter(Boolean).join(' ')}"; use backup command|fifo|physical, restore command|physical, delete object, prune, instance-manager or controller`,
+  );
 }
 
 main(process.argv.slice(2)).catch((error) => {

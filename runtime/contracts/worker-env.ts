@@ -25,26 +25,66 @@ export type Env = Record<string, string | undefined>;
 
 export const VAR = {
   storeType: 'SILO_STORE_TYPE',
-  s3Bucket: 'SILO_S3_BUCKET', s3Endpoint: 'SILO_S3_ENDPOINT', s3Region: 'SILO_S3_REGION', s3ForcePathStyle: 'SILO_S3_FORCE_PATH_STYLE',
-  s3Insecure: 'SILO_S3_INSECURE', s3CaFile: 'SILO_S3_CA_FILE', s3StorageClass: 'SILO_S3_STORAGE_CLASS', s3UploadConcurrency: 'SILO_S3_UPLOAD_CONCURRENCY',
-  awsAccessKeyId: 'AWS_ACCESS_KEY_ID', awsSecretAccessKey: 'AWS_SECRET_ACCESS_KEY', awsSessionToken: 'AWS_SESSION_TOKEN',
-  gcsBucket: 'SILO_GCS_BUCKET', gcsEndpoint: 'SILO_GCS_ENDPOINT', gcsProject: 'SILO_GCS_PROJECT', gcsCredentials: 'SILO_GCS_CREDENTIALS',
-  azureContainer: 'SILO_AZURE_CONTAINER', azureEndpoint: 'SILO_AZURE_ENDPOINT', azureAccount: 'SILO_AZURE_ACCOUNT',
-  azureAccountKey: 'SILO_AZURE_ACCOUNT_KEY', azureConnectionString: 'SILO_AZURE_CONNECTION_STRING',
+  s3Bucket: 'SILO_S3_BUCKET',
+  s3Endpoint: 'SILO_S3_ENDPOINT',
+  s3Region: 'SILO_S3_REGION',
+  s3ForcePathStyle: 'SILO_S3_FORCE_PATH_STYLE',
+  s3Insecure: 'SILO_S3_INSECURE',
+  s3CaFile: 'SILO_S3_CA_FILE',
+  s3StorageClass: 'SILO_S3_STORAGE_CLASS',
+  s3UploadConcurrency: 'SILO_S3_UPLOAD_CONCURRENCY',
+  awsAccessKeyId: 'AWS_ACCESS_KEY_ID',
+  awsSecretAccessKey: 'AWS_SECRET_ACCESS_KEY',
+  awsSessionToken: 'AWS_SESSION_TOKEN',
+  gcsBucket: 'SILO_GCS_BUCKET',
+  gcsEndpoint: 'SILO_GCS_ENDPOINT',
+  gcsProject: 'SILO_GCS_PROJECT',
+  gcsCredentials: 'SILO_GCS_CREDENTIALS',
+  azureContainer: 'SILO_AZURE_CONTAINER',
+  azureEndpoint: 'SILO_AZURE_ENDPOINT',
+  azureAccount: 'SILO_AZURE_ACCOUNT',
+  azureAccountKey: 'SILO_AZURE_ACCOUNT_KEY',
+  azureConnectionString: 'SILO_AZURE_CONNECTION_STRING',
   fsRoot: 'SILO_FS_ROOT',
-  compression: 'SILO_COMPRESSION', compressionLevel: 'SILO_COMPRESSION_LEVEL', compressOn: 'SILO_COMPRESS_ON', ageRecipients: 'SILO_AGE_RECIPIENTS',
+  compression: 'SILO_COMPRESSION',
+  compressionLevel: 'SILO_COMPRESSION_LEVEL',
+  compressOn: 'SILO_COMPRESS_ON',
+  ageRecipients: 'SILO_AGE_RECIPIENTS',
   ageIdentity: 'SILO_AGE_IDENTITY',
-  dataKey: 'SILO_DATA_KEY', metadataKey: 'SILO_METADATA_KEY', metadataKeys: 'SILO_METADATA_KEYS',
-  backupId: 'SILO_BACKUP_ID', backupType: 'SILO_BACKUP_TYPE', parentBackupId: 'SILO_PARENT_BACKUP_ID', incrementalLsn: 'SILO_INCREMENTAL_LSN',
-  cluster: 'SILO_CLUSTER', namespace: 'SILO_NAMESPACE', backupName: 'SILO_BACKUP_NAME', sourceInstance: 'SILO_SOURCE_INSTANCE',
-  deadlineSeconds: 'SILO_DEADLINE_SECONDS', expectedBytes: 'SILO_EXPECTED_BYTES', engine: 'SILO_ENGINE',
-  tlsCaFile: 'SILO_TLS_CA_FILE', tlsCertFile: 'SILO_TLS_CERT_FILE', tlsKeyFile: 'SILO_TLS_KEY_FILE', tlsServerName: 'SILO_TLS_SERVER_NAME',
+  dataKey: 'SILO_DATA_KEY',
+  metadataKey: 'SILO_METADATA_KEY',
+  metadataKeys: 'SILO_METADATA_KEYS',
+  backupId: 'SILO_BACKUP_ID',
+  backupType: 'SILO_BACKUP_TYPE',
+  parentBackupId: 'SILO_PARENT_BACKUP_ID',
+  incrementalLsn: 'SILO_INCREMENTAL_LSN',
+  cluster: 'SILO_CLUSTER',
+  namespace: 'SILO_NAMESPACE',
+  backupName: 'SILO_BACKUP_NAME',
+  sourceInstance: 'SILO_SOURCE_INSTANCE',
+  deadlineSeconds: 'SILO_DEADLINE_SECONDS',
+  expectedBytes: 'SILO_EXPECTED_BYTES',
+  engine: 'SILO_ENGINE',
+  tlsCaFile: 'SILO_TLS_CA_FILE',
+  tlsCertFile: 'SILO_TLS_CERT_FILE',
+  tlsKeyFile: 'SILO_TLS_KEY_FILE',
+  tlsServerName: 'SILO_TLS_SERVER_NAME',
   prunePrefixes: 'SILO_PRUNE_PREFIXES',
-  terminationLog: 'SILO_TERMINATION_LOG', podName: 'POD_NAME',
+  terminationLog: 'SILO_TERMINATION_LOG',
+  podName: 'POD_NAME',
   // The instance manager (`silo instance-manager`)
-  imEngine: 'SILO_IM_ENGINE', imPort: 'SILO_IM_PORT', imHost: 'SILO_IM_HOST', imZstd: 'SILO_IM_ZSTD',
-  imTlsKeyFile: 'SILO_IM_TLS_KEY_FILE', imTlsCertFile: 'SILO_IM_TLS_CERT_FILE', imClientCaFile: 'SILO_IM_CLIENT_CA_FILE',
-  dbSocket: 'SILO_DB_SOCKET', dbHost: 'SILO_DB_HOST', dbPort: 'SILO_DB_PORT', dbUser: 'SILO_DB_USER', dbPasswordFile: 'SILO_DB_PASSWORD_FILE',
+  imEngine: 'SILO_IM_ENGINE',
+  imPort: 'SILO_IM_PORT',
+  imHost: 'SILO_IM_HOST',
+  imZstd: 'SILO_IM_ZSTD',
+  imTlsKeyFile: 'SILO_IM_TLS_KEY_FILE',
+  imTlsCertFile: 'SILO_IM_TLS_CERT_FILE',
+  imClientCaFile: 'SILO_IM_CLIENT_CA_FILE',
+  dbSocket: 'SILO_DB_SOCKET',
+  dbHost: 'SILO_DB_HOST',
+  dbPort: 'SILO_DB_PORT',
+  dbUser: 'SILO_DB_USER',
+  dbPasswordFile: 'SILO_DB_PASSWORD_FILE',
   podIp: 'POD_IP',
 } as const;
 
@@ -56,9 +96,7 @@ export const FILE_SUFFIX = '_FILE';
 
 /** How a credential reaches the worker: from a Secret key (secretKeyRef), a mounted file (`<NAME>_FILE`), or a literal (tests, CLI). */
 export type SecretSource =
-  | { readonly secretKeyRef: { readonly name: string; readonly key: string } }
-  | { readonly file: string }
-  | { readonly value: string };
+  { readonly secretKeyRef: { readonly name: string; readonly key: string } } | { readonly file: string } | { readonly value: string };
 
 /**
  * A store as the controller describes it. Booleans may be given as the strings a BackupStorage's
@@ -66,17 +104,35 @@ export type SecretSource =
  */
 export type StoreSpec =
   | {
-    readonly type: 's3'; readonly bucket: string; readonly endpoint?: string; readonly region?: string;
-    readonly forcePathStyle?: boolean | string; readonly insecure?: boolean | string; readonly storageClass?: string;
-    /** Path of a mounted CA bundle for the endpoint. */
-    readonly caFile?: string; readonly uploadConcurrency?: number;
-    readonly accessKeyId?: SecretSource; readonly secretAccessKey?: SecretSource; readonly sessionToken?: SecretSource;
-  }
-  | { readonly type: 'gcs'; readonly bucket: string; readonly endpoint?: string; readonly project?: string; readonly credentials?: SecretSource }
+      readonly type: 's3';
+      readonly bucket: string;
+      readonly endpoint?: string;
+      readonly region?: string;
+      readonly forcePathStyle?: boolean | string;
+      readonly insecure?: boolean | string;
+      readonly storageClass?: string;
+      /** Path of a mounted CA bundle for the endpoint. */
+      readonly caFile?: string;
+      readonly uploadConcurrency?: number;
+      readonly accessKeyId?: SecretSource;
+      readonly secretAccessKey?: SecretSource;
+      readonly sessionToken?: SecretSource;
+    }
   | {
-    readonly type: 'azure'; readonly container: string; readonly endpoint?: string; readonly account?: string;
-    readonly accountKey?: SecretSource; readonly connectionString?: SecretSource;
-  }
+      readonly type: 'gcs';
+      readonly bucket: string;
+      readonly endpoint?: string;
+      readonly project?: string;
+      readonly credentials?: SecretSource;
+    }
+  | {
+      readonly type: 'azure';
+      readonly container: string;
+      readonly endpoint?: string;
+      readonly account?: string;
+      readonly accountKey?: SecretSource;
+      readonly connectionString?: SecretSource;
+    }
   | { readonly type: 'filesystem'; readonly root: string };
 
 /** Everything else a worker may be told; each builder sets what its mode reads. */
@@ -115,7 +171,8 @@ const value = (name: string, v: string | number | boolean | undefined): V1EnvVar
 /** A credential: `NAME` from a Secret key or literal, or `NAME_FILE` naming a mounted file. */
 export function encodeSecret(name: string, source: SecretSource | undefined): V1EnvVar[] {
   if (!source) return [];
-  if ('secretKeyRef' in source) return [{ name, valueFrom: { secretKeyRef: { name: source.secretKeyRef.name, key: source.secretKeyRef.key } } }];
+  if ('secretKeyRef' in source)
+    return [{ name, valueFrom: { secretKeyRef: { name: source.secretKeyRef.name, key: source.secretKeyRef.key } } }];
   if ('file' in source) return [{ name: name + FILE_SUFFIX, value: source.file }];
   return value(name, source.value);
 }
@@ -125,21 +182,34 @@ export function encodeStoreEnv(store: StoreSpec): V1EnvVar[] {
   switch (store.type) {
     case 's3':
       return [
-        ...value(VAR.storeType, 's3'), ...value(VAR.s3Bucket, store.bucket), ...value(VAR.s3Endpoint, store.endpoint),
-        ...value(VAR.s3Region, store.region), ...value(VAR.s3ForcePathStyle, store.forcePathStyle), ...value(VAR.s3Insecure, store.insecure),
-        ...value(VAR.s3StorageClass, store.storageClass), ...value(VAR.s3UploadConcurrency, store.uploadConcurrency),
-        ...encodeSecret(VAR.awsAccessKeyId, store.accessKeyId), ...encodeSecret(VAR.awsSecretAccessKey, store.secretAccessKey),
-        ...encodeSecret(VAR.awsSessionToken, store.sessionToken), ...value(VAR.s3CaFile, store.caFile),
+        ...value(VAR.storeType, 's3'),
+        ...value(VAR.s3Bucket, store.bucket),
+        ...value(VAR.s3Endpoint, store.endpoint),
+        ...value(VAR.s3Region, store.region),
+        ...value(VAR.s3ForcePathStyle, store.forcePathStyle),
+        ...value(VAR.s3Insecure, store.insecure),
+        ...value(VAR.s3StorageClass, store.storageClass),
+        ...value(VAR.s3UploadConcurrency, store.uploadConcurrency),
+        ...encodeSecret(VAR.awsAccessKeyId, store.accessKeyId),
+        ...encodeSecret(VAR.awsSecretAccessKey, store.secretAccessKey),
+        ...encodeSecret(VAR.awsSessionToken, store.sessionToken),
+        ...value(VAR.s3CaFile, store.caFile),
       ];
     case 'gcs':
       return [
-        ...value(VAR.storeType, 'gcs'), ...value(VAR.gcsBucket, store.bucket), ...value(VAR.gcsEndpoint, store.endpoint),
-        ...value(VAR.gcsProject, store.project), ...encodeSecret(VAR.gcsCredentials, store.credentials),
+        ...value(VAR.storeType, 'gcs'),
+        ...value(VAR.gcsBucket, store.bucket),
+        ...value(VAR.gcsEndpoint, store.endpoint),
+        ...value(VAR.gcsProject, store.project),
+        ...encodeSecret(VAR.gcsCredentials, store.credentials),
       ];
     case 'azure':
       return [
-        ...value(VAR.storeType, 'azure'), ...value(VAR.azureContainer, store.container), ...value(VAR.azureEndpoint, store.endpoint),
-        ...value(VAR.azureAccount, store.account), ...encodeSecret(VAR.azureAccountKey, store.accountKey),
+        ...value(VAR.storeType, 'azure'),
+        ...value(VAR.azureContainer, store.container),
+        ...value(VAR.azureEndpoint, store.endpoint),
+        ...value(VAR.azureAccount, store.account),
+        ...encodeSecret(VAR.azureAccountKey, store.accountKey),
         ...encodeSecret(VAR.azureConnectionString, store.connectionString),
       ];
     case 'filesystem':
@@ -150,7 +220,8 @@ export function encodeStoreEnv(store: StoreSpec): V1EnvVar[] {
 /** The codec settings (compression and age recipients) as worker env. */
 export function encodeCodecEnv(spec: Pick<WorkerEnvSpec, 'compression' | 'ageRecipients'>): V1EnvVar[] {
   return [
-    ...value(VAR.compression, spec.compression?.algorithm), ...value(VAR.compressionLevel, spec.compression?.level),
+    ...value(VAR.compression, spec.compression?.algorithm),
+    ...value(VAR.compressionLevel, spec.compression?.level),
     ...value(VAR.ageRecipients, spec.ageRecipients?.join(',')),
   ];
 }
@@ -158,17 +229,30 @@ export function encodeCodecEnv(spec: Pick<WorkerEnvSpec, 'compression' | 'ageRec
 /** Everything but the store and the codec, as worker env. */
 export function encodeWorkerEnv(spec: WorkerEnvSpec): V1EnvVar[] {
   return [
-    ...value(VAR.backupId, spec.backupId), ...value(VAR.backupType, spec.backupType), ...value(VAR.parentBackupId, spec.parentBackupId),
+    ...value(VAR.backupId, spec.backupId),
+    ...value(VAR.backupType, spec.backupType),
+    ...value(VAR.parentBackupId, spec.parentBackupId),
     ...value(VAR.incrementalLsn, spec.incrementalLsn),
-    ...value(VAR.dataKey, spec.dataKey), ...value(VAR.metadataKey, spec.metadataKey), ...value(VAR.metadataKeys, spec.metadataKeys?.join(',')),
-    ...value(VAR.cluster, spec.cluster), ...value(VAR.namespace, spec.namespace), ...value(VAR.backupName, spec.backupName),
-    ...value(VAR.sourceInstance, spec.sourceInstance), ...value(VAR.deadlineSeconds, spec.deadlineSeconds),
-    ...value(VAR.expectedBytes, spec.expectedBytes), ...encodeCodecEnv(spec), ...value(VAR.compressOn, spec.compressOn),
+    ...value(VAR.dataKey, spec.dataKey),
+    ...value(VAR.metadataKey, spec.metadataKey),
+    ...value(VAR.metadataKeys, spec.metadataKeys?.join(',')),
+    ...value(VAR.cluster, spec.cluster),
+    ...value(VAR.namespace, spec.namespace),
+    ...value(VAR.backupName, spec.backupName),
+    ...value(VAR.sourceInstance, spec.sourceInstance),
+    ...value(VAR.deadlineSeconds, spec.deadlineSeconds),
+    ...value(VAR.expectedBytes, spec.expectedBytes),
+    ...encodeCodecEnv(spec),
+    ...value(VAR.compressOn, spec.compressOn),
     ...encodeSecret(VAR.ageIdentity, spec.ageIdentity),
-    ...(spec.tls ? [
-      ...value(VAR.tlsCaFile, spec.tls.caFile), ...value(VAR.tlsCertFile, spec.tls.certFile), ...value(VAR.tlsKeyFile, spec.tls.keyFile),
-      ...value(VAR.tlsServerName, spec.tls.serverName),
-    ] : []),
+    ...(spec.tls
+      ? [
+          ...value(VAR.tlsCaFile, spec.tls.caFile),
+          ...value(VAR.tlsCertFile, spec.tls.certFile),
+          ...value(VAR.tlsKeyFile, spec.tls.keyFile),
+          ...value(VAR.tlsServerName, spec.tls.serverName),
+        ]
+      : []),
     ...value(VAR.prunePrefixes, spec.prunePrefixes ? JSON.stringify(spec.prunePrefixes) : undefined),
     // Today's Jobs carry no engine: absent means mysql, so existing Jobs and images keep working.
     ...value(VAR.engine, spec.engine && spec.engine !== DEFAULT_ENGINE ? spec.engine : undefined),
@@ -183,7 +267,13 @@ export interface InstanceManagerEnvSpec {
   readonly port?: number;
   readonly zstd?: 'auto' | 'in-process';
   readonly tls: { readonly certFile: string; readonly keyFile: string; readonly clientCaFile: string };
-  readonly connection: { readonly socket?: string; readonly host?: string; readonly port?: number; readonly user?: string; readonly passwordFile?: string };
+  readonly connection: {
+    readonly socket?: string;
+    readonly host?: string;
+    readonly port?: number;
+    readonly user?: string;
+    readonly passwordFile?: string;
+  };
   /** POD_NAME from metadata.name (the name /status reports). */
   readonly podName?: boolean;
   /** Listen on the pod IP (SILO_IM_HOST from status.podIP), or on this address. */
@@ -194,12 +284,20 @@ export function encodeInstanceManagerEnv(spec: InstanceManagerEnvSpec): V1EnvVar
   const c = spec.connection;
   return [
     ...value(VAR.imEngine, spec.engine && spec.engine !== DEFAULT_ENGINE ? spec.engine : undefined),
-    ...value(VAR.imPort, spec.port), ...value(VAR.imZstd, spec.zstd),
-    ...value(VAR.imTlsCertFile, spec.tls.certFile), ...value(VAR.imTlsKeyFile, spec.tls.keyFile), ...value(VAR.imClientCaFile, spec.tls.clientCaFile),
-    ...value(VAR.dbSocket, c.socket), ...value(VAR.dbHost, c.host), ...value(VAR.dbPort, c.port), ...value(VAR.dbUser, c.user),
+    ...value(VAR.imPort, spec.port),
+    ...value(VAR.imZstd, spec.zstd),
+    ...value(VAR.imTlsCertFile, spec.tls.certFile),
+    ...value(VAR.imTlsKeyFile, spec.tls.keyFile),
+    ...value(VAR.imClientCaFile, spec.tls.clientCaFile),
+    ...value(VAR.dbSocket, c.socket),
+    ...value(VAR.dbHost, c.host),
+    ...value(VAR.dbPort, c.port),
+    ...value(VAR.dbUser, c.user),
     ...value(VAR.dbPasswordFile, c.passwordFile),
     ...(spec.podName ? [{ name: VAR.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }] : []),
-    ...(typeof spec.host === 'object' ? [{ name: VAR.imHost, valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }] : value(VAR.imHost, spec.host)),
+    ...(typeof spec.host === 'object'
+      ? [{ name: VAR.imHost, valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }]
+      : value(VAR.imHost, spec.host)),
   ];
 }
 
@@ -246,7 +344,9 @@ export function secret(env: Env, name: string): string | undefined {
   try {
     return readFileSync(file, 'utf8').trim();
   } catch (error) {
-    throw new ConfigError(`${name}${FILE_SUFFIX} points at ${file}, which cannot be read (${(error as NodeJS.ErrnoException).code}); mount the Secret key there`);
+    throw new ConfigError(
+      `${name}${FILE_SUFFIX} points at ${file}, which cannot be read (${(error as NodeJS.ErrnoException).code}); mount the Secret key there`,
+    );
   }
 }
 
@@ -279,21 +379,34 @@ export function storeConfigFromEnv(env: Env): ObjectStoreConfig {
   switch (type) {
     case 's3':
       return {
-        type, bucket: required(env, VAR.s3Bucket, 'set it to the bucket name'), endpoint: env[VAR.s3Endpoint] || undefined,
-        region: env[VAR.s3Region] || undefined, forcePathStyle: bool(env, VAR.s3ForcePathStyle), insecure: bool(env, VAR.s3Insecure),
-        ca: file(env, VAR.s3CaFile), accessKeyId: secret(env, VAR.awsAccessKeyId), secretAccessKey: secret(env, VAR.awsSecretAccessKey),
-        sessionToken: secret(env, VAR.awsSessionToken), storageClass: env[VAR.s3StorageClass] || undefined,
+        type,
+        bucket: required(env, VAR.s3Bucket, 'set it to the bucket name'),
+        endpoint: env[VAR.s3Endpoint] || undefined,
+        region: env[VAR.s3Region] || undefined,
+        forcePathStyle: bool(env, VAR.s3ForcePathStyle),
+        insecure: bool(env, VAR.s3Insecure),
+        ca: file(env, VAR.s3CaFile),
+        accessKeyId: secret(env, VAR.awsAccessKeyId),
+        secretAccessKey: secret(env, VAR.awsSecretAccessKey),
+        sessionToken: secret(env, VAR.awsSessionToken),
+        storageClass: env[VAR.s3StorageClass] || undefined,
         uploadConcurrency: positiveInteger(env, VAR.s3UploadConcurrency),
       };
     case 'gcs':
       return {
-        type, bucket: required(env, VAR.gcsBucket, 'set it to the bucket name'), apiEndpoint: env[VAR.gcsEndpoint] || undefined,
-        projectId: env[VAR.gcsProject] || undefined, credentials: secret(env, VAR.gcsCredentials),
+        type,
+        bucket: required(env, VAR.gcsBucket, 'set it to the bucket name'),
+        apiEndpoint: env[VAR.gcsEndpoint] || undefined,
+        projectId: env[VAR.gcsProject] || undefined,
+        credentials: secret(env, VAR.gcsCredentials),
       };
     case 'azure':
       return {
-        type, container: required(env, VAR.azureContainer, 'set it to the blob container name'), endpoint: env[VAR.azureEndpoint] || undefined,
-        accountName: env[VAR.azureAccount] || undefined, accountKey: secret(env, VAR.azureAccountKey),
+        type,
+        container: required(env, VAR.azureContainer, 'set it to the blob container name'),
+        endpoint: env[VAR.azureEndpoint] || undefined,
+        accountName: env[VAR.azureAccount] || undefined,
+        accountKey: secret(env, VAR.azureAccountKey),
         connectionString: secret(env, VAR.azureConnectionString),
       };
     case 'filesystem':
@@ -309,17 +422,22 @@ export function storeConfigFromEnv(env: Env): ObjectStoreConfig {
  */
 export function compressOnFromEnv(env: Env): 'instance' | 'worker' {
   const where = env[VAR.compressOn] || 'instance';
-  if (where !== 'instance' && where !== 'worker') throw new ConfigError(`SILO_COMPRESS_ON must be instance or worker (got ${JSON.stringify(where.slice(0, 40))})`);
+  if (where !== 'instance' && where !== 'worker')
+    throw new ConfigError(`SILO_COMPRESS_ON must be instance or worker (got ${JSON.stringify(where.slice(0, 40))})`);
   return where;
 }
 
 export function compressionFromEnv(env: Env): { algorithm: CompressionAlgorithm; level?: number } {
   const algorithm = (env[VAR.compression] || 'zstd') as CompressionAlgorithm;
-  if (!COMPRESSION_ALGORITHMS.includes(algorithm)) throw new ConfigError(`SILO_COMPRESSION must be none, gzip or zstd (got ${JSON.stringify(algorithm)})`);
+  if (!COMPRESSION_ALGORITHMS.includes(algorithm))
+    throw new ConfigError(`SILO_COMPRESSION must be none, gzip or zstd (got ${JSON.stringify(algorithm)})`);
   if (!env[VAR.compressionLevel]) return { algorithm };
   const level = Number(env[VAR.compressionLevel]);
   const max = algorithm === 'gzip' ? MAX_LEVELS.gzip : MAX_LEVELS.zstd;
-  if (!Number.isInteger(level) || level < 1 || level > max) throw new ConfigError(`SILO_COMPRESSION_LEVEL must be an integer from 1 to ${max} for ${algorithm} (got ${JSON.stringify(env[VAR.compressionLevel])})`);
+  if (!Number.isInteger(level) || level < 1 || level > max)
+    throw new ConfigError(
+      `SILO_COMPRESSION_LEVEL must be an integer from 1 to ${max} for ${algorithm} (got ${JSON.stringify(env[VAR.compressionLevel])})`,
+    );
   return { algorithm, level };
 }
 
@@ -330,7 +448,8 @@ export function recipientsFromEnv(env: Env): string[] {
 export function deadlineFromEnv(env: Env): number | undefined {
   if (!env[VAR.deadlineSeconds]) return undefined;
   const seconds = Number(env[VAR.deadlineSeconds]);
-  if (!Number.isInteger(seconds) || seconds < 1) throw new ConfigError(`SILO_DEADLINE_SECONDS must be a positive integer (got ${JSON.stringify(env[VAR.deadlineSeconds])})`);
+  if (!Number.isInteger(seconds) || seconds < 1)
+    throw new ConfigError(`SILO_DEADLINE_SECONDS must be a positive integer (got ${JSON.stringify(env[VAR.deadlineSeconds])})`);
   return seconds;
 }
 
@@ -347,7 +466,9 @@ export function expectedBytesFromEnv(env: Env): number | undefined {
   const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|K|M|G|T)?$/.exec(v);
   const bytes = match ? Math.ceil(Number(match[1]) * BYTE_UNITS[match[2] ?? '']) : NaN;
   if (!Number.isSafeInteger(bytes) || bytes < 1) {
-    throw new ConfigError(`SILO_EXPECTED_BYTES must be a positive size in bytes or a quantity such as 500Gi (got ${JSON.stringify(v.slice(0, 40))})`);
+    throw new ConfigError(
+      `SILO_EXPECTED_BYTES must be a positive size in bytes or a quantity such as 500Gi (got ${JSON.stringify(v.slice(0, 40))})`,
+    );
   }
   return bytes;
 }
@@ -357,18 +478,22 @@ const BACKUP_TYPES: readonly BackupType[] = ['full', 'differential', 'incrementa
 
 function backupTypeFromEnv(env: Env): BackupType {
   const type = env[VAR.backupType] || 'full';
-  if (!BACKUP_TYPES.includes(type as BackupType)) throw new ConfigError(`SILO_BACKUP_TYPE must be full, differential or incremental (got ${JSON.stringify(type.slice(0, 40))})`);
+  if (!BACKUP_TYPES.includes(type as BackupType))
+    throw new ConfigError(`SILO_BACKUP_TYPE must be full, differential or incremental (got ${JSON.stringify(type.slice(0, 40))})`);
   return type as BackupType;
 }
 
 function engineFromEnv(env: Env, name: string): string {
   const engine = env[name] || DEFAULT_ENGINE;
-  if (!engineNamed(engine)) throw new ConfigError(`${name} must be one of ${ENGINE_NAMES.join(', ')} (got ${JSON.stringify(engine.slice(0, 40))}); leave it unset for ${DEFAULT_ENGINE}`);
+  if (!engineNamed(engine))
+    throw new ConfigError(
+      `${name} must be one of ${ENGINE_NAMES.join(', ')} (got ${JSON.stringify(engine.slice(0, 40))}); leave it unset for ${DEFAULT_ENGINE}`,
+    );
   return engine;
 }
 
 const readPem = (env: Env, name: string): string =>
-  readFileSync(required(env, name, 'mount the Cluster\'s PKI Secret and point it at the file'), 'utf8');
+  readFileSync(required(env, name, "mount the Cluster's PKI Secret and point it at the file"), 'utf8');
 
 // ---------------------------------------------------------------------------------------------
 // Decoding: one call per process, at its start
@@ -410,16 +535,36 @@ export function decodeBackupEnv(env: Env, mode: BackupMode): BackupEnv {
   const expectedBytes = expectedBytesFromEnv(env);
   const backupId = required(env, VAR.backupId, 'set it to the time-ordered backup ID');
   const backupType = backupTypeFromEnv(env);
-  const physical = mode === 'physical' ? {
-    engine: engineFromEnv(env, VAR.engine),
-    incrementalLsn: env[VAR.incrementalLsn] || undefined,
-    compressOn: compressOnFromEnv(env),
-    tls: { ca: readPem(env, VAR.tlsCaFile), cert: readPem(env, VAR.tlsCertFile), key: readPem(env, VAR.tlsKeyFile), servername: env[VAR.tlsServerName] || undefined },
-  } : undefined;
+  const physical =
+    mode === 'physical'
+      ? {
+          engine: engineFromEnv(env, VAR.engine),
+          incrementalLsn: env[VAR.incrementalLsn] || undefined,
+          compressOn: compressOnFromEnv(env),
+          tls: {
+            ca: readPem(env, VAR.tlsCaFile),
+            cert: readPem(env, VAR.tlsCertFile),
+            key: readPem(env, VAR.tlsKeyFile),
+            servername: env[VAR.tlsServerName] || undefined,
+          },
+        }
+      : undefined;
   return {
-    store, dataKey, metadataKey, compression, recipients, deadlineSeconds, expectedBytes, backupId, backupType,
-    parentBackupId: env[VAR.parentBackupId] || undefined, cluster: env[VAR.cluster] || undefined, namespace: env[VAR.namespace],
-    backupName: env[VAR.backupName] || undefined, sourceInstance: env[VAR.sourceInstance] || undefined, physical,
+    store,
+    dataKey,
+    metadataKey,
+    compression,
+    recipients,
+    deadlineSeconds,
+    expectedBytes,
+    backupId,
+    backupType,
+    parentBackupId: env[VAR.parentBackupId] || undefined,
+    cluster: env[VAR.cluster] || undefined,
+    namespace: env[VAR.namespace],
+    backupName: env[VAR.backupName] || undefined,
+    sourceInstance: env[VAR.sourceInstance] || undefined,
+    physical,
   };
 }
 
@@ -443,11 +588,16 @@ export function decodeRestoreEnv(env: Env, mode: RestoreMode): RestoreEnv {
   const identity = secret(env, VAR.ageIdentity);
   const deadlineSeconds = deadlineFromEnv(env);
   return mode === 'command'
-    ? { store, identity, deadlineSeconds, metadataKey: required(env, VAR.metadataKey, 'set it to the key of the backup\'s metadata.json') }
+    ? { store, identity, deadlineSeconds, metadataKey: required(env, VAR.metadataKey, "set it to the key of the backup's metadata.json") }
     : {
-      store, identity, deadlineSeconds, engine: engineFromEnv(env, VAR.engine),
-      metadataKeys: required(env, VAR.metadataKeys, 'set it to the metadata.json keys of the chain, oldest first, comma-separated').split(',').filter(Boolean),
-    };
+        store,
+        identity,
+        deadlineSeconds,
+        engine: engineFromEnv(env, VAR.engine),
+        metadataKeys: required(env, VAR.metadataKeys, 'set it to the metadata.json keys of the chain, oldest first, comma-separated')
+          .split(',')
+          .filter(Boolean),
+      };
 }
 
 export interface DeleteEnv {
@@ -471,12 +621,17 @@ export function parsePrefixes(raw: string): string[] {
   try {
     parsed = JSON.parse(raw);
   } catch {
-    throw new ConfigError('SILO_PRUNE_PREFIXES is not JSON; set it to a JSON array of backup prefixes such as ["path/cluster/backup/20260101T000000Z/"]');
+    throw new ConfigError(
+      'SILO_PRUNE_PREFIXES is not JSON; set it to a JSON array of backup prefixes such as ["path/cluster/backup/20260101T000000Z/"]',
+    );
   }
-  if (!Array.isArray(parsed) || !parsed.length) throw new ConfigError('SILO_PRUNE_PREFIXES must be a non-empty JSON array of backup prefixes');
+  if (!Array.isArray(parsed) || !parsed.length)
+    throw new ConfigError('SILO_PRUNE_PREFIXES must be a non-empty JSON array of backup prefixes');
   for (const [index, prefix] of parsed.entries()) {
     if (typeof prefix !== 'string' || !PREFIX.test(prefix) || prefix.split('/').some((s) => s === '.' || s === '..')) {
-      throw new ConfigError(`SILO_PRUNE_PREFIXES[${index}] ${JSON.stringify(prefix)} is not a backup prefix; each must be <cluster>/<backup-name>/<backup-id>/ under the store path, ending with "/"`);
+      throw new ConfigError(
+        `SILO_PRUNE_PREFIXES[${index}] ${JSON.stringify(prefix)} is not a backup prefix; each must be <cluster>/<backup-name>/<backup-id>/ under the store path, ending with "/"`,
+      );
     }
   }
   return parsed as string[];
@@ -507,20 +662,31 @@ export interface InstanceManagerEnv {
 /** `silo instance-manager`: the sidecar's settings. */
 export function decodeInstanceManagerEnv(env: Env): InstanceManagerEnv {
   const read = (name: string) => {
-    const path = required(env, name, 'mount the Cluster\'s PKI Secret and point it at the file');
-    try { return readFileSync(path, 'utf8'); } catch { throw new ConfigError(`${name} points at ${path}, which cannot be read`); }
+    const path = required(env, name, "mount the Cluster's PKI Secret and point it at the file");
+    try {
+      return readFileSync(path, 'utf8');
+    } catch {
+      throw new ConfigError(`${name} points at ${path}, which cannot be read`);
+    }
   };
   const engine = engineFromEnv(env, VAR.imEngine);
   const port = Number(env[VAR.imPort] ?? String(INSTANCE_MANAGER_PORT));
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError(`SILO_IM_PORT must be a TCP port (got ${JSON.stringify(env[VAR.imPort])})`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new ConfigError(`SILO_IM_PORT must be a TCP port (got ${JSON.stringify(env[VAR.imPort])})`);
   const zstd = env[VAR.imZstd] ?? 'auto';
-  if (zstd !== 'auto' && zstd !== 'in-process') throw new ConfigError(`SILO_IM_ZSTD must be auto or in-process (got ${JSON.stringify(zstd.slice(0, 40))})`);
+  if (zstd !== 'auto' && zstd !== 'in-process')
+    throw new ConfigError(`SILO_IM_ZSTD must be auto or in-process (got ${JSON.stringify(zstd.slice(0, 40))})`);
   return {
-    engine, port, zstd,
+    engine,
+    port,
+    zstd,
     tls: { key: read(VAR.imTlsKeyFile), cert: read(VAR.imTlsCertFile), clientCa: read(VAR.imClientCaFile) },
     connection: {
-      socket: env[VAR.dbSocket], host: env[VAR.dbHost], port: env[VAR.dbPort] ? Number(env[VAR.dbPort]) : undefined,
-      user: env[VAR.dbUser] ?? 'root', passwordFile: env[VAR.dbPasswordFile],
+      socket: env[VAR.dbSocket],
+      host: env[VAR.dbHost],
+      port: env[VAR.dbPort] ? Number(env[VAR.dbPort]) : undefined,
+      user: env[VAR.dbUser] ?? 'root',
+      passwordFile: env[VAR.dbPasswordFile],
     },
     instanceName: env[VAR.podName] ?? 'instance',
     host: env[VAR.imHost] ?? env[VAR.podIp] ?? '0.0.0.0',

@@ -42,11 +42,19 @@ export const classOfExitCode = (code: number | undefined): FailureClass | undefi
   (Object.keys(EXIT) as ExitReason[]).find((k) => k !== 'ok' && EXIT[k] === code) as FailureClass | undefined;
 
 /** `silo backup …` succeeded: the metadata.json it wrote (the controller never reads the store). */
-export interface BackupCompleted { readonly outcome: 'completed'; readonly metadata: BackupMetadata }
+export interface BackupCompleted {
+  readonly outcome: 'completed';
+  readonly metadata: BackupMetadata;
+}
 /** `silo restore …` succeeded. */
-export interface RestoreCompleted { readonly outcome: 'restored' }
+export interface RestoreCompleted {
+  readonly outcome: 'restored';
+}
 /** `silo delete object` succeeded: the keys it deleted. */
-export interface DeleteCompleted { readonly outcome: 'deleted'; readonly deleted: string[] }
+export interface DeleteCompleted {
+  readonly outcome: 'deleted';
+  readonly deleted: string[];
+}
 /** `silo prune`: which prefixes (by index into SILO_PRUNE_PREFIXES) are gone, which failed. */
 export interface PruneResult {
   readonly outcome: 'completed' | 'failed';
@@ -59,7 +67,11 @@ export interface PruneResult {
   readonly objects: number;
 }
 /** Any worker failed: its class and one sentence (never a secret). */
-export interface WorkerFailed { readonly outcome: 'failed'; readonly reason: ExitReason | string; readonly error: string }
+export interface WorkerFailed {
+  readonly outcome: 'failed';
+  readonly reason: ExitReason | string;
+  readonly error: string;
+}
 
 export type WorkerResult = BackupCompleted | RestoreCompleted | DeleteCompleted | PruneResult | WorkerFailed;
 
@@ -92,11 +104,17 @@ export const formatResultLine = (result: WorkerResult): string => JSON.stringify
  */
 export function parseResultLine(message: string | undefined): ResultLine | undefined {
   if (!message) return undefined;
-  for (const line of message.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('{')).reverse()) {
+  for (const line of message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith('{'))
+    .reverse()) {
     try {
       const parsed = JSON.parse(line) as ResultLine;
       if (parsed && typeof parsed === 'object' && typeof parsed.outcome === 'string') return parsed;
-    } catch { /* a truncated or foreign line */ }
+    } catch {
+      /* a truncated or foreign line */
+    }
   }
   return undefined;
 }

@@ -18,7 +18,11 @@ export class InvalidMetadataError extends Error {
 /** Validates against schemas/metadata and writes metadata.json. Call it last: its presence marks a complete backup. */
 export async function writeBackupMetadata(store: ObjectStore, key: string, metadata: BackupMetadata): Promise<void> {
   const { issues } = validateBackupMetadata(metadata);
-  if (issues.length) throw new InvalidMetadataError(key, issues.map((i) => i.message));
+  if (issues.length)
+    throw new InvalidMetadataError(
+      key,
+      issues.map((i) => i.message),
+    );
   await store.putSmall(key, Buffer.from(JSON.stringify(metadata, null, 2) + '\n'), 'application/json');
 }
 
@@ -31,6 +35,10 @@ export async function readBackupMetadata(store: ObjectStore, key: string): Promi
     throw new InvalidMetadataError(key, [`not JSON (${(error as Error).message})`]);
   }
   const { issues } = validateBackupMetadata(parsed);
-  if (issues.length) throw new InvalidMetadataError(key, issues.map((i) => i.message));
+  if (issues.length)
+    throw new InvalidMetadataError(
+      key,
+      issues.map((i) => i.message),
+    );
   return parsed as BackupMetadata;
 }

@@ -37,11 +37,15 @@ export async function streamBackup(options: BackupStreamOptions): Promise<Backup
   // Counted by a listener beside the pipe rather than a Transform: one stream hop less per chunk
   // (a TLS source delivers 16 KiB records, about 90,000 of them per 1.4 GB).
   let sourceBytes = 0;
-  options.source.on('data', (chunk: Buffer) => { sourceBytes += chunk.length; });
+  options.source.on('data', (chunk: Buffer) => {
+    sourceBytes += chunk.length;
+  });
   const progress = options.onProgress ? new ProgressReporter(options.onProgress) : undefined;
   // age (when there are recipients) and the SHA256 of the stored bytes, together on a worker thread.
   const digest = new CryptoThreadStage({
-    recipients: options.recipients?.length ? options.recipients : undefined, digest: 'output', onProgress: (bytes) => progress?.update(bytes),
+    recipients: options.recipients?.length ? options.recipients : undefined,
+    digest: 'output',
+    onProgress: (bytes) => progress?.update(bytes),
   });
   const sink = options.store.createWriteStream(options.key, { expectedBytes: options.expectedBytes });
   try {

@@ -41,13 +41,18 @@ export interface PhysicalRestoreOptions {
   readonly tool?: string;
 }
 
-const extractSink = (extract: Command, options: ConstructorParameters<typeof ProcessSink>[2]) => new ProcessSink(extract.command, [...extract.args], options);
+const extractSink = (extract: Command, options: ConstructorParameters<typeof ProcessSink>[2]) =>
+  new ProcessSink(extract.command, [...extract.args], options);
 
 async function runTool(tool: string, args: string[], what: string): Promise<void> {
   try {
     await execFileAsync(tool, args, { maxBuffer: 64 * 1024 * 1024 });
   } catch (error) {
-    const stderr = String((error as { stderr?: string }).stderr ?? '').trim().split('\n').slice(-3).join(' | ');
+    const stderr = String((error as { stderr?: string }).stderr ?? '')
+      .trim()
+      .split('\n')
+      .slice(-3)
+      .join(' | ');
     throw new PrepareFailedError(`${what} failed: ${stderr || (error as Error).message}`);
   }
 }
@@ -75,7 +80,11 @@ export async function restorePhysicalChain(options: PhysicalRestoreOptions): Pro
     mkdirSync(staging, { recursive: true });
     try {
       await streamRestore({
-        store: options.store, key: link.key, expectedSha256: link.sha256, compression: link.compression, identity: options.identity,
+        store: options.store,
+        key: link.key,
+        expectedSha256: link.sha256,
+        compression: link.compression,
+        identity: options.identity,
         sink: extractSink(restore.extract(staging), { logger: options.logger.child({ step: 'extract', backupId: link.backupId }) }),
       });
     } catch (error) {

@@ -7,8 +7,14 @@ import { CryptoThreadStage } from './threads/crypto-thread-stage.js';
 import { ObjectStoreError, type ObjectStore } from '../objectstore/object-store.js';
 
 export class ChecksumMismatchError extends Error {
-  constructor(readonly key: string, readonly expected: string, readonly actual: string) {
-    super(`checksum mismatch for ${key}: metadata.json records sha256 ${expected.slice(0, 12)}…, the stored bytes hash to ${actual.slice(0, 12)}…; the object was modified or damaged, so nothing was restored`);
+  constructor(
+    readonly key: string,
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(
+      `checksum mismatch for ${key}: metadata.json records sha256 ${expected.slice(0, 12)}…, the stored bytes hash to ${actual.slice(0, 12)}…; the object was modified or damaged, so nothing was restored`,
+    );
     this.name = 'ChecksumMismatchError';
   }
 }

@@ -53,7 +53,10 @@ export interface Engine {
    */
   backupRequest(params: URLSearchParams): { fields: Record<string, string | undefined> } | { error: string };
   /** Starts one backup; rejects (a 500 with the message) when it cannot start. */
-  startBackup(fields: Record<string, string | undefined>, options: { compression: CompressionOptions; zstdCli?: string; log: Logger }): Promise<EngineBackup>;
+  startBackup(
+    fields: Record<string, string | undefined>,
+    options: { compression: CompressionOptions; zstdCli?: string; log: Logger },
+  ): Promise<EngineBackup>;
   /** Extra /status fields; never rejects (a database that does not answer must not hide the backup state). */
   status(): Promise<Record<string, unknown>>;
 }

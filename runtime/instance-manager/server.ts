@@ -32,8 +32,8 @@ export interface InstanceManagerOptions {
  */
 export function createInstanceManagerServer(options: InstanceManagerOptions): Server {
   const { engine } = options;
-  let running: { startedAt: string } & Record<string, string | undefined> | undefined;
-  let last: { finishedAt: string; exitStatus: number } & Record<string, unknown> | undefined;
+  let running: ({ startedAt: string } & Record<string, string | undefined>) | undefined;
+  let last: ({ finishedAt: string; exitStatus: number } & Record<string, unknown>) | undefined;
   const zstdCli = options.zstd === 'in-process' ? Promise.resolve(undefined) : findZstdCli();
   const json = (response: ServerResponse, status: number, body: unknown) => {
     response.writeHead(status, { 'content-type': 'application/json' });
@@ -42,7 +42,9 @@ export function createInstanceManagerServer(options: InstanceManagerOptions): Se
 
   const backup = async (_request: IncomingMessage, response: ServerResponse, url: URL) => {
     if (running) {
-      return json(response, STATUS.busy, { error: `a backup of ${options.instanceName} is already running since ${running.startedAt}; retry when it finishes` });
+      return json(response, STATUS.busy, {
+        error: `a backup of ${options.instanceName} is already running since ${running.startedAt}; retry when it finishes`,
+      });
     }
     const request = engine.backupRequest(url.searchParams);
     if ('error' in request) return json(response, STATUS.badRequest, { error: request.error });
@@ -56,7 +58,9 @@ export function createInstanceManagerServer(options: InstanceManagerOptions): Se
       const { stream, tool } = started;
       log.info('backup started', { tool, compressedBy: stream.compressedBy });
       response.writeHead(200, {
-        'content-type': 'application/octet-stream', [COMPRESSION_HEADER]: compression.options.algorithm, trailer: Object.values(TRAILERS).join(', '),
+        'content-type': 'application/octet-stream',
+        [COMPRESSION_HEADER]: compression.options.algorithm,
+        trailer: Object.values(TRAILERS).join(', '),
         ...(started.expectedBytes ? { [EXPECTED_BYTES_HEADER]: String(started.expectedBytes) } : {}),
       });
       // Compressing here, before TLS, is decision 0014: the stream crosses TLS and the network at its stored size.
@@ -102,18 +106,33 @@ export function createInstanceManagerServer(options: InstanceManagerOptions): Se
     }
   };
 
-  return createServer({
-    key: options.tls.key, cert: options.tls.cert, ca: options.tls.clientCa,
-    requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2',
-  }, (request, response) => {
-    const url = new URL(request.url ?? '/', 'https://instance-manager');
-    if (request.method === 'GET' && url.pathname === PATHS.healthz) return void response.end('ok\n');
-    if (request.method === 'GET' && url.pathname === PATHS.status) {
-      response.setHeader('content-type', 'application/json');
-      // The engine's fields are best effort: a database that does not answer must not hide the backup state.
-      return void engine.status().then((fields) => response.end(JSON.stringify({ instance: options.instanceName, backupRunning: running ?? null, lastBackup: last ?? null, ...fields })));
-    }
-    if (request.method === 'GET' && url.pathname === PATHS.backup) return void backup(request, response, url);
-    json(response, 404, { error: `no route ${request.method} ${url.pathname}; use GET ${PATHS.backup}, ${PATHS.healthz} or ${PATHS.status}` });
-  });
+  return createServer(
+    {
+      key: options.tls.key,
+      cert: options.tls.cert,
+      ca: options.tls.clientCa,
+      requestCert: true,
+      rejectUnauthorized: true,
+      minVersion: 'TLSv1.2',
+    },
+    (request, response) => {
+      const url = new URL(request.url ?? '/', 'https://instance-manager');
+      if (request.method === 'GET' && url.pathname === PATHS.healthz) return void response.end('ok\n');
+      if (request.method === 'GET' && url.pathname === PATHS.status) {
+        response.setHeader('content-type', 'application/json');
+        // The engine's fields are best effort: a database that does not answer must not hide the backup state.
+        return void engine
+          .status()
+          .then((fields) =>
+            response.end(
+              JSON.stringify({ instance: options.instanceName, backupRunning: running ?? null, lastBackup: last ?? null, ...fields }),
+            ),
+          );
+      }
+      if (request.method === 'GET' && url.pathname === PATHS.backup) return void backup(request, response, url);
+      json(response, 404, {
+        error: `no route ${request.method} ${url.pathname}; use GET ${PATHS.backup}, ${PATHS.healthz} or ${PATHS.status}`,
+      });
+    },
+  );
 }

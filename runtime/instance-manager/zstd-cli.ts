@@ -32,14 +32,15 @@ let probed: Promise<string | undefined> | undefined;
  * compresses in process instead.
  */
 export function findZstdCli(command = 'zstd'): Promise<string | undefined> {
-  const probe = () => new Promise<string | undefined>((resolve) => {
-    const child = execFile(command, zstdCompressArgs(1, 1), { encoding: 'buffer', timeout: 10_000 }, (error, stdout, stderr) => {
-      const summary = error ? undefined : parseZstdSummary(stderr.toString());
-      resolve(summary?.inputBytes === 5 && summary.outputBytes === stdout.length ? command : undefined);
+  const probe = () =>
+    new Promise<string | undefined>((resolve) => {
+      const child = execFile(command, zstdCompressArgs(1, 1), { encoding: 'buffer', timeout: 10_000 }, (error, stdout, stderr) => {
+        const summary = error ? undefined : parseZstdSummary(stderr.toString());
+        resolve(summary?.inputBytes === 5 && summary.outputBytes === stdout.length ? command : undefined);
+      });
+      child.stdin?.on('error', () => undefined);
+      child.stdin?.end('silo\n');
     });
-    child.stdin?.on('error', () => undefined);
-    child.stdin?.end('silo\n');
-  });
   if (command !== 'zstd') return probe();
   probed ??= probe();
   return probed;

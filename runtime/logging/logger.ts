@@ -9,7 +9,9 @@ const SECRET_KEY = /secret|password|passwd|token|credential|identity|private|acc
 export function redact(value: unknown, depth = 0): unknown {
   if (depth > 6 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
-  return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, SECRET_KEY.test(k) ? '[redacted]' : redact(v, depth + 1)]));
+  return Object.fromEntries(
+    Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, SECRET_KEY.test(k) ? '[redacted]' : redact(v, depth + 1)]),
+  );
 }
 
 export interface Logger {
@@ -20,7 +22,10 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
-export function createLogger(base: Record<string, unknown> = {}, options: { level?: LogLevel; write?: (line: string) => void } = {}): Logger {
+export function createLogger(
+  base: Record<string, unknown> = {},
+  options: { level?: LogLevel; write?: (line: string) => void } = {},
+): Logger {
   const threshold = ORDER[options.level ?? (process.env.SILO_LOG_LEVEL as LogLevel) ?? 'info'] ?? ORDER.info;
   const write = options.write ?? ((line: string) => process.stderr.write(line + '\n'));
   const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {

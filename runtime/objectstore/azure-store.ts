@@ -1,7 +1,5 @@
 import { PassThrough, Readable, Writable } from 'node:stream';
-import {
-  BlobServiceClient, StorageSharedKeyCredential, type BlockBlobClient, type ContainerClient,
-} from '@azure/storage-blob';
+import { BlobServiceClient, StorageSharedKeyCredential, type BlockBlobClient, type ContainerClient } from '@azure/storage-blob';
 import { MAX_PARTS, MiB, partSize } from './part-size.js';
 import { ObjectStoreError, type ObjectStore, type StoreFailure } from './object-store.js';
 
@@ -28,8 +26,17 @@ export function classifyAzureError(error: any, action: string): ObjectStoreError
   const message = String(error?.message ?? error);
   let failure: StoreFailure = 'other';
   let hint = '';
-  if (['AuthenticationFailed', 'AuthorizationFailure', 'AuthorizationPermissionMismatch', 'InvalidAuthenticationInfo', 'AccountIsDisabled'].includes(code)
-    || status === 401 || status === 403) {
+  if (
+    [
+      'AuthenticationFailed',
+      'AuthorizationFailure',
+      'AuthorizationPermissionMismatch',
+      'InvalidAuthenticationInfo',
+      'AccountIsDisabled',
+    ].includes(code) ||
+    status === 401 ||
+    status === 403
+  ) {
     failure = 'auth';
     hint = '; check the account name and key (or connection string) in the credentials Secret';
   } else if (code === 'ContainerNotFound') {
@@ -40,8 +47,10 @@ export function classifyAzureError(error: any, action: string): ObjectStoreError
   } else if (['InsufficientAccountResources', 'AccountQuotaExceeded'].includes(code) || status === 507) {
     failure = 'storage-full';
     hint = '; free space in the storage account or raise its quota';
-  } else if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'REQUEST_SEND_ERROR'].includes(code)
-    || /socket hang up|ECONNRESET|ECONNREFUSED|ENOTFOUND|timed? ?out/i.test(message)) {
+  } else if (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'REQUEST_SEND_ERROR'].includes(code) ||
+    /socket hang up|ECONNRESET|ECONNREFUSED|ENOTFOUND|timed? ?out/i.test(message)
+  ) {
     failure = 'network';
     hint = '; check that the endpoint is reachable';
   }
@@ -57,7 +66,9 @@ export function classifyAzureError(error: any, action: string): ObjectStoreError
  */
 function classifyBodyError(error: any, action: string): ObjectStoreError {
   if (error?.name === 'AbortError' || /received less data than required/i.test(String(error?.message))) {
-    return new ObjectStoreError('network', `${action} failed: the connection dropped mid-download; check that the endpoint is reachable`, { cause: error });
+    return new ObjectStoreError('network', `${action} failed: the connection dropped mid-download; check that the endpoint is reachable`, {
+      cause: error,
+    });
   }
   return classifyAzureError(error, action);
 }
@@ -71,11 +82,18 @@ export function createAzureContainerClient(config: AzureBlobStoreConfig): Contai
       return BlobServiceClient.fromConnectionString(config.connectionString, { retryOptions }).getContainerClient(config.container);
     } catch (error) {
       // The SDK's parse errors are fixed sentences that never quote the string, so they are safe to pass on.
-      throw new ObjectStoreError('auth', `the Azure connection string is not usable (${(error as Error).message}); fix it in the credentials Secret`, { cause: error });
+      throw new ObjectStoreError(
+        'auth',
+        `the Azure connection string is not usable (${(error as Error).message}); fix it in the credentials Secret`,
+        { cause: error },
+      );
     }
   }
   if (!config.accountName || !config.accountKey) {
-    throw new ObjectStoreError('other', 'Azure storage needs an account name and key, or a connection string; set them in the credentials Secret');
+    throw new ObjectStoreError(
+      'other',
+      'Azure storage needs an account name and key, or a connection string; set them in the credentials Secret',
+    );
   }
   const endpoint = config.endpoint ?? `https://${config.accountName}.blob.core.windows.net`;
   const credential = new StorageSharedKeyCredential(config.accountName, config.accountKey);
@@ -90,7 +108,10 @@ export function createAzureContainerClient(config: AzureBlobStoreConfig): Contai
 export class AzureBlobStore implements ObjectStore {
   readonly container: ContainerClient;
 
-  constructor(private readonly config: AzureBlobStoreConfig, container?: ContainerClient) {
+  constructor(
+    private readonly config: AzureBlobStoreConfig,
+    container?: ContainerClient,
+  ) {
     this.container = container ?? createAzureContainerClient(config);
   }
 
@@ -99,7 +120,12 @@ export class AzureBlobStore implements ObjectStore {
   }
 
   createWriteStream(key: string, options: { expectedBytes?: number } = {}): Writable {
-    return new AzureBlockSink(this.container.getBlockBlobClient(key), this.url(key), options.expectedBytes, this.config.uploadConcurrency ?? 3);
+    return new AzureBlockSink(
+      this.container.getBlockBlobClient(key),
+      this.url(key),
+      options.expectedBytes,
+      this.config.uploadConcurrency ?? 3,
+    );
   }
 
   async createReadStream(key: string, range?: { start: number; end?: number }): Promise<Readable> {
@@ -115,7 +141,9 @@ export class AzureBlobStore implements ObjectStore {
       const body = response.readableStreamBody as Readable;
       const out = new PassThrough({ highWaterMark: 1024 * 1024 });
       body.on('error', (error) => out.destroy(classifyBodyError(error, action)));
-      out.on('close', () => { if (!body.destroyed) body.destroy(); });
+      out.on('close', () => {
+        if (!body.destroyed) body.destroy();
+      });
       return body.pipe(out);
     } catch (error) {
       throw classifyAzureError(error, action);
@@ -193,8 +221,10 @@ class AzureBlockSink extends Writable {
   private failure?: Error;
 
   constructor(
-    private readonly blob: BlockBlobClient, private readonly objectUrl: string,
-    private readonly expectedBytes: number | undefined, private readonly concurrency: number,
+    private readonly blob: BlockBlobClient,
+    private readonly objectUrl: string,
+    private readonly expectedBytes: number | undefined,
+    private readonly concurrency: number,
   ) {
     super({ highWaterMark: 1024 * 1024 });
   }
@@ -217,9 +247,12 @@ class AzureBlockSink extends Writable {
     if (index > MAX_PARTS) throw new Error(`stream exceeds ${MAX_PARTS} blocks; pass expectedBytes so blocks can be larger`);
     const id = blockId(index);
     this.staged.push(id);
-    const upload = this.blob.stageBlock(id, body, body.length, { abortSignal: this.abort.signal })
+    const upload = this.blob
+      .stageBlock(id, body, body.length, { abortSignal: this.abort.signal })
       .then(() => undefined)
-      .catch((error) => { this.failure ??= classifyAzureError(error, `staging block ${index} of ${this.objectUrl}`); })
+      .catch((error) => {
+        this.failure ??= classifyAzureError(error, `staging block ${index} of ${this.objectUrl}`);
+      })
       .finally(() => this.inFlight.delete(upload));
     this.inFlight.add(upload);
     // Backpressure: hold the writer until a slot frees, so memory stays bounded.
@@ -233,7 +266,10 @@ class AzureBlockSink extends Writable {
     const size = this.nextBlockSize();
     if (this.currentBytes < size) return done();
     const all = this.takeCurrent();
-    if (all.length > size) { this.current = [all.subarray(size)]; this.currentBytes = all.length - size; }
+    if (all.length > size) {
+      this.current = [all.subarray(size)];
+      this.currentBytes = all.length - size;
+    }
     this.stage(all.subarray(0, size)).then(() => done(), done);
   }
 
@@ -241,15 +277,17 @@ class AzureBlockSink extends Writable {
     (async () => {
       if (this.staged.length === 0) {
         const body = this.takeCurrent();
-        await this.blob.upload(body, body.length, { abortSignal: this.abort.signal })
-          .catch((error) => { throw classifyAzureError(error, `uploading ${this.objectUrl}`); });
+        await this.blob.upload(body, body.length, { abortSignal: this.abort.signal }).catch((error) => {
+          throw classifyAzureError(error, `uploading ${this.objectUrl}`);
+        });
         return;
       }
       if (this.currentBytes > 0) await this.stage(this.takeCurrent());
       await Promise.all(this.inFlight);
       if (this.failure) throw this.failure;
-      await this.blob.commitBlockList(this.staged, { abortSignal: this.abort.signal })
-        .catch((error) => { throw classifyAzureError(error, `committing the blocks of ${this.objectUrl}`); });
+      await this.blob.commitBlockList(this.staged, { abortSignal: this.abort.signal }).catch((error) => {
+        throw classifyAzureError(error, `committing the blocks of ${this.objectUrl}`);
+      });
     })().then(() => done(), done);
   }
 

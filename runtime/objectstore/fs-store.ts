@@ -16,7 +16,8 @@ export class FilesystemStore implements ObjectStore {
 
   private path(key: string): string {
     const path = resolve(this.root, key);
-    if (path !== this.root && !path.startsWith(this.root + sep)) throw new ObjectStoreError('other', `key "${key}" escapes the volume root`);
+    if (path !== this.root && !path.startsWith(this.root + sep))
+      throw new ObjectStoreError('other', `key "${key}" escapes the volume root`);
     return path;
   }
 
@@ -32,7 +33,11 @@ export class FilesystemStore implements ObjectStore {
     // Errors reach the writer through write/final callbacks; this listener keeps them from going uncaught.
     file.on('error', () => undefined);
     const classify = (error: NodeJS.ErrnoException) =>
-      new ObjectStoreError(error.code === 'ENOSPC' || error.code === 'EDQUOT' ? 'storage-full' : 'other', `writing ${target}: ${error.message}`, { cause: error });
+      new ObjectStoreError(
+        error.code === 'ENOSPC' || error.code === 'EDQUOT' ? 'storage-full' : 'other',
+        `writing ${target}: ${error.message}`,
+        { cause: error },
+      );
     const closed = new Promise<void>((resolve) => file.once('close', () => resolve()));
     return new Writable({
       highWaterMark: 1024 * 1024,
@@ -41,7 +46,12 @@ export class FilesystemStore implements ObjectStore {
       },
       final(done) {
         file.end();
-        closed.then(() => (file.errored ? Promise.reject(file.errored) : fs.rename(partial, target))).then(() => done(), (error) => done(classify(error)));
+        closed
+          .then(() => (file.errored ? Promise.reject(file.errored) : fs.rename(partial, target)))
+          .then(
+            () => done(),
+            (error) => done(classify(error)),
+          );
       },
       destroy(error, done) {
         if (!error) return done(null);
@@ -54,7 +64,9 @@ export class FilesystemStore implements ObjectStore {
 
   async createReadStream(key: string, range?: { start: number; end?: number }): Promise<Readable> {
     const path = this.path(key);
-    await fs.access(path).catch((e) => { throw new ObjectStoreError('not-found', `${path} does not exist`, { cause: e }); });
+    await fs.access(path).catch((e) => {
+      throw new ObjectStoreError('not-found', `${path} does not exist`, { cause: e });
+    });
     return createReadStream(path, range ? { start: range.start, ...(range.end !== undefined ? { end: range.end - 1 } : {}) } : {});
   }
 
@@ -66,23 +78,32 @@ export class FilesystemStore implements ObjectStore {
   }
 
   async getSmall(key: string): Promise<Buffer> {
-    return fs.readFile(this.path(key)).catch((e) => { throw new ObjectStoreError('not-found', `${this.path(key)} does not exist`, { cause: e }); });
+    return fs.readFile(this.path(key)).catch((e) => {
+      throw new ObjectStoreError('not-found', `${this.path(key)} does not exist`, { cause: e });
+    });
   }
 
   async size(key: string): Promise<number | undefined> {
-    return fs.stat(this.path(key)).then((s) => s.size, () => undefined);
+    return fs.stat(this.path(key)).then(
+      (s) => s.size,
+      () => undefined,
+    );
   }
 
   async list(prefix: string): Promise<string[]> {
     const walk = async (dir: string): Promise<string[]> => {
       const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
-      const nested = await Promise.all(entries.map((e) => (e.isDirectory() ? walk(join(dir, e.name)) : Promise.resolve([join(dir, e.name)]))));
+      const nested = await Promise.all(
+        entries.map((e) => (e.isDirectory() ? walk(join(dir, e.name)) : Promise.resolve([join(dir, e.name)]))),
+      );
       return nested.flat();
     };
     // Start at the deepest folder the prefix names, not at the volume root: a volume holds many backups.
     const folder = prefix.includes('/') ? this.path(prefix.slice(0, prefix.lastIndexOf('/'))) : this.root;
-    return (await walk(folder)).map((p) => relative(this.root, p).split(sep).join('/'))
-      .filter((key) => key.startsWith(prefix) && !key.endsWith('.partial')).sort();
+    return (await walk(folder))
+      .map((p) => relative(this.root, p).split(sep).join('/'))
+      .filter((key) => key.startsWith(prefix) && !key.endsWith('.partial'))
+      .sort();
   }
 
   async delete(keys: string[]): Promise<void> {

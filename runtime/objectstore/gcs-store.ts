@@ -36,9 +36,22 @@ export function classifyGcsError(error: any, action: string, missing: 'bucket' |
   } else if (status === 507 || /quota|storage ?full|insufficient storage/i.test(message)) {
     failure = 'storage-full';
     hint = '; free space in the bucket or raise its quota';
-  } else if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET',
-    'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'].includes(code)
-    || /socket hang up|ECONNRESET|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|timed? ?out|network|^fetch failed$|^terminated$/i.test(message)) {
+  } else if (
+    [
+      'ECONNREFUSED',
+      'ECONNRESET',
+      'ETIMEDOUT',
+      'EPIPE',
+      'ENOTFOUND',
+      'EAI_AGAIN',
+      'ERR_STREAM_PREMATURE_CLOSE',
+      'UND_ERR_SOCKET',
+      'UND_ERR_CONNECT_TIMEOUT',
+      'UND_ERR_HEADERS_TIMEOUT',
+      'UND_ERR_BODY_TIMEOUT',
+    ].includes(code) ||
+    /socket hang up|ECONNRESET|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|timed? ?out|network|^fetch failed$|^terminated$/i.test(message)
+  ) {
     failure = 'network';
     hint = '; check that the endpoint is reachable';
   }
@@ -51,16 +64,24 @@ export function classifyGcsError(error: any, action: string, missing: 'bucket' |
 function parseServiceAccount(json: string): Record<string, unknown> {
   try {
     const parsed = JSON.parse(json);
-    if (parsed && typeof parsed === 'object' && typeof parsed.client_email === 'string' && typeof parsed.private_key === 'string') return parsed;
-  } catch { /* reported below without the input */ }
-  throw new ObjectStoreError('auth', 'the GCS credentials are not a service-account JSON key (client_email and private_key); put the key file\'s contents in the credentials Secret');
+    if (parsed && typeof parsed === 'object' && typeof parsed.client_email === 'string' && typeof parsed.private_key === 'string')
+      return parsed;
+  } catch {
+    /* reported below without the input */
+  }
+  throw new ObjectStoreError(
+    'auth',
+    "the GCS credentials are not a service-account JSON key (client_email and private_key); put the key file's contents in the credentials Secret",
+  );
 }
 
 export function createGcsClient(config: GcsStoreConfig): Storage {
   return new Storage({
     ...(config.projectId ? { projectId: config.projectId } : {}),
     ...(config.apiEndpoint ? { apiEndpoint: config.apiEndpoint } : {}),
-    ...(config.credentials ? { credentials: parseServiceAccount(config.credentials), useAuthWithCustomEndpoint: !!config.apiEndpoint } : {}),
+    ...(config.credentials
+      ? { credentials: parseServiceAccount(config.credentials), useAuthWithCustomEndpoint: !!config.apiEndpoint }
+      : {}),
     // Backup keys are unique per run, so retrying an upload cannot overwrite anyone
     // else's object; the SDK's default retries writes only with a generation precondition.
     // Delays 1, 2, 4, 8, 8 s (plus jitter): an unreachable endpoint fails in about 30 s, not the SDK default's 65.
@@ -78,7 +99,10 @@ export class GcsStore implements ObjectStore {
   readonly storage: Storage;
   private readonly bucket: Bucket;
 
-  constructor(private readonly config: GcsStoreConfig, storage?: Storage) {
+  constructor(
+    private readonly config: GcsStoreConfig,
+    storage?: Storage,
+  ) {
     this.storage = storage ?? createGcsClient(config);
     this.bucket = this.storage.bucket(config.bucket);
   }
@@ -101,9 +125,13 @@ export class GcsStore implements ObjectStore {
     const action = `reading ${this.url(key)}`;
     if (range?.end !== undefined && range.end <= range.start) return Readable.from([]);
     const url = `${this.storage.apiEndpoint}/storage/v1/b/${encodeURIComponent(this.config.bucket)}/o/${encodeURIComponent(key)}?alt=media`;
-    const headers = new Headers(this.config.credentials ? await this.storage.authClient.getRequestHeaders(url).catch((error) => {
-      throw classifyGcsError(error, action);
-    }) : {});
+    const headers = new Headers(
+      this.config.credentials
+        ? await this.storage.authClient.getRequestHeaders(url).catch((error) => {
+            throw classifyGcsError(error, action);
+          })
+        : {},
+    );
     // Identity: stored bytes must come back exactly as stored, never transcoded.
     headers.set('accept-encoding', 'identity');
     if (range) headers.set('range', `bytes=${range.start}-${range.end !== undefined ? range.end - 1 : ''}`);
@@ -121,7 +149,9 @@ export class GcsStore implements ObjectStore {
     const body = Readable.fromWeb(response.body as never, { highWaterMark: 1024 * 1024 });
     const out = new PassThrough({ highWaterMark: 1024 * 1024 });
     body.on('error', (error) => out.destroy(classifyGcsError(error, action)));
-    out.on('close', () => { if (!body.destroyed) body.destroy(); });
+    out.on('close', () => {
+      if (!body.destroyed) body.destroy();
+    });
     return body.pipe(out);
   }
 
@@ -196,13 +226,26 @@ class GcsUploadSink extends Writable {
   /** The object's generation before we started: null when absent, undefined when unknown. */
   private readonly generationBefore: Promise<string | null | undefined>;
 
-  constructor(private readonly bucket: Bucket, private readonly key: string, private readonly objectUrl: string, chunkBytes: number) {
+  constructor(
+    private readonly bucket: Bucket,
+    private readonly key: string,
+    private readonly objectUrl: string,
+    chunkBytes: number,
+  ) {
     super({ highWaterMark: 1024 * 1024 });
     const chunkSize = Math.max(CHUNK_GRANULE, Math.ceil(chunkBytes / CHUNK_GRANULE) * CHUNK_GRANULE);
-    this.generationBefore = bucket.file(key).getMetadata()
-      .then(([metadata]) => String(metadata.generation), (error) => (Number(error?.code) === 404 ? null : undefined));
+    this.generationBefore = bucket
+      .file(key)
+      .getMetadata()
+      .then(
+        ([metadata]) => String(metadata.generation),
+        (error) => (Number(error?.code) === 404 ? null : undefined),
+      );
     this.upload = bucket.file(key).createWriteStream({
-      resumable: true, chunkSize, validation: false, contentType: 'application/octet-stream',
+      resumable: true,
+      chunkSize,
+      validation: false,
+      contentType: 'application/octet-stream',
     });
     this.upload.on('uri', (uri: string) => {
       this.sessionUri = uri;
@@ -212,9 +255,14 @@ class GcsUploadSink extends Writable {
     });
     this.upload.on('error', (error: any) => {
       // Before a session exists a 404 means the bucket; after, it means the session is gone.
-      this.failure ??= this.sessionUri && Number(error?.code ?? error?.response?.status) === 404
-        ? new ObjectStoreError('network', `uploading ${objectUrl} failed: the upload session is gone (HTTP 404), usually after a dropped connection; retry the backup`, { cause: error })
-        : classifyGcsError(error, `uploading ${objectUrl}`);
+      this.failure ??=
+        this.sessionUri && Number(error?.code ?? error?.response?.status) === 404
+          ? new ObjectStoreError(
+              'network',
+              `uploading ${objectUrl} failed: the upload session is gone (HTTP 404), usually after a dropped connection; retry the backup`,
+              { cause: error },
+            )
+          : classifyGcsError(error, `uploading ${objectUrl}`);
     });
     this.uploadClosed = new Promise((resolve) => this.upload.once('close', () => resolve()));
   }
@@ -255,7 +303,10 @@ class GcsUploadSink extends Writable {
   private async removeGenerationWeCreated(): Promise<void> {
     const before = await this.generationBefore;
     if (before === undefined) return;
-    const [metadata] = await this.bucket.file(this.key).getMetadata().catch(() => [undefined]);
+    const [metadata] = await this.bucket
+      .file(this.key)
+      .getMetadata()
+      .catch(() => [undefined]);
     const generation = metadata?.generation === undefined ? undefined : String(metadata.generation);
     if (generation === undefined || generation === before) return;
     await this.bucket.file(this.key, { generation }).delete();

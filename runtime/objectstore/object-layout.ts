@@ -29,7 +29,10 @@ export function metadataKey(location: BackupLocation): string {
 
 /** Time-ordered backup IDs: lexical order is chronological order. */
 export function newBackupId(now = new Date()): string {
-  return now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  return now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
 }
 
 /**

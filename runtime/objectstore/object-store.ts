@@ -22,7 +22,11 @@ export interface ObjectStore {
 export type StoreFailure = 'auth' | 'not-found' | 'network' | 'storage-full' | 'other';
 
 export class ObjectStoreError extends Error {
-  constructor(readonly failure: StoreFailure, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly failure: StoreFailure,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'ObjectStoreError';
   }

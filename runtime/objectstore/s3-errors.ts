@@ -15,8 +15,10 @@ export function classifyS3Error(error: any, action: string): ObjectStoreError {
   } else if (['XMinioStorageFull', 'QuotaExceeded', 'EntityTooLarge', 'InsufficientStorage'].includes(code) || status === 507) {
     failure = 'storage-full';
     hint = '; free space in the object store or raise its quota';
-  } else if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'TimeoutError', 'RequestTimeout'].includes(code)
-    || /socket hang up|ECONNRESET|ECONNREFUSED|timed? ?out/i.test(String(error?.message))) {
+  } else if (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'TimeoutError', 'RequestTimeout'].includes(code) ||
+    /socket hang up|ECONNRESET|ECONNREFUSED|timed? ?out/i.test(String(error?.message))
+  ) {
     failure = 'network';
     hint = '; check that the endpoint is reachable';
   }

@@ -1,7 +1,15 @@
 import { Writable } from 'node:stream';
 import {
-  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand,
-  PutObjectCommand, UploadPartCommand, type S3Client, type UploadPartCommandInput, type UploadPartCommandOutput, type ServerSideEncryption, type StorageClass,
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  type S3Client,
+  type UploadPartCommandInput,
+  type UploadPartCommandOutput,
+  type ServerSideEncryption,
+  type StorageClass,
 } from '@aws-sdk/client-s3';
 import type { BuildMiddleware } from '@smithy/types';
 import { classifyS3Error } from './s3-errors.js';
@@ -63,7 +71,9 @@ export class S3MultipartSink extends Writable {
   private get objectParams() {
     const o = this.options;
     return {
-      Bucket: o.bucket, Key: o.key, ContentType: o.contentType ?? 'application/octet-stream',
+      Bucket: o.bucket,
+      Key: o.key,
+      ContentType: o.contentType ?? 'application/octet-stream',
       ...(o.storageClass ? { StorageClass: o.storageClass as StorageClass } : {}),
       ...(o.serverSideEncryption ? { ServerSideEncryption: o.serverSideEncryption as ServerSideEncryption } : {}),
       ...(o.kmsKeyId ? { SSEKMSKeyId: o.kmsKeyId } : {}),
@@ -75,8 +85,9 @@ export class S3MultipartSink extends Writable {
   }
 
   private async startUpload(): Promise<void> {
-    const created = await this.options.client.send(new CreateMultipartUploadCommand(this.objectParams))
-      .catch((error) => { throw classifyS3Error(error, `starting the upload of s3://${this.options.bucket}/${this.options.key}`); });
+    const created = await this.options.client.send(new CreateMultipartUploadCommand(this.objectParams)).catch((error) => {
+      throw classifyS3Error(error, `starting the upload of s3://${this.options.bucket}/${this.options.key}`);
+    });
     if (!created.UploadId) throw new Error('object store returned no UploadId for CreateMultipartUpload');
     this.uploadId = created.UploadId;
   }
@@ -92,18 +103,27 @@ export class S3MultipartSink extends Writable {
     const partNumber = ++this.partNumber;
     if (partNumber > MAX_PARTS) throw new Error(`stream exceeds ${MAX_PARTS} parts; pass expectedBytes so parts can be larger`);
     const command = new UploadPartCommand({
-      Bucket: this.options.bucket, Key: this.options.key, UploadId: this.uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length,
+      Bucket: this.options.bucket,
+      Key: this.options.key,
+      UploadId: this.uploadId,
+      PartNumber: partNumber,
+      Body: body,
+      ContentLength: body.length,
     });
     if (!this.options.signPayload) command.middlewareStack.add(unsignedPayload, { step: 'build', name: 'siloUnsignedPayload' });
-    const upload = this.options.client.send(command).then((result) => {
-      if (!result.ETag) throw new Error(`object store returned no ETag for part ${partNumber}`);
-      this.completed.push({ PartNumber: partNumber, ETag: result.ETag });
-    }).catch((error) => {
-      this.failure ??= classifyS3Error(error, `uploading part ${partNumber} of s3://${this.options.bucket}/${this.options.key}`);
-    }).finally(() => {
-      this.inFlight.delete(upload);
-      if (this.spare.length <= (this.options.concurrency ?? 3)) this.spare.push(buffer);
-    });
+    const upload = this.options.client
+      .send(command)
+      .then((result) => {
+        if (!result.ETag) throw new Error(`object store returned no ETag for part ${partNumber}`);
+        this.completed.push({ PartNumber: partNumber, ETag: result.ETag });
+      })
+      .catch((error) => {
+        this.failure ??= classifyS3Error(error, `uploading part ${partNumber} of s3://${this.options.bucket}/${this.options.key}`);
+      })
+      .finally(() => {
+        this.inFlight.delete(upload);
+        if (this.spare.length <= (this.options.concurrency ?? 3)) this.spare.push(buffer);
+      });
     this.inFlight.add(upload);
     // Backpressure: hold the writer until a slot frees, so memory stays bounded.
     while (this.inFlight.size >= (this.options.concurrency ?? 3)) await Promise.race(this.inFlight);
@@ -138,17 +158,29 @@ export class S3MultipartSink extends Writable {
     (async () => {
       if (!this.uploadId && this.partNumber === 0) {
         const body = this.current ? this.current.subarray(0, this.currentBytes) : Buffer.alloc(0);
-        await this.options.client.send(new PutObjectCommand({ ...this.objectParams, Body: body, ContentLength: body.length }))
-          .catch((error) => { throw classifyS3Error(error, `uploading s3://${this.options.bucket}/${this.options.key}`); });
+        await this.options.client
+          .send(new PutObjectCommand({ ...this.objectParams, Body: body, ContentLength: body.length }))
+          .catch((error) => {
+            throw classifyS3Error(error, `uploading s3://${this.options.bucket}/${this.options.key}`);
+          });
         return;
       }
       if (this.current && this.currentBytes > 0) await this.uploadPart(this.current, this.currentBytes);
       await Promise.all(this.inFlight);
       if (this.failure) throw this.failure;
       const parts = [...this.completed].sort((a, b) => a.PartNumber - b.PartNumber);
-      await this.options.client.send(new CompleteMultipartUploadCommand({
-        Bucket: this.options.bucket, Key: this.options.key, UploadId: this.uploadId, MultipartUpload: { Parts: parts },
-      })).catch((error) => { throw classifyS3Error(error, `completing the upload of s3://${this.options.bucket}/${this.options.key}`); });
+      await this.options.client
+        .send(
+          new CompleteMultipartUploadCommand({
+            Bucket: this.options.bucket,
+            Key: this.options.key,
+            UploadId: this.uploadId,
+            MultipartUpload: { Parts: parts },
+          }),
+        )
+        .catch((error) => {
+          throw classifyS3Error(error, `completing the upload of s3://${this.options.bucket}/${this.options.key}`);
+        });
     })().then(() => done(), done);
   }
 
@@ -162,7 +194,9 @@ export class S3MultipartSink extends Writable {
       const until = Date.now() + (this.options.abortRetryMs ?? 60_000);
       for (let attempt = 0; ; attempt++) {
         try {
-          await this.options.client.send(new AbortMultipartUploadCommand({ Bucket: this.options.bucket, Key: this.options.key, UploadId: uploadId }));
+          await this.options.client.send(
+            new AbortMultipartUploadCommand({ Bucket: this.options.bucket, Key: this.options.key, UploadId: uploadId }),
+          );
           return;
         } catch (abortError) {
           const gone = ['NoSuchUpload', 'NoSuchKey'].includes((abortError as { name?: string }).name ?? '');
@@ -171,6 +205,8 @@ export class S3MultipartSink extends Writable {
         }
       }
     };
-    Promise.allSettled(this.inFlight).then(abort).finally(() => done(error));
+    Promise.allSettled(this.inFlight)
+      .then(abort)
+      .finally(() => done(error));
   }
 }

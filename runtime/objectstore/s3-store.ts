@@ -2,13 +2,17 @@ import { buffer } from 'node:stream/consumers';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Readable, Writable } from 'node:stream';
 import {
-  DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
 } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { S3MultipartSink } from './s3-multipart-sink.js';
 import type { ObjectStore } from './object-store.js';
 import { classifyS3Error } from './s3-errors.js';
-
 
 export interface S3StoreConfig {
   readonly bucket: string;
@@ -30,13 +34,24 @@ export interface S3StoreConfig {
 }
 
 export function createS3Client(config: S3StoreConfig): S3Client {
-  const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 16, ...(config.ca ? { ca: config.ca } : {}), rejectUnauthorized: !config.insecure });
+  const httpsAgent = new HttpsAgent({
+    keepAlive: true,
+    maxSockets: 16,
+    ...(config.ca ? { ca: config.ca } : {}),
+    rejectUnauthorized: !config.insecure,
+  });
   return new S3Client({
     region: config.region ?? 'us-east-1',
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
     forcePathStyle: config.forcePathStyle ?? false,
     ...(config.accessKeyId && config.secretAccessKey
-      ? { credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey, ...(config.sessionToken ? { sessionToken: config.sessionToken } : {}) } }
+      ? {
+          credentials: {
+            accessKeyId: config.accessKeyId,
+            secretAccessKey: config.secretAccessKey,
+            ...(config.sessionToken ? { sessionToken: config.sessionToken } : {}),
+          },
+        }
       : {}),
     // MinIO, Ceph RGW and others reject or mishandle the SDK's default flexible checksums on streamed bodies.
     requestChecksumCalculation: 'WHEN_REQUIRED',
@@ -49,7 +64,10 @@ export function createS3Client(config: S3StoreConfig): S3Client {
 export class S3Store implements ObjectStore {
   readonly client: S3Client;
 
-  constructor(private readonly config: S3StoreConfig, client?: S3Client) {
+  constructor(
+    private readonly config: S3StoreConfig,
+    client?: S3Client,
+  ) {
     this.client = client ?? createS3Client(config);
   }
 
@@ -59,18 +77,27 @@ export class S3Store implements ObjectStore {
 
   createWriteStream(key: string, options: { expectedBytes?: number } = {}): Writable {
     const sink = new S3MultipartSink({
-      client: this.client, bucket: this.config.bucket, key, expectedBytes: options.expectedBytes,
-      concurrency: this.config.uploadConcurrency, storageClass: this.config.storageClass,
-      serverSideEncryption: this.config.serverSideEncryption, kmsKeyId: this.config.kmsKeyId,
+      client: this.client,
+      bucket: this.config.bucket,
+      key,
+      expectedBytes: options.expectedBytes,
+      concurrency: this.config.uploadConcurrency,
+      storageClass: this.config.storageClass,
+      serverSideEncryption: this.config.serverSideEncryption,
+      kmsKeyId: this.config.kmsKeyId,
     });
     return sink;
   }
 
   async createReadStream(key: string, range?: { start: number; end?: number }): Promise<Readable> {
     try {
-      const result = await this.client.send(new GetObjectCommand({
-        Bucket: this.config.bucket, Key: key, ...(range ? { Range: `bytes=${range.start}-${range.end !== undefined ? range.end - 1 : ''}` } : {}),
-      }));
+      const result = await this.client.send(
+        new GetObjectCommand({
+          Bucket: this.config.bucket,
+          Key: key,
+          ...(range ? { Range: `bytes=${range.start}-${range.end !== undefined ? range.end - 1 : ''}` } : {}),
+        }),
+      );
       return result.Body as Readable;
     } catch (error) {
       throw classifyS3Error(error, `reading ${this.url(key)}`);
@@ -79,7 +106,9 @@ export class S3Store implements ObjectStore {
 
   async putSmall(key: string, body: Buffer, contentType = 'application/json'): Promise<void> {
     try {
-      await this.client.send(new PutObjectCommand({ Bucket: this.config.bucket, Key: key, Body: body, ContentLength: body.length, ContentType: contentType }));
+      await this.client.send(
+        new PutObjectCommand({ Bucket: this.config.bucket, Key: key, Body: body, ContentLength: body.length, ContentType: contentType }),
+      );
     } catch (error) {
       throw classifyS3Error(error, `writing ${this.url(key)}`);
     }
@@ -104,7 +133,9 @@ export class S3Store implements ObjectStore {
     let token: string | undefined;
     try {
       do {
-        const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.config.bucket, Prefix: prefix, ContinuationToken: token }));
+        const page = await this.client.send(
+          new ListObjectsV2Command({ Bucket: this.config.bucket, Prefix: prefix, ContinuationToken: token }),
+        );
         for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
@@ -117,7 +148,12 @@ export class S3Store implements ObjectStore {
   async delete(keys: string[]): Promise<void> {
     for (let i = 0; i < keys.length; i += 1000) {
       try {
-        await this.client.send(new DeleteObjectsCommand({ Bucket: this.config.bucket, Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true } }));
+        await this.client.send(
+          new DeleteObjectsCommand({
+            Bucket: this.config.bucket,
+            Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true },
+          }),
+        );
       } catch (error) {
         throw classifyS3Error(error, `deleting under ${this.url(keys[i])}`);
       }

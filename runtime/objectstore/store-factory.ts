@@ -17,10 +17,14 @@ export type ObjectStoreConfig =
  */
 export async function createObjectStore(config: ObjectStoreConfig): Promise<ObjectStore> {
   switch (config.type) {
-    case 's3': return new (await import('./s3-store.js')).S3Store(config);
-    case 'gcs': return new (await import('./gcs-store.js')).GcsStore(config);
-    case 'azure': return new (await import('./azure-store.js')).AzureBlobStore(config);
-    case 'filesystem': return new FilesystemStore(config.root);
+    case 's3':
+      return new (await import('./s3-store.js')).S3Store(config);
+    case 'gcs':
+      return new (await import('./gcs-store.js')).GcsStore(config);
+    case 'azure':
+      return new (await import('./azure-store.js')).AzureBlobStore(config);
+    case 'filesystem':
+      return new FilesystemStore(config.root);
     default: {
       // `never` makes a forgotten union member a compile error; at run time this is
       // reached only from untyped input (env, JSON), so name the accepted values.

@@ -13,9 +13,7 @@ import { decodeBackupEnv, type Env } from '../contracts/worker-env.js';
 import { DeadlineExceededError } from './exit-codes.js';
 
 export type BackupSourceSpec =
-  | { mode: 'command'; command: string[] }
-  | { mode: 'fifo'; data: string; status: string }
-  | { mode: 'physical'; instanceManager: string };
+  { mode: 'command'; command: string[] } | { mode: 'fifo'; data: string; status: string } | { mode: 'physical'; instanceManager: string };
 
 /**
  * One backup: source → zstd/gzip → age → SHA256 → store, then metadata.json
@@ -37,7 +35,10 @@ export async function runBackup(source: BackupSourceSpec, env: Env, logger: Logg
   } else {
     const { incrementalLsn, compressOn, tls } = config.physical!;
     physical = new InstanceManagerSource({
-      url: source.instanceManager, incrementalLsn, compression: compressOn === 'instance' ? compression : undefined, tls,
+      url: source.instanceManager,
+      incrementalLsn,
+      compression: compressOn === 'instance' ? compression : undefined,
+      tls,
     });
     stream = physical;
   }
@@ -48,7 +49,10 @@ export async function runBackup(source: BackupSourceSpec, env: Env, logger: Logg
 
   // The source is starting (a process spawning, the instance manager preparing mariabackup): load the
   // store's SDK now, on an otherwise idle main thread, rather than in front of the first byte.
-  const store = await createObjectStore(config.store).catch((error) => { stream.destroy(); throw error; });
+  const store = await createObjectStore(config.store).catch((error) => {
+    stream.destroy();
+    throw error;
+  });
   const abort = new AbortController();
   const timer = deadline ? setTimeout(() => abort.abort(new DeadlineExceededError(deadline)), deadline * 1000) : undefined;
   // The deadline also covers waiting for the instance manager's first answer, before the pipeline exists.
@@ -59,12 +63,25 @@ export async function runBackup(source: BackupSourceSpec, env: Env, logger: Logg
     const result = await (async () => {
       // An older instance manager ignores the compression parameter; then the worker compresses.
       sourceCompressed = physical ? (await physical.encoding) !== 'none' : false;
-      if (physical) logger.info('instance manager answered', { compressedOn: sourceCompressed ? 'instance' : 'worker', expectedBytes: physical.expectedBytes });
+      if (physical)
+        logger.info('instance manager answered', {
+          compressedOn: sourceCompressed ? 'instance' : 'worker',
+          expectedBytes: physical.expectedBytes,
+        });
       return streamBackup({
-        source: stream, store, key, compression, sourceCompressed, recipients, signal: abort.signal, expectedBytes: expectedBytes ?? physical?.expectedBytes,
+        source: stream,
+        store,
+        key,
+        compression,
+        sourceCompressed,
+        recipients,
+        signal: abort.signal,
+        expectedBytes: expectedBytes ?? physical?.expectedBytes,
         onProgress: (p) => logger.info('progress', p),
       });
-    })().catch((error) => { throw abort.signal.aborted ? abort.signal.reason : error; });
+    })().catch((error) => {
+      throw abort.signal.aborted ? abort.signal.reason : error;
+    });
     const positions = physical?.positions ?? {};
     // Bytes that arrived already compressed are not the source's size: only the instance manager's count is.
     const sourceBytes = physical?.sourceBytes ?? (sourceCompressed ? undefined : result.sourceBytes);
@@ -74,14 +91,16 @@ export async function runBackup(source: BackupSourceSpec, env: Env, logger: Logg
       backupId,
       type: config.backupType,
       ...(config.parentBackupId ? { parentBackupId: config.parentBackupId } : {}),
-      method: config.physical ? engineNamed(config.physical.engine)!.physicalMethod as BackupMetadata['method'] : 'command',
+      method: config.physical ? (engineNamed(config.physical.engine)!.physicalMethod as BackupMetadata['method']) : 'command',
       ...(config.cluster ? { cluster: { name: config.cluster, namespace: config.namespace ?? '' } } : {}),
       ...(config.backupName ? { backup: { name: config.backupName, namespace: config.namespace ?? '' } } : {}),
       ...(config.sourceInstance ? { sourceInstance: config.sourceInstance } : {}),
       objectKey: key,
       codec: {
-        compression: compression.algorithm, ...(compression.level ? { level: compression.level } : {}),
-        encryption: recipients.length ? 'age' : 'none', recipientFingerprints: recipients.map(recipientFingerprint),
+        compression: compression.algorithm,
+        ...(compression.level ? { level: compression.level } : {}),
+        encryption: recipients.length ? 'age' : 'none',
+        recipientFingerprints: recipients.map(recipientFingerprint),
       },
       sizes: { storedBytes: result.storedBytes, ...(sourceBytes === undefined ? {} : { sourceBytes }) },
       sha256: result.sha256,

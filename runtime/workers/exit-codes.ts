@@ -2,7 +2,12 @@ import { AgeKeyError } from '../datapath/age/age-keys.js';
 import { PrepareFailedError } from '../datapath/physical-restore.js';
 import { ChecksumMismatchError } from '../datapath/restore-pipeline.js';
 import { RestoreCommandError } from '../datapath/sinks/process-sink.js';
-import { InstanceManagerBusyError, InstanceManagerConnectionError, InstanceManagerUnreachableError, SourceInterruptedError } from '../datapath/sources/instance-manager-source.js';
+import {
+  InstanceManagerBusyError,
+  InstanceManagerConnectionError,
+  InstanceManagerUnreachableError,
+  SourceInterruptedError,
+} from '../datapath/sources/instance-manager-source.js';
 import { SourceFailedError } from '../datapath/sources/process-source.js';
 import { ObjectStoreError } from '../objectstore/object-store.js';
 import { ConfigError } from '../contracts/config-error.js';
@@ -10,7 +15,9 @@ import type { ExitReason } from '../contracts/worker-result.js';
 
 export class DeadlineExceededError extends Error {
   constructor(seconds: number) {
-    super(`the deadline of ${seconds} s passed before the stream finished; nothing was stored (raise deadlineSeconds or check why the source is slow)`);
+    super(
+      `the deadline of ${seconds} s passed before the stream finished; nothing was stored (raise deadlineSeconds or check why the source is slow)`,
+    );
     this.name = 'DeadlineExceededError';
   }
 }
@@ -31,7 +38,9 @@ export function classifyFailure(error: unknown): ExitReason {
   if (error instanceof RestoreCommandError || error instanceof PrepareFailedError) return 'restoreFailed';
   if (error instanceof AgeKeyError) return 'decryption';
   if (error instanceof ObjectStoreError) {
-    return ({ auth: 'auth', network: 'network', 'storage-full': 'storageFull', 'not-found': 'notFound', other: 'other' } as const)[error.failure];
+    return ({ auth: 'auth', network: 'network', 'storage-full': 'storageFull', 'not-found': 'notFound', other: 'other' } as const)[
+      error.failure
+    ];
   }
   const code = (error as NodeJS.ErrnoException)?.code;
   if (code === 'ENOSPC' || code === 'EDQUOT') return 'storageFull';

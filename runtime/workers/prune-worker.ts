@@ -38,7 +38,7 @@ export async function pruneBackup(store: ObjectStore, prefix: string): Promise<n
 export async function runPrune(env: Env, logger: Logger, storeOverride?: ObjectStore): Promise<PruneResult> {
   const config = decodePruneEnv(env, { store: !storeOverride });
   const prefixes = config.prefixes;
-  const store = storeOverride ?? await createObjectStore(config.store!);
+  const store = storeOverride ?? (await createObjectStore(config.store!));
   const deleted: number[] = [];
   const failed: Array<{ index: number; error: string }> = [];
   let objects = 0;

@@ -10,9 +10,7 @@ import { engineForMethod, engineNamed } from '../contracts/engines.js';
 import { decodeRestoreEnv, type Env } from '../contracts/worker-env.js';
 import { DeadlineExceededError } from './exit-codes.js';
 
-export type RestoreTargetSpec =
-  | { mode: 'command'; command: string[] }
-  | { mode: 'physical'; dataDir: string; workDir: string };
+export type RestoreTargetSpec = { mode: 'command'; command: string[] } | { mode: 'physical'; dataDir: string; workDir: string };
 
 /**
  * Restores what metadata.json describes. Command mode streams into the restore
@@ -30,12 +28,20 @@ export async function runRestore(target: RestoreTargetSpec, env: Env, logger: Lo
   try {
     if (target.mode === 'command') {
       const metadata = await readBackupMetadata(store, config.metadataKey!);
-      if (metadata.codec.encryption === 'age' && !identity) throw new ConfigError('the backup is age-encrypted but SILO_AGE_IDENTITY(_FILE) is not set; mount the identity Secret');
+      if (metadata.codec.encryption === 'age' && !identity)
+        throw new ConfigError('the backup is age-encrypted but SILO_AGE_IDENTITY(_FILE) is not set; mount the identity Secret');
       const sink = new ProcessSink(target.command[0], target.command.slice(1), { logger: logger.child({ target: 'command' }) });
       await streamRestore({
-        store, key: metadata.objectKey, expectedSha256: metadata.sha256, compression: metadata.codec.compression,
-        identity: metadata.codec.encryption === 'age' ? identity : undefined, sink, signal: abort.signal,
-      }).catch((error) => { throw abort.signal.aborted ? abort.signal.reason : error; });
+        store,
+        key: metadata.objectKey,
+        expectedSha256: metadata.sha256,
+        compression: metadata.codec.compression,
+        identity: metadata.codec.encryption === 'age' ? identity : undefined,
+        sink,
+        signal: abort.signal,
+      }).catch((error) => {
+        throw abort.signal.aborted ? abort.signal.reason : error;
+      });
       logger.info('restore completed', { key: store.url(metadata.objectKey) });
       return;
     }
@@ -44,13 +50,28 @@ export async function runRestore(target: RestoreTargetSpec, env: Env, logger: Lo
     for (const key of config.metadataKeys!) {
       const metadata = await readBackupMetadata(store, key);
       if (chain.length && metadata.parentBackupId && metadata.parentBackupId !== chain[chain.length - 1].backupId) {
-        throw new ConfigError(`backup ${metadata.backupId} is based on ${metadata.parentBackupId}, not on ${chain[chain.length - 1].backupId}; list the chain oldest first`);
+        throw new ConfigError(
+          `backup ${metadata.backupId} is based on ${metadata.parentBackupId}, not on ${chain[chain.length - 1].backupId}; list the chain oldest first`,
+        );
       }
       // The engine that wrote the backup restores it: metadata.json's method names it, else SILO_ENGINE (mysql).
       engine ??= engineForMethod(metadata.method) ?? engineNamed(config.engine!);
-      chain.push({ key: metadata.objectKey, sha256: metadata.sha256, compression: metadata.codec.compression, backupId: metadata.backupId });
+      chain.push({
+        key: metadata.objectKey,
+        sha256: metadata.sha256,
+        compression: metadata.codec.compression,
+        backupId: metadata.backupId,
+      });
     }
-    await restorePhysicalChain({ store, chain, engine: engine!, workDir: target.workDir || join(target.dataDir, '..', 'silo-restore'), dataDir: target.dataDir, identity, logger });
+    await restorePhysicalChain({
+      store,
+      chain,
+      engine: engine!,
+      workDir: target.workDir || join(target.dataDir, '..', 'silo-restore'),
+      dataDir: target.dataDir,
+      identity,
+      logger,
+    });
   } finally {
     if (timer) clearTimeout(timer);
   }

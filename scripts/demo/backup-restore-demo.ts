@@ -28,15 +28,20 @@ async function poll<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs
     try {
       const value = await fn();
       if (value !== undefined) return value;
-    } catch (error) { last = (error as Error).message; }
+    } catch (error) {
+      last = (error as Error).message;
+    }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}`);
     await new Promise((r) => setTimeout(r, 500));
   }
 }
 
-const sql = (ip: string, query: string) => execFileSync('mariadb', ['-h', ip, '-u', 'root', '--batch', '--skip-column-names', 'shop', '-e', query], {
-  encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'],
-}).trim();
+const sql = (ip: string, query: string) =>
+  execFileSync('mariadb', ['-h', ip, '-u', 'root', '--batch', '--skip-column-names', 'shop', '-e', query], {
+    encoding: 'utf8',
+    timeout: 20_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }).trim();
 
 async function main(): Promise<void> {
   const ctx = createContext();
@@ -53,17 +58,34 @@ async function main(): Promise<void> {
     await core.createNamespace({ body: { metadata: { name: namespace } } });
     const env = minio.env(ctx);
     const keys = generateAgeKeyPair();
-    const secret = (name: string, stringData: Record<string, string>) => core.createNamespacedSecret({ namespace, body: { metadata: { name }, stringData } });
+    const secret = (name: string, stringData: Record<string, string>) =>
+      core.createNamespacedSecret({ namespace, body: { metadata: { name }, stringData } });
     await secret('minio-credentials', { accessKeyId: env.MINIO_ACCESS_KEY, secretAccessKey: env.MINIO_SECRET_KEY });
     await secret('age-identity', { identity: keys.identity });
 
     const ips: Record<string, string> = {};
     for (const name of ['source-db', 'target-db']) {
-      await core.createNamespacedPod({ namespace, body: { metadata: { name }, spec: { terminationGracePeriodSeconds: 10, containers: [{
-        name: 'mariadb', image: 'mariadb:10.11', args: ['--skip-log-bin', '--innodb-buffer-pool-size=16M'],
-        env: [{ name: 'MARIADB_ALLOW_EMPTY_ROOT_PASSWORD', value: '1' }, { name: 'MARIADB_DATABASE', value: 'shop' }],
-        readinessProbe: { exec: { command: ['mariadb-admin', '--socket=/run/mysqld/mysqld.sock', 'ping'] }, periodSeconds: 1 },
-      }] } } });
+      await core.createNamespacedPod({
+        namespace,
+        body: {
+          metadata: { name },
+          spec: {
+            terminationGracePeriodSeconds: 10,
+            containers: [
+              {
+                name: 'mariadb',
+                image: 'mariadb:10.11',
+                args: ['--skip-log-bin', '--innodb-buffer-pool-size=16M'],
+                env: [
+                  { name: 'MARIADB_ALLOW_EMPTY_ROOT_PASSWORD', value: '1' },
+                  { name: 'MARIADB_DATABASE', value: 'shop' },
+                ],
+                readinessProbe: { exec: { command: ['mariadb-admin', '--socket=/run/mysqld/mysqld.sock', 'ping'] }, periodSeconds: 1 },
+              },
+            ],
+          },
+        },
+      });
     }
     for (const name of ['source-db', 'target-db']) {
       ips[name] = await poll(`${name} Ready`, async () => {
@@ -73,32 +95,53 @@ async function main(): Promise<void> {
       await poll(`${name} answering`, async () => (sql(ips[name], 'SELECT 1') === '1' ? true : undefined), 60_000);
     }
     sql(ips['source-db'], 'CREATE TABLE orders (id INT PRIMARY KEY, item VARCHAR(64), total DECIMAL(10,2))');
-    sql(ips['source-db'], `INSERT INTO orders VALUES ${Array.from({ length: 1000 }, (_, i) => `(${i}, 'item-${i}', ${(i * 0.75).toFixed(2)})`).join(',')}`);
+    sql(
+      ips['source-db'],
+      `INSERT INTO orders VALUES ${Array.from({ length: 1000 }, (_, i) => `(${i}, 'item-${i}', ${(i * 0.75).toFixed(2)})`).join(',')}`,
+    );
     say(`MariaDB source ${ips['source-db']} seeded with 1000 rows; target ${ips['target-db']} is empty`);
 
     const storage = `silo-demo-${suffix}`;
-    await objects.create(KINDS.BackupStorage, { metadata: { name: storage }, spec: {
-      type: 's3', credentials: { name: 'minio-credentials', namespace },
-      parameters: { bucket: env.MINIO_BUCKET, endpoint: env.MINIO_ENDPOINT, region: 'us-east-1', insecure: 'true', s3ForcePathStyle: 'true' },
-    } });
-    await objects.create(KINDS.BackupRun, { metadata: { name: 'shop-backup', namespace }, spec: {
-      storage: { name: storage, path: `/silo-demo/${suffix}/shop-{{ now | date "2006.01.02-15:04:05" }}.sql` },
-      backup: { container: 'mysql', command: ['/bin/sh', '-c'], args: [`mariadb-dump -h ${ips['source-db']} -u root shop`] },
-      restore: { container: 'mysql', command: ['/bin/sh', '-c'], args: [`mariadb -h ${ips['target-db']} -u root shop`] },
-      compression: { algorithm: 'gzip' },
-      encryption: { age: { recipients: [keys.recipient], identitySecretRef: { name: 'age-identity', key: 'identity' } } },
-      template: { spec: { restartPolicy: 'Never', containers: [{ name: 'mysql', image: 'mariadb:10.11', command: ['sleep', '1d'] }] } },
-    } });
-    const run = (phases: string[]) => poll(`BackupRun phase ${phases.join('|')}`, async () => {
-      const r = await objects.get<{ status?: Record<string, any> }>(KINDS.BackupRun, { namespace, name: 'shop-backup' });
-      return r?.status && phases.includes(r.status.phase) ? r.status : undefined;
+    await objects.create(KINDS.BackupStorage, {
+      metadata: { name: storage },
+      spec: {
+        type: 's3',
+        credentials: { name: 'minio-credentials', namespace },
+        parameters: {
+          bucket: env.MINIO_BUCKET,
+          endpoint: env.MINIO_ENDPOINT,
+          region: 'us-east-1',
+          insecure: 'true',
+          s3ForcePathStyle: 'true',
+        },
+      },
     });
+    await objects.create(KINDS.BackupRun, {
+      metadata: { name: 'shop-backup', namespace },
+      spec: {
+        storage: { name: storage, path: `/silo-demo/${suffix}/shop-{{ now | date "2006.01.02-15:04:05" }}.sql` },
+        backup: { container: 'mysql', command: ['/bin/sh', '-c'], args: [`mariadb-dump -h ${ips['source-db']} -u root shop`] },
+        restore: { container: 'mysql', command: ['/bin/sh', '-c'], args: [`mariadb -h ${ips['target-db']} -u root shop`] },
+        compression: { algorithm: 'gzip' },
+        encryption: { age: { recipients: [keys.recipient], identitySecretRef: { name: 'age-identity', key: 'identity' } } },
+        template: { spec: { restartPolicy: 'Never', containers: [{ name: 'mysql', image: 'mariadb:10.11', command: ['sleep', '1d'] }] } },
+      },
+    });
+    const run = (phases: string[]) =>
+      poll(`BackupRun phase ${phases.join('|')}`, async () => {
+        const r = await objects.get<{ status?: Record<string, any> }>(KINDS.BackupRun, { namespace, name: 'shop-backup' });
+        return r?.status && phases.includes(r.status.phase) ? r.status : undefined;
+      });
     const backedUp = await run(['Completed', 'Failed']);
     if (backedUp.phase !== 'Completed') throw new Error(`the backup failed: ${backedUp.reason}: ${backedUp.message ?? backedUp.error}`);
     const conditions = (backedUp.conditions ?? []).map((c: any) => `${c.type}=${c.reason}`).join(', ');
     say(`backup Completed: s3://${env.MINIO_BUCKET}${backedUp.path}, ${backedUp.sizeInBytes} bytes stored (${conditions})`);
 
-    await objects.patch(KINDS.BackupRun, { namespace, name: 'shop-backup' }, { metadata: { annotations: { 'backup-operator.io/restore': 'true' } } });
+    await objects.patch(
+      KINDS.BackupRun,
+      { namespace, name: 'shop-backup' },
+      { metadata: { annotations: { 'backup-operator.io/restore': 'true' } } },
+    );
     const restored = await run(['Restored', 'RestoreFailed']);
     if (restored.phase !== 'Restored') throw new Error(`the restore failed: ${restored.reason}: ${restored.message ?? restored.error}`);
     const [source, target] = [ips['source-db'], ips['target-db']].map((ip) => sql(ip, 'CHECKSUM TABLE orders').split('\t')[1]);
@@ -106,7 +149,11 @@ async function main(): Promise<void> {
     if (source !== target) throw new Error('the restored table differs from the source');
     say('backup and restore verified');
     await objects.delete(KINDS.BackupRun, { namespace, name: 'shop-backup' });
-    await poll('the run to be deleted', async () => ((await objects.get(KINDS.BackupRun, { namespace, name: 'shop-backup' })) ? undefined : true), 60_000);
+    await poll(
+      'the run to be deleted',
+      async () => ((await objects.get(KINDS.BackupRun, { namespace, name: 'shop-backup' })) ? undefined : true),
+      60_000,
+    );
     await objects.delete(KINDS.BackupStorage, { name: storage });
   } finally {
     await core.deleteNamespace({ name: namespace }).catch(() => undefined);
@@ -115,7 +162,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (error: Error) => {
-  process.stderr.write(`demo: ${error.message}\n`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (error: Error) => {
+    process.stderr.write(`demo: ${error.message}\n`);
+    process.exit(1);
+  },
+);

@@ -114,15 +114,18 @@ export async function renderApiTypes(): Promise<Map<string, string>> {
     }
     const body = bodies.join('\n\n');
     for (const [, name] of body.matchAll(/^export (?:interface|type) (\w+)/gm)) {
-      if (declared.has(name)) throw new Error(`type ${name} is declared in src/api/${declared.get(name)}/types.ts and src/api/${folder}/types.ts`);
+      if (declared.has(name))
+        throw new Error(`type ${name} is declared in src/api/${declared.get(name)}/types.ts and src/api/${folder}/types.ts`);
       declared.set(name, folder);
     }
-    const importLines = [...imports].sort(([a], [b]) => a.localeCompare(b))
+    const importLines = [...imports]
+      .sort(([a], [b]) => a.localeCompare(b))
       .map(([from, names]) => `import type { ${[...names].sort().join(', ')} } from '../${from}/types.js';`);
     out.set(folder, [TYPES_BANNER, ...(importLines.length ? ['', ...importLines] : []), '', body, ''].join('\n'));
   }
   for (const [name, folder] of declared) {
-    if (owner.get(name) !== folder) throw new Error(`type ${name} is declared in src/api/${folder}/types.ts, but its title is in schemas/${owner.get(name)}/`);
+    if (owner.get(name) !== folder)
+      throw new Error(`type ${name} is declared in src/api/${folder}/types.ts, but its title is in schemas/${owner.get(name)}/`);
   }
   return out;
 }

@@ -52,7 +52,11 @@ export abstract class SiloResource<Spec extends object> extends Construct {
 export function stripUndefined<T>(value: T): T {
   if (Array.isArray(value)) return value.map(stripUndefined) as T;
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, stripUndefined(v)])) as T;
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, stripUndefined(v)]),
+    ) as T;
   }
   return value;
 }

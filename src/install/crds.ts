@@ -9,7 +9,9 @@ const CRDS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../generated/
 
 /** Reads the CRDs that `npm run gen` wrote from schemas/. */
 export function generatedCrds(): Array<Record<string, any>> {
-  return readdirSync(CRDS_DIR).filter((f) => f.endsWith('.yaml')).sort()
+  return readdirSync(CRDS_DIR)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
     .map((file) => parse(readFileSync(join(CRDS_DIR, file), 'utf8')));
 }
 

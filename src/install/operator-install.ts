@@ -49,14 +49,18 @@ export class OperatorInstall extends Construct {
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${OPERATOR_NAME}-leader-election` },
       subjects,
     });
-    const deployment = operatorDeployment({
-      image: props.image ?? DEFAULT_OPERATOR_IMAGE,
-      replicas: props.replicas ?? 2,
-      logLevel: props.logLevel ?? 'info',
-      resources: props.resources ?? { requests: { cpu: '100m', memory: '192Mi' }, limits: { cpu: '1', memory: '512Mi' } },
-      watchNamespaces: props.watchNamespaces,
-      workerImage: props.workerImage,
-    }, meta(OPERATOR_NAME), labels);
+    const deployment = operatorDeployment(
+      {
+        image: props.image ?? DEFAULT_OPERATOR_IMAGE,
+        replicas: props.replicas ?? 2,
+        logLevel: props.logLevel ?? 'info',
+        resources: props.resources ?? { requests: { cpu: '100m', memory: '192Mi' }, limits: { cpu: '1', memory: '512Mi' } },
+        watchNamespaces: props.watchNamespaces,
+        workerImage: props.workerImage,
+      },
+      meta(OPERATOR_NAME),
+      labels,
+    );
     new ApiObject(this, 'deployment', deployment as never);
     new k8s.KubeService(this, 'metrics-service', {
       metadata: meta(`${OPERATOR_NAME}-metrics`),

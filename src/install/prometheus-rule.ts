@@ -26,7 +26,8 @@ export const SILO_ALERTS: SiloAlert[] = [
     labels: { severity: 'warning' },
     annotations: {
       summary: 'The last {{ $labels.kind }} of {{ $labels.namespace }}/{{ $labels.cluster }} failed',
-      description: 'The latest {{ $labels.kind }} of {{ $labels.namespace }}/{{ $labels.cluster }} (schedule "{{ $labels.schedule }}") failed after the last success. `kubectl describe` the newest failed {{ $labels.kind }}: its status.error says what to fix.',
+      description:
+        'The latest {{ $labels.kind }} of {{ $labels.namespace }}/{{ $labels.cluster }} (schedule "{{ $labels.schedule }}") failed after the last success. `kubectl describe` the newest failed {{ $labels.kind }}: its status.error says what to fix.',
     },
   },
   {
@@ -36,7 +37,8 @@ export const SILO_ALERTS: SiloAlert[] = [
     labels: { severity: 'critical' },
     annotations: {
       summary: 'No successful backup of {{ $labels.namespace }}/{{ $labels.cluster }} in 26 hours',
-      description: 'Schedule "{{ $labels.schedule }}" of {{ $labels.namespace }}/{{ $labels.cluster }} has not completed a backup for more than 26 hours. Check that the schedule is not suspended and why its recent runs failed or did not start.',
+      description:
+        'Schedule "{{ $labels.schedule }}" of {{ $labels.namespace }}/{{ $labels.cluster }} has not completed a backup for more than 26 hours. Check that the schedule is not suspended and why its recent runs failed or did not start.',
     },
   },
   {
@@ -46,7 +48,8 @@ export const SILO_ALERTS: SiloAlert[] = [
     labels: { severity: 'warning' },
     annotations: {
       summary: 'More than 10% of {{ $labels.controller }} reconciles fail',
-      description: 'The {{ $labels.controller }} controller has failed more than 10% of its reconciles for 15 minutes. The operator logs (JSON, level "error", msg "reconcile failed") name the object and the error.',
+      description:
+        'The {{ $labels.controller }} controller has failed more than 10% of its reconciles for 15 minutes. The operator logs (JSON, level "error", msg "reconcile failed") name the object and the error.',
     },
   },
   {
@@ -56,7 +59,8 @@ export const SILO_ALERTS: SiloAlert[] = [
     labels: { severity: 'critical' },
     annotations: {
       summary: 'No Silo operator replica is leading',
-      description: 'No replica has held the leader-election Lease for 5 minutes (or none is scraped), so no backup is scheduled or tracked. Check the silo-operator pods, their logs, and their access to Leases in the operator namespace.',
+      description:
+        'No replica has held the leader-election Lease for 5 minutes (or none is scraped), so no backup is scheduled or tracked. Check the silo-operator pods, their logs, and their access to Leases in the operator namespace.',
     },
   },
 ];
@@ -96,7 +100,11 @@ export class SiloMonitoring extends Construct {
       apiVersion: 'monitoring.coreos.com/v1',
       kind: 'ServiceMonitor',
       metadata: { name: 'silo-operator', namespace, labels: { ...labels, ...props.selectorLabels } },
-      spec: { selector: { matchLabels: labels }, namespaceSelector: { matchNames: [namespace] }, endpoints: [{ port: 'metrics', path: '/metrics', interval: '30s' }] },
+      spec: {
+        selector: { matchLabels: labels },
+        namespaceSelector: { matchNames: [namespace] },
+        endpoints: [{ port: 'metrics', path: '/metrics', interval: '30s' }],
+      },
     } as never);
   }
 }

@@ -15,7 +15,9 @@ export function toStructural(node: SchemaNode): SchemaNode {
     if (NON_STRUCTURAL_KEYWORDS.has(key)) continue;
     if (key === 'additionalProperties' && value === false) continue;
     if (key === 'properties') {
-      out.properties = Object.fromEntries(Object.entries(value as SchemaNode).map(([name, child]) => [name, toStructural(child as SchemaNode)]));
+      out.properties = Object.fromEntries(
+        Object.entries(value as SchemaNode).map(([name, child]) => [name, toStructural(child as SchemaNode)]),
+      );
     } else if ((key === 'items' || key === 'additionalProperties') && typeof value === 'object') {
       out[key] = toStructural(value as SchemaNode);
     } else {
@@ -56,14 +58,16 @@ export function buildCrd(kind: SiloKind): SchemaNode {
         ...(facts.shortNames ? { shortNames: facts.shortNames } : {}),
         ...(facts.categories ? { categories: facts.categories } : {}),
       },
-      versions: [{
-        name: facts.version,
-        served: true,
-        storage: true,
-        subresources: { status: {} },
-        additionalPrinterColumns: facts.printerColumns ?? [],
-        schema: { openAPIV3Schema },
-      }],
+      versions: [
+        {
+          name: facts.version,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: facts.printerColumns ?? [],
+          schema: { openAPIV3Schema },
+        },
+      ],
     },
   };
 }

@@ -21,12 +21,18 @@ export interface CrdFacts {
 
 /** The folders under schemas/, sorted: API groups, plus `common` and `metadata`. */
 export function schemaFolders(): string[] {
-  return readdirSync(SCHEMAS_DIR, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+  return readdirSync(SCHEMAS_DIR, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
 }
 
 /** The schema files of one folder under schemas/, relative to schemas/, sorted. */
 export function schemaFilesIn(folder: string): string[] {
-  return readdirSync(join(SCHEMAS_DIR, folder)).filter((name) => name.endsWith('.schema.yaml')).sort().map((name) => `${folder}/${name}`);
+  return readdirSync(join(SCHEMAS_DIR, folder))
+    .filter((name) => name.endsWith('.schema.yaml'))
+    .sort()
+    .map((name) => `${folder}/${name}`);
 }
 
 /**
@@ -39,8 +45,12 @@ export function scanKindSchemaFiles(): Record<string, string> {
     for (const file of schemaFilesIn(folder)) {
       const facts = readSchemaFile(join(SCHEMAS_DIR, file))['x-silo-crd'] as CrdFacts | undefined;
       if (!facts) continue;
-      if (facts.group !== folder) throw new Error(`${file}: x-silo-crd.group is ${facts.group}, but the schema sits in schemas/${folder}/ (a group's kinds sit in a folder named after the group)`);
-      if (files[facts.kind]) throw new Error(`${file}: kind ${facts.kind} is already defined by ${files[facts.kind]} (kind names are unique across groups)`);
+      if (facts.group !== folder)
+        throw new Error(
+          `${file}: x-silo-crd.group is ${facts.group}, but the schema sits in schemas/${folder}/ (a group's kinds sit in a folder named after the group)`,
+        );
+      if (files[facts.kind])
+        throw new Error(`${file}: kind ${facts.kind} is already defined by ${files[facts.kind]} (kind names are unique across groups)`);
       files[facts.kind] = file;
     }
   }

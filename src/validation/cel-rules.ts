@@ -8,9 +8,16 @@ import type { SchemaNode } from '../schema/schema-files.js';
  * would give. Transition rules (those using oldSelf) need the previous object
  * and are checked only when one is given.
  */
-export interface RuleViolation { path: string; message: string }
+export interface RuleViolation {
+  path: string;
+  message: string;
+}
 
-interface CelRule { rule: string; message?: string; messageExpression?: string }
+interface CelRule {
+  rule: string;
+  message?: string;
+  messageExpression?: string;
+}
 
 /** CEL has distinct int and double types; JSON integers must become CEL ints. */
 export function toCelValue(value: unknown): any {
@@ -25,7 +32,13 @@ function evaluate(rule: CelRule, self: unknown, oldSelf: unknown, path: string):
   if (usesOldSelf && oldSelf === undefined) return undefined;
   let result: unknown;
   try {
-    result = run(rule.rule, usesOldSelf ? { self: toCelValue(self), oldSelf: toCelValue(oldSelf) } as Record<string, CelInput> : { self: toCelValue(self) } as Record<string, CelInput>, { funcs: strings });
+    result = run(
+      rule.rule,
+      usesOldSelf
+        ? ({ self: toCelValue(self), oldSelf: toCelValue(oldSelf) } as Record<string, CelInput>)
+        : ({ self: toCelValue(self) } as Record<string, CelInput>),
+      { funcs: strings },
+    );
   } catch (error) {
     result = error;
   }
@@ -54,7 +67,8 @@ export function checkCelRules(schema: SchemaNode, data: unknown, path: string, o
     }
     if (schema.additionalProperties && typeof schema.additionalProperties === 'object') {
       for (const [key, value] of Object.entries(record)) {
-        if (!(key in (schema.properties ?? {}))) violations.push(...checkCelRules(schema.additionalProperties, value, join(key), old?.[key]));
+        if (!(key in (schema.properties ?? {})))
+          violations.push(...checkCelRules(schema.additionalProperties, value, join(key), old?.[key]));
       }
     }
   }

@@ -3,7 +3,10 @@ import type { ValidationIssue } from './validator.js';
 
 /** `/spec/externalClusters/0/name` → `spec.externalClusters[0].name` */
 export function dottedPath(instancePath: string): string {
-  return instancePath.split('/').filter(Boolean).map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
+  return instancePath
+    .split('/')
+    .filter(Boolean)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
     .reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part), '');
 }
 
@@ -49,10 +52,16 @@ function describeAjvError(error: ErrorObject): ValidationIssue {
       return { path, message: `${path} must be ${/^[aeiou]/.test(p.type) ? 'an' : 'a'} ${p.type} (got ${shown(error.data)})` };
     case 'pattern':
       return { path, message: withFix(`${path} is not valid (got ${shown(error.data)})`) };
-    case 'minimum': case 'maximum': case 'exclusiveMinimum': case 'exclusiveMaximum':
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
       return { path, message: withFix(`${path} must be ${p.comparison} ${p.limit} (got ${shown(error.data)})`) };
     case 'minLength':
-      return { path, message: p.limit === 1 ? `${path} must not be empty` : `${path} must be at least ${p.limit} characters (got ${shown(error.data)})` };
+      return {
+        path,
+        message: p.limit === 1 ? `${path} must not be empty` : `${path} must be at least ${p.limit} characters (got ${shown(error.data)})`,
+      };
     case 'maxLength':
       return { path, message: `${path} must be at most ${p.limit} characters` };
     case 'minItems':
@@ -74,6 +83,8 @@ function describeAjvError(error: ErrorObject): ValidationIssue {
  */
 export function describeAjvErrors(errors: ErrorObject[] | null | undefined): ValidationIssue[] {
   const seen = new Set<string>();
-  return (errors ?? []).filter((error) => error.keyword !== 'if').map(describeAjvError)
+  return (errors ?? [])
+    .filter((error) => error.keyword !== 'if')
+    .map(describeAjvError)
     .filter((issue) => !seen.has(issue.message) && seen.add(issue.message));
 }

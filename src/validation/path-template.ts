@@ -31,7 +31,10 @@ function tokenize(action: string): Token[] {
   return tokens;
 }
 
-interface Segment { literal?: string; pipeline?: Token[][] }
+interface Segment {
+  literal?: string;
+  pipeline?: Token[][];
+}
 
 function parse(template: string): Segment[] {
   const segments: Segment[] = [];
@@ -40,7 +43,10 @@ function parse(template: string): Segment[] {
     const open = rest.indexOf('{{');
     const strayClose = rest.indexOf('}}');
     if (strayClose !== -1 && (open === -1 || strayClose < open)) throw new Error('has "}}" without a matching "{{"');
-    if (open === -1) { segments.push({ literal: rest }); break; }
+    if (open === -1) {
+      segments.push({ literal: rest });
+      break;
+    }
     if (open > 0) segments.push({ literal: rest.slice(0, open) });
     const close = rest.indexOf('}}', open);
     if (close === -1) throw new Error('has "{{" without a matching "}}"');
@@ -70,7 +76,12 @@ function parse(template: string): Segment[] {
 
 /** Returns a sentence explaining what is wrong, or undefined when the template is valid. */
 export function checkPathTemplate(template: string): string | undefined {
-  try { parse(template); return undefined; } catch (error) { return (error as Error).message; }
+  try {
+    parse(template);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
 }
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
@@ -81,37 +92,61 @@ const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 
 export function formatGoLayout(date: Date, layout: string): string {
   const h12 = date.getUTCHours() % 12 || 12;
   const table: Array<[string, () => string]> = [
-    ['January', () => MONTHS[date.getUTCMonth()]], ['Monday', () => DAYS[date.getUTCDay()]],
-    ['2006', () => String(date.getUTCFullYear())], ['Jan', () => MONTHS[date.getUTCMonth()].slice(0, 3)],
-    ['Mon', () => DAYS[date.getUTCDay()].slice(0, 3)], ['MST', () => 'UTC'], ['.000', () => `.${pad(date.getUTCMilliseconds(), 3)}`],
-    ['Z07:00', () => 'Z'], ['-07:00', () => '+00:00'], ['-0700', () => '+0000'],
-    ['01', () => pad(date.getUTCMonth() + 1)], ['02', () => pad(date.getUTCDate())], ['_2', () => String(date.getUTCDate()).padStart(2, ' ')],
-    ['15', () => pad(date.getUTCHours())], ['03', () => pad(h12)], ['04', () => pad(date.getUTCMinutes())],
-    ['05', () => pad(date.getUTCSeconds())], ['06', () => pad(date.getUTCFullYear() % 100)], ['PM', () => (date.getUTCHours() < 12 ? 'AM' : 'PM')],
-    ['pm', () => (date.getUTCHours() < 12 ? 'am' : 'pm')], ['1', () => String(date.getUTCMonth() + 1)], ['2', () => String(date.getUTCDate())],
-    ['3', () => String(h12)], ['4', () => String(date.getUTCMinutes())], ['5', () => String(date.getUTCSeconds())],
+    ['January', () => MONTHS[date.getUTCMonth()]],
+    ['Monday', () => DAYS[date.getUTCDay()]],
+    ['2006', () => String(date.getUTCFullYear())],
+    ['Jan', () => MONTHS[date.getUTCMonth()].slice(0, 3)],
+    ['Mon', () => DAYS[date.getUTCDay()].slice(0, 3)],
+    ['MST', () => 'UTC'],
+    ['.000', () => `.${pad(date.getUTCMilliseconds(), 3)}`],
+    ['Z07:00', () => 'Z'],
+    ['-07:00', () => '+00:00'],
+    ['-0700', () => '+0000'],
+    ['01', () => pad(date.getUTCMonth() + 1)],
+    ['02', () => pad(date.getUTCDate())],
+    ['_2', () => String(date.getUTCDate()).padStart(2, ' ')],
+    ['15', () => pad(date.getUTCHours())],
+    ['03', () => pad(h12)],
+    ['04', () => pad(date.getUTCMinutes())],
+    ['05', () => pad(date.getUTCSeconds())],
+    ['06', () => pad(date.getUTCFullYear() % 100)],
+    ['PM', () => (date.getUTCHours() < 12 ? 'AM' : 'PM')],
+    ['pm', () => (date.getUTCHours() < 12 ? 'am' : 'pm')],
+    ['1', () => String(date.getUTCMonth() + 1)],
+    ['2', () => String(date.getUTCDate())],
+    ['3', () => String(h12)],
+    ['4', () => String(date.getUTCMinutes())],
+    ['5', () => String(date.getUTCSeconds())],
   ];
   let out = '';
   for (let i = 0; i < layout.length;) {
     const hit = table.find(([token]) => layout.startsWith(token, i));
-    if (hit) { out += hit[1](); i += hit[0].length; } else { out += layout[i]; i += 1; }
+    if (hit) {
+      out += hit[1]();
+      i += hit[0].length;
+    } else {
+      out += layout[i];
+      i += 1;
+    }
   }
   return out;
 }
 
 /** Renders a template that checkPathTemplate accepted. */
 export function renderPathTemplate(template: string, values: PathTemplateValues): string {
-  return parse(template).map((segment) => {
-    if (segment.literal !== undefined) return segment.literal;
-    let value: unknown;
-    for (const [head, ...args] of segment.pipeline!) {
-      if (head.kind === 'string') value = head.text;
-      else if (head.kind === 'field') value = (values as unknown as Record<string, unknown>)[head.text.slice(1)] ?? '';
-      else if (head.text === 'now') value = values.now;
-      else if (head.text === 'date') value = formatGoLayout(value instanceof Date ? value : values.now, args[0].text);
-      else if (head.text === 'lower') value = String(value).toLowerCase();
-      else if (head.text === 'upper') value = String(value).toUpperCase();
-    }
-    return value instanceof Date ? value.toISOString() : String(value);
-  }).join('');
+  return parse(template)
+    .map((segment) => {
+      if (segment.literal !== undefined) return segment.literal;
+      let value: unknown;
+      for (const [head, ...args] of segment.pipeline!) {
+        if (head.kind === 'string') value = head.text;
+        else if (head.kind === 'field') value = (values as unknown as Record<string, unknown>)[head.text.slice(1)] ?? '';
+        else if (head.text === 'now') value = values.now;
+        else if (head.text === 'date') value = formatGoLayout(value instanceof Date ? value : values.now, args[0].text);
+        else if (head.text === 'lower') value = String(value).toLowerCase();
+        else if (head.text === 'upper') value = String(value).toUpperCase();
+      }
+      return value instanceof Date ? value.toISOString() : String(value);
+    })
+    .join('');
 }

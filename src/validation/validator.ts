@@ -7,11 +7,18 @@ import { describeAjvErrors } from './messages.js';
 import { checkPathTemplate } from './path-template.js';
 
 /** One problem, with the dotted field path (`spec.target`) and a sentence that says what to fix. */
-export interface ValidationIssue { path: string; message: string }
+export interface ValidationIssue {
+  path: string;
+  message: string;
+}
 
 /** Thrown by constructs at synth time; the message lists every issue. */
 export class SiloValidationError extends Error {
-  constructor(readonly kind: string, readonly objectName: string, readonly issues: ValidationIssue[]) {
+  constructor(
+    readonly kind: string,
+    readonly objectName: string,
+    readonly issues: ValidationIssue[],
+  ) {
     super(issues.map((issue) => formatIssue(kind, objectName, issue)).join('\n'));
     this.name = 'SiloValidationError';
   }
@@ -25,10 +32,25 @@ const addFormats = (addFormatsModule as unknown as { default?: typeof addFormats
 
 /** The one Ajv configuration; `code` is set only when scripts/gen precompiles a schema into source. */
 export function createAjv(code?: CodeOptions): Ajv {
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true, ...(code ? { code } : {}) });
+  const ajv = new Ajv({
+    allErrors: true,
+    useDefaults: true,
+    verbose: true,
+    strict: true,
+    strictRequired: false,
+    allowUnionTypes: true,
+    ...(code ? { code } : {}),
+  });
   (addFormats as unknown as (a: Ajv) => void)(ajv);
-  for (const keyword of ['x-kubernetes-validations', 'x-kubernetes-preserve-unknown-fields', 'x-kubernetes-list-type',
-    'x-kubernetes-list-map-keys', 'x-silo-crd', 'x-silo-fix']) ajv.addKeyword(keyword);
+  for (const keyword of [
+    'x-kubernetes-validations',
+    'x-kubernetes-preserve-unknown-fields',
+    'x-kubernetes-list-type',
+    'x-kubernetes-list-map-keys',
+    'x-silo-crd',
+    'x-silo-fix',
+  ])
+    ajv.addKeyword(keyword);
   ajv.addKeyword({
     keyword: 'x-silo-format',
     schemaType: 'string',
@@ -57,7 +79,11 @@ function compile(schema: SchemaNode): ValidateFunction {
  * structure first (with defaults applied to a copy), then the CEL rules.
  * Returns the defaulted copy alongside the issues.
  */
-export function validateAgainst(schema: SchemaNode, document: unknown, oldDocument?: unknown): { issues: ValidationIssue[]; defaulted: unknown } {
+export function validateAgainst(
+  schema: SchemaNode,
+  document: unknown,
+  oldDocument?: unknown,
+): { issues: ValidationIssue[]; defaulted: unknown } {
   const defaulted = structuredClone(document);
   const validate = compile(schema);
   if (!validate(defaulted)) return { issues: describeAjvErrors(validate.errors), defaulted };

@@ -17,7 +17,11 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'up': {
       const started = await upAll(ctx, names);
-      ctx.log(`up: ${resolveOrder(names).map((c) => c.name).join(', ')} (started now: ${started.join(', ') || 'none'})`);
+      ctx.log(
+        `up: ${resolveOrder(names)
+          .map((c) => c.name)
+          .join(', ')} (started now: ${started.join(', ') || 'none'})`,
+      );
       ctx.log(`eval "$(npm run --silent stack -- env${names.length ? ' ' + names.join(' ') : ''})" to use them`);
       return 0;
     }

@@ -48,11 +48,13 @@ export async function upAll(ctx: StackContext, names: string[], started: string[
   const waiting = new Set(pending.map((c) => c.name));
   while (waiting.size) {
     const wave = pending.filter((c) => waiting.has(c.name) && !(c.dependsOn ?? []).some((d) => waiting.has(d)));
-    const results = await Promise.allSettled(wave.map(async (c) => {
-      started.push(c.name);
-      await timed(ctx, `${c.name}: up`, () => c.up(ctx));
-      if (!(await c.status(ctx))) throw new Error(`up() returned but status() is not healthy; logs in ${ctx.logDir}`);
-    }));
+    const results = await Promise.allSettled(
+      wave.map(async (c) => {
+        started.push(c.name);
+        await timed(ctx, `${c.name}: up`, () => c.up(ctx));
+        if (!(await c.status(ctx))) throw new Error(`up() returned but status() is not healthy; logs in ${ctx.logDir}`);
+      }),
+    );
     const errors = results.flatMap((r, i) => (r.status === 'rejected' ? [`${wave[i].name}: ${(r.reason as Error).message}`] : []));
     if (errors.length) throw new Error(`stack up failed:\n${errors.join('\n')}`);
     for (const c of wave) waiting.delete(c.name);
@@ -63,7 +65,7 @@ export async function upAll(ctx: StackContext, names: string[], started: string[
 /** The named components plus everything that (transitively) depends on them. */
 function withDependents(names: string[]): Set<string> {
   const set = new Set(names);
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const c of registry.values()) {
       if (!set.has(c.name) && (c.dependsOn ?? []).some((d) => set.has(d))) {

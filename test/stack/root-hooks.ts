@@ -26,8 +26,9 @@ const startedHere: string[] = [];
 let held: string[] = [];
 
 /** The spec files under the root suite: one in a parallel worker, all of them in a serial run. */
-const filesOf = (ctx: Context): string[] =>
-  [...new Set((ctx.test?.parent?.suites ?? []).map((s) => s.file).filter((f): f is string => !!f))];
+const filesOf = (ctx: Context): string[] => [
+  ...new Set((ctx.test?.parent?.suites ?? []).map((s) => s.file).filter((f): f is string => !!f)),
+];
 
 const startedFile = (dir: string) => join(dir, 'started');
 const readStarted = (dir: string) =>
@@ -69,7 +70,11 @@ export const mochaHooks = {
     this.timeout(45 * 60 * 1000);
     const dir = process.env[RUN_DIR];
     if (!dir) {
-      ctx.log(`bringing up: ${resolveOrder(names).map((c) => c.name).join(', ')}`);
+      ctx.log(
+        `bringing up: ${resolveOrder(names)
+          .map((c) => c.name)
+          .join(', ')}`,
+      );
       await upAll(ctx, names, startedHere);
       return;
     }
@@ -77,7 +82,11 @@ export const mochaHooks = {
     // up (its process is alive) before its up() has finished.
     await withLock(dir, 'stack', async () => {
       if (await allUp(names)) return;
-      ctx.log(`bringing up: ${resolveOrder(names).map((c) => c.name).join(', ')}`);
+      ctx.log(
+        `bringing up: ${resolveOrder(names)
+          .map((c) => c.name)
+          .join(', ')}`,
+      );
       // No catch: a component that cannot start fails the run, in CI and locally.
       // Nothing is skipped; the error carries the tail of the server's log.
       // `mine` fills as components start, so teardown also stops a half-started one.

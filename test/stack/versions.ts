@@ -11,6 +11,4 @@ export interface Versions {
   debian: { ceph: string; mariadb: string; postgresql: string; pgbackrest: string };
 }
 
-export const versions: Versions = JSON.parse(
-  readFileSync(new URL('./versions.json', import.meta.url), 'utf8'),
-);
+export const versions: Versions = JSON.parse(readFileSync(new URL('./versions.json', import.meta.url), 'utf8'));

@@ -1,6 +1,10 @@
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 
-export interface CuttingProxy { port: number; cuts: () => number; close: () => void }
+export interface CuttingProxy {
+  port: number;
+  cuts: () => number;
+  close: () => void;
+}
 
 /**
  * A loopback TCP proxy to `port` that cuts its first connection once more than
@@ -21,7 +25,12 @@ export async function cuttingProxy(port: number, direction: 'download' | 'upload
     (direction === 'download' ? client : upstream).pipe(direction === 'download' ? upstream : client);
     from.on('data', (data: Buffer) => {
       flowed += data.length;
-      if (flowed > afterBytes && cuts === 0) { cuts++; client.destroy(); upstream.destroy(); return; }
+      if (flowed > afterBytes && cuts === 0) {
+        cuts++;
+        client.destroy();
+        upstream.destroy();
+        return;
+      }
       to.write(data);
     });
     from.on('end', () => to.end());
@@ -29,5 +38,12 @@ export async function cuttingProxy(port: number, direction: 'download' | 'upload
     client.on('error', () => upstream.destroy());
   });
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  return { port: (proxy.address() as AddressInfo).port, cuts: () => cuts, close: () => { proxy.close(); for (const socket of sockets) socket.destroy(); } };
+  return {
+    port: (proxy.address() as AddressInfo).port,
+    cuts: () => cuts,
+    close: () => {
+      proxy.close();
+      for (const socket of sockets) socket.destroy();
+    },
+  };
 }

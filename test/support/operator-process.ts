@@ -71,7 +71,9 @@ export interface OperatorProcess {
 
 const ctx = createContext({ quiet: true });
 const running = new Set<ChildProcess>();
-process.once('exit', () => { for (const child of running) child.kill('SIGKILL'); });
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
 
 let installed: Promise<string> | undefined;
 
@@ -85,20 +87,32 @@ export function installOperatorPrerequisites(): Promise<string> {
     admin.loadFromFile(adminKubeconfig(ctx));
     const ext = admin.makeApiClient(ApiextensionsV1Api);
     for (const crd of objects.filter((o) => o.kind === 'CustomResourceDefinition')) {
-      await until(`CRD ${crd.metadata!.name} Established`, async () => {
-        const live = await ext.readCustomResourceDefinition({ name: crd.metadata!.name! });
-        return live.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
-      }, 30_000);
+      await until(
+        `CRD ${crd.metadata!.name} Established`,
+        async () => {
+          const live = await ext.readCustomResourceDefinition({ name: crd.metadata!.name! });
+          return live.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
+        },
+        30_000,
+      );
     }
     const sa = await kubeconfigForServiceAccount(ctx, OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT, 6 * 3600);
     // A file of our own: other test processes rewrite the shared one with their tokens.
     const dir = join(kubeDir(ctx), 'sa');
     mkdirSync(dir, { recursive: true });
     const path = join(dir, `operator-${process.pid}-${randomBytes(3).toString('hex')}.kubeconfig`);
-    writeKubeconfig(path, apiserverUrl, join(pkiDir(ctx), 'ca.crt'), { name: `system:serviceaccount:${OPERATOR_NAMESPACE}:${OPERATOR_SERVICE_ACCOUNT}`, token: sa.token }, OPERATOR_NAMESPACE);
+    writeKubeconfig(
+      path,
+      apiserverUrl,
+      join(pkiDir(ctx), 'ca.crt'),
+      { name: `system:serviceaccount:${OPERATOR_NAMESPACE}:${OPERATOR_SERVICE_ACCOUNT}`, token: sa.token },
+      OPERATOR_NAMESPACE,
+    );
     return path;
   })();
-  installed.catch(() => { installed = undefined; });
+  installed.catch(() => {
+    installed = undefined;
+  });
   return installed;
 }
 
@@ -106,8 +120,13 @@ async function until(what: string, fn: () => Promise<boolean>, timeoutMs: number
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
-    try { if (await fn()) return; } catch (error) { last = error; }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    try {
+      if (await fn()) return;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -134,9 +153,15 @@ export async function startOperator(opts: StartOperatorOptions = {}): Promise<Op
   const [healthPort, metricsPort] = [await freePort(), await freePort()];
   const entry = opts.bundled ? [join(repoRoot, 'build', 'silo-cli.mjs')] : ['--import', 'tsx', join(repoRoot, 'runtime', 'cli.ts')];
   const args = [
-    ...entry, 'controller',
-    '--leader-elect', `--leader-election-id=${leaderElectionId}`, `--leader-election-namespace=${opts.leaderElectionNamespace ?? OPERATOR_NAMESPACE}`,
-    `--identity=${identity}`, `--health-port=${healthPort}`, `--metrics-port=${metricsPort}`, '--bind-address=127.0.0.1',
+    ...entry,
+    'controller',
+    '--leader-elect',
+    `--leader-election-id=${leaderElectionId}`,
+    `--leader-election-namespace=${opts.leaderElectionNamespace ?? OPERATOR_NAMESPACE}`,
+    `--identity=${identity}`,
+    `--health-port=${healthPort}`,
+    `--metrics-port=${metricsPort}`,
+    '--bind-address=127.0.0.1',
     ...(opts.watchNamespaces?.length ? [`--watch-namespace=${opts.watchNamespaces.join(',')}`] : []),
     ...(opts.clusterScopedSelector ? [`--cluster-scoped-selector=${opts.clusterScopedSelector}`] : []),
     ...(opts.args ?? []),
@@ -148,7 +173,11 @@ export async function startOperator(opts: StartOperatorOptions = {}): Promise<Op
   const child = spawn(process.execPath, args, {
     cwd: repoRoot,
     env: {
-      PATH: process.env.PATH!, HOME: process.env.HOME!, KUBECONFIG: kubeconfig, POD_NAMESPACE: OPERATOR_NAMESPACE, POD_NAME: identity,
+      PATH: process.env.PATH!,
+      HOME: process.env.HOME!,
+      KUBECONFIG: kubeconfig,
+      POD_NAMESPACE: OPERATOR_NAMESPACE,
+      POD_NAME: identity,
       ...(process.env.SILO_WORKER_IMAGE ? { SILO_WORKER_IMAGE: process.env.SILO_WORKER_IMAGE } : {}),
       ...opts.env,
     },
@@ -156,22 +185,37 @@ export async function startOperator(opts: StartOperatorOptions = {}): Promise<Op
   });
   running.add(child);
   let output = '';
-  const collect = (chunk: Buffer) => { output += chunk.toString(); file.write(chunk); };
+  const collect = (chunk: Buffer) => {
+    output += chunk.toString();
+    file.write(chunk);
+  };
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('exit', (code, signal) => { running.delete(child); resolve({ code, signal }); });
+    child.on('exit', (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal });
+    });
   });
   // Ends the log file only after the last output has arrived.
   child.on('close', () => file.end());
   let gone: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  void exited.then((e) => { gone = e; });
+  void exited.then((e) => {
+    gone = e;
+  });
 
   const base = 'http://127.0.0.1';
   const healthUrl = `${base}:${healthPort}/healthz`;
   const operator: OperatorProcess = {
-    pid: child.pid!, identity, leaderElectionId, healthUrl, readyUrl: `${base}:${healthPort}/readyz`, metricsUrl: `${base}:${metricsPort}/metrics`,
-    logs: () => output, logFile, exited,
+    pid: child.pid!,
+    identity,
+    leaderElectionId,
+    healthUrl,
+    readyUrl: `${base}:${healthPort}/readyz`,
+    metricsUrl: `${base}:${metricsPort}/metrics`,
+    logs: () => output,
+    logFile,
+    exited,
     async stop() {
       if (!gone) child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
@@ -185,12 +229,20 @@ export async function startOperator(opts: StartOperatorOptions = {}): Promise<Op
   };
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (gone) throw new Error(`operator ${identity} exited (code ${gone.code}, signal ${gone.signal}) before /healthz answered:\n${output.slice(-3000)}`);
-    const status = await fetch(healthUrl).then((r) => r.status, () => 0);
+    if (gone)
+      throw new Error(
+        `operator ${identity} exited (code ${gone.code}, signal ${gone.signal}) before /healthz answered:\n${output.slice(-3000)}`,
+      );
+    const status = await fetch(healthUrl).then(
+      (r) => r.status,
+      () => 0,
+    );
     if (status === 200) break;
     if (Date.now() > deadline) {
       await operator.kill();
-      throw new Error(`operator ${identity}: /healthz did not answer 200 within 60 s (last status ${status})\n--- log tail ---\n${output.slice(-3000)}`);
+      throw new Error(
+        `operator ${identity}: /healthz did not answer 200 within 60 s (last status ${status})\n--- log tail ---\n${output.slice(-3000)}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 200));
   }

@@ -20,13 +20,61 @@ function openssl(dir: string, args: string[]): void {
 
 function issue(dir: string, name: string, caName: string, ext: string): void {
   writeFileSync(join(dir, `${name}.ext`), ext);
-  openssl(dir, ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`]);
-  openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', `${caName}.crt`, '-CAkey', `${caName}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`]);
+  openssl(dir, [
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.csr`,
+    '-subj',
+    `/CN=${name}`,
+  ]);
+  openssl(dir, [
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    `${caName}.crt`,
+    '-CAkey',
+    `${caName}.key`,
+    '-CAcreateserial',
+    '-out',
+    `${name}.crt`,
+    '-days',
+    '2',
+    '-extfile',
+    `${name}.ext`,
+  ]);
 }
 
 function ca(dir: string, name: string): void {
-  openssl(dir, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.crt`,
-    '-days', '2', '-subj', `/CN=${name}`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign']);
+  openssl(dir, [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.crt`,
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${name}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign',
+  ]);
 }
 
 /**
@@ -42,8 +90,13 @@ export function createPki(dir: string, serverAltNames = 'DNS:localhost,IP:127.0.
   issue(dir, 'intruder', 'rogue-ca', 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n');
   const read = (file: string) => readFileSync(join(dir, file), 'utf8');
   return {
-    ca: read('cluster-ca.crt'), serverCert: read('instance.crt'), serverKey: read('instance.key'),
-    clientCert: read('backup-job.crt'), clientKey: read('backup-job.key'),
-    rogueClientCert: read('intruder.crt'), rogueClientKey: read('intruder.key'), rogueCa: read('rogue-ca.crt'),
+    ca: read('cluster-ca.crt'),
+    serverCert: read('instance.crt'),
+    serverKey: read('instance.key'),
+    clientCert: read('backup-job.crt'),
+    clientKey: read('backup-job.key'),
+    rogueClientCert: read('intruder.crt'),
+    rogueClientKey: read('intruder.key'),
+    rogueCa: read('rogue-ca.crt'),
   };
 }

@@ -27,7 +27,9 @@ export const EXCLUSIVE_GROUPS: Record<string, string[]> = {
 /** The exclusive groups of `files` (absolute paths), in a fixed order so two workers never wait on each other crosswise. */
 export function groupsOf(files: string[], repoRoot: string): string[] {
   const rel = files.map((f) => relative(repoRoot, f));
-  return Object.keys(EXCLUSIVE_GROUPS).filter((g) => EXCLUSIVE_GROUPS[g].some((f) => rel.includes(f))).sort();
+  return Object.keys(EXCLUSIVE_GROUPS)
+    .filter((g) => EXCLUSIVE_GROUPS[g].some((f) => rel.includes(f)))
+    .sort();
 }
 
 function alive(pid: number): boolean {

@@ -39,7 +39,9 @@ export function seedExamples(): SeedExample[] {
       examples.push({ id: `${seedFile.slice(0, 3)}#${index + 1}`, seedFile, text, object: parse(text) });
     });
   }
-  for (const file of readdirSync(SEED_FIXTURES_DIR).filter((f) => f.startsWith('003-')).sort()) {
+  for (const file of readdirSync(SEED_FIXTURES_DIR)
+    .filter((f) => f.startsWith('003-'))
+    .sort()) {
     const text = readFileSync(join(SEED_FIXTURES_DIR, file), 'utf8');
     examples.push({ id: `003/${file}`, seedFile: '003-cloudnative-mysql-physical-backup.txt', text, object: parse(text) });
   }
@@ -48,5 +50,8 @@ export function seedExamples(): SeedExample[] {
 
 /** Lines without indentation or blank lines, and without our own leading comment lines. */
 export function contentLines(text: string): string[] {
-  return text.split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('# '));
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('# '));
 }

@@ -3,7 +3,12 @@ import { resolve } from 'node:path';
 
 const CLI = resolve(import.meta.dirname, '../../runtime/cli.ts');
 
-export interface SiloRun { code: number | null; stdout: string; stderr: string; seconds: number }
+export interface SiloRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  seconds: number;
+}
 
 /**
  * Runs `silo <args>` as a Job would: a fresh process whose whole configuration
@@ -13,12 +18,22 @@ export function runSilo(args: string[], env: Record<string, string>): Promise<Si
   const started = Date.now();
   return new Promise((done) => {
     const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
-      env: { PATH: process.env.PATH!, HOME: process.env.HOME!, SILO_TERMINATION_LOG: '/nonexistent', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+      env: {
+        PATH: process.env.PATH!,
+        HOME: process.env.HOME!,
+        SILO_TERMINATION_LOG: '/nonexistent',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        ...env,
+      },
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c) => { stdout += c; });
-    child.stderr.on('data', (c) => { stderr += c; });
+    child.stdout.on('data', (c) => {
+      stdout += c;
+    });
+    child.stderr.on('data', (c) => {
+      stderr += c;
+    });
     child.on('close', (code) => done({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 }));
   });
 }

@@ -14,7 +14,8 @@ const require = createRequire(import.meta.url);
 
 function testFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? testFiles(join(dir, e.name)) : e.name.endsWith('.test.ts') ? [join(dir, e.name)] : []);
+    e.isDirectory() ? testFiles(join(dir, e.name)) : e.name.endsWith('.test.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 /** The files `mocha` (no arguments) runs, in order, collected by mocha's own code from .mocharc.yaml. */
@@ -25,7 +26,14 @@ function collected(): string[] {
   process.chdir(repoRoot);
   try {
     const o = loadOptions(['--config', join(repoRoot, '.mocharc.yaml')]);
-    const { files } = collectFiles({ ignore: o.ignore ?? [], extension: o.extension, file: o.file ?? [], recursive: o.recursive, sort: o.sort, spec: o.spec ?? o._ });
+    const { files } = collectFiles({
+      ignore: o.ignore ?? [],
+      extension: o.extension,
+      file: o.file ?? [],
+      recursive: o.recursive,
+      sort: o.sort,
+      spec: o.spec ?? o._,
+    });
     return (files as string[]).map((f) => relative(repoRoot, f));
   } finally {
     process.chdir(cwd);

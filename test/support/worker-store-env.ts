@@ -17,19 +17,30 @@ export const storeProcessEnv = (store: StoreSpec): WorkerStoreEnv => toProcessEn
 /** Everything but the store, as process env: keys, codec, TLS files, the age identity (literal or `{ file }`). */
 export const workerProcessEnv = (spec: WorkerEnvSpec): WorkerStoreEnv => toProcessEnv(encodeWorkerEnv(spec));
 
-export const minioWorkerEnv = (ctx: StackContext): WorkerStoreEnv => storeProcessEnv({
-  type: 's3', bucket: MINIO_BUCKET, endpoint: minioEndpoint(ctx, false).endpoint, forcePathStyle: true,
-  accessKeyId: { value: MINIO_ACCESS_KEY }, secretAccessKey: { value: MINIO_SECRET_KEY },
-});
+export const minioWorkerEnv = (ctx: StackContext): WorkerStoreEnv =>
+  storeProcessEnv({
+    type: 's3',
+    bucket: MINIO_BUCKET,
+    endpoint: minioEndpoint(ctx, false).endpoint,
+    forcePathStyle: true,
+    accessKeyId: { value: MINIO_ACCESS_KEY },
+    secretAccessKey: { value: MINIO_SECRET_KEY },
+  });
 
 export const rgwWorkerEnv = (): WorkerStoreEnv => {
   const e = rgwEndpoint();
   return storeProcessEnv({
-    type: 's3', bucket: RGW_BUCKET, endpoint: e.endpoint, forcePathStyle: true,
-    accessKeyId: { value: e.accessKeyId }, secretAccessKey: { value: e.secretAccessKey },
+    type: 's3',
+    bucket: RGW_BUCKET,
+    endpoint: e.endpoint,
+    forcePathStyle: true,
+    accessKeyId: { value: e.accessKeyId },
+    secretAccessKey: { value: e.secretAccessKey },
   });
 };
 
-export const azuriteWorkerEnv = (): WorkerStoreEnv => storeProcessEnv({ type: 'azure', container: AZURITE_CONTAINER, connectionString: { value: AZURITE_CONNECTION_STRING } });
+export const azuriteWorkerEnv = (): WorkerStoreEnv =>
+  storeProcessEnv({ type: 'azure', container: AZURITE_CONTAINER, connectionString: { value: AZURITE_CONNECTION_STRING } });
 
-export const gcsWorkerEnv = (): WorkerStoreEnv => storeProcessEnv({ type: 'gcs', bucket: GCS_BUCKET, endpoint: `http://${LOOPBACK}:${ports.gcs}`, project: GCS_PROJECT });
+export const gcsWorkerEnv = (): WorkerStoreEnv =>
+  storeProcessEnv({ type: 'gcs', bucket: GCS_BUCKET, endpoint: `http://${LOOPBACK}:${ports.gcs}`, project: GCS_PROJECT });

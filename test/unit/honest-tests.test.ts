@@ -13,7 +13,8 @@ function testFiles(dir: string): string[] {
 describe('the test suite itself', () => {
   it('has no skipped or exclusive tests left behind', () => {
     const offenders = testFiles(join(REPO_ROOT, 'test')).filter((file) =>
-      /\b(it|describe|context)\.(skip|only)\(|\bthis\.skip\(\)|\bxit\(|\bxdescribe\(/.test(readFileSync(file, 'utf8')));
+      /\b(it|describe|context)\.(skip|only)\(|\bthis\.skip\(\)|\bxit\(|\bxdescribe\(/.test(readFileSync(file, 'utf8')),
+    );
     expect(offenders.map((file) => relative(REPO_ROOT, file))).to.deep.equal([]);
   });
 });

@@ -4,4 +4,8 @@ import { BackupRunReconciler } from './backup-run/backup-run-reconciler.js';
 import { BackupScheduleReconciler } from './backup-schedule/backup-schedule-reconciler.js';
 import { BackupStorageReconciler } from './backup-storage/backup-storage-reconciler.js';
 
-export const backupOperatorReconcilers = (): Reconciler[] => [new BackupStorageReconciler(), new BackupRunReconciler(), new BackupScheduleReconciler()];
+export const backupOperatorReconcilers = (): Reconciler[] => [
+  new BackupStorageReconciler(),
+  new BackupRunReconciler(),
+  new BackupScheduleReconciler(),
+];

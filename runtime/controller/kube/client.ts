@@ -10,17 +10,18 @@
  * core and batch clients turn the same fields into Date objects; this client
  * turns them back (`Wire<T>`), so an object has one shape whichever path read it.
  */
-import {
-  BatchV1Api, CoreV1Api, KubeConfig, type V1Job, type V1Pod, type V1Secret,
-} from '@kubernetes/client-node';
+import { BatchV1Api, CoreV1Api, KubeConfig, type V1Job, type V1Pod, type V1Secret } from '@kubernetes/client-node';
 import type { KindRef, KubeObject, ObjectKey } from '../reconciler.js';
 import { CustomObjects, isAlreadyExists, isNotFound } from './custom-objects.js';
 
 /** `T` as the API server's JSON carries it: every Date an RFC 3339 string. */
-export type Wire<T> = T extends Date ? string
-  : T extends ReadonlyArray<infer U> ? Array<Wire<U>>
-  : T extends object ? { [K in keyof T]: Wire<T[K]> }
-  : T;
+export type Wire<T> = T extends Date
+  ? string
+  : T extends ReadonlyArray<infer U>
+    ? Array<Wire<U>>
+    : T extends object
+      ? { [K in keyof T]: Wire<T[K]> }
+      : T;
 
 export type Pod = Wire<V1Pod>;
 export type Job = Wire<V1Job>;
@@ -31,7 +32,11 @@ export function toWire<T>(value: T): Wire<T> {
   if (value instanceof Date) return value.toISOString().replace(/\.000Z$/, 'Z') as Wire<T>;
   if (Array.isArray(value)) return value.map((v) => toWire(v)) as Wire<T>;
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, toWire(v)])) as Wire<T>;
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, toWire(v)]),
+    ) as Wire<T>;
   }
   return value as Wire<T>;
 }

@@ -26,9 +26,16 @@ export interface ConditionOptions {
 }
 
 /** The condition `input` as it follows `previous` (the same type's current one, if any). */
-export function nextCondition(previous: Condition | undefined, input: ConditionInput, now: Date, options: ConditionOptions = {}): Condition {
-  const same = previous !== undefined && previous.status === input.status
-    && (options.transitionOn !== 'statusOrReason' || previous.reason === input.reason);
+export function nextCondition(
+  previous: Condition | undefined,
+  input: ConditionInput,
+  now: Date,
+  options: ConditionOptions = {},
+): Condition {
+  const same =
+    previous !== undefined &&
+    previous.status === input.status &&
+    (options.transitionOn !== 'statusOrReason' || previous.reason === input.reason);
   return {
     type: input.type,
     status: input.status,
@@ -40,7 +47,12 @@ export function nextCondition(previous: Condition | undefined, input: ConditionI
 }
 
 /** Returns a new list with `input` set in place; other types are kept in order. */
-export function setCondition(conditions: readonly Condition[] | undefined, input: ConditionInput, now: Date, observedGeneration?: number): Condition[] {
+export function setCondition(
+  conditions: readonly Condition[] | undefined,
+  input: ConditionInput,
+  now: Date,
+  observedGeneration?: number,
+): Condition[] {
   const list = [...(conditions ?? [])];
   const index = list.findIndex((c) => c.type === input.type);
   const next = nextCondition(index === -1 ? undefined : list[index], input, now, { observedGeneration });

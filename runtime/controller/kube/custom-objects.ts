@@ -25,9 +25,11 @@ export class CustomObjects {
   async get<T extends KubeObject = KubeObject>(kind: KindRef, key: ObjectKey): Promise<T | undefined> {
     try {
       const coords = { group: kind.group, version: kind.version, plural: kind.plural, name: key.name };
-      return (kind.namespaced
-        ? await this.api.getNamespacedCustomObject({ ...coords, namespace: key.namespace ?? '' })
-        : await this.api.getClusterCustomObject(coords)) as T;
+      return (
+        kind.namespaced
+          ? await this.api.getNamespacedCustomObject({ ...coords, namespace: key.namespace ?? '' })
+          : await this.api.getClusterCustomObject(coords)
+      ) as T;
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
@@ -36,34 +38,42 @@ export class CustomObjects {
 
   async list<T extends KubeObject = KubeObject>(kind: KindRef, namespace?: string, labelSelector?: string): Promise<T[]> {
     const coords = { group: kind.group, version: kind.version, plural: kind.plural, labelSelector };
-    const list = (namespace && kind.namespaced
-      ? await this.api.listNamespacedCustomObject({ ...coords, namespace })
-      : await this.api.listClusterCustomObject(coords)) as { items: T[] };
+    const list = (
+      namespace && kind.namespaced
+        ? await this.api.listNamespacedCustomObject({ ...coords, namespace })
+        : await this.api.listClusterCustomObject(coords)
+    ) as { items: T[] };
     return list.items;
   }
 
   async create<T extends KubeObject = KubeObject>(kind: KindRef, object: KubeObject): Promise<T> {
     const body = { apiVersion: apiVersionOfKind(kind), kind: kind.kind, ...object };
     const coords = { group: kind.group, version: kind.version, plural: kind.plural, body };
-    return (kind.namespaced
-      ? await this.api.createNamespacedCustomObject({ ...coords, namespace: object.metadata?.namespace ?? '' })
-      : await this.api.createClusterCustomObject(coords)) as T;
+    return (
+      kind.namespaced
+        ? await this.api.createNamespacedCustomObject({ ...coords, namespace: object.metadata?.namespace ?? '' })
+        : await this.api.createClusterCustomObject(coords)
+    ) as T;
   }
 
   /** JSON merge patch of the main resource (metadata, spec). */
   async patch<T extends KubeObject = KubeObject>(kind: KindRef, key: ObjectKey, patch: object): Promise<T> {
     const coords = { group: kind.group, version: kind.version, plural: kind.plural, name: key.name, body: patch };
-    return (kind.namespaced
-      ? await this.api.patchNamespacedCustomObject({ ...coords, namespace: key.namespace ?? '' }, mergePatch)
-      : await this.api.patchClusterCustomObject(coords, mergePatch)) as T;
+    return (
+      kind.namespaced
+        ? await this.api.patchNamespacedCustomObject({ ...coords, namespace: key.namespace ?? '' }, mergePatch)
+        : await this.api.patchClusterCustomObject(coords, mergePatch)
+    ) as T;
   }
 
   /** JSON merge patch of the status subresource: `{ phase: 'running', ... }`. */
   async patchStatus<T extends KubeObject = KubeObject>(kind: KindRef, key: ObjectKey, status: object): Promise<T> {
     const coords = { group: kind.group, version: kind.version, plural: kind.plural, name: key.name, body: { status } };
-    return (kind.namespaced
-      ? await this.api.patchNamespacedCustomObjectStatus({ ...coords, namespace: key.namespace ?? '' }, mergePatch)
-      : await this.api.patchClusterCustomObjectStatus(coords, mergePatch)) as T;
+    return (
+      kind.namespaced
+        ? await this.api.patchNamespacedCustomObjectStatus({ ...coords, namespace: key.namespace ?? '' }, mergePatch)
+        : await this.api.patchClusterCustomObjectStatus(coords, mergePatch)
+    ) as T;
   }
 
   /** Deletes the object; true when it existed. */

@@ -12,13 +12,21 @@ export function withFinalizer(finalizers: readonly string[] | undefined, finaliz
 }
 
 /** Adds or removes `finalizer`; returns the updated object (or the same one when nothing changed). */
-export async function setFinalizer<T extends KubeObject>(client: Pick<KubeClient, 'get' | 'patch'>, kind: KindRef, object: T, finalizer: string, present: boolean): Promise<T> {
+export async function setFinalizer<T extends KubeObject>(
+  client: Pick<KubeClient, 'get' | 'patch'>,
+  kind: KindRef,
+  object: T,
+  finalizer: string,
+  present: boolean,
+): Promise<T> {
   let current: T | undefined = object;
   for (let attempt = 0; ; attempt++) {
     const next = withFinalizer(current.metadata?.finalizers, finalizer, present);
     if (!next) return current;
     try {
-      return await client.patch<T>(kind, keyOf(current), { metadata: { finalizers: next, resourceVersion: current.metadata?.resourceVersion } });
+      return await client.patch<T>(kind, keyOf(current), {
+        metadata: { finalizers: next, resourceVersion: current.metadata?.resourceVersion },
+      });
     } catch (error) {
       if (!isConflict(error) || attempt >= 3) throw error;
       // Someone else wrote the object since we read it: read it again and redo the edit.

@@ -41,6 +41,10 @@ export function readJobOutcome(job: V1Job, pods: readonly V1Pod[], containerName
   const terminated = container?.state?.terminated ?? container?.lastState?.terminated;
   return {
     state: complete ? 'complete' : failed ? 'failed' : 'running',
-    condition: complete ?? failed, pod, container, terminated, result: parseResultLine(terminated?.message),
+    condition: complete ?? failed,
+    pod,
+    container,
+    terminated,
+    result: parseResultLine(terminated?.message),
   };
 }

@@ -3,8 +3,12 @@ import { SILO_KIND_TABLE, type SiloKind } from '../../../src/api/kinds.js';
 import type { KindRef } from '../reconciler.js';
 
 /** Silo's own kinds, every row of the table that `npm run gen` writes from the schemas (src/api/kinds.ts). */
-const SILO = Object.fromEntries(Object.values(SILO_KIND_TABLE).map(({ group, version, plural, kind, namespaced }): [SiloKind, KindRef] =>
-  [kind, { group, version, plural, kind, namespaced }])) as { readonly [K in SiloKind]: KindRef };
+const SILO = Object.fromEntries(
+  Object.values(SILO_KIND_TABLE).map(({ group, version, plural, kind, namespaced }): [SiloKind, KindRef] => [
+    kind,
+    { group, version, plural, kind, namespaced },
+  ]),
+) as { readonly [K in SiloKind]: KindRef };
 
 export const KINDS = {
   ...SILO,

@@ -5,9 +5,12 @@ import { apiVersionOfKind } from './kinds.js';
 export const keyString = (key: ObjectKey): string => (key.namespace ? `${key.namespace}/${key.name}` : key.name);
 
 /** A SecondaryWatch's toKeys for children: the owners of kind `owner` in the object's ownerReferences. */
-export const ownerKeysOf = (owner: KindRef) => (object: KubeObject): ObjectKey[] => (object.metadata?.ownerReferences ?? [])
-  .filter((o) => o.kind === owner.kind && o.apiVersion === apiVersionOfKind(owner))
-  .map((o) => ({ namespace: object.metadata?.namespace, name: o.name }));
+export const ownerKeysOf =
+  (owner: KindRef) =>
+  (object: KubeObject): ObjectKey[] =>
+    (object.metadata?.ownerReferences ?? [])
+      .filter((o) => o.kind === owner.kind && o.apiVersion === apiVersionOfKind(owner))
+      .map((o) => ({ namespace: object.metadata?.namespace, name: o.name }));
 
 export const keyOf = (object: KubeObject): ObjectKey => ({
   ...(object.metadata?.namespace ? { namespace: object.metadata.namespace } : {}),

@@ -17,7 +17,12 @@ export class Controller {
   readonly queue: WorkQueue;
   private readonly log: Logger;
 
-  constructor(readonly reconciler: Reconciler, private readonly metrics: OperatorMetrics, log: Logger, queueOptions: WorkQueueOptions) {
+  constructor(
+    readonly reconciler: Reconciler,
+    private readonly metrics: OperatorMetrics,
+    log: Logger,
+    queueOptions: WorkQueueOptions,
+  ) {
     this.log = log.child({ controller: reconciler.name });
     this.queue = new WorkQueue({
       ...queueOptions,
@@ -41,7 +46,8 @@ export class Controller {
       return result ?? undefined;
     } catch (error) {
       this.metrics.reconcileTotal.inc({ controller: name, result: 'error' });
-      if (!context.signal.aborted) log.error('reconcile failed; requeued with backoff', { error: (error as Error).message, retries: this.queue.retries(key) + 1 });
+      if (!context.signal.aborted)
+        log.error('reconcile failed; requeued with backoff', { error: (error as Error).message, retries: this.queue.retries(key) + 1 });
       throw error;
     } finally {
       end();

@@ -37,13 +37,23 @@ export async function startHealthServer(state: ProbeState, port: number, host: s
   return { server, port: await listen(server, port, host) };
 }
 
-export async function startMetricsServer(registry: Registry, beforeScrape: () => void, port: number, host: string): Promise<{ server: Server; port: number }> {
+export async function startMetricsServer(
+  registry: Registry,
+  beforeScrape: () => void,
+  port: number,
+  host: string,
+): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     if ((req.url ?? '/').split('?')[0] !== '/metrics') return res.writeHead(404).end();
     beforeScrape();
     registry.metrics().then(
-      (text) => { res.writeHead(200, { 'Content-Type': registry.contentType }); res.end(text); },
-      (error) => { res.writeHead(500).end(String(error)); },
+      (text) => {
+        res.writeHead(200, { 'Content-Type': registry.contentType });
+        res.end(text);
+      },
+      (error) => {
+        res.writeHead(500).end(String(error));
+      },
     );
   });
   return { server, port: await listen(server, port, host) };

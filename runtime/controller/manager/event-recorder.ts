@@ -34,7 +34,11 @@ const MESSAGE_LIMIT = 1024;
 export class KubeEventRecorder implements EventRecorder {
   private readonly seen = new Map<string, Seen>();
 
-  constructor(private readonly kc: KubeConfig, private readonly log: Logger, private readonly options: EventRecorderOptions = {}) {}
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly log: Logger,
+    private readonly options: EventRecorderOptions = {},
+  ) {}
 
   async record(regarding: KubeObject, type: EventType, reason: string, message: string): Promise<void> {
     try {
@@ -55,7 +59,9 @@ export class KubeEventRecorder implements EventRecorder {
     if (prior && nowDate.getTime() - prior.lastAt < (this.options.dedupeWindowMs ?? 600_000)) {
       try {
         await kubeRequest(this.kc, `/api/v1/namespaces/${prior.namespace}/events/${prior.name}`, {
-          method: 'PATCH', contentType: 'application/merge-patch+json', body: { count: prior.count + 1, lastTimestamp: now },
+          method: 'PATCH',
+          contentType: 'application/merge-patch+json',
+          body: { count: prior.count + 1, lastTimestamp: now },
         });
         prior.count += 1;
         prior.lastAt = nowDate.getTime();
@@ -66,18 +72,30 @@ export class KubeEventRecorder implements EventRecorder {
         // The Event expired (TTL); create a fresh one below.
       }
     }
-    const name = `${meta.name ?? 'object'}.${Date.now().toString(16)}${randomBytes(2).toString('hex')}`.slice(-253).replace(/^[^a-z0-9]+/, '');
+    const name = `${meta.name ?? 'object'}.${Date.now().toString(16)}${randomBytes(2).toString('hex')}`
+      .slice(-253)
+      .replace(/^[^a-z0-9]+/, '');
     const component = this.options.component ?? 'silo-operator';
     await kubeRequest(this.kc, `/api/v1/namespaces/${namespace}/events`, {
       method: 'POST',
       body: {
-        apiVersion: 'v1', kind: 'Event',
+        apiVersion: 'v1',
+        kind: 'Event',
         metadata: { name, namespace },
         involvedObject: {
-          apiVersion: regarding.apiVersion, kind: regarding.kind, name: meta.name, namespace: meta.namespace, uid: meta.uid, resourceVersion: meta.resourceVersion,
+          apiVersion: regarding.apiVersion,
+          kind: regarding.kind,
+          name: meta.name,
+          namespace: meta.namespace,
+          uid: meta.uid,
+          resourceVersion: meta.resourceVersion,
         },
-        type, reason, message,
-        count: 1, firstTimestamp: now, lastTimestamp: now,
+        type,
+        reason,
+        message,
+        count: 1,
+        firstTimestamp: now,
+        lastTimestamp: now,
         source: { component, ...(this.options.instance ? { host: this.options.instance } : {}) },
         reportingComponent: component,
         reportingInstance: this.options.instance ?? component,

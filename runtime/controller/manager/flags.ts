@@ -52,13 +52,16 @@ export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv): Co
   try {
     parsed = parseControllerArgs(argv);
   } catch (error) {
-    throw new ConfigError(`silo controller: ${(error as Error).message}; flags: --leader-elect, --leader-election-id, --leader-election-namespace, --watch-namespace, --metrics-port, --health-port, --bind-address, --identity, --log-level, --concurrency, --resync-seconds, --shutdown-grace-seconds, --skip-status-only-updates, --cluster-scoped-selector`);
+    throw new ConfigError(
+      `silo controller: ${(error as Error).message}; flags: --leader-elect, --leader-election-id, --leader-election-namespace, --watch-namespace, --metrics-port, --health-port, --bind-address, --identity, --log-level, --concurrency, --resync-seconds, --shutdown-grace-seconds, --skip-status-only-updates, --cluster-scoped-selector`,
+    );
   }
   const { values } = parsed;
   return fromValues(values, env);
 }
 
-const parseControllerArgs = (argv: string[]) => parseArgs({
+const parseControllerArgs = (argv: string[]) =>
+  parseArgs({
     args: argv,
     strict: true,
     options: {
@@ -81,18 +84,28 @@ const parseControllerArgs = (argv: string[]) => parseArgs({
 
 function fromValues(values: ReturnType<typeof parseControllerArgs>['values'], env: NodeJS.ProcessEnv): ControllerFlags {
   const leaderElectionId = values['leader-election-id']!;
-  if (!DNS_SUBDOMAIN.test(leaderElectionId)) throw new ConfigError(`--leader-election-id must be a DNS subdomain name (lower-case letters, digits, "-" and "."), got "${leaderElectionId}"`);
+  if (!DNS_SUBDOMAIN.test(leaderElectionId))
+    throw new ConfigError(
+      `--leader-election-id must be a DNS subdomain name (lower-case letters, digits, "-" and "."), got "${leaderElectionId}"`,
+    );
   const operatorNamespace = env.POD_NAMESPACE || env.OPERATOR_NAMESPACE || 'silo-system';
   const leaderElectionNamespace = values['leader-election-namespace'] ?? operatorNamespace;
-  if (!DNS_LABEL.test(leaderElectionNamespace)) throw new ConfigError(`--leader-election-namespace must be a namespace name, got "${leaderElectionNamespace}"`);
-  const watchNamespaces = values['watch-namespace']!.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const ns of watchNamespaces) if (!DNS_LABEL.test(ns)) throw new ConfigError(`--watch-namespace takes a comma-separated list of namespace names; "${ns}" is not one`);
+  if (!DNS_LABEL.test(leaderElectionNamespace))
+    throw new ConfigError(`--leader-election-namespace must be a namespace name, got "${leaderElectionNamespace}"`);
+  const watchNamespaces = values['watch-namespace']!.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const ns of watchNamespaces)
+    if (!DNS_LABEL.test(ns)) throw new ConfigError(`--watch-namespace takes a comma-separated list of namespace names; "${ns}" is not one`);
   const logLevel = (values['log-level'] ?? env.SILO_LOG_LEVEL ?? 'info') as LogLevel;
-  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError(`--log-level must be debug, info, warn or error, got "${logLevel}"`);
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel))
+    throw new ConfigError(`--log-level must be debug, info, warn or error, got "${logLevel}"`);
   const workerImage = env.SILO_WORKER_IMAGE || DEFAULT_WORKER_IMAGE;
   const podStartGraceSeconds = Number(env.SILO_POD_START_GRACE_SECONDS || 60);
   if (!Number.isInteger(podStartGraceSeconds) || podStartGraceSeconds < 1) {
-    throw new ConfigError(`SILO_POD_START_GRACE_SECONDS must be a whole number of seconds, at least 1, got "${env.SILO_POD_START_GRACE_SECONDS}"`);
+    throw new ConfigError(
+      `SILO_POD_START_GRACE_SECONDS must be a whole number of seconds, at least 1, got "${env.SILO_POD_START_GRACE_SECONDS}"`,
+    );
   }
   return {
     leaderElect: values['leader-elect']!,

@@ -66,7 +66,12 @@ export class RestartingInformer {
   restarts = 0;
   lastError?: string;
 
-  constructor(private readonly kc: KubeConfig, readonly spec: InformerSpec, private readonly log: Logger, private readonly options: InformerOptions = {}) {
+  constructor(
+    private readonly kc: KubeConfig,
+    readonly spec: InformerSpec,
+    private readonly log: Logger,
+    private readonly options: InformerOptions = {},
+  ) {
     this.id = informerId(spec);
   }
 
@@ -79,14 +84,17 @@ export class RestartingInformer {
     this.stopped = false;
     this.launch();
     const idleMs = this.options.idleRelistMs ?? 600_000;
-    this.idleTimer = setInterval(() => {
-      if (this.current && this.synced && Date.now() - this.lastActivity > idleMs) {
-        this.log.info('watch idle; re-listing', { informer: this.id, idleMs });
-        void this.current.stop();
-        this.current = undefined;
-        this.launch();
-      }
-    }, Math.min(60_000, idleMs / 2));
+    this.idleTimer = setInterval(
+      () => {
+        if (this.current && this.synced && Date.now() - this.lastActivity > idleMs) {
+          this.log.info('watch idle; re-listing', { informer: this.id, idleMs });
+          void this.current.stop();
+          this.current = undefined;
+          this.launch();
+        }
+      },
+      Math.min(60_000, idleMs / 2),
+    );
     this.idleTimer.unref?.();
   }
 
@@ -115,7 +123,11 @@ export class RestartingInformer {
   private emit(type: InformerEventType, object: KubeObject, previous?: KubeObject): void {
     this.lastActivity = Date.now();
     for (const l of this.listeners) {
-      try { l(type, object, previous); } catch (error) { this.log.error('informer listener threw', { informer: this.id, error: (error as Error).message }); }
+      try {
+        l(type, object, previous);
+      } catch (error) {
+        this.log.error('informer listener threw', { informer: this.id, error: (error as Error).message });
+      }
     }
   }
 
@@ -125,7 +137,9 @@ export class RestartingInformer {
     const path = collectionPath(kind, namespace);
     const apiVersion = apiVersionOfKind(kind);
     const listFn = async (): Promise<KubernetesListObject<KubernetesObject>> => {
-      const list = await kubeRequest<{ items?: KubeObject[]; metadata?: { resourceVersion?: string } }>(this.kc, path, { query: { labelSelector } });
+      const list = await kubeRequest<{ items?: KubeObject[]; metadata?: { resourceVersion?: string } }>(this.kc, path, {
+        query: { labelSelector },
+      });
       // List items carry no apiVersion/kind; watch events do. Make them alike.
       const items = (list.items ?? []).map((item) => ({ apiVersion, kind: kind.kind, ...item }));
       this.onListed(items);
@@ -133,21 +147,39 @@ export class RestartingInformer {
     };
     const informer = makeInformer(this.kc, path, listFn, labelSelector);
     this.current = informer;
-    const mine = (fn: (o: KubeObject) => void) => (o: KubernetesObject) => { if (this.current === informer) fn(o as KubeObject); };
-    informer.on('add', mine((o) => {
-      // A re-list after a restart re-adds every object; only changes are news.
-      const known = this.objects.get(objectKey(o));
-      this.objects.set(objectKey(o), o);
-      if (!known || known.metadata?.resourceVersion !== o.metadata?.resourceVersion) this.emit(known ? 'update' : 'add', o, known);
-    }));
-    informer.on('update', mine((o) => {
-      const previous = this.objects.get(objectKey(o));
-      this.objects.set(objectKey(o), o);
-      this.emit('update', o, previous);
-    }));
-    informer.on('delete', mine((o) => { this.objects.delete(objectKey(o)); this.emit('delete', o); }));
-    informer.on('error', (error?: unknown) => { if (this.current === informer) this.onError(error); });
-    informer.start().catch((error) => { if (this.current === informer) this.onError(error); });
+    const mine = (fn: (o: KubeObject) => void) => (o: KubernetesObject) => {
+      if (this.current === informer) fn(o as KubeObject);
+    };
+    informer.on(
+      'add',
+      mine((o) => {
+        // A re-list after a restart re-adds every object; only changes are news.
+        const known = this.objects.get(objectKey(o));
+        this.objects.set(objectKey(o), o);
+        if (!known || known.metadata?.resourceVersion !== o.metadata?.resourceVersion) this.emit(known ? 'update' : 'add', o, known);
+      }),
+    );
+    informer.on(
+      'update',
+      mine((o) => {
+        const previous = this.objects.get(objectKey(o));
+        this.objects.set(objectKey(o), o);
+        this.emit('update', o, previous);
+      }),
+    );
+    informer.on(
+      'delete',
+      mine((o) => {
+        this.objects.delete(objectKey(o));
+        this.emit('delete', o);
+      }),
+    );
+    informer.on('error', (error?: unknown) => {
+      if (this.current === informer) this.onError(error);
+    });
+    informer.start().catch((error) => {
+      if (this.current === informer) this.onError(error);
+    });
   }
 
   /** A fresh list replaces the copy: whatever it lacks was deleted meanwhile. */
@@ -176,14 +208,26 @@ export class RestartingInformer {
     this.failingSince ??= now;
     this.lastError = describeError(error);
     const delay = backoffDelay(this.options.backoff ?? { baseMs: 1000, maxMs: 60_000 }, this.failures);
-    this.log.warn('informer failed; restarting after backoff', { informer: this.id, error: this.lastError, failures: this.failures, delayMs: delay });
+    this.log.warn('informer failed; restarting after backoff', {
+      informer: this.id,
+      error: this.lastError,
+      failures: this.failures,
+      delayMs: delay,
+    });
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => { this.restarts += 1; this.options.onRestart?.(); this.launch(); }, delay);
+    this.timer = setTimeout(() => {
+      this.restarts += 1;
+      this.options.onRestart?.();
+      this.launch();
+    }, delay);
   }
 }
 
 function describeError(error: unknown): string {
   if (!error) return 'watch closed with an error';
   const e = error as { message?: string; statusCode?: number; code?: unknown };
-  return [e.statusCode ?? (typeof e.code === 'number' ? e.code : undefined), e.message].filter((x) => x !== undefined && x !== '').join(' ') || String(error);
+  return (
+    [e.statusCode ?? (typeof e.code === 'number' ? e.code : undefined), e.message].filter((x) => x !== undefined && x !== '').join(' ') ||
+    String(error)
+  );
 }

@@ -11,7 +11,13 @@ import type { KindRef } from '../reconciler.js';
 
 /** An API server answer other than 2xx; `code` mirrors client-node's ApiException. */
 export class KubeHttpError extends Error {
-  constructor(readonly code: number, readonly method: string, readonly path: string, readonly reason: string, message: string) {
+  constructor(
+    readonly code: number,
+    readonly method: string,
+    readonly path: string,
+    readonly reason: string,
+    message: string,
+  ) {
     super(`${method} ${path}: ${code} ${reason}: ${message}`);
     this.name = 'KubeHttpError';
   }
@@ -49,13 +55,21 @@ export async function kubeRequest<T = unknown>(kc: KubeConfig, path: string, req
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
         let body: any;
-        try { body = text ? JSON.parse(text) : undefined; } catch { body = undefined; }
+        try {
+          body = text ? JSON.parse(text) : undefined;
+        } catch {
+          body = undefined;
+        }
         const status = res.statusCode ?? 0;
         if (status >= 200 && status < 300) return resolve(body as T);
-        reject(new KubeHttpError(status, method, url.pathname, body?.reason ?? res.statusMessage ?? '', body?.message ?? text.slice(0, 300)));
+        reject(
+          new KubeHttpError(status, method, url.pathname, body?.reason ?? res.statusMessage ?? '', body?.message ?? text.slice(0, 300)),
+        );
       });
     });
-    r.setTimeout(req.timeoutMs ?? 30_000, () => r.destroy(new Error(`${method} ${url.pathname}: no answer within ${req.timeoutMs ?? 30_000} ms`)));
+    r.setTimeout(req.timeoutMs ?? 30_000, () =>
+      r.destroy(new Error(`${method} ${url.pathname}: no answer within ${req.timeoutMs ?? 30_000} ms`)),
+    );
     r.on('error', reject);
     if (payload) r.write(payload);
     r.end();
@@ -69,4 +83,6 @@ export function collectionPath(kind: KindRef, namespace?: string): string {
 }
 
 export const isHttpCode = (error: unknown, code: number): boolean =>
-  typeof error === 'object' && error !== null && ((error as { code?: unknown }).code === code || (error as { statusCode?: unknown }).statusCode === code);
+  typeof error === 'object' &&
+  error !== null &&
+  ((error as { code?: unknown }).code === code || (error as { statusCode?: unknown }).statusCode === code);

@@ -7,8 +7,14 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../../logging/logger.js';
 import { isHttpCode, kubeRequest } from './kube-http.js';
 import {
-  DEFAULT_TIMING, LeaseObservation, nextRecord, releasedRecord, renewExpired, validateTiming,
-  type ElectionTiming, type LeaseRecord,
+  DEFAULT_TIMING,
+  LeaseObservation,
+  nextRecord,
+  releasedRecord,
+  renewExpired,
+  validateTiming,
+  type ElectionTiming,
+  type LeaseRecord,
 } from './lease-timing.js';
 
 interface LeaseObject {
@@ -38,7 +44,10 @@ export class LeaderElector {
   private lastRenewMs = 0;
   leading = false;
 
-  constructor(private readonly kc: KubeConfig, private readonly options: LeaderElectorOptions) {
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly options: LeaderElectorOptions,
+  ) {
     this.timing = options.timing ?? DEFAULT_TIMING;
     validateTiming(this.timing);
     this.path = `/apis/coordination.k8s.io/v1/namespaces/${options.namespace}/leases`;
@@ -65,7 +74,9 @@ export class LeaderElector {
       const lease = await this.read();
       if (!lease?.spec || lease.spec.holderIdentity !== this.options.identity) return;
       await kubeRequest(this.kc, `${this.path}/${this.options.name}`, {
-        method: 'PUT', body: { ...lease, spec: releasedRecord(lease.spec, new Date()) }, timeoutMs: this.timing.renewDeadlineMs,
+        method: 'PUT',
+        body: { ...lease, spec: releasedRecord(lease.spec, new Date()) },
+        timeoutMs: this.timing.renewDeadlineMs,
       });
       this.options.log.info('released the leader-election Lease', { lease: this.options.name });
     } catch (error) {
@@ -84,7 +95,9 @@ export class LeaderElector {
     try {
       ok = await this.tryAcquireOrRenew();
     } catch (error) {
-      this.options.log.warn(this.leading ? 'could not renew the Lease' : 'could not read or acquire the Lease', { error: (error as Error).message });
+      this.options.log.warn(this.leading ? 'could not renew the Lease' : 'could not read or acquire the Lease', {
+        error: (error as Error).message,
+      });
     }
     if (this.stopped) return;
     const now = Date.now();
@@ -101,7 +114,9 @@ export class LeaderElector {
       if (takenOver || renewExpired(this.lastRenewMs, now, this.timing)) {
         this.leading = false;
         this.stop();
-        const why = takenOver ? `the Lease is now held by ${holder}` : `the Lease could not be renewed for ${this.timing.renewDeadlineMs} ms`;
+        const why = takenOver
+          ? `the Lease is now held by ${holder}`
+          : `the Lease could not be renewed for ${this.timing.renewDeadlineMs} ms`;
         this.options.log.error('lost leadership', { why });
         this.options.onStoppedLeading(why);
         return;
@@ -130,11 +145,21 @@ export class LeaderElector {
     try {
       const timeoutMs = this.timing.renewDeadlineMs / 2;
       const written = lease
-        ? await kubeRequest<LeaseObject>(this.kc, `${this.path}/${this.options.name}`, { method: 'PUT', body: { ...lease, spec: record }, timeoutMs })
+        ? await kubeRequest<LeaseObject>(this.kc, `${this.path}/${this.options.name}`, {
+            method: 'PUT',
+            body: { ...lease, spec: record },
+            timeoutMs,
+          })
         : await kubeRequest<LeaseObject>(this.kc, this.path, {
-          method: 'POST', timeoutMs,
-          body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.options.name, namespace: this.options.namespace, labels: { 'app.kubernetes.io/managed-by': 'silo' } }, spec: record },
-        });
+            method: 'POST',
+            timeoutMs,
+            body: {
+              apiVersion: 'coordination.k8s.io/v1',
+              kind: 'Lease',
+              metadata: { name: this.options.name, namespace: this.options.namespace, labels: { 'app.kubernetes.io/managed-by': 'silo' } },
+              spec: record,
+            },
+          });
       this.observation.observe(written.spec, Date.now());
       return true;
     } catch (error) {

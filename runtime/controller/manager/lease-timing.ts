@@ -27,8 +27,10 @@ export const DEFAULT_TIMING: ElectionTiming = { leaseDurationMs: 15_000, renewDe
 /** Throws a sentence naming the bad value: the three durations must nest. */
 export function validateTiming(t: ElectionTiming): void {
   if (!(t.retryPeriodMs > 0)) throw new Error(`leader election: retry period must be positive, got ${t.retryPeriodMs} ms`);
-  if (!(t.renewDeadlineMs > t.retryPeriodMs * 1.2)) throw new Error(`leader election: renew deadline (${t.renewDeadlineMs} ms) must exceed 1.2 × retry period (${t.retryPeriodMs} ms)`);
-  if (!(t.leaseDurationMs > t.renewDeadlineMs)) throw new Error(`leader election: lease duration (${t.leaseDurationMs} ms) must exceed the renew deadline (${t.renewDeadlineMs} ms)`);
+  if (!(t.renewDeadlineMs > t.retryPeriodMs * 1.2))
+    throw new Error(`leader election: renew deadline (${t.renewDeadlineMs} ms) must exceed 1.2 × retry period (${t.retryPeriodMs} ms)`);
+  if (!(t.leaseDurationMs > t.renewDeadlineMs))
+    throw new Error(`leader election: lease duration (${t.leaseDurationMs} ms) must exceed the renew deadline (${t.renewDeadlineMs} ms)`);
 }
 
 /** Lease MicroTime: RFC 3339 with exactly six fractional digits, as the API server parses it. */
@@ -54,7 +56,13 @@ export class LeaseObservation {
 }
 
 /** True when the record's holder may be displaced: nobody holds it, we do, or it was not renewed for a lease duration. */
-export function canAcquire(record: LeaseRecord | undefined, identity: string, observedAt: number, nowMs: number, timing: ElectionTiming): boolean {
+export function canAcquire(
+  record: LeaseRecord | undefined,
+  identity: string,
+  observedAt: number,
+  nowMs: number,
+  timing: ElectionTiming,
+): boolean {
   const holder = record?.holderIdentity ?? '';
   if (!holder || holder === identity) return true;
   const durationMs = record?.leaseDurationSeconds ? record.leaseDurationSeconds * 1000 : timing.leaseDurationMs;
@@ -62,16 +70,22 @@ export function canAcquire(record: LeaseRecord | undefined, identity: string, ob
 }
 
 /** The record to write when acquiring or renewing; undefined when another holder's lease is still valid. */
-export function nextRecord(record: LeaseRecord | undefined, identity: string, observedAt: number, now: Date, timing: ElectionTiming): LeaseRecord | undefined {
+export function nextRecord(
+  record: LeaseRecord | undefined,
+  identity: string,
+  observedAt: number,
+  now: Date,
+  timing: ElectionTiming,
+): LeaseRecord | undefined {
   if (!canAcquire(record, identity, observedAt, now.getTime(), timing)) return undefined;
   const renewing = record?.holderIdentity === identity;
   const stamp = microTime(now);
   return {
     holderIdentity: identity,
     leaseDurationSeconds: Math.ceil(timing.leaseDurationMs / 1000),
-    acquireTime: renewing ? record?.acquireTime ?? stamp : stamp,
+    acquireTime: renewing ? (record?.acquireTime ?? stamp) : stamp,
     renewTime: stamp,
-    leaseTransitions: renewing ? record?.leaseTransitions ?? 0 : (record?.leaseTransitions ?? -1) + 1,
+    leaseTransitions: renewing ? (record?.leaseTransitions ?? 0) : (record?.leaseTransitions ?? -1) + 1,
   };
 }
 

@@ -16,7 +16,11 @@ import { LeaderElector } from './leader-election.js';
 import { Manager } from './manager.js';
 import { OperatorMetrics } from './metrics.js';
 
-export async function runController(argv: string[], env: NodeJS.ProcessEnv = process.env, reconcilers: Reconciler[] = allReconcilers()): Promise<void> {
+export async function runController(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  reconcilers: Reconciler[] = allReconcilers(),
+): Promise<void> {
   const flags = parseControllerFlags(argv, env);
   const log = createLogger({ component: 'controller', pod: flags.identity }, { level: flags.logLevel });
   // Node prints warnings (deprecations, SDK notices) as plain text; the operator's logs stay JSON lines.
@@ -27,19 +31,37 @@ export async function runController(argv: string[], env: NodeJS.ProcessEnv = pro
   const metrics = new OperatorMetrics();
   const events = new KubeEventRecorder(kubeConfig, log.child({ component: 'events' }), { instance: flags.identity });
   const manager = new Manager({
-    kubeConfig, reconcilers, settings: flags.settings, metrics, events, log,
-    watchNamespaces: flags.watchNamespaces, resyncMs: flags.resyncMs, queue: { concurrency: flags.concurrency },
-    skipStatusOnlyUpdates: flags.skipStatusOnlyUpdates, clusterScopedSelector: flags.clusterScopedSelector,
+    kubeConfig,
+    reconcilers,
+    settings: flags.settings,
+    metrics,
+    events,
+    log,
+    watchNamespaces: flags.watchNamespaces,
+    resyncMs: flags.resyncMs,
+    queue: { concurrency: flags.concurrency },
+    skipStatusOnlyUpdates: flags.skipStatusOnlyUpdates,
+    clusterScopedSelector: flags.clusterScopedSelector,
   });
   manager.startInformers();
   const health = await startHealthServer(manager, flags.healthPort, flags.bindAddress);
-  const metricsServer = await startMetricsServer(metrics.registry, () => {
-    for (const { controller, depth } of manager.depths()) metrics.queueDepth.set({ controller }, depth);
-  }, flags.metricsPort, flags.bindAddress);
+  const metricsServer = await startMetricsServer(
+    metrics.registry,
+    () => {
+      for (const { controller, depth } of manager.depths()) metrics.queueDepth.set({ controller }, depth);
+    },
+    flags.metricsPort,
+    flags.bindAddress,
+  );
   log.info('operator started', {
-    reconcilers: reconcilers.map((r) => r.name), informers: [...manager.informers.keys()], watchNamespaces: flags.watchNamespaces,
-    healthPort: health.port, metricsPort: metricsServer.port, bindAddress: flags.bindAddress,
-    leaderElection: flags.leaderElect ? `${flags.leaderElectionNamespace}/${flags.leaderElectionId}` : 'off', workerImage: flags.settings.workerImage,
+    reconcilers: reconcilers.map((r) => r.name),
+    informers: [...manager.informers.keys()],
+    watchNamespaces: flags.watchNamespaces,
+    healthPort: health.port,
+    metricsPort: metricsServer.port,
+    bindAddress: flags.bindAddress,
+    leaderElection: flags.leaderElect ? `${flags.leaderElectionNamespace}/${flags.leaderElectionId}` : 'off',
+    workerImage: flags.settings.workerImage,
   });
 
   let elector: LeaderElector | undefined;
@@ -50,7 +72,10 @@ export async function runController(argv: string[], env: NodeJS.ProcessEnv = pro
   if (flags.leaderElect) {
     metrics.leader.set(0);
     elector = new LeaderElector(kubeConfig, {
-      namespace: flags.leaderElectionNamespace, name: flags.leaderElectionId, identity: flags.identity, log: log.child({ component: 'leader-election' }),
+      namespace: flags.leaderElectionNamespace,
+      name: flags.leaderElectionId,
+      identity: flags.identity,
+      log: log.child({ component: 'leader-election' }),
       onStartedLeading: lead,
       onStoppedLeading: (why) => {
         metrics.leader.set(0);
@@ -73,7 +98,8 @@ export async function runController(argv: string[], env: NodeJS.ProcessEnv = pro
     log.info('shutting down', { signal });
     elector?.stop();
     const drained = await manager.stopReconciling({ abortInFlight: false, drainMs: flags.shutdownGraceMs });
-    if (!drained) log.warn('in-flight reconciles did not finish within the grace period; they were aborted', { graceMs: flags.shutdownGraceMs });
+    if (!drained)
+      log.warn('in-flight reconciles did not finish within the grace period; they were aborted', { graceMs: flags.shutdownGraceMs });
     await elector?.release();
     metrics.leader.set(0);
     manager.stopInformers();

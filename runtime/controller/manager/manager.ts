@@ -96,7 +96,8 @@ export class Manager {
       let informer = this.informers.get(id);
       if (!informer) {
         informer = new RestartingInformer(this.options.kubeConfig, spec, this.options.log.child({ component: 'informer' }), {
-          backoff: this.options.informerBackoff, wedgedAfterMs: this.options.informerWedgedAfterMs,
+          backoff: this.options.informerBackoff,
+          wedgedAfterMs: this.options.informerWedgedAfterMs,
           onRestart: () => this.options.metrics.informerRestarts.inc({ informer: id }),
         });
         this.informers.set(id, informer);
@@ -127,15 +128,23 @@ export class Manager {
     const abort = (this.abort = new AbortController());
     // One client for every reconciler; the KubeConfig itself stays with the manager (informers, Lease, Events).
     const base = {
-      client: new KubeClient(this.options.kubeConfig), cache: this.cache, events: this.options.events, metrics: this.options.metrics,
-      now: this.options.now ?? (() => new Date()), signal: abort.signal, settings: this.options.settings,
+      client: new KubeClient(this.options.kubeConfig),
+      cache: this.cache,
+      events: this.options.events,
+      metrics: this.options.metrics,
+      now: this.options.now ?? (() => new Date()),
+      signal: abort.signal,
+      settings: this.options.settings,
     };
     for (const controller of this.controllers) {
       const deps = this.dependencies.get(controller) ?? [];
       const tryStart = () => {
         if (abort.signal.aborted) return;
         if (deps.every((d) => d.synced)) {
-          this.options.log.info('controller started', { controller: controller.reconciler.name, concurrency: this.options.queue?.concurrency ?? 4 });
+          this.options.log.info('controller started', {
+            controller: controller.reconciler.name,
+            concurrency: this.options.queue?.concurrency ?? 4,
+          });
           controller.start(base);
         } else {
           this.syncTimers.push(setTimeout(tryStart, 200));
@@ -184,6 +193,7 @@ export class Manager {
 
 /** True when two versions of an object differ only in status, resourceVersion and managedFields. */
 export function statusOnlyChange(before: KubeObject, after: KubeObject): boolean {
-  const strip = (o: KubeObject) => JSON.stringify({ ...o, status: undefined, metadata: { ...o.metadata, resourceVersion: undefined, managedFields: undefined } });
+  const strip = (o: KubeObject) =>
+    JSON.stringify({ ...o, status: undefined, metadata: { ...o.metadata, resourceVersion: undefined, managedFields: undefined } });
   return strip(before) === strip(after);
 }

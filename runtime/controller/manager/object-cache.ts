@@ -28,7 +28,9 @@ export class InformerCache implements ObjectCache {
     if (!list) {
       if (!this.warned.has(kindId(kind))) {
         this.warned.add(kindId(kind));
-        this.log.warn('cache read of a kind no reconciler watches; it always reads as absent — read it from the API server instead', { kind: kind.kind });
+        this.log.warn('cache read of a kind no reconciler watches; it always reads as absent — read it from the API server instead', {
+          kind: kind.kind,
+        });
       }
       return [];
     }

@@ -54,7 +54,8 @@ export class WorkQueue {
 
   constructor(private readonly options: WorkQueueOptions = {}) {
     this.concurrency = options.concurrency ?? 4;
-    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new Error(`work queue concurrency must be a positive integer, got ${this.concurrency}`);
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1)
+      throw new Error(`work queue concurrency must be a positive integer, got ${this.concurrency}`);
     this.backoff = options.backoff ?? { baseMs: 1000, maxMs: 300_000 };
     this.now = options.now ?? Date.now;
     const rate = options.rateLimit ?? DEFAULT_RATE_LIMIT;
@@ -146,7 +147,10 @@ export class WorkQueue {
     if (this.processing.size === 0) return true;
     return new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), timeoutMs);
-      this.idleWaiters.push(() => { clearTimeout(timer); resolve(true); });
+      this.idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
     });
   }
 

@@ -4,8 +4,4 @@ import { BackupReconciler } from './backup/backup-reconciler.js';
 import { retentionReconciler } from './retention/retention-reconciler.js';
 import { scheduledBackupReconciler } from './scheduled-backup/scheduled-backup-reconciler.js';
 
-export const mysqlReconcilers = (): Reconciler[] => [
-  new BackupReconciler(),
-  scheduledBackupReconciler(),
-  retentionReconciler(),
-];
+export const mysqlReconcilers = (): Reconciler[] => [new BackupReconciler(), scheduledBackupReconciler(), retentionReconciler()];

@@ -21,7 +21,10 @@ const firstAfter = (expression: string, after: Date, tz: string): Date => parse(
 
 /** The latest slot at or before `at`. Throws cron-parser's error. */
 // prev() is strictly before currentDate; one millisecond later makes `at` itself count.
-const latestAtOrBefore = (expression: string, at: Date, tz: string): Date => parse(expression, new Date(at.getTime() + 1), tz).prev().toDate();
+const latestAtOrBefore = (expression: string, at: Date, tz: string): Date =>
+  parse(expression, new Date(at.getTime() + 1), tz)
+    .prev()
+    .toDate();
 
 // Five fields in a time zone (BackupSchedule).
 
@@ -46,7 +49,9 @@ export function planSlots(expression: string, timeZone: string | undefined, afte
     if (expression.trim().split(/\s+/).length > 5) throw new Error('6 fields');
     parse(expression, now, tz);
   } catch (error) {
-    throw new InvalidScheduleError(`spec.schedule "${expression}" is not a 5-field cron expression (${(error as Error).message}); use minute hour day-of-month month day-of-week, e.g. "0 0 * * *".`);
+    throw new InvalidScheduleError(
+      `spec.schedule "${expression}" is not a 5-field cron expression (${(error as Error).message}); use minute hour day-of-month month day-of-week, e.g. "0 0 * * *".`,
+    );
   }
   const next = firstAfter(expression, now, tz);
   const latest = latestAtOrBefore(expression, now, tz);
@@ -57,7 +62,10 @@ export function planSlots(expression: string, timeZone: string | undefined, afte
 
 /** A schedule the reconciler cannot use, with the condition reason it maps to. */
 export class ScheduleError extends Error {
-  constructor(readonly reason: ScheduleReason, message: string) {
+  constructor(
+    readonly reason: ScheduleReason,
+    message: string,
+  ) {
     super(message);
     this.name = 'ScheduleError';
   }
@@ -75,7 +83,10 @@ export function validateSchedule(expression: string, now: Date): void {
   const trimmed = expression.trim();
   const fields = trimmed.split(/\s+/);
   if (!MACROS.has(trimmed) && fields.length !== 6) {
-    throw new ScheduleError(R.InvalidSchedule, `spec.schedule ${JSON.stringify(expression)} has ${fields.length} fields; use 6 fields with seconds first (second minute hour day-of-month month day-of-week), e.g. "0 0 0 * * *", or a macro such as @daily`);
+    throw new ScheduleError(
+      R.InvalidSchedule,
+      `spec.schedule ${JSON.stringify(expression)} has ${fields.length} fields; use 6 fields with seconds first (second minute hour day-of-month month day-of-week), e.g. "0 0 0 * * *", or a macro such as @daily`,
+    );
   }
   try {
     parse(trimmed, now, 'UTC');
@@ -83,10 +94,12 @@ export function validateSchedule(expression: string, now: Date): void {
     const detail = (error as Error).message;
     // cron-parser rejects impossible dates (31 February) at parse time.
     const never = /day of month|out of the time span/i.test(detail);
-    throw new ScheduleError(never ? R.ScheduleNeverFires : R.InvalidSchedule,
+    throw new ScheduleError(
+      never ? R.ScheduleNeverFires : R.InvalidSchedule,
       never
         ? `spec.schedule ${JSON.stringify(expression)} never fires (${detail}); pick a day that exists in the chosen months`
-        : `spec.schedule ${JSON.stringify(expression)} is not a valid cron expression (${detail}); use 6 fields with seconds first, e.g. "0 0 0 * * *"`);
+        : `spec.schedule ${JSON.stringify(expression)} is not a valid cron expression (${detail}); use 6 fields with seconds first, e.g. "0 0 0 * * *"`,
+    );
   }
   nextSlot(trimmed, now);
 }
@@ -96,7 +109,10 @@ export function nextSlot(expression: string, after: Date): Date {
   try {
     return firstAfter(expression.trim(), after, 'UTC');
   } catch (error) {
-    throw new ScheduleError(R.ScheduleNeverFires, `spec.schedule ${JSON.stringify(expression)} has no slot after ${after.toISOString()} (${(error as Error).message}); pick a schedule that fires`);
+    throw new ScheduleError(
+      R.ScheduleNeverFires,
+      `spec.schedule ${JSON.stringify(expression)} has no slot after ${after.toISOString()} (${(error as Error).message}); pick a schedule that fires`,
+    );
   }
 }
 

@@ -6,7 +6,10 @@
 import { reasonsOf, type ReasonTable } from '../kube/reasons.js';
 
 export const SCHEDULE_REASON_TABLE = {
-  InvalidSchedule: { sentence: 'spec.schedule (or spec.timeZone) is not a cron expression of the kind\'s dialect', fix: 'fix spec.schedule as the condition message says' },
+  InvalidSchedule: {
+    sentence: "spec.schedule (or spec.timeZone) is not a cron expression of the kind's dialect",
+    fix: 'fix spec.schedule as the condition message says',
+  },
   ScheduleNeverFires: { sentence: 'spec.schedule never fires', fix: 'pick a day that exists in the chosen months' },
 } as const satisfies ReasonTable;
 

@@ -40,7 +40,9 @@ function wrapBody(body: Buffer): string {
 }
 
 function headerMac(fileKey: Buffer, headerUpToDashes: string): Buffer {
-  return createHmac('sha256', hkdf(fileKey, Buffer.alloc(0), 'header')).update(headerUpToDashes).digest();
+  return createHmac('sha256', hkdf(fileKey, Buffer.alloc(0), 'header'))
+    .update(headerUpToDashes)
+    .digest();
 }
 
 /** Builds the header for X25519 recipients and returns it with the fresh file key. */
@@ -88,7 +90,10 @@ export function parseHeader(data: Buffer, identities: AgeIdentity[]): HeaderPars
     const body: string[] = [];
     for (i += 1; i < lines.length - 1; i += 1) {
       body.push(lines[i]);
-      if (lines[i].length < 64) { i += 1; break; }
+      if (lines[i].length < 64) {
+        i += 1;
+        break;
+      }
     }
     if (fileKey || args[1] !== 'X25519' || args.length !== 3) continue;
     const share = unb64(args[2]);
@@ -98,13 +103,17 @@ export function parseHeader(data: Buffer, identities: AgeIdentity[]): HeaderPars
       const shared = x25519(identity.privateKey, publicKeyFromRaw(share));
       if (shared.every((b) => b === 0)) throw new AgeKeyError('age X25519 stanza has a low-order share');
       const key = unchacha(hkdf(shared, Buffer.concat([share, identity.publicKey]), X25519_INFO), sealed);
-      if (key) { fileKey = key; break; }
+      if (key) {
+        fileKey = key;
+        break;
+      }
     }
   }
   if (!fileKey) throw new AgeKeyError('no age identity matches this file: it was encrypted to other recipients');
   const expected = headerMac(fileKey, text.slice(0, text.length - macLine.length + 3));
   const given = unb64(macLine.slice(4));
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new AgeKeyError('age header MAC does not match: the file was modified');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    throw new AgeKeyError('age header MAC does not match: the file was modified');
   return { complete: true, fileKey, length: macEnd + 1 };
 }
 

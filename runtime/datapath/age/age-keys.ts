@@ -49,7 +49,10 @@ export interface AgeIdentity {
 
 /** Parses `AGE-SECRET-KEY-1…`. Comment lines and blank lines (age-keygen output) are skipped. */
 export function parseIdentities(text: string): AgeIdentity[] {
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   if (!lines.length) throw new AgeKeyError('age identity file holds no AGE-SECRET-KEY-1… line');
   return lines.map((line, index) => {
     try {

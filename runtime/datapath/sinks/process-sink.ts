@@ -4,7 +4,10 @@ import { Writable } from 'node:stream';
 import type { Logger } from '../../logging/logger.js';
 
 export class RestoreCommandError extends Error {
-  constructor(message: string, readonly exitCode: number | null) {
+  constructor(
+    message: string,
+    readonly exitCode: number | null,
+  ) {
     super(message);
     this.name = 'RestoreCommandError';
   }
@@ -22,18 +25,26 @@ export class ProcessSink extends Writable {
   constructor(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; logger: Logger }) {
     super({ highWaterMark: 1024 * 1024 });
     this.child = spawn(command, args, { env: options.env ?? process.env, stdio: ['pipe', 'ignore', 'pipe'], detached: true });
-    createInterface({ input: this.child.stderr! }).on('line', (line) => options.logger.info('restore stderr', { line: line.slice(0, 4096) }));
+    createInterface({ input: this.child.stderr! }).on('line', (line) =>
+      options.logger.info('restore stderr', { line: line.slice(0, 4096) }),
+    );
     this.exited = new Promise((resolve) => this.child.on('close', (code, signal) => resolve({ code, signal })));
     this.child.on('error', (error) => this.destroy(new RestoreCommandError(`could not start ${command}: ${error.message}`, null)));
     this.child.stdin!.on('error', () => undefined); // EPIPE surfaces through the exit status instead
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
-    if (this.child.exitCode !== null) return done(new RestoreCommandError(`restore command exited with status ${this.child.exitCode} before reading all data`, this.child.exitCode));
+    if (this.child.exitCode !== null)
+      return done(
+        new RestoreCommandError(`restore command exited with status ${this.child.exitCode} before reading all data`, this.child.exitCode),
+      );
     if (this.child.stdin!.write(chunk)) return done();
     // The command may exit instead of draining (e.g. it rejected its input): never wait forever.
     const stdin = this.child.stdin!;
-    const onDrain = () => { this.child.off('close', onClose); done(); };
+    const onDrain = () => {
+      this.child.off('close', onClose);
+      done();
+    };
     const onClose = (code: number | null) => {
       stdin.off('drain', onDrain);
       done(new RestoreCommandError(`restore command exited with status ${code} before reading all data`, code));
@@ -52,7 +63,11 @@ export class ProcessSink extends Writable {
 
   override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
     if (error && this.child.exitCode === null && this.child.pid) {
-      try { process.kill(-this.child.pid, 'SIGKILL'); } catch { /* already gone */ }
+      try {
+        process.kill(-this.child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
     }
     done(error);
   }

@@ -18,7 +18,11 @@ import { SourceFailedError } from './process-source.js';
 export class FifoSource extends Readable {
   private readonly fifo: Socket;
 
-  constructor(private readonly dataPath: string, private readonly statusPath: string, private readonly statusWaitMs = 30_000) {
+  constructor(
+    private readonly dataPath: string,
+    private readonly statusPath: string,
+    private readonly statusWaitMs = 30_000,
+  ) {
     super({ highWaterMark: 1024 * 1024 });
     let fd: number;
     try {
@@ -27,8 +31,12 @@ export class FifoSource extends Readable {
       throw new SourceFailedError(`cannot open the data pipe ${dataPath}: ${(error as Error).message}`, null, null);
     }
     this.fifo = new Socket({ fd, readable: true, writable: false });
-    this.fifo.on('data', (chunk) => { if (!this.push(chunk)) this.fifo.pause(); });
-    this.fifo.on('error', (error) => this.destroy(new SourceFailedError(`cannot read the data pipe ${dataPath}: ${error.message}`, null, null)));
+    this.fifo.on('data', (chunk) => {
+      if (!this.push(chunk)) this.fifo.pause();
+    });
+    this.fifo.on('error', (error) =>
+      this.destroy(new SourceFailedError(`cannot read the data pipe ${dataPath}: ${error.message}`, null, null)),
+    );
     this.fifo.on('end', () => void this.awaitStatus());
   }
 
@@ -36,7 +44,13 @@ export class FifoSource extends Readable {
     const deadline = Date.now() + this.statusWaitMs;
     while (!existsSync(this.statusPath) || readFileSync(this.statusPath, 'utf8').trim() === '') {
       if (Date.now() > deadline) {
-        return void this.destroy(new SourceFailedError(`the backup command closed ${this.dataPath} but wrote no exit status to ${this.statusPath} within ${this.statusWaitMs / 1000} s; its output was not stored`, null, null));
+        return void this.destroy(
+          new SourceFailedError(
+            `the backup command closed ${this.dataPath} but wrote no exit status to ${this.statusPath} within ${this.statusWaitMs / 1000} s; its output was not stored`,
+            null,
+            null,
+          ),
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

@@ -80,7 +80,9 @@ export class InstanceManagerSource extends Readable {
 
   constructor(private readonly options: InstanceManagerSourceOptions) {
     super({ highWaterMark: 1024 * 1024 });
-    this.encoding = new Promise((resolve, reject) => { this.settleEncoding = { resolve, reject }; });
+    this.encoding = new Promise((resolve, reject) => {
+      this.settleEncoding = { resolve, reject };
+    });
     // Callers that never ask must not see an unhandled rejection; the error also reaches the stream.
     this.encoding.catch(() => undefined);
     const url = new URL(PATHS.backup, options.url);
@@ -90,11 +92,20 @@ export class InstanceManagerSource extends Readable {
       if (options.compression.level) url.searchParams.set(QUERY.level, String(options.compression.level));
     }
     const requestOptions: RequestOptions = {
-      ca: options.tls.ca, cert: options.tls.cert, key: options.tls.key, servername: options.tls.servername, method: 'GET', minVersion: 'TLSv1.2',
+      ca: options.tls.ca,
+      cert: options.tls.cert,
+      key: options.tls.key,
+      servername: options.tls.servername,
+      method: 'GET',
+      minVersion: 'TLSv1.2',
     };
     const req = request(url, requestOptions, (response) => this.onResponse(response));
     req.setTimeout(options.idleTimeoutMs ?? 120_000, () => {
-      req.destroy(new InstanceManagerConnectionError(`no data from the instance manager at ${url.origin} for ${Math.round((options.idleTimeoutMs ?? 120_000) / 1000)} s; the network or the instance is stuck`));
+      req.destroy(
+        new InstanceManagerConnectionError(
+          `no data from the instance manager at ${url.origin} for ${Math.round((options.idleTimeoutMs ?? 120_000) / 1000)} s; the network or the instance is stuck`,
+        ),
+      );
     });
     req.on('error', (error: NodeJS.ErrnoException) => this.destroy(this.describe(error, url.origin)));
     req.end();
@@ -104,13 +115,22 @@ export class InstanceManagerSource extends Readable {
     if (error instanceof InstanceManagerConnectionError || error instanceof SourceFailedError) return error;
     const code = error.code ?? '';
     if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|SSL|alert/i.test(code + error.message)) {
-      return new InstanceManagerConnectionError(`mTLS handshake with the instance manager at ${origin} failed (${code || error.message}); check the Cluster's server CA and client certificate Secrets`, { cause: error });
+      return new InstanceManagerConnectionError(
+        `mTLS handshake with the instance manager at ${origin} failed (${code || error.message}); check the Cluster's server CA and client certificate Secrets`,
+        { cause: error },
+      );
     }
     if (code === 'ECONNRESET' && !this.response) {
-      return new InstanceManagerConnectionError(`the instance manager at ${origin} closed the connection during the handshake; it rejects clients without a valid certificate`, { cause: error });
+      return new InstanceManagerConnectionError(
+        `the instance manager at ${origin} closed the connection during the handshake; it rejects clients without a valid certificate`,
+        { cause: error },
+      );
     }
-    if (this.response) return new SourceInterruptedError(`the backup stream from ${origin} was cut (${code || error.message}); nothing was stored`);
-    return new InstanceManagerUnreachableError(`cannot reach the instance manager at ${origin} (${code || error.message})`, { cause: error });
+    if (this.response)
+      return new SourceInterruptedError(`the backup stream from ${origin} was cut (${code || error.message}); nothing was stored`);
+    return new InstanceManagerUnreachableError(`cannot reach the instance manager at ${origin} (${code || error.message})`, {
+      cause: error,
+    });
   }
 
   private onResponse(response: IncomingMessage): void {
@@ -120,32 +140,56 @@ export class InstanceManagerSource extends Readable {
       response.on('data', (c) => parts.push(c));
       response.on('end', () => {
         let message = Buffer.concat(parts).toString('utf8').slice(0, 500);
-        try { message = JSON.parse(message).error ?? message; } catch { /* plain text */ }
-        const error = response.statusCode === STATUS.busy
-          ? new InstanceManagerBusyError(`the instance manager is busy: ${message}`)
-          : new SourceFailedError(`the instance manager answered ${response.statusCode}: ${message}`, null, null);
+        try {
+          message = JSON.parse(message).error ?? message;
+        } catch {
+          /* plain text */
+        }
+        const error =
+          response.statusCode === STATUS.busy
+            ? new InstanceManagerBusyError(`the instance manager is busy: ${message}`)
+            : new SourceFailedError(`the instance manager answered ${response.statusCode}: ${message}`, null, null);
         this.destroy(error);
       });
       return;
     }
     const encoding = String(response.headers[COMPRESSION_HEADER] ?? 'none');
     if (encoding !== 'none' && encoding !== this.options.compression?.algorithm) {
-      return void this.destroy(new SourceFailedError(`the instance manager sent a ${encoding.slice(0, 20)} stream, which was not asked for`, null, null));
+      return void this.destroy(
+        new SourceFailedError(`the instance manager sent a ${encoding.slice(0, 20)} stream, which was not asked for`, null, null),
+      );
     }
     const expected = String(response.headers[EXPECTED_BYTES_HEADER] ?? '');
     if (/^\d+$/.test(expected) && Number(expected) > 0) this.expectedBytes = Number(expected);
     this.settleEncoding.resolve(encoding as CompressionAlgorithm);
-    response.on('data', (chunk: Buffer) => { if (!this.push(chunk)) response.pause(); });
-    response.on('aborted', () => this.destroy(new SourceInterruptedError('the backup stream from the instance manager was cut; nothing was stored')));
+    response.on('data', (chunk: Buffer) => {
+      if (!this.push(chunk)) response.pause();
+    });
+    response.on('aborted', () =>
+      this.destroy(new SourceInterruptedError('the backup stream from the instance manager was cut; nothing was stored')),
+    );
     response.on('error', (error) => this.destroy(this.describe(error as NodeJS.ErrnoException, this.options.url)));
     response.on('end', () => {
       const t = response.trailers;
       const status = t[TRAILERS.exit];
-      if (status === undefined) return this.destroy(new SourceInterruptedError('the backup stream ended without an exit status; it was cut, nothing was stored'));
-      if (status !== '0') return this.destroy(new SourceFailedError(`${t[TRAILERS.error] ?? `backup exited with status ${status}`} on the instance; nothing was stored`, Number(status), null));
+      if (status === undefined)
+        return this.destroy(new SourceInterruptedError('the backup stream ended without an exit status; it was cut, nothing was stored'));
+      if (status !== '0')
+        return this.destroy(
+          new SourceFailedError(
+            `${t[TRAILERS.error] ?? `backup exited with status ${status}`} on the instance; nothing was stored`,
+            Number(status),
+            null,
+          ),
+        );
       this.positions = {
-        tool: t[TRAILERS.tool], fromLsn: t[TRAILERS.fromLsn], toLsn: t[TRAILERS.toLsn], beginGTID: t[TRAILERS.beginGTID],
-        endGTID: t[TRAILERS.endGTID], beginBinlog: t[TRAILERS.beginBinlog], endBinlog: t[TRAILERS.endBinlog],
+        tool: t[TRAILERS.tool],
+        fromLsn: t[TRAILERS.fromLsn],
+        toLsn: t[TRAILERS.toLsn],
+        beginGTID: t[TRAILERS.beginGTID],
+        endGTID: t[TRAILERS.endGTID],
+        beginBinlog: t[TRAILERS.beginBinlog],
+        endBinlog: t[TRAILERS.endBinlog],
       };
       if (/^\d+$/.test(t[TRAILERS.sourceBytes] ?? '')) this.sourceBytes = Number(t[TRAILERS.sourceBytes]);
       this.push(null);
@@ -157,7 +201,9 @@ export class InstanceManagerSource extends Readable {
   }
 
   override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
-    this.settleEncoding.reject(error ?? new SourceFailedError('the backup stream was closed before the instance manager answered', null, null));
+    this.settleEncoding.reject(
+      error ?? new SourceFailedError('the backup stream was closed before the instance manager answered', null, null),
+    );
     this.response?.destroy();
     done(error);
   }

@@ -5,7 +5,11 @@ import type { Logger } from '../../logging/logger.js';
 
 /** The backup command failed: its data must never be stored as a success. */
 export class SourceFailedError extends Error {
-  constructor(message: string, readonly exitCode: number | null, readonly signal: NodeJS.Signals | null) {
+  constructor(
+    message: string,
+    readonly exitCode: number | null,
+    readonly signal: NodeJS.Signals | null,
+  ) {
     super(message);
     this.name = 'SourceFailedError';
   }
@@ -33,14 +37,29 @@ export class ProcessSource extends Readable {
   constructor(private readonly options: ProcessSourceOptions) {
     super({ highWaterMark: 1024 * 1024 });
     this.child = spawn(options.command, options.args ?? [], {
-      env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+      env: options.env ?? process.env,
+      cwd: options.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
     const stdout = this.child.stdout!;
-    stdout.on('data', (chunk: Buffer) => { if (!this.push(chunk)) stdout.pause(); });
-    stdout.on('end', () => { this.stdoutEnded = true; this.settle(); });
-    createInterface({ input: this.child.stderr! }).on('line', (line) => options.logger.info('source stderr', { line: line.slice(0, 4096) }));
-    this.child.on('error', (error) => this.destroy(new SourceFailedError(`could not start ${options.command}: ${error.message}`, null, null)));
-    this.child.on('close', (code, signal) => { this.exit = { code, signal }; this.settle(); });
+    stdout.on('data', (chunk: Buffer) => {
+      if (!this.push(chunk)) stdout.pause();
+    });
+    stdout.on('end', () => {
+      this.stdoutEnded = true;
+      this.settle();
+    });
+    createInterface({ input: this.child.stderr! }).on('line', (line) =>
+      options.logger.info('source stderr', { line: line.slice(0, 4096) }),
+    );
+    this.child.on('error', (error) =>
+      this.destroy(new SourceFailedError(`could not start ${options.command}: ${error.message}`, null, null)),
+    );
+    this.child.on('close', (code, signal) => {
+      this.exit = { code, signal };
+      this.settle();
+    });
   }
 
   private settle(): void {
@@ -57,7 +76,11 @@ export class ProcessSource extends Readable {
 
   override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
     if (this.exit === undefined && this.child.pid) {
-      try { process.kill(-this.child.pid, 'SIGKILL'); } catch { /* already gone */ }
+      try {
+        process.kill(-this.child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
     }
     done(error);
   }

@@ -6,7 +6,10 @@ export class ProgressReporter {
   private readonly startedAt = Date.now();
   private lastReportAt = 0;
 
-  constructor(private readonly report: (progress: { bytes: number; bytesPerSecond: number; elapsedSeconds: number }) => void, private readonly intervalMs = 10_000) {}
+  constructor(
+    private readonly report: (progress: { bytes: number; bytesPerSecond: number; elapsedSeconds: number }) => void,
+    private readonly intervalMs = 10_000,
+  ) {}
 
   update(bytes: number, force = false): void {
     const now = Date.now();

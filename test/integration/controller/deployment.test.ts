@@ -27,8 +27,12 @@ describe('controller: the bundle Deployment on the process kubelet', function ()
   after(async () => {
     if (!fx.apps) return;
     await fx.apps.deleteNamespacedDeployment({ name, namespace: OPERATOR_NAMESPACE }).catch(() => undefined);
-    await waitFor('the operator pod to go', async () =>
-      (await fx.core.listNamespacedPod({ namespace: OPERATOR_NAMESPACE, labelSelector: `silo-test=${suffix}` })).items.length === 0, 60_000).catch(() => undefined);
+    await waitFor(
+      'the operator pod to go',
+      async () =>
+        (await fx.core.listNamespacedPod({ namespace: OPERATOR_NAMESPACE, labelSelector: `silo-test=${suffix}` })).items.length === 0,
+      60_000,
+    ).catch(() => undefined);
     await deleteLease(fx.kc, leaseName);
   });
 
@@ -43,27 +47,42 @@ describe('controller: the bundle Deployment on the process kubelet', function ()
     const pod = deployment.spec!.template.spec!;
     pod.schedulerName = fx.scheduler;
     const container = pod.containers[0];
-    container.args = [...container.args!.map((a) => (a.startsWith('--leader-election-id=') ? `--leader-election-id=${leaseName}` : a)), `--watch-namespace=${fx.namespace}`];
+    container.args = [
+      ...container.args!.map((a) => (a.startsWith('--leader-election-id=') ? `--leader-election-id=${leaseName}` : a)),
+      `--watch-namespace=${fx.namespace}`,
+    ];
     kubectlApply(fx.ctx, deployment as KubernetesObject, 'apply');
 
-    const ready = await waitFor('the operator pod Ready', async () => {
-      const pods = (await fx.core.listNamespacedPod({ namespace: OPERATOR_NAMESPACE, labelSelector: `silo-test=${suffix}` })).items;
-      return pods.find((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-    }, 120_000);
+    const ready = await waitFor(
+      'the operator pod Ready',
+      async () => {
+        const pods = (await fx.core.listNamespacedPod({ namespace: OPERATOR_NAMESPACE, labelSelector: `silo-test=${suffix}` })).items;
+        return pods.find((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      },
+      120_000,
+    );
     const podIP = ready.status!.podIP!;
     expect(podIP).to.match(/^127\./);
-    const lease = await waitFor('the Lease held by the pod', async () => {
-      const l = await readLease(fx.kc, leaseName);
-      return l?.spec?.holderIdentity === ready.metadata!.name ? l : undefined;
-    }, 30_000);
+    const lease = await waitFor(
+      'the Lease held by the pod',
+      async () => {
+        const l = await readLease(fx.kc, leaseName);
+        return l?.spec?.holderIdentity === ready.metadata!.name ? l : undefined;
+      },
+      30_000,
+    );
     expect(lease.metadata!.namespace).to.equal(OPERATOR_NAMESPACE);
     expect(await scrape(`http://${podIP}:8080/metrics`, 'silo_leader')).to.equal(1);
     expect((await fetch(`http://${podIP}:8081/readyz`)).status).to.equal(200);
 
     await fx.apps.deleteNamespacedDeployment({ name, namespace: OPERATOR_NAMESPACE });
-    await waitFor('the Lease released on SIGTERM', async () => {
-      const l = await readLease(fx.kc, leaseName);
-      return !!l && !l.spec?.holderIdentity;
-    }, 60_000);
+    await waitFor(
+      'the Lease released on SIGTERM',
+      async () => {
+        const l = await readLease(fx.kc, leaseName);
+        return !!l && !l.spec?.holderIdentity;
+      },
+      60_000,
+    );
   });
 });

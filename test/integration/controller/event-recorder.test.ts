@@ -20,7 +20,11 @@ describe('controller: Events', function () {
     const warnings: string[] = [];
     const log = createLogger({}, { write: (line) => warnings.push(line) });
     const recorder = new KubeEventRecorder(kc, log, { instance: 'events-test' });
-    const regarding = { apiVersion: 'mysql.cloudnative-mysql.io/v1alpha1', kind: 'Backup', metadata: { name: 'b1', namespace: fx.namespace, uid: '1b9e0f4e-0000-4000-8000-000000000001' } };
+    const regarding = {
+      apiVersion: 'mysql.cloudnative-mysql.io/v1alpha1',
+      kind: 'Backup',
+      metadata: { name: 'b1', namespace: fx.namespace, uid: '1b9e0f4e-0000-4000-8000-000000000001' },
+    };
     await recorder.record(regarding, 'Warning', 'ClusterNotFound', 'Cluster x does not exist');
     await recorder.record(regarding, 'Warning', 'ClusterNotFound', 'Cluster x does not exist');
     await recorder.record(regarding, 'Warning', 'ClusterNotFound', 'Cluster x does not exist');
@@ -28,7 +32,12 @@ describe('controller: Events', function () {
     const events = (await fx.core.listNamespacedEvent({ namespace: fx.namespace })).items;
     const repeated = events.filter((e) => e.reason === 'ClusterNotFound');
     expect(repeated).to.have.length(1);
-    expect(repeated[0]).to.deep.include({ type: 'Warning', count: 3, reportingComponent: 'silo-operator', reportingInstance: 'events-test' });
+    expect(repeated[0]).to.deep.include({
+      type: 'Warning',
+      count: 3,
+      reportingComponent: 'silo-operator',
+      reportingInstance: 'events-test',
+    });
     expect(repeated[0].involvedObject).to.deep.include({ kind: 'Backup', name: 'b1', namespace: fx.namespace });
     expect(events.filter((e) => e.reason === 'Started')).to.have.length(1);
 

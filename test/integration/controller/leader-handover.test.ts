@@ -22,20 +22,40 @@ describe('controller: leader election between two operator processes', function 
   });
 
   it('lets exactly one lead and reconcile; after SIGKILL of the leader the standby leads within 25 s and reconciles', async () => {
-    const a = await startOperator({ watchNamespaces: [fx.namespace], leaderElectionId: leaseName, identity: `lead-a-${randomBytes(2).toString('hex')}` });
+    const a = await startOperator({
+      watchNamespaces: [fx.namespace],
+      leaderElectionId: leaseName,
+      identity: `lead-a-${randomBytes(2).toString('hex')}`,
+    });
     operators.push(a);
     await waitFor('a leads', async () => (await scrape(a.metricsUrl, 'silo_leader')) === 1, 30_000);
-    const b = await startOperator({ watchNamespaces: [fx.namespace], leaderElectionId: leaseName, identity: `lead-b-${randomBytes(2).toString('hex')}` });
+    const b = await startOperator({
+      watchNamespaces: [fx.namespace],
+      leaderElectionId: leaseName,
+      identity: `lead-b-${randomBytes(2).toString('hex')}`,
+    });
     operators.push(b);
     await waitFor('b ready (standby)', async () => (await fetch(b.readyUrl)).status === 200, 60_000);
 
     // A Backup of a Cluster that does not exist: every reconcile of it counts, whatever its outcome.
     const custom = fx.kc.makeApiClient(CustomObjectsApi);
     await custom.createNamespacedCustomObject({
-      group: 'mysql.cloudnative-mysql.io', version: 'v1alpha1', plural: 'backups', namespace: fx.namespace,
-      body: { apiVersion: 'mysql.cloudnative-mysql.io/v1alpha1', kind: 'Backup', metadata: { name: 'handover' }, spec: { cluster: { name: 'absent' }, method: 'xtrabackup' } },
+      group: 'mysql.cloudnative-mysql.io',
+      version: 'v1alpha1',
+      plural: 'backups',
+      namespace: fx.namespace,
+      body: {
+        apiVersion: 'mysql.cloudnative-mysql.io/v1alpha1',
+        kind: 'Backup',
+        metadata: { name: 'handover' },
+        spec: { cluster: { name: 'absent' }, method: 'xtrabackup' },
+      },
     });
-    await waitFor('the leader reconciles the Backup', async () => (await scrapeSum(a.metricsUrl, 'silo_reconcile_total', 'controller="backup"')) > 0, 30_000);
+    await waitFor(
+      'the leader reconciles the Backup',
+      async () => (await scrapeSum(a.metricsUrl, 'silo_reconcile_total', 'controller="backup"')) > 0,
+      30_000,
+    );
     // Standby polls several rounds: it must neither lead nor reconcile.
     await new Promise((r) => setTimeout(r, 5000));
     expect(await scrape(a.metricsUrl, 'silo_leader')).to.equal(1);
@@ -52,7 +72,11 @@ describe('controller: leader election between two operator processes', function 
     const lease = await readLease(fx.kc, leaseName);
     expect(lease?.spec?.holderIdentity).to.equal(b.identity);
     expect(lease?.spec?.leaseTransitions).to.equal(1);
-    await waitFor('the new leader reconciles the Backup', async () => (await scrapeSum(b.metricsUrl, 'silo_reconcile_total', 'controller="backup"')) > 0, 30_000);
+    await waitFor(
+      'the new leader reconciles the Backup',
+      async () => (await scrapeSum(b.metricsUrl, 'silo_reconcile_total', 'controller="backup"')) > 0,
+      30_000,
+    );
 
     await b.stop();
     expect((await b.exited).code).to.equal(0);

@@ -12,7 +12,10 @@ export async function readLease(kc: KubeConfig, name: string): Promise<V1Lease |
 }
 
 export async function deleteLease(kc: KubeConfig, name: string): Promise<void> {
-  await kc.makeApiClient(CoordinationV1Api).deleteNamespacedLease({ namespace: OPERATOR_NAMESPACE, name }).catch(() => undefined);
+  await kc
+    .makeApiClient(CoordinationV1Api)
+    .deleteNamespacedLease({ namespace: OPERATOR_NAMESPACE, name })
+    .catch(() => undefined);
 }
 
 /** The value of an unlabelled sample (e.g. silo_leader) in Prometheus text, or undefined. */
@@ -25,7 +28,8 @@ export async function scrape(url: string, metric: string): Promise<number | unde
 /** Sum of every sample of a metric (all label sets), optionally only lines containing `filter`; 0 when absent. */
 export async function scrapeSum(url: string, metric: string, filter = ''): Promise<number> {
   const text = await (await fetch(url)).text();
-  return text.split('\n')
+  return text
+    .split('\n')
     .filter((l) => (l.startsWith(`${metric}{`) || l.startsWith(`${metric} `)) && l.includes(filter))
     .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }

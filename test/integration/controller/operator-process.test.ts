@@ -31,10 +31,19 @@ describe('controller: the operator process', function () {
 
     const text = await (await fetch(operator.metricsUrl)).text();
     for (const name of [
-      'silo_reconcile_total', 'silo_reconcile_duration_seconds', 'silo_workqueue_depth', 'silo_workqueue_retries_total', 'silo_leader',
-      'silo_backup_duration_seconds', 'silo_backup_size_bytes', 'silo_backup_last_success_timestamp_seconds',
-      'silo_backup_last_failure_timestamp_seconds', 'silo_backups_total', 'process_resident_memory_bytes',
-    ]) expect(text, name).to.match(new RegExp(`^# TYPE ${name} `, 'm'));
+      'silo_reconcile_total',
+      'silo_reconcile_duration_seconds',
+      'silo_workqueue_depth',
+      'silo_workqueue_retries_total',
+      'silo_leader',
+      'silo_backup_duration_seconds',
+      'silo_backup_size_bytes',
+      'silo_backup_last_success_timestamp_seconds',
+      'silo_backup_last_failure_timestamp_seconds',
+      'silo_backups_total',
+      'process_resident_memory_bytes',
+    ])
+      expect(text, name).to.match(new RegExp(`^# TYPE ${name} `, 'm'));
 
     const logs = operator.logs().trim().split('\n');
     for (const line of logs) expect(() => JSON.parse(line), `not a JSON log line: ${line}`).not.to.throw();
@@ -53,7 +62,11 @@ describe('controller: the operator process', function () {
       await waitFor('silo_leader 1', async () => (await scrape(o.metricsUrl, 'silo_leader')) === 1, 30_000);
       const coordination = fx.kc.makeApiClient(CoordinationV1Api);
       const lease = (await readLease(fx.kc, stolen))!;
-      await coordination.replaceNamespacedLease({ namespace: OPERATOR_NAMESPACE, name: stolen, body: { ...lease, spec: { ...lease.spec, holderIdentity: 'someone-else' } } });
+      await coordination.replaceNamespacedLease({
+        namespace: OPERATOR_NAMESPACE,
+        name: stolen,
+        body: { ...lease, spec: { ...lease.spec, holderIdentity: 'someone-else' } },
+      });
       const replacedAt = Date.now();
       const exit = await Promise.race([o.exited, new Promise((r) => setTimeout(() => r('still running'), 15_000))]);
       expect(exit).to.deep.equal({ code: 1, signal: null });
@@ -71,25 +84,51 @@ describe('controller: the operator process', function () {
     const storage = `ctl-proc-${tag}`;
     const custom = fx.kc.makeApiClient(CustomObjectsApi);
     const coords = { group: 'backup-operator.io', version: 'v1', plural: 'backupstorages' };
-    const o = await startOperator({ watchNamespaces: [fx.namespace], leaderElectionId: `${leaseName}-sel`, clusterScopedSelector: `silo-test=${tag}` });
+    const o = await startOperator({
+      watchNamespaces: [fx.namespace],
+      leaderElectionId: `${leaseName}-sel`,
+      clusterScopedSelector: `silo-test=${tag}`,
+    });
     try {
       await waitFor('/readyz 200', async () => (await fetch(o.readyUrl)).status === 200, 60_000);
-      await custom.createClusterCustomObject({ ...coords, body: {
-        apiVersion: 'backup-operator.io/v1', kind: 'BackupStorage', metadata: { name: storage },
-        spec: { type: 's3', parameters: { bucket: 'none', endpoint: 'http://127.0.0.1:9' }, credentials: { name: 'absent', namespace: fx.namespace } },
-      } });
+      await custom.createClusterCustomObject({
+        ...coords,
+        body: {
+          apiVersion: 'backup-operator.io/v1',
+          kind: 'BackupStorage',
+          metadata: { name: storage },
+          spec: {
+            type: 's3',
+            parameters: { bucket: 'none', endpoint: 'http://127.0.0.1:9' },
+            credentials: { name: 'absent', namespace: fx.namespace },
+          },
+        },
+      });
       await new Promise((r) => setTimeout(r, 5000));
-      expect(await scrapeSum(o.metricsUrl, 'silo_reconcile_total', 'controller="backup-storage"'), 'reconciled an unlabelled BackupStorage').to.equal(0);
-      await custom.patchClusterCustomObject({ ...coords, name: storage, body: { metadata: { labels: { 'silo-test': tag } } } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
-      await waitFor('a reconcile of the labelled BackupStorage', async () => (await scrapeSum(o.metricsUrl, 'silo_reconcile_total', 'controller="backup-storage"')) > 0, 30_000);
+      expect(
+        await scrapeSum(o.metricsUrl, 'silo_reconcile_total', 'controller="backup-storage"'),
+        'reconciled an unlabelled BackupStorage',
+      ).to.equal(0);
+      await custom.patchClusterCustomObject(
+        { ...coords, name: storage, body: { metadata: { labels: { 'silo-test': tag } } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+      await waitFor(
+        'a reconcile of the labelled BackupStorage',
+        async () => (await scrapeSum(o.metricsUrl, 'silo_reconcile_total', 'controller="backup-storage"')) > 0,
+        30_000,
+      );
     } finally {
       await o.stop();
       await deleteLease(fx.kc, `${leaseName}-sel`);
       await custom.deleteClusterCustomObject({ ...coords, name: storage }).catch(() => undefined);
       // A finalizer the reconciler may have added must not keep the object forever.
-      await custom.patchClusterCustomObject({ ...coords, name: storage, body: { metadata: { finalizers: null } } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch)).catch(() => undefined);
+      await custom
+        .patchClusterCustomObject(
+          { ...coords, name: storage, body: { metadata: { finalizers: null } } },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        )
+        .catch(() => undefined);
     }
   });
 });

@@ -25,9 +25,11 @@ describe('mariabackup: full + three incremental streams restore exactly', functi
     const m = main();
     mkdirSync(join(dir, 'x'), { recursive: true });
     const inc = baseLsn ? `--incremental-lsn=${baseLsn}` : '';
-    await sh(`mariabackup --backup --stream=xbstream ${inc} --user=root --socket='${m.socket}' ` +
-      `--datadir='${m.datadir}' --target-dir='${dir}/tmp' --tmpdir='${dir}' --extra-lsndir='${dir}/lsn' ` +
-      `2>'${dir}/backup.log' | mbstream -x -C '${dir}/x'`);
+    await sh(
+      `mariabackup --backup --stream=xbstream ${inc} --user=root --socket='${m.socket}' ` +
+        `--datadir='${m.datadir}' --target-dir='${dir}/tmp' --tmpdir='${dir}' --extra-lsndir='${dir}/lsn' ` +
+        `2>'${dir}/backup.log' | mbstream -x -C '${dir}/x'`,
+    );
   }
 
   before(async () => {
@@ -40,9 +42,13 @@ describe('mariabackup: full + three incremental streams restore exactly', functi
     await streamBackup(dirs[0]);
     for (let i = 1; i < dirs.length; i++) {
       // Change data between backups so every incremental carries pages.
-      await mariadbSql(main(), `UPDATE customers SET balance = balance + ${i} WHERE id % ${i + 2} = 0;
+      await mariadbSql(
+        main(),
+        `UPDATE customers SET balance = balance + ${i} WHERE id % ${i + 2} = 0;
         INSERT INTO orders (customer_id, amount, status, note) SELECT customer_id, amount * 2, 'paid', 'inc${i}'
-        FROM orders LIMIT 500;`, seed.database);
+        FROM orders LIMIT 500;`,
+        seed.database,
+      );
       await streamBackup(dirs[i], toLsn(join(dirs[i - 1], 'lsn')));
     }
     const expected = await checksumTables(main(), seed);

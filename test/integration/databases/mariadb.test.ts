@@ -3,12 +3,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import {
-  mariadbInstance,
-  mariadbSql,
-  startMariadb,
-  stopMariadb,
-} from '../../stack/components/mariadb.js';
+import { mariadbInstance, mariadbSql, startMariadb, stopMariadb } from '../../stack/components/mariadb.js';
 import { checksumTables, seedDataset, type SeedResult } from '../../stack/datasets/mariadb-seed.js';
 import { run, sh } from '../../stack/lib/run.js';
 import { useStack } from '../../stack/mocha.js';
@@ -30,8 +25,20 @@ describe('MariaDB (Debian mariadbd + mariabackup)', function () {
 
   it('answers over TCP on loopback as the test user', async () => {
     const env = stack.env();
-    const r = await run('mariadb', ['--no-defaults', '-h', env.MARIADB_HOST, '-P', env.MARIADB_PORT,
-      '-u', env.MARIADB_USER, `-p${env.MARIADB_PASSWORD}`, '-N', '-B', '-e', 'SELECT VERSION()']);
+    const r = await run('mariadb', [
+      '--no-defaults',
+      '-h',
+      env.MARIADB_HOST,
+      '-P',
+      env.MARIADB_PORT,
+      '-u',
+      env.MARIADB_USER,
+      `-p${env.MARIADB_PASSWORD}`,
+      '-N',
+      '-B',
+      '-e',
+      'SELECT VERSION()',
+    ]);
     expect(r.stdout).to.match(/^10\.11\./);
   });
 
@@ -47,8 +54,11 @@ describe('MariaDB (Debian mariadbd + mariabackup)', function () {
     const sized = await seedDataset(main(), { megabytes: 16, database: 'silo_seed_mb' });
     // Fresh statistics first: information_schema sizes lag behind bulk inserts.
     await mariadbSql(main(), `ANALYZE TABLE ${sized.tables.join(', ')}`, sized.database);
-    const r = await mariadbSql(main(), `SELECT SUM(data_length + index_length) FROM information_schema.tables
-      WHERE table_schema = 'silo_seed_mb'`);
+    const r = await mariadbSql(
+      main(),
+      `SELECT SUM(data_length + index_length) FROM information_schema.tables
+      WHERE table_schema = 'silo_seed_mb'`,
+    );
     const mb = Number(r.stdout.trim()) / (1024 * 1024);
     // InnoDB pages and indexes add overhead; the generator aims at the payload size.
     expect(mb).to.be.within(12, 48);
@@ -67,14 +77,19 @@ describe('MariaDB (Debian mariadbd + mariabackup)', function () {
     const extracted = join(work(), 'extracted');
     mkdirSync(extracted);
     // One pipe, no intermediate file: the shape Silo's instance manager uses.
-    await sh(`mariabackup --backup --stream=xbstream --user=root --socket='${m.socket}' ` +
-      `--datadir='${m.datadir}' --target-dir='${work()}/tmp' --tmpdir='${work()}' --extra-lsndir='${work()}/lsn' 2>'${work()}/backup.log' ` +
-      `| mbstream -x -C '${extracted}'`);
+    await sh(
+      `mariabackup --backup --stream=xbstream --user=root --socket='${m.socket}' ` +
+        `--datadir='${m.datadir}' --target-dir='${work()}/tmp' --tmpdir='${work()}' --extra-lsndir='${work()}/lsn' 2>'${work()}/backup.log' ` +
+        `| mbstream -x -C '${extracted}'`,
+    );
     expect(existsSync(join(extracted, 'xtrabackup_checkpoints'))).to.equal(true);
     // Tables whose CREATE is still in the copied redo range arrive as .new and
     // become .ibd during --prepare; either way the tablespace must be there.
     const ts = ['payloads.ibd', 'payloads.new'].map((f) => join(extracted, seed.database, f));
-    expect(ts.some((f) => existsSync(f)), ts.join(' or ')).to.equal(true);
+    expect(
+      ts.some((f) => existsSync(f)),
+      ts.join(' or '),
+    ).to.equal(true);
   });
 
   it('restores the extracted backup into a fresh mariadbd with equal checksums', async () => {

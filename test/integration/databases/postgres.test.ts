@@ -23,8 +23,11 @@ describe('PostgreSQL 15 + pgBackRest', function () {
   });
 
   it('takes a full backup into the posix repository', async () => {
-    await psql(stack.ctx, `CREATE TABLE IF NOT EXISTS backup_probe AS SELECT g AS id, md5(g::text) AS v
-      FROM generate_series(1, 10000) g`);
+    await psql(
+      stack.ctx,
+      `CREATE TABLE IF NOT EXISTS backup_probe AS SELECT g AS id, md5(g::text) AS v
+      FROM generate_series(1, 10000) g`,
+    );
     await pgbackrest(stack.ctx, ['backup', '--type=full']);
     const info = JSON.parse((await pgbackrest(stack.ctx, ['info', '--output=json'])).stdout);
     const backups = info[0].backup as { type: string; error?: boolean }[];

@@ -28,25 +28,42 @@ describe('data path on Azurite', function () {
   this.timeout(120_000);
   const keys = generateAgeKeyPair();
   const config = (): AzureBlobStoreConfig => ({
-    container: AZURITE_CONTAINER, endpoint: stack.env().AZURITE_BLOB_ENDPOINT, accountName: AZURITE_ACCOUNT, accountKey: AZURITE_KEY,
+    container: AZURITE_CONTAINER,
+    endpoint: stack.env().AZURITE_BLOB_ENDPOINT,
+    accountName: AZURITE_ACCOUNT,
+    accountKey: AZURITE_KEY,
   });
   const location = () => ({ path: `azure-datapath-${Date.now()}`, cluster: 'db', backupName: 'nightly', backupId: newBackupId() });
   let store: AzureBlobStore;
 
-  before(async () => { store = await createObjectStore({ type: 'azure', ...config() }) as AzureBlobStore; });
+  before(async () => {
+    store = (await createObjectStore({ type: 'azure', ...config() })) as AzureBlobStore;
+  });
 
   /** Committed blocks of a key; a blob that never had a block staged is a 404, i.e. none. */
-  const committedBlocks = (key: string) => store.container.getBlockBlobClient(key).getBlockList('committed')
-    .then((list) => list.committedBlocks ?? [], (error) => {
-      if (error?.statusCode === 404) return [];
-      throw error;
-    });
+  const committedBlocks = (key: string) =>
+    store.container
+      .getBlockBlobClient(key)
+      .getBlockList('committed')
+      .then(
+        (list) => list.committedBlocks ?? [],
+        (error) => {
+          if (error?.statusCode === 404) return [];
+          throw error;
+        },
+      );
 
   it('backs up 20 MiB through zstd and age as staged blocks and restores it byte for byte', async () => {
     const where = location();
     const sourceHash = createHash('sha256');
     const source = payload().on('data', (chunk) => sourceHash.update(chunk));
-    const result = await streamBackup({ source, store, key: dataKey(where, MYSQL_ENGINE.dataObject), compression: { algorithm: 'zstd' }, recipients: [keys.recipient] });
+    const result = await streamBackup({
+      source,
+      store,
+      key: dataKey(where, MYSQL_ENGINE.dataObject),
+      compression: { algorithm: 'zstd' },
+      recipients: [keys.recipient],
+    });
     expect(result.sourceBytes).to.equal(20 * MiB);
     expect(result.storedBytes).to.be.greaterThan(16 * MiB); // so it took several staged blocks
     expect(await store.size(dataKey(where, MYSQL_ENGINE.dataObject))).to.equal(result.storedBytes);
@@ -54,7 +71,14 @@ describe('data path on Azurite', function () {
     expect(blocks.committedBlocks?.length).to.equal(Math.ceil(result.storedBytes / BASE_PART_SIZE));
     expect(await store.list(where.path + '/')).to.deep.equal([dataKey(where, MYSQL_ENGINE.dataObject)]);
     const out = hashingSink();
-    await streamRestore({ store, key: dataKey(where, MYSQL_ENGINE.dataObject), expectedSha256: result.sha256, compression: 'zstd', identity: keys.identity, sink: out.sink });
+    await streamRestore({
+      store,
+      key: dataKey(where, MYSQL_ENGINE.dataObject),
+      expectedSha256: result.sha256,
+      compression: 'zstd',
+      identity: keys.identity,
+      sink: out.sink,
+    });
     expect(out.bytes()).to.equal(20 * MiB);
     expect(out.digest()).to.equal(sourceHash.digest('hex'));
     await store.delete([dataKey(where, MYSQL_ENGINE.dataObject)]);
@@ -93,7 +117,12 @@ describe('data path on Azurite', function () {
     const proxy = await cuttingProxy(Number(endpoint.port), 'upload', 3 * MiB);
     try {
       const viaProxy = new AzureBlobStore({ ...config(), endpoint: `http://127.0.0.1:${proxy.port}${endpoint.pathname}` });
-      await streamBackup({ source: Readable.from([body]), store: viaProxy, key: dataKey(where, MYSQL_ENGINE.dataObject), compression: { algorithm: 'none' } });
+      await streamBackup({
+        source: Readable.from([body]),
+        store: viaProxy,
+        key: dataKey(where, MYSQL_ENGINE.dataObject),
+        compression: { algorithm: 'none' },
+      });
       expect(proxy.cuts()).to.equal(1);
       expect((await store.getSmall(dataKey(where, MYSQL_ENGINE.dataObject))).equals(body)).to.equal(true);
     } finally {
@@ -111,7 +140,15 @@ describe('data path on Azurite', function () {
   it('a source killed mid-stream commits nothing: no blob, no committed blocks', async () => {
     const where = location();
     const source = new ProcessSource({ command: 'sh', args: ['-c', 'head -c 20000000 /dev/urandom; kill -9 $$'], logger });
-    const error = await streamBackup({ source, store, key: dataKey(where, MYSQL_ENGINE.dataObject), compression: { algorithm: 'none' } }).then(() => undefined, (e) => e);
+    const error = await streamBackup({
+      source,
+      store,
+      key: dataKey(where, MYSQL_ENGINE.dataObject),
+      compression: { algorithm: 'none' },
+    }).then(
+      () => undefined,
+      (e) => e,
+    );
     expect(error).to.be.instanceOf(SourceFailedError);
     expect(await store.size(dataKey(where, MYSQL_ENGINE.dataObject))).to.equal(undefined);
     expect(await store.list(where.path + '/')).to.deep.equal([]);
@@ -122,7 +159,15 @@ describe('data path on Azurite', function () {
     const where = location();
     // The pause lets the full blocks finish staging before the source dies.
     const source = new ProcessSource({ command: 'sh', args: ['-c', 'head -c 20000000 /dev/urandom; sleep 1; kill -9 $$'], logger });
-    const error = await streamBackup({ source, store, key: dataKey(where, MYSQL_ENGINE.dataObject), compression: { algorithm: 'none' } }).then(() => undefined, (e) => e);
+    const error = await streamBackup({
+      source,
+      store,
+      key: dataKey(where, MYSQL_ENGINE.dataObject),
+      compression: { algorithm: 'none' },
+    }).then(
+      () => undefined,
+      (e) => e,
+    );
     expect(error).to.be.instanceOf(SourceFailedError);
     expect(await store.size(dataKey(where, MYSQL_ENGINE.dataObject))).to.equal(undefined);
     expect(await store.list(where.path + '/')).to.deep.equal([]);
@@ -135,8 +180,15 @@ describe('data path on Azurite', function () {
   it('wrong credentials fail as auth naming the fix, without the secret', async () => {
     const wrongKey = Buffer.from('definitely-wrong-secret-key-definitely-wrong').toString('base64');
     const bad = new AzureBlobStore({ ...config(), accountKey: wrongKey });
-    const error = await streamBackup({ source: Readable.from([randomBytes(1000)]), store: bad, key: dataKey(location(), MYSQL_ENGINE.dataObject), compression: { algorithm: 'none' } })
-      .then(() => undefined, (e) => e);
+    const error = await streamBackup({
+      source: Readable.from([randomBytes(1000)]),
+      store: bad,
+      key: dataKey(location(), MYSQL_ENGINE.dataObject),
+      compression: { algorithm: 'none' },
+    }).then(
+      () => undefined,
+      (e) => e,
+    );
     expect(error).to.be.instanceOf(ObjectStoreError);
     expect(error.failure).to.equal('auth');
     expect(error.message).to.match(/check the account name and key/);
@@ -146,12 +198,22 @@ describe('data path on Azurite', function () {
 
   it('a missing container fails as not-found naming the fix', async () => {
     const bad = new AzureBlobStore({ ...config(), container: 'no-such-container-silo' });
-    const error = await streamBackup({ source: Readable.from([randomBytes(1000)]), store: bad, key: 'k', compression: { algorithm: 'none' } })
-      .then(() => undefined, (e) => e);
+    const error = await streamBackup({
+      source: Readable.from([randomBytes(1000)]),
+      store: bad,
+      key: 'k',
+      compression: { algorithm: 'none' },
+    }).then(
+      () => undefined,
+      (e) => e,
+    );
     expect(error).to.be.instanceOf(ObjectStoreError);
     expect(error.failure).to.equal('not-found');
     expect(error.message).to.match(/ContainerNotFound; create the container or fix its name/);
-    const sizeError = await bad.size('k').then(() => undefined, (e) => e);
+    const sizeError = await bad.size('k').then(
+      () => undefined,
+      (e) => e,
+    );
     expect(sizeError.failure).to.equal('not-found');
     expect(sizeError.message).to.match(/create the container/);
   });

@@ -35,18 +35,26 @@ describe('interop with the age, zstd and mbstream CLIs', function () {
 
   it('the age CLI decrypts what Silo encrypted', async () => {
     await pipeline(createReadStream(join(dir, 'plain')), new AgeEncryptStream([keys.recipient]), createWriteStream(join(dir, 'silo.age')));
-    expect(execFileSync('age', ['-d', '-i', join(dir, 'id.txt'), join(dir, 'silo.age')], { maxBuffer: 1 << 24 }).equals(data)).to.equal(true);
+    expect(execFileSync('age', ['-d', '-i', join(dir, 'id.txt'), join(dir, 'silo.age')], { maxBuffer: 1 << 24 }).equals(data)).to.equal(
+      true,
+    );
   });
 
   it('Silo decrypts what the age CLI encrypted, with an age-keygen identity', async () => {
     execFileSync('age-keygen', ['-o', join(dir, 'cli-id.txt')], { stdio: 'ignore' });
-    const recipient = execFileSync('age-keygen', ['-y', join(dir, 'cli-id.txt')]).toString().trim();
+    const recipient = execFileSync('age-keygen', ['-y', join(dir, 'cli-id.txt')])
+      .toString()
+      .trim();
     execFileSync('age', ['-r', recipient, '-o', join(dir, 'cli.age'), join(dir, 'plain')]);
-    await pipeline(createReadStream(join(dir, 'cli.age')), new AgeDecryptStream(readFileSync(join(dir, 'cli-id.txt'), 'utf8')), createWriteStream(join(dir, 'out')));
+    await pipeline(
+      createReadStream(join(dir, 'cli.age')),
+      new AgeDecryptStream(readFileSync(join(dir, 'cli-id.txt'), 'utf8')),
+      createWriteStream(join(dir, 'out')),
+    );
     expect(readFileSync(join(dir, 'out')).equals(data)).to.equal(true);
   });
 
-  it('the zstd CLI decompresses Silo\'s zstd stream', async () => {
+  it("the zstd CLI decompresses Silo's zstd stream", async () => {
     await pipeline(Readable.from([data]), createCompressor({ algorithm: 'zstd', level: 3 }), createWriteStream(join(dir, 'silo.zst')));
     expect(execFileSync('zstd', ['-d', '-c', '-q', join(dir, 'silo.zst')], { maxBuffer: 1 << 24 }).equals(data)).to.equal(true);
   });
@@ -54,10 +62,17 @@ describe('interop with the age, zstd and mbstream CLIs', function () {
   it('a stored mariabackup archive decrypts with age, decompresses with zstd and extracts with mbstream', async () => {
     const db = mariadbInstance(stack.ctx);
     const store = new FilesystemStore(join(dir, 'store'));
-    const source = new ProcessSource({ command: 'mariabackup', args: ['--backup', '--stream=xbstream', `--target-dir=${join(dir, 't')}`, `--socket=${db.socket}`, '--user=root'], logger });
+    const source = new ProcessSource({
+      command: 'mariabackup',
+      args: ['--backup', '--stream=xbstream', `--target-dir=${join(dir, 't')}`, `--socket=${db.socket}`, '--user=root'],
+      logger,
+    });
     await streamBackup({ source, store, key: 'db/backup.xbstream', compression: { algorithm: 'zstd' }, recipients: [keys.recipient] });
     execFileSync('mkdir', ['-p', join(dir, 'x')]);
-    execFileSync('sh', ['-c', `age -d -i ${join(dir, 'id.txt')} ${join(dir, 'store/db/backup.xbstream')} | zstd -d -q | mbstream -x -C ${join(dir, 'x')}`]);
+    execFileSync('sh', [
+      '-c',
+      `age -d -i ${join(dir, 'id.txt')} ${join(dir, 'store/db/backup.xbstream')} | zstd -d -q | mbstream -x -C ${join(dir, 'x')}`,
+    ]);
     const files = readdirSync(join(dir, 'x'));
     expect(files).to.include.members(['ibdata1', 'xtrabackup_checkpoints']);
   });

@@ -25,8 +25,15 @@ describe('full volume mid-backup (real tmpfs)', function () {
 
   it('fails as storage-full (exit 7) and leaves no partial file', async () => {
     const store = new FilesystemStore(dir);
-    const source = Readable.from((function* () { for (let i = 0; i < 8; i++) yield Buffer.alloc(1024 * 1024, i); })());
-    const error = await streamBackup({ source, store, key: 'db/backup.xbstream', compression: { algorithm: 'none' } }).then(() => undefined, (e) => e);
+    const source = Readable.from(
+      (function* () {
+        for (let i = 0; i < 8; i++) yield Buffer.alloc(1024 * 1024, i);
+      })(),
+    );
+    const error = await streamBackup({ source, store, key: 'db/backup.xbstream', compression: { algorithm: 'none' } }).then(
+      () => undefined,
+      (e) => e,
+    );
     expect(error).to.be.instanceOf(ObjectStoreError);
     expect(error.failure).to.equal('storage-full');
     expect(EXIT[classifyFailure(error)]).to.equal(EXIT.storageFull);

@@ -29,23 +29,43 @@ describe('data path on fake-gcs-server', function () {
   this.timeout(120_000);
   const keys = generateAgeKeyPair();
   // 8 MiB chunks (the default is 16) so the round trip takes three upload requests.
-  const config = (): GcsStoreConfig => ({ bucket: GCS_BUCKET, apiEndpoint: stack.env().GCS_ENDPOINT, projectId: GCS_PROJECT, chunkBytes: 8 * MiB });
+  const config = (): GcsStoreConfig => ({
+    bucket: GCS_BUCKET,
+    apiEndpoint: stack.env().GCS_ENDPOINT,
+    projectId: GCS_PROJECT,
+    chunkBytes: 8 * MiB,
+  });
   const location = () => ({ path: `gcs-datapath-${Date.now()}`, cluster: 'db', backupName: 'nightly', backupId: newBackupId() });
   let store: GcsStore;
 
-  before(async () => { store = await createObjectStore({ type: 'gcs', ...config() }) as GcsStore; });
+  before(async () => {
+    store = (await createObjectStore({ type: 'gcs', ...config() })) as GcsStore;
+  });
 
   it('backs up 20 MiB through zstd and age in several chunks and restores it byte for byte', async () => {
     const where = location();
     const sourceHash = createHash('sha256');
     const source = payload().on('data', (chunk) => sourceHash.update(chunk));
-    const result = await streamBackup({ source, store, key: dataKey(where, MYSQL_ENGINE.dataObject), compression: { algorithm: 'zstd' }, recipients: [keys.recipient] });
+    const result = await streamBackup({
+      source,
+      store,
+      key: dataKey(where, MYSQL_ENGINE.dataObject),
+      compression: { algorithm: 'zstd' },
+      recipients: [keys.recipient],
+    });
     expect(result.sourceBytes).to.equal(20 * MiB);
     expect(result.storedBytes).to.be.greaterThan(16 * MiB); // so the upload took three chunks
     expect(await store.size(dataKey(where, MYSQL_ENGINE.dataObject))).to.equal(result.storedBytes);
     expect(await store.list(where.path + '/')).to.deep.equal([dataKey(where, MYSQL_ENGINE.dataObject)]);
     const out = hashingSink();
-    await streamRestore({ store, key: dataKey(where, MYSQL_ENGINE.dataObject), expectedSha256: result.sha256, compression: 'zstd', identity: keys.identity, sink: out.sink });
+    await streamRestore({
+      store,
+      key: dataKey(where, MYSQL_ENGINE.dataObject),
+      expectedSha256: result.sha256,
+      compression: 'zstd',
+      identity: keys.identity,
+      sink: out.sink,
+    });
     expect(out.bytes()).to.equal(20 * MiB);
     expect(out.digest()).to.equal(sourceHash.digest('hex'));
     await store.delete([dataKey(where, MYSQL_ENGINE.dataObject)]);
@@ -84,8 +104,15 @@ describe('data path on fake-gcs-server', function () {
     const proxy = await cuttingProxy(Number(new URL(stack.env().GCS_ENDPOINT).port), 'upload', 3 * MiB);
     try {
       const viaProxy = new GcsStore({ ...config(), apiEndpoint: `http://127.0.0.1:${proxy.port}` });
-      const error = await streamBackup({ source: Readable.from([randomBytes(12 * MiB)]), store: viaProxy, key: dataKey(where, MYSQL_ENGINE.dataObject), compression: { algorithm: 'none' } })
-        .then(() => undefined, (e) => e);
+      const error = await streamBackup({
+        source: Readable.from([randomBytes(12 * MiB)]),
+        store: viaProxy,
+        key: dataKey(where, MYSQL_ENGINE.dataObject),
+        compression: { algorithm: 'none' },
+      }).then(
+        () => undefined,
+        (e) => e,
+      );
       expect(proxy.cuts()).to.equal(1);
       if (error) {
         expect(error).to.be.instanceOf(ObjectStoreError);
@@ -106,13 +133,27 @@ describe('data path on fake-gcs-server', function () {
     let cancelled: number | undefined;
     const watching: ObjectStore = Object.create(store, {
       createWriteStream: {
-        value: (key: string) => store.createWriteStream(key)
-          .on('session', (uri: string) => { session = uri; })
-          .on('session-cancelled', (status: number) => { cancelled = status; }),
+        value: (key: string) =>
+          store
+            .createWriteStream(key)
+            .on('session', (uri: string) => {
+              session = uri;
+            })
+            .on('session-cancelled', (status: number) => {
+              cancelled = status;
+            }),
       },
     });
     const source = new ProcessSource({ command: 'sh', args: ['-c', 'head -c 20000000 /dev/urandom; kill -9 $$'], logger });
-    const error = await streamBackup({ source, store: watching, key: dataKey(where, MYSQL_ENGINE.dataObject), compression: { algorithm: 'none' } }).then(() => undefined, (e) => e);
+    const error = await streamBackup({
+      source,
+      store: watching,
+      key: dataKey(where, MYSQL_ENGINE.dataObject),
+      compression: { algorithm: 'none' },
+    }).then(
+      () => undefined,
+      (e) => e,
+    );
     expect(error).to.be.instanceOf(SourceFailedError);
     // The session existed (chunks were sent) and was cancelled with DELETE, which GCS answers with 499.
     // fake-gcs-server answers 499 too but keeps the session in memory, so the cancel itself is
@@ -127,13 +168,23 @@ describe('data path on fake-gcs-server', function () {
 
   it('a missing bucket fails as not-found naming the fix', async () => {
     const bad = new GcsStore({ ...config(), bucket: 'no-such-bucket-silo' });
-    const error = await streamBackup({ source: Readable.from([randomBytes(1000)]), store: bad, key: 'k', compression: { algorithm: 'none' } })
-      .then(() => undefined, (e) => e);
+    const error = await streamBackup({
+      source: Readable.from([randomBytes(1000)]),
+      store: bad,
+      key: 'k',
+      compression: { algorithm: 'none' },
+    }).then(
+      () => undefined,
+      (e) => e,
+    );
     expect(error).to.be.instanceOf(ObjectStoreError);
     expect(error.failure).to.equal('not-found');
     expect(error.message).to.match(/create the bucket or fix its name/);
     for (const attempt of [() => bad.list('x/'), () => bad.size('k'), () => bad.createReadStream('k')]) {
-      const other = await attempt().then(() => undefined, (e) => e);
+      const other = await attempt().then(
+        () => undefined,
+        (e) => e,
+      );
       expect(other.failure).to.equal('not-found');
       expect(other.message).to.match(/create the bucket or fix its name/);
     }
@@ -141,14 +192,23 @@ describe('data path on fake-gcs-server', function () {
 
   it('a missing object has no size and reads as not-found, without blaming the bucket', async () => {
     expect(await store.size('no/such/object')).to.equal(undefined);
-    const error = await store.createReadStream('no/such/object').then(() => undefined, (e) => e);
+    const error = await store.createReadStream('no/such/object').then(
+      () => undefined,
+      (e) => e,
+    );
     expect(error.failure).to.equal('not-found');
     expect(error.message).to.match(/no object has this key/);
   });
 
   it('a malformed service-account key is an auth error that does not quote the key', () => {
     const key = '{"type":"service_account","private_key":"-----BEGIN PRIVATE KEY-----definitely-secret-key';
-    const error = (() => { try { new GcsStore({ ...config(), credentials: key }); } catch (e) { return e as ObjectStoreError; } })();
+    const error = (() => {
+      try {
+        new GcsStore({ ...config(), credentials: key });
+      } catch (e) {
+        return e as ObjectStoreError;
+      }
+    })();
     expect(error).to.be.instanceOf(ObjectStoreError);
     expect(error!.failure).to.equal('auth');
     expect(error!.message).to.not.include('definitely-secret-key');
@@ -172,13 +232,23 @@ describe('data path on fake-gcs-server', function () {
 
     it('fail as auth naming the fix, without the secret', async () => {
       const bad = new GcsStore({ ...config(), apiEndpoint: endpoint });
-      const error = await streamBackup({ source: Readable.from([randomBytes(1000)]), store: bad, key: 'k', compression: { algorithm: 'none' } })
-        .then(() => undefined, (e) => e);
+      const error = await streamBackup({
+        source: Readable.from([randomBytes(1000)]),
+        store: bad,
+        key: 'k',
+        compression: { algorithm: 'none' },
+      }).then(
+        () => undefined,
+        (e) => e,
+      );
       expect(error).to.be.instanceOf(ObjectStoreError);
       expect(error.failure).to.equal('auth');
       expect(error.message).to.match(/check the service-account key in the credentials Secret/);
       expect(error.message).to.not.include('definitely-secret-token');
-      const readError = await bad.createReadStream('k').then(() => undefined, (e) => e);
+      const readError = await bad.createReadStream('k').then(
+        () => undefined,
+        (e) => e,
+      );
       expect(readError.failure).to.equal('auth');
     });
   });

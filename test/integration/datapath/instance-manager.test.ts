@@ -47,13 +47,18 @@ describe('instance manager and physical backups (real MariaDB)', function () {
     seed = await seedDataset(main(), { rows: 2000, database: 'silo_im' });
     server = createInstanceManagerServer({
       tls: { key: pki.serverKey, cert: pki.serverCert, clientCa: pki.ca },
-      engine: createMysqlEngine({ connection: { socket: main().socket, user: 'root' }, instanceName: 'db-1' }), logger, instanceName: 'db-1',
+      engine: createMysqlEngine({ connection: { socket: main().socket, user: 'root' }, instanceName: 'db-1' }),
+      logger,
+      instanceName: 'db-1',
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
     inProcessServer = createInstanceManagerServer({
       tls: { key: pki.serverKey, cert: pki.serverCert, clientCa: pki.ca },
-      engine: createMysqlEngine({ connection: { socket: main().socket, user: 'root' }, instanceName: 'db-1' }), logger, instanceName: 'db-1', zstd: 'in-process',
+      engine: createMysqlEngine({ connection: { socket: main().socket, user: 'root' }, instanceName: 'db-1' }),
+      logger,
+      instanceName: 'db-1',
+      zstd: 'in-process',
     });
     await new Promise<void>((resolve) => inProcessServer.listen(0, '127.0.0.1', resolve));
     inProcessUrl = `https://127.0.0.1:${(inProcessServer.address() as AddressInfo).port}`;
@@ -64,25 +69,40 @@ describe('instance manager and physical backups (real MariaDB)', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const drain = async (source: InstanceManagerSource) => { let n = 0; for await (const c of source) n += (c as Buffer).length; return n; };
+  const drain = async (source: InstanceManagerSource) => {
+    let n = 0;
+    for await (const c of source) n += (c as Buffer).length;
+    return n;
+  };
 
   it('refuses a client without a certificate', async () => {
     const source = new InstanceManagerSource({ url, tls: { ca: pki.ca, cert: '', key: '' } as never });
-    const error = await drain(source).then(() => undefined, (e) => e);
+    const error = await drain(source).then(
+      () => undefined,
+      (e) => e,
+    );
     expect(error).to.be.instanceOf(InstanceManagerConnectionError);
   });
 
   it('refuses a client whose certificate another CA signed', async () => {
     const source = new InstanceManagerSource({ url, tls: { ca: pki.ca, cert: pki.rogueClientCert, key: pki.rogueClientKey } });
-    const error = await drain(source).then(() => undefined, (e) => e);
+    const error = await drain(source).then(
+      () => undefined,
+      (e) => e,
+    );
     expect(error).to.be.instanceOf(InstanceManagerConnectionError);
   });
 
-  it('a client that does not trust the server\'s CA fails with an mTLS error naming the fix', async () => {
+  it("a client that does not trust the server's CA fails with an mTLS error naming the fix", async () => {
     const source = new InstanceManagerSource({ url, tls: { ca: pki.rogueCa, cert: pki.clientCert, key: pki.clientKey } });
-    const error = await drain(source).then(() => undefined, (e) => e);
+    const error = await drain(source).then(
+      () => undefined,
+      (e) => e,
+    );
     expect(error).to.be.instanceOf(InstanceManagerConnectionError);
-    expect(error.message).to.match(/mTLS handshake with the instance manager at https:\/\/127.0.0.1:\d+ failed .*check the Cluster's server CA and client certificate Secrets/);
+    expect(error.message).to.match(
+      /mTLS handshake with the instance manager at https:\/\/127.0.0.1:\d+ failed .*check the Cluster's server CA and client certificate Secrets/,
+    );
   });
 
   it('refuses a second concurrent backup with 409', async () => {
@@ -90,7 +110,10 @@ describe('instance manager and physical backups (real MariaDB)', function () {
     first.pause();
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const second = new InstanceManagerSource({ url, tls: tls() });
-    const error = await drain(second).then(() => undefined, (e) => e);
+    const error = await drain(second).then(
+      () => undefined,
+      (e) => e,
+    );
     expect(error).to.be.instanceOf(SourceFailedError);
     expect(error.message).to.match(/^the instance manager is busy: a backup of db-1 is already running/);
     first.resume();
@@ -98,14 +121,23 @@ describe('instance manager and physical backups (real MariaDB)', function () {
   });
 
   it('rejects a malformed incremental LSN', async () => {
-    const error = await drain(new InstanceManagerSource({ url, tls: tls(), incrementalLsn: '12;rm' })).then(() => undefined, (e) => e);
+    const error = await drain(new InstanceManagerSource({ url, tls: tls(), incrementalLsn: '12;rm' })).then(
+      () => undefined,
+      (e) => e,
+    );
     expect(error.message).to.match(/answered 400: incremental-lsn must be a decimal LSN/);
   });
 
   it('rejects an unknown compression or level, naming the parameter', async () => {
-    const unknown = await drain(new InstanceManagerSource({ url, tls: tls(), compression: { algorithm: 'lz4' as never } })).then(() => undefined, (e) => e);
+    const unknown = await drain(new InstanceManagerSource({ url, tls: tls(), compression: { algorithm: 'lz4' as never } })).then(
+      () => undefined,
+      (e) => e,
+    );
     expect(unknown.message).to.match(/answered 400: compression must be none, gzip or zstd \(got "lz4"\)/);
-    const level = await drain(new InstanceManagerSource({ url, tls: tls(), compression: { algorithm: 'gzip', level: 12 } })).then(() => undefined, (e) => e);
+    const level = await drain(new InstanceManagerSource({ url, tls: tls(), compression: { algorithm: 'gzip', level: 12 } })).then(
+      () => undefined,
+      (e) => e,
+    );
     expect(level.message).to.match(/answered 400: level must be an integer from 1 to 9 for gzip \(got "12"\)/);
   });
 
@@ -115,7 +147,9 @@ describe('instance manager and physical backups (real MariaDB)', function () {
     it(`compresses before TLS when asked (${compressor}): a zstd xbstream, with the exact uncompressed size in a trailer`, async () => {
       const source = new InstanceManagerSource({ url: at(), tls: tls(), compression: { algorithm: 'zstd', level: 3 } });
       let received = 0;
-      const counted = source.on('data', (chunk: Buffer) => { received += chunk.length; });
+      const counted = source.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+      });
       let head = Buffer.alloc(0);
       let decompressed = 0;
       for await (const chunk of counted.pipe(new DecompressStream())) {
@@ -132,13 +166,19 @@ describe('instance manager and physical backups (real MariaDB)', function () {
 
     it(`a client that disconnects mid-stream leaves the instance manager free for the next backup (${compressor})`, async () => {
       const first = new InstanceManagerSource({ url: at(), tls: tls(), compression: { algorithm: 'zstd' } });
-      await new Promise<void>((resolve, reject) => { first.once('data', () => resolve()); first.once('error', reject); });
+      await new Promise<void>((resolve, reject) => {
+        first.once('data', () => resolve());
+        first.once('error', reject);
+      });
       first.destroy();
       const deadline = Date.now() + 20_000;
       let error: Error | undefined;
       do {
         await new Promise((resolve) => setTimeout(resolve, 500));
-        error = await drain(new InstanceManagerSource({ url: at(), tls: tls(), compression: { algorithm: 'zstd' } })).then(() => undefined, (e) => e);
+        error = await drain(new InstanceManagerSource({ url: at(), tls: tls(), compression: { algorithm: 'zstd' } })).then(
+          () => undefined,
+          (e) => e,
+        );
       } while (error && /busy/.test(error.message) && Date.now() < deadline);
       expect(error, 'the next backup after a disconnect').to.equal(undefined);
     });
@@ -146,19 +186,31 @@ describe('instance manager and physical backups (real MariaDB)', function () {
 
   it('the zstd command killed mid-stream fails the backup with a cut stream, and the instance manager takes the next one', async () => {
     const source = new InstanceManagerSource({ url, tls: tls(), compression: { algorithm: 'zstd' } });
-    await new Promise<void>((resolve, reject) => { source.once('data', () => resolve()); source.once('error', reject); });
+    await new Promise<void>((resolve, reject) => {
+      source.once('data', () => resolve());
+      source.once('error', reject);
+    });
     // This process runs the instance manager, so its zstd children are this backup's compressor.
-    const zstds = execFileSync('pgrep', ['-P', String(process.pid), '-x', 'zstd']).toString().trim().split('\n');
+    const zstds = execFileSync('pgrep', ['-P', String(process.pid), '-x', 'zstd'])
+      .toString()
+      .trim()
+      .split('\n');
     expect(zstds).to.have.length(1);
     process.kill(Number(zstds[0]), 'SIGKILL');
-    const error = await drain(source).then(() => undefined, (e) => e);
+    const error = await drain(source).then(
+      () => undefined,
+      (e) => e,
+    );
     expect(error).to.be.instanceOf(SourceFailedError);
     expect(error.message).to.match(/cut.*nothing was stored/);
     const deadline = Date.now() + 20_000;
     let next: Error | undefined;
     do {
       await new Promise((resolve) => setTimeout(resolve, 500));
-      next = await drain(new InstanceManagerSource({ url, tls: tls(), compression: { algorithm: 'zstd' } })).then(() => undefined, (e) => e);
+      next = await drain(new InstanceManagerSource({ url, tls: tls(), compression: { algorithm: 'zstd' } })).then(
+        () => undefined,
+        (e) => e,
+      );
     } while (next && /busy/.test(next.message) && Date.now() < deadline);
     expect(next, 'the next backup after the killed compressor').to.equal(undefined);
   });
@@ -170,13 +222,30 @@ describe('instance manager and physical backups (real MariaDB)', function () {
     let lastLsn: string | undefined;
     const expected: Array<Record<string, string>> = [];
     for (let step = 0; step < 3; step++) {
-      if (step > 0) await mariadbSql(main(), `UPDATE customers SET balance = balance + ${step} WHERE id % 7 = ${step}; INSERT INTO customers (id, name, email, created, balance) SELECT id + ${step * 100000}, name, email, created, balance FROM customers WHERE id < 50;`, seed.database);
+      if (step > 0)
+        await mariadbSql(
+          main(),
+          `UPDATE customers SET balance = balance + ${step} WHERE id % 7 = ${step}; INSERT INTO customers (id, name, email, created, balance) SELECT id + ${step * 100000}, name, email, created, balance FROM customers WHERE id < 50;`,
+          seed.database,
+        );
       // The middle link is compressed by the instance manager (decision 0014), the others by the worker.
       const atInstance = step === 1;
-      const source = new InstanceManagerSource({ url, tls: tls(), incrementalLsn: lastLsn, compression: atInstance ? { algorithm: 'zstd' } : undefined });
+      const source = new InstanceManagerSource({
+        url,
+        tls: tls(),
+        incrementalLsn: lastLsn,
+        compression: atInstance ? { algorithm: 'zstd' } : undefined,
+      });
       expect(await source.encoding).to.equal(atInstance ? 'zstd' : 'none');
       const key = `db/nightly/${step}/backup.xbstream`;
-      const result = await streamBackup({ source, store, key, compression: { algorithm: 'zstd' }, sourceCompressed: atInstance, recipients: [keys.recipient] });
+      const result = await streamBackup({
+        source,
+        store,
+        key,
+        compression: { algorithm: 'zstd' },
+        sourceCompressed: atInstance,
+        recipients: [keys.recipient],
+      });
       if (atInstance) expect(source.sourceBytes, 'uncompressed size from the trailer').to.be.greaterThan(result.sourceBytes);
       expect(source.positions.toLsn, 'to_lsn reported').to.match(/^\d+$/);
       expect(source.positions.endBinlog, 'binlog position reported').to.match(/:\d+$/);
@@ -189,7 +258,15 @@ describe('instance manager and physical backups (real MariaDB)', function () {
     expect(expected[2]).to.not.deep.equal(expected[0]);
 
     const fresh = mariadbInstance(stack.ctx, 'im-restore', 19161, { datadir: join(dir, 'restored-data') });
-    await restorePhysicalChain({ engine: MYSQL_ENGINE, store, chain, workDir: join(dir, 'work'), dataDir: fresh.datadir, identity: keys.identity, logger });
+    await restorePhysicalChain({
+      engine: MYSQL_ENGINE,
+      store,
+      chain,
+      workDir: join(dir, 'work'),
+      dataDir: fresh.datadir,
+      identity: keys.identity,
+      logger,
+    });
     await startMariadb(stack.ctx, fresh);
     try {
       expect(await checksumTables(fresh, seed)).to.deep.equal(expected[2]);
@@ -207,10 +284,17 @@ describe('instance manager and physical backups (real MariaDB)', function () {
     const bytes = readFileSync(path);
     bytes[Math.floor(bytes.length / 2)] ^= 0x01;
     writeFileSync(path, bytes);
-    const error = await restorePhysicalChain({ engine: MYSQL_ENGINE,
-      store, chain: [{ key: 'k/backup.xbstream', sha256: result.sha256, compression: 'none', backupId: 'x' }],
-      workDir: join(dir, 'work2'), dataDir: join(dir, 'data2'), logger,
-    }).then(() => undefined, (e) => e);
+    const error = await restorePhysicalChain({
+      engine: MYSQL_ENGINE,
+      store,
+      chain: [{ key: 'k/backup.xbstream', sha256: result.sha256, compression: 'none', backupId: 'x' }],
+      workDir: join(dir, 'work2'),
+      dataDir: join(dir, 'data2'),
+      logger,
+    }).then(
+      () => undefined,
+      (e) => e,
+    );
     expect(error).to.be.instanceOf(ChecksumMismatchError);
     expect(existsSync(join(dir, 'work2/staging-0'))).to.equal(false);
     expect(existsSync(join(dir, 'work2/verified-0'))).to.equal(false);

@@ -24,17 +24,39 @@ describe('object store outage mid-upload (private MinIO)', function () {
   let dir: string;
   let server: ChildProcess | undefined;
   const start = async () => {
-    server = spawn(goBinPath(stack.ctx, 'minio', versions.minio), ['server', '--address', `127.0.0.1:${PORT}`, '--console-address', `127.0.0.1:${PORT + 1}`, join(dir, 'data')], {
-      env: { ...process.env, MINIO_ROOT_USER: 'outage', MINIO_ROOT_PASSWORD: 'outage-secret', MINIO_UPDATE: 'off', MINIO_BROWSER: 'off', MINIO_CALLHOME_ENABLE: 'off' }, stdio: 'ignore',
-    });
+    server = spawn(
+      goBinPath(stack.ctx, 'minio', versions.minio),
+      ['server', '--address', `127.0.0.1:${PORT}`, '--console-address', `127.0.0.1:${PORT + 1}`, join(dir, 'data')],
+      {
+        env: {
+          ...process.env,
+          MINIO_ROOT_USER: 'outage',
+          MINIO_ROOT_PASSWORD: 'outage-secret',
+          MINIO_UPDATE: 'off',
+          MINIO_BROWSER: 'off',
+          MINIO_CALLHOME_ENABLE: 'off',
+        },
+        stdio: 'ignore',
+      },
+    );
     for (let i = 0; i < 100; i++) {
-      const ok = await fetch(`http://127.0.0.1:${PORT}/minio/health/ready`).then((r) => r.ok, () => false);
+      const ok = await fetch(`http://127.0.0.1:${PORT}/minio/health/ready`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) return;
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     throw new Error('private MinIO did not start');
   };
-  const store = () => new S3Store({ bucket: 'outage', endpoint: `http://127.0.0.1:${PORT}`, forcePathStyle: true, accessKeyId: 'outage', secretAccessKey: 'outage-secret' });
+  const store = () =>
+    new S3Store({
+      bucket: 'outage',
+      endpoint: `http://127.0.0.1:${PORT}`,
+      forcePathStyle: true,
+      accessKeyId: 'outage',
+      secretAccessKey: 'outage-secret',
+    });
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'silo-outage-'));
@@ -57,7 +79,10 @@ describe('object store outage mid-upload (private MinIO)', function () {
       },
     });
     const target = store();
-    const backup = streamBackup({ source, store: target, key: 'db/backup.xbstream', compression: { algorithm: 'none' } }).then(() => undefined, (e) => e);
+    const backup = streamBackup({ source, store: target, key: 'db/backup.xbstream', compression: { algorithm: 'none' } }).then(
+      () => undefined,
+      (e) => e,
+    );
     while (sent < 40 * MiB) await new Promise((resolve) => setTimeout(resolve, 50));
     server!.kill('SIGKILL');
     await new Promise((resolve) => setTimeout(resolve, 12_000));

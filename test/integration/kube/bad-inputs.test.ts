@@ -9,22 +9,30 @@ import { ApiextensionsV1Api, type KubernetesObject } from '@kubernetes/client-no
 import { useKube, waitFor } from './fixture.js';
 import { kubectlApply, splitDist } from './manifests.js';
 import {
-  BAD_INPUTS, VALID_BACKUP, VALID_CLUSTER, VALID_RUN, VALID_SCHEDULE, VALID_SCHEDULED_BACKUP, VALID_STORAGE,
+  BAD_INPUTS,
+  VALID_BACKUP,
+  VALID_CLUSTER,
+  VALID_RUN,
+  VALID_SCHEDULE,
+  VALID_SCHEDULED_BACKUP,
+  VALID_STORAGE,
 } from '../../support/bad-inputs.js';
 
 describe('kube: bad inputs are refused by the real API server (CRD schemas and CEL)', function () {
   this.timeout(120_000);
   const fx = useKube('bad-inputs', { withKubelet: false });
   const inNamespace = (o: Record<string, any>): KubernetesObject =>
-    (o.kind === 'BackupStorage' ? o : { ...o, metadata: { ...o.metadata, namespace: fx.namespace } });
+    o.kind === 'BackupStorage' ? o : { ...o, metadata: { ...o.metadata, namespace: fx.namespace } };
 
   before(async () => {
     const ext = fx.kc.makeApiClient(ApiextensionsV1Api);
     for (const crd of splitDist().crds) kubectlApply(fx.ctx, crd, 'apply');
     for (const crd of splitDist().crds) {
       await waitFor(`CRD ${crd.metadata!.name} Established`, async () =>
-        (await ext.readCustomResourceDefinition({ name: crd.metadata!.name! })).status?.conditions
-          ?.some((c) => c.type === 'Established' && c.status === 'True'));
+        (await ext.readCustomResourceDefinition({ name: crd.metadata!.name! })).status?.conditions?.some(
+          (c) => c.type === 'Established' && c.status === 'True',
+        ),
+      );
     }
   });
 

@@ -32,11 +32,15 @@ describe('kube: dist/ manifests on the real API server', function () {
     const ext = fx.kc.makeApiClient(ApiextensionsV1Api);
     for (const crd of crds) kubectlApply(fx.ctx, crd, 'apply');
     for (const crd of crds) {
-      await waitFor(`CRD ${crd.metadata!.name} Established`, async () => {
-        const live = await ext.readCustomResourceDefinition({ name: crd.metadata!.name! });
-        const cond = (t: string) => live.status?.conditions?.find((c) => c.type === t)?.status === 'True';
-        return cond('Established') && cond('NamesAccepted');
-      }, 30_000);
+      await waitFor(
+        `CRD ${crd.metadata!.name} Established`,
+        async () => {
+          const live = await ext.readCustomResourceDefinition({ name: crd.metadata!.name! });
+          const cond = (t: string) => live.status?.conditions?.find((c) => c.type === t)?.status === 'True';
+          return cond('Established') && cond('NamesAccepted');
+        },
+        30_000,
+      );
     }
   });
 

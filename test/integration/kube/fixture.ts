@@ -5,9 +5,7 @@
  */
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import {
-  AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig, type V1Pod,
-} from '@kubernetes/client-node';
+import { AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { useStack } from '../../stack/mocha.js';
 import { adminKubeconfig } from '../../stack/kube/layout.js';
 import { ProcessKubelet } from '../../stack/kubelet/kubelet.js';
@@ -41,7 +39,9 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
       last = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)?.slice(0, 2000)}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)?.slice(0, 2000)}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 300));
   }
@@ -85,7 +85,11 @@ export function useKube(name: string, opts: { withKubelet: boolean }): KubeFixtu
     if (opts.withKubelet) {
       await kubeletComponent.install(fx.ctx); // the Debian binaries the image table maps to
       fx.kubelet = new ProcessKubelet({
-        kubeConfig: fx.kc, stateDir: fx.kubeletStateDir, logDir: fx.kubeletLogDir, nodeName: `process-kubelet-${name}`, schedulerName: fx.scheduler,
+        kubeConfig: fx.kc,
+        stateDir: fx.kubeletStateDir,
+        logDir: fx.kubeletLogDir,
+        nodeName: `process-kubelet-${name}`,
+        schedulerName: fx.scheduler,
         firstPodIpIndex: podIpBlock(name) * 254,
         log: (m) => fx.ctx.log(`[kubelet ${name}] ${m}`),
       });
@@ -98,8 +102,11 @@ export function useKube(name: string, opts: { withKubelet: boolean }): KubeFixtu
     if (!fx.core) return;
     await fx.core.deleteNamespace({ name: fx.namespace }).catch(() => undefined);
     // Let the kubelet finish the pods' graceful deletion before it stops.
-    await waitFor('pods of the deleted namespace to go', async () =>
-      (await fx.core.listNamespacedPod({ namespace: fx.namespace })).items.length === 0, 30_000).catch(() => undefined);
+    await waitFor(
+      'pods of the deleted namespace to go',
+      async () => (await fx.core.listNamespacedPod({ namespace: fx.namespace })).items.length === 0,
+      30_000,
+    ).catch(() => undefined);
     await fx.kubelet?.stop(2000);
   });
 

@@ -15,12 +15,14 @@ function job(name: string, script: string, schedulerName: string): V1Job {
         spec: {
           schedulerName,
           restartPolicy: 'Never',
-          containers: [{
-            name: 'main',
-            image: 'busybox:1.36',
-            command: ['sh', '-c', script],
-            env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
-          }],
+          containers: [
+            {
+              name: 'main',
+              image: 'busybox:1.36',
+              command: ['sh', '-c', script],
+              env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+            },
+          ],
         },
       },
     },
@@ -48,7 +50,10 @@ describe('kube: Jobs run through the process kubelet', function () {
   });
 
   it('a Job whose command exits 3 reaches Failed, and the pod shows exit code 3', async () => {
-    await fx.batch.createNamespacedJob({ namespace: fx.namespace, body: job('fails', 'echo failing >&2; echo "bucket not found" > /dev/termination-log; exit 3', fx.scheduler) });
+    await fx.batch.createNamespacedJob({
+      namespace: fx.namespace,
+      body: job('fails', 'echo failing >&2; echo "bucket not found" > /dev/termination-log; exit 3', fx.scheduler),
+    });
     const failed = await waitFor('Job fails to fail', async () => {
       const j = await fx.batch.readNamespacedJob({ namespace: fx.namespace, name: 'fails' });
       return j.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
@@ -67,14 +72,21 @@ describe('kube: Jobs run through the process kubelet', function () {
     const podSpec = body.spec!.template.spec!;
     podSpec.volumes = [{ name: 'shared', emptyDir: {} }];
     podSpec.containers[0].volumeMounts = [{ name: 'shared', mountPath: '/shared' }];
-    podSpec.initContainers = [{
-      name: 'helper', image: 'busybox:1.36', restartPolicy: 'Always',
-      command: ['sh', '-c', 'trap "exit 0" TERM; while true; do touch /shared/beat; sleep 0.2; done'],
-      volumeMounts: [{ name: 'shared', mountPath: '/shared' }],
-    }];
+    podSpec.initContainers = [
+      {
+        name: 'helper',
+        image: 'busybox:1.36',
+        restartPolicy: 'Always',
+        command: ['sh', '-c', 'trap "exit 0" TERM; while true; do touch /shared/beat; sleep 0.2; done'],
+        volumeMounts: [{ name: 'shared', mountPath: '/shared' }],
+      },
+    ];
     await fx.batch.createNamespacedJob({ namespace: fx.namespace, body });
     await waitFor('Job sidecar to complete', async () =>
-      (await fx.batch.readNamespacedJob({ namespace: fx.namespace, name: 'sidecar' })).status?.conditions?.find((c) => c.type === 'Complete' && c.status === 'True'));
+      (await fx.batch.readNamespacedJob({ namespace: fx.namespace, name: 'sidecar' })).status?.conditions?.find(
+        (c) => c.type === 'Complete' && c.status === 'True',
+      ),
+    );
     const [pod] = await podsWithLabel(fx, 'job=sidecar');
     expect(pod.status?.phase).to.equal('Succeeded');
     expect(pod.status?.containerStatuses?.[0].state?.terminated?.exitCode).to.equal(0);
@@ -96,12 +108,18 @@ describe('kube: Jobs run through the process kubelet', function () {
         },
       },
     });
-    await waitFor('pod deadline to be running', async () =>
-      (await fx.core.readNamespacedPod({ namespace: fx.namespace, name: 'deadline' })).status?.phase === 'Running');
-    const pod: V1Pod = await waitFor('pod deadline to fail', async () => {
-      const p = await fx.core.readNamespacedPod({ namespace: fx.namespace, name: 'deadline' });
-      return p.status?.phase === 'Failed' ? p : undefined;
-    }, 30_000);
+    await waitFor(
+      'pod deadline to be running',
+      async () => (await fx.core.readNamespacedPod({ namespace: fx.namespace, name: 'deadline' })).status?.phase === 'Running',
+    );
+    const pod: V1Pod = await waitFor(
+      'pod deadline to fail',
+      async () => {
+        const p = await fx.core.readNamespacedPod({ namespace: fx.namespace, name: 'deadline' });
+        return p.status?.phase === 'Failed' ? p : undefined;
+      },
+      30_000,
+    );
     expect(Date.now() - started).to.be.greaterThan(3000);
     expect(pod.status?.reason).to.equal('DeadlineExceeded');
     const terminated = pod.status?.containerStatuses?.[0].state?.terminated;

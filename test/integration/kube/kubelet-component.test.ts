@@ -36,7 +36,10 @@ describe('kube: the kubelet stack component', function () {
       namespace,
       body: {
         metadata: { name: 'hello' },
-        spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox:1.36', command: ['sh', '-c', 'echo hello from $HOSTNAME'] }] },
+        spec: {
+          restartPolicy: 'Never',
+          containers: [{ name: 'main', image: 'busybox:1.36', command: ['sh', '-c', 'echo hello from $HOSTNAME'] }],
+        },
       },
     });
     const pod = await waitFor('pod hello Succeeded', async () => {

@@ -20,25 +20,41 @@ describe('kube: a volume at /tmp on the process kubelet', function () {
         spec: {
           schedulerName: fx.scheduler,
           restartPolicy: 'Never',
-          volumes: [{ name: 'tmp', emptyDir: {} }, { name: 'data', emptyDir: {} }],
-          containers: [{
-            name: 'main',
-            image: 'busybox:1.36',
-            command: ['sh', '-c', [
-              // /tmp is the (empty) volume, not the host's /tmp; /data is a second volume whose source is under /tmp/silo-stack.
-              'test ! -e /tmp/silo-stack || { echo host-tmp-visible > /dev/termination-log; exit 3; }',
-              'echo scratch > /tmp/scratch && echo data > /data/file',
-              'echo "tmp=$(cat /tmp/scratch) data=$(cat /data/file)" > /dev/termination-log',
-            ].join('; ')],
-            volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, { name: 'data', mountPath: '/data' }],
-          }],
+          volumes: [
+            { name: 'tmp', emptyDir: {} },
+            { name: 'data', emptyDir: {} },
+          ],
+          containers: [
+            {
+              name: 'main',
+              image: 'busybox:1.36',
+              command: [
+                'sh',
+                '-c',
+                [
+                  // /tmp is the (empty) volume, not the host's /tmp; /data is a second volume whose source is under /tmp/silo-stack.
+                  'test ! -e /tmp/silo-stack || { echo host-tmp-visible > /dev/termination-log; exit 3; }',
+                  'echo scratch > /tmp/scratch && echo data > /data/file',
+                  'echo "tmp=$(cat /tmp/scratch) data=$(cat /data/file)" > /dev/termination-log',
+                ].join('; '),
+              ],
+              volumeMounts: [
+                { name: 'tmp', mountPath: '/tmp' },
+                { name: 'data', mountPath: '/data' },
+              ],
+            },
+          ],
         },
       },
     });
-    const pod = await waitFor('pod tmp-volume to finish', async () => {
-      const p = await fx.core.readNamespacedPod({ namespace: fx.namespace, name: 'tmp-volume' });
-      return ['Succeeded', 'Failed'].includes(p.status?.phase ?? '') ? p : undefined;
-    }, 60_000);
+    const pod = await waitFor(
+      'pod tmp-volume to finish',
+      async () => {
+        const p = await fx.core.readNamespacedPod({ namespace: fx.namespace, name: 'tmp-volume' });
+        return ['Succeeded', 'Failed'].includes(p.status?.phase ?? '') ? p : undefined;
+      },
+      60_000,
+    );
     const terminated = pod.status?.containerStatuses?.[0].state?.terminated;
     expect(terminated?.message, JSON.stringify(pod.status?.containerStatuses)).to.equal('tmp=scratch data=data\n');
     expect(terminated?.exitCode).to.equal(0);

@@ -49,21 +49,38 @@ describe('process kubelet: env resolution', () => {
     };
     const env = await resolveEnv(pod, c, lookups, { BASE: 'x' });
     expect(env).to.include({
-      BASE: 'x', LEVEL: 'debug', MODE: 'slow', DB_user: 'alice', DB_pass: 's3cret', USER: 'alice', LVL: 'debug',
-      POD: 'p1', NS: 'ns1', IP: '127.1.0.9', NODE: 'n1', APP: 'db', URL: 'mysql://alice@127.1.0.9/$(MISSING)',
+      BASE: 'x',
+      LEVEL: 'debug',
+      MODE: 'slow',
+      DB_user: 'alice',
+      DB_pass: 's3cret',
+      USER: 'alice',
+      LVL: 'debug',
+      POD: 'p1',
+      NS: 'ns1',
+      IP: '127.1.0.9',
+      NODE: 'n1',
+      APP: 'db',
+      URL: 'mysql://alice@127.1.0.9/$(MISSING)',
     });
   });
 
   it('fails with CreateContainerConfigError-style messages for missing references, unless optional', async () => {
     const missingSecret: V1Container = { name: 'c', env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 'nope', key: 'k' } } }] };
-    await resolveEnv(pod, missingSecret, lookups).then(() => expect.fail('should throw'), (err) => {
-      expect(err).to.be.instanceOf(ContainerConfigError);
-      expect(err.message).to.equal('secret "nope" not found');
-    });
+    await resolveEnv(pod, missingSecret, lookups).then(
+      () => expect.fail('should throw'),
+      (err) => {
+        expect(err).to.be.instanceOf(ContainerConfigError);
+        expect(err.message).to.equal('secret "nope" not found');
+      },
+    );
     const missingKey: V1Container = { name: 'c', env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'settings', key: 'k' } } }] };
-    await resolveEnv(pod, missingKey, lookups).then(() => expect.fail('should throw'), (err) => {
-      expect(err.message).to.equal("couldn't find key k in ConfigMap ns1/settings");
-    });
+    await resolveEnv(pod, missingKey, lookups).then(
+      () => expect.fail('should throw'),
+      (err) => {
+        expect(err.message).to.equal("couldn't find key k in ConfigMap ns1/settings");
+      },
+    );
     const optional: V1Container = {
       name: 'c',
       env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 'nope', key: 'k', optional: true } } }],
@@ -110,7 +127,7 @@ describe('process kubelet: image table', () => {
 });
 
 describe('process kubelet: pod IPs and mounts', () => {
-  it('hands out distinct 127.1.x.y addresses and keeps a restarted pod\'s address', () => {
+  it("hands out distinct 127.1.x.y addresses and keeps a restarted pod's address", () => {
     expect(podIpForIndex(0)).to.equal('127.1.0.1');
     expect(podIpForIndex(254)).to.equal('127.1.1.1');
     const a = new PodIpAllocator();
@@ -125,17 +142,20 @@ describe('process kubelet: pod IPs and mounts', () => {
   });
 
   it('mounts parents before children, read-only where asked, then execs in the working dir', () => {
-    const script = mountScript([
-      { source: '/s/child', target: '/data/conf', readOnly: true },
-      { source: '/s/parent', target: '/data', readOnly: false },
-    ], '/work');
+    const script = mountScript(
+      [
+        { source: '/s/child', target: '/data/conf', readOnly: true },
+        { source: '/s/parent', target: '/data', readOnly: false },
+      ],
+      '/work',
+    );
     const lines = script.split('\n');
     expect(lines.findIndex((l) => l.includes("'/data'"))).to.be.lessThan(lines.findIndex((l) => l.includes("'/data/conf'")));
     expect(script).to.contain("mount -o remount,bind,ro '/data/conf'");
     expect(lines.at(-1)).to.equal('exec "$@"');
   });
 
-  it('bakes the checkout into Silo\'s image, bound after the pod\'s mounts (decision 0130)', () => {
+  it("bakes the checkout into Silo's image, bound after the pod's mounts (decision 0130)", () => {
     const silo = resolveImage(`${SILO_IMAGE_PREFIX}:dev`, undefined, ['controller']);
     expect(silo.ok && silo.run.imagePaths).to.deep.equal([repoRoot]);
     const busybox = resolveImage('busybox:1.36', ['sh'], undefined);
@@ -164,9 +184,21 @@ describe('process kubelet: pod IPs and mounts', () => {
       const spec: V1Container = { name: 'c', volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }] };
       const run = async (imagePaths: string[], name: string) => {
         const image = { anonymousVolumes: [], imagePaths };
-        const mounts = containerMounts(spec, new Map([['tmp', join(dir, `empty-${name}`)]]), image, join(dir, 'anon'), join(dir, `term-${name}`));
+        const mounts = containerMounts(
+          spec,
+          new Map([['tmp', join(dir, `empty-${name}`)]]),
+          image,
+          join(dir, 'anon'),
+          join(dir, `term-${name}`),
+        );
         const logPath = join(dir, `${name}.log`);
-        const c = startContainer({ argv: ['cat', 'marker'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, cwd: baked, mounts, logPath });
+        const c = startContainer({
+          argv: ['cat', 'marker'],
+          env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+          cwd: baked,
+          mounts,
+          logPath,
+        });
         const exit = await c.exited;
         return { exitCode: exit.exitCode, log: readFileSync(logPath, 'utf8') };
       };

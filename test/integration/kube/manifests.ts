@@ -30,7 +30,12 @@ export function readDist(): DistFile[] {
  * The install bundle is every file that carries CRDs; monitoring is the file of
  * Prometheus Operator objects (its CRDs are not on the test API server); the rest are examples.
  */
-export function splitDist(): { crds: KubernetesObject[]; bundle: KubernetesObject[]; examples: KubernetesObject[]; monitoring: KubernetesObject[] } {
+export function splitDist(): {
+  crds: KubernetesObject[];
+  bundle: KubernetesObject[];
+  examples: KubernetesObject[];
+  monitoring: KubernetesObject[];
+} {
   const files = readDist();
   const isBundle = (f: DistFile) => f.objects.some((o) => o.kind === 'CustomResourceDefinition');
   const isMonitoring = (f: DistFile) => f.objects.every((o) => o.apiVersion?.startsWith('monitoring.coreos.com/'));
@@ -54,11 +59,15 @@ export const describeObject = (o: KubernetesObject) =>
  * mode 'apply': `kubectl apply --server-side`; 'dry-run': `kubectl apply --dry-run=server`.
  */
 export function kubectlApply(ctx: StackContext, obj: KubernetesObject, mode: 'apply' | 'dry-run'): void {
-  const args = mode === 'apply'
-    ? ['apply', '--server-side', '--force-conflicts', '--field-manager=silo-tests', '-f', '-']
-    : ['apply', '--dry-run=server', '-f', '-'];
+  const args =
+    mode === 'apply'
+      ? ['apply', '--server-side', '--force-conflicts', '--field-manager=silo-tests', '-f', '-']
+      : ['apply', '--dry-run=server', '-f', '-'];
   const res = spawnSync(kubeBinary(ctx, 'kubectl'), args, {
-    input: JSON.stringify(obj), encoding: 'utf8', env: { ...process.env, KUBECONFIG: adminKubeconfig(ctx) }, timeout: 60_000,
+    input: JSON.stringify(obj),
+    encoding: 'utf8',
+    env: { ...process.env, KUBECONFIG: adminKubeconfig(ctx) },
+    timeout: 60_000,
   });
   if (res.status !== 0) throw new Error((res.stderr || res.stdout || `kubectl exited ${res.status}`).trim());
 }

@@ -19,15 +19,25 @@ describe('kube: pods on the process kubelet', function () {
   const logOf = (pod: V1Pod, container: string) =>
     readFileSync(containerLogPath(fx.kubeletLogDir, fx.namespace, pod.metadata!.name!, pod.metadata!.uid!, container), 'utf8');
   const untilPhase = (name: string, phases: string[], ms = 60_000) =>
-    waitFor(`pod ${name} in ${phases.join('/')}`, async () => {
-      const p = await read(name);
-      return phases.includes(p.status?.phase ?? '') ? p : undefined;
-    }, ms);
+    waitFor(
+      `pod ${name} in ${phases.join('/')}`,
+      async () => {
+        const p = await read(name);
+        return phases.includes(p.status?.phase ?? '') ? p : undefined;
+      },
+      ms,
+    );
 
   it('resolves env and volumes from Secrets, ConfigMaps and the downward API; init containers run first', async () => {
     const ns = fx.namespace;
-    await fx.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'creds' }, stringData: { password: 'pa55', token: 't0k' } } });
-    await fx.core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'cfg' }, data: { 'app.conf': 'level=debug\n', MODE: 'fast' } } });
+    await fx.core.createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name: 'creds' }, stringData: { password: 'pa55', token: 't0k' } },
+    });
+    await fx.core.createNamespacedConfigMap({
+      namespace: ns,
+      body: { metadata: { name: 'cfg' }, data: { 'app.conf': 'level=debug\n', MODE: 'fast' } },
+    });
     await fx.core.createNamespacedPod({
       namespace: ns,
       body: {
@@ -40,31 +50,41 @@ describe('kube: pods on the process kubelet', function () {
             { name: 'secret', secret: { secretName: 'creds' } },
             { name: 'config', configMap: { name: 'cfg', items: [{ key: 'app.conf', path: 'conf/app.conf' }] } },
           ],
-          initContainers: [{
-            name: 'prepare', image: 'busybox:1.36', command: ['sh', '-c', 'echo prepared > /scratch/marker'],
-            volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }],
-          }],
-          containers: [{
-            name: 'main',
-            image: 'debian:bookworm',
-            command: ['sh', '-c', [
-              'echo "PASSWORD=$PASSWORD MODE=$MODE NS=$NS IP=$IP"',
-              'cat /scratch/marker /etc/creds/token /etc/app/conf/app.conf',
-              'echo; test -s /var/run/secrets/kubernetes.io/serviceaccount/token && echo has-sa-token',
-              'touch /etc/creds/x 2>/dev/null || echo secret-is-read-only',
-            ].join('; ')],
-            env: [
-              { name: 'PASSWORD', valueFrom: { secretKeyRef: { name: 'creds', key: 'password' } } },
-              { name: 'NS', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-              { name: 'IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
-            ],
-            envFrom: [{ configMapRef: { name: 'cfg' } }],
-            volumeMounts: [
-              { name: 'scratch', mountPath: '/scratch' },
-              { name: 'secret', mountPath: '/etc/creds', readOnly: true },
-              { name: 'config', mountPath: '/etc/app' },
-            ],
-          }],
+          initContainers: [
+            {
+              name: 'prepare',
+              image: 'busybox:1.36',
+              command: ['sh', '-c', 'echo prepared > /scratch/marker'],
+              volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }],
+            },
+          ],
+          containers: [
+            {
+              name: 'main',
+              image: 'debian:bookworm',
+              command: [
+                'sh',
+                '-c',
+                [
+                  'echo "PASSWORD=$PASSWORD MODE=$MODE NS=$NS IP=$IP"',
+                  'cat /scratch/marker /etc/creds/token /etc/app/conf/app.conf',
+                  'echo; test -s /var/run/secrets/kubernetes.io/serviceaccount/token && echo has-sa-token',
+                  'touch /etc/creds/x 2>/dev/null || echo secret-is-read-only',
+                ].join('; '),
+              ],
+              env: [
+                { name: 'PASSWORD', valueFrom: { secretKeyRef: { name: 'creds', key: 'password' } } },
+                { name: 'NS', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+                { name: 'IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+              ],
+              envFrom: [{ configMapRef: { name: 'cfg' } }],
+              volumeMounts: [
+                { name: 'scratch', mountPath: '/scratch' },
+                { name: 'secret', mountPath: '/etc/creds', readOnly: true },
+                { name: 'config', mountPath: '/etc/app' },
+              ],
+            },
+          ],
         },
       },
     });
@@ -78,7 +98,9 @@ describe('kube: pods on the process kubelet', function () {
     expect(pod.status?.initContainerStatuses?.[0].state?.terminated?.exitCode).to.equal(0);
     // `kubectl logs` path: the API server proxies pods/log to the kubelet's log endpoint.
     expect(await fx.core.readNamespacedPodLog({ namespace: ns, name: 'features', container: 'main' })).to.equal(log);
-    expect(await fx.core.readNamespacedPodLog({ namespace: ns, name: 'features', container: 'main', tailLines: 1 })).to.equal('secret-is-read-only\n');
+    expect(await fx.core.readNamespacedPodLog({ namespace: ns, name: 'features', container: 'main', tailLines: 1 })).to.equal(
+      'secret-is-read-only\n',
+    );
     const conditions = Object.fromEntries((pod.status?.conditions ?? []).map((c) => [c.type, c.status]));
     expect(conditions).to.include({ PodScheduled: 'True', Initialized: 'True', Ready: 'False' });
   });
@@ -91,15 +113,21 @@ describe('kube: pods on the process kubelet', function () {
         spec: {
           schedulerName: fx.scheduler,
           restartPolicy: 'Never',
-          containers: [{
-            name: 'main', image: 'busybox:1.36', command: ['true'],
-            env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 'absent', key: 'k' } } }],
-          }],
+          containers: [
+            {
+              name: 'main',
+              image: 'busybox:1.36',
+              command: ['true'],
+              env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 'absent', key: 'k' } } }],
+            },
+          ],
         },
       },
     });
-    const waiting = await waitFor('CreateContainerConfigError', async () =>
-      (await read('no-secret')).status?.containerStatuses?.[0].state?.waiting);
+    const waiting = await waitFor(
+      'CreateContainerConfigError',
+      async () => (await read('no-secret')).status?.containerStatuses?.[0].state?.waiting,
+    );
     expect(waiting.reason).to.equal('CreateContainerConfigError');
     expect(waiting.message).to.equal('secret "absent" not found');
   });
@@ -107,7 +135,10 @@ describe('kube: pods on the process kubelet', function () {
   it('an image without a local recipe waits with ErrImagePull and says why', async () => {
     await fx.core.createNamespacedPod({
       namespace: fx.namespace,
-      body: { metadata: { name: 'unknown-image' }, spec: { schedulerName: fx.scheduler, containers: [{ name: 'main', image: 'nginx:1.25' }] } },
+      body: {
+        metadata: { name: 'unknown-image' },
+        spec: { schedulerName: fx.scheduler, containers: [{ name: 'main', image: 'nginx:1.25' }] },
+      },
     });
     const waiting = await waitFor('ErrImagePull', async () => (await read('unknown-image')).status?.containerStatuses?.[0].state?.waiting);
     expect(waiting.reason).to.equal('ErrImagePull');
@@ -129,10 +160,13 @@ describe('kube: pods on the process kubelet', function () {
         spec: {
           schedulerName: fx.scheduler,
           terminationGracePeriodSeconds: 20,
-          containers: [{
-            name: 'main', image: 'busybox:1.36',
-            command: ['sh', '-c', 'trap "echo got-TERM; exit 0" TERM; echo started; while true; do sleep 0.2; done'],
-          }],
+          containers: [
+            {
+              name: 'main',
+              image: 'busybox:1.36',
+              command: ['sh', '-c', 'trap "echo got-TERM; exit 0" TERM; echo started; while true; do sleep 0.2; done'],
+            },
+          ],
         },
       },
     });
@@ -143,7 +177,15 @@ describe('kube: pods on the process kubelet', function () {
     expect(running.status?.containerStatuses?.[0].state?.running).to.not.equal(undefined);
     const started = Date.now();
     await fx.core.deleteNamespacedPod({ namespace: fx.namespace, name: 'graceful' });
-    await waitFor('graceful to be gone', async () => read('graceful').then(() => false, (err) => err.code === 404), 30_000);
+    await waitFor(
+      'graceful to be gone',
+      async () =>
+        read('graceful').then(
+          () => false,
+          (err) => err.code === 404,
+        ),
+      30_000,
+    );
     expect(Date.now() - started, 'it exited on SIGTERM, long before the grace period').to.be.lessThan(15_000);
     expect(logOf(running, 'main')).to.contain('got-TERM');
   });
@@ -157,15 +199,22 @@ describe('kube: pods on the process kubelet', function () {
           schedulerName: fx.scheduler,
           terminationGracePeriodSeconds: 1,
           volumes: [{ name: 'state', emptyDir: {} }],
-          containers: [{
-            name: 'main', image: 'busybox:1.36', volumeMounts: [{ name: 'state', mountPath: '/probe-state' }],
-            command: ['sh', '-c', 'sleep 2; touch /probe-state/ready; exec sleep 600'],
-            // /probe-state exists only in the container's mount namespace.
-            readinessProbe: { exec: { command: ['test', '-e', '/probe-state/ready'] }, periodSeconds: 1, failureThreshold: 1 },
-          }, {
-            name: 'doomed', image: 'busybox:1.36', command: ['sleep', '600'],
-            livenessProbe: { tcpSocket: { port: 1 }, periodSeconds: 1, failureThreshold: 2 },
-          }],
+          containers: [
+            {
+              name: 'main',
+              image: 'busybox:1.36',
+              volumeMounts: [{ name: 'state', mountPath: '/probe-state' }],
+              command: ['sh', '-c', 'sleep 2; touch /probe-state/ready; exec sleep 600'],
+              // /probe-state exists only in the container's mount namespace.
+              readinessProbe: { exec: { command: ['test', '-e', '/probe-state/ready'] }, periodSeconds: 1, failureThreshold: 1 },
+            },
+            {
+              name: 'doomed',
+              image: 'busybox:1.36',
+              command: ['sleep', '600'],
+              livenessProbe: { tcpSocket: { port: 1 }, periodSeconds: 1, failureThreshold: 2 },
+            },
+          ],
         },
       },
     });
@@ -174,10 +223,16 @@ describe('kube: pods on the process kubelet', function () {
       return p.status?.containerStatuses?.find((c) => c.name === 'main')?.state?.running ? p : undefined;
     });
     expect(early.status?.containerStatuses?.find((c) => c.name === 'main')?.ready).to.equal(false);
-    await waitFor('main container ready', async () =>
-      (await read('probed')).status?.containerStatuses?.find((c) => c.name === 'main')?.ready === true, 20_000);
-    const restarted = await waitFor('doomed restarted by its liveness probe', async () =>
-      (await read('probed')).status?.containerStatuses?.find((c) => c.name === 'doomed' && (c.restartCount ?? 0) >= 1), 30_000);
+    await waitFor(
+      'main container ready',
+      async () => (await read('probed')).status?.containerStatuses?.find((c) => c.name === 'main')?.ready === true,
+      20_000,
+    );
+    const restarted = await waitFor(
+      'doomed restarted by its liveness probe',
+      async () => (await read('probed')).status?.containerStatuses?.find((c) => c.name === 'doomed' && (c.restartCount ?? 0) >= 1),
+      30_000,
+    );
     expect(restarted.lastState?.terminated?.exitCode).to.be.oneOf([137, 143]);
   });
 
@@ -189,19 +244,29 @@ describe('kube: pods on the process kubelet', function () {
         spec: {
           schedulerName: fx.scheduler,
           terminationGracePeriodSeconds: 10,
-          containers: [{
-            name: 'postgres', image: 'postgres:15', env: [{ name: 'POSTGRES_PASSWORD', value: 'pw' }],
-            readinessProbe: { exec: { command: ['pg_isready', '-U', 'postgres', '-h', '/var/run/postgresql'] }, periodSeconds: 1 },
-          }],
+          containers: [
+            {
+              name: 'postgres',
+              image: 'postgres:15',
+              env: [{ name: 'POSTGRES_PASSWORD', value: 'pw' }],
+              readinessProbe: { exec: { command: ['pg_isready', '-U', 'postgres', '-h', '/var/run/postgresql'] }, periodSeconds: 1 },
+            },
+          ],
         },
       },
     });
-    const pod = await waitFor('postgres Ready', async () => {
-      const p = await read('pg');
-      return p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? p : undefined;
-    }, 60_000);
+    const pod = await waitFor(
+      'postgres Ready',
+      async () => {
+        const p = await read('pg');
+        return p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? p : undefined;
+      },
+      60_000,
+    );
     const out = execFileSync('psql', ['-h', pod.status!.podIP!, '-U', 'postgres', '-tAc', 'SHOW data_directory'], {
-      encoding: 'utf8', env: { ...process.env, PGPASSWORD: 'pw' }, timeout: 10_000,
+      encoding: 'utf8',
+      env: { ...process.env, PGPASSWORD: 'pw' },
+      timeout: 10_000,
     });
     expect(out.trim()).to.equal('/var/lib/postgresql/data');
   });
@@ -214,10 +279,14 @@ describe('kube: pods on the process kubelet', function () {
         spec: {
           schedulerName: fx.scheduler,
           restartPolicy: 'Never',
-          containers: [{
-            name: 'main', image: 'busybox:1.36', terminationMessagePolicy: 'FallbackToLogsOnError',
-            command: ['sh', '-c', 'echo step one; echo "error: access denied" >&2; exit 1'],
-          }],
+          containers: [
+            {
+              name: 'main',
+              image: 'busybox:1.36',
+              terminationMessagePolicy: 'FallbackToLogsOnError',
+              command: ['sh', '-c', 'echo step one; echo "error: access denied" >&2; exit 1'],
+            },
+          ],
         },
       },
     });
@@ -228,7 +297,8 @@ describe('kube: pods on the process kubelet', function () {
   it("Silo's image runs this checkout's code in-cluster, with the pod's ServiceAccount token and RBAC", async () => {
     const ns = fx.namespace;
     await fx.kc.makeApiClient(RbacAuthorizationV1Api).createNamespacedRole({
-      namespace: ns, body: { metadata: { name: 'pod-reader' }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['list'] }] },
+      namespace: ns,
+      body: { metadata: { name: 'pod-reader' }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['list'] }] },
     });
     await fx.kc.makeApiClient(RbacAuthorizationV1Api).createNamespacedRoleBinding({
       namespace: ns,
@@ -245,11 +315,14 @@ describe('kube: pods on the process kubelet', function () {
         spec: {
           schedulerName: fx.scheduler,
           restartPolicy: 'Never',
-          containers: [{
-            name: 'main', image: `${SILO_IMAGE_PREFIX}:dev`,
-            command: ['node', 'test/integration/kube/fixtures/in-cluster-client.ts'],
-            env: [{ name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }],
-          }],
+          containers: [
+            {
+              name: 'main',
+              image: `${SILO_IMAGE_PREFIX}:dev`,
+              command: ['node', 'test/integration/kube/fixtures/in-cluster-client.ts'],
+              env: [{ name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }],
+            },
+          ],
         },
       },
     });
@@ -269,11 +342,15 @@ describe('kube: pods on the process kubelet', function () {
           schedulerName: fx.scheduler,
           restartPolicy: 'OnFailure',
           volumes: [{ name: 'state', emptyDir: {} }],
-          containers: [{
-            name: 'main', image: 'busybox:1.36', volumeMounts: [{ name: 'state', mountPath: '/state' }],
-            // Fails the first time, succeeds the second: the emptyDir survives the restart.
-            command: ['sh', '-c', 'if [ -e /state/tried ]; then exit 0; fi; touch /state/tried; exit 7'],
-          }],
+          containers: [
+            {
+              name: 'main',
+              image: 'busybox:1.36',
+              volumeMounts: [{ name: 'state', mountPath: '/state' }],
+              // Fails the first time, succeeds the second: the emptyDir survives the restart.
+              command: ['sh', '-c', 'if [ -e /state/tried ]; then exit 0; fi; touch /state/tried; exit 7'],
+            },
+          ],
         },
       },
     });

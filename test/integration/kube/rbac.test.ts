@@ -29,7 +29,8 @@ function allowedAsks(): Ask[] {
   const asks: Ask[] = [];
   for (const [group, resources] of Object.entries(crdGroups)) {
     for (const resource of resources) {
-      for (const verb of ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']) asks.push({ verb, group, resource, namespace: 'team-a' });
+      for (const verb of ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'])
+        asks.push({ verb, group, resource, namespace: 'team-a' });
       for (const verb of ['get', 'update', 'patch']) asks.push({ verb, group, resource, subresource: 'status', namespace: 'team-a' });
       asks.push({ verb: 'update', group, resource, subresource: 'finalizers', namespace: 'team-a' });
     }
@@ -39,10 +40,14 @@ function allowedAsks(): Ask[] {
     asks.push({ verb, group: '', resource: 'pods', namespace: 'team-a' }, { verb, group: '', resource: 'pods' });
   }
   for (const verb of ['create', 'patch']) {
-    asks.push({ verb, group: '', resource: 'events', namespace: 'team-a' }, { verb, group: 'events.k8s.io', resource: 'events', namespace: 'team-a' });
+    asks.push(
+      { verb, group: '', resource: 'events', namespace: 'team-a' },
+      { verb, group: 'events.k8s.io', resource: 'events', namespace: 'team-a' },
+    );
   }
   asks.push({ verb: 'get', group: '', resource: 'secrets', namespace: 'team-a' }, { verb: 'get', group: '', resource: 'secrets' });
-  for (const verb of ['get', 'create', 'update']) asks.push({ verb, group: 'coordination.k8s.io', resource: 'leases', namespace: OPERATOR_NS });
+  for (const verb of ['get', 'create', 'update'])
+    asks.push({ verb, group: 'coordination.k8s.io', resource: 'leases', namespace: OPERATOR_NS });
   return asks;
 }
 
@@ -58,7 +63,8 @@ function deniedAsks(): Ask[] {
     { verb: '*', group: '*', resource: '*' },
     { verb: '*', group: '', resource: 'pods', namespace: 'team-a' },
   ];
-  for (const verb of ['get', 'create', 'update']) asks.push({ verb, group: 'coordination.k8s.io', resource: 'leases', namespace: 'default' });
+  for (const verb of ['get', 'create', 'update'])
+    asks.push({ verb, group: 'coordination.k8s.io', resource: 'leases', namespace: 'default' });
   for (const resource of ['clusterroles', 'clusterrolebindings', 'roles']) {
     for (const verb of ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'escalate', 'bind']) {
       asks.push({ verb, group: 'rbac.authorization.k8s.io', resource, ...(resource === 'roles' ? { namespace: OPERATOR_NS } : {}) });
@@ -86,13 +92,20 @@ describe('kube: RBAC matrix of the silo-operator ServiceAccount', function () {
 
   it('real requests with the minted kubeconfig: listing pods works, listing secrets is Forbidden', async () => {
     await saCore.listPodForAllNamespaces();
-    const err = await saCore.listSecretForAllNamespaces().then(() => undefined, (e) => e);
+    const err = await saCore.listSecretForAllNamespaces().then(
+      () => undefined,
+      (e) => e,
+    );
     expect(err?.code, 'list secrets must be refused').to.equal(403);
   });
 
   async function can(a: Ask): Promise<boolean> {
     const review = await authz.createSelfSubjectAccessReview({
-      body: { spec: { resourceAttributes: { verb: a.verb, group: a.group, resource: a.resource, subresource: a.subresource, namespace: a.namespace } } },
+      body: {
+        spec: {
+          resourceAttributes: { verb: a.verb, group: a.group, resource: a.resource, subresource: a.subresource, namespace: a.namespace },
+        },
+      },
     });
     return review.status?.allowed === true;
   }

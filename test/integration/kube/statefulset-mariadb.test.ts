@@ -12,7 +12,9 @@ import { useKube, waitFor, podsWithLabel } from './fixture.js';
 
 function sql(ip: string, query: string): string {
   return execFileSync('mariadb', ['-h', ip, '-P', '3306', '-u', 'root', '--batch', '--skip-column-names', '-e', query], {
-    encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8',
+    timeout: 10_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
   }).trim();
 }
 
@@ -35,31 +37,39 @@ describe('kube: a MariaDB StatefulSet on the process kubelet', function () {
             spec: {
               schedulerName: fx.scheduler,
               terminationGracePeriodSeconds: 10,
-              containers: [{
-                name: 'mariadb',
-                image: 'mariadb:10.11',
-                args: ['--skip-log-bin', '--innodb-buffer-pool-size=16M'],
-                env: [{ name: 'MARIADB_ALLOW_EMPTY_ROOT_PASSWORD', value: '1' }],
-                ports: [{ name: 'mysql', containerPort: 3306 }],
-                // Runs inside the pod's mount namespace, where the socket is the pod's own.
-                readinessProbe: { exec: { command: ['mariadb-admin', '--socket=/run/mysqld/mysqld.sock', 'ping'] }, periodSeconds: 1 },
-                volumeMounts: [{ name: 'data', mountPath: '/var/lib/mysql' }],
-              }],
+              containers: [
+                {
+                  name: 'mariadb',
+                  image: 'mariadb:10.11',
+                  args: ['--skip-log-bin', '--innodb-buffer-pool-size=16M'],
+                  env: [{ name: 'MARIADB_ALLOW_EMPTY_ROOT_PASSWORD', value: '1' }],
+                  ports: [{ name: 'mysql', containerPort: 3306 }],
+                  // Runs inside the pod's mount namespace, where the socket is the pod's own.
+                  readinessProbe: { exec: { command: ['mariadb-admin', '--socket=/run/mysqld/mysqld.sock', 'ping'] }, periodSeconds: 1 },
+                  volumeMounts: [{ name: 'data', mountPath: '/var/lib/mysql' }],
+                },
+              ],
             },
           },
-          volumeClaimTemplates: [{
-            metadata: { name: 'data' },
-            spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
-          }],
+          volumeClaimTemplates: [
+            {
+              metadata: { name: 'data' },
+              spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+            },
+          ],
         },
       },
     });
     // OrderedReady: db-1 is only created once db-0 passes its readiness probe.
-    pods = await waitFor('both MariaDB pods Ready', async () => {
-      const items = await podsWithLabel(fx, 'app=db');
-      const ready = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-      return items.length === 2 && items.every(ready) ? items : undefined;
-    }, 120_000);
+    pods = await waitFor(
+      'both MariaDB pods Ready',
+      async () => {
+        const items = await podsWithLabel(fx, 'app=db');
+        const ready = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+        return items.length === 2 && items.every(ready) ? items : undefined;
+      },
+      120_000,
+    );
     const ips = pods.map((p) => p.status!.podIP!);
     expect(new Set(ips).size).to.equal(2);
     for (const ip of ips) expect(ip).to.match(/^127\.1\.\d+\.\d+$/);
@@ -74,8 +84,12 @@ describe('kube: a MariaDB StatefulSet on the process kubelet', function () {
     // The data sits in each pod's volume directory (the PV's hostPath), not in the host's /var/lib/mysql.
     const dirOf = async (ip: string) => {
       const pod = pods.find((p) => p.status!.podIP === ip)!;
-      const pvc = await waitFor('claim bound', async () =>
-        (await fx.core.readNamespacedPersistentVolumeClaim({ namespace: fx.namespace, name: `data-${pod.metadata!.name}` })).spec?.volumeName);
+      const pvc = await waitFor(
+        'claim bound',
+        async () =>
+          (await fx.core.readNamespacedPersistentVolumeClaim({ namespace: fx.namespace, name: `data-${pod.metadata!.name}` })).spec
+            ?.volumeName,
+      );
       return (await fx.core.readPersistentVolume({ name: pvc })).spec!.hostPath!.path;
     };
     const dirOfA = await dirOf(a);
@@ -86,13 +100,17 @@ describe('kube: a MariaDB StatefulSet on the process kubelet', function () {
     expect(existsSync(join(dirOfB, 'only_on_a'))).to.equal(false);
   });
 
-  it('the volumeClaimTemplates\' PVCs are Bound (by the real PV controller) to hostPath volumes', async () => {
+  it("the volumeClaimTemplates' PVCs are Bound (by the real PV controller) to hostPath volumes", async () => {
     for (const p of pods) {
       const claim = `data-${p.metadata!.name}`;
-      const pvc = await waitFor(`PVC ${claim} Bound`, async () => {
-        const c = await fx.core.readNamespacedPersistentVolumeClaim({ namespace: fx.namespace, name: claim });
-        return c.status?.phase === 'Bound' ? c : undefined;
-      }, 30_000);
+      const pvc = await waitFor(
+        `PVC ${claim} Bound`,
+        async () => {
+          const c = await fx.core.readNamespacedPersistentVolumeClaim({ namespace: fx.namespace, name: claim });
+          return c.status?.phase === 'Bound' ? c : undefined;
+        },
+        30_000,
+      );
       const pv = await fx.core.readPersistentVolume({ name: pvc.spec!.volumeName! });
       expect(pv.spec?.claimRef?.uid).to.equal(pvc.metadata!.uid);
       expect(pv.spec?.hostPath?.path).to.equal(join(fx.kubeletStateDir, 'pvc', fx.namespace, `${claim}-${pvc.metadata!.uid}`));

@@ -65,10 +65,11 @@ describe('stack CLI and loopback-only servers', function () {
 
   it('`mc` from the cache talks to MinIO through the exported alias (ls, pipe, cat)', async () => {
     const e = stack.env();
-    const mc = (...args: string[]) => run(e.MC_BIN, ['--config-dir', join(stack.ctx.root, 'mc'), ...args], {
-      env: { ...process.env, MC_HOST_silo: e.MC_HOST_silo },
-      input: args[0] === 'pipe' ? 'piped through mc\n' : undefined,
-    });
+    const mc = (...args: string[]) =>
+      run(e.MC_BIN, ['--config-dir', join(stack.ctx.root, 'mc'), ...args], {
+        env: { ...process.env, MC_HOST_silo: e.MC_HOST_silo },
+        input: args[0] === 'pipe' ? 'piped through mc\n' : undefined,
+      });
     expect((await mc('ls', 'silo/')).stdout).to.contain(e.MINIO_BUCKET);
     // Benchmarks stream with `mc pipe`; it must work against the stack as configured.
     const key = `silo/${e.MINIO_BUCKET}/mc-pipe-${Date.now()}`;

@@ -26,7 +26,7 @@ const stores: Array<{ name: string; env: () => Record<string, string> }> = [
   { name: 'Ceph RGW', env: rgwWorkerEnv },
   { name: 'Azurite', env: azuriteWorkerEnv },
   { name: 'fake-gcs-server', env: gcsWorkerEnv },
-]
+];
 
 describe('worker round trips of a seeded MariaDB through every store', function () {
   this.timeout(300_000);
@@ -45,9 +45,14 @@ describe('worker round trips of a seeded MariaDB through every store', function 
     expected = await checksumTables(main(), seed);
     writeFileSync(join(dir, 'identity'), keys.identity);
     const pki = createPki(join(dir, 'pki'));
-    for (const [name, value] of Object.entries({ ca: pki.ca, cert: pki.clientCert, key: pki.clientKey })) writeFileSync(join(dir, name), value);
-    server = createInstanceManagerServer({ tls: { key: pki.serverKey, cert: pki.serverCert, clientCa: pki.ca }, engine: createMysqlEngine({ connection: { socket: main().socket, user: 'root' }, instanceName: 'db-1' }),
-      logger: createLogger({}, { write: () => undefined }), instanceName: 'db-1' });
+    for (const [name, value] of Object.entries({ ca: pki.ca, cert: pki.clientCert, key: pki.clientKey }))
+      writeFileSync(join(dir, name), value);
+    server = createInstanceManagerServer({
+      tls: { key: pki.serverKey, cert: pki.serverCert, clientCa: pki.ca },
+      engine: createMysqlEngine({ connection: { socket: main().socket, user: 'root' }, instanceName: 'db-1' }),
+      logger: createLogger({}, { write: () => undefined }),
+      instanceName: 'db-1',
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     imUrl = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
@@ -56,7 +61,11 @@ describe('worker round trips of a seeded MariaDB through every store', function 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function intoFreshServer(name: string, datadir: string | undefined, restore: (inst: ReturnType<typeof mariadbInstance>) => Promise<void>) {
+  async function intoFreshServer(
+    name: string,
+    datadir: string | undefined,
+    restore: (inst: ReturnType<typeof mariadbInstance>) => Promise<void>,
+  ) {
     const fresh = mariadbInstance(stack.ctx, name, port++, datadir ? { datadir } : {});
     if (datadir) await restore(fresh);
     await startMariadb(stack.ctx, fresh);
@@ -75,12 +84,35 @@ describe('worker round trips of a seeded MariaDB through every store', function 
     const slug = store.name.toLowerCase().replace(/[^a-z]+/g, '-');
     it(`${store.name}: mariadb-dump with zstd + age, restored through the mariadb client`, async () => {
       const key = `rt/${slug}/${Date.now()}/dump.sql`;
-      const backup = await silo(['backup', 'command', '--', 'mariadb-dump', '--no-defaults', `--socket=${main().socket}`, '-uroot', '--single-transaction', '--databases', seed.database],
-        { ...store.env(), ...workerProcessEnv({ dataKey: key, backupId: '20261122T000000Z', compression: { algorithm: 'zstd' }, ageRecipients: [keys.recipient] }) });
+      const backup = await silo(
+        [
+          'backup',
+          'command',
+          '--',
+          'mariadb-dump',
+          '--no-defaults',
+          `--socket=${main().socket}`,
+          '-uroot',
+          '--single-transaction',
+          '--databases',
+          seed.database,
+        ],
+        {
+          ...store.env(),
+          ...workerProcessEnv({
+            dataKey: key,
+            backupId: '20261122T000000Z',
+            compression: { algorithm: 'zstd' },
+            ageRecipients: [keys.recipient],
+          }),
+        },
+      );
       expect(backup.code, backup.stderr.slice(-2000)).to.equal(0);
       await intoFreshServer(`rt-cmd-${slug}`, undefined, async (fresh) => {
-        const restore = await silo(['restore', 'command', '--', 'mariadb', '--no-defaults', `--socket=${fresh.socket}`, '-uroot'],
-          { ...store.env(), ...workerProcessEnv({ metadataKey: `${key}.metadata.json`, ageIdentity: { file: join(dir, 'identity') } }) });
+        const restore = await silo(['restore', 'command', '--', 'mariadb', '--no-defaults', `--socket=${fresh.socket}`, '-uroot'], {
+          ...store.env(),
+          ...workerProcessEnv({ metadataKey: `${key}.metadata.json`, ageIdentity: { file: join(dir, 'identity') } }),
+        });
         expect(restore.code, restore.stderr.slice(-2000)).to.equal(0);
       });
     });
@@ -88,9 +120,14 @@ describe('worker round trips of a seeded MariaDB through every store', function 
     it(`${store.name}: physical backup through the instance manager (compressed on the ${compressOn}), restored by prepare and copy-back`, async () => {
       const prefix = `rt/${slug}/${Date.now()}/physical`;
       const backup = await silo(['backup', 'physical', '--instance-manager', imUrl], {
-        ...store.env(), ...workerProcessEnv({
-          dataKey: `${prefix}/backup.xbstream`, metadataKey: `${prefix}/metadata.json`, backupId: '20261122T000000Z',
-          compression: { algorithm: 'zstd' }, ageRecipients: [keys.recipient], compressOn,
+        ...store.env(),
+        ...workerProcessEnv({
+          dataKey: `${prefix}/backup.xbstream`,
+          metadataKey: `${prefix}/metadata.json`,
+          backupId: '20261122T000000Z',
+          compression: { algorithm: 'zstd' },
+          ageRecipients: [keys.recipient],
+          compressOn,
           tls: { caFile: join(dir, 'ca'), certFile: join(dir, 'cert'), keyFile: join(dir, 'key') },
         }),
       });
@@ -99,10 +136,17 @@ describe('worker round trips of a seeded MariaDB through every store', function 
       expect(metadata.lsn.to).to.match(/^\d+$/);
       expect(metadata.kind).to.equal('physical');
       expect(backup.stderr).to.include(`"compressedOn":"${compressOn}"`);
-      expect(metadata.sizes.sourceBytes, 'the uncompressed xbstream size, wherever it was compressed').to.be.greaterThan(metadata.sizes.storedBytes);
+      expect(metadata.sizes.sourceBytes, 'the uncompressed xbstream size, wherever it was compressed').to.be.greaterThan(
+        metadata.sizes.storedBytes,
+      );
       await intoFreshServer(`rt-phys-${slug}`, join(dir, `data-${slug}`), async () => {
-        const restore = await silo(['restore', 'physical', '--data-dir', join(dir, `data-${slug}`), '--work-dir', join(dir, `work-${slug}`)],
-          { ...store.env(), ...workerProcessEnv({ metadataKeys: [`${prefix}/metadata.json`], ageIdentity: { file: join(dir, 'identity') } }) });
+        const restore = await silo(
+          ['restore', 'physical', '--data-dir', join(dir, `data-${slug}`), '--work-dir', join(dir, `work-${slug}`)],
+          {
+            ...store.env(),
+            ...workerProcessEnv({ metadataKeys: [`${prefix}/metadata.json`], ageIdentity: { file: join(dir, 'identity') } }),
+          },
+        );
         expect(restore.code, restore.stderr.slice(-2000)).to.equal(0);
       });
     });

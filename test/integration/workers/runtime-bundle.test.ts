@@ -22,7 +22,9 @@ function staticallyLoaded(entry: string): string[] {
     if (seen.has(file)) return;
     seen.add(file);
     const text = readFileSync(file, 'utf8');
-    for (const match of text.matchAll(/(?:^|[;\n])\s*(?:import\s*(?:[^'"();]*?\s*from\s*)?|export\s*[^'"();]*?\s*from\s*)["'](\.\.?\/[^"']+)["']/g)) {
+    for (const match of text.matchAll(
+      /(?:^|[;\n])\s*(?:import\s*(?:[^'"();]*?\s*from\s*)?|export\s*[^'"();]*?\s*from\s*)["'](\.\.?\/[^"']+)["']/g,
+    )) {
       visit(resolve(dirname(file), match[1]));
     }
   };
@@ -56,22 +58,36 @@ describe('the runtime bundle (build/silo)', function () {
     const identityFile = join(dir, 'identity');
     execFileSync('sh', ['-c', `printf '%s\\n' "$0" > "$1"`, keys.identity, identityFile]);
     const env: NodeJS.ProcessEnv = {
-      ...process.env, SILO_STORE_TYPE: 'filesystem', SILO_FS_ROOT: join(dir, 'store'), SILO_DATA_KEY: 'b/data', SILO_BACKUP_ID: '20261122T000000Z',
-      SILO_COMPRESSION: 'zstd', SILO_AGE_RECIPIENTS: keys.recipient, SILO_LOG_LEVEL: 'warn', SILO_TERMINATION_LOG: join(dir, 'termination-log'),
+      ...process.env,
+      SILO_STORE_TYPE: 'filesystem',
+      SILO_FS_ROOT: join(dir, 'store'),
+      SILO_DATA_KEY: 'b/data',
+      SILO_BACKUP_ID: '20261122T000000Z',
+      SILO_COMPRESSION: 'zstd',
+      SILO_AGE_RECIPIENTS: keys.recipient,
+      SILO_LOG_LEVEL: 'warn',
+      SILO_TERMINATION_LOG: join(dir, 'termination-log'),
     };
     delete env.MALLOC_ARENA_MAX;
     delete env.MALLOC_MMAP_THRESHOLD_;
     // The backed-up "database" prints the settings its parent process (the worker) runs with.
-    const settings = 'echo "arena=$MALLOC_ARENA_MAX mmap=$MALLOC_MMAP_THRESHOLD_ single-threaded-gc=$(tr "\\0" "\\n" < /proc/$PPID/cmdline | grep -cx -- --single-threaded-gc)"';
-    const backup = spawnSync(join(build, 'silo'), ['backup', 'command', '--', 'sh', '-c', `${settings}; head -c 3000000 /dev/zero`], { env });
+    const settings =
+      'echo "arena=$MALLOC_ARENA_MAX mmap=$MALLOC_MMAP_THRESHOLD_ single-threaded-gc=$(tr "\\0" "\\n" < /proc/$PPID/cmdline | grep -cx -- --single-threaded-gc)"';
+    const backup = spawnSync(join(build, 'silo'), ['backup', 'command', '--', 'sh', '-c', `${settings}; head -c 3000000 /dev/zero`], {
+      env,
+    });
     expect(backup.status, backup.stderr.toString()).to.equal(0);
     const result = JSON.parse(backup.stdout.toString().trim().split('\n').pop()!);
     expect(result.metadata.sizes.sourceBytes).to.equal(3_000_000 + 'arena=2 mmap=262144 single-threaded-gc=1\n'.length);
 
     const firstLine = join(dir, 'first-line');
-    const restore = spawnSync(join(build, 'silo'), ['restore', 'command', '--', 'sh', '-c', 'head -n 1 > "$0"; cat > /dev/null', firstLine], {
-      env: { ...env, SILO_METADATA_KEY: 'b/data.metadata.json', SILO_AGE_IDENTITY_FILE: identityFile },
-    });
+    const restore = spawnSync(
+      join(build, 'silo'),
+      ['restore', 'command', '--', 'sh', '-c', 'head -n 1 > "$0"; cat > /dev/null', firstLine],
+      {
+        env: { ...env, SILO_METADATA_KEY: 'b/data.metadata.json', SILO_AGE_IDENTITY_FILE: identityFile },
+      },
+    );
     expect(restore.status, restore.stderr.toString()).to.equal(0);
     expect(readFileSync(firstLine, 'utf8')).to.equal('arena=2 mmap=262144 single-threaded-gc=1\n');
   });
@@ -83,15 +99,24 @@ describe('the runtime bundle (build/silo)', function () {
     { name: 'S3 (MinIO)', env: () => minioWorkerEnv(stack.ctx) },
     { name: 'Azure (Azurite)', env: azuriteWorkerEnv },
     { name: 'GCS (fake-gcs-server)', env: gcsWorkerEnv },
-  ]
+  ];
   for (const store of stores) {
     it(`backs up to ${store.name} and restores from it, with the store's chunk loaded from the bundle`, () => {
       const keys = generateAgeKeyPair();
       const identityFile = join(dir, `identity-${store.env().SILO_STORE_TYPE}`);
       execFileSync('sh', ['-c', `printf '%s\\n' "$0" > "$1"`, keys.identity, identityFile]);
       const key = `bundle/${Date.now()}/data`;
-      const env = { PATH: process.env.PATH, HOME: process.env.HOME, ...store.env(), SILO_DATA_KEY: key, SILO_BACKUP_ID: '20261122T000000Z',
-        SILO_COMPRESSION: 'zstd', SILO_AGE_RECIPIENTS: keys.recipient, SILO_LOG_LEVEL: 'warn', SILO_TERMINATION_LOG: join(dir, 'termination-log') };
+      const env = {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        ...store.env(),
+        SILO_DATA_KEY: key,
+        SILO_BACKUP_ID: '20261122T000000Z',
+        SILO_COMPRESSION: 'zstd',
+        SILO_AGE_RECIPIENTS: keys.recipient,
+        SILO_LOG_LEVEL: 'warn',
+        SILO_TERMINATION_LOG: join(dir, 'termination-log'),
+      };
       // 12 MiB of random bytes: more than one part or block, so the multipart path runs too.
       const source = join(dir, 'random');
       execFileSync('sh', ['-c', `head -c ${12 * 1024 * 1024} /dev/urandom > "$0"`, source]);

@@ -26,7 +26,13 @@ describe('worker CLI (real processes, MinIO, MariaDB)', function () {
   const main = () => mariadbInstance(stack.ctx);
   const storeEnv = () => minioWorkerEnv(stack.ctx);
   const backupEnv = (key: string): Record<string, string> => ({
-    ...storeEnv(), ...workerProcessEnv({ dataKey: key, backupId: '20261122T010203Z', compression: { algorithm: 'gzip' }, ageRecipients: [keys.recipient] }),
+    ...storeEnv(),
+    ...workerProcessEnv({
+      dataKey: key,
+      backupId: '20261122T010203Z',
+      compression: { algorithm: 'gzip' },
+      ageRecipients: [keys.recipient],
+    }),
   });
 
   before(async () => {
@@ -38,7 +44,15 @@ describe('worker CLI (real processes, MinIO, MariaDB)', function () {
 
   it('backs up mariadb-dump with gzip and age, then restores into a fresh mariadbd with equal checksums', async () => {
     const key = `cli/${Date.now()}/dump.sql.gz.age`;
-    const dump = ['mariadb-dump', '--no-defaults', `--socket=${main().socket}`, '-uroot', '--single-transaction', '--databases', seed.database];
+    const dump = [
+      'mariadb-dump',
+      '--no-defaults',
+      `--socket=${main().socket}`,
+      '-uroot',
+      '--single-transaction',
+      '--databases',
+      seed.database,
+    ];
     const backup = await silo(['backup', 'command', '--', ...dump], backupEnv(key));
     expect(backup.code, backup.stderr).to.equal(EXIT.ok);
     const result = lastJson(backup.stdout);
@@ -49,8 +63,11 @@ describe('worker CLI (real processes, MinIO, MariaDB)', function () {
     const fresh = mariadbInstance(stack.ctx, 'cli-restore', 19162);
     await startMariadb(stack.ctx, fresh);
     try {
-      const restore = await silo(['restore', 'command', '--', 'mariadb', '--no-defaults', `--socket=${fresh.socket}`, '-uroot'],
-        { ...storeEnv(), SILO_METADATA_KEY: `${key}.metadata.json`, SILO_AGE_IDENTITY_FILE: join(dir, 'identity.txt') });
+      const restore = await silo(['restore', 'command', '--', 'mariadb', '--no-defaults', `--socket=${fresh.socket}`, '-uroot'], {
+        ...storeEnv(),
+        SILO_METADATA_KEY: `${key}.metadata.json`,
+        SILO_AGE_IDENTITY_FILE: join(dir, 'identity.txt'),
+      });
       expect(restore.code, restore.stderr).to.equal(EXIT.ok);
       expect(await checksumTables(fresh, seed)).to.deep.equal(await checksumTables(main(), seed));
     } finally {
@@ -69,7 +86,10 @@ describe('worker CLI (real processes, MinIO, MariaDB)', function () {
   });
 
   it('wrong credentials exit 3 (auth) with a sentence that names the fix and not the secret', async () => {
-    const run = await silo(['backup', 'command', '--', 'echo', 'x'], { ...backupEnv('cli/auth'), AWS_SECRET_ACCESS_KEY: 'wrong-secret-value' });
+    const run = await silo(['backup', 'command', '--', 'echo', 'x'], {
+      ...backupEnv('cli/auth'),
+      AWS_SECRET_ACCESS_KEY: 'wrong-secret-value',
+    });
     expect(run.code).to.equal(EXIT.auth);
     expect(lastJson(run.stdout).error).to.match(/check the access key and secret in the credentials Secret/);
     expect(run.stdout + run.stderr).to.not.include('wrong-secret-value');
@@ -86,41 +106,62 @@ describe('worker CLI (real processes, MinIO, MariaDB)', function () {
     expect(lastJson(run.stdout).error).to.equal('SILO_STORE_TYPE is not set; set it to s3, gcs, azure or filesystem');
   });
 
-  it('SILO_EXPECTED_BYTES sizes a command backup\'s multipart parts from the hint (a 200Gi dump gets even 23 MiB parts, not 8 MiB)', async () => {
+  it("SILO_EXPECTED_BYTES sizes a command backup's multipart parts from the hint (a 200Gi dump gets even 23 MiB parts, not 8 MiB)", async () => {
     const key = `cli/${Date.now()}/hinted.bin`;
-    const run = await silo(['backup', 'command', '--', 'head', '-c', String(40 * MiB), '/dev/urandom'],
-      { ...backupEnv(key), SILO_COMPRESSION: 'none', SILO_AGE_RECIPIENTS: '', SILO_EXPECTED_BYTES: '200Gi' });
+    const run = await silo(['backup', 'command', '--', 'head', '-c', String(40 * MiB), '/dev/urandom'], {
+      ...backupEnv(key),
+      SILO_COMPRESSION: 'none',
+      SILO_AGE_RECIPIENTS: '',
+      SILO_EXPECTED_BYTES: '200Gi',
+    });
     expect(run.code, run.stderr).to.equal(EXIT.ok);
     const e = minioEndpoint(stack.ctx, false);
-    const client = new S3Client({ endpoint: e.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: MINIO_ACCESS_KEY, secretAccessKey: MINIO_SECRET_KEY } });
+    const client = new S3Client({
+      endpoint: e.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: MINIO_ACCESS_KEY, secretAccessKey: MINIO_SECRET_KEY },
+    });
     const firstPart = await client.send(new HeadObjectCommand({ Bucket: MINIO_BUCKET, Key: key, PartNumber: 1 }));
     expect(firstPart.PartsCount).to.equal(2);
-    expect(firstPart.ContentLength).to.equal(partSize(1, 200 * 2 ** 30)).and.to.equal(23 * MiB);
+    expect(firstPart.ContentLength)
+      .to.equal(partSize(1, 200 * 2 ** 30))
+      .and.to.equal(23 * MiB);
   });
 
   it('a malformed SILO_EXPECTED_BYTES exits 2 naming the variable and the accepted form', async () => {
     const run = await silo(['backup', 'command', '--', 'echo', 'x'], { ...backupEnv('cli/hint'), SILO_EXPECTED_BYTES: '200GB' });
     expect(run.code).to.equal(EXIT.config);
-    expect(lastJson(run.stdout).error).to.equal('SILO_EXPECTED_BYTES must be a positive size in bytes or a quantity such as 500Gi (got "200GB")');
+    expect(lastJson(run.stdout).error).to.equal(
+      'SILO_EXPECTED_BYTES must be a positive size in bytes or a quantity such as 500Gi (got "200GB")',
+    );
   });
 
   it('a silent source past the deadline exits 8 promptly instead of hanging', async () => {
-    const run = await silo(['backup', 'command', '--', 'sleep', '60'], { ...backupEnv(`cli/${Date.now()}/slow`), SILO_DEADLINE_SECONDS: '3' });
+    const run = await silo(['backup', 'command', '--', 'sleep', '60'], {
+      ...backupEnv(`cli/${Date.now()}/slow`),
+      SILO_DEADLINE_SECONDS: '3',
+    });
     expect(run.code).to.equal(EXIT.deadline);
     expect(run.seconds).to.be.lessThan(20);
     expect(lastJson(run.stdout).error).to.match(/^the deadline of 3 s passed before the stream finished; nothing was stored/);
   });
 
-  it('restores 2 GiB of zeros (stored at about 30,000 to 1 by zstd) with the worker\'s peak RSS far below the data', async () => {
+  it("restores 2 GiB of zeros (stored at about 30,000 to 1 by zstd) with the worker's peak RSS far below the data", async () => {
     const key = `cli/${Date.now()}/zeros`;
     const bytes = 2 * 1024 * MiB;
-    const backup = await silo(['backup', 'command', '--', 'head', '-c', String(bytes), '/dev/zero'], { ...backupEnv(key), SILO_COMPRESSION: 'zstd' });
+    const backup = await silo(['backup', 'command', '--', 'head', '-c', String(bytes), '/dev/zero'], {
+      ...backupEnv(key),
+      SILO_COMPRESSION: 'zstd',
+    });
     expect(backup.code, backup.stderr).to.equal(EXIT.ok);
     expect(lastJson(backup.stdout).metadata.sizes.storedBytes).to.be.lessThan(MiB);
     // The restore command's parent is the worker: its VmHWM is the worker's peak RSS.
     const report = join(dir, 'zeros-report');
-    const restore = await silo(['restore', 'command', '--', 'sh', '-c', `wc -c > ${report} && grep VmHWM /proc/$PPID/status >> ${report}`],
-      { ...storeEnv(), SILO_METADATA_KEY: `${key}.metadata.json`, SILO_AGE_IDENTITY_FILE: join(dir, 'identity.txt') });
+    const restore = await silo(
+      ['restore', 'command', '--', 'sh', '-c', `wc -c > ${report} && grep VmHWM /proc/$PPID/status >> ${report}`],
+      { ...storeEnv(), SILO_METADATA_KEY: `${key}.metadata.json`, SILO_AGE_IDENTITY_FILE: join(dir, 'identity.txt') },
+    );
     expect(restore.code, restore.stderr).to.equal(EXIT.ok);
     const [restored, hwm] = readFileSync(report, 'utf8').trim().split('\n');
     expect(Number(restored)).to.equal(bytes);
@@ -133,8 +174,11 @@ describe('worker CLI (real processes, MinIO, MariaDB)', function () {
     expect((await silo(['backup', 'command', '--', 'echo', 'secret data'], backupEnv(key))).code).to.equal(EXIT.ok);
     writeFileSync(join(dir, 'other.txt'), generateAgeKeyPair().identity);
     const marker = join(dir, 'restored');
-    const run = await silo(['restore', 'command', '--', 'sh', '-c', `cat > /dev/null && touch ${marker}`],
-      { ...storeEnv(), SILO_METADATA_KEY: `${key}.metadata.json`, SILO_AGE_IDENTITY_FILE: join(dir, 'other.txt') });
+    const run = await silo(['restore', 'command', '--', 'sh', '-c', `cat > /dev/null && touch ${marker}`], {
+      ...storeEnv(),
+      SILO_METADATA_KEY: `${key}.metadata.json`,
+      SILO_AGE_IDENTITY_FILE: join(dir, 'other.txt'),
+    });
     expect(run.code).to.equal(EXIT.decryption);
     expect(() => readFileSync(marker)).to.throw();
   });

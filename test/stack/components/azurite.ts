@@ -9,12 +9,10 @@ import { versions } from '../versions.js';
 
 /** Azurite's fixed development account (documented, public, not a secret). */
 export const AZURITE_ACCOUNT = 'devstoreaccount1';
-export const AZURITE_KEY =
-  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+export const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 export const AZURITE_CONTAINER = 'silo-test';
 const blobEndpoint = `http://${LOOPBACK}:${ports.azuriteBlob}/${AZURITE_ACCOUNT}`;
-export const AZURITE_CONNECTION_STRING =
-  `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${blobEndpoint};`;
+export const AZURITE_CONNECTION_STRING = `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${blobEndpoint};`;
 
 // Installed into the cache, not the project's node_modules: it is a server, not a dependency.
 const prefix = (ctx: StackContext) => join(ctx.cacheDir, `azurite-${versions.azurite}`);
@@ -31,8 +29,7 @@ export const azurite: Component = {
     // interrupted install is never mistaken for a finished one.
     const partial = `${prefix(ctx)}.partial`;
     rmSync(partial, { recursive: true, force: true });
-    await run('npm', ['install', '--prefix', partial, '--no-audit', '--no-fund', '--no-save',
-      `azurite@${versions.azurite}`]);
+    await run('npm', ['install', '--prefix', partial, '--no-audit', '--no-fund', '--no-save', `azurite@${versions.azurite}`]);
     rmSync(prefix(ctx), { recursive: true, force: true });
     renameSync(partial, prefix(ctx));
   },
@@ -43,9 +40,12 @@ export const azurite: Component = {
     spawnDaemon({
       cmd: bin(ctx),
       args: [
-        '--blobHost', LOOPBACK,
-        '--blobPort', String(ports.azuriteBlob),
-        '--location', data,
+        '--blobHost',
+        LOOPBACK,
+        '--blobPort',
+        String(ports.azuriteBlob),
+        '--location',
+        data,
         // Newer SDKs send API versions this Azurite does not know yet.
         '--skipApiVersionCheck',
         '--disableProductStyleUrl',

@@ -9,7 +9,15 @@ import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { Component, StackContext } from '../component.js';
 import {
-  adminKubeconfig, apiserverUrl, kubeBinary, kubeDir, pidFile, pkiDir, ports, serviceAccountIssuer, serviceCidr,
+  adminKubeconfig,
+  apiserverUrl,
+  kubeBinary,
+  kubeDir,
+  pidFile,
+  pkiDir,
+  ports,
+  serviceAccountIssuer,
+  serviceCidr,
 } from '../kube/layout.js';
 import { ensurePki, writeKubeconfig } from '../kube/pki.js';
 import { installKube } from '../kube/install.js';
@@ -26,7 +34,9 @@ function running(ctx: StackContext, name: string): boolean {
 async function apiserverReady(ctx: StackContext): Promise<boolean> {
   const pki = pkiDir(ctx);
   const res = await httpsGet(`${apiserverUrl}/readyz`, {
-    ca: join(pki, 'ca.crt'), cert: join(pki, 'admin.crt'), key: join(pki, 'admin.key'),
+    ca: join(pki, 'ca.crt'),
+    cert: join(pki, 'admin.crt'),
+    key: join(pki, 'admin.key'),
   });
   return res.status === 200;
 }
@@ -40,11 +50,24 @@ async function startEtcd(ctx: StackContext): Promise<void> {
     name: 'etcd',
     command: 'etcd',
     args: [
-      '--name', 'silo-stack', '--data-dir', dataDir,
-      '--listen-client-urls', client, '--advertise-client-urls', client,
-      '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
-      '--initial-cluster', `silo-stack=${peer}`, '--initial-cluster-state', 'new',
-      '--log-level', 'warn',
+      '--name',
+      'silo-stack',
+      '--data-dir',
+      dataDir,
+      '--listen-client-urls',
+      client,
+      '--advertise-client-urls',
+      client,
+      '--listen-peer-urls',
+      peer,
+      '--initial-advertise-peer-urls',
+      peer,
+      '--initial-cluster',
+      `silo-stack=${peer}`,
+      '--initial-cluster-state',
+      'new',
+      '--log-level',
+      'warn',
     ],
     pidFile: pidFile(ctx, 'etcd'),
   });
@@ -58,17 +81,26 @@ async function startApiserver(ctx: StackContext): Promise<void> {
     command: kubeBinary(ctx, 'kube-apiserver'),
     args: [
       `--etcd-servers=http://127.0.0.1:${ports.etcdClient}`,
-      '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${ports.apiserver}`,
-      `--tls-cert-file=${pki.serverCert}`, `--tls-private-key-file=${pki.serverKey}`, `--client-ca-file=${pki.caCert}`,
-      `--service-account-issuer=${serviceAccountIssuer}`, `--service-account-key-file=${pki.saPub}`,
-      `--service-account-signing-key-file=${pki.saKey}`, `--service-cluster-ip-range=${serviceCidr}`,
-      '--authorization-mode=Node,RBAC', '--allow-privileged=true',
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      `--secure-port=${ports.apiserver}`,
+      `--tls-cert-file=${pki.serverCert}`,
+      `--tls-private-key-file=${pki.serverKey}`,
+      `--client-ca-file=${pki.caCert}`,
+      `--service-account-issuer=${serviceAccountIssuer}`,
+      `--service-account-key-file=${pki.saPub}`,
+      `--service-account-signing-key-file=${pki.saKey}`,
+      `--service-cluster-ip-range=${serviceCidr}`,
+      '--authorization-mode=Node,RBAC',
+      '--allow-privileged=true',
       // No kubelet serves on this machine; nothing needs the endpoints of the
       // `kubernetes` Service, and a loopback endpoint would be rejected anyway.
       '--endpoint-reconciler-type=none',
       // `kubectl logs` reaches the process kubelet at its Node's InternalIP (its Hostname does not resolve).
       '--kubelet-preferred-address-types=InternalIP',
-      '--enable-admission-plugins=NodeRestriction', '--profiling=false', '--v=1',
+      '--enable-admission-plugins=NodeRestriction',
+      '--profiling=false',
+      '--v=1',
     ],
     pidFile: pidFile(ctx, 'kube-apiserver'),
   });
@@ -87,30 +119,42 @@ async function startControllerManager(ctx: StackContext): Promise<void> {
     name: 'kube-controller-manager',
     command: kubeBinary(ctx, 'kube-controller-manager'),
     args: [
-      `--kubeconfig=${kubeconfig}`, `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`,
-      '--bind-address=127.0.0.1', `--secure-port=${ports.controllerManager}`,
+      `--kubeconfig=${kubeconfig}`,
+      `--authentication-kubeconfig=${kubeconfig}`,
+      `--authorization-kubeconfig=${kubeconfig}`,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${ports.controllerManager}`,
       '--use-service-account-credentials=true',
-      `--service-account-private-key-file=${join(pki, 'sa.key')}`, `--root-ca-file=${join(pki, 'ca.crt')}`,
-      `--cluster-signing-cert-file=${join(pki, 'ca.crt')}`, `--cluster-signing-key-file=${join(pki, 'ca.key')}`,
+      `--service-account-private-key-file=${join(pki, 'sa.key')}`,
+      `--root-ca-file=${join(pki, 'ca.crt')}`,
+      `--cluster-signing-cert-file=${join(pki, 'ca.crt')}`,
+      `--cluster-signing-key-file=${join(pki, 'ca.key')}`,
       // nodelifecycle would taint and evict the process kubelet's Node whenever a
       // heartbeat is late; node-ipam/cloud/route/service need a cloud or CIDRs.
       '--controllers=*,-nodelifecycle,-nodeipam,-cloud-node-lifecycle,-route,-service',
-      '--leader-elect=false', '--v=1',
+      '--leader-elect=false',
+      '--v=1',
     ],
     pidFile: pidFile(ctx, 'kube-controller-manager'),
   });
-  await waitUntil('kube-controller-manager /healthz', async () =>
-    (await httpsGet(`https://127.0.0.1:${ports.controllerManager}/healthz`, {})).status === 200,
-  { timeoutMs: 60_000, pid, log: logFile(ctx, 'kube-controller-manager') });
+  await waitUntil(
+    'kube-controller-manager /healthz',
+    async () => (await httpsGet(`https://127.0.0.1:${ports.controllerManager}/healthz`, {})).status === 200,
+    { timeoutMs: 60_000, pid, log: logFile(ctx, 'kube-controller-manager') },
+  );
   // Pods need the `default` ServiceAccount (ServiceAccount admission); its
   // appearance also proves the controllers are really reconciling.
   const kc = new KubeConfig();
   kc.loadFromFile(adminKubeconfig(ctx));
   const core = kc.makeApiClient(CoreV1Api);
-  await waitUntil('ServiceAccount default/default from the controller-manager', async () => {
-    await core.readNamespacedServiceAccount({ namespace: 'default', name: 'default' });
-    return true;
-  }, { timeoutMs: 60_000, pid, log: logFile(ctx, 'kube-controller-manager') });
+  await waitUntil(
+    'ServiceAccount default/default from the controller-manager',
+    async () => {
+      await core.readNamespacedServiceAccount({ namespace: 'default', name: 'default' });
+      return true;
+    },
+    { timeoutMs: 60_000, pid, log: logFile(ctx, 'kube-controller-manager') },
+  );
 }
 
 export const kube: Component = {
@@ -124,7 +168,9 @@ export const kube: Component = {
     mkdirSync(kubeDir(ctx), { recursive: true });
     const pki = ensurePki(pkiDir(ctx), ['127.0.0.1', '10.96.0.1']);
     writeKubeconfig(adminKubeconfig(ctx), apiserverUrl, pki.caCert, {
-      name: 'silo-stack-admin', clientCertificate: pki.client('admin').cert, clientKey: pki.client('admin').key,
+      name: 'silo-stack-admin',
+      clientCertificate: pki.client('admin').cert,
+      clientKey: pki.client('admin').key,
     });
     ctx.log('kube: starting etcd');
     await startEtcd(ctx);

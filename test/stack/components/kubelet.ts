@@ -41,8 +41,11 @@ export const kubelet: Component = {
       },
       pidFile: pidFile(ctx),
     });
-    await waitUntil('process kubelet', async () => existsSync(log) && readFileSync(log, 'utf8').slice(offset).includes(`ready as node ${DEFAULT_NODE_NAME}`),
-      { timeoutMs: 60_000, pid, log });
+    await waitUntil(
+      'process kubelet',
+      async () => existsSync(log) && readFileSync(log, 'utf8').slice(offset).includes(`ready as node ${DEFAULT_NODE_NAME}`),
+      { timeoutMs: 60_000, pid, log },
+    );
   },
 
   async down(ctx) {

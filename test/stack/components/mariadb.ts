@@ -71,8 +71,13 @@ export async function startMariadb(ctx: StackContext, inst: MariadbInstance): Pr
   mkdirSync(join(inst.dir, 'tmp'), { recursive: true });
   if (!existsSync(join(inst.datadir, 'mysql'))) {
     mkdirSync(inst.datadir, { recursive: true });
-    await run('mariadb-install-db', ['--no-defaults', `--datadir=${inst.datadir}`, '--user=root',
-      '--auth-root-authentication-method=socket', '--skip-test-db']);
+    await run('mariadb-install-db', [
+      '--no-defaults',
+      `--datadir=${inst.datadir}`,
+      '--user=root',
+      '--auth-root-authentication-method=socket',
+      '--skip-test-db',
+    ]);
   }
   spawnDaemon({
     cmd: 'mariadbd',
@@ -102,8 +107,11 @@ export async function startMariadb(ctx: StackContext, inst: MariadbInstance): Pr
   } catch (e) {
     throw new Error(`mariadb ${inst.name} did not start: ${(e as Error).message}\n${logTail(inst.logFile)}`, { cause: e });
   }
-  await mariadbSql(inst, `CREATE USER IF NOT EXISTS '${MARIADB_USER}'@'%' IDENTIFIED BY '${MARIADB_PASSWORD}';
-    GRANT ALL PRIVILEGES ON *.* TO '${MARIADB_USER}'@'%' WITH GRANT OPTION;`);
+  await mariadbSql(
+    inst,
+    `CREATE USER IF NOT EXISTS '${MARIADB_USER}'@'%' IDENTIFIED BY '${MARIADB_PASSWORD}';
+    GRANT ALL PRIVILEGES ON *.* TO '${MARIADB_USER}'@'%' WITH GRANT OPTION;`,
+  );
 }
 
 export async function stopMariadb(inst: MariadbInstance): Promise<void> {

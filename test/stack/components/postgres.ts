@@ -48,8 +48,11 @@ export async function pgbackrest(ctx: StackContext, args: string[], env: NodeJS.
 /** Runs SQL with psql over the unix socket as the postgres superuser. */
 export async function psql(ctx: StackContext, sql: string, database = 'postgres'): Promise<RunResult> {
   const p = pgPaths(ctx);
-  return run(pgBin('psql'), ['-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', p.run, '-p', String(ports.postgres),
-    '-U', 'postgres', '-d', database, '-c', sql], await postgresUser());
+  return run(
+    pgBin('psql'),
+    ['-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', p.run, '-p', String(ports.postgres), '-U', 'postgres', '-d', database, '-c', sql],
+    await postgresUser(),
+  );
 }
 
 async function ready(ctx: StackContext): Promise<boolean> {
@@ -60,26 +63,29 @@ async function ready(ctx: StackContext): Promise<boolean> {
 
 function writePgbackrestConfig(ctx: StackContext): void {
   const p = pgPaths(ctx);
-  writeFileSync(p.config, [
-    '[global]',
-    'repo1-type=posix',
-    `repo1-path=${p.repo}`,
-    'repo1-retention-full=2',
-    `log-path=${join(p.pgbackrestDir, 'log')}`,
-    `lock-path=${join(p.pgbackrestDir, 'lock')}`,
-    `spool-path=${join(p.pgbackrestDir, 'spool')}`,
-    'log-level-console=info',
-    'log-level-file=detail',
-    'compress-type=zst',
-    'compress-level=1',
-    'start-fast=y',
-    '',
-    `[${PG_STANZA}]`,
-    `pg1-path=${p.data}`,
-    `pg1-port=${ports.postgres}`,
-    `pg1-socket-path=${p.run}`,
-    '',
-  ].join('\n'));
+  writeFileSync(
+    p.config,
+    [
+      '[global]',
+      'repo1-type=posix',
+      `repo1-path=${p.repo}`,
+      'repo1-retention-full=2',
+      `log-path=${join(p.pgbackrestDir, 'log')}`,
+      `lock-path=${join(p.pgbackrestDir, 'lock')}`,
+      `spool-path=${join(p.pgbackrestDir, 'spool')}`,
+      'log-level-console=info',
+      'log-level-file=detail',
+      'compress-type=zst',
+      'compress-level=1',
+      'start-fast=y',
+      '',
+      `[${PG_STANZA}]`,
+      `pg1-path=${p.data}`,
+      `pg1-port=${ports.postgres}`,
+      `pg1-socket-path=${p.run}`,
+      '',
+    ].join('\n'),
+  );
 }
 
 export const postgres: Component = {
@@ -101,22 +107,26 @@ export const postgres: Component = {
     writePgbackrestConfig(ctx);
     if (!existsSync(join(p.data, 'PG_VERSION'))) {
       await run(pgBin('initdb'), ['-D', p.data, '-U', 'postgres', '--auth=trust', '--encoding=UTF8'], {
-        ...owner, cwd: p.dir,
+        ...owner,
+        cwd: p.dir,
       });
-      appendFileSync(join(p.data, 'postgresql.conf'), [
-        '',
-        '# silo test stack',
-        `listen_addresses = '${LOOPBACK}'`,
-        `port = ${ports.postgres}`,
-        `unix_socket_directories = '${p.run}'`,
-        'wal_level = replica',
-        'archive_mode = on',
-        // Every finished WAL segment goes to the stanza's posix repository.
-        `archive_command = 'pgbackrest --config=${p.config} --stanza=${PG_STANZA} archive-push %p'`,
-        'max_wal_senders = 4',
-        'shared_buffers = 128MB',
-        '',
-      ].join('\n'));
+      appendFileSync(
+        join(p.data, 'postgresql.conf'),
+        [
+          '',
+          '# silo test stack',
+          `listen_addresses = '${LOOPBACK}'`,
+          `port = ${ports.postgres}`,
+          `unix_socket_directories = '${p.run}'`,
+          'wal_level = replica',
+          'archive_mode = on',
+          // Every finished WAL segment goes to the stanza's posix repository.
+          `archive_command = 'pgbackrest --config=${p.config} --stanza=${PG_STANZA} archive-push %p'`,
+          'max_wal_senders = 4',
+          'shared_buffers = 128MB',
+          '',
+        ].join('\n'),
+      );
     }
     spawnDaemon({
       cmd: pgBin('postgres'),

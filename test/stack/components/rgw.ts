@@ -126,14 +126,23 @@ async function startFreshCluster(ctx: StackContext): Promise<void> {
   writeFileSync(conf(ctx), cephConf(ctx, fsid));
   const c = ['-c', conf(ctx)];
   const monmap = join(d, 'monmap');
-  await run('monmaptool', ['--create', '--fsid', fsid, '--addv', 'a',
-    `[v2:${LOOPBACK}:${ports.cephMonV2},v1:${LOOPBACK}:${ports.cephMonV1}]`, monmap]);
+  await run('monmaptool', [
+    '--create',
+    '--fsid',
+    fsid,
+    '--addv',
+    'a',
+    `[v2:${LOOPBACK}:${ports.cephMonV2},v1:${LOOPBACK}:${ports.cephMonV1}]`,
+    monmap,
+  ]);
   await run('ceph-mon', [...c, '--mkfs', '-i', 'a', '--monmap', monmap]);
   try {
     // -f keeps each daemon in the foreground, so the PID we record is the daemon.
     spawnDaemon({ cmd: 'ceph-mon', args: [...c, '-i', 'a', '-f'], pidFile: pid(ctx, 'mon'), logFile: log(ctx, 'mon') });
-    await waitUntil('ceph-mon to answer', async () => (await ceph(ctx, ['mon', 'stat'])).code === 0, 60_000,
-      { pidFile: pid(ctx, 'mon'), intervalMs: 500 });
+    await waitUntil('ceph-mon to answer', async () => (await ceph(ctx, ['mon', 'stat'])).code === 0, 60_000, {
+      pidFile: pid(ctx, 'mon'),
+      intervalMs: 500,
+    });
     const osdUuid = randomUUID();
     const osdId = (await ceph(ctx, ['osd', 'new', osdUuid])).stdout.trim();
     mkdirSync(join(d, 'osd', `ceph-${osdId}`), { recursive: true });
@@ -141,8 +150,15 @@ async function startFreshCluster(ctx: StackContext): Promise<void> {
     spawnDaemon({ cmd: 'ceph-osd', args: [...c, '-i', osdId, '-f'], pidFile: pid(ctx, 'osd'), logFile: log(ctx, 'osd') });
     spawnDaemon({ cmd: 'radosgw', args: [...c, '-n', 'client.rgw.a', '-f'], pidFile: pid(ctx, 'rgw'), logFile: log(ctx, 'rgw') });
     await waitForHttp(`${endpoint}/`, 120_000, { pidFile: pid(ctx, 'rgw'), ok: (s) => s === 200, intervalMs: 500 });
-    await run('radosgw-admin', [...c, 'user', 'create', '--uid=silo', '--display-name=silo',
-      `--access-key=${RGW_ACCESS_KEY}`, `--secret-key=${RGW_SECRET_KEY}`]);
+    await run('radosgw-admin', [
+      ...c,
+      'user',
+      'create',
+      '--uid=silo',
+      '--display-name=silo',
+      `--access-key=${RGW_ACCESS_KEY}`,
+      `--secret-key=${RGW_SECRET_KEY}`,
+    ]);
     await ensureBucket(rgwEndpoint(), RGW_BUCKET);
   } catch (e) {
     const logs = ['mon', 'osd', 'rgw'].map((n) => logTail(log(ctx, n), 10)).join('\n');

@@ -26,7 +26,9 @@ export async function seedDataset(inst: MariadbInstance, opts: SeedOptions = {})
   const database = opts.database ?? 'silo_seed';
   const rows = opts.rows ?? Math.max(1, Math.ceil(((opts.megabytes ?? 1) * 1024 * 1024) / BYTES_PER_ROW_SET));
   await mariadbSql(inst, `DROP DATABASE IF EXISTS ${database}; CREATE DATABASE ${database};`);
-  await mariadbSql(inst, `
+  await mariadbSql(
+    inst,
+    `
     CREATE TABLE customers (
       id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY,
       name VARCHAR(64) NOT NULL,
@@ -48,12 +50,18 @@ export async function seedDataset(inst: MariadbInstance, opts: SeedOptions = {})
       -- half repetitive text (compresses well), half random bytes (does not)
       text_part VARCHAR(600) NOT NULL,
       random_part VARBINARY(512) NOT NULL
-    ) ENGINE=InnoDB;`, database);
-  await mariadbSql(inst, `
+    ) ENGINE=InnoDB;`,
+    database,
+  );
+  await mariadbSql(
+    inst,
+    `
     INSERT INTO customers (name, email, created, balance)
       VALUES ('seed', 'seed@example.test', NOW(), 0);
     INSERT INTO orders (customer_id, amount, status, note) VALUES (1, 1.5, 'new', 'seed');
-    INSERT INTO payloads (text_part, random_part) VALUES (REPEAT('seed ', 100), RANDOM_BYTES(512));`, database);
+    INSERT INTO payloads (text_part, random_part) VALUES (REPEAT('seed ', 100), RANDOM_BYTES(512));`,
+    database,
+  );
   const fill: Record<string, string> = {
     customers: `INSERT INTO customers (name, email, created, balance)
       SELECT CONCAT('customer-', FLOOR(RAND() * 1e9)), CONCAT(MD5(RAND()), '@example.test'),
@@ -79,5 +87,10 @@ export async function seedDataset(inst: MariadbInstance, opts: SeedOptions = {})
 /** `CHECKSUM TABLE` of every seeded table, for comparing a restore with its source. */
 export async function checksumTables(inst: MariadbInstance, seed: SeedResult): Promise<Record<string, string>> {
   const out = await mariadbSql(inst, `CHECKSUM TABLE ${seed.tables.join(', ')}`, seed.database);
-  return Object.fromEntries(out.stdout.trim().split('\n').map((l) => l.split('\t') as [string, string]));
+  return Object.fromEntries(
+    out.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split('\t') as [string, string]),
+  );
 }

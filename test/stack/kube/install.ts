@@ -27,7 +27,8 @@ export function aptInstall(ctx: StackContext, packages: string[]): void {
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const lock = ['-o', 'DPkg::Lock::Timeout=900'];
   // A fresh machine may have empty package lists; update once if the install fails.
-  const install = () => spawnSync('apt-get', [...lock, 'install', '-y', '-q', '--no-install-recommends', ...missing], { env, stdio: 'inherit' });
+  const install = () =>
+    spawnSync('apt-get', [...lock, 'install', '-y', '-q', '--no-install-recommends', ...missing], { env, stdio: 'inherit' });
   if (install().status !== 0) {
     execFileSync('apt-get', [...lock, 'update', '-q'], { env, stdio: 'inherit' });
     if (install().status !== 0) throw new Error(`apt-get install ${missing.join(' ')} failed`);
@@ -68,7 +69,11 @@ async function withBuildLock(ctx: StackContext, build: () => void): Promise<void
       break;
     } catch {
       let holder = 0;
-      try { holder = Number(readFileSync(join(lock, 'pid'), 'utf8')); } catch { /* being created */ }
+      try {
+        holder = Number(readFileSync(join(lock, 'pid'), 'utf8'));
+      } catch {
+        /* being created */
+      }
       if (holder > 0 && !isAlive(holder)) {
         rmSync(lock, { recursive: true, force: true }); // stale: its builder died
         continue;
@@ -97,23 +102,29 @@ export function buildKubeBinaries(ctx: StackContext): void {
   const [major, minor] = kubernetesVersion.split('.');
   const v = 'k8s.io/component-base/version';
   const ldflags = [
-    '-s', '-w',
-    `-X ${v}.gitVersion=v${kubernetesVersion}`, `-X ${v}.gitMajor=${major}`, `-X ${v}.gitMinor=${minor}`,
+    '-s',
+    '-w',
+    `-X ${v}.gitVersion=v${kubernetesVersion}`,
+    `-X ${v}.gitMajor=${major}`,
+    `-X ${v}.gitMinor=${minor}`,
     `-X ${v}.gitTreeState=clean`,
   ].join(' ');
   const started = Date.now();
   ctx.log(`building Kubernetes v${kubernetesVersion} (${commands.join(', ')}); a cold build takes several minutes`);
-  const result = spawnSync('go', [
-    'build', '-trimpath', '-ldflags', ldflags, '-o', `${partial}/`,
-    ...commands.map((c) => `k8s.io/kubernetes/cmd/${c}`),
-  ], {
-    cwd: goModuleDir,
-    stdio: 'inherit',
-    // -mod=mod: go.sum is committed, but let go fill in anything a fresh cache lacks.
-    env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod' },
-  });
-  if (result.error) throw new Error(`cannot run go (${result.error.message}); Go 1.22+ with the module proxy is needed to build Kubernetes`);
-  if (result.status !== 0) throw new Error(`go build of Kubernetes v${kubernetesVersion} failed (exit ${result.status}); see the output above`);
+  const result = spawnSync(
+    'go',
+    ['build', '-trimpath', '-ldflags', ldflags, '-o', `${partial}/`, ...commands.map((c) => `k8s.io/kubernetes/cmd/${c}`)],
+    {
+      cwd: goModuleDir,
+      stdio: 'inherit',
+      // -mod=mod: go.sum is committed, but let go fill in anything a fresh cache lacks.
+      env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod' },
+    },
+  );
+  if (result.error)
+    throw new Error(`cannot run go (${result.error.message}); Go 1.22+ with the module proxy is needed to build Kubernetes`);
+  if (result.status !== 0)
+    throw new Error(`go build of Kubernetes v${kubernetesVersion} failed (exit ${result.status}); see the output above`);
   rmSync(out, { recursive: true, force: true });
   renameSync(partial, out);
   ctx.log(`built Kubernetes in ${Math.round((Date.now() - started) / 1000)} s into ${out}`);

@@ -44,8 +44,24 @@ export function ensurePki(dir: string, serverIps: string[]): Pki {
     client: (name) => ({ cert: p(`${name}.crt`), key: p(`${name}.key`) }),
   };
   if (!existsSync(pki.caCert)) {
-    openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt',
-      '-days', '3650', '-subj', '/CN=silo-stack-ca'], dir);
+    openssl(
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        'ca.key',
+        '-out',
+        'ca.crt',
+        '-days',
+        '3650',
+        '-subj',
+        '/CN=silo-stack-ca',
+      ],
+      dir,
+    );
   }
   if (!existsSync(pki.saKey)) {
     openssl(['genrsa', '-out', 'sa.key', '2048'], dir);
@@ -53,17 +69,24 @@ export function ensurePki(dir: string, serverIps: string[]): Pki {
   }
   if (!existsSync(pki.serverCert)) {
     const sans = [
-      'DNS:localhost', 'DNS:kubernetes', 'DNS:kubernetes.default', 'DNS:kubernetes.default.svc',
-      'DNS:kubernetes.default.svc.cluster.local', ...serverIps.map((ip) => `IP:${ip}`),
+      'DNS:localhost',
+      'DNS:kubernetes',
+      'DNS:kubernetes.default',
+      'DNS:kubernetes.default.svc',
+      'DNS:kubernetes.default.svc.cluster.local',
+      ...serverIps.map((ip) => `IP:${ip}`),
     ];
     issue(dir, 'apiserver', '/CN=kube-apiserver', [
-      `subjectAltName=${sans.join(',')}`, 'extendedKeyUsage=serverAuth', 'keyUsage=digitalSignature,keyEncipherment',
+      `subjectAltName=${sans.join(',')}`,
+      'extendedKeyUsage=serverAuth',
+      'keyUsage=digitalSignature,keyEncipherment',
     ]);
   }
   for (const [name, id] of Object.entries(clientIdentities)) {
     if (existsSync(pki.client(name).cert)) continue;
     issue(dir, name, `/CN=${id.cn}${id.o ? `/O=${id.o}` : ''}`, [
-      'extendedKeyUsage=clientAuth', 'keyUsage=digitalSignature,keyEncipherment',
+      'extendedKeyUsage=clientAuth',
+      'keyUsage=digitalSignature,keyEncipherment',
     ]);
   }
   return pki;
@@ -72,8 +95,26 @@ export function ensurePki(dir: string, serverIps: string[]): Pki {
 function issue(dir: string, name: string, subject: string, extensions: string[]): void {
   writeFileSync(join(dir, `${name}.ext`), extensions.join('\n') + '\n');
   openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject], dir);
-  openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
-    '-days', '3650', '-out', `${name}.crt`, '-extfile', `${name}.ext`], dir);
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '3650',
+      '-out',
+      `${name}.crt`,
+      '-extfile',
+      `${name}.ext`,
+    ],
+    dir,
+  );
 }
 
 export interface KubeconfigUser {

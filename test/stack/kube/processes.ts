@@ -23,7 +23,14 @@ export function logFile(ctx: StackContext, name: string): string {
 
 /** Spawns detached with stdout/stderr appended to ctx.logDir/<name>.log; returns the PID. */
 export function startDetached(ctx: StackContext, opts: StartOptions): number {
-  return spawnDaemon({ cmd: opts.command, args: opts.args, pidFile: opts.pidFile, logFile: logFile(ctx, opts.name), env: opts.env, cwd: opts.cwd });
+  return spawnDaemon({
+    cmd: opts.command,
+    args: opts.args,
+    pidFile: opts.pidFile,
+    logFile: logFile(ctx, opts.name),
+    env: opts.env,
+    cwd: opts.cwd,
+  });
 }
 
 export { isAlive, readPid };
@@ -41,7 +48,11 @@ export async function stopByPidFile(pidFile: string, graceMs = 10_000): Promise<
     try {
       process.kill(-pid, sig); // the whole group: servers may fork helpers
     } catch {
-      try { process.kill(pid, sig); } catch { /* already gone */ }
+      try {
+        process.kill(pid, sig);
+      } catch {
+        /* already gone */
+      }
     }
   };
   if (isAlive(pid)) {

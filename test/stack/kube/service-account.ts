@@ -39,7 +39,13 @@ export async function kubeconfigForServiceAccount(
   const dir = join(kubeDir(ctx), 'sa');
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${namespace}.${name}.kubeconfig`);
-  writeKubeconfig(path, apiserverUrl, join(pkiDir(ctx), 'ca.crt'), { name: `system:serviceaccount:${namespace}:${name}`, token }, namespace);
+  writeKubeconfig(
+    path,
+    apiserverUrl,
+    join(pkiDir(ctx), 'ca.crt'),
+    { name: `system:serviceaccount:${namespace}:${name}`, token },
+    namespace,
+  );
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(path);
   return { path, token, kubeConfig };

@@ -20,7 +20,13 @@ async function orUndefined<T>(read: () => Promise<T>): Promise<T | undefined> {
 }
 
 /** The host directory behind a claim, provisioning a PV for it when it has none. */
-export async function claimDirectory(core: CoreV1Api, nodeName: string, namespace: string, claimName: string, pvcRoot: string): Promise<string> {
+export async function claimDirectory(
+  core: CoreV1Api,
+  nodeName: string,
+  namespace: string,
+  claimName: string,
+  pvcRoot: string,
+): Promise<string> {
   const pvc = await orUndefined(() => core.readNamespacedPersistentVolumeClaim({ namespace, name: claimName }));
   if (!pvc) throw new ContainerConfigError(`persistentvolumeclaim "${claimName}" not found`);
   if (pvc.spec?.volumeName) {

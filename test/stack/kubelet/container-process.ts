@@ -54,7 +54,10 @@ export interface RunningContainer {
  * not hide it; decision 0130), and the termination-message file.
  */
 export function containerMounts(
-  spec: V1Container, volumes: Map<string, string>, image: Pick<LocalCommand, 'anonymousVolumes' | 'imagePaths'>, anonymousRoot: string,
+  spec: V1Container,
+  volumes: Map<string, string>,
+  image: Pick<LocalCommand, 'anonymousVolumes' | 'imagePaths'>,
+  anonymousRoot: string,
   terminationFile: string,
 ): BindMount[] {
   const mounts: BindMount[] = (spec.volumeMounts ?? []).map((m) => {
@@ -100,7 +103,11 @@ export function mountScript(mounts: BindMount[], cwd: string): string {
   const sorted = [...mounts].sort((a, b) => a.target.length - b.target.length);
   const plan = sorted.map((m) => {
     let isDir = true;
-    try { isDir = statSync(m.source).isDirectory(); } catch { /* created as dir below */ }
+    try {
+      isDir = statSync(m.source).isDirectory();
+    } catch {
+      /* created as dir below */
+    }
     return { m, isDir, fd: undefined as number | undefined };
   });
   let nextFd = FIRST_SOURCE_FD;
@@ -136,13 +143,16 @@ export function startContainer(launch: ContainerLaunch): RunningContainer {
   let child;
   try {
     // bash, not sh: dash has no descriptors above 9.
-    child = spawn('unshare', ['--mount', '--propagation', 'private', '--', '/bin/bash', '-c',
-      mountScript(launch.mounts, launch.cwd), 'container', ...launch.argv], {
-      detached: true, // own session and process group: we signal the whole group
-      stdio: ['ignore', fd, fd],
-      env: launch.env,
-      cwd: '/',
-    });
+    child = spawn(
+      'unshare',
+      ['--mount', '--propagation', 'private', '--', '/bin/bash', '-c', mountScript(launch.mounts, launch.cwd), 'container', ...launch.argv],
+      {
+        detached: true, // own session and process group: we signal the whole group
+        stdio: ['ignore', fd, fd],
+        env: launch.env,
+        cwd: '/',
+      },
+    );
   } finally {
     closeSync(fd);
   }
@@ -153,7 +163,11 @@ export function startContainer(launch: ContainerLaunch): RunningContainer {
   });
   const pid = child.pid ?? -1;
   const signalGroup = (sig: NodeJS.Signals) => {
-    try { process.kill(-pid, sig); } catch { /* gone */ }
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      /* gone */
+    }
   };
   return {
     pid,

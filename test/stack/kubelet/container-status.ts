@@ -19,7 +19,11 @@ export class ContainerRecord {
   /** The readiness probe's verdict (true at once when there is none). */
   probeReady = false;
 
-  constructor(readonly spec: V1Container, readonly init: boolean, previous?: V1ContainerStatus) {
+  constructor(
+    readonly spec: V1Container,
+    readonly init: boolean,
+    previous?: V1ContainerStatus,
+  ) {
     this.state = { waiting: { reason: init ? 'PodInitializing' : 'ContainerCreating' } };
     // A kubelet restart keeps the count the API already shows.
     if (previous) this.restartCount = previous.restartCount ?? 0;

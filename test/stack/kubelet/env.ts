@@ -49,18 +49,34 @@ export function fieldPathValue(pod: V1Pod, fieldPath: string): string {
   const mapKey = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(fieldPath);
   if (mapKey) return (mapKey[1] === 'labels' ? md.labels : md.annotations)?.[mapKey[2]] ?? '';
   switch (fieldPath) {
-    case 'metadata.name': return md.name ?? '';
-    case 'metadata.namespace': return md.namespace ?? '';
-    case 'metadata.uid': return md.uid ?? '';
-    case 'metadata.labels': return Object.entries(md.labels ?? {}).map(([k, v]) => `${k}="${v}"`).join('\n');
-    case 'metadata.annotations': return Object.entries(md.annotations ?? {}).map(([k, v]) => `${k}="${v}"`).join('\n');
-    case 'spec.nodeName': return pod.spec?.nodeName ?? '';
-    case 'spec.serviceAccountName': return pod.spec?.serviceAccountName ?? '';
-    case 'status.podIP': return pod.status?.podIP ?? '';
-    case 'status.podIPs': return (pod.status?.podIPs ?? []).map((p) => p.ip).join(',');
-    case 'status.hostIP': return pod.status?.hostIP ?? '';
-    case 'status.hostIPs': return (pod.status?.hostIPs ?? []).map((p) => p.ip).join(',');
-    default: throw new ContainerConfigError(`unsupported fieldRef fieldPath "${fieldPath}"`);
+    case 'metadata.name':
+      return md.name ?? '';
+    case 'metadata.namespace':
+      return md.namespace ?? '';
+    case 'metadata.uid':
+      return md.uid ?? '';
+    case 'metadata.labels':
+      return Object.entries(md.labels ?? {})
+        .map(([k, v]) => `${k}="${v}"`)
+        .join('\n');
+    case 'metadata.annotations':
+      return Object.entries(md.annotations ?? {})
+        .map(([k, v]) => `${k}="${v}"`)
+        .join('\n');
+    case 'spec.nodeName':
+      return pod.spec?.nodeName ?? '';
+    case 'spec.serviceAccountName':
+      return pod.spec?.serviceAccountName ?? '';
+    case 'status.podIP':
+      return pod.status?.podIP ?? '';
+    case 'status.podIPs':
+      return (pod.status?.podIPs ?? []).map((p) => p.ip).join(',');
+    case 'status.hostIP':
+      return pod.status?.hostIP ?? '';
+    case 'status.hostIPs':
+      return (pod.status?.hostIPs ?? []).map((p) => p.ip).join(',');
+    default:
+      throw new ContainerConfigError(`unsupported fieldRef fieldPath "${fieldPath}"`);
   }
 }
 
@@ -115,9 +131,9 @@ export async function resolveEnv(
       const value = secret ? decodeSecret(secret, secretKeyRef.key) : undefined;
       if (value === undefined) {
         if (secretKeyRef.optional) continue;
-        throw new ContainerConfigError(secret
-          ? `couldn't find key ${secretKeyRef.key} in Secret ${ns}/${secretKeyRef.name}`
-          : `secret "${secretKeyRef.name}" not found`);
+        throw new ContainerConfigError(
+          secret ? `couldn't find key ${secretKeyRef.key} in Secret ${ns}/${secretKeyRef.name}` : `secret "${secretKeyRef.name}" not found`,
+        );
       }
       vars[e.name] = value;
     } else if (configMapKeyRef) {
@@ -125,9 +141,11 @@ export async function resolveEnv(
       const value = cm ? configMapValue(cm, configMapKeyRef.key) : undefined;
       if (value === undefined) {
         if (configMapKeyRef.optional) continue;
-        throw new ContainerConfigError(cm
-          ? `couldn't find key ${configMapKeyRef.key} in ConfigMap ${ns}/${configMapKeyRef.name}`
-          : `configmap "${configMapKeyRef.name}" not found`);
+        throw new ContainerConfigError(
+          cm
+            ? `couldn't find key ${configMapKeyRef.key} in ConfigMap ${ns}/${configMapKeyRef.name}`
+            : `configmap "${configMapKeyRef.name}" not found`,
+        );
       }
       vars[e.name] = value;
     } else if (fieldRef) {

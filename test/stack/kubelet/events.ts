@@ -7,21 +7,31 @@ import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import { kubeTime } from './container-status.js';
 
 export async function recordPodEvent(
-  core: CoreV1Api, pod: V1Pod, component: { component: string; host?: string },
-  type: 'Normal' | 'Warning', reason: string, message: string,
+  core: CoreV1Api,
+  pod: V1Pod,
+  component: { component: string; host?: string },
+  type: 'Normal' | 'Warning',
+  reason: string,
+  message: string,
 ): Promise<void> {
   const now = kubeTime() as unknown as Date;
   const ns = pod.metadata!.namespace!;
-  await core.createNamespacedEvent({
-    namespace: ns,
-    body: {
-      metadata: { name: `${pod.metadata!.name}.${randomBytes(8).toString('hex')}`, namespace: ns },
-      involvedObject: { apiVersion: 'v1', kind: 'Pod', namespace: ns, name: pod.metadata!.name, uid: pod.metadata!.uid },
-      type, reason, message,
-      source: component,
-      reportingComponent: component.component,
-      reportingInstance: component.host ?? component.component,
-      firstTimestamp: now, lastTimestamp: now, count: 1,
-    },
-  }).catch(() => undefined);
+  await core
+    .createNamespacedEvent({
+      namespace: ns,
+      body: {
+        metadata: { name: `${pod.metadata!.name}.${randomBytes(8).toString('hex')}`, namespace: ns },
+        involvedObject: { apiVersion: 'v1', kind: 'Pod', namespace: ns, name: pod.metadata!.name, uid: pod.metadata!.uid },
+        type,
+        reason,
+        message,
+        source: component,
+        reportingComponent: component.component,
+        reportingInstance: component.host ?? component.component,
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+      },
+    })
+    .catch(() => undefined);
 }

@@ -36,9 +36,7 @@ export interface LocalCommand {
   imagePaths: string[];
 }
 
-export type ImageResolution =
-  | { ok: true; run: LocalCommand }
-  | { ok: false; reason: 'ErrImagePull'; message: string };
+export type ImageResolution = { ok: true; run: LocalCommand } | { ok: false; reason: 'ErrImagePull'; message: string };
 
 interface ImageRecipe {
   describe: string;
@@ -81,7 +79,7 @@ const recipes: ImageRecipe[] = [
     // ships the database, mariabackup and Silo's CLI; backup Jobs run `silo backup physical` in it so the
     // tools match the server (docs/decisions/0222). Here the database tools are this machine's Debian
     // MariaDB, so the image is the same local command as Silo's own.
-    describe: '*/cloudnative-mysql-instance*: Silo\'s CLI on this checkout, as Silo\'s image',
+    describe: "*/cloudnative-mysql-instance*: Silo's CLI on this checkout, as Silo's image",
     matches: (repo) => /(^|\/)cloudnative-mysql-instance[^/]*$/.test(repo),
     ...siloCli,
   },
@@ -101,7 +99,7 @@ const recipes: ImageRecipe[] = [
     env: { PGDATA: '/var/lib/postgresql/data' },
   },
   {
-    describe: 'busybox, debian, ubuntu, alpine: the command via this machine\'s shell tools',
+    describe: "busybox, debian, ubuntu, alpine: the command via this machine's shell tools",
     matches: (repo) => ['busybox', 'debian', 'ubuntu', 'alpine', 'bash'].includes(repo.split('/').pop() ?? ''),
     entrypoint: [],
     cmd: ['sh'],
@@ -128,7 +126,10 @@ export function resolveImage(image: string, command: string[] | undefined, args:
     };
   }
   // Kubernetes: command replaces ENTRYPOINT (and drops CMD); args replace CMD.
-  let argv = command && command.length > 0 ? [...command, ...(args ?? [])] : [...recipe.entrypoint, ...(args && args.length > 0 ? args : recipe.cmd)];
+  let argv =
+    command && command.length > 0
+      ? [...command, ...(args ?? [])]
+      : [...recipe.entrypoint, ...(args && args.length > 0 ? args : recipe.cmd)];
   if (recipe.rewrite) argv = recipe.rewrite(argv);
   if (argv.length === 0) {
     return { ok: false, reason: 'ErrImagePull', message: `image "${image}" has no entrypoint and the container sets no command` };
@@ -136,7 +137,11 @@ export function resolveImage(image: string, command: string[] | undefined, args:
   return {
     ok: true,
     run: {
-      argv, cwd: recipe.cwd ?? '/', anonymousVolumes: recipe.anonymousVolumes ?? [], env: recipe.env ?? {}, imagePaths: recipe.imagePaths ?? [],
+      argv,
+      cwd: recipe.cwd ?? '/',
+      anonymousVolumes: recipe.anonymousVolumes ?? [],
+      env: recipe.env ?? {},
+      imagePaths: recipe.imagePaths ?? [],
     },
   };
 }

@@ -80,7 +80,10 @@ export class ProcessKubelet implements KubeletServices {
     this.logServer = logs.server;
     this.kubeletPort = logs.port;
     await registerNode(this.core, this.nodeName, this.kubeletPort);
-    this.heartbeatTimer = setInterval(() => void heartbeat(this.core, this.nodeName, this.kubeletPort).catch((e) => this.log(`heartbeat: ${e}`)), 10_000);
+    this.heartbeatTimer = setInterval(
+      () => void heartbeat(this.core, this.nodeName, this.kubeletPort).catch((e) => this.log(`heartbeat: ${e}`)),
+      10_000,
+    );
     this.heartbeatTimer.unref(); // never the reason a test process stays alive
     this.loop = this.podLoop();
   }
@@ -122,13 +125,20 @@ export class ProcessKubelet implements KubeletServices {
   private watchFrom(resourceVersion: string): Promise<void> {
     return new Promise((resolve, reject) => {
       const watch = new Watch(this.opts.kubeConfig);
-      watch.watch('/api/v1/pods', { resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 60 },
-        (type, obj) => {
-          if (type === 'BOOKMARK' || type === 'ERROR') return; // ERROR (e.g. 410 Gone) ends the watch: relist
-          this.onPod(type, obj as V1Pod);
-        },
-        (err) => (err && !this.stopped ? reject(err) : resolve()))
-        .then((ac) => { this.watchAbort = ac; if (this.stopped) ac.abort(); }, reject);
+      watch
+        .watch(
+          '/api/v1/pods',
+          { resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 60 },
+          (type, obj) => {
+            if (type === 'BOOKMARK' || type === 'ERROR') return; // ERROR (e.g. 410 Gone) ends the watch: relist
+            this.onPod(type, obj as V1Pod);
+          },
+          (err) => (err && !this.stopped ? reject(err) : resolve()),
+        )
+        .then((ac) => {
+          this.watchAbort = ac;
+          if (this.stopped) ac.abort();
+        }, reject);
     });
   }
 
@@ -178,11 +188,23 @@ export class ProcessKubelet implements KubeletServices {
     this.binding.add(uid);
     try {
       await this.core.createNamespacedPodBinding({
-        name: pod.metadata!.name!, namespace: pod.metadata!.namespace!,
-        body: { apiVersion: 'v1', kind: 'Binding', metadata: { name: pod.metadata!.name!, uid }, target: { apiVersion: 'v1', kind: 'Node', name: this.nodeName } },
+        name: pod.metadata!.name!,
+        namespace: pod.metadata!.namespace!,
+        body: {
+          apiVersion: 'v1',
+          kind: 'Binding',
+          metadata: { name: pod.metadata!.name!, uid },
+          target: { apiVersion: 'v1', kind: 'Node', name: this.nodeName },
+        },
       });
-      void recordPodEvent(this.core, pod, { component: this.opts.schedulerName ?? 'default-scheduler' }, 'Normal', 'Scheduled',
-        `Successfully assigned ${pod.metadata!.namespace}/${pod.metadata!.name} to ${this.nodeName}`);
+      void recordPodEvent(
+        this.core,
+        pod,
+        { component: this.opts.schedulerName ?? 'default-scheduler' },
+        'Normal',
+        'Scheduled',
+        `Successfully assigned ${pod.metadata!.namespace}/${pod.metadata!.name} to ${this.nodeName}`,
+      );
     } catch (err) {
       if (statusCode(err) !== 409 && statusCode(err) !== 404) this.log(`bind ${pod.metadata!.namespace}/${pod.metadata!.name}: ${err}`);
     } finally {
@@ -209,10 +231,12 @@ export class ProcessKubelet implements KubeletServices {
 
   async serviceAccountToken(pod: V1Pod, audience: string | undefined, expirationSeconds: number): Promise<string> {
     const res = await this.core.createNamespacedServiceAccountToken({
-      namespace: pod.metadata!.namespace!, name: pod.spec?.serviceAccountName ?? 'default',
+      namespace: pod.metadata!.namespace!,
+      name: pod.spec?.serviceAccountName ?? 'default',
       body: {
         spec: {
-          audiences: audience ? [audience] : [], expirationSeconds,
+          audiences: audience ? [audience] : [],
+          expirationSeconds,
           boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata!.name!, uid: pod.metadata!.uid! },
         },
       },
@@ -261,14 +285,19 @@ export class ProcessKubelet implements KubeletServices {
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
         await this.core.patchNamespacedPodStatus({
-          name: pod.metadata!.name!, namespace: pod.metadata!.namespace!,
-          body: [{ op: 'test', path: '/metadata/uid', value: pod.metadata!.uid }, { op: 'replace', path: '/status', value: status }],
+          name: pod.metadata!.name!,
+          namespace: pod.metadata!.namespace!,
+          body: [
+            { op: 'test', path: '/metadata/uid', value: pod.metadata!.uid },
+            { op: 'replace', path: '/status', value: status },
+          ],
         });
         return 'ok';
       } catch (err) {
         const code = statusCode(err);
         if (code === 404) return 'gone';
-        if (code === 422) { // the uid test failed (a new pod took the name) or the status is invalid
+        if (code === 422) {
+          // the uid test failed (a new pod took the name) or the status is invalid
           this.log(`status of ${pod.metadata!.namespace}/${pod.metadata!.name} rejected: ${err}`);
           return 'error';
         }
@@ -282,7 +311,9 @@ export class ProcessKubelet implements KubeletServices {
   async deletePodNow(pod: V1Pod): Promise<void> {
     try {
       await this.core.deleteNamespacedPod({
-        name: pod.metadata!.name!, namespace: pod.metadata!.namespace!, gracePeriodSeconds: 0,
+        name: pod.metadata!.name!,
+        namespace: pod.metadata!.namespace!,
+        gracePeriodSeconds: 0,
         body: { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata!.uid } },
       });
     } catch (err) {

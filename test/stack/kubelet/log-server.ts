@@ -23,8 +23,27 @@ function ensureCert(dir: string): { key: string; cert: string } {
   const key = join(dir, 'kubelet.key');
   const cert = join(dir, 'kubelet.crt');
   if (!existsSync(cert)) {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '3650',
-      '-subj', '/CN=process-kubelet', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '3650',
+        '-subj',
+        '/CN=process-kubelet',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
   }
   return { key, cert };
 }
@@ -33,7 +52,11 @@ function readRange(path: string, start: number, end: number): Buffer {
   const buf = Buffer.alloc(Math.max(0, end - start));
   if (buf.length === 0) return buf;
   const fd = openSync(path, 'r');
-  try { readSync(fd, buf, 0, buf.length, start); } finally { closeSync(fd); }
+  try {
+    readSync(fd, buf, 0, buf.length, start);
+  } finally {
+    closeSync(fd);
+  }
   return buf;
 }
 

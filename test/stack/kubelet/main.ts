@@ -27,7 +27,13 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
   process.on(sig, () => {
     if (stopping) return;
     stopping = true;
-    kubelet.stop(5000).then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
+    kubelet.stop(5000).then(
+      () => process.exit(0),
+      (e) => {
+        console.error(e);
+        process.exit(1);
+      },
+    );
   });
 }
 await kubelet.start();

@@ -6,8 +6,14 @@ const resources = { cpu: '8', memory: '32Gi', pods: '250', 'ephemeral-storage': 
 
 function conditions(ready: boolean): V1NodeCondition[] {
   const now = kubeTime() as unknown as Date;
-  const c = (type: string, status: string, reason: string, message: string): V1NodeCondition =>
-    ({ type, status, reason, message, lastHeartbeatTime: now, lastTransitionTime: now });
+  const c = (type: string, status: string, reason: string, message: string): V1NodeCondition => ({
+    type,
+    status,
+    reason,
+    message,
+    lastHeartbeatTime: now,
+    lastTransitionTime: now,
+  });
   return [
     c('MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'process kubelet'),
     c('DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'process kubelet'),
@@ -23,13 +29,23 @@ function nodeStatus(name: string, ready: boolean, kubeletPort: number) {
     capacity: resources,
     allocatable: resources,
     conditions: conditions(ready),
-    addresses: [{ type: 'InternalIP', address: '127.0.0.1' }, { type: 'Hostname', address: name }],
+    addresses: [
+      { type: 'InternalIP', address: '127.0.0.1' },
+      { type: 'Hostname', address: name },
+    ],
     // Where the API server finds this kubelet's log endpoint (`kubectl logs`).
     daemonEndpoints: { kubeletEndpoint: { Port: kubeletPort } },
     nodeInfo: {
-      machineID: '', systemUUID: '', bootID: '', kernelVersion: '', osImage: 'process kubelet',
-      containerRuntimeVersion: 'process://1', kubeletVersion: 'v0.0.0-process', kubeProxyVersion: '',
-      operatingSystem: 'linux', architecture: 'amd64',
+      machineID: '',
+      systemUUID: '',
+      bootID: '',
+      kernelVersion: '',
+      osImage: 'process kubelet',
+      containerRuntimeVersion: 'process://1',
+      kubeletVersion: 'v0.0.0-process',
+      kubeProxyVersion: '',
+      operatingSystem: 'linux',
+      architecture: 'amd64',
     },
   };
 }
@@ -38,11 +54,14 @@ export async function registerNode(core: CoreV1Api, name: string, kubeletPort: n
   try {
     await core.createNode({
       body: {
-        apiVersion: 'v1', kind: 'Node',
+        apiVersion: 'v1',
+        kind: 'Node',
         metadata: {
           name,
           labels: {
-            'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64',
+            'kubernetes.io/hostname': name,
+            'kubernetes.io/os': 'linux',
+            'kubernetes.io/arch': 'amd64',
             'silo.test/process-kubelet': 'true',
           },
         },

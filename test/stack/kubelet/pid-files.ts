@@ -30,13 +30,21 @@ export class PidFiles {
   /** SIGKILLs every recorded process group that is still the same process, and forgets them all. */
   killRecorded(): void {
     let files: string[];
-    try { files = readdirSync(this.dir); } catch { return; }
+    try {
+      files = readdirSync(this.dir);
+    } catch {
+      return;
+    }
     for (const f of files) {
       const [pidText, started] = readFileSync(join(this.dir, f), 'utf8').trim().split(' ');
       const pid = Number(pidText);
       // A reused PID must not be killed.
       if (pid > 0 && started && processStartTime(pid) === started) {
-        try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
       }
       rmSync(join(this.dir, f), { force: true });
     }

@@ -35,12 +35,30 @@ export class PodWorker {
   private finished?: Promise<void>;
   private writer = { dirty: false, busy: Promise.resolve(), gone: false };
 
-  constructor(private readonly k: KubeletServices, pod: V1Pod, readonly podIP: string) {
+  constructor(
+    private readonly k: KubeletServices,
+    pod: V1Pod,
+    readonly podIP: string,
+  ) {
     this.pod = pod;
     this.uid = pod.metadata!.uid!;
     const prev = pod.status;
-    this.inits = (pod.spec!.initContainers ?? []).map((c) => new ContainerRecord(c, true, prev?.initContainerStatuses?.find((s) => s.name === c.name)));
-    this.containers = pod.spec!.containers.map((c) => new ContainerRecord(c, false, prev?.containerStatuses?.find((s) => s.name === c.name)));
+    this.inits = (pod.spec!.initContainers ?? []).map(
+      (c) =>
+        new ContainerRecord(
+          c,
+          true,
+          prev?.initContainerStatuses?.find((s) => s.name === c.name),
+        ),
+    );
+    this.containers = pod.spec!.containers.map(
+      (c) =>
+        new ContainerRecord(
+          c,
+          false,
+          prev?.containerStatuses?.find((s) => s.name === c.name),
+        ),
+    );
     this.startTime = prev?.startTime ? new Date(prev.startTime) : new Date();
   }
 
@@ -111,11 +129,13 @@ export class PodWorker {
     this.stopping = true;
     this.wakeStop();
     clearTimeout(this.deadlineTimer);
-    await Promise.all([...this.inits, ...this.containers].map(async (c) => {
-      const proc = c.process;
-      if (!proc) return;
-      await proc.stop(graceMs);
-    }));
+    await Promise.all(
+      [...this.inits, ...this.containers].map(async (c) => {
+        const proc = c.process;
+        if (!proc) return;
+        await proc.stop(graceMs);
+      }),
+    );
   }
 
   private gracePeriodMs(): number {
@@ -126,14 +146,17 @@ export class PodWorker {
     const seconds = this.pod.spec?.activeDeadlineSeconds;
     if (seconds === undefined || seconds === null) return;
     const remaining = this.startTime.getTime() + seconds * 1000 - Date.now();
-    this.deadlineTimer = setTimeout(() => {
-      if (this.stopping || terminal.has(this.phase)) return;
-      this.k.log(`pod ${this.key}: activeDeadlineSeconds=${seconds} exceeded`);
-      this.reason = 'DeadlineExceeded';
-      this.message = `Pod was active on the node longer than the specified deadline`;
-      this.k.event(this.pod, 'Normal', 'DeadlineExceeded', this.message);
-      void this.stopAll(Math.min(this.gracePeriodMs(), 5000));
-    }, Math.max(0, remaining));
+    this.deadlineTimer = setTimeout(
+      () => {
+        if (this.stopping || terminal.has(this.phase)) return;
+        this.k.log(`pod ${this.key}: activeDeadlineSeconds=${seconds} exceeded`);
+        this.reason = 'DeadlineExceeded';
+        this.message = `Pod was active on the node longer than the specified deadline`;
+        this.k.event(this.pod, 'Normal', 'DeadlineExceeded', this.message);
+        void this.stopAll(Math.min(this.gracePeriodMs(), 5000));
+      },
+      Math.max(0, remaining),
+    );
   }
 
   private sleep(ms: number): Promise<void> {
@@ -212,7 +235,7 @@ export class PodWorker {
 
   /** Runs a container (or a sidecar) with its restart policy until it is done or the pod stops. */
   private async runContainer(c: ContainerRecord, volumes: Map<string, string>): Promise<void> {
-    const policy = c.sidecar ? 'Always' : this.pod.spec?.restartPolicy ?? 'Always';
+    const policy = c.sidecar ? 'Always' : (this.pod.spec?.restartPolicy ?? 'Always');
     const over = () => this.stopping || (c.sidecar && this.sidecarsDone);
     for (;;) {
       const code = await this.runOnce(c, volumes);
@@ -221,7 +244,10 @@ export class PodWorker {
       const wait = this.backoffMs(c);
       c.prepareRestart();
       this.k.event(this.pod, 'Warning', 'BackOff', `Back-off restarting failed container ${c.name}`);
-      c.setWaiting('CrashLoopBackOff', `back-off ${Math.round(wait / 1000)}s restarting failed container=${c.name} pod=${this.pod.metadata?.name}`);
+      c.setWaiting(
+        'CrashLoopBackOff',
+        `back-off ${Math.round(wait / 1000)}s restarting failed container=${c.name} pod=${this.pod.metadata?.name}`,
+      );
       this.pushStatus();
       await (c.sidecar ? Promise.race([this.sleep(wait), this.sidecarsStopped]) : this.sleep(wait));
       if (over()) return;
@@ -268,21 +294,24 @@ export class PodWorker {
       this.k.event(this.pod, 'Normal', 'Started', `Started container ${c.name}`);
       c.setRunning(proc);
       this.pushStatus();
-      const prober = c.init && !c.sidecar ? undefined : new ContainerProber(
-        { pid: proc.pid, podIP: this.podIP, env: { ...image.run.env, ...env }, cwd, container: spec },
-        {
-          onReady: (ready) => {
-            if (c.process !== proc || c.probeReady === ready) return;
-            c.probeReady = ready;
-            this.pushStatus();
-          },
-          onUnhealthy: (why) => {
-            this.k.log(`pod ${this.key} container ${c.name}: ${why}; killing it`);
-            this.k.event(this.pod, 'Warning', 'Unhealthy', `Container ${c.name} ${why}, will be restarted`);
-            void proc.stop(this.gracePeriodMs());
-          },
-        },
-      );
+      const prober =
+        c.init && !c.sidecar
+          ? undefined
+          : new ContainerProber(
+              { pid: proc.pid, podIP: this.podIP, env: { ...image.run.env, ...env }, cwd, container: spec },
+              {
+                onReady: (ready) => {
+                  if (c.process !== proc || c.probeReady === ready) return;
+                  c.probeReady = ready;
+                  this.pushStatus();
+                },
+                onUnhealthy: (why) => {
+                  this.k.log(`pod ${this.key} container ${c.name}: ${why}; killing it`);
+                  this.k.event(this.pod, 'Warning', 'Unhealthy', `Container ${c.name} ${why}, will be restarted`);
+                  void proc.stop(this.gracePeriodMs());
+                },
+              },
+            );
       prober?.start();
       const exit = await proc.exited;
       prober?.stop();
@@ -295,8 +324,14 @@ export class PodWorker {
 
   private state(): PodState {
     return {
-      phase: this.phase, reason: this.reason, message: this.message, initialized: this.initialized,
-      inits: this.inits, containers: this.containers, podIP: this.podIP, startTime: this.startTime,
+      phase: this.phase,
+      reason: this.reason,
+      message: this.message,
+      initialized: this.initialized,
+      inits: this.inits,
+      containers: this.containers,
+      podIP: this.podIP,
+      startTime: this.startTime,
       qosClass: this.pod.status?.qosClass,
     };
   }

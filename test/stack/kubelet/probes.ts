@@ -28,20 +28,44 @@ export function resolvePort(port: number | string, container: V1Container): numb
 
 function execProbe(argv: string[], t: ProbeTarget, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const child = spawn('nsenter', ['--target', String(t.pid), '--mount', '--', '/bin/sh', '-c', 'cd "$0" 2>/dev/null; exec "$@"', t.cwd, ...argv], {
-      env: t.env, stdio: 'ignore', detached: true,
+    const child = spawn(
+      'nsenter',
+      ['--target', String(t.pid), '--mount', '--', '/bin/sh', '-c', 'cd "$0" 2>/dev/null; exec "$@"', t.cwd, ...argv],
+      {
+        env: t.env,
+        stdio: 'ignore',
+        detached: true,
+      },
+    );
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }, timeoutMs);
+    child.once('error', () => {
+      clearTimeout(timer);
+      resolve(false);
     });
-    const timer = setTimeout(() => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }, timeoutMs);
-    child.once('error', () => { clearTimeout(timer); resolve(false); });
-    child.once('exit', (code) => { clearTimeout(timer); resolve(code === 0); });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code === 0);
+    });
   });
 }
 
 function tcpProbe(host: string, port: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host, port, timeout: timeoutMs });
-    socket.once('connect', () => { socket.destroy(); resolve(true); });
-    socket.once('timeout', () => { socket.destroy(); resolve(false); });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
     socket.once('error', () => resolve(false));
   });
 }
@@ -64,13 +88,18 @@ export async function runProbe(probe: V1Probe, t: ProbeTarget): Promise<boolean>
   const timeoutMs = (probe.timeoutSeconds ?? 1) * 1000;
   try {
     if (probe.exec?.command) return await execProbe(probe.exec.command, t, timeoutMs);
-    if (probe.tcpSocket) return await tcpProbe(probe.tcpSocket.host ?? t.podIP, resolvePort(probe.tcpSocket.port as number | string, t.container), timeoutMs);
+    if (probe.tcpSocket)
+      return await tcpProbe(probe.tcpSocket.host ?? t.podIP, resolvePort(probe.tcpSocket.port as number | string, t.container), timeoutMs);
     if (probe.httpGet) {
       const g = probe.httpGet;
       const scheme = (g.scheme ?? 'HTTP').toLowerCase();
       const path = g.path?.startsWith('/') ? g.path : `/${g.path ?? ''}`;
       const headers = Object.fromEntries((g.httpHeaders ?? []).map((h) => [h.name, h.value]));
-      return await httpProbe(`${scheme}://${g.host ?? t.podIP}:${resolvePort(g.port as number | string, t.container)}${path}`, headers, timeoutMs);
+      return await httpProbe(
+        `${scheme}://${g.host ?? t.podIP}:${resolvePort(g.port as number | string, t.container)}${path}`,
+        headers,
+        timeoutMs,
+      );
     }
   } catch {
     return false;
@@ -90,7 +119,10 @@ export class ContainerProber {
   private stopped = false;
   private started: boolean;
 
-  constructor(private readonly t: ProbeTarget, private readonly cb: ProberCallbacks) {
+  constructor(
+    private readonly t: ProbeTarget,
+    private readonly cb: ProberCallbacks,
+  ) {
     this.started = !t.container.startupProbe;
   }
 
@@ -121,7 +153,10 @@ export class ContainerProber {
       if (ok) {
         failures = 0;
         successes++;
-        if (kind === 'startup') { this.started = true; return; }
+        if (kind === 'startup') {
+          this.started = true;
+          return;
+        }
         if (kind === 'readiness' && successes >= successThreshold) this.cb.onReady(true);
       } else {
         successes = 0;

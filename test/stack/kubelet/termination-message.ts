@@ -28,7 +28,11 @@ function logTail(logPath: string): string {
     const start = Math.max(0, size - FALLBACK_LOG_BYTES);
     const buf = Buffer.alloc(size - start);
     const fd = openSync(logPath, 'r');
-    try { readSync(fd, buf, 0, buf.length, start); } finally { closeSync(fd); }
+    try {
+      readSync(fd, buf, 0, buf.length, start);
+    } finally {
+      closeSync(fd);
+    }
     return buf.toString('utf8').split('\n').slice(-FALLBACK_LOG_LINES).join('\n');
   } catch {
     return '';
@@ -40,7 +44,9 @@ export function terminationMessage(container: V1Container, hostPath: string, log
   let message = '';
   try {
     message = readFileSync(hostPath).subarray(0, MAX_MESSAGE_BYTES).toString('utf8');
-  } catch { /* never created */ }
+  } catch {
+    /* never created */
+  }
   if (!message && exitCode !== 0 && container.terminationMessagePolicy === 'FallbackToLogsOnError') message = logTail(logPath);
   return message || undefined;
 }

@@ -32,12 +32,13 @@ export function provisionedPath(pvcRoot: string, namespace: string, claimName: s
 }
 
 function writeFiles(dir: string, files: Record<string, Buffer>, items: V1KeyToPath[] | undefined, mode: number): void {
-  const chosen = items && items.length > 0
-    ? items.map((it) => {
-      if (!(it.key in files)) throw new ContainerConfigError(`key "${it.key}" not found`);
-      return { path: it.path, data: files[it.key], mode: it.mode ?? mode };
-    })
-    : Object.entries(files).map(([k, data]) => ({ path: k, data, mode }));
+  const chosen =
+    items && items.length > 0
+      ? items.map((it) => {
+          if (!(it.key in files)) throw new ContainerConfigError(`key "${it.key}" not found`);
+          return { path: it.path, data: files[it.key], mode: it.mode ?? mode };
+        })
+      : Object.entries(files).map(([k, data]) => ({ path: k, data, mode }));
   for (const f of chosen) {
     const target = join(dir, f.path);
     mkdirSync(dirname(target), { recursive: true });
@@ -46,18 +47,26 @@ function writeFiles(dir: string, files: Record<string, Buffer>, items: V1KeyToPa
   }
 }
 
-async function secretFiles(deps: VolumeDeps, ns: string, name: string, optional: boolean | undefined): Promise<Record<string, Buffer> | undefined> {
+async function secretFiles(
+  deps: VolumeDeps,
+  ns: string,
+  name: string,
+  optional: boolean | undefined,
+): Promise<Record<string, Buffer> | undefined> {
   const s = await deps.secret(ns, name);
   if (!s) {
     if (optional) return undefined;
     throw new ContainerConfigError(`MountVolume.SetUp failed: secret "${name}" not found`);
   }
-  return Object.fromEntries([
-    ...Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')] as const),
-  ]);
+  return Object.fromEntries([...Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')] as const)]);
 }
 
-async function configMapFiles(deps: VolumeDeps, ns: string, name: string, optional: boolean | undefined): Promise<Record<string, Buffer> | undefined> {
+async function configMapFiles(
+  deps: VolumeDeps,
+  ns: string,
+  name: string,
+  optional: boolean | undefined,
+): Promise<Record<string, Buffer> | undefined> {
   const cm = await deps.configMap(ns, name);
   if (!cm) {
     if (optional) return undefined;
@@ -96,7 +105,12 @@ async function materialize(pod: V1Pod, vol: V1Volume, dirs: VolumeDirs, deps: Vo
   if (vol.downwardAPI) {
     for (const item of vol.downwardAPI.items ?? []) {
       if (!item.fieldRef) throw new ContainerConfigError(`downwardAPI volume ${vol.name}: only fieldRef items are supported`);
-      writeFiles(dir, { v: Buffer.from(fieldPathValue(pod, item.fieldRef.fieldPath)) }, [{ key: 'v', path: item.path, mode: item.mode }], vol.downwardAPI.defaultMode ?? 0o644);
+      writeFiles(
+        dir,
+        { v: Buffer.from(fieldPathValue(pod, item.fieldRef.fieldPath)) },
+        [{ key: 'v', path: item.path, mode: item.mode }],
+        vol.downwardAPI.defaultMode ?? 0o644,
+      );
     }
     return dir;
   }
@@ -104,7 +118,11 @@ async function materialize(pod: V1Pod, vol: V1Volume, dirs: VolumeDirs, deps: Vo
     const mode = vol.projected.defaultMode ?? 0o644;
     for (const src of vol.projected.sources ?? []) {
       if (src.serviceAccountToken) {
-        const token = await deps.serviceAccountToken(pod, src.serviceAccountToken.audience, src.serviceAccountToken.expirationSeconds ?? 3607);
+        const token = await deps.serviceAccountToken(
+          pod,
+          src.serviceAccountToken.audience,
+          src.serviceAccountToken.expirationSeconds ?? 3607,
+        );
         writeFiles(dir, { t: Buffer.from(token) }, [{ key: 't', path: src.serviceAccountToken.path }], mode);
       } else if (src.secret) {
         const files = await secretFiles(deps, ns, src.secret.name!, src.secret.optional);
@@ -115,7 +133,12 @@ async function materialize(pod: V1Pod, vol: V1Volume, dirs: VolumeDirs, deps: Vo
       } else if (src.downwardAPI) {
         for (const item of src.downwardAPI.items ?? []) {
           if (!item.fieldRef) continue;
-          writeFiles(dir, { v: Buffer.from(fieldPathValue(pod, item.fieldRef.fieldPath)) }, [{ key: 'v', path: item.path, mode: item.mode }], mode);
+          writeFiles(
+            dir,
+            { v: Buffer.from(fieldPathValue(pod, item.fieldRef.fieldPath)) },
+            [{ key: 'v', path: item.path, mode: item.mode }],
+            mode,
+          );
         }
       }
     }

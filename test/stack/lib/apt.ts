@@ -19,7 +19,7 @@ function upstream(debianVersion: string): string {
 /** True when `version` is the pin itself or a later patch of it ("10.11" accepts "10.11.19-…"). */
 export function matchesPin(debianVersion: string, pin: string): boolean {
   const v = upstream(debianVersion);
-  return v === pin || /^[.+~-]/.test(v.slice(pin.length)) && v.startsWith(pin);
+  return v === pin || (/^[.+~-]/.test(v.slice(pin.length)) && v.startsWith(pin));
 }
 
 /**
@@ -28,11 +28,7 @@ export function matchesPin(debianVersion: string, pin: string): boolean {
  * only the latest point release, so we pin the upstream series and fail loudly
  * on drift instead of pinning an exact string that security updates remove.
  */
-export async function aptInstallIfMissing(
-  ctx: StackContext,
-  packages: string[],
-  pins: Record<string, string> = {},
-): Promise<void> {
+export async function aptInstallIfMissing(ctx: StackContext, packages: string[], pins: Record<string, string> = {}): Promise<void> {
   const missing: string[] = [];
   for (const p of packages) if (!(await debVersion(p))) missing.push(p);
   if (missing.length) {

@@ -23,12 +23,7 @@ export function goBinPath(ctx: StackContext, bin: string, version: string): stri
  * .partial directory that is renamed only on success, so an interrupted build
  * never leaves a half-written binary that later runs would trust.
  */
-export async function goInstallCached(
-  ctx: StackContext,
-  module: string,
-  version: string,
-  bin: string,
-): Promise<string> {
+export async function goInstallCached(ctx: StackContext, module: string, version: string, bin: string): Promise<string> {
   const target = goBinPath(ctx, bin, version);
   if (existsSync(target)) return target;
   const dir = join(ctx.cacheDir, 'bin', `${bin}-${version}`);

@@ -75,11 +75,7 @@ export function pidFileAlive(pidFile: string): boolean {
  * Only that PID is signalled, never a name pattern, so other agents' and
  * other runs' servers are never touched.
  */
-export async function stopByPidFile(
-  pidFile: string,
-  graceMs = 15_000,
-  signal: NodeJS.Signals = 'SIGTERM',
-): Promise<void> {
+export async function stopByPidFile(pidFile: string, graceMs = 15_000, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   const pid = readPid(pidFile);
   if (isAlive(pid)) {
     process.kill(pid!, signal);

@@ -43,13 +43,51 @@ export async function ensureTestCa(ctx: StackContext): Promise<TestCa> {
     ].join('\n'),
   );
   const o = { cwd: paths.dir };
-  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', caKey, '-out', paths.caCert,
-    '-days', '3650', '-subj', '/CN=Silo test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], o);
-  await run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', paths.serverKey, '-out', csr,
-    '-subj', '/CN=localhost'], o);
-  await run('openssl', ['x509', '-req', '-in', csr, '-CA', paths.caCert, '-CAkey', caKey, '-CAcreateserial',
-    '-out', paths.serverCert, '-days', '825', '-extfile', ext], o);
+  await run(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      caKey,
+      '-out',
+      paths.caCert,
+      '-days',
+      '3650',
+      '-subj',
+      '/CN=Silo test CA',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
+    o,
+  );
+  await run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', paths.serverKey, '-out', csr, '-subj', '/CN=localhost'], o);
+  await run(
+    'openssl',
+    [
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-CA',
+      paths.caCert,
+      '-CAkey',
+      caKey,
+      '-CAcreateserial',
+      '-out',
+      paths.serverCert,
+      '-days',
+      '825',
+      '-extfile',
+      ext,
+    ],
+    o,
+  );
   ctx.log(`test CA written to ${paths.dir}`);
   return paths;
 }

@@ -10,12 +10,18 @@ describe('the generated kinds table (src/api/kinds.ts)', () => {
     expect(SILO_KINDS).to.deep.equal(Object.keys(SILO_KIND_TABLE));
   });
 
-  it('repeats each schema\'s facts and names its schema file', () => {
+  it("repeats each schema's facts and names its schema file", () => {
     for (const [kind, row] of Object.entries(SILO_KIND_TABLE)) {
       const facts = crdFacts(kind as SiloKind);
       expect(row, kind).to.deep.equal({
-        group: facts.group, version: facts.version, apiVersion: `${facts.group}/${facts.version}`, kind: facts.kind,
-        plural: facts.plural, singular: facts.singular, scope: facts.scope, namespaced: facts.scope === 'Namespaced',
+        group: facts.group,
+        version: facts.version,
+        apiVersion: `${facts.group}/${facts.version}`,
+        kind: facts.kind,
+        plural: facts.plural,
+        singular: facts.singular,
+        scope: facts.scope,
+        namespaced: facts.scope === 'Namespaced',
         schemaFile: scanKindSchemaFiles()[kind],
       });
     }
@@ -28,16 +34,25 @@ describe('the generated kinds table (src/api/kinds.ts)', () => {
   it('gives the controller its REST coordinates (KINDS)', () => {
     for (const row of Object.values(SILO_KIND_TABLE)) {
       const ref = KINDS[row.kind];
-      expect(ref, row.kind).to.deep.equal({ group: row.group, version: row.version, plural: row.plural, kind: row.kind, namespaced: row.namespaced });
+      expect(ref, row.kind).to.deep.equal({
+        group: row.group,
+        version: row.version,
+        plural: row.plural,
+        kind: row.kind,
+        namespaced: row.namespaced,
+      });
       expect(apiVersionOfKind(ref)).to.equal(row.apiVersion);
     }
     expect(KINDS.BackupStorage.namespaced).to.equal(false);
   });
 
-  it('every kind in the table is in the operator\'s RBAC rules (src/install/rbac-rules.ts lists them by hand, in the install bundle\'s order)', () => {
+  it("every kind in the table is in the operator's RBAC rules (src/install/rbac-rules.ts lists them by hand, in the install bundle's order)", () => {
     for (const row of Object.values(SILO_KIND_TABLE)) {
       for (const resource of [row.plural, `${row.plural}/status`, `${row.plural}/finalizers`]) {
-        expect(OPERATOR_CLUSTER_RULES.some((rule) => rule.apiGroups.includes(row.group) && rule.resources.includes(resource)), `${row.group} ${resource}`).to.equal(true);
+        expect(
+          OPERATOR_CLUSTER_RULES.some((rule) => rule.apiGroups.includes(row.group) && rule.resources.includes(resource)),
+          `${row.group} ${resource}`,
+        ).to.equal(true);
       }
     }
   });

@@ -50,7 +50,7 @@ describe('L2 constructs', () => {
     });
   }
 
-  it('reports the issue\'s example message for a bad Backup target', () => {
+  it("reports the issue's example message for a bad Backup target", () => {
     const message = synthError((chart) => new Backup(chart, 'nightly', { cluster: { name: 'db' }, target: 'standby' as never }));
     expect(message).to.include('Backup "nightly": spec.target must be one of primary, prefer-standby (got "standby")');
   });
@@ -80,7 +80,10 @@ describe('programmatic schedules', () => {
   it('a loop that produces one bad schedule fails synth naming that object', () => {
     const app = new App({ outdir: '/tmp/silo-never-written' });
     const chart = new Chart(app, 'fleet');
-    for (const [name, schedule] of [['good', '0 0 1 * * *'], ['bad', '0 0 1 * *']]) {
+    for (const [name, schedule] of [
+      ['good', '0 0 1 * * *'],
+      ['bad', '0 0 1 * *'],
+    ]) {
       new ScheduledBackup(chart, name, { schedule, cluster: { name } });
     }
     expect(() => app.synth()).to.throw(/ScheduledBackup "bad": spec.schedule: must be a 6-field cron expression/);

@@ -3,7 +3,21 @@ import { classOfExitCode, EXIT, formatResultLine, isFailureClass, parseResultLin
 
 describe('contracts/worker-result', () => {
   it('keeps the released exit codes and gives busy, interrupted and unreachable their own', () => {
-    expect(EXIT).to.include({ ok: 0, other: 1, config: 2, auth: 3, network: 4, sourceFailed: 5, checksumMismatch: 6, storageFull: 7, deadline: 8, restoreFailed: 9, notFound: 10, tls: 11, decryption: 12 });
+    expect(EXIT).to.include({
+      ok: 0,
+      other: 1,
+      config: 2,
+      auth: 3,
+      network: 4,
+      sourceFailed: 5,
+      checksumMismatch: 6,
+      storageFull: 7,
+      deadline: 8,
+      restoreFailed: 9,
+      notFound: 10,
+      tls: 11,
+      decryption: 12,
+    });
     expect(EXIT).to.include({ busy: 13, interrupted: 14, unreachable: 15 });
     expect(new Set(Object.values(EXIT)).size).to.equal(Object.keys(EXIT).length);
     expect(classOfExitCode(13)).to.equal('busy');

@@ -59,29 +59,44 @@ describe('age streams (node:crypto)', () => {
   it('detects one flipped byte in the payload', async () => {
     const sealed = await encrypt(randomBytes(200_000));
     sealed[sealed.length - 70_000] ^= 0x01;
-    await decrypt(sealed).then(() => expect.fail('accepted a corrupted payload'), (error) => expect(error.message).to.match(/failed authentication/));
+    await decrypt(sealed).then(
+      () => expect.fail('accepted a corrupted payload'),
+      (error) => expect(error.message).to.match(/failed authentication/),
+    );
   });
 
   it('detects a flipped byte in the header MAC', async () => {
     const sealed = await encrypt(randomBytes(10));
     const macAt = sealed.indexOf('--- ') + 6;
     sealed[macAt] = sealed[macAt] === 0x41 ? 0x42 : 0x41;
-    await decrypt(sealed).then(() => expect.fail('accepted a modified header'), (error) => expect(error.message).to.match(/MAC does not match|invalid base64/));
+    await decrypt(sealed).then(
+      () => expect.fail('accepted a modified header'),
+      (error) => expect(error.message).to.match(/MAC does not match|invalid base64/),
+    );
   });
 
   it('detects truncation at a chunk boundary', async () => {
     const sealed = await encrypt(randomBytes(3 * 65536 + 10));
     const headerEnd = sealed.indexOf('\n', sealed.indexOf('--- ')) + 1 + 16;
     const truncated = sealed.subarray(0, headerEnd + 2 * (65536 + 16));
-    await decrypt(truncated).then(() => expect.fail('accepted a truncated file'), (error) => expect(error.message).to.match(/truncated/));
+    await decrypt(truncated).then(
+      () => expect.fail('accepted a truncated file'),
+      (error) => expect(error.message).to.match(/truncated/),
+    );
   });
 
   it('rejects input that is not age', async () => {
-    await decrypt(Buffer.from('x'.repeat(100))).then(() => expect.fail('accepted garbage'), (error) => expect(error.message).to.match(/not an age file/));
+    await decrypt(Buffer.from('x'.repeat(100))).then(
+      () => expect.fail('accepted garbage'),
+      (error) => expect(error.message).to.match(/not an age file/),
+    );
   });
 
   it('rejects a malformed recipient before any byte moves, without echoing it whole', () => {
-    expect(() => new AgeEncryptStream(['age1notarealrecipientatall'])).to.throw(AgeKeyError, /^age recipient "age1nota…" is not an X25519 recipient/);
+    expect(() => new AgeEncryptStream(['age1notarealrecipientatall'])).to.throw(
+      AgeKeyError,
+      /^age recipient "age1nota…" is not an X25519 recipient/,
+    );
   });
 
   it('rejects a malformed identity without echoing the secret', () => {
@@ -95,7 +110,7 @@ describe('age streams (node:crypto)', () => {
     }
   });
 
-  it('generates keys in age\'s text forms', () => {
+  it("generates keys in age's text forms", () => {
     expect(alice.recipient).to.match(/^age1[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{58}$/);
     expect(alice.identity).to.match(/^AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}$/);
     expect(parseRecipient(alice.recipient)).to.have.length(32);

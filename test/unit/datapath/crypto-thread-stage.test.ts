@@ -15,7 +15,16 @@ function slices(data: Buffer, size: number): Readable {
 
 async function run(source: Readable, stage: CryptoThreadStage): Promise<Buffer> {
   const parts: Buffer[] = [];
-  await pipeline(source, stage, new Writable({ write(chunk, _e, done) { parts.push(chunk); done(); } }));
+  await pipeline(
+    source,
+    stage,
+    new Writable({
+      write(chunk, _e, done) {
+        parts.push(chunk);
+        done();
+      },
+    }),
+  );
   return Buffer.concat(parts);
 }
 

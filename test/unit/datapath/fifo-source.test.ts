@@ -26,21 +26,27 @@ describe('named-pipe source (sibling container hand-off)', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('streams the sibling\'s output and ends when its status is 0', async () => {
+  it("streams the sibling's output and ends when its status is 0", async () => {
     sibling(dir, 'head -c 3000000 /dev/zero');
     expect(await drain(new FifoSource(join(dir, 'data'), join(dir, 'status')))).to.equal(3_000_000);
   });
 
-  it('fails, before end, when the sibling\'s command failed', async () => {
+  it("fails, before end, when the sibling's command failed", async () => {
     sibling(dir, 'head -c 100000 /dev/zero; exit 4');
-    const error = await drain(new FifoSource(join(dir, 'data'), join(dir, 'status'))).then(() => undefined, (e) => e);
+    const error = await drain(new FifoSource(join(dir, 'data'), join(dir, 'status'))).then(
+      () => undefined,
+      (e) => e,
+    );
     expect(error).to.be.instanceOf(SourceFailedError);
     expect(error.message).to.equal('the backup command exited with status 4; its output was not stored');
   });
 
   it('fails when the pipe closes but no status arrives', async () => {
     spawn('sh', ['-c', `head -c 10 /dev/zero > ${join(dir, 'data')}`], { stdio: 'ignore' });
-    const error = await drain(new FifoSource(join(dir, 'data'), join(dir, 'status'), 500)).then(() => undefined, (e) => e);
+    const error = await drain(new FifoSource(join(dir, 'data'), join(dir, 'status'), 500)).then(
+      () => undefined,
+      (e) => e,
+    );
     expect(error.message).to.match(/wrote no exit status to .*status within 0.5 s; its output was not stored/);
   });
 
@@ -49,7 +55,11 @@ describe('named-pipe source (sibling container hand-off)', () => {
     const writer = sibling(dir, 'exec 3>&1; sleep 20');
     try {
       const run = await runSilo(['backup', 'fifo', '--data', join(dir, 'data'), '--status', join(dir, 'status')], {
-        SILO_STORE_TYPE: 'filesystem', SILO_FS_ROOT: join(dir, 'store'), SILO_DATA_KEY: 'b/backup', SILO_BACKUP_ID: '1', SILO_DEADLINE_SECONDS: '1',
+        SILO_STORE_TYPE: 'filesystem',
+        SILO_FS_ROOT: join(dir, 'store'),
+        SILO_DATA_KEY: 'b/backup',
+        SILO_BACKUP_ID: '1',
+        SILO_DEADLINE_SECONDS: '1',
       });
       expect(run.code, run.stderr).to.equal(8);
       expect(run.seconds).to.be.below(10);

@@ -9,7 +9,9 @@ import { createLogger } from '../../../runtime/logging/logger.js';
 
 describe('physical restore guards', () => {
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'silo-phys-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'silo-phys-'));
+  });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
   const logger = createLogger({}, { write: () => undefined });
 
@@ -17,16 +19,33 @@ describe('physical restore guards', () => {
     const dataDir = join(dir, 'data');
     mkdirSync(dataDir);
     writeFileSync(join(dataDir, 'ibdata1'), 'live data');
-    const error = await restorePhysicalChain({ engine: MYSQL_ENGINE,
-      store: new FilesystemStore(join(dir, 'store')), chain: [{ key: 'k', sha256: 'a'.repeat(64), compression: 'none', backupId: 'b' }],
-      workDir: join(dir, 'work'), dataDir, logger,
-    }).then(() => undefined, (e) => e);
+    const error = await restorePhysicalChain({
+      engine: MYSQL_ENGINE,
+      store: new FilesystemStore(join(dir, 'store')),
+      chain: [{ key: 'k', sha256: 'a'.repeat(64), compression: 'none', backupId: 'b' }],
+      workDir: join(dir, 'work'),
+      dataDir,
+      logger,
+    }).then(
+      () => undefined,
+      (e) => e,
+    );
     expect(error.message).to.equal(`data directory ${dataDir} is not empty; restore only into an empty directory`);
     expect(readdirSync(dataDir)).to.deep.equal(['ibdata1']);
   });
 
   it('refuses an empty chain', async () => {
-    const error = await restorePhysicalChain({ engine: MYSQL_ENGINE, store: new FilesystemStore(dir), chain: [], workDir: join(dir, 'w'), dataDir: join(dir, 'd'), logger }).then(() => undefined, (e) => e);
+    const error = await restorePhysicalChain({
+      engine: MYSQL_ENGINE,
+      store: new FilesystemStore(dir),
+      chain: [],
+      workDir: join(dir, 'w'),
+      dataDir: join(dir, 'd'),
+      logger,
+    }).then(
+      () => undefined,
+      (e) => e,
+    );
     expect(error.message).to.equal('restore chain is empty');
   });
 });

@@ -14,8 +14,13 @@ async function run(data: Buffer, ...stages: NodeJS.ReadWriteStream[]): Promise<B
   return Buffer.concat(parts);
 }
 
-const compressible = Buffer.from(Array.from({ length: 40_000 }, (_, i) =>
-  `{"id":${i},"name":"customer-${(i * 7919) % 10007}","balance":${((i * 104729) % 1000003) / 100},"tags":["a${i % 13}","b${i % 17}"]}\n`).join(''));
+const compressible = Buffer.from(
+  Array.from(
+    { length: 40_000 },
+    (_, i) =>
+      `{"id":${i},"name":"customer-${(i * 7919) % 10007}","balance":${((i * 104729) % 1000003) / 100},"tags":["a${i % 13}","b${i % 17}"]}\n`,
+  ).join(''),
+);
 
 describe('compression stages', () => {
   for (const algorithm of ['none', 'gzip', 'zstd'] as const) {
@@ -33,7 +38,10 @@ describe('compression stages', () => {
   it('a corrupted zstd stream fails to decompress', async () => {
     const packed = await run(compressible, createCompressor({ algorithm: 'zstd' }));
     packed[Math.floor(packed.length / 2)] ^= 0xff;
-    await run(packed, createDecompressor('zstd')).then(() => expect.fail('accepted corrupted zstd'), (e) => expect(e).to.be.instanceOf(Error));
+    await run(packed, createDecompressor('zstd')).then(
+      () => expect.fail('accepted corrupted zstd'),
+      (e) => expect(e).to.be.instanceOf(Error),
+    );
   });
   it('rejects an unknown algorithm naming the choices', () => {
     expect(() => createCompressor({ algorithm: 'lz4' as never })).to.throw(/use none, gzip or zstd/);

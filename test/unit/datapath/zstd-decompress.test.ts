@@ -49,12 +49,18 @@ describe('ZstdDecompressStream', () => {
     const packed = compress(randomBytes(2 * MiB));
     const stream = new ZstdDecompressStream();
     stream.end(packed.subarray(0, packed.length - 100));
-    await drain(stream).then(() => expect.fail('a truncated frame ended cleanly'), (error: Error) => expect(error.message).to.match(/truncated/));
+    await drain(stream).then(
+      () => expect.fail('a truncated frame ended cleanly'),
+      (error: Error) => expect(error.message).to.match(/truncated/),
+    );
   });
 
   it('fails on bytes that are not zstd', async () => {
     const stream = new ZstdDecompressStream();
     stream.end(Buffer.from('this is not a zstd frame at all, just text'));
-    await drain(stream).then(() => expect.fail('accepted text as zstd'), (error: Error) => expect(error).to.be.instanceOf(Error));
+    await drain(stream).then(
+      () => expect.fail('accepted text as zstd'),
+      (error: Error) => expect(error).to.be.instanceOf(Error),
+    );
   });
 });

@@ -31,23 +31,35 @@ describe('generated files are fresh (npm run gen, then commit)', function () {
 
   for (const folder of GENERATED_FOLDERS) {
     it(`${folder}/ matches a fresh generation`, () => {
-      const fresh = listFiles(join(scratch, folder)).map((f) => relative(scratch, f)).sort();
-      const committed = listFiles(join(REPO_ROOT, folder)).map((f) => relative(REPO_ROOT, f)).sort();
+      const fresh = listFiles(join(scratch, folder))
+        .map((f) => relative(scratch, f))
+        .sort();
+      const committed = listFiles(join(REPO_ROOT, folder))
+        .map((f) => relative(REPO_ROOT, f))
+        .sort();
       expect(committed, `files in ${folder}/`).to.deep.equal(fresh);
       for (const file of fresh) {
-        expect(readFileSync(join(REPO_ROOT, file), 'utf8'), `${file} is stale: run npm run gen`).to.equal(readFileSync(join(scratch, file), 'utf8'));
+        expect(readFileSync(join(REPO_ROOT, file), 'utf8'), `${file} is stale: run npm run gen`).to.equal(
+          readFileSync(join(scratch, file), 'utf8'),
+        );
       }
     });
   }
 
   for (const folder of MIXED_FOLDERS) {
     it(`the generated files in ${folder}/ match a fresh generation`, () => {
-      const fresh = listFiles(join(scratch, folder)).map((f) => relative(scratch, f)).sort();
-      const committed = listFiles(join(REPO_ROOT, folder)).map((f) => relative(REPO_ROOT, f))
-        .filter((f) => readFileSync(join(REPO_ROOT, f), 'utf8').startsWith(GENERATED_BANNER)).sort();
+      const fresh = listFiles(join(scratch, folder))
+        .map((f) => relative(scratch, f))
+        .sort();
+      const committed = listFiles(join(REPO_ROOT, folder))
+        .map((f) => relative(REPO_ROOT, f))
+        .filter((f) => readFileSync(join(REPO_ROOT, f), 'utf8').startsWith(GENERATED_BANNER))
+        .sort();
       expect(committed, `generated files in ${folder}/`).to.deep.equal(fresh);
       for (const file of fresh) {
-        expect(readFileSync(join(REPO_ROOT, file), 'utf8'), `${file} is stale: run npm run gen`).to.equal(readFileSync(join(scratch, file), 'utf8'));
+        expect(readFileSync(join(REPO_ROOT, file), 'utf8'), `${file} is stale: run npm run gen`).to.equal(
+          readFileSync(join(scratch, file), 'utf8'),
+        );
       }
     });
   }

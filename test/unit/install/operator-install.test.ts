@@ -24,7 +24,8 @@ describe('OperatorInstall bundle', () => {
     if (process.env.UPDATE_GOLDEN === '1') {
       rmSync(GOLDEN_DIR, { recursive: true, force: true });
       mkdirSync(GOLDEN_DIR, { recursive: true });
-      for (const object of [...bundle, ...monitoring]) writeFileSync(join(GOLDEN_DIR, goldenName(object)), stringify(object, { lineWidth: 0 }));
+      for (const object of [...bundle, ...monitoring])
+        writeFileSync(join(GOLDEN_DIR, goldenName(object)), stringify(object, { lineWidth: 0 }));
     }
     expect(readdirSync(GOLDEN_DIR).sort()).to.deep.equal([...bundle, ...monitoring].map(goldenName).sort());
     for (const object of [...bundle, ...monitoring]) {
@@ -34,20 +35,32 @@ describe('OperatorInstall bundle', () => {
 
   it('holds six CRDs, then namespace, ServiceAccount, RBAC, Deployment and metrics Service', () => {
     expect(bundle.filter((o) => o.kind === 'CustomResourceDefinition')).to.have.length(6);
-    expect(bundle.map((o) => o.kind).filter((k) => k !== 'CustomResourceDefinition')).to.deep.equal(
-      ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Deployment', 'Service']);
+    expect(bundle.map((o) => o.kind).filter((k) => k !== 'CustomResourceDefinition')).to.deep.equal([
+      'Namespace',
+      'ServiceAccount',
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'Role',
+      'RoleBinding',
+      'Deployment',
+      'Service',
+    ]);
   });
 
   it('uses stable names without hashes, and namespaces every namespaced object', () => {
     for (const object of bundle) {
-      expect(object.metadata.name, object.kind).to.match(/^[a-z0-9.-]+$/).and.not.match(/-[a-f0-9]{8}$/);
+      expect(object.metadata.name, object.kind)
+        .to.match(/^[a-z0-9.-]+$/)
+        .and.not.match(/-[a-f0-9]{8}$/);
       const clusterScoped = ['CustomResourceDefinition', 'Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(object.kind);
       expect(object.metadata.namespace, `${object.kind} ${object.metadata.name}`).to.equal(clusterScoped ? undefined : 'silo-system');
     }
   });
 
   it('honours a custom namespace and image', () => {
-    const custom = Testing.synth(new OperatorInstallChart(Testing.app(), 'custom', { namespace: 'backup', image: 'registry.local/silo:dev' }));
+    const custom = Testing.synth(
+      new OperatorInstallChart(Testing.app(), 'custom', { namespace: 'backup', image: 'registry.local/silo:dev' }),
+    );
     expect(custom.find((o) => o.kind === 'Namespace').metadata.name).to.equal('backup');
     expect(custom.find((o) => o.kind === 'Deployment').spec.template.spec.containers[0].image).to.equal('registry.local/silo:dev');
     expect(custom.find((o) => o.kind === 'ClusterRoleBinding').subjects[0].namespace).to.equal('backup');
@@ -91,17 +104,30 @@ describe('OperatorInstall bundle', () => {
     });
     it('passes args that `silo controller` parses into leader election, the container ports and the pod IP', () => {
       expect(container.args[0]).to.equal('controller');
-      const flags = parseControllerFlags(container.args.slice(1), { POD_NAMESPACE: 'silo-system', POD_IP: '10.1.2.3', POD_NAME: 'silo-operator-abc' });
+      const flags = parseControllerFlags(container.args.slice(1), {
+        POD_NAMESPACE: 'silo-system',
+        POD_IP: '10.1.2.3',
+        POD_NAME: 'silo-operator-abc',
+      });
       const port = (name: string) => container.ports.find((p: any) => p.name === name).containerPort;
       expect(flags).to.deep.include({
-        leaderElect: true, leaderElectionId: 'silo-operator', leaderElectionNamespace: 'silo-system', watchNamespaces: [],
-        metricsPort: port('metrics'), healthPort: port('health'), bindAddress: '10.1.2.3', identity: 'silo-operator-abc', logLevel: 'info',
+        leaderElect: true,
+        leaderElectionId: 'silo-operator',
+        leaderElectionNamespace: 'silo-system',
+        watchNamespaces: [],
+        metricsPort: port('metrics'),
+        healthPort: port('health'),
+        bindAddress: '10.1.2.3',
+        identity: 'silo-operator-abc',
+        logLevel: 'info',
       });
       expect(container.livenessProbe.httpGet.port).to.equal('health');
       expect(container.readinessProbe.httpGet.port).to.equal('health');
     });
     it('passes watch namespaces and a separate worker image when given', () => {
-      const custom = Testing.synth(new OperatorInstallChart(Testing.app(), 'custom', { watchNamespaces: ['db', 'apps'], workerImage: 'registry.local/silo-worker:1' }));
+      const custom = Testing.synth(
+        new OperatorInstallChart(Testing.app(), 'custom', { watchNamespaces: ['db', 'apps'], workerImage: 'registry.local/silo-worker:1' }),
+      );
       const c = custom.find((o) => o.kind === 'Deployment').spec.template.spec.containers[0];
       expect(parseControllerFlags(c.args.slice(1), {}).watchNamespaces).to.deep.equal(['db', 'apps']);
       expect(c.env.find((e: any) => e.name === 'SILO_WORKER_IMAGE').value).to.equal('registry.local/silo-worker:1');
@@ -134,10 +160,18 @@ describe('OperatorInstall bundle', () => {
     });
 
     const expected: Array<[string, string[], string[]]> = [
-      ['backup-operator.io', ['backupstorages', 'backupschedules', 'backupruns'], ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']],
+      [
+        'backup-operator.io',
+        ['backupstorages', 'backupschedules', 'backupruns'],
+        ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
+      ],
       ['backup-operator.io', ['backupstorages/status', 'backupschedules/status', 'backupruns/status'], ['get', 'update', 'patch']],
       ['backup-operator.io', ['backupstorages/finalizers', 'backupschedules/finalizers', 'backupruns/finalizers'], ['update']],
-      ['mysql.cloudnative-mysql.io', ['clusters', 'backups', 'scheduledbackups'], ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']],
+      [
+        'mysql.cloudnative-mysql.io',
+        ['clusters', 'backups', 'scheduledbackups'],
+        ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
+      ],
       ['mysql.cloudnative-mysql.io', ['clusters/status', 'backups/status', 'scheduledbackups/status'], ['get', 'update', 'patch']],
       ['mysql.cloudnative-mysql.io', ['clusters/finalizers', 'backups/finalizers', 'scheduledbackups/finalizers'], ['update']],
       ['batch', ['jobs'], ['get', 'list', 'watch', 'create', 'delete']],
@@ -154,7 +188,8 @@ describe('OperatorInstall bundle', () => {
     it('has no other cluster rules', () => expect(clusterRole.rules).to.have.length(expected.length));
 
     it('never lets the operator list or watch Secrets, exec into pods, or touch RBAC', () => {
-      const grants = (resource: string, verb: string) => clusterRole.rules.some((r: any) => r.resources.includes(resource) && r.verbs.includes(verb));
+      const grants = (resource: string, verb: string) =>
+        clusterRole.rules.some((r: any) => r.resources.includes(resource) && r.verbs.includes(verb));
       expect(grants('secrets', 'list')).to.equal(false);
       expect(grants('secrets', 'watch')).to.equal(false);
       expect(grants('pods/exec', 'create')).to.equal(false);
@@ -174,12 +209,18 @@ describe('OperatorInstall bundle', () => {
 
   describe('monitoring (dist/silo-monitoring.k8s.yaml)', () => {
     const rule = monitoring.find((o) => o.kind === 'PrometheusRule');
-    const exported = new Map(new OperatorMetrics({ processMetrics: false }).registry.getMetricsAsArray()
-      .map((m) => [m.name, ((m as any).labelNames ?? []) as string[]]));
+    const exported = new Map(
+      new OperatorMetrics({ processMetrics: false }).registry
+        .getMetricsAsArray()
+        .map((m) => [m.name, ((m as any).labelNames ?? []) as string[]]),
+    );
     const known = (name: string) => exported.get(name) ?? exported.get(name.replace(/_(bucket|sum|count)$/, ''));
 
     it('holds a PrometheusRule and a ServiceMonitor in the operator namespace, selecting the metrics Service', () => {
-      expect(monitoring.map((o) => `${o.apiVersion} ${o.kind}`)).to.deep.equal(['monitoring.coreos.com/v1 PrometheusRule', 'monitoring.coreos.com/v1 ServiceMonitor']);
+      expect(monitoring.map((o) => `${o.apiVersion} ${o.kind}`)).to.deep.equal([
+        'monitoring.coreos.com/v1 PrometheusRule',
+        'monitoring.coreos.com/v1 ServiceMonitor',
+      ]);
       for (const o of monitoring) expect(o.metadata.namespace).to.equal('silo-system');
       const service = one('Service', 'silo-operator-metrics');
       const monitor = monitoring.find((o) => o.kind === 'ServiceMonitor');
@@ -187,7 +228,12 @@ describe('OperatorInstall bundle', () => {
       expect(monitor.spec.endpoints[0].port).to.equal(service.spec.ports[0].name);
     });
     it('alerts on a failed backup, no success in 26 h, reconcile errors, and no leader', () => {
-      expect(rule.spec.groups[0].rules.map((r: any) => r.alert)).to.deep.equal(['SiloBackupFailed', 'SiloNoRecentBackup', 'SiloReconcileErrors', 'SiloNoLeader']);
+      expect(rule.spec.groups[0].rules.map((r: any) => r.alert)).to.deep.equal([
+        'SiloBackupFailed',
+        'SiloNoRecentBackup',
+        'SiloReconcileErrors',
+        'SiloNoLeader',
+      ]);
       expect(rule.spec.groups[0].rules).to.deep.equal(SILO_ALERTS);
       expect(SILO_ALERTS.find((a) => a.alert === 'SiloNoRecentBackup')!.expr).to.include('26 * 3600');
     });
@@ -198,7 +244,8 @@ describe('OperatorInstall bundle', () => {
         for (const name of metrics) expect(known(name), `${name} is not exported by OperatorMetrics`).to.be.an('array');
         const labels = new Set(metrics.flatMap((n) => known(n)!));
         for (const group of alert.expr.matchAll(/(?:by|on) \(([^)]*)\)/g)) {
-          for (const label of group[1].split(',').map((l) => l.trim())) expect([...labels], `${alert.alert}: label ${label}`).to.include(label);
+          for (const label of group[1].split(',').map((l) => l.trim()))
+            expect([...labels], `${alert.alert}: label ${label}`).to.include(label);
         }
         for (const selector of alert.expr.matchAll(/\{([a-z_]+)[!=]/g)) expect([...labels]).to.include(selector[1]);
         expect(alert.annotations.description).to.match(/\.$/);

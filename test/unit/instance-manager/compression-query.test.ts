@@ -19,7 +19,9 @@ describe('instance manager compression query (decision 0014)', () => {
     expect(parse('compression=brotli')).to.deep.equal({ error: 'compression must be none, gzip or zstd (got "brotli")' });
     expect(parse('compression=zstd&level=20')).to.deep.equal({ error: 'level must be an integer from 1 to 19 for zstd (got "20")' });
     expect(parse('compression=gzip&level=0')).to.deep.equal({ error: 'level must be an integer from 1 to 9 for gzip (got "0")' });
-    expect(parse('compression=zstd&level=1e1')).to.have.property('error').that.matches(/^level must be an integer/);
+    expect(parse('compression=zstd&level=1e1'))
+      .to.have.property('error')
+      .that.matches(/^level must be an integer/);
   });
 });
 
@@ -30,6 +32,8 @@ describe('SILO_COMPRESS_ON', () => {
   });
 
   it('rejects anything else, naming the variable', () => {
-    expect(() => compressOnFromEnv({ SILO_COMPRESS_ON: 'database' })).to.throw('SILO_COMPRESS_ON must be instance or worker (got "database")');
+    expect(() => compressOnFromEnv({ SILO_COMPRESS_ON: 'database' })).to.throw(
+      'SILO_COMPRESS_ON must be instance or worker (got "database")',
+    );
   });
 });

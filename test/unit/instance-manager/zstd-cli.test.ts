@@ -7,12 +7,16 @@ import { findZstdCli, parseZstdSummary, zstdCompressArgs } from '../../../runtim
 describe('instance-manager/zstd-cli', () => {
   describe('parseZstdSummary', () => {
     it('reads the exact byte counts of the final summary, after the progress lines', () => {
-      const stderr = 'Using stdout for output \nRead : 12 MiB ==> 40%\r/*stdin*\\            : 40.50%   (1425513555 B => 577281820 B, /*stdout*\\) \n/*stdin*\\            : Completed in 7.02 sec  (cpu load : 160%)\n';
+      const stderr =
+        'Using stdout for output \nRead : 12 MiB ==> 40%\r/*stdin*\\            : 40.50%   (1425513555 B => 577281820 B, /*stdout*\\) \n/*stdin*\\            : Completed in 7.02 sec  (cpu load : 160%)\n';
       expect(parseZstdSummary(stderr)).to.deep.equal({ inputBytes: 1425513555, outputBytes: 577281820 });
     });
 
     it('reads padded small counts and an empty input', () => {
-      expect(parseZstdSummary('/*stdin*\\ :113.00%   (   100 B =>    113 B, /*stdout*\\) ')).to.deep.equal({ inputBytes: 100, outputBytes: 113 });
+      expect(parseZstdSummary('/*stdin*\\ :113.00%   (   100 B =>    113 B, /*stdout*\\) ')).to.deep.equal({
+        inputBytes: 100,
+        outputBytes: 113,
+      });
       expect(parseZstdSummary('/*stdin*\\ :  (     0 B =>     13 B, /*stdout*\\) ')).to.deep.equal({ inputBytes: 0, outputBytes: 13 });
     });
 
@@ -28,7 +32,9 @@ describe('instance-manager/zstd-cli', () => {
 
   describe('findZstdCli', () => {
     let dir: string;
-    before(() => { dir = mkdtempSync(join(tmpdir(), 'silo-zstd-cli-')); });
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), 'silo-zstd-cli-'));
+    });
     after(() => rmSync(dir, { recursive: true, force: true }));
 
     it('finds the installed zstd, whose summary it can read', async () => {

@@ -8,7 +8,12 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { S3MultipartSink } from '../../../runtime/objectstore/s3-multipart-sink.js';
 import { BASE_PART_SIZE } from '../../../runtime/objectstore/part-size.js';
 
-interface SeenPart { partNumber: number; contentSha256: string; bodySha256: string; length: number }
+interface SeenPart {
+  partNumber: number;
+  contentSha256: string;
+  bodySha256: string;
+  length: number;
+}
 
 /**
  * A minimal S3 multipart endpoint over HTTP that records what the SDK sends for each
@@ -24,12 +29,16 @@ async function recordingEndpoint(): Promise<{ server: Server; url: string; parts
       const body = Buffer.concat(chunks);
       res.setHeader('content-type', 'application/xml');
       if (req.method === 'POST' && url.searchParams.has('uploads')) {
-        return res.end('<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key><UploadId>u1</UploadId></InitiateMultipartUploadResult>');
+        return res.end(
+          '<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key><UploadId>u1</UploadId></InitiateMultipartUploadResult>',
+        );
       }
       if (req.method === 'PUT' && url.searchParams.has('partNumber')) {
         parts.push({
-          partNumber: Number(url.searchParams.get('partNumber')), contentSha256: String(req.headers['x-amz-content-sha256']),
-          bodySha256: createHash('sha256').update(body).digest('hex'), length: body.length,
+          partNumber: Number(url.searchParams.get('partNumber')),
+          contentSha256: String(req.headers['x-amz-content-sha256']),
+          bodySha256: createHash('sha256').update(body).digest('hex'),
+          length: body.length,
         });
         res.setHeader('etag', `"etag-${url.searchParams.get('partNumber')}"`);
         return res.end();
@@ -47,8 +56,12 @@ async function recordingEndpoint(): Promise<{ server: Server; url: string; parts
 
 async function upload(url: string, data: Buffer, signPayload?: boolean): Promise<void> {
   const client = new S3Client({
-    region: 'us-east-1', endpoint: url, forcePathStyle: true, credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
-    requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
+    region: 'us-east-1',
+    endpoint: url,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
   });
   const sink = new S3MultipartSink({ client, bucket: 'b', key: 'k', signPayload });
   await pipeline(Readable.from([data.subarray(0, 10 * 1024 * 1024), data.subarray(10 * 1024 * 1024)]), sink);

@@ -54,6 +54,9 @@ describe('CRD builder', () => {
 
   it('makes Backup.spec immutable through a transition rule', () => {
     const spec = buildCrd('Backup').spec.versions[0].schema.openAPIV3Schema.properties.spec;
-    expect(spec['x-kubernetes-validations']).to.deep.include({ rule: 'self == oldSelf', message: 'Backup spec is immutable; create a new Backup instead' });
+    expect(spec['x-kubernetes-validations']).to.deep.include({
+      rule: 'self == oldSelf',
+      message: 'Backup spec is immutable; create a new Backup instead',
+    });
   });
 });

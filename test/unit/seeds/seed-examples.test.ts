@@ -37,9 +37,14 @@ describe('seed YAML examples', () => {
     });
   }
 
-  it('the seed 003 object-store fragment validates as a Cluster\'s spec.backup', () => {
+  it("the seed 003 object-store fragment validates as a Cluster's spec.backup", () => {
     const fragment = examples.find((e) => e.id.includes('object-store-fragment'))!.object;
-    const cluster = { apiVersion: 'mysql.cloudnative-mysql.io/v1alpha1', kind: 'Cluster', metadata: { name: 'c' }, spec: { storage: { size: '1Gi' }, ...fragment.spec } };
+    const cluster = {
+      apiVersion: 'mysql.cloudnative-mysql.io/v1alpha1',
+      kind: 'Cluster',
+      metadata: { name: 'c' },
+      spec: { storage: { size: '1Gi' }, ...fragment.spec },
+    };
     expect(validateResource('Cluster', cluster).issues).to.deep.equal([]);
   });
 });
@@ -57,7 +62,7 @@ describe('SeedExamplesChart', () => {
     });
   }
 
-  it('rebuilds the seed 003 object-store fragment as cluster-sample\'s store', () => {
+  it("rebuilds the seed 003 object-store fragment as cluster-sample's store", () => {
     const fragment = examples.find((e) => e.id.includes('object-store-fragment'))!.object;
     expect(find('Cluster', 'cluster-sample').spec.backup.objectStore).to.deep.equal(fragment.spec.backup.objectStore);
   });

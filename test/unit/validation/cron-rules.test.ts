@@ -9,7 +9,18 @@ describe('cron rules (evaluated through the same CEL the API server runs)', () =
   for (const schedule of ['0 0 * * *', '*/15 9-17 * * mon-fri', '0 3 1,15 * *', '30 2 * JAN,jul 0', '@daily', '0 0 ? * 7']) {
     it(`BackupSchedule accepts "${schedule}"`, () => expect(ok(VALID_SCHEDULE, schedule)).to.equal(true));
   }
-  for (const schedule of ['0 0 * *', '60 * * * *', '0 24 * * *', '0 0 32 * *', '0 0 * 13 *', '0 0 * * 8', '*/0 * * * *', 'every day', '0 0 0 * * *', '']) {
+  for (const schedule of [
+    '0 0 * *',
+    '60 * * * *',
+    '0 24 * * *',
+    '0 0 32 * *',
+    '0 0 * 13 *',
+    '0 0 * * 8',
+    '*/0 * * * *',
+    'every day',
+    '0 0 0 * * *',
+    '',
+  ]) {
     it(`BackupSchedule rejects "${schedule}"`, () => expect(ok(VALID_SCHEDULE, schedule)).to.equal(false));
   }
   for (const schedule of ['*/20 * * * * *', '0 0 0 * * *', '0 30 2 * * sun', '@hourly']) {

@@ -1,15 +1,22 @@
 import { expect } from 'chai';
 import { ConfigError } from '../../../runtime/contracts/config-error.js';
-import { InstanceManagerBusyError, InstanceManagerConnectionError, InstanceManagerUnreachableError, SourceInterruptedError } from '../../../runtime/datapath/sources/instance-manager-source.js';
+import {
+  InstanceManagerBusyError,
+  InstanceManagerConnectionError,
+  InstanceManagerUnreachableError,
+  SourceInterruptedError,
+} from '../../../runtime/datapath/sources/instance-manager-source.js';
 import { SourceFailedError } from '../../../runtime/datapath/sources/process-source.js';
 import { ObjectStoreError } from '../../../runtime/objectstore/object-store.js';
 import { classifyFailure, DeadlineExceededError } from '../../../runtime/workers/exit-codes.js';
 
 describe('workers/exit-codes: which class an error is', () => {
-  it('tells the instance manager\'s failures apart by error class, not by sentence', () => {
+  it("tells the instance manager's failures apart by error class, not by sentence", () => {
     expect(classifyFailure(new InstanceManagerBusyError('the instance manager is busy: x'))).to.equal('busy');
     expect(classifyFailure(new SourceInterruptedError('the backup stream was cut'))).to.equal('interrupted');
-    expect(classifyFailure(new InstanceManagerUnreachableError('cannot reach the instance manager at x (ECONNREFUSED)'))).to.equal('unreachable');
+    expect(classifyFailure(new InstanceManagerUnreachableError('cannot reach the instance manager at x (ECONNREFUSED)'))).to.equal(
+      'unreachable',
+    );
     expect(classifyFailure(new InstanceManagerConnectionError('mTLS handshake with the instance manager at x failed'))).to.equal('tls');
     expect(classifyFailure(new SourceFailedError('mariabackup exited with status 1 on the instance', 1, null))).to.equal('sourceFailed');
   });

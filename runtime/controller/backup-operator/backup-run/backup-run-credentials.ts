@@ -28,9 +28,19 @@ export async function ensureCredentialsInNamespace(input: CredentialsCopyInput):
   const name = credentialsCopyName(input.runName);
   const body: V1Secret = {
     metadata: {
-      name, namespace: input.namespace,
+      name,
+      namespace: input.namespace,
       labels: { ...MANAGED_BY, [LABEL_RUN]: labelValue(input.runName) },
-      ownerReferences: [{ apiVersion: 'backup-operator.io/v1', kind: 'BackupRun', name: input.runName, uid: input.runUid, controller: true, blockOwnerDeletion: true }],
+      ownerReferences: [
+        {
+          apiVersion: 'backup-operator.io/v1',
+          kind: 'BackupRun',
+          name: input.runName,
+          uid: input.runUid,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
     },
     type: 'Opaque',
     data: Object.fromEntries(input.keys.map((k) => [k, input.source.data![k]])),
@@ -39,7 +49,8 @@ export async function ensureCredentialsInNamespace(input: CredentialsCopyInput):
     await input.client.createSecret(input.namespace, body);
   } catch (error) {
     // 409: already there from an earlier attempt of this reconcile, for this same run.
-    if (!(error instanceof ApiException && error.code === 409)) throw new Error(`HTTP ${error instanceof ApiException ? error.code : (error as Error).name}`);
+    if (!(error instanceof ApiException && error.code === 409))
+      throw new Error(`HTTP ${error instanceof ApiException ? error.code : (error as Error).name}`);
   }
   return name;
 }

@@ -37,13 +37,27 @@ export async function finalizeRun(pass: RunPass): Promise<ReconcileResult | void
   if (!existing) {
     const resolved = await resolveStorage(run, client);
     if (!resolved.ok) {
-      await ctx.events.record(run, 'Warning', R.CleanupBlocked, `retainPolicy Delete cannot remove ${where}: ${resolved.message} To keep the data instead, remove the finalizer ${FINALIZER_DELETE_REMOTE}.`);
+      await ctx.events.record(
+        run,
+        'Warning',
+        R.CleanupBlocked,
+        `retainPolicy Delete cannot remove ${where}: ${resolved.message} To keep the data instead, remove the finalizer ${FINALIZER_DELETE_REMOTE}.`,
+      );
       return { requeueAfterMs: RETRY_MS };
     }
-    await client.createPod(buildCleanupPod({
-      runName: name, namespace, runUid: run.metadata.uid!, scheduleName: '', spec: run.spec, workerImage: ctx.settings.workerImage,
-      storeEnv: resolved.storeEnv, dataKey: objectKeyFromPath(path), backupId: '',
-    }));
+    await client.createPod(
+      buildCleanupPod({
+        runName: name,
+        namespace,
+        runUid: run.metadata.uid!,
+        scheduleName: '',
+        spec: run.spec,
+        workerImage: ctx.settings.workerImage,
+        storeEnv: resolved.storeEnv,
+        dataKey: objectKeyFromPath(path),
+        backupId: '',
+      }),
+    );
     await ctx.events.record(run, 'Normal', R.CleanupStarted, `retainPolicy Delete: removing ${where} in Pod ${podName}.`);
     return { requeueAfterMs: RETRY_MS };
   }
@@ -55,7 +69,12 @@ export async function finalizeRun(pass: RunPass): Promise<ReconcileResult | void
   }
   if (outcome.state === 'failed' || existing.status?.phase === 'Failed') {
     const error = outcome.state === 'failed' ? outcome.error : `the cleanup Pod failed (${existing.status?.reason ?? 'unknown'})`;
-    await ctx.events.record(run, 'Warning', R.CleanupFailed, `retainPolicy Delete could not remove ${where}: ${error}; retrying in ${RETRY_MS / 1000} s.`);
+    await ctx.events.record(
+      run,
+      'Warning',
+      R.CleanupFailed,
+      `retainPolicy Delete could not remove ${where}: ${error}; retrying in ${RETRY_MS / 1000} s.`,
+    );
     await client.deletePod(namespace, podName, 0);
     return { requeueAfterMs: RETRY_MS };
   }

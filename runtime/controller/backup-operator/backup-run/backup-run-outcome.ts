@@ -11,7 +11,15 @@ export { parseResultLine };
 
 export type WorkerOutcome =
   | { readonly state: 'running' }
-  | { readonly state: 'completed'; readonly storedBytes?: number; readonly sourceBytes?: number; readonly sha256?: string; readonly compression?: string; readonly encryption?: string; readonly recipients?: number }
+  | {
+      readonly state: 'completed';
+      readonly storedBytes?: number;
+      readonly sourceBytes?: number;
+      readonly sha256?: string;
+      readonly compression?: string;
+      readonly encryption?: string;
+      readonly recipients?: number;
+    }
   | { readonly state: 'restored' }
   | { readonly state: 'deleted' }
   | { readonly state: 'failed'; readonly workerReason: string; readonly error: string; readonly exitCode?: number };
@@ -51,23 +59,40 @@ export function outcomeFromTerminated(terminated: V1ContainerStateTerminated): W
   if (terminated.exitCode === 0 && result?.outcome === 'completed') {
     const m: Partial<NonNullable<typeof result.metadata>> = result.metadata ?? {};
     return {
-      state: 'completed', storedBytes: m.sizes?.storedBytes, sourceBytes: m.sizes?.sourceBytes, sha256: m.sha256,
-      compression: m.codec?.compression, encryption: m.codec?.encryption, recipients: m.codec?.recipientFingerprints?.length,
+      state: 'completed',
+      storedBytes: m.sizes?.storedBytes,
+      sourceBytes: m.sizes?.sourceBytes,
+      sha256: m.sha256,
+      compression: m.codec?.compression,
+      encryption: m.codec?.encryption,
+      recipients: m.codec?.recipientFingerprints?.length,
     };
   }
   if (terminated.exitCode === 0 && result?.outcome === 'restored') return { state: 'restored' };
   if (terminated.exitCode === 0 && result?.outcome === 'deleted') return { state: 'deleted' };
   if (result?.outcome === 'failed') {
-    return { state: 'failed', workerReason: String(result.reason ?? 'other'), error: String(result.error ?? 'the worker failed without a message'), exitCode: terminated.exitCode };
+    return {
+      state: 'failed',
+      workerReason: String(result.reason ?? 'other'),
+      error: String(result.error ?? 'the worker failed without a message'),
+      exitCode: terminated.exitCode,
+    };
   }
   // Killed (OOM, signal) or a result line cut off: say what we know.
   const why = terminated.reason ? ` (${terminated.reason})` : '';
-  return { state: 'failed', workerReason: 'other', error: `the worker container exited with code ${terminated.exitCode}${why} without a result line`, exitCode: terminated.exitCode };
+  return {
+    state: 'failed',
+    workerReason: 'other',
+    error: `the worker container exited with code ${terminated.exitCode}${why} without a result line`,
+    exitCode: terminated.exitCode,
+  };
 }
 
 /** The worker container's outcome in `pod`, or running while it has not terminated. */
 export function workerOutcome(pod: V1Pod): WorkerOutcome {
   const status = pod.status?.containerStatuses?.find((c) => c.name === WORKER_CONTAINER);
-  const terminated = status?.state?.terminated ?? (pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded' ? status?.lastState?.terminated : undefined);
+  const terminated =
+    status?.state?.terminated ??
+    (pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded' ? status?.lastState?.terminated : undefined);
   return terminated ? outcomeFromTerminated(terminated) : { state: 'running' };
 }

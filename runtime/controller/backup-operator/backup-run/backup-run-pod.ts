@@ -50,11 +50,17 @@ const BACKUP_WRAPPER = `"$@" > ${DATA_PIPE}; s=$?; echo "$s" > ${STATUS_FILE}.tm
 const RESTORE_WRAPPER = `"$@" < ${DATA_PIPE}; s=$?; echo "$s" > ${STATUS_FILE}.tmp && mv ${STATUS_FILE}.tmp ${STATUS_FILE}; exit "$s"`;
 // Run by `silo restore command` in the worker: its stdin is the verified plain stream, closed only after
 // the checksum matched; it then waits for the user's exit status so a failed restore command fails the worker.
-const RESTORE_FEEDER = `cat > ${DATA_PIPE}; c=$?; while [ ! -s ${STATUS_FILE} ]; do sleep 0.2; done; s=$(cat ${STATUS_FILE}); `
-  + `if [ "$s" != 0 ]; then echo "the restore command exited with status $s" >&2; exit "$s"; fi; exit "$c"`;
+const RESTORE_FEEDER =
+  `cat > ${DATA_PIPE}; c=$?; while [ ! -s ${STATUS_FILE} ]; do sleep 0.2; done; s=$(cat ${STATUS_FILE}); ` +
+  `if [ "$s" != 0 ]; then echo "the restore command exited with status $s" >&2; exit "$s"; fi; exit "$c"`;
 
 const ownerReference = (input: Pick<RunPodInput, 'runName' | 'runUid'>): V1OwnerReference => ({
-  apiVersion: 'backup-operator.io/v1', kind: 'BackupRun', name: input.runName, uid: input.runUid, controller: true, blockOwnerDeletion: true,
+  apiVersion: 'backup-operator.io/v1',
+  kind: 'BackupRun',
+  name: input.runName,
+  uid: input.runUid,
+  controller: true,
+  blockOwnerDeletion: true,
 });
 
 function deadlineOf(command: RunCommand | undefined): number {
@@ -67,13 +73,18 @@ function userContainer(container: V1Container, command: RunCommand, wrapper: str
     command: ['/bin/sh', '-c', wrapper, 'silo-command', ...command.command, ...(command.args ?? [])],
     args: undefined,
     // The database image's own start-up (entrypoint, probes) does not apply to a one-shot command.
-    readinessProbe: undefined, livenessProbe: undefined, startupProbe: undefined,
+    readinessProbe: undefined,
+    livenessProbe: undefined,
+    startupProbe: undefined,
     volumeMounts: [...(container.volumeMounts ?? []), { name: SHARED_VOLUME, mountPath }],
   };
 }
 
 function basePod(input: RunPodInput, role: RunPodRole): { metadata: V1Pod['metadata']; spec: V1PodSpec } {
-  const template = input.spec.template as { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: V1PodSpec };
+  const template = input.spec.template as {
+    metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+    spec?: V1PodSpec;
+  };
   const spec = structuredClone(template.spec ?? { containers: [] }) as V1PodSpec;
   return {
     metadata: {
@@ -101,7 +112,13 @@ function workerContainer(input: RunPodInput, args: string[], extraEnv: V1EnvVar[
     args,
     env: [
       ...input.storeEnv,
-      ...encodeWorkerEnv({ dataKey: input.dataKey, metadataKey: metadataKeyFor(input.dataKey), deadlineSeconds: deadline, namespace: input.namespace, podName: true }),
+      ...encodeWorkerEnv({
+        dataKey: input.dataKey,
+        metadataKey: metadataKeyFor(input.dataKey),
+        deadlineSeconds: deadline,
+        namespace: input.namespace,
+        podName: true,
+      }),
       ...extraEnv,
     ],
     // The controller reads the worker's JSON result line from here (never the payload).
@@ -116,7 +133,11 @@ function prepareContainer(input: RunPodInput): V1Container {
     name: PREPARE_CONTAINER,
     image: input.workerImage,
     // The pipe must exist before either side opens it; 0666 because the user's container may run as any uid.
-    command: ['sh', '-c', `rm -f ${DATA_PIPE} ${STATUS_FILE} ${STATUS_FILE}.tmp && mkfifo -m 0666 ${DATA_PIPE} && chmod 0777 ${SHARED_DIR}`],
+    command: [
+      'sh',
+      '-c',
+      `rm -f ${DATA_PIPE} ${STATUS_FILE} ${STATUS_FILE}.tmp && mkfifo -m 0666 ${DATA_PIPE} && chmod 0777 ${SHARED_DIR}`,
+    ],
     volumeMounts: [{ name: SHARED_VOLUME, mountPath: SHARED_DIR }],
   };
 }
@@ -126,7 +147,9 @@ function streamPod(input: RunPodInput, role: 'backup' | 'restore', command: RunC
   const wrapper = role === 'backup' ? BACKUP_WRAPPER : RESTORE_WRAPPER;
   const volumes: V1Volume[] = [...(spec.volumes ?? []).filter((v) => v.name !== SHARED_VOLUME), { name: SHARED_VOLUME, emptyDir: {} }];
   return {
-    apiVersion: 'v1', kind: 'Pod', metadata,
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata,
     spec: {
       ...spec,
       volumes,
@@ -144,12 +167,18 @@ function streamPod(input: RunPodInput, role: 'backup' | 'restore', command: RunC
 export function buildBackupPod(input: RunPodInput): V1Pod {
   const compression = input.spec.compression;
   const recipients = input.spec.encryption?.age.recipients ?? [];
-  const worker = workerContainer(input, ['backup', 'fifo', '--data', DATA_PIPE, '--status', STATUS_FILE], encodeWorkerEnv({
-    backupId: input.backupId,
-    backupName: input.runName,
-    compression: { algorithm: compression?.algorithm ?? 'zstd', level: compression?.level },
-    ageRecipients: recipients,
-  }), deadlineOf(input.spec.backup), true);
+  const worker = workerContainer(
+    input,
+    ['backup', 'fifo', '--data', DATA_PIPE, '--status', STATUS_FILE],
+    encodeWorkerEnv({
+      backupId: input.backupId,
+      backupName: input.runName,
+      compression: { algorithm: compression?.algorithm ?? 'zstd', level: compression?.level },
+      ageRecipients: recipients,
+    }),
+    deadlineOf(input.spec.backup),
+    true,
+  );
   return streamPod(input, 'backup', input.spec.backup, worker);
 }
 
@@ -168,7 +197,9 @@ export function buildCleanupPod(input: RunPodInput): V1Pod {
   const { metadata } = basePod(input, 'cleanup');
   const template = input.spec.template as { spec?: V1PodSpec };
   return {
-    apiVersion: 'v1', kind: 'Pod', metadata,
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata,
     spec: {
       restartPolicy: 'Never',
       activeDeadlineSeconds: 300,

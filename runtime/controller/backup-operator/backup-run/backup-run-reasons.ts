@@ -12,10 +12,16 @@ export const BACKUP_RUN_REASON_TABLE = {
   Started: { sentence: 'the backup Pod started' },
   Completed: { sentence: 'the backup was stored' },
   // Before the Pod
-  StorageNotFound: { sentence: 'the BackupStorage named in spec.storage.name does not exist or is being deleted', fix: 'create it or fix spec.storage.name' },
+  StorageNotFound: {
+    sentence: 'the BackupStorage named in spec.storage.name does not exist or is being deleted',
+    fix: 'create it or fix spec.storage.name',
+  },
   StorageNotReady: { sentence: 'the BackupStorage reports NotReady', fix: "fix what the storage's Ready condition names" },
   ...CREDENTIALS_REASON_TABLE,
-  CredentialsCopyFailed: { sentence: 'the credentials Secret is in another namespace and could not be copied', fix: 'grant the operator create/delete on secrets or put the Secret in the run\'s namespace' },
+  CredentialsCopyFailed: {
+    sentence: 'the credentials Secret is in another namespace and could not be copied',
+    fix: "grant the operator create/delete on secrets or put the Secret in the run's namespace",
+  },
   PathTemplateInvalid: { sentence: 'spec.storage.path does not render to an object key', fix: 'fix the template' },
   PodRejected: { sentence: 'the API server rejected the Pod built from spec.template', fix: 'fix spec.template' },
   // From the worker's result (backup)
@@ -24,7 +30,10 @@ export const BACKUP_RUN_REASON_TABLE = {
   EndpointUnreachable: { sentence: 'the store could not be reached', fix: 'check spec.parameters.endpoint and the network path' },
   BucketNotFound: { sentence: 'the bucket or container does not exist', fix: 'create it or fix the storage parameters' },
   StorageFull: { sentence: 'the store is full' },
-  DeadlineExceeded: { sentence: 'the backup or restore ran past deadlineSeconds', fix: 'raise deadlineSeconds or check why the command is slow' },
+  DeadlineExceeded: {
+    sentence: 'the backup or restore ran past deadlineSeconds',
+    fix: 'raise deadlineSeconds or check why the command is slow',
+  },
   WorkerConfigInvalid: { sentence: 'the worker rejected its configuration' },
   UploadFailed: { sentence: 'the upload failed' },
   // From the Pod
@@ -43,7 +52,10 @@ export const BACKUP_RUN_REASON_TABLE = {
   Restorable: { sentence: 'the run can be restored', fix: 'annotate the run with backup-operator.io/restore="true" to restore it' },
   BackupNotCompleted: { sentence: 'the backup did not complete, so there is nothing to restore' },
   NoRestoreCommand: { sentence: 'spec.restore is not set', fix: 'add a restore command' },
-  NoDecryptionKey: { sentence: 'the backup is age-encrypted and no identity is referenced', fix: 'set spec.encryption.age.identitySecretRef' },
+  NoDecryptionKey: {
+    sentence: 'the backup is age-encrypted and no identity is referenced',
+    fix: 'set spec.encryption.age.identitySecretRef',
+  },
   // Conditions Compressed and Encrypted
   Gzip: { sentence: 'the stream was compressed with gzip' },
   Zstd: { sentence: 'the stream was compressed with zstd' },

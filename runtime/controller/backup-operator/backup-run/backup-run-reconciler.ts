@@ -20,7 +20,14 @@ import { deleteCredentialsCopy } from './backup-run-credentials.js';
 import { finalizeRun } from './backup-run-finalizer.js';
 import { BACKUP_FAILURE_REASONS, RESTORE_FAILURE_REASONS, workerOutcome } from './backup-run-outcome.js';
 import {
-  DEFAULT_DEADLINE_SECONDS, POD_DEADLINE_SLACK_SECONDS, WORKER_CONTAINER, buildBackupPod, buildRestorePod, objectKeyFromPath, podNameFor, type RunPodInput,
+  DEFAULT_DEADLINE_SECONDS,
+  POD_DEADLINE_SLACK_SECONDS,
+  WORKER_CONTAINER,
+  buildBackupPod,
+  buildRestorePod,
+  objectKeyFromPath,
+  podNameFor,
+  type RunPodInput,
 } from './backup-run-pod.js';
 import { BACKUP_RUN_REASONS as R } from './backup-run-reasons.js';
 import { completedStatus, failedStatus, restorable, restoreFinishedStatus } from './backup-run-status.js';
@@ -32,16 +39,19 @@ export type Run = BackupRunResource & KubeObject;
 const POLL_MS = 15_000;
 
 /** The BackupSchedule that owns a run, or ''. */
-export const scheduleOf = (run: KubeObject): string => run.metadata?.ownerReferences?.find((o) => o.kind === KINDS.BackupSchedule.kind)?.name ?? '';
+export const scheduleOf = (run: KubeObject): string =>
+  run.metadata?.ownerReferences?.find((o) => o.kind === KINDS.BackupSchedule.kind)?.name ?? '';
 
 export class BackupRunReconciler implements Reconciler {
   readonly name = 'backup-run';
   readonly kind = KINDS.BackupRun;
-  readonly watches = [{
-    kind: KINDS.Pod,
-    labelSelector: LABEL_RUN,
-    toKeys: ownerKeysOf(KINDS.BackupRun),
-  }];
+  readonly watches = [
+    {
+      kind: KINDS.Pod,
+      labelSelector: LABEL_RUN,
+      toKeys: ownerKeysOf(KINDS.BackupRun),
+    },
+  ];
 
   async reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<ReconcileResult | void> {
     let run = await ctx.client.get<Run>(this.kind, key);
@@ -73,28 +83,41 @@ export class RunPass {
   readonly namespace: string;
   readonly name: string;
 
-  constructor(readonly ctx: ReconcileContext, public run: Run) {
+  constructor(
+    readonly ctx: ReconcileContext,
+    public run: Run,
+  ) {
     this.client = ctx.client;
     this.namespace = run.metadata!.namespace!;
     this.name = run.metadata!.name!;
   }
 
-  private get key(): ObjectKey { return keyOf(this.run); }
+  private get key(): ObjectKey {
+    return keyOf(this.run);
+  }
 
   /**
    * Terminal runs are resynced forever; they cost API calls only while the informer
    * cache still shows one of their Pods (a tidy that failed after the status was written).
    */
   async tidyIfPodsRemain(): Promise<void> {
-    const remains = (['backup', 'restore'] as const).some((role) => this.ctx.cache.get(KINDS.Pod, { namespace: this.namespace, name: podNameFor(this.name, role) }));
+    const remains = (['backup', 'restore'] as const).some((role) =>
+      this.ctx.cache.get(KINDS.Pod, { namespace: this.namespace, name: podNameFor(this.name, role) }),
+    );
     if (remains) await this.tidy();
   }
 
   podInput(storeEnv: RunPodInput['storeEnv'], path: string): RunPodInput {
     const run = this.run;
     return {
-      runName: this.name, namespace: this.namespace, runUid: run.metadata!.uid!, scheduleName: scheduleOf(run),
-      spec: run.spec, workerImage: this.ctx.settings.workerImage, storeEnv, dataKey: objectKeyFromPath(path),
+      runName: this.name,
+      namespace: this.namespace,
+      runUid: run.metadata!.uid!,
+      scheduleName: scheduleOf(run),
+      spec: run.spec,
+      workerImage: this.ctx.settings.workerImage,
+      storeEnv,
+      dataKey: objectKeyFromPath(path),
       backupId: newBackupId(new Date(run.status?.startedAt ?? this.ctx.now())),
     };
   }
@@ -110,15 +133,24 @@ export class RunPass {
     if (!path) {
       try {
         path = renderPathTemplate(this.run.spec.storage.path, {
-          Name: name, Namespace: this.namespace, ScheduleName: scheduleOf(this.run), StorageName: this.run.spec.storage.name, now,
+          Name: name,
+          Namespace: this.namespace,
+          ScheduleName: scheduleOf(this.run),
+          StorageName: this.run.spec.storage.name,
+          now,
         });
       } catch (error) {
         return this.fail(R.PathTemplateInvalid, `spec.storage.path ${(error as Error).message}; fix the template.`);
       }
-      if (!objectKeyFromPath(path)) return this.fail(R.PathTemplateInvalid, 'spec.storage.path renders to an empty object key; add a file name.');
+      if (!objectKeyFromPath(path))
+        return this.fail(R.PathTemplateInvalid, 'spec.storage.path renders to an empty object key; add a file name.');
       const podName = podNameFor(name, 'backup');
       this.run = await this.client.patchStatus<Run>(KINDS.BackupRun, { namespace: this.namespace, name }, {
-        phase: 'Pending', path, podName, startedAt: now.toISOString(), observedGeneration: this.run.metadata?.generation,
+        phase: 'Pending',
+        path,
+        podName,
+        startedAt: now.toISOString(),
+        observedGeneration: this.run.metadata?.generation,
       } satisfies BackupRunStatus);
     }
     const pod = buildBackupPod(this.podInput(resolved.storeEnv, path));
@@ -131,7 +163,12 @@ export class RunPass {
       return this.fail(R.PodRejected, `the API server rejected the backup Pod built from spec.template (${detail}); fix spec.template.`);
     }
     await this.client.patchStatus(KINDS.BackupRun, { namespace: this.namespace, name }, { phase: 'Running' } satisfies BackupRunStatus);
-    await this.ctx.events.record(this.run, 'Normal', R.Started, `backup started in Pod ${pod.metadata!.name}, writing ${this.run.spec.storage.name}:${objectKeyFromPath(path)}.`);
+    await this.ctx.events.record(
+      this.run,
+      'Normal',
+      R.Started,
+      `backup started in Pod ${pod.metadata!.name}, writing ${this.run.spec.storage.name}:${objectKeyFromPath(path)}.`,
+    );
     this.ctx.log.info('backup run started', { run: `${this.namespace}/${name}`, pod: pod.metadata!.name });
     return { requeueAfterMs: POLL_MS };
   }
@@ -152,10 +189,21 @@ export class RunPass {
     // The backup Pod is gone by now; a restore Pod of an earlier attempt is reused by name.
     await this.client.createPod(pod);
     await this.client.patchStatus(KINDS.BackupRun, this.key, {
-      phase: 'Restoring', reason: R.Restoring, restoreStartedAt: now.toISOString(),
-      conditions: setCondition(run.status?.conditions, { type: 'Restored', status: 'Unknown', reason: R.Restoring, message: `restore running in Pod ${pod.metadata!.name}.` }, now),
+      phase: 'Restoring',
+      reason: R.Restoring,
+      restoreStartedAt: now.toISOString(),
+      conditions: setCondition(
+        run.status?.conditions,
+        { type: 'Restored', status: 'Unknown', reason: R.Restoring, message: `restore running in Pod ${pod.metadata!.name}.` },
+        now,
+      ),
     } satisfies BackupRunStatus);
-    await this.ctx.events.record(run, 'Normal', R.RestoreStarted, `restore of ${run.spec.storage.name}:${objectKeyFromPath(run.status!.path!)} started in Pod ${pod.metadata!.name}.`);
+    await this.ctx.events.record(
+      run,
+      'Normal',
+      R.RestoreStarted,
+      `restore of ${run.spec.storage.name}:${objectKeyFromPath(run.status!.path!)} started in Pod ${pod.metadata!.name}.`,
+    );
     return { requeueAfterMs: POLL_MS };
   }
 
@@ -164,8 +212,13 @@ export class RunPass {
     const run = this.run;
     const podName = podNameFor(this.name, role);
     const pod = await this.client.readPod(this.namespace, podName);
-    const fail = (reason: string, message: string) => (role === 'backup' ? this.fail(reason, message) : this.finishRestore(false, reason, message));
-    if (!pod) return fail(R.PodLost, `the ${role} Pod ${podName} disappeared before its worker reported; nothing is known to be ${role === 'backup' ? 'stored' : 'restored'}. Check who deleted it and retry with a new run.`);
+    const fail = (reason: string, message: string) =>
+      role === 'backup' ? this.fail(reason, message) : this.finishRestore(false, reason, message);
+    if (!pod)
+      return fail(
+        R.PodLost,
+        `the ${role} Pod ${podName} disappeared before its worker reported; nothing is known to be ${role === 'backup' ? 'stored' : 'restored'}. Check who deleted it and retry with a new run.`,
+      );
     const outcome = workerOutcome(asClientNode<V1Pod>(pod));
     if (outcome.state === 'failed') {
       const reasons = role === 'backup' ? BACKUP_FAILURE_REASONS : RESTORE_FAILURE_REASONS;
@@ -173,7 +226,11 @@ export class RunPass {
     }
     if (role === 'backup' && outcome.state === 'completed') return this.complete(outcome);
     if (role === 'restore' && outcome.state === 'restored') {
-      return this.finishRestore(true, R.Restored, `the backup was streamed into the restore command of container ${run.spec.restore?.container}, and its checksum matched.`);
+      return this.finishRestore(
+        true,
+        R.Restored,
+        `the backup was streamed into the restore command of container ${run.spec.restore?.container}, and its checksum matched.`,
+      );
     }
     const stuck = podStuck(pod, run, role, this.ctx.now());
     if (stuck) return fail(stuck.reason, stuck.message);
@@ -213,9 +270,16 @@ export class RunPass {
     const run = this.run;
     const started = run.status?.startedAt ? Date.parse(run.status.startedAt) : undefined;
     this.ctx.metrics.observeBackup({
-      kind: KINDS.BackupRun.kind, namespace: this.namespace, name: this.name, cluster: run.spec.storage.name, schedule: scheduleOf(run),
-      outcome, ...(reason ? { reason } : {}), ...(started ? { durationSeconds: (now.getTime() - started) / 1000 } : {}),
-      ...(sizeBytes !== undefined ? { sizeBytes } : {}), finishedAt: now,
+      kind: KINDS.BackupRun.kind,
+      namespace: this.namespace,
+      name: this.name,
+      cluster: run.spec.storage.name,
+      schedule: scheduleOf(run),
+      outcome,
+      ...(reason ? { reason } : {}),
+      ...(started ? { durationSeconds: (now.getTime() - started) / 1000 } : {}),
+      ...(sizeBytes !== undefined ? { sizeBytes } : {}),
+      finishedAt: now,
     });
   }
 
@@ -241,25 +305,46 @@ export function nextLookMs(pod: Pod | V1Pod, run: BackupRunResource, role: 'back
 const sentence = (text: string): string => (/[.!?]$/.test(text.trim()) ? text.trim() : `${text.trim()}.`);
 
 /** A Pod that can no longer report: failed by the kubelet (activeDeadlineSeconds) or past the deadline plus slack. */
-export function podStuck(pod: Pod | V1Pod, run: BackupRunResource, role: 'backup' | 'restore', now: Date): { reason: string; message: string } | undefined {
+export function podStuck(
+  pod: Pod | V1Pod,
+  run: BackupRunResource,
+  role: 'backup' | 'restore',
+  now: Date,
+): { reason: string; message: string } | undefined {
   const deadline = (role === 'backup' ? run.spec.backup : run.spec.restore)?.deadlineSeconds ?? DEFAULT_DEADLINE_SECONDS;
   // The worker enforces deadlineSeconds itself, but a pipe whose writer is idle can hold it past
   // that; the controller stops the Pod 15 s after the worker's own deadline.
   const workerStarted = pod.status?.containerStatuses?.find((c) => c.name === WORKER_CONTAINER)?.state?.running?.startedAt;
   if (workerStarted && now.getTime() - new Date(workerStarted).getTime() > (deadline + WORKER_DEADLINE_GRACE_SECONDS) * 1000) {
-    return { reason: R.DeadlineExceeded, message: `the deadline of ${deadline} s (deadlineSeconds) passed before the ${role} finished; the Pod was stopped and the ${role === 'backup' ? 'upload abandoned' : 'restore is incomplete'}. Raise deadlineSeconds or check why the command is slow.` };
+    return {
+      reason: R.DeadlineExceeded,
+      message: `the deadline of ${deadline} s (deadlineSeconds) passed before the ${role} finished; the Pod was stopped and the ${role === 'backup' ? 'upload abandoned' : 'restore is incomplete'}. Raise deadlineSeconds or check why the command is slow.`,
+    };
   }
   if (pod.status?.reason === 'DeadlineExceeded') {
-    return { reason: R.DeadlineExceeded, message: `the ${role} Pod ran longer than deadlineSeconds (${deadline} s) plus ${POD_DEADLINE_SLACK_SECONDS} s of start-up and was stopped; raise deadlineSeconds or check why the command is slow.` };
+    return {
+      reason: R.DeadlineExceeded,
+      message: `the ${role} Pod ran longer than deadlineSeconds (${deadline} s) plus ${POD_DEADLINE_SLACK_SECONDS} s of start-up and was stopped; raise deadlineSeconds or check why the command is slow.`,
+    };
   }
   const created = pod.metadata?.creationTimestamp ? new Date(pod.metadata.creationTimestamp).getTime() : now.getTime();
   if (now.getTime() - created > (deadline + 2 * POD_DEADLINE_SLACK_SECONDS) * 1000) {
-    return { reason: R.DeadlineExceeded, message: `the ${role} Pod did not finish within deadlineSeconds (${deadline} s) plus start-up time; raise deadlineSeconds or check the Pod's events (image pulls, scheduling).` };
+    return {
+      reason: R.DeadlineExceeded,
+      message: `the ${role} Pod did not finish within deadlineSeconds (${deadline} s) plus start-up time; raise deadlineSeconds or check the Pod's events (image pulls, scheduling).`,
+    };
   }
   if (pod.status?.phase === 'Failed') {
-    return { reason: R.PodFailed, message: `the ${role} Pod failed (${pod.status.reason ?? 'no reason'}: ${pod.status.message ?? 'no message'}) before its worker reported; check the Pod's events.` };
+    return {
+      reason: R.PodFailed,
+      message: `the ${role} Pod failed (${pod.status.reason ?? 'no reason'}: ${pod.status.message ?? 'no message'}) before its worker reported; check the Pod's events.`,
+    };
   }
   const init = pod.status?.initContainerStatuses?.find((s) => s.state?.terminated && s.state.terminated.exitCode !== 0);
-  if (init) return { reason: R.PodFailed, message: `init container ${init.name} of the ${role} Pod exited with code ${init.state!.terminated!.exitCode}; check its logs.` };
+  if (init)
+    return {
+      reason: R.PodFailed,
+      message: `init container ${init.name} of the ${role} Pod exited with code ${init.state!.terminated!.exitCode}; check its logs.`,
+    };
   return undefined;
 }

@@ -22,7 +22,11 @@ export async function resolveStorage(run: BackupRunResource & KubeObject, client
   const name = run.spec.storage.name;
   const storage = await client.get<BackupStorageResource & KubeObject>(KINDS.BackupStorage, { name });
   if (!storage || storage.metadata?.deletionTimestamp) {
-    return { ok: false, reason: R.StorageNotFound, message: `BackupStorage ${name} (spec.storage.name) ${storage ? 'is being deleted' : 'does not exist'}; create it or fix spec.storage.name.` };
+    return {
+      ok: false,
+      reason: R.StorageNotFound,
+      message: `BackupStorage ${name} (spec.storage.name) ${storage ? 'is being deleted' : 'does not exist'}; create it or fix spec.storage.name.`,
+    };
   }
   const ready = findCondition(storage.status?.conditions, 'Ready');
   if (ready?.status === 'False' && !([R.SecretNotFound, R.SecretKeyMissing] as string[]).includes(ready.reason)) {
@@ -35,12 +39,20 @@ export async function resolveStorage(run: BackupRunResource & KubeObject, client
   let secretName: string;
   try {
     secretName = await ensureCredentialsInNamespace({
-      client, source: credentials.secret, keys: credentialKeysToCopy(credentials.keys, data),
-      namespace: run.metadata!.namespace!, runName: run.metadata!.name!, runUid: run.metadata!.uid!,
+      client,
+      source: credentials.secret,
+      keys: credentialKeysToCopy(credentials.keys, data),
+      namespace: run.metadata!.namespace!,
+      runName: run.metadata!.name!,
+      runUid: run.metadata!.uid!,
     });
   } catch (error) {
     const ref = `${storage.spec.credentials.namespace}/${storage.spec.credentials.name}`;
-    return { ok: false, reason: R.CredentialsCopyFailed, message: `the credentials Secret ${ref} is in another namespace and could not be copied into ${run.metadata!.namespace} (${(error as Error).message}); grant the operator create/delete on secrets or put the Secret in ${run.metadata!.namespace}.` };
+    return {
+      ok: false,
+      reason: R.CredentialsCopyFailed,
+      message: `the credentials Secret ${ref} is in another namespace and could not be copied into ${run.metadata!.namespace} (${(error as Error).message}); grant the operator create/delete on secrets or put the Secret in ${run.metadata!.namespace}.`,
+    };
   }
   return { ok: true, storage, storeEnv: [...storageEnv(storage.spec), ...credentialEnv(credentials.keys, secretName, data)] };
 }

@@ -19,7 +19,10 @@ export const BACKUP_SCHEDULE_REASON_TABLE = {
   RunCreated: { sentence: 'a BackupRun was created for a slot or a trigger' },
   RunSkipped: { sentence: 'a run was skipped: concurrencyPolicy is Forbid and another run is active' },
   RunReplaced: { sentence: 'concurrencyPolicy Replace deleted the active run' },
-  MissedSchedule: { sentence: 'a slot could not start within startingDeadlineSeconds', fix: 'raise startingDeadlineSeconds or keep the operator running' },
+  MissedSchedule: {
+    sentence: 'a slot could not start within startingDeadlineSeconds',
+    fix: 'raise startingDeadlineSeconds or keep the operator running',
+  },
 } as const satisfies ReasonTable;
 
 export const BACKUP_SCHEDULE_REASONS = reasonsOf(BACKUP_SCHEDULE_REASON_TABLE);

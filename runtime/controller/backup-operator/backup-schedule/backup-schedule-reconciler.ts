@@ -15,7 +15,15 @@ import type { KubeObject, ObjectKey, ReconcileContext, ReconcileResult, Reconcil
 import { InvalidScheduleError, planSlots, type SlotPlan } from '../../schedule/cron.js';
 import { ANNOTATION_TRIGGER, LABEL_SCHEDULE } from '../shared/names.js';
 import { BACKUP_SCHEDULE_REASONS as R } from './backup-schedule-reasons.js';
-import { isActive, lastSuccessful, manualRunName, runFor, runsBeyondHistory, scheduledRunName, type Schedule } from './backup-schedule-runs.js';
+import {
+  isActive,
+  lastSuccessful,
+  manualRunName,
+  runFor,
+  runsBeyondHistory,
+  scheduledRunName,
+  type Schedule,
+} from './backup-schedule-runs.js';
 
 /** A schedule is looked at least hourly, whatever its next slot. */
 export const MAX_REQUEUE_MS = 60 * 60_000;
@@ -23,10 +31,12 @@ export const MAX_REQUEUE_MS = 60 * 60_000;
 export class BackupScheduleReconciler implements Reconciler {
   readonly name = 'backup-schedule';
   readonly kind = KINDS.BackupSchedule;
-  readonly watches = [{
-    kind: KINDS.BackupRun,
-    toKeys: ownerKeysOf(KINDS.BackupSchedule),
-  }];
+  readonly watches = [
+    {
+      kind: KINDS.BackupRun,
+      toKeys: ownerKeysOf(KINDS.BackupSchedule),
+    },
+  ];
 
   async reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<ReconcileResult | void> {
     const schedule = await ctx.client.get<Schedule>(this.kind, key);
@@ -43,7 +53,10 @@ class SchedulePass {
   private readonly generation?: number;
   private conditions: Condition[] | undefined;
 
-  constructor(private readonly ctx: ReconcileContext, private readonly schedule: Schedule) {
+  constructor(
+    private readonly ctx: ReconcileContext,
+    private readonly schedule: Schedule,
+  ) {
     this.client = ctx.client;
     this.key = keyOf(schedule);
     this.now = ctx.now();
@@ -94,7 +107,10 @@ class SchedulePass {
       ...status,
       ...(success ? { lastSuccessfulTime: success } : {}),
       nextScheduleTime: plan.next.toISOString(),
-      active: kept.filter(isActive).map((r) => r.metadata!.name!).sort(),
+      active: kept
+        .filter(isActive)
+        .map((r) => r.metadata!.name!)
+        .sort(),
       observedGeneration: this.generation,
       conditions: this.conditions,
     } satisfies BackupScheduleStatus);
@@ -106,8 +122,12 @@ class SchedulePass {
   /** An unusable schedule or zone: Scheduled False, one Event, and no requeue (a spec edit wakes us). */
   private async invalid(message: string): Promise<void> {
     this.setCondition({ type: 'Scheduled', status: 'False', reason: R.InvalidSchedule, message });
-    await this.client.patchStatus(KINDS.BackupSchedule, this.key, { observedGeneration: this.generation, conditions: this.conditions } satisfies BackupScheduleStatus);
-    if (findCondition(this.schedule.status?.conditions, 'Scheduled')?.reason !== R.InvalidSchedule) await this.ctx.events.record(this.schedule, 'Warning', R.InvalidSchedule, message);
+    await this.client.patchStatus(KINDS.BackupSchedule, this.key, {
+      observedGeneration: this.generation,
+      conditions: this.conditions,
+    } satisfies BackupScheduleStatus);
+    if (findCondition(this.schedule.status?.conditions, 'Scheduled')?.reason !== R.InvalidSchedule)
+      await this.ctx.events.record(this.schedule, 'Warning', R.InvalidSchedule, message);
   }
 
   private setCondition(input: Parameters<typeof setCondition>[1]): void {
@@ -116,8 +136,9 @@ class SchedulePass {
 
   /** This schedule's runs, from the API server. */
   private async ownedRuns(): Promise<KubeObject[]> {
-    return (await this.client.list(KINDS.BackupRun, this.key.namespace, `${LABEL_SCHEDULE}=${labelValue(this.key.name)}`))
-      .filter((r) => r.metadata?.ownerReferences?.some((o) => o.uid === this.schedule.metadata?.uid));
+    return (await this.client.list(KINDS.BackupRun, this.key.namespace, `${LABEL_SCHEDULE}=${labelValue(this.key.name)}`)).filter((r) =>
+      r.metadata?.ownerReferences?.some((o) => o.uid === this.schedule.metadata?.uid),
+    );
   }
 
   /** History: the oldest runs beyond the limits go (their data follows their retainPolicy). Returns the runs kept. */
@@ -127,7 +148,11 @@ class SchedulePass {
     const trimmed = runsBeyondHistory(current, spec.successfulRunsHistoryLimit ?? 3, spec.failedRunsHistoryLimit ?? 1);
     for (const run of trimmed) {
       await this.client.delete(KINDS.BackupRun, { namespace: this.key.namespace, name: run.metadata!.name! });
-      this.ctx.log.info('schedule history trimmed', { schedule: `${this.key.namespace}/${this.key.name}`, run: run.metadata!.name, phase: (run.status as BackupRunStatus | undefined)?.phase });
+      this.ctx.log.info('schedule history trimmed', {
+        schedule: `${this.key.namespace}/${this.key.name}`,
+        run: run.metadata!.name,
+        phase: (run.status as BackupRunStatus | undefined)?.phase,
+      });
     }
     return current.filter((r) => !trimmed.includes(r));
   }
@@ -135,15 +160,41 @@ class SchedulePass {
   /** The Scheduled and LastRunSucceeded conditions. */
   private report(plan: SlotPlan, kept: KubeObject[]): void {
     const spec = this.schedule.spec;
-    this.setCondition(spec.suspend
-      ? { type: 'Scheduled', status: 'False', reason: R.Suspended, message: 'spec.suspend is true: no runs are created; running ones finish.' }
-      : { type: 'Scheduled', status: 'True', reason: R.Scheduled, message: `next run at ${plan.next.toISOString()} (${spec.timeZone ?? 'UTC'} schedule "${spec.schedule}").` });
-    const finished = kept.filter((r) => !isActive(r)).sort((a, b) => Date.parse(String((a.status as BackupRunStatus).completedAt ?? 0)) - Date.parse(String((b.status as BackupRunStatus).completedAt ?? 0))).at(-1);
+    this.setCondition(
+      spec.suspend
+        ? {
+            type: 'Scheduled',
+            status: 'False',
+            reason: R.Suspended,
+            message: 'spec.suspend is true: no runs are created; running ones finish.',
+          }
+        : {
+            type: 'Scheduled',
+            status: 'True',
+            reason: R.Scheduled,
+            message: `next run at ${plan.next.toISOString()} (${spec.timeZone ?? 'UTC'} schedule "${spec.schedule}").`,
+          },
+    );
+    const finished = kept
+      .filter((r) => !isActive(r))
+      .sort(
+        (a, b) =>
+          Date.parse(String((a.status as BackupRunStatus).completedAt ?? 0)) -
+          Date.parse(String((b.status as BackupRunStatus).completedAt ?? 0)),
+      )
+      .at(-1);
     if (finished) {
       const s = finished.status as BackupRunStatus;
-      this.setCondition(s.phase === 'Failed'
-        ? { type: 'LastRunSucceeded', status: 'False', reason: s.reason ?? R.Failed, message: `run ${finished.metadata!.name} failed: ${s.error ?? 'no error recorded'}` }
-        : { type: 'LastRunSucceeded', status: 'True', reason: R.Completed, message: `run ${finished.metadata!.name} completed.` });
+      this.setCondition(
+        s.phase === 'Failed'
+          ? {
+              type: 'LastRunSucceeded',
+              status: 'False',
+              reason: s.reason ?? R.Failed,
+              message: `run ${finished.metadata!.name} failed: ${s.error ?? 'no error recorded'}`,
+            }
+          : { type: 'LastRunSucceeded', status: 'True', reason: R.Completed, message: `run ${finished.metadata!.name} completed.` },
+      );
     }
   }
 
@@ -156,12 +207,22 @@ class SchedulePass {
     const policy = schedule.spec.concurrencyPolicy ?? 'Replace';
     const when = slot ? `the run due at ${slot.toISOString()}` : 'the manually triggered run';
     if (active.length && policy === 'Forbid') {
-      await this.ctx.events.record(schedule, 'Warning', R.RunSkipped, `${when} was skipped: concurrencyPolicy is Forbid and ${active.map((r) => r.metadata!.name).join(', ')} is still running.`);
+      await this.ctx.events.record(
+        schedule,
+        'Warning',
+        R.RunSkipped,
+        `${when} was skipped: concurrencyPolicy is Forbid and ${active.map((r) => r.metadata!.name).join(', ')} is still running.`,
+      );
       return;
     }
     if (active.length && policy === 'Replace') {
       for (const run of active) await this.client.delete(KINDS.BackupRun, { namespace, name: run.metadata!.name! });
-      await this.ctx.events.record(schedule, 'Normal', R.RunReplaced, `concurrencyPolicy Replace: deleted the still-running ${active.map((r) => r.metadata!.name).join(', ')} to start ${name}.`);
+      await this.ctx.events.record(
+        schedule,
+        'Normal',
+        R.RunReplaced,
+        `concurrencyPolicy Replace: deleted the still-running ${active.map((r) => r.metadata!.name).join(', ')} to start ${name}.`,
+      );
     }
     try {
       await this.client.create(KINDS.BackupRun, runFor(schedule, name, slot));

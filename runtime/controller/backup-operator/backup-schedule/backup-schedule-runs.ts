@@ -11,7 +11,8 @@ import { ANNOTATION_SCHEDULED_AT, LABEL_SCHEDULE } from '../shared/names.js';
 export type Schedule = BackupScheduleResource & KubeObject;
 
 /** `<schedule>-<minutes since epoch>`, like CronJob's Jobs; at most 63 characters. */
-export const scheduledRunName = (schedule: string, slot: Date): string => boundedName(schedule, String(Math.floor(slot.getTime() / 60_000)));
+export const scheduledRunName = (schedule: string, slot: Date): string =>
+  boundedName(schedule, String(Math.floor(slot.getTime() / 60_000)));
 
 /** One name per trigger value, so a retried reconcile finds the run it already made. */
 export const manualRunName = (schedule: string, uid: string, value: string): string =>
@@ -20,12 +21,26 @@ export const manualRunName = (schedule: string, uid: string, value: string): str
 export function runFor(schedule: Schedule, name: string, scheduledAt: Date | undefined): KubeObject {
   const template = schedule.spec.template;
   return {
-    apiVersion: 'backup-operator.io/v1', kind: 'BackupRun',
+    apiVersion: 'backup-operator.io/v1',
+    kind: 'BackupRun',
     metadata: {
-      name, namespace: schedule.metadata!.namespace,
+      name,
+      namespace: schedule.metadata!.namespace,
       labels: { ...(template.metadata?.labels ?? {}), ...MANAGED_BY, [LABEL_SCHEDULE]: labelValue(schedule.metadata!.name!) },
-      annotations: { ...(template.metadata?.annotations ?? {}), ...(scheduledAt ? { [ANNOTATION_SCHEDULED_AT]: scheduledAt.toISOString() } : {}) },
-      ownerReferences: [{ apiVersion: 'backup-operator.io/v1', kind: 'BackupSchedule', name: schedule.metadata!.name!, uid: schedule.metadata!.uid!, controller: true, blockOwnerDeletion: true }],
+      annotations: {
+        ...(template.metadata?.annotations ?? {}),
+        ...(scheduledAt ? { [ANNOTATION_SCHEDULED_AT]: scheduledAt.toISOString() } : {}),
+      },
+      ownerReferences: [
+        {
+          apiVersion: 'backup-operator.io/v1',
+          kind: 'BackupSchedule',
+          name: schedule.metadata!.name!,
+          uid: schedule.metadata!.uid!,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
     },
     spec: structuredClone(template.spec),
   };
@@ -41,12 +56,17 @@ export function runsBeyondHistory(runs: readonly KubeObject[], successful: numbe
   // A run being restored is in use; it is never trimmed.
   const done = runs.filter((r) => isSuccessful(phaseOf(r)) && phaseOf(r) !== 'Restoring' && !r.metadata?.deletionTimestamp);
   const bad = runs.filter((r) => phaseOf(r) === 'Failed' && !r.metadata?.deletionTimestamp);
-  const newestFirst = (list: KubeObject[]) => [...list].sort((a, b) => finishedAt(b) - finishedAt(a) || String(b.metadata?.name).localeCompare(String(a.metadata?.name)));
+  const newestFirst = (list: KubeObject[]) =>
+    [...list].sort((a, b) => finishedAt(b) - finishedAt(a) || String(b.metadata?.name).localeCompare(String(a.metadata?.name)));
   return [...newestFirst(done).slice(successful), ...newestFirst(bad).slice(failed)];
 }
 
 /** The newest completion time among successful runs. */
 export function lastSuccessful(runs: readonly KubeObject[]): string | undefined {
-  const times = runs.filter((r) => isSuccessful(phaseOf(r))).map((r) => (r.status as BackupRunStatus).completedAt).filter((t): t is string => !!t).sort();
+  const times = runs
+    .filter((r) => isSuccessful(phaseOf(r)))
+    .map((r) => (r.status as BackupRunStatus).completedAt)
+    .filter((t): t is string => !!t)
+    .sort();
   return times.at(-1);
 }

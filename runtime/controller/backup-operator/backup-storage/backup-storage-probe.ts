@@ -11,7 +11,8 @@ import { createGcsClient } from '../../../objectstore/gcs-store.js';
 import { createS3Client } from '../../../objectstore/s3-store.js';
 import { BACKUP_STORAGE_REASONS as R } from './backup-storage-reasons.js';
 
-export type ProbeReason = typeof R.Ready | typeof R.BucketNotFound | typeof R.AccessDenied | typeof R.EndpointUnreachable | typeof R.CheckFailed;
+export type ProbeReason =
+  typeof R.Ready | typeof R.BucketNotFound | typeof R.AccessDenied | typeof R.EndpointUnreachable | typeof R.CheckFailed;
 
 export interface ProbeResult {
   readonly reason: ProbeReason;
@@ -21,34 +22,54 @@ export interface ProbeResult {
 /** A probe never waits longer than this; an unreachable endpoint is a finding, not a hang. */
 export const PROBE_TIMEOUT_MS = 10_000;
 
-const NETWORK = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|socket hang up|TimeoutError|AbortError|timed? ?out|aborted|fetch failed/i;
+const NETWORK =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|socket hang up|TimeoutError|AbortError|timed? ?out|aborted|fetch failed/i;
 
 function classify(error: any, where: string, bucketWord: string): ProbeResult {
   // Silo's own store errors are sentences written without secrets.
   if (error?.name === 'ObjectStoreError') {
-    const reason: ProbeReason = error.failure === 'auth' ? R.AccessDenied : error.failure === 'network' ? R.EndpointUnreachable : R.CheckFailed;
+    const reason: ProbeReason =
+      error.failure === 'auth' ? R.AccessDenied : error.failure === 'network' ? R.EndpointUnreachable : R.CheckFailed;
     return { reason, message: String(error.message) };
   }
   const status: number | undefined = error?.$metadata?.httpStatusCode ?? error?.statusCode ?? error?.code;
   const name = String(error?.name ?? error?.Code ?? '');
   const text = `${name} ${error?.code ?? ''} ${error?.cause?.code ?? ''} ${error?.message ?? ''}`;
   if (status === 404 || /NotFound|NoSuchBucket|ContainerNotFound/.test(name)) {
-    return { reason: R.BucketNotFound, message: `the ${bucketWord} ${where} does not exist; create it or fix the name in spec.parameters.` };
+    return {
+      reason: R.BucketNotFound,
+      message: `the ${bucketWord} ${where} does not exist; create it or fix the name in spec.parameters.`,
+    };
   }
-  if (status === 403 || status === 401 || /AccessDenied|Forbidden|InvalidAccessKeyId|SignatureDoesNotMatch|AuthenticationFailed|AuthorizationFailure/.test(name)) {
-    return { reason: R.AccessDenied, message: `the credentials were refused for the ${bucketWord} ${where} (HTTP ${status ?? name}); check the keys in the credentials Secret and their permissions.` };
+  if (
+    status === 403 ||
+    status === 401 ||
+    /AccessDenied|Forbidden|InvalidAccessKeyId|SignatureDoesNotMatch|AuthenticationFailed|AuthorizationFailure/.test(name)
+  ) {
+    return {
+      reason: R.AccessDenied,
+      message: `the credentials were refused for the ${bucketWord} ${where} (HTTP ${status ?? name}); check the keys in the credentials Secret and their permissions.`,
+    };
   }
   if (NETWORK.test(text) || (status === undefined && /connect|network/i.test(text))) {
-    return { reason: R.EndpointUnreachable, message: `the endpoint for ${where} could not be reached within ${PROBE_TIMEOUT_MS / 1000} s (${name || 'network error'}); check spec.parameters.endpoint and the network path.` };
+    return {
+      reason: R.EndpointUnreachable,
+      message: `the endpoint for ${where} could not be reached within ${PROBE_TIMEOUT_MS / 1000} s (${name || 'network error'}); check spec.parameters.endpoint and the network path.`,
+    };
   }
-  return { reason: R.CheckFailed, message: `checking the ${bucketWord} ${where} failed (${name || 'error'}${status ? `, HTTP ${status}` : ''}); check spec.parameters and the credentials Secret.` };
+  return {
+    reason: R.CheckFailed,
+    message: `checking the ${bucketWord} ${where} failed (${name || 'error'}${status ? `, HTTP ${status}` : ''}); check spec.parameters and the credentials Secret.`,
+  };
 }
 
 const withTimeout = async <T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> => {
   const signal = AbortSignal.timeout(PROBE_TIMEOUT_MS);
   return await Promise.race([
     work(signal),
-    new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(Object.assign(new Error('timed out'), { name: 'TimeoutError' })), { once: true })),
+    new Promise<never>((_, reject) =>
+      signal.addEventListener('abort', () => reject(Object.assign(new Error('timed out'), { name: 'TimeoutError' })), { once: true }),
+    ),
   ]);
 };
 
@@ -58,8 +79,13 @@ export async function probeStorage(spec: BackupStorageSpec, secrets: Readonly<Re
   try {
     if (spec.type === 's3') {
       const client = createS3Client({
-        bucket: p.bucket ?? '', endpoint: p.endpoint, region: p.region, forcePathStyle: p.s3ForcePathStyle === 'true', insecure: p.insecure === 'true',
-        accessKeyId: secrets.accessKeyId ?? secrets.AWS_ACCESS_KEY_ID, secretAccessKey: secrets.secretAccessKey ?? secrets.AWS_SECRET_ACCESS_KEY,
+        bucket: p.bucket ?? '',
+        endpoint: p.endpoint,
+        region: p.region,
+        forcePathStyle: p.s3ForcePathStyle === 'true',
+        insecure: p.insecure === 'true',
+        accessKeyId: secrets.accessKeyId ?? secrets.AWS_ACCESS_KEY_ID,
+        secretAccessKey: secrets.secretAccessKey ?? secrets.AWS_SECRET_ACCESS_KEY,
         sessionToken: secrets.sessionToken ?? secrets.AWS_SESSION_TOKEN,
       });
       try {
@@ -70,14 +96,22 @@ export async function probeStorage(spec: BackupStorageSpec, secrets: Readonly<Re
       return { reason: R.Ready, message: `bucket "${p.bucket}" is reachable with the credentials Secret.` };
     }
     if (spec.type === 'gcs') {
-      const storage = createGcsClient({ bucket: p.bucket ?? '', apiEndpoint: p.endpoint, projectId: p.projectId, credentials: secrets['serviceAccount.json'] });
+      const storage = createGcsClient({
+        bucket: p.bucket ?? '',
+        apiEndpoint: p.endpoint,
+        projectId: p.projectId,
+        credentials: secrets['serviceAccount.json'],
+      });
       const [exists] = await withTimeout(() => storage.bucket(p.bucket ?? '').exists());
       if (!exists) return classify({ statusCode: 404 }, `"${p.bucket}"`, 'bucket');
       return { reason: R.Ready, message: `bucket "${p.bucket}" is reachable with the credentials Secret.` };
     }
     const container = createAzureContainerClient({
-      container: p.container ?? '', endpoint: p.endpoint, accountName: p.storageAccount ?? secrets.accountName,
-      accountKey: secrets.accountKey, connectionString: secrets.connectionString,
+      container: p.container ?? '',
+      endpoint: p.endpoint,
+      accountName: p.storageAccount ?? secrets.accountName,
+      accountKey: secrets.accountKey,
+      connectionString: secrets.connectionString,
     });
     await withTimeout((abortSignal) => container.getProperties({ abortSignal }));
     return { reason: R.Ready, message: `container "${p.container}" is reachable with the credentials Secret.` };

@@ -19,7 +19,10 @@ export const BACKUP_STORAGE_REASON_TABLE = {
   ...CREDENTIALS_REASON_TABLE,
   BucketNotFound: { sentence: 'the bucket or container does not exist', fix: 'create it or fix the name in spec.parameters' },
   AccessDenied: { sentence: 'the credentials were refused', fix: 'check the keys in the credentials Secret and their permissions' },
-  EndpointUnreachable: { sentence: 'the endpoint could not be reached within the probe timeout', fix: 'check spec.parameters.endpoint and the network path' },
+  EndpointUnreachable: {
+    sentence: 'the endpoint could not be reached within the probe timeout',
+    fix: 'check spec.parameters.endpoint and the network path',
+  },
   CheckFailed: { sentence: 'checking the bucket or container failed otherwise', fix: 'check spec.parameters and the credentials Secret' },
   // Condition DeletionBlocked (and its Event)
   InUseByBackupRuns: { sentence: 'BackupRuns still reference the storage being deleted', fix: 'delete those runs first' },
@@ -29,6 +32,15 @@ export const BACKUP_STORAGE_REASON_TABLE = {
 export const BACKUP_STORAGE_REASONS = reasonsOf(BACKUP_STORAGE_REASON_TABLE);
 
 /** Every reason the Ready condition can carry. */
-export const STORAGE_REASONS = ['Ready', 'SecretNotFound', 'SecretKeyMissing', 'SecretUnreadable', 'BucketNotFound', 'AccessDenied', 'EndpointUnreachable', 'CheckFailed'] as const;
+export const STORAGE_REASONS = [
+  'Ready',
+  'SecretNotFound',
+  'SecretKeyMissing',
+  'SecretUnreadable',
+  'BucketNotFound',
+  'AccessDenied',
+  'EndpointUnreachable',
+  'CheckFailed',
+] as const;
 export type StorageReason = (typeof STORAGE_REASONS)[number];
 export type CredentialsReason = keyof typeof CREDENTIALS_REASON_TABLE;

@@ -31,14 +31,16 @@ type Storage = BackupStorageResource & KubeObject;
 export class BackupStorageReconciler implements Reconciler {
   readonly name = 'backup-storage';
   readonly kind = KINDS.BackupStorage;
-  readonly watches = [{
-    // A run going away may release a storage that is being deleted.
-    kind: KINDS.BackupRun,
-    toKeys: (run: KubeObject): ObjectKey[] => {
-      const storage = (run as unknown as BackupRunResource).spec?.storage?.name;
-      return storage ? [{ name: storage }] : [];
+  readonly watches = [
+    {
+      // A run going away may release a storage that is being deleted.
+      kind: KINDS.BackupRun,
+      toKeys: (run: KubeObject): ObjectKey[] => {
+        const storage = (run as unknown as BackupRunResource).spec?.storage?.name;
+        return storage ? [{ name: storage }] : [];
+      },
     },
-  }];
+  ];
 
   constructor(private readonly intervals: StorageIntervals = DEFAULT_STORAGE_INTERVALS) {}
 
@@ -56,7 +58,11 @@ class StoragePass {
   private readonly name: string;
   private readonly now: Date;
 
-  constructor(private readonly ctx: ReconcileContext, private storage: Storage, private readonly intervals: StorageIntervals) {
+  constructor(
+    private readonly ctx: ReconcileContext,
+    private storage: Storage,
+    private readonly intervals: StorageIntervals,
+  ) {
     this.client = ctx.client;
     this.name = storage.metadata!.name!;
     this.now = ctx.now();
@@ -71,7 +77,11 @@ class StoragePass {
     if (due > 0) return { requeueAfterMs: due };
     const finding = await this.probe();
     const previous = findCondition(this.storage.status?.conditions, 'Ready');
-    await this.client.patchStatus(KINDS.BackupStorage, { name: this.name }, storageStatus(this.storage.status, finding, this.now, this.storage.metadata?.generation));
+    await this.client.patchStatus(
+      KINDS.BackupStorage,
+      { name: this.name },
+      storageStatus(this.storage.status, finding, this.now, this.storage.metadata?.generation),
+    );
     if (previous?.reason !== finding.reason) {
       const ready = finding.reason === R.Ready;
       await this.ctx.events.record(this.storage, ready ? 'Normal' : 'Warning', finding.reason, finding.message);
@@ -104,7 +114,11 @@ class StoragePass {
     if (holders.length) {
       const message = deletionBlockedMessage(this.name, holders);
       const before = findCondition(storage.status?.conditions, 'DeletionBlocked');
-      await this.client.patchStatus(KINDS.BackupStorage, { name: this.name }, { conditions: deletionBlockedConditions(storage.status?.conditions, message, this.now) });
+      await this.client.patchStatus(
+        KINDS.BackupStorage,
+        { name: this.name },
+        { conditions: deletionBlockedConditions(storage.status?.conditions, message, this.now) },
+      );
       if (before?.message !== message) await this.ctx.events.record(storage, 'Warning', R.InUseByBackupRuns, message);
       return { requeueAfterMs: this.intervals.deletionBlockedMs };
     }

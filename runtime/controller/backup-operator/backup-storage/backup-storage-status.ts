@@ -10,18 +10,32 @@ export interface StorageFinding {
   readonly message: string;
 }
 
-export function storageStatus(previous: BackupStorageStatus | undefined, finding: StorageFinding, now: Date, generation: number | undefined): BackupStorageStatus {
+export function storageStatus(
+  previous: BackupStorageStatus | undefined,
+  finding: StorageFinding,
+  now: Date,
+  generation: number | undefined,
+): BackupStorageStatus {
   const ready = finding.reason === R.Ready;
   return {
     phase: ready ? 'Ready' : 'NotReady',
     lastCheckTime: now.toISOString(),
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
-    conditions: setCondition(previous?.conditions, { type: 'Ready', status: ready ? 'True' : 'False', reason: finding.reason, message: finding.message }, now, generation),
+    conditions: setCondition(
+      previous?.conditions,
+      { type: 'Ready', status: ready ? 'True' : 'False', reason: finding.reason, message: finding.message },
+      now,
+      generation,
+    ),
   };
 }
 
 export function deletionBlockedConditions(previous: readonly Condition[] | undefined, message: string | undefined, now: Date): Condition[] {
-  return setCondition(previous, message
-    ? { type: 'DeletionBlocked', status: 'True', reason: R.InUseByBackupRuns, message }
-    : { type: 'DeletionBlocked', status: 'False', reason: R.NotInUse, message: 'no BackupRun references this storage.' }, now);
+  return setCondition(
+    previous,
+    message
+      ? { type: 'DeletionBlocked', status: 'True', reason: R.InUseByBackupRuns, message }
+      : { type: 'DeletionBlocked', status: 'False', reason: R.NotInUse, message: 'no BackupRun references this storage.' },
+    now,
+  );
 }

@@ -19,10 +19,18 @@ export async function readCredentials(client: KubeClient, storageName: string, s
     secret = await client.readSecret(spec.credentials.namespace, spec.credentials.name);
   } catch (error) {
     if (error instanceof ApiException && error.code === 404) {
-      return { ok: false, reason: R.SecretNotFound, message: `the credentials Secret ${ref} of BackupStorage ${storageName} does not exist; create it or fix spec.credentials.` };
+      return {
+        ok: false,
+        reason: R.SecretNotFound,
+        message: `the credentials Secret ${ref} of BackupStorage ${storageName} does not exist; create it or fix spec.credentials.`,
+      };
     }
     const code = error instanceof ApiException ? `HTTP ${error.code}` : (error as Error).name;
-    return { ok: false, reason: R.SecretUnreadable, message: `the credentials Secret ${ref} of BackupStorage ${storageName} could not be read (${code}); check the operator's RBAC (get secrets).` };
+    return {
+      ok: false,
+      reason: R.SecretUnreadable,
+      message: `the credentials Secret ${ref} of BackupStorage ${storageName} could not be read (${code}); check the operator's RBAC (get secrets).`,
+    };
   }
   const check = checkCredentialKeys(spec.type, secret.data, ref);
   if (!check.ok) return { ok: false, reason: R.SecretKeyMissing, message: check.message };

@@ -19,8 +19,16 @@ interface KeySet {
 
 const KEY_SETS: Record<StorageType, readonly KeySet[]> = {
   s3: [
-    { required: ['accessKeyId', 'secretAccessKey'], env: { accessKeyId: VAR.awsAccessKeyId, secretAccessKey: VAR.awsSecretAccessKey }, optional: { sessionToken: VAR.awsSessionToken } },
-    { required: ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'], env: { AWS_ACCESS_KEY_ID: VAR.awsAccessKeyId, AWS_SECRET_ACCESS_KEY: VAR.awsSecretAccessKey }, optional: { AWS_SESSION_TOKEN: VAR.awsSessionToken } },
+    {
+      required: ['accessKeyId', 'secretAccessKey'],
+      env: { accessKeyId: VAR.awsAccessKeyId, secretAccessKey: VAR.awsSecretAccessKey },
+      optional: { sessionToken: VAR.awsSessionToken },
+    },
+    {
+      required: ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'],
+      env: { AWS_ACCESS_KEY_ID: VAR.awsAccessKeyId, AWS_SECRET_ACCESS_KEY: VAR.awsSecretAccessKey },
+      optional: { AWS_SESSION_TOKEN: VAR.awsSessionToken },
+    },
   ],
   gcs: [{ required: ['serviceAccount.json'], env: { 'serviceAccount.json': VAR.gcsCredentials } }],
   azure: [
@@ -29,9 +37,7 @@ const KEY_SETS: Record<StorageType, readonly KeySet[]> = {
   ],
 };
 
-export type CredentialCheck =
-  | { readonly ok: true; readonly keys: KeySet }
-  | { readonly ok: false; readonly message: string };
+export type CredentialCheck = { readonly ok: true; readonly keys: KeySet } | { readonly ok: false; readonly message: string };
 
 const describeSets = (type: StorageType): string =>
   KEY_SETS[type].map((set) => set.required.map((k) => `"${k}"`).join(' and ')).join(', or ');
@@ -40,12 +46,26 @@ const describeSets = (type: StorageType): string =>
  * Checks that `data` (the Secret's data map; values are not looked at beyond
  * being non-empty) has one accepted key set for `type`.
  */
-export function checkCredentialKeys(type: StorageType, data: Readonly<Record<string, string>> | undefined, secretRef: string): CredentialCheck {
-  const present = Object.entries(data ?? {}).filter(([, v]) => v !== undefined && v !== '').map(([k]) => k);
+export function checkCredentialKeys(
+  type: StorageType,
+  data: Readonly<Record<string, string>> | undefined,
+  secretRef: string,
+): CredentialCheck {
+  const present = Object.entries(data ?? {})
+    .filter(([, v]) => v !== undefined && v !== '')
+    .map(([k]) => k);
   const set = KEY_SETS[type].find((s) => s.required.every((k) => present.includes(k)));
   if (set) return { ok: true, keys: set };
-  const have = present.length ? `it has ${present.map((k) => `"${k}"`).sort().join(', ')}` : 'it has no non-empty keys';
-  return { ok: false, message: `Secret ${secretRef} lacks the keys a ${type} storage needs (${describeSets(type)}); ${have}. Add the missing keys to the Secret.` };
+  const have = present.length
+    ? `it has ${present
+        .map((k) => `"${k}"`)
+        .sort()
+        .join(', ')}`
+    : 'it has no non-empty keys';
+  return {
+    ok: false,
+    message: `Secret ${secretRef} lacks the keys a ${type} storage needs (${describeSets(type)}); ${have}. Add the missing keys to the Secret.`,
+  };
 }
 
 /** Decoded Secret values for the in-memory reachability check; never logged. */
@@ -71,12 +91,28 @@ export function credentialEnv(keys: KeySet, secretName: string, data: Readonly<R
 export function storageEnv(spec: BackupStorageSpec): V1EnvVar[] {
   const p = spec.parameters;
   return encodeStoreEnv(
-    spec.type === 's3' ? {
-      type: 's3', bucket: p.bucket as string, endpoint: p.endpoint, region: p.region,
-      forcePathStyle: p.s3ForcePathStyle, insecure: p.insecure, storageClass: p.storageClass,
-    } : spec.type === 'gcs' ? {
-      type: 'gcs', bucket: p.bucket as string, endpoint: p.endpoint, project: p.projectId,
-    } : {
-      type: 'azure', container: p.container as string, endpoint: p.endpoint, account: p.storageAccount,
-    });
+    spec.type === 's3'
+      ? {
+          type: 's3',
+          bucket: p.bucket as string,
+          endpoint: p.endpoint,
+          region: p.region,
+          forcePathStyle: p.s3ForcePathStyle,
+          insecure: p.insecure,
+          storageClass: p.storageClass,
+        }
+      : spec.type === 'gcs'
+        ? {
+            type: 'gcs',
+            bucket: p.bucket as string,
+            endpoint: p.endpoint,
+            project: p.projectId,
+          }
+        : {
+            type: 'azure',
+            container: p.container as string,
+            endpoint: p.endpoint,
+            account: p.storageAccount,
+          },
+  );
 }

@@ -22,8 +22,9 @@ export function isOlder(a: BackupResource, b: BackupResource): boolean {
 export function blockingBackup(self: BackupResource, all: BackupResource[]): BackupResource | undefined {
   const cluster = self.spec.cluster.name;
   const others = all.filter((b) => b.spec?.cluster?.name === cluster && meta(b).uid !== meta(self).uid && !isTerminal(b.status));
-  return others.find((b) => b.status?.phase === 'running')
-    ?? others.filter((b) => isOlder(b, self)).sort((a, b) => (isOlder(a, b) ? -1 : 1))[0];
+  return (
+    others.find((b) => b.status?.phase === 'running') ?? others.filter((b) => isOlder(b, self)).sort((a, b) => (isOlder(a, b) ? -1 : 1))[0]
+  );
 }
 
 export interface Parent {
@@ -36,11 +37,23 @@ export interface Parent {
  * completed of any type) backup: same Cluster, same bucket and path, with a
  * recorded LSN. Undefined means the backup falls back to full.
  */
-export function findParent(self: BackupResource, all: BackupResource[], type: 'full' | 'differential' | 'incremental', sameStore: (b: BackupResource) => boolean): Parent | undefined {
+export function findParent(
+  self: BackupResource,
+  all: BackupResource[],
+  type: 'full' | 'differential' | 'incremental',
+  sameStore: (b: BackupResource) => boolean,
+): Parent | undefined {
   if (type === 'full') return undefined;
-  const candidates = all.filter((b) => b.spec?.cluster?.name === self.spec.cluster.name && meta(b).uid !== meta(self).uid
-    && b.status?.phase === 'completed' && b.status.toLSN && b.status.backupId
-    && (type === 'incremental' || (b.status.type ?? 'full') === 'full') && sameStore(b));
+  const candidates = all.filter(
+    (b) =>
+      b.spec?.cluster?.name === self.spec.cluster.name &&
+      meta(b).uid !== meta(self).uid &&
+      b.status?.phase === 'completed' &&
+      b.status.toLSN &&
+      b.status.backupId &&
+      (type === 'incremental' || (b.status.type ?? 'full') === 'full') &&
+      sameStore(b),
+  );
   const latest = candidates.sort((a, b) => String(b.status!.backupId).localeCompare(String(a.status!.backupId)))[0];
   return latest ? { backupId: latest.status!.backupId!, toLSN: latest.status!.toLSN! } : undefined;
 }

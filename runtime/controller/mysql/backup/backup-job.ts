@@ -52,7 +52,12 @@ export function jobNameFor(backupName: string, backupId: string): string {
 }
 
 export function jobLabels(backupName: string, cluster: string): Record<string, string> {
-  return { ...MANAGED_BY, [COMPONENT_LABEL]: 'backup', [CLUSTER_LABEL]: cluster, [BACKUP_LABEL]: backupName.slice(0, 63).replace(/[-.]+$/, '') };
+  return {
+    ...MANAGED_BY,
+    [COMPONENT_LABEL]: 'backup',
+    [CLUSTER_LABEL]: cluster,
+    [BACKUP_LABEL]: backupName.slice(0, 63).replace(/[-.]+$/, ''),
+  };
 }
 
 export interface JobInput {
@@ -74,11 +79,25 @@ export function renderBackupJob(input: JobInput): V1Job {
   const env: V1EnvVar[] = [
     ...s.env,
     ...encodeWorkerEnv({
-      backupId: plan.backupId, backupType: plan.type, parentBackupId: plan.parentBackupId, incrementalLsn: plan.incrementalLsn,
-      dataKey: plan.dataKey, metadataKey: plan.metadataKey, cluster: clusterName, namespace: meta.namespace, backupName: meta.name,
-      sourceInstance: source.podName, deadlineSeconds: Math.max(1, deadline - WORKER_DEADLINE_MARGIN_SECONDS),
-      tls: { caFile: `${SERVER_CA_DIR}/ca.crt`, certFile: `${CLIENT_TLS_DIR}/tls.crt`, keyFile: `${CLIENT_TLS_DIR}/tls.key`, serverName: instanceManagerServerName(clusterName) },
-      engine: MYSQL_ENGINE.name, podName: true,
+      backupId: plan.backupId,
+      backupType: plan.type,
+      parentBackupId: plan.parentBackupId,
+      incrementalLsn: plan.incrementalLsn,
+      dataKey: plan.dataKey,
+      metadataKey: plan.metadataKey,
+      cluster: clusterName,
+      namespace: meta.namespace,
+      backupName: meta.name,
+      sourceInstance: source.podName,
+      deadlineSeconds: Math.max(1, deadline - WORKER_DEADLINE_MARGIN_SECONDS),
+      tls: {
+        caFile: `${SERVER_CA_DIR}/ca.crt`,
+        certFile: `${CLIENT_TLS_DIR}/tls.crt`,
+        keyFile: `${CLIENT_TLS_DIR}/tls.key`,
+        serverName: instanceManagerServerName(clusterName),
+      },
+      engine: MYSQL_ENGINE.name,
+      podName: true,
     }),
   ];
   const labels = jobLabels(meta.name, clusterName);
@@ -86,9 +105,20 @@ export function renderBackupJob(input: JobInput): V1Job {
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: {
-      name: plan.jobName, namespace: meta.namespace, labels,
+      name: plan.jobName,
+      namespace: meta.namespace,
+      labels,
       annotations: { 'mysql.cloudnative-mysql.io/backup-id': plan.backupId, 'mysql.cloudnative-mysql.io/source-instance': source.podName },
-      ownerReferences: [{ apiVersion: 'mysql.cloudnative-mysql.io/v1alpha1', kind: 'Backup', name: meta.name, uid: meta.uid, controller: true, blockOwnerDeletion: true }],
+      ownerReferences: [
+        {
+          apiVersion: 'mysql.cloudnative-mysql.io/v1alpha1',
+          kind: 'Backup',
+          name: meta.name,
+          uid: meta.uid,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
     },
     spec: {
       // One attempt: a retry would be a different stream under the same ID (issue 5).
@@ -99,23 +129,36 @@ export function renderBackupJob(input: JobInput): V1Job {
         spec: {
           restartPolicy: 'Never',
           ...(cluster.spec.serviceAccountName ? { serviceAccountName: cluster.spec.serviceAccountName } : {}),
-          ...(cluster.spec.imagePullSecrets?.length ? { imagePullSecrets: cluster.spec.imagePullSecrets.map((p) => ({ name: p.name })) } : {}),
+          ...(cluster.spec.imagePullSecrets?.length
+            ? { imagePullSecrets: cluster.spec.imagePullSecrets.map((p) => ({ name: p.name })) }
+            : {}),
           ...(cluster.spec.tolerations?.length ? { tolerations: cluster.spec.tolerations as V1Toleration[] } : {}),
-          containers: [{
-            name: 'backup',
-            image: cluster.spec.imageName ?? input.workerImage,
-            command: ['silo', 'backup', 'physical', '--instance-manager', source.instanceManagerUrl],
-            env,
-            ...(cluster.spec.backup?.resources ? { resources: cluster.spec.backup.resources as V1ResourceRequirements } : {}),
-            terminationMessagePolicy: 'FallbackToLogsOnError',
-            volumeMounts: [
-              { name: 'client-tls', mountPath: CLIENT_TLS_DIR, readOnly: true },
-              { name: 'server-ca', mountPath: SERVER_CA_DIR, readOnly: true },
-              ...s.mounts,
-            ],
-          }],
+          containers: [
+            {
+              name: 'backup',
+              image: cluster.spec.imageName ?? input.workerImage,
+              command: ['silo', 'backup', 'physical', '--instance-manager', source.instanceManagerUrl],
+              env,
+              ...(cluster.spec.backup?.resources ? { resources: cluster.spec.backup.resources as V1ResourceRequirements } : {}),
+              terminationMessagePolicy: 'FallbackToLogsOnError',
+              volumeMounts: [
+                { name: 'client-tls', mountPath: CLIENT_TLS_DIR, readOnly: true },
+                { name: 'server-ca', mountPath: SERVER_CA_DIR, readOnly: true },
+                ...s.mounts,
+              ],
+            },
+          ],
           volumes: [
-            { name: 'client-tls', secret: { secretName: pki.clientTLS, items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }] } },
+            {
+              name: 'client-tls',
+              secret: {
+                secretName: pki.clientTLS,
+                items: [
+                  { key: 'tls.crt', path: 'tls.crt' },
+                  { key: 'tls.key', path: 'tls.key' },
+                ],
+              },
+            },
             { name: 'server-ca', secret: { secretName: pki.serverCA, items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
             ...s.volumes,
           ],

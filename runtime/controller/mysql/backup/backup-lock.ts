@@ -22,7 +22,11 @@ export const lockValue = (backup: BackupResource): string => `${(backup.metadata
 export type LockResult = { readonly held: true } | { readonly held: false; readonly holder?: string; readonly conflict?: boolean };
 
 /** Takes the Cluster's backup lock for `backup`, or says who holds it. */
-export async function acquireBackupLock(client: KubeClient, cluster: ClusterResource & KubeObject, backup: BackupResource): Promise<LockResult> {
+export async function acquireBackupLock(
+  client: KubeClient,
+  cluster: ClusterResource & KubeObject,
+  backup: BackupResource,
+): Promise<LockResult> {
   const meta = cluster.metadata as Meta;
   const mine = lockValue(backup);
   const current = meta.annotations?.[LOCK_ANNOTATION];
@@ -33,7 +37,11 @@ export async function acquireBackupLock(client: KubeClient, cluster: ClusterReso
     if (holder && (holder.metadata as Meta).uid === uid && !isTerminal(holder.status)) return { held: false, holder: name };
   }
   try {
-    await client.patch(KINDS.Cluster, { namespace: meta.namespace, name: meta.name }, { metadata: { resourceVersion: meta.resourceVersion, annotations: { [LOCK_ANNOTATION]: mine } } });
+    await client.patch(
+      KINDS.Cluster,
+      { namespace: meta.namespace, name: meta.name },
+      { metadata: { resourceVersion: meta.resourceVersion, annotations: { [LOCK_ANNOTATION]: mine } } },
+    );
     return { held: true };
   } catch (error) {
     if (isConflict(error)) return { held: false, conflict: true };
@@ -46,6 +54,11 @@ export async function releaseBackupLock(client: KubeClient, namespace: string, c
   const cluster = await client.get<ClusterResource & KubeObject>(KINDS.Cluster, { namespace, name: clusterName }).catch(() => undefined);
   const meta = cluster?.metadata as Meta | undefined;
   if (!meta || meta.annotations?.[LOCK_ANNOTATION] !== lockValue(backup)) return;
-  await client.patch(KINDS.Cluster, { namespace, name: clusterName }, { metadata: { resourceVersion: meta.resourceVersion, annotations: { [LOCK_ANNOTATION]: null } } })
+  await client
+    .patch(
+      KINDS.Cluster,
+      { namespace, name: clusterName },
+      { metadata: { resourceVersion: meta.resourceVersion, annotations: { [LOCK_ANNOTATION]: null } } },
+    )
     .catch(() => undefined);
 }

@@ -14,41 +14,82 @@ export type JobOutcome =
   | { readonly state: 'failed'; readonly failure: Failure };
 
 /** Container waiting reasons that do not heal by waiting (or only when a human acts). */
-const STUCK = new Set(['CreateContainerConfigError', 'CreateContainerError', 'ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull']);
+const STUCK = new Set([
+  'CreateContainerConfigError',
+  'CreateContainerError',
+  'ErrImagePull',
+  'ImagePullBackOff',
+  'InvalidImageName',
+  'ErrImageNeverPull',
+]);
 /** How long a stuck Pod may wait (e.g. for a Secret being created) before the Backup fails. */
 export const STUCK_GRACE_MS = 60_000;
 
 export function checkMetadata(metadata: BackupMetadata | undefined, expected: { backupId: string; dataKey: string }): Failure | undefined {
-  const bad = (what: string): Failure => ({ reason: REASON.MetadataInvalid, message: `the worker reported success but its metadata ${what}; the backup cannot be trusted, take a new one` });
+  const bad = (what: string): Failure => ({
+    reason: REASON.MetadataInvalid,
+    message: `the worker reported success but its metadata ${what}; the backup cannot be trusted, take a new one`,
+  });
   if (!metadata || typeof metadata !== 'object') return bad('is missing from the termination message');
   if (typeof metadata.sha256 !== 'string' || !/^[a-f0-9]{64}$/.test(metadata.sha256)) return bad('has no valid sha256');
-  if (metadata.backupId !== expected.backupId) return bad(`names backup ID ${JSON.stringify(metadata.backupId)} instead of ${expected.backupId}`);
-  if (metadata.objectKey !== expected.dataKey) return bad(`names object ${JSON.stringify(metadata.objectKey)} instead of ${expected.dataKey}`);
+  if (metadata.backupId !== expected.backupId)
+    return bad(`names backup ID ${JSON.stringify(metadata.backupId)} instead of ${expected.backupId}`);
+  if (metadata.objectKey !== expected.dataKey)
+    return bad(`names object ${JSON.stringify(metadata.objectKey)} instead of ${expected.dataKey}`);
   if (!metadata.sizes || typeof metadata.sizes.storedBytes !== 'number') return bad('has no stored size');
   return undefined;
 }
 
-export function jobOutcome(job: V1Job, pods: V1Pod[], expected: { backupId: string; dataKey: string }, now: Date, graceMs = STUCK_GRACE_MS): JobOutcome {
+export function jobOutcome(
+  job: V1Job,
+  pods: V1Pod[],
+  expected: { backupId: string; dataKey: string },
+  now: Date,
+  graceMs = STUCK_GRACE_MS,
+): JobOutcome {
   const outcome = readJobOutcome(job, pods, 'backup');
   const { container, terminated, result: line } = outcome;
   if (outcome.state === 'complete') {
-    if (!line) return { state: 'failed', failure: { reason: REASON.MetadataInvalid, message: `Job ${job.metadata?.name} succeeded but its Pod left no worker result line in the termination message; the backup cannot be trusted, take a new one` } };
+    if (!line)
+      return {
+        state: 'failed',
+        failure: {
+          reason: REASON.MetadataInvalid,
+          message: `Job ${job.metadata?.name} succeeded but its Pod left no worker result line in the termination message; the backup cannot be trusted, take a new one`,
+        },
+      };
     const bad = checkMetadata(line.metadata, expected);
     return bad ? { state: 'failed', failure: bad } : { state: 'completed', metadata: line.metadata! };
   }
   if (outcome.state === 'failed') {
     const jobReason = outcome.condition?.reason;
-    if (line?.outcome === 'failed') return { state: 'failed', failure: failureFromWorker({ reason: line.reason ?? 'other', error: line.error ?? 'no error text' }) };
+    if (line?.outcome === 'failed')
+      return { state: 'failed', failure: failureFromWorker({ reason: line.reason ?? 'other', error: line.error ?? 'no error text' }) };
     if (jobReason === 'DeadlineExceeded') {
-      return { state: 'failed', failure: { reason: REASON.DeadlineExceeded, message: `the backup Job ran longer than activeDeadlineSeconds (${job.spec?.activeDeadlineSeconds} s) and was stopped; raise spec.deadlineSeconds or find out why the stream is slow` } };
+      return {
+        state: 'failed',
+        failure: {
+          reason: REASON.DeadlineExceeded,
+          message: `the backup Job ran longer than activeDeadlineSeconds (${job.spec?.activeDeadlineSeconds} s) and was stopped; raise spec.deadlineSeconds or find out why the stream is slow`,
+        },
+      };
     }
     const exit = terminated ? ` (container ${terminated.reason ?? 'terminated'} with exit code ${terminated.exitCode})` : '';
-    return { state: 'failed', failure: { reason: REASON.JobFailed, message: `Job ${job.metadata?.name} failed${exit}: ${oneLine(outcome.condition?.message ?? jobReason ?? 'no reason given', 500)}; see the Job's Events and Pod log` } };
+    return {
+      state: 'failed',
+      failure: {
+        reason: REASON.JobFailed,
+        message: `Job ${job.metadata?.name} failed${exit}: ${oneLine(outcome.condition?.message ?? jobReason ?? 'no reason given', 500)}; see the Job's Events and Pod log`,
+      },
+    };
   }
   // Still running; a Pod that cannot start fails the Backup after a grace period.
   const waiting = container?.state?.waiting;
   if (waiting?.reason && STUCK.has(waiting.reason)) {
-    const failure: Failure = { reason: REASON.JobCannotStart, message: `the backup Pod cannot start (${waiting.reason}: ${oneLine(waiting.message ?? '', 400)}); fix the image or the referenced Secrets and create a new Backup` };
+    const failure: Failure = {
+      reason: REASON.JobCannotStart,
+      message: `the backup Pod cannot start (${waiting.reason}: ${oneLine(waiting.message ?? '', 400)}); fix the image or the referenced Secrets and create a new Backup`,
+    };
     const since = time(job.metadata?.creationTimestamp) || now.getTime();
     return now.getTime() - since >= graceMs ? { state: 'failed', failure } : { state: 'running', waiting: failure };
   }

@@ -75,7 +75,10 @@ export function failureFromWorker(worker: WorkerFailure): Failure {
     sourceFailed: REASON.XtraBackupFailed,
   };
   const reason: Reason = family[worker.reason] ?? REASON.WorkerFailed;
-  return { reason, message: `${WORKER_PREFIX[reason] ?? 'the backup worker failed'}: ${error}${WORKER_FIX[reason] ? `; ${WORKER_FIX[reason]}` : ''}` };
+  return {
+    reason,
+    message: `${WORKER_PREFIX[reason] ?? 'the backup worker failed'}: ${error}${WORKER_FIX[reason] ? `; ${WORKER_FIX[reason]}` : ''}`,
+  };
 }
 
 const WORKER_PREFIX: Partial<Record<Reason, string>> = {
@@ -98,8 +101,9 @@ const WORKER_FIX: Partial<Record<Reason, string>> = {
   [REASON.ObjectStoreAuthFailed]: 'check the Secret keys named in objectStore.credentials',
   [REASON.ObjectStoreBucketNotFound]: 'create the bucket or fix objectStore.bucket',
   [REASON.DeadlineExceeded]: 'raise spec.deadlineSeconds or find out why the stream is slow',
-  [REASON.InstanceManagerTLSFailure]: 'the Cluster\'s spec.certificates Secrets must hold a client certificate signed by the client CA the instance manager trusts',
-  [REASON.XtraBackupFailed]: 'read the instance manager\'s log on the source Pod',
+  [REASON.InstanceManagerTLSFailure]:
+    "the Cluster's spec.certificates Secrets must hold a client certificate signed by the client CA the instance manager trusts",
+  [REASON.XtraBackupFailed]: "read the instance manager's log on the source Pod",
   [REASON.SourceStreamInterrupted]: 'the source instance or its instance manager stopped mid-stream; take a new Backup',
   [REASON.InstanceManagerBusy]: 'take a new Backup when the running one finishes',
 };

@@ -29,16 +29,25 @@ export const WAIT_REQUEUE_MS = 5_000;
 export const RUNNING_REQUEUE_MS = 15_000;
 const SCHEDULED_LABEL = 'mysql.cloudnative-mysql.io/scheduled-backup';
 
-type Meta = { name: string; namespace: string; uid: string; generation?: number; labels?: Record<string, string>; deletionTimestamp?: unknown };
+type Meta = {
+  name: string;
+  namespace: string;
+  uid: string;
+  generation?: number;
+  labels?: Record<string, string>;
+  deletionTimestamp?: unknown;
+};
 
 export class BackupReconciler implements Reconciler {
   readonly name = 'backup';
   readonly kind = KINDS.Backup;
-  readonly watches = [{
-    kind: KINDS.Job,
-    labelSelector: JOB_SELECTOR,
-    toKeys: ownerKeysOf(KINDS.Backup),
-  }];
+  readonly watches = [
+    {
+      kind: KINDS.Job,
+      labelSelector: JOB_SELECTOR,
+      toKeys: ownerKeysOf(KINDS.Backup),
+    },
+  ];
 
   async reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<ReconcileResult | void> {
     const backup = await ctx.client.get<BackupResource & KubeObject>(KINDS.Backup, key);
@@ -55,13 +64,20 @@ class BackupPass {
   private readonly meta: Meta;
   private readonly client: KubeClient;
 
-  constructor(private readonly ctx: ReconcileContext, private readonly backup: BackupResource & KubeObject) {
+  constructor(
+    private readonly ctx: ReconcileContext,
+    private readonly backup: BackupResource & KubeObject,
+  ) {
     this.meta = backup.metadata as Meta;
     this.client = ctx.client;
   }
 
-  private get key(): ObjectKey { return { namespace: this.meta.namespace, name: this.meta.name }; }
-  private get status(): BackupStatus | undefined { return this.backup.status; }
+  private get key(): ObjectKey {
+    return { namespace: this.meta.namespace, name: this.meta.name };
+  }
+  private get status(): BackupStatus | undefined {
+    return this.backup.status;
+  }
 
   private async patch(status: BackupStatus): Promise<void> {
     const updated = await this.client.patchStatus<BackupResource & KubeObject>(KINDS.Backup, this.key, status);
@@ -71,9 +87,15 @@ class BackupPass {
   /** pending: validate, wait for the guard, pick the source, persist the plan, then create the Job. */
   async start(): Promise<ReconcileResult | void> {
     const clusterName = this.backup.spec.cluster.name;
-    const cluster = await this.client.get<ClusterResource & KubeObject>(KINDS.Cluster, { namespace: this.meta.namespace, name: clusterName });
+    const cluster = await this.client.get<ClusterResource & KubeObject>(KINDS.Cluster, {
+      namespace: this.meta.namespace,
+      name: clusterName,
+    });
     if (!cluster) {
-      return this.fail({ reason: REASON.ClusterNotFound, message: `Cluster ${clusterName} does not exist in namespace ${this.meta.namespace}; fix spec.cluster.name or create the Cluster, then create a new Backup` });
+      return this.fail({
+        reason: REASON.ClusterNotFound,
+        message: `Cluster ${clusterName} does not exist in namespace ${this.meta.namespace}; fix spec.cluster.name or create the Cluster, then create a new Backup`,
+      });
     }
     const invalid = unsupportedSpec(this.backup);
     if (invalid) return this.fail(invalid);
@@ -88,7 +110,9 @@ class BackupPass {
     const blocker = blockingBackup(this.backup, all);
     if (blocker) {
       const other = (blocker.metadata as Meta).name;
-      return this.wait(`Backup ${other} of Cluster ${clusterName} is ${blocker.status?.phase === 'running' ? 'running' : 'older and not finished'}; this one starts when it ends`);
+      return this.wait(
+        `Backup ${other} of Cluster ${clusterName} is ${blocker.status?.phase === 'running' ? 'running' : 'older and not finished'}; this one starts when it ends`,
+      );
     }
     // ... and the Cluster's lock makes "one at a time" atomic.
     const lock = await acquireBackupLock(this.client, cluster, this.backup);
@@ -108,23 +132,44 @@ class BackupPass {
     const requested = this.backup.spec.type ?? 'full';
     const parent = findParent(this.backup, all, requested, (b) => String(b.status?.destinationPath ?? '').startsWith(storeRoot));
     const plan: BackupPlan = {
-      backupId: location.backupId, jobName: jobNameFor(this.meta.name, location.backupId),
-      dataKey: dataKey(location, MYSQL_ENGINE.dataObject), metadataKey: metadataKey(location),
+      backupId: location.backupId,
+      jobName: jobNameFor(this.meta.name, location.backupId),
+      dataKey: dataKey(location, MYSQL_ENGINE.dataObject),
+      metadataKey: metadataKey(location),
       type: parent ? requested : 'full',
       ...(parent ? { parentBackupId: parent.backupId, incrementalLsn: parent.toLSN } : {}),
     };
     // The plan is persisted before the Job exists: a restart re-creates the same Job, never a second backup.
     await this.patch({
-      phase: 'running', reason: REASON.Started, method, type: plan.type, backupId: plan.backupId, jobName: plan.jobName,
+      phase: 'running',
+      reason: REASON.Started,
+      method,
+      type: plan.type,
+      backupId: plan.backupId,
+      jobName: plan.jobName,
       ...(plan.parentBackupId ? { parentBackupId: plan.parentBackupId } : {}),
-      instanceName: source.podName, destinationPath: destinationUrl(store, backupPrefix(location)),
-      startedAt: this.ctx.now().toISOString(), observedGeneration: this.meta.generation,
+      instanceName: source.podName,
+      destinationPath: destinationUrl(store, backupPrefix(location)),
+      startedAt: this.ctx.now().toISOString(),
+      observedGeneration: this.meta.generation,
     });
-    this.ctx.log.info('backup starting', { backup: `${this.meta.namespace}/${this.meta.name}`, source: source.podName, role: source.role, job: plan.jobName, type: plan.type });
-    await this.createJob(renderBackupJob({ backup: this.backup, cluster, store, source, plan, workerImage: this.ctx.settings.workerImage }));
+    this.ctx.log.info('backup starting', {
+      backup: `${this.meta.namespace}/${this.meta.name}`,
+      source: source.podName,
+      role: source.role,
+      job: plan.jobName,
+      type: plan.type,
+    });
+    await this.createJob(
+      renderBackupJob({ backup: this.backup, cluster, store, source, plan, workerImage: this.ctx.settings.workerImage }),
+    );
     const fallback = requested !== plan.type ? ` (${requested} requested; no completed parent in this store, so full)` : '';
-    await this.ctx.events.record(this.backup, 'Normal', REASON.Started,
-      `${plan.type} backup ${plan.backupId} from ${source.role} ${source.podName}${source.lagSeconds !== undefined ? ` (lag ${source.lagSeconds} s)` : ''} by Job ${plan.jobName}${fallback}`);
+    await this.ctx.events.record(
+      this.backup,
+      'Normal',
+      REASON.Started,
+      `${plan.type} backup ${plan.backupId} from ${source.role} ${source.podName}${source.lagSeconds !== undefined ? ` (lag ${source.lagSeconds} s)` : ''} by Job ${plan.jobName}${fallback}`,
+    );
     return { requeueAfterMs: RUNNING_REQUEUE_MS };
   }
 
@@ -151,20 +196,35 @@ class BackupPass {
     const job = await this.client.readJob(this.meta.namespace, jobName);
     if (!job) {
       if (conditionOf(this.status, STARTED)?.status === 'True') {
-        return this.fail({ reason: REASON.JobDeleted, message: `the backup Job ${jobName} was deleted before it reported an outcome; create a new Backup` });
+        return this.fail({
+          reason: REASON.JobDeleted,
+          message: `the backup Job ${jobName} was deleted before it reported an outcome; create a new Backup`,
+        });
       }
       return this.recreateJob();
     }
-    if (conditionOf(this.status, STARTED)?.status !== 'True') await this.patch(startedCondition(this.status, jobName, this.meta.generation, this.ctx.now()));
+    if (conditionOf(this.status, STARTED)?.status !== 'True')
+      await this.patch(startedCondition(this.status, jobName, this.meta.generation, this.ctx.now()));
     const pods = await this.client.listPods(this.meta.namespace, `job-name=${jobName}`);
     const location = this.location();
     const graceMs = (this.ctx.settings.podStartGraceSeconds ?? STUCK_GRACE_MS / 1000) * 1000;
-    const outcome = jobOutcome(asClientNode<V1Job>(job), asClientNode<V1Pod[]>(pods), { backupId: this.status?.backupId ?? '', dataKey: location.dataKey }, this.ctx.now(), graceMs);
+    const outcome = jobOutcome(
+      asClientNode<V1Job>(job),
+      asClientNode<V1Pod[]>(pods),
+      { backupId: this.status?.backupId ?? '', dataKey: location.dataKey },
+      this.ctx.now(),
+      graceMs,
+    );
     if (outcome.state === 'failed') return this.fail(outcome.failure);
     if (outcome.state === 'completed') {
       await this.patch(completedPatch(this.status, outcome.metadata, this.meta.generation, this.ctx.now()));
       const s = this.status!;
-      await this.ctx.events.record(this.backup, 'Normal', REASON.Completed, `backup ${s.backupId} from ${s.instanceName} completed: ${s.size} at ${s.destinationPath}, SHA256 ${s.sha256}`);
+      await this.ctx.events.record(
+        this.backup,
+        'Normal',
+        REASON.Completed,
+        `backup ${s.backupId} from ${s.instanceName} completed: ${s.size} at ${s.destinationPath}, SHA256 ${s.sha256}`,
+      );
       this.observe('completed');
       await releaseBackupLock(this.client, this.meta.namespace, this.backup.spec.cluster.name, this.backup);
       return;
@@ -175,24 +235,58 @@ class BackupPass {
   /** The operator stopped between persisting the plan and creating the Job: create it now, from the persisted plan. */
   private async recreateJob(): Promise<ReconcileResult | void> {
     const clusterName = this.backup.spec.cluster.name;
-    const cluster = await this.client.get<ClusterResource & KubeObject>(KINDS.Cluster, { namespace: this.meta.namespace, name: clusterName });
-    if (!cluster) return this.fail({ reason: REASON.ClusterNotFound, message: `Cluster ${clusterName} was deleted before the backup Job was created; create a new Backup` });
+    const cluster = await this.client.get<ClusterResource & KubeObject>(KINDS.Cluster, {
+      namespace: this.meta.namespace,
+      name: clusterName,
+    });
+    if (!cluster)
+      return this.fail({
+        reason: REASON.ClusterNotFound,
+        message: `Cluster ${clusterName} was deleted before the backup Job was created; create a new Backup`,
+      });
     const resolved = resolveObjectStore(this.backup, cluster);
     if (isFailure(resolved)) return this.fail(resolved);
     const pods = asClientNode<V1Pod[]>(await this.client.listPods(this.meta.namespace, instanceSelector(clusterName)));
     // The source was chosen and persisted; only that instance may serve this backup ID.
-    const chosen = selectSource(pods.filter((p) => p.metadata?.name === this.status?.instanceName), 'prefer-standby', clusterName);
-    if (isFailure(chosen)) return this.fail({ reason: REASON.NoHealthySource, message: `the chosen source instance ${this.status?.instanceName} is no longer healthy; create a new Backup` });
+    const chosen = selectSource(
+      pods.filter((p) => p.metadata?.name === this.status?.instanceName),
+      'prefer-standby',
+      clusterName,
+    );
+    if (isFailure(chosen))
+      return this.fail({
+        reason: REASON.NoHealthySource,
+        message: `the chosen source instance ${this.status?.instanceName} is no longer healthy; create a new Backup`,
+      });
     const location = this.location();
     const plan: BackupPlan = {
-      backupId: this.status!.backupId!, jobName: this.status!.jobName!, dataKey: location.dataKey, metadataKey: location.metadataKey,
-      type: this.status?.type ?? 'full', ...(this.status?.parentBackupId ? { parentBackupId: this.status.parentBackupId } : {}),
+      backupId: this.status!.backupId!,
+      jobName: this.status!.jobName!,
+      dataKey: location.dataKey,
+      metadataKey: location.metadataKey,
+      type: this.status?.type ?? 'full',
+      ...(this.status?.parentBackupId ? { parentBackupId: this.status.parentBackupId } : {}),
     };
     const incrementalLsn = plan.parentBackupId
-      ? (await this.client.list<BackupResource & KubeObject>(KINDS.Backup, this.meta.namespace)).find((b) => b.status?.backupId === plan.parentBackupId)?.status?.toLSN
+      ? (await this.client.list<BackupResource & KubeObject>(KINDS.Backup, this.meta.namespace)).find(
+          (b) => b.status?.backupId === plan.parentBackupId,
+        )?.status?.toLSN
       : undefined;
-    if (plan.parentBackupId && !incrementalLsn) return this.fail({ reason: REASON.JobDeleted, message: `the parent backup ${plan.parentBackupId} disappeared before the Job was created; create a new Backup` });
-    await this.createJob(renderBackupJob({ backup: this.backup, cluster, store: resolved.store, source: chosen, plan: { ...plan, ...(incrementalLsn ? { incrementalLsn } : {}) }, workerImage: this.ctx.settings.workerImage }));
+    if (plan.parentBackupId && !incrementalLsn)
+      return this.fail({
+        reason: REASON.JobDeleted,
+        message: `the parent backup ${plan.parentBackupId} disappeared before the Job was created; create a new Backup`,
+      });
+    await this.createJob(
+      renderBackupJob({
+        backup: this.backup,
+        cluster,
+        store: resolved.store,
+        source: chosen,
+        plan: { ...plan, ...(incrementalLsn ? { incrementalLsn } : {}) },
+        workerImage: this.ctx.settings.workerImage,
+      }),
+    );
     return { requeueAfterMs: RUNNING_REQUEUE_MS };
   }
 
@@ -204,7 +298,11 @@ class BackupPass {
 
   private async fail(failure: Failure): Promise<void> {
     await this.patch(failedPatch(this.status, failure, this.meta.generation, this.ctx.now()));
-    this.ctx.log.warn('backup failed', { backup: `${this.meta.namespace}/${this.meta.name}`, reason: failure.reason, error: failure.message });
+    this.ctx.log.warn('backup failed', {
+      backup: `${this.meta.namespace}/${this.meta.name}`,
+      reason: failure.reason,
+      error: failure.message,
+    });
     await this.ctx.events.record(this.backup, 'Warning', failure.reason, failure.message);
     this.observe('failed', failure.reason);
     await releaseBackupLock(this.client, this.meta.namespace, this.backup.spec.cluster.name, this.backup);
@@ -215,8 +313,13 @@ class BackupPass {
     const started = s?.startedAt ? Date.parse(s.startedAt) : undefined;
     const stopped = s?.stoppedAt ? Date.parse(s.stoppedAt) : this.ctx.now().getTime();
     this.ctx.metrics.observeBackup({
-      kind: KINDS.Backup.kind, namespace: this.meta.namespace, name: this.meta.name, cluster: this.backup.spec.cluster.name,
-      schedule: this.meta.labels?.[SCHEDULED_LABEL] ?? '', outcome, ...(reason ? { reason } : {}),
+      kind: KINDS.Backup.kind,
+      namespace: this.meta.namespace,
+      name: this.meta.name,
+      cluster: this.backup.spec.cluster.name,
+      schedule: this.meta.labels?.[SCHEDULED_LABEL] ?? '',
+      outcome,
+      ...(reason ? { reason } : {}),
       ...(started !== undefined ? { durationSeconds: Math.max(0, (stopped - started) / 1000) } : {}),
       ...(s?.sizeBytes !== undefined ? { sizeBytes: s.sizeBytes } : {}),
       finishedAt: this.ctx.now(),

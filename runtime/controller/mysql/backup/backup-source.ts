@@ -45,7 +45,9 @@ function describe(pod: V1Pod): Candidate {
   const name = pod.metadata?.name ?? '';
   const role = pod.metadata?.labels?.[INSTANCE_ROLE_LABEL] === 'primary' ? 'primary' : 'replica';
   const ip = pod.status?.podIP;
-  const port = pod.spec?.containers.flatMap((c) => c.ports ?? []).find((p) => p.name === INSTANCE_MANAGER_PORT_NAME)?.containerPort ?? INSTANCE_MANAGER_PORT;
+  const port =
+    pod.spec?.containers.flatMap((c) => c.ports ?? []).find((p) => p.name === INSTANCE_MANAGER_PORT_NAME)?.containerPort ??
+    INSTANCE_MANAGER_PORT;
   const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
   const lagText = pod.metadata?.annotations?.[REPLICATION_LAG_ANNOTATION];
   const lag = lagText === undefined ? undefined : /^\d+(\.\d+)?$/.test(lagText.trim()) ? Number(lagText) : NaN;
@@ -56,7 +58,11 @@ function describe(pod: V1Pod): Candidate {
   else if (!ip) why = 'has no pod IP';
   else if (role === 'replica' && Number.isNaN(lag)) why = `reports replication as ${JSON.stringify(lagText)} (not a lag in seconds)`;
   return {
-    podName: name, role, instanceManagerUrl: instanceManagerUrl(ip, port), healthy: why === '', why,
+    podName: name,
+    role,
+    instanceManagerUrl: instanceManagerUrl(ip, port),
+    healthy: why === '',
+    why,
     ...(lag !== undefined && !Number.isNaN(lag) ? { lagSeconds: lag } : {}),
   };
 }
@@ -68,11 +74,13 @@ function describe(pod: V1Pod): Candidate {
  */
 export function selectSource(pods: V1Pod[], target: BackupTarget, cluster: string, currentPrimary?: string): SelectedSource | Failure {
   const candidates = pods.map(describe).sort((a, b) => a.podName.localeCompare(b.podName));
-  const primaries = candidates.filter((c) => c.role === 'primary' && c.healthy)
+  const primaries = candidates
+    .filter((c) => c.role === 'primary' && c.healthy)
     .sort((a, b) => Number(b.podName === currentPrimary) - Number(a.podName === currentPrimary));
   const strip = ({ healthy: _h, why: _w, ...source }: Candidate): SelectedSource => source;
   if (target === 'prefer-standby') {
-    const replicas = candidates.filter((c) => c.role === 'replica' && c.healthy)
+    const replicas = candidates
+      .filter((c) => c.role === 'replica' && c.healthy)
       .sort((a, b) => (a.lagSeconds ?? Infinity) - (b.lagSeconds ?? Infinity) || a.podName.localeCompare(b.podName));
     if (replicas.length) return strip(replicas[0]);
   }
@@ -80,8 +88,14 @@ export function selectSource(pods: V1Pod[], target: BackupTarget, cluster: strin
   const seen = candidates.length
     ? candidates.map((c) => `${c.podName} (${c.role}) ${c.healthy ? 'is healthy' : c.why}`).join('; ')
     : `no Pods match ${instanceSelector(cluster)}`;
-  const wanted = target === 'primary' ? 'target: primary needs a Running, Ready primary instance' : 'target: prefer-standby needs a Running, Ready replica or primary';
-  return { reason: REASON.NoHealthySource, message: `no healthy source instance for Cluster ${cluster}: ${wanted}, and ${seen}; wait for the instances to become Ready and create a new Backup` };
+  const wanted =
+    target === 'primary'
+      ? 'target: primary needs a Running, Ready primary instance'
+      : 'target: prefer-standby needs a Running, Ready replica or primary';
+  return {
+    reason: REASON.NoHealthySource,
+    message: `no healthy source instance for Cluster ${cluster}: ${wanted}, and ${seen}; wait for the instances to become Ready and create a new Backup`,
+  };
 }
 
 export const isFailure = (value: SelectedSource | Failure | unknown): value is Failure =>

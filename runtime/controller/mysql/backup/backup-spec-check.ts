@@ -9,7 +9,10 @@ import { REASON, type Failure } from './backup-reasons.js';
 export function unsupportedSpec(backup: BackupResource): Failure | undefined {
   const method = backup.spec.method ?? 'xtrabackup';
   if (method !== 'xtrabackup') {
-    return { reason: REASON.UnsupportedMethod, message: `method ${JSON.stringify(method)} is not supported; use method: xtrabackup (XtraBackup, or mariabackup on MariaDB)` };
+    return {
+      reason: REASON.UnsupportedMethod,
+      message: `method ${JSON.stringify(method)} is not supported; use method: xtrabackup (XtraBackup, or mariabackup on MariaDB)`,
+    };
   }
   if (backup.spec.online === false) {
     return { reason: REASON.UnsupportedMethod, message: 'offline backups (online: false) are not supported; use online: true' };

@@ -14,42 +14,66 @@ export const COMPLETED = 'Completed';
 
 export const isTerminal = (status?: BackupStatus): boolean => status?.phase === 'completed' || status?.phase === 'failed';
 
-export const conditionOf = (status: BackupStatus | undefined, type: string): Condition | undefined => findCondition(status?.conditions, type);
+export const conditionOf = (status: BackupStatus | undefined, type: string): Condition | undefined =>
+  findCondition(status?.conditions, type);
 
 /** Binary units, as kubectl users read them: 1.5 GiB. */
 export function humanSize(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let value = bytes;
   let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit++; }
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
   return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 2 : value < 100 ? 1 : 0)} ${units[unit]}`;
 }
 
 export function waitingPatch(status: BackupStatus | undefined, message: string, generation: number | undefined, now: Date): BackupStatus {
   return {
-    phase: 'pending', reason: REASON.WaitingForRunningBackup,
-    conditions: setCondition(status?.conditions, { type: STARTED, status: 'False', reason: REASON.WaitingForRunningBackup, message }, now, generation),
+    phase: 'pending',
+    reason: REASON.WaitingForRunningBackup,
+    conditions: setCondition(
+      status?.conditions,
+      { type: STARTED, status: 'False', reason: REASON.WaitingForRunningBackup, message },
+      now,
+      generation,
+    ),
     ...gen(generation),
   };
 }
 
 export function failedPatch(status: BackupStatus | undefined, failure: Failure, generation: number | undefined, now: Date): BackupStatus {
   return {
-    phase: 'failed', reason: failure.reason, error: failure.message, stoppedAt: now.toISOString(),
-    conditions: setCondition(status?.conditions, { type: COMPLETED, status: 'False', reason: failure.reason, message: failure.message }, now, generation),
+    phase: 'failed',
+    reason: failure.reason,
+    error: failure.message,
+    stoppedAt: now.toISOString(),
+    conditions: setCondition(
+      status?.conditions,
+      { type: COMPLETED, status: 'False', reason: failure.reason, message: failure.message },
+      now,
+      generation,
+    ),
     ...gen(generation),
   };
 }
 
 /** Everything the completed Backup reports, from the worker's metadata.json. */
-export function completedPatch(status: BackupStatus | undefined, metadata: BackupMetadata, generation: number | undefined, now: Date): BackupStatus {
+export function completedPatch(
+  status: BackupStatus | undefined,
+  metadata: BackupMetadata,
+  generation: number | undefined,
+  now: Date,
+): BackupStatus {
   const started = Date.parse(metadata.startedAt);
   const stopped = Date.parse(metadata.stoppedAt);
   const seconds = Math.max((stopped - started) / 1000, 0.001);
   const stored = metadata.sizes.storedBytes;
   const message = `stored ${humanSize(stored)} with SHA256 ${metadata.sha256}`;
   return {
-    phase: 'completed', reason: REASON.Completed,
+    phase: 'completed',
+    reason: REASON.Completed,
     method: metadata.method ?? status?.method,
     sha256: metadata.sha256,
     ...(metadata.gtid?.begin ? { beginGTID: metadata.gtid.begin } : {}),
@@ -69,9 +93,19 @@ export function completedPatch(status: BackupStatus | undefined, metadata: Backu
   };
 }
 
-export function startedCondition(status: BackupStatus | undefined, jobName: string, generation: number | undefined, now: Date): BackupStatus {
+export function startedCondition(
+  status: BackupStatus | undefined,
+  jobName: string,
+  generation: number | undefined,
+  now: Date,
+): BackupStatus {
   return {
-    conditions: setCondition(status?.conditions, { type: STARTED, status: 'True', reason: REASON.Started, message: `Job ${jobName} streams the backup` }, now, generation),
+    conditions: setCondition(
+      status?.conditions,
+      { type: STARTED, status: 'True', reason: REASON.Started, message: `Job ${jobName} streams the backup` },
+      now,
+      generation,
+    ),
   };
 }
 

@@ -28,10 +28,16 @@ export function resolveObjectStore(backup: BackupResource, cluster: ClusterResou
 export function unsupportedStoreOption(resolved: ResolvedStore): Failure | undefined {
   const { store, from } = resolved;
   if (store.signatureVersion === 'v2') {
-    return { reason: REASON.UnsupportedObjectStoreOption, message: `${from}.signatureVersion v2 is not supported by Silo's worker; remove it to sign with v4` };
+    return {
+      reason: REASON.UnsupportedObjectStoreOption,
+      message: `${from}.signatureVersion v2 is not supported by Silo's worker; remove it to sign with v4`,
+    };
   }
   if (store.serverSideEncryption) {
-    return { reason: REASON.UnsupportedObjectStoreOption, message: `${from}.serverSideEncryption is not supported by Silo's worker yet; remove it and rely on age encryption (encryption.age) or bucket default encryption` };
+    return {
+      reason: REASON.UnsupportedObjectStoreOption,
+      message: `${from}.serverSideEncryption is not supported by Silo's worker yet; remove it and rely on age encryption (encryption.age) or bucket default encryption`,
+    };
   }
   return undefined;
 }
@@ -43,19 +49,30 @@ export const destinationUrl = (store: ObjectStore, prefix: string): string => `s
 
 /** Env, volumes and mounts that give the worker the store; credentials only as secretKeyRef (runtime/contracts/worker-env.ts). */
 export function storeEnv(store: ObjectStore): { env: V1EnvVar[]; volumes: V1Volume[]; mounts: V1VolumeMount[] } {
-  const ref = (r?: { name: string; key: string }): SecretSource | undefined => (r ? { secretKeyRef: { name: r.name, key: r.key } } : undefined);
+  const ref = (r?: { name: string; key: string }): SecretSource | undefined =>
+    r ? { secretKeyRef: { name: r.name, key: r.key } } : undefined;
   const credentials = store.credentials && !store.inheritFromIAMRole ? store.credentials : undefined;
   const volumes: V1Volume[] = [];
   const mounts: V1VolumeMount[] = [];
   if (store.endpointCA) {
-    volumes.push({ name: 'store-ca', secret: { secretName: store.endpointCA.name, items: [{ key: store.endpointCA.key, path: 'ca.crt' }] } });
+    volumes.push({
+      name: 'store-ca',
+      secret: { secretName: store.endpointCA.name, items: [{ key: store.endpointCA.key, path: 'ca.crt' }] },
+    });
     mounts.push({ name: 'store-ca', mountPath: STORE_CA_DIR, readOnly: true });
   }
   const env: V1EnvVar[] = [
     ...encodeStoreEnv({
-      type: 's3', bucket: store.bucket, endpoint: store.endpoint, region: store.region ?? 'us-east-1',
-      forcePathStyle: store.forcePathStyle ?? false, insecure: store.insecure ?? false, storageClass: store.storageClass,
-      accessKeyId: ref(credentials?.accessKeyId), secretAccessKey: ref(credentials?.secretAccessKey), sessionToken: ref(credentials?.sessionToken),
+      type: 's3',
+      bucket: store.bucket,
+      endpoint: store.endpoint,
+      region: store.region ?? 'us-east-1',
+      forcePathStyle: store.forcePathStyle ?? false,
+      insecure: store.insecure ?? false,
+      storageClass: store.storageClass,
+      accessKeyId: ref(credentials?.accessKeyId),
+      secretAccessKey: ref(credentials?.secretAccessKey),
+      sessionToken: ref(credentials?.sessionToken),
       caFile: store.endpointCA ? `${STORE_CA_DIR}/ca.crt` : undefined,
     }),
     ...encodeCodecEnv({

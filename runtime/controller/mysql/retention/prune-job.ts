@@ -32,7 +32,10 @@ export interface PruneEntry {
 
 /** Deterministic in (cluster, batch): a crash between create and record re-finds the same Job. */
 export function pruneJobName(cluster: string, entries: readonly PruneEntry[]): string {
-  const hash = createHash('sha256').update(entries.map((e) => e.prefix).join('\n')).digest('hex').slice(0, 10);
+  const hash = createHash('sha256')
+    .update(entries.map((e) => e.prefix).join('\n'))
+    .digest('hex')
+    .slice(0, 10);
   return `${cluster.slice(0, 63 - 'prune--'.length - hash.length).replace(/[-.]+$/, '')}-prune-${hash}`;
 }
 
@@ -67,21 +70,25 @@ export function renderPruneJob(options: {
         spec: {
           restartPolicy: 'Never',
           ...(clusterSpec?.serviceAccountName ? { serviceAccountName: clusterSpec.serviceAccountName } : {}),
-          ...(clusterSpec?.imagePullSecrets?.length ? { imagePullSecrets: clusterSpec.imagePullSecrets.map((p) => ({ name: p.name })) } : {}),
+          ...(clusterSpec?.imagePullSecrets?.length
+            ? { imagePullSecrets: clusterSpec.imagePullSecrets.map((p) => ({ name: p.name })) }
+            : {}),
           ...(clusterSpec?.tolerations?.length ? { tolerations: clusterSpec.tolerations as V1Toleration[] } : {}),
-          containers: [{
-            name: 'prune',
-            image: options.workerImage,
-            command: ['silo', 'prune'],
-            // Only the store settings and credentials: prune reads no codec or encryption settings.
-            env: [
-              ...s.env.filter((e) => !CODEC_VARS.includes(e.name)),
-              ...encodeWorkerEnv({ prunePrefixes: entries.map((e) => e.prefix), podName: true }),
-            ],
-            ...(clusterSpec?.backup?.resources ? { resources: clusterSpec.backup.resources as V1ResourceRequirements } : {}),
-            terminationMessagePolicy: 'FallbackToLogsOnError',
-            volumeMounts: s.mounts,
-          }],
+          containers: [
+            {
+              name: 'prune',
+              image: options.workerImage,
+              command: ['silo', 'prune'],
+              // Only the store settings and credentials: prune reads no codec or encryption settings.
+              env: [
+                ...s.env.filter((e) => !CODEC_VARS.includes(e.name)),
+                ...encodeWorkerEnv({ prunePrefixes: entries.map((e) => e.prefix), podName: true }),
+              ],
+              ...(clusterSpec?.backup?.resources ? { resources: clusterSpec.backup.resources as V1ResourceRequirements } : {}),
+              terminationMessagePolicy: 'FallbackToLogsOnError',
+              volumeMounts: s.mounts,
+            },
+          ],
           volumes: s.volumes,
         },
       },
@@ -107,7 +114,11 @@ export function pruneOutcome(job: V1Job, pods: readonly V1Pod[]): PruneOutcome {
   const deleted = new Set((line?.deleted ?? []).filter((i): i is number => Number.isInteger(i)));
   if (complete && line?.outcome === 'completed') return { state: 'finished', succeeded: true, deleted };
   const error = line?.failed?.length
-    ? line.failed.map((f) => f.error).filter((e, i, all) => all.indexOf(e) === i).slice(0, 3).join('; ')
-    : line?.error ?? (failed ? `${failed.reason ?? 'Failed'}: ${failed.message ?? 'no message'}` : 'the prune Pod left no result line');
+    ? line.failed
+        .map((f) => f.error)
+        .filter((e, i, all) => all.indexOf(e) === i)
+        .slice(0, 3)
+        .join('; ')
+    : (line?.error ?? (failed ? `${failed.reason ?? 'Failed'}: ${failed.message ?? 'no message'}` : 'the prune Pod left no result line'));
   return { state: 'finished', succeeded: false, deleted, error };
 }

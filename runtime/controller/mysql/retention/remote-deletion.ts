@@ -71,10 +71,15 @@ export function prefixOf(backup: BackupObject, store: ObjectStore, cluster: stri
   if (status.destinationPath) {
     const root = `s3://${store.bucket}/`;
     if (!status.destinationPath.startsWith(root)) {
-      return { problem: `its status.destinationPath ${status.destinationPath} is not in bucket ${store.bucket} of the object store it resolves to now; delete the objects by hand` };
+      return {
+        problem: `its status.destinationPath ${status.destinationPath} is not in bucket ${store.bucket} of the object store it resolves to now; delete the objects by hand`,
+      };
     }
     const prefix = status.destinationPath.slice(root.length).replace(/\/*$/, '/');
-    if (!prefix.endsWith(`/${status.backupId}/`)) return { problem: `its status.destinationPath ${status.destinationPath} does not end with its backup ID ${status.backupId}; delete the objects by hand` };
+    if (!prefix.endsWith(`/${status.backupId}/`))
+      return {
+        problem: `its status.destinationPath ${status.destinationPath} does not end with its backup ID ${status.backupId}; delete the objects by hand`,
+      };
     return { prefix };
   }
   return { prefix: backupPrefix({ path: store.path ?? '', cluster, backupName: backup.metadata.name!, backupId: status.backupId }) };

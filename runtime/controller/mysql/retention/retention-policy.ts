@@ -18,7 +18,10 @@ export class RetentionPolicyError extends Error {
 /** Same pattern as the schema, repeated because the CRD may be older than the controller. */
 export function parseRetentionPolicy(value: string): RetentionPolicy {
   const match = /^([1-9][0-9]{0,3})([dwm])$/.exec(value.trim());
-  if (!match) throw new RetentionPolicyError(`spec.backup.retentionPolicy ${JSON.stringify(value)} is not a recovery window; use a number followed by d, w or m, e.g. 30d`);
+  if (!match)
+    throw new RetentionPolicyError(
+      `spec.backup.retentionPolicy ${JSON.stringify(value)} is not a recovery window; use a number followed by d, w or m, e.g. 30d`,
+    );
   return { count: Number(match[1]), unit: match[2] as RetentionPolicy['unit'] };
 }
 
@@ -36,7 +39,17 @@ export function windowStart(now: Date, policy: RetentionPolicy): Date {
   const year = Math.floor(monthIndex / 12);
   const month = monthIndex - year * 12;
   const lastDay = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
-  return new Date(Date.UTC(year, month, Math.min(now.getUTCDate(), lastDay), now.getUTCHours(), now.getUTCMinutes(), now.getUTCSeconds(), now.getUTCMilliseconds()));
+  return new Date(
+    Date.UTC(
+      year,
+      month,
+      Math.min(now.getUTCDate(), lastDay),
+      now.getUTCHours(),
+      now.getUTCMinutes(),
+      now.getUTCSeconds(),
+      now.getUTCMilliseconds(),
+    ),
+  );
 }
 
 export const describePolicy = (policy: RetentionPolicy): string =>

@@ -13,7 +13,10 @@ export const RETENTION_REASON_TABLE = {
   /** Warning, Cluster: the Backups stay and the prune is retried. */
   PruneFailed: { sentence: 'a prune Job could not delete some backups', fix: 'check the object store and its credentials' },
   /** Warning, Cluster: only when the CRD did not already refuse it. */
-  InvalidRetentionPolicy: { sentence: 'spec.backup.retentionPolicy is not a recovery window', fix: 'use a number followed by d, w or m, e.g. 30d' },
+  InvalidRetentionPolicy: {
+    sentence: 'spec.backup.retentionPolicy is not a recovery window',
+    fix: 'use a number followed by d, w or m, e.g. 30d',
+  },
   /** Normal, Backup. */
   RemoteDataDeleted: { sentence: "the backup's objects were deleted because it opted in to remote deletion" },
   /** Warning, Backup: the objects stay in the store. */

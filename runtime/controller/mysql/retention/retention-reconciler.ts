@@ -16,10 +16,23 @@ import { isConflict, isNotFound } from '../../kube/custom-objects.js';
 import { apiVersionOfKind, KINDS } from '../../kube/kinds.js';
 import type { KubeObject, ObjectKey, ReconcileContext, ReconcileResult, Reconciler, SecondaryWatch } from '../../reconciler.js';
 import {
-  ANNOTATION_BATCH, MAX_BATCH, PRUNE_JOB_SELECTOR, PRUNE_LABEL, pruneOutcome, renderPruneJob, type PruneEntry,
+  ANNOTATION_BATCH,
+  MAX_BATCH,
+  PRUNE_JOB_SELECTOR,
+  PRUNE_LABEL,
+  pruneOutcome,
+  renderPruneJob,
+  type PruneEntry,
 } from './prune-job.js';
 import {
-  ANNOTATION_EXPIRED, finalizerPatch, hasFinalizer, isDeleting, optedIn, prefixOf, recordedStore, type BackupObject,
+  ANNOTATION_EXPIRED,
+  finalizerPatch,
+  hasFinalizer,
+  isDeleting,
+  optedIn,
+  prefixOf,
+  recordedStore,
+  type BackupObject,
 } from './remote-deletion.js';
 import { describePolicy, parseRetentionPolicy, RetentionPolicyError, windowStart } from './retention-policy.js';
 import { RETENTION_REASONS as R } from './retention-reasons.js';
@@ -77,7 +90,12 @@ class RetentionPass {
   private cluster?: ClusterObject;
   private backups: BackupObject[] = [];
 
-  constructor(private readonly key: ObjectKey, private readonly ctx: ReconcileContext, private readonly options: RetentionOptions, private readonly processed: Set<string>) {
+  constructor(
+    private readonly key: ObjectKey,
+    private readonly ctx: ReconcileContext,
+    private readonly options: RetentionOptions,
+    private readonly processed: Set<string>,
+  ) {
     this.api = ctx.client;
     this.namespace = key.namespace ?? '';
     this.interval = options.intervalMs ?? 3_600_000;
@@ -85,7 +103,13 @@ class RetentionPass {
 
   /** The Cluster, or a stand-in when it is gone, to hang Events on. */
   private get clusterRef(): KubeObject {
-    return this.cluster ?? { apiVersion: apiVersionOfKind(KINDS.Cluster), kind: KINDS.Cluster.kind, metadata: { name: this.key.name, namespace: this.namespace } };
+    return (
+      this.cluster ?? {
+        apiVersion: apiVersionOfKind(KINDS.Cluster),
+        kind: KINDS.Cluster.kind,
+        metadata: { name: this.key.name, namespace: this.namespace },
+      }
+    );
   }
 
   async run(): Promise<ReconcileResult> {
@@ -120,7 +144,14 @@ class RetentionPass {
     for (const backup of this.backups) {
       if (isDeleting(backup) || optedIn(backup) === hasFinalizer(backup)) continue;
       try {
-        Object.assign(backup, await this.api.patch<BackupObject>(KINDS.Backup, { namespace: this.namespace, name: backup.metadata.name! }, finalizerPatch(backup, optedIn(backup), this.storeOf(backup))));
+        Object.assign(
+          backup,
+          await this.api.patch<BackupObject>(
+            KINDS.Backup,
+            { namespace: this.namespace, name: backup.metadata.name! },
+            finalizerPatch(backup, optedIn(backup), this.storeOf(backup)),
+          ),
+        );
       } catch (error) {
         if (!isConflict(error) && !isNotFound(error)) throw error; // changed meanwhile: the watch brings us back
       }
@@ -130,7 +161,9 @@ class RetentionPass {
   /** Acts on one prune Job; returns a requeue delay while it (or its retry pause) blocks the next batch. */
   private async handleJob(job: Job): Promise<number | undefined> {
     const name = job.metadata!.name!;
-    const finishedAt = job.status?.conditions?.find((c) => ['Failed', 'FailureTarget', 'Complete', 'SuccessCriteriaMet'].includes(c.type) && c.status === 'True')?.lastTransitionTime;
+    const finishedAt = job.status?.conditions?.find(
+      (c) => ['Failed', 'FailureTarget', 'Complete', 'SuccessCriteriaMet'].includes(c.type) && c.status === 'True',
+    )?.lastTransitionTime;
     const uid = job.metadata?.uid ?? name;
     const retryDelay = this.options.retryDelayMs ?? 300_000;
     const sinceFailure = finishedAt ? Math.max(0, this.ctx.now().getTime() - new Date(finishedAt).getTime()) : 0;
@@ -167,17 +200,31 @@ class RetentionPass {
       if (!backup) continue;
       await this.release(backup);
       if (entry.why === 'expired') expired += 1;
-      else await this.ctx.events.record(backup, 'Normal', R.RemoteDataDeleted, `deleted the backup's objects from the object store (${ANNOTATION_BOOL_HINT}) through Job ${name}`);
+      else
+        await this.ctx.events.record(
+          backup,
+          'Normal',
+          R.RemoteDataDeleted,
+          `deleted the backup's objects from the object store (${ANNOTATION_BOOL_HINT}) through Job ${name}`,
+        );
     }
     if (expired) {
       const policy = this.cluster?.spec.backup?.retentionPolicy;
-      await this.ctx.events.record(this.clusterRef, 'Normal', R.BackupsExpired,
-        `deleted ${expired} expired backup${expired === 1 ? '' : 's'} from the object store and the API${policy ? ` (retentionPolicy ${policy})` : ''}; ${this.keptCount()} completed backup(s) kept`);
+      await this.ctx.events.record(
+        this.clusterRef,
+        'Normal',
+        R.BackupsExpired,
+        `deleted ${expired} expired backup${expired === 1 ? '' : 's'} from the object store and the API${policy ? ` (retentionPolicy ${policy})` : ''}; ${this.keptCount()} completed backup(s) kept`,
+      );
     }
     if (!outcome.succeeded) {
       const failed = batch.length - outcome.deleted.size;
-      await this.ctx.events.record(this.clusterRef, 'Warning', R.PruneFailed,
-        `prune Job ${name} could not delete ${failed} of ${batch.length} backup(s): ${outcome.error}; their Backup objects stay and the prune is retried in ${Math.round((this.options.retryDelayMs ?? 300_000) / 1000)} s — check the object store and its credentials`);
+      await this.ctx.events.record(
+        this.clusterRef,
+        'Warning',
+        R.PruneFailed,
+        `prune Job ${name} could not delete ${failed} of ${batch.length} backup(s): ${outcome.error}; their Backup objects stay and the prune is retried in ${Math.round((this.options.retryDelayMs ?? 300_000) / 1000)} s — check the object store and its credentials`,
+      );
     }
     return outcome.succeeded;
   }
@@ -199,7 +246,8 @@ class RetentionPass {
   }
 
   private keptCount(): number {
-    return this.backups.filter((b) => b.status?.phase === 'completed' && !isDeleting(b) && !b.metadata.annotations?.[ANNOTATION_EXPIRED]).length;
+    return this.backups.filter((b) => b.status?.phase === 'completed' && !isDeleting(b) && !b.metadata.annotations?.[ANNOTATION_EXPIRED])
+      .length;
   }
 
   /** The Backup's own store, else the one recorded with the finalizer (what it resolved to then), else its Cluster's. */
@@ -213,11 +261,17 @@ class RetentionPass {
     for (const backup of this.backups) {
       if (!isDeleting(backup) || !hasFinalizer(backup)) continue;
       const store = this.storeOf(backup);
-      const prefix = store ? prefixOf(backup, store, this.key.name) : { problem: `neither its spec.objectStore nor Cluster ${this.key.name}'s spec.backup.objectStore is available` };
+      const prefix = store
+        ? prefixOf(backup, store, this.key.name)
+        : { problem: `neither its spec.objectStore nor Cluster ${this.key.name}'s spec.backup.objectStore is available` };
       if ('problem' in prefix) {
         if (backup.status?.backupId) {
-          await this.ctx.events.record(backup, 'Warning', R.RemoteDataLeft,
-            `remote deletion was opted in, but ${prefix.problem}; the Backup object goes and its objects${backup.status?.destinationPath ? ` at ${backup.status.destinationPath}` : ''} stay in the store`);
+          await this.ctx.events.record(
+            backup,
+            'Warning',
+            R.RemoteDataLeft,
+            `remote deletion was opted in, but ${prefix.problem}; the Backup object goes and its objects${backup.status?.destinationPath ? ` at ${backup.status.destinationPath}` : ''} stay in the store`,
+          );
         }
         await this.release(backup);
         continue;
@@ -228,7 +282,12 @@ class RetentionPass {
       const store = this.storeOf(backup);
       const prefix = store ? prefixOf(backup, store, this.key.name) : { problem: 'no object store is configured for it' };
       if ('problem' in prefix) {
-        await this.ctx.events.record(backup, 'Warning', R.ExpiryBlocked, `retention expired this backup but cannot delete it: ${prefix.problem}`);
+        await this.ctx.events.record(
+          backup,
+          'Warning',
+          R.ExpiryBlocked,
+          `retention expired this backup but cannot delete it: ${prefix.problem}`,
+        );
         continue;
       }
       entries.push({ backupName: backup.metadata.name!, prefix: prefix.prefix, why: 'expired', store: store! });
@@ -243,11 +302,19 @@ class RetentionPass {
       const backup = this.backups.find((b) => b.metadata.name === entry.backupName)!;
       if (entry.why !== 'expired' || backup.metadata.annotations?.[ANNOTATION_EXPIRED]) continue;
       // Marked before the Job runs: from here on the backup is committed to deletion, so nothing restores from it.
-      await this.api.patch(KINDS.Backup, { namespace: this.namespace, name: entry.backupName }, { metadata: { annotations: { [ANNOTATION_EXPIRED]: now } } });
+      await this.api.patch(
+        KINDS.Backup,
+        { namespace: this.namespace, name: entry.backupName },
+        { metadata: { annotations: { [ANNOTATION_EXPIRED]: now } } },
+      );
     }
     const job = renderPruneJob({
-      namespace: this.namespace, cluster: this.key.name, clusterSpec: this.cluster?.spec, store: batch[0].store,
-      entries: batch.map(({ backupName, prefix, why }) => ({ backupName, prefix, why })), workerImage: this.ctx.settings.workerImage,
+      namespace: this.namespace,
+      cluster: this.key.name,
+      clusterSpec: this.cluster?.spec,
+      store: batch[0].store,
+      entries: batch.map(({ backupName, prefix, why }) => ({ backupName, prefix, why })),
+      workerImage: this.ctx.settings.workerImage,
     });
     try {
       await this.api.createJob(job);
@@ -257,8 +324,12 @@ class RetentionPass {
     }
     const expired = batch.filter((e) => e.why === 'expired').length;
     const deleted = batch.length - expired;
-    await this.ctx.events.record(this.clusterRef, 'Normal', R.PruneStarted,
-      `prune Job ${job.metadata!.name} deletes ${batch.length} backup(s) from the object store: ${expired} expired by retention, ${deleted} deleted with remote deletion opted in`);
+    await this.ctx.events.record(
+      this.clusterRef,
+      'Normal',
+      R.PruneStarted,
+      `prune Job ${job.metadata!.name} deletes ${batch.length} backup(s) from the object store: ${expired} expired by retention, ${deleted} deleted with remote deletion opted in`,
+    );
     return { requeueAfterMs: this.options.pollMs ?? 15_000 };
   }
 
@@ -271,8 +342,12 @@ class RetentionPass {
     for (const entry of batch) {
       const backup = this.backups.find((b) => b.metadata.name === entry.backupName);
       if (!backup || entry.why !== 'deleted') continue;
-      await this.ctx.events.record(backup, 'Warning', R.RemoteDataLeft,
-        `remote deletion was opted in, but namespace ${this.namespace} is being deleted and no prune Job can start in it; the objects under ${entry.prefix} stay in the store — delete them by hand`);
+      await this.ctx.events.record(
+        backup,
+        'Warning',
+        R.RemoteDataLeft,
+        `remote deletion was opted in, but namespace ${this.namespace} is being deleted and no prune Job can start in it; the objects under ${entry.prefix} stay in the store — delete them by hand`,
+      );
       await this.release(backup);
     }
     return {};
@@ -300,11 +375,19 @@ class RetentionPass {
     const candidates: RetentionCandidate[] = live
       .filter((b) => b.status?.phase === 'completed' && b.status.backupId)
       .map((b) => ({
-        name: b.metadata.name!, backupId: b.status!.backupId!, parentBackupId: b.status!.parentBackupId,
+        name: b.metadata.name!,
+        backupId: b.status!.backupId!,
+        parentBackupId: b.status!.parentBackupId,
         recoveryPoint: new Date(b.status!.stoppedAt ?? b.metadata.creationTimestamp ?? ''),
       }));
     const decision = selectRetention(candidates, start, await this.protectedIds(live));
-    this.ctx.log.debug('retention decision', { cluster: this.key.name, window: describePolicy(policy), start: start.toISOString(), keep: Object.fromEntries(decision.keep), expire: decision.expire });
+    this.ctx.log.debug('retention decision', {
+      cluster: this.key.name,
+      window: describePolicy(policy),
+      start: start.toISOString(),
+      keep: Object.fromEntries(decision.keep),
+      expire: decision.expire,
+    });
     return [...marked, ...live.filter((b) => decision.expire.includes(b.metadata.name!))];
   }
 
@@ -321,4 +404,3 @@ class RetentionPass {
     return ids;
   }
 }
-

@@ -33,13 +33,21 @@ export interface RetentionDecision {
  * @param protectedIds backup IDs that must survive with their chains whatever
  *   their age: parents of running backups, backups a Cluster recovers from.
  */
-export function selectRetention(candidates: readonly RetentionCandidate[], start: Date, protectedIds: ReadonlySet<string> = new Set()): RetentionDecision {
-  const sorted = [...candidates].sort((a, b) => a.recoveryPoint.getTime() - b.recoveryPoint.getTime() || a.backupId.localeCompare(b.backupId));
+export function selectRetention(
+  candidates: readonly RetentionCandidate[],
+  start: Date,
+  protectedIds: ReadonlySet<string> = new Set(),
+): RetentionDecision {
+  const sorted = [...candidates].sort(
+    (a, b) => a.recoveryPoint.getTime() - b.recoveryPoint.getTime() || a.backupId.localeCompare(b.backupId),
+  );
   const keep = new Map<string, KeepReason>();
   const byId = new Map<string, RetentionCandidate[]>();
   for (const c of sorted) byId.set(c.backupId, [...(byId.get(c.backupId) ?? []), c]);
 
-  const mark = (c: RetentionCandidate, reason: KeepReason) => { if (!keep.has(c.name)) keep.set(c.name, reason); };
+  const mark = (c: RetentionCandidate, reason: KeepReason) => {
+    if (!keep.has(c.name)) keep.set(c.name, reason);
+  };
   // The base is the newest backup at or before the start: one exactly at the start needs nothing older.
   const before = sorted.filter((c) => c.recoveryPoint.getTime() <= start.getTime());
   for (const c of sorted) if (c.recoveryPoint.getTime() > start.getTime()) mark(c, 'in-window');

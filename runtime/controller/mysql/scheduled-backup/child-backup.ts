@@ -94,7 +94,15 @@ export function renderChildBackup(options: {
         ? {
             // blockOwnerDeletion is left unset: it needs the finalizers subresource of the owner,
             // and foreground deletion of a schedule should not wait on its backups.
-            ownerReferences: [{ apiVersion: owner.apiVersion, kind: owner.kind, name: owner.name, uid: owner.uid, controller: owner.kind === KINDS.ScheduledBackup.kind }],
+            ownerReferences: [
+              {
+                apiVersion: owner.apiVersion,
+                kind: owner.kind,
+                name: owner.name,
+                uid: owner.uid,
+                controller: owner.kind === KINDS.ScheduledBackup.kind,
+              },
+            ],
           }
         : {}),
     },

@@ -12,7 +12,10 @@ export const READY_REASON_TABLE = {
   Suspended: { sentence: 'spec.suspend is true: no new Backups are created', fix: 'set spec.suspend to false' },
   // From schedule/cron.ts: not 6 fields (seconds first) or a macro, or never fires.
   ...SCHEDULE_REASON_TABLE,
-  ClusterNotFound: { sentence: 'backupOwnerReference: cluster needs a Cluster that does not exist', fix: 'create the Cluster or set backupOwnerReference to none or self' },
+  ClusterNotFound: {
+    sentence: 'backupOwnerReference: cluster needs a Cluster that does not exist',
+    fix: 'create the Cluster or set backupOwnerReference to none or self',
+  },
 } as const satisfies ReasonTable;
 
 export const SCHEDULED_BACKUP_REASON_TABLE = {

@@ -24,7 +24,11 @@ import { keyString } from '../../kube/owner-keys.js';
 import type { KubeObject, ObjectKey, ReconcileContext, ReconcileResult, Reconciler, SecondaryWatch } from '../../reconciler.js';
 import { dueSlot, nextSlot, requeueUntil, ScheduleError, validateSchedule } from '../../schedule/cron.js';
 import {
-  ANNOTATION_SCHEDULED_BACKUP, childBackupName, LABEL_SCHEDULED_BACKUP, renderChildBackup, type OwnerObject,
+  ANNOTATION_SCHEDULED_BACKUP,
+  childBackupName,
+  LABEL_SCHEDULED_BACKUP,
+  renderChildBackup,
+  type OwnerObject,
 } from './child-backup.js';
 import { SCHEDULED_BACKUP_REASONS as R, type ReadyReason } from './scheduled-backup-reasons.js';
 import { readyCondition, statusChanged } from './scheduled-backup-status.js';
@@ -41,15 +45,17 @@ type StatusFields = Partial<Record<keyof ScheduledBackupStatus, string | null>>;
 export class ScheduledBackupReconciler implements Reconciler {
   readonly name = 'scheduled-backup';
   readonly kind = KINDS.ScheduledBackup;
-  readonly watches: SecondaryWatch[] = [{
-    // A child finishing updates lastSuccessfulBackupName and frees the concurrency guard.
-    kind: KINDS.Backup,
-    labelSelector: LABEL_SCHEDULED_BACKUP,
-    toKeys: (backup) => {
-      const name = backup.metadata?.annotations?.[ANNOTATION_SCHEDULED_BACKUP];
-      return name && backup.metadata?.namespace ? [{ namespace: backup.metadata.namespace, name }] : [];
+  readonly watches: SecondaryWatch[] = [
+    {
+      // A child finishing updates lastSuccessfulBackupName and frees the concurrency guard.
+      kind: KINDS.Backup,
+      labelSelector: LABEL_SCHEDULED_BACKUP,
+      toKeys: (backup) => {
+        const name = backup.metadata?.annotations?.[ANNOTATION_SCHEDULED_BACKUP];
+        return name && backup.metadata?.namespace ? [{ namespace: backup.metadata.namespace, name }] : [];
+      },
     },
-  }];
+  ];
 
   /**
    * resourceVersion of this process's last status write per schedule ("namespace/name").
@@ -63,7 +69,7 @@ export class ScheduledBackupReconciler implements Reconciler {
     const id = keyString(key);
     // The cache first; the API server when the cache has not seen the object (a fresh create, or a test's partial cache).
     const cached = ctx.cache.get(KINDS.ScheduledBackup, key) as ScheduledBackupObject | undefined;
-    let schedule = cached ?? await ctx.client.get<ScheduledBackupObject>(KINDS.ScheduledBackup, key);
+    let schedule = cached ?? (await ctx.client.get<ScheduledBackupObject>(KINDS.ScheduledBackup, key));
     if (!schedule || schedule.metadata?.deletionTimestamp) {
       this.written.delete(id);
       return {};
@@ -91,7 +97,12 @@ class ScheduledBackupPass {
   private readonly generation?: number;
   private readonly log: Logger;
 
-  constructor(private readonly ctx: ReconcileContext, private readonly key: ObjectKey, private readonly schedule: ScheduledBackupObject, private readonly written: Map<string, string>) {
+  constructor(
+    private readonly ctx: ReconcileContext,
+    private readonly key: ObjectKey,
+    private readonly schedule: ScheduledBackupObject,
+    private readonly written: Map<string, string>,
+  ) {
     this.client = ctx.client;
     this.now = ctx.now();
     this.status = schedule.status ?? {};
@@ -113,7 +124,10 @@ class ScheduledBackupPass {
       return {}; // a spec edit wakes the reconciler again
     }
     if (spec.suspend) {
-      await this.writeStatus(R.Suspended, 'spec.suspend is true: no new Backups are created until it is set to false', { nextScheduleTime: null, lastSuccessfulBackupName: lastSuccessful });
+      await this.writeStatus(R.Suspended, 'spec.suspend is true: no new Backups are created until it is set to false', {
+        nextScheduleTime: null,
+        lastSuccessfulBackupName: lastSuccessful,
+      });
       return {};
     }
 
@@ -149,14 +163,22 @@ class ScheduledBackupPass {
       ...status,
       ...fields,
       observedGeneration: generation,
-      conditions: [...(status.conditions ?? []).filter((c) => c.type !== 'Ready'), readyCondition(reason, message, now, generation, status.conditions)],
+      conditions: [
+        ...(status.conditions ?? []).filter((c) => c.type !== 'Ready'),
+        readyCondition(reason, message, now, generation, status.conditions),
+      ],
     } as ScheduledBackupStatus;
     for (const [field, value] of Object.entries(next)) if (value === null) delete (next as Record<string, unknown>)[field];
     if (!statusChanged(status, next)) return;
     const previous = findCondition(status.conditions, 'Ready');
     if (reason !== R.Scheduled && previous?.reason !== reason) await this.ctx.events.record(this.schedule, 'Warning', reason, message);
     // Merge patch: null removes a field (nextScheduleTime while suspended).
-    const updated = await this.client.patchStatus(KINDS.ScheduledBackup, this.key, { ...fields, lastCheckTime: now.toISOString(), observedGeneration: generation, conditions: next.conditions });
+    const updated = await this.client.patchStatus(KINDS.ScheduledBackup, this.key, {
+      ...fields,
+      lastCheckTime: now.toISOString(),
+      observedGeneration: generation,
+      conditions: next.conditions,
+    });
     if (updated.metadata?.resourceVersion) this.written.set(keyString(this.key), updated.metadata.resourceVersion);
   }
 
@@ -173,28 +195,49 @@ class ScheduledBackupPass {
     const active = children.find((child) => !TERMINAL.has((child.status as { phase?: string } | undefined)?.phase ?? ''));
     if (active) {
       const phase = (active.status as { phase?: string } | undefined)?.phase ?? 'pending';
-      await ctx.events.record(schedule, 'Warning', R.BackupSkipped,
-        `skipped the backup due at ${slot.toISOString()}: Backup ${active.metadata?.name} is still ${phase}; the next slot is at ${next.toISOString()}`);
+      await ctx.events.record(
+        schedule,
+        'Warning',
+        R.BackupSkipped,
+        `skipped the backup due at ${slot.toISOString()}: Backup ${active.metadata?.name} is still ${phase}; the next slot is at ${next.toISOString()}`,
+      );
       return { kind: 'skipped' };
     }
 
     let owner: OwnerObject | undefined;
     const ownerPolicy = schedule.spec.backupOwnerReference ?? 'none';
     if (ownerPolicy === 'self') {
-      owner = { apiVersion: apiVersionOfKind(KINDS.ScheduledBackup), kind: KINDS.ScheduledBackup.kind, name: scheduleName, uid: schedule.metadata!.uid! };
+      owner = {
+        apiVersion: apiVersionOfKind(KINDS.ScheduledBackup),
+        kind: KINDS.ScheduledBackup.kind,
+        name: scheduleName,
+        uid: schedule.metadata!.uid!,
+      };
     } else if (ownerPolicy === 'cluster') {
       const clusterKey = { namespace, name: schedule.spec.cluster.name };
       // Absence is confirmed with the API server: a Cluster created a moment ago must not cost a slot.
-      const cluster = ctx.cache.get(KINDS.Cluster, clusterKey) ?? await this.client.get(KINDS.Cluster, clusterKey);
+      const cluster = ctx.cache.get(KINDS.Cluster, clusterKey) ?? (await this.client.get(KINDS.Cluster, clusterKey));
       if (!cluster) {
         const message = `spec.cluster.name "${schedule.spec.cluster.name}" does not name a Cluster in namespace ${namespace}, and backupOwnerReference: cluster needs it as the owner; create the Cluster or set backupOwnerReference to none or self (the backup due at ${slot.toISOString()} was skipped)`;
         await ctx.events.record(schedule, 'Warning', R.BackupSkipped, message);
         return { kind: 'cluster-not-found', message };
       }
-      owner = { apiVersion: apiVersionOfKind(KINDS.Cluster), kind: KINDS.Cluster.kind, name: cluster.metadata!.name!, uid: cluster.metadata!.uid! };
+      owner = {
+        apiVersion: apiVersionOfKind(KINDS.Cluster),
+        kind: KINDS.Cluster.kind,
+        name: cluster.metadata!.name!,
+        uid: cluster.metadata!.uid!,
+      };
     }
 
-    const child = renderChildBackup({ scheduleName, namespace, spec: schedule.spec, annotations: schedule.metadata?.annotations, slot, owner });
+    const child = renderChildBackup({
+      scheduleName,
+      namespace,
+      spec: schedule.spec,
+      annotations: schedule.metadata?.annotations,
+      slot,
+      owner,
+    });
     try {
       await this.client.create(KINDS.Backup, child);
     } catch (error) {
@@ -210,7 +253,8 @@ class ScheduledBackupPass {
   /** This schedule's child Backups, from the informer cache (the label-selected secondary watch fills it). */
   private children(): KubeObject[] {
     const name = this.schedule.metadata?.name;
-    return this.ctx.cache.list(KINDS.Backup, this.schedule.metadata?.namespace)
+    return this.ctx.cache
+      .list(KINDS.Backup, this.schedule.metadata?.namespace)
       .filter((backup) => backup.metadata?.annotations?.[ANNOTATION_SCHEDULED_BACKUP] === name);
   }
 

@@ -25,7 +25,8 @@ async function allSettled<T extends readonly unknown[]>(promises: { [K in keyof 
   return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
-const exited = (child: ChildProcess) => new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (code, signal) => resolve([code, signal])));
+const exited = (child: ChildProcess) =>
+  new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (code, signal) => resolve([code, signal])));
 
 /**
  * Runs the backup tool (mariabackup/xtrabackup) with its stdout compressed as the client asked:
@@ -39,11 +40,15 @@ export function startBackupStream(options: BackupStreamOptions): BackupStream {
   logStderr(child, log);
   let sourceBytes = 0;
   // Counted by a listener beside the pipe rather than a Transform: one stream hop less per 64 KiB read.
-  child.stdout!.on('data', (chunk: Buffer) => { sourceBytes += chunk.length; });
+  child.stdout!.on('data', (chunk: Buffer) => {
+    sourceBytes += chunk.length;
+  });
   const output = compression.algorithm === 'none' ? child.stdout! : child.stdout!.pipe(createCompressor(compression));
   const done = allSettled([exited(child), finished(output)]).then(([[code, signal]]) => ({ code, signal, sourceBytes }));
   return {
-    output, done, compressedBy: compression.algorithm === 'none' ? 'none' : 'in-process',
+    output,
+    done,
+    compressedBy: compression.algorithm === 'none' ? 'none' : 'in-process',
     stop: () => {
       if (child.exitCode === null) child.kill('SIGKILL');
       child.stdout!.destroy();
@@ -55,29 +60,45 @@ export function startBackupStream(options: BackupStreamOptions): BackupStream {
 /** tool stdout → zstd stdin through a socket the two processes share; Node reads zstd's stdout only. */
 function zstdCliStream(options: BackupStreamOptions, zstdCommand: string): BackupStream {
   const level = options.compression.level ?? DEFAULT_LEVELS.zstd;
-  const zstd = spawn(zstdCommand, zstdCompressArgs(level, options.compression.zstdWorkers ?? DEFAULT_ZSTD_WORKERS), { stdio: ['pipe', 'pipe', 'pipe'] });
+  const zstd = spawn(zstdCommand, zstdCompressArgs(level, options.compression.zstdWorkers ?? DEFAULT_ZSTD_WORKERS), {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   const child = spawn(options.tool.path, options.args, { stdio: ['ignore', zstd.stdin!, 'pipe'] });
   // Only the tool holds zstd's stdin now, so zstd sees end of input exactly when the tool exits.
   zstd.stdin!.destroy();
   logStderr(child, options.log);
   // zstd's -vv progress lines repeat for as long as the backup runs; keep the tail, where the summary is.
   let zstdStderr = '';
-  zstd.stderr!.setEncoding('utf8').on('data', (text: string) => { zstdStderr = (zstdStderr + text).slice(-8192); });
+  zstd.stderr!.setEncoding('utf8').on('data', (text: string) => {
+    zstdStderr = (zstdStderr + text).slice(-8192);
+  });
   let outputBytes = 0;
-  zstd.stdout!.on('data', (chunk: Buffer) => { outputBytes += chunk.length; });
+  zstd.stdout!.on('data', (chunk: Buffer) => {
+    outputBytes += chunk.length;
+  });
   const done = allSettled([exited(child), exited(zstd), finished(zstd.stdout!)]).then(([[code, signal], [zstdCode, zstdSignal]]) => {
     if (zstdCode !== 0) {
       const reason = zstdSignal ? `was killed by ${zstdSignal}` : `exited with status ${zstdCode}`;
-      throw new Error(`zstd ${reason}: ${zstdStderr.trim().split(/[\r\n]+/).at(-1)?.slice(0, 300) ?? ''}`);
+      throw new Error(
+        `zstd ${reason}: ${
+          zstdStderr
+            .trim()
+            .split(/[\r\n]+/)
+            .at(-1)
+            ?.slice(0, 300) ?? ''
+        }`,
+      );
     }
     const summary = parseZstdSummary(zstdStderr);
     // The summary's output count must be what arrived here, or it is not the summary we think it is.
     const sourceBytes = summary && summary.outputBytes === outputBytes ? summary.inputBytes : undefined;
-    if (sourceBytes === undefined) options.log.warn('zstd did not report the uncompressed size; it is left out of the backup\'s metadata');
+    if (sourceBytes === undefined) options.log.warn("zstd did not report the uncompressed size; it is left out of the backup's metadata");
     return { code, signal, sourceBytes };
   });
   return {
-    output: zstd.stdout!, done, compressedBy: 'zstd-cli',
+    output: zstd.stdout!,
+    done,
+    compressedBy: 'zstd-cli',
     stop: () => {
       for (const proc of [child, zstd]) if (proc.exitCode === null) proc.kill('SIGKILL');
       zstd.stdout!.destroy();

@@ -10,7 +10,15 @@ import { MYSQL_ENGINE } from '../../../contracts/engines.js';
 import { QUERY, TRAILERS } from '../../../contracts/instance-manager-protocol.js';
 import type { Engine, EngineOptions } from '../../engine.js';
 import { startBackupStream } from './backup-stream.js';
-import { backupArgs, backupTool, connectionArgs, currentPositions, datadirBytes, defaultsFileContents, readPositions } from './mariabackup.js';
+import {
+  backupArgs,
+  backupTool,
+  connectionArgs,
+  currentPositions,
+  datadirBytes,
+  defaultsFileContents,
+  readPositions,
+} from './mariabackup.js';
 import { replicationStatus } from './replication.js';
 
 export function createMysqlEngine(options: EngineOptions): Engine {
@@ -33,12 +41,21 @@ export function createMysqlEngine(options: EngineOptions): Engine {
         const defaultsFile = join(work, 'client.cnf');
         writeFileSync(defaultsFile, defaultsFileContents(connection), { mode: 0o600 });
         const tool = backupTool();
-        const [begin, expectedBytes] = await Promise.all([currentPositions(connection, defaultsFile), datadirBytes(connection, defaultsFile)]);
+        const [begin, expectedBytes] = await Promise.all([
+          currentPositions(connection, defaultsFile),
+          datadirBytes(connection, defaultsFile),
+        ]);
         // --defaults-extra-file must come first on a MariaDB/MySQL command line.
-        const args = [...connectionArgs(connection, defaultsFile), ...backupArgs({ targetDir: join(work, 'target'), lsnDir: join(work, 'lsn'), incrementalLsn: fields.incrementalLsn })];
+        const args = [
+          ...connectionArgs(connection, defaultsFile),
+          ...backupArgs({ targetDir: join(work, 'target'), lsnDir: join(work, 'lsn'), incrementalLsn: fields.incrementalLsn }),
+        ];
         const stream = startBackupStream({ tool, args, compression, zstdCli, log });
         return {
-          tool: tool.name, expectedBytes, stream, dispose,
+          tool: tool.name,
+          expectedBytes,
+          stream,
+          dispose,
           finish: () => {
             const positions = readPositions(join(work, 'lsn'));
             const trailers: Record<string, string> = {};
@@ -54,6 +71,10 @@ export function createMysqlEngine(options: EngineOptions): Engine {
       }
     },
 
-    status: () => replicationStatus(connection).then((r) => ({ replication: r }), (e: Error) => ({ replicationError: e.message.split('\n')[0].slice(0, 300) })),
+    status: () =>
+      replicationStatus(connection).then(
+        (r) => ({ replication: r }),
+        (e: Error) => ({ replicationError: e.message.split('\n')[0].slice(0, 300) }),
+      ),
   };
 }

@@ -38,7 +38,10 @@ export function defaultsFileContents(connection: DatabaseConnection): string {
 
 export function backupArgs(options: { targetDir: string; lsnDir: string; incrementalLsn?: string; parallel?: number }): string[] {
   return [
-    '--backup', '--stream=xbstream', `--target-dir=${options.targetDir}`, `--extra-lsndir=${options.lsnDir}`,
+    '--backup',
+    '--stream=xbstream',
+    `--target-dir=${options.targetDir}`,
+    `--extra-lsndir=${options.lsnDir}`,
     `--parallel=${options.parallel ?? 2}`,
     ...(options.incrementalLsn ? [`--incremental-lsn=${options.incrementalLsn}`] : []),
   ];
@@ -75,9 +78,15 @@ export function readPositions(lsnDir: string): BackupPositions {
 }
 
 /** The binlog file:position and GTID position before the backup starts; empty when binlogs are off. */
-export async function currentPositions(connection: DatabaseConnection, defaultsFile: string): Promise<{ beginGTID?: string; beginBinlog?: string }> {
-  const { stdout } = await execFileAsync('mariadb', [...connectionArgs(connection, defaultsFile), '-N', '-B', '-e',
-    "SELECT @@global.gtid_current_pos; SHOW MASTER STATUS;"], { timeout: 15_000 }).catch(() => ({ stdout: '' }));
+export async function currentPositions(
+  connection: DatabaseConnection,
+  defaultsFile: string,
+): Promise<{ beginGTID?: string; beginBinlog?: string }> {
+  const { stdout } = await execFileAsync(
+    'mariadb',
+    [...connectionArgs(connection, defaultsFile), '-N', '-B', '-e', 'SELECT @@global.gtid_current_pos; SHOW MASTER STATUS;'],
+    { timeout: 15_000 },
+  ).catch(() => ({ stdout: '' }));
   const lines = stdout.split('\n').filter(Boolean);
   const [file, position] = (lines[1] ?? '').split('\t');
   return {
@@ -91,8 +100,9 @@ export async function currentPositions(connection: DatabaseConnection, defaultsF
  * hint so a large backup keeps small, flat-memory parts (decision 0008). Undefined when unknown.
  */
 export async function datadirBytes(connection: DatabaseConnection, defaultsFile: string): Promise<number | undefined> {
-  const { stdout } = await execFileAsync('mariadb', [...connectionArgs(connection, defaultsFile), '-N', '-B', '-e', 'SELECT @@datadir'], { timeout: 15_000 })
-    .catch(() => ({ stdout: '' }));
+  const { stdout } = await execFileAsync('mariadb', [...connectionArgs(connection, defaultsFile), '-N', '-B', '-e', 'SELECT @@datadir'], {
+    timeout: 15_000,
+  }).catch(() => ({ stdout: '' }));
   const datadir = stdout.trim();
   if (!datadir || !existsSync(datadir)) return undefined;
   let total = 0;
@@ -102,9 +112,15 @@ export async function datadirBytes(connection: DatabaseConnection, defaultsFile:
       try {
         if (entry.isDirectory()) walk(path);
         else if (entry.isFile()) total += lstatSync(path).size;
-      } catch { /* a table dropped during the walk */ }
+      } catch {
+        /* a table dropped during the walk */
+      }
     }
   };
-  try { walk(datadir); } catch { return undefined; }
+  try {
+    walk(datadir);
+  } catch {
+    return undefined;
+  }
   return total;
 }

@@ -29,9 +29,11 @@ export function parseReplicaStatus(text: string): ReplicationStatus | null {
   const error = field('Last_SQL_Error') || field('Last_IO_Error');
   const gtid = field('Gtid_IO_Pos');
   return {
-    ioRunning: field('Slave_IO_Running') === 'Yes', sqlRunning: field('Slave_SQL_Running') === 'Yes',
+    ioRunning: field('Slave_IO_Running') === 'Yes',
+    sqlRunning: field('Slave_SQL_Running') === 'Yes',
     secondsBehindMaster: behind && /^\d+$/.test(behind) ? Number(behind) : null,
-    ...(gtid ? { gtidIoPos: gtid } : {}), ...(error ? { lastError: error.slice(0, 500) } : {}),
+    ...(gtid ? { gtidIoPos: gtid } : {}),
+    ...(error ? { lastError: error.slice(0, 500) } : {}),
   };
 }
 
@@ -40,7 +42,9 @@ export async function replicationStatus(connection: DatabaseConnection): Promise
   try {
     const defaultsFile = join(work, 'client.cnf');
     writeFileSync(defaultsFile, defaultsFileContents(connection), { mode: 0o600 });
-    const { stdout } = await execFileAsync('mariadb', [...connectionArgs(connection, defaultsFile), '-e', 'SHOW SLAVE STATUS\\G'], { timeout: 10_000 });
+    const { stdout } = await execFileAsync('mariadb', [...connectionArgs(connection, defaultsFile), '-e', 'SHOW SLAVE STATUS\\G'], {
+      timeout: 10_000,
+    });
     return parseReplicaStatus(stdout);
   } finally {
     rmSync(work, { recursive: true, force: true });

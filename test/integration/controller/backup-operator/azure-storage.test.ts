@@ -19,16 +19,25 @@ describe('backup-operator.io: an azure BackupStorage on Azurite', function () {
     const name = `${fx.prefix}-${suffix}`;
     await fx.objects.create(KINDS.BackupStorage, {
       metadata: { name },
-      spec: { type: 'azure', parameters: { container, storageAccount: env.AZURITE_ACCOUNT, endpoint: env.AZURITE_BLOB_ENDPOINT }, credentials: { name: secret, namespace: fx.kube.namespace } },
+      spec: {
+        type: 'azure',
+        parameters: { container, storageAccount: env.AZURITE_ACCOUNT, endpoint: env.AZURITE_BLOB_ENDPOINT },
+        credentials: { name: secret, namespace: fx.kube.namespace },
+      },
     });
     return name;
   };
-  const readyReason = (name: string, reason: string) => waitFor(`${name} Ready reason ${reason}`, async () => {
-    const s = await fx.objects.get<any>(KINDS.BackupStorage, { name });
-    const ready = s?.status?.conditions?.find((c: any) => c.type === 'Ready');
-    if (ready?.reason === reason) return s;
-    throw new Error(JSON.stringify(ready));
-  }, 60_000);
+  const readyReason = (name: string, reason: string) =>
+    waitFor(
+      `${name} Ready reason ${reason}`,
+      async () => {
+        const s = await fx.objects.get<any>(KINDS.BackupStorage, { name });
+        const ready = s?.status?.conditions?.find((c: any) => c.type === 'Ready');
+        if (ready?.reason === reason) return s;
+        throw new Error(JSON.stringify(ready));
+      },
+      60_000,
+    );
 
   it('reports Ready, BucketNotFound and AccessDenied, and a run stores its stream as a blob', async () => {
     const env = azurite.env();

@@ -5,7 +5,16 @@
  */
 import { expect } from 'chai';
 import { startOperator } from '../../../support/operator-process.js';
-import { createMinioStorage, createRun, createSecret, eventsFor, listKeys, shellRunSpec, useBackupOperator, waitForPhase } from './support.js';
+import {
+  createMinioStorage,
+  createRun,
+  createSecret,
+  eventsFor,
+  listKeys,
+  shellRunSpec,
+  useBackupOperator,
+  waitForPhase,
+} from './support.js';
 
 describe('backup-operator.io: an operator killed mid-run', function () {
   this.timeout(300_000);
@@ -27,7 +36,10 @@ describe('backup-operator.io: an operator killed mid-run', function () {
     expect(await listKeys(fx, `${fx.prefix}/`)).to.deep.equal([key, `${key}.metadata.json`]);
     const events = await eventsFor(fx, 'survivor');
     expect(events.filter((e) => e.reason === 'Started')).to.have.length(1);
-    const podEvents = await fx.kube.core.listNamespacedEvent({ namespace: fx.kube.namespace, fieldSelector: 'involvedObject.name=survivor-backup,reason=Scheduled' });
+    const podEvents = await fx.kube.core.listNamespacedEvent({
+      namespace: fx.kube.namespace,
+      fieldSelector: 'involvedObject.name=survivor-backup,reason=Scheduled',
+    });
     expect(podEvents.items.map((e) => e.involvedObject.uid)).to.deep.equal([podUid]);
   });
 });

@@ -6,7 +6,18 @@
 import { expect } from 'chai';
 import { KINDS } from '../../../../runtime/controller/kube/kinds.js';
 import {
-  createMinioStorage, createRun, createSecret, eventsFor, waitForEvent, getRun, listKeys, metricSamples, shellRunSpec, useBackupOperator, waitFor, waitForPhase,
+  createMinioStorage,
+  createRun,
+  createSecret,
+  eventsFor,
+  waitForEvent,
+  getRun,
+  listKeys,
+  metricSamples,
+  shellRunSpec,
+  useBackupOperator,
+  waitFor,
+  waitForPhase,
 } from './support.js';
 
 describe('backup-operator.io: failures are visible and distinct', function () {
@@ -14,12 +25,17 @@ describe('backup-operator.io: failures are visible and distinct', function () {
   const fx = useBackupOperator('bofail');
   let storage = '';
 
-  const storageReady = (name: string, reason: string) => waitFor(`BackupStorage ${name} Ready reason ${reason}`, async () => {
-    const s = await fx.objects.get<any>(KINDS.BackupStorage, { name });
-    const ready = s?.status?.conditions?.find((c: any) => c.type === 'Ready');
-    if (ready?.reason === reason) return s;
-    throw new Error(`Ready: ${JSON.stringify(ready)}`);
-  }, 60_000);
+  const storageReady = (name: string, reason: string) =>
+    waitFor(
+      `BackupStorage ${name} Ready reason ${reason}`,
+      async () => {
+        const s = await fx.objects.get<any>(KINDS.BackupStorage, { name });
+        const ready = s?.status?.conditions?.find((c: any) => c.type === 'Ready');
+        if (ready?.reason === reason) return s;
+        throw new Error(`Ready: ${JSON.stringify(ready)}`);
+      },
+      60_000,
+    );
 
   const noSecretsIn = (text: string) => {
     expect(text).to.not.include(fx.minio.secretKey);
@@ -94,7 +110,13 @@ describe('backup-operator.io: failures are visible and distinct', function () {
     expect(cond('Restorable')).to.include({ status: 'False', reason: 'NoRestoreCommand' });
     await waitForEvent(fx, 'hello', 'Started');
     await waitForEvent(fx, 'hello', 'Completed');
-    await waitFor('the backup Pod removed', async () => (await fx.kube.core.listNamespacedPod({ namespace: fx.kube.namespace, labelSelector: 'backup-operator.io/run=hello' })).items.length === 0, 60_000);
+    await waitFor(
+      'the backup Pod removed',
+      async () =>
+        (await fx.kube.core.listNamespacedPod({ namespace: fx.kube.namespace, labelSelector: 'backup-operator.io/run=hello' })).items
+          .length === 0,
+      60_000,
+    );
   });
 
   it('a failing backup command fails the run with CommandFailed and its exit status, and nothing is stored', async () => {
@@ -105,7 +127,9 @@ describe('backup-operator.io: failures are visible and distinct', function () {
     expect(run.status.error).to.match(/exited with status 3/);
     expect(await listKeys(fx, `${fx.prefix}/bad-command-`)).to.deep.equal([]);
     await waitForEvent(fx, 'bad-command', 'CommandFailed');
-    expect(await metricSamples(fx, 'silo_backups_total', { kind: 'BackupRun', outcome: 'failed', reason: 'CommandFailed' })).to.deep.equal([1]);
+    expect(await metricSamples(fx, 'silo_backups_total', { kind: 'BackupRun', outcome: 'failed', reason: 'CommandFailed' })).to.deep.equal([
+      1,
+    ]);
   });
 
   it('a command slower than deadlineSeconds fails DeadlineExceeded, and nothing is stored', async () => {
@@ -125,7 +149,11 @@ describe('backup-operator.io: failures are visible and distinct', function () {
     await createSecret(fx, 'rotating', { accessKeyId: fx.minio.accessKey, secretAccessKey: fx.minio.secretKey });
     const rotating = await createMinioStorage(fx, 'rotating', 'rotating');
     await storageReady(rotating, 'Ready');
-    await fx.kube.core.replaceNamespacedSecret({ namespace: fx.kube.namespace, name: 'rotating', body: { metadata: { name: 'rotating' }, stringData: { accessKeyId: fx.minio.accessKey, secretAccessKey: 'wrong-secret-value' } } });
+    await fx.kube.core.replaceNamespacedSecret({
+      namespace: fx.kube.namespace,
+      name: 'rotating',
+      body: { metadata: { name: 'rotating' }, stringData: { accessKeyId: fx.minio.accessKey, secretAccessKey: 'wrong-secret-value' } },
+    });
     await createRun(fx, 'refused', shellRunSpec(fx, rotating, 'echo refused data'));
     const run = await waitForPhase(fx, 'refused', ['Completed', 'Failed']);
     expect(run.status.phase).to.equal('Failed');
@@ -142,15 +170,23 @@ describe('backup-operator.io: failures are visible and distinct', function () {
     await createRun(fx, 'holder', shellRunSpec(fx, held, 'echo keep me'));
     await waitForPhase(fx, 'holder', ['Completed']);
     await fx.objects.delete(KINDS.BackupStorage, { name: held });
-    const blocked = await waitFor('DeletionBlocked condition', async () => {
-      const s = await fx.objects.get<any>(KINDS.BackupStorage, { name: held });
-      return s?.status?.conditions?.find((c: any) => c.type === 'DeletionBlocked' && c.status === 'True') ? s : undefined;
-    }, 60_000);
+    const blocked = await waitFor(
+      'DeletionBlocked condition',
+      async () => {
+        const s = await fx.objects.get<any>(KINDS.BackupStorage, { name: held });
+        return s?.status?.conditions?.find((c: any) => c.type === 'DeletionBlocked' && c.status === 'True') ? s : undefined;
+      },
+      60_000,
+    );
     expect(blocked.metadata.deletionTimestamp).to.be.a('string');
     expect(blocked.status.conditions.find((c: any) => c.type === 'DeletionBlocked').message).to.include(`${fx.kube.namespace}/holder`);
     await waitForEvent(fx, held, 'InUseByBackupRuns', 'default');
     await fx.objects.delete(KINDS.BackupRun, { namespace: fx.kube.namespace, name: 'holder' });
-    await waitFor('the storage to go once its last run is gone', async () => !(await fx.objects.get(KINDS.BackupStorage, { name: held })), 60_000);
+    await waitFor(
+      'the storage to go once its last run is gone',
+      async () => !(await fx.objects.get(KINDS.BackupStorage, { name: held })),
+      60_000,
+    );
     expect(await getRun(fx, 'holder')).to.equal(undefined);
   });
 });

@@ -10,7 +10,18 @@ import { expect } from 'chai';
 import { generateAgeKeyPair } from '../../../../runtime/datapath/age/age-keys.js';
 import { KINDS } from '../../../../runtime/controller/kube/kinds.js';
 import {
-  createMinioStorage, createSecret, waitForEvent, getObjectBytes, getRun, metricSamples, listKeys, sql, startMariadb, useBackupOperator, waitFor, waitForPhase,
+  createMinioStorage,
+  createSecret,
+  waitForEvent,
+  getObjectBytes,
+  getRun,
+  metricSamples,
+  listKeys,
+  sql,
+  startMariadb,
+  useBackupOperator,
+  waitFor,
+  waitForPhase,
 } from './support.js';
 
 describe('backup-operator.io: the seed 002/004 flow on MariaDB, MinIO, gzip and age', function () {
@@ -32,21 +43,37 @@ describe('backup-operator.io: the seed 002/004 flow on MariaDB, MinIO, gzip and 
       spec: {
         retainPolicy: 'Delete',
         storage: { name: storage, path: `/${fx.prefix}/mysql-{{ now | date "2006.01.02-15:04:05" }}.sql` },
-        backup: { deadlineSeconds: 120, container: 'mysql', command: ['/bin/sh', '-c'], args: ['mariadb-dump -h "${HOSTNAME}" -u "${USERNAME}" "${DATABASE}"'] },
-        restore: { deadlineSeconds: 120, container: 'mysql', command: ['/bin/sh', '-c'], args: ['mariadb -h "${RESTORE_HOST}" -u "${USERNAME}" "${DATABASE}"'] },
+        backup: {
+          deadlineSeconds: 120,
+          container: 'mysql',
+          command: ['/bin/sh', '-c'],
+          args: ['mariadb-dump -h "${HOSTNAME}" -u "${USERNAME}" "${DATABASE}"'],
+        },
+        restore: {
+          deadlineSeconds: 120,
+          container: 'mysql',
+          command: ['/bin/sh', '-c'],
+          args: ['mariadb -h "${RESTORE_HOST}" -u "${USERNAME}" "${DATABASE}"'],
+        },
         compression: { algorithm: 'gzip' },
         encryption: { age: { recipients: [keys.recipient], identitySecretRef: { name: 'age-identity', key: 'identity' } } },
         template: {
           spec: {
             schedulerName: fx.kube.scheduler,
             restartPolicy: 'Never',
-            containers: [{
-              name: 'mysql', image: 'mariadb:10.11', command: ['sleep', '1d'],
-              env: [
-                { name: 'HOSTNAME', value: sourceIp }, { name: 'RESTORE_HOST', value: targetIp }, { name: 'DATABASE', value: 'shop' },
-                { name: 'USERNAME', valueFrom: { secretKeyRef: { name: 'mysql-credentials', key: 'username' } } },
-              ],
-            }],
+            containers: [
+              {
+                name: 'mysql',
+                image: 'mariadb:10.11',
+                command: ['sleep', '1d'],
+                env: [
+                  { name: 'HOSTNAME', value: sourceIp },
+                  { name: 'RESTORE_HOST', value: targetIp },
+                  { name: 'DATABASE', value: 'shop' },
+                  { name: 'USERNAME', valueFrom: { secretKeyRef: { name: 'mysql-credentials', key: 'username' } } },
+                ],
+              },
+            ],
           },
         },
       },
@@ -54,7 +81,11 @@ describe('backup-operator.io: the seed 002/004 flow on MariaDB, MinIO, gzip and 
   });
 
   const trigger = async (schedule: string, value: string) =>
-    fx.objects.patch(KINDS.BackupSchedule, { namespace: ns(), name: schedule }, { metadata: { annotations: { 'backup-operator.io/trigger': value } } });
+    fx.objects.patch(
+      KINDS.BackupSchedule,
+      { namespace: ns(), name: schedule },
+      { metadata: { annotations: { 'backup-operator.io/trigger': value } } },
+    );
 
   const runsOf = async (schedule: string) =>
     (await fx.objects.list(KINDS.BackupRun, ns(), `backup-operator.io/schedule=${schedule}`)).map((r) => r.metadata!.name!).sort();
@@ -72,17 +103,28 @@ describe('backup-operator.io: the seed 002/004 flow on MariaDB, MinIO, gzip and 
   });
 
   it('the storage is Ready against MinIO', async () => {
-    await waitFor('storage Ready', async () => {
-      const s = await fx.objects.get<any>(KINDS.BackupStorage, { name: storage });
-      return s?.status?.phase === 'Ready' ? s : undefined;
-    }, 60_000);
+    await waitFor(
+      'storage Ready',
+      async () => {
+        const s = await fx.objects.get<any>(KINDS.BackupStorage, { name: storage });
+        return s?.status?.phase === 'Ready' ? s : undefined;
+      },
+      60_000,
+    );
   });
 
   it('two triggered runs of the schedule dump MariaDB with gzip and age; the history limit trims the older one and its object', async () => {
-    await fx.objects.create(KINDS.BackupSchedule, { metadata: { name: 'mysql-daily', namespace: ns() }, spec: scheduleSpec('0 0 1 1 *', { ok: 1, failed: 1 }) });
+    await fx.objects.create(KINDS.BackupSchedule, {
+      metadata: { name: 'mysql-daily', namespace: ns() },
+      spec: scheduleSpec('0 0 1 1 *', { ok: 1, failed: 1 }),
+    });
     for (const value of ['first', 'second']) {
       await trigger('mysql-daily', value);
-      const name = await waitFor(`a run for trigger ${value}`, async () => (await runsOf('mysql-daily')).find((n) => n.includes('-manual-') && !completed.includes(n)), 30_000);
+      const name = await waitFor(
+        `a run for trigger ${value}`,
+        async () => (await runsOf('mysql-daily')).find((n) => n.includes('-manual-') && !completed.includes(n)),
+        30_000,
+      );
       const run = await waitForPhase(fx, name, ['Completed', 'Failed'], 180_000);
       expect(run.status.phase, JSON.stringify(run.status)).to.equal('Completed');
       completed.push(name);
@@ -106,7 +148,7 @@ describe('backup-operator.io: the seed 002/004 flow on MariaDB, MinIO, gzip and 
     await waitFor('history limit 1 to delete the first run', async () => (await runsOf('mysql-daily')).join() === second, 60_000);
     // retainPolicy: Delete removed the first run's object and metadata through a cleanup Pod.
     const firstKey = firstPath.slice(1) || `${fx.prefix}/never`;
-    await waitFor('the first run\'s objects deleted', async () => (await listKeys(fx, firstKey)).length === 0, 60_000);
+    await waitFor("the first run's objects deleted", async () => (await listKeys(fx, firstKey)).length === 0, 60_000);
     const secondRun = await getRun(fx, second);
     const secondKey = secondRun!.status.path.slice(1);
     expect(await listKeys(fx, secondKey)).to.deep.equal([secondKey, `${secondKey}.metadata.json`]);
@@ -124,7 +166,11 @@ describe('backup-operator.io: the seed 002/004 flow on MariaDB, MinIO, gzip and 
   it('the restore annotation pipes the kept backup into a fresh MariaDB, and CHECKSUM TABLE matches', async () => {
     const name = completed[1];
     expect(sql(targetIp, "SHOW TABLES LIKE 'items'", 'shop')).to.equal('');
-    await fx.objects.patch(KINDS.BackupRun, { namespace: ns(), name }, { metadata: { annotations: { 'backup-operator.io/restore': 'true' } } });
+    await fx.objects.patch(
+      KINDS.BackupRun,
+      { namespace: ns(), name },
+      { metadata: { annotations: { 'backup-operator.io/restore': 'true' } } },
+    );
     const run = await waitForPhase(fx, name, ['Restored', 'RestoreFailed'], 180_000);
     expect(run.status.phase, JSON.stringify(run.status)).to.equal('Restored');
     const checksum = (ip: string) => sql(ip, 'CHECKSUM TABLE items', 'shop').split('\t')[1];
@@ -135,7 +181,10 @@ describe('backup-operator.io: the seed 002/004 flow on MariaDB, MinIO, gzip and 
   });
 
   it('real cron slots fire: `* * * * *` creates a run at the next minute, named after the slot', async () => {
-    await fx.objects.create(KINDS.BackupSchedule, { metadata: { name: 'every-minute', namespace: ns() }, spec: scheduleSpec('* * * * *', { ok: 1, failed: 1 }) });
+    await fx.objects.create(KINDS.BackupSchedule, {
+      metadata: { name: 'every-minute', namespace: ns() },
+      spec: scheduleSpec('* * * * *', { ok: 1, failed: 1 }),
+    });
     const name = await waitFor('a scheduled run', async () => (await runsOf('every-minute'))[0], 75_000);
     const slotMinutes = Number(name.split('-').pop());
     const run = await getRun(fx, name);
@@ -143,10 +192,14 @@ describe('backup-operator.io: the seed 002/004 flow on MariaDB, MinIO, gzip and 
     const done = await waitForPhase(fx, name, ['Completed', 'Failed'], 120_000);
     expect(done.status.phase, JSON.stringify(done.status)).to.equal('Completed');
     await fx.objects.patch(KINDS.BackupSchedule, { namespace: ns(), name: 'every-minute' }, { spec: { suspend: true } });
-    const suspended = await waitFor('Suspended condition', async () => {
-      const s = await fx.objects.get<any>(KINDS.BackupSchedule, { namespace: ns(), name: 'every-minute' });
-      return s?.status?.conditions?.find((c: any) => c.type === 'Scheduled' && c.reason === 'Suspended') ? s : undefined;
-    }, 90_000);
+    const suspended = await waitFor(
+      'Suspended condition',
+      async () => {
+        const s = await fx.objects.get<any>(KINDS.BackupSchedule, { namespace: ns(), name: 'every-minute' });
+        return s?.status?.conditions?.find((c: any) => c.type === 'Scheduled' && c.reason === 'Suspended') ? s : undefined;
+      },
+      90_000,
+    );
     expect(suspended.status.lastScheduleTime).to.be.a('string');
   });
 });

@@ -35,25 +35,39 @@ export function useBackupOperator(name: string): BackupOperatorFixture {
     this.timeout(180_000);
     const env = stack.env();
     fx.minio = { endpoint: env.MINIO_ENDPOINT, accessKey: env.MINIO_ACCESS_KEY, secretKey: env.MINIO_SECRET_KEY, bucket: env.MINIO_BUCKET };
-    fx.s3 = new S3Client({ endpoint: fx.minio.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: fx.minio.accessKey, secretAccessKey: fx.minio.secretKey } });
+    fx.s3 = new S3Client({
+      endpoint: fx.minio.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: fx.minio.accessKey, secretAccessKey: fx.minio.secretKey },
+    });
     fx.objects = new CustomObjects(kube.kc);
-    fx.operator = await startOperator({ watchNamespaces: [kube.namespace], leaderElectionId: `${fx.prefix}-leader`, env: { SILO_LOG_LEVEL: 'debug' } });
+    fx.operator = await startOperator({
+      watchNamespaces: [kube.namespace],
+      leaderElectionId: `${fx.prefix}-leader`,
+      env: { SILO_LOG_LEVEL: 'debug' },
+    });
   });
   after(async function () {
     this.timeout(120_000);
     // Runs first (their finalizers may need the operator), then storages, then the operator.
-    for (const run of await fx.objects?.list(KINDS.BackupRun, kube.namespace).catch(() => []) ?? []) {
-      await fx.objects.patch(KINDS.BackupRun, { namespace: kube.namespace, name: run.metadata!.name! }, { metadata: { finalizers: null } }).catch(() => undefined);
+    for (const run of (await fx.objects?.list(KINDS.BackupRun, kube.namespace).catch(() => [])) ?? []) {
+      await fx.objects
+        .patch(KINDS.BackupRun, { namespace: kube.namespace, name: run.metadata!.name! }, { metadata: { finalizers: null } })
+        .catch(() => undefined);
     }
-    for (const storage of await fx.objects?.list(KINDS.BackupStorage).catch(() => []) ?? []) {
+    for (const storage of (await fx.objects?.list(KINDS.BackupStorage).catch(() => [])) ?? []) {
       if (!storage.metadata!.name!.startsWith(fx.prefix)) continue;
-      await fx.objects.patch(KINDS.BackupStorage, { name: storage.metadata!.name! }, { metadata: { finalizers: null } }).catch(() => undefined);
+      await fx.objects
+        .patch(KINDS.BackupStorage, { name: storage.metadata!.name! }, { metadata: { finalizers: null } })
+        .catch(() => undefined);
       await fx.objects.delete(KINDS.BackupStorage, { name: storage.metadata!.name! }).catch(() => undefined);
     }
     await fx.operator?.stop();
     if (fx.s3) {
       const keys = await listKeys(fx, fx.prefix);
-      if (keys.length) await fx.s3.send(new DeleteObjectsCommand({ Bucket: fx.minio.bucket, Delete: { Objects: keys.map((Key) => ({ Key })) } }));
+      if (keys.length)
+        await fx.s3.send(new DeleteObjectsCommand({ Bucket: fx.minio.bucket, Delete: { Objects: keys.map((Key) => ({ Key })) } }));
       fx.s3.destroy();
     }
   });
@@ -75,7 +89,12 @@ export async function createSecret(fx: BackupOperatorFixture, name: string, data
 }
 
 /** A BackupStorage on the stack's MinIO, under this file's prefix. */
-export async function createMinioStorage(fx: BackupOperatorFixture, suffix: string, secret: string, overrides: Record<string, string> = {}): Promise<string> {
+export async function createMinioStorage(
+  fx: BackupOperatorFixture,
+  suffix: string,
+  secret: string,
+  overrides: Record<string, string> = {},
+): Promise<string> {
   const name = `${fx.prefix}-${suffix}`;
   await fx.objects.create(KINDS.BackupStorage, {
     metadata: { name },
@@ -88,19 +107,28 @@ export async function createMinioStorage(fx: BackupOperatorFixture, suffix: stri
   return name;
 }
 
-export const getRun = (fx: BackupOperatorFixture, name: string) => fx.objects.get<KubeObject & { status?: any; spec: any }>(KINDS.BackupRun, { namespace: fx.kube.namespace, name });
+export const getRun = (fx: BackupOperatorFixture, name: string) =>
+  fx.objects.get<KubeObject & { status?: any; spec: any }>(KINDS.BackupRun, { namespace: fx.kube.namespace, name });
 
 /** Waits until the run's phase is one of `phases`; the error shows the last status. */
 export async function waitForPhase(fx: BackupOperatorFixture, name: string, phases: string[], timeoutMs = 120_000) {
-  return waitFor(`BackupRun ${name} phase in ${phases.join('|')}`, async () => {
-    const run = await getRun(fx, name);
-    if (run && phases.includes(run.status?.phase)) return run;
-    throw new Error(`phase ${run?.status?.phase ?? '(none)'}: ${JSON.stringify(run?.status ?? {}).slice(0, 600)}`);
-  }, timeoutMs);
+  return waitFor(
+    `BackupRun ${name} phase in ${phases.join('|')}`,
+    async () => {
+      const run = await getRun(fx, name);
+      if (run && phases.includes(run.status?.phase)) return run;
+      throw new Error(`phase ${run?.status?.phase ?? '(none)'}: ${JSON.stringify(run?.status ?? {}).slice(0, 600)}`);
+    },
+    timeoutMs,
+  );
 }
 
 /** Events about `name`; cluster-scoped objects (BackupStorage) have theirs in `default`. */
-export async function eventsFor(fx: BackupOperatorFixture, name: string, namespace = fx.kube.namespace): Promise<Array<{ reason: string; message: string; type: string }>> {
+export async function eventsFor(
+  fx: BackupOperatorFixture,
+  name: string,
+  namespace = fx.kube.namespace,
+): Promise<Array<{ reason: string; message: string; type: string }>> {
   const core = fx.kube.kc.makeApiClient(CoreV1Api);
   const list = await core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` });
   const v1 = list.items.map((e) => ({ reason: e.reason ?? '', message: e.message ?? '', type: e.type ?? '' }));
@@ -113,12 +141,23 @@ export function shellRunSpec(fx: BackupOperatorFixture, storage: string, script:
     storage: { name: storage, path: `/${fx.prefix}/{{ .Name }}-{{ now | date "2006.01.02-15:04:05" }}.txt` },
     backup: { container: 'main', command: ['/bin/sh', '-c'], args: [script] },
     compression: { algorithm: 'gzip' },
-    template: { spec: { schedulerName: fx.kube.scheduler, restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox', command: ['sleep', '3600'] }] } },
+    template: {
+      spec: {
+        schedulerName: fx.kube.scheduler,
+        restartPolicy: 'Never',
+        containers: [{ name: 'main', image: 'busybox', command: ['sleep', '3600'] }],
+      },
+    },
     ...extra,
   };
 }
 
-export async function createRun(fx: BackupOperatorFixture, name: string, spec: object, annotations: Record<string, string> = {}): Promise<void> {
+export async function createRun(
+  fx: BackupOperatorFixture,
+  name: string,
+  spec: object,
+  annotations: Record<string, string> = {},
+): Promise<void> {
   await fx.objects.create(KINDS.BackupRun, { metadata: { name, namespace: fx.kube.namespace, annotations }, spec });
 }
 
@@ -129,39 +168,67 @@ export async function startMariadb(fx: BackupOperatorFixture, name: string, data
     body: {
       metadata: { name, labels: { app: name } },
       spec: {
-        schedulerName: fx.kube.scheduler, terminationGracePeriodSeconds: 10,
-        containers: [{
-          name: 'mariadb', image: 'mariadb:10.11', args: ['--skip-log-bin', '--innodb-buffer-pool-size=16M'],
-          env: [{ name: 'MARIADB_ALLOW_EMPTY_ROOT_PASSWORD', value: '1' }, { name: 'MARIADB_DATABASE', value: database }],
-          readinessProbe: { exec: { command: ['mariadb-admin', '--socket=/run/mysqld/mysqld.sock', 'ping'] }, periodSeconds: 1 },
-        }],
+        schedulerName: fx.kube.scheduler,
+        terminationGracePeriodSeconds: 10,
+        containers: [
+          {
+            name: 'mariadb',
+            image: 'mariadb:10.11',
+            args: ['--skip-log-bin', '--innodb-buffer-pool-size=16M'],
+            env: [
+              { name: 'MARIADB_ALLOW_EMPTY_ROOT_PASSWORD', value: '1' },
+              { name: 'MARIADB_DATABASE', value: database },
+            ],
+            readinessProbe: { exec: { command: ['mariadb-admin', '--socket=/run/mysqld/mysqld.sock', 'ping'] }, periodSeconds: 1 },
+          },
+        ],
       },
     },
   });
-  const pod = await waitFor(`MariaDB pod ${name} Ready`, async () => {
-    const p: V1Pod = await fx.kube.core.readNamespacedPod({ namespace: fx.kube.namespace, name });
-    return p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && p.status.podIP ? p : undefined;
-  }, 120_000);
+  const pod = await waitFor(
+    `MariaDB pod ${name} Ready`,
+    async () => {
+      const p: V1Pod = await fx.kube.core.readNamespacedPod({ namespace: fx.kube.namespace, name });
+      return p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && p.status.podIP ? p : undefined;
+    },
+    120_000,
+  );
   const ip = pod.status!.podIP!;
   await waitFor(`MariaDB on ${ip}`, async () => sql(ip, 'SELECT 1') === '1', 60_000);
   return ip;
 }
 
 export function sql(ip: string, query: string, database?: string): string {
-  return execFileSync('mariadb', ['-h', ip, '-P', '3306', '-u', 'root', '--batch', '--skip-column-names', ...(database ? [database] : []), '-e', query], {
-    encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'],
-  }).trim();
+  return execFileSync(
+    'mariadb',
+    ['-h', ip, '-P', '3306', '-u', 'root', '--batch', '--skip-column-names', ...(database ? [database] : []), '-e', query],
+    {
+      encoding: 'utf8',
+      timeout: 20_000,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  ).trim();
 }
 
 /** Waits for an Event with `reason` about `name` (Events are recorded just after the status they explain). */
-export async function waitForEvent(fx: BackupOperatorFixture, name: string, reason: string, namespace = fx.kube.namespace): Promise<{ reason: string; message: string }> {
-  return waitFor(`Event ${reason} about ${name}`, async () => (await eventsFor(fx, name, namespace)).find((e) => e.reason === reason), 30_000);
+export async function waitForEvent(
+  fx: BackupOperatorFixture,
+  name: string,
+  reason: string,
+  namespace = fx.kube.namespace,
+): Promise<{ reason: string; message: string }> {
+  return waitFor(
+    `Event ${reason} about ${name}`,
+    async () => (await eventsFor(fx, name, namespace)).find((e) => e.reason === reason),
+    30_000,
+  );
 }
 
 /** The operator's /metrics samples of `metric` whose labels include all of `labels`, as [labels text, value]. */
 export async function metricSamples(fx: BackupOperatorFixture, metric: string, labels: Record<string, string>): Promise<number[]> {
   const text = await (await fetch(fx.operator.metricsUrl)).text();
-  return text.split('\n')
+  return text
+    .split('\n')
     .filter((line) => line.startsWith(`${metric}{`))
     .filter((line) => Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
     .map((line) => Number(line.split(' ').pop()));

@@ -10,7 +10,14 @@ import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client
 import { randomBytes } from 'node:crypto';
 import { createLogger } from '../../../../runtime/logging/logger.js';
 import type {
-  EventRecorder, KindRef, KubeObject, ObjectCache, ObjectKey, ReconcileContext, ReconcileResult, Reconciler,
+  EventRecorder,
+  KindRef,
+  KubeObject,
+  ObjectCache,
+  ObjectKey,
+  ReconcileContext,
+  ReconcileResult,
+  Reconciler,
 } from '../../../../runtime/controller/reconciler.js';
 import { CustomObjects } from '../../../../runtime/controller/kube/custom-objects.js';
 import { KubeClient } from '../../../../runtime/controller/kube/client.js';
@@ -22,15 +29,28 @@ export function coreEventRecorder(kc: KubeConfig): EventRecorder {
     async record(regarding, type, reason, message) {
       const meta = regarding.metadata ?? {};
       const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-      await core.createNamespacedEvent({
-        namespace: meta.namespace ?? 'default',
-        body: {
-          metadata: { name: `${meta.name}.${randomBytes(6).toString('hex')}`, namespace: meta.namespace },
-          involvedObject: { apiVersion: regarding.apiVersion, kind: regarding.kind, name: meta.name, namespace: meta.namespace, uid: meta.uid },
-          type, reason, message, count: 1, firstTimestamp: now as unknown as Date, lastTimestamp: now as unknown as Date,
-          source: { component: 'silo-test-driver' },
-        },
-      }).catch(() => undefined);
+      await core
+        .createNamespacedEvent({
+          namespace: meta.namespace ?? 'default',
+          body: {
+            metadata: { name: `${meta.name}.${randomBytes(6).toString('hex')}`, namespace: meta.namespace },
+            involvedObject: {
+              apiVersion: regarding.apiVersion,
+              kind: regarding.kind,
+              name: meta.name,
+              namespace: meta.namespace,
+              uid: meta.uid,
+            },
+            type,
+            reason,
+            message,
+            count: 1,
+            firstTimestamp: now as unknown as Date,
+            lastTimestamp: now as unknown as Date,
+            source: { component: 'silo-test-driver' },
+          },
+        })
+        .catch(() => undefined);
     },
   };
 }
@@ -38,11 +58,20 @@ export function coreEventRecorder(kc: KubeConfig): EventRecorder {
 /** A cache snapshot of the listed kinds in one namespace, refreshed before each pass. */
 class SnapshotCache implements ObjectCache {
   private items = new Map<string, KubeObject[]>();
-  constructor(private readonly api: CustomObjectsApi, private readonly kinds: KindRef[], private readonly namespace: string) {}
+  constructor(
+    private readonly api: CustomObjectsApi,
+    private readonly kinds: KindRef[],
+    private readonly namespace: string,
+  ) {}
 
   async refresh(): Promise<void> {
     for (const kind of this.kinds) {
-      const list = await this.api.listNamespacedCustomObject({ group: kind.group, version: kind.version, plural: kind.plural, namespace: this.namespace }) as { items: KubeObject[] };
+      const list = (await this.api.listNamespacedCustomObject({
+        group: kind.group,
+        version: kind.version,
+        plural: kind.plural,
+        namespace: this.namespace,
+      })) as { items: KubeObject[] };
       this.items.set(kind.plural, list.items);
     }
   }
@@ -85,7 +114,10 @@ export class ReconcileDriver {
       cache: this.cache,
       events: coreEventRecorder(this.options.kubeConfig),
       metrics: { observeBackup: () => undefined },
-      log: createLogger({ component: 'test-driver', reconciler: this.options.reconciler.name }, { level: 'warn', write: (line) => process.stderr.write(line + '\n') }),
+      log: createLogger(
+        { component: 'test-driver', reconciler: this.options.reconciler.name },
+        { level: 'warn', write: (line) => process.stderr.write(line + '\n') },
+      ),
       now: () => this.now(),
       signal,
       settings: { workerImage: this.options.workerImage ?? 'ghcr.io/silo-operator/silo:0.1.0', operatorNamespace: 'silo-system' },

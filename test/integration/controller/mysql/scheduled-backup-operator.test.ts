@@ -39,12 +39,17 @@ describe('ScheduledBackup end to end (operator process)', function () {
   });
 
   const children = async (schedule: string) =>
-    (await api.list(KINDS.Backup, fx.namespace, `mysql.cloudnative-mysql.io/scheduled-backup=${schedule}`)).sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!));
+    (await api.list(KINDS.Backup, fx.namespace, `mysql.cloudnative-mysql.io/scheduled-backup=${schedule}`)).sort((a, b) =>
+      a.metadata!.name!.localeCompare(b.metadata!.name!),
+    );
   const events = async (name: string): Promise<CoreV1Event[]> =>
     (await fx.core.listNamespacedEvent({ namespace: fx.namespace, fieldSelector: `involvedObject.name=${name}` })).items;
 
   it('"*/20 * * * * *" with immediate: true creates children with the right owners and labels, one per slot', async () => {
-    const cluster = await api.create(KINDS.Cluster, { metadata: { name: 'db', namespace: fx.namespace }, spec: { storage: { size: '1Gi' } } });
+    const cluster = await api.create(KINDS.Cluster, {
+      metadata: { name: 'db', namespace: fx.namespace },
+      spec: { storage: { size: '1Gi' } },
+    });
     const bySelf = await api.create<Schedule>(KINDS.ScheduledBackup, {
       metadata: { name: 'every20', namespace: fx.namespace },
       spec: { schedule: '*/20 * * * * *', immediate: true, backupOwnerReference: 'self', cluster: { name: 'db' }, target: 'primary' },
@@ -59,7 +64,11 @@ describe('ScheduledBackup end to end (operator process)', function () {
     });
 
     const immediate = childBackupName('every20', new Date(String(bySelf.metadata!.creationTimestamp)));
-    await waitFor(`the immediate child ${immediate}`, async () => (await children('every20')).some((c) => c.metadata?.name === immediate), 20_000);
+    await waitFor(
+      `the immediate child ${immediate}`,
+      async () => (await children('every20')).some((c) => c.metadata?.name === immediate),
+      20_000,
+    );
     // The immediate child plus at least one */20 slot, for each schedule.
     for (const schedule of ['every20', 'every20-cluster', 'every20-none']) {
       await waitFor(`two children of ${schedule}`, async () => (await children(schedule)).length >= 2, 45_000);
@@ -67,19 +76,35 @@ describe('ScheduledBackup end to end (operator process)', function () {
 
     for (const child of await children('every20')) {
       expect(child.metadata?.labels).to.deep.equal({
-        'mysql.cloudnative-mysql.io/scheduled-backup': 'every20', 'mysql.cloudnative-mysql.io/cluster': 'db', 'app.kubernetes.io/managed-by': 'silo',
+        'mysql.cloudnative-mysql.io/scheduled-backup': 'every20',
+        'mysql.cloudnative-mysql.io/cluster': 'db',
+        'app.kubernetes.io/managed-by': 'silo',
       });
-      expect(child.metadata?.ownerReferences).to.deep.equal([{ apiVersion: 'mysql.cloudnative-mysql.io/v1alpha1', kind: 'ScheduledBackup', name: 'every20', uid: bySelf.metadata!.uid, controller: true }]);
+      expect(child.metadata?.ownerReferences).to.deep.equal([
+        {
+          apiVersion: 'mysql.cloudnative-mysql.io/v1alpha1',
+          kind: 'ScheduledBackup',
+          name: 'every20',
+          uid: bySelf.metadata!.uid,
+          controller: true,
+        },
+      ]);
       expect(child.spec).to.deep.include({ cluster: { name: 'db' }, target: 'primary' });
     }
     const slotChildren = (await children('every20')).filter((c) => c.metadata?.name !== immediate);
     for (const child of slotChildren) expect(Number(child.metadata!.name!.slice(-2)) % 20, child.metadata!.name).to.equal(0);
     // Start lag: slot → child created (creationTimestamp has whole seconds only).
-    const lags = slotChildren.map((c) => new Date(String(c.metadata!.creationTimestamp)).getTime() - new Date(c.metadata!.annotations!['mysql.cloudnative-mysql.io/scheduled-slot']).getTime());
+    const lags = slotChildren.map(
+      (c) =>
+        new Date(String(c.metadata!.creationTimestamp)).getTime() -
+        new Date(c.metadata!.annotations!['mysql.cloudnative-mysql.io/scheduled-slot']).getTime(),
+    );
     console.log(`      slot → child lag (s, whole seconds): ${lags.map((l) => l / 1000).join(', ')}`);
     for (const lag of lags) expect(lag).to.be.below(5000);
     for (const child of await children('every20-cluster')) {
-      expect(child.metadata?.ownerReferences).to.deep.equal([{ apiVersion: 'mysql.cloudnative-mysql.io/v1alpha1', kind: 'Cluster', name: 'db', uid: cluster.metadata!.uid, controller: false }]);
+      expect(child.metadata?.ownerReferences).to.deep.equal([
+        { apiVersion: 'mysql.cloudnative-mysql.io/v1alpha1', kind: 'Cluster', name: 'db', uid: cluster.metadata!.uid, controller: false },
+      ]);
     }
     for (const child of await children('every20-none')) expect(child.metadata?.ownerReferences).to.equal(undefined);
 
@@ -91,7 +116,14 @@ describe('ScheduledBackup end to end (operator process)', function () {
 
     // Suspending stops new children.
     await api.patch(KINDS.ScheduledBackup, { namespace: fx.namespace, name: 'every20' }, { spec: { suspend: true } });
-    await waitFor('Suspended', async () => (await api.get<Schedule>(KINDS.ScheduledBackup, { namespace: fx.namespace, name: 'every20' }))?.status?.conditions?.find((c) => c.reason === 'Suspended'), 10_000);
+    await waitFor(
+      'Suspended',
+      async () =>
+        (await api.get<Schedule>(KINDS.ScheduledBackup, { namespace: fx.namespace, name: 'every20' }))?.status?.conditions?.find(
+          (c) => c.reason === 'Suspended',
+        ),
+      10_000,
+    );
     const count = (await children('every20')).length;
     await new Promise((resolve) => setTimeout(resolve, 21_000));
     expect((await children('every20')).length).to.equal(count);

@@ -23,11 +23,18 @@ type Schedule = KubeObject & { spec: ScheduledBackupSpec; status?: ScheduledBack
 export async function installMysqlCrds(fx: ReturnType<typeof useKube>): Promise<void> {
   const ext = fx.kc.makeApiClient(ApiextensionsV1Api);
   const crds = splitDist().crds.filter((crd) => crd.metadata?.name?.endsWith('.mysql.cloudnative-mysql.io'));
-  expect(crds.map((crd) => crd.metadata?.name)).to.include.members(['backups.mysql.cloudnative-mysql.io', 'scheduledbackups.mysql.cloudnative-mysql.io', 'clusters.mysql.cloudnative-mysql.io']);
+  expect(crds.map((crd) => crd.metadata?.name)).to.include.members([
+    'backups.mysql.cloudnative-mysql.io',
+    'scheduledbackups.mysql.cloudnative-mysql.io',
+    'clusters.mysql.cloudnative-mysql.io',
+  ]);
   for (const crd of crds) kubectlApply(fx.ctx, crd, 'apply');
   for (const crd of crds) {
     await waitFor(`${crd.metadata!.name} Established`, async () =>
-      (await ext.readCustomResourceDefinition({ name: crd.metadata!.name! })).status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True'));
+      (await ext.readCustomResourceDefinition({ name: crd.metadata!.name! })).status?.conditions?.some(
+        (c) => c.type === 'Established' && c.status === 'True',
+      ),
+    );
   }
 }
 
@@ -46,40 +53,77 @@ describe('ScheduledBackup on the real API server', function () {
     await driver?.stop();
     if (driver?.errors.length) throw new Error(`reconcile errors: ${driver.errors.join('; ')}`);
     driver = undefined;
-    for (const sb of await api.list(KINDS.ScheduledBackup, fx.namespace)) await api.delete(KINDS.ScheduledBackup, { namespace: fx.namespace, name: sb.metadata!.name! });
+    for (const sb of await api.list(KINDS.ScheduledBackup, fx.namespace))
+      await api.delete(KINDS.ScheduledBackup, { namespace: fx.namespace, name: sb.metadata!.name! });
   });
 
-  const newDriver = (now?: () => Date) => new ReconcileDriver({ kubeConfig: fx.kc, reconciler: scheduledBackupReconciler(), namespace: fx.namespace, cacheKinds: [KINDS.Backup], now });
+  const newDriver = (now?: () => Date) =>
+    new ReconcileDriver({
+      kubeConfig: fx.kc,
+      reconciler: scheduledBackupReconciler(),
+      namespace: fx.namespace,
+      cacheKinds: [KINDS.Backup],
+      now,
+    });
   const createSchedule = (name: string, spec: Partial<ScheduledBackupSpec>, annotations?: Record<string, string>) =>
-    api.create<Schedule>(KINDS.ScheduledBackup, { metadata: { name, namespace: fx.namespace, ...(annotations ? { annotations } : {}) }, spec: { cluster: { name: 'db' }, ...spec } });
+    api.create<Schedule>(KINDS.ScheduledBackup, {
+      metadata: { name, namespace: fx.namespace, ...(annotations ? { annotations } : {}) },
+      spec: { cluster: { name: 'db' }, ...spec },
+    });
   const getSchedule = async (name: string) => (await api.get<Schedule>(KINDS.ScheduledBackup, { namespace: fx.namespace, name }))!;
   const children = async (name: string) =>
-    (await api.list(KINDS.Backup, fx.namespace, `mysql.cloudnative-mysql.io/scheduled-backup=${name}`)).sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!));
+    (await api.list(KINDS.Backup, fx.namespace, `mysql.cloudnative-mysql.io/scheduled-backup=${name}`)).sort((a, b) =>
+      a.metadata!.name!.localeCompare(b.metadata!.name!),
+    );
   const setPhase = (backup: string, phase: string) => api.patchStatus(KINDS.Backup, { namespace: fx.namespace, name: backup }, { phase });
   const events = async (name: string): Promise<CoreV1Event[]> =>
-    (await fx.kc.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: fx.namespace, fieldSelector: `involvedObject.name=${name}` })).items;
+    (await fx.kc.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: fx.namespace, fieldSelector: `involvedObject.name=${name}` }))
+      .items;
   const creationSecond = (object: KubeObject) => new Date(String(object.metadata!.creationTimestamp));
 
   it('immediate: true with "*/20 * * * * *" creates a child at once and one per slot, labelled and owned by the ScheduledBackup (self)', async () => {
-    const sb = await createSchedule('every20', { schedule: '*/20 * * * * *', immediate: true, backupOwnerReference: 'self', target: 'primary', type: 'full' });
+    const sb = await createSchedule('every20', {
+      schedule: '*/20 * * * * *',
+      immediate: true,
+      backupOwnerReference: 'self',
+      target: 'primary',
+      type: 'full',
+    });
     driver = newDriver();
     driver.start();
     const first = childBackupName('every20', creationSecond(sb));
     await waitFor(`child ${first}`, async () => (await children('every20')).some((c) => c.metadata?.name === first), 15_000);
     const [child] = await children('every20');
     expect(child.metadata?.labels).to.deep.equal({
-      'mysql.cloudnative-mysql.io/scheduled-backup': 'every20', 'mysql.cloudnative-mysql.io/cluster': 'db', 'app.kubernetes.io/managed-by': 'silo',
+      'mysql.cloudnative-mysql.io/scheduled-backup': 'every20',
+      'mysql.cloudnative-mysql.io/cluster': 'db',
+      'app.kubernetes.io/managed-by': 'silo',
     });
-    expect(child.metadata?.ownerReferences).to.deep.equal([{ apiVersion: 'mysql.cloudnative-mysql.io/v1alpha1', kind: 'ScheduledBackup', name: 'every20', uid: sb.metadata!.uid, controller: true }]);
+    expect(child.metadata?.ownerReferences).to.deep.equal([
+      {
+        apiVersion: 'mysql.cloudnative-mysql.io/v1alpha1',
+        kind: 'ScheduledBackup',
+        name: 'every20',
+        uid: sb.metadata!.uid,
+        controller: true,
+      },
+    ]);
     expect(child.spec).to.deep.include({ cluster: { name: 'db' }, target: 'primary', type: 'full', method: 'xtrabackup', online: true });
-    const status = await waitFor('status after the immediate backup', async () => (await getSchedule('every20')).status?.lastBackupName === first && (await getSchedule('every20')).status);
+    const status = await waitFor(
+      'status after the immediate backup',
+      async () => (await getSchedule('every20')).status?.lastBackupName === first && (await getSchedule('every20')).status,
+    );
     expect(status.lastScheduleTime).to.equal(creationSecond(sb).toISOString());
     expect(new Date(status.nextScheduleTime!).getUTCSeconds() % 20).to.equal(0);
     expect(status.lastCheckTime).to.be.a('string');
     expect(status.conditions?.find((c) => c.type === 'Ready')).to.include({ status: 'True', reason: 'Scheduled' });
 
     await setPhase(first, 'completed');
-    const second = await waitFor('a child for the next */20 slot', async () => (await children('every20')).find((c) => c.metadata?.name !== first), 25_000);
+    const second = await waitFor(
+      'a child for the next */20 slot',
+      async () => (await children('every20')).find((c) => c.metadata?.name !== first),
+      25_000,
+    );
     expect(Number(second.metadata!.name!.slice(-2)) % 20).to.equal(0);
     expect(second.metadata?.ownerReferences?.[0]).to.include({ kind: 'ScheduledBackup', uid: sb.metadata!.uid });
     expect(second.metadata?.labels?.['mysql.cloudnative-mysql.io/scheduled-backup']).to.equal('every20');
@@ -92,19 +136,40 @@ describe('ScheduledBackup on the real API server', function () {
   });
 
   it('backupOwnerReference: cluster makes the Cluster the owner, so children go with the Cluster', async () => {
-    const cluster = await api.create(KINDS.Cluster, { metadata: { name: 'owner-db', namespace: fx.namespace }, spec: { storage: { size: '1Gi' } } });
-    await createSchedule('by-cluster', { schedule: '0 0 0 * * *', immediate: true, backupOwnerReference: 'cluster', cluster: { name: 'owner-db' } });
+    const cluster = await api.create(KINDS.Cluster, {
+      metadata: { name: 'owner-db', namespace: fx.namespace },
+      spec: { storage: { size: '1Gi' } },
+    });
+    await createSchedule('by-cluster', {
+      schedule: '0 0 0 * * *',
+      immediate: true,
+      backupOwnerReference: 'cluster',
+      cluster: { name: 'owner-db' },
+    });
     driver = newDriver();
     driver.start();
     const child = await waitFor('the immediate child', async () => (await children('by-cluster'))[0], 15_000);
-    expect(child.metadata?.ownerReferences).to.deep.equal([{ apiVersion: 'mysql.cloudnative-mysql.io/v1alpha1', kind: 'Cluster', name: 'owner-db', uid: cluster.metadata!.uid, controller: false }]);
+    expect(child.metadata?.ownerReferences).to.deep.equal([
+      {
+        apiVersion: 'mysql.cloudnative-mysql.io/v1alpha1',
+        kind: 'Cluster',
+        name: 'owner-db',
+        uid: cluster.metadata!.uid,
+        controller: false,
+      },
+    ]);
     expect(child.metadata?.labels?.['mysql.cloudnative-mysql.io/cluster']).to.equal('owner-db');
     await api.delete(KINDS.Cluster, { namespace: fx.namespace, name: 'owner-db' });
     await waitFor('children garbage-collected with their Cluster', async () => (await children('by-cluster')).length === 0, 30_000);
   });
 
   it('backupOwnerReference: cluster without the Cluster skips the slot and says so', async () => {
-    await createSchedule('no-cluster', { schedule: '0 0 0 * * *', immediate: true, backupOwnerReference: 'cluster', cluster: { name: 'absent-db' } });
+    await createSchedule('no-cluster', {
+      schedule: '0 0 0 * * *',
+      immediate: true,
+      backupOwnerReference: 'cluster',
+      cluster: { name: 'absent-db' },
+    });
     driver = newDriver();
     await driver.once('no-cluster');
     const ready = (await getSchedule('no-cluster')).status?.conditions?.find((c) => c.type === 'Ready');
@@ -121,7 +186,10 @@ describe('ScheduledBackup on the real API server', function () {
     const [child] = await children('ownerless');
     expect(child.metadata?.ownerReferences).to.equal(undefined);
     await api.delete(KINDS.ScheduledBackup, { namespace: fx.namespace, name: 'ownerless' });
-    await waitFor('the ScheduledBackup to go', async () => !(await api.get(KINDS.ScheduledBackup, { namespace: fx.namespace, name: 'ownerless' })));
+    await waitFor(
+      'the ScheduledBackup to go',
+      async () => !(await api.get(KINDS.ScheduledBackup, { namespace: fx.namespace, name: 'ownerless' })),
+    );
     await new Promise((resolve) => setTimeout(resolve, 3000)); // give the garbage collector its chance
     expect((await children('ownerless')).map((c) => c.metadata?.name)).to.deep.equal([child.metadata?.name]);
   });
@@ -130,7 +198,11 @@ describe('ScheduledBackup on the real API server', function () {
     await createSchedule('paused', { schedule: '*/2 * * * * *', suspend: true });
     driver = newDriver();
     driver.start();
-    await waitFor('Suspended condition', async () => (await getSchedule('paused')).status?.conditions?.find((c) => c.type === 'Ready' && c.reason === 'Suspended'), 10_000);
+    await waitFor(
+      'Suspended condition',
+      async () => (await getSchedule('paused')).status?.conditions?.find((c) => c.type === 'Ready' && c.reason === 'Suspended'),
+      10_000,
+    );
     await new Promise((resolve) => setTimeout(resolve, 5000)); // two or three slots pass
     expect(await children('paused')).to.have.length(0);
     expect((await getSchedule('paused')).status?.nextScheduleTime).to.equal(undefined);
@@ -138,12 +210,22 @@ describe('ScheduledBackup on the real API server', function () {
 
     const resumedAt = new Date();
     await api.patch(KINDS.ScheduledBackup, { namespace: fx.namespace, name: 'paused' }, { spec: { suspend: false } });
-    const [child] = await waitFor('one catch-up child', async () => { const list = await children('paused'); return list.length ? list : undefined; }, 10_000);
+    const [child] = await waitFor(
+      'one catch-up child',
+      async () => {
+        const list = await children('paused');
+        return list.length ? list : undefined;
+      },
+      10_000,
+    );
     expect(child.metadata!.name! <= `paused-${slotStamp(new Date(resumedAt.getTime() + 2000))}`).to.equal(true);
     // The child stays pending (no Backup reconciler here): later slots are skipped, not queued.
     await new Promise((resolve) => setTimeout(resolve, 4500));
     expect(await children('paused')).to.have.length(1);
-    expect((await getSchedule('paused')).status?.conditions?.find((c) => c.type === 'Ready')).to.include({ status: 'True', reason: 'Scheduled' });
+    expect((await getSchedule('paused')).status?.conditions?.find((c) => c.type === 'Ready')).to.include({
+      status: 'True',
+      reason: 'Scheduled',
+    });
   });
 
   it('a slot that comes while a child is pending or running is skipped with an Event, and the next free slot runs', async () => {
@@ -152,8 +234,12 @@ describe('ScheduledBackup on the real API server', function () {
     driver.start();
     const first = await waitFor('the immediate child', async () => (await children('guarded'))[0]?.metadata?.name, 10_000);
     await setPhase(first, 'running');
-    const skipped = await waitFor('a BackupSkipped Event naming the running child', async () =>
-      (await events('guarded')).find((e) => e.reason === 'BackupSkipped' && e.message?.includes(`Backup ${first} is still running`)), 10_000);
+    const skipped = await waitFor(
+      'a BackupSkipped Event naming the running child',
+      async () =>
+        (await events('guarded')).find((e) => e.reason === 'BackupSkipped' && e.message?.includes(`Backup ${first} is still running`)),
+      10_000,
+    );
     expect(skipped.type).to.equal('Warning');
     expect(await children('guarded')).to.have.length(1);
     // The skipped slot is consumed (lastScheduleTime moved past the first child's slot), not queued.
@@ -194,7 +280,9 @@ describe('ScheduledBackup on the real API server', function () {
     expect((await driver.once('reversed'))?.requeueAfterMs).to.equal(undefined);
     const invalid = (await getSchedule('reversed')).status?.conditions?.find((c) => c.type === 'Ready');
     expect(invalid).to.include({ status: 'False', reason: 'InvalidSchedule' });
-    expect(invalid?.message).to.match(/spec\.schedule "59-0 \* \* \* \* \*" is not a valid cron expression \(Invalid range: 59-0.*\); use 6 fields with seconds first/);
+    expect(invalid?.message).to.match(
+      /spec\.schedule "59-0 \* \* \* \* \*" is not a valid cron expression \(Invalid range: 59-0.*\); use 6 fields with seconds first/,
+    );
     expect(await children('reversed')).to.have.length(0);
   });
 

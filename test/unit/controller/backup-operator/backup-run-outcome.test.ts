@@ -1,22 +1,56 @@
 import { expect } from 'chai';
 import type { V1Pod } from '@kubernetes/client-node';
-import { outcomeFromTerminated, parseResultLine, workerOutcome, BACKUP_FAILURE_REASONS, RESTORE_FAILURE_REASONS } from '../../../../runtime/controller/backup-operator/backup-run/backup-run-outcome.js';
+import {
+  outcomeFromTerminated,
+  parseResultLine,
+  workerOutcome,
+  BACKUP_FAILURE_REASONS,
+  RESTORE_FAILURE_REASONS,
+} from '../../../../runtime/controller/backup-operator/backup-run/backup-run-outcome.js';
 import { podStuck, nextLookMs } from '../../../../runtime/controller/backup-operator/backup-run/backup-run-reconciler.js';
 import { newBackupId } from '../../../../runtime/objectstore/object-layout.js';
 import { completedStatus, failedStatus, restorable } from '../../../../runtime/controller/backup-operator/backup-run/backup-run-status.js';
 import { EXIT } from '../../../../runtime/contracts/worker-result.js';
 
-const run = { apiVersion: 'backup-operator.io/v1', kind: 'BackupRun', metadata: {}, spec: { storage: { name: 's', path: 'p' }, backup: { container: 'c', command: ['x'], deadlineSeconds: 10 }, template: { spec: { containers: [{ name: 'c' }] } } } } as any;
+const run = {
+  apiVersion: 'backup-operator.io/v1',
+  kind: 'BackupRun',
+  metadata: {},
+  spec: {
+    storage: { name: 's', path: 'p' },
+    backup: { container: 'c', command: ['x'], deadlineSeconds: 10 },
+    template: { spec: { containers: [{ name: 'c' }] } },
+  },
+} as any;
 
 describe('BackupRun outcome from the worker termination message', () => {
   it('reads the completed result line, sizes and codec', () => {
-    const line = JSON.stringify({ outcome: 'completed', metadata: { sizes: { storedBytes: 42, sourceBytes: 100 }, sha256: 'a'.repeat(64), codec: { compression: 'gzip', encryption: 'age', recipientFingerprints: ['x'] } } });
-    expect(outcomeFromTerminated({ exitCode: 0, message: `noise\n${line}\n` })).to.deep.include({ state: 'completed', storedBytes: 42, sha256: 'a'.repeat(64), compression: 'gzip', encryption: 'age', recipients: 1 });
+    const line = JSON.stringify({
+      outcome: 'completed',
+      metadata: {
+        sizes: { storedBytes: 42, sourceBytes: 100 },
+        sha256: 'a'.repeat(64),
+        codec: { compression: 'gzip', encryption: 'age', recipientFingerprints: ['x'] },
+      },
+    });
+    expect(outcomeFromTerminated({ exitCode: 0, message: `noise\n${line}\n` })).to.deep.include({
+      state: 'completed',
+      storedBytes: 42,
+      sha256: 'a'.repeat(64),
+      compression: 'gzip',
+      encryption: 'age',
+      recipients: 1,
+    });
   });
 
   it('reads failures with their worker reason; a kill without a line is still a failure with the exit code', () => {
-    expect(outcomeFromTerminated({ exitCode: 5, message: '{"outcome":"failed","reason":"sourceFailed","error":"the backup command exited with status 3; its output was not stored"}' }))
-      .to.deep.include({ state: 'failed', workerReason: 'sourceFailed' });
+    expect(
+      outcomeFromTerminated({
+        exitCode: 5,
+        message:
+          '{"outcome":"failed","reason":"sourceFailed","error":"the backup command exited with status 3; its output was not stored"}',
+      }),
+    ).to.deep.include({ state: 'failed', workerReason: 'sourceFailed' });
     const killed = outcomeFromTerminated({ exitCode: 137, reason: 'OOMKilled' });
     expect(killed).to.deep.include({ state: 'failed', workerReason: 'other' });
     expect((killed as any).error).to.match(/exited with code 137 \(OOMKilled\) without a result line/);
@@ -37,7 +71,14 @@ describe('BackupRun outcome from the worker termination message', () => {
   });
 
   it('a Pod still running reports running; the worker status decides, not the Pod phase', () => {
-    const pod: V1Pod = { status: { phase: 'Running', containerStatuses: [{ name: 'silo-worker', image: '', imageID: '', ready: true, restartCount: 0, state: { running: { startedAt: new Date() } } }] } };
+    const pod: V1Pod = {
+      status: {
+        phase: 'Running',
+        containerStatuses: [
+          { name: 'silo-worker', image: '', imageID: '', ready: true, restartCount: 0, state: { running: { startedAt: new Date() } } },
+        ],
+      },
+    };
     expect(workerOutcome(pod).state).to.equal('running');
   });
 
@@ -45,11 +86,26 @@ describe('BackupRun outcome from the worker termination message', () => {
     const now = new Date('2026-11-22T06:00:00Z');
     expect(podStuck({ status: { reason: 'DeadlineExceeded', phase: 'Failed' } }, run, 'backup', now)?.reason).to.equal('DeadlineExceeded');
     const started = new Date(now.getTime() - 26_000);
-    const running: V1Pod = { metadata: { creationTimestamp: started }, status: { phase: 'Running', containerStatuses: [{ name: 'silo-worker', image: '', imageID: '', ready: true, restartCount: 0, state: { running: { startedAt: started } } }] } };
+    const running: V1Pod = {
+      metadata: { creationTimestamp: started },
+      status: {
+        phase: 'Running',
+        containerStatuses: [
+          { name: 'silo-worker', image: '', imageID: '', ready: true, restartCount: 0, state: { running: { startedAt: started } } },
+        ],
+      },
+    };
     expect(podStuck(running, run, 'backup', now)?.message).to.match(/deadline of 10 s/);
     expect(podStuck(running, run, 'backup', new Date(now.getTime() - 2000))).to.equal(undefined);
     expect(nextLookMs(running, run, 'backup', new Date(now.getTime() - 5000))).to.be.within(1000, 15_000);
-    const init: V1Pod = { status: { phase: 'Pending', initContainerStatuses: [{ name: 'silo-prepare', image: '', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 1 } } }] } };
+    const init: V1Pod = {
+      status: {
+        phase: 'Pending',
+        initContainerStatuses: [
+          { name: 'silo-prepare', image: '', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 1 } } },
+        ],
+      },
+    };
     expect(podStuck(init, run, 'backup', now)?.reason).to.equal('PodFailed');
   });
 
@@ -60,7 +116,9 @@ describe('BackupRun outcome from the worker termination message', () => {
     expect(c('Compressed')).to.include({ status: 'False', reason: 'NotCompressed' });
     expect(c('Encrypted')).to.include({ status: 'False', reason: 'NotEncrypted' });
     expect(c('Restorable')).to.include({ status: 'False', reason: 'NoRestoreCommand' });
-    expect(restorable({ ...run, spec: { ...run.spec, restore: run.spec.backup, encryption: { age: { recipients: ['r'] } } } }, true).reason).to.equal('NoDecryptionKey');
+    expect(
+      restorable({ ...run, spec: { ...run.spec, restore: run.spec.backup, encryption: { age: { recipients: ['r'] } } } }, true).reason,
+    ).to.equal('NoDecryptionKey');
     const f = failedStatus(run, 'CommandFailed', 'the backup command exited with status 3.', new Date());
     expect(f).to.include({ phase: 'Failed', reason: 'CommandFailed' });
     expect(f.conditions!.find((x) => x.type === 'Succeeded')).to.include({ status: 'False', reason: 'CommandFailed' });

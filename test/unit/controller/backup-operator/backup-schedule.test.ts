@@ -1,8 +1,14 @@
 import { expect } from 'chai';
 import { InvalidScheduleError, planSlots } from '../../../../runtime/controller/schedule/cron.js';
-import { manualRunName, runFor, runsBeyondHistory, scheduledRunName } from '../../../../runtime/controller/backup-operator/backup-schedule/backup-schedule-runs.js';
+import {
+  manualRunName,
+  runFor,
+  runsBeyondHistory,
+  scheduledRunName,
+} from '../../../../runtime/controller/backup-operator/backup-schedule/backup-schedule-runs.js';
 
-const run = (name: string, phase: string | undefined, completedAt?: string) => ({ metadata: { name, creationTimestamp: completedAt }, status: phase ? { phase, completedAt } : undefined }) as any;
+const run = (name: string, phase: string | undefined, completedAt?: string) =>
+  ({ metadata: { name, creationTimestamp: completedAt }, status: phase ? { phase, completedAt } : undefined }) as any;
 
 describe('BackupSchedule slots, names and history', () => {
   it('a slot that passed since the last handled one is due; the next slot is after now', () => {
@@ -30,7 +36,10 @@ describe('BackupSchedule slots, names and history', () => {
   it('bad expressions and zones fail with a sentence naming the field', () => {
     expect(() => planSlots('0 0 * *', 'UTC', new Date(), new Date())).to.throw(InvalidScheduleError, /spec.schedule "0 0 \* \*"/);
     expect(() => planSlots('*/20 * * * * *', 'UTC', new Date(), new Date())).to.throw(InvalidScheduleError, /5-field/);
-    expect(() => planSlots('0 0 * * *', 'Mars/Olympus', new Date(), new Date())).to.throw(InvalidScheduleError, /spec.timeZone "Mars\/Olympus"/);
+    expect(() => planSlots('0 0 * * *', 'Mars/Olympus', new Date(), new Date())).to.throw(
+      InvalidScheduleError,
+      /spec.timeZone "Mars\/Olympus"/,
+    );
   });
 
   it('run names are deterministic and at most 63 characters', () => {
@@ -44,18 +53,30 @@ describe('BackupSchedule slots, names and history', () => {
   });
 
   it('runs carry the schedule label, owner and template metadata', () => {
-    const schedule = { metadata: { name: 'mysql-daily', namespace: 'apps', uid: 'u1' }, spec: { schedule: '0 0 * * *', template: { metadata: { labels: { team: 'db' } }, spec: { storage: { name: 's', path: 'p' } } } } } as any;
+    const schedule = {
+      metadata: { name: 'mysql-daily', namespace: 'apps', uid: 'u1' },
+      spec: { schedule: '0 0 * * *', template: { metadata: { labels: { team: 'db' } }, spec: { storage: { name: 's', path: 'p' } } } },
+    } as any;
     const r = runFor(schedule, 'mysql-daily-1', new Date('2026-11-22T00:00:00Z'));
-    expect(r.metadata!.labels).to.include({ team: 'db', 'backup-operator.io/schedule': 'mysql-daily', 'app.kubernetes.io/managed-by': 'silo' });
+    expect(r.metadata!.labels).to.include({
+      team: 'db',
+      'backup-operator.io/schedule': 'mysql-daily',
+      'app.kubernetes.io/managed-by': 'silo',
+    });
     expect(r.metadata!.annotations!['backup-operator.io/scheduled-at']).to.equal('2026-11-22T00:00:00.000Z');
     expect(r.metadata!.ownerReferences![0]).to.include({ kind: 'BackupSchedule', uid: 'u1', controller: true });
   });
 
   it('history keeps the newest N completed and M failed; running and restoring runs are never trimmed', () => {
     const runs = [
-      run('c1', 'Completed', '2026-11-20T00:00:00Z'), run('c2', 'Restored', '2026-11-21T00:00:00Z'), run('c3', 'Completed', '2026-11-22T00:00:00Z'),
-      run('f1', 'Failed', '2026-11-20T00:00:00Z'), run('f2', 'Failed', '2026-11-21T00:00:00Z'),
-      run('r1', 'Running'), run('p1', undefined), run('x1', 'Restoring', '2026-11-19T00:00:00Z'),
+      run('c1', 'Completed', '2026-11-20T00:00:00Z'),
+      run('c2', 'Restored', '2026-11-21T00:00:00Z'),
+      run('c3', 'Completed', '2026-11-22T00:00:00Z'),
+      run('f1', 'Failed', '2026-11-20T00:00:00Z'),
+      run('f2', 'Failed', '2026-11-21T00:00:00Z'),
+      run('r1', 'Running'),
+      run('p1', undefined),
+      run('x1', 'Restoring', '2026-11-19T00:00:00Z'),
     ];
     expect(runsBeyondHistory(runs, 2, 1).map((r) => r.metadata!.name)).to.deep.equal(['c1', 'f1']);
     expect(runsBeyondHistory(runs, 0, 0).map((r) => r.metadata!.name)).to.deep.equal(['c3', 'c2', 'c1', 'f2', 'f1']);

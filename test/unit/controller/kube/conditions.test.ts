@@ -6,7 +6,12 @@ describe('controller kit: conditions', () => {
   const t2 = new Date('2026-12-04T01:00:00Z');
 
   it('set keeps the other types in order and writes observedGeneration only when given', () => {
-    const list = setCondition(setCondition([], { type: 'A', status: 'True', reason: 'a', message: '' }, t1), { type: 'B', status: 'False', reason: 'b', message: '' }, t1, 4);
+    const list = setCondition(
+      setCondition([], { type: 'A', status: 'True', reason: 'a', message: '' }, t1),
+      { type: 'B', status: 'False', reason: 'b', message: '' },
+      t1,
+      4,
+    );
     expect(list.map((c) => c.type)).to.deep.equal(['A', 'B']);
     expect(list[0]).to.not.have.property('observedGeneration');
     expect(list[1]).to.include({ observedGeneration: 4 });
@@ -15,9 +20,17 @@ describe('controller kit: conditions', () => {
 
   it('statusOrReason moves the transition time on a new reason, status alone does not', () => {
     const first = nextCondition(undefined, { type: 'Ready', status: 'False', reason: 'X', message: '' }, t1);
-    expect(nextCondition(first, { type: 'Ready', status: 'False', reason: 'Y', message: '' }, t2).lastTransitionTime).to.equal(t1.toISOString());
-    expect(nextCondition(first, { type: 'Ready', status: 'False', reason: 'Y', message: '' }, t2, { transitionOn: 'statusOrReason' }).lastTransitionTime).to.equal(t2.toISOString());
-    expect(nextCondition(first, { type: 'Ready', status: 'False', reason: 'X', message: 'new' }, t2, { transitionOn: 'statusOrReason' }).lastTransitionTime).to.equal(t1.toISOString());
+    expect(nextCondition(first, { type: 'Ready', status: 'False', reason: 'Y', message: '' }, t2).lastTransitionTime).to.equal(
+      t1.toISOString(),
+    );
+    expect(
+      nextCondition(first, { type: 'Ready', status: 'False', reason: 'Y', message: '' }, t2, { transitionOn: 'statusOrReason' })
+        .lastTransitionTime,
+    ).to.equal(t2.toISOString());
+    expect(
+      nextCondition(first, { type: 'Ready', status: 'False', reason: 'X', message: 'new' }, t2, { transitionOn: 'statusOrReason' })
+        .lastTransitionTime,
+    ).to.equal(t1.toISOString());
   });
 
   it('find and ready', () => {

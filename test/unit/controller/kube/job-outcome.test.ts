@@ -4,25 +4,37 @@ import { readJobOutcome } from '../../../../runtime/controller/kube/job-outcome.
 
 const pod = (created: string, message: string, name = 'backup'): V1Pod => ({
   metadata: { creationTimestamp: created as unknown as Date },
-  status: { containerStatuses: [{ name, image: '', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 1, message } } }] },
+  status: {
+    containerStatuses: [{ name, image: '', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 1, message } } }],
+  },
 });
 
 describe('kube/job-outcome: a worker Job read once', () => {
   it('running until a Complete/SuccessCriteriaMet or Failed/FailureTarget condition is True', () => {
     expect(readJobOutcome({ status: {} }, [], 'backup').state).to.equal('running');
     expect(readJobOutcome({ status: { conditions: [{ type: 'Failed', status: 'False' }] } }, [], 'backup').state).to.equal('running');
-    expect(readJobOutcome({ status: { conditions: [{ type: 'SuccessCriteriaMet', status: 'True' }] } }, [], 'backup').state).to.equal('complete');
-    const failed = readJobOutcome({ status: { conditions: [{ type: 'FailureTarget', status: 'True', reason: 'DeadlineExceeded' }] } }, [], 'backup');
+    expect(readJobOutcome({ status: { conditions: [{ type: 'SuccessCriteriaMet', status: 'True' }] } }, [], 'backup').state).to.equal(
+      'complete',
+    );
+    const failed = readJobOutcome(
+      { status: { conditions: [{ type: 'FailureTarget', status: 'True', reason: 'DeadlineExceeded' }] } },
+      [],
+      'backup',
+    );
     expect(failed).to.deep.include({ state: 'failed' });
     expect(failed.condition?.reason).to.equal('DeadlineExceeded');
   });
 
-  it('reads the newest Pod\'s worker container and parses its result line', () => {
+  it("reads the newest Pod's worker container and parses its result line", () => {
     const job: V1Job = { status: { conditions: [{ type: 'Failed', status: 'True' }] } };
-    const outcome = readJobOutcome(job, [
-      pod('2026-11-22T05:00:00Z', '{"outcome":"failed","reason":"busy","error":"old"}'),
-      pod('2026-11-22T06:00:00Z', 'log line\n{"outcome":"failed","reason":"interrupted","error":"new"}'),
-    ], 'backup');
+    const outcome = readJobOutcome(
+      job,
+      [
+        pod('2026-11-22T05:00:00Z', '{"outcome":"failed","reason":"busy","error":"old"}'),
+        pod('2026-11-22T06:00:00Z', 'log line\n{"outcome":"failed","reason":"interrupted","error":"new"}'),
+      ],
+      'backup',
+    );
     expect(outcome.result).to.deep.equal({ outcome: 'failed', reason: 'interrupted', error: 'new' });
     expect(outcome.terminated?.exitCode).to.equal(1);
   });

@@ -6,7 +6,8 @@ import { ownerKeysOf } from '../../../../runtime/controller/kube/owner-keys.js';
 describe('ownerKeysOf', () => {
   const job = {
     metadata: {
-      name: 'b-job', namespace: 'shop',
+      name: 'b-job',
+      namespace: 'shop',
       ownerReferences: [
         { apiVersion: 'mysql.cloudnative-mysql.io/v1alpha1', kind: 'Backup', name: 'nightly', uid: '1' },
         { apiVersion: 'other.example.com/v1', kind: 'Backup', name: 'foreign', uid: '2' },
@@ -15,7 +16,7 @@ describe('ownerKeysOf', () => {
     },
   };
 
-  it('maps a child to its owners of that kind and API group, in the child\'s namespace', () => {
+  it("maps a child to its owners of that kind and API group, in the child's namespace", () => {
     expect(ownerKeysOf(KINDS.Backup)(job)).to.deep.equal([{ namespace: 'shop', name: 'nightly' }]);
     expect(ownerKeysOf(KINDS.BackupRun)(job)).to.deep.equal([{ namespace: 'shop', name: 'run' }]);
   });

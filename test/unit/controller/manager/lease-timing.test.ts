@@ -1,7 +1,15 @@
 /** Leader-election decisions as pure functions of a Lease record and the local clock. */
 import { expect } from 'chai';
 import {
-  DEFAULT_TIMING, LeaseObservation, canAcquire, microTime, nextRecord, releasedRecord, renewExpired, validateTiming, type LeaseRecord,
+  DEFAULT_TIMING,
+  LeaseObservation,
+  canAcquire,
+  microTime,
+  nextRecord,
+  releasedRecord,
+  renewExpired,
+  validateTiming,
+  type LeaseRecord,
 } from '../../../../runtime/controller/manager/lease-timing.js';
 
 const T = DEFAULT_TIMING;
@@ -35,7 +43,13 @@ describe('leader election timing', () => {
 
   it('counts a transition when the holder changes, keeps acquireTime while renewing', () => {
     const first = nextRecord(undefined, 'a', 0, at(0), T)!;
-    expect(first).to.deep.equal({ holderIdentity: 'a', leaseDurationSeconds: 15, acquireTime: microTime(at(0)), renewTime: microTime(at(0)), leaseTransitions: 0 });
+    expect(first).to.deep.equal({
+      holderIdentity: 'a',
+      leaseDurationSeconds: 15,
+      acquireTime: microTime(at(0)),
+      renewTime: microTime(at(0)),
+      leaseTransitions: 0,
+    });
     const renewed = nextRecord(first, 'a', 0, at(2000), T)!;
     expect(renewed).to.include({ acquireTime: microTime(at(0)), renewTime: microTime(at(2000)), leaseTransitions: 0 });
     expect(nextRecord(renewed, 'b', at(5_000).getTime(), at(10_000), T)).to.equal(undefined);

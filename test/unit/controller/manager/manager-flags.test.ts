@@ -5,10 +5,24 @@ import { statusOnlyChange } from '../../../../runtime/controller/manager/manager
 
 describe('silo controller flags', () => {
   it('defaults: no leader election, id silo-operator, namespace from POD_NAMESPACE, all namespaces, 8080/8081 on POD_IP, 4 workers, 5 min resync', () => {
-    const f = parseControllerFlags([], { POD_NAMESPACE: 'ops', POD_IP: '10.0.0.7', POD_NAME: 'silo-operator-x', SILO_WORKER_IMAGE: 'registry/silo:dev' });
+    const f = parseControllerFlags([], {
+      POD_NAMESPACE: 'ops',
+      POD_IP: '10.0.0.7',
+      POD_NAME: 'silo-operator-x',
+      SILO_WORKER_IMAGE: 'registry/silo:dev',
+    });
     expect(f).to.deep.include({
-      leaderElect: false, leaderElectionId: 'silo-operator', leaderElectionNamespace: 'ops', watchNamespaces: [],
-      metricsPort: 8080, healthPort: 8081, bindAddress: '10.0.0.7', identity: 'silo-operator-x', concurrency: 4, resyncMs: 300_000, skipStatusOnlyUpdates: false,
+      leaderElect: false,
+      leaderElectionId: 'silo-operator',
+      leaderElectionNamespace: 'ops',
+      watchNamespaces: [],
+      metricsPort: 8080,
+      healthPort: 8081,
+      bindAddress: '10.0.0.7',
+      identity: 'silo-operator-x',
+      concurrency: 4,
+      resyncMs: 300_000,
+      skipStatusOnlyUpdates: false,
     });
     expect(f.settings).to.deep.equal({ workerImage: 'registry/silo:dev', operatorNamespace: 'ops', podStartGraceSeconds: 60 });
     expect(parseControllerFlags([], {})).to.deep.include({ leaderElectionNamespace: 'silo-system', bindAddress: '127.0.0.1' });
@@ -16,7 +30,10 @@ describe('silo controller flags', () => {
   });
 
   it('parses a comma list of namespaces and the flags the Deployment passes', () => {
-    const f = parseControllerFlags(['--leader-elect', '--leader-election-id=silo-operator', '--watch-namespace= a, b ,', '--metrics-port=9090', '--health-port=0'], {});
+    const f = parseControllerFlags(
+      ['--leader-elect', '--leader-election-id=silo-operator', '--watch-namespace= a, b ,', '--metrics-port=9090', '--health-port=0'],
+      {},
+    );
     expect(f).to.deep.include({ leaderElect: true, watchNamespaces: ['a', 'b'], metricsPort: 9090, healthPort: 0 });
     expect(parseControllerFlags(['--cluster-scoped-selector=silo-test=abc'], {}).clusterScopedSelector).to.equal('silo-test=abc');
   });
@@ -32,7 +49,9 @@ describe('silo controller flags', () => {
   ];
   for (const value of ['0', 'soon', '1.5']) {
     it(`rejects SILO_POD_START_GRACE_SECONDS=${value} naming the variable`, () => {
-      expect(() => parseControllerFlags([], { SILO_POD_START_GRACE_SECONDS: value })).to.throw(/SILO_POD_START_GRACE_SECONDS must be a whole number of seconds/).with.property('name', 'ConfigError');
+      expect(() => parseControllerFlags([], { SILO_POD_START_GRACE_SECONDS: value }))
+        .to.throw(/SILO_POD_START_GRACE_SECONDS must be a whole number of seconds/)
+        .with.property('name', 'ConfigError');
     });
   }
   it('takes the Pod start grace from SILO_POD_START_GRACE_SECONDS', () => {
@@ -40,21 +59,37 @@ describe('silo controller flags', () => {
   });
   for (const [args, message] of bad) {
     it(`rejects ${args.join(' ')} with a ConfigError naming the flag`, () => {
-      expect(() => parseControllerFlags(args, {})).to.throw(message).with.property('name', 'ConfigError');
+      expect(() => parseControllerFlags(args, {}))
+        .to.throw(message)
+        .with.property('name', 'ConfigError');
     });
   }
 });
 
 describe('status-only update predicate', () => {
-  const base = { apiVersion: 'v1', kind: 'X', metadata: { name: 'a', resourceVersion: '1', generation: 1, labels: { x: 'y' } }, spec: { a: 1 }, status: { phase: 'pending' } };
+  const base = {
+    apiVersion: 'v1',
+    kind: 'X',
+    metadata: { name: 'a', resourceVersion: '1', generation: 1, labels: { x: 'y' } },
+    spec: { a: 1 },
+    status: { phase: 'pending' },
+  };
   it('ignores changes of status, resourceVersion and managedFields only', () => {
-    expect(statusOnlyChange(base, { ...base, metadata: { ...base.metadata, resourceVersion: '2', managedFields: [] as never }, status: { phase: 'running' } })).to.equal(true);
+    expect(
+      statusOnlyChange(base, {
+        ...base,
+        metadata: { ...base.metadata, resourceVersion: '2', managedFields: [] as never },
+        status: { phase: 'running' },
+      }),
+    ).to.equal(true);
   });
   it('reports spec, label, annotation, finalizer and deletion changes', () => {
     expect(statusOnlyChange(base, { ...base, spec: { a: 2 }, metadata: { ...base.metadata, generation: 2 } })).to.equal(false);
     expect(statusOnlyChange(base, { ...base, metadata: { ...base.metadata, labels: { x: 'z' } } })).to.equal(false);
     expect(statusOnlyChange(base, { ...base, metadata: { ...base.metadata, annotations: { restore: 'now' } } as never })).to.equal(false);
     expect(statusOnlyChange(base, { ...base, metadata: { ...base.metadata, finalizers: ['f'] } as never })).to.equal(false);
-    expect(statusOnlyChange(base, { ...base, metadata: { ...base.metadata, deletionTimestamp: '2026-01-01T00:00:00Z' } as never })).to.equal(false);
+    expect(
+      statusOnlyChange(base, { ...base, metadata: { ...base.metadata, deletionTimestamp: '2026-01-01T00:00:00Z' } as never }),
+    ).to.equal(false);
   });
 });

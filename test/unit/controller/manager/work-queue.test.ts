@@ -18,10 +18,15 @@ async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
 describe('controller work queue', () => {
   it('queues a key once however often it is added', async () => {
     const q = new WorkQueue(fast);
-    for (let i = 0; i < 5; i++) { q.add('ns/a'); q.add('ns/b'); }
+    for (let i = 0; i < 5; i++) {
+      q.add('ns/a');
+      q.add('ns/b');
+    }
     expect(q.depth).to.equal(2);
     const seen: string[] = [];
-    q.start(async (key) => { seen.push(key); });
+    q.start(async (key) => {
+      seen.push(key);
+    });
     await until(() => seen.length === 2);
     await sleep(30);
     expect(seen).to.deep.equal(['ns/a', 'ns/b']);
@@ -53,7 +58,13 @@ describe('controller work queue', () => {
   it('backs off per key exponentially after failures and resets after a success', async () => {
     const times: number[] = [];
     let retries = 0;
-    const q2 = new WorkQueue({ ...fast, backoff: { baseMs: 40, maxMs: 1000 }, onRetry: () => { retries += 1; } });
+    const q2 = new WorkQueue({
+      ...fast,
+      backoff: { baseMs: 40, maxMs: 1000 },
+      onRetry: () => {
+        retries += 1;
+      },
+    });
     q2.start(async () => {
       times.push(Date.now());
       if (times.length <= 3) throw new Error('boom');
@@ -106,17 +117,26 @@ describe('controller work queue', () => {
 
   it('shares one token bucket between queues (the global limit)', async () => {
     const bucket = new TokenBucket(20, 2);
-    const queues = [new WorkQueue({ concurrency: 50, bucket, backoff: { baseMs: 1, maxMs: 10 } }), new WorkQueue({ concurrency: 50, bucket, backoff: { baseMs: 1, maxMs: 10 } })];
+    const queues = [
+      new WorkQueue({ concurrency: 50, bucket, backoff: { baseMs: 1, maxMs: 10 } }),
+      new WorkQueue({ concurrency: 50, bucket, backoff: { baseMs: 1, maxMs: 10 } }),
+    ];
     const retried: number[] = [];
     const started = Date.now();
     const seen = new Set<string>();
     for (const q of queues) {
       q.start(async (key) => {
-        if (!seen.has(key)) { seen.add(key); throw new Error('fail once'); }
+        if (!seen.has(key)) {
+          seen.add(key);
+          throw new Error('fail once');
+        }
         retried.push(Date.now() - started);
       });
     }
-    for (let i = 0; i < 3; i++) { queues[0].add(`a${i}`); queues[1].add(`b${i}`); }
+    for (let i = 0; i < 3; i++) {
+      queues[0].add(`a${i}`);
+      queues[1].add(`b${i}`);
+    }
     await until(() => retried.length === 6, 3000);
     expect(Math.max(...retried)).to.be.at.least(190);
     for (const q of queues) q.shutDown();
@@ -152,7 +172,9 @@ describe('controller work queue', () => {
     expect(times[1] - times[0]).to.be.within(110, 400);
     const later: number[] = [];
     const q2 = new WorkQueue(fast);
-    q2.start(async () => { later.push(Date.now()); });
+    q2.start(async () => {
+      later.push(Date.now());
+    });
     const t0 = Date.now();
     q2.addAfter('x', 2000);
     q2.addAfter('x', 60);
@@ -163,10 +185,12 @@ describe('controller work queue', () => {
     q2.shutDown();
   });
 
-  it('a requeue beyond Node\'s 24.8-day timer limit waits instead of firing at once', async () => {
+  it("a requeue beyond Node's 24.8-day timer limit waits instead of firing at once", async () => {
     const q = new WorkQueue(fast);
     let calls = 0;
-    q.start(async () => { calls += 1; });
+    q.start(async () => {
+      calls += 1;
+    });
     q.addAfter('yearly', 365 * 24 * 3600 * 1000);
     await sleep(100);
     expect(calls).to.equal(0);
@@ -176,7 +200,10 @@ describe('controller work queue', () => {
   it('pause stops dispatching, drain waits for in-flight work, shutDown drops delayed keys', async () => {
     const q = new WorkQueue(fast);
     let finished = 0;
-    q.start(async () => { await sleep(80); finished += 1; });
+    q.start(async () => {
+      await sleep(80);
+      finished += 1;
+    });
     q.add('a');
     await sleep(10);
     q.pause();
@@ -184,7 +211,9 @@ describe('controller work queue', () => {
     expect(await q.drain(1000)).to.equal(true);
     expect(finished).to.equal(1);
     expect(q.depth).to.equal(1);
-    q.start(async () => { await sleep(300); });
+    q.start(async () => {
+      await sleep(300);
+    });
     expect(await q.drain(50)).to.equal(false);
     q.addAfter('c', 30);
     q.shutDown();

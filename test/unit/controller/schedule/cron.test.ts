@@ -1,6 +1,12 @@
 import { expect } from 'chai';
 import {
-  dueSlot, latestSlotAtOrBefore, MAX_REQUEUE_MS, nextSlot, requeueUntil, ScheduleError, validateSchedule,
+  dueSlot,
+  latestSlotAtOrBefore,
+  MAX_REQUEUE_MS,
+  nextSlot,
+  requeueUntil,
+  ScheduleError,
+  validateSchedule,
 } from '../../../../runtime/controller/schedule/cron.js';
 
 const at = (iso: string) => new Date(iso);
@@ -13,7 +19,9 @@ describe('ScheduledBackup schedule slots', () => {
 
   it('counts a slot exactly at "now" as due', () => {
     expect(latestSlotAtOrBefore('*/20 * * * * *', at('2026-11-22T05:30:20Z'))?.toISOString()).to.equal('2026-11-22T05:30:20.000Z');
-    expect(dueSlot('*/20 * * * * *', at('2026-11-22T05:30:00Z'), at('2026-11-22T05:30:20Z'))?.toISOString()).to.equal('2026-11-22T05:30:20.000Z');
+    expect(dueSlot('*/20 * * * * *', at('2026-11-22T05:30:00Z'), at('2026-11-22T05:30:20Z'))?.toISOString()).to.equal(
+      '2026-11-22T05:30:20.000Z',
+    );
   });
 
   it('does not fire a slot already handled', () => {
@@ -24,11 +32,16 @@ describe('ScheduledBackup schedule slots', () => {
     // The operator was down for three hours: 540 slots passed, one backup is due.
     const due = dueSlot('*/20 * * * * *', at('2026-11-22T02:00:00Z'), at('2026-11-22T05:00:05Z'));
     expect(due?.toISOString()).to.equal('2026-11-22T05:00:00.000Z');
-    expect(dueSlot('0 0 0 * * *', at('2026-11-01T00:00:00Z'), at('2026-11-22T05:00:05Z'))?.toISOString()).to.equal('2026-11-22T00:00:00.000Z');
+    expect(dueSlot('0 0 0 * * *', at('2026-11-01T00:00:00Z'), at('2026-11-22T05:00:05Z'))?.toISOString()).to.equal(
+      '2026-11-22T00:00:00.000Z',
+    );
   });
 
   it('rejects five-field expressions instead of reading them as minutes-first', () => {
-    expect(() => validateSchedule('0 0 * * *', at('2026-11-22T00:00:00Z'))).to.throw(ScheduleError, /has 5 fields; use 6 fields with seconds first/);
+    expect(() => validateSchedule('0 0 * * *', at('2026-11-22T00:00:00Z'))).to.throw(
+      ScheduleError,
+      /has 5 fields; use 6 fields with seconds first/,
+    );
   });
 
   it('names bad expressions as InvalidSchedule with the fix', () => {

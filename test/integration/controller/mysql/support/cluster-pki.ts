@@ -24,7 +24,8 @@ function makePki(serverName: string): ClusterPki {
 /** Creates `<cluster>-server-ca`, `-server-tls`, `-client-ca`, `-client-tls` (the default names) and `<cluster>-rogue-client-tls`. */
 export async function createClusterPkiSecrets(core: CoreV1Api, namespace: string, cluster: string): Promise<ClusterPki> {
   const pki = makePki(`${cluster}-instance-manager`);
-  const secret = (name: string, data: Record<string, string>, type = 'Opaque') => core.createNamespacedSecret({ namespace, body: { metadata: { name }, type, stringData: data } });
+  const secret = (name: string, data: Record<string, string>, type = 'Opaque') =>
+    core.createNamespacedSecret({ namespace, body: { metadata: { name }, type, stringData: data } });
   await secret(`${cluster}-server-ca`, { 'ca.crt': pki.ca });
   await secret(`${cluster}-client-ca`, { 'ca.crt': pki.ca });
   await secret(`${cluster}-server-tls`, { 'tls.crt': pki.serverCert, 'tls.key': pki.serverKey }, 'kubernetes.io/tls');

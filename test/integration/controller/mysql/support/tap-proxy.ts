@@ -8,9 +8,17 @@
  */
 import { connect, createServer, type Socket } from 'node:net';
 
-export interface TapProxy { fired: () => boolean; close: () => Promise<void> }
+export interface TapProxy {
+  fired: () => boolean;
+  close: () => Promise<void>;
+}
 
-export async function tapProxy(listen: { host: string; port: number }, upstreamPort: number, afterBytes: number, onBytes: () => void): Promise<TapProxy> {
+export async function tapProxy(
+  listen: { host: string; port: number },
+  upstreamPort: number,
+  afterBytes: number,
+  onBytes: () => void,
+): Promise<TapProxy> {
   let fired = false;
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
@@ -35,9 +43,16 @@ export async function tapProxy(listen: { host: string; port: number }, upstreamP
     upstream.on('error', () => client.destroy());
     client.on('error', () => upstream.destroy());
   });
-  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(listen.port, listen.host, resolve); });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port, listen.host, resolve);
+  });
   return {
     fired: () => fired,
-    close: () => new Promise<void>((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -27,13 +27,55 @@ describe('Backup per-cluster guard and parent lookup', () => {
   });
 
   it('incremental takes the latest completed backup with an LSN in the same store; differential the latest full', () => {
-    const full = backup('f', {}, { status: { phase: 'completed', type: 'full', backupId: '20261122T010000Z', toLSN: '100', destinationPath: 's3://b/p/db/f/20261122T010000Z/' } });
-    const inc = backup('i', {}, { status: { phase: 'completed', type: 'incremental', backupId: '20261122T020000Z', toLSN: '200', destinationPath: 's3://b/p/db/i/20261122T020000Z/' } });
-    const elsewhere = backup('x', {}, { status: { phase: 'completed', type: 'full', backupId: '20261122T030000Z', toLSN: '300', destinationPath: 's3://other/p/db/x/20261122T030000Z/' } });
+    const full = backup(
+      'f',
+      {},
+      {
+        status: {
+          phase: 'completed',
+          type: 'full',
+          backupId: '20261122T010000Z',
+          toLSN: '100',
+          destinationPath: 's3://b/p/db/f/20261122T010000Z/',
+        },
+      },
+    );
+    const inc = backup(
+      'i',
+      {},
+      {
+        status: {
+          phase: 'completed',
+          type: 'incremental',
+          backupId: '20261122T020000Z',
+          toLSN: '200',
+          destinationPath: 's3://b/p/db/i/20261122T020000Z/',
+        },
+      },
+    );
+    const elsewhere = backup(
+      'x',
+      {},
+      {
+        status: {
+          phase: 'completed',
+          type: 'full',
+          backupId: '20261122T030000Z',
+          toLSN: '300',
+          destinationPath: 's3://other/p/db/x/20261122T030000Z/',
+        },
+      },
+    );
     const self = backup('n');
     const same = (b: typeof full) => String(b.status?.destinationPath).startsWith('s3://b/p/db/');
-    expect(findParent(self, [full, inc, elsewhere, self], 'incremental', same)).to.deep.equal({ backupId: '20261122T020000Z', toLSN: '200' });
-    expect(findParent(self, [full, inc, elsewhere, self], 'differential', same)).to.deep.equal({ backupId: '20261122T010000Z', toLSN: '100' });
+    expect(findParent(self, [full, inc, elsewhere, self], 'incremental', same)).to.deep.equal({
+      backupId: '20261122T020000Z',
+      toLSN: '200',
+    });
+    expect(findParent(self, [full, inc, elsewhere, self], 'differential', same)).to.deep.equal({
+      backupId: '20261122T010000Z',
+      toLSN: '100',
+    });
     expect(findParent(self, [elsewhere, self], 'incremental', same)).to.equal(undefined);
     expect(findParent(self, [full], 'full', same)).to.equal(undefined);
   });

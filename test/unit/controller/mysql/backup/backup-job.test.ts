@@ -4,7 +4,13 @@ import { instanceSelector } from '../../../../../runtime/controller/mysql/backup
 import { resolveImage } from '../../../../stack/kubelet/images.js';
 import { backup, cluster, store } from './fixtures.js';
 
-const plan: BackupPlan = { backupId: '20261122T050000Z', jobName: 'nightly-20261122t050000z', dataKey: 'prod/db/nightly/20261122T050000Z/backup.xbstream', metadataKey: 'prod/db/nightly/20261122T050000Z/metadata.json', type: 'full' };
+const plan: BackupPlan = {
+  backupId: '20261122T050000Z',
+  jobName: 'nightly-20261122t050000z',
+  dataKey: 'prod/db/nightly/20261122T050000Z/backup.xbstream',
+  metadataKey: 'prod/db/nightly/20261122T050000Z/metadata.json',
+  type: 'full',
+};
 const source = { podName: 'db-2', role: 'replica' as const, instanceManagerUrl: 'https://127.1.0.9:8443' };
 
 /** A minimal label-selector matcher for `k=v` and `k in (a,b)` terms. */
@@ -19,48 +25,87 @@ function matches(selector: string, labels: Record<string, string>): boolean {
 
 describe('Backup Job rendering', () => {
   const render = (c = cluster(), b = backup('nightly', { objectStore: store })) =>
-    renderBackupJob({ backup: b, cluster: c, store: b.spec.objectStore ?? c.spec.backup!.objectStore!, source, plan, workerImage: 'ghcr.io/silo-operator/silo:0.1.0' });
+    renderBackupJob({
+      backup: b,
+      cluster: c,
+      store: b.spec.objectStore ?? c.spec.backup!.objectStore!,
+      source,
+      plan,
+      workerImage: 'ghcr.io/silo-operator/silo:0.1.0',
+    });
 
   it('one attempt, the deadline from spec.deadlineSeconds, owned by the Backup', () => {
     const job = render();
     expect(job.spec!.backoffLimit).to.equal(0);
     expect(job.spec!.activeDeadlineSeconds).to.equal(600);
-    expect(job.metadata!.ownerReferences).to.deep.equal([{ apiVersion: 'mysql.cloudnative-mysql.io/v1alpha1', kind: 'Backup', name: 'nightly', uid: 'nightly-uid', controller: true, blockOwnerDeletion: true }]);
+    expect(job.metadata!.ownerReferences).to.deep.equal([
+      {
+        apiVersion: 'mysql.cloudnative-mysql.io/v1alpha1',
+        kind: 'Backup',
+        name: 'nightly',
+        uid: 'nightly-uid',
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ]);
     const env = Object.fromEntries(job.spec!.template.spec!.containers[0].env!.map((e) => [e.name, e.value]));
     expect(env.SILO_DEADLINE_SECONDS, 'the worker stops itself first, to abort the upload cleanly').to.equal('585');
     expect(job.spec!.template.spec!.restartPolicy).to.equal('Never');
   });
 
-  it('stable labels that never match the Cluster\'s instance selector', () => {
+  it("stable labels that never match the Cluster's instance selector", () => {
     const job = render();
     expect(job.metadata!.labels).to.deep.equal({
-      'app.kubernetes.io/managed-by': 'silo', 'app.kubernetes.io/component': 'backup',
-      'mysql.cloudnative-mysql.io/cluster': 'db', 'mysql.cloudnative-mysql.io/backup': 'nightly',
+      'app.kubernetes.io/managed-by': 'silo',
+      'app.kubernetes.io/component': 'backup',
+      'mysql.cloudnative-mysql.io/cluster': 'db',
+      'mysql.cloudnative-mysql.io/backup': 'nightly',
     });
     expect(job.spec!.template.metadata!.labels).to.deep.equal(job.metadata!.labels);
     expect(matches(instanceSelector('db'), job.spec!.template.metadata!.labels!)).to.equal(false);
-    expect(matches(instanceSelector('db'), { 'mysql.cloudnative-mysql.io/cluster': 'db', 'mysql.cloudnative-mysql.io/instance-role': 'replica' })).to.equal(true);
+    expect(
+      matches(instanceSelector('db'), {
+        'mysql.cloudnative-mysql.io/cluster': 'db',
+        'mysql.cloudnative-mysql.io/instance-role': 'replica',
+      }),
+    ).to.equal(true);
   });
 
   it('takes serviceAccount, imagePullSecrets, tolerations, backup resources and the image from the Cluster', () => {
-    const job = render(cluster({
-      imageName: 'ghcr.io/cloudnative-mysql/cloudnative-mysql-instance:10.11', serviceAccountName: 'backup-irsa',
-      imagePullSecrets: [{ name: 'regcred' }], tolerations: [{ key: 'db', operator: 'Exists', effect: 'NoSchedule' }],
-      backup: { resources: { limits: { memory: '512Mi' } } },
-    }));
+    const job = render(
+      cluster({
+        imageName: 'ghcr.io/cloudnative-mysql/cloudnative-mysql-instance:10.11',
+        serviceAccountName: 'backup-irsa',
+        imagePullSecrets: [{ name: 'regcred' }],
+        tolerations: [{ key: 'db', operator: 'Exists', effect: 'NoSchedule' }],
+        backup: { resources: { limits: { memory: '512Mi' } } },
+      }),
+    );
     const spec = job.spec!.template.spec!;
     expect(spec.serviceAccountName).to.equal('backup-irsa');
     expect(spec.imagePullSecrets).to.deep.equal([{ name: 'regcred' }]);
     expect(spec.tolerations).to.deep.equal([{ key: 'db', operator: 'Exists', effect: 'NoSchedule' }]);
     expect(spec.containers[0].resources).to.deep.equal({ limits: { memory: '512Mi' } });
     expect(spec.containers[0].image).to.equal('ghcr.io/cloudnative-mysql/cloudnative-mysql-instance:10.11');
-    expect(render().spec!.template.spec!.containers[0].image, 'no imageName: the operator\'s worker image').to.equal('ghcr.io/silo-operator/silo:0.1.0');
+    expect(render().spec!.template.spec!.containers[0].image, "no imageName: the operator's worker image").to.equal(
+      'ghcr.io/silo-operator/silo:0.1.0',
+    );
   });
 
-  it('the instance image resolves to Silo\'s CLI on the process kubelet', () => {
-    const resolved = resolveImage('ghcr.io/cloudnative-mysql/cloudnative-mysql-instance:10.11', render().spec!.template.spec!.containers[0].command, undefined);
+  it("the instance image resolves to Silo's CLI on the process kubelet", () => {
+    const resolved = resolveImage(
+      'ghcr.io/cloudnative-mysql/cloudnative-mysql-instance:10.11',
+      render().spec!.template.spec!.containers[0].command,
+      undefined,
+    );
     expect(resolved.ok).to.equal(true);
-    expect((resolved as { run: { argv: string[] } }).run.argv.slice(-5)).to.deep.equal(['runtime/cli.ts', 'backup', 'physical', '--instance-manager', 'https://127.1.0.9:8443']);
+    expect((resolved as { run: { argv: string[] } }).run.argv.slice(-5)).to.deep.equal([
+      'runtime/cli.ts',
+      'backup',
+      'physical',
+      '--instance-manager',
+      'https://127.1.0.9:8443',
+    ]);
   });
 
   it('credentials and the client certificate only by Secret reference; no secret value anywhere', () => {
@@ -85,10 +130,23 @@ describe('Backup Job rendering', () => {
 
   it('compression, age recipients and the endpoint CA come from the store', () => {
     const recipient = 'age1' + 'q'.repeat(58);
-    const b = backup('nightly', { objectStore: { ...store, compression: { algorithm: 'gzip', level: 3 }, encryption: { age: { recipients: [recipient] } }, endpointCA: { name: 'ca', key: 'ca.pem' } } });
+    const b = backup('nightly', {
+      objectStore: {
+        ...store,
+        compression: { algorithm: 'gzip', level: 3 },
+        encryption: { age: { recipients: [recipient] } },
+        endpointCA: { name: 'ca', key: 'ca.pem' },
+      },
+    });
     const job = render(cluster(), b);
     const env = Object.fromEntries(job.spec!.template.spec!.containers[0].env!.map((e) => [e.name, e.value]));
-    expect(env).to.include({ SILO_COMPRESSION: 'gzip', SILO_COMPRESSION_LEVEL: '3', SILO_AGE_RECIPIENTS: recipient, SILO_S3_CA_FILE: '/var/run/silo/store-ca/ca.crt', SILO_S3_FORCE_PATH_STYLE: 'true' });
+    expect(env).to.include({
+      SILO_COMPRESSION: 'gzip',
+      SILO_COMPRESSION_LEVEL: '3',
+      SILO_AGE_RECIPIENTS: recipient,
+      SILO_S3_CA_FILE: '/var/run/silo/store-ca/ca.crt',
+      SILO_S3_FORCE_PATH_STYLE: 'true',
+    });
   });
 
   it('Job names fit in 63 characters and end with the backup ID', () => {

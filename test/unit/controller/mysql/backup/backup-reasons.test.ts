@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { failureFromWorker, REASON } from '../../../../../runtime/controller/mysql/backup/backup-reasons.js';
 import { EXIT } from '../../../../../runtime/contracts/worker-result.js';
 
-describe('Backup reasons from the worker\'s result line', () => {
+describe("Backup reasons from the worker's result line", () => {
   const cases: Array<[string, string, string]> = [
     ['config', 'SILO_S3_BUCKET is not set; set it to the bucket name', REASON.InvalidWorkerConfiguration],
     ['auth', 'The Access Key Id you provided does not exist', REASON.ObjectStoreAuthFailed],
@@ -15,7 +15,11 @@ describe('Backup reasons from the worker\'s result line', () => {
     ['tls', 'mTLS handshake with the instance manager at https://127.1.0.3:8443 failed (ECONNRESET)', REASON.InstanceManagerTLSFailure],
     ['unreachable', 'cannot reach the instance manager at https://127.1.0.3:8443 (ECONNREFUSED)', REASON.InstanceManagerUnreachable],
     ['sourceFailed', 'mariabackup exited with status 1 on the instance; nothing was stored', REASON.XtraBackupFailed],
-    ['interrupted', 'the backup stream from https://127.1.0.3:8443 was cut (ECONNRESET); nothing was stored', REASON.SourceStreamInterrupted],
+    [
+      'interrupted',
+      'the backup stream from https://127.1.0.3:8443 was cut (ECONNRESET); nothing was stored',
+      REASON.SourceStreamInterrupted,
+    ],
     ['interrupted', 'the backup stream ended without an exit status; it was cut, nothing was stored', REASON.SourceStreamInterrupted],
     ['busy', 'the instance manager is busy: a backup of db-1 is already running since x', REASON.InstanceManagerBusy],
     ['other', 'something odd', REASON.WorkerFailed],

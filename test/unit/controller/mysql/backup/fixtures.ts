@@ -2,17 +2,28 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { BackupResource, ClusterResource } from '../../../../../src/generated/api-types.js';
 
-export function pod(name: string, role: 'primary' | 'replica', opts: { ready?: boolean; lag?: string; ip?: string; phase?: string; port?: number; deleting?: boolean } = {}): V1Pod {
+export function pod(
+  name: string,
+  role: 'primary' | 'replica',
+  opts: { ready?: boolean; lag?: string; ip?: string; phase?: string; port?: number; deleting?: boolean } = {},
+): V1Pod {
   return {
     metadata: {
-      name, namespace: 'ns',
+      name,
+      namespace: 'ns',
       labels: { 'mysql.cloudnative-mysql.io/cluster': 'db', 'mysql.cloudnative-mysql.io/instance-role': role },
       ...(opts.lag !== undefined ? { annotations: { 'mysql.cloudnative-mysql.io/replication-lag-seconds': opts.lag } } : {}),
       ...(opts.deleting ? { deletionTimestamp: new Date() } : {}),
     },
-    spec: { containers: [{ name: 'mariadb' }, { name: 'instance-manager', ...(opts.port ? { ports: [{ name: 'instance-mgr', containerPort: opts.port }] } : {}) }] },
+    spec: {
+      containers: [
+        { name: 'mariadb' },
+        { name: 'instance-manager', ...(opts.port ? { ports: [{ name: 'instance-mgr', containerPort: opts.port }] } : {}) },
+      ],
+    },
     status: {
-      phase: opts.phase ?? 'Running', podIP: opts.ip ?? `127.1.0.${name.length}`,
+      phase: opts.phase ?? 'Running',
+      podIP: opts.ip ?? `127.1.0.${name.length}`,
       conditions: [{ type: 'Ready', status: opts.ready === false ? 'False' : 'True' }],
     },
   };
@@ -20,22 +31,45 @@ export function pod(name: string, role: 'primary' | 'replica', opts: { ready?: b
 
 export function cluster(spec: Partial<ClusterResource['spec']> = {}): ClusterResource {
   return {
-    apiVersion: 'mysql.cloudnative-mysql.io/v1alpha1', kind: 'Cluster',
+    apiVersion: 'mysql.cloudnative-mysql.io/v1alpha1',
+    kind: 'Cluster',
     metadata: { name: 'db', namespace: 'ns', uid: 'cluster-uid' },
     spec: { instances: 2, storage: { size: '1Gi' }, ...spec },
   } as ClusterResource;
 }
 
 export const store = {
-  bucket: 'backups', path: 'prod', endpoint: 'http://127.0.0.1:19000', forcePathStyle: true,
+  bucket: 'backups',
+  path: 'prod',
+  endpoint: 'http://127.0.0.1:19000',
+  forcePathStyle: true,
   credentials: { accessKeyId: { name: 'minio', key: 'access' }, secretAccessKey: { name: 'minio', key: 'secret' } },
 };
 
-export function backup(name: string, spec: Partial<BackupResource['spec']> = {}, extra: { created?: string; status?: BackupResource['status']; uid?: string } = {}): BackupResource {
+export function backup(
+  name: string,
+  spec: Partial<BackupResource['spec']> = {},
+  extra: { created?: string; status?: BackupResource['status']; uid?: string } = {},
+): BackupResource {
   return {
-    apiVersion: 'mysql.cloudnative-mysql.io/v1alpha1', kind: 'Backup',
-    metadata: { name, namespace: 'ns', uid: extra.uid ?? `${name}-uid`, generation: 1, creationTimestamp: extra.created ?? '2026-11-22T05:00:00Z' },
-    spec: { cluster: { name: 'db' }, method: 'xtrabackup', target: 'prefer-standby', online: true, type: 'full', deadlineSeconds: 600, ...spec },
+    apiVersion: 'mysql.cloudnative-mysql.io/v1alpha1',
+    kind: 'Backup',
+    metadata: {
+      name,
+      namespace: 'ns',
+      uid: extra.uid ?? `${name}-uid`,
+      generation: 1,
+      creationTimestamp: extra.created ?? '2026-11-22T05:00:00Z',
+    },
+    spec: {
+      cluster: { name: 'db' },
+      method: 'xtrabackup',
+      target: 'prefer-standby',
+      online: true,
+      type: 'full',
+      deadlineSeconds: 600,
+      ...spec,
+    },
     ...(extra.status ? { status: extra.status } : {}),
   } as BackupResource;
 }

@@ -4,12 +4,27 @@ import { pruneJobName, pruneOutcome, renderPruneJob } from '../../../../../runti
 import { prefixOf, type BackupObject } from '../../../../../runtime/controller/mysql/retention/remote-deletion.js';
 import { parsePrefixes } from '../../../../../runtime/workers/prune-worker.js';
 
-const store = { bucket: 'backups', path: 'prod', endpoint: 'http://127.0.0.1:9000', forcePathStyle: true,
-  credentials: { accessKeyId: { name: 'creds', key: 'id' }, secretAccessKey: { name: 'creds', key: 'secret' } } };
+const store = {
+  bucket: 'backups',
+  path: 'prod',
+  endpoint: 'http://127.0.0.1:9000',
+  forcePathStyle: true,
+  credentials: { accessKeyId: { name: 'creds', key: 'id' }, secretAccessKey: { name: 'creds', key: 'secret' } },
+};
 const entries = [{ backupName: 'b1', prefix: 'prod/db/b1/20261122T000000Z/', why: 'expired' as const }];
 const job = (type: string, message?: string): [V1Job, V1Pod[]] => [
   { status: { conditions: [{ type, status: 'True' }] } },
-  message === undefined ? [] : [{ status: { containerStatuses: [{ name: 'prune', image: '', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 0, message } } }] } }],
+  message === undefined
+    ? []
+    : [
+        {
+          status: {
+            containerStatuses: [
+              { name: 'prune', image: '', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 0, message } } },
+            ],
+          },
+        },
+      ],
 ];
 
 describe('prune Job', () => {
@@ -30,8 +45,16 @@ describe('prune Job', () => {
   });
 
   it('reads deleted indices from the result line, and nothing when there is none', () => {
-    expect(pruneOutcome(...job('Complete', '{"outcome":"completed","deleted":[0,1],"failed":[],"objects":4}'))).to.deep.include({ state: 'finished', succeeded: true });
-    const partial = pruneOutcome(...job('Failed', 'log line\n{"outcome":"failed","reason":"auth","deleted":[1],"failed":[{"index":0,"error":"access denied"}],"objects":2}'));
+    expect(pruneOutcome(...job('Complete', '{"outcome":"completed","deleted":[0,1],"failed":[],"objects":4}'))).to.deep.include({
+      state: 'finished',
+      succeeded: true,
+    });
+    const partial = pruneOutcome(
+      ...job(
+        'Failed',
+        'log line\n{"outcome":"failed","reason":"auth","deleted":[1],"failed":[{"index":0,"error":"access denied"}],"objects":2}',
+      ),
+    );
     expect(partial).to.deep.include({ succeeded: false, error: 'access denied' });
     expect([...(partial as { deleted: ReadonlySet<number> }).deleted]).to.deep.equal([1]);
     const silent = pruneOutcome(...job('Complete', 'no json here'));
@@ -42,17 +65,26 @@ describe('prune Job', () => {
 });
 
 describe('backup prefixes', () => {
-  const backup = (status: object): BackupObject => ({ metadata: { name: 'b1' }, spec: { cluster: { name: 'db' } }, status } as BackupObject);
+  const backup = (status: object): BackupObject =>
+    ({ metadata: { name: 'b1' }, spec: { cluster: { name: 'db' } }, status }) as BackupObject;
 
   it('come from status.destinationPath in the resolved bucket', () => {
-    expect(prefixOf(backup({ backupId: '20261122T000000Z', destinationPath: 's3://backups/prod/db/b1/20261122T000000Z/' }), store, 'db')).to.deep.equal({ prefix: 'prod/db/b1/20261122T000000Z/' });
+    expect(
+      prefixOf(backup({ backupId: '20261122T000000Z', destinationPath: 's3://backups/prod/db/b1/20261122T000000Z/' }), store, 'db'),
+    ).to.deep.equal({ prefix: 'prod/db/b1/20261122T000000Z/' });
     expect(prefixOf(backup({ backupId: '20261122T000000Z' }), store, 'db')).to.deep.equal({ prefix: 'prod/db/b1/20261122T000000Z/' });
   });
 
   it('are refused for another bucket, a path without the backup ID, or no backup ID', () => {
-    expect(prefixOf(backup({ backupId: 'X', destinationPath: 's3://other/prod/db/b1/X/' }), store, 'db')).to.have.property('problem').that.matches(/not in bucket backups/);
-    expect(prefixOf(backup({ backupId: 'X', destinationPath: 's3://backups/prod/' }), store, 'db')).to.have.property('problem').that.matches(/does not end with its backup ID/);
-    expect(prefixOf(backup({}), store, 'db')).to.have.property('problem').that.matches(/no status\.backupId/);
+    expect(prefixOf(backup({ backupId: 'X', destinationPath: 's3://other/prod/db/b1/X/' }), store, 'db'))
+      .to.have.property('problem')
+      .that.matches(/not in bucket backups/);
+    expect(prefixOf(backup({ backupId: 'X', destinationPath: 's3://backups/prod/' }), store, 'db'))
+      .to.have.property('problem')
+      .that.matches(/does not end with its backup ID/);
+    expect(prefixOf(backup({}), store, 'db'))
+      .to.have.property('problem')
+      .that.matches(/no status\.backupId/);
   });
 
   it('the worker refuses prefixes that could reach beyond one backup', () => {

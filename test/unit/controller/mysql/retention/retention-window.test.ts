@@ -1,14 +1,26 @@
 import { expect } from 'chai';
-import { parseRetentionPolicy, RetentionPolicyError, windowStart } from '../../../../../runtime/controller/mysql/retention/retention-policy.js';
+import {
+  parseRetentionPolicy,
+  RetentionPolicyError,
+  windowStart,
+} from '../../../../../runtime/controller/mysql/retention/retention-policy.js';
 import { selectRetention, type RetentionCandidate } from '../../../../../runtime/controller/mysql/retention/retention-selection.js';
 
 const now = new Date('2026-11-22T12:00:00Z');
 const daysAgo = (days: number) => new Date(now.getTime() - days * 86_400_000);
 let serial = 0;
-const backup = (name: string, age: number, parent?: string): RetentionCandidate =>
-  ({ name, backupId: `2026${String(++serial).padStart(4, '0')}T000000Z-${name}`, recoveryPoint: daysAgo(age), ...(parent ? { parentBackupId: parent } : {}) });
+const backup = (name: string, age: number, parent?: string): RetentionCandidate => ({
+  name,
+  backupId: `2026${String(++serial).padStart(4, '0')}T000000Z-${name}`,
+  recoveryPoint: daysAgo(age),
+  ...(parent ? { parentBackupId: parent } : {}),
+});
 const idOf = (list: RetentionCandidate[], name: string) => list.find((b) => b.name === name)!.backupId;
-const withParent = (list: RetentionCandidate[], name: string, age: number, parent: string) => { const b = backup(name, age, idOf(list, parent)); list.push(b); return b; };
+const withParent = (list: RetentionCandidate[], name: string, age: number, parent: string) => {
+  const b = backup(name, age, idOf(list, parent));
+  list.push(b);
+  return b;
+};
 
 describe('retention window', () => {
   describe('policy and window start', () => {
@@ -17,7 +29,10 @@ describe('retention window', () => {
       expect(parseRetentionPolicy('4w')).to.deep.equal({ count: 4, unit: 'w' });
       expect(parseRetentionPolicy('6m')).to.deep.equal({ count: 6, unit: 'm' });
       for (const bad of ['0d', '30', '30y', '1.5d', '-1d', '']) {
-        expect(() => parseRetentionPolicy(bad), bad).to.throw(RetentionPolicyError, /spec\.backup\.retentionPolicy .* use a number followed by d, w or m, e\.g\. 30d/);
+        expect(() => parseRetentionPolicy(bad), bad).to.throw(
+          RetentionPolicyError,
+          /spec\.backup\.retentionPolicy .* use a number followed by d, w or m, e\.g\. 30d/,
+        );
       }
     });
 
@@ -68,11 +83,16 @@ describe('retention window', () => {
       withParent(list, 'inc2', 10, 'inc1');
       withParent(list, 'inc3', 3, 'inc2');
       const { keep, expire } = selectRetention(list, start);
-      expect(Object.fromEntries(keep)).to.deep.equal({ inc3: 'in-window', inc2: 'window-base', inc1: 'parent-of-kept', full: 'parent-of-kept' });
+      expect(Object.fromEntries(keep)).to.deep.equal({
+        inc3: 'in-window',
+        inc2: 'window-base',
+        inc1: 'parent-of-kept',
+        full: 'parent-of-kept',
+      });
       expect(expire).to.deep.equal(['full-old']);
     });
 
-    it('keeps a differential\'s full backup but not the incrementals in between', () => {
+    it("keeps a differential's full backup but not the incrementals in between", () => {
       const list: RetentionCandidate[] = [backup('full', 20)];
       withParent(list, 'inc', 15, 'full');
       withParent(list, 'diff', 10, 'full');
@@ -87,7 +107,12 @@ describe('retention window', () => {
       withParent(list, 'inc', 25, 'full');
       list.push(backup('full2', 20), backup('newfull', 2));
       const { keep, expire } = selectRetention(list, start, new Set([idOf(list, 'inc')]));
-      expect(Object.fromEntries(keep)).to.deep.equal({ newfull: 'in-window', full2: 'window-base', inc: 'protected', full: 'parent-of-kept' });
+      expect(Object.fromEntries(keep)).to.deep.equal({
+        newfull: 'in-window',
+        full2: 'window-base',
+        inc: 'protected',
+        full: 'parent-of-kept',
+      });
       expect(expire).to.deep.equal([]);
       expect(selectRetention(list, start).expire).to.deep.equal(['full', 'inc']);
     });

@@ -10,7 +10,10 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../../../../../runtime/controller/kube/client.js';
 import { KINDS } from '../../../../../runtime/controller/kube/kinds.js';
 import { scheduledBackupReconciler } from '../../../../../runtime/controller/mysql/scheduled-backup/scheduled-backup-reconciler.js';
-import { ANNOTATION_SCHEDULED_BACKUP, LABEL_SCHEDULED_BACKUP } from '../../../../../runtime/controller/mysql/scheduled-backup/child-backup.js';
+import {
+  ANNOTATION_SCHEDULED_BACKUP,
+  LABEL_SCHEDULED_BACKUP,
+} from '../../../../../runtime/controller/mysql/scheduled-backup/child-backup.js';
 import type { KindRef, KubeObject, ObjectCache, ObjectKey, ReconcileContext } from '../../../../../runtime/controller/reconciler.js';
 import { createLogger } from '../../../../../runtime/logging/logger.js';
 
@@ -41,32 +44,56 @@ class MapCache implements ObjectCache {
 
 function context(cache: ObjectCache, events: string[]): ReconcileContext {
   return {
-    client: new KubeClient(unreachable()), cache,
-    events: { record: async (_o, type, reason) => { events.push(`${type} ${reason}`); } },
+    client: new KubeClient(unreachable()),
+    cache,
+    events: {
+      record: async (_o, type, reason) => {
+        events.push(`${type} ${reason}`);
+      },
+    },
     metrics: { observeBackup: () => undefined },
     log: createLogger({}, { level: 'error', write: () => undefined }),
-    now: () => now, signal: new AbortController().signal,
+    now: () => now,
+    signal: new AbortController().signal,
     settings: { workerImage: 'stand-in', operatorNamespace: 'silo-system' },
   };
 }
 
 const schedule = (status: Record<string, unknown>): KubeObject => ({
-  apiVersion: 'mysql.cloudnative-mysql.io/v1alpha1', kind: 'ScheduledBackup',
+  apiVersion: 'mysql.cloudnative-mysql.io/v1alpha1',
+  kind: 'ScheduledBackup',
   metadata: { name: 'nightly', namespace: NS, uid: 'u1', generation: 1, resourceVersion: '7', creationTimestamp: '2026-11-22T05:00:00Z' },
   spec: { schedule: '0 * * * * *', cluster: { name: 'db' } },
   status,
 });
 
 const child = (name: string, phase: string): KubeObject => ({
-  metadata: { name, namespace: NS, labels: { [LABEL_SCHEDULED_BACKUP]: 'nightly' }, annotations: { [ANNOTATION_SCHEDULED_BACKUP]: 'nightly' } },
+  metadata: {
+    name,
+    namespace: NS,
+    labels: { [LABEL_SCHEDULED_BACKUP]: 'nightly' },
+    annotations: { [ANNOTATION_SCHEDULED_BACKUP]: 'nightly' },
+  },
   status: { phase },
 });
 
 describe('ScheduledBackup reconciler: cache reads', () => {
   it('with nothing due and nothing new in status, a reconcile makes no API call', async () => {
     const current = schedule({
-      lastScheduleTime: '2026-11-22T06:00:00.000Z', lastBackupName: 'nightly-20261122060000', nextScheduleTime: next, observedGeneration: 1,
-      conditions: [{ type: 'Ready', status: 'True', reason: 'Scheduled', message: `next Backup at ${next}`, lastTransitionTime: '2026-11-22T05:00:00.000Z', observedGeneration: 1 }],
+      lastScheduleTime: '2026-11-22T06:00:00.000Z',
+      lastBackupName: 'nightly-20261122060000',
+      nextScheduleTime: next,
+      observedGeneration: 1,
+      conditions: [
+        {
+          type: 'Ready',
+          status: 'True',
+          reason: 'Scheduled',
+          message: `next Backup at ${next}`,
+          lastTransitionTime: '2026-11-22T05:00:00.000Z',
+          observedGeneration: 1,
+        },
+      ],
     });
     const events: string[] = [];
     const cache = new MapCache([
@@ -79,7 +106,11 @@ describe('ScheduledBackup reconciler: cache reads', () => {
   });
 
   it('a slot the cached status says is due is confirmed with the API server, not fired from the cache', async () => {
-    const stale = schedule({ lastScheduleTime: '2026-11-22T05:59:00.000Z', nextScheduleTime: '2026-11-22T06:00:00.000Z', observedGeneration: 1 });
+    const stale = schedule({
+      lastScheduleTime: '2026-11-22T05:59:00.000Z',
+      nextScheduleTime: '2026-11-22T06:00:00.000Z',
+      observedGeneration: 1,
+    });
     const events: string[] = [];
     const cache = new MapCache([{ kind: KINDS.ScheduledBackup, object: stale }]);
     let error: Error | undefined;
@@ -88,7 +119,9 @@ describe('ScheduledBackup reconciler: cache reads', () => {
     } catch (e) {
       error = e as Error;
     }
-    expect(error?.message ?? 'no API call was made', 'the reconcile should have asked the API server').to.match(/ECONNREFUSED|connect|fetch failed/i);
+    expect(error?.message ?? 'no API call was made', 'the reconcile should have asked the API server').to.match(
+      /ECONNREFUSED|connect|fetch failed/i,
+    );
     expect(events).to.deep.equal([]);
   });
 });

@@ -1,6 +1,10 @@
 import { expect } from 'chai';
 import {
-  backupSpecOf, childBackupName, inheritedAnnotations, renderChildBackup, scheduleLabelValue,
+  backupSpecOf,
+  childBackupName,
+  inheritedAnnotations,
+  renderChildBackup,
+  scheduleLabelValue,
 } from '../../../../../runtime/controller/mysql/scheduled-backup/child-backup.js';
 import { fitName } from '../../../../../runtime/controller/kube/names.js';
 
@@ -34,27 +38,57 @@ describe('ScheduledBackup child Backups', () => {
 
   it('copies exactly the Backup fields of the spec', () => {
     const spec = backupSpecOf({
-      schedule: '0 0 0 * * *', immediate: true, suspend: false, backupOwnerReference: 'self', cluster: { name: 'c1' },
-      method: 'xtrabackup', target: 'primary', online: true, type: 'incremental', deadlineSeconds: 600,
+      schedule: '0 0 0 * * *',
+      immediate: true,
+      suspend: false,
+      backupOwnerReference: 'self',
+      cluster: { name: 'c1' },
+      method: 'xtrabackup',
+      target: 'primary',
+      online: true,
+      type: 'incremental',
+      deadlineSeconds: 600,
     });
-    expect(spec).to.deep.equal({ cluster: { name: 'c1' }, method: 'xtrabackup', target: 'primary', online: true, type: 'incremental', deadlineSeconds: 600 });
+    expect(spec).to.deep.equal({
+      cluster: { name: 'c1' },
+      method: 'xtrabackup',
+      target: 'primary',
+      online: true,
+      type: 'incremental',
+      deadlineSeconds: 600,
+    });
   });
 
   it('labels and owns the child as backupOwnerReference says', () => {
     const owner = { apiVersion: 'mysql.cloudnative-mysql.io/v1alpha1', kind: 'ScheduledBackup', name: 'nightly', uid: 'u-1' };
-    const child = renderChildBackup({ scheduleName: 'nightly', namespace: 'ns', spec: { schedule: '@daily', cluster: { name: 'c1' } }, slot, owner });
+    const child = renderChildBackup({
+      scheduleName: 'nightly',
+      namespace: 'ns',
+      spec: { schedule: '@daily', cluster: { name: 'c1' } },
+      slot,
+      owner,
+    });
     expect(child.metadata?.labels).to.deep.equal({
-      'mysql.cloudnative-mysql.io/scheduled-backup': 'nightly', 'mysql.cloudnative-mysql.io/cluster': 'c1', 'app.kubernetes.io/managed-by': 'silo',
+      'mysql.cloudnative-mysql.io/scheduled-backup': 'nightly',
+      'mysql.cloudnative-mysql.io/cluster': 'c1',
+      'app.kubernetes.io/managed-by': 'silo',
     });
     expect(child.metadata?.ownerReferences).to.deep.equal([{ ...owner, controller: true }]);
-    const none = renderChildBackup({ scheduleName: 'nightly', namespace: 'ns', spec: { schedule: '@daily', cluster: { name: 'c1' } }, slot });
+    const none = renderChildBackup({
+      scheduleName: 'nightly',
+      namespace: 'ns',
+      spec: { schedule: '@daily', cluster: { name: 'c1' } },
+      slot,
+    });
     expect(none.metadata?.ownerReferences).to.equal(undefined);
   });
 
   it('passes on only mysql.cloudnative-mysql.io/ annotations', () => {
-    expect(inheritedAnnotations({
-      'mysql.cloudnative-mysql.io/delete-remote-data': 'true',
-      'kubectl.kubernetes.io/last-applied-configuration': '{}',
-    })).to.deep.equal({ 'mysql.cloudnative-mysql.io/delete-remote-data': 'true' });
+    expect(
+      inheritedAnnotations({
+        'mysql.cloudnative-mysql.io/delete-remote-data': 'true',
+        'kubectl.kubernetes.io/last-applied-configuration': '{}',
+      }),
+    ).to.deep.equal({ 'mysql.cloudnative-mysql.io/delete-remote-data': 'true' });
   });
 });

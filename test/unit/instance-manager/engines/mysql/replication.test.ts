@@ -16,8 +16,14 @@ describe('instance manager replication status (source of the replication-lag ann
   });
 
   it('a stopped SQL thread has no lag and carries the error', () => {
-    const text = 'Slave_IO_Running: Yes\nSlave_SQL_Running: No\nLast_SQL_Error: Error \'Operation CREATE USER failed\'\nSeconds_Behind_Master: NULL\n';
-    expect(parseReplicaStatus(text)).to.deep.equal({ ioRunning: true, sqlRunning: false, secondsBehindMaster: null, lastError: 'Error \'Operation CREATE USER failed\'' });
+    const text =
+      "Slave_IO_Running: Yes\nSlave_SQL_Running: No\nLast_SQL_Error: Error 'Operation CREATE USER failed'\nSeconds_Behind_Master: NULL\n";
+    expect(parseReplicaStatus(text)).to.deep.equal({
+      ioRunning: true,
+      sqlRunning: false,
+      secondsBehindMaster: null,
+      lastError: "Error 'Operation CREATE USER failed'",
+    });
   });
 
   it('a primary (no replica row) is null', () => {
