@@ -15,8 +15,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createLogger } from './logging/logger.js';
-import { runBackup } from './workers/backup-worker.js';
-import { runRestore } from './workers/restore-worker.js';
+import { runBackup, type BackupSourceSpec } from './workers/backup-worker.js';
+import { runRestore, type RestoreTargetSpec } from './workers/restore-worker.js';
 import { runDelete } from './workers/delete-worker.js';
 import { runPrune } from './workers/prune-worker.js';
 import { runInstanceManager } from './instance-manager/main.js';
@@ -40,6 +40,39 @@ function report(result: WorkerResult): void {
     }
 }
 
+/** The flags a worker command takes (after `silo <command> <mode>`, before `--`). */
+interface Flags {
+  data?: string;
+  status?: string;
+  'instance-manager'?: string;
+  'data-dir'?: string;
+  'work-dir'?: string;
+}
+
+/** `silo backup <mode>`'s source, its flags checked; undefined for a mode that is not a backup mode. */
+function backupSource(mode: string | undefined, values: Flags, after: string[]): BackupSourceSpec | undefined {
+  if (mode === 'command') return { mode, command: after };
+  if (mode === 'fifo') {
+    if (!values.data || !values.status) throw new ConfigError('backup fifo needs --data <pipe> and --status <file>');
+    return { mode, data: values.data, status: values.status };
+  }
+  if (mode === 'physical') {
+    if (!values['instance-manager']) throw new ConfigError('backup physical needs --instance-manager https://<pod-ip>:<port>');
+    return { mode, instanceManager: values['instance-manager'] };
+  }
+  return undefined;
+}
+
+/** `silo restore <mode>`'s target, its flags checked; undefined for a mode that is not a restore mode. */
+function restoreTarget(mode: string | undefined, values: Flags, after: string[]): RestoreTargetSpec | undefined {
+  if (mode === 'command') return { mode, command: after };
+  if (mode === 'physical') {
+    if (!values['data-dir']) throw new ConfigError('restore physical needs --data-dir <empty data directory>');
+    return { mode, dataDir: values['data-dir'], workDir: values['work-dir'] ?? '' };
+  }
+  return undefined;
+}
+
 async function main(argv: string[]): Promise<void> {
   // The operator parses its own flags and runs until a signal or lost leadership;
   // imported lazily so workers do not load the controller.
@@ -58,34 +91,12 @@ async function main(argv: string[]): Promise<void> {
     },
     strict: true,
   });
-  if (command === 'backup') {
-    if (mode === 'command')
-      return report({ outcome: 'completed', metadata: await runBackup({ mode, command: after }, process.env, logger) });
-    if (mode === 'fifo') {
-      if (!values.data || !values.status) throw new ConfigError('backup fifo needs --data <pipe> and --status <file>');
-      return report({
-        outcome: 'completed',
-        metadata: await runBackup({ mode, data: values.data, status: values.status }, process.env, logger),
-      });
-    }
-    if (mode === 'physical') {
-      if (!values['instance-manager']) throw new ConfigError('backup physical needs --instance-manager https://<pod-ip>:<port>');
-      return report({
-        outcome: 'completed',
-        metadata: await runBackup({ mode, instanceManager: values['instance-manager'] }, process.env, logger),
-      });
-    }
-  }
-  if (command === 'restore') {
-    if (mode === 'command') {
-      await runRestore({ mode, command: after }, process.env, logger);
-      return report({ outcome: 'restored' });
-    }
-    if (mode === 'physical') {
-      if (!values['data-dir']) throw new ConfigError('restore physical needs --data-dir <empty data directory>');
-      await runRestore({ mode, dataDir: values['data-dir'], workDir: values['work-dir'] ?? '' }, process.env, logger);
-      return report({ outcome: 'restored' });
-    }
+  const source = command === 'backup' ? backupSource(mode, values, after) : undefined;
+  if (source) return report({ outcome: 'completed', metadata: await runBackup(source, process.env, logger) });
+  const target = command === 'restore' ? restoreTarget(mode, values, after) : undefined;
+  if (target) {
+    await runRestore(target, process.env, logger);
+    return report({ outcome: 'restored' });
   }
   if (command === 'delete' && mode === 'object') return report({ outcome: 'deleted', ...(await runDelete(process.env, logger)) });
   if (command === 'prune') {

@@ -26,6 +26,57 @@ export interface InstanceManagerOptions {
   readonly zstd?: 'auto' | 'in-process';
 }
 
+type StartedBackup = Awaited<ReturnType<Engine['startBackup']>>;
+/** What /status reports as the last backup. */
+type LastBackup = { finishedAt: string; exitStatus: number } & Record<string, unknown>;
+
+function json(response: ServerResponse, status: number, body: unknown): ServerResponse {
+  response.writeHead(status, { 'content-type': 'application/json' });
+  return response.end(JSON.stringify(body));
+}
+
+/**
+ * Sends a started backup's stream as the response body, then its exit status, tool and positions as
+ * trailers. Returns what /status reports as the last backup.
+ */
+async function sendBackup(started: StartedBackup, response: ServerResponse, algorithm: string, log: Logger): Promise<LastBackup> {
+  const { stream, tool } = started;
+  log.info('backup started', { tool, compressedBy: stream.compressedBy });
+  response.writeHead(200, {
+    'content-type': 'application/octet-stream',
+    [COMPRESSION_HEADER]: algorithm,
+    trailer: Object.values(TRAILERS).join(', '),
+    ...(started.expectedBytes ? { [EXPECTED_BYTES_HEADER]: String(started.expectedBytes) } : {}),
+  });
+  // Compressing here, before TLS, is decision 0014: the stream crosses TLS and the network at its stored size.
+  stream.output.pipe(response, { end: false });
+  // A client that goes away must not leave the backup tool running and holding locks, nor a compressor
+  // waiting forever for a reader (which would keep this backup "running").
+  response.on('close', () => {
+    if (!response.writableFinished) stream.stop();
+  });
+  // Trailers go after the compressor's last frame; a compressor error cuts the response, so the client sees no exit status.
+  const outcome = await stream.done.catch((error: Error) => {
+    if (!response.destroyed) {
+      log.error('compression failed', { error: error.message });
+      response.destroy(error);
+    }
+    return undefined;
+  });
+  if (!outcome) return { finishedAt: new Date().toISOString(), exitStatus: 128 };
+  const { code, signal, sourceBytes } = outcome;
+  const finished = started.finish();
+  const status = code ?? 128;
+  const trailers: Record<string, string> = { [TRAILERS.exit]: String(status), [TRAILERS.tool]: tool };
+  if (sourceBytes !== undefined) trailers[TRAILERS.sourceBytes] = String(sourceBytes);
+  if (status !== 0) trailers[TRAILERS.error] = `${tool} ${signal ? `was killed by ${signal}` : `exited with status ${code}`}`;
+  Object.assign(trailers, finished.trailers);
+  response.addTrailers(trailers);
+  response.end();
+  log.info('backup finished', { exitStatus: status, ...finished.last });
+  return { finishedAt: new Date().toISOString(), exitStatus: status, ...finished.last };
+}
+
 /**
  * The sidecar's HTTPS server with mutual TLS. Only clients with a certificate
  * signed by the cluster's client CA get past the handshake.
@@ -33,13 +84,8 @@ export interface InstanceManagerOptions {
 export function createInstanceManagerServer(options: InstanceManagerOptions): Server {
   const { engine } = options;
   let running: ({ startedAt: string } & Record<string, string | undefined>) | undefined;
-  let last: ({ finishedAt: string; exitStatus: number } & Record<string, unknown>) | undefined;
+  let last: LastBackup | undefined;
   const zstdCli = options.zstd === 'in-process' ? Promise.resolve(undefined) : findZstdCli();
-  const json = (response: ServerResponse, status: number, body: unknown) => {
-    response.writeHead(status, { 'content-type': 'application/json' });
-    return response.end(JSON.stringify(body));
-  };
-
   const backup = async (_request: IncomingMessage, response: ServerResponse, url: URL) => {
     if (running) {
       return json(response, STATUS.busy, {
@@ -52,47 +98,10 @@ export function createInstanceManagerServer(options: InstanceManagerOptions): Se
     if ('error' in compression) return json(response, STATUS.badRequest, { error: compression.error });
     running = { startedAt: new Date().toISOString(), ...request.fields };
     const log = options.logger.child({ backup: running.startedAt, ...request.fields });
-    let started: Awaited<ReturnType<Engine['startBackup']>> | undefined;
+    let started: StartedBackup | undefined;
     try {
       started = await engine.startBackup(request.fields, { compression: compression.options, zstdCli: await zstdCli, log });
-      const { stream, tool } = started;
-      log.info('backup started', { tool, compressedBy: stream.compressedBy });
-      response.writeHead(200, {
-        'content-type': 'application/octet-stream',
-        [COMPRESSION_HEADER]: compression.options.algorithm,
-        trailer: Object.values(TRAILERS).join(', '),
-        ...(started.expectedBytes ? { [EXPECTED_BYTES_HEADER]: String(started.expectedBytes) } : {}),
-      });
-      // Compressing here, before TLS, is decision 0014: the stream crosses TLS and the network at its stored size.
-      stream.output.pipe(response, { end: false });
-      // A client that goes away must not leave the backup tool running and holding locks, nor a compressor
-      // waiting forever for a reader (which would keep this backup "running").
-      response.on('close', () => {
-        if (!response.writableFinished) stream.stop();
-      });
-      // Trailers go after the compressor's last frame; a compressor error cuts the response, so the client sees no exit status.
-      const outcome = await stream.done.catch((error: Error) => {
-        if (!response.destroyed) {
-          log.error('compression failed', { error: error.message });
-          response.destroy(error);
-        }
-        return undefined;
-      });
-      if (!outcome) {
-        last = { finishedAt: new Date().toISOString(), exitStatus: 128 };
-        return;
-      }
-      const { code, signal, sourceBytes } = outcome;
-      const finished = started.finish();
-      const status = code ?? 128;
-      const trailers: Record<string, string> = { [TRAILERS.exit]: String(status), [TRAILERS.tool]: tool };
-      if (sourceBytes !== undefined) trailers[TRAILERS.sourceBytes] = String(sourceBytes);
-      if (status !== 0) trailers[TRAILERS.error] = `${tool} ${signal ? `was killed by ${signal}` : `exited with status ${code}`}`;
-      Object.assign(trailers, finished.trailers);
-      response.addTrailers(trailers);
-      response.end();
-      last = { finishedAt: new Date().toISOString(), exitStatus: status, ...finished.last };
-      log.info('backup finished', { exitStatus: status, ...finished.last });
+      last = await sendBackup(started, response, compression.options.algorithm, log);
     } catch (error) {
       log.error('backup could not start', { error: (error as Error).message });
       if (!response.headersSent) {

@@ -18,42 +18,39 @@ export interface AzureBlobStoreConfig {
   readonly uploadConcurrency?: number;
 }
 
+const AZURE_AUTH_CODES = [
+  'AuthenticationFailed',
+  'AuthorizationFailure',
+  'AuthorizationPermissionMismatch',
+  'InvalidAuthenticationInfo',
+  'AccountIsDisabled',
+];
+const AZURE_NETWORK_CODES = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'REQUEST_SEND_ERROR'];
+const AZURE_NETWORK_MESSAGE = /socket hang up|ECONNRESET|ECONNREFUSED|ENOTFOUND|timed? ?out/i;
+
+/** The failure class of an Azure error code or HTTP status, and the hint that goes with it. */
+function azureFailureOf(code: string, status: number | undefined, message: string): { failure: StoreFailure; hint: string } {
+  if (AZURE_AUTH_CODES.includes(code) || status === 401 || status === 403) {
+    return { failure: 'auth', hint: '; check the account name and key (or connection string) in the credentials Secret' };
+  }
+  if (code === 'ContainerNotFound') return { failure: 'not-found', hint: '; create the container or fix its name' };
+  if (['BlobNotFound', 'ResourceNotFound'].includes(code) || status === 404) return { failure: 'not-found', hint: '' };
+  if (['InsufficientAccountResources', 'AccountQuotaExceeded'].includes(code) || status === 507) {
+    return { failure: 'storage-full', hint: '; free space in the storage account or raise its quota' };
+  }
+  if (AZURE_NETWORK_CODES.includes(code) || AZURE_NETWORK_MESSAGE.test(message)) {
+    return { failure: 'network', hint: '; check that the endpoint is reachable' };
+  }
+  return { failure: 'other', hint: '' };
+}
+
 /** Maps SDK and socket errors to a failure class and one sentence without secrets. */
 export function classifyAzureError(error: any, action: string): ObjectStoreError {
   if (error instanceof ObjectStoreError) return error;
   const code: string = error?.code ?? error?.details?.errorCode ?? '';
   const status: number | undefined = error?.statusCode;
   const message = String(error?.message ?? error);
-  let failure: StoreFailure = 'other';
-  let hint = '';
-  if (
-    [
-      'AuthenticationFailed',
-      'AuthorizationFailure',
-      'AuthorizationPermissionMismatch',
-      'InvalidAuthenticationInfo',
-      'AccountIsDisabled',
-    ].includes(code) ||
-    status === 401 ||
-    status === 403
-  ) {
-    failure = 'auth';
-    hint = '; check the account name and key (or connection string) in the credentials Secret';
-  } else if (code === 'ContainerNotFound') {
-    failure = 'not-found';
-    hint = '; create the container or fix its name';
-  } else if (['BlobNotFound', 'ResourceNotFound'].includes(code) || status === 404) {
-    failure = 'not-found';
-  } else if (['InsufficientAccountResources', 'AccountQuotaExceeded'].includes(code) || status === 507) {
-    failure = 'storage-full';
-    hint = '; free space in the storage account or raise its quota';
-  } else if (
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'REQUEST_SEND_ERROR'].includes(code) ||
-    /socket hang up|ECONNRESET|ECONNREFUSED|ENOTFOUND|timed? ?out/i.test(message)
-  ) {
-    failure = 'network';
-    hint = '; check that the endpoint is reachable';
-  }
+  const { failure, hint } = azureFailureOf(code, status, message);
   // The code or status only: service messages carry request ids and, for auth failures, the string that was signed.
   const detail = code || (status ? `HTTP ${status}` : message.split('\n')[0].slice(0, 200));
   return new ObjectStoreError(failure, `${action} failed: ${detail}${hint}`, { cause: error });

@@ -18,6 +18,44 @@ const MiB = 1024 * 1024;
 /** GCS requires every chunk but the last to be a multiple of 256 KiB. */
 const CHUNK_GRANULE = 256 * 1024;
 
+const GCS_NETWORK_CODES = [
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+];
+const GCS_NETWORK_MESSAGE = /socket hang up|ECONNRESET|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|timed? ?out|network|^fetch failed$|^terminated$/i;
+
+/** The failure class of a GCS HTTP status, socket code or message, and the hint that goes with it. */
+function gcsFailureOf(
+  status: number | undefined,
+  code: string,
+  message: string,
+  missing: 'bucket' | 'object',
+): { failure: StoreFailure; hint: string } {
+  if (status === 401 || status === 403 || /invalid_grant|invalid_client|unauthorized_client/i.test(message)) {
+    return { failure: 'auth', hint: '; check the service-account key in the credentials Secret and its access to the bucket' };
+  }
+  if (status === 404) {
+    const hint = missing === 'bucket' || /bucket/i.test(message) ? '; create the bucket or fix its name' : '; no object has this key';
+    return { failure: 'not-found', hint };
+  }
+  if (status === 507 || /quota|storage ?full|insufficient storage/i.test(message)) {
+    return { failure: 'storage-full', hint: '; free space in the bucket or raise its quota' };
+  }
+  if (GCS_NETWORK_CODES.includes(code) || GCS_NETWORK_MESSAGE.test(message)) {
+    return { failure: 'network', hint: '; check that the endpoint is reachable' };
+  }
+  return { failure: 'other', hint: '' };
+}
+
 /** Maps SDK, HTTP and socket errors to a failure class and one sentence without secrets. */
 export function classifyGcsError(error: any, action: string, missing: 'bucket' | 'object' = 'bucket'): ObjectStoreError {
   if (error instanceof ObjectStoreError) return error;
@@ -25,36 +63,7 @@ export function classifyGcsError(error: any, action: string, missing: 'bucket' |
   // fetch (undici) wraps the socket error: TypeError('fetch failed' | 'terminated') with a cause.
   const code = typeof error?.code === 'string' ? error.code : typeof error?.cause?.code === 'string' ? error.cause.code : '';
   const message = String(error?.message ?? error);
-  let failure: StoreFailure = 'other';
-  let hint = '';
-  if (status === 401 || status === 403 || /invalid_grant|invalid_client|unauthorized_client/i.test(message)) {
-    failure = 'auth';
-    hint = '; check the service-account key in the credentials Secret and its access to the bucket';
-  } else if (status === 404) {
-    failure = 'not-found';
-    hint = missing === 'bucket' || /bucket/i.test(message) ? '; create the bucket or fix its name' : '; no object has this key';
-  } else if (status === 507 || /quota|storage ?full|insufficient storage/i.test(message)) {
-    failure = 'storage-full';
-    hint = '; free space in the bucket or raise its quota';
-  } else if (
-    [
-      'ECONNREFUSED',
-      'ECONNRESET',
-      'ETIMEDOUT',
-      'EPIPE',
-      'ENOTFOUND',
-      'EAI_AGAIN',
-      'ERR_STREAM_PREMATURE_CLOSE',
-      'UND_ERR_SOCKET',
-      'UND_ERR_CONNECT_TIMEOUT',
-      'UND_ERR_HEADERS_TIMEOUT',
-      'UND_ERR_BODY_TIMEOUT',
-    ].includes(code) ||
-    /socket hang up|ECONNRESET|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|timed? ?out|network|^fetch failed$|^terminated$/i.test(message)
-  ) {
-    failure = 'network';
-    hint = '; check that the endpoint is reachable';
-  }
+  const { failure, hint } = gcsFailureOf(status, code, message, missing);
   // Only the status or socket code: GCS bodies can echo request details, and key material must never leak.
   const detail = status ? `HTTP ${status}` : code || message.split('\n')[0].slice(0, 200);
   return new ObjectStoreError(failure, `${action} failed: ${detail}${hint}`, { cause: error });

@@ -43,6 +43,75 @@ const sql = (ip: string, query: string) =>
     stdio: ['ignore', 'pipe', 'pipe'],
   }).trim();
 
+/** A MariaDB Pod with an empty `shop` database, Ready once the server answers on its socket. */
+const mariadbPod = (name: string) => ({
+  metadata: { name },
+  spec: {
+    terminationGracePeriodSeconds: 10,
+    containers: [
+      {
+        name: 'mariadb',
+        image: 'mariadb:10.11',
+        args: ['--skip-log-bin', '--innodb-buffer-pool-size=16M'],
+        env: [
+          { name: 'MARIADB_ALLOW_EMPTY_ROOT_PASSWORD', value: '1' },
+          { name: 'MARIADB_DATABASE', value: 'shop' },
+        ],
+        readinessProbe: { exec: { command: ['mariadb-admin', '--socket=/run/mysqld/mysqld.sock', 'ping'] }, periodSeconds: 1 },
+      },
+    ],
+  },
+});
+
+/** Starts one MariaDB Pod per name and waits until each is Ready and answers SQL; returns name → pod IP. */
+async function startDatabases(core: CoreV1Api, namespace: string, names: string[]): Promise<Record<string, string>> {
+  const ips: Record<string, string> = {};
+  for (const name of names) await core.createNamespacedPod({ namespace, body: mariadbPod(name) });
+  for (const name of names) {
+    ips[name] = await poll(`${name} Ready`, async () => {
+      const pod = await core.readNamespacedPod({ namespace, name });
+      return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? pod.status.podIP : undefined;
+    });
+    await poll(`${name} answering`, async () => (sql(ips[name], 'SELECT 1') === '1' ? true : undefined), 60_000);
+  }
+  return ips;
+}
+
+/** The BackupStorage (the stack's MinIO) and the BackupRun that dumps the source and restores into the target; returns the storage's name. */
+async function createStorageAndRun(
+  objects: CustomObjects,
+  demo: { namespace: string; suffix: string; minioEnv: ReturnType<typeof minio.env>; ips: Record<string, string>; recipient: string },
+): Promise<string> {
+  const { namespace, suffix, minioEnv, ips, recipient } = demo;
+  const storage = `silo-demo-${suffix}`;
+  await objects.create(KINDS.BackupStorage, {
+    metadata: { name: storage },
+    spec: {
+      type: 's3',
+      credentials: { name: 'minio-credentials', namespace },
+      parameters: {
+        bucket: minioEnv.MINIO_BUCKET,
+        endpoint: minioEnv.MINIO_ENDPOINT,
+        region: 'us-east-1',
+        insecure: 'true',
+        s3ForcePathStyle: 'true',
+      },
+    },
+  });
+  await objects.create(KINDS.BackupRun, {
+    metadata: { name: 'shop-backup', namespace },
+    spec: {
+      storage: { name: storage, path: `/silo-demo/${suffix}/shop-{{ now | date "2006.01.02-15:04:05" }}.sql` },
+      backup: { container: 'mysql', command: ['/bin/sh', '-c'], args: [`mariadb-dump -h ${ips['source-db']} -u root shop`] },
+      restore: { container: 'mysql', command: ['/bin/sh', '-c'], args: [`mariadb -h ${ips['target-db']} -u root shop`] },
+      compression: { algorithm: 'gzip' },
+      encryption: { age: { recipients: [recipient], identitySecretRef: { name: 'age-identity', key: 'identity' } } },
+      template: { spec: { restartPolicy: 'Never', containers: [{ name: 'mysql', image: 'mariadb:10.11', command: ['sleep', '1d'] }] } },
+    },
+  });
+  return storage;
+}
+
 async function main(): Promise<void> {
   const ctx = createContext();
   const started = await upAll(ctx, ['kube', 'kubelet', 'minio', 'mariadb']);
@@ -63,37 +132,7 @@ async function main(): Promise<void> {
     await secret('minio-credentials', { accessKeyId: env.MINIO_ACCESS_KEY, secretAccessKey: env.MINIO_SECRET_KEY });
     await secret('age-identity', { identity: keys.identity });
 
-    const ips: Record<string, string> = {};
-    for (const name of ['source-db', 'target-db']) {
-      await core.createNamespacedPod({
-        namespace,
-        body: {
-          metadata: { name },
-          spec: {
-            terminationGracePeriodSeconds: 10,
-            containers: [
-              {
-                name: 'mariadb',
-                image: 'mariadb:10.11',
-                args: ['--skip-log-bin', '--innodb-buffer-pool-size=16M'],
-                env: [
-                  { name: 'MARIADB_ALLOW_EMPTY_ROOT_PASSWORD', value: '1' },
-                  { name: 'MARIADB_DATABASE', value: 'shop' },
-                ],
-                readinessProbe: { exec: { command: ['mariadb-admin', '--socket=/run/mysqld/mysqld.sock', 'ping'] }, periodSeconds: 1 },
-              },
-            ],
-          },
-        },
-      });
-    }
-    for (const name of ['source-db', 'target-db']) {
-      ips[name] = await poll(`${name} Ready`, async () => {
-        const pod = await core.readNamespacedPod({ namespace, name });
-        return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? pod.status.podIP : undefined;
-      });
-      await poll(`${name} answering`, async () => (sql(ips[name], 'SELECT 1') === '1' ? true : undefined), 60_000);
-    }
+    const ips = await startDatabases(core, namespace, ['source-db', 'target-db']);
     sql(ips['source-db'], 'CREATE TABLE orders (id INT PRIMARY KEY, item VARCHAR(64), total DECIMAL(10,2))');
     sql(
       ips['source-db'],
@@ -101,32 +140,7 @@ async function main(): Promise<void> {
     );
     say(`MariaDB source ${ips['source-db']} seeded with 1000 rows; target ${ips['target-db']} is empty`);
 
-    const storage = `silo-demo-${suffix}`;
-    await objects.create(KINDS.BackupStorage, {
-      metadata: { name: storage },
-      spec: {
-        type: 's3',
-        credentials: { name: 'minio-credentials', namespace },
-        parameters: {
-          bucket: env.MINIO_BUCKET,
-          endpoint: env.MINIO_ENDPOINT,
-          region: 'us-east-1',
-          insecure: 'true',
-          s3ForcePathStyle: 'true',
-        },
-      },
-    });
-    await objects.create(KINDS.BackupRun, {
-      metadata: { name: 'shop-backup', namespace },
-      spec: {
-        storage: { name: storage, path: `/silo-demo/${suffix}/shop-{{ now | date "2006.01.02-15:04:05" }}.sql` },
-        backup: { container: 'mysql', command: ['/bin/sh', '-c'], args: [`mariadb-dump -h ${ips['source-db']} -u root shop`] },
-        restore: { container: 'mysql', command: ['/bin/sh', '-c'], args: [`mariadb -h ${ips['target-db']} -u root shop`] },
-        compression: { algorithm: 'gzip' },
-        encryption: { age: { recipients: [keys.recipient], identitySecretRef: { name: 'age-identity', key: 'identity' } } },
-        template: { spec: { restartPolicy: 'Never', containers: [{ name: 'mysql', image: 'mariadb:10.11', command: ['sleep', '1d'] }] } },
-      },
-    });
+    const storage = await createStorageAndRun(objects, { namespace, suffix, minioEnv: env, ips, recipient: keys.recipient });
     const run = (phases: string[]) =>
       poll(`BackupRun phase ${phases.join('|')}`, async () => {
         const r = await objects.get<{ status?: Record<string, any> }>(KINDS.BackupRun, { namespace, name: 'shop-backup' });

@@ -1,6 +1,6 @@
 import type { Construct } from 'constructs';
 import type { BackupRunSpec } from '../api/backup-operator.io/types.js';
-import { gvkOf, SiloResource, type SiloResourceOptions } from './silo-resource.js';
+import { SiloResource, type SiloResourceOptions } from './silo-resource.js';
 
 /** Props of a BackupRun: its spec plus metadata. */
 export interface BackupRunProps extends BackupRunSpec, SiloResourceOptions {}
@@ -12,6 +12,6 @@ export class BackupRun extends SiloResource<BackupRunSpec> {
 
   constructor(scope: Construct, id: string, props: BackupRunProps) {
     const { metadata, ...spec } = props;
-    super(scope, id, 'BackupRun', gvkOf('BackupRun'), spec, metadata);
+    super(scope, id, 'BackupRun', spec, metadata);
   }
 }

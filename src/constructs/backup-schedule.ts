@@ -1,6 +1,6 @@
 import type { Construct } from 'constructs';
 import type { BackupScheduleSpec } from '../api/backup-operator.io/types.js';
-import { gvkOf, SiloResource, type SiloResourceOptions } from './silo-resource.js';
+import { SiloResource, type SiloResourceOptions } from './silo-resource.js';
 
 /** Props of a BackupSchedule: its spec plus metadata. */
 export interface BackupScheduleProps extends BackupScheduleSpec, SiloResourceOptions {}
@@ -9,6 +9,6 @@ export interface BackupScheduleProps extends BackupScheduleSpec, SiloResourceOpt
 export class BackupSchedule extends SiloResource<BackupScheduleSpec> {
   constructor(scope: Construct, id: string, props: BackupScheduleProps) {
     const { metadata, ...spec } = props;
-    super(scope, id, 'BackupSchedule', gvkOf('BackupSchedule'), spec, metadata);
+    super(scope, id, 'BackupSchedule', spec, metadata);
   }
 }

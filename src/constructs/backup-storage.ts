@@ -1,6 +1,6 @@
 import type { Construct } from 'constructs';
 import type { BackupStorageSpec } from '../api/backup-operator.io/types.js';
-import { gvkOf, SiloResource, type SiloResourceOptions } from './silo-resource.js';
+import { SiloResource, type SiloResourceOptions } from './silo-resource.js';
 
 /** Props of a BackupStorage: its spec plus metadata. */
 export interface BackupStorageProps extends BackupStorageSpec, SiloResourceOptions {}
@@ -9,6 +9,6 @@ export interface BackupStorageProps extends BackupStorageSpec, SiloResourceOptio
 export class BackupStorage extends SiloResource<BackupStorageSpec> {
   constructor(scope: Construct, id: string, props: BackupStorageProps) {
     const { metadata, ...spec } = props;
-    super(scope, id, 'BackupStorage', gvkOf('BackupStorage'), spec, metadata);
+    super(scope, id, 'BackupStorage', spec, metadata);
   }
 }

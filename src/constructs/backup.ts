@@ -1,6 +1,6 @@
 import type { Construct } from 'constructs';
 import type { BackupSpec } from '../api/mysql.cloudnative-mysql.io/types.js';
-import { gvkOf, SiloResource, type SiloResourceOptions } from './silo-resource.js';
+import { SiloResource, type SiloResourceOptions } from './silo-resource.js';
 
 /** Props of a Backup: its spec plus metadata. */
 export interface BackupProps extends BackupSpec, SiloResourceOptions {}
@@ -9,6 +9,6 @@ export interface BackupProps extends BackupSpec, SiloResourceOptions {}
 export class Backup extends SiloResource<BackupSpec> {
   constructor(scope: Construct, id: string, props: BackupProps) {
     const { metadata, ...spec } = props;
-    super(scope, id, 'Backup', gvkOf('Backup'), spec, metadata);
+    super(scope, id, 'Backup', spec, metadata);
   }
 }

@@ -1,6 +1,6 @@
 import type { Construct } from 'constructs';
 import type { ClusterSpec } from '../api/mysql.cloudnative-mysql.io/types.js';
-import { gvkOf, SiloResource, type SiloResourceOptions } from './silo-resource.js';
+import { SiloResource, type SiloResourceOptions } from './silo-resource.js';
 
 /** Props of a Cluster: its spec plus metadata. */
 export interface ClusterProps extends ClusterSpec, SiloResourceOptions {}
@@ -9,6 +9,6 @@ export interface ClusterProps extends ClusterSpec, SiloResourceOptions {}
 export class Cluster extends SiloResource<ClusterSpec> {
   constructor(scope: Construct, id: string, props: ClusterProps) {
     const { metadata, ...spec } = props;
-    super(scope, id, 'Cluster', gvkOf('Cluster'), spec, metadata);
+    super(scope, id, 'Cluster', spec, metadata);
   }
 }

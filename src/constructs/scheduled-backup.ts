@@ -1,6 +1,6 @@
 import type { Construct } from 'constructs';
 import type { ScheduledBackupSpec } from '../api/mysql.cloudnative-mysql.io/types.js';
-import { gvkOf, SiloResource, type SiloResourceOptions } from './silo-resource.js';
+import { SiloResource, type SiloResourceOptions } from './silo-resource.js';
 
 /** Props of a ScheduledBackup: its spec plus metadata. */
 export interface ScheduledBackupProps extends ScheduledBackupSpec, SiloResourceOptions {}
@@ -12,6 +12,6 @@ export interface ScheduledBackupProps extends ScheduledBackupSpec, SiloResourceO
 export class ScheduledBackup extends SiloResource<ScheduledBackupSpec> {
   constructor(scope: Construct, id: string, props: ScheduledBackupProps) {
     const { metadata, ...spec } = props;
-    super(scope, id, 'ScheduledBackup', gvkOf('ScheduledBackup'), spec, metadata);
+    super(scope, id, 'ScheduledBackup', spec, metadata);
   }
 }

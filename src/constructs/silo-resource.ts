@@ -27,10 +27,10 @@ export abstract class SiloResource<Spec extends object> extends Construct {
   /** The emitted API object. */
   readonly apiObject: ApiObject;
 
-  protected constructor(scope: Construct, id: string, kind: SiloKind, gvk: GroupVersionKind, spec: Spec, metadata?: ApiObjectMetadata) {
+  protected constructor(scope: Construct, id: string, kind: SiloKind, spec: Spec, metadata?: ApiObjectMetadata) {
     super(scope, id);
     this.apiObject = new ApiObject(this, 'Resource', {
-      ...gvk,
+      ...gvkOf(kind),
       metadata: { ...metadata, name: metadata?.name ?? id },
       spec: stripUndefined(spec),
     } as never);

@@ -49,6 +49,27 @@ function evaluate(rule: CelRule, self: unknown, oldSelf: unknown, path: string):
   return { path, message: rule.message ?? `failed rule: ${rule.rule}` };
 }
 
+/** The path of an array item or an object property below `path`. */
+function childPath(path: string, key: string | number): string {
+  return typeof key === 'number' ? `${path}[${key}]` : path ? `${path}.${key}` : key;
+}
+
+/** Rules on an object's declared properties and, when the schema has them, on its additional properties. */
+function checkObjectRules(schema: SchemaNode, record: Record<string, unknown>, path: string, oldData?: unknown): RuleViolation[] {
+  const violations: RuleViolation[] = [];
+  const old = (oldData ?? undefined) as Record<string, unknown> | undefined;
+  for (const [key, child] of Object.entries(schema.properties ?? {})) {
+    violations.push(...checkCelRules(child as SchemaNode, record[key], childPath(path, key), old?.[key]));
+  }
+  if (schema.additionalProperties && typeof schema.additionalProperties === 'object') {
+    for (const [key, value] of Object.entries(record)) {
+      if (!(key in (schema.properties ?? {})))
+        violations.push(...checkCelRules(schema.additionalProperties, value, childPath(path, key), old?.[key]));
+    }
+  }
+  return violations;
+}
+
 export function checkCelRules(schema: SchemaNode, data: unknown, path: string, oldData?: unknown): RuleViolation[] {
   if (data === undefined || data === null || !schema) return [];
   const violations: RuleViolation[] = [];
@@ -56,21 +77,10 @@ export function checkCelRules(schema: SchemaNode, data: unknown, path: string, o
     const violation = evaluate(rule, data, oldData, path);
     if (violation) violations.push(violation);
   }
-  const join = (key: string | number) => (typeof key === 'number' ? `${path}[${key}]` : path ? `${path}.${key}` : key);
   if (Array.isArray(data) && schema.items) {
-    data.forEach((item, index) => violations.push(...checkCelRules(schema.items, item, join(index), undefined)));
+    data.forEach((item, index) => violations.push(...checkCelRules(schema.items, item, childPath(path, index), undefined)));
   } else if (typeof data === 'object' && !Array.isArray(data)) {
-    const record = data as Record<string, unknown>;
-    const old = (oldData ?? undefined) as Record<string, unknown> | undefined;
-    for (const [key, child] of Object.entries(schema.properties ?? {})) {
-      violations.push(...checkCelRules(child as SchemaNode, record[key], join(key), old?.[key]));
-    }
-    if (schema.additionalProperties && typeof schema.additionalProperties === 'object') {
-      for (const [key, value] of Object.entries(record)) {
-        if (!(key in (schema.properties ?? {})))
-          violations.push(...checkCelRules(schema.additionalProperties, value, join(key), old?.[key]));
-      }
-    }
+    violations.push(...checkObjectRules(schema, data as Record<string, unknown>, path, oldData));
   }
   return violations;
 }

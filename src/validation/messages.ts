@@ -31,25 +31,12 @@ function closest(word: string, candidates: string[]): string | undefined {
   return best && best[1] <= Math.max(2, Math.floor(word.length / 3)) ? best[0] : undefined;
 }
 
-/** Turns one ajv error into a sentence naming the field and the fix. */
-function describeAjvError(error: ErrorObject): ValidationIssue {
-  const path = dottedPath(error.instancePath);
+/** A value that breaks a pattern, a bound, a size or a format: the sentence, with the schema's fix where it gives one. */
+function describeConstraintError(error: ErrorObject, path: string): ValidationIssue {
   const fix = (error.parentSchema as Record<string, unknown> | undefined)?.['x-silo-fix'];
   const withFix = (text: string) => (fix ? `${text}; ${fix}` : text);
   const p = error.params as Record<string, any>;
   switch (error.keyword) {
-    case 'enum':
-      return { path, message: `${path} must be one of ${p.allowedValues.join(', ')} (got ${shown(error.data)})` };
-    case 'required':
-      return { path: join(path, p.missingProperty), message: `${join(path, p.missingProperty)} is required` };
-    case 'additionalProperties': {
-      const known = Object.keys((error.parentSchema as any)?.properties ?? {});
-      const guess = closest(p.additionalProperty, known);
-      const hint = guess ? `did you mean ${guess}?` : `known fields are ${known.join(', ')}`;
-      return { path: join(path, p.additionalProperty), message: `${join(path, p.additionalProperty)} is not a known field; ${hint}` };
-    }
-    case 'type':
-      return { path, message: `${path} must be ${/^[aeiou]/.test(p.type) ? 'an' : 'a'} ${p.type} (got ${shown(error.data)})` };
     case 'pattern':
       return { path, message: withFix(`${path} is not valid (got ${shown(error.data)})`) };
     case 'minimum':
@@ -74,6 +61,28 @@ function describeAjvError(error: ErrorObject): ValidationIssue {
       return { path, message: `${path} ${error.message} (got ${shown(error.data)})` };
     default:
       return { path, message: `${path || 'object'} ${error.message}` };
+  }
+}
+
+/** Turns one ajv error into a sentence naming the field and the fix. */
+function describeAjvError(error: ErrorObject): ValidationIssue {
+  const path = dottedPath(error.instancePath);
+  const p = error.params as Record<string, any>;
+  switch (error.keyword) {
+    case 'enum':
+      return { path, message: `${path} must be one of ${p.allowedValues.join(', ')} (got ${shown(error.data)})` };
+    case 'required':
+      return { path: join(path, p.missingProperty), message: `${join(path, p.missingProperty)} is required` };
+    case 'additionalProperties': {
+      const known = Object.keys((error.parentSchema as any)?.properties ?? {});
+      const guess = closest(p.additionalProperty, known);
+      const hint = guess ? `did you mean ${guess}?` : `known fields are ${known.join(', ')}`;
+      return { path: join(path, p.additionalProperty), message: `${join(path, p.additionalProperty)} is not a known field; ${hint}` };
+    }
+    case 'type':
+      return { path, message: `${path} must be ${/^[aeiou]/.test(p.type) ? 'an' : 'a'} ${p.type} (got ${shown(error.data)})` };
+    default:
+      return describeConstraintError(error, path);
   }
 }
 

@@ -36,6 +36,32 @@ interface Segment {
   pipeline?: Token[][];
 }
 
+/** Splits an action's tokens at each pipe into commands; an empty command is an error. */
+function pipelineOf(action: string): Token[][] {
+  const pipeline: Token[][] = [[]];
+  for (const token of tokenize(action)) {
+    if (token.kind === 'pipe') pipeline.push([]);
+    else pipeline[pipeline.length - 1].push(token);
+  }
+  if (pipeline.some((command) => command.length === 0)) throw new Error(`has an empty command in {{${action}}}`);
+  return pipeline;
+}
+
+/** Throws when a command names an unknown variable or function, or misuses a string or date. */
+function checkCommand(command: Token[], action: string): void {
+  const head = command[0];
+  if (head.kind === 'field' && !(PATH_TEMPLATE_VARIABLES as readonly string[]).includes(head.text)) {
+    throw new Error(`references unknown variable "${head.text}"; known variables are ${PATH_TEMPLATE_VARIABLES.join(', ')}`);
+  }
+  if (head.kind === 'ident' && !(PATH_TEMPLATE_FUNCTIONS as readonly string[]).includes(head.text)) {
+    throw new Error(`references unknown function "${head.text}"; known functions are ${PATH_TEMPLATE_FUNCTIONS.join(', ')}`);
+  }
+  if (head.kind === 'string' && command.length > 1) throw new Error(`has a string followed by arguments in {{${action}}}`);
+  if (head.text === 'date' && (command.length !== 2 || command[1].kind !== 'string')) {
+    throw new Error('uses date without a quoted Go layout, e.g. {{ now | date "2006-01-02" }}');
+  }
+}
+
 function parse(template: string): Segment[] {
   const segments: Segment[] = [];
   let rest = template;
@@ -51,23 +77,8 @@ function parse(template: string): Segment[] {
     const close = rest.indexOf('}}', open);
     if (close === -1) throw new Error('has "{{" without a matching "}}"');
     const action = rest.slice(open + 2, close);
-    const tokens = tokenize(action);
-    const pipeline: Token[][] = [[]];
-    for (const token of tokens) token.kind === 'pipe' ? pipeline.push([]) : pipeline[pipeline.length - 1].push(token);
-    if (pipeline.some((command) => command.length === 0)) throw new Error(`has an empty command in {{${action}}}`);
-    for (const command of pipeline) {
-      const head = command[0];
-      if (head.kind === 'field' && !(PATH_TEMPLATE_VARIABLES as readonly string[]).includes(head.text)) {
-        throw new Error(`references unknown variable "${head.text}"; known variables are ${PATH_TEMPLATE_VARIABLES.join(', ')}`);
-      }
-      if (head.kind === 'ident' && !(PATH_TEMPLATE_FUNCTIONS as readonly string[]).includes(head.text)) {
-        throw new Error(`references unknown function "${head.text}"; known functions are ${PATH_TEMPLATE_FUNCTIONS.join(', ')}`);
-      }
-      if (head.kind === 'string' && command.length > 1) throw new Error(`has a string followed by arguments in {{${action}}}`);
-      if (head.text === 'date' && (command.length !== 2 || command[1].kind !== 'string')) {
-        throw new Error('uses date without a quoted Go layout, e.g. {{ now | date "2006-01-02" }}');
-      }
-    }
+    const pipeline = pipelineOf(action);
+    for (const command of pipeline) checkCommand(command, action);
     segments.push({ pipeline });
     rest = rest.slice(close + 2);
   }

@@ -78,360 +78,285 @@ export const VALID_SCHEDULE = {
 
 const RECIPIENT = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
 
-const bad = (name: string, kind: SiloKind, base: any, path: string, value: unknown, message: string, server?: string): BadInput => ({
-  name,
-  kind,
-  object: set(clone(base), path, value),
-  message,
-  server,
-});
+/** Bad inputs of one kind: a valid object of that kind with one field set to `value` at `path`. */
+const badInputOf =
+  (kind: SiloKind, base: any) =>
+  (name: string, path: string, value: unknown, message: string, server?: string): BadInput => ({
+    name,
+    kind,
+    object: set(clone(base), path, value),
+    message,
+    server,
+  });
+const badBackup = badInputOf('Backup', VALID_BACKUP);
+const badCluster = badInputOf('Cluster', VALID_CLUSTER);
+const badScheduledBackup = badInputOf('ScheduledBackup', VALID_SCHEDULED_BACKUP);
+const badRun = badInputOf('BackupRun', VALID_RUN);
+const badSchedule = badInputOf('BackupSchedule', VALID_SCHEDULE);
+const badStorage = badInputOf('BackupStorage', VALID_STORAGE);
 
 export const BAD_INPUTS: BadInput[] = [
-  bad(
+  badBackup(
     'unknown backup method',
-    'Backup',
-    VALID_BACKUP,
     'spec.method',
     'mysqldump',
     'spec.method must be one of xtrabackup (got "mysqldump")',
     'Unsupported value: "mysqldump"',
   ),
-  bad(
+  badBackup(
     'unknown backup target',
-    'Backup',
-    VALID_BACKUP,
     'spec.target',
     'standby',
     'spec.target must be one of primary, prefer-standby (got "standby")',
     'Unsupported value: "standby"',
   ),
-  bad(
+  badBackup(
     'unknown backup type',
-    'Backup',
-    VALID_BACKUP,
     'spec.type',
     'snapshot',
     'spec.type must be one of full, differential, incremental (got "snapshot")',
     'Unsupported value: "snapshot"',
   ),
-  bad('Backup without a cluster', 'Backup', VALID_BACKUP, 'spec.cluster', undefined, 'spec.cluster is required', 'Required value'),
-  bad(
+  badBackup('Backup without a cluster', 'spec.cluster', undefined, 'spec.cluster is required', 'Required value'),
+  badBackup(
     'offline backup',
-    'Backup',
-    VALID_BACKUP,
     'spec.online',
     false,
     'spec: online: false is not supported yet; remove it or set online: true',
     'online: false is not supported yet',
   ),
-  bad(
+  badBackup(
     'deadline below a minute',
-    'Backup',
-    VALID_BACKUP,
     'spec.deadlineSeconds',
     5,
     'spec.deadlineSeconds must be >= 60 (got 5)',
     'should be greater than or equal to 60',
   ),
-  bad('misspelled field', 'Backup', VALID_BACKUP, 'spec.targett', 'primary', 'spec.targett is not a known field; did you mean target?'),
-  bad(
+  badBackup('misspelled field', 'spec.targett', 'primary', 'spec.targett is not a known field; did you mean target?'),
+  badCluster(
     'both backup and source',
-    'Cluster',
-    VALID_CLUSTER,
     'spec.bootstrap',
     { recovery: { backup: { name: 'b' }, source: 'prod' } },
     'spec: bootstrap.recovery.source must name an entry of spec.externalClusters',
     'bootstrap.recovery takes exactly one of backup or source',
   ),
-  bad(
+  badCluster(
     'recovery with neither backup nor source',
-    'Cluster',
-    VALID_CLUSTER,
     'spec.bootstrap',
     { recovery: {} },
     'spec.bootstrap.recovery: bootstrap.recovery takes exactly one of backup or source, not both and not neither',
     'bootstrap.recovery takes exactly one of backup or source',
   ),
-  bad(
+  badCluster(
     'source not in externalClusters',
-    'Cluster',
-    VALID_CLUSTER,
     'spec.bootstrap',
     { recovery: { source: 'prod' } },
     'spec: bootstrap.recovery.source must name an entry of spec.externalClusters',
     'bootstrap.recovery.source must name an entry of spec.externalClusters',
   ),
-  bad(
+  badCluster(
     'backupID without source',
-    'Cluster',
-    VALID_CLUSTER,
     'spec.bootstrap',
     { recovery: { backup: { name: 'b' }, backupID: 'x' } },
     'spec.bootstrap.recovery: backupID pins a backup under a source; set source or remove backupID',
     'backupID pins a backup under a source',
   ),
-  bad(
+  badInputOf('Cluster', { ...VALID_CLUSTER, spec: { ...VALID_CLUSTER.spec, externalClusters: [{ name: 'prod' }] } })(
     'two recovery targets',
-    'Cluster',
-    { ...VALID_CLUSTER, spec: { ...VALID_CLUSTER.spec, externalClusters: [{ name: 'prod' }] } },
     'spec.bootstrap',
     { recovery: { source: 'prod', recoveryTarget: { targetGTID: 'u:1-9', targetTime: '2026-01-01T00:00:00Z' } } },
     'spec.bootstrap.recovery.recoveryTarget: recoveryTarget takes exactly one of targetGTID, targetTime or targetBinlog',
     'recoveryTarget takes exactly one of',
   ),
-  bad(
+  badCluster(
     'instances: 0',
-    'Cluster',
-    VALID_CLUSTER,
     'spec.instances',
     0,
     'spec.instances must be >= 1 (got 0); use at least 1 instance (one primary) and at most 9',
     'should be greater than or equal to 1',
   ),
-  bad(
+  badCluster(
     'storage size that is not a quantity',
-    'Cluster',
-    VALID_CLUSTER,
     'spec.storage.size',
     '10 gigs',
     'spec.storage.size is not valid (got "10 gigs"); use a Kubernetes quantity such as 10Gi',
     'should match',
   ),
-  bad(
+  badCluster(
     'bucket name with uppercase letters',
-    'Cluster',
-    VALID_CLUSTER,
     'spec.backup.objectStore.bucket',
     'MyBackups',
     "spec.backup.objectStore.bucket is not valid (got \"MyBackups\"); use 3-63 lowercase letters, digits, '.' or '-', starting and ending with a letter or digit",
     'should match',
   ),
-  bad(
+  badCluster(
     'endpoint without a scheme',
-    'Cluster',
-    VALID_CLUSTER,
     'spec.backup.objectStore.endpoint',
     'minio.minio.svc:9000',
     'spec.backup.objectStore.endpoint is not valid (got "minio.minio.svc:9000"); include the scheme, e.g. https://s3.example.com or http://minio.minio.svc:9000',
     'should match',
   ),
-  bad(
+  badCluster(
     'object store without credentials or IAM role',
-    'Cluster',
-    VALID_CLUSTER,
     'spec.backup.objectStore.credentials',
     undefined,
     'spec.backup.objectStore: set exactly one of credentials or inheritFromIAMRole: true',
     'set exactly one of credentials or inheritFromIAMRole',
   ),
-  bad(
+  badCluster(
     'retention policy in hours',
-    'Cluster',
-    VALID_CLUSTER,
     'spec.backup.retentionPolicy',
     '48h',
     'spec.backup.retentionPolicy is not valid (got "48h"); use a number followed by d, w or m, e.g. 30d',
     'should match',
   ),
-  bad(
+  badCluster(
     'malformed age recipient',
-    'Cluster',
-    VALID_CLUSTER,
     'spec.backup.objectStore.encryption',
     { age: { recipients: ['age1notarealkey'] } },
     'spec.backup.objectStore.encryption.age.recipients[0] is not valid (got "age1notarealkey"); use an X25519 recipient as printed by `age-keygen -y` (age1 followed by 58 bech32 characters)',
     'should match',
   ),
-  bad(
+  badCluster(
     'gzip level 12',
-    'Cluster',
-    VALID_CLUSTER,
     'spec.backup.objectStore.compression',
     { algorithm: 'gzip', level: 12 },
     'spec.backup.objectStore.compression: level must be between 1 and 9 when algorithm is gzip',
     'level must be between 1 and 9 when algorithm is gzip',
   ),
-  bad(
+  badCluster(
     'unknown compression algorithm',
-    'Cluster',
-    VALID_CLUSTER,
     'spec.backup.objectStore.compression',
     { algorithm: 'lz4' },
     'spec.backup.objectStore.compression.algorithm must be one of none, gzip, zstd (got "lz4")',
     'Unsupported value: "lz4"',
   ),
-  bad(
+  badCluster(
     'duplicate externalClusters names',
-    'Cluster',
-    VALID_CLUSTER,
     'spec.externalClusters',
     [{ name: 'a' }, { name: 'a' }],
     'spec: externalClusters names must be unique',
     'Duplicate value',
   ),
-  bad(
+  badScheduledBackup(
     '5-field cron on a ScheduledBackup',
-    'ScheduledBackup',
-    VALID_SCHEDULED_BACKUP,
     'spec.schedule',
     '0 0 * * *',
     'spec.schedule: must be a 6-field cron expression with seconds first (second minute hour day-of-month month day-of-week), e.g. "0 0 0 * * *", or a macro such as @daily',
     'must be a 6-field cron expression',
   ),
-  bad(
+  badScheduledBackup(
     'unknown backupOwnerReference',
-    'ScheduledBackup',
-    VALID_SCHEDULED_BACKUP,
     'spec.backupOwnerReference',
     'owner',
     'spec.backupOwnerReference must be one of none, self, cluster (got "owner")',
     'Unsupported value: "owner"',
   ),
-  bad(
+  badSchedule(
     'invalid cron expression',
-    'BackupSchedule',
-    VALID_SCHEDULE,
     'spec.schedule',
     '0 25 * * *',
     'spec.schedule: must be a 5-field cron expression (minute hour day-of-month month day-of-week), e.g. "0 0 * * *", or a macro such as @daily',
     'must be a 5-field cron expression',
   ),
-  bad(
+  badSchedule(
     'concurrencyPolicy: Sometimes',
-    'BackupSchedule',
-    VALID_SCHEDULE,
     'spec.concurrencyPolicy',
     'Sometimes',
     'spec.concurrencyPolicy must be one of Allow, Forbid, Replace (got "Sometimes")',
     'Unsupported value: "Sometimes"',
   ),
-  bad(
+  badSchedule(
     'negative successful history limit',
-    'BackupSchedule',
-    VALID_SCHEDULE,
     'spec.successfulRunsHistoryLimit',
     -1,
     'spec.successfulRunsHistoryLimit must be >= 0 (got -1); use a number from 0 to 1000',
     'should be greater than or equal to 0',
   ),
-  bad(
+  badSchedule(
     'negative failed history limit',
-    'BackupSchedule',
-    VALID_SCHEDULE,
     'spec.failedRunsHistoryLimit',
     -3,
     'spec.failedRunsHistoryLimit must be >= 0 (got -3); use a number from 0 to 1000',
     'should be greater than or equal to 0',
   ),
-  bad(
+  badSchedule(
     'time zone that is not IANA',
-    'BackupSchedule',
-    VALID_SCHEDULE,
     'spec.timeZone',
     'GMT+2',
     'spec.timeZone is not valid (got "GMT+2"); use an IANA time zone name such as Europe/Paris or UTC',
     'should match',
   ),
-  bad(
+  badRun(
     'path template with an unknown variable',
-    'BackupRun',
-    VALID_RUN,
     'spec.storage.path',
     '/db/{{ .Cluster }}.sql',
     'spec.storage.path references unknown variable ".Cluster"; known variables are .Name, .Namespace, .ScheduleName, .StorageName (got "/db/{{ .Cluster }}.sql")',
   ),
-  bad(
+  badRun(
     'path template with an unknown function',
-    'BackupRun',
-    VALID_RUN,
     'spec.storage.path',
     '/db/{{ now | strftime "%Y" }}.sql',
     'spec.storage.path references unknown function "strftime"; known functions are now, date, lower, upper (got "/db/{{ now | strftime \\"%Y\\" }}.sql")',
   ),
-  bad(
+  badRun(
     'unclosed path template',
-    'BackupRun',
-    VALID_RUN,
     'spec.storage.path',
     '/db/{{ now .sql',
     'spec.storage.path has "{{" without a matching "}}" (got "/db/{{ now .sql")',
   ),
-  bad(
+  badRun(
     'backup container not in the pod template',
-    'BackupRun',
-    VALID_RUN,
     'spec.backup.container',
     'mysql',
     'spec: backup.container must name a container of template.spec.containers',
     'backup.container must name a container of template.spec.containers',
   ),
-  bad(
+  badRun(
     'unknown retainPolicy',
-    'BackupRun',
-    VALID_RUN,
     'spec.retainPolicy',
     'Keep',
     'spec.retainPolicy must be one of Retain, Delete (got "Keep")',
     'Unsupported value: "Keep"',
   ),
-  bad(
+  badRun(
     'empty backup command',
-    'BackupRun',
-    VALID_RUN,
     'spec.backup.command',
     [],
     'spec.backup.command must have at least 1 item',
     'should have at least 1 items',
   ),
-  bad(
+  badRun(
     'encrypted restore without an identity',
-    'BackupRun',
-    VALID_RUN,
     'spec',
     { ...RUN_SPEC, restore: { container: 'db', command: ['mariadb'] }, encryption: { age: { recipients: [RECIPIENT] } } },
     'spec: an encrypted run with a restore command needs encryption.age.identitySecretRef to decrypt',
     'needs encryption.age.identitySecretRef',
   ),
-  bad(
-    'unknown storage type',
-    'BackupStorage',
-    VALID_STORAGE,
-    'spec.type',
-    'ftp',
-    'spec.type must be one of s3, gcs, azure (got "ftp")',
-    'Unsupported value: "ftp"',
-  ),
-  bad(
+  badStorage('unknown storage type', 'spec.type', 'ftp', 'spec.type must be one of s3, gcs, azure (got "ftp")', 'Unsupported value: "ftp"'),
+  badStorage(
     's3 storage without a bucket',
-    'BackupStorage',
-    VALID_STORAGE,
     'spec.parameters.bucket',
     undefined,
     'spec: parameters.bucket is required for s3 and gcs storages',
     'parameters.bucket is required for s3 and gcs storages',
   ),
-  bad(
+  badStorage(
     'insecure as a boolean',
-    'BackupStorage',
-    VALID_STORAGE,
     'spec.parameters.insecure',
     true,
     'spec.parameters.insecure must be a string (got true)',
     'must be of type string',
   ),
-  bad(
+  badStorage(
     'credentials without a namespace',
-    'BackupStorage',
-    VALID_STORAGE,
     'spec.credentials.namespace',
     undefined,
     'spec.credentials.namespace is required',
     'Required value',
   ),
-  bad(
+  badStorage(
     'azure storage without a container',
-    'BackupStorage',
-    VALID_STORAGE,
     'spec',
     { type: 'azure', parameters: { storageAccount: 'acct' }, credentials: { name: 'c', namespace: 'n' } },
     'spec: azure storages need parameters.container and either parameters.storageAccount or parameters.endpoint',

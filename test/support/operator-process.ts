@@ -151,21 +151,7 @@ export async function startOperator(opts: StartOperatorOptions = {}): Promise<Op
   const identity = opts.identity ?? `operator-${suffix}`;
   const leaderElectionId = opts.leaderElectionId ?? `silo-test-${suffix}`;
   const [healthPort, metricsPort] = [await freePort(), await freePort()];
-  const entry = opts.bundled ? [join(repoRoot, 'build', 'silo-cli.mjs')] : ['--import', 'tsx', join(repoRoot, 'runtime', 'cli.ts')];
-  const args = [
-    ...entry,
-    'controller',
-    '--leader-elect',
-    `--leader-election-id=${leaderElectionId}`,
-    `--leader-election-namespace=${opts.leaderElectionNamespace ?? OPERATOR_NAMESPACE}`,
-    `--identity=${identity}`,
-    `--health-port=${healthPort}`,
-    `--metrics-port=${metricsPort}`,
-    '--bind-address=127.0.0.1',
-    ...(opts.watchNamespaces?.length ? [`--watch-namespace=${opts.watchNamespaces.join(',')}`] : []),
-    ...(opts.clusterScopedSelector ? [`--cluster-scoped-selector=${opts.clusterScopedSelector}`] : []),
-    ...(opts.args ?? []),
-  ];
+  const args = controllerArgs(opts, { identity, leaderElectionId, healthPort, metricsPort });
   const logDir = join(ctx.logDir, 'operators');
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `${identity}.log`);
@@ -227,24 +213,55 @@ export async function startOperator(opts: StartOperatorOptions = {}): Promise<Op
       await exited;
     },
   };
+  await untilHealthy(operator, () => gone);
+  return operator;
+}
+
+/** Node's arguments for one `silo controller` process: the entry (source or bundle) and the controller's flags. */
+function controllerArgs(
+  opts: StartOperatorOptions,
+  instance: { identity: string; leaderElectionId: string; healthPort: number; metricsPort: number },
+): string[] {
+  const entry = opts.bundled ? [join(repoRoot, 'build', 'silo-cli.mjs')] : ['--import', 'tsx', join(repoRoot, 'runtime', 'cli.ts')];
+  return [
+    ...entry,
+    'controller',
+    '--leader-elect',
+    `--leader-election-id=${instance.leaderElectionId}`,
+    `--leader-election-namespace=${opts.leaderElectionNamespace ?? OPERATOR_NAMESPACE}`,
+    `--identity=${instance.identity}`,
+    `--health-port=${instance.healthPort}`,
+    `--metrics-port=${instance.metricsPort}`,
+    '--bind-address=127.0.0.1',
+    ...(opts.watchNamespaces?.length ? [`--watch-namespace=${opts.watchNamespaces.join(',')}`] : []),
+    ...(opts.clusterScopedSelector ? [`--cluster-scoped-selector=${opts.clusterScopedSelector}`] : []),
+    ...(opts.args ?? []),
+  ];
+}
+
+/** Polls /healthz until it answers 200; fails when the process exits first or after 60 s (then kills it). */
+async function untilHealthy(
+  operator: OperatorProcess,
+  gone: () => { code: number | null; signal: NodeJS.Signals | null } | undefined,
+): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (gone)
+    const exit = gone();
+    if (exit)
       throw new Error(
-        `operator ${identity} exited (code ${gone.code}, signal ${gone.signal}) before /healthz answered:\n${output.slice(-3000)}`,
+        `operator ${operator.identity} exited (code ${exit.code}, signal ${exit.signal}) before /healthz answered:\n${operator.logs().slice(-3000)}`,
       );
-    const status = await fetch(healthUrl).then(
+    const status = await fetch(operator.healthUrl).then(
       (r) => r.status,
       () => 0,
     );
-    if (status === 200) break;
+    if (status === 200) return;
     if (Date.now() > deadline) {
       await operator.kill();
       throw new Error(
-        `operator ${identity}: /healthz did not answer 200 within 60 s (last status ${status})\n--- log tail ---\n${output.slice(-3000)}`,
+        `operator ${operator.identity}: /healthz did not answer 200 within 60 s (last status ${status})\n--- log tail ---\n${operator.logs().slice(-3000)}`,
       );
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  return operator;
 }

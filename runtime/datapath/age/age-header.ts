@@ -64,25 +64,30 @@ export function buildHeader(recipients: string[]): { header: Buffer; fileKey: Bu
 
 export type HeaderParse = { complete: false } | { complete: true; fileKey: Buffer; length: number };
 
-/**
- * Parses a header at the start of `data` and unwraps the file key with one of the
- * identities. Returns complete: false while the header is not fully buffered.
- */
-export function parseHeader(data: Buffer, identities: AgeIdentity[]): HeaderParse {
-  const end = data.indexOf('\n---', 0, 'latin1');
-  const macEnd = end === -1 ? -1 : data.indexOf('\n', end + 4);
-  if (macEnd === -1) {
-    if (data.length > MAX_HEADER_BYTES) throw new AgeKeyError('input is not an age file: no header end within 64 KiB');
-    if (data.length >= VERSION_LINE.length && !data.subarray(0, VERSION_LINE.length).equals(Buffer.from(VERSION_LINE))) {
-      throw new AgeKeyError('input is not an age file (it does not start with age-encryption.org/v1)');
-    }
-    return { complete: false };
+/** While the header is not fully buffered: fails early on input that cannot become an age header. */
+function checkPartialHeader(data: Buffer): void {
+  if (data.length > MAX_HEADER_BYTES) throw new AgeKeyError('input is not an age file: no header end within 64 KiB');
+  if (data.length >= VERSION_LINE.length && !data.subarray(0, VERSION_LINE.length).equals(Buffer.from(VERSION_LINE))) {
+    throw new AgeKeyError('input is not an age file (it does not start with age-encryption.org/v1)');
   }
-  const text = data.subarray(0, macEnd).toString('latin1');
-  const lines = text.split('\n');
-  if (lines[0] !== VERSION_LINE) throw new AgeKeyError('input is not an age file (it does not start with age-encryption.org/v1)');
-  const macLine = lines[lines.length - 1];
-  if (!macLine.startsWith('--- ')) throw new AgeKeyError('age header is malformed');
+}
+
+/** Unwraps the file key from one X25519 stanza with the first identity it was sealed to, if any. */
+function unwrapX25519(shareText: string, bodyText: string, identities: AgeIdentity[]): Buffer | undefined {
+  const share = unb64(shareText);
+  const sealed = unb64(bodyText);
+  if (share.length !== 32 || sealed.length !== 32) throw new AgeKeyError('age X25519 stanza is malformed');
+  for (const identity of identities) {
+    const shared = x25519(identity.privateKey, publicKeyFromRaw(share));
+    if (shared.every((b) => b === 0)) throw new AgeKeyError('age X25519 stanza has a low-order share');
+    const key = unchacha(hkdf(shared, Buffer.concat([share, identity.publicKey]), X25519_INFO), sealed);
+    if (key) return key;
+  }
+  return undefined;
+}
+
+/** Reads the recipient stanzas between the version line and the MAC line; returns the file key one of them yields. */
+function fileKeyFromStanzas(lines: string[], identities: AgeIdentity[]): Buffer | undefined {
   let fileKey: Buffer | undefined;
   for (let i = 1; i < lines.length - 1;) {
     const args = lines[i].split(' ');
@@ -96,19 +101,28 @@ export function parseHeader(data: Buffer, identities: AgeIdentity[]): HeaderPars
       }
     }
     if (fileKey || args[1] !== 'X25519' || args.length !== 3) continue;
-    const share = unb64(args[2]);
-    const sealed = unb64(body.join(''));
-    if (share.length !== 32 || sealed.length !== 32) throw new AgeKeyError('age X25519 stanza is malformed');
-    for (const identity of identities) {
-      const shared = x25519(identity.privateKey, publicKeyFromRaw(share));
-      if (shared.every((b) => b === 0)) throw new AgeKeyError('age X25519 stanza has a low-order share');
-      const key = unchacha(hkdf(shared, Buffer.concat([share, identity.publicKey]), X25519_INFO), sealed);
-      if (key) {
-        fileKey = key;
-        break;
-      }
-    }
+    fileKey = unwrapX25519(args[2], body.join(''), identities);
   }
+  return fileKey;
+}
+
+/**
+ * Parses a header at the start of `data` and unwraps the file key with one of the
+ * identities. Returns complete: false while the header is not fully buffered.
+ */
+export function parseHeader(data: Buffer, identities: AgeIdentity[]): HeaderParse {
+  const end = data.indexOf('\n---', 0, 'latin1');
+  const macEnd = end === -1 ? -1 : data.indexOf('\n', end + 4);
+  if (macEnd === -1) {
+    checkPartialHeader(data);
+    return { complete: false };
+  }
+  const text = data.subarray(0, macEnd).toString('latin1');
+  const lines = text.split('\n');
+  if (lines[0] !== VERSION_LINE) throw new AgeKeyError('input is not an age file (it does not start with age-encryption.org/v1)');
+  const macLine = lines[lines.length - 1];
+  if (!macLine.startsWith('--- ')) throw new AgeKeyError('age header is malformed');
+  const fileKey = fileKeyFromStanzas(lines, identities);
   if (!fileKey) throw new AgeKeyError('no age identity matches this file: it was encrypted to other recipients');
   const expected = headerMac(fileKey, text.slice(0, text.length - macLine.length + 3));
   const given = unb64(macLine.slice(4));

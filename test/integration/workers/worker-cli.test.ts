@@ -9,7 +9,7 @@ import { partSize } from '../../../runtime/objectstore/part-size.js';
 import { generateAgeKeyPair } from '../../../runtime/datapath/age/age-keys.js';
 import { EXIT } from '../../../runtime/contracts/worker-result.js';
 import { MINIO_ACCESS_KEY, MINIO_BUCKET, MINIO_SECRET_KEY, minioEndpoint } from '../../stack/components/minio.js';
-import { mariadbInstance, mariadbSql, startMariadb, stopMariadb } from '../../stack/components/mariadb.js';
+import { mariadbInstance, startMariadb, stopMariadb } from '../../stack/components/mariadb.js';
 import { checksumTables, seedDataset, type SeedResult } from '../../stack/datasets/mariadb-seed.js';
 import { useStack } from '../../stack/mocha.js';
 import { lastJson, runSilo as silo } from '../../support/silo-cli.js';

@@ -19,6 +19,15 @@ async function orUndefined<T>(read: () => Promise<T>): Promise<T | undefined> {
   }
 }
 
+/** The host directory of the PV a claim is already bound to; it must be a hostPath volume. */
+async function boundHostPath(core: CoreV1Api, volumeName: string, claimName: string): Promise<string> {
+  const pv = await orUndefined(() => core.readPersistentVolume({ name: volumeName }));
+  if (!pv?.spec?.hostPath?.path) {
+    throw new ContainerConfigError(`persistentvolume "${volumeName}" of claim ${claimName} is not a hostPath volume`);
+  }
+  return pv.spec.hostPath.path;
+}
+
 /** The host directory behind a claim, provisioning a PV for it when it has none. */
 export async function claimDirectory(
   core: CoreV1Api,
@@ -29,13 +38,7 @@ export async function claimDirectory(
 ): Promise<string> {
   const pvc = await orUndefined(() => core.readNamespacedPersistentVolumeClaim({ namespace, name: claimName }));
   if (!pvc) throw new ContainerConfigError(`persistentvolumeclaim "${claimName}" not found`);
-  if (pvc.spec?.volumeName) {
-    const pv = await orUndefined(() => core.readPersistentVolume({ name: pvc.spec!.volumeName! }));
-    if (!pv?.spec?.hostPath?.path) {
-      throw new ContainerConfigError(`persistentvolume "${pvc.spec.volumeName}" of claim ${claimName} is not a hostPath volume`);
-    }
-    return pv.spec.hostPath.path;
-  }
+  if (pvc.spec?.volumeName) return boundHostPath(core, pvc.spec.volumeName, claimName);
   const path = provisionedPath(pvcRoot, namespace, claimName, pvc.metadata!.uid!);
   try {
     await core.createPersistentVolume({

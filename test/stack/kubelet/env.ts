@@ -4,7 +4,16 @@
  * Secret/ConfigMap keys and the basic fieldRefs. Pure apart from the lookups,
  * so it is unit-tested directly.
  */
-import type { V1ConfigMap, V1Container, V1Pod, V1Secret } from '@kubernetes/client-node';
+import type {
+  V1ConfigMap,
+  V1ConfigMapKeySelector,
+  V1Container,
+  V1EnvFromSource,
+  V1EnvVar,
+  V1Pod,
+  V1Secret,
+  V1SecretKeySelector,
+} from '@kubernetes/client-node';
 
 export interface ConfigLookups {
   secret(namespace: string, name: string): Promise<V1Secret | undefined>;
@@ -43,41 +52,34 @@ export function expandVars(input: string, vars: Record<string, string>): string 
   return out;
 }
 
+const keyValueLines = (map: Record<string, string> | undefined): string =>
+  Object.entries(map ?? {})
+    .map(([k, v]) => `${k}="${v}"`)
+    .join('\n');
+
+/** The whole-field paths the downward API supports, and how each reads the pod. */
+const FIELD_PATHS: Record<string, (pod: V1Pod) => string> = {
+  'metadata.name': (pod) => pod.metadata?.name ?? '',
+  'metadata.namespace': (pod) => pod.metadata?.namespace ?? '',
+  'metadata.uid': (pod) => pod.metadata?.uid ?? '',
+  'metadata.labels': (pod) => keyValueLines(pod.metadata?.labels),
+  'metadata.annotations': (pod) => keyValueLines(pod.metadata?.annotations),
+  'spec.nodeName': (pod) => pod.spec?.nodeName ?? '',
+  'spec.serviceAccountName': (pod) => pod.spec?.serviceAccountName ?? '',
+  'status.podIP': (pod) => pod.status?.podIP ?? '',
+  'status.podIPs': (pod) => (pod.status?.podIPs ?? []).map((p) => p.ip).join(','),
+  'status.hostIP': (pod) => pod.status?.hostIP ?? '',
+  'status.hostIPs': (pod) => (pod.status?.hostIPs ?? []).map((p) => p.ip).join(','),
+};
+
 /** metadata.name, metadata.labels['x'], status.podIP, … as the downward API defines them. */
 export function fieldPathValue(pod: V1Pod, fieldPath: string): string {
   const md = pod.metadata ?? {};
   const mapKey = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(fieldPath);
   if (mapKey) return (mapKey[1] === 'labels' ? md.labels : md.annotations)?.[mapKey[2]] ?? '';
-  switch (fieldPath) {
-    case 'metadata.name':
-      return md.name ?? '';
-    case 'metadata.namespace':
-      return md.namespace ?? '';
-    case 'metadata.uid':
-      return md.uid ?? '';
-    case 'metadata.labels':
-      return Object.entries(md.labels ?? {})
-        .map(([k, v]) => `${k}="${v}"`)
-        .join('\n');
-    case 'metadata.annotations':
-      return Object.entries(md.annotations ?? {})
-        .map(([k, v]) => `${k}="${v}"`)
-        .join('\n');
-    case 'spec.nodeName':
-      return pod.spec?.nodeName ?? '';
-    case 'spec.serviceAccountName':
-      return pod.spec?.serviceAccountName ?? '';
-    case 'status.podIP':
-      return pod.status?.podIP ?? '';
-    case 'status.podIPs':
-      return (pod.status?.podIPs ?? []).map((p) => p.ip).join(',');
-    case 'status.hostIP':
-      return pod.status?.hostIP ?? '';
-    case 'status.hostIPs':
-      return (pod.status?.hostIPs ?? []).map((p) => p.ip).join(',');
-    default:
-      throw new ContainerConfigError(`unsupported fieldRef fieldPath "${fieldPath}"`);
-  }
+  const read = Object.hasOwn(FIELD_PATHS, fieldPath) ? FIELD_PATHS[fieldPath] : undefined;
+  if (!read) throw new ContainerConfigError(`unsupported fieldRef fieldPath "${fieldPath}"`);
+  return read(pod);
 }
 
 function decodeSecret(secret: V1Secret, key: string): string | undefined {
@@ -90,6 +92,59 @@ function configMapValue(cm: V1ConfigMap, key: string): string | undefined {
   return cm.data?.[key] ?? (cm.binaryData?.[key] !== undefined ? Buffer.from(cm.binaryData[key], 'base64').toString('utf8') : undefined);
 }
 
+/** Adds one envFrom source's keys (with its prefix) to `vars`; a missing optional source adds nothing. */
+async function addEnvFrom(vars: Record<string, string>, from: V1EnvFromSource, ns: string, lookups: ConfigLookups): Promise<void> {
+  const prefix = from.prefix ?? '';
+  if (from.configMapRef) {
+    const cm = await lookups.configMap(ns, from.configMapRef.name!);
+    if (!cm) {
+      if (from.configMapRef.optional) return;
+      throw new ContainerConfigError(`configmap "${from.configMapRef.name}" not found`);
+    }
+    for (const [k, v] of Object.entries(cm.data ?? {})) vars[prefix + k] = v;
+  }
+  if (from.secretRef) {
+    const secret = await lookups.secret(ns, from.secretRef.name!);
+    if (!secret) {
+      if (from.secretRef.optional) return;
+      throw new ContainerConfigError(`secret "${from.secretRef.name}" not found`);
+    }
+    for (const k of Object.keys(secret.data ?? {})) vars[prefix + k] = decodeSecret(secret, k)!;
+  }
+}
+
+/** A Secret key's value; undefined when it is missing and optional. */
+async function secretKeyValue(ref: V1SecretKeySelector, ns: string, lookups: ConfigLookups): Promise<string | undefined> {
+  const secret = await lookups.secret(ns, ref.name!);
+  const value = secret ? decodeSecret(secret, ref.key) : undefined;
+  if (value === undefined && !ref.optional) {
+    throw new ContainerConfigError(secret ? `couldn't find key ${ref.key} in Secret ${ns}/${ref.name}` : `secret "${ref.name}" not found`);
+  }
+  return value;
+}
+
+/** A ConfigMap key's value; undefined when it is missing and optional. */
+async function configMapKeyValue(ref: V1ConfigMapKeySelector, ns: string, lookups: ConfigLookups): Promise<string | undefined> {
+  const cm = await lookups.configMap(ns, ref.name!);
+  const value = cm ? configMapValue(cm, ref.key) : undefined;
+  if (value === undefined && !ref.optional) {
+    throw new ContainerConfigError(
+      cm ? `couldn't find key ${ref.key} in ConfigMap ${ns}/${ref.name}` : `configmap "${ref.name}" not found`,
+    );
+  }
+  return value;
+}
+
+/** The value of an env var given by `valueFrom`; undefined leaves the variable unset. */
+async function valueFromSource(e: V1EnvVar, pod: V1Pod, ns: string, lookups: ConfigLookups): Promise<string | undefined> {
+  const { secretKeyRef, configMapKeyRef, fieldRef, resourceFieldRef } = e.valueFrom!;
+  if (secretKeyRef) return secretKeyValue(secretKeyRef, ns, lookups);
+  if (configMapKeyRef) return configMapKeyValue(configMapKeyRef, ns, lookups);
+  if (fieldRef) return fieldPathValue(pod, fieldRef.fieldPath);
+  if (resourceFieldRef) throw new ContainerConfigError(`env ${e.name}: resourceFieldRef is not supported by the process kubelet`);
+  return undefined;
+}
+
 /** Resolves the container's env; `base` holds the variables every container gets (service env etc). */
 export async function resolveEnv(
   pod: V1Pod,
@@ -99,60 +154,14 @@ export async function resolveEnv(
 ): Promise<Record<string, string>> {
   const ns = pod.metadata?.namespace ?? 'default';
   const vars: Record<string, string> = { ...base };
-
-  for (const from of container.envFrom ?? []) {
-    const prefix = from.prefix ?? '';
-    if (from.configMapRef) {
-      const cm = await lookups.configMap(ns, from.configMapRef.name!);
-      if (!cm) {
-        if (from.configMapRef.optional) continue;
-        throw new ContainerConfigError(`configmap "${from.configMapRef.name}" not found`);
-      }
-      for (const [k, v] of Object.entries(cm.data ?? {})) vars[prefix + k] = v;
-    }
-    if (from.secretRef) {
-      const secret = await lookups.secret(ns, from.secretRef.name!);
-      if (!secret) {
-        if (from.secretRef.optional) continue;
-        throw new ContainerConfigError(`secret "${from.secretRef.name}" not found`);
-      }
-      for (const k of Object.keys(secret.data ?? {})) vars[prefix + k] = decodeSecret(secret, k)!;
-    }
-  }
-
+  for (const from of container.envFrom ?? []) await addEnvFrom(vars, from, ns, lookups);
   for (const e of container.env ?? []) {
     if (e.valueFrom === undefined) {
       vars[e.name] = expandVars(e.value ?? '', vars);
       continue;
     }
-    const { secretKeyRef, configMapKeyRef, fieldRef, resourceFieldRef } = e.valueFrom;
-    if (secretKeyRef) {
-      const secret = await lookups.secret(ns, secretKeyRef.name!);
-      const value = secret ? decodeSecret(secret, secretKeyRef.key) : undefined;
-      if (value === undefined) {
-        if (secretKeyRef.optional) continue;
-        throw new ContainerConfigError(
-          secret ? `couldn't find key ${secretKeyRef.key} in Secret ${ns}/${secretKeyRef.name}` : `secret "${secretKeyRef.name}" not found`,
-        );
-      }
-      vars[e.name] = value;
-    } else if (configMapKeyRef) {
-      const cm = await lookups.configMap(ns, configMapKeyRef.name!);
-      const value = cm ? configMapValue(cm, configMapKeyRef.key) : undefined;
-      if (value === undefined) {
-        if (configMapKeyRef.optional) continue;
-        throw new ContainerConfigError(
-          cm
-            ? `couldn't find key ${configMapKeyRef.key} in ConfigMap ${ns}/${configMapKeyRef.name}`
-            : `configmap "${configMapKeyRef.name}" not found`,
-        );
-      }
-      vars[e.name] = value;
-    } else if (fieldRef) {
-      vars[e.name] = fieldPathValue(pod, fieldRef.fieldPath);
-    } else if (resourceFieldRef) {
-      throw new ContainerConfigError(`env ${e.name}: resourceFieldRef is not supported by the process kubelet`);
-    }
+    const value = await valueFromSource(e, pod, ns, lookups);
+    if (value !== undefined) vars[e.name] = value;
   }
   return vars;
 }

@@ -10,10 +10,9 @@ export async function recordPodEvent(
   core: CoreV1Api,
   pod: V1Pod,
   component: { component: string; host?: string },
-  type: 'Normal' | 'Warning',
-  reason: string,
-  message: string,
+  event: { type: 'Normal' | 'Warning'; reason: string; message: string },
 ): Promise<void> {
+  const { type, reason, message } = event;
   const now = kubeTime() as unknown as Date;
   const ns = pod.metadata!.namespace!;
   await core

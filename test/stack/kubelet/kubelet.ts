@@ -201,9 +201,11 @@ export class ProcessKubelet implements KubeletServices {
         this.core,
         pod,
         { component: this.opts.schedulerName ?? 'default-scheduler' },
-        'Normal',
-        'Scheduled',
-        `Successfully assigned ${pod.metadata!.namespace}/${pod.metadata!.name} to ${this.nodeName}`,
+        {
+          type: 'Normal',
+          reason: 'Scheduled',
+          message: `Successfully assigned ${pod.metadata!.namespace}/${pod.metadata!.name} to ${this.nodeName}`,
+        },
       );
     } catch (err) {
       if (statusCode(err) !== 409 && statusCode(err) !== 404) this.log(`bind ${pod.metadata!.namespace}/${pod.metadata!.name}: ${err}`);
@@ -214,7 +216,7 @@ export class ProcessKubelet implements KubeletServices {
 
   // --- KubeletServices
   event(pod: V1Pod, type: 'Normal' | 'Warning', reason: string, message: string): void {
-    void recordPodEvent(this.core, pod, { component: 'kubelet', host: this.nodeName }, type, reason, message);
+    void recordPodEvent(this.core, pod, { component: 'kubelet', host: this.nodeName }, { type, reason, message });
   }
 
   secret = async (namespace: string, name: string) => this.readOrUndefined(() => this.core.readNamespacedSecret({ namespace, name }));

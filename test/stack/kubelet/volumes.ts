@@ -6,7 +6,7 @@
  */
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { V1KeyToPath, V1Pod, V1Volume } from '@kubernetes/client-node';
+import type { V1DownwardAPIVolumeFile, V1KeyToPath, V1Pod, V1Volume, V1VolumeProjection } from '@kubernetes/client-node';
 import { type ConfigLookups, ContainerConfigError, fieldPathValue } from './env.js';
 
 export interface VolumeDeps extends ConfigLookups {
@@ -78,6 +78,57 @@ async function configMapFiles(
   };
 }
 
+/** One downward API item, which has a fieldRef, as a file. */
+function writeFieldFile(dir: string, pod: V1Pod, item: V1DownwardAPIVolumeFile, defaultMode: number): void {
+  writeFiles(
+    dir,
+    { v: Buffer.from(fieldPathValue(pod, item.fieldRef!.fieldPath)) },
+    [{ key: 'v', path: item.path, mode: item.mode }],
+    defaultMode,
+  );
+}
+
+/** One source of a projected volume: a service account token, a Secret, a ConfigMap or downward API items. */
+async function writeProjectedSource(pod: V1Pod, src: V1VolumeProjection, dir: string, mode: number, deps: VolumeDeps): Promise<void> {
+  const ns = pod.metadata!.namespace!;
+  if (src.serviceAccountToken) {
+    const token = await deps.serviceAccountToken(pod, src.serviceAccountToken.audience, src.serviceAccountToken.expirationSeconds ?? 3607);
+    writeFiles(dir, { t: Buffer.from(token) }, [{ key: 't', path: src.serviceAccountToken.path }], mode);
+  } else if (src.secret) {
+    const files = await secretFiles(deps, ns, src.secret.name!, src.secret.optional);
+    if (files) writeFiles(dir, files, src.secret.items, mode);
+  } else if (src.configMap) {
+    const files = await configMapFiles(deps, ns, src.configMap.name!, src.configMap.optional);
+    if (files) writeFiles(dir, files, src.configMap.items, mode);
+  } else if (src.downwardAPI) {
+    for (const item of src.downwardAPI.items ?? []) {
+      if (item.fieldRef) writeFieldFile(dir, pod, item, mode);
+    }
+  }
+}
+
+/** Volumes that are files Silo's kubelet writes into the pod's directory: Secret, ConfigMap, downward API, projected. */
+async function writeFileVolume(pod: V1Pod, vol: V1Volume, dir: string, deps: VolumeDeps): Promise<void> {
+  const ns = pod.metadata!.namespace!;
+  if (vol.secret) {
+    const files = await secretFiles(deps, ns, vol.secret.secretName!, vol.secret.optional);
+    if (files) writeFiles(dir, files, vol.secret.items, vol.secret.defaultMode ?? 0o644);
+  } else if (vol.configMap) {
+    const files = await configMapFiles(deps, ns, vol.configMap.name!, vol.configMap.optional);
+    if (files) writeFiles(dir, files, vol.configMap.items, vol.configMap.defaultMode ?? 0o644);
+  } else if (vol.downwardAPI) {
+    for (const item of vol.downwardAPI.items ?? []) {
+      if (!item.fieldRef) throw new ContainerConfigError(`downwardAPI volume ${vol.name}: only fieldRef items are supported`);
+      writeFieldFile(dir, pod, item, vol.downwardAPI.defaultMode ?? 0o644);
+    }
+  } else if (vol.projected) {
+    const mode = vol.projected.defaultMode ?? 0o644;
+    for (const src of vol.projected.sources ?? []) await writeProjectedSource(pod, src, dir, mode, deps);
+  } else {
+    throw new ContainerConfigError(`volume ${vol.name}: this volume type is not supported by the process kubelet`);
+  }
+}
+
 async function materialize(pod: V1Pod, vol: V1Volume, dirs: VolumeDirs, deps: VolumeDeps): Promise<string> {
   const ns = pod.metadata!.namespace!;
   const dir = join(dirs.podDir, 'volumes', vol.name);
@@ -91,60 +142,8 @@ async function materialize(pod: V1Pod, vol: V1Volume, dirs: VolumeDirs, deps: Vo
     return vol.hostPath.path;
   }
   mkdirSync(dir, { recursive: true });
-  if (vol.emptyDir) return dir;
-  if (vol.secret) {
-    const files = await secretFiles(deps, ns, vol.secret.secretName!, vol.secret.optional);
-    if (files) writeFiles(dir, files, vol.secret.items, vol.secret.defaultMode ?? 0o644);
-    return dir;
-  }
-  if (vol.configMap) {
-    const files = await configMapFiles(deps, ns, vol.configMap.name!, vol.configMap.optional);
-    if (files) writeFiles(dir, files, vol.configMap.items, vol.configMap.defaultMode ?? 0o644);
-    return dir;
-  }
-  if (vol.downwardAPI) {
-    for (const item of vol.downwardAPI.items ?? []) {
-      if (!item.fieldRef) throw new ContainerConfigError(`downwardAPI volume ${vol.name}: only fieldRef items are supported`);
-      writeFiles(
-        dir,
-        { v: Buffer.from(fieldPathValue(pod, item.fieldRef.fieldPath)) },
-        [{ key: 'v', path: item.path, mode: item.mode }],
-        vol.downwardAPI.defaultMode ?? 0o644,
-      );
-    }
-    return dir;
-  }
-  if (vol.projected) {
-    const mode = vol.projected.defaultMode ?? 0o644;
-    for (const src of vol.projected.sources ?? []) {
-      if (src.serviceAccountToken) {
-        const token = await deps.serviceAccountToken(
-          pod,
-          src.serviceAccountToken.audience,
-          src.serviceAccountToken.expirationSeconds ?? 3607,
-        );
-        writeFiles(dir, { t: Buffer.from(token) }, [{ key: 't', path: src.serviceAccountToken.path }], mode);
-      } else if (src.secret) {
-        const files = await secretFiles(deps, ns, src.secret.name!, src.secret.optional);
-        if (files) writeFiles(dir, files, src.secret.items, mode);
-      } else if (src.configMap) {
-        const files = await configMapFiles(deps, ns, src.configMap.name!, src.configMap.optional);
-        if (files) writeFiles(dir, files, src.configMap.items, mode);
-      } else if (src.downwardAPI) {
-        for (const item of src.downwardAPI.items ?? []) {
-          if (!item.fieldRef) continue;
-          writeFiles(
-            dir,
-            { v: Buffer.from(fieldPathValue(pod, item.fieldRef.fieldPath)) },
-            [{ key: 'v', path: item.path, mode: item.mode }],
-            mode,
-          );
-        }
-      }
-    }
-    return dir;
-  }
-  throw new ContainerConfigError(`volume ${vol.name}: this volume type is not supported by the process kubelet`);
+  if (!vol.emptyDir) await writeFileVolume(pod, vol, dir, deps);
+  return dir;
 }
 
 /** Materialises every volume; returns volume name → host path. */

@@ -7,7 +7,7 @@ import { AgeDecryptStream, AgeEncryptStream } from '../../../runtime/datapath/ag
 
 async function collect(source: Readable, ...stages: NodeJS.ReadWriteStream[]): Promise<Buffer> {
   const parts: Buffer[] = [];
-  await (pipeline as any)(source, ...stages, async function* (input: AsyncIterable<Buffer>) {
+  await (pipeline as any)(source, ...stages, async function (input: AsyncIterable<Buffer>) {
     for await (const part of input) parts.push(part);
   });
   return Buffer.concat(parts);

@@ -8,7 +8,7 @@ import { BASE_PART_SIZE, capacityOfParts, MAX_PARTS, MiB, partSize } from '../..
 
 async function run(data: Buffer, ...stages: NodeJS.ReadWriteStream[]): Promise<Buffer> {
   const parts: Buffer[] = [];
-  await (pipeline as any)(Readable.from([data]), ...stages, async function* (input: AsyncIterable<Buffer>) {
+  await (pipeline as any)(Readable.from([data]), ...stages, async function (input: AsyncIterable<Buffer>) {
     for await (const part of input) parts.push(part);
   });
   return Buffer.concat(parts);

@@ -240,7 +240,7 @@ describe('OperatorInstall bundle', () => {
     for (const alert of SILO_ALERTS) {
       it(`${alert.alert} reads only metrics and labels the operator exports`, () => {
         const metrics = alert.expr.match(/silo_[a-z_]+/g) ?? [];
-        expect(metrics).to.not.be.empty;
+        expect(metrics).to.have.length.above(0);
         for (const name of metrics) expect(known(name), `${name} is not exported by OperatorMetrics`).to.be.an('array');
         const labels = new Set(metrics.flatMap((n) => known(n)!));
         for (const group of alert.expr.matchAll(/(?:by|on) \(([^)]*)\)/g)) {
