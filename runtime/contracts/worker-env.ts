@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { V1EnvVar } from '@kubernetes/client-node';
-import type { BackupMetadata } from '../../src/generated/api-types.js';
+import type { BackupMetadata } from '../../src/api/metadata/types.js';
 import type { ObjectStoreConfig } from '../objectstore/store-factory.js';
 import { COMPRESSION_ALGORITHMS, MAX_LEVELS, type CompressionAlgorithm } from './compression.js';
 import { ConfigError } from './config-error.js';

@@ -6,7 +6,7 @@
  * (backup-run-reasons.ts), an Event and one sentence in status.error.
  */
 import { ApiException, type V1Pod } from '@kubernetes/client-node';
-import type { BackupRunResource, BackupRunStatus } from '../../../../src/generated/api-types.js';
+import type { BackupRunResource, BackupRunStatus } from '../../../../src/api/backup-operator.io/types.js';
 import { renderPathTemplate } from '../../../../src/validation/path-template.js';
 import { asClientNode, type KubeClient, type Pod } from '../../kube/client.js';
 import { setCondition } from '../../kube/conditions.js';

@@ -1,5 +1,6 @@
 /** BackupRun status builders: phases, reasons, and the Succeeded / Compressed / Encrypted / Restorable conditions. */
-import type { BackupRunResource, BackupRunStatus, Condition } from '../../../../src/generated/api-types.js';
+import type { Condition } from '../../../../src/api/common/types.js';
+import type { BackupRunResource, BackupRunStatus } from '../../../../src/api/backup-operator.io/types.js';
 import { setCondition } from '../../kube/conditions.js';
 import { BACKUP_RUN_REASONS as R } from './backup-run-reasons.js';
 

@@ -2,7 +2,7 @@
  * The BackupRuns a schedule creates (deterministic names, labels, owner) and
  * the history it keeps (oldest runs beyond the limits are deleted).
  */
-import type { BackupRunStatus, BackupScheduleResource } from '../../../../src/generated/api-types.js';
+import type { BackupRunStatus, BackupScheduleResource } from '../../../../src/api/backup-operator.io/types.js';
 import { MANAGED_BY, boundedName, labelValue, shortHash } from '../../kube/names.js';
 import type { KubeObject } from '../../reconciler.js';
 import { isSuccessful } from '../backup-run/backup-run-status.js';

@@ -5,7 +5,7 @@
  * sentence built from our own words and the SDK's error code, never from values.
  */
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
-import type { BackupStorageSpec } from '../../../../src/generated/api-types.js';
+import type { BackupStorageSpec } from '../../../../src/api/backup-operator.io/types.js';
 import { createAzureContainerClient } from '../../../objectstore/azure-store.js';
 import { createGcsClient } from '../../../objectstore/gcs-store.js';
 import { createS3Client } from '../../../objectstore/s3-store.js';

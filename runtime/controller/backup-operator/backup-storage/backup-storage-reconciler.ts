@@ -3,7 +3,7 @@
  * bucket's reachability on a period, reports them in the Ready condition, and
  * holds a finalizer while BackupRuns reference the storage.
  */
-import type { BackupRunResource, BackupStorageResource } from '../../../../src/generated/api-types.js';
+import type { BackupRunResource, BackupStorageResource } from '../../../../src/api/backup-operator.io/types.js';
 import type { KubeClient } from '../../kube/client.js';
 import { findCondition } from '../../kube/conditions.js';
 import { setFinalizer } from '../../kube/finalizers.js';

@@ -1,5 +1,6 @@
 /** BackupStorage status: phase, lastCheckTime and the Ready / DeletionBlocked conditions. */
-import type { BackupStorageStatus, Condition } from '../../../../src/generated/api-types.js';
+import type { Condition } from '../../../../src/api/common/types.js';
+import type { BackupStorageStatus } from '../../../../src/api/backup-operator.io/types.js';
 import { setCondition } from '../../kube/conditions.js';
 import { BACKUP_STORAGE_REASONS as R, type StorageReason } from './backup-storage-reasons.js';
 

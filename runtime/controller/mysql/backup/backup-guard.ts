@@ -7,7 +7,7 @@
  * This is the order (first come, first served); the Cluster's backup lock
  * (backup-lock.ts) makes it atomic.
  */
-import type { BackupResource } from '../../../../src/generated/api-types.js';
+import type { BackupResource } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
 import { isTerminal } from './backup-status.js';
 
 type Meta = { name: string; namespace?: string; uid?: string; creationTimestamp?: string; deletionTimestamp?: string };

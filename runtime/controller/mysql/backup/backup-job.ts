@@ -5,7 +5,8 @@
  * the client certificate and store credentials by Secret reference only.
  */
 import type { V1Job, V1EnvVar, V1ResourceRequirements, V1Toleration } from '@kubernetes/client-node';
-import type { BackupResource, ClusterResource, ObjectStore } from '../../../../src/generated/api-types.js';
+import type { ObjectStore } from '../../../../src/api/common/types.js';
+import type { BackupResource, ClusterResource } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
 import { CLUSTER_LABEL, type SelectedSource } from './backup-source.js';
 import { storeEnv } from './backup-store.js';
 import { encodeWorkerEnv } from '../../../contracts/worker-env.js';

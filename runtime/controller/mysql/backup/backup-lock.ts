@@ -6,7 +6,7 @@
  * stale and may be taken over, so a lost release never blocks a Cluster.
  * (docs/decisions/0223-one-backup-per-cluster.md)
  */
-import type { BackupResource, ClusterResource } from '../../../../src/generated/api-types.js';
+import type { BackupResource, ClusterResource } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
 import type { KubeClient } from '../../kube/client.js';
 import { isConflict } from '../../kube/custom-objects.js';
 import { KINDS } from '../../kube/kinds.js';

@@ -4,7 +4,7 @@
  * reads metadata.json from the store: the worker prints the same document.
  */
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
-import type { BackupMetadata } from '../../../../src/generated/api-types.js';
+import type { BackupMetadata } from '../../../../src/api/metadata/types.js';
 import { failureFromWorker, oneLine, REASON, type Failure } from './backup-reasons.js';
 import { readJobOutcome, timeOf as time } from '../../kube/job-outcome.js';
 

@@ -5,7 +5,7 @@
  * acts, so a restarted operator neither loses nor duplicates a backup.
  */
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
-import type { BackupResource, BackupStatus, ClusterResource } from '../../../../src/generated/api-types.js';
+import type { BackupResource, BackupStatus, ClusterResource } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
 import { backupPrefix, dataKey, METADATA_OBJECT, metadataKey, newBackupId } from '../../../objectstore/object-layout.js';
 import { MYSQL_ENGINE } from '../../../contracts/engines.js';
 import { asClientNode, type KubeClient } from '../../kube/client.js';

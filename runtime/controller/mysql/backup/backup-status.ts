@@ -3,7 +3,9 @@
  * Builders return JSON merge patches of the status subresource; conditions
  * keep their lastTransitionTime while their status does not change.
  */
-import type { BackupMetadata, BackupStatus, Condition } from '../../../../src/generated/api-types.js';
+import type { Condition } from '../../../../src/api/common/types.js';
+import type { BackupMetadata } from '../../../../src/api/metadata/types.js';
+import type { BackupStatus } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
 import { findCondition, setCondition } from '../../kube/conditions.js';
 import { REASON, type Failure, type Reason } from './backup-reasons.js';
 

@@ -4,7 +4,8 @@
  * secretKeyRef, so the value lives only in the Job's Pod (BRIEF principle 5).
  */
 import type { V1EnvVar, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
-import type { BackupResource, ClusterResource, ObjectStore } from '../../../../src/generated/api-types.js';
+import type { ObjectStore } from '../../../../src/api/common/types.js';
+import type { BackupResource, ClusterResource } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
 import { REASON, type Failure } from './backup-reasons.js';
 import { encodeCodecEnv, encodeStoreEnv, type SecretSource } from '../../../contracts/worker-env.js';
 

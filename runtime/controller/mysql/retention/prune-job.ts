@@ -6,7 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { V1Job, V1Pod, V1ResourceRequirements, V1Toleration } from '@kubernetes/client-node';
-import type { ClusterSpec, ObjectStore } from '../../../../src/generated/api-types.js';
+import type { ObjectStore } from '../../../../src/api/common/types.js';
+import type { ClusterSpec } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
 import { storeEnv } from '../backup/backup-store.js';
 import { encodeWorkerEnv, VAR } from '../../../contracts/worker-env.js';
 import { readJobOutcome } from '../../kube/job-outcome.js';

@@ -6,7 +6,8 @@
  * puts a finalizer on the Backup, and on deletion prunes its prefix through a
  * prune Job before letting the object go.
  */
-import type { BackupResource, ObjectStore } from '../../../../src/generated/api-types.js';
+import type { ObjectStore } from '../../../../src/api/common/types.js';
+import type { BackupResource } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
 import { backupPrefix } from '../../../objectstore/object-layout.js';
 import { withFinalizer } from '../../kube/finalizers.js';
 import type { KubeObject } from '../../reconciler.js';

@@ -10,7 +10,8 @@
  * It runs after every Backup change (watch) and at least every interval.
  */
 import { ApiException, type V1Job, type V1Pod } from '@kubernetes/client-node';
-import type { ClusterResource, ObjectStore } from '../../../../src/generated/api-types.js';
+import type { ObjectStore } from '../../../../src/api/common/types.js';
+import type { ClusterResource } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
 import { asClientNode, type Job, type KubeClient } from '../../kube/client.js';
 import { isConflict, isNotFound } from '../../kube/custom-objects.js';
 import { apiVersionOfKind, KINDS } from '../../kube/kinds.js';

@@ -14,7 +14,7 @@
  * child's name is deterministic in (schedule, slot), and 409 AlreadyExists on
  * create counts as created, so a child the cache has not seen yet is never made twice.
  */
-import type { ScheduledBackupSpec, ScheduledBackupStatus } from '../../../../src/generated/api-types.js';
+import type { ScheduledBackupSpec, ScheduledBackupStatus } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
 import type { Logger } from '../../../logging/logger.js';
 import type { KubeClient } from '../../kube/client.js';
 import { findCondition } from '../../kube/conditions.js';

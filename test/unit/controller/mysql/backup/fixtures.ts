@@ -1,6 +1,6 @@
 /** Objects shaped as the API server returns them, for the pure parts of the Backup reconciler. */
 import type { V1Pod } from '@kubernetes/client-node';
-import type { BackupResource, ClusterResource } from '../../../../../src/generated/api-types.js';
+import type { BackupResource, ClusterResource } from '../../../../../src/api/mysql.cloudnative-mysql.io/types.js';
 
 export function pod(
   name: string,
