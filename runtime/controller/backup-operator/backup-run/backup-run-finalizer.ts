@@ -4,6 +4,7 @@
  * data object and its metadata.json. Runs that stored nothing release at once.
  */
 import type { V1Pod } from '@kubernetes/client-node';
+import { BACKUP_RUN_PHASE } from '../../../../src/api/backup-operator.io/phases.js';
 import { asClientNode } from '../../kube/client.js';
 import { setFinalizer } from '../../kube/finalizers.js';
 import { KINDS } from '../../kube/kinds.js';
@@ -28,7 +29,7 @@ export async function finalizeRun(pass: RunPass): Promise<ReconcileResult | void
   };
   const path = run.status?.path;
   // Nothing was written unless the worker got as far as starting; a Pending run with a path but no Pod wrote nothing either.
-  if (!path || run.status?.phase === 'Failed' || run.status?.phase === 'Pending') return release();
+  if (!path || run.status?.phase === BACKUP_RUN_PHASE.Failed || run.status?.phase === BACKUP_RUN_PHASE.Pending) return release();
   for (const role of ['backup', 'restore'] as const) await client.deletePod(namespace, podNameFor(name, role), 5);
 
   const podName = podNameFor(name, 'cleanup');

@@ -7,6 +7,7 @@
  */
 import { ApiException, type V1Pod } from '@kubernetes/client-node';
 import type { BackupRunResource, BackupRunStatus } from '../../../../src/api/backup-operator.io/types.js';
+import { BACKUP_RUN_PHASE } from '../../../../src/api/backup-operator.io/phases.js';
 import { renderPathTemplate } from '../../../../src/validation/path-template.js';
 import { asClientNode, type KubeClient, type Pod } from '../../kube/client.js';
 import { setCondition } from '../../kube/conditions.js';
@@ -62,14 +63,14 @@ export class BackupRunReconciler implements Reconciler {
 
     switch (run.status?.phase) {
       case undefined:
-      case 'Pending':
+      case BACKUP_RUN_PHASE.Pending:
         return pass.start();
-      case 'Running':
+      case BACKUP_RUN_PHASE.Running:
         return pass.watch('backup');
-      case 'Completed':
+      case BACKUP_RUN_PHASE.Completed:
         if (run.metadata?.annotations?.[ANNOTATION_RESTORE] === 'true') return pass.startRestore();
         return pass.tidyIfPodsRemain();
-      case 'Restoring':
+      case BACKUP_RUN_PHASE.Restoring:
         return pass.watch('restore');
       default:
         return pass.tidyIfPodsRemain();
@@ -146,7 +147,7 @@ export class RunPass {
         return this.fail(R.PathTemplateInvalid, 'spec.storage.path renders to an empty object key; add a file name.');
       const podName = podNameFor(name, 'backup');
       this.run = await this.client.patchStatus<Run>(KINDS.BackupRun, { namespace: this.namespace, name }, {
-        phase: 'Pending',
+        phase: BACKUP_RUN_PHASE.Pending,
         path,
         podName,
         startedAt: now.toISOString(),
@@ -162,7 +163,9 @@ export class RunPass {
       const detail = String((error as ApiException<unknown>).body ?? '').match(/"message":"((?:[^"\\]|\\.)*)"/)?.[1] ?? `HTTP ${code}`;
       return this.fail(R.PodRejected, `the API server rejected the backup Pod built from spec.template (${detail}); fix spec.template.`);
     }
-    await this.client.patchStatus(KINDS.BackupRun, { namespace: this.namespace, name }, { phase: 'Running' } satisfies BackupRunStatus);
+    await this.client.patchStatus(KINDS.BackupRun, { namespace: this.namespace, name }, {
+      phase: BACKUP_RUN_PHASE.Running,
+    } satisfies BackupRunStatus);
     await this.ctx.events.record(
       this.run,
       'Normal',
@@ -189,7 +192,7 @@ export class RunPass {
     // The backup Pod is gone by now; a restore Pod of an earlier attempt is reused by name.
     await this.client.createPod(pod);
     await this.client.patchStatus(KINDS.BackupRun, this.key, {
-      phase: 'Restoring',
+      phase: BACKUP_RUN_PHASE.Restoring,
       reason: R.Restoring,
       restoreStartedAt: now.toISOString(),
       conditions: setCondition(

@@ -6,6 +6,7 @@
  */
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import type { BackupResource, BackupStatus, ClusterResource } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
+import { BACKUP_PHASE, isBackupTerminal } from '../../../../src/api/mysql.cloudnative-mysql.io/phases.js';
 import { backupPrefix, dataKey, METADATA_OBJECT, metadataKey, newBackupId } from '../../../objectstore/object-layout.js';
 import { MYSQL_ENGINE } from '../../../contracts/engines.js';
 import { asClientNode, type KubeClient } from '../../kube/client.js';
@@ -21,7 +22,7 @@ import { REASON, type Failure } from './backup-reasons.js';
 import { instanceSelector, isFailure, selectSource, type BackupTarget } from './backup-source.js';
 import { unsupportedSpec } from './backup-spec-check.js';
 import { destinationUrl, resolveObjectStore, unsupportedStoreOption } from './backup-store.js';
-import { completedPatch, conditionOf, failedPatch, isTerminal, STARTED, startedCondition, waitingPatch } from './backup-status.js';
+import { completedPatch, conditionOf, failedPatch, STARTED, startedCondition, waitingPatch } from './backup-status.js';
 
 /** How often a waiting Backup looks again for its turn. */
 export const WAIT_REQUEUE_MS = 5_000;
@@ -51,11 +52,11 @@ export class BackupReconciler implements Reconciler {
 
   async reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<ReconcileResult | void> {
     const backup = await ctx.client.get<BackupResource & KubeObject>(KINDS.Backup, key);
-    if (!backup || isTerminal(backup.status)) return;
+    if (!backup || isBackupTerminal(backup.status?.phase)) return;
     const meta = backup.metadata as Meta;
     if (meta.deletionTimestamp) return;
     const pass = new BackupPass(ctx, backup);
-    return backup.status?.phase === 'running' ? pass.watchJob() : pass.start();
+    return backup.status?.phase === BACKUP_PHASE.Running ? pass.watchJob() : pass.start();
   }
 }
 
@@ -111,7 +112,7 @@ class BackupPass {
     if (blocker) {
       const other = (blocker.metadata as Meta).name;
       return this.wait(
-        `Backup ${other} of Cluster ${clusterName} is ${blocker.status?.phase === 'running' ? 'running' : 'older and not finished'}; this one starts when it ends`,
+        `Backup ${other} of Cluster ${clusterName} is ${blocker.status?.phase === BACKUP_PHASE.Running ? 'running' : 'older and not finished'}; this one starts when it ends`,
       );
     }
     // ... and the Cluster's lock makes "one at a time" atomic.
@@ -141,7 +142,7 @@ class BackupPass {
     };
     // The plan is persisted before the Job exists: a restart re-creates the same Job, never a second backup.
     await this.patch({
-      phase: 'running',
+      phase: BACKUP_PHASE.Running,
       reason: REASON.Started,
       method,
       type: plan.type,

@@ -12,6 +12,7 @@
 import { ApiException, type V1Job, type V1Pod } from '@kubernetes/client-node';
 import type { ObjectStore } from '../../../../src/api/common/types.js';
 import type { ClusterResource } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
+import { BACKUP_PHASE, isBackupTerminal } from '../../../../src/api/mysql.cloudnative-mysql.io/phases.js';
 import { asClientNode, type Job, type KubeClient } from '../../kube/client.js';
 import { isConflict, isNotFound } from '../../kube/custom-objects.js';
 import { apiVersionOfKind, KINDS } from '../../kube/kinds.js';
@@ -80,7 +81,6 @@ const isNamespaceTerminating = (error: unknown): boolean =>
 const clusterKeyOf = (object: KubeObject, cluster: string | undefined): ObjectKey[] =>
   cluster && object.metadata?.namespace ? [{ namespace: object.metadata.namespace, name: cluster }] : [];
 
-const TERMINAL = new Set(['completed', 'failed']);
 const ANNOTATION_BOOL_HINT = 'mysql.cloudnative-mysql.io/delete-remote-data: "true"';
 
 /** One reconcile of one Cluster's retention. */
@@ -247,8 +247,9 @@ class RetentionPass {
   }
 
   private keptCount(): number {
-    return this.backups.filter((b) => b.status?.phase === 'completed' && !isDeleting(b) && !b.metadata.annotations?.[ANNOTATION_EXPIRED])
-      .length;
+    return this.backups.filter(
+      (b) => b.status?.phase === BACKUP_PHASE.Completed && !isDeleting(b) && !b.metadata.annotations?.[ANNOTATION_EXPIRED],
+    ).length;
   }
 
   /** The Backup's own store, else the one recorded with the finalizer (what it resolved to then), else its Cluster's. */
@@ -374,7 +375,7 @@ class RetentionPass {
     const start = windowStart(this.ctx.now(), policy);
     const live = this.backups.filter((b) => !isDeleting(b) && !b.metadata.annotations?.[ANNOTATION_EXPIRED]);
     const candidates: RetentionCandidate[] = live
-      .filter((b) => b.status?.phase === 'completed' && b.status.backupId)
+      .filter((b) => b.status?.phase === BACKUP_PHASE.Completed && b.status.backupId)
       .map((b) => ({
         name: b.metadata.name!,
         backupId: b.status!.backupId!,
@@ -395,7 +396,7 @@ class RetentionPass {
   /** Backup IDs whose chains must survive: parents of backups in progress, and backups a Cluster recovers from. */
   private async protectedIds(live: BackupObject[]): Promise<Set<string>> {
     const ids = new Set<string>();
-    for (const b of live) if (!TERMINAL.has(b.status?.phase ?? '') && b.status?.parentBackupId) ids.add(b.status.parentBackupId);
+    for (const b of live) if (!isBackupTerminal(b.status?.phase) && b.status?.parentBackupId) ids.add(b.status.parentBackupId);
     const clusters = await this.api.list<ClusterObject>(KINDS.Cluster, this.namespace);
     for (const c of clusters) {
       const name = c.spec?.bootstrap?.recovery?.backup?.name;
