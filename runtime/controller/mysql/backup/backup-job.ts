@@ -11,9 +11,9 @@ import { CLUSTER_LABEL, type SelectedSource } from './backup-source.js';
 import { storeEnv } from './backup-store.js';
 import { encodeWorkerEnv } from '../../../contracts/worker-env.js';
 import { MYSQL_ENGINE } from '../../../contracts/engines.js';
+import { cutName, MANAGED_BY } from '../../kube/names.js';
 
 export const BACKUP_LABEL = 'mysql.cloudnative-mysql.io/backup';
-export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'silo' } as const;
 export const COMPONENT_LABEL = 'app.kubernetes.io/component';
 /** The manager's Job watch narrows on this. */
 export const JOB_SELECTOR = `app.kubernetes.io/managed-by=silo,${BACKUP_LABEL}`;
@@ -46,18 +46,23 @@ export function pkiSecrets(cluster: ClusterResource): { serverCA: string; client
 /** The DNS name every instance manager's server certificate carries, whatever the pod IP. */
 export const instanceManagerServerName = (cluster: string): string => `${cluster}-instance-manager`;
 
-/** Job name: the Backup name (cut to fit) plus the lower-cased backup ID; at most 63 characters. */
+/**
+ * Job name: the Backup name (cut to fit) plus the lower-cased backup ID; at most 63 characters.
+ * Cut without the hash boundedName adds: a long Backup name would otherwise give a different Job
+ * name than earlier releases gave it, and an operator upgraded mid-backup would not find its Job.
+ */
 export function jobNameFor(backupName: string, backupId: string): string {
   const suffix = `-${backupId.toLowerCase()}`;
-  return `${backupName.slice(0, 63 - suffix.length).replace(/[-.]+$/, '')}${suffix}`;
+  return `${cutName(backupName, 63 - suffix.length)}${suffix}`;
 }
 
+/** The backup label is the Backup name cut to 63 characters (not labelValue's hash), as earlier releases wrote it. */
 export function jobLabels(backupName: string, cluster: string): Record<string, string> {
   return {
     ...MANAGED_BY,
     [COMPONENT_LABEL]: 'backup',
     [CLUSTER_LABEL]: cluster,
-    [BACKUP_LABEL]: backupName.slice(0, 63).replace(/[-.]+$/, ''),
+    [BACKUP_LABEL]: cutName(backupName, 63),
   };
 }
 
