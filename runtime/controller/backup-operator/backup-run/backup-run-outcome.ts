@@ -3,7 +3,7 @@
  * its termination log (runtime/cli.ts), read from the Pod's container status.
  * The controller never reads the stored payload.
  */
-import type { V1ContainerStateTerminated, V1Pod } from '@kubernetes/client-node';
+import type { ContainerTerminated, Pod } from '../../kube/client.js';
 import { WORKER_CONTAINER } from './backup-run-pod.js';
 import { parseResultLine } from '../../../contracts/worker-result.js';
 
@@ -54,7 +54,7 @@ export const RESTORE_FAILURE_REASONS: Record<string, string> = {
   other: 'RestoreFailed',
 };
 
-export function outcomeFromTerminated(terminated: V1ContainerStateTerminated): WorkerOutcome {
+export function outcomeFromTerminated(terminated: ContainerTerminated): WorkerOutcome {
   const result = parseResultLine(terminated.message);
   if (terminated.exitCode === 0 && result?.outcome === 'completed') {
     const m: Partial<NonNullable<typeof result.metadata>> = result.metadata ?? {};
@@ -89,7 +89,7 @@ export function outcomeFromTerminated(terminated: V1ContainerStateTerminated): W
 }
 
 /** The worker container's outcome in `pod`, or running while it has not terminated. */
-export function workerOutcome(pod: V1Pod): WorkerOutcome {
+export function workerOutcome(pod: Pod): WorkerOutcome {
   const status = pod.status?.containerStatuses?.find((c) => c.name === WORKER_CONTAINER);
   const terminated =
     status?.state?.terminated ??

@@ -5,11 +5,11 @@
  * the worker container's termination message; every failure has its own reason
  * (backup-run-reasons.ts), an Event and one sentence in status.error.
  */
-import { ApiException, type V1Pod } from '@kubernetes/client-node';
+import { ApiException } from '@kubernetes/client-node';
 import type { BackupRunResource, BackupRunStatus } from '../../../../src/api/backup-operator.io/types.js';
 import { BACKUP_RUN_PHASE } from '../../../../src/api/backup-operator.io/phases.js';
 import { renderPathTemplate } from '../../../../src/validation/path-template.js';
-import { asClientNode, type KubeClient, type Pod } from '../../kube/client.js';
+import type { KubeClient, Pod } from '../../kube/client.js';
 import { setCondition } from '../../kube/conditions.js';
 import { setFinalizer } from '../../kube/finalizers.js';
 import { KINDS } from '../../kube/kinds.js';
@@ -222,7 +222,7 @@ export class RunPass {
         R.PodLost,
         `the ${role} Pod ${podName} disappeared before its worker reported; nothing is known to be ${role === 'backup' ? 'stored' : 'restored'}. Check who deleted it and retry with a new run.`,
       );
-    const outcome = workerOutcome(asClientNode<V1Pod>(pod));
+    const outcome = workerOutcome(pod);
     if (outcome.state === 'failed') {
       const reasons = role === 'backup' ? BACKUP_FAILURE_REASONS : RESTORE_FAILURE_REASONS;
       return fail(reasons[outcome.workerReason] ?? (role === 'backup' ? R.UploadFailed : R.RestoreFailed), sentence(outcome.error));
@@ -297,7 +297,7 @@ export class RunPass {
 export const WORKER_DEADLINE_GRACE_SECONDS = 15;
 
 /** When to look again at a running Pod: at the latest when its deadline check is due. */
-export function nextLookMs(pod: Pod | V1Pod, run: BackupRunResource, role: 'backup' | 'restore', now: Date): number {
+export function nextLookMs(pod: Pod, run: BackupRunResource, role: 'backup' | 'restore', now: Date): number {
   const deadline = (role === 'backup' ? run.spec.backup : run.spec.restore)?.deadlineSeconds ?? DEFAULT_DEADLINE_SECONDS;
   const workerStarted = pod.status?.containerStatuses?.find((c) => c.name === WORKER_CONTAINER)?.state?.running?.startedAt;
   if (!workerStarted) return POLL_MS;
@@ -309,7 +309,7 @@ const sentence = (text: string): string => (/[.!?]$/.test(text.trim()) ? text.tr
 
 /** A Pod that can no longer report: failed by the kubelet (activeDeadlineSeconds) or past the deadline plus slack. */
 export function podStuck(
-  pod: Pod | V1Pod,
+  pod: Pod,
   run: BackupRunResource,
   role: 'backup' | 'restore',
   now: Date,

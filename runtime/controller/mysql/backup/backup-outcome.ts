@@ -3,9 +3,9 @@
  * terminated-state message (the worker's JSON line). The controller never
  * reads metadata.json from the store: the worker prints the same document.
  */
-import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import type { BackupMetadata } from '../../../../src/api/metadata/types.js';
 import { failureFromWorker, oneLine, REASON, type Failure } from './backup-reasons.js';
+import type { Job, Pod } from '../../kube/client.js';
 import { readJobOutcome, timeOf as time } from '../../kube/job-outcome.js';
 
 export type JobOutcome =
@@ -41,8 +41,8 @@ export function checkMetadata(metadata: BackupMetadata | undefined, expected: { 
 }
 
 export function jobOutcome(
-  job: V1Job,
-  pods: V1Pod[],
+  job: Job,
+  pods: Pod[],
   expected: { backupId: string; dataKey: string },
   now: Date,
   graceMs = STUCK_GRACE_MS,

@@ -4,12 +4,12 @@
  * never looked at again. Each step persists its decision in status before it
  * acts, so a restarted operator neither loses nor duplicates a backup.
  */
-import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import type { V1Job } from '@kubernetes/client-node';
 import type { BackupResource, BackupStatus, ClusterResource } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
 import { BACKUP_PHASE, isBackupTerminal } from '../../../../src/api/mysql.cloudnative-mysql.io/phases.js';
 import { backupPrefix, dataKey, METADATA_OBJECT, metadataKey, newBackupId } from '../../../objectstore/object-layout.js';
 import { MYSQL_ENGINE } from '../../../contracts/engines.js';
-import { asClientNode, type KubeClient } from '../../kube/client.js';
+import type { KubeClient } from '../../kube/client.js';
 import { isAlreadyExists } from '../../kube/custom-objects.js';
 import { KINDS } from '../../kube/kinds.js';
 import { ownerKeysOf } from '../../kube/owner-keys.js';
@@ -122,7 +122,7 @@ class BackupPass {
       return this.wait(`Backup ${lock.holder} of Cluster ${clusterName} holds the Cluster's backup lock; this one starts when it ends`);
     }
 
-    const pods = asClientNode<V1Pod[]>(await this.client.listPods(this.meta.namespace, instanceSelector(clusterName)));
+    const pods = await this.client.listPods(this.meta.namespace, instanceSelector(clusterName));
     const target = (this.backup.spec.target ?? cluster.spec.backup?.target ?? 'prefer-standby') as BackupTarget;
     const source = selectSource(pods, target, clusterName, cluster.status?.currentPrimary);
     if (isFailure(source)) return this.fail(source);
@@ -209,13 +209,7 @@ class BackupPass {
     const pods = await this.client.listPods(this.meta.namespace, `job-name=${jobName}`);
     const location = this.location();
     const graceMs = (this.ctx.settings.podStartGraceSeconds ?? STUCK_GRACE_MS / 1000) * 1000;
-    const outcome = jobOutcome(
-      asClientNode<V1Job>(job),
-      asClientNode<V1Pod[]>(pods),
-      { backupId: this.status?.backupId ?? '', dataKey: location.dataKey },
-      this.ctx.now(),
-      graceMs,
-    );
+    const outcome = jobOutcome(job, pods, { backupId: this.status?.backupId ?? '', dataKey: location.dataKey }, this.ctx.now(), graceMs);
     if (outcome.state === 'failed') return this.fail(outcome.failure);
     if (outcome.state === 'completed') {
       await this.patch(completedPatch(this.status, outcome.metadata, this.meta.generation, this.ctx.now()));
@@ -247,7 +241,7 @@ class BackupPass {
       });
     const resolved = resolveObjectStore(this.backup, cluster);
     if (isFailure(resolved)) return this.fail(resolved);
-    const pods = asClientNode<V1Pod[]>(await this.client.listPods(this.meta.namespace, instanceSelector(clusterName)));
+    const pods = await this.client.listPods(this.meta.namespace, instanceSelector(clusterName));
     // The source was chosen and persisted; only that instance may serve this backup ID.
     const chosen = selectSource(
       pods.filter((p) => p.metadata?.name === this.status?.instanceName),

@@ -11,7 +11,7 @@
  *   current by whoever runs the instance (a number; anything else means
  *   replication is broken and the replica is not a healthy source).
  */
-import type { V1Pod } from '@kubernetes/client-node';
+import type { Pod } from '../../kube/client.js';
 import type { Failure } from './backup-reasons.js';
 import { REASON } from './backup-reasons.js';
 import { INSTANCE_MANAGER_PORT, INSTANCE_MANAGER_PORT_NAME, instanceManagerUrl } from '../../../contracts/instance-manager-protocol.js';
@@ -41,7 +41,7 @@ interface Candidate extends SelectedSource {
   readonly why: string;
 }
 
-function describe(pod: V1Pod): Candidate {
+function describe(pod: Pod): Candidate {
   const name = pod.metadata?.name ?? '';
   const role = pod.metadata?.labels?.[INSTANCE_ROLE_LABEL] === 'primary' ? 'primary' : 'replica';
   const ip = pod.status?.podIP;
@@ -72,7 +72,7 @@ function describe(pod: V1Pod): Candidate {
  * last, then by name), else the healthy primary. `primary`: the healthy primary.
  * With several primaries labelled, the Cluster's status.currentPrimary wins.
  */
-export function selectSource(pods: V1Pod[], target: BackupTarget, cluster: string, currentPrimary?: string): SelectedSource | Failure {
+export function selectSource(pods: Pod[], target: BackupTarget, cluster: string, currentPrimary?: string): SelectedSource | Failure {
   const candidates = pods.map(describe).sort((a, b) => a.podName.localeCompare(b.podName));
   const primaries = candidates
     .filter((c) => c.role === 'primary' && c.healthy)

@@ -4,11 +4,12 @@
  * secretKeyRef env (principle 5); the controller learns the outcome from the
  * Pod's termination message and never talks to the store itself.
  */
-import type { V1Job, V1Pod, V1ResourceRequirements, V1Toleration } from '@kubernetes/client-node';
+import type { V1Job, V1ResourceRequirements, V1Toleration } from '@kubernetes/client-node';
 import type { ObjectStore } from '../../../../src/api/common/types.js';
 import type { ClusterSpec } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
 import { storeEnv } from '../backup/backup-store.js';
 import { encodeWorkerEnv, VAR } from '../../../contracts/worker-env.js';
+import type { Job, Pod } from '../../kube/client.js';
 import { readJobOutcome } from '../../kube/job-outcome.js';
 import { cutName, shortHash } from '../../kube/names.js';
 
@@ -107,7 +108,7 @@ export type PruneOutcome =
  * Without a parsable result line nothing counts as deleted — the Backups stay
  * and the next run tries again, which is safe because prune is idempotent.
  */
-export function pruneOutcome(job: V1Job, pods: readonly V1Pod[]): PruneOutcome {
+export function pruneOutcome(job: Job, pods: readonly Pod[]): PruneOutcome {
   const outcome = readJobOutcome(job, pods, 'prune');
   if (outcome.state === 'running') return { state: 'running' };
   const complete = outcome.state === 'complete';

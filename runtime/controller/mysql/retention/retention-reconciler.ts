@@ -9,11 +9,11 @@
  *      marks the expired ones and starts one prune Job.
  * It runs after every Backup change (watch) and at least every interval.
  */
-import { ApiException, type V1Job, type V1Pod } from '@kubernetes/client-node';
+import { ApiException } from '@kubernetes/client-node';
 import type { ObjectStore } from '../../../../src/api/common/types.js';
 import type { ClusterResource } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
 import { BACKUP_PHASE, isBackupTerminal } from '../../../../src/api/mysql.cloudnative-mysql.io/phases.js';
-import { asClientNode, type Job, type KubeClient } from '../../kube/client.js';
+import type { Job, KubeClient } from '../../kube/client.js';
 import { isConflict, isNotFound } from '../../kube/custom-objects.js';
 import { apiVersionOfKind, KINDS } from '../../kube/kinds.js';
 import type { KubeObject, ObjectKey, ReconcileContext, ReconcileResult, Reconciler, SecondaryWatch } from '../../reconciler.js';
@@ -190,7 +190,7 @@ class RetentionPass {
   private async actOn(job: Job): Promise<boolean | undefined> {
     const name = job.metadata!.name!;
     const pods = await this.api.listPods(this.namespace, `batch.kubernetes.io/job-name=${name}`);
-    const outcome = pruneOutcome(asClientNode<V1Job>(job), asClientNode<V1Pod[]>(pods));
+    const outcome = pruneOutcome(job, pods);
     if (outcome.state === 'running') return undefined;
 
     const batch = JSON.parse(job.metadata?.annotations?.[ANNOTATION_BATCH] ?? '[]') as Array<{ backup: string; why: PruneEntry['why'] }>;
