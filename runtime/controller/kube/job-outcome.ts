@@ -29,6 +29,16 @@ export const timeOf = (value: string | undefined): number => (value ? new Date(v
 export const jobCondition = (job: Job, type: string): JobCondition | undefined =>
   job.status?.conditions?.find((c) => c.type === type && c.status === 'True');
 
+/** The condition types that end a Job: Complete or SuccessCriteriaMet, Failed or FailureTarget. */
+export const JOB_FINISHED_TYPES: readonly string[] = ['Failed', 'FailureTarget', 'Complete', 'SuccessCriteriaMet'];
+
+/**
+ * The first True condition that ends the Job, in the Job's own order (the order the Job controller
+ * set them), so its lastTransitionTime is when the Job finished; undefined while it runs.
+ */
+export const finishedCondition = (job: Job): JobCondition | undefined =>
+  job.status?.conditions?.find((c) => JOB_FINISHED_TYPES.includes(c.type) && c.status === 'True');
+
 /** The most recently created Pod. */
 export const newestPod = (pods: readonly Pod[]): Pod | undefined =>
   [...pods].sort((a, b) => timeOf(b.metadata?.creationTimestamp) - timeOf(a.metadata?.creationTimestamp))[0];

@@ -5,6 +5,7 @@
  */
 import type { ContainerTerminated, Pod } from '../../kube/client.js';
 import { WORKER_CONTAINER } from './backup-run-pod.js';
+import { BACKUP_RUN_REASONS as R } from './backup-run-reasons.js';
 import { parseResultLine } from '../../../contracts/worker-result.js';
 
 export { parseResultLine };
@@ -26,32 +27,32 @@ export type WorkerOutcome =
 
 /** Worker failure class (runtime/contracts/worker-result.ts) → BackupRun reason, for backups. */
 export const BACKUP_FAILURE_REASONS: Record<string, string> = {
-  sourceFailed: 'CommandFailed',
-  auth: 'AccessDenied',
-  network: 'EndpointUnreachable',
-  notFound: 'BucketNotFound',
-  storageFull: 'StorageFull',
-  deadline: 'DeadlineExceeded',
-  config: 'WorkerConfigInvalid',
-  tls: 'UploadFailed',
+  sourceFailed: R.CommandFailed,
+  auth: R.AccessDenied,
+  network: R.EndpointUnreachable,
+  notFound: R.BucketNotFound,
+  storageFull: R.StorageFull,
+  deadline: R.DeadlineExceeded,
+  config: R.WorkerConfigInvalid,
+  tls: R.UploadFailed,
   // Physical-backup classes: a BackupRun streams from a pipe, so these reach it only from a misconfigured worker.
-  unreachable: 'UploadFailed',
-  busy: 'CommandFailed',
-  interrupted: 'CommandFailed',
-  other: 'UploadFailed',
+  unreachable: R.UploadFailed,
+  busy: R.CommandFailed,
+  interrupted: R.CommandFailed,
+  other: R.UploadFailed,
 };
 
 /** Worker failure class → BackupRun reason, for restores. */
 export const RESTORE_FAILURE_REASONS: Record<string, string> = {
-  restoreFailed: 'RestoreCommandFailed',
-  checksumMismatch: 'ChecksumMismatch',
-  decryption: 'DecryptionFailed',
-  notFound: 'BackupObjectNotFound',
-  auth: 'AccessDenied',
-  network: 'EndpointUnreachable',
-  deadline: 'DeadlineExceeded',
-  config: 'WorkerConfigInvalid',
-  other: 'RestoreFailed',
+  restoreFailed: R.RestoreCommandFailed,
+  checksumMismatch: R.ChecksumMismatch,
+  decryption: R.DecryptionFailed,
+  notFound: R.BackupObjectNotFound,
+  auth: R.AccessDenied,
+  network: R.EndpointUnreachable,
+  deadline: R.DeadlineExceeded,
+  config: R.WorkerConfigInvalid,
+  other: R.RestoreFailed,
 };
 
 export function outcomeFromTerminated(terminated: ContainerTerminated): WorkerOutcome {

@@ -15,6 +15,7 @@ import type { ClusterResource } from '../../../../src/api/mysql.cloudnative-mysq
 import { BACKUP_PHASE, isBackupTerminal } from '../../../../src/api/mysql.cloudnative-mysql.io/phases.js';
 import type { Job, KubeClient } from '../../kube/client.js';
 import { isConflict, isNotFound } from '../../kube/custom-objects.js';
+import { finishedCondition } from '../../kube/job-outcome.js';
 import { apiVersionOfKind, KINDS } from '../../kube/kinds.js';
 import type { KubeObject, ObjectKey, ReconcileContext, ReconcileResult, Reconciler, SecondaryWatch } from '../../reconciler.js';
 import {
@@ -162,9 +163,7 @@ class RetentionPass {
   /** Acts on one prune Job; returns a requeue delay while it (or its retry pause) blocks the next batch. */
   private async handleJob(job: Job): Promise<number | undefined> {
     const name = job.metadata!.name!;
-    const finishedAt = job.status?.conditions?.find(
-      (c) => ['Failed', 'FailureTarget', 'Complete', 'SuccessCriteriaMet'].includes(c.type) && c.status === 'True',
-    )?.lastTransitionTime;
+    const finishedAt = finishedCondition(job)?.lastTransitionTime;
     const uid = job.metadata?.uid ?? name;
     const retryDelay = this.options.retryDelayMs ?? 300_000;
     const sinceFailure = finishedAt ? Math.max(0, this.ctx.now().getTime() - new Date(finishedAt).getTime()) : 0;
