@@ -1,7 +1,8 @@
 /**
  * The object store of a Backup: its own spec.objectStore, else the Cluster's
  * spec.backup.objectStore. Rendered as worker env where every credential is a
- * secretKeyRef, so the value lives only in the Job's Pod (BRIEF principle 5).
+ * secretKeyRef, so the value lives only in the short-lived Job's Pod, never in the
+ * operator or the database Pods.
  */
 import type { V1EnvVar, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { ObjectStore } from '../../../../src/api/common/types.js';

@@ -1,8 +1,8 @@
 /**
  * The prune Job: `silo prune` in Silo's worker image, deleting a batch of
  * whole backups from one object store. The store credentials reach it only as
- * secretKeyRef env (principle 5); the controller learns the outcome from the
- * Pod's termination message and never talks to the store itself.
+ * secretKeyRef env, so the operator never reads them; the controller learns the
+ * outcome from the Pod's termination message and never talks to the store itself.
  */
 import type { V1Job, V1ResourceRequirements, V1Toleration } from '@kubernetes/client-node';
 import type { ObjectStore } from '../../../../src/api/common/types.js';

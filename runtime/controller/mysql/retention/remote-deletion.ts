@@ -1,8 +1,8 @@
 /**
  * The opt-in remote deletion of a Backup (docs/decisions/0234-remote-deletion-opt-in.md).
- * By default deleting a Backup object leaves its objects in the store
- * (principle 4). With the annotation below set to "true" — on the Backup, or
- * on a ScheduledBackup, whose children inherit it — the retention reconciler
+ * By default deleting a Backup object leaves its objects in the store: Silo
+ * deletes stored backups only when asked to. With the annotation below set to
+ * "true" — on the Backup, or on a ScheduledBackup, whose children inherit it — the retention reconciler
  * puts a finalizer on the Backup, and on deletion prunes its prefix through a
  * prune Job before letting the object go.
  */
