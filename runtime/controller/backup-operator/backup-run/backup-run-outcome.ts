@@ -6,7 +6,7 @@
 import type { ContainerTerminated, Pod } from '../../kube/client.js';
 import { WORKER_CONTAINER } from './backup-run-pod.js';
 import { BACKUP_RUN_REASONS as R } from './backup-run-reasons.js';
-import { parseResultLine } from '../../../contracts/worker-result.js';
+import { parseResultLine, type ResultLine } from '../../../contracts/worker-result.js';
 
 export { parseResultLine };
 
@@ -55,22 +55,32 @@ export const RESTORE_FAILURE_REASONS: Record<string, string> = {
   other: R.RestoreFailed,
 };
 
+/** The facts of a completed backup, from the metadata in its result line. */
+function completedFacts(result: ResultLine): WorkerOutcome {
+  const m: Partial<NonNullable<ResultLine['metadata']>> = result.metadata ?? {};
+  return {
+    state: 'completed',
+    storedBytes: m.sizes?.storedBytes,
+    sourceBytes: m.sizes?.sourceBytes,
+    sha256: m.sha256,
+    compression: m.codec?.compression,
+    encryption: m.codec?.encryption,
+    recipients: m.codec?.recipientFingerprints?.length,
+  };
+}
+
+/** A worker that exited 0 and said what it did: completed, restored or deleted. */
+function successOf(result: ResultLine): WorkerOutcome | undefined {
+  if (result.outcome === 'completed') return completedFacts(result);
+  if (result.outcome === 'restored') return { state: 'restored' };
+  if (result.outcome === 'deleted') return { state: 'deleted' };
+  return undefined;
+}
+
 export function outcomeFromTerminated(terminated: ContainerTerminated): WorkerOutcome {
   const result = parseResultLine(terminated.message);
-  if (terminated.exitCode === 0 && result?.outcome === 'completed') {
-    const m: Partial<NonNullable<typeof result.metadata>> = result.metadata ?? {};
-    return {
-      state: 'completed',
-      storedBytes: m.sizes?.storedBytes,
-      sourceBytes: m.sizes?.sourceBytes,
-      sha256: m.sha256,
-      compression: m.codec?.compression,
-      encryption: m.codec?.encryption,
-      recipients: m.codec?.recipientFingerprints?.length,
-    };
-  }
-  if (terminated.exitCode === 0 && result?.outcome === 'restored') return { state: 'restored' };
-  if (terminated.exitCode === 0 && result?.outcome === 'deleted') return { state: 'deleted' };
+  const success = terminated.exitCode === 0 && result ? successOf(result) : undefined;
+  if (success) return success;
   if (result?.outcome === 'failed') {
     return {
       state: 'failed',

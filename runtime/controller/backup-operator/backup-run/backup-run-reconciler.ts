@@ -297,9 +297,17 @@ export class RunPass {
 export const WORKER_DEADLINE_GRACE_SECONDS = 15;
 
 /** When to look again at a running Pod: at the latest when its deadline check is due. */
+/** The run's deadlineSeconds for `role`. */
+const deadlineOf = (run: BackupRunResource, role: 'backup' | 'restore'): number =>
+  (role === 'backup' ? run.spec.backup : run.spec.restore)?.deadlineSeconds ?? DEFAULT_DEADLINE_SECONDS;
+
+/** When the worker container started running, if it runs. */
+const workerStartedAt = (pod: Pod): string | undefined =>
+  pod.status?.containerStatuses?.find((c) => c.name === WORKER_CONTAINER)?.state?.running?.startedAt;
+
 export function nextLookMs(pod: Pod, run: BackupRunResource, role: 'backup' | 'restore', now: Date): number {
-  const deadline = (role === 'backup' ? run.spec.backup : run.spec.restore)?.deadlineSeconds ?? DEFAULT_DEADLINE_SECONDS;
-  const workerStarted = pod.status?.containerStatuses?.find((c) => c.name === WORKER_CONTAINER)?.state?.running?.startedAt;
+  const deadline = deadlineOf(run, role);
+  const workerStarted = workerStartedAt(pod);
   if (!workerStarted) return POLL_MS;
   const due = new Date(workerStarted).getTime() + (deadline + WORKER_DEADLINE_GRACE_SECONDS) * 1000 + 500 - now.getTime();
   return Math.max(1000, Math.min(POLL_MS, due));
@@ -307,17 +315,13 @@ export function nextLookMs(pod: Pod, run: BackupRunResource, role: 'backup' | 'r
 
 const sentence = (text: string): string => (/[.!?]$/.test(text.trim()) ? text.trim() : `${text.trim()}.`);
 
-/** A Pod that can no longer report: failed by the kubelet (activeDeadlineSeconds) or past the deadline plus slack. */
-export function podStuck(
-  pod: Pod,
-  run: BackupRunResource,
-  role: 'backup' | 'restore',
-  now: Date,
-): { reason: string; message: string } | undefined {
-  const deadline = (role === 'backup' ? run.spec.backup : run.spec.restore)?.deadlineSeconds ?? DEFAULT_DEADLINE_SECONDS;
+type Finding = { reason: string; message: string };
+
+/** The deadline passed: the worker's own plus grace, the kubelet's, or the Pod's life plus start-up slack. */
+function deadlinePassed(pod: Pod, deadline: number, role: 'backup' | 'restore', now: Date): Finding | undefined {
   // The worker enforces deadlineSeconds itself, but a pipe whose writer is idle can hold it past
   // that; the controller stops the Pod 15 s after the worker's own deadline.
-  const workerStarted = pod.status?.containerStatuses?.find((c) => c.name === WORKER_CONTAINER)?.state?.running?.startedAt;
+  const workerStarted = workerStartedAt(pod);
   if (workerStarted && now.getTime() - new Date(workerStarted).getTime() > (deadline + WORKER_DEADLINE_GRACE_SECONDS) * 1000) {
     return {
       reason: R.DeadlineExceeded,
@@ -337,6 +341,11 @@ export function podStuck(
       message: `the ${role} Pod did not finish within deadlineSeconds (${deadline} s) plus start-up time; raise deadlineSeconds or check the Pod's events (image pulls, scheduling).`,
     };
   }
+  return undefined;
+}
+
+/** The Pod failed, or one of its init containers did, before the worker could report. */
+function podFailed(pod: Pod, role: 'backup' | 'restore'): Finding | undefined {
   if (pod.status?.phase === 'Failed') {
     return {
       reason: R.PodFailed,
@@ -350,4 +359,9 @@ export function podStuck(
       message: `init container ${init.name} of the ${role} Pod exited with code ${init.state!.terminated!.exitCode}; check its logs.`,
     };
   return undefined;
+}
+
+/** A Pod that can no longer report: failed by the kubelet (activeDeadlineSeconds) or past the deadline plus slack. */
+export function podStuck(pod: Pod, run: BackupRunResource, role: 'backup' | 'restore', now: Date): Finding | undefined {
+  return deadlinePassed(pod, deadlineOf(run, role), role, now) ?? podFailed(pod, role);
 }
