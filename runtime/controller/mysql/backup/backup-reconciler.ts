@@ -5,6 +5,7 @@
  * acts, so a restarted operator neither loses nor duplicates a backup.
  */
 import type { V1Job } from '@kubernetes/client-node';
+import type { ObjectStore } from '../../../../src/api/common/types.js';
 import type { BackupResource, BackupStatus, ClusterResource } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
 import { BACKUP_PHASE, isBackupTerminal } from '../../../../src/api/mysql.cloudnative-mysql.io/phases.js';
 import { backupPrefix, dataKey, METADATA_OBJECT, metadataKey, newBackupId } from '../../../objectstore/object-layout.js';
@@ -19,9 +20,9 @@ import { acquireBackupLock, releaseBackupLock } from './backup-lock.js';
 import { JOB_SELECTOR, jobNameFor, renderBackupJob, type BackupPlan } from './backup-job.js';
 import { jobOutcome, STUCK_GRACE_MS } from './backup-outcome.js';
 import { REASON, type Failure } from './backup-reasons.js';
-import { instanceSelector, isFailure, selectSource, type BackupTarget } from './backup-source.js';
+import { instanceSelector, isFailure, selectSource, type BackupTarget, type SelectedSource } from './backup-source.js';
 import { unsupportedSpec } from './backup-spec-check.js';
-import { destinationUrl, resolveObjectStore, unsupportedStoreOption } from './backup-store.js';
+import { destinationUrl, resolveObjectStore, unsupportedStoreOption, type ResolvedStore } from './backup-store.js';
 import { completedPatch, conditionOf, failedPatch, STARTED, startedCondition, waitingPatch } from './backup-status.js';
 
 /** How often a waiting Backup looks again for its turn. */
@@ -87,27 +88,52 @@ class BackupPass {
 
   /** pending: validate, wait for the guard, pick the source, persist the plan, then create the Job. */
   async start(): Promise<ReconcileResult | void> {
-    const clusterName = this.backup.spec.cluster.name;
     const cluster = await this.client.get<ClusterResource & KubeObject>(KINDS.Cluster, {
       namespace: this.meta.namespace,
-      name: clusterName,
+      name: this.backup.spec.cluster.name,
     });
-    if (!cluster) {
-      return this.fail({
-        reason: REASON.ClusterNotFound,
-        message: `Cluster ${clusterName} does not exist in namespace ${this.meta.namespace}; fix spec.cluster.name or create the Cluster, then create a new Backup`,
-      });
-    }
-    const invalid = unsupportedSpec(this.backup);
-    if (invalid) return this.fail(invalid);
-    const method = this.backup.spec.method ?? 'xtrabackup';
-    const resolved = resolveObjectStore(this.backup, cluster);
+    if (!cluster) return this.fail(this.clusterNotFound());
+    const resolved = this.checkSpec(cluster);
     if (isFailure(resolved)) return this.fail(resolved);
-    const unsupported = unsupportedStoreOption(resolved);
-    if (unsupported) return this.fail(unsupported);
 
-    // First come, first served among this Cluster's Backups (the cache is enough for the order) ...
     const all = this.ctx.cache.list(KINDS.Backup, this.meta.namespace) as Array<BackupResource & KubeObject>;
+    const waiting = await this.takeTurn(cluster, all);
+    if (waiting) return waiting;
+
+    const clusterName = this.backup.spec.cluster.name;
+    const pods = await this.client.listPods(this.meta.namespace, instanceSelector(clusterName));
+    const target = (this.backup.spec.target ?? cluster.spec.backup?.target ?? 'prefer-standby') as BackupTarget;
+    const source = selectSource(pods, target, clusterName, cluster.status?.currentPrimary);
+    if (isFailure(source)) return this.fail(source);
+
+    const plan = this.planFor(resolved.store, all);
+    await this.launch(cluster, resolved.store, source, plan);
+    return { requeueAfterMs: RUNNING_REQUEUE_MS };
+  }
+
+  private clusterNotFound(): Failure {
+    return {
+      reason: REASON.ClusterNotFound,
+      message: `Cluster ${this.backup.spec.cluster.name} does not exist in namespace ${this.meta.namespace}; fix spec.cluster.name or create the Cluster, then create a new Backup`,
+    };
+  }
+
+  /** The spec asks for what Silo supports, and the object store resolves to a usable one. */
+  private checkSpec(cluster: ClusterResource & KubeObject): ResolvedStore | Failure {
+    const invalid = unsupportedSpec(this.backup);
+    if (invalid) return invalid;
+    const resolved = resolveObjectStore(this.backup, cluster);
+    if (isFailure(resolved)) return resolved;
+    return unsupportedStoreOption(resolved) ?? resolved;
+  }
+
+  /** Waits (a requeue) unless this Backup's turn has come and it holds the Cluster's backup lock. */
+  private async takeTurn(
+    cluster: ClusterResource & KubeObject,
+    all: Array<BackupResource & KubeObject>,
+  ): Promise<ReconcileResult | undefined> {
+    const clusterName = this.backup.spec.cluster.name;
+    // First come, first served among this Cluster's Backups (the cache is enough for the order) ...
     const blocker = blockingBackup(this.backup, all);
     if (blocker) {
       const other = (blocker.metadata as Meta).name;
@@ -117,22 +143,18 @@ class BackupPass {
     }
     // ... and the Cluster's lock makes "one at a time" atomic.
     const lock = await acquireBackupLock(this.client, cluster, this.backup);
-    if (!lock.held) {
-      if (lock.conflict) return { requeueAfterMs: 1_000 };
-      return this.wait(`Backup ${lock.holder} of Cluster ${clusterName} holds the Cluster's backup lock; this one starts when it ends`);
-    }
+    if (lock.held) return undefined;
+    if (lock.conflict) return { requeueAfterMs: 1_000 };
+    return this.wait(`Backup ${lock.holder} of Cluster ${clusterName} holds the Cluster's backup lock; this one starts when it ends`);
+  }
 
-    const pods = await this.client.listPods(this.meta.namespace, instanceSelector(clusterName));
-    const target = (this.backup.spec.target ?? cluster.spec.backup?.target ?? 'prefer-standby') as BackupTarget;
-    const source = selectSource(pods, target, clusterName, cluster.status?.currentPrimary);
-    if (isFailure(source)) return this.fail(source);
-
-    const store = resolved.store;
-    const location = { path: store.path ?? '', cluster: clusterName, backupName: this.meta.name, backupId: newBackupId(this.ctx.now()) };
+  /** A new backup ID and its keys; a differential or incremental backup without a completed parent in this store falls back to full. */
+  private planFor(store: ObjectStore, all: Array<BackupResource & KubeObject>): BackupPlan {
+    const location = this.locationFor(store, newBackupId(this.ctx.now()));
     const storeRoot = destinationUrl(store, backupPrefix({ ...location, backupName: '', backupId: '' }));
     const requested = this.backup.spec.type ?? 'full';
     const parent = findParent(this.backup, all, requested, (b) => String(b.status?.destinationPath ?? '').startsWith(storeRoot));
-    const plan: BackupPlan = {
+    return {
       backupId: location.backupId,
       jobName: jobNameFor(this.meta.name, location.backupId),
       dataKey: dataKey(location, MYSQL_ENGINE.dataObject),
@@ -140,17 +162,25 @@ class BackupPass {
       type: parent ? requested : 'full',
       ...(parent ? { parentBackupId: parent.backupId, incrementalLsn: parent.toLSN } : {}),
     };
-    // The plan is persisted before the Job exists: a restart re-creates the same Job, never a second backup.
+  }
+
+  private locationFor(store: ObjectStore, backupId: string) {
+    return { path: store.path ?? '', cluster: this.backup.spec.cluster.name, backupName: this.meta.name, backupId };
+  }
+
+  /** Persists the plan, then creates the Job: a restart re-creates the same Job, never a second backup. */
+  private async launch(cluster: ClusterResource & KubeObject, store: ObjectStore, source: SelectedSource, plan: BackupPlan): Promise<void> {
+    const requested = this.backup.spec.type ?? 'full';
     await this.patch({
       phase: BACKUP_PHASE.Running,
       reason: REASON.Started,
-      method,
+      method: this.backup.spec.method ?? 'xtrabackup',
       type: plan.type,
       backupId: plan.backupId,
       jobName: plan.jobName,
       ...(plan.parentBackupId ? { parentBackupId: plan.parentBackupId } : {}),
       instanceName: source.podName,
-      destinationPath: destinationUrl(store, backupPrefix(location)),
+      destinationPath: destinationUrl(store, backupPrefix(this.locationFor(store, plan.backupId))),
       startedAt: this.ctx.now().toISOString(),
       observedGeneration: this.meta.generation,
     });
@@ -171,7 +201,6 @@ class BackupPass {
       REASON.Started,
       `${plan.type} backup ${plan.backupId} from ${source.role} ${source.podName}${source.lagSeconds !== undefined ? ` (lag ${source.lagSeconds} s)` : ''} by Job ${plan.jobName}${fallback}`,
     );
-    return { requeueAfterMs: RUNNING_REQUEUE_MS };
   }
 
   private async wait(message: string): Promise<ReconcileResult> {
