@@ -51,6 +51,8 @@ export interface RetentionOptions {
 }
 
 type ClusterObject = KubeObject & ClusterResource;
+/** A prune entry with the store it is pruned from. */
+type StoreEntry = PruneEntry & { store: ObjectStore };
 
 export class RetentionReconciler implements Reconciler {
   readonly name = 'retention';
@@ -258,57 +260,13 @@ class RetentionPass {
 
   /** Plans and starts the next prune Job, if anything needs deleting. */
   private async startNext(): Promise<ReconcileResult> {
-    const entries: Array<PruneEntry & { store: ObjectStore }> = [];
-    for (const backup of this.backups) {
-      if (!isDeleting(backup) || !hasFinalizer(backup)) continue;
-      const store = this.storeOf(backup);
-      const prefix = store
-        ? prefixOf(backup, store, this.key.name)
-        : { problem: `neither its spec.objectStore nor Cluster ${this.key.name}'s spec.backup.objectStore is available` };
-      if ('problem' in prefix) {
-        if (backup.status?.backupId) {
-          await this.ctx.events.record(
-            backup,
-            'Warning',
-            R.RemoteDataLeft,
-            `remote deletion was opted in, but ${prefix.problem}; the Backup object goes and its objects${backup.status?.destinationPath ? ` at ${backup.status.destinationPath}` : ''} stay in the store`,
-          );
-        }
-        await this.release(backup);
-        continue;
-      }
-      entries.push({ backupName: backup.metadata.name!, prefix: prefix.prefix, why: 'deleted', store: store! });
-    }
-    for (const backup of await this.expiredBackups()) {
-      const store = this.storeOf(backup);
-      const prefix = store ? prefixOf(backup, store, this.key.name) : { problem: 'no object store is configured for it' };
-      if ('problem' in prefix) {
-        await this.ctx.events.record(
-          backup,
-          'Warning',
-          R.ExpiryBlocked,
-          `retention expired this backup but cannot delete it: ${prefix.problem}`,
-        );
-        continue;
-      }
-      entries.push({ backupName: backup.metadata.name!, prefix: prefix.prefix, why: 'expired', store: store! });
-    }
+    const entries = [...(await this.deletedEntries()), ...(await this.expiredEntries())];
     if (!entries.length) return { requeueAfterMs: this.interval };
 
     // One store per Job: its credentials are the Job's only ones.
     const storeKey = JSON.stringify(entries[0].store);
     const batch = entries.filter((e) => JSON.stringify(e.store) === storeKey).slice(0, MAX_BATCH);
-    const now = this.ctx.now().toISOString();
-    for (const entry of batch) {
-      const backup = this.backups.find((b) => b.metadata.name === entry.backupName)!;
-      if (entry.why !== 'expired' || backup.metadata.annotations?.[ANNOTATION_EXPIRED]) continue;
-      // Marked before the Job runs: from here on the backup is committed to deletion, so nothing restores from it.
-      await this.api.patch(
-        KINDS.Backup,
-        { namespace: this.namespace, name: entry.backupName },
-        { metadata: { annotations: { [ANNOTATION_EXPIRED]: now } } },
-      );
-    }
+    await this.markExpired(batch);
     const job = renderPruneJob({
       namespace: this.namespace,
       cluster: this.key.name,
@@ -332,6 +290,66 @@ class RetentionPass {
       `prune Job ${job.metadata!.name} deletes ${batch.length} backup(s) from the object store: ${expired} expired by retention, ${deleted} deleted with remote deletion opted in`,
     );
     return { requeueAfterMs: this.options.pollMs ?? 15_000 };
+  }
+
+  /** Backups being deleted with remote deletion opted in; one whose prefix is unknown is released, saying where its data stays. */
+  private async deletedEntries(): Promise<StoreEntry[]> {
+    const entries: StoreEntry[] = [];
+    for (const backup of this.backups) {
+      if (!isDeleting(backup) || !hasFinalizer(backup)) continue;
+      const store = this.storeOf(backup);
+      const prefix = store
+        ? prefixOf(backup, store, this.key.name)
+        : { problem: `neither its spec.objectStore nor Cluster ${this.key.name}'s spec.backup.objectStore is available` };
+      if ('problem' in prefix) {
+        if (backup.status?.backupId) {
+          await this.ctx.events.record(
+            backup,
+            'Warning',
+            R.RemoteDataLeft,
+            `remote deletion was opted in, but ${prefix.problem}; the Backup object goes and its objects${backup.status?.destinationPath ? ` at ${backup.status.destinationPath}` : ''} stay in the store`,
+          );
+        }
+        await this.release(backup);
+        continue;
+      }
+      entries.push({ backupName: backup.metadata.name!, prefix: prefix.prefix, why: 'deleted', store: store! });
+    }
+    return entries;
+  }
+
+  /** Backups retention expired; one whose prefix is unknown stays, with a Warning Event. */
+  private async expiredEntries(): Promise<StoreEntry[]> {
+    const entries: StoreEntry[] = [];
+    for (const backup of await this.expiredBackups()) {
+      const store = this.storeOf(backup);
+      const prefix = store ? prefixOf(backup, store, this.key.name) : { problem: 'no object store is configured for it' };
+      if ('problem' in prefix) {
+        await this.ctx.events.record(
+          backup,
+          'Warning',
+          R.ExpiryBlocked,
+          `retention expired this backup but cannot delete it: ${prefix.problem}`,
+        );
+        continue;
+      }
+      entries.push({ backupName: backup.metadata.name!, prefix: prefix.prefix, why: 'expired', store: store! });
+    }
+    return entries;
+  }
+
+  /** Marks the batch's expired Backups before the Job runs: from here on they are committed to deletion, so nothing restores from them. */
+  private async markExpired(batch: readonly StoreEntry[]): Promise<void> {
+    const now = this.ctx.now().toISOString();
+    for (const entry of batch) {
+      const backup = this.backups.find((b) => b.metadata.name === entry.backupName)!;
+      if (entry.why !== 'expired' || backup.metadata.annotations?.[ANNOTATION_EXPIRED]) continue;
+      await this.api.patch(
+        KINDS.Backup,
+        { namespace: this.namespace, name: entry.backupName },
+        { metadata: { annotations: { [ANNOTATION_EXPIRED]: now } } },
+      );
+    }
   }
 
   /**
