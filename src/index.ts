@@ -11,4 +11,7 @@ export * from './install/prometheus-rule.js';
 export { OPERATOR_CLUSTER_RULES, LEADER_ELECTION_RULES, type PolicyRule } from './install/rbac-rules.js';
 export { SiloValidationError, validateResource, type ValidationIssue } from './validation/validator.js';
 export { validateBackupMetadata } from './validation/backup-metadata-validation.js';
-export type * from './generated/api-types.js';
+export type * from './api/backup-operator.io/types.js';
+export type * from './api/common/types.js';
+export type * from './api/metadata/types.js';
+export type * from './api/mysql.cloudnative-mysql.io/types.js';

@@ -13,7 +13,7 @@
  * mounted file named by `<NAME>_FILE`); literal values are for tests and the CLI only.
  */
 import { readFileSync } from 'node:fs';
-import type { BackupMetadata } from '../../src/generated/api-types.js';
+import type { BackupMetadata } from '../../src/api/metadata/types.js';
 import type { ObjectStoreConfig } from '../objectstore/store-factory.js';
 import { COMPRESSION_ALGORITHMS, MAX_LEVELS, type CompressionAlgorithm } from './compression.js';
 import { ConfigError } from './config-error.js';

@@ -5,7 +5,7 @@
  * unreachable and TLS failures of the instance manager each have their own class.
  * Documented in docs/worker-exit-codes.md; numbers never change once released.
  */
-import type { BackupMetadata } from '../../src/generated/api-types.js';
+import type { BackupMetadata } from '../../src/api/metadata/types.js';
 
 export const EXIT = {
   ok: 0,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { BackupMetadata } from '../../src/generated/api-types.js';
+import type { BackupMetadata } from '../../src/api/metadata/types.js';
 import { validateBackupMetadata } from '../../src/validation/backup-metadata-validation.js';
 import type { ObjectStore } from '../objectstore/object-store.js';
 

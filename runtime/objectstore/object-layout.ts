@@ -1,5 +1,5 @@
 /**
- * Object keys, as BRIEF.md and seed 003 fix them:
+ * Object keys, as seed 003 fixes them (test/fixtures/seed-documents/003-cloudnative-mysql-physical-backup.txt):
  * `<path>/<cluster>/<backup-name>/<backup-id>/<data object>` and `.../metadata.json`. The data
  * object's name is the engine's (`backup.xbstream` for mysql: runtime/contracts/engines.ts).
  */

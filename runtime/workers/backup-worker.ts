@@ -6,7 +6,7 @@ import { FifoSource } from '../datapath/sources/fifo-source.js';
 import { InstanceManagerSource } from '../datapath/sources/instance-manager-source.js';
 import { ProcessSource } from '../datapath/sources/process-source.js';
 import { createObjectStore } from '../objectstore/store-factory.js';
-import type { BackupMetadata } from '../../src/generated/api-types.js';
+import type { BackupMetadata } from '../../src/api/metadata/types.js';
 import { ConfigError } from '../contracts/config-error.js';
 import { engineNamed } from '../contracts/engines.js';
 import { decodeBackupEnv, type BackupEnv, type Env } from '../contracts/worker-env.js';

@@ -26,6 +26,9 @@ export type Wire<T> = T extends Date
 export type Pod = Wire<V1Pod>;
 export type Job = Wire<V1Job>;
 export type Secret = Wire<V1Secret>;
+export type JobCondition = NonNullable<NonNullable<Job['status']>['conditions']>[number];
+export type ContainerStatus = NonNullable<NonNullable<Pod['status']>['containerStatuses']>[number];
+export type ContainerTerminated = NonNullable<NonNullable<ContainerStatus['state']>['terminated']>;
 
 /** Deep copy with every Date as the API server writes it (`2026-12-04T10:00:00Z`). */
 export function toWire<T>(value: T): Wire<T> {
@@ -40,13 +43,6 @@ export function toWire<T>(value: T): Wire<T> {
   }
   return value as Wire<T>;
 }
-
-/**
- * For the few pure functions still typed with client-node's classes (Job and
- * Pod outcome readers, the source selection): they read timestamps with
- * `new Date(x)`, which takes either form.
- */
-export const asClientNode = <T>(value: Wire<T>): T => value as unknown as T;
 
 export class KubeClient {
   private readonly objects: CustomObjects;

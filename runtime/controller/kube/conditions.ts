@@ -4,7 +4,7 @@
  * flips (its status, or for some kinds its status or reason), as kubectl and
  * `kubectl wait --for=condition` expect.
  */
-import type { Condition } from '../../../src/generated/api-types.js';
+import type { Condition } from '../../../src/api/common/types.js';
 
 export type ConditionStatus = Condition['status'];
 

@@ -4,36 +4,46 @@
  * terminated state and the worker's result line from the termination message, parsed by the
  * contract (runtime/contracts/worker-result.ts). What the outcome means is the caller's.
  */
-import type { V1ContainerStateTerminated, V1ContainerStatus, V1Job, V1JobCondition, V1Pod } from '@kubernetes/client-node';
+import type { ContainerStatus, ContainerTerminated, Job, JobCondition, Pod } from './client.js';
 import { parseResultLine, type ResultLine } from '../../contracts/worker-result.js';
 
 export interface WorkerJobOutcome {
   /** complete: Complete or SuccessCriteriaMet; failed: Failed or FailureTarget; else running. */
   readonly state: 'running' | 'complete' | 'failed';
   /** The condition that decided `state` (undefined while running). */
-  readonly condition?: V1JobCondition;
+  readonly condition?: JobCondition;
   /** The newest of the Job's Pods. */
-  readonly pod?: V1Pod;
+  readonly pod?: Pod;
   /** The worker container's status in that Pod (by name, else the first container). */
-  readonly container?: V1ContainerStatus;
+  readonly container?: ContainerStatus;
   /** Its terminated state, current or last. */
-  readonly terminated?: V1ContainerStateTerminated;
+  readonly terminated?: ContainerTerminated;
   /** The worker's result line, when the termination message holds one. */
   readonly result?: ResultLine;
 }
 
-/** client-node gives Dates, raw JSON gives strings. */
-export const timeOf = (value: Date | string | undefined): number => (value ? new Date(value).getTime() : 0);
+/** Milliseconds since the epoch of an RFC 3339 timestamp; 0 when there is none. */
+export const timeOf = (value: string | undefined): number => (value ? new Date(value).getTime() : 0);
 
 /** A Job's condition of `type` whose status is True. */
-export const jobCondition = (job: V1Job, type: string): V1JobCondition | undefined =>
+export const jobCondition = (job: Job, type: string): JobCondition | undefined =>
   job.status?.conditions?.find((c) => c.type === type && c.status === 'True');
 
+/** The condition types that end a Job: Complete or SuccessCriteriaMet, Failed or FailureTarget. */
+export const JOB_FINISHED_TYPES: readonly string[] = ['Failed', 'FailureTarget', 'Complete', 'SuccessCriteriaMet'];
+
+/**
+ * The first True condition that ends the Job, in the Job's own order (the order the Job controller
+ * set them), so its lastTransitionTime is when the Job finished; undefined while it runs.
+ */
+export const finishedCondition = (job: Job): JobCondition | undefined =>
+  job.status?.conditions?.find((c) => JOB_FINISHED_TYPES.includes(c.type) && c.status === 'True');
+
 /** The most recently created Pod. */
-export const newestPod = (pods: readonly V1Pod[]): V1Pod | undefined =>
+export const newestPod = (pods: readonly Pod[]): Pod | undefined =>
   [...pods].sort((a, b) => timeOf(b.metadata?.creationTimestamp) - timeOf(a.metadata?.creationTimestamp))[0];
 
-export function readJobOutcome(job: V1Job, pods: readonly V1Pod[], containerName: string): WorkerJobOutcome {
+export function readJobOutcome(job: Job, pods: readonly Pod[], containerName: string): WorkerJobOutcome {
   const complete = jobCondition(job, 'Complete') ?? jobCondition(job, 'SuccessCriteriaMet');
   const failed = jobCondition(job, 'Failed') ?? jobCondition(job, 'FailureTarget');
   const pod = newestPod(pods);

@@ -11,6 +11,9 @@ export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'silo' } as const;
 /** The first `length` hex characters of the SHA-256 of `text`. */
 export const shortHash = (text: string, length = 8): string => createHash('sha256').update(text).digest('hex').slice(0, length);
 
+/** The first `length` characters of `text`, without a trailing `-` or `.`, so a DNS label stays one. */
+export const cutName = (text: string, length: number): string => text.slice(0, length).replace(/[-.]+$/, '');
+
 /**
  * `base-suffix`, cut to `max` characters. When the base must be cut, a hash of
  * the full base keeps distinct long names distinct. Always a valid DNS label
@@ -22,7 +25,7 @@ export function boundedName(base: string, suffix: string, max = 63): string {
   if (full.length <= max) return full;
   const hash = shortHash(base);
   const keep = Math.max(1, max - tail.length - hash.length - 1);
-  return `${base.slice(0, keep).replace(/[-.]+$/, '')}-${hash}${tail}`;
+  return `${cutName(base, keep)}-${hash}${tail}`;
 }
 
 /** A label value (≤ 63 characters) that still identifies a longer object name. */

@@ -5,13 +5,14 @@
  * 1 so Kubernetes restarts the pod as a fresh candidate; SIGTERM drains
  * in-flight reconciles (bounded), releases the Lease and exits 0.
  */
+import type { Server } from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
-import { createLogger } from '../../logging/logger.js';
+import { createLogger, type Logger } from '../../logging/logger.js';
 import { allReconcilers } from '../registry.js';
 import type { Reconciler } from '../reconciler.js';
 import { startHealthServer, startMetricsServer } from './endpoints.js';
 import { KubeEventRecorder } from './event-recorder.js';
-import { parseControllerFlags } from './flags.js';
+import { parseControllerFlags, type ControllerFlags } from './flags.js';
 import { LeaderElector } from './leader-election.js';
 import { Manager } from './manager.js';
 import { OperatorMetrics } from './metrics.js';
@@ -64,33 +65,51 @@ export async function runController(
     workerImage: flags.settings.workerImage,
   });
 
-  let elector: LeaderElector | undefined;
+  const operator: Operator = { flags, log, kubeConfig, manager, metrics };
+  stopOnSignals(operator, leadOrElect(operator), [health.server, metricsServer.server]);
+}
+
+/** What the operator process runs on, for its leadership and shutdown steps. */
+interface Operator {
+  readonly flags: ControllerFlags;
+  readonly log: Logger;
+  readonly kubeConfig: KubeConfig;
+  readonly manager: Manager;
+  readonly metrics: OperatorMetrics;
+}
+
+/** Reconciles at once with leader election off; else campaigns for the Lease and reconciles while holding it. */
+function leadOrElect({ flags, log, kubeConfig, manager, metrics }: Operator): LeaderElector | undefined {
   const lead = () => {
     metrics.leader.set(1);
     manager.startReconciling();
   };
-  if (flags.leaderElect) {
-    metrics.leader.set(0);
-    elector = new LeaderElector(kubeConfig, {
-      namespace: flags.leaderElectionNamespace,
-      name: flags.leaderElectionId,
-      identity: flags.identity,
-      log: log.child({ component: 'leader-election' }),
-      onStartedLeading: lead,
-      onStoppedLeading: (why) => {
-        metrics.leader.set(0);
-        // Another replica may already be reconciling: abort at once, never drain.
-        void manager.stopReconciling({ abortInFlight: true, drainMs: 2000 }).finally(() => {
-          log.error('exiting after losing leadership', { why });
-          process.exit(1);
-        });
-      },
-    });
-    elector.start();
-  } else {
+  if (!flags.leaderElect) {
     lead();
+    return undefined;
   }
+  metrics.leader.set(0);
+  const elector = new LeaderElector(kubeConfig, {
+    namespace: flags.leaderElectionNamespace,
+    name: flags.leaderElectionId,
+    identity: flags.identity,
+    log: log.child({ component: 'leader-election' }),
+    onStartedLeading: lead,
+    onStoppedLeading: (why) => {
+      metrics.leader.set(0);
+      // Another replica may already be reconciling: abort at once, never drain.
+      void manager.stopReconciling({ abortInFlight: true, drainMs: 2000 }).finally(() => {
+        log.error('exiting after losing leadership', { why });
+        process.exit(1);
+      });
+    },
+  });
+  elector.start();
+  return elector;
+}
 
+/** SIGTERM and SIGINT drain in-flight reconciles (bounded), release the Lease, close the servers and exit 0. */
+function stopOnSignals({ flags, log, manager, metrics }: Operator, elector: LeaderElector | undefined, servers: Server[]): void {
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -103,8 +122,7 @@ export async function runController(
     await elector?.release();
     metrics.leader.set(0);
     manager.stopInformers();
-    health.server.close();
-    metricsServer.server.close();
+    for (const server of servers) server.close();
     log.info('stopped');
     process.exit(0);
   };

@@ -31,7 +31,7 @@ import {
   type RunPodInput,
 } from '../../../runtime/controller/backup-operator/backup-run/backup-run-pod.js';
 import { checkCredentialKeys, credentialEnv, storageEnv } from '../../../runtime/controller/backup-operator/shared/storage-credentials.js';
-import type { BackupRunSpec, BackupStorageSpec } from '../../../src/generated/api-types.js';
+import type { BackupRunSpec, BackupStorageSpec } from '../../../src/api/backup-operator.io/types.js';
 import * as fixtures from '../controller/mysql/backup/fixtures.js';
 
 describe('contracts/worker-env', () => {

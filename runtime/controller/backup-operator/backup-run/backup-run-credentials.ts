@@ -50,7 +50,7 @@ export async function ensureCredentialsInNamespace(input: CredentialsCopyInput):
   } catch (error) {
     // 409: already there from an earlier attempt of this reconcile, for this same run.
     if (!(error instanceof ApiException && error.code === 409))
-      throw new Error(`HTTP ${error instanceof ApiException ? error.code : (error as Error).name}`);
+      throw new Error(`HTTP ${error instanceof ApiException ? error.code : (error as Error).name}`, { cause: error });
   }
   return name;
 }

@@ -3,8 +3,7 @@
  * Pod — holding the storage credentials, never the controller — has deleted the
  * data object and its metadata.json. Runs that stored nothing release at once.
  */
-import type { V1Pod } from '@kubernetes/client-node';
-import { asClientNode } from '../../kube/client.js';
+import { BACKUP_RUN_PHASE } from '../../../../src/api/backup-operator.io/phases.js';
 import { setFinalizer } from '../../kube/finalizers.js';
 import { KINDS } from '../../kube/kinds.js';
 import type { ReconcileResult } from '../../reconciler.js';
@@ -28,7 +27,7 @@ export async function finalizeRun(pass: RunPass): Promise<ReconcileResult | void
   };
   const path = run.status?.path;
   // Nothing was written unless the worker got as far as starting; a Pending run with a path but no Pod wrote nothing either.
-  if (!path || run.status?.phase === 'Failed' || run.status?.phase === 'Pending') return release();
+  if (!path || run.status?.phase === BACKUP_RUN_PHASE.Failed || run.status?.phase === BACKUP_RUN_PHASE.Pending) return release();
   for (const role of ['backup', 'restore'] as const) await client.deletePod(namespace, podNameFor(name, role), 5);
 
   const podName = podNameFor(name, 'cleanup');
@@ -61,7 +60,7 @@ export async function finalizeRun(pass: RunPass): Promise<ReconcileResult | void
     await ctx.events.record(run, 'Normal', R.CleanupStarted, `retainPolicy Delete: removing ${where} in Pod ${podName}.`);
     return { requeueAfterMs: RETRY_MS };
   }
-  const outcome = workerOutcome(asClientNode<V1Pod>(existing));
+  const outcome = workerOutcome(existing);
   if (outcome.state === 'deleted') {
     await ctx.events.record(run, 'Normal', R.CleanupCompleted, `retainPolicy Delete: removed ${where} and its metadata.json.`);
     // The finalizer goes first: the Pod is owned by the run and garbage-collected with it.

@@ -3,9 +3,10 @@
  * its termination log (runtime/cli.ts), read from the Pod's container status.
  * The controller never reads the stored payload.
  */
-import type { V1ContainerStateTerminated, V1Pod } from '@kubernetes/client-node';
+import type { ContainerTerminated, Pod } from '../../kube/client.js';
 import { WORKER_CONTAINER } from './backup-run-pod.js';
-import { parseResultLine } from '../../../contracts/worker-result.js';
+import { BACKUP_RUN_REASONS as R } from './backup-run-reasons.js';
+import { parseResultLine, type ResultLine } from '../../../contracts/worker-result.js';
 
 export { parseResultLine };
 
@@ -26,50 +27,60 @@ export type WorkerOutcome =
 
 /** Worker failure class (runtime/contracts/worker-result.ts) → BackupRun reason, for backups. */
 export const BACKUP_FAILURE_REASONS: Record<string, string> = {
-  sourceFailed: 'CommandFailed',
-  auth: 'AccessDenied',
-  network: 'EndpointUnreachable',
-  notFound: 'BucketNotFound',
-  storageFull: 'StorageFull',
-  deadline: 'DeadlineExceeded',
-  config: 'WorkerConfigInvalid',
-  tls: 'UploadFailed',
+  sourceFailed: R.CommandFailed,
+  auth: R.AccessDenied,
+  network: R.EndpointUnreachable,
+  notFound: R.BucketNotFound,
+  storageFull: R.StorageFull,
+  deadline: R.DeadlineExceeded,
+  config: R.WorkerConfigInvalid,
+  tls: R.UploadFailed,
   // Physical-backup classes: a BackupRun streams from a pipe, so these reach it only from a misconfigured worker.
-  unreachable: 'UploadFailed',
-  busy: 'CommandFailed',
-  interrupted: 'CommandFailed',
-  other: 'UploadFailed',
+  unreachable: R.UploadFailed,
+  busy: R.CommandFailed,
+  interrupted: R.CommandFailed,
+  other: R.UploadFailed,
 };
 
 /** Worker failure class → BackupRun reason, for restores. */
 export const RESTORE_FAILURE_REASONS: Record<string, string> = {
-  restoreFailed: 'RestoreCommandFailed',
-  checksumMismatch: 'ChecksumMismatch',
-  decryption: 'DecryptionFailed',
-  notFound: 'BackupObjectNotFound',
-  auth: 'AccessDenied',
-  network: 'EndpointUnreachable',
-  deadline: 'DeadlineExceeded',
-  config: 'WorkerConfigInvalid',
-  other: 'RestoreFailed',
+  restoreFailed: R.RestoreCommandFailed,
+  checksumMismatch: R.ChecksumMismatch,
+  decryption: R.DecryptionFailed,
+  notFound: R.BackupObjectNotFound,
+  auth: R.AccessDenied,
+  network: R.EndpointUnreachable,
+  deadline: R.DeadlineExceeded,
+  config: R.WorkerConfigInvalid,
+  other: R.RestoreFailed,
 };
 
-export function outcomeFromTerminated(terminated: V1ContainerStateTerminated): WorkerOutcome {
+/** The facts of a completed backup, from the metadata in its result line. */
+function completedFacts(result: ResultLine): WorkerOutcome {
+  const m: Partial<NonNullable<ResultLine['metadata']>> = result.metadata ?? {};
+  return {
+    state: 'completed',
+    storedBytes: m.sizes?.storedBytes,
+    sourceBytes: m.sizes?.sourceBytes,
+    sha256: m.sha256,
+    compression: m.codec?.compression,
+    encryption: m.codec?.encryption,
+    recipients: m.codec?.recipientFingerprints?.length,
+  };
+}
+
+/** A worker that exited 0 and said what it did: completed, restored or deleted. */
+function successOf(result: ResultLine): WorkerOutcome | undefined {
+  if (result.outcome === 'completed') return completedFacts(result);
+  if (result.outcome === 'restored') return { state: 'restored' };
+  if (result.outcome === 'deleted') return { state: 'deleted' };
+  return undefined;
+}
+
+export function outcomeFromTerminated(terminated: ContainerTerminated): WorkerOutcome {
   const result = parseResultLine(terminated.message);
-  if (terminated.exitCode === 0 && result?.outcome === 'completed') {
-    const m: Partial<NonNullable<typeof result.metadata>> = result.metadata ?? {};
-    return {
-      state: 'completed',
-      storedBytes: m.sizes?.storedBytes,
-      sourceBytes: m.sizes?.sourceBytes,
-      sha256: m.sha256,
-      compression: m.codec?.compression,
-      encryption: m.codec?.encryption,
-      recipients: m.codec?.recipientFingerprints?.length,
-    };
-  }
-  if (terminated.exitCode === 0 && result?.outcome === 'restored') return { state: 'restored' };
-  if (terminated.exitCode === 0 && result?.outcome === 'deleted') return { state: 'deleted' };
+  const success = terminated.exitCode === 0 && result ? successOf(result) : undefined;
+  if (success) return success;
   if (result?.outcome === 'failed') {
     return {
       state: 'failed',
@@ -89,7 +100,7 @@ export function outcomeFromTerminated(terminated: V1ContainerStateTerminated): W
 }
 
 /** The worker container's outcome in `pod`, or running while it has not terminated. */
-export function workerOutcome(pod: V1Pod): WorkerOutcome {
+export function workerOutcome(pod: Pod): WorkerOutcome {
   const status = pod.status?.containerStatuses?.find((c) => c.name === WORKER_CONTAINER);
   const terminated =
     status?.state?.terminated ??

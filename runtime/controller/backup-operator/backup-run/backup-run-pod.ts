@@ -7,8 +7,9 @@
  * user's restore command reads it on stdin. Credentials reach only the worker.
  */
 import type { V1Container, V1EnvVar, V1OwnerReference, V1Pod, V1PodSpec, V1Volume } from '@kubernetes/client-node';
-import type { BackupRunSpec, RunCommand } from '../../../../src/generated/api-types.js';
-import { LABEL_ROLE, LABEL_RUN, LABEL_SCHEDULE, MANAGED_BY, boundedName, labelValue } from '../shared/names.js';
+import type { BackupRunSpec, RunCommand } from '../../../../src/api/backup-operator.io/types.js';
+import { MANAGED_BY, boundedName, labelValue } from '../../kube/names.js';
+import { LABEL_ROLE, LABEL_RUN, LABEL_SCHEDULE } from '../shared/names.js';
 import { encodeWorkerEnv } from '../../../contracts/worker-env.js';
 import { TERMINATION_LOG } from '../../../contracts/worker-result.js';
 

@@ -5,10 +5,11 @@
  * the worker container's termination message; every failure has its own reason
  * (backup-run-reasons.ts), an Event and one sentence in status.error.
  */
-import { ApiException, type V1Pod } from '@kubernetes/client-node';
-import type { BackupRunResource, BackupRunStatus } from '../../../../src/generated/api-types.js';
+import { ApiException } from '@kubernetes/client-node';
+import type { BackupRunResource, BackupRunStatus } from '../../../../src/api/backup-operator.io/types.js';
+import { BACKUP_RUN_PHASE } from '../../../../src/api/backup-operator.io/phases.js';
 import { renderPathTemplate } from '../../../../src/validation/path-template.js';
-import { asClientNode, type KubeClient, type Pod } from '../../kube/client.js';
+import type { KubeClient, Pod } from '../../kube/client.js';
 import { setCondition } from '../../kube/conditions.js';
 import { setFinalizer } from '../../kube/finalizers.js';
 import { KINDS } from '../../kube/kinds.js';
@@ -62,14 +63,14 @@ export class BackupRunReconciler implements Reconciler {
 
     switch (run.status?.phase) {
       case undefined:
-      case 'Pending':
+      case BACKUP_RUN_PHASE.Pending:
         return pass.start();
-      case 'Running':
+      case BACKUP_RUN_PHASE.Running:
         return pass.watch('backup');
-      case 'Completed':
+      case BACKUP_RUN_PHASE.Completed:
         if (run.metadata?.annotations?.[ANNOTATION_RESTORE] === 'true') return pass.startRestore();
         return pass.tidyIfPodsRemain();
-      case 'Restoring':
+      case BACKUP_RUN_PHASE.Restoring:
         return pass.watch('restore');
       default:
         return pass.tidyIfPodsRemain();
@@ -146,7 +147,7 @@ export class RunPass {
         return this.fail(R.PathTemplateInvalid, 'spec.storage.path renders to an empty object key; add a file name.');
       const podName = podNameFor(name, 'backup');
       this.run = await this.client.patchStatus<Run>(KINDS.BackupRun, { namespace: this.namespace, name }, {
-        phase: 'Pending',
+        phase: BACKUP_RUN_PHASE.Pending,
         path,
         podName,
         startedAt: now.toISOString(),
@@ -162,7 +163,9 @@ export class RunPass {
       const detail = String((error as ApiException<unknown>).body ?? '').match(/"message":"((?:[^"\\]|\\.)*)"/)?.[1] ?? `HTTP ${code}`;
       return this.fail(R.PodRejected, `the API server rejected the backup Pod built from spec.template (${detail}); fix spec.template.`);
     }
-    await this.client.patchStatus(KINDS.BackupRun, { namespace: this.namespace, name }, { phase: 'Running' } satisfies BackupRunStatus);
+    await this.client.patchStatus(KINDS.BackupRun, { namespace: this.namespace, name }, {
+      phase: BACKUP_RUN_PHASE.Running,
+    } satisfies BackupRunStatus);
     await this.ctx.events.record(
       this.run,
       'Normal',
@@ -189,7 +192,7 @@ export class RunPass {
     // The backup Pod is gone by now; a restore Pod of an earlier attempt is reused by name.
     await this.client.createPod(pod);
     await this.client.patchStatus(KINDS.BackupRun, this.key, {
-      phase: 'Restoring',
+      phase: BACKUP_RUN_PHASE.Restoring,
       reason: R.Restoring,
       restoreStartedAt: now.toISOString(),
       conditions: setCondition(
@@ -219,7 +222,7 @@ export class RunPass {
         R.PodLost,
         `the ${role} Pod ${podName} disappeared before its worker reported; nothing is known to be ${role === 'backup' ? 'stored' : 'restored'}. Check who deleted it and retry with a new run.`,
       );
-    const outcome = workerOutcome(asClientNode<V1Pod>(pod));
+    const outcome = workerOutcome(pod);
     if (outcome.state === 'failed') {
       const reasons = role === 'backup' ? BACKUP_FAILURE_REASONS : RESTORE_FAILURE_REASONS;
       return fail(reasons[outcome.workerReason] ?? (role === 'backup' ? R.UploadFailed : R.RestoreFailed), sentence(outcome.error));
@@ -294,9 +297,17 @@ export class RunPass {
 export const WORKER_DEADLINE_GRACE_SECONDS = 15;
 
 /** When to look again at a running Pod: at the latest when its deadline check is due. */
-export function nextLookMs(pod: Pod | V1Pod, run: BackupRunResource, role: 'backup' | 'restore', now: Date): number {
-  const deadline = (role === 'backup' ? run.spec.backup : run.spec.restore)?.deadlineSeconds ?? DEFAULT_DEADLINE_SECONDS;
-  const workerStarted = pod.status?.containerStatuses?.find((c) => c.name === WORKER_CONTAINER)?.state?.running?.startedAt;
+/** The run's deadlineSeconds for `role`. */
+const deadlineOf = (run: BackupRunResource, role: 'backup' | 'restore'): number =>
+  (role === 'backup' ? run.spec.backup : run.spec.restore)?.deadlineSeconds ?? DEFAULT_DEADLINE_SECONDS;
+
+/** When the worker container started running, if it runs. */
+const workerStartedAt = (pod: Pod): string | undefined =>
+  pod.status?.containerStatuses?.find((c) => c.name === WORKER_CONTAINER)?.state?.running?.startedAt;
+
+export function nextLookMs(pod: Pod, run: BackupRunResource, role: 'backup' | 'restore', now: Date): number {
+  const deadline = deadlineOf(run, role);
+  const workerStarted = workerStartedAt(pod);
   if (!workerStarted) return POLL_MS;
   const due = new Date(workerStarted).getTime() + (deadline + WORKER_DEADLINE_GRACE_SECONDS) * 1000 + 500 - now.getTime();
   return Math.max(1000, Math.min(POLL_MS, due));
@@ -304,17 +315,13 @@ export function nextLookMs(pod: Pod | V1Pod, run: BackupRunResource, role: 'back
 
 const sentence = (text: string): string => (/[.!?]$/.test(text.trim()) ? text.trim() : `${text.trim()}.`);
 
-/** A Pod that can no longer report: failed by the kubelet (activeDeadlineSeconds) or past the deadline plus slack. */
-export function podStuck(
-  pod: Pod | V1Pod,
-  run: BackupRunResource,
-  role: 'backup' | 'restore',
-  now: Date,
-): { reason: string; message: string } | undefined {
-  const deadline = (role === 'backup' ? run.spec.backup : run.spec.restore)?.deadlineSeconds ?? DEFAULT_DEADLINE_SECONDS;
+type Finding = { reason: string; message: string };
+
+/** The deadline passed: the worker's own plus grace, the kubelet's, or the Pod's life plus start-up slack. */
+function deadlinePassed(pod: Pod, deadline: number, role: 'backup' | 'restore', now: Date): Finding | undefined {
   // The worker enforces deadlineSeconds itself, but a pipe whose writer is idle can hold it past
   // that; the controller stops the Pod 15 s after the worker's own deadline.
-  const workerStarted = pod.status?.containerStatuses?.find((c) => c.name === WORKER_CONTAINER)?.state?.running?.startedAt;
+  const workerStarted = workerStartedAt(pod);
   if (workerStarted && now.getTime() - new Date(workerStarted).getTime() > (deadline + WORKER_DEADLINE_GRACE_SECONDS) * 1000) {
     return {
       reason: R.DeadlineExceeded,
@@ -334,6 +341,11 @@ export function podStuck(
       message: `the ${role} Pod did not finish within deadlineSeconds (${deadline} s) plus start-up time; raise deadlineSeconds or check the Pod's events (image pulls, scheduling).`,
     };
   }
+  return undefined;
+}
+
+/** The Pod failed, or one of its init containers did, before the worker could report. */
+function podFailed(pod: Pod, role: 'backup' | 'restore'): Finding | undefined {
   if (pod.status?.phase === 'Failed') {
     return {
       reason: R.PodFailed,
@@ -347,4 +359,9 @@ export function podStuck(
       message: `init container ${init.name} of the ${role} Pod exited with code ${init.state!.terminated!.exitCode}; check its logs.`,
     };
   return undefined;
+}
+
+/** A Pod that can no longer report: failed by the kubelet (activeDeadlineSeconds) or past the deadline plus slack. */
+export function podStuck(pod: Pod, run: BackupRunResource, role: 'backup' | 'restore', now: Date): Finding | undefined {
+  return deadlinePassed(pod, deadlineOf(run, role), role, now) ?? podFailed(pod, role);
 }

@@ -1,17 +1,9 @@
 /** BackupRun status builders: phases, reasons, and the Succeeded / Compressed / Encrypted / Restorable conditions. */
-import type { BackupRunResource, BackupRunStatus, Condition } from '../../../../src/generated/api-types.js';
+import type { Condition } from '../../../../src/api/common/types.js';
+import type { BackupRunResource, BackupRunStatus } from '../../../../src/api/backup-operator.io/types.js';
+import { BACKUP_RUN_PHASE } from '../../../../src/api/backup-operator.io/phases.js';
 import { setCondition } from '../../kube/conditions.js';
 import { BACKUP_RUN_REASONS as R } from './backup-run-reasons.js';
-
-type Phase = NonNullable<BackupRunStatus['phase']>;
-
-/** Phases in which the backup has finished (the restore phases come after a completed backup). */
-export const BACKUP_TERMINAL: readonly Phase[] = ['Completed', 'Failed', 'Restoring', 'Restored', 'RestoreFailed'];
-/** Phases in which stored data exists. */
-export const HAS_DATA: readonly Phase[] = ['Completed', 'Restoring', 'Restored', 'RestoreFailed'];
-
-export const isBackupTerminal = (phase: string | undefined): boolean => BACKUP_TERMINAL.includes(phase as Phase);
-export const isSuccessful = (phase: string | undefined): boolean => HAS_DATA.includes(phase as Phase);
 
 export interface CompletedFacts {
   readonly storedBytes?: number;
@@ -75,7 +67,7 @@ export function completedStatus(run: BackupRunResource, facts: CompletedFacts, m
   const r = restorable(run, true);
   t('Restorable', r.status, r.reason, r.message);
   return {
-    phase: 'Completed',
+    phase: BACKUP_RUN_PHASE.Completed,
     reason: R.Completed,
     completedAt: now.toISOString(),
     ...(facts.storedBytes !== undefined ? { sizeInBytes: facts.storedBytes } : {}),
@@ -88,13 +80,13 @@ export function failedStatus(run: BackupRunResource, reason: string, error: stri
   let conditions = setCondition(run.status?.conditions, { type: 'Succeeded', status: 'False', reason, message: error }, now);
   const r = restorable(run, false);
   conditions = setCondition(conditions, { type: 'Restorable', status: r.status, reason: r.reason, message: r.message }, now);
-  return { phase: 'Failed', reason, error, completedAt: now.toISOString(), conditions };
+  return { phase: BACKUP_RUN_PHASE.Failed, reason, error, completedAt: now.toISOString(), conditions };
 }
 
 export function restoreFinishedStatus(run: BackupRunResource, ok: boolean, reason: string, message: string, now: Date): BackupRunStatus {
   const conditions = setCondition(run.status?.conditions, { type: 'Restored', status: ok ? 'True' : 'False', reason, message }, now);
   return {
-    phase: ok ? 'Restored' : 'RestoreFailed',
+    phase: ok ? BACKUP_RUN_PHASE.Restored : BACKUP_RUN_PHASE.RestoreFailed,
     reason,
     restoreCompletedAt: now.toISOString(),
     conditions,

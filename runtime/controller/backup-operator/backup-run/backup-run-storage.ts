@@ -4,7 +4,7 @@
  * the type needs. Produces the worker's store env with secretKeyRef credentials.
  */
 import type { V1EnvVar } from '@kubernetes/client-node';
-import type { BackupRunResource, BackupStorageResource } from '../../../../src/generated/api-types.js';
+import type { BackupRunResource, BackupStorageResource } from '../../../../src/api/backup-operator.io/types.js';
 import type { KubeClient } from '../../kube/client.js';
 import { findCondition } from '../../kube/conditions.js';
 import { KINDS } from '../../kube/kinds.js';

@@ -4,7 +4,9 @@
  * run when the `backup-operator.io/trigger` annotation is set, trims history
  * and returns requeueAfter = time to the next slot.
  */
-import type { BackupRunStatus, BackupScheduleStatus, Condition } from '../../../../src/generated/api-types.js';
+import type { Condition } from '../../../../src/api/common/types.js';
+import type { BackupRunStatus, BackupScheduleStatus } from '../../../../src/api/backup-operator.io/types.js';
+import { BACKUP_RUN_PHASE } from '../../../../src/api/backup-operator.io/phases.js';
 import type { KubeClient } from '../../kube/client.js';
 import { findCondition, setCondition } from '../../kube/conditions.js';
 import { isAlreadyExists } from '../../kube/custom-objects.js';
@@ -186,7 +188,7 @@ class SchedulePass {
     if (finished) {
       const s = finished.status as BackupRunStatus;
       this.setCondition(
-        s.phase === 'Failed'
+        s.phase === BACKUP_RUN_PHASE.Failed
           ? {
               type: 'LastRunSucceeded',
               status: 'False',

@@ -2,10 +2,10 @@
  * The BackupRuns a schedule creates (deterministic names, labels, owner) and
  * the history it keeps (oldest runs beyond the limits are deleted).
  */
-import type { BackupRunStatus, BackupScheduleResource } from '../../../../src/generated/api-types.js';
+import type { BackupRunStatus, BackupScheduleResource } from '../../../../src/api/backup-operator.io/types.js';
+import { BACKUP_RUN_PHASE, hasBackupRunData, isBackupRunActive } from '../../../../src/api/backup-operator.io/phases.js';
 import { MANAGED_BY, boundedName, labelValue, shortHash } from '../../kube/names.js';
 import type { KubeObject } from '../../reconciler.js';
-import { isSuccessful } from '../backup-run/backup-run-status.js';
 import { ANNOTATION_SCHEDULED_AT, LABEL_SCHEDULE } from '../shared/names.js';
 
 export type Schedule = BackupScheduleResource & KubeObject;
@@ -47,15 +47,18 @@ export function runFor(schedule: Schedule, name: string, scheduledAt: Date | und
 }
 
 const phaseOf = (run: KubeObject): string | undefined => (run.status as BackupRunStatus | undefined)?.phase;
-export const isActive = (run: KubeObject): boolean => [undefined, 'Pending', 'Running'].includes(phaseOf(run));
+/** True while the run's backup has not finished. */
+export const isActive = (run: KubeObject): boolean => isBackupRunActive(phaseOf(run));
 const finishedAt = (run: KubeObject): number =>
   Date.parse((run.status as BackupRunStatus | undefined)?.completedAt ?? run.metadata?.creationTimestamp ?? '') || 0;
 
 /** Runs to delete so that at most `successful` completed and `failed` failed runs remain; the oldest go first. */
 export function runsBeyondHistory(runs: readonly KubeObject[], successful: number, failed: number): KubeObject[] {
   // A run being restored is in use; it is never trimmed.
-  const done = runs.filter((r) => isSuccessful(phaseOf(r)) && phaseOf(r) !== 'Restoring' && !r.metadata?.deletionTimestamp);
-  const bad = runs.filter((r) => phaseOf(r) === 'Failed' && !r.metadata?.deletionTimestamp);
+  const done = runs.filter(
+    (r) => hasBackupRunData(phaseOf(r)) && phaseOf(r) !== BACKUP_RUN_PHASE.Restoring && !r.metadata?.deletionTimestamp,
+  );
+  const bad = runs.filter((r) => phaseOf(r) === BACKUP_RUN_PHASE.Failed && !r.metadata?.deletionTimestamp);
   const newestFirst = (list: KubeObject[]) =>
     [...list].sort((a, b) => finishedAt(b) - finishedAt(a) || String(b.metadata?.name).localeCompare(String(a.metadata?.name)));
   return [...newestFirst(done).slice(successful), ...newestFirst(bad).slice(failed)];
@@ -64,7 +67,7 @@ export function runsBeyondHistory(runs: readonly KubeObject[], successful: numbe
 /** The newest completion time among successful runs. */
 export function lastSuccessful(runs: readonly KubeObject[]): string | undefined {
   const times = runs
-    .filter((r) => isSuccessful(phaseOf(r)))
+    .filter((r) => hasBackupRunData(phaseOf(r)))
     .map((r) => (r.status as BackupRunStatus).completedAt)
     .filter((t): t is string => !!t)
     .sort();

@@ -4,7 +4,7 @@
  * retainPolicy: Delete cleanup — never lose their store from under them.
  */
 import type { KubeObject } from '../../reconciler.js';
-import type { BackupRunResource } from '../../../../src/generated/api-types.js';
+import type { BackupRunResource } from '../../../../src/api/backup-operator.io/types.js';
 
 /** `namespace/name` of every BackupRun that references `storage`, sorted. */
 export function runsUsingStorage(runs: readonly KubeObject[], storage: string): string[] {

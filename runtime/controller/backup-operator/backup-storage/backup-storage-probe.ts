@@ -5,7 +5,7 @@
  * sentence built from our own words and the SDK's error code, never from values.
  */
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
-import type { BackupStorageSpec } from '../../../../src/generated/api-types.js';
+import type { BackupStorageSpec } from '../../../../src/api/backup-operator.io/types.js';
 import { createAzureContainerClient } from '../../../objectstore/azure-store.js';
 import { createGcsClient } from '../../../objectstore/gcs-store.js';
 import { createS3Client } from '../../../objectstore/s3-store.js';
@@ -25,33 +25,48 @@ export const PROBE_TIMEOUT_MS = 10_000;
 const NETWORK =
   /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|socket hang up|TimeoutError|AbortError|timed? ?out|aborted|fetch failed/i;
 
-function classify(error: any, where: string, bucketWord: string): ProbeResult {
-  // Silo's own store errors are sentences written without secrets.
-  if (error?.name === 'ObjectStoreError') {
-    const reason: ProbeReason =
-      error.failure === 'auth' ? R.AccessDenied : error.failure === 'network' ? R.EndpointUnreachable : R.CheckFailed;
-    return { reason, message: String(error.message) };
-  }
+/** Silo's own store errors are sentences written without secrets; their failure class picks the reason. */
+function fromObjectStoreError(error: any): ProbeResult {
+  const reason: ProbeReason =
+    error.failure === 'auth' ? R.AccessDenied : error.failure === 'network' ? R.EndpointUnreachable : R.CheckFailed;
+  return { reason, message: String(error.message) };
+}
+
+/** What an SDK error says about itself: its HTTP status, its name, and all its text for the network patterns. */
+function describeError(error: any): { status: number | undefined; name: string; text: string } {
   const status: number | undefined = error?.$metadata?.httpStatusCode ?? error?.statusCode ?? error?.code;
   const name = String(error?.name ?? error?.Code ?? '');
   const text = `${name} ${error?.code ?? ''} ${error?.cause?.code ?? ''} ${error?.message ?? ''}`;
-  if (status === 404 || /NotFound|NoSuchBucket|ContainerNotFound/.test(name)) {
+  return { status, name, text };
+}
+
+const isNotFoundError = (status: number | undefined, name: string): boolean =>
+  status === 404 || /NotFound|NoSuchBucket|ContainerNotFound/.test(name);
+
+const isAccessError = (status: number | undefined, name: string): boolean =>
+  status === 403 ||
+  status === 401 ||
+  /AccessDenied|Forbidden|InvalidAccessKeyId|SignatureDoesNotMatch|AuthenticationFailed|AuthorizationFailure/.test(name);
+
+const isNetworkError = (status: number | undefined, text: string): boolean =>
+  NETWORK.test(text) || (status === undefined && /connect|network/i.test(text));
+
+function classify(error: any, where: string, bucketWord: string): ProbeResult {
+  if (error?.name === 'ObjectStoreError') return fromObjectStoreError(error);
+  const { status, name, text } = describeError(error);
+  if (isNotFoundError(status, name)) {
     return {
       reason: R.BucketNotFound,
       message: `the ${bucketWord} ${where} does not exist; create it or fix the name in spec.parameters.`,
     };
   }
-  if (
-    status === 403 ||
-    status === 401 ||
-    /AccessDenied|Forbidden|InvalidAccessKeyId|SignatureDoesNotMatch|AuthenticationFailed|AuthorizationFailure/.test(name)
-  ) {
+  if (isAccessError(status, name)) {
     return {
       reason: R.AccessDenied,
       message: `the credentials were refused for the ${bucketWord} ${where} (HTTP ${status ?? name}); check the keys in the credentials Secret and their permissions.`,
     };
   }
-  if (NETWORK.test(text) || (status === undefined && /connect|network/i.test(text))) {
+  if (isNetworkError(status, text)) {
     return {
       reason: R.EndpointUnreachable,
       message: `the endpoint for ${where} could not be reached within ${PROBE_TIMEOUT_MS / 1000} s (${name || 'network error'}); check spec.parameters.endpoint and the network path.`,

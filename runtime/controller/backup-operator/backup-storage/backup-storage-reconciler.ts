@@ -3,7 +3,8 @@
  * bucket's reachability on a period, reports them in the Ready condition, and
  * holds a finalizer while BackupRuns reference the storage.
  */
-import type { BackupRunResource, BackupStorageResource } from '../../../../src/generated/api-types.js';
+import type { BackupRunResource, BackupStorageResource } from '../../../../src/api/backup-operator.io/types.js';
+import { BACKUP_STORAGE_PHASE } from '../../../../src/api/backup-operator.io/phases.js';
 import type { KubeClient } from '../../kube/client.js';
 import { findCondition } from '../../kube/conditions.js';
 import { setFinalizer } from '../../kube/finalizers.js';
@@ -94,7 +95,7 @@ class StoragePass {
   private nextCheckInMs(): number {
     const status = this.storage.status;
     if (!status?.lastCheckTime || status.observedGeneration !== this.storage.metadata?.generation) return 0;
-    const interval = status.phase === 'Ready' ? this.intervals.readyMs : this.intervals.notReadyMs;
+    const interval = status.phase === BACKUP_STORAGE_PHASE.Ready ? this.intervals.readyMs : this.intervals.notReadyMs;
     return Math.max(0, Date.parse(status.lastCheckTime) + interval - this.now.getTime());
   }
 

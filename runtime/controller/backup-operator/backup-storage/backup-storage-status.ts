@@ -1,5 +1,7 @@
 /** BackupStorage status: phase, lastCheckTime and the Ready / DeletionBlocked conditions. */
-import type { BackupStorageStatus, Condition } from '../../../../src/generated/api-types.js';
+import type { Condition } from '../../../../src/api/common/types.js';
+import type { BackupStorageStatus } from '../../../../src/api/backup-operator.io/types.js';
+import { BACKUP_STORAGE_PHASE } from '../../../../src/api/backup-operator.io/phases.js';
 import { setCondition } from '../../kube/conditions.js';
 import { BACKUP_STORAGE_REASONS as R, type StorageReason } from './backup-storage-reasons.js';
 
@@ -18,7 +20,7 @@ export function storageStatus(
 ): BackupStorageStatus {
   const ready = finding.reason === R.Ready;
   return {
-    phase: ready ? 'Ready' : 'NotReady',
+    phase: ready ? BACKUP_STORAGE_PHASE.Ready : BACKUP_STORAGE_PHASE.NotReady,
     lastCheckTime: now.toISOString(),
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
     conditions: setCondition(

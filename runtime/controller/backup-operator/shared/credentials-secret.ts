@@ -3,7 +3,7 @@
  * checks its keys. Failures are reasons plus a sentence with names only.
  */
 import { ApiException } from '@kubernetes/client-node';
-import type { BackupStorageSpec } from '../../../../src/generated/api-types.js';
+import type { BackupStorageSpec } from '../../../../src/api/backup-operator.io/types.js';
 import type { KubeClient, Secret } from '../../kube/client.js';
 import { BACKUP_STORAGE_REASONS as R, type CredentialsReason } from '../backup-storage/backup-storage-reasons.js';
 import { checkCredentialKeys, type CredentialCheck } from './storage-credentials.js';

@@ -21,6 +21,3 @@ export const ANNOTATION_SCHEDULED_AT = `${GROUP}/scheduled-at`;
 export const FINALIZER_STORAGE_IN_USE = `${GROUP}/storage-in-use`;
 /** retainPolicy: Delete — removes the stored object (via a cleanup Pod) before the BackupRun goes. */
 export const FINALIZER_DELETE_REMOTE = `${GROUP}/delete-remote-object`;
-
-// Re-exported for backup-run-pod.ts (owned by the worker-contract work), which imports them from here.
-export { MANAGED_BY, boundedName, labelValue } from '../../kube/names.js';

@@ -3,7 +3,7 @@
  * its keys become worker environment. Only key names ever appear in messages.
  */
 import type { V1EnvVar } from '@kubernetes/client-node';
-import type { BackupStorageSpec } from '../../../../src/generated/api-types.js';
+import type { BackupStorageSpec } from '../../../../src/api/backup-operator.io/types.js';
 import { encodeSecret, encodeStoreEnv, VAR } from '../../../contracts/worker-env.js';
 
 export type StorageType = BackupStorageSpec['type'];

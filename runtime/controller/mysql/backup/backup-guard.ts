@@ -7,8 +7,8 @@
  * This is the order (first come, first served); the Cluster's backup lock
  * (backup-lock.ts) makes it atomic.
  */
-import type { BackupResource } from '../../../../src/generated/api-types.js';
-import { isTerminal } from './backup-status.js';
+import type { BackupResource } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
+import { BACKUP_PHASE, isBackupTerminal } from '../../../../src/api/mysql.cloudnative-mysql.io/phases.js';
 
 type Meta = { name: string; namespace?: string; uid?: string; creationTimestamp?: string; deletionTimestamp?: string };
 const meta = (b: BackupResource) => b.metadata as Meta;
@@ -21,9 +21,12 @@ export function isOlder(a: BackupResource, b: BackupResource): boolean {
 /** The Backup this one must wait for, or undefined when it may start. */
 export function blockingBackup(self: BackupResource, all: BackupResource[]): BackupResource | undefined {
   const cluster = self.spec.cluster.name;
-  const others = all.filter((b) => b.spec?.cluster?.name === cluster && meta(b).uid !== meta(self).uid && !isTerminal(b.status));
+  const others = all.filter(
+    (b) => b.spec?.cluster?.name === cluster && meta(b).uid !== meta(self).uid && !isBackupTerminal(b.status?.phase),
+  );
   return (
-    others.find((b) => b.status?.phase === 'running') ?? others.filter((b) => isOlder(b, self)).sort((a, b) => (isOlder(a, b) ? -1 : 1))[0]
+    others.find((b) => b.status?.phase === BACKUP_PHASE.Running) ??
+    others.filter((b) => isOlder(b, self)).sort((a, b) => (isOlder(a, b) ? -1 : 1))[0]
   );
 }
 
@@ -48,7 +51,7 @@ export function findParent(
     (b) =>
       b.spec?.cluster?.name === self.spec.cluster.name &&
       meta(b).uid !== meta(self).uid &&
-      b.status?.phase === 'completed' &&
+      b.status?.phase === BACKUP_PHASE.Completed &&
       b.status.toLSN &&
       b.status.backupId &&
       (type === 'incremental' || (b.status.type ?? 'full') === 'full') &&

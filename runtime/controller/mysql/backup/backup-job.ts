@@ -4,15 +4,16 @@
  * (backoffLimit 0), a hard activeDeadlineSeconds, the Cluster's pod settings,
  * the client certificate and store credentials by Secret reference only.
  */
-import type { V1Job, V1EnvVar, V1ResourceRequirements, V1Toleration } from '@kubernetes/client-node';
-import type { BackupResource, ClusterResource, ObjectStore } from '../../../../src/generated/api-types.js';
+import type { V1Job, V1EnvVar, V1PodSpec, V1ResourceRequirements, V1Toleration } from '@kubernetes/client-node';
+import type { ObjectStore } from '../../../../src/api/common/types.js';
+import type { BackupResource, ClusterResource } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
 import { CLUSTER_LABEL, type SelectedSource } from './backup-source.js';
 import { storeEnv } from './backup-store.js';
 import { encodeWorkerEnv } from '../../../contracts/worker-env.js';
 import { MYSQL_ENGINE } from '../../../contracts/engines.js';
+import { cutName, MANAGED_BY } from '../../kube/names.js';
 
 export const BACKUP_LABEL = 'mysql.cloudnative-mysql.io/backup';
-export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'silo' } as const;
 export const COMPONENT_LABEL = 'app.kubernetes.io/component';
 /** The manager's Job watch narrows on this. */
 export const JOB_SELECTOR = `app.kubernetes.io/managed-by=silo,${BACKUP_LABEL}`;
@@ -45,18 +46,23 @@ export function pkiSecrets(cluster: ClusterResource): { serverCA: string; client
 /** The DNS name every instance manager's server certificate carries, whatever the pod IP. */
 export const instanceManagerServerName = (cluster: string): string => `${cluster}-instance-manager`;
 
-/** Job name: the Backup name (cut to fit) plus the lower-cased backup ID; at most 63 characters. */
+/**
+ * Job name: the Backup name (cut to fit) plus the lower-cased backup ID; at most 63 characters.
+ * Cut without the hash boundedName adds: a long Backup name would otherwise give a different Job
+ * name than earlier releases gave it, and an operator upgraded mid-backup would not find its Job.
+ */
 export function jobNameFor(backupName: string, backupId: string): string {
   const suffix = `-${backupId.toLowerCase()}`;
-  return `${backupName.slice(0, 63 - suffix.length).replace(/[-.]+$/, '')}${suffix}`;
+  return `${cutName(backupName, 63 - suffix.length)}${suffix}`;
 }
 
+/** The backup label is the Backup name cut to 63 characters (not labelValue's hash), as earlier releases wrote it. */
 export function jobLabels(backupName: string, cluster: string): Record<string, string> {
   return {
     ...MANAGED_BY,
     [COMPONENT_LABEL]: 'backup',
     [CLUSTER_LABEL]: cluster,
-    [BACKUP_LABEL]: backupName.slice(0, 63).replace(/[-.]+$/, ''),
+    [BACKUP_LABEL]: cutName(backupName, 63),
   };
 }
 
@@ -69,15 +75,15 @@ export interface JobInput {
   readonly workerImage: string;
 }
 
-export function renderBackupJob(input: JobInput): V1Job {
-  const { backup, cluster, store, source, plan } = input;
-  const meta = backup.metadata as { name: string; namespace: string; uid: string };
+type StoreEnv = ReturnType<typeof storeEnv>;
+
+/** The worker's environment: the store's credentials and codec, then the plan and the mTLS files (runtime/contracts/worker-env.ts). */
+function backupWorkerEnv(input: JobInput, store: StoreEnv, deadline: number): V1EnvVar[] {
+  const { backup, cluster, source, plan } = input;
+  const meta = backup.metadata as { name: string; namespace: string };
   const clusterName = (cluster.metadata as { name: string }).name;
-  const deadline = backup.spec.deadlineSeconds ?? DEFAULT_DEADLINE_SECONDS;
-  const pki = pkiSecrets(cluster);
-  const s = storeEnv(store);
-  const env: V1EnvVar[] = [
-    ...s.env,
+  return [
+    ...store.env,
     ...encodeWorkerEnv({
       backupId: plan.backupId,
       backupType: plan.type,
@@ -100,6 +106,55 @@ export function renderBackupJob(input: JobInput): V1Job {
       podName: true,
     }),
   ];
+}
+
+/** The Pod: the Cluster's pod settings, one `backup` container, the client certificate, the server CA and the store's files. */
+function backupPodSpec(input: JobInput, store: StoreEnv, env: V1EnvVar[]): V1PodSpec {
+  const { cluster, source } = input;
+  const pki = pkiSecrets(cluster);
+  return {
+    restartPolicy: 'Never',
+    ...(cluster.spec.serviceAccountName ? { serviceAccountName: cluster.spec.serviceAccountName } : {}),
+    ...(cluster.spec.imagePullSecrets?.length ? { imagePullSecrets: cluster.spec.imagePullSecrets.map((p) => ({ name: p.name })) } : {}),
+    ...(cluster.spec.tolerations?.length ? { tolerations: cluster.spec.tolerations as V1Toleration[] } : {}),
+    containers: [
+      {
+        name: 'backup',
+        image: cluster.spec.imageName ?? input.workerImage,
+        command: ['silo', 'backup', 'physical', '--instance-manager', source.instanceManagerUrl],
+        env,
+        ...(cluster.spec.backup?.resources ? { resources: cluster.spec.backup.resources as V1ResourceRequirements } : {}),
+        terminationMessagePolicy: 'FallbackToLogsOnError',
+        volumeMounts: [
+          { name: 'client-tls', mountPath: CLIENT_TLS_DIR, readOnly: true },
+          { name: 'server-ca', mountPath: SERVER_CA_DIR, readOnly: true },
+          ...store.mounts,
+        ],
+      },
+    ],
+    volumes: [
+      {
+        name: 'client-tls',
+        secret: {
+          secretName: pki.clientTLS,
+          items: [
+            { key: 'tls.crt', path: 'tls.crt' },
+            { key: 'tls.key', path: 'tls.key' },
+          ],
+        },
+      },
+      { name: 'server-ca', secret: { secretName: pki.serverCA, items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+      ...store.volumes,
+    ],
+  };
+}
+
+export function renderBackupJob(input: JobInput): V1Job {
+  const { backup, cluster, store, source, plan } = input;
+  const meta = backup.metadata as { name: string; namespace: string; uid: string };
+  const clusterName = (cluster.metadata as { name: string }).name;
+  const deadline = backup.spec.deadlineSeconds ?? DEFAULT_DEADLINE_SECONDS;
+  const s = storeEnv(store);
   const labels = jobLabels(meta.name, clusterName);
   return {
     apiVersion: 'batch/v1',
@@ -124,46 +179,7 @@ export function renderBackupJob(input: JobInput): V1Job {
       // One attempt: a retry would be a different stream under the same ID (issue 5).
       backoffLimit: 0,
       activeDeadlineSeconds: deadline,
-      template: {
-        metadata: { labels },
-        spec: {
-          restartPolicy: 'Never',
-          ...(cluster.spec.serviceAccountName ? { serviceAccountName: cluster.spec.serviceAccountName } : {}),
-          ...(cluster.spec.imagePullSecrets?.length
-            ? { imagePullSecrets: cluster.spec.imagePullSecrets.map((p) => ({ name: p.name })) }
-            : {}),
-          ...(cluster.spec.tolerations?.length ? { tolerations: cluster.spec.tolerations as V1Toleration[] } : {}),
-          containers: [
-            {
-              name: 'backup',
-              image: cluster.spec.imageName ?? input.workerImage,
-              command: ['silo', 'backup', 'physical', '--instance-manager', source.instanceManagerUrl],
-              env,
-              ...(cluster.spec.backup?.resources ? { resources: cluster.spec.backup.resources as V1ResourceRequirements } : {}),
-              terminationMessagePolicy: 'FallbackToLogsOnError',
-              volumeMounts: [
-                { name: 'client-tls', mountPath: CLIENT_TLS_DIR, readOnly: true },
-                { name: 'server-ca', mountPath: SERVER_CA_DIR, readOnly: true },
-                ...s.mounts,
-              ],
-            },
-          ],
-          volumes: [
-            {
-              name: 'client-tls',
-              secret: {
-                secretName: pki.clientTLS,
-                items: [
-                  { key: 'tls.crt', path: 'tls.crt' },
-                  { key: 'tls.key', path: 'tls.key' },
-                ],
-              },
-            },
-            { name: 'server-ca', secret: { secretName: pki.serverCA, items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-            ...s.volumes,
-          ],
-        },
-      },
+      template: { metadata: { labels }, spec: backupPodSpec(input, s, backupWorkerEnv(input, s, deadline)) },
     },
   };
 }

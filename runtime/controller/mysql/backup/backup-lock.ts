@@ -6,12 +6,12 @@
  * stale and may be taken over, so a lost release never blocks a Cluster.
  * (docs/decisions/0223-one-backup-per-cluster.md)
  */
-import type { BackupResource, ClusterResource } from '../../../../src/generated/api-types.js';
+import type { BackupResource, ClusterResource } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
+import { isBackupTerminal } from '../../../../src/api/mysql.cloudnative-mysql.io/phases.js';
 import type { KubeClient } from '../../kube/client.js';
 import { isConflict } from '../../kube/custom-objects.js';
 import { KINDS } from '../../kube/kinds.js';
 import type { KubeObject } from '../../reconciler.js';
-import { isTerminal } from './backup-status.js';
 
 export const LOCK_ANNOTATION = 'mysql.cloudnative-mysql.io/backup-lock';
 
@@ -34,7 +34,7 @@ export async function acquireBackupLock(
   if (current) {
     const [name, uid] = current.split('/');
     const holder = await client.get<BackupResource & KubeObject>(KINDS.Backup, { namespace: meta.namespace, name });
-    if (holder && (holder.metadata as Meta).uid === uid && !isTerminal(holder.status)) return { held: false, holder: name };
+    if (holder && (holder.metadata as Meta).uid === uid && !isBackupTerminal(holder.status?.phase)) return { held: false, holder: name };
   }
   try {
     await client.patch(

@@ -3,10 +3,11 @@
  * terminated-state message (the worker's JSON line). The controller never
  * reads metadata.json from the store: the worker prints the same document.
  */
-import type { V1Job, V1Pod } from '@kubernetes/client-node';
-import type { BackupMetadata } from '../../../../src/generated/api-types.js';
+import type { BackupMetadata } from '../../../../src/api/metadata/types.js';
 import { failureFromWorker, oneLine, REASON, type Failure } from './backup-reasons.js';
-import { readJobOutcome, timeOf as time } from '../../kube/job-outcome.js';
+import type { ResultLine } from '../../../contracts/worker-result.js';
+import type { ContainerStatus, Job, Pod } from '../../kube/client.js';
+import { readJobOutcome, timeOf as time, type WorkerJobOutcome } from '../../kube/job-outcome.js';
 
 export type JobOutcome =
   | { readonly state: 'running'; readonly waiting?: Failure }
@@ -40,50 +41,47 @@ export function checkMetadata(metadata: BackupMetadata | undefined, expected: { 
   return undefined;
 }
 
-export function jobOutcome(
-  job: V1Job,
-  pods: V1Pod[],
-  expected: { backupId: string; dataKey: string },
-  now: Date,
-  graceMs = STUCK_GRACE_MS,
-): JobOutcome {
-  const outcome = readJobOutcome(job, pods, 'backup');
-  const { container, terminated, result: line } = outcome;
-  if (outcome.state === 'complete') {
-    if (!line)
-      return {
-        state: 'failed',
-        failure: {
-          reason: REASON.MetadataInvalid,
-          message: `Job ${job.metadata?.name} succeeded but its Pod left no worker result line in the termination message; the backup cannot be trusted, take a new one`,
-        },
-      };
-    const bad = checkMetadata(line.metadata, expected);
-    return bad ? { state: 'failed', failure: bad } : { state: 'completed', metadata: line.metadata! };
-  }
-  if (outcome.state === 'failed') {
-    const jobReason = outcome.condition?.reason;
-    if (line?.outcome === 'failed')
-      return { state: 'failed', failure: failureFromWorker({ reason: line.reason ?? 'other', error: line.error ?? 'no error text' }) };
-    if (jobReason === 'DeadlineExceeded') {
-      return {
-        state: 'failed',
-        failure: {
-          reason: REASON.DeadlineExceeded,
-          message: `the backup Job ran longer than activeDeadlineSeconds (${job.spec?.activeDeadlineSeconds} s) and was stopped; raise spec.deadlineSeconds or find out why the stream is slow`,
-        },
-      };
-    }
-    const exit = terminated ? ` (container ${terminated.reason ?? 'terminated'} with exit code ${terminated.exitCode})` : '';
+/** A complete Job: its worker's metadata, checked against the plan, decides completed or failed. */
+function completeOutcome(job: Job, line: ResultLine | undefined, expected: { backupId: string; dataKey: string }): JobOutcome {
+  if (!line)
     return {
       state: 'failed',
       failure: {
-        reason: REASON.JobFailed,
-        message: `Job ${job.metadata?.name} failed${exit}: ${oneLine(outcome.condition?.message ?? jobReason ?? 'no reason given', 500)}; see the Job's Events and Pod log`,
+        reason: REASON.MetadataInvalid,
+        message: `Job ${job.metadata?.name} succeeded but its Pod left no worker result line in the termination message; the backup cannot be trusted, take a new one`,
+      },
+    };
+  const bad = checkMetadata(line.metadata, expected);
+  return bad ? { state: 'failed', failure: bad } : { state: 'completed', metadata: line.metadata! };
+}
+
+/** A failed Job: the worker's own reason when it gave one, else the Job's deadline or its condition. */
+function failedOutcome(job: Job, outcome: WorkerJobOutcome): JobOutcome {
+  const { terminated, result: line } = outcome;
+  const jobReason = outcome.condition?.reason;
+  if (line?.outcome === 'failed')
+    return { state: 'failed', failure: failureFromWorker({ reason: line.reason ?? 'other', error: line.error ?? 'no error text' }) };
+  if (jobReason === 'DeadlineExceeded') {
+    return {
+      state: 'failed',
+      failure: {
+        reason: REASON.DeadlineExceeded,
+        message: `the backup Job ran longer than activeDeadlineSeconds (${job.spec?.activeDeadlineSeconds} s) and was stopped; raise spec.deadlineSeconds or find out why the stream is slow`,
       },
     };
   }
-  // Still running; a Pod that cannot start fails the Backup after a grace period.
+  const exit = terminated ? ` (container ${terminated.reason ?? 'terminated'} with exit code ${terminated.exitCode})` : '';
+  return {
+    state: 'failed',
+    failure: {
+      reason: REASON.JobFailed,
+      message: `Job ${job.metadata?.name} failed${exit}: ${oneLine(outcome.condition?.message ?? jobReason ?? 'no reason given', 500)}; see the Job's Events and Pod log`,
+    },
+  };
+}
+
+/** Still running; a Pod that cannot start fails the Backup after a grace period. */
+function runningOutcome(job: Job, container: ContainerStatus | undefined, now: Date, graceMs: number): JobOutcome {
   const waiting = container?.state?.waiting;
   if (waiting?.reason && STUCK.has(waiting.reason)) {
     const failure: Failure = {
@@ -94,4 +92,17 @@ export function jobOutcome(
     return now.getTime() - since >= graceMs ? { state: 'failed', failure } : { state: 'running', waiting: failure };
   }
   return { state: 'running' };
+}
+
+export function jobOutcome(
+  job: Job,
+  pods: Pod[],
+  expected: { backupId: string; dataKey: string },
+  now: Date,
+  graceMs = STUCK_GRACE_MS,
+): JobOutcome {
+  const outcome = readJobOutcome(job, pods, 'backup');
+  if (outcome.state === 'complete') return completeOutcome(job, outcome.result, expected);
+  if (outcome.state === 'failed') return failedOutcome(job, outcome);
+  return runningOutcome(job, outcome.container, now, graceMs);
 }

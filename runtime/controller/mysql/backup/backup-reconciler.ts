@@ -4,11 +4,13 @@
  * never looked at again. Each step persists its decision in status before it
  * acts, so a restarted operator neither loses nor duplicates a backup.
  */
-import type { V1Job, V1Pod } from '@kubernetes/client-node';
-import type { BackupResource, BackupStatus, ClusterResource } from '../../../../src/generated/api-types.js';
+import type { V1Job } from '@kubernetes/client-node';
+import type { ObjectStore } from '../../../../src/api/common/types.js';
+import type { BackupResource, BackupStatus, ClusterResource } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
+import { BACKUP_PHASE, isBackupTerminal } from '../../../../src/api/mysql.cloudnative-mysql.io/phases.js';
 import { backupPrefix, dataKey, METADATA_OBJECT, metadataKey, newBackupId } from '../../../objectstore/object-layout.js';
 import { MYSQL_ENGINE } from '../../../contracts/engines.js';
-import { asClientNode, type KubeClient } from '../../kube/client.js';
+import type { KubeClient } from '../../kube/client.js';
 import { isAlreadyExists } from '../../kube/custom-objects.js';
 import { KINDS } from '../../kube/kinds.js';
 import { ownerKeysOf } from '../../kube/owner-keys.js';
@@ -18,10 +20,10 @@ import { acquireBackupLock, releaseBackupLock } from './backup-lock.js';
 import { JOB_SELECTOR, jobNameFor, renderBackupJob, type BackupPlan } from './backup-job.js';
 import { jobOutcome, STUCK_GRACE_MS } from './backup-outcome.js';
 import { REASON, type Failure } from './backup-reasons.js';
-import { instanceSelector, isFailure, selectSource, type BackupTarget } from './backup-source.js';
+import { instanceSelector, isFailure, selectSource, type BackupTarget, type SelectedSource } from './backup-source.js';
 import { unsupportedSpec } from './backup-spec-check.js';
-import { destinationUrl, resolveObjectStore, unsupportedStoreOption } from './backup-store.js';
-import { completedPatch, conditionOf, failedPatch, isTerminal, STARTED, startedCondition, waitingPatch } from './backup-status.js';
+import { destinationUrl, resolveObjectStore, unsupportedStoreOption, type ResolvedStore } from './backup-store.js';
+import { completedPatch, conditionOf, failedPatch, STARTED, startedCondition, waitingPatch } from './backup-status.js';
 
 /** How often a waiting Backup looks again for its turn. */
 export const WAIT_REQUEUE_MS = 5_000;
@@ -51,11 +53,11 @@ export class BackupReconciler implements Reconciler {
 
   async reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<ReconcileResult | void> {
     const backup = await ctx.client.get<BackupResource & KubeObject>(KINDS.Backup, key);
-    if (!backup || isTerminal(backup.status)) return;
+    if (!backup || isBackupTerminal(backup.status?.phase)) return;
     const meta = backup.metadata as Meta;
     if (meta.deletionTimestamp) return;
     const pass = new BackupPass(ctx, backup);
-    return backup.status?.phase === 'running' ? pass.watchJob() : pass.start();
+    return backup.status?.phase === BACKUP_PHASE.Running ? pass.watchJob() : pass.start();
   }
 }
 
@@ -86,52 +88,73 @@ class BackupPass {
 
   /** pending: validate, wait for the guard, pick the source, persist the plan, then create the Job. */
   async start(): Promise<ReconcileResult | void> {
-    const clusterName = this.backup.spec.cluster.name;
     const cluster = await this.client.get<ClusterResource & KubeObject>(KINDS.Cluster, {
       namespace: this.meta.namespace,
-      name: clusterName,
+      name: this.backup.spec.cluster.name,
     });
-    if (!cluster) {
-      return this.fail({
-        reason: REASON.ClusterNotFound,
-        message: `Cluster ${clusterName} does not exist in namespace ${this.meta.namespace}; fix spec.cluster.name or create the Cluster, then create a new Backup`,
-      });
-    }
-    const invalid = unsupportedSpec(this.backup);
-    if (invalid) return this.fail(invalid);
-    const method = this.backup.spec.method ?? 'xtrabackup';
-    const resolved = resolveObjectStore(this.backup, cluster);
+    if (!cluster) return this.fail(this.clusterNotFound());
+    const resolved = this.checkSpec(cluster);
     if (isFailure(resolved)) return this.fail(resolved);
-    const unsupported = unsupportedStoreOption(resolved);
-    if (unsupported) return this.fail(unsupported);
 
-    // First come, first served among this Cluster's Backups (the cache is enough for the order) ...
     const all = this.ctx.cache.list(KINDS.Backup, this.meta.namespace) as Array<BackupResource & KubeObject>;
-    const blocker = blockingBackup(this.backup, all);
-    if (blocker) {
-      const other = (blocker.metadata as Meta).name;
-      return this.wait(
-        `Backup ${other} of Cluster ${clusterName} is ${blocker.status?.phase === 'running' ? 'running' : 'older and not finished'}; this one starts when it ends`,
-      );
-    }
-    // ... and the Cluster's lock makes "one at a time" atomic.
-    const lock = await acquireBackupLock(this.client, cluster, this.backup);
-    if (!lock.held) {
-      if (lock.conflict) return { requeueAfterMs: 1_000 };
-      return this.wait(`Backup ${lock.holder} of Cluster ${clusterName} holds the Cluster's backup lock; this one starts when it ends`);
-    }
+    const waiting = await this.takeTurn(cluster, all);
+    if (waiting) return waiting;
 
-    const pods = asClientNode<V1Pod[]>(await this.client.listPods(this.meta.namespace, instanceSelector(clusterName)));
+    const clusterName = this.backup.spec.cluster.name;
+    const pods = await this.client.listPods(this.meta.namespace, instanceSelector(clusterName));
     const target = (this.backup.spec.target ?? cluster.spec.backup?.target ?? 'prefer-standby') as BackupTarget;
     const source = selectSource(pods, target, clusterName, cluster.status?.currentPrimary);
     if (isFailure(source)) return this.fail(source);
 
-    const store = resolved.store;
-    const location = { path: store.path ?? '', cluster: clusterName, backupName: this.meta.name, backupId: newBackupId(this.ctx.now()) };
+    const plan = this.planFor(resolved.store, all);
+    await this.launch(cluster, resolved.store, source, plan);
+    return { requeueAfterMs: RUNNING_REQUEUE_MS };
+  }
+
+  private clusterNotFound(): Failure {
+    return {
+      reason: REASON.ClusterNotFound,
+      message: `Cluster ${this.backup.spec.cluster.name} does not exist in namespace ${this.meta.namespace}; fix spec.cluster.name or create the Cluster, then create a new Backup`,
+    };
+  }
+
+  /** The spec asks for what Silo supports, and the object store resolves to a usable one. */
+  private checkSpec(cluster: ClusterResource & KubeObject): ResolvedStore | Failure {
+    const invalid = unsupportedSpec(this.backup);
+    if (invalid) return invalid;
+    const resolved = resolveObjectStore(this.backup, cluster);
+    if (isFailure(resolved)) return resolved;
+    return unsupportedStoreOption(resolved) ?? resolved;
+  }
+
+  /** Waits (a requeue) unless this Backup's turn has come and it holds the Cluster's backup lock. */
+  private async takeTurn(
+    cluster: ClusterResource & KubeObject,
+    all: Array<BackupResource & KubeObject>,
+  ): Promise<ReconcileResult | undefined> {
+    const clusterName = this.backup.spec.cluster.name;
+    // First come, first served among this Cluster's Backups (the cache is enough for the order) ...
+    const blocker = blockingBackup(this.backup, all);
+    if (blocker) {
+      const other = (blocker.metadata as Meta).name;
+      return this.wait(
+        `Backup ${other} of Cluster ${clusterName} is ${blocker.status?.phase === BACKUP_PHASE.Running ? 'running' : 'older and not finished'}; this one starts when it ends`,
+      );
+    }
+    // ... and the Cluster's lock makes "one at a time" atomic.
+    const lock = await acquireBackupLock(this.client, cluster, this.backup);
+    if (lock.held) return undefined;
+    if (lock.conflict) return { requeueAfterMs: 1_000 };
+    return this.wait(`Backup ${lock.holder} of Cluster ${clusterName} holds the Cluster's backup lock; this one starts when it ends`);
+  }
+
+  /** A new backup ID and its keys; a differential or incremental backup without a completed parent in this store falls back to full. */
+  private planFor(store: ObjectStore, all: Array<BackupResource & KubeObject>): BackupPlan {
+    const location = this.locationFor(store, newBackupId(this.ctx.now()));
     const storeRoot = destinationUrl(store, backupPrefix({ ...location, backupName: '', backupId: '' }));
     const requested = this.backup.spec.type ?? 'full';
     const parent = findParent(this.backup, all, requested, (b) => String(b.status?.destinationPath ?? '').startsWith(storeRoot));
-    const plan: BackupPlan = {
+    return {
       backupId: location.backupId,
       jobName: jobNameFor(this.meta.name, location.backupId),
       dataKey: dataKey(location, MYSQL_ENGINE.dataObject),
@@ -139,17 +162,25 @@ class BackupPass {
       type: parent ? requested : 'full',
       ...(parent ? { parentBackupId: parent.backupId, incrementalLsn: parent.toLSN } : {}),
     };
-    // The plan is persisted before the Job exists: a restart re-creates the same Job, never a second backup.
+  }
+
+  private locationFor(store: ObjectStore, backupId: string) {
+    return { path: store.path ?? '', cluster: this.backup.spec.cluster.name, backupName: this.meta.name, backupId };
+  }
+
+  /** Persists the plan, then creates the Job: a restart re-creates the same Job, never a second backup. */
+  private async launch(cluster: ClusterResource & KubeObject, store: ObjectStore, source: SelectedSource, plan: BackupPlan): Promise<void> {
+    const requested = this.backup.spec.type ?? 'full';
     await this.patch({
-      phase: 'running',
+      phase: BACKUP_PHASE.Running,
       reason: REASON.Started,
-      method,
+      method: this.backup.spec.method ?? 'xtrabackup',
       type: plan.type,
       backupId: plan.backupId,
       jobName: plan.jobName,
       ...(plan.parentBackupId ? { parentBackupId: plan.parentBackupId } : {}),
       instanceName: source.podName,
-      destinationPath: destinationUrl(store, backupPrefix(location)),
+      destinationPath: destinationUrl(store, backupPrefix(this.locationFor(store, plan.backupId))),
       startedAt: this.ctx.now().toISOString(),
       observedGeneration: this.meta.generation,
     });
@@ -170,7 +201,6 @@ class BackupPass {
       REASON.Started,
       `${plan.type} backup ${plan.backupId} from ${source.role} ${source.podName}${source.lagSeconds !== undefined ? ` (lag ${source.lagSeconds} s)` : ''} by Job ${plan.jobName}${fallback}`,
     );
-    return { requeueAfterMs: RUNNING_REQUEUE_MS };
   }
 
   private async wait(message: string): Promise<ReconcileResult> {
@@ -208,13 +238,7 @@ class BackupPass {
     const pods = await this.client.listPods(this.meta.namespace, `job-name=${jobName}`);
     const location = this.location();
     const graceMs = (this.ctx.settings.podStartGraceSeconds ?? STUCK_GRACE_MS / 1000) * 1000;
-    const outcome = jobOutcome(
-      asClientNode<V1Job>(job),
-      asClientNode<V1Pod[]>(pods),
-      { backupId: this.status?.backupId ?? '', dataKey: location.dataKey },
-      this.ctx.now(),
-      graceMs,
-    );
+    const outcome = jobOutcome(job, pods, { backupId: this.status?.backupId ?? '', dataKey: location.dataKey }, this.ctx.now(), graceMs);
     if (outcome.state === 'failed') return this.fail(outcome.failure);
     if (outcome.state === 'completed') {
       await this.patch(completedPatch(this.status, outcome.metadata, this.meta.generation, this.ctx.now()));
@@ -246,7 +270,7 @@ class BackupPass {
       });
     const resolved = resolveObjectStore(this.backup, cluster);
     if (isFailure(resolved)) return this.fail(resolved);
-    const pods = asClientNode<V1Pod[]>(await this.client.listPods(this.meta.namespace, instanceSelector(clusterName)));
+    const pods = await this.client.listPods(this.meta.namespace, instanceSelector(clusterName));
     // The source was chosen and persisted; only that instance may serve this backup ID.
     const chosen = selectSource(
       pods.filter((p) => p.metadata?.name === this.status?.instanceName),

@@ -11,7 +11,7 @@
  *   current by whoever runs the instance (a number; anything else means
  *   replication is broken and the replica is not a healthy source).
  */
-import type { V1Pod } from '@kubernetes/client-node';
+import type { Pod } from '../../kube/client.js';
 import type { Failure } from './backup-reasons.js';
 import { REASON } from './backup-reasons.js';
 import { INSTANCE_MANAGER_PORT, INSTANCE_MANAGER_PORT_NAME, instanceManagerUrl } from '../../../contracts/instance-manager-protocol.js';
@@ -41,29 +41,40 @@ interface Candidate extends SelectedSource {
   readonly why: string;
 }
 
-function describe(pod: V1Pod): Candidate {
-  const name = pod.metadata?.name ?? '';
-  const role = pod.metadata?.labels?.[INSTANCE_ROLE_LABEL] === 'primary' ? 'primary' : 'replica';
-  const ip = pod.status?.podIP;
-  const port =
-    pod.spec?.containers.flatMap((c) => c.ports ?? []).find((p) => p.name === INSTANCE_MANAGER_PORT_NAME)?.containerPort ??
-    INSTANCE_MANAGER_PORT;
-  const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+/** The instance manager's port: the container port named `instance-mgr`, else the default. */
+const instanceManagerPort = (pod: Pod): number =>
+  pod.spec?.containers.flatMap((c) => c.ports ?? []).find((p) => p.name === INSTANCE_MANAGER_PORT_NAME)?.containerPort ??
+  INSTANCE_MANAGER_PORT;
+
+/** The replica's lag annotation: undefined when absent, NaN when it is not a number of seconds. */
+function replicationLag(pod: Pod): { lag: number | undefined; lagText: string | undefined } {
   const lagText = pod.metadata?.annotations?.[REPLICATION_LAG_ANNOTATION];
   const lag = lagText === undefined ? undefined : /^\d+(\.\d+)?$/.test(lagText.trim()) ? Number(lagText) : NaN;
-  let why = '';
-  if (pod.metadata?.deletionTimestamp) why = 'is being deleted';
-  else if (pod.status?.phase !== 'Running') why = `is ${pod.status?.phase ?? 'not running'}`;
-  else if (!ready) why = 'is not Ready';
-  else if (!ip) why = 'has no pod IP';
-  else if (role === 'replica' && Number.isNaN(lag)) why = `reports replication as ${JSON.stringify(lagText)} (not a lag in seconds)`;
+  return { lag, lagText };
+}
+
+/** Why the instance cannot serve a backup, or '' when it can. */
+function unhealthyBecause(pod: Pod, role: 'primary' | 'replica', lag: { lag: number | undefined; lagText: string | undefined }): string {
+  const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+  if (pod.metadata?.deletionTimestamp) return 'is being deleted';
+  if (pod.status?.phase !== 'Running') return `is ${pod.status?.phase ?? 'not running'}`;
+  if (!ready) return 'is not Ready';
+  if (!pod.status?.podIP) return 'has no pod IP';
+  if (role === 'replica' && Number.isNaN(lag.lag)) return `reports replication as ${JSON.stringify(lag.lagText)} (not a lag in seconds)`;
+  return '';
+}
+
+function describe(pod: Pod): Candidate {
+  const role = pod.metadata?.labels?.[INSTANCE_ROLE_LABEL] === 'primary' ? 'primary' : 'replica';
+  const lag = replicationLag(pod);
+  const why = unhealthyBecause(pod, role, lag);
   return {
-    podName: name,
+    podName: pod.metadata?.name ?? '',
     role,
-    instanceManagerUrl: instanceManagerUrl(ip, port),
+    instanceManagerUrl: instanceManagerUrl(pod.status?.podIP, instanceManagerPort(pod)),
     healthy: why === '',
     why,
-    ...(lag !== undefined && !Number.isNaN(lag) ? { lagSeconds: lag } : {}),
+    ...(lag.lag !== undefined && !Number.isNaN(lag.lag) ? { lagSeconds: lag.lag } : {}),
   };
 }
 
@@ -72,7 +83,7 @@ function describe(pod: V1Pod): Candidate {
  * last, then by name), else the healthy primary. `primary`: the healthy primary.
  * With several primaries labelled, the Cluster's status.currentPrimary wins.
  */
-export function selectSource(pods: V1Pod[], target: BackupTarget, cluster: string, currentPrimary?: string): SelectedSource | Failure {
+export function selectSource(pods: Pod[], target: BackupTarget, cluster: string, currentPrimary?: string): SelectedSource | Failure {
   const candidates = pods.map(describe).sort((a, b) => a.podName.localeCompare(b.podName));
   const primaries = candidates
     .filter((c) => c.role === 'primary' && c.healthy)

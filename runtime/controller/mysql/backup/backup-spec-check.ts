@@ -3,7 +3,7 @@
  * because objects written before a schema change, or through a server without
  * the CRD's validation, still reach the reconciler.
  */
-import type { BackupResource } from '../../../../src/generated/api-types.js';
+import type { BackupResource } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
 import { REASON, type Failure } from './backup-reasons.js';
 
 export function unsupportedSpec(backup: BackupResource): Failure | undefined {

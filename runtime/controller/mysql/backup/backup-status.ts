@@ -3,7 +3,10 @@
  * Builders return JSON merge patches of the status subresource; conditions
  * keep their lastTransitionTime while their status does not change.
  */
-import type { BackupMetadata, BackupStatus, Condition } from '../../../../src/generated/api-types.js';
+import type { Condition } from '../../../../src/api/common/types.js';
+import type { BackupMetadata } from '../../../../src/api/metadata/types.js';
+import type { BackupStatus } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
+import { BACKUP_PHASE } from '../../../../src/api/mysql.cloudnative-mysql.io/phases.js';
 import { findCondition, setCondition } from '../../kube/conditions.js';
 import { REASON, type Failure, type Reason } from './backup-reasons.js';
 
@@ -11,8 +14,6 @@ import { REASON, type Failure, type Reason } from './backup-reasons.js';
 export const STARTED = 'Started';
 /** True when completed; False with the failure reason when failed. */
 export const COMPLETED = 'Completed';
-
-export const isTerminal = (status?: BackupStatus): boolean => status?.phase === 'completed' || status?.phase === 'failed';
 
 export const conditionOf = (status: BackupStatus | undefined, type: string): Condition | undefined =>
   findCondition(status?.conditions, type);
@@ -31,7 +32,7 @@ export function humanSize(bytes: number): string {
 
 export function waitingPatch(status: BackupStatus | undefined, message: string, generation: number | undefined, now: Date): BackupStatus {
   return {
-    phase: 'pending',
+    phase: BACKUP_PHASE.Pending,
     reason: REASON.WaitingForRunningBackup,
     conditions: setCondition(
       status?.conditions,
@@ -45,7 +46,7 @@ export function waitingPatch(status: BackupStatus | undefined, message: string, 
 
 export function failedPatch(status: BackupStatus | undefined, failure: Failure, generation: number | undefined, now: Date): BackupStatus {
   return {
-    phase: 'failed',
+    phase: BACKUP_PHASE.Failed,
     reason: failure.reason,
     error: failure.message,
     stoppedAt: now.toISOString(),
@@ -72,7 +73,7 @@ export function completedPatch(
   const stored = metadata.sizes.storedBytes;
   const message = `stored ${humanSize(stored)} with SHA256 ${metadata.sha256}`;
   return {
-    phase: 'completed',
+    phase: BACKUP_PHASE.Completed,
     reason: REASON.Completed,
     method: metadata.method ?? status?.method,
     sha256: metadata.sha256,

@@ -1,10 +1,12 @@
 /**
  * The object store of a Backup: its own spec.objectStore, else the Cluster's
  * spec.backup.objectStore. Rendered as worker env where every credential is a
- * secretKeyRef, so the value lives only in the Job's Pod (BRIEF principle 5).
+ * secretKeyRef, so the value lives only in the short-lived Job's Pod, never in the
+ * operator or the database Pods.
  */
 import type { V1EnvVar, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
-import type { BackupResource, ClusterResource, ObjectStore } from '../../../../src/generated/api-types.js';
+import type { ObjectStore } from '../../../../src/api/common/types.js';
+import type { BackupResource, ClusterResource } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
 import { REASON, type Failure } from './backup-reasons.js';
 import { encodeCodecEnv, encodeStoreEnv, type SecretSource } from '../../../contracts/worker-env.js';
 

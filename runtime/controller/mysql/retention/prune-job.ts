@@ -1,15 +1,17 @@
 /**
  * The prune Job: `silo prune` in Silo's worker image, deleting a batch of
  * whole backups from one object store. The store credentials reach it only as
- * secretKeyRef env (principle 5); the controller learns the outcome from the
- * Pod's termination message and never talks to the store itself.
+ * secretKeyRef env, so the operator never reads them; the controller learns the
+ * outcome from the Pod's termination message and never talks to the store itself.
  */
-import { createHash } from 'node:crypto';
-import type { V1Job, V1Pod, V1ResourceRequirements, V1Toleration } from '@kubernetes/client-node';
-import type { ClusterSpec, ObjectStore } from '../../../../src/generated/api-types.js';
+import type { V1Job, V1ResourceRequirements, V1Toleration } from '@kubernetes/client-node';
+import type { ObjectStore } from '../../../../src/api/common/types.js';
+import type { ClusterSpec } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
 import { storeEnv } from '../backup/backup-store.js';
 import { encodeWorkerEnv, VAR } from '../../../contracts/worker-env.js';
+import type { Job, Pod } from '../../kube/client.js';
 import { readJobOutcome } from '../../kube/job-outcome.js';
+import { cutName, shortHash } from '../../kube/names.js';
 
 /** Marks prune Jobs; the value is the Cluster name. The manager's Job watch narrows on it. */
 export const PRUNE_LABEL = 'mysql.cloudnative-mysql.io/prune';
@@ -30,13 +32,14 @@ export interface PruneEntry {
   readonly why: 'expired' | 'deleted';
 }
 
-/** Deterministic in (cluster, batch): a crash between create and record re-finds the same Job. */
+/**
+ * Deterministic in (cluster, batch): a crash between create and record re-finds the same Job.
+ * The Cluster name is cut without the hash boundedName adds, so a long Cluster name keeps the Job
+ * name earlier releases gave it and an upgraded operator re-finds a prune Job already running.
+ */
 export function pruneJobName(cluster: string, entries: readonly PruneEntry[]): string {
-  const hash = createHash('sha256')
-    .update(entries.map((e) => e.prefix).join('\n'))
-    .digest('hex')
-    .slice(0, 10);
-  return `${cluster.slice(0, 63 - 'prune--'.length - hash.length).replace(/[-.]+$/, '')}-prune-${hash}`;
+  const hash = shortHash(entries.map((e) => e.prefix).join('\n'), 10);
+  return `${cutName(cluster, 63 - 'prune--'.length - hash.length)}-prune-${hash}`;
 }
 
 const CODEC_VARS: readonly string[] = [VAR.compression, VAR.compressionLevel, VAR.ageRecipients];
@@ -105,7 +108,7 @@ export type PruneOutcome =
  * Without a parsable result line nothing counts as deleted — the Backups stay
  * and the next run tries again, which is safe because prune is idempotent.
  */
-export function pruneOutcome(job: V1Job, pods: readonly V1Pod[]): PruneOutcome {
+export function pruneOutcome(job: Job, pods: readonly Pod[]): PruneOutcome {
   const outcome = readJobOutcome(job, pods, 'prune');
   if (outcome.state === 'running') return { state: 'running' };
   const complete = outcome.state === 'complete';

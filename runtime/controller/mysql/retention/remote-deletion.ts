@@ -1,12 +1,13 @@
 /**
  * The opt-in remote deletion of a Backup (docs/decisions/0234-remote-deletion-opt-in.md).
- * By default deleting a Backup object leaves its objects in the store
- * (principle 4). With the annotation below set to "true" — on the Backup, or
- * on a ScheduledBackup, whose children inherit it — the retention reconciler
+ * By default deleting a Backup object leaves its objects in the store: Silo
+ * deletes stored backups only when asked to. With the annotation below set to
+ * "true" — on the Backup, or on a ScheduledBackup, whose children inherit it — the retention reconciler
  * puts a finalizer on the Backup, and on deletion prunes its prefix through a
  * prune Job before letting the object go.
  */
-import type { BackupResource, ObjectStore } from '../../../../src/generated/api-types.js';
+import type { ObjectStore } from '../../../../src/api/common/types.js';
+import type { BackupResource } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
 import { backupPrefix } from '../../../objectstore/object-layout.js';
 import { withFinalizer } from '../../kube/finalizers.js';
 import type { KubeObject } from '../../reconciler.js';

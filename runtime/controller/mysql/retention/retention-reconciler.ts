@@ -9,10 +9,13 @@
  *      marks the expired ones and starts one prune Job.
  * It runs after every Backup change (watch) and at least every interval.
  */
-import { ApiException, type V1Job, type V1Pod } from '@kubernetes/client-node';
-import type { ClusterResource, ObjectStore } from '../../../../src/generated/api-types.js';
-import { asClientNode, type Job, type KubeClient } from '../../kube/client.js';
+import { ApiException } from '@kubernetes/client-node';
+import type { ObjectStore } from '../../../../src/api/common/types.js';
+import type { ClusterResource } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
+import { BACKUP_PHASE, isBackupTerminal } from '../../../../src/api/mysql.cloudnative-mysql.io/phases.js';
+import type { Job, KubeClient } from '../../kube/client.js';
 import { isConflict, isNotFound } from '../../kube/custom-objects.js';
+import { finishedCondition } from '../../kube/job-outcome.js';
 import { apiVersionOfKind, KINDS } from '../../kube/kinds.js';
 import type { KubeObject, ObjectKey, ReconcileContext, ReconcileResult, Reconciler, SecondaryWatch } from '../../reconciler.js';
 import {
@@ -48,6 +51,8 @@ export interface RetentionOptions {
 }
 
 type ClusterObject = KubeObject & ClusterResource;
+/** A prune entry with the store it is pruned from. */
+type StoreEntry = PruneEntry & { store: ObjectStore };
 
 export class RetentionReconciler implements Reconciler {
   readonly name = 'retention';
@@ -79,7 +84,6 @@ const isNamespaceTerminating = (error: unknown): boolean =>
 const clusterKeyOf = (object: KubeObject, cluster: string | undefined): ObjectKey[] =>
   cluster && object.metadata?.namespace ? [{ namespace: object.metadata.namespace, name: cluster }] : [];
 
-const TERMINAL = new Set(['completed', 'failed']);
 const ANNOTATION_BOOL_HINT = 'mysql.cloudnative-mysql.io/delete-remote-data: "true"';
 
 /** One reconcile of one Cluster's retention. */
@@ -161,9 +165,7 @@ class RetentionPass {
   /** Acts on one prune Job; returns a requeue delay while it (or its retry pause) blocks the next batch. */
   private async handleJob(job: Job): Promise<number | undefined> {
     const name = job.metadata!.name!;
-    const finishedAt = job.status?.conditions?.find(
-      (c) => ['Failed', 'FailureTarget', 'Complete', 'SuccessCriteriaMet'].includes(c.type) && c.status === 'True',
-    )?.lastTransitionTime;
+    const finishedAt = finishedCondition(job)?.lastTransitionTime;
     const uid = job.metadata?.uid ?? name;
     const retryDelay = this.options.retryDelayMs ?? 300_000;
     const sinceFailure = finishedAt ? Math.max(0, this.ctx.now().getTime() - new Date(finishedAt).getTime()) : 0;
@@ -189,7 +191,7 @@ class RetentionPass {
   private async actOn(job: Job): Promise<boolean | undefined> {
     const name = job.metadata!.name!;
     const pods = await this.api.listPods(this.namespace, `batch.kubernetes.io/job-name=${name}`);
-    const outcome = pruneOutcome(asClientNode<V1Job>(job), asClientNode<V1Pod[]>(pods));
+    const outcome = pruneOutcome(job, pods);
     if (outcome.state === 'running') return undefined;
 
     const batch = JSON.parse(job.metadata?.annotations?.[ANNOTATION_BATCH] ?? '[]') as Array<{ backup: string; why: PruneEntry['why'] }>;
@@ -246,8 +248,9 @@ class RetentionPass {
   }
 
   private keptCount(): number {
-    return this.backups.filter((b) => b.status?.phase === 'completed' && !isDeleting(b) && !b.metadata.annotations?.[ANNOTATION_EXPIRED])
-      .length;
+    return this.backups.filter(
+      (b) => b.status?.phase === BACKUP_PHASE.Completed && !isDeleting(b) && !b.metadata.annotations?.[ANNOTATION_EXPIRED],
+    ).length;
   }
 
   /** The Backup's own store, else the one recorded with the finalizer (what it resolved to then), else its Cluster's. */
@@ -257,57 +260,13 @@ class RetentionPass {
 
   /** Plans and starts the next prune Job, if anything needs deleting. */
   private async startNext(): Promise<ReconcileResult> {
-    const entries: Array<PruneEntry & { store: ObjectStore }> = [];
-    for (const backup of this.backups) {
-      if (!isDeleting(backup) || !hasFinalizer(backup)) continue;
-      const store = this.storeOf(backup);
-      const prefix = store
-        ? prefixOf(backup, store, this.key.name)
-        : { problem: `neither its spec.objectStore nor Cluster ${this.key.name}'s spec.backup.objectStore is available` };
-      if ('problem' in prefix) {
-        if (backup.status?.backupId) {
-          await this.ctx.events.record(
-            backup,
-            'Warning',
-            R.RemoteDataLeft,
-            `remote deletion was opted in, but ${prefix.problem}; the Backup object goes and its objects${backup.status?.destinationPath ? ` at ${backup.status.destinationPath}` : ''} stay in the store`,
-          );
-        }
-        await this.release(backup);
-        continue;
-      }
-      entries.push({ backupName: backup.metadata.name!, prefix: prefix.prefix, why: 'deleted', store: store! });
-    }
-    for (const backup of await this.expiredBackups()) {
-      const store = this.storeOf(backup);
-      const prefix = store ? prefixOf(backup, store, this.key.name) : { problem: 'no object store is configured for it' };
-      if ('problem' in prefix) {
-        await this.ctx.events.record(
-          backup,
-          'Warning',
-          R.ExpiryBlocked,
-          `retention expired this backup but cannot delete it: ${prefix.problem}`,
-        );
-        continue;
-      }
-      entries.push({ backupName: backup.metadata.name!, prefix: prefix.prefix, why: 'expired', store: store! });
-    }
+    const entries = [...(await this.deletedEntries()), ...(await this.expiredEntries())];
     if (!entries.length) return { requeueAfterMs: this.interval };
 
     // One store per Job: its credentials are the Job's only ones.
     const storeKey = JSON.stringify(entries[0].store);
     const batch = entries.filter((e) => JSON.stringify(e.store) === storeKey).slice(0, MAX_BATCH);
-    const now = this.ctx.now().toISOString();
-    for (const entry of batch) {
-      const backup = this.backups.find((b) => b.metadata.name === entry.backupName)!;
-      if (entry.why !== 'expired' || backup.metadata.annotations?.[ANNOTATION_EXPIRED]) continue;
-      // Marked before the Job runs: from here on the backup is committed to deletion, so nothing restores from it.
-      await this.api.patch(
-        KINDS.Backup,
-        { namespace: this.namespace, name: entry.backupName },
-        { metadata: { annotations: { [ANNOTATION_EXPIRED]: now } } },
-      );
-    }
+    await this.markExpired(batch);
     const job = renderPruneJob({
       namespace: this.namespace,
       cluster: this.key.name,
@@ -331,6 +290,66 @@ class RetentionPass {
       `prune Job ${job.metadata!.name} deletes ${batch.length} backup(s) from the object store: ${expired} expired by retention, ${deleted} deleted with remote deletion opted in`,
     );
     return { requeueAfterMs: this.options.pollMs ?? 15_000 };
+  }
+
+  /** Backups being deleted with remote deletion opted in; one whose prefix is unknown is released, saying where its data stays. */
+  private async deletedEntries(): Promise<StoreEntry[]> {
+    const entries: StoreEntry[] = [];
+    for (const backup of this.backups) {
+      if (!isDeleting(backup) || !hasFinalizer(backup)) continue;
+      const store = this.storeOf(backup);
+      const prefix = store
+        ? prefixOf(backup, store, this.key.name)
+        : { problem: `neither its spec.objectStore nor Cluster ${this.key.name}'s spec.backup.objectStore is available` };
+      if ('problem' in prefix) {
+        if (backup.status?.backupId) {
+          await this.ctx.events.record(
+            backup,
+            'Warning',
+            R.RemoteDataLeft,
+            `remote deletion was opted in, but ${prefix.problem}; the Backup object goes and its objects${backup.status?.destinationPath ? ` at ${backup.status.destinationPath}` : ''} stay in the store`,
+          );
+        }
+        await this.release(backup);
+        continue;
+      }
+      entries.push({ backupName: backup.metadata.name!, prefix: prefix.prefix, why: 'deleted', store: store! });
+    }
+    return entries;
+  }
+
+  /** Backups retention expired; one whose prefix is unknown stays, with a Warning Event. */
+  private async expiredEntries(): Promise<StoreEntry[]> {
+    const entries: StoreEntry[] = [];
+    for (const backup of await this.expiredBackups()) {
+      const store = this.storeOf(backup);
+      const prefix = store ? prefixOf(backup, store, this.key.name) : { problem: 'no object store is configured for it' };
+      if ('problem' in prefix) {
+        await this.ctx.events.record(
+          backup,
+          'Warning',
+          R.ExpiryBlocked,
+          `retention expired this backup but cannot delete it: ${prefix.problem}`,
+        );
+        continue;
+      }
+      entries.push({ backupName: backup.metadata.name!, prefix: prefix.prefix, why: 'expired', store: store! });
+    }
+    return entries;
+  }
+
+  /** Marks the batch's expired Backups before the Job runs: from here on they are committed to deletion, so nothing restores from them. */
+  private async markExpired(batch: readonly StoreEntry[]): Promise<void> {
+    const now = this.ctx.now().toISOString();
+    for (const entry of batch) {
+      const backup = this.backups.find((b) => b.metadata.name === entry.backupName)!;
+      if (entry.why !== 'expired' || backup.metadata.annotations?.[ANNOTATION_EXPIRED]) continue;
+      await this.api.patch(
+        KINDS.Backup,
+        { namespace: this.namespace, name: entry.backupName },
+        { metadata: { annotations: { [ANNOTATION_EXPIRED]: now } } },
+      );
+    }
   }
 
   /**
@@ -373,7 +392,7 @@ class RetentionPass {
     const start = windowStart(this.ctx.now(), policy);
     const live = this.backups.filter((b) => !isDeleting(b) && !b.metadata.annotations?.[ANNOTATION_EXPIRED]);
     const candidates: RetentionCandidate[] = live
-      .filter((b) => b.status?.phase === 'completed' && b.status.backupId)
+      .filter((b) => b.status?.phase === BACKUP_PHASE.Completed && b.status.backupId)
       .map((b) => ({
         name: b.metadata.name!,
         backupId: b.status!.backupId!,
@@ -394,7 +413,7 @@ class RetentionPass {
   /** Backup IDs whose chains must survive: parents of backups in progress, and backups a Cluster recovers from. */
   private async protectedIds(live: BackupObject[]): Promise<Set<string>> {
     const ids = new Set<string>();
-    for (const b of live) if (!TERMINAL.has(b.status?.phase ?? '') && b.status?.parentBackupId) ids.add(b.status.parentBackupId);
+    for (const b of live) if (!isBackupTerminal(b.status?.phase) && b.status?.parentBackupId) ids.add(b.status.parentBackupId);
     const clusters = await this.api.list<ClusterObject>(KINDS.Cluster, this.namespace);
     for (const c of clusters) {
       const name = c.spec?.bootstrap?.recovery?.backup?.name;

@@ -3,7 +3,7 @@
  * references. Names are deterministic in (schedule, slot), so a reconcile that
  * crashed between creating the child and writing the status creates nothing twice.
  */
-import type { BackupSpec, ScheduledBackupSpec } from '../../../../src/generated/api-types.js';
+import type { BackupSpec, ScheduledBackupSpec } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
 import type { KubeObject } from '../../reconciler.js';
 import { apiVersionOfKind, KINDS } from '../../kube/kinds.js';
 import { fitName, MANAGED_BY } from '../../kube/names.js';

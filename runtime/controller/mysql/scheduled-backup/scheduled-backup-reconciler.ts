@@ -14,7 +14,8 @@
  * child's name is deterministic in (schedule, slot), and 409 AlreadyExists on
  * create counts as created, so a child the cache has not seen yet is never made twice.
  */
-import type { ScheduledBackupSpec, ScheduledBackupStatus } from '../../../../src/generated/api-types.js';
+import type { ScheduledBackupSpec, ScheduledBackupStatus } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
+import { BACKUP_PHASE, isBackupTerminal } from '../../../../src/api/mysql.cloudnative-mysql.io/phases.js';
 import type { Logger } from '../../../logging/logger.js';
 import type { KubeClient } from '../../kube/client.js';
 import { findCondition } from '../../kube/conditions.js';
@@ -37,8 +38,6 @@ interface ScheduledBackupObject extends KubeObject {
   spec: ScheduledBackupSpec;
   status?: ScheduledBackupStatus;
 }
-
-const TERMINAL = new Set(['completed', 'failed']);
 
 type StatusFields = Partial<Record<keyof ScheduledBackupStatus, string | null>>;
 
@@ -192,9 +191,9 @@ class ScheduledBackupPass {
     const children = this.children();
     if (children.some((child) => child.metadata?.name === name)) return { kind: 'created', name }; // created before a crash
 
-    const active = children.find((child) => !TERMINAL.has((child.status as { phase?: string } | undefined)?.phase ?? ''));
+    const active = children.find((child) => !isBackupTerminal((child.status as { phase?: string } | undefined)?.phase));
     if (active) {
-      const phase = (active.status as { phase?: string } | undefined)?.phase ?? 'pending';
+      const phase = (active.status as { phase?: string } | undefined)?.phase ?? BACKUP_PHASE.Pending;
       await ctx.events.record(
         schedule,
         'Warning',
@@ -263,7 +262,7 @@ class ScheduledBackupPass {
     let best: { name: string; at: string } | undefined;
     for (const backup of this.children()) {
       const status = backup.status as { phase?: string; stoppedAt?: string } | undefined;
-      if (status?.phase !== 'completed') continue;
+      if (status?.phase !== BACKUP_PHASE.Completed) continue;
       const at = status.stoppedAt ?? backup.metadata?.creationTimestamp ?? '';
       if (!best || at > best.at) best = { name: backup.metadata!.name!, at };
     }

@@ -3,7 +3,8 @@
  * The reconciler writes status only when something other than lastCheckTime
  * changed, so its own status writes do not wake it up in a loop.
  */
-import type { Condition, ScheduledBackupStatus } from '../../../../src/generated/api-types.js';
+import type { Condition } from '../../../../src/api/common/types.js';
+import type { ScheduledBackupStatus } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
 import { findCondition, nextCondition } from '../../kube/conditions.js';
 import { SCHEDULED_BACKUP_REASONS as R, type ReadyReason } from './scheduled-backup-reasons.js';
 

@@ -14,7 +14,7 @@ import type { CoreV1Event } from '@kubernetes/client-node';
 import { CustomObjects } from '../../../../runtime/controller/kube/custom-objects.js';
 import { KINDS } from '../../../../runtime/controller/kube/kinds.js';
 import type { KubeObject } from '../../../../runtime/controller/reconciler.js';
-import type { BackupSpec, BackupStatus, ClusterSpec } from '../../../../src/generated/api-types.js';
+import type { BackupSpec, BackupStatus, ClusterSpec } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
 import { s3Client } from '../../../stack/lib/s3.js';
 import { useStack } from '../../../stack/mocha.js';
 import { startOperator, type OperatorProcess } from '../../../support/operator-process.js';

@@ -16,7 +16,7 @@ import type { KubeObject } from '../../../../runtime/controller/reconciler.js';
 import { createObjectStore } from '../../../../runtime/objectstore/store-factory.js';
 import { backupPrefix, dataKey, metadataKey, newBackupId } from '../../../../runtime/objectstore/object-layout.js';
 import { MYSQL_ENGINE } from '../../../../runtime/contracts/engines.js';
-import type { BackupSpec, BackupStatus, ClusterSpec } from '../../../../src/generated/api-types.js';
+import type { BackupSpec, BackupStatus, ClusterSpec } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
 import { useStack } from '../../../stack/mocha.js';
 import { startOperator, type OperatorProcess } from '../../../support/operator-process.js';
 import { useKube, waitFor } from '../../kube/fixture.js';

@@ -12,7 +12,7 @@ import { CustomObjects } from '../../../../runtime/controller/kube/custom-object
 import { KINDS } from '../../../../runtime/controller/kube/kinds.js';
 import { childBackupName } from '../../../../runtime/controller/mysql/scheduled-backup/child-backup.js';
 import type { KubeObject } from '../../../../runtime/controller/reconciler.js';
-import type { ScheduledBackupSpec, ScheduledBackupStatus } from '../../../../src/generated/api-types.js';
+import type { ScheduledBackupSpec, ScheduledBackupStatus } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
 import { useStack } from '../../../stack/mocha.js';
 import { startOperator, type OperatorProcess } from '../../../support/operator-process.js';
 import { useKube, waitFor } from '../../kube/fixture.js';

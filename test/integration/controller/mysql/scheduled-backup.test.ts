@@ -14,7 +14,7 @@ import { KINDS } from '../../../../runtime/controller/kube/kinds.js';
 import { scheduledBackupReconciler } from '../../../../runtime/controller/mysql/scheduled-backup/scheduled-backup-reconciler.js';
 import { childBackupName, slotStamp } from '../../../../runtime/controller/mysql/scheduled-backup/child-backup.js';
 import type { KubeObject } from '../../../../runtime/controller/reconciler.js';
-import type { ScheduledBackupSpec, ScheduledBackupStatus } from '../../../../src/generated/api-types.js';
+import type { ScheduledBackupSpec, ScheduledBackupStatus } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
 import { ReconcileDriver } from './scheduled-backup-driver.js';
 
 type Schedule = KubeObject & { spec: ScheduledBackupSpec; status?: ScheduledBackupStatus };

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { V1Pod } from '@kubernetes/client-node';
+import type { Pod } from '../../../../runtime/controller/kube/client.js';
 import {
   outcomeFromTerminated,
   parseResultLine,
@@ -71,11 +71,18 @@ describe('BackupRun outcome from the worker termination message', () => {
   });
 
   it('a Pod still running reports running; the worker status decides, not the Pod phase', () => {
-    const pod: V1Pod = {
+    const pod: Pod = {
       status: {
         phase: 'Running',
         containerStatuses: [
-          { name: 'silo-worker', image: '', imageID: '', ready: true, restartCount: 0, state: { running: { startedAt: new Date() } } },
+          {
+            name: 'silo-worker',
+            image: '',
+            imageID: '',
+            ready: true,
+            restartCount: 0,
+            state: { running: { startedAt: new Date().toISOString() } },
+          },
         ],
       },
     };
@@ -86,19 +93,26 @@ describe('BackupRun outcome from the worker termination message', () => {
     const now = new Date('2026-11-22T06:00:00Z');
     expect(podStuck({ status: { reason: 'DeadlineExceeded', phase: 'Failed' } }, run, 'backup', now)?.reason).to.equal('DeadlineExceeded');
     const started = new Date(now.getTime() - 26_000);
-    const running: V1Pod = {
-      metadata: { creationTimestamp: started },
+    const running: Pod = {
+      metadata: { creationTimestamp: started.toISOString() },
       status: {
         phase: 'Running',
         containerStatuses: [
-          { name: 'silo-worker', image: '', imageID: '', ready: true, restartCount: 0, state: { running: { startedAt: started } } },
+          {
+            name: 'silo-worker',
+            image: '',
+            imageID: '',
+            ready: true,
+            restartCount: 0,
+            state: { running: { startedAt: started.toISOString() } },
+          },
         ],
       },
     };
     expect(podStuck(running, run, 'backup', now)?.message).to.match(/deadline of 10 s/);
     expect(podStuck(running, run, 'backup', new Date(now.getTime() - 2000))).to.equal(undefined);
     expect(nextLookMs(running, run, 'backup', new Date(now.getTime() - 5000))).to.be.within(1000, 15_000);
-    const init: V1Pod = {
+    const init: Pod = {
       status: {
         phase: 'Pending',
         initContainerStatuses: [

@@ -12,7 +12,7 @@ import {
   WORKER_CONTAINER,
   type RunPodInput,
 } from '../../../../runtime/controller/backup-operator/backup-run/backup-run-pod.js';
-import type { BackupRunSpec } from '../../../../src/generated/api-types.js';
+import type { BackupRunSpec } from '../../../../src/api/backup-operator.io/types.js';
 
 const spec: BackupRunSpec = {
   storage: { name: 'minio', path: '/backups/mysql-{{ now | date "2006.01.02-15:04:05" }}.sql' },

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import type { V1Job, V1Pod } from '@kubernetes/client-node';
-import { readJobOutcome } from '../../../../runtime/controller/kube/job-outcome.js';
+import type { Job, Pod } from '../../../../runtime/controller/kube/client.js';
+import { finishedCondition, readJobOutcome } from '../../../../runtime/controller/kube/job-outcome.js';
 
-const pod = (created: string, message: string, name = 'backup'): V1Pod => ({
-  metadata: { creationTimestamp: created as unknown as Date },
+const pod = (created: string, message: string, name = 'backup'): Pod => ({
+  metadata: { creationTimestamp: created },
   status: {
     containerStatuses: [{ name, image: '', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 1, message } } }],
   },
@@ -26,7 +26,7 @@ describe('kube/job-outcome: a worker Job read once', () => {
   });
 
   it("reads the newest Pod's worker container and parses its result line", () => {
-    const job: V1Job = { status: { conditions: [{ type: 'Failed', status: 'True' }] } };
+    const job: Job = { status: { conditions: [{ type: 'Failed', status: 'True' }] } };
     const outcome = readJobOutcome(
       job,
       [
@@ -37,5 +37,19 @@ describe('kube/job-outcome: a worker Job read once', () => {
     );
     expect(outcome.result).to.deep.equal({ outcome: 'failed', reason: 'interrupted', error: 'new' });
     expect(outcome.terminated?.exitCode).to.equal(1);
+  });
+
+  it('the finishing condition is the first True one that ends the Job, in the order the Job lists them', () => {
+    expect(finishedCondition({ status: { conditions: [{ type: 'Suspended', status: 'True' }] } })).to.equal(undefined);
+    const job: Job = {
+      status: {
+        conditions: [
+          { type: 'Failed', status: 'False' },
+          { type: 'FailureTarget', status: 'True', lastTransitionTime: '2026-11-22T05:00:00Z' },
+          { type: 'Failed', status: 'True', lastTransitionTime: '2026-11-22T05:00:05Z' },
+        ],
+      },
+    };
+    expect(finishedCondition(job)?.lastTransitionTime).to.equal('2026-11-22T05:00:00Z');
   });
 });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import type { Job, Pod } from '../../../../../runtime/controller/kube/client.js';
 import { jobOutcome, STUCK_GRACE_MS } from '../../../../../runtime/controller/mysql/backup/backup-outcome.js';
 
 const expected = { backupId: '20261122T050000Z', dataKey: 'prod/db/b/20261122T050000Z/backup.xbstream' };
@@ -18,13 +18,13 @@ const metadata = {
   stoppedAt: '2026-11-22T05:00:03Z',
 };
 
-const job = (condition?: { type: string; reason?: string; message?: string }): V1Job => ({
-  metadata: { name: 'b-20261122t050000z', creationTimestamp: created },
+const job = (condition?: { type: string; reason?: string; message?: string }): Job => ({
+  metadata: { name: 'b-20261122t050000z', creationTimestamp: created.toISOString() },
   spec: { activeDeadlineSeconds: 600, template: {} },
   status: condition ? { conditions: [{ status: 'True', ...condition }] } : {},
 });
-const pod = (state: NonNullable<V1Pod['status']>['containerStatuses']): V1Pod[] => [
-  { metadata: { name: 'p', creationTimestamp: created }, status: { containerStatuses: state } },
+const pod = (state: NonNullable<Pod['status']>['containerStatuses']): Pod[] => [
+  { metadata: { name: 'p', creationTimestamp: created.toISOString() }, status: { containerStatuses: state } },
 ];
 const terminated = (message: string | undefined, exitCode = 0) =>
   pod([{ name: 'backup', image: 'x', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode, message } } }]);

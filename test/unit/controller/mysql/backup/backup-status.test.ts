@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { BackupMetadata } from '../../../../../src/generated/api-types.js';
+import type { BackupMetadata } from '../../../../../src/api/metadata/types.js';
 import { completedPatch, failedPatch, humanSize } from '../../../../../runtime/controller/mysql/backup/backup-status.js';
 import { setCondition } from '../../../../../runtime/controller/kube/conditions.js';
 import { unsupportedSpec } from '../../../../../runtime/controller/mysql/backup/backup-spec-check.js';

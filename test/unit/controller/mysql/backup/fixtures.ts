@@ -1,19 +1,19 @@
 /** Objects shaped as the API server returns them, for the pure parts of the Backup reconciler. */
-import type { V1Pod } from '@kubernetes/client-node';
-import type { BackupResource, ClusterResource } from '../../../../../src/generated/api-types.js';
+import type { Pod } from '../../../../../runtime/controller/kube/client.js';
+import type { BackupResource, ClusterResource } from '../../../../../src/api/mysql.cloudnative-mysql.io/types.js';
 
 export function pod(
   name: string,
   role: 'primary' | 'replica',
   opts: { ready?: boolean; lag?: string; ip?: string; phase?: string; port?: number; deleting?: boolean } = {},
-): V1Pod {
+): Pod {
   return {
     metadata: {
       name,
       namespace: 'ns',
       labels: { 'mysql.cloudnative-mysql.io/cluster': 'db', 'mysql.cloudnative-mysql.io/instance-role': role },
       ...(opts.lag !== undefined ? { annotations: { 'mysql.cloudnative-mysql.io/replication-lag-seconds': opts.lag } } : {}),
-      ...(opts.deleting ? { deletionTimestamp: new Date() } : {}),
+      ...(opts.deleting ? { deletionTimestamp: new Date().toISOString() } : {}),
     },
     spec: {
       containers: [

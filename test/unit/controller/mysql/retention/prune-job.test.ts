@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import type { Job, Pod } from '../../../../../runtime/controller/kube/client.js';
 import { pruneJobName, pruneOutcome, renderPruneJob } from '../../../../../runtime/controller/mysql/retention/prune-job.js';
 import { prefixOf, type BackupObject } from '../../../../../runtime/controller/mysql/retention/remote-deletion.js';
 import { parsePrefixes } from '../../../../../runtime/workers/prune-worker.js';
@@ -12,7 +12,7 @@ const store = {
   credentials: { accessKeyId: { name: 'creds', key: 'id' }, secretAccessKey: { name: 'creds', key: 'secret' } },
 };
 const entries = [{ backupName: 'b1', prefix: 'prod/db/b1/20261122T000000Z/', why: 'expired' as const }];
-const job = (type: string, message?: string): [V1Job, V1Pod[]] => [
+const job = (type: string, message?: string): [Job, Pod[]] => [
   { status: { conditions: [{ type, status: 'True' }] } },
   message === undefined
     ? []
