@@ -1,7 +1,7 @@
 /**
  * `silo prune`: deletes whole backups — every object under each listed
  * backup prefix — for retention and for the opt-in remote-deletion finalizer.
- * It runs in a short-lived Job that holds the store credentials (principle 5).
+ * It runs in a short-lived Job that holds the store credentials (principle 5, docs/decisions/README.md).
  *
  * metadata.json goes first: a backup without it is incomplete by definition
  * (object-layout.ts), so a prune that stops half-way leaves a backup that

@@ -4,7 +4,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 /**
  * Pass-through that computes SHA256 and counts bytes of exactly what flows
  * through it. Placed last before the sink, it checksums the stored bytes
- * (principle 3); it never copies a chunk.
+ * (principle 3, docs/decisions/README.md); it never copies a chunk.
  */
 export class DigestCounter extends Transform {
   private readonly hash: Hash = createHash('sha256');
