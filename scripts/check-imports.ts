@@ -37,6 +37,11 @@ export const IMPORT_RULES: ImportRule[] = [
     forbidden: ['runtime/datapath/', 'runtime/workers/'],
     why: 'the controller never touches payload bytes; it shares only runtime/contracts/ with the workers',
   },
+  {
+    from: 'runtime/contracts/',
+    forbidden: ['runtime/controller/', 'runtime/workers/', 'runtime/datapath/', 'runtime/instance-manager/'],
+    why: 'a contract is what two processes share; it depends on neither side',
+  },
   { from: 'src/', forbidden: ['runtime/', 'test/'], why: 'the construct library ships without the runtime and the tests' },
   { from: 'runtime/', forbidden: ['test/', 'bench/', 'scripts/'], why: 'the runtime ships without tests, benchmarks and scripts' },
 ];

@@ -57,6 +57,3 @@ export const engineNamed = (name: string): EngineDescriptor | undefined =>
 /** The engine whose physical backups metadata.json records with `method`, or undefined. */
 export const engineForMethod = (method: string | undefined): EngineDescriptor | undefined =>
   Object.values(ENGINES).find((e) => e.physicalMethod === method);
-
-/** The data object's name of `engine` (a Backup's `backup.xbstream` for mysql). */
-export const dataObjectName = (engine: string = DEFAULT_ENGINE): string => (engineNamed(engine) ?? MYSQL_ENGINE).dataObject;

@@ -19,6 +19,7 @@ import type { KubeObject, ObjectKey, ReconcileContext, ReconcileResult, Reconcil
 import { ANNOTATION_RESTORE, FINALIZER_DELETE_REMOTE, LABEL_RUN } from '../shared/names.js';
 import { deleteCredentialsCopy } from './backup-run-credentials.js';
 import { finalizeRun } from './backup-run-finalizer.js';
+import { timeOf } from '../../kube/job-outcome.js';
 import { BACKUP_FAILURE_REASONS, RESTORE_FAILURE_REASONS, workerOutcome } from './backup-run-outcome.js';
 import {
   DEFAULT_DEADLINE_SECONDS,
@@ -334,7 +335,7 @@ function deadlinePassed(pod: Pod, deadline: number, role: 'backup' | 'restore', 
       message: `the ${role} Pod ran longer than deadlineSeconds (${deadline} s) plus ${POD_DEADLINE_SLACK_SECONDS} s of start-up and was stopped; raise deadlineSeconds or check why the command is slow.`,
     };
   }
-  const created = pod.metadata?.creationTimestamp ? new Date(pod.metadata.creationTimestamp).getTime() : now.getTime();
+  const created = timeOf(pod.metadata?.creationTimestamp) || now.getTime();
   if (now.getTime() - created > (deadline + 2 * POD_DEADLINE_SLACK_SECONDS) * 1000) {
     return {
       reason: R.DeadlineExceeded,

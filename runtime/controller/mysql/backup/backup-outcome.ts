@@ -7,7 +7,7 @@ import type { BackupMetadata } from '../../../../src/api/metadata/types.js';
 import { failureFromWorker, oneLine, REASON, type Failure } from './backup-reasons.js';
 import type { ResultLine } from '../../../contracts/worker-result.js';
 import type { ContainerStatus, Job, Pod } from '../../kube/client.js';
-import { readJobOutcome, timeOf as time, type WorkerJobOutcome } from '../../kube/job-outcome.js';
+import { readJobOutcome, timeOf, type WorkerJobOutcome } from '../../kube/job-outcome.js';
 
 export type JobOutcome =
   | { readonly state: 'running'; readonly waiting?: Failure }
@@ -88,7 +88,7 @@ function runningOutcome(job: Job, container: ContainerStatus | undefined, now: D
       reason: REASON.JobCannotStart,
       message: `the backup Pod cannot start (${waiting.reason}: ${oneLine(waiting.message ?? '', 400)}); fix the image or the referenced Secrets and create a new Backup`,
     };
-    const since = time(job.metadata?.creationTimestamp) || now.getTime();
+    const since = timeOf(job.metadata?.creationTimestamp) || now.getTime();
     return now.getTime() - since >= graceMs ? { state: 'failed', failure } : { state: 'running', waiting: failure };
   }
   return { state: 'running' };
