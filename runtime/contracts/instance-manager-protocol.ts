@@ -56,3 +56,37 @@ export const COMPRESSION_HEADER = 'x-silo-compression';
 
 /** `https://<ip>:<port>`: the base URL a worker is given for one instance. */
 export const instanceManagerUrl = (ip: string | undefined, port: number = INSTANCE_MANAGER_PORT): string => `https://${ip}:${port}`;
+
+/**
+ * `POST /cluster/replication` with JSON `ReplicationSourceRequest`: points a replica at the primary
+ * (CHANGE MASTER … MASTER_USE_GTID=slave_pos; START SLAVE), keeping its GTID position. The Cluster
+ * reconciler calls it when the primary's address changes. 200 with the new /status, 400 on a bad body,
+ * 409 on a primary.
+ */
+export const REPLICATION_PATH = '/cluster/replication';
+export interface ReplicationSourceRequest {
+  readonly host: string;
+  readonly port?: number;
+}
+
+/** The mysql engine's fields of `GET /status` (beside the shell's own: instance, backup state). */
+export interface MysqlStatusFields {
+  readonly serverId?: number;
+  readonly readOnly?: boolean;
+  /** @@gtid_binlog_pos, @@gtid_current_pos, @@gtid_slave_pos. */
+  readonly gtidBinlogPos?: string;
+  readonly gtidCurrentPos?: string;
+  readonly gtidSlavePos?: string;
+  /** null on a primary (no replica threads). */
+  readonly replication?: {
+    readonly ioRunning: boolean;
+    readonly sqlRunning: boolean;
+    readonly secondsBehindMaster: number | null;
+    readonly gtidIoPos?: string;
+    readonly masterHost?: string;
+    readonly lastError?: string;
+    readonly lastSqlErrno?: number;
+  } | null;
+  /** Set when the database did not answer. */
+  readonly replicationError?: string;
+}
