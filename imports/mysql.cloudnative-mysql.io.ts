@@ -1080,6 +1080,13 @@ export interface ClusterSpecBackup {
   readonly retentionPolicy?: string;
 
   /**
+   * This Cluster continues the backups already stored under its destination (`<path>/<cluster>/`), for example a Cluster re-created with the same name after a disaster. Without it a new Cluster whose destination already holds backups stays blocked with DestinationNotEmpty, so two lineages never mix under one prefix. A recovered Cluster never writes under its recovery source's prefix, whatever this says.
+   *
+   * @schema ClusterSpecBackup#continueLineage
+   */
+  readonly continueLineage?: boolean;
+
+  /**
    * Default target of this Cluster's Backups.
    *
    * @schema ClusterSpecBackup#target
@@ -1103,6 +1110,7 @@ export function toJson_ClusterSpecBackup(obj: ClusterSpecBackup | undefined): Re
   const result = {
     'objectStore': toJson_ClusterSpecBackupObjectStore(obj.objectStore),
     'retentionPolicy': obj.retentionPolicy,
+    'continueLineage': obj.continueLineage,
     'target': obj.target,
     'resources': obj.resources,
   };
@@ -1118,6 +1126,13 @@ export function toJson_ClusterSpecBackup(obj: ClusterSpecBackup | undefined): Re
  */
 export interface ClusterSpecBootstrap {
   /**
+   * Initialise an empty database, optionally with an application database and its owner.
+   *
+   * @schema ClusterSpecBootstrap#initdb
+   */
+  readonly initdb?: ClusterSpecBootstrapInitdb;
+
+  /**
    * Restore the first instance from a physical backup, then start it as the primary.
    *
    * @schema ClusterSpecBootstrap#recovery
@@ -1132,6 +1147,7 @@ export interface ClusterSpecBootstrap {
 export function toJson_ClusterSpecBootstrap(obj: ClusterSpecBootstrap | undefined): Record<string, any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
+    'initdb': toJson_ClusterSpecBootstrapInitdb(obj.initdb),
     'recovery': toJson_ClusterSpecBootstrapRecovery(obj.recovery),
   };
   // filter undefined values
@@ -1316,6 +1332,51 @@ export enum ClusterSpecBackupTarget {
   /** prefer-standby */
   PREFER_HYPHEN_STANDBY = "prefer-standby",
 }
+
+/**
+ * Initialise an empty database, optionally with an application database and its owner.
+ *
+ * @schema ClusterSpecBootstrapInitdb
+ */
+export interface ClusterSpecBootstrapInitdb {
+  /**
+   * Application database to create.
+   *
+   * @schema ClusterSpecBootstrapInitdb#database
+   */
+  readonly database?: string;
+
+  /**
+   * Application user that owns the database. Defaults to the database name.
+   *
+   * @default the database name.
+   * @schema ClusterSpecBootstrapInitdb#owner
+   */
+  readonly owner?: string;
+
+  /**
+   * A kubernetes.io/basic-auth Secret with the owner's username and password. Omitted: the operator generates `<cluster>-app`.
+   *
+   * @schema ClusterSpecBootstrapInitdb#secret
+   */
+  readonly secret?: ClusterSpecBootstrapInitdbSecret;
+}
+
+/**
+ * Converts an object of type 'ClusterSpecBootstrapInitdb' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ClusterSpecBootstrapInitdb(obj: ClusterSpecBootstrapInitdb | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'database': obj.database,
+    'owner': obj.owner,
+    'secret': toJson_ClusterSpecBootstrapInitdbSecret(obj.secret),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
  * Restore the first instance from a physical backup, then start it as the primary.
@@ -1683,6 +1744,32 @@ export function toJson_ClusterSpecBackupObjectStoreEncryption(obj: ClusterSpecBa
   if (obj === undefined) { return undefined; }
   const result = {
     'age': toJson_ClusterSpecBackupObjectStoreEncryptionAge(obj.age),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * A kubernetes.io/basic-auth Secret with the owner's username and password. Omitted: the operator generates `<cluster>-app`.
+ *
+ * @schema ClusterSpecBootstrapInitdbSecret
+ */
+export interface ClusterSpecBootstrapInitdbSecret {
+  /**
+   * @schema ClusterSpecBootstrapInitdbSecret#name
+   */
+  readonly name: string;
+}
+
+/**
+ * Converts an object of type 'ClusterSpecBootstrapInitdbSecret' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ClusterSpecBootstrapInitdbSecret(obj: ClusterSpecBootstrapInitdbSecret | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});

@@ -287,6 +287,12 @@ export interface BackupConfiguration {
    */
   retentionPolicy?: string;
   /**
+   * This Cluster continues the backups already stored under its destination (`<path>/<cluster>/`), for example a Cluster re-created with the same name after a disaster. Without it a new Cluster whose destination already holds backups stays blocked with DestinationNotEmpty, so two lineages never mix under one prefix. A recovered Cluster never writes under its recovery source's prefix, whatever this says.
+   *
+   * @default false
+   */
+  continueLineage?: boolean;
+  /**
    * Default target of this Cluster's Backups.
    *
    * @default "prefer-standby"
@@ -307,7 +313,36 @@ export interface BackupConfiguration {
  * @default - not set
  */
 export interface BootstrapConfiguration {
+  initdb?: BootstrapInitDB;
   recovery?: BootstrapRecovery;
+}
+/**
+ * Initialise an empty database, optionally with an application database and its owner.
+ *
+ * @default - not set
+ */
+export interface BootstrapInitDB {
+  /**
+   * Application database to create.
+   *
+   * @default - not set
+   */
+  database?: string;
+  /**
+   * Application user that owns the database. Defaults to the database name.
+   *
+   * @default - not set
+   */
+  owner?: string;
+  secret?: InitDBSecret;
+}
+/**
+ * A kubernetes.io/basic-auth Secret with the owner's username and password. Omitted: the operator generates `<cluster>-app`.
+ *
+ * @default - not set
+ */
+export interface InitDBSecret {
+  name: string;
 }
 /**
  * Restore the first instance from a physical backup, then start it as the primary.
@@ -375,9 +410,37 @@ export interface ExternalCluster {
 
 export interface ClusterStatus {
   /**
+   * Initializing, Recovering, Cloning, Healthy, Degraded, ScalingDown or Failed.
+   *
    * @default - not set
    */
   phase?: string;
+  /**
+   * Why the Cluster is in this phase, one sentence with the fix when it needs one.
+   *
+   * @default - not set
+   */
+  phaseReason?: string;
+  /**
+   * Serial number of the newest instance; serials are never reused.
+   *
+   * @default - not set
+   */
+  latestGeneratedInstance?: number;
+  /**
+   * Each instance as its instance manager's /status last reported it.
+   *
+   * @default - not set
+   */
+  instancesStatus?: InstanceStatus[];
+  certificates?: CertificatesStatus;
+  /**
+   * The backup destination was found empty (or continueLineage was set) when the Cluster was created.
+   *
+   * @default - not set
+   */
+  destinationChecked?: string;
+  recovery?: RecoveryStatus;
   /**
    * @default - not set
    */
@@ -415,6 +478,222 @@ export interface ClusterStatus {
    */
   observedGeneration?: number;
   conditions?: Conditions;
+}
+export interface InstanceStatus {
+  /**
+   * @default - not set
+   */
+  name?: string;
+  /**
+   * @default - not set
+   */
+  role?: 'primary' | 'replica';
+  /**
+   * @default - not set
+   */
+  ready?: boolean;
+  /**
+   * @default - not set
+   */
+  podIP?: string;
+  /**
+   * @default - not set
+   */
+  serverId?: number;
+  /**
+   * @default - not set
+   */
+  gtidPosition?: string;
+  /**
+   * @default - not set
+   */
+  replicationLagSeconds?: number;
+  /**
+   * In the read-only Service and eligible as a backup source.
+   *
+   * @default - not set
+   */
+  serving?: boolean;
+  /**
+   * @default - not set
+   */
+  reason?: string;
+  /**
+   * @default - not set
+   */
+  message?: string;
+  /**
+   * @default - not set
+   */
+  observedAt?: string;
+}
+/**
+ * @default - not set
+ */
+export interface CertificatesStatus {
+  /**
+   * @default - not set
+   */
+  managed?: boolean;
+  /**
+   * @default - not set
+   */
+  serverNotAfter?: string;
+  /**
+   * @default - not set
+   */
+  clientNotAfter?: string;
+  /**
+   * @default - not set
+   */
+  renewAt?: string;
+}
+/**
+ * What recovery chose, written before any data moves and never re-resolved, and how far it got.
+ *
+ * @default - not set
+ */
+export interface RecoveryStatus {
+  /**
+   * @default - not set
+   */
+  phase?:
+    | 'resolving'
+    | 'downloading'
+    | 'verifying'
+    | 'extracting'
+    | 'preparing'
+    | 'moving'
+    | 'finalizing'
+    | 'completed'
+    | 'failed';
+  /**
+   * @default - not set
+   */
+  sourceKind?: 'backup' | 'objectStore';
+  /**
+   * @default - not set
+   */
+  backupName?: string;
+  /**
+   * @default - not set
+   */
+  externalCluster?: string;
+  /**
+   * @default - not set
+   */
+  sourceCluster?: string;
+  /**
+   * @default - not set
+   */
+  sourcePrefix?: string;
+  /**
+   * @default - not set
+   */
+  backupID?: string;
+  /**
+   * @default - not set
+   */
+  endGTID?: string;
+  /**
+   * @default - not set
+   */
+  backupStoppedAt?: string;
+  objectStore?: ObjectStore;
+  /**
+   * @default - not set
+   */
+  chain?: RecoveryChainLink[];
+  /**
+   * Backups passed over while resolving, and why.
+   *
+   * @default - not set
+   */
+  skipped?: string;
+  /**
+   * @default - not set
+   */
+  jobName?: string;
+  /**
+   * @default - not set
+   */
+  attempts?: number;
+  /**
+   * @default - not set
+   */
+  bytesDone?: number;
+  /**
+   * @default - not set
+   */
+  bytesTotal?: number;
+  /**
+   * @default - not set
+   */
+  bytesPerSecond?: number;
+  /**
+   * @default - not set
+   */
+  etaSeconds?: number;
+  /**
+   * @default - not set
+   */
+  progressAt?: string;
+  /**
+   * @default - not set
+   */
+  resolvedAt?: string;
+  /**
+   * @default - not set
+   */
+  startedAt?: string;
+  /**
+   * @default - not set
+   */
+  completedAt?: string;
+  /**
+   * From resolution to a primary accepting connections.
+   *
+   * @default - not set
+   */
+  rtoSeconds?: number;
+  /**
+   * @default - not set
+   */
+  reason?: string;
+  /**
+   * @default - not set
+   */
+  message?: string;
+}
+export interface RecoveryChainLink {
+  /**
+   * @default - not set
+   */
+  backupId?: string;
+  /**
+   * @default - not set
+   */
+  type?: string;
+  /**
+   * @default - not set
+   */
+  metadataKey?: string;
+  /**
+   * @default - not set
+   */
+  dataKey?: string;
+  /**
+   * @default - not set
+   */
+  sha256?: string;
+  /**
+   * @default - not set
+   */
+  encrypted?: boolean;
+  /**
+   * @default - not set
+   */
+  sizeBytes?: number;
 }
 
 /**
