@@ -25,13 +25,19 @@ export const OPERATOR_CLUSTER_RULES: PolicyRule[] = [
   ]),
   // Backup and restore work runs in Jobs (physical) and Pods (BackupRun); the controller never moves payload bytes.
   { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list', 'watch', 'create', 'delete'] },
-  { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'create', 'delete'] },
+  // The Cluster reconciler manages instance Pods and their PVCs directly (decision 0261), labels and
+  // annotates them (role, serving, replication lag), and reads a recovery Job's progress from its log.
+  { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
+  { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
+  { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['get', 'list', 'watch', 'create', 'delete'] },
+  { apiGroups: [''], resources: ['services'], verbs: ['get', 'create', 'patch'] },
   { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
   // BackupStorage is cluster-scoped and names a Secret in any namespace; the controller checks it
   // exists, and copies the needed keys into a run's namespace, because a Pod can only mount Secrets
-  // of its own namespace (decisions 0003, 0210). Never list or watch.
-  { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'create', 'delete'] },
+  // of its own namespace (decisions 0003, 0210). A Cluster's PKI and system users are Secrets it
+  // creates and renews (update). Never list or watch.
+  { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'create', 'update', 'patch', 'delete'] },
 ];
 
 /** Namespaced rules for leader election, in the operator's namespace only. */

@@ -10,7 +10,18 @@
  * core and batch clients turn the same fields into Date objects; this client
  * turns them back (`Wire<T>`), so an object has one shape whichever path read it.
  */
-import { BatchV1Api, CoreV1Api, KubeConfig, type V1Job, type V1Pod, type V1Secret } from '@kubernetes/client-node';
+import {
+  BatchV1Api,
+  CoreV1Api,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Job,
+  type V1PersistentVolumeClaim,
+  type V1Pod,
+  type V1Secret,
+  type V1Service,
+} from '@kubernetes/client-node';
 import type { KindRef, KubeObject, ObjectKey } from '../reconciler.js';
 import { CustomObjects, isAlreadyExists, isNotFound } from './custom-objects.js';
 
@@ -26,6 +37,8 @@ export type Wire<T> = T extends Date
 export type Pod = Wire<V1Pod>;
 export type Job = Wire<V1Job>;
 export type Secret = Wire<V1Secret>;
+export type PersistentVolumeClaim = Wire<V1PersistentVolumeClaim>;
+export type Service = Wire<V1Service>;
 export type JobCondition = NonNullable<NonNullable<Job['status']>['conditions']>[number];
 export type ContainerStatus = NonNullable<NonNullable<Pod['status']>['containerStatuses']>[number];
 export type ContainerTerminated = NonNullable<NonNullable<ContainerStatus['state']>['terminated']>;
@@ -160,6 +173,85 @@ export class KubeClient {
       await this.batch.deleteNamespacedJob({ namespace, name, propagationPolicy: 'Background' });
     } catch (error) {
       if (!isNotFound(error)) throw error;
+    }
+  }
+
+  // Pods: metadata patches and logs (the Cluster reconciler's labels and annotations; a recovery Job's progress line).
+
+  /** JSON merge patch of a Pod's metadata (labels, annotations); an absent Pod is ignored. */
+  async patchPodMetadata(
+    namespace: string,
+    name: string,
+    metadata: { labels?: Record<string, string | null>; annotations?: Record<string, string | null> },
+  ): Promise<void> {
+    try {
+      await this.core.patchNamespacedPod(
+        { namespace, name, body: { metadata } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
+  /** The last `tailLines` lines of a container's log, or undefined when the Pod or its log is not there (yet). */
+  async readPodLogTail(namespace: string, name: string, container: string, tailLines: number): Promise<string | undefined> {
+    try {
+      return await this.core.readNamespacedPodLog({ namespace, name, container, tailLines });
+    } catch (error) {
+      if (isNotFound(error) || (error as { code?: number }).code === 400) return undefined;
+      throw error;
+    }
+  }
+
+  // PersistentVolumeClaims.
+
+  async listPvcs(namespace: string, labelSelector: string): Promise<PersistentVolumeClaim[]> {
+    return toWire((await this.core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector })).items);
+  }
+
+  /** Creates the PVC; an existing one of that name counts as created. */
+  async createPvc(pvc: V1PersistentVolumeClaim): Promise<void> {
+    try {
+      await this.core.createNamespacedPersistentVolumeClaim({ namespace: pvc.metadata!.namespace!, body: pvc });
+    } catch (error) {
+      if (!isAlreadyExists(error)) throw error;
+    }
+  }
+
+  /** Deletes the PVC; an absent one counts as deleted. */
+  async deletePvc(namespace: string, name: string): Promise<void> {
+    try {
+      await this.core.deleteNamespacedPersistentVolumeClaim({ namespace, name });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
+  // Services.
+
+  async readService(namespace: string, name: string): Promise<Service | undefined> {
+    try {
+      return toWire(await this.core.readNamespacedService({ namespace, name }));
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Creates the Service, or merge-patches its selector, ports and labels into the existing one. */
+  async applyService(service: V1Service): Promise<void> {
+    const namespace = service.metadata!.namespace!;
+    const name = service.metadata!.name!;
+    try {
+      await this.core.createNamespacedService({ namespace, body: service });
+    } catch (error) {
+      if (!isAlreadyExists(error)) throw error;
+      const body = {
+        metadata: { labels: service.metadata?.labels },
+        spec: { selector: service.spec?.selector, ports: service.spec?.ports },
+      };
+      await this.core.patchNamespacedService({ namespace, name, body }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
     }
   }
 }

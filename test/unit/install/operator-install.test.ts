@@ -175,10 +175,13 @@ describe('OperatorInstall bundle', () => {
       ['mysql.cloudnative-mysql.io', ['clusters/status', 'backups/status', 'scheduledbackups/status'], ['get', 'update', 'patch']],
       ['mysql.cloudnative-mysql.io', ['clusters/finalizers', 'backups/finalizers', 'scheduledbackups/finalizers'], ['update']],
       ['batch', ['jobs'], ['get', 'list', 'watch', 'create', 'delete']],
-      ['', ['pods'], ['get', 'list', 'watch', 'create', 'delete']],
+      ['', ['pods'], ['get', 'list', 'watch', 'create', 'patch', 'delete']],
+      ['', ['pods/log'], ['get']],
+      ['', ['persistentvolumeclaims'], ['get', 'list', 'watch', 'create', 'delete']],
+      ['', ['services'], ['get', 'create', 'patch']],
       ['', ['events'], ['create', 'patch']],
       ['events.k8s.io', ['events'], ['create', 'patch']],
-      ['', ['secrets'], ['get', 'create', 'delete']],
+      ['', ['secrets'], ['get', 'create', 'update', 'patch', 'delete']],
     ];
     expected.forEach(([group, resources, verbs], index) => {
       it(`cluster rule ${index + 1}: ${group || 'core'} ${resources.join(',')} → ${verbs.join(',')}`, () => {
