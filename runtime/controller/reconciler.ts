@@ -124,6 +124,8 @@ export interface ReconcileContext {
 export interface OperatorSettings {
   /** Image of Silo's worker containers. @default ghcr.io/silo-operator/silo:<version> */
   readonly workerImage: string;
+  /** A Cluster's instance image when spec.imageName is empty. `SILO_INSTANCE_IMAGE`. @default ghcr.io/silo-operator/silo-mysql-instance:<version> */
+  readonly instanceImage?: string;
   /** Namespace the operator runs in (leader-election Lease). */
   readonly operatorNamespace: string;
   /**

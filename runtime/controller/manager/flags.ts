@@ -9,6 +9,8 @@ import type { OperatorSettings } from '../reconciler.js';
 import { ConfigError } from '../../contracts/config-error.js';
 
 export const DEFAULT_WORKER_IMAGE = 'ghcr.io/silo-operator/silo:0.1.0';
+/** A Cluster's instances run this image when spec.imageName is empty: MariaDB, mariabackup and Silo's instance manager. */
+export const DEFAULT_INSTANCE_IMAGE = 'ghcr.io/silo-operator/silo-mysql-instance:0.1.0';
 
 export interface ControllerFlags {
   readonly leaderElect: boolean;
@@ -101,6 +103,7 @@ function fromValues(values: ReturnType<typeof parseControllerArgs>['values'], en
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel))
     throw new ConfigError(`--log-level must be debug, info, warn or error, got "${logLevel}"`);
   const workerImage = env.SILO_WORKER_IMAGE || DEFAULT_WORKER_IMAGE;
+  const instanceImage = env.SILO_INSTANCE_IMAGE || DEFAULT_INSTANCE_IMAGE;
   const podStartGraceSeconds = Number(env.SILO_POD_START_GRACE_SECONDS || 60);
   if (!Number.isInteger(podStartGraceSeconds) || podStartGraceSeconds < 1) {
     throw new ConfigError(
@@ -123,6 +126,6 @@ function fromValues(values: ReturnType<typeof parseControllerArgs>['values'], en
     shutdownGraceMs: positive('shutdown-grace-seconds', values['shutdown-grace-seconds']!) * 1000,
     skipStatusOnlyUpdates: values['skip-status-only-updates']!,
     ...(values['cluster-scoped-selector'] ? { clusterScopedSelector: values['cluster-scoped-selector'] } : {}),
-    settings: { workerImage, operatorNamespace, podStartGraceSeconds },
+    settings: { workerImage, instanceImage, operatorNamespace, podStartGraceSeconds },
   };
 }

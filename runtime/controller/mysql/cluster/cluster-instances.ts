@@ -1,0 +1,70 @@
+/**
+ * Carries out an instance plan (instance-plan.ts) with the Pod and PVC builders (instance-pod.ts),
+ * with an Event for each instance that comes, goes or is cloned again.
+ */
+import type { Pod } from '../../kube/client.js';
+import type { ClusterScope } from './cluster-scope.js';
+import { pkiSecretNames } from './cluster-pki-names.js';
+import { appSecretName, systemUsersSecretName } from './cluster-users.js';
+import { instancePod, instancePvc } from './instance-pod.js';
+import type { InstanceAction, InstancePlan } from './instance-plan.js';
+
+export interface PlanContext {
+  readonly primaryPod?: Pod;
+  /** status.instanceNames before this pass: a replica missing from the store now was lost. */
+  readonly knownNames: readonly string[];
+}
+
+async function apply(scope: ClusterScope, action: InstanceAction, context: PlanContext): Promise<void> {
+  const { client } = scope.ctx;
+  const { cluster, namespace } = scope;
+  switch (action.kind) {
+    case 'createPvc':
+      await client.createPvc(instancePvc({ cluster: scope.cluster, instanceName: action.name, owner: scope.owner }));
+      return;
+    case 'createPod': {
+      const primaryIp = context.primaryPod?.status?.podIP;
+      await client.createPod(
+        instancePod({
+          cluster,
+          instanceName: action.name,
+          serial: action.serial,
+          role: action.role,
+          serverId: action.serial,
+          ...(action.role === 'replica' && primaryIp
+            ? { primary: { podIp: primaryIp, instanceName: context.primaryPod!.metadata!.name! } }
+            : {}),
+          image: cluster.spec.imageName ?? scope.ctx.settings.instanceImage ?? scope.ctx.settings.workerImage,
+          pki: pkiSecretNames(scope.name, cluster.spec.certificates),
+          systemUsersSecret: systemUsersSecretName(scope.name),
+          appSecret: appSecretName(scope.name, cluster.spec),
+          owner: scope.owner,
+        }),
+      );
+      return;
+    }
+    case 'deletePod':
+      await client.deletePod(namespace, action.name);
+      await scope.event('Normal', 'InstanceDeleted', `deleted the Pod of ${action.name}: ${action.why}`);
+      return;
+    case 'deletePvc':
+      await client.deletePvc(namespace, action.name);
+      await scope.event('Normal', 'InstanceVolumeDeleted', `deleted the PVC of ${action.name}: ${action.why}`);
+      return;
+  }
+}
+
+export async function applyInstancePlan(scope: ClusterScope, plan: InstancePlan, context: PlanContext): Promise<void> {
+  for (const action of plan.actions) await apply(scope, action, context);
+  const created = plan.actions.filter((a) => a.kind === 'createPvc' && a.serial > 1).map((a) => a.name);
+  if (!created.length) return;
+  const lost = context.knownNames.filter((n) => n !== context.primaryPod?.metadata?.name && !plan.actions.some((a) => a.name === n));
+  for (const name of created) {
+    const why = lost.length ? ` to replace ${lost.join(', ')} (its Pod and PVC are gone)` : '';
+    await scope.event(
+      'Normal',
+      'ReplicaCloning',
+      `creating replica ${name}${why}: it clones from primary ${context.primaryPod?.metadata?.name} and then replicates`,
+    );
+  }
+}
