@@ -14,7 +14,7 @@ import { LABELS } from '../../../contracts/instance-pod.js';
 import { ensureClusterPki } from './cluster-pki-reconcile.js';
 import { instanceStatusRows, observeInstances } from './cluster-observe.js';
 import { RecoveryStep, RECOVERY_JOB_SELECTOR } from './cluster-recovery.js';
-import { ClusterScope, type ClusterObject } from './cluster-scope.js';
+import { ClusterScope, RECONCILIATION_ANNOTATION, type ClusterObject } from './cluster-scope.js';
 import { clusterServices } from './cluster-services.js';
 import { ensureUserSecrets } from './cluster-users.js';
 import { checkClusterDestination } from './cluster-destination.js';
@@ -37,6 +37,7 @@ export class ClusterReconciler implements Reconciler {
   async reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<ReconcileResult | void> {
     const cluster = await ctx.client.get<ClusterObject>(KINDS.Cluster, key);
     if (!cluster || cluster.metadata.deletionTimestamp) return;
+    if (cluster.metadata.annotations?.[RECONCILIATION_ANNOTATION] === 'disabled') return;
     return new ClusterPass(new ClusterScope(ctx, cluster)).run();
   }
 }

@@ -8,8 +8,23 @@ import { setCondition } from '../../kube/conditions.js';
 import { KINDS } from '../../kube/kinds.js';
 import type { KubeObject, ReconcileContext } from '../../reconciler.js';
 
+/**
+ * `disabled` pauses the Cluster reconciler for this Cluster (maintenance by hand, or instances made
+ * by hand); Backups, schedules and retention still work on it. CloudNativePG has the same switch.
+ */
+export const RECONCILIATION_ANNOTATION = 'mysql.cloudnative-mysql.io/reconciliation';
+
 export type ClusterObject = ClusterResource &
-  KubeObject & { metadata: { name: string; namespace: string; uid: string; generation?: number; deletionTimestamp?: string } };
+  KubeObject & {
+    metadata: {
+      name: string;
+      namespace: string;
+      uid: string;
+      generation?: number;
+      deletionTimestamp?: string;
+      annotations?: Record<string, string>;
+    };
+  };
 
 export class ClusterScope {
   readonly name: string;

@@ -22,6 +22,7 @@ import { useKube, waitFor } from '../../kube/fixture.js';
 import { createClusterPkiSecrets, type ClusterPki } from './support/cluster-pki.js';
 import { instancePod, sql, startReplication, waitReady } from './support/instance-pods.js';
 import { tapProxy } from './support/tap-proxy.js';
+import { UNMANAGED_CLUSTER } from './support/unmanaged-cluster.js';
 
 type Backup = KubeObject & { spec: BackupSpec; status?: BackupStatus };
 
@@ -96,7 +97,7 @@ describe('mysql Backup end to end (operator process, instance Pods, MinIO)', fun
     );
     await waitFor('the replica caught up', async () => sql(ips['db-2'], 'SELECT COUNT(*) FROM shop.orders') === '200', 30_000);
     const spec = { instances: 2, storage: { size: '1Gi' }, backup: { objectStore: objectStore() } } as ClusterSpec;
-    await api.create(KINDS.Cluster, { metadata: { name: 'db', namespace: fx.namespace }, spec });
+    await api.create(KINDS.Cluster, { metadata: { annotations: UNMANAGED_CLUSTER, name: 'db', namespace: fx.namespace }, spec });
   });
 
   after(async function () {
@@ -380,7 +381,10 @@ describe('mysql Backup end to end (operator process, instance Pods, MinIO)', fun
   });
 
   it('ObjectStoreMissing: neither the Backup nor its Cluster has an object store', async () => {
-    await api.create(KINDS.Cluster, { metadata: { name: 'bare', namespace: fx.namespace }, spec: { storage: { size: '1Gi' } } });
+    await api.create(KINDS.Cluster, {
+      metadata: { annotations: UNMANAGED_CLUSTER, name: 'bare', namespace: fx.namespace },
+      spec: { storage: { size: '1Gi' } },
+    });
     await createBackup('no-store', { cluster: { name: 'bare' } });
     await expectFailure(
       'no-store',
@@ -391,7 +395,7 @@ describe('mysql Backup end to end (operator process, instance Pods, MinIO)', fun
 
   it('NoHealthySource: a Cluster without Ready instances', async () => {
     await api.create(KINDS.Cluster, {
-      metadata: { name: 'empty', namespace: fx.namespace },
+      metadata: { annotations: UNMANAGED_CLUSTER, name: 'empty', namespace: fx.namespace },
       spec: { storage: { size: '1Gi' }, backup: { objectStore: objectStore() } },
     });
     await createBackup('no-source', { cluster: { name: 'empty' }, target: 'primary' });
@@ -456,7 +460,7 @@ describe('mysql Backup end to end (operator process, instance Pods, MinIO)', fun
     });
     await waitReady(fx.core, fx.namespace, 'broken-1');
     await api.create(KINDS.Cluster, {
-      metadata: { name: 'broken', namespace: fx.namespace },
+      metadata: { annotations: UNMANAGED_CLUSTER, name: 'broken', namespace: fx.namespace },
       spec: { storage: { size: '1Gi' }, backup: { objectStore: objectStore() } },
     });
     await createBackup('tool-fails', { cluster: { name: 'broken' } });
@@ -513,7 +517,7 @@ describe('mysql Backup end to end (operator process, instance Pods, MinIO)', fun
     );
     try {
       await api.create(KINDS.Cluster, {
-        metadata: { name: 'proxied', namespace: fx.namespace },
+        metadata: { annotations: UNMANAGED_CLUSTER, name: 'proxied', namespace: fx.namespace },
         spec: { storage: { size: '1Gi' }, backup: { objectStore: objectStore() } },
       });
       await createBackup('killed', { cluster: { name: 'proxied' } });

@@ -20,6 +20,7 @@ import type { BackupSpec, BackupStatus, ClusterSpec } from '../../../../src/api/
 import { useStack } from '../../../stack/mocha.js';
 import { startOperator, type OperatorProcess } from '../../../support/operator-process.js';
 import { useKube, waitFor } from '../../kube/fixture.js';
+import { UNMANAGED_CLUSTER } from './support/unmanaged-cluster.js';
 
 type Backup = KubeObject & { spec: BackupSpec; status?: BackupStatus };
 
@@ -102,7 +103,10 @@ describe('retention and remote deletion end to end (operator process, prune Jobs
   });
 
   const createCluster = (name: string, backup: ClusterSpec['backup'], namespace = fx.namespace) =>
-    api.create(KINDS.Cluster, { metadata: { name, namespace }, spec: { storage: { size: '1Gi' }, backup } });
+    api.create(KINDS.Cluster, {
+      metadata: { annotations: UNMANAGED_CLUSTER, name, namespace },
+      spec: { storage: { size: '1Gi' }, backup },
+    });
   const getBackup = (name: string) => api.get<Backup>(KINDS.Backup, { namespace: fx.namespace, name });
   const events = async (name: string): Promise<CoreV1Event[]> =>
     (await fx.core.listNamespacedEvent({ namespace: fx.namespace, fieldSelector: `involvedObject.name=${name}` })).items;

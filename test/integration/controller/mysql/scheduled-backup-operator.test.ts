@@ -16,6 +16,7 @@ import type { ScheduledBackupSpec, ScheduledBackupStatus } from '../../../../src
 import { useStack } from '../../../stack/mocha.js';
 import { startOperator, type OperatorProcess } from '../../../support/operator-process.js';
 import { useKube, waitFor } from '../../kube/fixture.js';
+import { UNMANAGED_CLUSTER } from './support/unmanaged-cluster.js';
 
 type Schedule = KubeObject & { spec: ScheduledBackupSpec; status?: ScheduledBackupStatus };
 
@@ -47,7 +48,7 @@ describe('ScheduledBackup end to end (operator process)', function () {
 
   it('"*/20 * * * * *" with immediate: true creates children with the right owners and labels, one per slot', async () => {
     const cluster = await api.create(KINDS.Cluster, {
-      metadata: { name: 'db', namespace: fx.namespace },
+      metadata: { annotations: UNMANAGED_CLUSTER, name: 'db', namespace: fx.namespace },
       spec: { storage: { size: '1Gi' } },
     });
     const bySelf = await api.create<Schedule>(KINDS.ScheduledBackup, {

@@ -16,6 +16,7 @@ import { childBackupName, slotStamp } from '../../../../runtime/controller/mysql
 import type { KubeObject } from '../../../../runtime/controller/reconciler.js';
 import type { ScheduledBackupSpec, ScheduledBackupStatus } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
 import { ReconcileDriver } from './scheduled-backup-driver.js';
+import { UNMANAGED_CLUSTER } from './support/unmanaged-cluster.js';
 
 type Schedule = KubeObject & { spec: ScheduledBackupSpec; status?: ScheduledBackupStatus };
 
@@ -137,7 +138,7 @@ describe('ScheduledBackup on the real API server', function () {
 
   it('backupOwnerReference: cluster makes the Cluster the owner, so children go with the Cluster', async () => {
     const cluster = await api.create(KINDS.Cluster, {
-      metadata: { name: 'owner-db', namespace: fx.namespace },
+      metadata: { annotations: UNMANAGED_CLUSTER, name: 'owner-db', namespace: fx.namespace },
       spec: { storage: { size: '1Gi' } },
     });
     await createSchedule('by-cluster', {
