@@ -51,7 +51,8 @@ function linkFromMetadata(md: BackupMetadata, folder: Folder, dataObject: string
   };
 }
 
-export type Chain = { readonly links: RecoveryLink[] } | { readonly brokenAt: string; readonly why: string };
+/** A complete chain, or where it breaks: `parentLink` when the backup at brokenAt is fine but its link to a parent is not. */
+export type Chain = { readonly links: RecoveryLink[] } | { readonly brokenAt: string; readonly why: string; readonly parentLink?: boolean };
 
 /** The folders under one cluster prefix; each backup examined at most once. */
 export class PrefixScan {
@@ -82,7 +83,7 @@ export class PrefixScan {
     const folders = this.folders.filter((f) => f.backupId === id);
     if (!folders.length) return 'it is not under the prefix';
     const withMetadata = folders.filter((f) => f.files.has(METADATA_OBJECT));
-    if (!withMetadata.length) return 'it has no metadata.json (it never finished, or is being deleted)';
+    if (!withMetadata.length) return 'it has no metadata.json: it never finished, or is being deleted';
     if (withMetadata.length > 1) return `its ID is in ${withMetadata.length} folders (${withMetadata.map((f) => f.backupName).join(', ')})`;
     return this.examineFolder(withMetadata[0]);
   }
@@ -136,12 +137,13 @@ export class PrefixScan {
   async chain(id: string): Promise<Chain> {
     const links: RecoveryLink[] = [];
     for (let current: string | undefined = id; current;) {
-      if (links.some((l) => l.backupId === current)) return { brokenAt: current, why: 'its parent links loop' };
+      if (links.some((l) => l.backupId === current)) return { brokenAt: current, why: 'its parent links loop', parentLink: true };
       const link = await this.examine(current);
       if (typeof link === 'string') return { brokenAt: current, why: link };
       links.unshift(link);
       if (link.type === 'full') return { links };
-      if (!link.parentBackupId) return { brokenAt: current, why: `it is ${link.type} but its metadata.json names no parentBackupId` };
+      if (!link.parentBackupId)
+        return { brokenAt: current, why: `it is ${link.type} but its metadata.json names no parentBackupId`, parentLink: true };
       current = link.parentBackupId;
     }
     return { links };

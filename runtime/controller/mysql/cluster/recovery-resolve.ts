@@ -365,7 +365,7 @@ async function pinned(scan: PrefixScan, id: string, url: string): Promise<Picked
   }
   const chain = await scan.chain(id);
   if ('links' in chain) return { links: chain.links, skipped: [] };
-  const reason = chain.brokenAt === id ? 'BackupIncomplete' : 'BackupChainIncomplete';
+  const reason = chain.brokenAt === id && !chain.parentLink ? 'BackupIncomplete' : 'BackupChainIncomplete';
   return failure(reason, `backup ${id} under ${url} cannot be restored: ${whyChain(id, chain)}`);
 }
 
