@@ -305,7 +305,7 @@ export function describeSkipped(skipped: readonly SkippedBackup[], max = 5): str
 
 /**
  * Recovery from the objects under `<path>/<entry.name>/` alone: the newest backup whose chain
- * is complete, or exactly `backupID` when pinned. A backup is complete when its metadata.json
+ * is complete, or exactly `backupID` when pinned (empty: the newest). A backup is complete when its metadata.json
  * is present and valid, names its own ID, and its data object is listed with the size
  * metadata.json records.
  */
