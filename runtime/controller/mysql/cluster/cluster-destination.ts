@@ -7,7 +7,8 @@
 import type { ReconcileResult } from '../../reconciler.js';
 import type { ClusterScope } from './cluster-scope.js';
 import { openObjectStore } from './cluster-store-client.js';
-import { checkDestination } from './recovery-resolve.js';
+import { failure } from './cluster-reasons.js';
+import { checkDestination, storeFailure } from './recovery-resolve.js';
 
 export async function checkClusterDestination(scope: ClusterScope): Promise<ReconcileResult | undefined> {
   if (scope.status.destinationChecked) return undefined;
@@ -19,14 +20,14 @@ export async function checkClusterDestination(scope: ClusterScope): Promise<Reco
   let failure: { reason: string; message: string } | undefined;
   try {
     const store = await openObjectStore(scope.ctx.client, scope.namespace, backup.objectStore);
-    failure = await checkDestination({
+    const recovery = scope.status.recovery;
+    failure = await checkDestination(
       store,
-      destination: backup.objectStore,
-      cluster: scope.name,
-      continueLineage: !!backup.continueLineage,
-      recoverySourcePrefix: scope.status.recovery?.sourcePrefix,
-      recoverySourceStore: scope.status.recovery?.objectStore,
-    });
+      { clusterName: scope.name, objectStore: backup.objectStore, continueLineage: !!backup.continueLineage },
+      recovery?.objectStore && recovery.sourcePrefix
+        ? { objectStore: recovery.objectStore, sourcePrefix: recovery.sourcePrefix }
+        : undefined,
+    );
   } catch (error) {
     failure = {
       reason: 'ObjectStoreUnreachable',

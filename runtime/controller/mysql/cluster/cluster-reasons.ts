@@ -37,6 +37,26 @@ export const CLUSTER_STATE_REASON_TABLE = {
     fix: 'fix the Secrets named in spec.certificates, or remove spec.certificates to let the operator manage them',
   },
   ScalingDown: { sentence: 'instances above spec.instances are being removed, highest serial first, never the primary' },
+  PrimaryVolumeLost: {
+    sentence: "the primary's PVC is gone, so its data is gone",
+    fix: 'recover a new Cluster from a backup (bootstrap.recovery); the operator never initialises an empty primary over lost data',
+  },
+  InstanceNotReady: { sentence: "an instance's Pod is not Ready", fix: "read the Pod's Events and its containers' logs" },
+  StatusUnavailable: {
+    sentence: 'an instance manager did not answer /status over mTLS',
+    fix: "check the instance manager container's log and the Cluster's certificates",
+  },
+  NotReplicating: {
+    sentence: 'a replica has no replication configured',
+    fix: 'delete its PVC and Pod so it clones again from the primary',
+  },
+  // Events of progress (never a failure)
+  RecoveryResolved: { sentence: 'what recovery restores is decided and recorded in status.recovery' },
+  RecoveryRestored: { sentence: "the first instance's datadir is restored; it starts as the primary" },
+  RecoveryCompleted: { sentence: 'the recovered primary accepts connections; status.recovery.rtoSeconds is the measured recovery time' },
+  ReplicaCloning: { sentence: 'a replica is created and clones from the primary' },
+  InstanceDeleted: { sentence: "an instance's Pod was deleted (scale-down, a failed Pod, or a lost volume)" },
+  InstanceVolumeDeleted: { sentence: "an instance's PVC was deleted (scale-down)" },
 } as const satisfies ReasonTable;
 
 /** Recovery: what to restore, where the data lives, and what went wrong moving it. */

@@ -15,7 +15,16 @@ import { instancePvc } from './instance-pod.js';
 import { instanceName } from './instance-plan.js';
 import { RECOVERY_CONTAINER, RECOVERY_JOB_SELECTOR, recoveryJobName, renderRecoveryJob } from './recovery-job.js';
 import { recoveryFailureFromWorker, latestRecoveryProgress } from './recovery-outcome.js';
-import { resolveFromBackup, resolveFromObjectStore, type ResolvedRecovery } from './recovery-resolve.js';
+import { failure, isFailure, type Failure } from './cluster-reasons.js';
+import {
+  checkDecryptionKey,
+  describeSkipped,
+  recoverySourceEntry,
+  resolveFromBackup,
+  resolveFromObjectStore,
+  storeFailure,
+  type ResolvedRecovery,
+} from './recovery-resolve.js';
 
 /** How many times a recovery Job that was killed or interrupted is started again before the Cluster fails. */
 export const MAX_RECOVERY_ATTEMPTS = 3;
@@ -56,16 +65,21 @@ export class RecoveryStep {
     const { scope } = this;
     const spec = scope.cluster.spec.bootstrap!.recovery!;
     const startedAt = scope.ctx.now().toISOString();
-    let resolved: ResolvedRecovery | { reason: string; message: string };
+    let resolved: ResolvedRecovery | Failure;
     try {
       if (spec.backup) {
         const all = await scope.ctx.client.list<BackupResource & KubeObject>(KINDS.Backup, scope.namespace);
         const backup = all.find((b) => b.metadata?.name === spec.backup!.name);
-        resolved = await resolveFromBackup(backup, all, { backupName: spec.backup.name, namespace: scope.namespace });
+        resolved = resolveFromBackup(backup, all, {
+          backupName: spec.backup.name,
+          clusterStore: scope.cluster.spec.backup?.objectStore,
+          now: scope.ctx.now(),
+        });
       } else {
-        const entry = (scope.cluster.spec.externalClusters ?? []).find((e) => e.name === spec.source)!;
+        const entry = recoverySourceEntry(scope.cluster.spec, spec.source!);
+        if (isFailure(entry)) return this.refuse(entry.reason, entry.message, false);
         const store = await openObjectStore(scope.ctx.client, scope.namespace, entry.objectStore!);
-        resolved = await resolveFromObjectStore(store, entry, spec.backupID || undefined);
+        resolved = await resolveFromObjectStore(store, entry, spec.backupID || undefined, scope.ctx.now());
       }
     } catch (error) {
       resolved = {
@@ -73,7 +87,9 @@ export class RecoveryStep {
         message: `resolving the recovery source failed: ${(error as Error).message.slice(0, 300)}`,
       };
     }
-    if ('reason' in resolved) return this.refuse(resolved.reason, resolved.message, resolved.reason === 'ObjectStoreUnreachable');
+    if (isFailure(resolved)) return this.refuse(resolved.reason, resolved.message, resolved.reason === 'ObjectStoreUnreachable');
+    const noKey = checkDecryptionKey(resolved);
+    if (noKey) return this.refuse(noKey.reason, noKey.message, false);
     await scope.patchStatus({ recovery: { ...toStatus(resolved), phase: 'downloading', resolvedAt: startedAt, attempts: 1 } });
     await scope.event(
       'Normal',
@@ -173,6 +189,6 @@ function toStatus(r: ResolvedRecovery): RecoveryStatus {
       encrypted: l.encrypted,
     })),
     ...(r.chain.at(-1)?.endGTID ? { endGTID: r.chain.at(-1)!.endGTID } : {}),
-    ...(r.skipped ? { skipped: r.skipped } : {}),
+    ...(r.skipped.length ? { skipped: describeSkipped(r.skipped) } : {}),
   };
 }
