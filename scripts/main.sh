@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job: synthesize the install bundle and the examples into dist/
-# (offline), then demonstrate a backup and a restore on the real local stack
+# (offline), then demonstrate a Cluster, a Backup and two recoveries on the real local stack
 # (kube-apiserver, process kubelet, MinIO, MariaDB; built and started by the
 # project's own scripts, cached in ~/.cache/silo). SILO_SKIP_DEMO=1 only synthesizes.
 set -euo pipefail
@@ -19,4 +19,4 @@ echo "Programmatic fleet:  kubectl apply -f dist/fleet-schedules.k8s.yaml"
 if [ "${SILO_SKIP_DEMO:-}" = "1" ]; then exit 0; fi
 echo
 echo "Demonstration on the local stack (first run builds it: about 30 min on 2 cores):"
-npx tsx scripts/demo/backup-restore-demo.ts
+npx tsx scripts/demo/cluster-recovery-demo.ts

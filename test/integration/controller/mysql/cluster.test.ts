@@ -24,7 +24,16 @@ import { useStack } from '../../../stack/mocha.js';
 import { SEED_FIXTURES_DIR } from '../../../support/seed-examples.js';
 import { startOperator, type OperatorProcess } from '../../../support/operator-process.js';
 import { useKube, waitFor } from '../../kube/fixture.js';
-import { appUser, checksums, getCluster, podIpOf, userSql, waitClusterPhase, type AppUser, type ClusterObject } from './support/managed-cluster.js';
+import {
+  appUser,
+  checksums,
+  getCluster,
+  podIpOf,
+  userSql,
+  waitClusterPhase,
+  type AppUser,
+  type ClusterObject,
+} from './support/managed-cluster.js';
 
 const stack = useStack('kube', 'kubelet', 'minio');
 const BUCKET = 'cloudnative-mysql-backups';
@@ -41,7 +50,8 @@ describe('mysql Cluster end to end: instances, replicas, Backup, recovery from a
   let sourceChecksums: string[] = [];
   let backupStatus: BackupStatus;
   const endpoint = () => stack.env().MINIO_ENDPOINT;
-  const s3 = () => s3Client({ endpoint: endpoint(), accessKeyId: stack.env().MINIO_ACCESS_KEY, secretAccessKey: stack.env().MINIO_SECRET_KEY });
+  const s3 = () =>
+    s3Client({ endpoint: endpoint(), accessKeyId: stack.env().MINIO_ACCESS_KEY, secretAccessKey: stack.env().MINIO_SECRET_KEY });
   /** The seed's object store with this machine's endpoint. */
   const withLocalEndpoint = <T extends Record<string, any>>(store: T): T => ({ ...store, endpoint: endpoint() });
   const cluster = (name: string) => getCluster(api, fx.namespace, name).then((c) => c!);
@@ -66,7 +76,10 @@ describe('mysql Cluster end to end: instances, replicas, Backup, recovery from a
     await emptyPrefix();
     await fx.core.createNamespacedSecret({
       namespace: fx.namespace,
-      body: { metadata: { name: 'minio-creds' }, stringData: { accessKey: stack.env().MINIO_ACCESS_KEY, secretKey: stack.env().MINIO_SECRET_KEY } },
+      body: {
+        metadata: { name: 'minio-creds' },
+        stringData: { accessKey: stack.env().MINIO_ACCESS_KEY, secretKey: stack.env().MINIO_SECRET_KEY },
+      },
     });
     operator = await startOperator({ watchNamespaces: [fx.namespace], leaderElectionId: `mysql-cluster-e2e-${fx.namespace}` });
   });
@@ -80,7 +93,12 @@ describe('mysql Cluster end to end: instances, replicas, Backup, recovery from a
 
   it('a 3-instance Cluster comes up Healthy: a primary and two replicas cloned from it, each with its own server id', async () => {
     const objectStore = withLocalEndpoint(seed('003-restored-cluster.yaml').spec.backup.objectStore);
-    const spec = { instances: 3, storage: { size: '1Gi' }, bootstrap: { initdb: { database: 'shop' } }, backup: { objectStore } } as ClusterSpec;
+    const spec = {
+      instances: 3,
+      storage: { size: '1Gi' },
+      bootstrap: { initdb: { database: 'shop' } },
+      backup: { objectStore },
+    } as ClusterSpec;
     await api.create(KINDS.Cluster, { metadata: { name: 'cluster-sample', namespace: fx.namespace }, spec });
     const c = await waitClusterPhase(api, fx.namespace, 'cluster-sample', 'Healthy', 420_000, 3);
     const s = c.status!;
@@ -90,9 +108,13 @@ describe('mysql Cluster end to end: instances, replicas, Backup, recovery from a
     expect(s.instancesStatus!.filter((i) => i.role === 'replica').every((i) => i.serving)).to.equal(true);
     expect(s.conditions?.find((x) => x.type === 'Ready')).to.include({ status: 'True' });
     for (const name of ['cluster-sample-rw', 'cluster-sample-ro', 'cluster-sample-r'])
-      expect((await fx.core.readNamespacedService({ namespace: fx.namespace, name })).metadata?.ownerReferences?.[0]?.name).to.equal('cluster-sample');
+      expect((await fx.core.readNamespacedService({ namespace: fx.namespace, name })).metadata?.ownerReferences?.[0]?.name).to.equal(
+        'cluster-sample',
+      );
     // The backup Jobs' client key never enters a database Pod.
-    const pods = (await fx.core.listNamespacedPod({ namespace: fx.namespace, labelSelector: 'mysql.cloudnative-mysql.io/cluster=cluster-sample' })).items;
+    const pods = (
+      await fx.core.listNamespacedPod({ namespace: fx.namespace, labelSelector: 'mysql.cloudnative-mysql.io/cluster=cluster-sample' })
+    ).items;
     for (const pod of pods.filter((p) => /^cluster-sample-\d+$/.test(p.metadata!.name!)))
       expect(JSON.stringify(pod.spec?.volumes)).to.not.contain('cluster-sample-client-tls');
     app = await appUser(fx.core, fx.namespace, 'cluster-sample-app');
@@ -134,9 +156,16 @@ describe('mysql Cluster end to end: instances, replicas, Backup, recovery from a
     );
     expect(healed.status!.instanceNames).to.deep.equal(['cluster-sample-1', 'cluster-sample-2', 'cluster-sample-4']);
     const ip = podIpOf(healed, 'cluster-sample-4');
-    await waitFor('the new replica has the row written before the purge', async () => userSql(ip, app, 'SELECT note FROM orders WHERE id=10001', 'shop') === 'after-purge', 30_000);
-    const events = (await fx.core.listNamespacedEvent({ namespace: fx.namespace, fieldSelector: 'involvedObject.name=cluster-sample' })).items;
-    expect(events.map((e) => `${e.reason}: ${e.message}`).join('\n')).to.match(/ReplicaCloning: creating replica cluster-sample-4 to replace cluster-sample-3/);
+    await waitFor(
+      'the new replica has the row written before the purge',
+      async () => userSql(ip, app, 'SELECT note FROM orders WHERE id=10001', 'shop') === 'after-purge',
+      30_000,
+    );
+    const events = (await fx.core.listNamespacedEvent({ namespace: fx.namespace, fieldSelector: 'involvedObject.name=cluster-sample' }))
+      .items;
+    expect(events.map((e) => `${e.reason}: ${e.message}`).join('\n')).to.match(
+      /ReplicaCloning: creating replica cluster-sample-4 to replace cluster-sample-3/,
+    );
   });
 
   it("seed 003's Backup completes from a replica", async () => {
@@ -162,7 +191,11 @@ describe('mysql Cluster end to end: instances, replicas, Backup, recovery from a
     const restored = seed('003-restored-cluster.yaml');
     restored.spec.backup.objectStore = withLocalEndpoint(restored.spec.backup.objectStore);
     await api.create(KINDS.Cluster, { ...restored, metadata: { ...restored.metadata, namespace: fx.namespace } });
-    const resolved = await waitFor('restored-cluster resolved its recovery', async () => (await cluster('restored-cluster')).status?.recovery?.backupID, 60_000);
+    const resolved = await waitFor(
+      'restored-cluster resolved its recovery',
+      async () => (await cluster('restored-cluster')).status?.recovery?.backupID,
+      60_000,
+    );
     expect(resolved).to.equal(backupStatus.backupId);
     const c = await waitClusterPhase(api, fx.namespace, 'restored-cluster', 'Healthy', 600_000, 3);
     const recovery = c.status!.recovery!;
@@ -173,13 +206,17 @@ describe('mysql Cluster end to end: instances, replicas, Backup, recovery from a
     const restoredApp = await appUser(fx.core, fx.namespace, 'cluster-sample-app');
     for (const instance of c.status!.instanceNames!) {
       const ip = podIpOf(c, instance);
-      await waitFor(`${instance} has the data`, async () => {
-        try {
-          return checksums(ip, restoredApp, 'shop').join() === sourceChecksums.join();
-        } catch {
-          return false;
-        }
-      }, 60_000);
+      await waitFor(
+        `${instance} has the data`,
+        async () => {
+          try {
+            return checksums(ip, restoredApp, 'shop').join() === sourceChecksums.join();
+          } catch {
+            return false;
+          }
+        },
+        60_000,
+      );
     }
     expect(userSql(podIpOf(c, 'restored-cluster-1'), restoredApp, 'SELECT COUNT(*) FROM orders WHERE id=20000', 'shop')).to.equal('0');
     console.log(`      restored-cluster RTO ${recovery.rtoSeconds} s`);
@@ -211,11 +248,19 @@ describe('mysql Cluster end to end: instances, replicas, Backup, recovery from a
     const recovered = seed('003-recovered-cluster.yaml');
     delete recovered.spec.bootstrap.recovery.recoveryTarget;
     recovered.spec.bootstrap.recovery.source = 'cluster-sample';
-    recovered.spec.externalClusters[0] = { name: 'cluster-sample', objectStore: withLocalEndpoint(recovered.spec.externalClusters[0].objectStore) };
+    recovered.spec.externalClusters[0] = {
+      name: 'cluster-sample',
+      objectStore: withLocalEndpoint(recovered.spec.externalClusters[0].objectStore),
+    };
     recovered.spec.instances = 2;
     await api.create(KINDS.Cluster, { ...recovered, metadata: { ...recovered.metadata, namespace: fx.namespace } });
     const c = await waitClusterPhase(api, fx.namespace, 'recovered-cluster', 'Healthy', 600_000, 2);
-    expect(c.status!.recovery).to.include({ phase: 'completed', sourceKind: 'objectStore', externalCluster: 'cluster-sample', backupID: backupStatus.backupId });
+    expect(c.status!.recovery).to.include({
+      phase: 'completed',
+      sourceKind: 'objectStore',
+      externalCluster: 'cluster-sample',
+      backupID: backupStatus.backupId,
+    });
     const restoredApp = await appUser(fx.core, fx.namespace, 'cluster-sample-app').catch(() => app);
     expect(checksums(podIpOf(c, 'recovered-cluster-1'), restoredApp, 'shop')).to.deep.equal(sourceChecksums);
   });
