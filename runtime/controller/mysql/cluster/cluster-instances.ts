@@ -4,15 +4,17 @@
  */
 import type { Pod } from '../../kube/client.js';
 import type { ClusterScope } from './cluster-scope.js';
-import { pkiSecretNames } from './cluster-pki-names.js';
+import type { ClusterPkiSecretNames } from './cluster-pki.js';
 import { appSecretName, systemUsersSecretName } from './cluster-users.js';
-import { instancePod, instancePvc } from './instance-pod.js';
+import { instancePod } from './instance-pod.js';
+import { instancePvc } from './instance-pvc.js';
 import type { InstanceAction, InstancePlan } from './instance-plan.js';
 
 export interface PlanContext {
   readonly primaryPod?: Pod;
   /** status.instanceNames before this pass: a replica missing from the store now was lost. */
   readonly knownNames: readonly string[];
+  readonly pki: ClusterPkiSecretNames;
 }
 
 async function apply(scope: ClusterScope, action: InstanceAction, context: PlanContext): Promise<void> {
@@ -34,10 +36,17 @@ async function apply(scope: ClusterScope, action: InstanceAction, context: PlanC
           ...(action.role === 'replica' && primaryIp
             ? { primary: { podIp: primaryIp, instanceName: context.primaryPod!.metadata!.name! } }
             : {}),
-          image: cluster.spec.imageName ?? scope.ctx.settings.instanceImage ?? scope.ctx.settings.workerImage,
-          pki: pkiSecretNames(scope.name, cluster.spec.certificates),
-          systemUsersSecret: systemUsersSecretName(scope.name),
-          appSecret: appSecretName(scope.name, cluster.spec),
+          image: scope.ctx.settings.instanceImage ?? scope.ctx.settings.workerImage,
+          secrets: {
+            serverTLS: context.pki.serverTLS,
+            serverCA: context.pki.serverCA,
+            clientCA: context.pki.clientCA,
+            replicationTLS: context.pki.replicationTLS,
+            systemUsers: systemUsersSecretName(scope.name),
+            appUser: appSecretName(scope.name, cluster.spec),
+          },
+          appDatabase: cluster.spec.bootstrap?.initdb?.database,
+          bootstrap: action.role === 'primary' && cluster.spec.bootstrap?.recovery ? 'recovery' : 'initdb',
           owner: scope.owner,
         }),
       );

@@ -7,15 +7,14 @@
 import type { InstanceStatus } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
 import { ANNOTATIONS, LABELS, type InstanceRole } from '../../../contracts/instance-pod.js';
 import type { Pod } from '../../kube/client.js';
-import { pkiSecretNames } from './cluster-pki-names.js';
+import type { ClusterPkiSecretNames } from './cluster-pki.js';
 import type { ClusterScope } from './cluster-scope.js';
 import { assessInstance, type InstanceHealth } from './instance-health.js';
 import { fetchInstanceStatus, pointReplicaAt, type InstanceManagerStatus, type InstanceManagerTls } from './instance-manager-client.js';
 
 const isReady = (pod: Pod): boolean => !!pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 
-async function instanceManagerTls(scope: ClusterScope): Promise<InstanceManagerTls | undefined> {
-  const names = pkiSecretNames(scope.name, scope.cluster.spec.certificates);
+async function instanceManagerTls(scope: ClusterScope, names: ClusterPkiSecretNames): Promise<InstanceManagerTls | undefined> {
   const read = (name: string) => scope.ctx.client.readSecret(scope.namespace, name).catch(() => undefined);
   const [client, ca] = await Promise.all([read(names.clientTLS), read(names.serverCA)]);
   const field = (data: Record<string, string> | undefined, key: string) =>
@@ -59,8 +58,8 @@ export interface Observation {
 }
 
 /** Reads every instance, labels its Pod, re-points replicas that follow an old primary address. */
-export async function observeInstances(scope: ClusterScope, pods: Pod[], primaryName: string): Promise<Observation> {
-  const tls = await instanceManagerTls(scope);
+export async function observeInstances(scope: ClusterScope, pods: Pod[], primaryName: string, pki: ClusterPkiSecretNames): Promise<Observation> {
+  const tls = await instanceManagerTls(scope, pki);
   const live = pods.filter((p) => !p.metadata?.deletionTimestamp);
   const statuses = await Promise.all(live.map((pod) => statusOf(pod, tls)));
   const primaryIndex = live.findIndex((p) => p.metadata?.name === primaryName);

@@ -11,6 +11,7 @@ import { KINDS } from '../../kube/kinds.js';
 import { ownerKeysOf } from '../../kube/owner-keys.js';
 import type { ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from '../../reconciler.js';
 import { LABELS } from '../../../contracts/instance-pod.js';
+import type { ClusterPkiSecretNames } from './cluster-pki.js';
 import { ensureClusterPki } from './cluster-pki-reconcile.js';
 import { instanceStatusRows, observeInstances } from './cluster-observe.js';
 import { RecoveryStep, RECOVERY_JOB_SELECTOR } from './cluster-recovery.js';
@@ -58,8 +59,8 @@ class ClusterPass {
       await scope.setPhase('Failed', invalid.reason, invalid.message);
       return {};
     }
-    const pki = await ensureClusterPki(scope.ctx.client, scope.cluster);
-    if ('reason' in pki) {
+    const pki = await ensureClusterPki(scope.ctx.client, scope.cluster, { now: scope.ctx.now() });
+    if (!pki.ok) {
       await scope.setPhase('Failed', pki.reason, pki.message);
       return { requeueAfterMs: 60_000 };
     }
@@ -73,14 +74,14 @@ class ClusterPass {
     if (blocked) return blocked;
     const restored = await recovery?.run();
     if (restored && !restored.done) return { requeueAfterMs: restored.requeueAfterMs };
-    const waiting = await this.instances();
-    const observed = await this.status();
-    const renewIn = Math.max(1_000, pki.renewAt.getTime() - scope.ctx.now().getTime());
+    const waiting = await this.instances(pki.names);
+    const observed = await this.status(pki.names);
+    const renewIn = pki.nextRenewal ? Math.max(1_000, pki.nextRenewal.getTime() - scope.ctx.now().getTime()) : Infinity;
     return { requeueAfterMs: Math.min(waiting ? WAITING_MS : STATUS_REFRESH_MS, observed ?? STATUS_REFRESH_MS, renewIn) };
   }
 
   /** Creates and deletes instance Pods and PVCs toward spec.instances; true while something is still coming up. */
-  private async instances(): Promise<boolean> {
+  private async instances(pki: ClusterPkiSecretNames): Promise<boolean> {
     const { scope } = this;
     const selector = LABELS.cluster + '=' + scope.name;
     const [pods, pvcs] = await Promise.all([
@@ -105,18 +106,18 @@ class ClusterPass {
       return false;
     }
     const primaryPod = pods.find((p) => p.metadata?.name === this.primaryName);
-    await applyInstancePlan(scope, plan, { primaryPod, knownNames: scope.status.instanceNames ?? [] });
+    await applyInstancePlan(scope, plan, { primaryPod, knownNames: scope.status.instanceNames ?? [], pki });
     if (plan.latestSerial !== scope.status.latestGeneratedInstance) await scope.patchStatus({ latestGeneratedInstance: plan.latestSerial });
     return !!plan.waiting || plan.actions.length > 0;
   }
 
   /** Reads every instance and writes the Cluster's status; returns how soon to look again. */
-  private async status(): Promise<number | undefined> {
+  private async status(pki: ClusterPkiSecretNames): Promise<number | undefined> {
     const { scope } = this;
     const pods = (await scope.ctx.client.listPods(scope.namespace, `${LABELS.cluster}=${scope.name}`)).filter(
       (p) => serialOf(scope.name, p.metadata?.name ?? '') !== undefined,
     );
-    const observation = await observeInstances(scope, pods, this.primaryName);
+    const observation = await observeInstances(scope, pods, this.primaryName, pki);
     const now = scope.ctx.now();
     const readyInstances = observation.instances.filter((i) => i.ready).length;
     const desired = scope.cluster.spec.instances ?? 1;

@@ -11,7 +11,7 @@ import { KINDS } from '../../kube/kinds.js';
 import type { KubeObject } from '../../reconciler.js';
 import type { ClusterScope } from './cluster-scope.js';
 import { openObjectStore } from './cluster-store-client.js';
-import { instancePvc } from './instance-pod.js';
+import { instancePvc } from './instance-pvc.js';
 import { instanceName } from './instance-plan.js';
 import { RECOVERY_CONTAINER, RECOVERY_JOB_SELECTOR, recoveryJobName, renderRecoveryJob } from './recovery-job.js';
 import { recoveryFailureFromWorker, latestRecoveryProgress } from './recovery-outcome.js';
