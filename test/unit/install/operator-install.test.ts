@@ -178,7 +178,7 @@ describe('OperatorInstall bundle', () => {
       ['', ['pods'], ['get', 'list', 'watch', 'create', 'delete']],
       ['', ['events'], ['create', 'patch']],
       ['events.k8s.io', ['events'], ['create', 'patch']],
-      ['', ['secrets'], ['get', 'create', 'delete']],
+      ['', ['secrets'], ['get', 'create', 'update', 'delete']],
     ];
     expected.forEach(([group, resources, verbs], index) => {
       it(`cluster rule ${index + 1}: ${group || 'core'} ${resources.join(',')} → ${verbs.join(',')}`, () => {

@@ -219,11 +219,11 @@ function parse(pem: string): X509Certificate | undefined {
   }
 }
 
-/**
- * A usable CA: parses, is a CA, signed itself, holds the key that goes with it, and is not due for
- * renewal. (The callers' try turns a key that does not parse into false.)
- */
-export function caIsCurrent(ca: PemPair, now: Date): boolean {
+/** Whether `certPem` (a CA certificate) has not expired at `now`. */
+export const stillValid = (certPem: string, now: Date): boolean => (validityOf(certPem)?.notAfter.getTime() ?? 0) > now.getTime();
+
+/** A sound CA: parses, is a CA, signed itself, holds the key that goes with it, and has not expired. */
+export function caIsSound(ca: PemPair, now: Date): boolean {
   const cert = parse(ca.cert);
   try {
     return (
@@ -232,15 +232,16 @@ export function caIsCurrent(ca: PemPair, now: Date): boolean {
       cert.checkIssued(cert) &&
       cert.verify(cert.publicKey) &&
       cert.checkPrivateKey(createPrivateKey(ca.key)) &&
-      !needsRenewal(ca.cert, now)
+      stillValid(ca.cert, now)
     );
   } catch {
+    // A key that does not parse.
     return false;
   }
 }
 
-/** Whether `certPem` (a CA certificate) has not expired at `now`. */
-export const stillValid = (certPem: string, now: Date): boolean => (validityOf(certPem)?.notAfter.getTime() ?? 0) > now.getTime();
+/** A CA the operator keeps signing with: sound and not yet due for renewal. */
+export const caIsCurrent = (ca: PemPair, now: Date): boolean => caIsSound(ca, now) && !needsRenewal(ca.cert, now);
 
 /**
  * A leaf the operator may keep: parses, holds its key, was signed by `caCert`, names what a leaf of
