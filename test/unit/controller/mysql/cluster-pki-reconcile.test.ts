@@ -45,9 +45,10 @@ class FakeSecrets implements PkiClient {
     this.secrets.set(key, toWire({ ...secret, metadata: { ...secret.metadata, resourceVersion: version } }));
   }
 
-  put(name: string, data: Record<string, string>, extra: Partial<V1Secret['metadata']> = {}): void {
+  /** A Secret someone else made: no owner reference. */
+  put(name: string, data: Record<string, string>): void {
     const encoded = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
-    this.secrets.set(`shop/${name}`, { metadata: { name, namespace: 'shop', resourceVersion: '7', ...extra }, data: encoded });
+    this.secrets.set(`shop/${name}`, { metadata: { name, namespace: 'shop', resourceVersion: '7' }, data: encoded });
   }
 
   text(name: string, key: string): string {
@@ -59,11 +60,11 @@ class FakeSecrets implements PkiClient {
   }
 }
 
-const cluster = (spec: ClusterObject['spec'] = {}): ClusterObject => ({
+const cluster = (spec: Omit<ClusterObject['spec'], 'storage'> = {}): ClusterObject => ({
   apiVersion: 'mysql.cloudnative-mysql.io/v1alpha1',
   kind: 'Cluster',
   metadata: { name: 'db', namespace: 'shop', uid: 'uid-1' },
-  spec,
+  spec: { storage: { size: '1Gi' }, ...spec },
 });
 
 const LEAVES = ['db-server-tls', 'db-client-tls', 'db-replication-tls'];
