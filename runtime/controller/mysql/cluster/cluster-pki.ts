@@ -141,7 +141,7 @@ export async function renewLeaf(request: LeafRequest): Promise<PemPair> {
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serialNumber(),
     subject: `CN=${identity.cn}`,
-    issuer: caCert.subject,
+    issuer: caCert.subjectName,
     notBefore: new Date(now.getTime() - BACKDATE_MS),
     notAfter: new Date(notAfter),
     publicKey: keys.publicKey,
@@ -222,13 +222,17 @@ function parse(pem: string): X509Certificate | undefined {
 /** Whether `certPem` (a CA certificate) has not expired at `now`. */
 export const stillValid = (certPem: string, now: Date): boolean => (validityOf(certPem)?.notAfter.getTime() ?? 0) > now.getTime();
 
-/** A sound CA: parses, is a CA, signed itself, holds the key that goes with it, and has not expired. */
+/**
+ * A sound CA: parses, is a CA with an ECDSA P-256 key (the only kind the operator signs with),
+ * signed itself, holds the key that goes with it, and has not expired.
+ */
 export function caIsSound(ca: PemPair, now: Date): boolean {
   const cert = parse(ca.cert);
   try {
     return (
       !!cert &&
       cert.ca &&
+      cert.publicKey.asymmetricKeyDetails?.namedCurve === 'prime256v1' &&
       cert.checkIssued(cert) &&
       cert.verify(cert.publicKey) &&
       cert.checkPrivateKey(createPrivateKey(ca.key)) &&
