@@ -351,19 +351,24 @@ export interface InstanceManagerEnv {
   readonly port: number;
   readonly host: string;
   readonly zstd: 'auto' | 'in-process';
-  readonly tls: { key: string; cert: string; clientCa: string };
+  /**
+   * The PEMs as read at start, and the files they came from: mounted Secrets the operator renews in
+   * place, which the instance manager re-reads to reload its certificate without a restart.
+   */
+  readonly tls: { key: string; cert: string; clientCa: string; files: { key: string; cert: string; clientCa: string } };
   readonly connection: { socket?: string; host?: string; port?: number; user: string; passwordFile?: string };
   readonly instanceName: string;
 }
 
 /** `silo instance-manager`: the sidecar's settings. */
 export function decodeInstanceManagerEnv(env: Env): InstanceManagerEnv {
-  const read = (name: string) => {
-    const path = required(env, name, "mount the Cluster's PKI Secret and point it at the file");
+  const path = (name: string) => required(env, name, "mount the Cluster's PKI Secret and point it at the file");
+  const files = { key: path(VAR.imTlsKeyFile), cert: path(VAR.imTlsCertFile), clientCa: path(VAR.imClientCaFile) };
+  const read = (name: string, file: string) => {
     try {
-      return readFileSync(path, 'utf8');
+      return readFileSync(file, 'utf8');
     } catch {
-      throw new ConfigError(`${name} points at ${path}, which cannot be read`);
+      throw new ConfigError(`${name} points at ${file}, which cannot be read`);
     }
   };
   const engine = engineFromEnv(env, VAR.imEngine);
@@ -377,7 +382,12 @@ export function decodeInstanceManagerEnv(env: Env): InstanceManagerEnv {
     engine,
     port,
     zstd,
-    tls: { key: read(VAR.imTlsKeyFile), cert: read(VAR.imTlsCertFile), clientCa: read(VAR.imClientCaFile) },
+    tls: {
+      key: read(VAR.imTlsKeyFile, files.key),
+      cert: read(VAR.imTlsCertFile, files.cert),
+      clientCa: read(VAR.imClientCaFile, files.clientCa),
+      files,
+    },
     connection: {
       socket: env[VAR.dbSocket],
       host: env[VAR.dbHost],

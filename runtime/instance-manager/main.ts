@@ -11,7 +11,15 @@ import { createInstanceManagerServer } from './server.js';
 export async function runInstanceManager(env: Env, logger: Logger): Promise<void> {
   const config = decodeInstanceManagerEnv(env);
   const engine = createEngine(config.engine, { connection: config.connection, instanceName: config.instanceName });
-  const server = createInstanceManagerServer({ tls: config.tls, engine, logger, instanceName: config.instanceName, zstd: config.zstd });
+  // The certificate files are re-read every 30 s: a renewed certificate is served without a restart (decision 0260).
+  const server = createInstanceManagerServer({
+    tls: config.tls,
+    tlsFiles: config.tls.files,
+    engine,
+    logger,
+    instanceName: config.instanceName,
+    zstd: config.zstd,
+  });
   const { host, port } = config;
   await new Promise<void>((resolve) => server.listen(port, host, resolve));
   logger.info('instance manager listening', { host, port, engine: engine.name });

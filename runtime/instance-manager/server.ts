@@ -4,6 +4,7 @@ import type { Logger } from '../logging/logger.js';
 import { COMPRESSION_HEADER, EXPECTED_BYTES_HEADER, PATHS, STATUS, TRAILERS } from '../contracts/instance-manager-protocol.js';
 import { compressionFromQuery } from './compression-query.js';
 import type { Engine } from './engine.js';
+import { reloadTlsOnChange, secureContextOptions, type TlsFiles } from './tls-reload.js';
 import { findZstdCli } from './zstd-cli.js';
 
 /**
@@ -13,6 +14,13 @@ import { findZstdCli } from './zstd-cli.js';
  */
 export interface InstanceManagerOptions {
   readonly tls: { key: string; cert: string; clientCa: string };
+  /**
+   * The files `tls` was read from (mounted Secrets): the server re-reads them and swaps its
+   * certificate when they change, without a restart (tls-reload.ts). Without them it is fixed.
+   */
+  readonly tlsFiles?: TlsFiles;
+  /** How often tlsFiles are read. @default TLS_RELOAD_INTERVAL_MS (30 s) */
+  readonly tlsReloadIntervalMs?: number;
   /** The database engine (engines/index.ts createEngine). */
   readonly engine: Engine;
   readonly logger: Logger;
@@ -115,15 +123,8 @@ export function createInstanceManagerServer(options: InstanceManagerOptions): Se
     }
   };
 
-  return createServer(
-    {
-      key: options.tls.key,
-      cert: options.tls.cert,
-      ca: options.tls.clientCa,
-      requestCert: true,
-      rejectUnauthorized: true,
-      minVersion: 'TLSv1.2',
-    },
+  const server = createServer(
+    { ...secureContextOptions(options.tls), requestCert: true, rejectUnauthorized: true },
     (request, response) => {
       const url = new URL(request.url ?? '/', 'https://instance-manager');
       if (request.method === 'GET' && url.pathname === PATHS.healthz) return void response.end('ok\n');
@@ -144,4 +145,14 @@ export function createInstanceManagerServer(options: InstanceManagerOptions): Se
       });
     },
   );
+  if (options.tlsFiles) {
+    const stop = reloadTlsOnChange(server, {
+      files: options.tlsFiles,
+      initial: options.tls,
+      logger: options.logger,
+      intervalMs: options.tlsReloadIntervalMs,
+    });
+    server.once('close', stop);
+  }
+  return server;
 }

@@ -1,6 +1,6 @@
 /**
  * The operator's permissions, as data, so tests can assert them rule by rule.
- * Least privilege: no wildcards; Secrets are `get` only (no list/watch), see
+ * Least privilege: no wildcards; Secrets are never listed or watched, see
  * docs/decisions/0003-secret-get-cluster-wide.md.
  */
 export interface PolicyRule {
@@ -35,9 +35,9 @@ export const OPERATOR_CLUSTER_RULES: PolicyRule[] = [
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
   // BackupStorage is cluster-scoped and names a Secret in any namespace; the controller checks it
   // exists, and copies the needed keys into a run's namespace, because a Pod can only mount Secrets
-  // of its own namespace (decisions 0003, 0210). A Cluster's PKI and system users are Secrets it
-  // creates and renews (update). Never list or watch.
-  { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'create', 'update', 'patch', 'delete'] },
+  // of its own namespace (decisions 0003, 0210). `update` renews a Cluster's own PKI Secrets in place
+  // (decision 0260). Never list or watch.
+  { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'create', 'update', 'delete'] },
 ];
 
 /** Namespaced rules for leader election, in the operator's namespace only. */

@@ -142,6 +142,11 @@ export class KubeClient {
     await this.core.createNamespacedSecret({ namespace, body: secret });
   }
 
+  /** Replaces the Secret (PUT): `metadata.resourceVersion` makes a concurrent change a 409 instead of a lost write. */
+  async replaceSecret(namespace: string, secret: V1Secret): Promise<void> {
+    await this.core.replaceNamespacedSecret({ namespace, name: secret.metadata!.name!, body: secret });
+  }
+
   async deleteSecret(namespace: string, name: string): Promise<void> {
     await this.core.deleteNamespacedSecret({ namespace, name });
   }

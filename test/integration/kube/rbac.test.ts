@@ -46,6 +46,8 @@ function allowedAsks(): Ask[] {
     );
   }
   asks.push({ verb: 'get', group: '', resource: 'secrets', namespace: 'team-a' }, { verb: 'get', group: '', resource: 'secrets' });
+  // A Cluster's PKI Secrets are renewed in place (decision 0260).
+  asks.push({ verb: 'update', group: '', resource: 'secrets', namespace: 'team-a' });
   for (const verb of ['get', 'create', 'update'])
     asks.push({ verb, group: 'coordination.k8s.io', resource: 'leases', namespace: OPERATOR_NS });
   return asks;

@@ -589,7 +589,12 @@ describe('contracts/worker-env: the instance manager', () => {
         zstd: 'auto',
         host: '127.1.0.5',
         instanceName: 'db-1',
-        tls: { cert: 'cert pem', key: 'key pem', clientCa: 'ca pem' },
+        tls: {
+          cert: 'cert pem',
+          key: 'key pem',
+          clientCa: 'ca pem',
+          files: { cert: join(dir, 'cert'), key: join(dir, 'key'), clientCa: join(dir, 'ca') },
+        },
         connection: { socket: '/run/mysqld/mysqld.sock', host: undefined, port: undefined, user: 'root', passwordFile: '/var/run/pw' },
       });
       expect(() => decodeInstanceManagerEnv({ ...env, SILO_IM_ENGINE: 'postgres' })).to.throw(

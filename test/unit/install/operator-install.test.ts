@@ -181,7 +181,7 @@ describe('OperatorInstall bundle', () => {
       ['', ['services'], ['get', 'create', 'patch']],
       ['', ['events'], ['create', 'patch']],
       ['events.k8s.io', ['events'], ['create', 'patch']],
-      ['', ['secrets'], ['get', 'create', 'update', 'patch', 'delete']],
+      ['', ['secrets'], ['get', 'create', 'update', 'delete']],
     ];
     expected.forEach(([group, resources, verbs], index) => {
       it(`cluster rule ${index + 1}: ${group || 'core'} ${resources.join(',')} → ${verbs.join(',')}`, () => {
