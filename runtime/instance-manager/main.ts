@@ -10,7 +10,12 @@ import { createInstanceManagerServer } from './server.js';
  */
 export async function runInstanceManager(env: Env, logger: Logger): Promise<void> {
   const config = decodeInstanceManagerEnv(env);
-  const engine = createEngine(config.engine, { connection: config.connection, instanceName: config.instanceName });
+  const engine = createEngine(config.engine, {
+    connection: config.connection,
+    backupUser: config.backupUser,
+    replicationUser: config.replicationUser,
+    instanceName: config.instanceName,
+  });
   const server = createInstanceManagerServer({ tls: config.tls, engine, logger, instanceName: config.instanceName, zstd: config.zstd });
   const { host, port } = config;
   await new Promise<void>((resolve) => server.listen(port, host, resolve));
