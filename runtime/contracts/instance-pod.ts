@@ -100,6 +100,8 @@ export const LABELS = {
 export const ANNOTATIONS = {
   replicationLag: 'mysql.cloudnative-mysql.io/replication-lag-seconds',
   serverId: 'mysql.cloudnative-mysql.io/server-id',
+  /** The instance's serial (`<cluster>-<serial>`), on its Pod and its PVC. */
+  serial: 'mysql.cloudnative-mysql.io/serial',
 } as const;
 
 /** Init container and container names. */
