@@ -9,6 +9,8 @@
  *   silo delete object   (SILO_DATA_KEY and its metadata.json; BackupRun retainPolicy: Delete)
  *   silo prune           (SILO_PRUNE_PREFIXES: whole backups, metadata.json first; retention and remote deletion)
  *   silo instance-manager
+ *   silo instance init   (the instance Pod's bootstrap init container: initdb, or clone the primary)
+ *   silo instance db     (the instance Pod's database container: mariadbd with Silo's options)
  *   silo controller [--leader-elect] [--watch-namespace a,b] … (runtime/controller/manager/flags.ts)
  * Exit codes and the result line: runtime/contracts/worker-result.ts. Logs: JSON lines on stderr.
  */
@@ -106,8 +108,13 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (command === 'instance-manager') return runInstanceManager(process.env, logger);
+  // Not a worker: no result line; the exit status is mariadbd's (db) or 0 once the volume is complete (init).
+  if (command === 'instance') {
+    process.exitCode = await (await import('./instance/main.js')).runInstanceCommand(mode, process.env, logger);
+    return;
+  }
   throw new ConfigError(
-    `unknown command "${[command, mode].filter(Boolean).join(' ')}"; use backup command|fifo|physical, restore command|physical, delete object, prune, instance-manager or controller`,
+    `unknown command "${[command, mode].filter(Boolean).join(' ')}"; use backup command|fifo|physical, restore command|physical, delete object, prune, instance-manager, instance init|db or controller`,
   );
 }
 

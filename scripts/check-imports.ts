@@ -31,15 +31,24 @@ export const IMPORT_RULES: ImportRule[] = [
     forbidden: ['runtime/instance-manager/'],
     why: 'the data path reaches the instance manager through runtime/contracts/',
   },
-  { from: 'runtime/instance-manager/', forbidden: ['runtime/workers/'], why: 'the instance manager does not depend on the workers' },
+  {
+    from: 'runtime/instance-manager/',
+    forbidden: ['runtime/workers/', 'runtime/instance/'],
+    why: 'the instance manager depends on neither the workers nor the commands beside it in the Pod',
+  },
+  {
+    from: 'runtime/instance/',
+    forbidden: ['runtime/controller/', 'runtime/instance-manager/', 'runtime/workers/'],
+    why: 'the commands inside an instance Pod share only runtime/contracts/ with the controller and the instance manager',
+  },
   {
     from: 'runtime/controller/',
-    forbidden: ['runtime/datapath/', 'runtime/workers/'],
+    forbidden: ['runtime/datapath/', 'runtime/workers/', 'runtime/instance/'],
     why: 'the controller never touches payload bytes; it shares only runtime/contracts/ with the workers',
   },
   {
     from: 'runtime/contracts/',
-    forbidden: ['runtime/controller/', 'runtime/workers/', 'runtime/datapath/', 'runtime/instance-manager/'],
+    forbidden: ['runtime/controller/', 'runtime/workers/', 'runtime/datapath/', 'runtime/instance-manager/', 'runtime/instance/'],
     why: 'a contract is what two processes share; it depends on neither side',
   },
   { from: 'src/', forbidden: ['runtime/', 'test/'], why: 'the construct library ships without the runtime and the tests' },

@@ -74,6 +74,13 @@ export const INSTANCE_VAR = {
   /** A replica's primary: its pod IP (no DNS on the test stack) and its instance manager's URL. */
   primaryHost: 'SILO_PRIMARY_HOST',
   primaryInstanceManager: 'SILO_PRIMARY_INSTANCE_MANAGER',
+  /** The primary's instance name, recorded as `clonedFrom` in the state file. */
+  primaryInstanceName: 'SILO_PRIMARY_INSTANCE_NAME',
+  /**
+   * `recovery` on the first primary of a Cluster bootstrapped from a backup: an empty volume is an
+   * error (the recovery Job fills it), never a reason to initialise an empty database. Default `initdb`.
+   */
+  bootstrap: 'SILO_BOOTSTRAP',
   /** The DNS name every instance manager's certificate carries (`<cluster>-instance-manager`). */
   tlsServerName: 'SILO_TLS_SERVER_NAME',
   appDatabase: 'SILO_APP_DATABASE',
@@ -93,6 +100,8 @@ export const LABELS = {
 export const ANNOTATIONS = {
   replicationLag: 'mysql.cloudnative-mysql.io/replication-lag-seconds',
   serverId: 'mysql.cloudnative-mysql.io/server-id',
+  /** The instance's serial (`<cluster>-<serial>`), on its Pod and its PVC. */
+  serial: 'mysql.cloudnative-mysql.io/serial',
 } as const;
 
 /** Init container and container names. */

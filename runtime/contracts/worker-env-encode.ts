@@ -177,6 +177,12 @@ export function encodeWorkerEnv(spec: WorkerEnvSpec): V1EnvVar[] {
   ];
 }
 
+/** A database user and the mounted file holding its password (never the password itself). */
+export interface DatabaseUserSpec {
+  readonly user: string;
+  readonly passwordFile?: string;
+}
+
 /** The instance manager's settings as the Pod that runs it writes them. */
 export interface InstanceManagerEnvSpec {
   /** Written only when it is not the default (mysql). */
@@ -191,6 +197,10 @@ export interface InstanceManagerEnvSpec {
     readonly user?: string;
     readonly passwordFile?: string;
   };
+  /** mariabackup's own user (RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR, …); without it the backup connects as `connection.user`. */
+  readonly backupUser?: DatabaseUserSpec;
+  /** The user a replica connects to its primary as, when `POST /cluster/replication` points it at a new one. */
+  readonly replicationUser?: DatabaseUserSpec;
   /** POD_NAME from metadata.name (the name /status reports). */
   readonly podName?: boolean;
   /** Listen on the pod IP (SILO_IM_HOST from status.podIP), or on this address. */
@@ -211,6 +221,10 @@ export function encodeInstanceManagerEnv(spec: InstanceManagerEnvSpec): V1EnvVar
     ...value(VAR.dbPort, c.port),
     ...value(VAR.dbUser, c.user),
     ...value(VAR.dbPasswordFile, c.passwordFile),
+    ...value(VAR.dbBackupUser, spec.backupUser?.user),
+    ...value(VAR.dbBackupPasswordFile, spec.backupUser?.passwordFile),
+    ...value(VAR.dbReplicationUser, spec.replicationUser?.user),
+    ...value(VAR.dbReplicationPasswordFile, spec.replicationUser?.passwordFile),
     ...(spec.podName ? [{ name: VAR.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }] : []),
     ...(typeof spec.host === 'object'
       ? [{ name: VAR.imHost, valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }]

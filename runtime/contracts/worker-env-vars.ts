@@ -69,6 +69,12 @@ export const VAR = {
   dbPort: 'SILO_DB_PORT',
   dbUser: 'SILO_DB_USER',
   dbPasswordFile: 'SILO_DB_PASSWORD_FILE',
+  /** mariabackup's own database user and its password file; without them the backup connects as SILO_DB_USER. */
+  dbBackupUser: 'SILO_DB_BACKUP_USER',
+  dbBackupPasswordFile: 'SILO_DB_BACKUP_PASSWORD_FILE',
+  /** The user a replica connects to its primary as, for `POST /cluster/replication`. */
+  dbReplicationUser: 'SILO_DB_REPLICATION_USER',
+  dbReplicationPasswordFile: 'SILO_DB_REPLICATION_PASSWORD_FILE',
   podIp: 'POD_IP',
 } as const;
 

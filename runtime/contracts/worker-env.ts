@@ -357,7 +357,25 @@ export interface InstanceManagerEnv {
    */
   readonly tls: { key: string; cert: string; clientCa: string; files: { key: string; cert: string; clientCa: string } };
   readonly connection: { socket?: string; host?: string; port?: number; user: string; passwordFile?: string };
+  /** mariabackup's own user, when the Pod names one (SILO_DB_BACKUP_USER). */
+  readonly backupUser?: { user: string; passwordFile?: string };
+  /** The replication user for `POST /cluster/replication` (SILO_DB_REPLICATION_USER). */
+  readonly replicationUser?: { user: string; passwordFile?: string };
   readonly instanceName: string;
+}
+
+/** `{ [key]: value }`, or nothing when the value is undefined (decoded settings carry no undefined keys). */
+const optional = <K extends string, V>(key: K, v: V | undefined): { [P in K]?: V } =>
+  v === undefined ? {} : ({ [key]: v } as { [P in K]?: V });
+
+/** A user named by `userVar` with its password file from `fileVar`; a password file without a user is a mistake. */
+function databaseUser(env: Env, userVar: string, fileVar: string): { user: string; passwordFile?: string } | undefined {
+  const user = env[userVar];
+  if (!user) {
+    if (env[fileVar]) throw new ConfigError(`${fileVar} is set but ${userVar} is not; name the user the password belongs to`);
+    return undefined;
+  }
+  return { user, ...(env[fileVar] ? { passwordFile: env[fileVar] } : {}) };
 }
 
 /** `silo instance-manager`: the sidecar's settings. */
@@ -395,6 +413,8 @@ export function decodeInstanceManagerEnv(env: Env): InstanceManagerEnv {
       user: env[VAR.dbUser] ?? 'root',
       passwordFile: env[VAR.dbPasswordFile],
     },
+    ...optional('backupUser', databaseUser(env, VAR.dbBackupUser, VAR.dbBackupPasswordFile)),
+    ...optional('replicationUser', databaseUser(env, VAR.dbReplicationUser, VAR.dbReplicationPasswordFile)),
     instanceName: env[VAR.podName] ?? 'instance',
     host: env[VAR.imHost] ?? env[VAR.podIp] ?? '0.0.0.0',
   };

@@ -8,6 +8,7 @@
 import type { Readable } from 'node:stream';
 import type { Logger } from '../logging/logger.js';
 import type { CompressionOptions } from '../datapath/stages/compression.js';
+import type { ReplicationSourceRequest } from '../contracts/instance-manager-protocol.js';
 
 export interface BackupStreamOutcome {
   /** The backup tool's exit status, or its signal. */
@@ -59,6 +60,12 @@ export interface Engine {
   ): Promise<EngineBackup>;
   /** Extra /status fields; never rejects (a database that does not answer must not hide the backup state). */
   status(): Promise<Record<string, unknown>>;
+  /**
+   * `POST /cluster/replication`: points this replica at another primary, keeping its position.
+   * Rejects with an error carrying `status` (409: this instance is a primary) or any other error (500).
+   * An engine without replication leaves it out and the route answers 404.
+   */
+  setReplicationSource?(request: ReplicationSourceRequest): Promise<void>;
 }
 
 /** How an engine reaches its local database. The password comes from a file, never from argv. */
@@ -70,8 +77,18 @@ export interface DatabaseConnection {
   readonly passwordFile?: string;
 }
 
+/** Another user of the same database, its password from a mounted file. */
+export interface DatabaseUser {
+  readonly user: string;
+  readonly passwordFile?: string;
+}
+
 export interface EngineOptions {
   readonly connection: DatabaseConnection;
+  /** The backup tool's own user (e.g. silo_backup); without it the backup connects as `connection.user`. */
+  readonly backupUser?: DatabaseUser;
+  /** The user a replica connects to its primary as (`setReplicationSource`). */
+  readonly replicationUser?: DatabaseUser;
   /** Instance name, for messages. */
   readonly instanceName: string;
 }

@@ -10,7 +10,12 @@ import { createInstanceManagerServer } from './server.js';
  */
 export async function runInstanceManager(env: Env, logger: Logger): Promise<void> {
   const config = decodeInstanceManagerEnv(env);
-  const engine = createEngine(config.engine, { connection: config.connection, instanceName: config.instanceName });
+  const engine = createEngine(config.engine, {
+    connection: config.connection,
+    backupUser: config.backupUser,
+    replicationUser: config.replicationUser,
+    instanceName: config.instanceName,
+  });
   // The certificate files are re-read every 30 s: a renewed certificate is served without a restart (decision 0260).
   const server = createInstanceManagerServer({
     tls: config.tls,

@@ -1,9 +1,17 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logging/logger.js';
-import { COMPRESSION_HEADER, EXPECTED_BYTES_HEADER, PATHS, STATUS, TRAILERS } from '../contracts/instance-manager-protocol.js';
+import {
+  COMPRESSION_HEADER,
+  EXPECTED_BYTES_HEADER,
+  PATHS,
+  REPLICATION_PATH,
+  STATUS,
+  TRAILERS,
+} from '../contracts/instance-manager-protocol.js';
 import { compressionFromQuery } from './compression-query.js';
 import type { Engine } from './engine.js';
+import { replicationRoute } from './replication-route.js';
 import { reloadTlsOnChange, secureContextOptions, type TlsFiles } from './tls-reload.js';
 import { findZstdCli } from './zstd-cli.js';
 
@@ -94,6 +102,13 @@ export function createInstanceManagerServer(options: InstanceManagerOptions): Se
   let running: ({ startedAt: string } & Record<string, string | undefined>) | undefined;
   let last: LastBackup | undefined;
   const zstdCli = options.zstd === 'in-process' ? Promise.resolve(undefined) : findZstdCli();
+  // The engine's fields are best effort: a database that does not answer must not hide the backup state.
+  const status = async () => ({
+    instance: options.instanceName,
+    backupRunning: running ?? null,
+    lastBackup: last ?? null,
+    ...(await engine.status()),
+  });
   const backup = async (_request: IncomingMessage, response: ServerResponse, url: URL) => {
     if (running) {
       return json(response, STATUS.busy, {
@@ -130,18 +145,13 @@ export function createInstanceManagerServer(options: InstanceManagerOptions): Se
       if (request.method === 'GET' && url.pathname === PATHS.healthz) return void response.end('ok\n');
       if (request.method === 'GET' && url.pathname === PATHS.status) {
         response.setHeader('content-type', 'application/json');
-        // The engine's fields are best effort: a database that does not answer must not hide the backup state.
-        return void engine
-          .status()
-          .then((fields) =>
-            response.end(
-              JSON.stringify({ instance: options.instanceName, backupRunning: running ?? null, lastBackup: last ?? null, ...fields }),
-            ),
-          );
+        return void status().then((body) => response.end(JSON.stringify(body)));
       }
       if (request.method === 'GET' && url.pathname === PATHS.backup) return void backup(request, response, url);
+      if (request.method === 'POST' && url.pathname === REPLICATION_PATH)
+        return void replicationRoute(request, response, engine, { logger: options.logger, status });
       json(response, 404, {
-        error: `no route ${request.method} ${url.pathname}; use GET ${PATHS.backup}, ${PATHS.healthz} or ${PATHS.status}`,
+        error: `no route ${request.method} ${url.pathname}; use GET ${PATHS.backup}, ${PATHS.healthz} or ${PATHS.status}, or POST ${REPLICATION_PATH}`,
       });
     },
   );

@@ -8,6 +8,9 @@ export interface Pki {
   serverKey: string;
   clientCert: string;
   clientKey: string;
+  /** A second client certificate from the same CA, CN silo-replication: what a replica clones with. */
+  replicationCert: string;
+  replicationKey: string;
   /** A client certificate from an unrelated CA: must be refused. */
   rogueClientCert: string;
   rogueClientKey: string;
@@ -87,6 +90,7 @@ export function createPki(dir: string, serverAltNames = 'DNS:localhost,IP:127.0.
   ca(dir, 'rogue-ca');
   issue(dir, 'instance', 'cluster-ca', `basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=${serverAltNames}\n`);
   issue(dir, 'backup-job', 'cluster-ca', 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n');
+  issue(dir, 'silo-replication', 'cluster-ca', 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n');
   issue(dir, 'intruder', 'rogue-ca', 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n');
   const read = (file: string) => readFileSync(join(dir, file), 'utf8');
   return {
@@ -95,6 +99,8 @@ export function createPki(dir: string, serverAltNames = 'DNS:localhost,IP:127.0.
     serverKey: read('instance.key'),
     clientCert: read('backup-job.crt'),
     clientKey: read('backup-job.key'),
+    replicationCert: read('silo-replication.crt'),
+    replicationKey: read('silo-replication.key'),
     rogueClientCert: read('intruder.crt'),
     rogueClientKey: read('intruder.key'),
     rogueCa: read('rogue-ca.crt'),

@@ -605,4 +605,43 @@ describe('contracts/worker-env: the instance manager', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('reads back the backup and replication users an instance Pod names, and refuses a password file without its user', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'silo-im-env-'));
+    try {
+      for (const name of ['cert', 'key', 'ca']) writeFileSync(join(dir, name), `${name} pem`);
+      const vars = encodeInstanceManagerEnv({
+        tls: { certFile: join(dir, 'cert'), keyFile: join(dir, 'key'), clientCaFile: join(dir, 'ca') },
+        connection: { socket: '/run/mysqld/mysqld.sock', user: 'silo_manager', passwordFile: '/var/run/silo/system-users/manager' },
+        backupUser: { user: 'silo_backup', passwordFile: '/var/run/silo/system-users/backup' },
+        replicationUser: { user: 'silo_replication', passwordFile: '/var/run/silo/system-users/replication' },
+        host: '127.1.0.9',
+      });
+      // Only file paths travel: no value in the Pod spec is a password.
+      expect(vars.filter((v) => /PASSWORD/.test(v.name)).map((v) => v.value)).to.deep.equal([
+        '/var/run/silo/system-users/manager',
+        '/var/run/silo/system-users/backup',
+        '/var/run/silo/system-users/replication',
+      ]);
+      const env = toProcessEnv(vars);
+      expect(decodeInstanceManagerEnv(env)).to.deep.include({
+        connection: {
+          socket: '/run/mysqld/mysqld.sock',
+          host: undefined,
+          port: undefined,
+          user: 'silo_manager',
+          passwordFile: '/var/run/silo/system-users/manager',
+        },
+        backupUser: { user: 'silo_backup', passwordFile: '/var/run/silo/system-users/backup' },
+        replicationUser: { user: 'silo_replication', passwordFile: '/var/run/silo/system-users/replication' },
+        host: '127.1.0.9',
+      });
+      expect(() => decodeInstanceManagerEnv({ ...env, SILO_DB_BACKUP_USER: '' })).to.throw(
+        ConfigError,
+        /^SILO_DB_BACKUP_PASSWORD_FILE is set but SILO_DB_BACKUP_USER is not/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -37,6 +37,10 @@ describe('scripts/check-imports.ts', () => {
     write('runtime/datapath/source.ts', "const lazy = () => import('../instance-manager/server.js');\n");
     write('src/constructs/x.ts', "import type { Manager } from '../../runtime/controller/manager.js';\n");
     write('runtime/cli.ts', "import { fixture } from '../test/support/fixture.js';\n");
+    write(
+      'runtime/instance/clone.ts',
+      "import { Source } from '../datapath/source.js';\nimport { VAR } from '../instance-manager/vars.js';\n",
+    );
     const found = checkImports(root).map((v) => ({ file: v.file, line: v.line, specifier: v.specifier, rule: v.rule.split(' (')[0] }));
     expect(found).to.deep.equal([
       { file: 'runtime/cli.ts', line: 1, specifier: '../test/support/fixture.js', rule: 'runtime/ must not import test/' },
@@ -51,6 +55,12 @@ describe('scripts/check-imports.ts', () => {
         line: 1,
         specifier: '../instance-manager/server.js',
         rule: 'runtime/datapath/ must not import runtime/instance-manager/',
+      },
+      {
+        file: 'runtime/instance/clone.ts',
+        line: 2,
+        specifier: '../instance-manager/vars.js',
+        rule: 'runtime/instance/ must not import runtime/instance-manager/',
       },
       {
         file: 'runtime/objectstore/s3.ts',

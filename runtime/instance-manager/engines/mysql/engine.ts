@@ -1,14 +1,16 @@
 /**
  * The MySQL/MariaDB engine of the instance manager: mariabackup (or xtrabackup) streams an
- * xbstream, compressed beside the database (backup-stream.ts); positions (LSN, GTID, binlog)
- * travel as trailers; /status adds the replica threads' state (replication.ts).
+ * xbstream, compressed beside the database (backup-stream.ts), connected as the backup user when
+ * the Pod names one; positions (LSN, GTID, binlog) travel as trailers; /status adds the server's
+ * id, read-only flag, GTID positions and the replica threads' state, and `setReplicationSource`
+ * re-points a replica (replication.ts).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MYSQL_ENGINE } from '../../../contracts/engines.js';
 import { QUERY, TRAILERS } from '../../../contracts/instance-manager-protocol.js';
-import type { Engine, EngineOptions } from '../../engine.js';
+import type { DatabaseConnection, DatabaseUser, Engine, EngineOptions } from '../../engine.js';
 import { startBackupStream } from './backup-stream.js';
 import {
   backupArgs,
@@ -18,11 +20,20 @@ import {
   datadirBytes,
   defaultsFileContents,
   readPositions,
+  serverDatadir,
 } from './mariabackup.js';
-import { replicationStatus } from './replication.js';
+import { mysqlStatus, setReplicationSource } from './replication.js';
+
+/** `connection` as another user of the same server (same socket or host). */
+const asUser = (connection: DatabaseConnection, user: DatabaseUser | undefined): DatabaseConnection =>
+  user ? { ...connection, user: user.user, passwordFile: user.passwordFile } : connection;
+
+/** The password in a user's file, read when it is needed so a rotated Secret is picked up. */
+const passwordOf = (user: DatabaseUser): string => (user.passwordFile ? readFileSync(user.passwordFile, 'utf8').trim() : '');
 
 export function createMysqlEngine(options: EngineOptions): Engine {
   const { connection } = options;
+  const backupConnection = asUser(connection, options.backupUser);
   return {
     name: MYSQL_ENGINE.name,
 
@@ -39,16 +50,17 @@ export function createMysqlEngine(options: EngineOptions): Engine {
       const dispose = () => rmSync(work, { recursive: true, force: true });
       try {
         const defaultsFile = join(work, 'client.cnf');
-        writeFileSync(defaultsFile, defaultsFileContents(connection), { mode: 0o600 });
+        writeFileSync(defaultsFile, defaultsFileContents(backupConnection), { mode: 0o600 });
         const tool = backupTool();
-        const [begin, expectedBytes] = await Promise.all([
-          currentPositions(connection, defaultsFile),
-          datadirBytes(connection, defaultsFile),
+        const [begin, datadir] = await Promise.all([
+          currentPositions(backupConnection, defaultsFile),
+          serverDatadir(backupConnection, defaultsFile),
         ]);
+        const expectedBytes = datadirBytes(datadir);
         // --defaults-extra-file must come first on a MariaDB/MySQL command line.
         const args = [
-          ...connectionArgs(connection, defaultsFile),
-          ...backupArgs({ targetDir: join(work, 'target'), lsnDir: join(work, 'lsn'), incrementalLsn: fields.incrementalLsn }),
+          ...connectionArgs(backupConnection, defaultsFile),
+          ...backupArgs({ targetDir: join(work, 'target'), lsnDir: join(work, 'lsn'), incrementalLsn: fields.incrementalLsn, datadir }),
         ];
         const stream = startBackupStream({ tool, args, compression, zstdCli, log });
         return {
@@ -72,9 +84,14 @@ export function createMysqlEngine(options: EngineOptions): Engine {
     },
 
     status: () =>
-      replicationStatus(connection).then(
-        (r) => ({ replication: r }),
+      mysqlStatus(connection).then(
+        (fields) => ({ ...fields }),
         (e: Error) => ({ replicationError: e.message.split('\n')[0].slice(0, 300) }),
       ),
+
+    setReplicationSource: (request) => {
+      const user = options.replicationUser;
+      return setReplicationSource(connection, user && { user: user.user, password: passwordOf(user) }, request);
+    },
   };
 }

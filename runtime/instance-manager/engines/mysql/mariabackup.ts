@@ -36,10 +36,18 @@ export function defaultsFileContents(connection: DatabaseConnection): string {
   return `[client]\npassword=${JSON.stringify(password)}\n`;
 }
 
-export function backupArgs(options: { targetDir: string; lsnDir: string; incrementalLsn?: string; parallel?: number }): string[] {
+export function backupArgs(options: {
+  targetDir: string;
+  lsnDir: string;
+  incrementalLsn?: string;
+  parallel?: number;
+  /** The server's @@datadir: mariabackup would otherwise take the option files' (Debian's /var/lib/mysql). */
+  datadir?: string;
+}): string[] {
   return [
     '--backup',
     '--stream=xbstream',
+    ...(options.datadir ? [`--datadir=${options.datadir}`] : []),
     `--target-dir=${options.targetDir}`,
     `--extra-lsndir=${options.lsnDir}`,
     `--parallel=${options.parallel ?? 2}`,
@@ -95,15 +103,19 @@ export async function currentPositions(
   };
 }
 
+/** The server's @@datadir, or undefined when it does not answer. */
+export async function serverDatadir(connection: DatabaseConnection, defaultsFile: string): Promise<string | undefined> {
+  const { stdout } = await execFileAsync('mariadb', [...connectionArgs(connection, defaultsFile), '-N', '-B', '-e', 'SELECT @@datadir'], {
+    timeout: 15_000,
+  }).catch(() => ({ stdout: '' }));
+  return stdout.trim() || undefined;
+}
+
 /**
  * Bytes under the server's datadir: an upper bound for the xbstream, sent to the worker as a part-size
  * hint so a large backup keeps small, flat-memory parts (decision 0008). Undefined when unknown.
  */
-export async function datadirBytes(connection: DatabaseConnection, defaultsFile: string): Promise<number | undefined> {
-  const { stdout } = await execFileAsync('mariadb', [...connectionArgs(connection, defaultsFile), '-N', '-B', '-e', 'SELECT @@datadir'], {
-    timeout: 15_000,
-  }).catch(() => ({ stdout: '' }));
-  const datadir = stdout.trim();
+export function datadirBytes(datadir: string | undefined): number | undefined {
   if (!datadir || !existsSync(datadir)) return undefined;
   let total = 0;
   const walk = (dir: string): void => {

@@ -21,7 +21,11 @@ function makePki(serverName: string): ClusterPki {
   }
 }
 
-/** Creates `<cluster>-server-ca`, `-server-tls`, `-client-ca`, `-client-tls` (the default names) and `<cluster>-rogue-client-tls`. */
+/**
+ * Creates `<cluster>-server-ca`, `-server-tls`, `-client-ca`, `-client-tls` (the default names),
+ * `<cluster>-replication-tls` (CN silo-replication, signed by the client CA: what a replica clones
+ * with) and `<cluster>-rogue-client-tls`.
+ */
 export async function createClusterPkiSecrets(core: CoreV1Api, namespace: string, cluster: string): Promise<ClusterPki> {
   const pki = makePki(`${cluster}-instance-manager`);
   const secret = (name: string, data: Record<string, string>, type = 'Opaque') =>
@@ -30,6 +34,7 @@ export async function createClusterPkiSecrets(core: CoreV1Api, namespace: string
   await secret(`${cluster}-client-ca`, { 'ca.crt': pki.ca });
   await secret(`${cluster}-server-tls`, { 'tls.crt': pki.serverCert, 'tls.key': pki.serverKey }, 'kubernetes.io/tls');
   await secret(`${cluster}-client-tls`, { 'tls.crt': pki.clientCert, 'tls.key': pki.clientKey }, 'kubernetes.io/tls');
+  await secret(`${cluster}-replication-tls`, { 'tls.crt': pki.replicationCert, 'tls.key': pki.replicationKey }, 'kubernetes.io/tls');
   await secret(`${cluster}-rogue-client-tls`, { 'tls.crt': pki.rogueClientCert, 'tls.key': pki.rogueClientKey }, 'kubernetes.io/tls');
   return pki;
 }
