@@ -7,7 +7,7 @@
 import type { ReconcileResult } from '../../reconciler.js';
 import type { ClusterScope } from './cluster-scope.js';
 import { openObjectStore } from './cluster-store-client.js';
-import { failure } from './cluster-reasons.js';
+import { failure as clusterFailure } from './cluster-reasons.js';
 import { checkDestination, storeFailure } from './recovery-resolve.js';
 
 export async function checkClusterDestination(scope: ClusterScope): Promise<ReconcileResult | undefined> {
@@ -29,10 +29,9 @@ export async function checkClusterDestination(scope: ClusterScope): Promise<Reco
         : undefined,
     );
   } catch (error) {
-    failure = {
-      reason: 'ObjectStoreUnreachable',
-      message: `checking the backup destination failed: ${(error as Error).message.slice(0, 300)}`,
-    };
+    failure =
+      storeFailure(error, 'checking the backup destination') ??
+      failure('ObjectStoreFailed', `checking the backup destination failed: ${(error as Error).message.slice(0, 300)}`);
   }
   if (failure) {
     await scope.setPhase('Failed', failure.reason, failure.message);

@@ -58,7 +58,12 @@ export interface Observation {
 }
 
 /** Reads every instance, labels its Pod, re-points replicas that follow an old primary address. */
-export async function observeInstances(scope: ClusterScope, pods: Pod[], primaryName: string, pki: ClusterPkiSecretNames): Promise<Observation> {
+export async function observeInstances(
+  scope: ClusterScope,
+  pods: Pod[],
+  primaryName: string,
+  pki: ClusterPkiSecretNames,
+): Promise<Observation> {
   const tls = await instanceManagerTls(scope, pki);
   const live = pods.filter((p) => !p.metadata?.deletionTimestamp);
   const statuses = await Promise.all(live.map((pod) => statusOf(pod, tls)));

@@ -82,10 +82,9 @@ export class RecoveryStep {
         resolved = await resolveFromObjectStore(store, entry, spec.backupID || undefined, scope.ctx.now());
       }
     } catch (error) {
-      resolved = {
-        reason: 'ObjectStoreUnreachable',
-        message: `resolving the recovery source failed: ${(error as Error).message.slice(0, 300)}`,
-      };
+      resolved =
+        storeFailure(error, 'resolving the recovery source') ??
+        failure('ObjectStoreFailed', `resolving the recovery source failed: ${(error as Error).message.slice(0, 300)}`);
     }
     if (isFailure(resolved)) return this.refuse(resolved.reason, resolved.message, resolved.reason === 'ObjectStoreUnreachable');
     const noKey = checkDecryptionKey(resolved);

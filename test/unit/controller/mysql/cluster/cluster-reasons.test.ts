@@ -44,7 +44,19 @@ describe('Cluster reasons', () => {
   });
 
   it('are valid condition reasons, each with one sentence, and a fix for every problem', () => {
-    const progress = new Set(['Initializing', 'Recovering', 'Cloning', 'Healthy', 'ScalingDown']);
+    const progress = new Set([
+      'Initializing',
+      'Recovering',
+      'Cloning',
+      'Healthy',
+      'ScalingDown',
+      'RecoveryResolved',
+      'RecoveryRestored',
+      'RecoveryCompleted',
+      'ReplicaCloning',
+      'InstanceDeleted',
+      'InstanceVolumeDeleted',
+    ]);
     for (const [reason, entry] of Object.entries(CLUSTER_REASON_TABLE)) {
       expect(reason).to.match(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/);
       expect(CLUSTER_REASONS[reason as keyof typeof CLUSTER_REASONS]).to.equal(reason);
