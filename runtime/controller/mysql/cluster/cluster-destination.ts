@@ -31,7 +31,7 @@ export async function checkClusterDestination(scope: ClusterScope): Promise<Reco
   } catch (error) {
     failure =
       storeFailure(error, 'checking the backup destination') ??
-      failure('ObjectStoreFailed', `checking the backup destination failed: ${(error as Error).message.slice(0, 300)}`);
+      clusterFailure('ObjectStoreFailed', `checking the backup destination failed: ${(error as Error).message.slice(0, 300)}`);
   }
   if (failure) {
     await scope.setPhase('Failed', failure.reason, failure.message);
