@@ -3,6 +3,9 @@ import { REPLICATION_PATH, STATUS, type ReplicationSourceRequest } from '../cont
 import type { Logger } from '../logging/logger.js';
 import type { Engine } from './engine.js';
 
+/** `POST /cluster/replication`, as the shell matches it. */
+export const REPLICATION_ROUTE = { method: 'POST', path: REPLICATION_PATH } as const;
+
 /** The route's answer on a primary (the protocol's 409). */
 const CONFLICT = 409;
 /** A request body larger than this is not a ReplicationSourceRequest. */

@@ -1,17 +1,10 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logging/logger.js';
-import {
-  COMPRESSION_HEADER,
-  EXPECTED_BYTES_HEADER,
-  PATHS,
-  REPLICATION_PATH,
-  STATUS,
-  TRAILERS,
-} from '../contracts/instance-manager-protocol.js';
+import { COMPRESSION_HEADER, EXPECTED_BYTES_HEADER, PATHS, STATUS, TRAILERS } from '../contracts/instance-manager-protocol.js';
 import { compressionFromQuery } from './compression-query.js';
 import type { Engine } from './engine.js';
-import { replicationRoute } from './replication-route.js';
+import { REPLICATION_ROUTE, replicationRoute } from './replication-route.js';
 import { reloadTlsOnChange, secureContextOptions, type TlsFiles } from './tls-reload.js';
 import { findZstdCli } from './zstd-cli.js';
 
@@ -148,10 +141,10 @@ export function createInstanceManagerServer(options: InstanceManagerOptions): Se
         return void status().then((body) => response.end(JSON.stringify(body)));
       }
       if (request.method === 'GET' && url.pathname === PATHS.backup) return void backup(request, response, url);
-      if (request.method === 'POST' && url.pathname === REPLICATION_PATH)
+      if (request.method === REPLICATION_ROUTE.method && url.pathname === REPLICATION_ROUTE.path)
         return void replicationRoute(request, response, engine, { logger: options.logger, status });
       json(response, 404, {
-        error: `no route ${request.method} ${url.pathname}; use GET ${PATHS.backup}, ${PATHS.healthz} or ${PATHS.status}, or POST ${REPLICATION_PATH}`,
+        error: `no route ${request.method} ${url.pathname}; use GET ${PATHS.backup}, ${PATHS.healthz} or ${PATHS.status}, or ${REPLICATION_ROUTE.method} ${REPLICATION_ROUTE.path}`,
       });
     },
   );

@@ -12,7 +12,11 @@ import { promisify } from 'node:util';
 import { ConfigError } from '../contracts/config-error.js';
 import { MYSQL_ENGINE } from '../contracts/engines.js';
 import { ProcessSink } from '../datapath/sinks/process-sink.js';
-import { InstanceManagerSource } from '../datapath/sources/instance-manager-source.js';
+import {
+  InstanceManagerBusyError,
+  InstanceManagerSource,
+  InstanceManagerUnreachableError,
+} from '../datapath/sources/instance-manager-source.js';
 import { createDecompressor } from '../datapath/stages/compression.js';
 import { ProgressReporter } from '../datapath/stages/progress.js';
 import type { Logger } from '../logging/logger.js';
@@ -100,11 +104,19 @@ async function streamInto(dir: string, source: CloneSource, layout: InstanceLayo
   return stream.positions.endGTID;
 }
 
-/**
- * Clones the primary into the empty `layout.dataDir`. Whatever stops it half-way leaves WORK_DIR/clone
- * (or a partly moved datadir) and no state file, which the next `silo instance init` cleans up.
- */
-export async function cloneFromPrimary(source: CloneSource, layout: InstanceLayout, logger: Logger): Promise<CloneResult> {
+/** Busy (it streams a backup) or not reachable yet (starting, restarting): worth asking again. */
+const RETRYABLE = (error: unknown) => error instanceof InstanceManagerBusyError || error instanceof InstanceManagerUnreachableError;
+
+export interface CloneRetry {
+  /** Attempts in all, the first included. */
+  readonly attempts: number;
+  readonly delayMs: number;
+}
+
+/** Asks again for about five minutes, then fails the container (the kubelet restarts it). */
+export const CLONE_RETRY: CloneRetry = { attempts: 30, delayMs: 10_000 };
+
+async function cloneOnce(source: CloneSource, layout: InstanceLayout, logger: Logger): Promise<CloneResult> {
   const dir = cloneDir(layout);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -121,4 +133,30 @@ export async function cloneFromPrimary(source: CloneSource, layout: InstanceLayo
   rmSync(dir, { recursive: true, force: true });
   logger.info('clone moved into the datadir', { gtid });
   return { gtid };
+}
+
+/**
+ * Clones the primary into the empty `layout.dataDir`, asking again while the primary's instance
+ * manager is busy or unreachable. Whatever stops it half-way leaves WORK_DIR/clone (or a partly moved
+ * datadir) and no state file, which the next `silo instance init` cleans up.
+ */
+export async function cloneFromPrimary(
+  source: CloneSource,
+  layout: InstanceLayout,
+  logger: Logger,
+  retry: CloneRetry = CLONE_RETRY,
+): Promise<CloneResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await cloneOnce(source, layout, logger);
+    } catch (error) {
+      if (!RETRYABLE(error) || attempt >= retry.attempts) throw error;
+      logger.warn('the primary cannot stream a clone now; asking again', {
+        error: (error as Error).message,
+        attempt,
+        retryInSeconds: retry.delayMs / 1000,
+      });
+      await new Promise((resolve) => setTimeout(resolve, retry.delayMs));
+    }
+  }
 }
