@@ -126,7 +126,7 @@ describe('mysql Cluster end to end: instances, replicas, Backup, recovery from a
     userSql(primaryIp, app, 'CREATE TABLE orders (id INT PRIMARY KEY, note VARCHAR(64)) ENGINE=InnoDB', 'shop');
     // 10,000 autocommitted writes, as an application would make them.
     const inserts = Array.from({ length: 10_000 }, (_, i) => `INSERT INTO orders VALUES (${i + 1}, 'order-${i + 1}');`).join('\n');
-    userSql(primaryIp, app, inserts, 'shop');
+    userSqlScript(primaryIp, app, inserts, 'shop');
     const target = userSql(primaryIp, app, 'SELECT @@global.gtid_binlog_pos');
     const started = Date.now();
     for (const replica of ['cluster-sample-2', 'cluster-sample-3']) {

@@ -33,6 +33,17 @@ export function userSql(ip: string, user: AppUser, query: string, database?: str
   ).trim();
 }
 
+/** A script of many statements, fed on stdin (argv holds at most 128 KiB), as `user`. */
+export function userSqlScript(ip: string, user: AppUser, script: string, database: string): void {
+  execFileSync('mariadb', ['--no-defaults', '-h', ip, '-P', '3306', '-u', user.username, database], {
+    input: script,
+    encoding: 'utf8',
+    timeout: 300_000,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, MYSQL_PWD: user.password },
+  });
+}
+
 /** `CHECKSUM TABLE` of every base table of `database`, as "table=checksum" lines. */
 export function checksums(ip: string, user: AppUser, database: string): string[] {
   const tables = userSql(
