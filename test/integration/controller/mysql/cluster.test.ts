@@ -30,6 +30,7 @@ import {
   getCluster,
   podIpOf,
   userSql,
+  userSqlScript,
   waitClusterPhase,
   type AppUser,
   type ClusterObject,
