@@ -33,7 +33,6 @@ import {
   userSqlScript,
   waitClusterPhase,
   type AppUser,
-  type ClusterObject,
 } from './support/managed-cluster.js';
 
 const stack = useStack('kube', 'kubelet', 'minio');
