@@ -5,7 +5,7 @@
  *   silo backup fifo --data <pipe> --status <file>
  *   silo backup physical --instance-manager <https://ip:port>
  *   silo restore command -- <cmd> [args…]
- *   silo restore physical --data-dir <dir> [--work-dir <dir>]
+ *   silo restore physical [--data-dir <dir>] [--work-dir <dir>]   (default DATA_DIR and WORK_DIR: the recovery step)
  *   silo delete object   (SILO_DATA_KEY and its metadata.json; BackupRun retainPolicy: Delete)
  *   silo prune           (SILO_PRUNE_PREFIXES: whole backups, metadata.json first; retention and remote deletion)
  *   silo instance-manager
@@ -25,6 +25,7 @@ import { runInstanceManager } from './instance-manager/main.js';
 import { classifyFailure } from './workers/exit-codes.js';
 import { ConfigError } from './contracts/config-error.js';
 import { VAR } from './contracts/worker-env.js';
+import { DATA_DIR, WORK_DIR } from './contracts/instance-pod.js';
 import { EXIT, formatResultLine, TERMINATION_LOG, TERMINATION_MESSAGE_LIMIT, type WorkerResult } from './contracts/worker-result.js';
 
 const logger = createLogger({ component: 'silo', pod: process.env.POD_NAME });
@@ -68,10 +69,11 @@ function backupSource(mode: string | undefined, values: Flags, after: string[]):
 /** `silo restore <mode>`'s target, its flags checked; undefined for a mode that is not a restore mode. */
 function restoreTarget(mode: string | undefined, values: Flags, after: string[]): RestoreTargetSpec | undefined {
   if (mode === 'command') return { mode, command: after };
-  if (mode === 'physical') {
-    if (!values['data-dir']) throw new ConfigError('restore physical needs --data-dir <empty data directory>');
-    return { mode, dataDir: values['data-dir'], workDir: values['work-dir'] ?? '' };
-  }
+  // The recovery Job runs it without flags, on the instance's volume (runtime/contracts/instance-pod.ts).
+  if (mode === 'physical')
+    return values['data-dir']
+      ? { mode, dataDir: values['data-dir'], workDir: values['work-dir'] }
+      : { mode, dataDir: DATA_DIR, workDir: values['work-dir'] ?? WORK_DIR };
   return undefined;
 }
 
@@ -97,8 +99,8 @@ async function main(argv: string[]): Promise<void> {
   if (source) return report({ outcome: 'completed', metadata: await runBackup(source, process.env, logger) });
   const target = command === 'restore' ? restoreTarget(mode, values, after) : undefined;
   if (target) {
-    await runRestore(target, process.env, logger);
-    return report({ outcome: 'restored' });
+    const recovery = await runRestore(target, process.env, logger);
+    return report({ outcome: 'restored', ...(recovery ? { recovery } : {}) });
   }
   if (command === 'delete' && mode === 'object') return report({ outcome: 'deleted', ...(await runDelete(process.env, logger)) });
   if (command === 'prune') {

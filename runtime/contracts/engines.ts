@@ -28,6 +28,18 @@ export interface EngineDescriptor {
     prepareArgs(base: string, increment?: string): string[];
     /** Copies the prepared base into an empty data directory. */
     copyBackArgs(base: string, dataDir: string): string[];
+    /** Moves (renames) the prepared base's files into an empty data directory on the same filesystem. */
+    moveBackArgs(base: string, dataDir: string): string[];
+    /** Files of a prepared base that record the position it holds, the preferred name first. */
+    readonly positionFiles: readonly string[];
+    /** The GTID position in one of `positionFiles`; undefined when it records none. */
+    gtidOf(positionFile: string): string | undefined;
+    /**
+     * Top-level names in a restored data directory that would start the copy as a replica of its
+     * source's primary (replication connection and relay log state); removed before the volume is
+     * marked complete, so a recovered copy starts as a fresh primary.
+     */
+    readonly replicaState: readonly RegExp[];
   };
 }
 
@@ -41,6 +53,21 @@ export const MYSQL_ENGINE: EngineDescriptor = {
     tool: 'mariabackup',
     prepareArgs: (base, increment) => ['--prepare', `--target-dir=${base}`, ...(increment ? [`--incremental-dir=${increment}`] : [])],
     copyBackArgs: (base, dataDir) => ['--copy-back', `--target-dir=${base}`, `--datadir=${dataDir}`],
+    moveBackArgs: (base, dataDir) => ['--move-back', `--target-dir=${base}`, `--datadir=${dataDir}`],
+    // MariaDB 11 renamed xtrabackup_* to mariadb_backup_*; 10.x and XtraBackup write xtrabackup_binlog_info.
+    positionFiles: ['mariadb_backup_binlog_info', 'xtrabackup_binlog_info'],
+    // "<binlog file>\t<position>\t<GTID>": MariaDB's domain-server-seq list, or MySQL's GTID set (may wrap lines).
+    gtidOf: (text) => text.split('\t').slice(2).join('\t').replace(/\s+/g, '') || undefined,
+    // mariabackup 10.11 carries none of these from a replica (only mysql.gtid_slave_pos and, with --slave-info,
+    // xtrabackup_slave_info beside the base); other tools or datadir copies may. docs/decisions/0040.
+    replicaState: [
+      /^master(-.+)?\.info$/,
+      /^multi-master\.info$/,
+      /^relay-log(-.+)?\.info$/,
+      /^.+-relay-bin(-.+)?\.(\d+|index)$/,
+      /^relay-log(-.+)?\.(\d+|index)$/,
+      /^(xtrabackup|mariadb_backup)_slave_info$/,
+    ],
   },
 };
 

@@ -58,6 +58,11 @@ export interface WorkerEnvSpec {
   readonly metadataKey?: string;
   /** Physical restore: the chain's metadata.json keys, oldest first. */
   readonly metadataKeys?: readonly string[];
+  /**
+   * Physical restore: the sha256 of each link's stored bytes (the Backups' status), in metadataKeys
+   * order. The worker refuses a metadata.json that records another one (swapped after the backup).
+   */
+  readonly chainSha256s?: readonly string[];
   readonly deadlineSeconds?: number;
   readonly namespace?: string;
   readonly backupId?: string;
@@ -153,6 +158,7 @@ export function encodeWorkerEnv(spec: WorkerEnvSpec): V1EnvVar[] {
     ...value(VAR.dataKey, spec.dataKey),
     ...value(VAR.metadataKey, spec.metadataKey),
     ...value(VAR.metadataKeys, spec.metadataKeys?.join(',')),
+    ...value(VAR.chainSha256s, spec.chainSha256s?.join(',')),
     ...value(VAR.cluster, spec.cluster),
     ...value(VAR.namespace, spec.namespace),
     ...value(VAR.backupName, spec.backupName),

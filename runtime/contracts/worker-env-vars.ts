@@ -38,6 +38,8 @@ export const VAR = {
   dataKey: 'SILO_DATA_KEY',
   metadataKey: 'SILO_METADATA_KEY',
   metadataKeys: 'SILO_METADATA_KEYS',
+  /** Physical restore: the SHA256 of each link's stored bytes as the controller resolved them, in SILO_METADATA_KEYS order. */
+  chainSha256s: 'SILO_CHAIN_SHA256S',
   backupId: 'SILO_BACKUP_ID',
   backupType: 'SILO_BACKUP_TYPE',
   parentBackupId: 'SILO_PARENT_BACKUP_ID',

@@ -277,6 +277,28 @@ export interface RestoreEnv {
   readonly metadataKeys?: string[];
   /** Physical mode: the engine when metadata.json's method names none (SILO_ENGINE, default mysql). */
   readonly engine?: string;
+  /** Physical mode: the sha256 each link's metadata.json must record (SILO_CHAIN_SHA256S), when given. */
+  readonly expectedSha256s?: string[];
+  /**
+   * Physical mode: the backup the chain ends with (SILO_BACKUP_ID), when given. A volume whose state
+   * file already records it is done without opening the store.
+   */
+  readonly backupId?: string;
+}
+
+/** SILO_CHAIN_SHA256S: one lowercase hex SHA256 per metadata.json key, in the same order. */
+function chainSha256sFromEnv(env: Env, keys: string[]): string[] | undefined {
+  const raw = env[VAR.chainSha256s];
+  if (!raw) return undefined;
+  const sums = raw.split(',').map((s) => s.trim());
+  if (sums.length !== keys.length)
+    throw new ConfigError(
+      `SILO_CHAIN_SHA256S names ${sums.length} checksums for ${keys.length} metadata.json keys in SILO_METADATA_KEYS; give one per link, in the same order`,
+    );
+  const bad = sums.findIndex((s) => !/^[a-f0-9]{64}$/.test(s));
+  if (bad !== -1)
+    throw new ConfigError(`SILO_CHAIN_SHA256S[${bad}] is not a lowercase hex SHA256 (got ${JSON.stringify(sums[bad].slice(0, 16))}…)`);
+  return sums;
 }
 
 /** `silo restore <mode>`. */
@@ -284,17 +306,25 @@ export function decodeRestoreEnv(env: Env, mode: RestoreMode): RestoreEnv {
   const store = storeConfigFromEnv(env);
   const identity = secret(env, VAR.ageIdentity);
   const deadlineSeconds = deadlineFromEnv(env);
-  return mode === 'command'
-    ? { store, identity, deadlineSeconds, metadataKey: required(env, VAR.metadataKey, "set it to the key of the backup's metadata.json") }
-    : {
-        store,
-        identity,
-        deadlineSeconds,
-        engine: engineFromEnv(env, VAR.engine),
-        metadataKeys: required(env, VAR.metadataKeys, 'set it to the metadata.json keys of the chain, oldest first, comma-separated')
-          .split(',')
-          .filter(Boolean),
-      };
+  if (mode === 'command')
+    return {
+      store,
+      identity,
+      deadlineSeconds,
+      metadataKey: required(env, VAR.metadataKey, "set it to the key of the backup's metadata.json"),
+    };
+  const metadataKeys = required(env, VAR.metadataKeys, 'set it to the metadata.json keys of the chain, oldest first, comma-separated')
+    .split(',')
+    .filter(Boolean);
+  return {
+    store,
+    identity,
+    deadlineSeconds,
+    engine: engineFromEnv(env, VAR.engine),
+    metadataKeys,
+    expectedSha256s: chainSha256sFromEnv(env, metadataKeys),
+    backupId: env[VAR.backupId] || undefined,
+  };
 }
 
 export interface DeleteEnv {

@@ -6,6 +6,7 @@
  * Documented in docs/worker-exit-codes.md; numbers never change once released.
  */
 import type { BackupMetadata } from '../../src/api/metadata/types.js';
+import type { RecoveryDurations } from './recovery-progress.js';
 
 export const EXIT = {
   ok: 0,
@@ -14,19 +15,39 @@ export const EXIT = {
   auth: 3,
   network: 4,
   sourceFailed: 5,
+  /**
+   * The stored data is damaged: the SHA256 of the stored bytes does not match metadata.json (or the
+   * sha256 the controller resolved does not match metadata.json), or an age payload chunk failed
+   * authentication after the header opened with the identity. Nothing was restored.
+   */
   checksumMismatch: 6,
+  /** The object store is full. */
   storageFull: 7,
   deadline: 8,
+  /** The restore command failed, or (physical) the extractor failed on bytes whose checksum matched. */
   restoreFailed: 9,
   notFound: 10,
   tls: 11,
+  /**
+   * The age header does not open with the identity given (a wrong key), or the backup is encrypted
+   * and no identity was given. The data itself may be intact.
+   */
   decryption: 12,
   /** The instance manager is already streaming another backup (HTTP 409). */
   busy: 13,
-  /** The backup stream from the source broke off before its end (cut, or no exit status). */
+  /**
+   * Backup: the stream from the source broke off before its end (cut, or no exit status).
+   * Recovery: the worker was stopped (SIGTERM, SIGINT) before it finished; a rerun resumes.
+   */
   interrupted: 14,
   /** The instance manager could not be reached (refused, timed out, no route). */
   unreachable: 15,
+  /** Physical restore: `mariabackup --prepare` failed on verified archives. */
+  prepareFailed: 16,
+  /** Physical restore: `mariabackup --move-back` or `--copy-back` into the data directory failed. */
+  copyBackFailed: 17,
+  /** A local volume is full (ENOSPC, EDQUOT): the recovery's PVC, not the object store. */
+  volumeFull: 18,
 } as const;
 
 export type ExitReason = keyof typeof EXIT;
@@ -46,9 +67,27 @@ export interface BackupCompleted {
   readonly outcome: 'completed';
   readonly metadata: BackupMetadata;
 }
+/** What `silo restore physical` left on the volume (the recovery step of a Cluster). */
+export interface RecoveryResult {
+  /** The last link of the chain: what STATE_FILE records. */
+  readonly backupId: string;
+  /** The GTID position the datadir holds (mariabackup's binlog info), when the backup recorded one. */
+  readonly gtid?: string;
+  /** STATE_FILE already recorded this backup: the run changed nothing. */
+  readonly alreadyRecovered: boolean;
+  /** How the prepared files reached the data directory (absent when alreadyRecovered). */
+  readonly placement?: 'move-back' | 'copy-back';
+  /** Links a rerun found verified and extracted by an earlier run, and did not download again. */
+  readonly reusedLinks?: number;
+  /** Seconds per phase of this run. */
+  readonly durations: RecoveryDurations;
+}
+
 /** `silo restore …` succeeded. */
 export interface RestoreCompleted {
   readonly outcome: 'restored';
+  /** Physical restores. */
+  readonly recovery?: RecoveryResult;
 }
 /** `silo delete object` succeeded: the keys it deleted. */
 export interface DeleteCompleted {
@@ -87,6 +126,7 @@ export interface ResultLine {
   readonly deleted?: unknown[];
   readonly failed?: Array<{ index: number; error: string }>;
   readonly objects?: number;
+  readonly recovery?: RecoveryResult;
 }
 
 /** Kubernetes keeps at most 4096 bytes of a termination message; the line is cut below that. */

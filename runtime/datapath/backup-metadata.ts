@@ -1,12 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { BackupMetadata } from '../../src/api/metadata/types.js';
 import { validateBackupMetadata } from '../../src/validation/backup-metadata-validation.js';
 import type { ObjectStore } from '../objectstore/object-store.js';
 
-/** SHA256 of an age recipient string: tells which key decrypts, without storing the key list verbatim. */
-export function recipientFingerprint(recipient: string): string {
-  return createHash('sha256').update(recipient.trim()).digest('hex');
-}
+export { recipientFingerprint } from './age/age-keys.js';
 
 export class InvalidMetadataError extends Error {
   constructor(key: string, problems: string[]) {

@@ -1,106 +1,136 @@
-import { execFile } from 'node:child_process';
-import { mkdirSync, rmSync, readdirSync, renameSync, existsSync } from 'node:fs';
+/**
+ * A physical restore as the recovery step of a Cluster (`silo restore physical` in the recovery Job,
+ * on the first instance's volume): download → verify → extract each link, prepare the chain, place
+ * the prepared files into the data directory, then write the volume's state file last, durably.
+ * Resumable: the journal in the work area (recovery/journal.ts) lets a rerun of the same command
+ * after a kill at any point finish without manual cleanup; idempotent: a volume whose state file
+ * already records this backup is left as it is. docs/decisions/0009, 0040, 0041.
+ */
+import { mkdirSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { Logger } from '../logging/logger.js';
 import type { ObjectStore } from '../objectstore/object-store.js';
-import type { CompressionAlgorithm } from './stages/compression.js';
-import type { Command, EngineDescriptor } from '../contracts/engines.js';
-import { ProcessSink } from './sinks/process-sink.js';
-import { streamRestore } from './restore-pipeline.js';
+import type { EngineDescriptor } from '../contracts/engines.js';
+import { ConfigError } from '../contracts/config-error.js';
+import type { VolumeState } from '../contracts/instance-pod.js';
+import { RECOVERY_PROGRESS_MESSAGE, recoveryProgressFields, type RecoveryProgress } from '../contracts/recovery-progress.js';
+import type { RecoveryResult } from '../contracts/worker-result.js';
+import { preflightChain, type ChainLink } from './recovery/chain.js';
+import { planRecovery, readJournal, readVolumeState } from './recovery/journal.js';
+import { RecoveryProgressTracker } from './recovery/progress.js';
+import {
+  downloadLink,
+  dropIncrements,
+  journalPath,
+  linkDir,
+  placeDatadir,
+  prepareChain,
+  record,
+  type RecoveryContext,
+} from './recovery/steps.js';
+import { clearDirectory, entriesOf, syncFilesystem, writeFileDurably } from './recovery/volume.js';
 
-const execFileAsync = promisify(execFile);
-
-export class PrepareFailedError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PrepareFailedError';
-  }
-}
-
-/** One link of a backup chain, oldest (the full backup) first. */
-export interface ChainLink {
-  readonly key: string;
-  readonly sha256: string;
-  readonly compression: CompressionAlgorithm;
-  readonly backupId: string;
-}
+export { PrepareFailedError, CopyBackFailedError, VolumeFullError } from './recovery/steps.js';
+export type { ChainLink } from './recovery/chain.js';
 
 export interface PhysicalRestoreOptions {
   readonly store: ObjectStore;
-  readonly chain: ChainLink[];
-  /** Working area; extracted backups are staged here and promoted only once verified. */
+  readonly chain: readonly ChainLink[];
+  /** Silo's working area on the volume (WORK_DIR): the state file, and `restore/` while a recovery runs. */
   readonly workDir: string;
-  /** Empty data directory that receives the prepared files (copy-back). */
+  /** The data directory that receives the prepared files (DATA_DIR); empty or absent at the start. */
   readonly dataDir: string;
+  /** The volume's state file, written last; default `<workDir>/state.json` (STATE_FILE). */
+  readonly stateFile?: string;
   readonly identity?: string;
   readonly logger: Logger;
   /** The engine that wrote the chain: its extract, prepare and copy-back commands (runtime/contracts/engines.ts). */
   readonly engine: EngineDescriptor;
   /** Overrides the engine's prepare tool (e.g. xtrabackup instead of mariabackup). */
   readonly tool?: string;
+  /** Aborts the run (deadline, SIGTERM) with its reason; children are killed. */
+  readonly signal?: AbortSignal;
+  /** Where progress goes; default: a `recovery progress` log line (runtime/contracts/recovery-progress.ts). */
+  readonly onProgress?: (progress: RecoveryProgress) => void;
 }
 
-const extractSink = (extract: Command, options: ConstructorParameters<typeof ProcessSink>[2]) =>
-  new ProcessSink(extract.command, [...extract.args], options);
+/** The state file records `backupId` already: the recovery is done (its work area, if any is left, is removed). */
+export function alreadyRecovered(stateFile: string, workDir: string, backupId: string): RecoveryResult | undefined {
+  const state = readVolumeState(stateFile);
+  if (!state || state === 'unreadable' || state.origin !== 'recovery' || state.backupId !== backupId) return undefined;
+  rmSync(join(workDir, 'restore'), { recursive: true, force: true });
+  return { backupId, gtid: state.gtid, alreadyRecovered: true, durations: {} };
+}
 
-async function runTool(tool: string, args: string[], what: string): Promise<void> {
+/** Reads the volume, plans, and prepares the work area for the plan's first step. */
+async function startRun(options: PhysicalRestoreOptions, area: string, stateFile: string) {
+  const { chain, dataDir } = options;
+  const plan = planRecovery(chain, {
+    state: readVolumeState(stateFile),
+    journal: readJournal(journalPath(area)),
+    dataDirEntries: entriesOf(dataDir).length,
+    linkDirs: chain.map((_, i) => existsSync(linkDir(area, i))),
+  });
+  if (plan.action === 'refuse') throw new ConfigError(`the volume of ${dataDir} cannot take this recovery: ${plan.reason}`);
+  if (plan.action === 'done') return plan;
+  // Nothing on the volume changes before every link to download exists, has its size, and opens with the identity.
+  await preflightChain(
+    options.store,
+    plan.download.map((i) => chain[i]),
+    options.identity,
+  );
+  // Cleared while the old journal still vouches for the files there; then the new journal is written.
+  if (plan.clearDataDir) clearDirectory(dataDir);
+  if (plan.wipeWorkArea) rmSync(area, { recursive: true, force: true });
+  mkdirSync(area, { recursive: true });
+  for (const i of plan.download) rmSync(linkDir(area, i), { recursive: true, force: true });
+  return plan;
+}
+
+export async function restorePhysicalChain(options: PhysicalRestoreOptions): Promise<RecoveryResult> {
+  const { chain, logger } = options;
+  if (!chain.length) throw new Error('restore chain is empty');
+  const area = join(options.workDir, 'restore');
+  const stateFile = options.stateFile ?? join(options.workDir, 'state.json');
+  const backupId = chain[chain.length - 1].backupId;
+  const plan = await startRun(options, area, stateFile);
+  if (plan.action === 'done') return alreadyRecovered(stateFile, options.workDir, backupId)!;
+
+  const emit = options.onProgress ?? ((p: RecoveryProgress) => logger.info(RECOVERY_PROGRESS_MESSAGE, recoveryProgressFields(p)));
+  const total = chain.reduce((sum, link) => sum + (link.storedBytes ?? 0), 0);
+  const tracker = new RecoveryProgressTracker(emit, total, chain.length);
+  const ctx: RecoveryContext = {
+    store: options.store,
+    chain,
+    engine: options.engine,
+    tool: options.tool ?? options.engine.restore.tool,
+    area,
+    dataDir: options.dataDir,
+    identity: options.identity,
+    logger,
+    signal: options.signal,
+    tracker,
+    journal: plan.journal,
+  };
+  record(ctx, {});
+  if (plan.reused.length) logger.info('resuming a recovery', { reusedLinks: plan.reused, prepared: !plan.prepare });
+  for (const i of plan.reused) tracker.skipped(chain[i].storedBytes ?? 0);
+  tracker.start();
   try {
-    await execFileAsync(tool, args, { maxBuffer: 64 * 1024 * 1024 });
-  } catch (error) {
-    const stderr = String((error as { stderr?: string }).stderr ?? '')
-      .trim()
-      .split('\n')
-      .slice(-3)
-      .join(' | ');
-    throw new PrepareFailedError(`${what} failed: ${stderr || (error as Error).message}`);
+    for (const index of plan.download) await downloadLink(ctx, index);
+    if (plan.prepare) await prepareChain(ctx);
+    dropIncrements(ctx);
+    const placement = await placeDatadir(ctx);
+    tracker.phase('finalizing');
+    await syncFilesystem(options.dataDir);
+    const state: VolumeState = { origin: 'recovery', completedAt: new Date().toISOString(), gtid: ctx.journal.gtid, backupId };
+    mkdirSync(options.workDir, { recursive: true });
+    writeFileDurably(stateFile, JSON.stringify(state, null, 2) + '\n');
+    rmSync(area, { recursive: true, force: true });
+    const durations = tracker.stop();
+    logger.info('recovery completed', { backupId, gtid: state.gtid, placement, durations, reusedLinks: plan.reused.length });
+    return { backupId, gtid: state.gtid, alreadyRecovered: false, placement, reusedLinks: plan.reused.length, durations };
+  } finally {
+    tracker.stop();
   }
-}
-
-/**
- * Download → verify → extract → prepare (applying incrementals in order) →
- * copy-back, with the engine's commands (mysql: mbstream, mariabackup). Each
- * archive is extracted into a staging folder that is promoted (renamed) only
- * after its SHA256 matched; the extractor is killed before EOF on a mismatch
- * and the staging folder is removed.
- */
-export async function restorePhysicalChain(options: PhysicalRestoreOptions): Promise<void> {
-  const { restore } = options.engine;
-  const tool = options.tool ?? restore.tool;
-  if (!options.chain.length) throw new Error('restore chain is empty');
-  if (existsSync(options.dataDir) && readdirSync(options.dataDir).length) {
-    throw new Error(`data directory ${options.dataDir} is not empty; restore only into an empty directory`);
-  }
-  mkdirSync(options.workDir, { recursive: true });
-  const verified: string[] = [];
-  for (const [index, link] of options.chain.entries()) {
-    const staging = join(options.workDir, `staging-${index}`);
-    const promoted = join(options.workDir, `verified-${index}`);
-    rmSync(staging, { recursive: true, force: true });
-    mkdirSync(staging, { recursive: true });
-    try {
-      await streamRestore({
-        store: options.store,
-        key: link.key,
-        expectedSha256: link.sha256,
-        compression: link.compression,
-        identity: options.identity,
-        sink: extractSink(restore.extract(staging), { logger: options.logger.child({ step: 'extract', backupId: link.backupId }) }),
-      });
-    } catch (error) {
-      rmSync(staging, { recursive: true, force: true });
-      throw error;
-    }
-    renameSync(staging, promoted);
-    verified.push(promoted);
-    options.logger.info('backup verified and extracted', { backupId: link.backupId, position: index });
-  }
-  const [base, ...increments] = verified;
-  await runTool(tool, restore.prepareArgs(base), `${tool} --prepare of ${options.chain[0].backupId}`);
-  for (const [i, increment] of increments.entries()) {
-    await runTool(tool, restore.prepareArgs(base, increment), `${tool} --prepare of incremental ${options.chain[i + 1].backupId}`);
-  }
-  mkdirSync(options.dataDir, { recursive: true });
-  await runTool(tool, restore.copyBackArgs(base, options.dataDir), `${tool} --copy-back into ${options.dataDir}`);
-  options.logger.info('restore copied back', { dataDir: options.dataDir, links: options.chain.length });
 }

@@ -5,25 +5,46 @@ import { DigestCounter } from './stages/digest.js';
 import { RestoreCommandError } from './sinks/process-sink.js';
 import { CryptoThreadStage } from './threads/crypto-thread-stage.js';
 import { ObjectStoreError, type ObjectStore } from '../objectstore/object-store.js';
+import { AgeDataDamagedError } from './age/age-keys.js';
 
-export class ChecksumMismatchError extends Error {
+/**
+ * The stored bytes are not what the backup wrote: their SHA256 does not match metadata.json
+ * (ChecksumMismatchError), or an age payload chunk failed authentication after the header opened
+ * with the identity (a key that opens the header opens every intact chunk). Never a key problem.
+ */
+export class StoredDataDamagedError extends Error {
   constructor(
     readonly key: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StoredDataDamagedError';
+  }
+}
+
+export class ChecksumMismatchError extends StoredDataDamagedError {
+  constructor(
+    key: string,
     readonly expected: string,
     readonly actual: string,
   ) {
     super(
+      key,
       `checksum mismatch for ${key}: metadata.json records sha256 ${expected.slice(0, 12)}…, the stored bytes hash to ${actual.slice(0, 12)}…; the object was modified or damaged, so nothing was restored`,
     );
     this.name = 'ChecksumMismatchError';
   }
 }
 
+/** An age-level sign of damage (AgeDataDamagedError), with the object it came from. */
+export const damagedAgeData = (key: string, error: Error) =>
+  new StoredDataDamagedError(key, `the stored bytes of ${key} are damaged: ${error.message}; nothing was restored`);
+
 /**
  * Reads an object with ranged requests, resuming from the last byte received
  * after a dropped connection, up to `attempts` times.
  */
-export function resumableRead(store: ObjectStore, key: string, attempts = 5): Readable {
+export function resumableRead(store: ObjectStore, key: string, attempts = 5, onBytes?: (bytes: number) => void): Readable {
   let offset = 0;
   async function* chunks(): AsyncGenerator<Buffer> {
     for (let attempt = 1; ; attempt++) {
@@ -31,6 +52,7 @@ export function resumableRead(store: ObjectStore, key: string, attempts = 5): Re
         const stream = await store.createReadStream(key, offset ? { start: offset } : undefined);
         for await (const chunk of stream) {
           offset += (chunk as Buffer).length;
+          onBytes?.(offset);
           yield chunk as Buffer;
         }
         return;
@@ -77,6 +99,10 @@ export interface RestoreStreamOptions {
   readonly compression: CompressionAlgorithm;
   /** Contents of the age identity file, when the backup is encrypted. Never logged. */
   readonly identity?: string;
+  /** metadata.json's recipientFingerprints: tells a damaged age header from a wrong key. */
+  readonly recipientFingerprints?: readonly string[];
+  /** Called with the stored bytes received so far (progress). */
+  readonly onStoredBytes?: (bytes: number) => void;
   readonly sink: Writable;
   readonly signal?: AbortSignal;
 }
@@ -84,16 +110,27 @@ export interface RestoreStreamOptions {
 /** object store → (SHA256 + age, on a thread) → decompress → (verified end) → sink. */
 export async function streamRestore(options: RestoreStreamOptions): Promise<{ storedBytes: number }> {
   // The SHA256 covers the bytes as stored, before decryption.
-  const digest = new CryptoThreadStage({ identity: options.identity, digest: 'input' });
+  const digest = new CryptoThreadStage({
+    identity: options.identity,
+    recipientFingerprints: options.recipientFingerprints,
+    digest: 'input',
+  });
   const verifiedEnd = new VerifiedEnd(() => {
     if (digest.sha256 !== options.expectedSha256) throw new ChecksumMismatchError(options.key, options.expectedSha256, digest.sha256);
   });
   try {
     await pipeline(
-      [resumableRead(options.store, options.key), digest, createDecompressor(options.compression), verifiedEnd, options.sink] as never,
+      [
+        resumableRead(options.store, options.key, 5, options.onStoredBytes),
+        digest,
+        createDecompressor(options.compression),
+        verifiedEnd,
+        options.sink,
+      ] as never,
       options.signal ? { signal: options.signal } : {},
     );
   } catch (error) {
+    if (error instanceof AgeDataDamagedError) throw damagedAgeData(options.key, error);
     // The restore target (mbstream checks its own CRCs) may stop before the checksum is known. Read the
     // rest of the object then, so damaged stored bytes are reported as the root cause.
     if (error instanceof RestoreCommandError) {

@@ -33,7 +33,7 @@ async function poll<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs
       if (value !== undefined) return value;
     } catch (error) {
       last = (error as Error).message;
-      if (/^fatal: /.test(last)) throw new Error(last.slice(7));
+      if (/^fatal: /.test(last)) throw new Error(last.slice(7), { cause: error });
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}`);
     await new Promise((r) => setTimeout(r, 1000));
@@ -119,7 +119,13 @@ async function sourceAndBackup(
 }
 
 /** `user`: the source's app user; a recovered datadir keeps its application users (only Silo's system users take the new Cluster's Secrets). */
-async function recovered(demo: Demo, namespace: string, name: string, instances: number, expected: string, user: User): Promise<void> {
+async function recovered(
+  demo: Demo,
+  target: { namespace: string; name: string; instances: number },
+  expected: string,
+  user: User,
+): Promise<void> {
+  const { namespace, name, instances } = target;
   const status = await healthy(demo, namespace, name, instances);
   const r = status.recovery!;
   const sums = status.instancesStatus!.map((i) => `${i.name} ${checksum(i.podIP!, user)}`);
@@ -164,7 +170,7 @@ async function main(): Promise<void> {
       spec: { instances: 2, storage: { size: '2Gi' }, bootstrap: { recovery: { backup: { name: 'shop-db-backup' } } } },
     });
     say(`Cluster ${source}/shop-db-restored created with bootstrap.recovery.backup`);
-    await recovered(demo, source, 'shop-db-restored', 2, sum, user);
+    await recovered(demo, { namespace: source, name: 'shop-db-restored', instances: 2 }, sum, user);
 
     await demo.core.deleteNamespace({ name: source });
     await poll(`namespace ${source} deleted`, async () =>
@@ -182,7 +188,7 @@ async function main(): Promise<void> {
       },
     });
     say(`Cluster ${dr}/shop-db-dr created with bootstrap.recovery.source (externalClusters shop-db): no Backup object exists anywhere`);
-    await recovered(demo, dr, 'shop-db-dr', 3, sum, user);
+    await recovered(demo, { namespace: dr, name: 'shop-db-dr', instances: 3 }, sum, user);
     say('recovery verified: from a Backup, and from the bucket alone');
   } finally {
     for (const ns of [source, dr]) await demo.core.deleteNamespace({ name: ns }).catch(() => undefined);

@@ -12,6 +12,12 @@ export const DEFAULT_WORKER_IMAGE = 'ghcr.io/silo-operator/silo:0.1.0';
 /** A Cluster's instances run this image when spec.imageName is empty: MariaDB, mariabackup and Silo's instance manager. */
 export const DEFAULT_INSTANCE_IMAGE = 'ghcr.io/silo-operator/silo-mysql-instance:0.1.0';
 
+/** SILO_WORKER_IMAGE and SILO_INSTANCE_IMAGE, else the defaults. */
+const imagesFrom = (env: NodeJS.ProcessEnv) => ({
+  workerImage: env.SILO_WORKER_IMAGE || DEFAULT_WORKER_IMAGE,
+  instanceImage: env.SILO_INSTANCE_IMAGE || DEFAULT_INSTANCE_IMAGE,
+});
+
 export interface ControllerFlags {
   readonly leaderElect: boolean;
   readonly leaderElectionId: string;
@@ -102,8 +108,7 @@ function fromValues(values: ReturnType<typeof parseControllerArgs>['values'], en
   const logLevel = (values['log-level'] ?? env.SILO_LOG_LEVEL ?? 'info') as LogLevel;
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel))
     throw new ConfigError(`--log-level must be debug, info, warn or error, got "${logLevel}"`);
-  const workerImage = env.SILO_WORKER_IMAGE || DEFAULT_WORKER_IMAGE;
-  const instanceImage = env.SILO_INSTANCE_IMAGE || DEFAULT_INSTANCE_IMAGE;
+  const { workerImage, instanceImage } = imagesFrom(env);
   const podStartGraceSeconds = Number(env.SILO_POD_START_GRACE_SECONDS || 60);
   if (!Number.isInteger(podStartGraceSeconds) || podStartGraceSeconds < 1) {
     throw new ConfigError(

@@ -1,5 +1,16 @@
 import { createCipheriv, createDecipheriv, createHmac, generateKeyPairSync, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
-import { AgeKeyError, parseRecipient, publicKeyFromRaw, rawPublicKey, x25519, type AgeIdentity } from './age-keys.js';
+import {
+  AgeDataDamagedError,
+  AgeIdentityMismatchError,
+  AgeKeyError,
+  parseRecipient,
+  recipientFingerprint,
+  recipientOf,
+  publicKeyFromRaw,
+  rawPublicKey,
+  x25519,
+  type AgeIdentity,
+} from './age-keys.js';
 
 const VERSION_LINE = 'age-encryption.org/v1';
 const X25519_INFO = 'age-encryption.org/v1/X25519';
@@ -9,7 +20,7 @@ const MAX_HEADER_BYTES = 64 * 1024;
 /** Unpadded standard base64, as the age format requires. */
 const b64 = (bytes: Buffer) => bytes.toString('base64').replace(/=+$/, '');
 function unb64(text: string): Buffer {
-  if (!/^[A-Za-z0-9+/]*$/.test(text)) throw new AgeKeyError('age header has invalid base64');
+  if (!/^[A-Za-z0-9+/]*$/.test(text)) throw new AgeDataDamagedError('age header has invalid base64: the file was modified');
   return Buffer.from(text, 'base64');
 }
 
@@ -66,9 +77,9 @@ export type HeaderParse = { complete: false } | { complete: true; fileKey: Buffe
 
 /** While the header is not fully buffered: fails early on input that cannot become an age header. */
 function checkPartialHeader(data: Buffer): void {
-  if (data.length > MAX_HEADER_BYTES) throw new AgeKeyError('input is not an age file: no header end within 64 KiB');
+  if (data.length > MAX_HEADER_BYTES) throw new AgeDataDamagedError('input is not an age file: no header end within 64 KiB');
   if (data.length >= VERSION_LINE.length && !data.subarray(0, VERSION_LINE.length).equals(Buffer.from(VERSION_LINE))) {
-    throw new AgeKeyError('input is not an age file (it does not start with age-encryption.org/v1)');
+    throw new AgeDataDamagedError('input is not an age file (it does not start with age-encryption.org/v1)');
   }
 }
 
@@ -76,10 +87,10 @@ function checkPartialHeader(data: Buffer): void {
 function unwrapX25519(shareText: string, bodyText: string, identities: AgeIdentity[]): Buffer | undefined {
   const share = unb64(shareText);
   const sealed = unb64(bodyText);
-  if (share.length !== 32 || sealed.length !== 32) throw new AgeKeyError('age X25519 stanza is malformed');
+  if (share.length !== 32 || sealed.length !== 32) throw new AgeDataDamagedError('age X25519 stanza is malformed: the header was modified');
   for (const identity of identities) {
     const shared = x25519(identity.privateKey, publicKeyFromRaw(share));
-    if (shared.every((b) => b === 0)) throw new AgeKeyError('age X25519 stanza has a low-order share');
+    if (shared.every((b) => b === 0)) throw new AgeDataDamagedError('age X25519 stanza has a low-order share: the header was modified');
     const key = unchacha(hkdf(shared, Buffer.concat([share, identity.publicKey]), X25519_INFO), sealed);
     if (key) return key;
   }
@@ -91,7 +102,7 @@ function fileKeyFromStanzas(lines: string[], identities: AgeIdentity[]): Buffer 
   let fileKey: Buffer | undefined;
   for (let i = 1; i < lines.length - 1;) {
     const args = lines[i].split(' ');
-    if (args[0] !== '->') throw new AgeKeyError('age header is malformed');
+    if (args[0] !== '->') throw new AgeDataDamagedError('age header is malformed: the file was modified');
     const body: string[] = [];
     for (i += 1; i < lines.length - 1; i += 1) {
       body.push(lines[i]);
@@ -119,16 +130,44 @@ export function parseHeader(data: Buffer, identities: AgeIdentity[]): HeaderPars
   }
   const text = data.subarray(0, macEnd).toString('latin1');
   const lines = text.split('\n');
-  if (lines[0] !== VERSION_LINE) throw new AgeKeyError('input is not an age file (it does not start with age-encryption.org/v1)');
+  if (lines[0] !== VERSION_LINE) throw new AgeDataDamagedError('input is not an age file (it does not start with age-encryption.org/v1)');
   const macLine = lines[lines.length - 1];
-  if (!macLine.startsWith('--- ')) throw new AgeKeyError('age header is malformed');
+  if (!macLine.startsWith('--- ')) throw new AgeDataDamagedError('age header is malformed: the file was modified');
   const fileKey = fileKeyFromStanzas(lines, identities);
-  if (!fileKey) throw new AgeKeyError('no age identity matches this file: it was encrypted to other recipients');
+  if (!fileKey) throw new AgeIdentityMismatchError();
   const expected = headerMac(fileKey, text.slice(0, text.length - macLine.length + 3));
   const given = unb64(macLine.slice(4));
   if (given.length !== expected.length || !timingSafeEqual(given, expected))
-    throw new AgeKeyError('age header MAC does not match: the file was modified');
+    throw new AgeDataDamagedError('age header MAC does not match: the file was modified');
   return { complete: true, fileKey, length: macEnd + 1 };
+}
+
+/**
+ * parseHeader, telling a wrong key from a damaged header where the backup names its recipients
+ * (metadata.json's recipientFingerprints): a header that does not open although it was sealed to the
+ * identity's own recipient was modified. With `ended`, `data` is the whole file: a header that does
+ * not end in it is damaged too.
+ */
+export function parseHeaderFor(
+  data: Buffer,
+  identities: AgeIdentity[],
+  recipientFingerprints: readonly string[] | undefined,
+  options: { ended?: boolean } = {},
+): HeaderParse {
+  let parsed: HeaderParse;
+  try {
+    parsed = parseHeader(data, identities);
+  } catch (error) {
+    const fingerprints = recipientFingerprints ?? [];
+    const ours = identities.some((identity) => fingerprints.includes(recipientFingerprint(recipientOf(identity))));
+    if (error instanceof AgeIdentityMismatchError && ours)
+      throw new AgeDataDamagedError(
+        "the age header does not open with the identity although the backup was encrypted to this identity's recipient: the header was modified",
+      );
+    throw error;
+  }
+  if (!parsed.complete && options.ended) throw new AgeDataDamagedError('age file ends before its payload: it was truncated');
+  return parsed;
 }
 
 export function payloadKey(fileKey: Buffer, nonce: Buffer): Buffer {

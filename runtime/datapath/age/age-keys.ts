@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { bech32 } from '@scure/base';
 
 /**
@@ -10,10 +10,33 @@ const PKCS8_X25519_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex
 const RECIPIENT_HRP = 'age';
 const IDENTITY_HRP = 'age-secret-key-';
 
+/** Any age failure: a key that does not parse, or a file that does not open. */
 export class AgeKeyError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'AgeKeyError';
+  }
+}
+
+/**
+ * The header does not open with the identities given: none of its recipient stanzas was sealed to
+ * them (a wrong key). The data may be intact; nothing says otherwise.
+ */
+export class AgeIdentityMismatchError extends AgeKeyError {
+  constructor(message = 'no age identity matches this file: it was encrypted to other recipients') {
+    super(message);
+    this.name = 'AgeIdentityMismatchError';
+  }
+}
+
+/**
+ * The age data itself is damaged, not the key: a payload chunk failed authentication after the
+ * header opened, the payload is truncated, or the header no longer parses or its MAC does not match.
+ */
+export class AgeDataDamagedError extends AgeKeyError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AgeDataDamagedError';
   }
 }
 
@@ -66,6 +89,16 @@ export function parseIdentities(text: string): AgeIdentity[] {
       throw new AgeKeyError(`age identity line ${index + 1} is not an X25519 identity (AGE-SECRET-KEY-1…)`);
     }
   });
+}
+
+/** The recipient (`age1…`) an identity opens: what a backup was encrypted to, if it is this key's. */
+export function recipientOf(identity: AgeIdentity): string {
+  return bech32.encode(RECIPIENT_HRP, bech32.toWords(identity.publicKey), 200);
+}
+
+/** SHA256 of an age recipient string: tells which key decrypts, without storing the key list verbatim. */
+export function recipientFingerprint(recipient: string): string {
+  return createHash('sha256').update(recipient.trim()).digest('hex');
 }
 
 /** Generates a key pair in age's text forms, as `age-keygen` would. */

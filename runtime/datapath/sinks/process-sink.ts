@@ -20,14 +20,18 @@ export class RestoreCommandError extends Error {
  */
 export class ProcessSink extends Writable {
   readonly child: ChildProcess;
+  /** The command's last few stderr lines (a failure's cause, e.g. a full disk). */
+  readonly stderrTail: string[] = [];
   private readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   constructor(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; logger: Logger }) {
     super({ highWaterMark: 1024 * 1024 });
     this.child = spawn(command, args, { env: options.env ?? process.env, stdio: ['pipe', 'ignore', 'pipe'], detached: true });
-    createInterface({ input: this.child.stderr! }).on('line', (line) =>
-      options.logger.info('restore stderr', { line: line.slice(0, 4096) }),
-    );
+    createInterface({ input: this.child.stderr! }).on('line', (line) => {
+      options.logger.info('restore stderr', { line: line.slice(0, 4096) });
+      this.stderrTail.push(line.slice(0, 1024));
+      if (this.stderrTail.length > 5) this.stderrTail.shift();
+    });
     this.exited = new Promise((resolve) => this.child.on('close', (code, signal) => resolve({ code, signal })));
     this.child.on('error', (error) => this.destroy(new RestoreCommandError(`could not start ${command}: ${error.message}`, null)));
     this.child.stdin!.on('error', () => undefined); // EPIPE surfaces through the exit status instead

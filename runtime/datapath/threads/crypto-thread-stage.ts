@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { Worker } from 'node:worker_threads';
-import { AgeKeyError, parseIdentities, parseRecipient, type AgeIdentity } from '../age/age-keys.js';
-import { buildHeader, parseHeader, payloadKey } from '../age/age-header.js';
+import { randomBytes } from 'node:crypto';
+import { AgeDataDamagedError, AgeKeyError, parseIdentities, parseRecipient, type AgeIdentity } from '../age/age-keys.js';
+import { buildHeader, parseHeaderFor, payloadKey } from '../age/age-header.js';
 import { CRYPTO_THREAD_SOURCE } from './crypto-thread-source.js';
 
 /** Bytes handed to the thread at once: large enough that messages cost nothing per byte. */
@@ -21,6 +21,12 @@ export interface CryptoThreadStageOptions {
   readonly identity?: string;
   /** SHA256 of the bytes coming in (restore: the stored bytes) or going out (backup: the stored bytes). */
   readonly digest?: 'input' | 'output';
+  /**
+   * Decryption: SHA256 of each recipient the file was sealed to (metadata.json's recipientFingerprints).
+   * When the header does not open although one of them is the identity's own recipient, the header was
+   * damaged (AgeDataDamagedError), not opened with a wrong key (AgeIdentityMismatchError).
+   */
+  readonly recipientFingerprints?: readonly string[];
   /** Called with the bytes output so far, after each output. */
   readonly onProgress?: (bytesOut: number) => void;
 }
@@ -108,7 +114,8 @@ export class CryptoThreadStage extends Transform {
   private onReply(reply: Reply): void {
     if (this.destroyed) return;
     if (reply.t === 'error') {
-      this.destroy(reply.age ? new AgeKeyError(reply.message) : new Error(`crypto thread: ${reply.message}`));
+      // The thread opens payload chunks only after the header opened: an age error there is damaged data.
+      this.destroy(reply.age ? new AgeDataDamagedError(reply.message) : new Error(`crypto thread: ${reply.message}`));
       return;
     }
     if (reply.out?.byteLength) {
@@ -165,7 +172,7 @@ export class CryptoThreadStage extends Transform {
   /** Decryption: the header is parsed here (it needs the identities); its bytes are only hashed. */
   private openHeader(data: Buffer): Buffer | undefined {
     this.header = this.header ? Buffer.concat([this.header, data]) : data;
-    const parsed = parseHeader(this.header, this.identities!);
+    const parsed = parseHeaderFor(this.header, this.identities!, this.options.recipientFingerprints);
     if (!parsed.complete || this.header.length < parsed.length + NONCE) return undefined;
     const end = parsed.length + NONCE;
     this.post({ t: 'skip', buf: new Uint8Array(this.header.subarray(0, end)) });
@@ -192,7 +199,7 @@ export class CryptoThreadStage extends Transform {
 
   override _flush(done: TransformCallback): void {
     try {
-      if (this.identities && !this.opened) throw new AgeKeyError('age file ends before its payload: it was truncated');
+      if (this.identities && !this.opened) throw new AgeDataDamagedError('age file ends before its payload: it was truncated');
       this.sendBatch();
       this.ending = done;
       this.post({ t: 'end' });

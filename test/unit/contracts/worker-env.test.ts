@@ -345,8 +345,42 @@ describe('contracts/worker-env: what the controller writes, the worker reads', (
             deadlineSeconds: undefined,
             engine: 'mysql',
             metadataKeys: ['a/metadata.json', 'b/metadata.json'],
+            expectedSha256s: undefined,
+            backupId: undefined,
           });
         }
+      });
+
+      it("the recovery step: the chain with the sha256 of each link from the Backups' status, and the backup it ends with", () => {
+        const sums = ['a'.repeat(64), '0123456789abcdef'.repeat(4)];
+        const recovery = asWorkerSees([
+          ...encodeStoreEnv(store.spec),
+          ...encodeWorkerEnv({
+            metadataKeys: ['p/db/full/20261120T000000Z/metadata.json', 'p/db/inc/20261121T000000Z/metadata.json'],
+            chainSha256s: sums,
+            backupId: '20261121T000000Z',
+            ageIdentity: { secretKeyRef: { name: 'age', key: 'identity' } },
+            deadlineSeconds: 3600,
+          }),
+        ]);
+        expect(recovery).to.include({ SILO_CHAIN_SHA256S: sums.join(',') });
+        expect(decodeRestoreEnv(recovery, 'physical')).to.deep.equal({
+          store: store.expected,
+          identity: 'AGE-SECRET-KEY-1TEST',
+          deadlineSeconds: 3600,
+          engine: 'mysql',
+          metadataKeys: ['p/db/full/20261120T000000Z/metadata.json', 'p/db/inc/20261121T000000Z/metadata.json'],
+          expectedSha256s: sums,
+          backupId: '20261121T000000Z',
+        });
+        expect(() => decodeRestoreEnv({ ...recovery, SILO_CHAIN_SHA256S: sums[0] }, 'physical')).to.throw(
+          ConfigError,
+          /^SILO_CHAIN_SHA256S names 1 checksums for 2 metadata.json keys/,
+        );
+        expect(() => decodeRestoreEnv({ ...recovery, SILO_CHAIN_SHA256S: `${sums[0]},${'A'.repeat(64)}` }, 'physical')).to.throw(
+          ConfigError,
+          /^SILO_CHAIN_SHA256S\[1\] is not a lowercase hex SHA256/,
+        );
       });
 
       it('delete and prune', () => {

@@ -19,6 +19,7 @@ describe('contracts/worker-result', () => {
       decryption: 12,
     });
     expect(EXIT).to.include({ busy: 13, interrupted: 14, unreachable: 15 });
+    expect(EXIT).to.include({ prepareFailed: 16, copyBackFailed: 17, volumeFull: 18 });
     expect(new Set(Object.values(EXIT)).size).to.equal(Object.keys(EXIT).length);
     expect(classOfExitCode(13)).to.equal('busy');
     expect(classOfExitCode(0)).to.equal(undefined);
@@ -35,5 +36,24 @@ describe('contracts/worker-result', () => {
     expect(parseResultLine('{"outcome": "comp')).to.equal(undefined);
     expect(parseResultLine('plain text')).to.equal(undefined);
     expect(parseResultLine(undefined)).to.equal(undefined);
+  });
+
+  it("carries the recovery's outcome in the result line, and the parser reads it back", () => {
+    const line = formatResultLine({
+      outcome: 'restored',
+      recovery: {
+        backupId: '20261121T000000Z',
+        gtid: '0-1-42',
+        alreadyRecovered: false,
+        placement: 'move-back',
+        reusedLinks: 1,
+        durations: { downloading: 3.2, preparing: 1.5, moving: 0.1, finalizing: 0.05 },
+      },
+    });
+    expect(parseResultLine(`{"level":"info","msg":"recovery completed"}\n${line}`)).to.deep.equal(JSON.parse(line));
+    expect(parseResultLine(line)?.recovery).to.include({ backupId: '20261121T000000Z', gtid: '0-1-42', placement: 'move-back' });
+    const failed = parseResultLine(formatResultLine({ outcome: 'failed', reason: 'prepareFailed', error: 'mariabackup --prepare failed' }));
+    expect(classOfExitCode(EXIT.prepareFailed)).to.equal('prepareFailed');
+    expect(isFailureClass(failed?.reason)).to.equal(true);
   });
 });

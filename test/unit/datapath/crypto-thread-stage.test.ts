@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { expect } from 'chai';
-import { AgeKeyError, generateAgeKeyPair } from '../../../runtime/datapath/age/age-keys.js';
+import { AgeDataDamagedError, AgeKeyError, generateAgeKeyPair } from '../../../runtime/datapath/age/age-keys.js';
 import { CryptoThreadStage } from '../../../runtime/datapath/threads/crypto-thread-stage.js';
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
@@ -53,10 +53,11 @@ describe('crypto thread stage (age and SHA256 on a worker thread)', () => {
     expect(open.bytes).to.equal(sealed.length);
   });
 
-  it('reports a damaged payload as an AgeKeyError from the thread', async () => {
+  it('reports a damaged payload as damaged data (an AgeDataDamagedError, still an AgeKeyError) from the thread', async () => {
     const sealed = await run(slices(randomBytes(500_000), 65_536), new CryptoThreadStage({ recipients: [keys.recipient] }));
     sealed[sealed.length - 100_000] ^= 1;
     const error = await run(slices(sealed, 65_536), new CryptoThreadStage({ identity: keys.identity })).catch((e) => e);
+    expect(error).to.be.instanceOf(AgeDataDamagedError);
     expect(error).to.be.instanceOf(AgeKeyError);
     expect((error as Error).message).to.equal('age payload failed authentication: the file was modified');
   });

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { ConfigError } from '../../../runtime/contracts/config-error.js';
 import { MYSQL_ENGINE } from '../../../runtime/contracts/engines.js';
 import { restorePhysicalChain } from '../../../runtime/datapath/physical-restore.js';
 import { FilesystemStore } from '../../../runtime/objectstore/fs-store.js';
@@ -30,8 +31,12 @@ describe('physical restore guards', () => {
       () => undefined,
       (e) => e,
     );
-    expect(error.message).to.equal(`data directory ${dataDir} is not empty; restore only into an empty directory`);
+    expect(error).to.be.instanceOf(ConfigError);
+    expect(error.message).to.equal(
+      `the volume of ${dataDir} cannot take this recovery: its data directory holds files that no recovery placed there (no state file, no journal)`,
+    );
     expect(readdirSync(dataDir)).to.deep.equal(['ibdata1']);
+    expect(readdirSync(dir)).to.deep.equal(['data']);
   });
 
   it('refuses an empty chain', async () => {

@@ -52,6 +52,10 @@ export const RESTORE_FAILURE_REASONS: Record<string, string> = {
   network: R.EndpointUnreachable,
   deadline: R.DeadlineExceeded,
   config: R.WorkerConfigInvalid,
+  // Physical-restore classes: a BackupRun restores through a command, so these reach it only from a misconfigured worker.
+  prepareFailed: R.RestoreFailed,
+  copyBackFailed: R.RestoreFailed,
+  volumeFull: R.RestoreFailed,
   other: R.RestoreFailed,
 };
 

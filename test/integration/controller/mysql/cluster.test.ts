@@ -100,7 +100,7 @@ describe('mysql Cluster end to end: instances, replicas, Backup, recovery from a
       backup: { objectStore },
     } as ClusterSpec;
     await api.create(KINDS.Cluster, { metadata: { name: 'cluster-sample', namespace: fx.namespace }, spec });
-    const c = await waitClusterPhase(api, fx.namespace, 'cluster-sample', 'Healthy', 420_000, 3);
+    const c = await waitClusterPhase(api, fx.namespace, 'cluster-sample', { phase: 'Healthy', timeoutMs: 420_000, instances: 3 });
     const s = c.status!;
     expect(s.currentPrimary).to.equal('cluster-sample-1');
     expect(s.instanceNames).to.deep.equal(['cluster-sample-1', 'cluster-sample-2', 'cluster-sample-3']);
@@ -197,7 +197,7 @@ describe('mysql Cluster end to end: instances, replicas, Backup, recovery from a
       60_000,
     );
     expect(resolved).to.equal(backupStatus.backupId);
-    const c = await waitClusterPhase(api, fx.namespace, 'restored-cluster', 'Healthy', 600_000, 3);
+    const c = await waitClusterPhase(api, fx.namespace, 'restored-cluster', { phase: 'Healthy', timeoutMs: 600_000, instances: 3 });
     const recovery = c.status!.recovery!;
     expect(recovery).to.include({ phase: 'completed', sourceKind: 'backup', backupName: 'backup-sample', backupID: backupStatus.backupId });
     expect(recovery.rtoSeconds).to.be.a('number').and.above(0);
@@ -235,7 +235,7 @@ describe('mysql Cluster end to end: instances, replicas, Backup, recovery from a
     const recovered = seed('003-recovered-cluster.yaml');
     recovered.spec.externalClusters[0].objectStore = withLocalEndpoint(recovered.spec.externalClusters[0].objectStore);
     await api.create(KINDS.Cluster, { ...recovered, metadata: { name: 'recovered-as-written', namespace: fx.namespace } });
-    const c = await waitClusterPhase(api, fx.namespace, 'recovered-as-written', 'Failed', 60_000);
+    const c = await waitClusterPhase(api, fx.namespace, 'recovered-as-written', { phase: 'Failed', timeoutMs: 60_000 });
     expect(c.status!.conditions?.find((x) => x.type === 'Ready')).to.include({ status: 'False', reason: 'RecoveryTargetUnsupported' });
     expect(c.status!.phaseReason).to.match(/recoveryTarget/);
     await api.delete(KINDS.Cluster, { namespace: fx.namespace, name: 'recovered-as-written' });
@@ -254,7 +254,7 @@ describe('mysql Cluster end to end: instances, replicas, Backup, recovery from a
     };
     recovered.spec.instances = 2;
     await api.create(KINDS.Cluster, { ...recovered, metadata: { ...recovered.metadata, namespace: fx.namespace } });
-    const c = await waitClusterPhase(api, fx.namespace, 'recovered-cluster', 'Healthy', 600_000, 2);
+    const c = await waitClusterPhase(api, fx.namespace, 'recovered-cluster', { phase: 'Healthy', timeoutMs: 600_000, instances: 2 });
     expect(c.status!.recovery).to.include({
       phase: 'completed',
       sourceKind: 'objectStore',

@@ -65,10 +65,9 @@ export async function waitClusterPhase(
   api: CustomObjects,
   namespace: string,
   name: string,
-  phase: string,
-  timeoutMs: number,
-  instances?: number,
+  want: { phase: string; timeoutMs: number; instances?: number },
 ): Promise<ClusterObject> {
+  const { phase, timeoutMs, instances } = want;
   let last: ClusterStatus | undefined;
   try {
     return await waitFor(
@@ -83,7 +82,7 @@ export async function waitClusterPhase(
       timeoutMs,
     );
   } catch (error) {
-    throw new Error(`${(error as Error).message}; last status: ${JSON.stringify(last).slice(0, 3000)}`);
+    throw new Error(`${(error as Error).message}; last status: ${JSON.stringify(last).slice(0, 3000)}`, { cause: error });
   }
 }
 

@@ -1,0 +1,268 @@
+// Issue 13's recovery step through the worker CLI, as a Cluster's recovery Job runs it: a full and an
+// incremental physical backup of a seeded MariaDB (mariabackup through the instance manager, zstd,
+// age) in MinIO, recovered by `silo restore physical` into DATA_DIR with STATE_FILE written last, and
+// mariadbd started on it with CHECKSUM TABLE equal to the source. A flipped byte in a stored object is
+// refused before DATA_DIR exists; the worker is SIGKILLed during the download and during prepare and
+// a rerun completes; a wrong age identity is a decryption failure.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { parseRecoveryProgress, RECOVERY_PHASES } from '../../../runtime/contracts/recovery-progress.js';
+import { storeConfigFromEnv } from '../../../runtime/contracts/worker-env.js';
+import { EXIT } from '../../../runtime/contracts/worker-result.js';
+import { generateAgeKeyPair } from '../../../runtime/datapath/age/age-keys.js';
+import { readJournal } from '../../../runtime/datapath/recovery/journal.js';
+import { createInstanceManagerServer } from '../../../runtime/instance-manager/server.js';
+import { createMysqlEngine } from '../../../runtime/instance-manager/engines/mysql/engine.js';
+import { createLogger } from '../../../runtime/logging/logger.js';
+import { createObjectStore } from '../../../runtime/objectstore/store-factory.js';
+import type { ObjectStore } from '../../../runtime/objectstore/object-store.js';
+import { mariadbInstance, mariadbSql, startMariadb, stopMariadb } from '../../stack/components/mariadb.js';
+import { checksumTables, seedDataset, type SeedResult } from '../../stack/datasets/mariadb-seed.js';
+import { useStack } from '../../stack/mocha.js';
+import { gatedProxy } from '../../support/gated-proxy.js';
+import { createPki } from '../../support/pki.js';
+import { lastJson, runSilo, startSilo, type SiloRun } from '../../support/silo-cli.js';
+import { minioWorkerEnv, workerProcessEnv } from '../../support/worker-store-env.js';
+
+const stack = useStack('mariadb', 'minio');
+
+/** Every process in the tree under `pid`, deepest last. */
+function descendants(pid: number): number[] {
+  const table = execFileSync('ps', ['-e', '-o', 'pid=,ppid=', '-o', 'args='])
+    .toString()
+    .trim()
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/).map(Number) as [number, number]);
+  const children = table.filter(([, ppid]) => ppid === pid).map(([child]) => child);
+  return children.flatMap((child) => [child, ...descendants(child)]);
+}
+
+/** SIGKILL a worker and everything it started, as Kubernetes kills a container. */
+function killContainer(pid: number): void {
+  for (const p of [pid, ...descendants(pid)]) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      /* gone already */
+    }
+  }
+}
+
+/** Whether the worker has a child running `mariabackup --prepare`. */
+const preparing = (pid: number) =>
+  descendants(pid).some((p) => {
+    try {
+      return /mariabackup\0--prepare/.test(readFileSync(`/proc/${p}/cmdline`, 'latin1'));
+    } catch {
+      return false;
+    }
+  });
+
+async function until(what: string, check: () => boolean, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe('the recovery step (silo restore physical) on a volume, from MinIO', function () {
+  this.timeout(600_000);
+  let dir: string;
+  let seed: SeedResult;
+  let expected: Record<string, string>;
+  let server: Server;
+  let store: ObjectStore;
+  const keys = generateAgeKeyPair();
+  const stranger = generateAgeKeyPair();
+  const main = () => mariadbInstance(stack.ctx);
+  const prefix = `recovery/${Date.now()}`;
+  const ids = ['20261201T000000Z', '20261202T000000Z'];
+  const metadataKeys = ids.map((id) => `${prefix}/${id}/metadata.json`);
+  const dataKeys = ids.map((id) => `${prefix}/${id}/backup.xbstream`);
+  const sha256s: string[] = [];
+  let incrementalGtid: string;
+  let port = 19180;
+
+  const volume = (name: string) => ({ root: join(dir, name), data: join(dir, name, 'data'), work: join(dir, name, 'silo') });
+  const restoreEnv = (identityFile = join(dir, 'identity'), store: Record<string, string> = minioWorkerEnv(stack.ctx)) => ({
+    ...store,
+    ...workerProcessEnv({ metadataKeys, chainSha256s: sha256s, backupId: ids[1], ageIdentity: { file: identityFile } }),
+  });
+  const recover = (v: ReturnType<typeof volume>, env = restoreEnv()) =>
+    startSilo(['restore', 'physical', '--data-dir', v.data, '--work-dir', v.work], env, { detached: true });
+
+  async function backup(index: number, incrementalLsn?: string): Promise<string> {
+    const run = await runSilo(['backup', 'physical', '--instance-manager', `https://127.0.0.1:${(server.address() as AddressInfo).port}`], {
+      ...minioWorkerEnv(stack.ctx),
+      ...workerProcessEnv({
+        dataKey: dataKeys[index],
+        metadataKey: metadataKeys[index],
+        backupId: ids[index],
+        ...(incrementalLsn ? { backupType: 'incremental', parentBackupId: ids[index - 1], incrementalLsn } : {}),
+        compression: { algorithm: 'zstd' },
+        ageRecipients: [keys.recipient],
+        tls: { caFile: join(dir, 'ca'), certFile: join(dir, 'cert'), keyFile: join(dir, 'key') },
+      }),
+    });
+    expect(run.code, run.stderr.slice(-2000)).to.equal(0);
+    const metadata = lastJson(run.stdout).metadata;
+    sha256s.push(metadata.sha256);
+    if (incrementalLsn) incrementalGtid = metadata.gtid.end;
+    return metadata.lsn.to;
+  }
+
+  /** Starts mariadbd on a recovered data directory and compares CHECKSUM TABLE with the source. */
+  async function checkDatadir(v: ReturnType<typeof volume>): Promise<void> {
+    const state = JSON.parse(readFileSync(join(v.work, 'state.json'), 'utf8'));
+    expect(state).to.deep.include({ origin: 'recovery', backupId: ids[1], gtid: incrementalGtid });
+    expect(readdirSync(v.work)).to.deep.equal(['state.json']);
+    const fresh = mariadbInstance(stack.ctx, `recovery-${port}`, port++, { datadir: v.data });
+    await startMariadb(stack.ctx, fresh);
+    try {
+      expect(await checksumTables(fresh, seed)).to.deep.equal(expected);
+    } finally {
+      await stopMariadb(fresh);
+      rmSync(fresh.dir, { recursive: true, force: true });
+    }
+  }
+
+  const expectRecovered = (run: SiloRun, reusedLinks: number) => {
+    expect(run.code, run.stderr.slice(-3000)).to.equal(0);
+    expect(lastJson(run.stdout).recovery).to.deep.include({
+      backupId: ids[1],
+      gtid: incrementalGtid,
+      alreadyRecovered: false,
+      reusedLinks,
+    });
+  };
+
+  async function flipStoredByte(key: string): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    for await (const part of await store.createReadStream(key)) parts.push(part as Buffer);
+    const genuine = Buffer.concat(parts);
+    const damaged = Buffer.from(genuine);
+    damaged[Math.floor(damaged.length / 2)] ^= 0x01;
+    await store.putSmall(key, damaged);
+    return genuine;
+  }
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'silo-recovery-'));
+    writeFileSync(join(dir, 'identity'), keys.identity);
+    writeFileSync(join(dir, 'stranger'), stranger.identity);
+    const pki = createPki(join(dir, 'pki'));
+    for (const [name, value] of Object.entries({ ca: pki.ca, cert: pki.clientCert, key: pki.clientKey }))
+      writeFileSync(join(dir, name), value);
+    server = createInstanceManagerServer({
+      tls: { key: pki.serverKey, cert: pki.serverCert, clientCa: pki.ca },
+      engine: createMysqlEngine({ connection: { socket: main().socket, user: 'root' }, instanceName: 'db-1' }),
+      logger: createLogger({}, { write: () => undefined }),
+      instanceName: 'db-1',
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    store = await createObjectStore(storeConfigFromEnv(minioWorkerEnv(stack.ctx)));
+    seed = await seedDataset(main(), { rows: 3000, database: 'silo_recovery' });
+    const lsn = await backup(0);
+    await mariadbSql(
+      main(),
+      `UPDATE customers SET balance = balance + 7 WHERE id % 5 = 0;
+      INSERT INTO orders (customer_id, amount, status, note) SELECT customer_id, amount * 3, 'shipped', 'after the full' FROM orders LIMIT 700;`,
+      seed.database,
+    );
+    await backup(1, lsn);
+    expected = await checksumTables(main(), seed);
+  });
+  after(async () => {
+    await new Promise((r) => server?.close(r));
+    await mariadbSql(main(), `DROP DATABASE IF EXISTS ${seed?.database ?? 'silo_recovery'}`);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a flipped byte before DATA_DIR exists, recovers the chain from the genuine object, and is idempotent', async () => {
+    const v = volume('flipped');
+    const genuine = await flipStoredByte(dataKeys[1]);
+    const refused = await recover(v).done;
+    expect(refused.code, refused.stderr.slice(-3000)).to.equal(EXIT.checksumMismatch);
+    expect(lastJson(refused.stdout)).to.deep.include({ outcome: 'failed', reason: 'checksumMismatch' });
+    expect(lastJson(refused.stdout).error).to.match(/damaged|checksum mismatch/);
+    expect(existsSync(v.data), 'DATA_DIR is never created for a damaged chain').to.equal(false);
+    expect(existsSync(join(v.work, 'state.json'))).to.equal(false);
+
+    await store.putSmall(dataKeys[1], genuine);
+    const run = await recover(v).done;
+    expectRecovered(run, 1); // the full was verified and extracted by the refused run
+    const progress = parseRecoveryProgress(run.stderr);
+    expect(progress).to.deep.include({ phase: 'finalizing', bytesTotal: progress!.bytesDone });
+    const phases = run.stderr
+      .split('\n')
+      .filter((l) => l.includes('"recovery progress"'))
+      .map((l) => JSON.parse(l).progress.phase);
+    expect([...new Set(phases)]).to.deep.equal(['downloading', 'preparing', 'moving', 'finalizing']);
+    expect(Object.keys(lastJson(run.stdout).recovery.durations).every((p) => (RECOVERY_PHASES as readonly string[]).includes(p))).to.equal(
+      true,
+    );
+    await checkDatadir(v);
+
+    // Done is done: the same command again changes nothing, without even reaching the store.
+    const again = await recover(v, restoreEnv(undefined, { ...minioWorkerEnv(stack.ctx), SILO_S3_ENDPOINT: 'http://127.0.0.1:9' })).done;
+    expect(again.code, again.stderr.slice(-2000)).to.equal(0);
+    expect(lastJson(again.stdout).recovery).to.deep.include({ backupId: ids[1], alreadyRecovered: true });
+  });
+
+  it('SIGKILL during the download: a rerun of the same command completes', async () => {
+    const v = volume('killed-downloading');
+    const minio = new URL(minioWorkerEnv(stack.ctx).SILO_S3_ENDPOINT);
+    const proxy = await gatedProxy({ host: minio.hostname, port: Number(minio.port) }, 512 * 1024);
+    try {
+      const worker = recover(
+        v,
+        restoreEnv(undefined, { ...minioWorkerEnv(stack.ctx), SILO_S3_ENDPOINT: `http://127.0.0.1:${proxy.port}` }),
+      );
+      await Promise.race([proxy.held, worker.done.then((r) => Promise.reject(new Error(`worker ended: ${r.stderr.slice(-2000)}`)))]);
+      expect(existsSync(join(v.work, 'restore/staging-0')), 'the full is being extracted').to.equal(true);
+      killContainer(worker.child.pid!);
+      expect((await worker.done).signal).to.equal('SIGKILL');
+    } finally {
+      await proxy.close();
+    }
+    expect(readJournal(join(v.work, 'restore/journal.json'))).to.deep.include({ verified: [false, false], prepared: false });
+    expect(existsSync(v.data)).to.equal(false);
+    const run = await recover(v).done;
+    expectRecovered(run, 0);
+    await checkDatadir(v);
+  });
+
+  it('SIGKILL during prepare: a rerun downloads what prepare had touched and completes', async () => {
+    const v = volume('killed-preparing');
+    const worker = recover(v);
+    let ended: SiloRun | undefined;
+    void worker.done.then((r) => (ended = r));
+    await until('mariabackup --prepare to run', () => preparing(worker.child.pid!) || ended !== undefined);
+    expect(ended, ended?.stderr.slice(-2000)).to.equal(undefined);
+    killContainer(worker.child.pid!);
+    expect((await worker.done).signal).to.equal('SIGKILL');
+    const journal = readJournal(join(v.work, 'restore/journal.json'))!;
+    expect(journal).to.deep.include({ verified: [true, true], prepared: false });
+    expect(journal.preparing).to.be.oneOf([0, 1]);
+    expect(existsSync(join(v.work, 'state.json'))).to.equal(false);
+    const run = await recover(v).done;
+    // Links up to the one being applied were modified by prepare: downloaded again; the rest are kept.
+    expectRecovered(run, ids.length - 1 - journal.preparing!);
+    await checkDatadir(v);
+  });
+
+  it('a wrong age identity is a decryption failure, found before anything on the volume changes', async () => {
+    const v = volume('wrong-identity');
+    const run = await recover(v, restoreEnv(join(dir, 'stranger'))).done;
+    expect(run.code, run.stderr.slice(-2000)).to.equal(EXIT.decryption);
+    expect(lastJson(run.stdout)).to.deep.include({ outcome: 'failed', reason: 'decryption' });
+    expect(lastJson(run.stdout).error).to.match(/no age identity matches this file/);
+    expect(existsSync(v.root)).to.equal(false);
+  });
+});
