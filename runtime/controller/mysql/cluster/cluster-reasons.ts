@@ -141,6 +141,10 @@ export const RECOVERY_REASON_TABLE = {
     sentence: 'XtraBackup (mariabackup) prepare failed on the restored files',
     fix: "read the restore Job's log; use an instance image whose server version matches the backup",
   },
+  VolumeFull: {
+    sentence: "the first instance's volume filled up while the backup was restored",
+    fix: "raise spec.storage.size to at least 1.1 times the backup's datadir, then delete the Cluster and create it again",
+  },
   CopyBackFailed: {
     sentence: 'copying the prepared backup into the data directory failed',
     fix: "read the restore Job's log; check the data volume's size and permissions",
@@ -201,6 +205,9 @@ export function failureFromRestoreWorker(worker: { readonly reason: ExitReason |
     deadline: 'RecoveryInterrupted',
     // physical-restore.ts names the step: `<tool> --prepare of …` or `<tool> --copy-back into …`.
     restoreFailed: /--copy-back/.test(worker.error) ? 'CopyBackFailed' : 'PrepareFailed',
+    prepareFailed: 'PrepareFailed',
+    copyBackFailed: 'CopyBackFailed',
+    volumeFull: 'VolumeFull',
   };
   const reason = byClass[worker.reason];
   if (!reason) return undefined;

@@ -159,8 +159,8 @@ export class RecoveryStep {
           phase: progress.phase,
           bytesDone: progress.bytesDone,
           bytesTotal: progress.bytesTotal,
-          bytesPerSecond: progress.rate,
-          etaSeconds: progress.etaSeconds,
+          bytesPerSecond: Math.round(progress.rate),
+          ...(progress.etaSeconds !== null ? { etaSeconds: Math.round(progress.etaSeconds) } : {}),
           progressAt: scope.ctx.now().toISOString(),
         },
       });

@@ -47,6 +47,9 @@ export function renderRecoveryJob(input: RecoveryJobInput): V1Job {
     ...s.env,
     ...encodeWorkerEnv({
       metadataKeys: (recovery.chain ?? []).map((link) => link.metadataKey!),
+      // The worker refuses a metadata.json whose sha256 differs from what was resolved (swapped since).
+      chainSha256s: (recovery.chain ?? []).map((link) => link.sha256!),
+      backupId: recovery.backupID,
       cluster: clusterName,
       namespace,
       engine: MYSQL_ENGINE.name,
