@@ -85,7 +85,7 @@ export function renderRecoveryJob(input: RecoveryJobInput): V1Job {
             {
               name: RECOVERY_CONTAINER,
               image: input.image,
-              command: ['silo', 'restore', 'physical', '--data-dir', DATA_DIR, '--work-dir', `${WORK_DIR}/restore`],
+              command: ['silo', 'restore', 'physical', '--data-dir', DATA_DIR, '--work-dir', WORK_DIR],
               env,
               ...(cluster.spec.backup?.resources ? { resources: cluster.spec.backup.resources as V1ResourceRequirements } : {}),
               terminationMessagePolicy: 'FallbackToLogsOnError',
