@@ -17,7 +17,7 @@ import { ProcessSink, RestoreCommandError } from '../sinks/process-sink.js';
 import { isEncrypted, type ChainLink } from './chain.js';
 import { writeJournal, type RecoveryJournal } from './journal.js';
 import type { RecoveryProgressTracker } from './progress.js';
-import { canRenameBetween, clearDirectory, linkTree, removeMatching, syncFilesystem } from './volume.js';
+import { canRenameBetween, linkTree, removeMatching, syncFilesystem } from './volume.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -163,8 +163,8 @@ export function dropIncrements(ctx: RecoveryContext): void {
 export async function placeDatadir(ctx: RecoveryContext): Promise<'move-back' | 'copy-back'> {
   ctx.tracker.phase('moving');
   record(ctx, { placing: true });
+  // Empty: the plan cleared what a killed run had placed; anything else there makes mariabackup refuse.
   mkdirSync(ctx.dataDir, { recursive: true });
-  clearDirectory(ctx.dataDir);
   const base = linkDir(ctx.area, 0);
   const placement = canRenameBetween(ctx.area, ctx.dataDir) ? 'move-back' : 'copy-back';
   const { restore } = ctx.engine;
