@@ -112,8 +112,9 @@ export async function downloadLink(ctx: RecoveryContext, index: number): Promise
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });
     if (ctx.signal?.aborted) throw ctx.signal.reason;
-    if (error instanceof RestoreCommandError && NO_SPACE.test(sink.stderrTail.join('\n')))
-      throw new VolumeFullError(`extracting backup ${link.backupId} ran out of disk space on the volume: ${sink.stderrTail.slice(-1)[0]}`);
+    const noSpace = sink.stderrTail.find((line) => NO_SPACE.test(line));
+    if (error instanceof RestoreCommandError && noSpace)
+      throw new VolumeFullError(`extracting backup ${link.backupId} ran out of disk space on the volume: ${noSpace}`);
     throw error;
   }
   // On disk before the journal says so: a crash after the record finds the files it promises.

@@ -282,6 +282,21 @@ describe('the recovery step (silo restore physical) on a volume, from MinIO', fu
     await checkDatadir(v);
   });
 
+  it('a volume that fills up is volumeFull (exit 18), not a restore or storage failure', async () => {
+    const v = volume('full');
+    execFileSync('mkdir', ['-p', v.root]);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', v.root]);
+    try {
+      const run = await recover(v).done;
+      expect(run.code, run.stderr.slice(-2000)).to.equal(EXIT.volumeFull);
+      expect(lastJson(run.stdout)).to.deep.include({ outcome: 'failed', reason: 'volumeFull' });
+      expect(lastJson(run.stdout).error).to.match(/ran out of disk space on the volume: .*No space left on device/);
+      expect(readdirSync(join(v.work, 'restore')), 'the partial extraction is removed').to.deep.equal(['journal.json']);
+    } finally {
+      execFileSync('umount', [v.root]);
+    }
+  });
+
   it('a wrong age identity is a decryption failure, found before anything on the volume changes', async () => {
     const v = volume('wrong-identity');
     const run = await recover(v, restoreEnv(join(dir, 'stranger'))).done;
