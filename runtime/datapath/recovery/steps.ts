@@ -17,7 +17,7 @@ import { ProcessSink, RestoreCommandError } from '../sinks/process-sink.js';
 import { isEncrypted, type ChainLink } from './chain.js';
 import { writeJournal, type RecoveryJournal } from './journal.js';
 import type { RecoveryProgressTracker } from './progress.js';
-import { canRenameBetween, clearDirectory, linkTree, removeMatching, syncFilesystem } from './volume.js';
+import { canRenameBetween, linkTree, removeMatching, syncFilesystem } from './volume.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -112,8 +112,9 @@ export async function downloadLink(ctx: RecoveryContext, index: number): Promise
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });
     if (ctx.signal?.aborted) throw ctx.signal.reason;
-    if (error instanceof RestoreCommandError && NO_SPACE.test(sink.stderrTail.join('\n')))
-      throw new VolumeFullError(`extracting backup ${link.backupId} ran out of disk space on the volume: ${sink.stderrTail.slice(-1)[0]}`);
+    const noSpace = sink.stderrTail.find((line) => NO_SPACE.test(line));
+    if (error instanceof RestoreCommandError && noSpace)
+      throw new VolumeFullError(`extracting backup ${link.backupId} ran out of disk space on the volume: ${noSpace}`);
     throw error;
   }
   // On disk before the journal says so: a crash after the record finds the files it promises.
@@ -163,8 +164,8 @@ export function dropIncrements(ctx: RecoveryContext): void {
 export async function placeDatadir(ctx: RecoveryContext): Promise<'move-back' | 'copy-back'> {
   ctx.tracker.phase('moving');
   record(ctx, { placing: true });
+  // Empty: the plan cleared what a killed run had placed; anything else there makes mariabackup refuse.
   mkdirSync(ctx.dataDir, { recursive: true });
-  clearDirectory(ctx.dataDir);
   const base = linkDir(ctx.area, 0);
   const placement = canRenameBetween(ctx.area, ctx.dataDir) ? 'move-back' : 'copy-back';
   const { restore } = ctx.engine;

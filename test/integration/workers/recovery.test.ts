@@ -238,6 +238,31 @@ describe('the recovery step (silo restore physical) on a volume, from MinIO', fu
     await checkDatadir(v);
   });
 
+  it('SIGTERM stops the worker as interrupted (exit 14) with its children, and a rerun completes', async () => {
+    const v = volume('terminated');
+    const minio = new URL(minioWorkerEnv(stack.ctx).SILO_S3_ENDPOINT);
+    const proxy = await gatedProxy({ host: minio.hostname, port: Number(minio.port) }, 512 * 1024);
+    let stopped: SiloRun;
+    try {
+      const worker = recover(
+        v,
+        restoreEnv(undefined, { ...minioWorkerEnv(stack.ctx), SILO_S3_ENDPOINT: `http://127.0.0.1:${proxy.port}` }),
+      );
+      await Promise.race([proxy.held, worker.done.then((r) => Promise.reject(new Error(`worker ended: ${r.stderr.slice(-2000)}`)))]);
+      const children = descendants(worker.child.pid!);
+      expect(children, 'mbstream is extracting').to.not.deep.equal([]);
+      process.kill(worker.child.pid!, 'SIGTERM');
+      stopped = await worker.done;
+      await until('the extractor to be gone', () => children.every((p) => !existsSync(`/proc/${p}`)), 10_000);
+    } finally {
+      await proxy.close();
+    }
+    expect(stopped.code, stopped.stderr.slice(-2000)).to.equal(EXIT.interrupted);
+    expect(lastJson(stopped.stdout)).to.deep.include({ outcome: 'failed', reason: 'interrupted' });
+    expect(existsSync(join(v.work, 'state.json'))).to.equal(false);
+    expectRecovered(await recover(v).done, 0);
+  });
+
   it('SIGKILL during prepare: a rerun downloads what prepare had touched and completes', async () => {
     const v = volume('killed-preparing');
     const worker = recover(v);
@@ -255,6 +280,21 @@ describe('the recovery step (silo restore physical) on a volume, from MinIO', fu
     // Links up to the one being applied were modified by prepare: downloaded again; the rest are kept.
     expectRecovered(run, ids.length - 1 - journal.preparing!);
     await checkDatadir(v);
+  });
+
+  it('a volume that fills up is volumeFull (exit 18), not a restore or storage failure', async () => {
+    const v = volume('full');
+    execFileSync('mkdir', ['-p', v.root]);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', v.root]);
+    try {
+      const run = await recover(v).done;
+      expect(run.code, run.stderr.slice(-2000)).to.equal(EXIT.volumeFull);
+      expect(lastJson(run.stdout)).to.deep.include({ outcome: 'failed', reason: 'volumeFull' });
+      expect(lastJson(run.stdout).error).to.match(/ran out of disk space on the volume: .*No space left on device/);
+      expect(readdirSync(join(v.work, 'restore')), 'the partial extraction is removed').to.deep.equal(['journal.json']);
+    } finally {
+      execFileSync('umount', [v.root]);
+    }
   });
 
   it('a wrong age identity is a decryption failure, found before anything on the volume changes', async () => {
