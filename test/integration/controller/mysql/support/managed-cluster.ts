@@ -4,6 +4,9 @@
  * operator's `<cluster>-app` Secret), and checksum every table of a database.
  */
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { CoreV1Api } from '@kubernetes/client-node';
 import type { CustomObjects } from '../../../../../runtime/controller/kube/custom-objects.js';
 import { KINDS } from '../../../../../runtime/controller/kube/kinds.js';
@@ -42,6 +45,21 @@ export function userSqlScript(ip: string, user: AppUser, script: string, databas
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, MYSQL_PWD: user.password },
   });
+}
+
+/**
+ * root through an instance Pod's socket (unix_socket authentication: the tests run as root), for
+ * what no Cluster user may do (PURGE BINARY LOGS). `podDir`: the process kubelet's directory of the
+ * Pod (`<kubelet state>/pods/<uid>`); a short link keeps the socket path under 108 bytes.
+ */
+export function rootSql(podDir: string, query: string): string {
+  const link = join(mkdtempSync(join(tmpdir(), 'silo-sock-')), 's');
+  symlinkSync(join(podDir, 'volumes', 'run', 'mysqld.sock'), link);
+  return execFileSync('mariadb', ['--no-defaults', `--socket=${link}`, '-u', 'root', '-N', '-B', '-e', query], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }).trim();
 }
 
 /** `CHECKSUM TABLE` of every base table of `database`, as "table=checksum" lines. */
