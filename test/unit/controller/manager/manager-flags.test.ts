@@ -24,9 +24,17 @@ describe('silo controller flags', () => {
       resyncMs: 300_000,
       skipStatusOnlyUpdates: false,
     });
-    expect(f.settings).to.deep.equal({ workerImage: 'registry/silo:dev', operatorNamespace: 'ops', podStartGraceSeconds: 60 });
+    expect(f.settings).to.deep.equal({
+      workerImage: 'registry/silo:dev',
+      instanceImage: 'ghcr.io/silo-operator/silo-mysql-instance:0.1.0',
+      operatorNamespace: 'ops',
+      podStartGraceSeconds: 60,
+    });
     expect(parseControllerFlags([], {})).to.deep.include({ leaderElectionNamespace: 'silo-system', bindAddress: '127.0.0.1' });
     expect(parseControllerFlags([], {}).settings.workerImage).to.equal('ghcr.io/silo-operator/silo:0.1.0');
+    expect(parseControllerFlags([], { SILO_INSTANCE_IMAGE: 'registry/mariadb-instance:1' }).settings.instanceImage).to.equal(
+      'registry/mariadb-instance:1',
+    );
   });
 
   it('parses a comma list of namespaces and the flags the Deployment passes', () => {
