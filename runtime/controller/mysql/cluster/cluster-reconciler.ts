@@ -11,6 +11,7 @@ import { KINDS } from '../../kube/kinds.js';
 import { ownerKeysOf } from '../../kube/owner-keys.js';
 import type { ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from '../../reconciler.js';
 import { LABELS } from '../../../contracts/instance-pod.js';
+import type { CertificatesStatus } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
 import type { ClusterPkiSecretNames } from './cluster-pki.js';
 import { ensureClusterPki } from './cluster-pki-reconcile.js';
 import { instanceStatusRows, observeInstances } from './cluster-observe.js';
@@ -75,7 +76,10 @@ class ClusterPass {
     const restored = await recovery?.run();
     if (restored && !restored.done) return { requeueAfterMs: restored.requeueAfterMs };
     const waiting = await this.instances(pki.names);
-    const observed = await this.status(pki.names);
+    const observed = await this.status(pki.names, {
+      managed: pki.names.operatorIssues.server || pki.names.operatorIssues.client,
+      ...(pki.nextRenewal ? { renewAt: pki.nextRenewal.toISOString() } : {}),
+    });
     const renewIn = pki.nextRenewal ? Math.max(1_000, pki.nextRenewal.getTime() - scope.ctx.now().getTime()) : Infinity;
     return { requeueAfterMs: Math.min(waiting ? WAITING_MS : STATUS_REFRESH_MS, observed ?? STATUS_REFRESH_MS, renewIn) };
   }
@@ -112,7 +116,7 @@ class ClusterPass {
   }
 
   /** Reads every instance and writes the Cluster's status; returns how soon to look again. */
-  private async status(pki: ClusterPkiSecretNames): Promise<number | undefined> {
+  private async status(pki: ClusterPkiSecretNames, certificates: CertificatesStatus): Promise<number | undefined> {
     const { scope } = this;
     const pods = (await scope.ctx.client.listPods(scope.namespace, `${LABELS.cluster}=${scope.name}`)).filter(
       (p) => serialOf(scope.name, p.metadata?.name ?? '') !== undefined,
@@ -138,6 +142,7 @@ class ClusterPass {
       currentPrimary: this.primaryName,
       instanceNames: pods.map((p) => p.metadata!.name!).sort((a, b) => a.localeCompare(b, undefined, { numeric: true })),
       instancesStatus: instanceStatusRows(observation, now),
+      certificates,
       ...(recovered ? { recovery: completedRecovery(recovery, now) } : {}),
     });
     if (recovered) {
