@@ -12,8 +12,8 @@ import type { InstanceAction, InstancePlan } from './instance-plan.js';
 
 export interface PlanContext {
   readonly primaryPod?: Pod;
-  /** status.instanceNames before this pass: a replica missing from the store now was lost. */
-  readonly knownNames: readonly string[];
+  /** Replicas the last pass saw whose volume is gone now. */
+  readonly lost: readonly string[];
   readonly pki: ClusterPkiSecretNames;
 }
 
@@ -67,7 +67,7 @@ export async function applyInstancePlan(scope: ClusterScope, plan: InstancePlan,
   for (const action of plan.actions) await apply(scope, action, context);
   const created = plan.actions.filter((a) => a.kind === 'createPvc' && a.serial > 1).map((a) => a.name);
   if (!created.length) return;
-  const lost = context.knownNames.filter((n) => n !== context.primaryPod?.metadata?.name && !plan.actions.some((a) => a.name === n));
+  const { lost } = context;
   for (const name of created) {
     const why = lost.length ? ` to replace ${lost.join(', ')} (its Pod and PVC are gone)` : '';
     await scope.event(

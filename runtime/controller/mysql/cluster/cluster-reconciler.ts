@@ -110,7 +110,11 @@ class ClusterPass {
       return false;
     }
     const primaryPod = pods.find((p) => p.metadata?.name === this.primaryName);
-    await applyInstancePlan(scope, plan, { primaryPod, knownNames: scope.status.instanceNames ?? [], pki });
+    // Instances the last pass saw that have lost their volume: a new replica replaces them.
+    const lost = (scope.status.instanceNames ?? []).filter(
+      (n) => n !== this.primaryName && !observed.some((o) => o.name === n && o.hasPvc),
+    );
+    await applyInstancePlan(scope, plan, { primaryPod, lost, pki });
     if (plan.latestSerial !== scope.status.latestGeneratedInstance) await scope.patchStatus({ latestGeneratedInstance: plan.latestSerial });
     return !!plan.waiting || plan.actions.length > 0;
   }
