@@ -17,6 +17,7 @@ import type { BackupStatus, ClusterSpec } from '../../../../src/api/mysql.cloudn
 import { s3Client } from '../../../stack/lib/s3.js';
 import { useStack } from '../../../stack/mocha.js';
 import { startOperator, type OperatorProcess } from '../../../support/operator-process.js';
+import { gatedProxy } from '../../../support/gated-proxy.js';
 import { useKube, waitFor } from '../../kube/fixture.js';
 import { appUser, checksums, getCluster, podIpOf, userSql, waitClusterPhase, type AppUser } from './support/managed-cluster.js';
 
@@ -234,5 +235,35 @@ describe('mysql Cluster recovery: every failure surface has its reason', functio
     });
     const c = await waitClusterPhase(api, fx.namespace, 'genuine', { phase: 'Healthy', timeoutMs: 300_000, instances: 1 });
     expect(checksums(podIpOf(c, 'genuine-1'), app, 'shop')).to.deep.equal(sourceSums);
+  });
+
+  it('a recovery survives a SIGKILLed operator and a killed recovery worker: the next attempt resumes and completes', async () => {
+    const minio = new URL(stack.env().MINIO_ENDPOINT);
+    const proxy = await gatedProxy({ host: minio.hostname, port: Number(minio.port) }, 256 * 1024);
+    try {
+      await createCluster('interrupted', {
+        bootstrap: { recovery: { source: 'source' } },
+        externalClusters: [{ name: 'source', objectStore: store({ endpoint: `http://127.0.0.1:${proxy.port}` }) as never }],
+      });
+      await proxy.held; // the recovery worker is mid-download
+      await operator!.kill();
+      operator = await startOperator({ watchNamespaces: [fx.namespace], leaderElectionId: `mysql-recovery-failures-${fx.namespace}` });
+      const [worker] = (await fx.core.listNamespacedPod({ namespace: fx.namespace, labelSelector: 'job-name=interrupted-1-recovery-1' }))
+        .items;
+      await fx.core.deleteNamespacedPod({ namespace: fx.namespace, name: worker.metadata!.name!, gracePeriodSeconds: 0 });
+      await waitFor(
+        'a second attempt',
+        async () => (await getCluster(api, fx.namespace, 'interrupted'))?.status?.recovery?.attempts === 2,
+        120_000,
+      );
+      proxy.release();
+      const c = await waitClusterPhase(api, fx.namespace, 'interrupted', { phase: 'Healthy', timeoutMs: 300_000, instances: 1 });
+      expect(c.status!.recovery).to.include({ phase: 'completed', attempts: 2, backupID: plain.backupId });
+      expect((await events('interrupted')).some((e) => e.reason === 'RecoveryInterrupted')).to.equal(true);
+      expect(checksums(podIpOf(c, 'interrupted-1'), app, 'shop')).to.deep.equal(sourceSums);
+    } finally {
+      proxy.release();
+      await proxy.close();
+    }
   });
 });
