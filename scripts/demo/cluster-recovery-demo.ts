@@ -44,11 +44,13 @@ interface User {
   username: string;
   password: string;
 }
+/** The statements go on stdin: argv holds at most 128 KiB. */
 const sql = (ip: string, user: User, query: string) =>
-  execFileSync('mariadb', ['--no-defaults', '-h', ip, '-u', user.username, '-N', '-B', 'shop', '-e', query], {
+  execFileSync('mariadb', ['--no-defaults', '-h', ip, '-u', user.username, '-N', '-B', 'shop'], {
+    input: query,
     encoding: 'utf8',
     timeout: 60_000,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, MYSQL_PWD: user.password },
   }).trim();
 

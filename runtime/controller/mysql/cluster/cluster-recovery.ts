@@ -9,7 +9,7 @@ import type { BackupResource, RecoveryStatus } from '../../../../src/api/mysql.c
 import { readJobOutcome } from '../../kube/job-outcome.js';
 import { KINDS } from '../../kube/kinds.js';
 import type { KubeObject } from '../../reconciler.js';
-import type { ClusterScope } from './cluster-scope.js';
+import type { ClusterObject, ClusterScope } from './cluster-scope.js';
 import { openObjectStore } from './cluster-store-client.js';
 import { instancePvc } from './instance-pvc.js';
 import { instanceName } from './instance-plan.js';
@@ -70,9 +70,14 @@ export class RecoveryStep {
       if (spec.backup) {
         const all = await scope.ctx.client.list<BackupResource & KubeObject>(KINDS.Backup, scope.namespace);
         const backup = all.find((b) => b.metadata?.name === spec.backup!.name);
+        // The Backup's data lives in its own spec.objectStore, else in its source Cluster's (as the Backup
+        // reconciler resolved it); this Cluster's store is the last candidate (the same bucket and path).
+        const source = backup
+          ? await scope.ctx.client.get<ClusterObject>(KINDS.Cluster, { namespace: scope.namespace, name: backup.spec.cluster.name })
+          : undefined;
         resolved = resolveFromBackup(backup, all, {
           backupName: spec.backup.name,
-          clusterStore: scope.cluster.spec.backup?.objectStore,
+          clusterStore: source?.spec.backup?.objectStore ?? scope.cluster.spec.backup?.objectStore,
           now: scope.ctx.now(),
         });
       } else {
