@@ -89,8 +89,8 @@ export class KubeClient {
   }
 
   /** JSON merge patch of the status subresource: `{ phase: 'running', ... }`. */
-  patchStatus<T extends KubeObject = KubeObject>(kind: KindRef, key: ObjectKey, status: object): Promise<T> {
-    return this.objects.patchStatus<T>(kind, key, status);
+  patchStatus<T extends KubeObject = KubeObject>(kind: KindRef, key: ObjectKey, status: object, resourceVersion?: string): Promise<T> {
+    return this.objects.patchStatus<T>(kind, key, status, resourceVersion);
   }
 
   /** Deletes the object; true when it existed. */

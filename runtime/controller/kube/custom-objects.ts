@@ -67,8 +67,18 @@ export class CustomObjects {
   }
 
   /** JSON merge patch of the status subresource: `{ phase: 'running', ... }`. */
-  async patchStatus<T extends KubeObject = KubeObject>(kind: KindRef, key: ObjectKey, status: object): Promise<T> {
-    const coords = { group: kind.group, version: kind.version, plural: kind.plural, name: key.name, body: { status } };
+  /**
+   * `resourceVersion`: a precondition; the API server refuses (409) the patch when the object changed
+   * since, or was deleted and re-created under the same name. (A uid in a status patch is not checked.)
+   */
+  async patchStatus<T extends KubeObject = KubeObject>(
+    kind: KindRef,
+    key: ObjectKey,
+    status: object,
+    resourceVersion?: string,
+  ): Promise<T> {
+    const body = resourceVersion ? { metadata: { resourceVersion }, status } : { status };
+    const coords = { group: kind.group, version: kind.version, plural: kind.plural, name: key.name, body };
     return (
       kind.namespaced
         ? await this.api.patchNamespacedCustomObjectStatus({ ...coords, namespace: key.namespace ?? '' }, mergePatch)

@@ -54,8 +54,13 @@ export class ClusterScope {
   }
 
   async patchStatus(status: ClusterStatus): Promise<void> {
-    const updated = await this.ctx.client.patchStatus<ClusterObject>(KINDS.Cluster, { namespace: this.namespace, name: this.name }, status);
+    // With the resourceVersion the pass read as a precondition: a pass that began before the Cluster
+    // changed (or was deleted and re-created under the same name) fails with a conflict and is
+    // retried on the new object, instead of writing a stale status onto it.
+    const key = { namespace: this.namespace, name: this.name };
+    const updated = await this.ctx.client.patchStatus<ClusterObject>(KINDS.Cluster, key, status, this.cluster.metadata.resourceVersion);
     this.cluster.status = updated.status;
+    this.cluster.metadata.resourceVersion = updated.metadata.resourceVersion;
   }
 
   /** Sets one condition, keeping the others (the list is written whole: merge patches replace arrays). */
