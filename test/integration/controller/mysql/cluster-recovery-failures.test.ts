@@ -184,12 +184,12 @@ describe('mysql Cluster recovery: every failure surface has its reason', functio
 
   it("DestinationNotEmpty names the prefix; DestinationIsRecoverySource refuses to write under the source's prefix", async () => {
     // A new Cluster named like the source, in this namespace's store path: its destination holds the source's backups.
-    await api.delete(KINDS.Cluster, { namespace: fx.namespace, name: 'source' });
-    await waitFor('source gone', async () => !(await getCluster(api, fx.namespace, 'source')), 120_000);
+    await api.delete(KINDS.Cluster, { namespace: fx.namespace, name: 'source' }, 'Foreground');
+    await waitFor('source and its dependents gone', async () => !(await getCluster(api, fx.namespace, 'source')), 240_000);
     await createCluster('source', { backup: { objectStore: store() } as ClusterSpec['backup'] });
     await expectRefused('source', 'DestinationNotEmpty', new RegExp(`${path()}/source/.*continueLineage`));
-    await api.delete(KINDS.Cluster, { namespace: fx.namespace, name: 'source' });
-    await waitFor('source gone', async () => !(await getCluster(api, fx.namespace, 'source')), 120_000);
+    await api.delete(KINDS.Cluster, { namespace: fx.namespace, name: 'source' }, 'Foreground');
+    await waitFor('source and its dependents gone', async () => !(await getCluster(api, fx.namespace, 'source')), 240_000);
     await createCluster('source', {
       bootstrap: { recovery: { source: 'source' } },
       externalClusters: [{ name: 'source', objectStore: store() as never }],
