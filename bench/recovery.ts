@@ -13,7 +13,7 @@
  * filesystem's statfs drop beside it), the worker's peak RSS (GNU time, as bench/datapath.ts, and
  * the node process's own VmHWM), CPU seconds, and the clone's time, disk and RSS.
  *
- * SILO_BENCH_MB: seeded data (default 700, about 1 GiB of datadir; 100 for a quick run).
+ * SILO_BENCH_MB: seeded data (default 800: about 1 GiB of datadir; 50 for a quick run).
  * SILO_BENCH_DIR: parent of the work directory (default the OS tmpdir); the trees need about three
  * times the datadir free. SILO_BENCH_RESEED=1 seeds again (otherwise a source seeded with the same
  * size is reused from <stack root>/mariadb/bench-recovery). SILO_BENCH_CPU_PROF=<dir>: the worker
@@ -38,7 +38,7 @@ import { report } from './recovery-report.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SILO = [process.env.SILO_BENCH_SILO ?? join(ROOT, 'build/silo')];
-const megabytes = Number(process.env.SILO_BENCH_MB ?? 700);
+const megabytes = Number(process.env.SILO_BENCH_MB ?? 800);
 const rounds = Number(process.env.SILO_BENCH_ROUNDS ?? 3);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`SILO_BENCH_ROUNDS must be a positive integer`);
 const SOURCE_PORT = 19193;
