@@ -31,8 +31,8 @@ export interface BenchSetup {
   readonly serverCaDir: string;
   readonly replicationTlsDir: string;
   readonly instanceManager: string;
-  /** SILO_BENCH_CPU_PROF: a directory for the worker's `--cpu-prof` output. */
-  readonly cpuProfDir?: string;
+  /** The command that runs `restore physical`: `silo`, or a copy of its launcher with `--cpu-prof` (SILO_BENCH_CPU_PROF). */
+  readonly restoreSilo: string[];
   /** Run CHECKSUM TABLE on the started server and return it (the first round checks the data). */
   readonly checksum?: (socket: string) => Promise<Record<string, string>>;
 }
@@ -171,12 +171,8 @@ export async function runSilo(setup: BenchSetup): Promise<SideRun> {
   const dataDir = join(volume, 'data');
   const sampler = new DiskSampler([volume], setup.work);
   sampler.start();
-  const profile = setup.cpuProfDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${setup.cpuProfDir}` } : {};
   const restore = ok(
-    await timed([...setup.silo, 'restore', 'physical', '--data-dir', dataDir, '--work-dir', join(volume, 'silo')], {
-      ...setup.restoreEnv,
-      ...profile,
-    }),
+    await timed([...setup.restoreSilo, 'restore', 'physical', '--data-dir', dataDir, '--work-dir', join(volume, 'silo')], setup.restoreEnv),
     'silo restore physical',
   );
   const recovery = JSON.parse(restore.stdout.trim().split('\n').pop()!).recovery as { durations: Record<string, number> };

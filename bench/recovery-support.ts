@@ -5,8 +5,8 @@
  * process kubelet runs a container, so `silo instance init|db` see their Pod paths), and the wait
  * for a server to answer `SELECT 1`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { lstatSync, readdirSync, readFileSync, statfsSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mountScript, type BindMount } from '../test/stack/kubelet/container-process.js';
 
@@ -226,4 +226,21 @@ export function startDaemon(command: string[], env: NodeJS.ProcessEnv): Daemon {
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * Puts a wrapper for each of `commands` in `dir` that runs the real one under GNU time and appends
+ * `<name> <wall> s <user> user <sys> sys <start epoch> [args]` to `log`; returns `dir`, to put first on PATH.
+ * Every process that finds them on PATH is traced (the worker's mbstream and sync, the baseline's too).
+ */
+export function traceCommands(dir: string, log: string, commands: readonly string[]): string {
+  mkdirSync(dir, { recursive: true });
+  for (const name of commands) {
+    const real = execFileSync('sh', ['-c', `command -v ${name}`])
+      .toString()
+      .trim();
+    const format = `${name} %e s %U user %S sys $(date +%s.%N) [$*]`;
+    writeFileSync(join(dir, name), `#!/bin/bash\nexec /usr/bin/time -a -o '${log}' -f "${format}" '${real}' "$@"\n`, { mode: 0o755 });
+  }
+  return dir;
 }

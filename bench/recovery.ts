@@ -17,13 +17,15 @@
  * SILO_BENCH_DIR: parent of the work directory (default the OS tmpdir); the trees need about three
  * times the datadir free. SILO_BENCH_RESEED=1 seeds again (otherwise a source seeded with the same
  * size is reused from <stack root>/mariadb/bench-recovery). SILO_BENCH_CPU_PROF=<dir>: the worker
- * writes a V8 CPU profile there. SILO_BENCH_SILO: another `silo` command instead of build/silo.
+ * of `restore physical` writes a V8 CPU profile (.cpuprofile) there. SILO_BENCH_TRACE=<file>: the
+ * start, wall and CPU time of every mbstream, mariabackup and sync either side runs is appended there.
+ * SILO_BENCH_SILO: another `silo` command instead of build/silo.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { encodeInstanceManagerEnv, toProcessEnv } from '../runtime/contracts/worker-env.js';
 import { generateAgeKeyPair } from '../runtime/datapath/age/age-keys.js';
 import { MINIO_ACCESS_KEY, MINIO_BUCKET, MINIO_SECRET_KEY, mcPath, minioEndpoint } from '../test/stack/components/minio.js';
@@ -32,7 +34,7 @@ import { createContext } from '../test/stack/context.js';
 import { checksumTables, seedDataset, type SeedResult } from '../test/stack/datasets/mariadb-seed.js';
 import { createPki } from '../test/support/pki.js';
 import { minioWorkerEnv, workerProcessEnv } from '../test/support/worker-store-env.js';
-import { ok, startDaemon, timed } from './recovery-support.js';
+import { ok, startDaemon, timed, traceCommands } from './recovery-support.js';
 import { runBaseline, runClone, runSilo, type BenchSetup, type CloneRun, type SideRun } from './recovery-sides.js';
 import { report } from './recovery-report.js';
 
@@ -99,6 +101,18 @@ async function listening(port: number): Promise<void> {
   throw new Error(`nothing listens on 127.0.0.1:${port}`);
 }
 
+/**
+ * The launcher with `node --cpu-prof` (Node 20 refuses --cpu-prof in NODE_OPTIONS), written beside
+ * it so that it finds silo-cli.mjs; the launcher's memory settings stay as they are.
+ */
+function profiledLauncher(dir: string): string[] {
+  const text = readFileSync(SILO[0], 'utf8');
+  if (!text.includes('exec node ')) throw new Error(`SILO_BENCH_CPU_PROF needs the launcher script build/silo; ${SILO[0]} is not one`);
+  const path = join(dirname(SILO[0]), 'silo-cpu-prof');
+  writeFileSync(path, text.replaceAll('exec node ', `exec node --cpu-prof --cpu-prof-dir=${dir} `), { mode: 0o755 });
+  return [path];
+}
+
 const jobEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => ({
   PATH: process.env.PATH,
   HOME: process.env.HOME,
@@ -109,6 +123,9 @@ const jobEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => ({
   ...extra,
 });
 
+// SILO_BENCH_TRACE=<file>: every mbstream, mariabackup and sync of both sides (and the clone) is logged there with its times.
+if (process.env.SILO_BENCH_TRACE)
+  process.env.PATH = `${traceCommands(join(work, 'trace'), resolve(process.env.SILO_BENCH_TRACE), ['mbstream', 'mariabackup', 'sync'])}:${process.env.PATH}`;
 const { source, seed } = await seededSource();
 const paths = mounts();
 const instanceManager = startDaemon([...SILO, 'instance-manager'], {
@@ -174,7 +191,7 @@ try {
     serverCaDir: paths.serverCaDir,
     replicationTlsDir: paths.replicationTlsDir,
     instanceManager: `https://127.0.0.1:${IM_PORT}`,
-    cpuProfDir: process.env.SILO_BENCH_CPU_PROF ? resolve(process.env.SILO_BENCH_CPU_PROF) : undefined,
+    restoreSilo: process.env.SILO_BENCH_CPU_PROF ? profiledLauncher(resolve(process.env.SILO_BENCH_CPU_PROF)) : SILO,
   };
   const checked = { ...setup, checksum: (socket: string) => checksumTables({ ...source, socket }, seed) };
   for (let round = 1; round <= rounds; round++) {
