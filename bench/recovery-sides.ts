@@ -79,8 +79,18 @@ function layoutAt(root: string, runDir: string): InstanceLayout {
 
 const since = (started: bigint) => Number(process.hrtime.bigint() - started) / 1e9;
 
-/** Starts a server with `command`, waits for SELECT 1, measures the datadir, optionally checksums, stops it. */
-async function serve(setup: BenchSetup, command: string[], env: NodeJS.ProcessEnv, socket: string, dataDir: string) {
+interface Server {
+  readonly command: string[];
+  readonly env: NodeJS.ProcessEnv;
+  readonly socket: string;
+  readonly dataDir: string;
+}
+
+/**
+ * Starts a server, waits for SELECT 1, measures the datadir (and takes a disk sample then: InnoDB's 12 MiB ibtmp1
+ * exists only while the server runs), optionally checksums, stops it.
+ */
+async function serve(setup: BenchSetup, { command, env, socket, dataDir }: Server, sampler: DiskSampler) {
   const started = process.hrtime.bigint();
   const server = startDaemon(command, env);
   try {
@@ -91,6 +101,7 @@ async function serve(setup: BenchSetup, command: string[], env: NodeJS.ProcessEn
   }
   const seconds = since(started);
   const datadirBytes = treeBytes([dataDir]);
+  sampler.sample();
   const checksums = await setup.checksum?.(socket);
   await server.stop();
   return { seconds, datadirBytes, checksums };
@@ -127,13 +138,13 @@ export async function runBaseline(setup: BenchSetup): Promise<SideRun> {
     reportHost: 'baseline',
   }).replace(/^init-file=.*\n/m, '');
   writeFileSync(join(runDir, 'my.cnf'), cnf);
-  const served = await serve(
-    setup,
-    ['mariadbd', `--defaults-file=${join(runDir, 'my.cnf')}`],
-    process.env,
-    join(runDir, 'mysqld.sock'),
+  const server = {
+    command: ['mariadbd', `--defaults-file=${join(runDir, 'my.cnf')}`],
+    env: process.env,
+    socket: join(runDir, 'mysqld.sock'),
     dataDir,
-  );
+  };
+  const served = await serve(setup, server, sampler);
   const peak = sampler.stop();
   rmSync(root, { recursive: true, force: true });
   const phases = {
@@ -184,7 +195,8 @@ export async function runSilo(setup: BenchSetup): Promise<SideRun> {
     { source: setup.systemUsersDir, target: MOUNTS.systemUsers, readOnly: true },
   ];
   const env = podEnv({ SILO_INSTANCE_ROLE: 'primary', SILO_SERVER_ID: String(SERVER_ID), POD_IP: '127.2.0.1', SILO_INSTANCE_NAME: 'silo' });
-  const served = await serve(setup, inMountNamespace(mounts, [...setup.silo, 'instance', 'db']), env, join(runDir, 'mysqld.sock'), dataDir);
+  const command = inMountNamespace(mounts, [...setup.silo, 'instance', 'db']);
+  const served = await serve(setup, { command, env, socket: join(runDir, 'mysqld.sock'), dataDir }, sampler);
   const peak = sampler.stop();
   rmSync(root, { recursive: true, force: true });
   const d = recovery.durations;
