@@ -12,7 +12,8 @@ import type { ClusterScope } from './cluster-scope.js';
 import { assessInstance, type InstanceHealth } from './instance-health.js';
 import { fetchInstanceStatus, pointReplicaAt, type InstanceManagerStatus, type InstanceManagerTls } from './instance-manager-client.js';
 
-const isReady = (pod: Pod): boolean => !!pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+/** The Pod's Ready condition is True. */
+export const isReady = (pod: Pod): boolean => !!pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 
 async function instanceManagerTls(scope: ClusterScope, names: ClusterPkiSecretNames): Promise<InstanceManagerTls | undefined> {
   const read = (name: string) => scope.ctx.client.readSecret(scope.namespace, name).catch(() => undefined);

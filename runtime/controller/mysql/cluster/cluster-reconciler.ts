@@ -14,14 +14,15 @@ import { LABELS } from '../../../contracts/instance-pod.js';
 import type { CertificatesStatus } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
 import type { ClusterPkiSecretNames } from './cluster-pki.js';
 import { ensureClusterPki } from './cluster-pki-reconcile.js';
-import { instanceStatusRows, observeInstances } from './cluster-observe.js';
+import { instanceStatusRows, isReady, observeInstances } from './cluster-observe.js';
 import { RecoveryStep, RECOVERY_JOB_SELECTOR } from './cluster-recovery.js';
 import { ClusterScope, RECONCILIATION_ANNOTATION, type ClusterObject } from './cluster-scope.js';
 import { clusterServices } from './cluster-services.js';
 import { ensureUserSecrets } from './cluster-users.js';
 import { checkClusterDestination } from './cluster-destination.js';
 import { applyInstancePlan } from './cluster-instances.js';
-import { planInstances, serialOf, instanceName, type ObservedInstance } from './instance-plan.js';
+import { planInstances, serialOf, type ObservedInstance } from './instance-plan.js';
+import { instanceNameFor } from './instance-pvc.js';
 import { validateRecoverySpec } from './recovery-resolve.js';
 
 /** Status is read from every instance manager at least this often (issue 13: at least every 10 s). */
@@ -44,13 +45,11 @@ export class ClusterReconciler implements Reconciler {
   }
 }
 
-const isReady = (pod: Pod): boolean => !!pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-
 class ClusterPass {
   constructor(private readonly scope: ClusterScope) {}
 
   private get primaryName(): string {
-    return this.scope.status.currentPrimary ?? instanceName(this.scope.name, 1);
+    return this.scope.status.currentPrimary ?? instanceNameFor(this.scope.name, 1);
   }
 
   async run(): Promise<ReconcileResult> {

@@ -12,7 +12,7 @@ import type { KubeObject } from '../../reconciler.js';
 import type { ClusterObject, ClusterScope } from './cluster-scope.js';
 import { openObjectStore } from './cluster-store-client.js';
 import { instancePvc } from './instance-pvc.js';
-import { instanceName } from './instance-plan.js';
+import { instanceNameFor } from './instance-pvc.js';
 import { RECOVERY_CONTAINER, RECOVERY_JOB_SELECTOR, recoveryJobName, renderRecoveryJob } from './recovery-job.js';
 import { recoveryFailureFromWorker, latestRecoveryProgress } from './recovery-outcome.js';
 import { failure, isFailure, type Failure } from './cluster-reasons.js';
@@ -41,7 +41,7 @@ export class RecoveryStep {
     return this.scope.status.recovery;
   }
   private get primary(): string {
-    return instanceName(this.scope.name, 1);
+    return instanceNameFor(this.scope.name, 1);
   }
 
   /** Resolves once (before the destination check, which needs the source's prefix). */

@@ -8,6 +8,7 @@
  * - Scaling down deletes the newest replicas, never the primary.
  */
 import type { InstanceRole } from '../../../contracts/instance-pod.js';
+import { instanceNameFor } from './instance-pvc.js';
 
 export interface ObservedInstance {
   readonly name: string;
@@ -41,8 +42,6 @@ export interface PlanInput {
   /** The primary's PVC is created and filled by the recovery step, not here. */
   readonly primaryVolumeByRecovery: boolean;
 }
-
-export const instanceName = (cluster: string, serial: number): string => `${cluster}-${serial}`;
 
 /** `<cluster>-<serial>` → serial, or undefined for a name of another shape. */
 export function serialOf(cluster: string, name: string): number | undefined {
@@ -96,7 +95,7 @@ export function planInstances(input: PlanInput): InstancePlan {
   if (alive.length < wanted) {
     if (cloning) return { actions, latestSerial: latest, waiting: `replica ${cloning.name} is still joining` };
     const serial = latest + 1;
-    const name = instanceName(input.cluster, serial);
+    const name = instanceNameFor(input.cluster, serial);
     actions.push({ kind: 'createPvc', name, serial }, { kind: 'createPod', name, serial, role: 'replica' });
     return { actions, latestSerial: serial };
   }
