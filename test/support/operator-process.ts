@@ -143,14 +143,38 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Starts one operator process and resolves once /healthz answers 200. */
+/**
+ * Starts one operator process and resolves once /healthz answers 200. A port
+ * chosen free can be taken by another process before the operator binds it
+ * (the stack and other tests open ports too), so a start that fails with
+ * EADDRINUSE is retried on fresh ports.
+ */
 export async function startOperator(opts: StartOperatorOptions = {}): Promise<OperatorProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOperatorOnce(opts);
+    } catch (error) {
+      if (attempt >= 3 || !String((error as Error).message).includes('EADDRINUSE')) throw error;
+    }
+  }
+}
+
+/** Two distinct ports nothing listens on right now. */
+async function twoFreePorts(): Promise<[number, number]> {
+  const first = await freePort();
+  for (;;) {
+    const second = await freePort();
+    if (second !== first) return [first, second];
+  }
+}
+
+async function startOperatorOnce(opts: StartOperatorOptions): Promise<OperatorProcess> {
   const saKubeconfig = await installOperatorPrerequisites();
   const kubeconfig = opts.kubeconfig ?? saKubeconfig;
   const suffix = randomBytes(3).toString('hex');
   const identity = opts.identity ?? `operator-${suffix}`;
   const leaderElectionId = opts.leaderElectionId ?? `silo-test-${suffix}`;
-  const [healthPort, metricsPort] = [await freePort(), await freePort()];
+  const [healthPort, metricsPort] = await twoFreePorts();
   const args = controllerArgs(opts, { identity, leaderElectionId, healthPort, metricsPort });
   const logDir = join(ctx.logDir, 'operators');
   mkdirSync(logDir, { recursive: true });
