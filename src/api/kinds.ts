@@ -85,9 +85,31 @@ export const SILO_KIND_TABLE = {
     namespaced: true,
     schemaFile: 'mysql.cloudnative-mysql.io/scheduled-backup.schema.yaml',
   },
+  PGBackup: {
+    group: 'postgres.silo.io',
+    version: 'v1alpha1',
+    apiVersion: 'postgres.silo.io/v1alpha1',
+    kind: 'PGBackup',
+    plural: 'pgbackups',
+    singular: 'pgbackup',
+    scope: 'Namespaced',
+    namespaced: true,
+    schemaFile: 'postgres.silo.io/pg-backup.schema.yaml',
+  },
+  PGCluster: {
+    group: 'postgres.silo.io',
+    version: 'v1alpha1',
+    apiVersion: 'postgres.silo.io/v1alpha1',
+    kind: 'PGCluster',
+    plural: 'pgclusters',
+    singular: 'pgcluster',
+    scope: 'Namespaced',
+    namespaced: true,
+    schemaFile: 'postgres.silo.io/pg-cluster.schema.yaml',
+  },
 } as const satisfies Record<string, SiloKindFacts>;
 
 export type SiloKind = keyof typeof SILO_KIND_TABLE;
 
 /** The API groups, one folder each under schemas/ and src/api/. */
-export const SILO_API_GROUPS = ['backup-operator.io', 'mysql.cloudnative-mysql.io'] as const;
+export const SILO_API_GROUPS = ['backup-operator.io', 'mysql.cloudnative-mysql.io', 'postgres.silo.io'] as const;

@@ -72,7 +72,12 @@ describe('generated files are fresh (npm run gen, then commit)', function () {
 
   it('dist/*.yaml parses, and every object has apiVersion, kind and metadata.name', () => {
     const files = readdirSync(join(REPO_ROOT, 'dist')).filter((f) => f.endsWith('.yaml'));
-    expect(files).to.include.members(['silo-install.k8s.yaml', 'seed-examples.k8s.yaml', 'fleet-schedules.k8s.yaml']);
+    expect(files).to.include.members([
+      'silo-install.k8s.yaml',
+      'seed-examples.k8s.yaml',
+      'fleet-schedules.k8s.yaml',
+      'postgres-examples.k8s.yaml',
+    ]);
     let crds = 0;
     for (const file of files) {
       for (const doc of parseAllDocuments(readFileSync(join(REPO_ROOT, 'dist', file), 'utf8'))) {
@@ -84,6 +89,6 @@ describe('generated files are fresh (npm run gen, then commit)', function () {
         if (object.kind === 'CustomResourceDefinition') crds += 1;
       }
     }
-    expect(crds).to.equal(6);
+    expect(crds).to.equal(8);
   });
 });
