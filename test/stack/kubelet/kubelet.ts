@@ -15,6 +15,7 @@ import { PidFiles } from './pid-files.js';
 import { startLogServer } from './log-server.js';
 import type { Server } from 'node:https';
 import { recordPodEvent } from './events.js';
+import { PodHostsFile } from './cluster-dns.js';
 
 export const DEFAULT_NODE_NAME = 'process-kubelet';
 
@@ -55,6 +56,7 @@ export class ProcessKubelet implements KubeletServices {
   private readonly pids: PidFiles;
   private logServer?: Server;
   private kubeletPort = 0;
+  private readonly hosts: PodHostsFile;
 
   constructor(private readonly opts: ProcessKubeletOptions) {
     this.nodeName = opts.nodeName ?? DEFAULT_NODE_NAME;
@@ -62,6 +64,7 @@ export class ProcessKubelet implements KubeletServices {
     this.apiserver = new URL(opts.kubeConfig.getCurrentCluster()!.server);
     this.pids = new PidFiles(join(opts.stateDir, 'pids'));
     this.ips = new PodIpAllocator(opts.firstPodIpIndex ?? 0);
+    this.hosts = new PodHostsFile(join(opts.stateDir, 'cluster-dns', 'hosts'));
   }
 
   log(message: string): void {
@@ -167,6 +170,7 @@ export class ProcessKubelet implements KubeletServices {
     if (phase === 'Succeeded' || phase === 'Failed') return;
     const w = new PodWorker(this, pod, this.ips.allocate(uid, pod.status?.podIP));
     this.workers.set(uid, w);
+    this.hosts.set(uid, pod, w.podIP);
     this.log(`starting pod ${w.key} (${w.podIP})`);
     w.start();
   }
@@ -179,6 +183,7 @@ export class ProcessKubelet implements KubeletServices {
   private forget(uid: string, worker: PodWorker): void {
     this.workers.delete(uid);
     this.ips.release(uid);
+    this.hosts.forget(uid);
     void worker.gone();
   }
 
@@ -248,6 +253,10 @@ export class ProcessKubelet implements KubeletServices {
 
   claimDirectory(namespace: string, claimName: string, pvcRoot: string): Promise<string> {
     return claimDirectory(this.core, this.nodeName, namespace, claimName, pvcRoot);
+  }
+
+  hostsFilePath(): string {
+    return this.hosts.path;
   }
 
   podDirs(pod: V1Pod) {

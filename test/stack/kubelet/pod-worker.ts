@@ -282,6 +282,8 @@ export class PodWorker {
       }
       const terminationFile = join(this.k.podDirs(this.pod).podDir, 'termination', c.name);
       const mounts = containerMounts(spec, volumes, image.run, join(this.k.podDirs(this.pod).podDir, 'anonymous', c.name), terminationFile);
+      // The pods' names by hostname and subdomain, as cluster DNS would answer them (cluster-dns.ts).
+      mounts.push({ source: this.k.hostsFilePath(), target: '/etc/hosts', readOnly: true });
       // Deletion or the deadline may have struck during the awaits above; from
       // here to setRunning nothing awaits, so stopAll() cannot miss this process.
       if (over()) return undefined;

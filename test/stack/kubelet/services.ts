@@ -8,6 +8,8 @@ import type { VolumeDeps, VolumeDirs } from './volumes.js';
 export interface KubeletServices extends VolumeDeps {
   log(message: string): void;
   podDirs(pod: V1Pod): VolumeDirs;
+  /** The hosts file bound over every container's /etc/hosts (cluster-dns.ts). */
+  hostsFilePath(): string;
   /** Variables every container gets before its own env (service discovery, hostname, PATH). */
   baseEnv(pod: V1Pod, podIP: string): Record<string, string>;
   containerLogPath(pod: V1Pod, container: string): string;
