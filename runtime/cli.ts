@@ -11,6 +11,7 @@
  *   silo instance-manager
  *   silo instance init   (the instance Pod's bootstrap init container: initdb, or clone the primary)
  *   silo instance db     (the instance Pod's database container: mariadbd with Silo's options)
+ *   silo pg instance|repo-host|backup   (a PGCluster's database container, its repo host, a PGBackup's Job)
  *   silo controller [--leader-elect] [--watch-namespace a,b] … (runtime/controller/manager/flags.ts)
  * Exit codes and the result line: runtime/contracts/worker-result.ts. Logs: JSON lines on stderr.
  */
@@ -115,8 +116,12 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = await (await import('./instance/main.js')).runInstanceCommand(mode, process.env, logger);
     return;
   }
+  if (command === 'pg') {
+    process.exitCode = await (await import('./pg/main.js')).runPgCommand(mode, process.env, logger, report);
+    return;
+  }
   throw new ConfigError(
-    `unknown command "${[command, mode].filter(Boolean).join(' ')}"; use backup command|fifo|physical, restore command|physical, delete object, prune, instance-manager, instance init|db or controller`,
+    `unknown command "${[command, mode].filter(Boolean).join(' ')}"; use pg instance|repo-host|backup, backup command|fifo|physical, restore command|physical, delete object, prune, instance-manager, instance init|db or controller`,
   );
 }
 

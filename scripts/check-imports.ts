@@ -42,8 +42,13 @@ export const IMPORT_RULES: ImportRule[] = [
     why: 'the commands inside an instance Pod share only runtime/contracts/ with the controller and the instance manager',
   },
   {
+    from: 'runtime/pg/',
+    forbidden: ['runtime/controller/', 'runtime/instance-manager/', 'runtime/workers/', 'runtime/instance/', 'runtime/datapath/'],
+    why: "a PGCluster's Pods and Jobs share only runtime/contracts/ with the controller",
+  },
+  {
     from: 'runtime/controller/',
-    forbidden: ['runtime/datapath/', 'runtime/workers/', 'runtime/instance/'],
+    forbidden: ['runtime/datapath/', 'runtime/workers/', 'runtime/instance/', 'runtime/pg/'],
     why: 'the controller never touches payload bytes; it shares only runtime/contracts/ with the workers',
   },
   {

@@ -112,7 +112,12 @@ export interface WorkerFailed {
   readonly error: string;
 }
 
-export type WorkerResult = BackupCompleted | RestoreCompleted | DeleteCompleted | PruneResult | WorkerFailed;
+/** `silo pg backup` succeeded: pgBackRest took the backup; the controller reads its fields from `pgbackrest info`. */
+export interface PgBackupCompleted {
+  readonly outcome: 'backed-up';
+}
+
+export type WorkerResult = BackupCompleted | RestoreCompleted | DeleteCompleted | PruneResult | PgBackupCompleted | WorkerFailed;
 
 /**
  * A parsed result line: what any worker may have written. Fields are optional because the line

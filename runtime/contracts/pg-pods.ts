@@ -1,0 +1,140 @@
+/**
+ * What the PGCluster reconciler and the commands inside a PostgreSQL cluster's Pods agree on
+ * (`silo pg instance`, `silo pg repo-host`, `silo pg backup`): names, ports, paths, environment
+ * variables, and the repo host agent's protocol. Decisions 0265 (TLS wiring) and 0266 (repo host).
+ */
+
+/** The one stanza of a cluster in each of its repositories (Percona's operator calls it `db` too). */
+export const PG_STANZA = 'db';
+export const PG_PORT = 5432;
+/** `pgbackrest server` on every instance and on the repo host (pgBackRest's default port). */
+export const PGBACKREST_SERVER_PORT = 8432;
+/** The repo host agent: HTTPS with mutual TLS, for the operator and the backup Jobs. */
+export const REPO_AGENT_PORT = 8443;
+
+/** The instance's PVC, and PGDATA inside it. */
+export const PG_VOLUME_MOUNT = '/pgdata';
+export const PGDATA = '/pgdata/pg15';
+/** pgBackRest's async archive spool, on the PVC: WAL queued for the repo host survives a restart. */
+export const PG_SPOOL = '/pgdata/pgbackrest-spool';
+/** Socket, config, copies of the TLS files, locks: a per-Pod emptyDir. */
+export const PG_RUN_DIR = '/var/run/silo-pg';
+export const PG_SOCKET_DIR = PG_RUN_DIR;
+/** Where the operator's TLS Secret (tls.crt, tls.key, ca.crt) is mounted in every Pod of the cluster. */
+export const PG_TLS_MOUNT = '/etc/silo/pgbackrest-tls';
+/** The superuser's password (key `password`), mounted in the instance Pod only. */
+export const PG_SUPERUSER_MOUNT = '/etc/silo/pg-superuser';
+/** A volume repository `repoN` is mounted at `/pgbackrest/repoN` on the repo host. */
+export const repoVolumeMount = (repo: string): string => `/pgbackrest/${repo}`;
+/** A CA bundle for a repository's object store, `/etc/silo/repo-ca/repoN/ca.crt`. */
+export const repoCaMount = (repo: string): string => `/etc/silo/repo-ca/${repo}`;
+/** A GCS service account key, `/etc/silo/repo-gcs/repoN/key.json`. */
+export const repoGcsKeyMount = (repo: string): string => `/etc/silo/repo-gcs/${repo}`;
+
+/** The client certificates' common names, each authorised for the stanza by `tls-server-auth`. */
+export const PG_CN = {
+  /** Instances: `pgbackrest server` (dialed by the repo host) and archive-push (dials the repo host). */
+  instance: 'silo-pg-instance',
+  /** The repo host: its `pgbackrest server` (dialed by instances) and backup/check (dial the instance). */
+  repoHost: 'silo-pg-repo-host',
+  /** The operator and the backup Jobs, calling the repo host agent. */
+  backup: 'silo-pg-backup',
+} as const;
+
+/** Environment of the Pods' commands. */
+export const PG_VAR = {
+  /** The whole pgbackrest.conf, without secrets (storage credentials come as PGBACKREST_REPOn_* variables). */
+  pgbackrestConf: 'SILO_PGBACKREST_CONF',
+  /** JSON: extra `-c name=value` settings of postgres. */
+  postgresSettings: 'SILO_PG_SETTINGS',
+  /** The pod IP (downward API): postgres, pgbackrest server and the agent listen on it. */
+  podIp: 'POD_IP',
+  /** Repositories on a volume (JSON array of repoN), so the repo host makes them writable for pgBackRest. */
+  volumeRepos: 'SILO_PG_VOLUME_REPOS',
+  // silo pg backup:
+  agentUrl: 'SILO_PG_AGENT_URL',
+  /** The name in the repo host's certificate (the agent is dialed by IP, checked by this name). */
+  agentServerName: 'SILO_PG_AGENT_SERVER_NAME',
+  backupRequest: 'SILO_PG_BACKUP_REQUEST',
+} as const;
+
+/** Names of a cluster's objects. */
+export const pgNames = (cluster: string) => ({
+  primary: `${cluster}-1`,
+  repoHost: `${cluster}-repo-host`,
+  /** Headless Services: the subdomains of the instances' and the repo host's DNS names. */
+  instancesService: `${cluster}-instances`,
+  repoService: `${cluster}-repo`,
+  caSecret: `${cluster}-pgbackrest-ca`,
+  instanceTlsSecret: `${cluster}-pgbackrest-instance-tls`,
+  repoHostTlsSecret: `${cluster}-pgbackrest-repo-host-tls`,
+  backupTlsSecret: `${cluster}-pgbackrest-backup-tls`,
+  superuserSecret: `${cluster}-pguser-postgres`,
+  repoVolume: (repo: string) => `${cluster}-${repo}`,
+});
+
+/** The DNS name of a Pod with hostname `pod` and subdomain `service` (a headless Service). */
+export const podDnsName = (pod: string, service: string, namespace: string): string => `${pod}.${service}.${namespace}.svc`;
+
+// ---------------------------------------------------------------------------------------------
+// The repo host agent's protocol (decision 0267)
+
+export const AGENT_PATHS = { status: '/status', stanza: '/stanza', check: '/check', backup: '/backup' } as const;
+
+/** POST /stanza and POST /check: one repository. */
+export interface RepoRequest {
+  readonly repo: number;
+}
+
+/** POST /backup */
+export interface BackupRequest {
+  readonly repo: number;
+  readonly type: 'full' | 'differential' | 'incremental';
+  /** Stored with the backup (`--annotation silo-backup=<value>`), so `info` finds it again. */
+  readonly annotation: string;
+  readonly options: readonly string[];
+}
+
+/** The key of the annotation Silo stores with every backup it takes. */
+export const BACKUP_ANNOTATION_KEY = 'silo-backup';
+
+/** How a pgBackRest command ended, its cause read from its output (pgBackRest hides it behind a generic code). */
+export interface CommandOutcome {
+  readonly ok: boolean;
+  readonly exitCode: number | null;
+  /** A reason of runtime/contracts/pg-pods.ts's PG_FAILURES, when it failed. */
+  readonly reason?: PgFailure;
+  /** One sentence, never a secret. */
+  readonly message?: string;
+}
+
+/** GET /status */
+export interface AgentStatus {
+  /** `pgbackrest info --output=json`'s array, as pgBackRest printed it. */
+  readonly info: unknown;
+  readonly infoError?: string;
+  /** A backup the agent is running now. */
+  readonly running?: string;
+}
+
+/** pgBackRest failure causes Silo tells apart; each is a reason of PGCluster or PGBackup. */
+export const PG_FAILURES = [
+  'StanzaMismatch',
+  'LockBusy',
+  'ArchiveTimeout',
+  'RepoHostUnreachable',
+  'ClientNotAuthorized',
+  'UnknownCA',
+  'NoClientCertificate',
+  'StorageAuthFailed',
+  'BucketMissing',
+  'CipherMismatch',
+  'RepoVolumeFull',
+  'DatabaseUnreachable',
+  'PgBackRestFailed',
+] as const;
+export type PgFailure = (typeof PG_FAILURES)[number];
+
+/** Where `silo pg instance|repo-host` copy the TLS files (owned by postgres, 0600) and write pgbackrest.conf. */
+export const PG_TLS_COPY = { cert: `${PG_RUN_DIR}/tls/tls.crt`, key: `${PG_RUN_DIR}/tls/tls.key`, ca: `${PG_RUN_DIR}/tls/ca.crt` } as const;
+export const PGBACKREST_CONF_FILE = `${PG_RUN_DIR}/pgbackrest.conf`;

@@ -1,0 +1,24 @@
+/** `silo pg instance|repo-host|backup`: the commands of a PGCluster's Pods and Jobs. */
+import type { Logger } from '../logging/logger.js';
+import { ConfigError } from '../contracts/config-error.js';
+import { EXIT, type WorkerResult } from '../contracts/worker-result.js';
+
+export async function runPgCommand(
+  mode: string | undefined,
+  env: NodeJS.ProcessEnv,
+  log: Logger,
+  report: (r: WorkerResult) => void,
+): Promise<number> {
+  if (mode === 'instance') return (await import('./instance.js')).runPgInstance(env, log);
+  if (mode === 'repo-host') return (await import('./repo-host.js')).runRepoHost(env, log);
+  if (mode === 'backup') {
+    const result = await (await import('./backup-job.js')).runPgBackupJob(env, log);
+    if (result.ok) {
+      report({ outcome: 'backed-up' });
+      return EXIT.ok;
+    }
+    report({ outcome: 'failed', reason: result.reason ?? 'PgBackRestFailed', error: result.message ?? 'pgBackRest failed' });
+    return result.busy ? EXIT.busy : result.reason === 'RepoHostUnreachable' ? EXIT.unreachable : EXIT.sourceFailed;
+  }
+  throw new ConfigError(`unknown command "pg ${mode ?? ''}"; use pg instance, pg repo-host or pg backup`);
+}

@@ -1,0 +1,82 @@
+/**
+ * What a pgBackRest command's output says went wrong. pgBackRest reports a remote or storage failure
+ * behind a generic exit code (27 `no database found`, 56 `unable to find primary cluster`) and puts the
+ * cause in a WARN line before it; the cause, not the code, is what a user can fix. Checked in order:
+ * the first pattern found in the output wins, causes before their generic consequences.
+ */
+import type { CommandOutcome, PgFailure } from '../contracts/pg-pods.js';
+
+const CAUSES: ReadonlyArray<readonly [PgFailure, RegExp, string]> = [
+  [
+    'StanzaMismatch',
+    /\[028\]|\[044\]|do not match the database|do not match stanza|system-id \d+ do not match/i,
+    'the repository path already holds a stanza of another database (another system id); give this repository another path, or empty it',
+  ],
+  ['LockBusy', /\[050\]|unable to acquire lock/i, 'another pgBackRest backup of this cluster holds the lock; wait for it to finish'],
+  [
+    'ArchiveTimeout',
+    /\[082\]|was not archived before the .*timeout/i,
+    'WAL did not reach the repository within archive-timeout; check archiving (status.conditions ContinuousArchiving) and the repository',
+  ],
+  [
+    'UnknownCA',
+    /unknown ca|unable to verify certificate|certificate verify failed/i,
+    'a TLS peer presented a certificate from another CA; let the operator re-issue the cluster PKI (delete the <cluster>-pgbackrest-* Secrets)',
+  ],
+  [
+    'NoClientCertificate',
+    /certificate required|no client certificate|peer did not return a certificate/i,
+    'a client connected to pgBackRest without a certificate; check the pgBackRest TLS Secrets',
+  ],
+  [
+    'ClientNotAuthorized',
+    /AccessError|access denied/i,
+    'pgBackRest refused the client certificate (its CN is not authorised for the stanza); check the pgBackRest TLS Secrets',
+  ],
+  [
+    'CipherMismatch',
+    /CryptoError|cipher header invalid|unable to flush|wrong final block length|bad decrypt/i,
+    'the repository cannot be read with this cipher passphrase; put back the passphrase the repository was created with',
+  ],
+  [
+    'BucketMissing',
+    /NoSuchBucket|NoSuchContainer|ContainerNotFound|bucket .* does not exist|HTTP 404 .*bucket/i,
+    'the bucket or container does not exist; create it or fix the repository settings',
+  ],
+  [
+    'StorageAuthFailed',
+    /InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied|AuthenticationFailed|HTTP 403|HTTP 401|invalid_grant/i,
+    'the object store refused the credentials; fix the repository credentials Secret',
+  ],
+  ['RepoVolumeFull', /No space left on device|ENOSPC|quota exceeded/i, 'the repository volume is full; expand it or lower retention'],
+  [
+    'RepoHostUnreachable',
+    /HostConnectError|Connection refused|unable to connect|timeout.*connect|could not resolve|unable to get address/i,
+    'a pgBackRest server could not be reached; check that the repo host and the instance Pods run',
+  ],
+  [
+    'DatabaseUnreachable',
+    /no database found|unable to find primary cluster|\[027\]|\[056\]/i,
+    'pgBackRest could not reach PostgreSQL through the instance',
+  ],
+];
+
+/** The first line that names the cause, cut and without anything that looks like a secret. */
+function causeLine(output: string, pattern: RegExp): string | undefined {
+  const line = output.split('\n').find((l) => pattern.test(l));
+  return line
+    ?.replace(/(key|secret|pass|token)[^ ]*=\S+/gi, '$1=<redacted>')
+    .trim()
+    .slice(0, 400);
+}
+
+/** Maps an exit code and the command's output to an outcome with Silo's reason. */
+export function pgbackrestOutcome(exitCode: number | null, output: string): CommandOutcome {
+  if (exitCode === 0) return { ok: true, exitCode };
+  for (const [reason, pattern, fix] of CAUSES) {
+    const line = causeLine(output, pattern);
+    if (line) return { ok: false, exitCode, reason, message: `${fix} (pgBackRest: ${line})` };
+  }
+  const last = output.trim().split('\n').filter(Boolean).pop()?.slice(0, 400) ?? 'no output';
+  return { ok: false, exitCode, reason: 'PgBackRestFailed', message: `pgBackRest exited with ${exitCode}: ${last}` };
+}

@@ -1,0 +1,60 @@
+/**
+ * Runs PostgreSQL's and pgBackRest's programs as the `postgres` user: PostgreSQL refuses root, and
+ * pgBackRest must own what it writes next to PGDATA. In a real image the container already runs as
+ * that user; under the process kubelet it runs as root, so the uid and gid are dropped per child.
+ */
+import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+
+let cached: { uid: number; gid: number } | undefined | null = null;
+
+/** The postgres user's ids when this process runs as root, else undefined (already someone else). */
+export function postgresIds(): { uid: number; gid: number } | undefined {
+  if (cached !== null) return cached;
+  if (process.getuid?.() !== 0) return (cached = undefined);
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+  return (cached = { uid: id('-u'), gid: id('-g') });
+}
+
+export function spawnAsPostgres(command: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
+  return spawn(command, args, { ...options, ...(postgresIds() ?? {}) });
+}
+
+export interface RunResult {
+  readonly code: number | null;
+  /** stdout and stderr interleaved as they came, cut to the last 256 KiB. */
+  readonly output: string;
+  readonly stdout: string;
+}
+
+/** Runs a command as postgres to its end; `onLine` sees every output line as it comes. */
+export function runAsPostgres(
+  command: string,
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; onLine?: (line: string) => void; signal?: AbortSignal } = {},
+): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawnAsPostgres(command, args, {
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      signal: options.signal,
+    });
+    let output = '';
+    let stdout = '';
+    let partial = '';
+    const take = (chunk: Buffer, isStdout: boolean) => {
+      const text = chunk.toString('utf8');
+      if (isStdout) stdout = (stdout + text).slice(-262_144);
+      output = (output + text).slice(-262_144);
+      const lines = (partial + text).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) options.onLine?.(line);
+    };
+    child.stdout!.on('data', (c: Buffer) => take(c, true));
+    child.stderr!.on('data', (c: Buffer) => take(c, false));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (partial) options.onLine?.(partial);
+      resolve({ code, output, stdout });
+    });
+  });
+}

@@ -1,0 +1,132 @@
+/**
+ * The repo host agent (decision 0267): HTTPS with mutual TLS on the pod IP, for the operator and the
+ * backup Jobs, so nobody needs `pods/exec`. Only a client certificate with CN silo-pg-backup signed
+ * by the cluster's CA is served. It runs pgBackRest where the repositories are local (backup,
+ * stanza-create, check and expire must run there) and tells what came of it, the cause read from the
+ * output. One backup at a time (a second gets 409, before pgBackRest's own lock would fail it with 50).
+ *
+ *   GET  /status   pgbackrest info --output=json
+ *   POST /stanza   pgbackrest stanza-create (every repository; never stanza-upgrade, which would hide a mismatch)
+ *   POST /check    pgbackrest check (WAL reaches every repository)
+ *   POST /backup   {repo, type, annotation, options}: the output as it comes, then one line `RESULT <json>`
+ */
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import type { Logger } from '../logging/logger.js';
+import {
+  AGENT_PATHS,
+  BACKUP_ANNOTATION_KEY,
+  PG_CN,
+  PG_STANZA,
+  PGBACKREST_CONF_FILE,
+  type AgentStatus,
+  type BackupRequest,
+  type CommandOutcome,
+} from '../contracts/pg-pods.js';
+import { pgbackrestOutcome } from './pgbackrest-outcome.js';
+import { runAsPostgres } from './pgbackrest-process.js';
+import type { TlsFiles } from './tls-files.js';
+
+const BASE = [`--config=${PGBACKREST_CONF_FILE}`, `--stanza=${PG_STANZA}`];
+const TYPES: Record<BackupRequest['type'], string> = { full: 'full', differential: 'diff', incremental: 'incr' };
+/** The same deny-list the PGBackup schema enforces at admission, checked again: the agent trusts no caller's options. */
+const DENIED =
+  /^--(no-)?(stanza|type|config|pg[0-9]*-|repo[0-9]*-|repo=|repo$|log-path|lock-path|spool-path|log-level-file|annotation|exec-id|cmd-ssh|tls-server)/;
+
+async function readJson<T>(req: IncomingMessage): Promise<T> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as T;
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+export function backupArgs(request: BackupRequest): string[] {
+  if (!Number.isInteger(request.repo) || request.repo < 1 || request.repo > 4) throw new Error('repo must be 1 to 4');
+  if (!TYPES[request.type]) throw new Error('type must be full, differential or incremental');
+  if (!/^[a-z0-9./-]{1,300}$/.test(request.annotation)) throw new Error('annotation must be <namespace>/<name>/<uid>');
+  const denied = (request.options ?? []).find((o) => DENIED.test(o) || !/^--[a-z][a-z0-9-]*(=[^\s]*)?$/.test(o));
+  if (denied) throw new Error(`option ${denied} is not allowed`);
+  return [
+    ...BASE,
+    `--repo=${request.repo}`,
+    `--type=${TYPES[request.type]}`,
+    `--annotation=${BACKUP_ANNOTATION_KEY}=${request.annotation}`,
+    ...request.options,
+    'backup',
+  ];
+}
+
+export class RepoAgent {
+  private running?: string;
+
+  constructor(private readonly log: Logger) {}
+
+  async status(): Promise<AgentStatus> {
+    const r = await runAsPostgres('pgbackrest', [...BASE, '--output=json', 'info']);
+    if (r.code !== 0) return { info: [], infoError: pgbackrestOutcome(r.code, r.output).message, running: this.running };
+    return { info: JSON.parse(r.stdout) as unknown, running: this.running };
+  }
+
+  async command(name: 'stanza-create' | 'check'): Promise<CommandOutcome> {
+    const r = await runAsPostgres('pgbackrest', [...BASE, name], { onLine: (line) => this.log.info(line, { command: name }) });
+    return pgbackrestOutcome(r.code, r.output);
+  }
+
+  async backup(request: BackupRequest, res: ServerResponse): Promise<void> {
+    let args: string[];
+    try {
+      args = backupArgs(request);
+    } catch (error) {
+      return send(res, 400, { error: (error as Error).message });
+    }
+    if (this.running) return send(res, 409, { error: `backup ${this.running} is running` });
+    this.running = request.annotation;
+    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+    try {
+      const r = await runAsPostgres('pgbackrest', ['--log-level-console=info', ...args], { onLine: (line) => res.write(`${line}\n`) });
+      const outcome = pgbackrestOutcome(r.code, r.output);
+      this.log.info('backup finished', { annotation: request.annotation, ok: outcome.ok, reason: outcome.reason });
+      res.end(`RESULT ${JSON.stringify(outcome)}\n`);
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const peer = (req.socket as TLSSocket).getPeerCertificate();
+    if (peer?.subject?.CN !== PG_CN.backup) return send(res, 403, { error: 'client certificate not authorised' });
+    const path = new URL(req.url ?? '/', 'https://agent').pathname;
+    if (req.method === 'GET' && path === AGENT_PATHS.status) return send(res, 200, await this.status());
+    if (req.method === 'POST' && path === AGENT_PATHS.stanza) return send(res, 200, await this.command('stanza-create'));
+    if (req.method === 'POST' && path === AGENT_PATHS.check) return send(res, 200, await this.command('check'));
+    if (req.method === 'POST' && path === AGENT_PATHS.backup) return this.backup(await readJson<BackupRequest>(req), res);
+    return send(res, 404, { error: `no route ${req.method} ${path}` });
+  }
+}
+
+export function createRepoAgentServer(tls: TlsFiles, agent: RepoAgent, log: Logger): Server {
+  const server = createServer(
+    {
+      cert: readFileSync(tls.cert),
+      key: readFileSync(tls.key),
+      ca: readFileSync(tls.ca),
+      requestCert: true,
+      rejectUnauthorized: true,
+      minVersion: 'TLSv1.2',
+    },
+    (req, res) => {
+      agent.handle(req, res).catch((error: Error) => {
+        log.error('agent request failed', { error: error.message });
+        if (!res.headersSent) send(res, 500, { error: error.message });
+        else res.end();
+      });
+    },
+  );
+  return server;
+}
