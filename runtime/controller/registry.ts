@@ -2,5 +2,6 @@
 import type { Reconciler } from './reconciler.js';
 import { backupOperatorReconcilers } from './backup-operator/index.js';
 import { mysqlReconcilers } from './mysql/index.js';
+import { postgresReconcilers } from './postgres/index.js';
 
-export const allReconcilers = (): Reconciler[] => [...mysqlReconcilers(), ...backupOperatorReconcilers()];
+export const allReconcilers = (): Reconciler[] => [...mysqlReconcilers(), ...postgresReconcilers(), ...backupOperatorReconcilers()];

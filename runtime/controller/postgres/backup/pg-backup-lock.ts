@@ -1,0 +1,54 @@
+/**
+ * One backup per PGCluster at a time (pgBackRest 2.45 allows one backup per stanza, even to different
+ * repositories, and fails a second with exit 50): an annotation on the PGCluster names the PGBackup
+ * that may run, taken with an optimistic-concurrency merge patch, as mysql Backups do (decision 0223).
+ * A lock naming a finished or deleted PGBackup is stale and is taken over.
+ */
+import { isConflict } from '../../kube/custom-objects.js';
+import { KINDS } from '../../kube/kinds.js';
+import type { KubeClient } from '../../kube/client.js';
+import type { PGBackupObject, PGClusterObject } from '../shared/pg-objects.js';
+
+export const PG_BACKUP_LOCK = 'postgres.silo.io/backup-lock';
+
+const value = (backup: PGBackupObject): string => `${backup.metadata.name}/${backup.metadata.uid}`;
+const terminal = (phase: string | undefined): boolean => phase === 'completed' || phase === 'failed';
+
+export async function acquirePgBackupLock(
+  client: KubeClient,
+  cluster: PGClusterObject,
+  backup: PGBackupObject,
+): Promise<{ held: true } | { held: false; holder?: string }> {
+  const current = cluster.metadata.annotations?.[PG_BACKUP_LOCK];
+  if (current === value(backup)) return { held: true };
+  if (current) {
+    const [name, uid] = current.split('/');
+    const holder = await client.get<PGBackupObject>(KINDS.PGBackup, { namespace: cluster.metadata.namespace, name });
+    if (holder && holder.metadata.uid === uid && !terminal(holder.status?.phase)) return { held: false, holder: name };
+  }
+  try {
+    await client.patch(
+      KINDS.PGCluster,
+      { namespace: cluster.metadata.namespace, name: cluster.metadata.name },
+      { metadata: { resourceVersion: cluster.metadata.resourceVersion, annotations: { [PG_BACKUP_LOCK]: value(backup) } } },
+    );
+    return { held: true };
+  } catch (error) {
+    if (isConflict(error)) return { held: false };
+    throw error;
+  }
+}
+
+/** Releases the lock if this backup holds it (a conflict means someone else changed it: nothing to do). */
+export async function releasePgBackupLock(client: KubeClient, cluster: PGClusterObject | undefined, backup: PGBackupObject): Promise<void> {
+  if (!cluster || cluster.metadata.annotations?.[PG_BACKUP_LOCK] !== value(backup)) return;
+  try {
+    await client.patch(
+      KINDS.PGCluster,
+      { namespace: cluster.metadata.namespace, name: cluster.metadata.name },
+      { metadata: { resourceVersion: cluster.metadata.resourceVersion, annotations: { [PG_BACKUP_LOCK]: null } } },
+    );
+  } catch (error) {
+    if (!isConflict(error)) throw error;
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * postgres.silo.io PGBackup: `pending → running → completed | failed`, terminal for good. Backups of
+ * one cluster are queued (pg-backup-lock.ts), so overlapping requests never hit pgBackRest's lock; a
+ * short-lived Job asks the repo host to run the backup (pg-backup-job.ts); the outcome is the Job's,
+ * its cause read from pgBackRest's output; the status fields come from `pgbackrest info`, matched by
+ * the annotation stored with the backup, so a Job that exits 0 without a backup in the repository is
+ * never a success (decision 0267).
+ */
+import type { PGBackupStatus } from '../../../../src/api/postgres.silo.io/types.js';
+import { pgNames } from '../../../contracts/pg-pods.js';
+import { isConditionTrue, setCondition } from '../../kube/conditions.js';
+import { readJobOutcome } from '../../kube/job-outcome.js';
+import { KINDS } from '../../kube/kinds.js';
+import { ownerKeysOf } from '../../kube/owner-keys.js';
+import type { ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from '../../reconciler.js';
+import { PG_LABELS, repoIndex, type PGBackupObject, type PGClusterObject } from '../shared/pg-objects.js';
+import { backupStatusFields, findBackup, stanzaOf } from '../shared/pgbackrest-info.js';
+import { RepoAgentClient } from '../shared/repo-agent-client.js';
+import { PGB, isPgBackupReason, pgBackupMessage, type PGBackupReason } from './pg-backup-reasons.js';
+import { backupAnnotation, pgBackupJob, pgBackupJobName } from './pg-backup-job.js';
+import { acquirePgBackupLock, releasePgBackupLock } from './pg-backup-lock.js';
+
+const POLL_MS = 3_000;
+
+export class PGBackupReconciler implements Reconciler {
+  readonly name = 'pgbackup';
+  readonly kind = KINDS.PGBackup;
+  readonly watches = [{ kind: KINDS.Job, labelSelector: PG_LABELS.backup, toKeys: ownerKeysOf(KINDS.PGBackup) }];
+
+  async reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<ReconcileResult | void> {
+    const backup = await ctx.client.get<PGBackupObject>(KINDS.PGBackup, key);
+    if (!backup || backup.metadata.deletionTimestamp) return;
+    const pass = new PGBackupPass(ctx, backup);
+    return pass.run();
+  }
+}
+
+class PGBackupPass {
+  constructor(
+    private readonly ctx: ReconcileContext,
+    private readonly backup: PGBackupObject,
+  ) {}
+
+  private get key() {
+    return { namespace: this.backup.metadata.namespace, name: this.backup.metadata.name };
+  }
+
+  private async cluster(): Promise<PGClusterObject | undefined> {
+    return this.ctx.client.get<PGClusterObject>(KINDS.PGCluster, { namespace: this.key.namespace, name: this.backup.spec.cluster.name });
+  }
+
+  async run(): Promise<ReconcileResult> {
+    const phase = this.backup.status?.phase;
+    const cluster = await this.cluster();
+    if (phase === 'completed' || phase === 'failed') {
+      await releasePgBackupLock(this.ctx.client, cluster, this.backup);
+      return {};
+    }
+    if (!cluster) return this.wait(PGB.ClusterNotFound, 10_000);
+    if (!cluster.spec.backups.pgbackrest.repos.some((r) => r.name === this.backup.spec.repoName))
+      return this.fail(cluster, PGB.RepoNotFound);
+    const job = await this.ctx.client.readJob(this.key.namespace, pgBackupJobName(this.key.name));
+    if (job) return this.follow(cluster, job);
+    if (!isConditionTrue(cluster.status?.conditions, 'StanzaReady') || !cluster.status?.repoHost?.podIP)
+      return this.wait(PGB.WaitingForStanza, 5_000);
+    const lock = await acquirePgBackupLock(this.ctx.client, cluster, this.backup);
+    if (!lock.held)
+      return this.wait(PGB.Queued, POLL_MS, lock.holder ? `waiting for PGBackup ${lock.holder} of this cluster to finish` : undefined);
+    await this.ctx.client.createJob(
+      pgBackupJob({
+        backup: this.backup,
+        cluster,
+        repoHost: { podIp: cluster.status.repoHost.podIP, host: cluster.status.repoHost.host! },
+        owner: {
+          apiVersion: 'postgres.silo.io/v1alpha1',
+          kind: 'PGBackup',
+          name: this.key.name,
+          uid: this.backup.metadata.uid,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      }),
+    );
+    await this.patch('running', PGB.Running, {
+      jobName: pgBackupJobName(this.key.name),
+      repo: this.backup.spec.repoName,
+      stanza: 'db',
+      annotation: backupAnnotation(this.backup),
+      requestedType: this.backup.spec.type ?? 'incremental',
+      startedAt: this.ctx.now().toISOString(),
+    });
+    return { requeueAfterMs: POLL_MS };
+  }
+
+  private async follow(
+    cluster: PGClusterObject,
+    job: NonNullable<Awaited<ReturnType<ReconcileContext['client']['readJob']>>>,
+  ): Promise<ReconcileResult> {
+    const pods = await this.ctx.client.listPods(this.key.namespace, `job-name=${job.metadata!.name}`);
+    const outcome = readJobOutcome(job, pods, 'backup');
+    if (this.backup.status?.phase !== 'running') await this.patch('running', PGB.Running, { jobName: job.metadata!.name });
+    if (outcome.state === 'running') return { requeueAfterMs: POLL_MS };
+    if (outcome.state === 'failed') {
+      const reason = outcome.result?.reason;
+      if (isPgBackupReason(reason)) return this.fail(cluster, reason, outcome.result?.error);
+      if (outcome.condition?.reason === 'DeadlineExceeded') return this.fail(cluster, PGB.DeadlineExceeded);
+      return this.fail(cluster, PGB.JobFailed, outcome.terminated?.message?.slice(0, 400));
+    }
+    return this.complete(cluster);
+  }
+
+  /** The Job succeeded: the backup's fields from `pgbackrest info`, or a failure if the repository does not hold it. */
+  private async complete(cluster: PGClusterObject): Promise<ReconcileResult> {
+    const names = pgNames(cluster.metadata.name);
+    const agent = new RepoAgentClient(this.ctx.client, {
+      namespace: this.key.namespace,
+      podIp: cluster.status!.repoHost!.podIP!,
+      serverName: cluster.status!.repoHost!.host!,
+      tlsSecret: names.backupTlsSecret,
+    });
+    const info = await agent.status();
+    const found = findBackup(stanzaOf(info.info), repoIndex({ name: this.backup.spec.repoName }), backupAnnotation(this.backup));
+    if (!found) return this.fail(cluster, PGB.NotInRepository);
+    const fields = backupStatusFields(found);
+    const detail = `pgBackRest took ${fields.type} backup ${fields.label} in ${this.backup.spec.repoName}${fields.type !== (this.backup.spec.type ?? 'incremental') ? ` (${this.backup.spec.type ?? 'incremental'} was asked; the repository had no full backup)` : ''}`;
+    await this.patch('completed', PGB.Completed, { ...fields, completedAt: this.ctx.now().toISOString() }, detail);
+    await this.ctx.events.record(this.backup, 'Normal', PGB.Completed, detail);
+    await releasePgBackupLock(this.ctx.client, await this.cluster(), this.backup);
+    return {};
+  }
+
+  private async fail(cluster: PGClusterObject | undefined, reason: PGBackupReason, detail?: string): Promise<ReconcileResult> {
+    const message = pgBackupMessage(reason, detail);
+    await this.patch('failed', reason, { completedAt: this.ctx.now().toISOString() }, detail);
+    await this.ctx.events.record(this.backup, 'Warning', reason, message);
+    await releasePgBackupLock(this.ctx.client, cluster ? await this.cluster() : undefined, this.backup);
+    return {};
+  }
+
+  private async wait(reason: PGBackupReason, ms: number, detail?: string): Promise<ReconcileResult> {
+    if (this.backup.status?.reason !== reason || !this.backup.status?.phase) await this.patch('pending', reason, {}, detail);
+    return { requeueAfterMs: ms };
+  }
+
+  private async patch(
+    phase: NonNullable<PGBackupStatus['phase']>,
+    reason: PGBackupReason,
+    fields: PGBackupStatus,
+    detail?: string,
+  ): Promise<void> {
+    const message = pgBackupMessage(reason, detail);
+    const ready = phase === 'completed' ? 'True' : 'False';
+    const status: PGBackupStatus = {
+      ...fields,
+      phase,
+      reason,
+      message,
+      observedGeneration: this.backup.metadata.generation,
+      conditions: setCondition(this.backup.status?.conditions, { type: 'Ready', status: ready, reason, message }, this.ctx.now()),
+    };
+    const updated = await this.ctx.client.patchStatus<PGBackupObject>(KINDS.PGBackup, this.key, status);
+    this.backup.status = updated.status;
+  }
+}

@@ -1,0 +1,26 @@
+/** Every reason a PGCluster reports, in its phase, its conditions and its Events (decision 0251). */
+import { reasonsOf, type ReasonTable } from '../../kube/reasons.js';
+import { PGBACKREST_REASON_TABLE } from '../shared/pgbackrest-reasons.js';
+
+export const PG_CLUSTER_REASON_TABLE = {
+  ...PGBACKREST_REASON_TABLE,
+  Initializing: { sentence: 'the primary and the repo host are starting' },
+  PrimaryStarting: { sentence: 'the primary is starting' },
+  RepoHostStarting: { sentence: 'the repo host is starting' },
+  RepoHostRunning: { sentence: 'the repo host serves pgBackRest and its agent' },
+  RepoHostPodFailed: { sentence: 'the repo host Pod failed', fix: 'read its log; the operator replaces it' },
+  StanzaPending: { sentence: 'the stanza is created once the primary and the repo host are ready' },
+  StanzaCreated: { sentence: 'the stanza exists in every repository' },
+  WALArchived: { sentence: 'WAL reaches every repository' },
+  ArchivePending: { sentence: 'archiving is checked once the stanza exists' },
+  Ready: { sentence: 'PostgreSQL serves, the stanza exists and WAL is archived' },
+} as const satisfies ReasonTable;
+
+export const PGR = reasonsOf(PG_CLUSTER_REASON_TABLE);
+export type PGClusterReason = keyof typeof PG_CLUSTER_REASON_TABLE;
+
+/** The sentence of a reason with its fix, for a status message. */
+export function pgClusterMessage(reason: PGClusterReason, detail?: string): string {
+  const entry: { sentence: string; fix?: string } = PG_CLUSTER_REASON_TABLE[reason];
+  return [detail ?? entry.sentence, entry.fix].filter(Boolean).join('; ');
+}

@@ -1,0 +1,186 @@
+/**
+ * postgres.silo.io PGCluster: its pgBackRest PKI, the superuser Secret, headless Services, the
+ * primary and the repo host (Pods and PVCs managed directly, as for mysql Clusters, decision 0261),
+ * the stanza (created once on every repository; a path holding another database's stanza is refused
+ * with StanzaMismatch), WAL archiving checked with `pgbackrest check`, the initial full backup, and
+ * the status read from `pgbackrest info` through the repo host agent (decisions 0265-0267).
+ *
+ * Each pass runs the steps in order; a step that must wait returns when to look again.
+ */
+import type { V1Pod } from '@kubernetes/client-node';
+import { pgNames, podDnsName, type AgentStatus } from '../../../contracts/pg-pods.js';
+import type { Pod } from '../../kube/client.js';
+import { KINDS } from '../../kube/kinds.js';
+import { ownerKeysOf } from '../../kube/owner-keys.js';
+import type { ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from '../../reconciler.js';
+import { PG_LABELS, defaultRepoPath, repoIndex, repoType, type PGClusterObject } from '../shared/pg-objects.js';
+import { repoStatusRow, stanzaOf, systemIdOf } from '../shared/pgbackrest-info.js';
+import { RepoAgentClient } from '../shared/repo-agent-client.js';
+import { ensureInitialBackup } from './pg-initial-backup.js';
+import { PGR } from './pg-cluster-reasons.js';
+import { PGClusterScope } from './pg-cluster-scope.js';
+import { ensurePgPki } from './pg-pki.js';
+import { clusterPvcs, clusterServices, podConfigHash, primaryPod, repoHostPod } from './pg-pods.js';
+import { instanceConfig, repoHostConfig } from './pgbackrest-config.js';
+import { ensureSuperuserSecret } from './pg-users.js';
+import type { PGRepoStatus } from '../../../../src/api/postgres.silo.io/types.js';
+
+const WAITING_MS = 3_000;
+const REFRESH_MS = 30_000;
+
+export const isPodReady = (pod: Pod | undefined): boolean =>
+  !!pod && !pod.metadata?.deletionTimestamp && !!pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+
+export class PGClusterReconciler implements Reconciler {
+  readonly name = 'pgcluster';
+  readonly kind = KINDS.PGCluster;
+  readonly watches = [{ kind: KINDS.Pod, labelSelector: PG_LABELS.cluster, toKeys: ownerKeysOf(KINDS.PGCluster) }];
+
+  async reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<ReconcileResult | void> {
+    const cluster = await ctx.client.get<PGClusterObject>(KINDS.PGCluster, key);
+    if (!cluster || cluster.metadata.deletionTimestamp) return;
+    return new PGClusterPass(new PGClusterScope(ctx, cluster)).run();
+  }
+}
+
+class PGClusterPass {
+  private readonly names;
+  constructor(private readonly scope: PGClusterScope) {
+    this.names = pgNames(scope.name);
+  }
+
+  private get spec() {
+    return this.scope.cluster.spec;
+  }
+
+  async run(): Promise<ReconcileResult> {
+    const { scope } = this;
+    const { client } = scope.ctx;
+    const pkiChanged = await ensurePgPki({
+      client,
+      cluster: scope.name,
+      namespace: scope.namespace,
+      owner: scope.owner,
+      now: scope.ctx.now(),
+    });
+    await ensureSuperuserSecret(scope);
+    for (const service of clusterServices({ cluster: scope.name, namespace: scope.namespace, owner: scope.owner }))
+      await client.applyService(service);
+    const input = this.podInput();
+    for (const pvc of clusterPvcs({ ...input, pgbackrestConf: '' })) await client.createPvc(pvc);
+    const repoHost = await this.ensurePod(repoHostPod({ ...input, pgbackrestConf: repoHostConfig(input) }), pkiChanged);
+    const primary = await this.ensurePod(primaryPod({ ...input, pgbackrestConf: instanceConfig(input) }), pkiChanged);
+    const pods = {
+      primary: { name: this.names.primary, podIP: primary?.status?.podIP, host: input.primaryHost, ready: isPodReady(primary) },
+      repoHost: { name: this.names.repoHost, podIP: repoHost?.status?.podIP, host: input.repoHostHost, ready: isPodReady(repoHost) },
+    };
+    scope.set('RepoHostReady', pods.repoHost.ready, pods.repoHost.ready ? PGR.RepoHostRunning : PGR.RepoHostStarting);
+    if (!pods.repoHost.ready || !pods.primary.ready) {
+      if (!scope.condition('StanzaReady')) scope.set('StanzaReady', false, PGR.StanzaPending);
+      if (!scope.condition('ContinuousArchiving')) scope.set('ContinuousArchiving', false, PGR.ArchivePending);
+      const reason = pods.primary.ready ? PGR.RepoHostStarting : PGR.PrimaryStarting;
+      await scope.flush('Initializing', false, reason, { ...pods, stanza: 'db' });
+      return { requeueAfterMs: WAITING_MS };
+    }
+    return this.pgbackrest(pods);
+  }
+
+  private podInput() {
+    const { scope } = this;
+    return {
+      cluster: scope.name,
+      namespace: scope.namespace,
+      spec: this.spec,
+      owner: scope.owner,
+      primaryHost: podDnsName(this.names.primary, this.names.instancesService, scope.namespace),
+      repoHostHost: podDnsName(this.names.repoHost, this.names.repoService, scope.namespace),
+    };
+  }
+
+  /** Creates the Pod, or replaces it when what it is built from changed (or the PKI was re-issued); returns it as it is. */
+  private async ensurePod(desired: V1Pod, replace: boolean): Promise<Pod | undefined> {
+    const { client } = this.scope.ctx;
+    const name = desired.metadata!.name!;
+    const current = await client.readPod(this.scope.namespace, name);
+    if (!current) {
+      await client.createPod(desired);
+      return undefined;
+    }
+    const stale = podConfigHash(current) !== podConfigHash(desired) || current.status?.phase === 'Failed' || replace;
+    if (stale && !current.metadata?.deletionTimestamp) {
+      this.scope.ctx.log.info('replacing Pod', { pod: name, cluster: this.scope.name });
+      await client.deletePod(this.scope.namespace, name);
+      return undefined;
+    }
+    return current;
+  }
+
+  /** The stanza, archiving, the initial backup and the repositories' status, through the repo host agent. */
+  private async pgbackrest(pods: { primary: object; repoHost: { podIP?: string; host: string } }): Promise<ReconcileResult> {
+    const { scope } = this;
+    const agent = new RepoAgentClient(scope.ctx.client, {
+      namespace: scope.namespace,
+      podIp: pods.repoHost.podIP!,
+      serverName: pods.repoHost.host,
+      tlsSecret: this.names.backupTlsSecret,
+    });
+    let info: AgentStatus;
+    try {
+      info = await agent.status();
+    } catch (error) {
+      scope.set('RepoHostReady', false, PGR.RepoHostUnreachable, `the repo host agent did not answer: ${(error as Error).message}`);
+      await scope.flush('Initializing', false, PGR.RepoHostUnreachable, pods);
+      return { requeueAfterMs: WAITING_MS };
+    }
+    const repos = this.repoRows(info);
+    if (!repos.every((r) => r.stanzaCreated)) {
+      const created = await agent.createStanza();
+      if (!created.ok) {
+        scope.set('StanzaReady', false, created.reason ?? PGR.PgBackRestFailed, created.message);
+        scope.set('ContinuousArchiving', false, PGR.ArchivePending);
+        await scope.flush('Failed', false, created.reason ?? PGR.PgBackRestFailed, { ...pods, repos }, created.message);
+        return { requeueAfterMs: 60_000 };
+      }
+      await scope.ctx.events.record(
+        scope.cluster,
+        'Normal',
+        PGR.StanzaCreated,
+        `stanza db created in ${repos.map((r) => r.name).join(', ')}`,
+      );
+      return { requeueAfterMs: 100 };
+    }
+    scope.set('StanzaReady', true, PGR.StanzaCreated);
+    if (scope.condition('ContinuousArchiving')?.status !== 'True') {
+      const checked = await agent.check();
+      if (checked.ok) scope.set('ContinuousArchiving', true, PGR.WALArchived);
+      else scope.set('ContinuousArchiving', false, checked.reason ?? PGR.PgBackRestFailed, checked.message);
+    }
+    const initialBackup = await ensureInitialBackup(scope);
+    const archiving = scope.condition('ContinuousArchiving')?.status === 'True';
+    const stanza = stanzaOf(info.info);
+    await scope.flush(
+      archiving ? 'Ready' : 'Degraded',
+      archiving,
+      archiving ? PGR.Ready : (scope.condition('ContinuousArchiving')!.reason as never),
+      {
+        ...pods,
+        stanza: 'db',
+        repos,
+        ...(systemIdOf(stanza) ? { systemIdentifier: systemIdOf(stanza) } : {}),
+        ...(initialBackup ? { initialBackup } : {}),
+      },
+      archiving ? undefined : scope.condition('ContinuousArchiving')!.message,
+    );
+    return { requeueAfterMs: archiving ? REFRESH_MS : 15_000 };
+  }
+
+  private repoRows(info: AgentStatus): PGRepoStatus[] {
+    const stanza = stanzaOf(info.info);
+    return this.spec.backups.pgbackrest.repos.map((repo) => ({
+      name: repo.name,
+      type: repoType(repo),
+      path: repo.path ?? defaultRepoPath(this.scope.namespace, this.scope.name),
+      ...repoStatusRow(stanza, repoIndex(repo)),
+    }));
+  }
+}

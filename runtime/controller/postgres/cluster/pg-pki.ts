@@ -1,0 +1,108 @@
+/**
+ * The PKI of a PGCluster's pgBackRest TLS (decision 0265), on the same X.509 code as the mysql
+ * Clusters' (runtime/controller/pki/x509.ts): one CA per cluster (`<c>-pgbackrest-ca`, never mounted),
+ * and three leaves, each a kubernetes.io/tls Secret with the CA beside it (ca.crt):
+ * - instance (CN silo-pg-instance, DNS `<c>-1.<c>-instances.<ns>.svc`): its `pgbackrest server`, and
+ *   its archive-push to the repo host;
+ * - repo host (CN silo-pg-repo-host, DNS `<c>-repo-host.<c>-repo.<ns>.svc`): its `pgbackrest server`
+ *   and agent, and its backups' connection to the instance;
+ * - backup (CN silo-pg-backup, client only): the backup Jobs and the operator, calling the agent.
+ * Each side's `tls-server-auth` admits only the other side's CN. A leaf that is missing, names
+ * something else or is due for renewal is issued again; a CA that is not sound, too.
+ */
+import type { V1OwnerReference, V1Secret } from '@kubernetes/client-node';
+import { PG_CN, pgNames, podDnsName } from '../../../contracts/pg-pods.js';
+import type { KubeClient, Secret } from '../../kube/client.js';
+import { isNotFound } from '../../kube/custom-objects.js';
+import { MANAGED_BY } from '../../kube/names.js';
+import { CLIENT_AUTH, SERVER_AUTH, caIsCurrent, issueCa, issueLeaf, leafMatches, type LeafIdentity, type PemPair } from '../../pki/x509.js';
+import { PG_LABELS } from '../shared/pg-objects.js';
+
+const withClusterDomain = (name: string): string[] => [name, `${name}.cluster.local`];
+
+/** The leaves of a cluster, by Secret name. */
+export function pgLeafIdentities(cluster: string, namespace: string): Record<string, LeafIdentity> {
+  const n = pgNames(cluster);
+  return {
+    [n.instanceTlsSecret]: {
+      cn: PG_CN.instance,
+      usages: [SERVER_AUTH, CLIENT_AUTH],
+      dns: withClusterDomain(podDnsName(n.primary, n.instancesService, namespace)),
+    },
+    [n.repoHostTlsSecret]: {
+      cn: PG_CN.repoHost,
+      usages: [SERVER_AUTH, CLIENT_AUTH],
+      dns: withClusterDomain(podDnsName(n.repoHost, n.repoService, namespace)),
+    },
+    [n.backupTlsSecret]: { cn: PG_CN.backup, usages: [CLIENT_AUTH] },
+  };
+}
+
+const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
+const text = (secret: Secret | undefined, key: string): string | undefined => {
+  const value = (secret?.data as Record<string, string> | undefined)?.[key];
+  return value ? Buffer.from(value, 'base64').toString('utf8') : undefined;
+};
+
+async function readOptional(client: KubeClient, namespace: string, name: string): Promise<Secret | undefined> {
+  try {
+    return await client.readSecret(namespace, name);
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+interface PkiScope {
+  readonly client: KubeClient;
+  readonly cluster: string;
+  readonly namespace: string;
+  readonly owner: V1OwnerReference;
+  readonly now: Date;
+}
+
+async function write(
+  scope: PkiScope,
+  existing: Secret | undefined,
+  name: string,
+  type: string,
+  data: Record<string, string>,
+): Promise<void> {
+  const secret: V1Secret = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name,
+      namespace: scope.namespace,
+      labels: { ...MANAGED_BY, [PG_LABELS.cluster]: scope.cluster },
+      ownerReferences: [scope.owner],
+      ...(existing?.metadata?.resourceVersion ? { resourceVersion: existing.metadata.resourceVersion } : {}),
+    },
+    type,
+    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])),
+  };
+  if (existing) await scope.client.replaceSecret(scope.namespace, secret);
+  else await scope.client.createSecret(scope.namespace, secret);
+}
+
+/** Makes every PKI Secret of the cluster exist and be current; true when it changed one (Pods must restart to read it). */
+export async function ensurePgPki(scope: PkiScope): Promise<boolean> {
+  const names = pgNames(scope.cluster);
+  const caSecret = await readOptional(scope.client, scope.namespace, names.caSecret);
+  let ca: PemPair | undefined = caSecret ? { cert: text(caSecret, 'ca.crt') ?? '', key: text(caSecret, 'ca.key') ?? '' } : undefined;
+  let changed = false;
+  if (!ca || !caIsCurrent(ca, scope.now)) {
+    ca = await issueCa({ cluster: `${scope.cluster}-pgbackrest`, now: scope.now });
+    await write(scope, caSecret, names.caSecret, 'Opaque', { 'ca.crt': ca.cert, 'ca.key': ca.key });
+    changed = true;
+  }
+  for (const [name, identity] of Object.entries(pgLeafIdentities(scope.cluster, scope.namespace))) {
+    const existing = await readOptional(scope.client, scope.namespace, name);
+    const leaf = { cert: text(existing, 'tls.crt') ?? '', key: text(existing, 'tls.key') ?? '' };
+    if (existing && text(existing, 'ca.crt') === ca.cert && leafMatches(leaf, ca.cert, identity, scope.now)) continue;
+    const issued = await issueLeaf(ca, identity, scope.now);
+    await write(scope, existing, name, 'kubernetes.io/tls', { 'tls.crt': issued.cert, 'tls.key': issued.key, 'ca.crt': ca.cert });
+    changed = true;
+  }
+  return changed;
+}

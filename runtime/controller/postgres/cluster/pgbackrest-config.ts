@@ -1,0 +1,195 @@
+/**
+ * The pgbackrest.conf of an instance and of the repo host, and the repo host's credential variables.
+ * Pure. A config holds no secret: storage keys and cipher passphrases reach only the repo host, as
+ * PGBACKREST_REPOn_* variables from Secret references, which pgBackRest reads itself (decision 0266).
+ * The instances' config holds no storage option either: pgBackRest takes the repo host's (the
+ * client's repoN-path would win over it; reference notes in decision 0265).
+ */
+import type { V1EnvVar } from '@kubernetes/client-node';
+import type { PGBackRestRepo, PGClusterSpec } from '../../../../src/api/postgres.silo.io/types.js';
+import {
+  PG_CN,
+  PG_PORT,
+  PG_RUN_DIR,
+  PG_SOCKET_DIR,
+  PG_SPOOL,
+  PG_STANZA,
+  PG_TLS_COPY,
+  PGBACKREST_SERVER_PORT,
+  PGDATA,
+  repoCaMount,
+  repoGcsKeyMount,
+  repoVolumeMount,
+} from '../../../contracts/pg-pods.js';
+import { defaultRepoPath, repoIndex } from '../shared/pg-objects.js';
+
+/** Silo's defaults, each overridable through spec.backups.pgbackrest.global. */
+const DEFAULTS: Record<string, string> = {
+  'compress-type': 'zst',
+  'compress-level': '1',
+  // Without it a backup of a quiet database waits for the next checkpoint (checkpoint_timeout, 5 min by default).
+  'start-fast': 'y',
+  'log-level-console': 'info',
+};
+
+export interface ConfigInput {
+  readonly cluster: string;
+  readonly namespace: string;
+  readonly spec: PGClusterSpec;
+  /** DNS names pgBackRest dials: the primary's and the repo host's. */
+  readonly primaryHost: string;
+  readonly repoHostHost: string;
+}
+
+const ini = (sections: Array<[string, Record<string, string | undefined>]>): string =>
+  sections
+    .map(
+      ([name, options]) =>
+        `[${name}]\n${Object.entries(options)
+          .filter(([, v]) => v !== undefined && v !== '')
+          .map(([k, v]) => `${k}=${v}`)
+          .join('\n')}\n`,
+    )
+    .join('\n');
+
+const tlsServer = (allowedCn: string): Record<string, string> => ({
+  'tls-server-ca-file': PG_TLS_COPY.ca,
+  'tls-server-cert-file': PG_TLS_COPY.cert,
+  'tls-server-key-file': PG_TLS_COPY.key,
+  'tls-server-auth': `${allowedCn}=${PG_STANZA}`,
+});
+
+const common = (spec: PGClusterSpec): Record<string, string> => ({
+  'log-level-file': 'off',
+  'lock-path': `${PG_RUN_DIR}/lock`,
+  ...DEFAULTS,
+  ...(spec.backups.pgbackrest.global ?? {}),
+});
+
+/** pgbackrest.conf of an instance: its TLS server (for the repo host) and every repository through the repo host. */
+export function instanceConfig(input: ConfigInput): string {
+  const repos = input.spec.backups.pgbackrest.repos;
+  const global: Record<string, string> = {
+    ...common(input.spec),
+    ...tlsServer(PG_CN.repoHost),
+    'archive-async': 'y',
+    'spool-path': PG_SPOOL,
+  };
+  for (const repo of repos) {
+    const n = repoIndex(repo);
+    Object.assign(global, {
+      [`repo${n}-host`]: input.repoHostHost,
+      [`repo${n}-host-type`]: 'tls',
+      [`repo${n}-host-port`]: String(PGBACKREST_SERVER_PORT),
+      [`repo${n}-host-ca-file`]: PG_TLS_COPY.ca,
+      [`repo${n}-host-cert-file`]: PG_TLS_COPY.cert,
+      [`repo${n}-host-key-file`]: PG_TLS_COPY.key,
+    });
+  }
+  return ini([
+    ['global', global],
+    [PG_STANZA, { 'pg1-path': PGDATA, 'pg1-port': String(PG_PORT), 'pg1-socket-path': PG_SOCKET_DIR }],
+  ]);
+}
+
+/** `host[:port]` of an endpoint written with or without https://. */
+export function splitEndpoint(endpoint: string): { host: string; port?: string } {
+  const bare = endpoint.replace(/^https:\/\//, '');
+  const [host, port] = bare.split(':');
+  return { host, ...(port ? { port } : {}) };
+}
+
+function repoOptions(repo: PGBackRestRepo, namespace: string, cluster: string): Record<string, string | undefined> {
+  const n = repoIndex(repo);
+  const p = (name: string) => `repo${n}-${name}`;
+  const path = repo.path ?? defaultRepoPath(namespace, cluster);
+  const out: Record<string, string | undefined> = {};
+  if (repo.s3) {
+    const { host, port } = splitEndpoint(repo.s3.endpoint);
+    Object.assign(out, {
+      [p('type')]: 's3',
+      [p('s3-bucket')]: repo.s3.bucket,
+      [p('s3-endpoint')]: host,
+      [p('storage-port')]: port,
+      [p('s3-region')]: repo.s3.region,
+      [p('s3-uri-style')]: repo.s3.uriStyle ?? 'host',
+      [p('storage-ca-file')]: repo.s3.caSecret ? `${repoCaMount(repo.name)}/ca.crt` : undefined,
+      [p('path')]: path,
+    });
+  } else if (repo.gcs) {
+    Object.assign(out, {
+      [p('type')]: 'gcs',
+      [p('gcs-bucket')]: repo.gcs.bucket,
+      [p('gcs-endpoint')]: repo.gcs.endpoint,
+      [p('gcs-key')]: `${repoGcsKeyMount(repo.name)}/key.json`,
+      [p('path')]: path,
+    });
+  } else if (repo.azure) {
+    Object.assign(out, {
+      [p('type')]: 'azure',
+      [p('azure-container')]: repo.azure.container,
+      [p('azure-endpoint')]: repo.azure.endpoint,
+      [p('path')]: path,
+    });
+  } else {
+    Object.assign(out, { [p('type')]: 'posix', [p('path')]: `${repoVolumeMount(repo.name)}${path}` });
+  }
+  return { ...out, ...retentionOptions(repo) };
+}
+
+/** pgBackRest's retention (applied by expire after each backup) and the cipher type of one repository. */
+function retentionOptions(repo: PGBackRestRepo): Record<string, string | undefined> {
+  const p = (name: string) => `repo${repoIndex(repo)}-${name}`;
+  const r = repo.retention;
+  return {
+    [p('retention-full')]: r?.full?.toString(),
+    [p('retention-full-type')]: r?.full ? (r.fullType ?? 'count') : undefined,
+    [p('retention-diff')]: r?.diff?.toString(),
+    [p('retention-archive')]: r?.archive?.toString(),
+    [p('retention-archive-type')]: r?.archive ? (r.archiveType ?? 'full') : undefined,
+    [p('cipher-type')]: repo.encryption ? (repo.encryption.cipherType ?? 'aes-256-cbc') : undefined,
+  };
+}
+
+/** pgbackrest.conf of the repo host: every repository, its TLS server (for the instances) and the primary as pg1. */
+export function repoHostConfig(input: ConfigInput): string {
+  const global: Record<string, string | undefined> = { ...common(input.spec), ...tlsServer(PG_CN.instance) };
+  for (const repo of input.spec.backups.pgbackrest.repos) Object.assign(global, repoOptions(repo, input.namespace, input.cluster));
+  return ini([
+    ['global', global],
+    [
+      PG_STANZA,
+      {
+        'pg1-host': input.primaryHost,
+        'pg1-host-type': 'tls',
+        'pg1-host-port': String(PGBACKREST_SERVER_PORT),
+        'pg1-host-ca-file': PG_TLS_COPY.ca,
+        'pg1-host-cert-file': PG_TLS_COPY.cert,
+        'pg1-host-key-file': PG_TLS_COPY.key,
+        'pg1-path': PGDATA,
+        'pg1-port': String(PG_PORT),
+        'pg1-socket-path': PG_SOCKET_DIR,
+      },
+    ],
+  ]);
+}
+
+/** The repo host's credential variables, from the repositories' Secret references (pgBackRest reads PGBACKREST_<OPTION>). */
+export function repoHostCredentialEnv(repos: readonly PGBackRestRepo[]): V1EnvVar[] {
+  const fromSecret = (name: string, ref: { name: string; key: string }): V1EnvVar => ({
+    name,
+    valueFrom: { secretKeyRef: { name: ref.name, key: ref.key } },
+  });
+  return repos.flatMap((repo) => {
+    const v = (option: string) => `PGBACKREST_REPO${repoIndex(repo)}_${option}`;
+    return [
+      ...(repo.s3
+        ? [fromSecret(v('S3_KEY'), repo.s3.credentials.accessKeyId), fromSecret(v('S3_KEY_SECRET'), repo.s3.credentials.secretAccessKey)]
+        : []),
+      ...(repo.azure
+        ? [fromSecret(v('AZURE_ACCOUNT'), repo.azure.credentials.account), fromSecret(v('AZURE_KEY'), repo.azure.credentials.key)]
+        : []),
+      ...(repo.encryption ? [fromSecret(v('CIPHER_PASS'), repo.encryption.passphrase)] : []),
+    ];
+  });
+}
