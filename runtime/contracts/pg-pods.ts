@@ -104,8 +104,10 @@ export interface CommandOutcome {
   readonly exitCode: number | null;
   /** A reason of runtime/contracts/pg-pods.ts's PG_FAILURES, when it failed. */
   readonly reason?: PgFailure;
-  /** One sentence, never a secret. */
+  /** pgBackRest's line that names the cause (or its last line), never a secret. */
   readonly message?: string;
+  /** What to do about it, for readers without the reason table (the Job's log). */
+  readonly fix?: string;
 }
 
 /** GET /status */

@@ -63,7 +63,8 @@ const CAUSES: ReadonlyArray<readonly [PgFailure, RegExp, string]> = [
 
 /** The first line that names the cause, cut and without anything that looks like a secret. */
 function causeLine(output: string, pattern: RegExp): string | undefined {
-  const line = output.split('\n').find((l) => pattern.test(l));
+  const lines = output.split('\n').filter((l) => pattern.test(l));
+  const line = lines.find((l) => /ERROR:|WARN:/.test(l)) ?? lines[0];
   return line
     ?.replace(/(key|secret|pass|token)[^ ]*=\S+/gi, '$1=<redacted>')
     .trim()
@@ -75,7 +76,7 @@ export function pgbackrestOutcome(exitCode: number | null, output: string): Comm
   if (exitCode === 0) return { ok: true, exitCode };
   for (const [reason, pattern, fix] of CAUSES) {
     const line = causeLine(output, pattern);
-    if (line) return { ok: false, exitCode, reason, message: `${fix} (pgBackRest: ${line})` };
+    if (line) return { ok: false, exitCode, reason, message: `pgBackRest: ${line}`, fix };
   }
   const last = output.trim().split('\n').filter(Boolean).pop()?.slice(0, 400) ?? 'no output';
   return { ok: false, exitCode, reason: 'PgBackRestFailed', message: `pgBackRest exited with ${exitCode}: ${last}` };

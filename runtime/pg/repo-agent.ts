@@ -30,6 +30,7 @@ import { runAsPostgres } from './pgbackrest-process.js';
 import type { TlsFiles } from './tls-files.js';
 
 const BASE = [`--config=${PGBACKREST_CONF_FILE}`, `--stanza=${PG_STANZA}`];
+const CHECK_ARCHIVE_TIMEOUT = '--archive-timeout=150';
 const TYPES: Record<BackupRequest['type'], string> = { full: 'full', differential: 'diff', incremental: 'incr' };
 /** The same deny-list the PGBackup schema enforces at admission, checked again: the agent trusts no caller's options. */
 const DENIED =
@@ -70,11 +71,15 @@ export class RepoAgent {
   async status(): Promise<AgentStatus> {
     const r = await runAsPostgres('pgbackrest', [...BASE, '--output=json', 'info']);
     if (r.code !== 0) return { info: [], infoError: pgbackrestOutcome(r.code, r.output).message, running: this.running };
-    return { info: JSON.parse(r.stdout) as unknown, running: this.running };
+    // A system id is a 64-bit integer: as a JSON number it would lose its last digits.
+    return { info: JSON.parse(r.stdout.replace(/"system-id":(\d+)/g, '"system-id":"$1"')) as unknown, running: this.running };
   }
 
   async command(name: 'stanza-create' | 'check'): Promise<CommandOutcome> {
-    const r = await runAsPostgres('pgbackrest', [...BASE, name], { onLine: (line) => this.log.info(line, { command: name }) });
+    // WAL pushed before the stanza existed failed, and PostgreSQL's archiver waits 60 s after three failures before
+    // it tries again: the first check after stanza-create waits longer than pgBackRest's default 60 s.
+    const extra = name === 'check' ? [CHECK_ARCHIVE_TIMEOUT] : [];
+    const r = await runAsPostgres('pgbackrest', [...BASE, ...extra, name], { onLine: (line) => this.log.info(line, { command: name }) });
     return pgbackrestOutcome(r.code, r.output);
   }
 

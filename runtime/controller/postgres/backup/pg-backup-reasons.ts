@@ -29,7 +29,8 @@ export type PGBackupReason = keyof typeof PG_BACKUP_REASON_TABLE;
 
 export function pgBackupMessage(reason: PGBackupReason, detail?: string): string {
   const entry: { sentence: string; fix?: string } = PG_BACKUP_REASON_TABLE[reason];
-  return [detail ?? entry.sentence, entry.fix].filter(Boolean).join('; ');
+  // The sentence, what pgBackRest (or the step) said in parentheses, then the fix.
+  return [detail ? `${entry.sentence} (${detail})` : entry.sentence, entry.fix].filter(Boolean).join('; ');
 }
 
 export const isPgBackupReason = (value: unknown): value is PGBackupReason =>

@@ -22,5 +22,6 @@ export type PGClusterReason = keyof typeof PG_CLUSTER_REASON_TABLE;
 /** The sentence of a reason with its fix, for a status message. */
 export function pgClusterMessage(reason: PGClusterReason, detail?: string): string {
   const entry: { sentence: string; fix?: string } = PG_CLUSTER_REASON_TABLE[reason];
-  return [detail ?? entry.sentence, entry.fix].filter(Boolean).join('; ');
+  // The sentence, what pgBackRest (or the step) said in parentheses, then the fix.
+  return [detail ? `${entry.sentence} (${detail})` : entry.sentence, entry.fix].filter(Boolean).join('; ');
 }

@@ -17,7 +17,7 @@ import { PG_LABELS, defaultRepoPath, repoIndex, repoType, type PGClusterObject }
 import { repoStatusRow, stanzaOf, systemIdOf } from '../shared/pgbackrest-info.js';
 import { RepoAgentClient } from '../shared/repo-agent-client.js';
 import { ensureInitialBackup } from './pg-initial-backup.js';
-import { PGR } from './pg-cluster-reasons.js';
+import { PGR, type PGClusterReason } from './pg-cluster-reasons.js';
 import { PGClusterScope } from './pg-cluster-scope.js';
 import { ensurePgPki } from './pg-pki.js';
 import { clusterPvcs, clusterServices, podConfigHash, primaryPod, repoHostPod } from './pg-pods.js';
@@ -150,27 +150,28 @@ class PGClusterPass {
       return { requeueAfterMs: 100 };
     }
     scope.set('StanzaReady', true, PGR.StanzaCreated);
+    let archiveDetail: string | undefined;
     if (scope.condition('ContinuousArchiving')?.status !== 'True') {
       const checked = await agent.check();
       if (checked.ok) scope.set('ContinuousArchiving', true, PGR.WALArchived);
-      else scope.set('ContinuousArchiving', false, checked.reason ?? PGR.PgBackRestFailed, checked.message);
+      else {
+        archiveDetail = checked.message;
+        scope.set('ContinuousArchiving', false, checked.reason ?? PGR.PgBackRestFailed, checked.message);
+      }
     }
-    const initialBackup = await ensureInitialBackup(scope);
     const archiving = scope.condition('ContinuousArchiving')?.status === 'True';
+    // A backup waits for its WAL to be archived: the initial one starts once archiving works.
+    const initialBackup = archiving ? await ensureInitialBackup(scope) : undefined;
     const stanza = stanzaOf(info.info);
-    await scope.flush(
-      archiving ? 'Ready' : 'Degraded',
-      archiving,
-      archiving ? PGR.Ready : (scope.condition('ContinuousArchiving')!.reason as never),
-      {
-        ...pods,
-        stanza: 'db',
-        repos,
-        ...(systemIdOf(stanza) ? { systemIdentifier: systemIdOf(stanza) } : {}),
-        ...(initialBackup ? { initialBackup } : {}),
-      },
-      archiving ? undefined : scope.condition('ContinuousArchiving')!.message,
-    );
+    const reason = archiving ? PGR.Ready : (scope.condition('ContinuousArchiving')!.reason as PGClusterReason);
+    const status = {
+      ...pods,
+      stanza: 'db',
+      repos,
+      ...(systemIdOf(stanza) ? { systemIdentifier: systemIdOf(stanza) } : {}),
+      ...(initialBackup ? { initialBackup } : {}),
+    };
+    await scope.flush(archiving ? 'Ready' : 'Degraded', archiving, reason, status, archiveDetail);
     return { requeueAfterMs: archiving ? REFRESH_MS : 15_000 };
   }
 

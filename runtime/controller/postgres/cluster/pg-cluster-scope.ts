@@ -60,6 +60,12 @@ export class PGClusterScope {
   /** Writes phase, Ready and the conditions with `extra`; an Event per condition that changed (a Warning when it went False on a failure). */
   async flush(phase: string, ready: boolean, reason: PGClusterReason, extra: PGClusterStatus, detail?: string): Promise<void> {
     this.set('Ready', ready, reason, detail);
+    // Ready repeats a condition's reason: its Event would say the same twice.
+    if (this.changed.length > 1)
+      this.changed.splice(
+        this.changed.findIndex((c) => c.type === 'Ready'),
+        1,
+      );
     const status: PGClusterStatus = {
       ...extra,
       phase,

@@ -2,8 +2,8 @@
  * The pgbackrest.conf of an instance and of the repo host, and the repo host's credential variables.
  * Pure. A config holds no secret: storage keys and cipher passphrases reach only the repo host, as
  * PGBACKREST_REPOn_* variables from Secret references, which pgBackRest reads itself (decision 0266).
- * The instances' config holds no storage option either: pgBackRest takes the repo host's (the
- * client's repoN-path would win over it; reference notes in decision 0265).
+ * The instances' config names the same storage (type, bucket, path: pgBackRest's client sends them and
+ * the repo host uses them) with placeholders for the keys, which the client never sends (decision 0265).
  */
 import type { V1EnvVar } from '@kubernetes/client-node';
 import type { PGBackRestRepo, PGClusterSpec } from '../../../../src/api/postgres.silo.io/types.js';
@@ -84,6 +84,10 @@ export function instanceConfig(input: ConfigInput): string {
       [`repo${n}-host-ca-file`]: PG_TLS_COPY.ca,
       [`repo${n}-host-cert-file`]: PG_TLS_COPY.cert,
       [`repo${n}-host-key-file`]: PG_TLS_COPY.key,
+      // The client sends its repository options (pgBackRest's defaults when unset: posix, /var/lib/pgbackrest) and the
+      // repo host uses them, so the instance names the same storage; secure options are never sent (decision 0265).
+      ...repoOptions(repo, input.namespace, input.cluster),
+      ...securePlaceholders(repo),
     });
   }
   return ini([
@@ -99,10 +103,16 @@ export function splitEndpoint(endpoint: string): { host: string; port?: string }
   return { host, ...(port ? { port } : {}) };
 }
 
+/** The repository's path as pgBackRest sees it on the repo host: a volume repository's is under its mount. */
+export function repoPath(repo: PGBackRestRepo, namespace: string, cluster: string): string {
+  const path = repo.path ?? defaultRepoPath(namespace, cluster);
+  return repo.volume ? `${repoVolumeMount(repo.name)}${path}` : path;
+}
+
 function repoOptions(repo: PGBackRestRepo, namespace: string, cluster: string): Record<string, string | undefined> {
   const n = repoIndex(repo);
   const p = (name: string) => `repo${n}-${name}`;
-  const path = repo.path ?? defaultRepoPath(namespace, cluster);
+  const path = repoPath(repo, namespace, cluster);
   const out: Record<string, string | undefined> = {};
   if (repo.s3) {
     const { host, port } = splitEndpoint(repo.s3.endpoint);
@@ -132,9 +142,22 @@ function repoOptions(repo: PGBackRestRepo, namespace: string, cluster: string): 
       [p('path')]: path,
     });
   } else {
-    Object.assign(out, { [p('type')]: 'posix', [p('path')]: `${repoVolumeMount(repo.name)}${path}` });
+    Object.assign(out, { [p('type')]: 'posix', [p('path')]: path });
   }
-  return { ...out, ...retentionOptions(repo) };
+  return out;
+}
+
+/**
+ * pgBackRest's client refuses an s3 or azure repository without its keys, even one it reaches through a
+ * repo host, but never sends secure options to the remote: the repo host uses its own (from its
+ * environment). The instance gets placeholders, which are not credentials.
+ */
+export function securePlaceholders(repo: PGBackRestRepo): Record<string, string> {
+  const n = repoIndex(repo);
+  const unused = 'held-by-the-repo-host';
+  if (repo.s3) return { [`repo${n}-s3-key`]: unused, [`repo${n}-s3-key-secret`]: unused };
+  if (repo.azure) return { [`repo${n}-azure-account`]: unused, [`repo${n}-azure-key`]: unused };
+  return {};
 }
 
 /** pgBackRest's retention (applied by expire after each backup) and the cipher type of one repository. */
@@ -154,7 +177,8 @@ function retentionOptions(repo: PGBackRestRepo): Record<string, string | undefin
 /** pgbackrest.conf of the repo host: every repository, its TLS server (for the instances) and the primary as pg1. */
 export function repoHostConfig(input: ConfigInput): string {
   const global: Record<string, string | undefined> = { ...common(input.spec), ...tlsServer(PG_CN.instance) };
-  for (const repo of input.spec.backups.pgbackrest.repos) Object.assign(global, repoOptions(repo, input.namespace, input.cluster));
+  for (const repo of input.spec.backups.pgbackrest.repos)
+    Object.assign(global, repoOptions(repo, input.namespace, input.cluster), retentionOptions(repo));
   return ini([
     ['global', global],
     [

@@ -24,7 +24,8 @@ export interface InfoStanza {
   name: string;
   status?: { code: number; message: string };
   cipher?: string;
-  db?: Array<{ id: number; 'system-id': number; version: string; 'repo-key': number }>;
+  /** A string: the repo host agent quotes it, a JSON number would lose digits. */
+  db?: Array<{ id: number; 'system-id': string | number; version: string; 'repo-key': number }>;
   archive?: Array<{ id: string; min?: string | null; max?: string | null; database: { id: number; 'repo-key': number } }>;
   backup?: InfoBackup[];
   repo?: Array<{ key: number; cipher: string; status: { code: number; message: string } }>;
