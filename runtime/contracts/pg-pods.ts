@@ -1,7 +1,7 @@
 /**
  * What the PGCluster reconciler and the commands inside a PostgreSQL cluster's Pods agree on
  * (`silo pg instance`, `silo pg repo-host`, `silo pg backup`): names, ports, paths, environment
- * variables, and the repo host agent's protocol. Decisions 0265 (TLS wiring) and 0266 (repo host).
+ * variables, and the repo host agent's protocol. Decisions 0270 (TLS wiring) and 0271 (repo host).
  */
 
 /** The one stanza of a cluster in each of its repositories (Percona's operator calls it `db` too). */
@@ -77,7 +77,7 @@ export const pgNames = (cluster: string) => ({
 export const podDnsName = (pod: string, service: string, namespace: string): string => `${pod}.${service}.${namespace}.svc`;
 
 // ---------------------------------------------------------------------------------------------
-// The repo host agent's protocol (decision 0267)
+// The repo host agent's protocol (decision 0272)
 
 export const AGENT_PATHS = { status: '/status', stanza: '/stanza', check: '/check', backup: '/backup' } as const;
 

@@ -3,7 +3,7 @@
  * with initdb when the volume is empty, then runs postgres with WAL archived through pgBackRest
  * (archive-push, async with a spool on the PVC, to the repo host over TLS) and `pgbackrest server` on
  * the pod IP, so the repo host can back it up. The Pod holds no storage credential and no cipher
- * passphrase: those live on the repo host (principle 5, decision 0266).
+ * passphrase: those live on the repo host (principle 5, decision 0271).
  */
 import { appendFileSync, chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';

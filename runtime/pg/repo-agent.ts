@@ -1,5 +1,5 @@
 /**
- * The repo host agent (decision 0267): HTTPS with mutual TLS on the pod IP, for the operator and the
+ * The repo host agent (decision 0272): HTTPS with mutual TLS on the pod IP, for the operator and the
  * backup Jobs, so nobody needs `pods/exec`. Only a client certificate with CN silo-pg-backup signed
  * by the cluster's CA is served. It runs pgBackRest where the repositories are local (backup,
  * stanza-create, check and expire must run there) and tells what came of it, the cause read from the

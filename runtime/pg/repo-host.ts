@@ -1,5 +1,5 @@
 /**
- * `silo pg repo-host`: the repo host of a PGCluster (seed 001's `repo-host`; decision 0266). It holds
+ * `silo pg repo-host`: the repo host of a PGCluster (seed 001's `repo-host`; decision 0271). It holds
  * the repositories: volume repositories on its PVCs, and every storage credential and cipher passphrase
  * (as PGBACKREST_REPOn_* variables from Secret references, read by pgBackRest itself, never logged). It
  * runs `pgbackrest server` on the pod IP (instances push WAL to it) and the agent (repo-agent.ts).

@@ -1,6 +1,6 @@
 /**
  * X.509 for every cluster PKI the operator issues (mysql Clusters, decision 0260; PostgreSQL
- * clusters' pgBackRest TLS, decision 0265): ECDSA P-256 keys made by WebCrypto (node:crypto's),
+ * clusters' pgBackRest TLS, decision 0270): ECDSA P-256 keys made by WebCrypto (node:crypto's),
  * certificates built by @peculiar/x509 (Node 20 can parse and verify certificates but not issue
  * them), a CA per cluster, leaves named by an identity (CN, key usage, DNS names), and the judging
  * of what exists (sound, current, due for renewal). Pure functions, no Kubernetes calls; nothing

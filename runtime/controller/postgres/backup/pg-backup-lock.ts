@@ -1,7 +1,7 @@
 /**
  * One backup per PGCluster at a time (pgBackRest 2.45 allows one backup per stanza, even to different
  * repositories, and fails a second with exit 50): an annotation on the PGCluster names the PGBackup
- * that may run, taken with an optimistic-concurrency merge patch, as mysql Backups do (decision 0223).
+ * that may run, taken with an optimistic-concurrency merge patch, as mysql Backups do (decisions 0223, 0273).
  * A lock naming a finished or deleted PGBackup is stale and is taken over.
  */
 import { isConflict } from '../../kube/custom-objects.js';

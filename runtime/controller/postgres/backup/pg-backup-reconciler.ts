@@ -4,7 +4,7 @@
  * short-lived Job asks the repo host to run the backup (pg-backup-job.ts); the outcome is the Job's,
  * its cause read from pgBackRest's output; the status fields come from `pgbackrest info`, matched by
  * the annotation stored with the backup, so a Job that exits 0 without a backup in the repository is
- * never a success (decision 0267).
+ * never a success (decision 0272).
  */
 import type { PGBackupStatus } from '../../../../src/api/postgres.silo.io/types.js';
 import { pgNames } from '../../../contracts/pg-pods.js';

@@ -3,7 +3,7 @@
  * primary and the repo host (Pods and PVCs managed directly, as for mysql Clusters, decision 0261),
  * the stanza (created once on every repository; a path holding another database's stanza is refused
  * with StanzaMismatch), WAL archiving checked with `pgbackrest check`, the initial full backup, and
- * the status read from `pgbackrest info` through the repo host agent (decisions 0265-0267).
+ * the status read from `pgbackrest info` through the repo host agent (decisions 0270-0273).
  *
  * Each pass runs the steps in order; a step that must wait returns when to look again.
  */

@@ -1,5 +1,5 @@
 /**
- * The PKI of a PGCluster's pgBackRest TLS (decision 0265), on the same X.509 code as the mysql
+ * The PKI of a PGCluster's pgBackRest TLS (decision 0270), on the same X.509 code as the mysql
  * Clusters' (runtime/controller/pki/x509.ts): one CA per cluster (`<c>-pgbackrest-ca`, never mounted),
  * and three leaves, each a kubernetes.io/tls Secret with the CA beside it (ca.crt):
  * - instance (CN silo-pg-instance, DNS `<c>-1.<c>-instances.<ns>.svc`): its `pgbackrest server`, and

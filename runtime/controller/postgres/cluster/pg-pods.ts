@@ -1,5 +1,5 @@
 /**
- * The Pods, PVCs and headless Services of a PGCluster, as pure builders (decision 0266):
+ * The Pods, PVCs and headless Services of a PGCluster, as pure builders (decision 0271):
  * - the primary `<cluster>-1`: `silo pg instance` (PostgreSQL, archive-push, `pgbackrest server`),
  *   PGDATA on its PVC, hostname and subdomain so pgBackRest reaches it by a name its certificate holds;
  * - the repo host `<cluster>-repo-host`: `silo pg repo-host`, volume repositories on their PVCs, every

@@ -1,9 +1,9 @@
 /**
  * The pgbackrest.conf of an instance and of the repo host, and the repo host's credential variables.
  * Pure. A config holds no secret: storage keys and cipher passphrases reach only the repo host, as
- * PGBACKREST_REPOn_* variables from Secret references, which pgBackRest reads itself (decision 0266).
+ * PGBACKREST_REPOn_* variables from Secret references, which pgBackRest reads itself (decision 0271).
  * The instances' config names the same storage (type, bucket, path: pgBackRest's client sends them and
- * the repo host uses them) with placeholders for the keys, which the client never sends (decision 0265).
+ * the repo host uses them) with placeholders for the keys, which the client never sends (decision 0270).
  */
 import type { V1EnvVar } from '@kubernetes/client-node';
 import type { PGBackRestRepo, PGClusterSpec } from '../../../../src/api/postgres.silo.io/types.js';
@@ -85,7 +85,7 @@ export function instanceConfig(input: ConfigInput): string {
       [`repo${n}-host-cert-file`]: PG_TLS_COPY.cert,
       [`repo${n}-host-key-file`]: PG_TLS_COPY.key,
       // The client sends its repository options (pgBackRest's defaults when unset: posix, /var/lib/pgbackrest) and the
-      // repo host uses them, so the instance names the same storage; secure options are never sent (decision 0265).
+      // repo host uses them, so the instance names the same storage; secure options are never sent (decision 0270).
       ...repoOptions(repo, input.namespace, input.cluster),
       ...securePlaceholders(repo),
     });
