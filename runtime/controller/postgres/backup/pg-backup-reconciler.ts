@@ -125,6 +125,7 @@ class PGBackupPass {
     const detail = `pgBackRest took ${fields.type} backup ${fields.label} in ${this.backup.spec.repoName}${fields.type !== (this.backup.spec.type ?? 'incremental') ? ` (${this.backup.spec.type ?? 'incremental'} was asked; the repository had no full backup)` : ''}`;
     await this.patch('completed', PGB.Completed, { ...fields, completedAt: this.ctx.now().toISOString() }, detail);
     await this.ctx.events.record(this.backup, 'Normal', PGB.Completed, detail);
+    this.observe('completed', undefined, fields.repoDeltaBytes);
     await releasePgBackupLock(this.ctx.client, await this.cluster(), this.backup);
     return {};
   }
@@ -133,8 +134,27 @@ class PGBackupPass {
     const message = pgBackupMessage(reason, detail);
     await this.patch('failed', reason, { completedAt: this.ctx.now().toISOString() }, detail);
     await this.ctx.events.record(this.backup, 'Warning', reason, message);
+    this.observe('failed', reason);
     await releasePgBackupLock(this.ctx.client, cluster ? await this.cluster() : undefined, this.backup);
     return {};
+  }
+
+  /** The backup metrics every kind feeds (duration, size, last success or failure per cluster). */
+  private observe(outcome: 'completed' | 'failed', reason?: string, sizeBytes?: number): void {
+    const started = Date.parse(this.backup.status?.startedAt ?? '');
+    const finishedAt = this.ctx.now();
+    this.ctx.metrics.observeBackup({
+      kind: 'PGBackup',
+      namespace: this.key.namespace,
+      name: this.key.name,
+      cluster: this.backup.spec.cluster.name,
+      schedule: '',
+      outcome,
+      finishedAt,
+      ...(reason ? { reason } : {}),
+      ...(Number.isFinite(started) ? { durationSeconds: (finishedAt.getTime() - started) / 1000 } : {}),
+      ...(sizeBytes !== undefined ? { sizeBytes } : {}),
+    });
   }
 
   private async wait(reason: PGBackupReason, ms: number, detail?: string): Promise<ReconcileResult> {
