@@ -133,7 +133,9 @@ class PGClusterPass {
       return { requeueAfterMs: WAITING_MS };
     }
     const repos = this.repoRows(info);
-    if (!repos.every((r) => r.stanzaCreated)) {
+    // stanza-create is idempotent and the only check that the stanza in a repository is this database's (a path
+    // holding another cluster's stanza shows in info as created): it runs until it succeeded for these repositories.
+    if (scope.condition('StanzaReady')?.status !== 'True' || !repos.every((r) => r.stanzaCreated)) {
       const created = await agent.createStanza();
       if (!created.ok) {
         scope.set('StanzaReady', false, created.reason ?? PGR.PgBackRestFailed, created.message);
