@@ -132,7 +132,7 @@ class PGClusterPass {
       await scope.flush('Initializing', false, PGR.RepoHostUnreachable, pods);
       return { requeueAfterMs: WAITING_MS };
     }
-    const repos = this.repoRows(info);
+    let repos = this.repoRows(info);
     // stanza-create is idempotent and the only check that the stanza in a repository is this database's (a path
     // holding another cluster's stanza shows in info as created): it runs until it succeeded for these repositories.
     if (scope.condition('StanzaReady')?.status !== 'True' || !repos.every((r) => r.stanzaCreated)) {
@@ -143,13 +143,8 @@ class PGClusterPass {
         await scope.flush('Failed', false, created.reason ?? PGR.PgBackRestFailed, { ...pods, repos }, created.message);
         return { requeueAfterMs: 60_000 };
       }
-      await scope.ctx.events.record(
-        scope.cluster,
-        'Normal',
-        PGR.StanzaCreated,
-        `stanza db created in ${repos.map((r) => r.name).join(', ')}`,
-      );
-      return { requeueAfterMs: 100 };
+      info = await agent.status();
+      repos = this.repoRows(info);
     }
     scope.set('StanzaReady', true, PGR.StanzaCreated);
     let archiveDetail: string | undefined;
