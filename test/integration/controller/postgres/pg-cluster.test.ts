@@ -30,9 +30,11 @@ describe('PGCluster end to end: repo host, stanza, WAL archiving, PGBackups with
   let api: CustomObjects;
   let operator: OperatorProcess | undefined;
   const bucket = () => stack.env().MINIO_BUCKET;
+  // pgBackRest talks to S3 over TLS only: the TLS MinIO (a server of its own, with its own data).
   const s3 = () =>
     s3Client({
-      endpoint: stack.env().MINIO_ENDPOINT,
+      endpoint: stack.env().MINIO_TLS_ENDPOINT,
+      caFile: stack.env().MINIO_CA_FILE,
       accessKeyId: stack.env().MINIO_ACCESS_KEY,
       secretAccessKey: stack.env().MINIO_SECRET_KEY,
     });
