@@ -49,6 +49,7 @@ describe('PGCluster end to end: repo host, stanza, WAL archiving, PGBackups with
       caSecret: { name: 'minio-ca', key: 'ca.crt' },
       credentials: { accessKeyId: { name: 'minio-creds', key: 'accessKey' }, secretAccessKey: { name: 'minio-creds', key: 'secretKey' } },
     },
+    encryption: { passphrase: { name: 'pgbackrest-cipher', key: 'passphrase' } },
   });
   const getCluster = (name: string) => api.get<PGClusterObj>(KINDS.PGCluster, { namespace: fx.namespace, name });
   const getBackup = (name: string) => api.get<PGBackupObj>(KINDS.PGBackup, { namespace: fx.namespace, name });
@@ -100,6 +101,10 @@ describe('PGCluster end to end: repo host, stanza, WAL archiving, PGBackups with
       namespace: fx.namespace,
       body: { metadata: { name: 'minio-ca' }, stringData: { 'ca.crt': readFileSync(stack.env().MINIO_CA_FILE, 'utf8') } },
     });
+    await fx.core.createNamespacedSecret({
+      namespace: fx.namespace,
+      body: { metadata: { name: 'pgbackrest-cipher' }, stringData: { passphrase: 'correct horse battery staple pg' } },
+    });
     operator = await startOperator({ watchNamespaces: [fx.namespace], leaderElectionId: `pg-cluster-e2e-${fx.namespace}` });
   });
 
@@ -109,7 +114,7 @@ describe('PGCluster end to end: repo host, stanza, WAL archiving, PGBackups with
     await operator?.stop();
   });
 
-  it('comes up: repo host and primary ready, stanza created in repo1 (volume) and repo2 (MinIO over TLS), WAL archived', async () => {
+  it('comes up: repo host and primary ready, stanza created in repo1 (volume) and repo2 (MinIO over TLS, encrypted), WAL archived', async () => {
     const spec: PGClusterSpec = {
       storage: { size: '1Gi' },
       backups: { pgbackrest: { repos: [{ name: 'repo1', volume: { volumeClaimSpec: { size: '1Gi' } } }, s3Repo('repo2')] } },
@@ -133,12 +138,18 @@ describe('PGCluster end to end: repo host, stanza, WAL archiving, PGBackups with
     ]);
     expect(repos[1].path).to.equal(`/silo/${fx.namespace}/shop`);
     expect(c.status!.systemIdentifier).to.match(/^\d+$/);
-    // WAL reached MinIO: pgBackRest's archive directory under the cluster's own path.
-    const wal = await listKeys(`silo/${fx.namespace}/shop/archive/db/`);
+    expect(repos[1].cipher).to.equal('aes-256-cbc');
+    // WAL reached MinIO, under the cluster's own path, encrypted (openssl's "Salted__" header, not zstd's magic).
+    const wal = [...(await listKeys(`silo/${fx.namespace}/shop/archive/db/`)).keys()].filter((k) =>
+      /\/[0-9A-F]{24}-[0-9a-f]{40}\.zst$/.test(k),
+    );
+    expect(wal, 'archived WAL in repo2').to.not.deep.equal([]);
+    const object = await s3().send(new GetObjectCommand({ Bucket: bucket(), Key: wal[0] }));
     expect(
-      [...wal.keys()].some((k) => /\/[0-9A-F]{24}-[0-9a-f]{40}\.zst$/.test(k)),
-      [...wal.keys()].join('\n'),
-    ).to.equal(true);
+      Buffer.from(await object.Body!.transformToByteArray())
+        .subarray(0, 8)
+        .toString('latin1'),
+    ).to.equal('Salted__');
   });
 
   it('the database Pod holds no storage credential; the repo host holds them as Secret references', async () => {
