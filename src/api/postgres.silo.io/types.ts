@@ -379,6 +379,14 @@ export interface PGClusterStatus {
    * @default - not set
    */
   initialBackup?: string;
+  /**
+   * The last slot handled per schedule, by `<repo>-<type>` (e.g. repo1-full): a PGBackup was created for it.
+   *
+   * @default - not set
+   */
+  schedules?: {
+    [k: string]: string;
+  };
   conditions?: Conditions;
 }
 /**

@@ -17,6 +17,7 @@ import { PG_LABELS, defaultRepoPath, repoIndex, repoType, type PGClusterObject }
 import { repoStatusRow, stanzaOf, systemIdOf } from '../shared/pgbackrest-info.js';
 import { RepoAgentClient } from '../shared/repo-agent-client.js';
 import { ensureInitialBackup } from './pg-initial-backup.js';
+import { runSchedules } from './pg-schedules.js';
 import { PGR, type PGClusterReason } from './pg-cluster-reasons.js';
 import { PGClusterScope } from './pg-cluster-scope.js';
 import { ensurePgPki } from './pg-pki.js';
@@ -132,33 +133,15 @@ class PGClusterPass {
       await scope.flush('Initializing', false, PGR.RepoHostUnreachable, pods);
       return { requeueAfterMs: WAITING_MS };
     }
-    let repos = this.repoRows(info);
-    // stanza-create is idempotent and the only check that the stanza in a repository is this database's (a path
-    // holding another cluster's stanza shows in info as created): it runs until it succeeded for these repositories.
-    if (scope.condition('StanzaReady')?.status !== 'True' || !repos.every((r) => r.stanzaCreated)) {
-      const created = await agent.createStanza();
-      if (!created.ok) {
-        scope.set('StanzaReady', false, created.reason ?? PGR.PgBackRestFailed, created.message);
-        scope.set('ContinuousArchiving', false, PGR.ArchivePending);
-        await scope.flush('Failed', false, created.reason ?? PGR.PgBackRestFailed, { ...pods, repos }, created.message);
-        return { requeueAfterMs: 60_000 };
-      }
-      info = await agent.status();
-      repos = this.repoRows(info);
-    }
-    scope.set('StanzaReady', true, PGR.StanzaCreated);
-    let archiveDetail: string | undefined;
-    if (scope.condition('ContinuousArchiving')?.status !== 'True') {
-      const checked = await agent.check();
-      if (checked.ok) scope.set('ContinuousArchiving', true, PGR.WALArchived);
-      else {
-        archiveDetail = checked.message;
-        scope.set('ContinuousArchiving', false, checked.reason ?? PGR.PgBackRestFailed, checked.message);
-      }
-    }
+    const stanzaDone = await this.ensureStanza(agent, info, pods);
+    if (!('info' in stanzaDone)) return stanzaDone;
+    info = stanzaDone.info;
+    const repos = this.repoRows(info);
+    const archiveDetail = await this.checkArchiving(agent);
     const archiving = scope.condition('ContinuousArchiving')?.status === 'True';
     // A backup waits for its WAL to be archived: the initial one starts once archiving works.
     const initialBackup = archiving ? await ensureInitialBackup(scope) : undefined;
+    const schedules = archiving ? await runSchedules(scope) : undefined;
     const stanza = stanzaOf(info.info);
     const reason = archiving ? PGR.Ready : (scope.condition('ContinuousArchiving')!.reason as PGClusterReason);
     const status = {
@@ -167,9 +150,43 @@ class PGClusterPass {
       repos,
       ...(systemIdOf(stanza) ? { systemIdentifier: systemIdOf(stanza) } : {}),
       ...(initialBackup ? { initialBackup } : {}),
+      ...(schedules && Object.keys(schedules.handled).length ? { schedules: schedules.handled } : {}),
     };
     await scope.flush(archiving ? 'Ready' : 'Degraded', archiving, reason, status, archiveDetail);
-    return { requeueAfterMs: archiving ? REFRESH_MS : 15_000 };
+    return { requeueAfterMs: archiving ? Math.min(REFRESH_MS, schedules?.nextInMs ?? REFRESH_MS) : 15_000 };
+  }
+
+  /**
+   * stanza-create is idempotent and the only check that the stanza in a repository is this database's (a path
+   * holding another cluster's stanza shows in info as created): it runs until it succeeded for these repositories.
+   */
+  private async ensureStanza(agent: RepoAgentClient, info: AgentStatus, pods: object): Promise<{ info: AgentStatus } | ReconcileResult> {
+    const { scope } = this;
+    const repos = this.repoRows(info);
+    if (scope.condition('StanzaReady')?.status === 'True' && repos.every((r) => r.stanzaCreated)) return { info };
+    const created = await agent.createStanza();
+    if (!created.ok) {
+      const reason = created.reason ?? PGR.PgBackRestFailed;
+      scope.set('StanzaReady', false, reason, created.message);
+      scope.set('ContinuousArchiving', false, PGR.ArchivePending);
+      await scope.flush('Failed', false, reason, { ...pods, repos }, created.message);
+      return { requeueAfterMs: 60_000 };
+    }
+    scope.set('StanzaReady', true, PGR.StanzaCreated);
+    return { info: await agent.status() };
+  }
+
+  /** `pgbackrest check` until it passed once; returns pgBackRest's words when it failed now. */
+  private async checkArchiving(agent: RepoAgentClient): Promise<string | undefined> {
+    const { scope } = this;
+    if (scope.condition('ContinuousArchiving')?.status === 'True') return undefined;
+    const checked = await agent.check();
+    if (checked.ok) {
+      scope.set('ContinuousArchiving', true, PGR.WALArchived);
+      return undefined;
+    }
+    scope.set('ContinuousArchiving', false, checked.reason ?? PGR.PgBackRestFailed, checked.message);
+    return checked.message;
   }
 
   private repoRows(info: AgentStatus): PGRepoStatus[] {
