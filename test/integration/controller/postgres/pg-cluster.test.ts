@@ -233,6 +233,60 @@ describe('PGCluster end to end: repo host, stanza, WAL archiving, PGBackups with
     expect(await getBackup('shop-denied')).to.equal(undefined);
   });
 
+  it('overlapping per-minute schedules (incremental on repo1, full on repo2) each create PGBackups that all succeed, in turn', async () => {
+    const withSchedules = (schedules: boolean) => [
+      { name: 'repo1', volume: { volumeClaimSpec: { size: '1Gi' } }, ...(schedules ? { schedules: { incremental: '* * * * *' } } : {}) },
+      { ...s3Repo('repo2'), ...(schedules ? { schedules: { full: '* * * * *' } } : {}) },
+    ];
+    await api.patch(
+      KINDS.PGCluster,
+      { namespace: fx.namespace, name: 'shop' },
+      { spec: { backups: { pgbackrest: { repos: withSchedules(true) } } } },
+    );
+    const scheduled = async () =>
+      (await api.list<PGBackupObj>(KINDS.PGBackup, fx.namespace, 'postgres.silo.io/schedule')).map((b) => ({
+        name: b.metadata!.name!,
+        schedule: b.metadata!.labels!['postgres.silo.io/schedule'],
+        phase: b.status?.phase,
+        reason: b.status?.reason,
+        type: b.status?.type,
+      }));
+    const runs = await waitFor(
+      'two slots of each schedule completed',
+      async () => {
+        const all = await scheduled();
+        const done = (schedule: string) => all.filter((b) => b.schedule === schedule && b.phase === 'completed').length;
+        return done('repo1-incremental') >= 2 && done('repo2-full') >= 2 ? all : undefined;
+      },
+      240_000,
+    );
+    await api.patch(
+      KINDS.PGCluster,
+      { namespace: fx.namespace, name: 'shop' },
+      { spec: { backups: { pgbackrest: { repos: withSchedules(false) } } } },
+    );
+    // Every slot ran: none failed (pgBackRest's lock would fail a second concurrent backup with exit 50).
+    const finished = await waitFor(
+      'every scheduled PGBackup finished',
+      async () => {
+        const all = await scheduled();
+        return all.every((b) => b.phase === 'completed' || b.phase === 'failed') ? all : undefined;
+      },
+      180_000,
+    );
+    expect(
+      finished.filter((b) => b.phase !== 'completed'),
+      JSON.stringify(finished),
+    ).to.deep.equal([]);
+    expect(runs.filter((b) => b.schedule === 'repo2-full' && b.phase === 'completed').every((b) => b.type === 'full')).to.equal(true);
+    const events = (await fx.core.listNamespacedEvent({ namespace: fx.namespace, fieldSelector: 'involvedObject.name=shop' })).items;
+    expect(events.map((e) => e.reason)).to.include('ScheduledBackup');
+    const queued = (await api.list<PGBackupObj>(KINDS.PGBackup, fx.namespace)).some((b) =>
+      b.status?.conditions?.some((c) => c.reason === 'Completed'),
+    );
+    expect(queued).to.equal(true);
+  });
+
   it("a repository path that holds another cluster's stanza is refused with StanzaMismatch, and nothing is written there", async () => {
     const path = `silo/${fx.namespace}/shop/`;
     const infoKeys = async () =>
