@@ -2,8 +2,9 @@
  * `silo pg instance`: the database container of a PGCluster instance. It makes PGDATA on the PVC
  * with initdb when the volume is empty, then runs postgres with WAL archived through pgBackRest
  * (archive-push, async with a spool on the PVC, to the repo host over TLS) and `pgbackrest server` on
- * the pod IP, so the repo host can back it up. The Pod holds no storage credential and no cipher
- * passphrase: those live on the repo host (principle 5, decision 0271).
+ * the pod IP, so the repo host can back it up. The Pod holds no storage credential: those live on the
+ * repo host (principle 5, decision 0271); an encrypted repository's passphrase is here too, because
+ * pgBackRest encrypts WAL on the database side (decision 0270).
  */
 import { appendFileSync, chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';

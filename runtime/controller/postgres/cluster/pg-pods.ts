@@ -1,7 +1,8 @@
 /**
  * The Pods, PVCs and headless Services of a PGCluster, as pure builders (decision 0271):
  * - the primary `<cluster>-1`: `silo pg instance` (PostgreSQL, archive-push, `pgbackrest server`),
- *   PGDATA on its PVC, hostname and subdomain so pgBackRest reaches it by a name its certificate holds;
+ *   PGDATA on its PVC, hostname and subdomain so pgBackRest reaches it by a name its certificate holds,
+ *   no storage key, and only the passphrases of encrypted repositories (pgBackRest encrypts WAL there);
  * - the repo host `<cluster>-repo-host`: `silo pg repo-host`, volume repositories on their PVCs, every
  *   storage credential and cipher passphrase as variables from Secret references.
  * A hash of what each Pod is built from is its annotation: a Pod whose hash differs is replaced.
@@ -33,7 +34,7 @@ import {
 } from '../../../contracts/pg-pods.js';
 import { MANAGED_BY } from '../../kube/names.js';
 import { DEFAULT_PG_IMAGE, PG_LABELS, podLabels } from '../shared/pg-objects.js';
-import { repoHostCredentialEnv } from './pgbackrest-config.js';
+import { instanceCipherEnv, repoHostCredentialEnv } from './pgbackrest-config.js';
 
 export const CONFIG_HASH_ANNOTATION = 'postgres.silo.io/config-hash';
 
@@ -86,7 +87,11 @@ export function primaryPod(input: PodInput): V1Pod {
           name: 'database',
           image: input.spec.image ?? DEFAULT_PG_IMAGE,
           command: ['silo', 'pg', 'instance'],
-          env: [podIpEnv, { name: PG_VAR.pgbackrestConf, value: input.pgbackrestConf }],
+          env: [
+            podIpEnv,
+            { name: PG_VAR.pgbackrestConf, value: input.pgbackrestConf },
+            ...instanceCipherEnv(input.spec.backups.pgbackrest.repos),
+          ],
           ports: [
             { name: 'postgres', containerPort: PG_PORT },
             { name: 'pgbackrest', containerPort: PGBACKREST_SERVER_PORT },

@@ -3,7 +3,8 @@
  * Pure. A config holds no secret: storage keys and cipher passphrases reach only the repo host, as
  * PGBACKREST_REPOn_* variables from Secret references, which pgBackRest reads itself (decision 0271).
  * The instances' config names the same storage (type, bucket, path: pgBackRest's client sends them and
- * the repo host uses them) with placeholders for the keys, which the client never sends (decision 0270).
+ * the repo host uses them) with placeholders for the keys, which the client never sends; an encrypted
+ * repository's passphrase is the one secret instances get, because pgBackRest encrypts WAL there (decision 0270).
  */
 import type { V1EnvVar } from '@kubernetes/client-node';
 import type { PGBackRestRepo, PGClusterSpec } from '../../../../src/api/postgres.silo.io/types.js';
@@ -88,6 +89,9 @@ export function instanceConfig(input: ConfigInput): string {
       // repo host uses them, so the instance names the same storage; secure options are never sent (decision 0270).
       ...repoOptions(repo, input.namespace, input.cluster),
       ...securePlaceholders(repo),
+      // pgBackRest encrypts WAL and decrypts archive.info on the database side: an encrypted repository's
+      // instances need the cipher type (and the passphrase, from instanceCipherEnv) (decision 0270).
+      ...(repo.encryption ? { [`repo${n}-cipher-type`]: repo.encryption.cipherType ?? 'aes-256-cbc' } : {}),
     });
   }
   return ini([
@@ -196,6 +200,16 @@ export function repoHostConfig(input: ConfigInput): string {
       },
     ],
   ]);
+}
+
+/** The instance's only secret variables: the passphrases of encrypted repositories (never a storage key). */
+export function instanceCipherEnv(repos: readonly PGBackRestRepo[]): V1EnvVar[] {
+  return repos
+    .filter((repo) => repo.encryption)
+    .map((repo) => ({
+      name: `PGBACKREST_REPO${repoIndex(repo)}_CIPHER_PASS`,
+      valueFrom: { secretKeyRef: { name: repo.encryption!.passphrase.name, key: repo.encryption!.passphrase.key } },
+    }));
 }
 
 /** The repo host's credential variables, from the repositories' Secret references (pgBackRest reads PGBACKREST_<OPTION>). */

@@ -152,11 +152,12 @@ describe('PGCluster end to end: repo host, stanza, WAL archiving, PGBackups with
     ).to.equal('Salted__');
   });
 
-  it('the database Pod holds no storage credential; the repo host holds them as Secret references', async () => {
+  it('the database Pod holds no storage credential (only the passphrase pgBackRest encrypts WAL with); the repo host holds them as Secret references', async () => {
     const primary = await fx.core.readNamespacedPod({ namespace: fx.namespace, name: 'shop-1' });
     const repoHost = await fx.core.readNamespacedPod({ namespace: fx.namespace, name: 'shop-repo-host' });
     const primarySpec = JSON.stringify(primary.spec);
     expect(primarySpec).to.not.match(/minio-creds|PGBACKREST_REPO\d_S3|pgbackrest-backup-tls/);
+    expect(primarySpec).to.contain('PGBACKREST_REPO2_CIPHER_PASS').and.not.contain('correct horse');
     expect(JSON.stringify(repoHost.spec)).to.match(/PGBACKREST_REPO2_S3_KEY_SECRET/);
     expect(JSON.stringify(repoHost.spec)).to.not.contain(stack.env().MINIO_SECRET_KEY);
   });

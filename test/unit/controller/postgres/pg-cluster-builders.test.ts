@@ -41,7 +41,7 @@ const input = {
 const owner = { apiVersion: 'postgres.silo.io/v1alpha1', kind: 'PGCluster', name: 'shop', uid: 'u' };
 
 describe('PGCluster builders', () => {
-  it('the instance config reaches every repository through the repo host, naming the same storage, with no key and no cipher', () => {
+  it('the instance config reaches every repository through the repo host, naming the same storage, with no key', () => {
     const conf = instanceConfig(input);
     expect(conf).to.contain('repo1-host=shop-repo-host.shop-repo.ns.svc').and.contain('repo2-host-type=tls').and.contain('archive-async=y');
     expect(conf).to.contain('tls-server-auth=silo-pg-repo-host=db');
@@ -50,9 +50,8 @@ describe('PGCluster builders', () => {
       .to.contain('repo1-path=/pgbackrest/repo1/silo/ns/shop')
       .and.contain('repo2-type=s3')
       .and.contain('repo2-path=/silo/ns/shop');
-    expect(conf)
-      .to.contain('repo2-s3-key=held-by-the-repo-host')
-      .and.not.match(/cipher|retention/);
+    expect(conf).to.contain('repo2-s3-key=held-by-the-repo-host').and.contain('repo2-cipher-type=aes-256-cbc');
+    expect(conf).to.not.match(/cipher-pass|retention/);
   });
 
   it('the repo host config has the repositories, the cluster path by default, retention and cipher type, and no secret', () => {
@@ -73,7 +72,7 @@ describe('PGCluster builders', () => {
     expect(conf).to.not.match(/s3-key|cipher-pass/);
   });
 
-  it('credentials and the passphrase reach the repo host as Secret references only', () => {
+  it('storage credentials reach only the repo host, passphrases the repo host and the instance, as Secret references', () => {
     expect(repoHostCredentialEnv(spec.backups.pgbackrest.repos).map((e) => [e.name, e.valueFrom?.secretKeyRef?.name])).to.deep.equal([
       ['PGBACKREST_REPO2_S3_KEY', 's3'],
       ['PGBACKREST_REPO2_S3_KEY_SECRET', 's3'],
@@ -82,7 +81,11 @@ describe('PGCluster builders', () => {
     const repoHost = repoHostPod({ ...input, owner, pgbackrestConf: 'x' });
     const primary = primaryPod({ ...input, owner, pgbackrestConf: 'x' });
     expect(JSON.stringify(repoHost.spec)).to.contain('PGBACKREST_REPO2_CIPHER_PASS');
-    expect(JSON.stringify(primary.spec)).to.not.match(/PGBACKREST_REPO|"s3"|cipher/);
+    // pgBackRest encrypts WAL on the database side: the passphrase is the one secret the instance gets.
+    expect(
+      primary.spec!.containers[0].env!.filter((e) => e.valueFrom?.secretKeyRef).map((e) => [e.name, e.valueFrom?.secretKeyRef?.name]),
+    ).to.deep.equal([['PGBACKREST_REPO2_CIPHER_PASS', 'cipher']]);
+    expect(JSON.stringify(primary.spec)).to.not.match(/S3_KEY|"s3"/);
     expect(primary.spec).to.include({ hostname: 'shop-1', subdomain: 'shop-instances', automountServiceAccountToken: false });
   });
 
