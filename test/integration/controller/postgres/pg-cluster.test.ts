@@ -320,4 +320,55 @@ describe('PGCluster end to end: repo host, stanza, WAL archiving, PGBackups with
     const events = (await fx.core.listNamespacedEvent({ namespace: fx.namespace, fieldSelector: 'involvedObject.name=intruder' })).items;
     expect(events.map((e) => e.reason)).to.include('StanzaMismatch');
   });
+  it('storage failures each have their own reason: bad credentials, a missing bucket, a wrong passphrase', async () => {
+    await fx.core.createNamespacedSecret({
+      namespace: fx.namespace,
+      body: { metadata: { name: 'bad-creds' }, stringData: { accessKey: 'nobody', secretKey: 'not-the-secret' } },
+    });
+    await fx.core.createNamespacedSecret({
+      namespace: fx.namespace,
+      body: { metadata: { name: 'wrong-cipher' }, stringData: { passphrase: 'not the passphrase shop used' } },
+    });
+    const repo = s3Repo('repo1');
+    const clusters: Array<[string, object, string]> = [
+      [
+        'badcreds',
+        {
+          ...repo,
+          s3: {
+            ...repo.s3,
+            credentials: { accessKeyId: { name: 'bad-creds', key: 'accessKey' }, secretAccessKey: { name: 'bad-creds', key: 'secretKey' } },
+          },
+        },
+        'StorageAuthFailed',
+      ],
+      ['nobucket', { ...repo, s3: { ...repo.s3, bucket: 'silo-no-such-bucket' } }, 'BucketMissing'],
+      // shop's repo2, encrypted with another passphrase.
+      [
+        'wrongpass',
+        { ...s3Repo('repo1', `/silo/${fx.namespace}/shop`), encryption: { passphrase: { name: 'wrong-cipher', key: 'passphrase' } } },
+        'CipherMismatch',
+      ],
+    ];
+    for (const [name, repoSpec] of clusters)
+      await api.create(KINDS.PGCluster, {
+        metadata: { name, namespace: fx.namespace },
+        spec: { storage: { size: '1Gi' }, backups: { pgbackrest: { initialBackup: false, repos: [repoSpec] } } },
+      });
+    for (const [name, , reason] of clusters) {
+      const c = await waitFor(
+        `PGCluster ${name} refused with ${reason}`,
+        async () => {
+          const got = await getCluster(name);
+          const stanza = condition(got, 'StanzaReady');
+          return stanza?.status === 'False' && stanza.reason !== 'StanzaPending' ? got : undefined;
+        },
+        300_000,
+      );
+      const stanza = condition(c, 'StanzaReady')!;
+      expect(stanza.reason, `${name}: ${stanza.message}`).to.equal(reason);
+      expect(stanza.message).to.not.contain('not-the-secret').and.not.contain('not the passphrase');
+      expect(c.status!.phase).to.equal('Failed');
+    }
+  });
 });
