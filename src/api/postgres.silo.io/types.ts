@@ -366,13 +366,11 @@ export interface PGClusterStatus {
    */
   repos?: PGRepoStatus[];
   /**
+   * When `pgbackrest check` last proved that WAL reaches every repository; repeated every 10 minutes.
+   *
    * @default - not set
    */
-  lastArchivedWAL?: string;
-  /**
-   * @default - not set
-   */
-  lastArchivedTime?: string;
+  lastArchiveCheck?: string;
   /**
    * The PGBackup the operator created for the initial full backup.
    *

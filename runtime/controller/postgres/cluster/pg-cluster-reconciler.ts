@@ -28,6 +28,8 @@ import type { PGRepoStatus } from '../../../../src/api/postgres.silo.io/types.js
 
 const WAITING_MS = 3_000;
 const REFRESH_MS = 30_000;
+/** How often a Ready cluster's archiving is proved again with `pgbackrest check` (one WAL switch each time). */
+const ARCHIVE_CHECK_MS = 10 * 60_000;
 
 export const isPodReady = (pod: Pod | undefined): boolean =>
   !!pod && !pod.metadata?.deletionTimestamp && !!pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
@@ -46,6 +48,7 @@ export class PGClusterReconciler implements Reconciler {
 
 class PGClusterPass {
   private readonly names;
+  private archiveCheckedAt?: string;
   constructor(private readonly scope: PGClusterScope) {
     this.names = pgNames(scope.name);
   }
@@ -151,6 +154,7 @@ class PGClusterPass {
       ...(systemIdOf(stanza) ? { systemIdentifier: systemIdOf(stanza) } : {}),
       ...(initialBackup ? { initialBackup } : {}),
       ...(schedules && Object.keys(schedules.handled).length ? { schedules: schedules.handled } : {}),
+      ...(this.archiveCheckedAt ? { lastArchiveCheck: this.archiveCheckedAt } : {}),
     };
     await scope.flush(archiving ? 'Ready' : 'Degraded', archiving, reason, status, archiveDetail);
     return { requeueAfterMs: archiving ? Math.min(REFRESH_MS, schedules?.nextInMs ?? REFRESH_MS) : 15_000 };
@@ -176,13 +180,20 @@ class PGClusterPass {
     return { info: await agent.status() };
   }
 
-  /** `pgbackrest check` until it passed once; returns pgBackRest's words when it failed now. */
+  /**
+   * `pgbackrest check` (a WAL switch that must reach every repository within archive-timeout) until it passes, then
+   * again every ARCHIVE_CHECK_MS, so ContinuousArchiving goes False when archiving stops; returns pgBackRest's words
+   * when it failed now.
+   */
   private async checkArchiving(agent: RepoAgentClient): Promise<string | undefined> {
     const { scope } = this;
-    if (scope.condition('ContinuousArchiving')?.status === 'True') return undefined;
+    const last = Date.parse(scope.status.lastArchiveCheck ?? '');
+    const fresh = Number.isFinite(last) && scope.ctx.now().getTime() - last < ARCHIVE_CHECK_MS;
+    if (scope.condition('ContinuousArchiving')?.status === 'True' && fresh) return undefined;
     const checked = await agent.check();
     if (checked.ok) {
       scope.set('ContinuousArchiving', true, PGR.WALArchived);
+      this.archiveCheckedAt = scope.ctx.now().toISOString();
       return undefined;
     }
     scope.set('ContinuousArchiving', false, checked.reason ?? PGR.PgBackRestFailed, checked.message);
