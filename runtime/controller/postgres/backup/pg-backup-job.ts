@@ -4,7 +4,7 @@
  * repo host. backoffLimit 0 (a retry is a new PGBackup), a hard activeDeadlineSeconds.
  */
 import type { V1Job, V1OwnerReference } from '@kubernetes/client-node';
-import { PG_STANZA, PG_TLS_MOUNT, PG_VAR, REPO_AGENT_PORT, pgNames, type BackupRequest } from '../../../contracts/pg-pods.js';
+import { PG_TLS_MOUNT, PG_VAR, REPO_AGENT_PORT, pgNames, type BackupRequest } from '../../../contracts/pg-pods.js';
 import { boundedName, MANAGED_BY } from '../../kube/names.js';
 import { DEFAULT_PG_IMAGE, PG_LABELS, repoIndex, type PGBackupObject, type PGClusterObject } from '../shared/pg-objects.js';
 
@@ -63,7 +63,6 @@ export function pgBackupJob(input: PgBackupJobInput): V1Job {
                 { name: PG_VAR.agentUrl, value: `https://${input.repoHost.podIp}:${REPO_AGENT_PORT}` },
                 { name: PG_VAR.agentServerName, value: input.repoHost.host },
                 { name: PG_VAR.backupRequest, value: JSON.stringify(backupRequest(backup)) },
-                { name: 'SILO_PG_STANZA', value: PG_STANZA },
               ],
               ...(resources ? { resources } : {}),
               terminationMessagePolicy: 'FallbackToLogsOnError',
