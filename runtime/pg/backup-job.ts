@@ -4,40 +4,73 @@
  * outcome: the agent's RESULT line, its cause mapped to a reason (runtime/pg/pgbackrest-outcome.ts).
  * The agent is dialed by pod IP and checked by the name in its certificate.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import type { Logger } from '../logging/logger.js';
-import { AGENT_PATHS, PG_TLS_MOUNT, PG_VAR, type BackupRequest, type CommandOutcome } from '../contracts/pg-pods.js';
+import {
+  AGENT_PATHS,
+  PG_TLS_MOUNT,
+  PG_VAR,
+  type BackupRequest,
+  type CommandOutcome,
+  type PgFailure,
+  PG_FAILURES,
+} from '../contracts/pg-pods.js';
 import { ConfigError } from '../contracts/config-error.js';
 
 export type PgBackupJobResult = CommandOutcome & { readonly busy?: boolean };
 
-const TLS_CODES = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|HOSTNAME/i;
+/** Node's TLS and socket errors, each as the reason a user can act on (the TLS matrix of issue 14). */
+const TRANSPORT: ReadonlyArray<readonly [PgFailure, RegExp, string]> = [
+  ['NoClientCertificate', /CERTIFICATE_REQUIRED|certificate required/i, 'the repo host agent asked for a client certificate and got none'],
+  [
+    'UnknownCA',
+    /UNKNOWN_CA|unknown ca|UNABLE_TO_VERIFY|SELF_SIGNED|CERT_SIGNATURE|unable to get (local )?issuer/i,
+    'a certificate from another CA',
+  ],
+  ['UnknownCA', /HOSTNAME|ALTNAME|Hostname\/IP does not match/i, "the repo host's certificate does not name the repo host"],
+  [
+    'RepoHostUnreachable',
+    /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|ECONNRESET|EAI_AGAIN|ENOTFOUND/i,
+    'the repo host agent could not be reached',
+  ],
+];
 
-/** A transport failure as a reason: the agent unreachable, or a TLS failure. */
+/** A transport failure as a reason: the agent unreachable, or which TLS failure. */
 export function transportOutcome(error: NodeJS.ErrnoException): PgBackupJobResult {
-  const code = error.code ?? '';
-  if (TLS_CODES.test(code) || TLS_CODES.test(error.message))
-    return { ok: false, exitCode: null, reason: 'UnknownCA', message: `TLS with the repo host agent failed: ${error.message}` };
-  return {
-    ok: false,
-    exitCode: null,
-    reason: 'RepoHostUnreachable',
-    message: `the repo host agent could not be reached: ${error.message}`,
-  };
+  const text = `${error.code ?? ''} ${error.message}`;
+  const found = TRANSPORT.find(([, pattern]) => pattern.test(text));
+  const [reason, sentence] = found
+    ? [found[0], found[2]]
+    : (['RepoHostUnreachable', 'the connection to the repo host agent failed'] as const);
+  return { ok: false, exitCode: null, reason, message: `${sentence}: ${error.message}` };
+}
+
+/** The agent's 401/403 body: which certificate failure it saw (repo-agent.ts refusal()). */
+function refusedOutcome(body: string): PgBackupJobResult {
+  let parsed: { reason?: string; error?: string } = {};
+  try {
+    parsed = JSON.parse(body) as typeof parsed;
+  } catch {
+    /* not the agent's JSON */
+  }
+  const reason = PG_FAILURES.find((r) => r === parsed.reason) ?? 'ClientNotAuthorized';
+  return { ok: false, exitCode: null, reason, message: parsed.error ?? 'the repo host agent refused this client certificate' };
 }
 
 export function runPgBackupJob(
   env: NodeJS.ProcessEnv,
   log: Logger,
   out: NodeJS.WritableStream = process.stdout,
+  tlsDir = PG_TLS_MOUNT,
 ): Promise<PgBackupJobResult> {
   const url = env[PG_VAR.agentUrl];
   const body = env[PG_VAR.backupRequest];
   if (!url || !body) throw new ConfigError(`${PG_VAR.agentUrl} and ${PG_VAR.backupRequest} must be set; the PGBackup reconciler sets both`);
   const parsed = JSON.parse(body) as BackupRequest;
-  const tls = (name: string) => readFileSync(join(PG_TLS_MOUNT, name));
+  // A file that is not there is sent as nothing: the agent then says what is missing (no client certificate).
+  const tls = (name: string) => (existsSync(join(tlsDir, name)) ? readFileSync(join(tlsDir, name)) : undefined);
   log.info('asking the repo host to back up', { repo: parsed.repo, type: parsed.type, annotation: parsed.annotation });
   return new Promise((resolve) => {
     const req = request(
@@ -62,6 +95,7 @@ export function runPgBackupJob(
           }
         });
         res.on('end', () => {
+          if (res.statusCode === 401 || res.statusCode === 403) return resolve(refusedOutcome(partial));
           if (res.statusCode === 409)
             return resolve({
               ok: false,

@@ -24,6 +24,7 @@ import {
   type AgentStatus,
   type BackupRequest,
   type CommandOutcome,
+  type PgFailure,
 } from '../contracts/pg-pods.js';
 import { pgbackrestOutcome } from './pgbackrest-outcome.js';
 import { runAsPostgres } from './pgbackrest-process.js';
@@ -61,6 +62,34 @@ export function backupArgs(request: BackupRequest): string[] {
     ...request.options,
     'backup',
   ];
+}
+
+/**
+ * Why a client is refused, if it is: no certificate (401), one the cluster's CA did not sign (403 UnknownCA), or
+ * another CN (403 ClientNotAuthorized). The TLS server asks for a certificate without failing the handshake, so
+ * the client learns which: with TLS 1.3 a handshake refusal reaches it only as "socket hang up".
+ */
+export function refusal(socket: TLSSocket): { status: number; body: { reason: PgFailure; error: string } } | undefined {
+  const peer = socket.getPeerCertificate();
+  if (!peer || !Object.keys(peer).length)
+    return { status: 401, body: { reason: 'NoClientCertificate', error: 'the repo host agent needs a client certificate' } };
+  if (!socket.authorized)
+    return {
+      status: 403,
+      body: {
+        reason: 'UnknownCA',
+        error: `the client certificate is not signed by the cluster's CA (${String(socket.authorizationError)})`,
+      },
+    };
+  if (peer.subject?.CN !== PG_CN.backup)
+    return {
+      status: 403,
+      body: {
+        reason: 'ClientNotAuthorized',
+        error: `client certificate CN ${JSON.stringify(peer.subject?.CN ?? '')} is not ${PG_CN.backup}`,
+      },
+    };
+  return undefined;
 }
 
 export class RepoAgent {
@@ -104,8 +133,8 @@ export class RepoAgent {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const peer = (req.socket as TLSSocket).getPeerCertificate();
-    if (peer?.subject?.CN !== PG_CN.backup) return send(res, 403, { error: 'client certificate not authorised' });
+    const refused = refusal(req.socket as TLSSocket);
+    if (refused) return send(res, refused.status, refused.body);
     const path = new URL(req.url ?? '/', 'https://agent').pathname;
     if (req.method === 'GET' && path === AGENT_PATHS.status) return send(res, 200, await this.status());
     if (req.method === 'POST' && path === AGENT_PATHS.stanza) return send(res, 200, await this.command('stanza-create'));
@@ -121,8 +150,10 @@ export function createRepoAgentServer(tls: TlsFiles, agent: RepoAgent, log: Logg
       cert: readFileSync(tls.cert),
       key: readFileSync(tls.key),
       ca: readFileSync(tls.ca),
+      // Every request is refused unless the certificate verified (refusal()); the handshake itself does not fail, so
+      // the client is told why.
       requestCert: true,
-      rejectUnauthorized: true,
+      rejectUnauthorized: false,
       minVersion: 'TLSv1.2',
     },
     (req, res) => {
