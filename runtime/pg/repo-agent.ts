@@ -31,6 +31,8 @@ import { runAsPostgres } from './pgbackrest-process.js';
 import type { TlsFiles } from './tls-files.js';
 
 const BASE = [`--config=${PGBACKREST_CONF_FILE}`, `--stanza=${PG_STANZA}`];
+// eslint-disable-next-line no-control-regex -- exactly the characters JSON forbids inside strings
+const CONTROL_CHARACTERS = /[\u0000-\u001f]+/g;
 const CHECK_ARCHIVE_TIMEOUT = '--archive-timeout=150';
 const TYPES: Record<BackupRequest['type'], string> = { full: 'full', differential: 'diff', incremental: 'incr' };
 /** The same deny-list the PGBackup schema enforces at admission, checked again: the agent trusts no caller's options. */
@@ -100,8 +102,10 @@ export class RepoAgent {
   async status(): Promise<AgentStatus> {
     const r = await runAsPostgres('pgbackrest', [...BASE, '--output=json', 'info']);
     if (r.code !== 0) return { info: [], infoError: pgbackrestOutcome(r.code, r.output).message, running: this.running };
-    // A system id is a 64-bit integer: as a JSON number it would lose its last digits.
-    return { info: JSON.parse(r.stdout.replace(/"system-id":(\d+)/g, '"system-id":"$1"')) as unknown, running: this.running };
+    // A system id is a 64-bit integer: as a JSON number it would lose its last digits. pgBackRest also puts a
+    // repository's raw error text (newlines included) in a JSON string; outside strings they are only whitespace.
+    const json = r.stdout.replace(/"system-id":(\d+)/g, '"system-id":"$1"').replace(CONTROL_CHARACTERS, ' ');
+    return { info: JSON.parse(json) as unknown, running: this.running };
   }
 
   async command(name: 'stanza-create' | 'check'): Promise<CommandOutcome> {
