@@ -35,7 +35,8 @@ const CAUSES: ReadonlyArray<readonly [PgFailure, RegExp, string]> = [
   ],
   [
     'CipherMismatch',
-    /CryptoError|cipher header invalid|unable to flush|wrong final block length|bad decrypt/i,
+    // A wrong passphrase decrypts the info files to noise: pgBackRest then reports a format error (measured, 2.45).
+    /CryptoError|cipher header invalid|unable to flush|wrong final block length|bad decrypt|FormatError: key\/value found outside of section/i,
     'the repository cannot be read with this cipher passphrase; put back the passphrase the repository was created with',
   ],
   [
@@ -65,10 +66,14 @@ const CAUSES: ReadonlyArray<readonly [PgFailure, RegExp, string]> = [
 function causeLine(output: string, pattern: RegExp): string | undefined {
   const lines = output.split('\n').filter((l) => pattern.test(l));
   const line = lines.find((l) => /ERROR:|WARN:/.test(l)) ?? lines[0];
-  return line
-    ?.replace(/(key|secret|pass|token)[^ ]*=\S+/gi, '$1=<redacted>')
-    .trim()
-    .slice(0, 400);
+  return (
+    line
+    // Decrypted noise and control characters never reach a status message.
+      ?.replace(/[^\x20-\x7e]+/g, '?')
+      .replace(/(key|secret|pass|token)[^ ]*=\S+/gi, '$1=<redacted>')
+      .trim()
+      .slice(0, 400)
+  );
 }
 
 /** Maps an exit code and the command's output to an outcome with Silo's reason. */

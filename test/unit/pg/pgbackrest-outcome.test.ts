@@ -44,6 +44,12 @@ describe('pgBackRest outcomes: the cause from the output, not the generic exit c
     ['missing bucket', 39, '<Code>NoSuchBucket</Code>', 'BucketMissing'],
     ['volume full', 47, 'ERROR: [047]: unable to write: No space left on device', 'RepoVolumeFull'],
     ['wrong passphrase', 95, 'ERROR: [095]: raised from remote-0 tls protocol: unable to flush', 'CipherMismatch'],
+    [
+      'wrong passphrase, info file decrypted to noise',
+      29,
+      "ERROR: [029]: unable to load info file '/x/archive/db/archive.info' or '/x/archive/db/archive.info.copy':\n       FormatError: key/value found outside of section at line 1: \u00ef\u00da\u008a",
+      'CipherMismatch',
+    ],
     ['anything else', 99, 'ERROR: [099]: something new', 'PgBackRestFailed'],
   ];
   for (const [what, code, output, reason] of cases)
