@@ -8,7 +8,9 @@ import type { ObjectStore } from '../../../../../src/api/common/types.js';
 import { storeConfigFromEnv, toProcessEnv } from '../../../../../runtime/contracts/worker-env.js';
 import { destinationUrl, storeEnv } from '../../../../../runtime/controller/mysql/backup/backup-store.js';
 import { describeBucket, isStoreSpec, providerOf, storeRoot } from '../../../../../runtime/controller/mysql/backup/store-provider.js';
-import { destinationOverlapsSource } from '../../../../../runtime/controller/mysql/cluster/recovery-resolve.js';
+import { destinationOverlapsSource, storeFailure } from '../../../../../runtime/controller/mysql/cluster/recovery-resolve.js';
+import { classifyAzureError } from '../../../../../runtime/objectstore/azure-store.js';
+import { classifyGcsError } from '../../../../../runtime/objectstore/gcs-store.js';
 import { renderPruneJob } from '../../../../../runtime/controller/mysql/retention/prune-job.js';
 import { prefixOf, recordedStore, type BackupObject } from '../../../../../runtime/controller/mysql/retention/remote-deletion.js';
 
@@ -142,5 +144,18 @@ describe('MySQL object stores: S3, Azure Blob and GCS', () => {
       name: 'gcs',
       key: 'serviceAccount.json',
     });
+  });
+
+  it("maps Azure's and GCS's refusals and unreachable endpoints to the Cluster's store reasons", () => {
+    const reason = (error: unknown) => storeFailure(error, 'azure://backups/prod/db/')?.reason;
+    expect(reason(classifyAzureError({ code: 'AuthorizationFailure', statusCode: 403 }, 'listing'))).to.equal('ObjectStoreAccessDenied');
+    expect(reason(classifyAzureError({ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED' }, 'listing'))).to.equal(
+      'ObjectStoreUnreachable',
+    );
+    expect(reason(classifyAzureError({ code: 'ContainerNotFound', statusCode: 404 }, 'listing'))).to.equal('ObjectStoreBucketNotFound');
+    expect(reason(classifyGcsError({ code: 403, message: 'Forbidden' }, 'listing'))).to.equal('ObjectStoreAccessDenied');
+    expect(reason(classifyGcsError(Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } }), 'listing'))).to.equal(
+      'ObjectStoreUnreachable',
+    );
   });
 });
