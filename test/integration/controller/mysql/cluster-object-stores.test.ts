@@ -16,7 +16,7 @@ import type { BackupStatus, ClusterSpec } from '../../../../src/api/mysql.cloudn
 import { useStack } from '../../../stack/mocha.js';
 import { startOperator, type OperatorProcess } from '../../../support/operator-process.js';
 import { useKube, waitFor } from '../../kube/fixture.js';
-import { appUser, checksums, podIpOf, userSql, waitClusterPhase, type AppUser } from './support/managed-cluster.js';
+import { appUser, checksums, getCluster, podIpOf, userSql, waitClusterPhase, type AppUser } from './support/managed-cluster.js';
 
 const stack = useStack('kube', 'kubelet', 'azurite', 'gcs');
 
@@ -136,7 +136,15 @@ describe('mysql Backups and recovery on Azure Blob (Azurite) and GCS (fake-gcs-s
     await createCluster('from-gcs', {
       bootstrap: { recovery: { source: 'source' } },
       externalClusters: [{ name: 'source', objectStore: gcs() }] as ClusterSpec['externalClusters'],
+      // Its own destination on GCS too: the controller lists it before the Cluster may start.
+      backup: { objectStore: { ...gcs(), path: `${path()}-restored` } } as ClusterSpec['backup'],
     });
+    const checked = await waitFor(
+      'from-gcs checked its destination',
+      async () => (await getCluster(api, fx.namespace, 'from-gcs'))?.status?.destinationChecked,
+      120_000,
+    );
+    expect(Date.parse(checked)).to.be.above(0);
     await expectRecovered('from-gcs', status.backupId!, 'objectStore');
     // Remote deletion opted in: a prune Job deletes the objects with the GCS store's settings, then the Backup goes.
     await api.delete(KINDS.Backup, { namespace: fx.namespace, name: 'to-gcs' });
