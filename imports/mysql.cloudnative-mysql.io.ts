@@ -236,11 +236,11 @@ export enum BackupSpecType {
  */
 export interface BackupSpecObjectStore {
   /**
-   * Bucket name, following S3 naming rules.
+   * S3 bucket name, following S3 naming rules. Set it for an S3 store; leave it out with azure or gcs.
    *
    * @schema BackupSpecObjectStore#bucket
    */
-  readonly bucket: string;
+  readonly bucket?: string;
 
   /**
    * Key prefix inside the bucket, without leading or trailing slash.
@@ -320,6 +320,20 @@ export interface BackupSpecObjectStore {
   readonly inheritFromIamRole?: boolean;
 
   /**
+   * Azure Blob Storage (or Azurite) instead of S3. The S3 fields beside it (endpoint, region, credentials, ...) stay unset; path, compression and encryption apply as for S3.
+   *
+   * @schema BackupSpecObjectStore#azure
+   */
+  readonly azure?: BackupSpecObjectStoreAzure;
+
+  /**
+   * Google Cloud Storage (or fake-gcs-server) instead of S3. The S3 fields beside it stay unset; path, compression and encryption apply as for S3.
+   *
+   * @schema BackupSpecObjectStore#gcs
+   */
+  readonly gcs?: BackupSpecObjectStoreGcs;
+
+  /**
    * How the backup stream is compressed before it is encrypted and stored.
    *
    * @schema BackupSpecObjectStore#compression
@@ -353,6 +367,8 @@ export function toJson_BackupSpecObjectStore(obj: BackupSpecObjectStore | undefi
     'storageClass': obj.storageClass,
     'credentials': toJson_BackupSpecObjectStoreCredentials(obj.credentials),
     'inheritFromIAMRole': obj.inheritFromIamRole,
+    'azure': toJson_BackupSpecObjectStoreAzure(obj.azure),
+    'gcs': toJson_BackupSpecObjectStoreGcs(obj.gcs),
     'compression': toJson_BackupSpecObjectStoreCompression(obj.compression),
     'encryption': toJson_BackupSpecObjectStoreEncryption(obj.encryption),
   };
@@ -479,6 +495,110 @@ export function toJson_BackupSpecObjectStoreCredentials(obj: BackupSpecObjectSto
     'accessKeyId': toJson_BackupSpecObjectStoreCredentialsAccessKeyId(obj.accessKeyId),
     'secretAccessKey': toJson_BackupSpecObjectStoreCredentialsSecretAccessKey(obj.secretAccessKey),
     'sessionToken': toJson_BackupSpecObjectStoreCredentialsSessionToken(obj.sessionToken),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Azure Blob Storage (or Azurite) instead of S3. The S3 fields beside it (endpoint, region, credentials, ...) stay unset; path, compression and encryption apply as for S3.
+ *
+ * @schema BackupSpecObjectStoreAzure
+ */
+export interface BackupSpecObjectStoreAzure {
+  /**
+   * Blob container.
+   *
+   * @schema BackupSpecObjectStoreAzure#container
+   */
+  readonly container: string;
+
+  /**
+   * Storage account. Needed with credentials.accountKey; the endpoint defaults to https://<storageAccount>.blob.core.windows.net.
+   *
+   * @schema BackupSpecObjectStoreAzure#storageAccount
+   */
+  readonly storageAccount?: string;
+
+  /**
+   * Blob service URL, for Azurite or a private endpoint, e.g. http://azurite:10000/devstoreaccount1.
+   *
+   * @schema BackupSpecObjectStoreAzure#endpoint
+   */
+  readonly endpoint?: string;
+
+  /**
+   * Exactly one of a connection string or a shared account key, each a Secret key.
+   *
+   * @schema BackupSpecObjectStoreAzure#credentials
+   */
+  readonly credentials: BackupSpecObjectStoreAzureCredentials;
+}
+
+/**
+ * Converts an object of type 'BackupSpecObjectStoreAzure' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_BackupSpecObjectStoreAzure(obj: BackupSpecObjectStoreAzure | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'container': obj.container,
+    'storageAccount': obj.storageAccount,
+    'endpoint': obj.endpoint,
+    'credentials': toJson_BackupSpecObjectStoreAzureCredentials(obj.credentials),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Google Cloud Storage (or fake-gcs-server) instead of S3. The S3 fields beside it stay unset; path, compression and encryption apply as for S3.
+ *
+ * @schema BackupSpecObjectStoreGcs
+ */
+export interface BackupSpecObjectStoreGcs {
+  /**
+   * GCS bucket name.
+   *
+   * @schema BackupSpecObjectStoreGcs#bucket
+   */
+  readonly bucket: string;
+
+  /**
+   * JSON API endpoint other than Google's, e.g. fake-gcs-server's http://gcs:4443.
+   *
+   * @schema BackupSpecObjectStoreGcs#endpoint
+   */
+  readonly endpoint?: string;
+
+  /**
+   * Project of the bucket.
+   *
+   * @schema BackupSpecObjectStoreGcs#projectId
+   */
+  readonly projectId?: string;
+
+  /**
+   * A service-account JSON key in a Secret. Omit it to use the Application Default Credentials of the Job's Pod (GKE Workload Identity) or, with an emulator endpoint, no authentication.
+   *
+   * @schema BackupSpecObjectStoreGcs#credentials
+   */
+  readonly credentials?: BackupSpecObjectStoreGcsCredentials;
+}
+
+/**
+ * Converts an object of type 'BackupSpecObjectStoreGcs' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_BackupSpecObjectStoreGcs(obj: BackupSpecObjectStoreGcs | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'bucket': obj.bucket,
+    'endpoint': obj.endpoint,
+    'projectId': obj.projectId,
+    'credentials': toJson_BackupSpecObjectStoreGcsCredentials(obj.credentials),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -668,6 +788,70 @@ export function toJson_BackupSpecObjectStoreCredentialsSessionToken(obj: BackupS
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
+ * Exactly one of a connection string or a shared account key, each a Secret key.
+ *
+ * @schema BackupSpecObjectStoreAzureCredentials
+ */
+export interface BackupSpecObjectStoreAzureCredentials {
+  /**
+   * Secret key holding a connection string (account, key and endpoint in one).
+   *
+   * @schema BackupSpecObjectStoreAzureCredentials#connectionString
+   */
+  readonly connectionString?: BackupSpecObjectStoreAzureCredentialsConnectionString;
+
+  /**
+   * Secret key holding the storage account's shared key; set storageAccount too.
+   *
+   * @schema BackupSpecObjectStoreAzureCredentials#accountKey
+   */
+  readonly accountKey?: BackupSpecObjectStoreAzureCredentialsAccountKey;
+}
+
+/**
+ * Converts an object of type 'BackupSpecObjectStoreAzureCredentials' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_BackupSpecObjectStoreAzureCredentials(obj: BackupSpecObjectStoreAzureCredentials | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'connectionString': toJson_BackupSpecObjectStoreAzureCredentialsConnectionString(obj.connectionString),
+    'accountKey': toJson_BackupSpecObjectStoreAzureCredentialsAccountKey(obj.accountKey),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * A service-account JSON key in a Secret. Omit it to use the Application Default Credentials of the Job's Pod (GKE Workload Identity) or, with an emulator endpoint, no authentication.
+ *
+ * @schema BackupSpecObjectStoreGcsCredentials
+ */
+export interface BackupSpecObjectStoreGcsCredentials {
+  /**
+   * Secret key holding the service-account JSON key file (e.g. key serviceAccount.json).
+   *
+   * @schema BackupSpecObjectStoreGcsCredentials#serviceAccount
+   */
+  readonly serviceAccount: BackupSpecObjectStoreGcsCredentialsServiceAccount;
+}
+
+/**
+ * Converts an object of type 'BackupSpecObjectStoreGcsCredentials' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_BackupSpecObjectStoreGcsCredentials(obj: BackupSpecObjectStoreGcsCredentials | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'serviceAccount': toJson_BackupSpecObjectStoreGcsCredentialsServiceAccount(obj.serviceAccount),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
  * Compression codec. `zstd` is the fastest at a given ratio; `gzip` is the most widely readable.
  *
  * @schema BackupSpecObjectStoreCompressionAlgorithm
@@ -711,6 +895,114 @@ export function toJson_BackupSpecObjectStoreEncryptionAge(obj: BackupSpecObjectS
   const result = {
     'recipients': obj.recipients?.map(y => y),
     'identitySecretRef': toJson_BackupSpecObjectStoreEncryptionAgeIdentitySecretRef(obj.identitySecretRef),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Secret key holding a connection string (account, key and endpoint in one).
+ *
+ * @schema BackupSpecObjectStoreAzureCredentialsConnectionString
+ */
+export interface BackupSpecObjectStoreAzureCredentialsConnectionString {
+  /**
+   * Name of the Secret.
+   *
+   * @schema BackupSpecObjectStoreAzureCredentialsConnectionString#name
+   */
+  readonly name: string;
+
+  /**
+   * Key inside the Secret's data.
+   *
+   * @schema BackupSpecObjectStoreAzureCredentialsConnectionString#key
+   */
+  readonly key: string;
+}
+
+/**
+ * Converts an object of type 'BackupSpecObjectStoreAzureCredentialsConnectionString' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_BackupSpecObjectStoreAzureCredentialsConnectionString(obj: BackupSpecObjectStoreAzureCredentialsConnectionString | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'key': obj.key,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Secret key holding the storage account's shared key; set storageAccount too.
+ *
+ * @schema BackupSpecObjectStoreAzureCredentialsAccountKey
+ */
+export interface BackupSpecObjectStoreAzureCredentialsAccountKey {
+  /**
+   * Name of the Secret.
+   *
+   * @schema BackupSpecObjectStoreAzureCredentialsAccountKey#name
+   */
+  readonly name: string;
+
+  /**
+   * Key inside the Secret's data.
+   *
+   * @schema BackupSpecObjectStoreAzureCredentialsAccountKey#key
+   */
+  readonly key: string;
+}
+
+/**
+ * Converts an object of type 'BackupSpecObjectStoreAzureCredentialsAccountKey' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_BackupSpecObjectStoreAzureCredentialsAccountKey(obj: BackupSpecObjectStoreAzureCredentialsAccountKey | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'key': obj.key,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Secret key holding the service-account JSON key file (e.g. key serviceAccount.json).
+ *
+ * @schema BackupSpecObjectStoreGcsCredentialsServiceAccount
+ */
+export interface BackupSpecObjectStoreGcsCredentialsServiceAccount {
+  /**
+   * Name of the Secret.
+   *
+   * @schema BackupSpecObjectStoreGcsCredentialsServiceAccount#name
+   */
+  readonly name: string;
+
+  /**
+   * Key inside the Secret's data.
+   *
+   * @schema BackupSpecObjectStoreGcsCredentialsServiceAccount#key
+   */
+  readonly key: string;
+}
+
+/**
+ * Converts an object of type 'BackupSpecObjectStoreGcsCredentialsServiceAccount' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_BackupSpecObjectStoreGcsCredentialsServiceAccount(obj: BackupSpecObjectStoreGcsCredentialsServiceAccount | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'key': obj.key,
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -1066,7 +1358,7 @@ export function toJson_ClusterSpecCertificates(obj: ClusterSpecCertificates | un
  */
 export interface ClusterSpecBackup {
   /**
-   * An S3-compatible object store for physical backups. Objects go to `<path>/<cluster>/<backup-name>/<backup-id>/`. Credentials are mounted only into the short-lived backup and restore Jobs.
+   * An object store for physical backups: S3 or S3-compatible (`bucket` and the S3 fields beside it), Azure Blob Storage (`azure`) or Google Cloud Storage (`gcs`); exactly one of the three. Objects go to `<path>/<cluster>/<backup-name>/<backup-id>/`. Credentials are mounted only into the short-lived backup and restore Jobs.
    *
    * @schema ClusterSpecBackup#objectStore
    */
@@ -1167,7 +1459,7 @@ export interface ClusterSpecExternalClusters {
   readonly name: string;
 
   /**
-   * An S3-compatible object store for physical backups. Objects go to `<path>/<cluster>/<backup-name>/<backup-id>/`. Credentials are mounted only into the short-lived backup and restore Jobs.
+   * An object store for physical backups: S3 or S3-compatible (`bucket` and the S3 fields beside it), Azure Blob Storage (`azure`) or Google Cloud Storage (`gcs`); exactly one of the three. Objects go to `<path>/<cluster>/<backup-name>/<backup-id>/`. Credentials are mounted only into the short-lived backup and restore Jobs.
    *
    * @schema ClusterSpecExternalClusters#objectStore
    */
@@ -1190,17 +1482,17 @@ export function toJson_ClusterSpecExternalClusters(obj: ClusterSpecExternalClust
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * An S3-compatible object store for physical backups. Objects go to `<path>/<cluster>/<backup-name>/<backup-id>/`. Credentials are mounted only into the short-lived backup and restore Jobs.
+ * An object store for physical backups: S3 or S3-compatible (`bucket` and the S3 fields beside it), Azure Blob Storage (`azure`) or Google Cloud Storage (`gcs`); exactly one of the three. Objects go to `<path>/<cluster>/<backup-name>/<backup-id>/`. Credentials are mounted only into the short-lived backup and restore Jobs.
  *
  * @schema ClusterSpecBackupObjectStore
  */
 export interface ClusterSpecBackupObjectStore {
   /**
-   * Bucket name, following S3 naming rules.
+   * S3 bucket name, following S3 naming rules. Set it for an S3 store; leave it out with azure or gcs.
    *
    * @schema ClusterSpecBackupObjectStore#bucket
    */
-  readonly bucket: string;
+  readonly bucket?: string;
 
   /**
    * Key prefix inside the bucket, without leading or trailing slash.
@@ -1280,6 +1572,20 @@ export interface ClusterSpecBackupObjectStore {
   readonly inheritFromIamRole?: boolean;
 
   /**
+   * Azure Blob Storage (or Azurite) instead of S3. The S3 fields beside it (endpoint, region, credentials, ...) stay unset; path, compression and encryption apply as for S3.
+   *
+   * @schema ClusterSpecBackupObjectStore#azure
+   */
+  readonly azure?: ClusterSpecBackupObjectStoreAzure;
+
+  /**
+   * Google Cloud Storage (or fake-gcs-server) instead of S3. The S3 fields beside it stay unset; path, compression and encryption apply as for S3.
+   *
+   * @schema ClusterSpecBackupObjectStore#gcs
+   */
+  readonly gcs?: ClusterSpecBackupObjectStoreGcs;
+
+  /**
    * How the backup stream is compressed before it is encrypted and stored.
    *
    * @schema ClusterSpecBackupObjectStore#compression
@@ -1313,6 +1619,8 @@ export function toJson_ClusterSpecBackupObjectStore(obj: ClusterSpecBackupObject
     'storageClass': obj.storageClass,
     'credentials': toJson_ClusterSpecBackupObjectStoreCredentials(obj.credentials),
     'inheritFromIAMRole': obj.inheritFromIamRole,
+    'azure': toJson_ClusterSpecBackupObjectStoreAzure(obj.azure),
+    'gcs': toJson_ClusterSpecBackupObjectStoreGcs(obj.gcs),
     'compression': toJson_ClusterSpecBackupObjectStoreCompression(obj.compression),
     'encryption': toJson_ClusterSpecBackupObjectStoreEncryption(obj.encryption),
   };
@@ -1431,17 +1739,17 @@ export function toJson_ClusterSpecBootstrapRecovery(obj: ClusterSpecBootstrapRec
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * An S3-compatible object store for physical backups. Objects go to `<path>/<cluster>/<backup-name>/<backup-id>/`. Credentials are mounted only into the short-lived backup and restore Jobs.
+ * An object store for physical backups: S3 or S3-compatible (`bucket` and the S3 fields beside it), Azure Blob Storage (`azure`) or Google Cloud Storage (`gcs`); exactly one of the three. Objects go to `<path>/<cluster>/<backup-name>/<backup-id>/`. Credentials are mounted only into the short-lived backup and restore Jobs.
  *
  * @schema ClusterSpecExternalClustersObjectStore
  */
 export interface ClusterSpecExternalClustersObjectStore {
   /**
-   * Bucket name, following S3 naming rules.
+   * S3 bucket name, following S3 naming rules. Set it for an S3 store; leave it out with azure or gcs.
    *
    * @schema ClusterSpecExternalClustersObjectStore#bucket
    */
-  readonly bucket: string;
+  readonly bucket?: string;
 
   /**
    * Key prefix inside the bucket, without leading or trailing slash.
@@ -1521,6 +1829,20 @@ export interface ClusterSpecExternalClustersObjectStore {
   readonly inheritFromIamRole?: boolean;
 
   /**
+   * Azure Blob Storage (or Azurite) instead of S3. The S3 fields beside it (endpoint, region, credentials, ...) stay unset; path, compression and encryption apply as for S3.
+   *
+   * @schema ClusterSpecExternalClustersObjectStore#azure
+   */
+  readonly azure?: ClusterSpecExternalClustersObjectStoreAzure;
+
+  /**
+   * Google Cloud Storage (or fake-gcs-server) instead of S3. The S3 fields beside it stay unset; path, compression and encryption apply as for S3.
+   *
+   * @schema ClusterSpecExternalClustersObjectStore#gcs
+   */
+  readonly gcs?: ClusterSpecExternalClustersObjectStoreGcs;
+
+  /**
    * How the backup stream is compressed before it is encrypted and stored.
    *
    * @schema ClusterSpecExternalClustersObjectStore#compression
@@ -1554,6 +1876,8 @@ export function toJson_ClusterSpecExternalClustersObjectStore(obj: ClusterSpecEx
     'storageClass': obj.storageClass,
     'credentials': toJson_ClusterSpecExternalClustersObjectStoreCredentials(obj.credentials),
     'inheritFromIAMRole': obj.inheritFromIamRole,
+    'azure': toJson_ClusterSpecExternalClustersObjectStoreAzure(obj.azure),
+    'gcs': toJson_ClusterSpecExternalClustersObjectStoreGcs(obj.gcs),
     'compression': toJson_ClusterSpecExternalClustersObjectStoreCompression(obj.compression),
     'encryption': toJson_ClusterSpecExternalClustersObjectStoreEncryption(obj.encryption),
   };
@@ -1680,6 +2004,110 @@ export function toJson_ClusterSpecBackupObjectStoreCredentials(obj: ClusterSpecB
     'accessKeyId': toJson_ClusterSpecBackupObjectStoreCredentialsAccessKeyId(obj.accessKeyId),
     'secretAccessKey': toJson_ClusterSpecBackupObjectStoreCredentialsSecretAccessKey(obj.secretAccessKey),
     'sessionToken': toJson_ClusterSpecBackupObjectStoreCredentialsSessionToken(obj.sessionToken),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Azure Blob Storage (or Azurite) instead of S3. The S3 fields beside it (endpoint, region, credentials, ...) stay unset; path, compression and encryption apply as for S3.
+ *
+ * @schema ClusterSpecBackupObjectStoreAzure
+ */
+export interface ClusterSpecBackupObjectStoreAzure {
+  /**
+   * Blob container.
+   *
+   * @schema ClusterSpecBackupObjectStoreAzure#container
+   */
+  readonly container: string;
+
+  /**
+   * Storage account. Needed with credentials.accountKey; the endpoint defaults to https://<storageAccount>.blob.core.windows.net.
+   *
+   * @schema ClusterSpecBackupObjectStoreAzure#storageAccount
+   */
+  readonly storageAccount?: string;
+
+  /**
+   * Blob service URL, for Azurite or a private endpoint, e.g. http://azurite:10000/devstoreaccount1.
+   *
+   * @schema ClusterSpecBackupObjectStoreAzure#endpoint
+   */
+  readonly endpoint?: string;
+
+  /**
+   * Exactly one of a connection string or a shared account key, each a Secret key.
+   *
+   * @schema ClusterSpecBackupObjectStoreAzure#credentials
+   */
+  readonly credentials: ClusterSpecBackupObjectStoreAzureCredentials;
+}
+
+/**
+ * Converts an object of type 'ClusterSpecBackupObjectStoreAzure' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ClusterSpecBackupObjectStoreAzure(obj: ClusterSpecBackupObjectStoreAzure | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'container': obj.container,
+    'storageAccount': obj.storageAccount,
+    'endpoint': obj.endpoint,
+    'credentials': toJson_ClusterSpecBackupObjectStoreAzureCredentials(obj.credentials),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Google Cloud Storage (or fake-gcs-server) instead of S3. The S3 fields beside it stay unset; path, compression and encryption apply as for S3.
+ *
+ * @schema ClusterSpecBackupObjectStoreGcs
+ */
+export interface ClusterSpecBackupObjectStoreGcs {
+  /**
+   * GCS bucket name.
+   *
+   * @schema ClusterSpecBackupObjectStoreGcs#bucket
+   */
+  readonly bucket: string;
+
+  /**
+   * JSON API endpoint other than Google's, e.g. fake-gcs-server's http://gcs:4443.
+   *
+   * @schema ClusterSpecBackupObjectStoreGcs#endpoint
+   */
+  readonly endpoint?: string;
+
+  /**
+   * Project of the bucket.
+   *
+   * @schema ClusterSpecBackupObjectStoreGcs#projectId
+   */
+  readonly projectId?: string;
+
+  /**
+   * A service-account JSON key in a Secret. Omit it to use the Application Default Credentials of the Job's Pod (GKE Workload Identity) or, with an emulator endpoint, no authentication.
+   *
+   * @schema ClusterSpecBackupObjectStoreGcs#credentials
+   */
+  readonly credentials?: ClusterSpecBackupObjectStoreGcsCredentials;
+}
+
+/**
+ * Converts an object of type 'ClusterSpecBackupObjectStoreGcs' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ClusterSpecBackupObjectStoreGcs(obj: ClusterSpecBackupObjectStoreGcs | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'bucket': obj.bucket,
+    'endpoint': obj.endpoint,
+    'projectId': obj.projectId,
+    'credentials': toJson_ClusterSpecBackupObjectStoreGcsCredentials(obj.credentials),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -1969,6 +2397,110 @@ export function toJson_ClusterSpecExternalClustersObjectStoreCredentials(obj: Cl
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
+ * Azure Blob Storage (or Azurite) instead of S3. The S3 fields beside it (endpoint, region, credentials, ...) stay unset; path, compression and encryption apply as for S3.
+ *
+ * @schema ClusterSpecExternalClustersObjectStoreAzure
+ */
+export interface ClusterSpecExternalClustersObjectStoreAzure {
+  /**
+   * Blob container.
+   *
+   * @schema ClusterSpecExternalClustersObjectStoreAzure#container
+   */
+  readonly container: string;
+
+  /**
+   * Storage account. Needed with credentials.accountKey; the endpoint defaults to https://<storageAccount>.blob.core.windows.net.
+   *
+   * @schema ClusterSpecExternalClustersObjectStoreAzure#storageAccount
+   */
+  readonly storageAccount?: string;
+
+  /**
+   * Blob service URL, for Azurite or a private endpoint, e.g. http://azurite:10000/devstoreaccount1.
+   *
+   * @schema ClusterSpecExternalClustersObjectStoreAzure#endpoint
+   */
+  readonly endpoint?: string;
+
+  /**
+   * Exactly one of a connection string or a shared account key, each a Secret key.
+   *
+   * @schema ClusterSpecExternalClustersObjectStoreAzure#credentials
+   */
+  readonly credentials: ClusterSpecExternalClustersObjectStoreAzureCredentials;
+}
+
+/**
+ * Converts an object of type 'ClusterSpecExternalClustersObjectStoreAzure' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ClusterSpecExternalClustersObjectStoreAzure(obj: ClusterSpecExternalClustersObjectStoreAzure | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'container': obj.container,
+    'storageAccount': obj.storageAccount,
+    'endpoint': obj.endpoint,
+    'credentials': toJson_ClusterSpecExternalClustersObjectStoreAzureCredentials(obj.credentials),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Google Cloud Storage (or fake-gcs-server) instead of S3. The S3 fields beside it stay unset; path, compression and encryption apply as for S3.
+ *
+ * @schema ClusterSpecExternalClustersObjectStoreGcs
+ */
+export interface ClusterSpecExternalClustersObjectStoreGcs {
+  /**
+   * GCS bucket name.
+   *
+   * @schema ClusterSpecExternalClustersObjectStoreGcs#bucket
+   */
+  readonly bucket: string;
+
+  /**
+   * JSON API endpoint other than Google's, e.g. fake-gcs-server's http://gcs:4443.
+   *
+   * @schema ClusterSpecExternalClustersObjectStoreGcs#endpoint
+   */
+  readonly endpoint?: string;
+
+  /**
+   * Project of the bucket.
+   *
+   * @schema ClusterSpecExternalClustersObjectStoreGcs#projectId
+   */
+  readonly projectId?: string;
+
+  /**
+   * A service-account JSON key in a Secret. Omit it to use the Application Default Credentials of the Job's Pod (GKE Workload Identity) or, with an emulator endpoint, no authentication.
+   *
+   * @schema ClusterSpecExternalClustersObjectStoreGcs#credentials
+   */
+  readonly credentials?: ClusterSpecExternalClustersObjectStoreGcsCredentials;
+}
+
+/**
+ * Converts an object of type 'ClusterSpecExternalClustersObjectStoreGcs' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ClusterSpecExternalClustersObjectStoreGcs(obj: ClusterSpecExternalClustersObjectStoreGcs | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'bucket': obj.bucket,
+    'endpoint': obj.endpoint,
+    'projectId': obj.projectId,
+    'credentials': toJson_ClusterSpecExternalClustersObjectStoreGcsCredentials(obj.credentials),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
  * How the backup stream is compressed before it is encrypted and stored.
  *
  * @schema ClusterSpecExternalClustersObjectStoreCompression
@@ -2144,6 +2676,70 @@ export function toJson_ClusterSpecBackupObjectStoreCredentialsSessionToken(obj: 
   const result = {
     'name': obj.name,
     'key': obj.key,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Exactly one of a connection string or a shared account key, each a Secret key.
+ *
+ * @schema ClusterSpecBackupObjectStoreAzureCredentials
+ */
+export interface ClusterSpecBackupObjectStoreAzureCredentials {
+  /**
+   * Secret key holding a connection string (account, key and endpoint in one).
+   *
+   * @schema ClusterSpecBackupObjectStoreAzureCredentials#connectionString
+   */
+  readonly connectionString?: ClusterSpecBackupObjectStoreAzureCredentialsConnectionString;
+
+  /**
+   * Secret key holding the storage account's shared key; set storageAccount too.
+   *
+   * @schema ClusterSpecBackupObjectStoreAzureCredentials#accountKey
+   */
+  readonly accountKey?: ClusterSpecBackupObjectStoreAzureCredentialsAccountKey;
+}
+
+/**
+ * Converts an object of type 'ClusterSpecBackupObjectStoreAzureCredentials' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ClusterSpecBackupObjectStoreAzureCredentials(obj: ClusterSpecBackupObjectStoreAzureCredentials | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'connectionString': toJson_ClusterSpecBackupObjectStoreAzureCredentialsConnectionString(obj.connectionString),
+    'accountKey': toJson_ClusterSpecBackupObjectStoreAzureCredentialsAccountKey(obj.accountKey),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * A service-account JSON key in a Secret. Omit it to use the Application Default Credentials of the Job's Pod (GKE Workload Identity) or, with an emulator endpoint, no authentication.
+ *
+ * @schema ClusterSpecBackupObjectStoreGcsCredentials
+ */
+export interface ClusterSpecBackupObjectStoreGcsCredentials {
+  /**
+   * Secret key holding the service-account JSON key file (e.g. key serviceAccount.json).
+   *
+   * @schema ClusterSpecBackupObjectStoreGcsCredentials#serviceAccount
+   */
+  readonly serviceAccount: ClusterSpecBackupObjectStoreGcsCredentialsServiceAccount;
+}
+
+/**
+ * Converts an object of type 'ClusterSpecBackupObjectStoreGcsCredentials' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ClusterSpecBackupObjectStoreGcsCredentials(obj: ClusterSpecBackupObjectStoreGcsCredentials | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'serviceAccount': toJson_ClusterSpecBackupObjectStoreGcsCredentialsServiceAccount(obj.serviceAccount),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -2349,6 +2945,70 @@ export function toJson_ClusterSpecExternalClustersObjectStoreCredentialsSessionT
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
+ * Exactly one of a connection string or a shared account key, each a Secret key.
+ *
+ * @schema ClusterSpecExternalClustersObjectStoreAzureCredentials
+ */
+export interface ClusterSpecExternalClustersObjectStoreAzureCredentials {
+  /**
+   * Secret key holding a connection string (account, key and endpoint in one).
+   *
+   * @schema ClusterSpecExternalClustersObjectStoreAzureCredentials#connectionString
+   */
+  readonly connectionString?: ClusterSpecExternalClustersObjectStoreAzureCredentialsConnectionString;
+
+  /**
+   * Secret key holding the storage account's shared key; set storageAccount too.
+   *
+   * @schema ClusterSpecExternalClustersObjectStoreAzureCredentials#accountKey
+   */
+  readonly accountKey?: ClusterSpecExternalClustersObjectStoreAzureCredentialsAccountKey;
+}
+
+/**
+ * Converts an object of type 'ClusterSpecExternalClustersObjectStoreAzureCredentials' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ClusterSpecExternalClustersObjectStoreAzureCredentials(obj: ClusterSpecExternalClustersObjectStoreAzureCredentials | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'connectionString': toJson_ClusterSpecExternalClustersObjectStoreAzureCredentialsConnectionString(obj.connectionString),
+    'accountKey': toJson_ClusterSpecExternalClustersObjectStoreAzureCredentialsAccountKey(obj.accountKey),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * A service-account JSON key in a Secret. Omit it to use the Application Default Credentials of the Job's Pod (GKE Workload Identity) or, with an emulator endpoint, no authentication.
+ *
+ * @schema ClusterSpecExternalClustersObjectStoreGcsCredentials
+ */
+export interface ClusterSpecExternalClustersObjectStoreGcsCredentials {
+  /**
+   * Secret key holding the service-account JSON key file (e.g. key serviceAccount.json).
+   *
+   * @schema ClusterSpecExternalClustersObjectStoreGcsCredentials#serviceAccount
+   */
+  readonly serviceAccount: ClusterSpecExternalClustersObjectStoreGcsCredentialsServiceAccount;
+}
+
+/**
+ * Converts an object of type 'ClusterSpecExternalClustersObjectStoreGcsCredentials' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ClusterSpecExternalClustersObjectStoreGcsCredentials(obj: ClusterSpecExternalClustersObjectStoreGcsCredentials | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'serviceAccount': toJson_ClusterSpecExternalClustersObjectStoreGcsCredentialsServiceAccount(obj.serviceAccount),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
  * Compression codec. `zstd` is the fastest at a given ratio; `gzip` is the most widely readable.
  *
  * @schema ClusterSpecExternalClustersObjectStoreCompressionAlgorithm
@@ -2399,6 +3059,114 @@ export function toJson_ClusterSpecExternalClustersObjectStoreEncryptionAge(obj: 
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
+ * Secret key holding a connection string (account, key and endpoint in one).
+ *
+ * @schema ClusterSpecBackupObjectStoreAzureCredentialsConnectionString
+ */
+export interface ClusterSpecBackupObjectStoreAzureCredentialsConnectionString {
+  /**
+   * Name of the Secret.
+   *
+   * @schema ClusterSpecBackupObjectStoreAzureCredentialsConnectionString#name
+   */
+  readonly name: string;
+
+  /**
+   * Key inside the Secret's data.
+   *
+   * @schema ClusterSpecBackupObjectStoreAzureCredentialsConnectionString#key
+   */
+  readonly key: string;
+}
+
+/**
+ * Converts an object of type 'ClusterSpecBackupObjectStoreAzureCredentialsConnectionString' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ClusterSpecBackupObjectStoreAzureCredentialsConnectionString(obj: ClusterSpecBackupObjectStoreAzureCredentialsConnectionString | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'key': obj.key,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Secret key holding the storage account's shared key; set storageAccount too.
+ *
+ * @schema ClusterSpecBackupObjectStoreAzureCredentialsAccountKey
+ */
+export interface ClusterSpecBackupObjectStoreAzureCredentialsAccountKey {
+  /**
+   * Name of the Secret.
+   *
+   * @schema ClusterSpecBackupObjectStoreAzureCredentialsAccountKey#name
+   */
+  readonly name: string;
+
+  /**
+   * Key inside the Secret's data.
+   *
+   * @schema ClusterSpecBackupObjectStoreAzureCredentialsAccountKey#key
+   */
+  readonly key: string;
+}
+
+/**
+ * Converts an object of type 'ClusterSpecBackupObjectStoreAzureCredentialsAccountKey' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ClusterSpecBackupObjectStoreAzureCredentialsAccountKey(obj: ClusterSpecBackupObjectStoreAzureCredentialsAccountKey | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'key': obj.key,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Secret key holding the service-account JSON key file (e.g. key serviceAccount.json).
+ *
+ * @schema ClusterSpecBackupObjectStoreGcsCredentialsServiceAccount
+ */
+export interface ClusterSpecBackupObjectStoreGcsCredentialsServiceAccount {
+  /**
+   * Name of the Secret.
+   *
+   * @schema ClusterSpecBackupObjectStoreGcsCredentialsServiceAccount#name
+   */
+  readonly name: string;
+
+  /**
+   * Key inside the Secret's data.
+   *
+   * @schema ClusterSpecBackupObjectStoreGcsCredentialsServiceAccount#key
+   */
+  readonly key: string;
+}
+
+/**
+ * Converts an object of type 'ClusterSpecBackupObjectStoreGcsCredentialsServiceAccount' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ClusterSpecBackupObjectStoreGcsCredentialsServiceAccount(obj: ClusterSpecBackupObjectStoreGcsCredentialsServiceAccount | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'key': obj.key,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
  * Secret key holding the age identity (`AGE-SECRET-KEY-1…`) used for restores. It is mounted only into restore Jobs, never into the controller.
  *
  * @schema ClusterSpecBackupObjectStoreEncryptionAgeIdentitySecretRef
@@ -2424,6 +3192,114 @@ export interface ClusterSpecBackupObjectStoreEncryptionAgeIdentitySecretRef {
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 export function toJson_ClusterSpecBackupObjectStoreEncryptionAgeIdentitySecretRef(obj: ClusterSpecBackupObjectStoreEncryptionAgeIdentitySecretRef | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'key': obj.key,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Secret key holding a connection string (account, key and endpoint in one).
+ *
+ * @schema ClusterSpecExternalClustersObjectStoreAzureCredentialsConnectionString
+ */
+export interface ClusterSpecExternalClustersObjectStoreAzureCredentialsConnectionString {
+  /**
+   * Name of the Secret.
+   *
+   * @schema ClusterSpecExternalClustersObjectStoreAzureCredentialsConnectionString#name
+   */
+  readonly name: string;
+
+  /**
+   * Key inside the Secret's data.
+   *
+   * @schema ClusterSpecExternalClustersObjectStoreAzureCredentialsConnectionString#key
+   */
+  readonly key: string;
+}
+
+/**
+ * Converts an object of type 'ClusterSpecExternalClustersObjectStoreAzureCredentialsConnectionString' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ClusterSpecExternalClustersObjectStoreAzureCredentialsConnectionString(obj: ClusterSpecExternalClustersObjectStoreAzureCredentialsConnectionString | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'key': obj.key,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Secret key holding the storage account's shared key; set storageAccount too.
+ *
+ * @schema ClusterSpecExternalClustersObjectStoreAzureCredentialsAccountKey
+ */
+export interface ClusterSpecExternalClustersObjectStoreAzureCredentialsAccountKey {
+  /**
+   * Name of the Secret.
+   *
+   * @schema ClusterSpecExternalClustersObjectStoreAzureCredentialsAccountKey#name
+   */
+  readonly name: string;
+
+  /**
+   * Key inside the Secret's data.
+   *
+   * @schema ClusterSpecExternalClustersObjectStoreAzureCredentialsAccountKey#key
+   */
+  readonly key: string;
+}
+
+/**
+ * Converts an object of type 'ClusterSpecExternalClustersObjectStoreAzureCredentialsAccountKey' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ClusterSpecExternalClustersObjectStoreAzureCredentialsAccountKey(obj: ClusterSpecExternalClustersObjectStoreAzureCredentialsAccountKey | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'key': obj.key,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Secret key holding the service-account JSON key file (e.g. key serviceAccount.json).
+ *
+ * @schema ClusterSpecExternalClustersObjectStoreGcsCredentialsServiceAccount
+ */
+export interface ClusterSpecExternalClustersObjectStoreGcsCredentialsServiceAccount {
+  /**
+   * Name of the Secret.
+   *
+   * @schema ClusterSpecExternalClustersObjectStoreGcsCredentialsServiceAccount#name
+   */
+  readonly name: string;
+
+  /**
+   * Key inside the Secret's data.
+   *
+   * @schema ClusterSpecExternalClustersObjectStoreGcsCredentialsServiceAccount#key
+   */
+  readonly key: string;
+}
+
+/**
+ * Converts an object of type 'ClusterSpecExternalClustersObjectStoreGcsCredentialsServiceAccount' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ClusterSpecExternalClustersObjectStoreGcsCredentialsServiceAccount(obj: ClusterSpecExternalClustersObjectStoreGcsCredentialsServiceAccount | undefined): Record<string, any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'name': obj.name,
@@ -2750,11 +3626,11 @@ export enum ScheduledBackupSpecType {
  */
 export interface ScheduledBackupSpecObjectStore {
   /**
-   * Bucket name, following S3 naming rules.
+   * S3 bucket name, following S3 naming rules. Set it for an S3 store; leave it out with azure or gcs.
    *
    * @schema ScheduledBackupSpecObjectStore#bucket
    */
-  readonly bucket: string;
+  readonly bucket?: string;
 
   /**
    * Key prefix inside the bucket, without leading or trailing slash.
@@ -2834,6 +3710,20 @@ export interface ScheduledBackupSpecObjectStore {
   readonly inheritFromIamRole?: boolean;
 
   /**
+   * Azure Blob Storage (or Azurite) instead of S3. The S3 fields beside it (endpoint, region, credentials, ...) stay unset; path, compression and encryption apply as for S3.
+   *
+   * @schema ScheduledBackupSpecObjectStore#azure
+   */
+  readonly azure?: ScheduledBackupSpecObjectStoreAzure;
+
+  /**
+   * Google Cloud Storage (or fake-gcs-server) instead of S3. The S3 fields beside it stay unset; path, compression and encryption apply as for S3.
+   *
+   * @schema ScheduledBackupSpecObjectStore#gcs
+   */
+  readonly gcs?: ScheduledBackupSpecObjectStoreGcs;
+
+  /**
    * How the backup stream is compressed before it is encrypted and stored.
    *
    * @schema ScheduledBackupSpecObjectStore#compression
@@ -2867,6 +3757,8 @@ export function toJson_ScheduledBackupSpecObjectStore(obj: ScheduledBackupSpecOb
     'storageClass': obj.storageClass,
     'credentials': toJson_ScheduledBackupSpecObjectStoreCredentials(obj.credentials),
     'inheritFromIAMRole': obj.inheritFromIamRole,
+    'azure': toJson_ScheduledBackupSpecObjectStoreAzure(obj.azure),
+    'gcs': toJson_ScheduledBackupSpecObjectStoreGcs(obj.gcs),
     'compression': toJson_ScheduledBackupSpecObjectStoreCompression(obj.compression),
     'encryption': toJson_ScheduledBackupSpecObjectStoreEncryption(obj.encryption),
   };
@@ -2993,6 +3885,110 @@ export function toJson_ScheduledBackupSpecObjectStoreCredentials(obj: ScheduledB
     'accessKeyId': toJson_ScheduledBackupSpecObjectStoreCredentialsAccessKeyId(obj.accessKeyId),
     'secretAccessKey': toJson_ScheduledBackupSpecObjectStoreCredentialsSecretAccessKey(obj.secretAccessKey),
     'sessionToken': toJson_ScheduledBackupSpecObjectStoreCredentialsSessionToken(obj.sessionToken),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Azure Blob Storage (or Azurite) instead of S3. The S3 fields beside it (endpoint, region, credentials, ...) stay unset; path, compression and encryption apply as for S3.
+ *
+ * @schema ScheduledBackupSpecObjectStoreAzure
+ */
+export interface ScheduledBackupSpecObjectStoreAzure {
+  /**
+   * Blob container.
+   *
+   * @schema ScheduledBackupSpecObjectStoreAzure#container
+   */
+  readonly container: string;
+
+  /**
+   * Storage account. Needed with credentials.accountKey; the endpoint defaults to https://<storageAccount>.blob.core.windows.net.
+   *
+   * @schema ScheduledBackupSpecObjectStoreAzure#storageAccount
+   */
+  readonly storageAccount?: string;
+
+  /**
+   * Blob service URL, for Azurite or a private endpoint, e.g. http://azurite:10000/devstoreaccount1.
+   *
+   * @schema ScheduledBackupSpecObjectStoreAzure#endpoint
+   */
+  readonly endpoint?: string;
+
+  /**
+   * Exactly one of a connection string or a shared account key, each a Secret key.
+   *
+   * @schema ScheduledBackupSpecObjectStoreAzure#credentials
+   */
+  readonly credentials: ScheduledBackupSpecObjectStoreAzureCredentials;
+}
+
+/**
+ * Converts an object of type 'ScheduledBackupSpecObjectStoreAzure' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ScheduledBackupSpecObjectStoreAzure(obj: ScheduledBackupSpecObjectStoreAzure | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'container': obj.container,
+    'storageAccount': obj.storageAccount,
+    'endpoint': obj.endpoint,
+    'credentials': toJson_ScheduledBackupSpecObjectStoreAzureCredentials(obj.credentials),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Google Cloud Storage (or fake-gcs-server) instead of S3. The S3 fields beside it stay unset; path, compression and encryption apply as for S3.
+ *
+ * @schema ScheduledBackupSpecObjectStoreGcs
+ */
+export interface ScheduledBackupSpecObjectStoreGcs {
+  /**
+   * GCS bucket name.
+   *
+   * @schema ScheduledBackupSpecObjectStoreGcs#bucket
+   */
+  readonly bucket: string;
+
+  /**
+   * JSON API endpoint other than Google's, e.g. fake-gcs-server's http://gcs:4443.
+   *
+   * @schema ScheduledBackupSpecObjectStoreGcs#endpoint
+   */
+  readonly endpoint?: string;
+
+  /**
+   * Project of the bucket.
+   *
+   * @schema ScheduledBackupSpecObjectStoreGcs#projectId
+   */
+  readonly projectId?: string;
+
+  /**
+   * A service-account JSON key in a Secret. Omit it to use the Application Default Credentials of the Job's Pod (GKE Workload Identity) or, with an emulator endpoint, no authentication.
+   *
+   * @schema ScheduledBackupSpecObjectStoreGcs#credentials
+   */
+  readonly credentials?: ScheduledBackupSpecObjectStoreGcsCredentials;
+}
+
+/**
+ * Converts an object of type 'ScheduledBackupSpecObjectStoreGcs' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ScheduledBackupSpecObjectStoreGcs(obj: ScheduledBackupSpecObjectStoreGcs | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'bucket': obj.bucket,
+    'endpoint': obj.endpoint,
+    'projectId': obj.projectId,
+    'credentials': toJson_ScheduledBackupSpecObjectStoreGcsCredentials(obj.credentials),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -3182,6 +4178,70 @@ export function toJson_ScheduledBackupSpecObjectStoreCredentialsSessionToken(obj
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
+ * Exactly one of a connection string or a shared account key, each a Secret key.
+ *
+ * @schema ScheduledBackupSpecObjectStoreAzureCredentials
+ */
+export interface ScheduledBackupSpecObjectStoreAzureCredentials {
+  /**
+   * Secret key holding a connection string (account, key and endpoint in one).
+   *
+   * @schema ScheduledBackupSpecObjectStoreAzureCredentials#connectionString
+   */
+  readonly connectionString?: ScheduledBackupSpecObjectStoreAzureCredentialsConnectionString;
+
+  /**
+   * Secret key holding the storage account's shared key; set storageAccount too.
+   *
+   * @schema ScheduledBackupSpecObjectStoreAzureCredentials#accountKey
+   */
+  readonly accountKey?: ScheduledBackupSpecObjectStoreAzureCredentialsAccountKey;
+}
+
+/**
+ * Converts an object of type 'ScheduledBackupSpecObjectStoreAzureCredentials' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ScheduledBackupSpecObjectStoreAzureCredentials(obj: ScheduledBackupSpecObjectStoreAzureCredentials | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'connectionString': toJson_ScheduledBackupSpecObjectStoreAzureCredentialsConnectionString(obj.connectionString),
+    'accountKey': toJson_ScheduledBackupSpecObjectStoreAzureCredentialsAccountKey(obj.accountKey),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * A service-account JSON key in a Secret. Omit it to use the Application Default Credentials of the Job's Pod (GKE Workload Identity) or, with an emulator endpoint, no authentication.
+ *
+ * @schema ScheduledBackupSpecObjectStoreGcsCredentials
+ */
+export interface ScheduledBackupSpecObjectStoreGcsCredentials {
+  /**
+   * Secret key holding the service-account JSON key file (e.g. key serviceAccount.json).
+   *
+   * @schema ScheduledBackupSpecObjectStoreGcsCredentials#serviceAccount
+   */
+  readonly serviceAccount: ScheduledBackupSpecObjectStoreGcsCredentialsServiceAccount;
+}
+
+/**
+ * Converts an object of type 'ScheduledBackupSpecObjectStoreGcsCredentials' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ScheduledBackupSpecObjectStoreGcsCredentials(obj: ScheduledBackupSpecObjectStoreGcsCredentials | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'serviceAccount': toJson_ScheduledBackupSpecObjectStoreGcsCredentialsServiceAccount(obj.serviceAccount),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
  * Compression codec. `zstd` is the fastest at a given ratio; `gzip` is the most widely readable.
  *
  * @schema ScheduledBackupSpecObjectStoreCompressionAlgorithm
@@ -3225,6 +4285,114 @@ export function toJson_ScheduledBackupSpecObjectStoreEncryptionAge(obj: Schedule
   const result = {
     'recipients': obj.recipients?.map(y => y),
     'identitySecretRef': toJson_ScheduledBackupSpecObjectStoreEncryptionAgeIdentitySecretRef(obj.identitySecretRef),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Secret key holding a connection string (account, key and endpoint in one).
+ *
+ * @schema ScheduledBackupSpecObjectStoreAzureCredentialsConnectionString
+ */
+export interface ScheduledBackupSpecObjectStoreAzureCredentialsConnectionString {
+  /**
+   * Name of the Secret.
+   *
+   * @schema ScheduledBackupSpecObjectStoreAzureCredentialsConnectionString#name
+   */
+  readonly name: string;
+
+  /**
+   * Key inside the Secret's data.
+   *
+   * @schema ScheduledBackupSpecObjectStoreAzureCredentialsConnectionString#key
+   */
+  readonly key: string;
+}
+
+/**
+ * Converts an object of type 'ScheduledBackupSpecObjectStoreAzureCredentialsConnectionString' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ScheduledBackupSpecObjectStoreAzureCredentialsConnectionString(obj: ScheduledBackupSpecObjectStoreAzureCredentialsConnectionString | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'key': obj.key,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Secret key holding the storage account's shared key; set storageAccount too.
+ *
+ * @schema ScheduledBackupSpecObjectStoreAzureCredentialsAccountKey
+ */
+export interface ScheduledBackupSpecObjectStoreAzureCredentialsAccountKey {
+  /**
+   * Name of the Secret.
+   *
+   * @schema ScheduledBackupSpecObjectStoreAzureCredentialsAccountKey#name
+   */
+  readonly name: string;
+
+  /**
+   * Key inside the Secret's data.
+   *
+   * @schema ScheduledBackupSpecObjectStoreAzureCredentialsAccountKey#key
+   */
+  readonly key: string;
+}
+
+/**
+ * Converts an object of type 'ScheduledBackupSpecObjectStoreAzureCredentialsAccountKey' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ScheduledBackupSpecObjectStoreAzureCredentialsAccountKey(obj: ScheduledBackupSpecObjectStoreAzureCredentialsAccountKey | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'key': obj.key,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Secret key holding the service-account JSON key file (e.g. key serviceAccount.json).
+ *
+ * @schema ScheduledBackupSpecObjectStoreGcsCredentialsServiceAccount
+ */
+export interface ScheduledBackupSpecObjectStoreGcsCredentialsServiceAccount {
+  /**
+   * Name of the Secret.
+   *
+   * @schema ScheduledBackupSpecObjectStoreGcsCredentialsServiceAccount#name
+   */
+  readonly name: string;
+
+  /**
+   * Key inside the Secret's data.
+   *
+   * @schema ScheduledBackupSpecObjectStoreGcsCredentialsServiceAccount#key
+   */
+  readonly key: string;
+}
+
+/**
+ * Converts an object of type 'ScheduledBackupSpecObjectStoreGcsCredentialsServiceAccount' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ScheduledBackupSpecObjectStoreGcsCredentialsServiceAccount(obj: ScheduledBackupSpecObjectStoreGcsCredentialsServiceAccount | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'key': obj.key,
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});

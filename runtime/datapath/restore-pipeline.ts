@@ -2,8 +2,8 @@ import { Readable, Transform, Writable, type TransformCallback } from 'node:stre
 import { pipeline } from 'node:stream/promises';
 import { createDecompressor, type CompressionAlgorithm } from './stages/compression.js';
 import { DigestCounter } from './stages/digest.js';
-import { RestoreCommandError } from './sinks/process-sink.js';
-import { CryptoThreadStage } from './threads/crypto-thread-stage.js';
+import { ProcessSink, RestoreCommandError } from './sinks/process-sink.js';
+import { CryptoThreadStage, DeliveryError } from './threads/crypto-thread-stage.js';
 import { ObjectStoreError, type ObjectStore } from '../objectstore/object-store.js';
 import { AgeDataDamagedError } from './age/age-keys.js';
 
@@ -107,8 +107,15 @@ export interface RestoreStreamOptions {
   readonly signal?: AbortSignal;
 }
 
-/** object store → (SHA256 + age, on a thread) → decompress → (verified end) → sink. */
+/**
+ * object store → (SHA256 + age, on a thread) → decompress → (verified end) → sink. Into a
+ * restore command reading a FIFO (ProcessSink's `fifo` mode), the thread also decompresses and
+ * writes to the command itself, and the plaintext never reaches the main thread (decision 0042).
+ */
 export async function streamRestore(options: RestoreStreamOptions): Promise<{ storedBytes: number }> {
+  const { sink } = options;
+  if (sink instanceof ProcessSink && sink.pipeFd !== undefined && options.compression !== 'gzip')
+    return streamRestoreThroughThread(options, sink, sink.pipeFd);
   // The SHA256 covers the bytes as stored, before decryption.
   const digest = new CryptoThreadStage({
     identity: options.identity,
@@ -141,6 +148,51 @@ export async function streamRestore(options: RestoreStreamOptions): Promise<{ st
     throw error;
   }
   return { storedBytes: digest.bytes };
+}
+
+async function streamRestoreThroughThread(options: RestoreStreamOptions, sink: ProcessSink, fd: number): Promise<{ storedBytes: number }> {
+  const verify = (sha256: string) => {
+    if (sha256 !== options.expectedSha256) throw new ChecksumMismatchError(options.key, options.expectedSha256, sha256);
+  };
+  // The sink is outside the pipeline here: its failures reach this function through closeAndWait or the threads.
+  sink.on('error', () => undefined);
+  const stage = new CryptoThreadStage({
+    identity: options.identity,
+    recipientFingerprints: options.recipientFingerprints,
+    digest: 'input',
+    deliver: { fd, decompress: options.compression === 'zstd' ? 'zstd' : 'none', verify },
+  });
+  try {
+    await pipeline(
+      [resumableRead(options.store, options.key, 5, options.onStoredBytes), stage] as never,
+      options.signal ? { signal: options.signal } : {},
+    );
+    await sink.closeAndWait();
+  } catch (error) {
+    // With an error, the command is killed: it must never see the end of its input as a clean one.
+    sink.destroy(error as Error);
+    throw await deliveryFailure(options, sink, error as Error);
+  }
+  return { storedBytes: stage.bytes };
+}
+
+/**
+ * The root cause of a failed delivery. A command that stopped reading (EPIPE) is the command's
+ * failure, with its exit status; when it or zstd stopped on bad data, damaged stored bytes are
+ * reported instead, once the whole object has been hashed.
+ */
+async function deliveryFailure(options: RestoreStreamOptions, sink: ProcessSink, error: Error): Promise<Error> {
+  if (error instanceof AgeDataDamagedError) return damagedAgeData(options.key, error);
+  const commandFailed = error instanceof RestoreCommandError || (error instanceof DeliveryError && error.stage === 'write');
+  const cause = error instanceof DeliveryError && error.stage === 'write' ? await sink.exitStatusError() : error;
+  if (commandFailed || (error instanceof DeliveryError && error.stage === 'decompress')) {
+    const mismatch = await verifyStoredChecksum(options.store, options.key, options.expectedSha256).then(
+      () => undefined,
+      (verifyError) => (verifyError instanceof ChecksumMismatchError ? verifyError : undefined),
+    );
+    if (mismatch) return mismatch;
+  }
+  return cause;
 }
 
 /** Reads the whole object once and compares its SHA256, without using the data. */

@@ -27,7 +27,7 @@ async function restoreCommand(command: string[], config: RestoreEnv, logger: Log
   const metadata = await readBackupMetadata(store, config.metadataKey!);
   if (metadata.codec.encryption === 'age' && !identity)
     throw new ConfigError('the backup is age-encrypted but SILO_AGE_IDENTITY(_FILE) is not set; mount the identity Secret');
-  const sink = new ProcessSink(command[0], command.slice(1), { logger: logger.child({ target: 'command' }) });
+  const sink = new ProcessSink(command[0], command.slice(1), { logger: logger.child({ target: 'command' }), stdin: 'fifo' });
   await streamRestore({
     store,
     key: metadata.objectKey,

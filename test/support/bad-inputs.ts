@@ -76,6 +76,9 @@ export const VALID_SCHEDULE = {
   spec: { schedule: '0 0 * * *', template: { spec: RUN_SPEC } },
 };
 
+/** A valid azure objectStore form (container, account, key). */
+const AZURE_STORE = { container: 'backups', storageAccount: 'silo', credentials: { accountKey: { name: 'azure', key: 'key' } } };
+
 const RECIPIENT = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
 
 /** Bad inputs of one kind: a valid object of that kind with one field set to `value` at `path`. */
@@ -202,6 +205,45 @@ export const BAD_INPUTS: BadInput[] = [
     undefined,
     'spec.backup.objectStore: set exactly one of credentials or inheritFromIAMRole: true',
     'set exactly one of credentials or inheritFromIAMRole',
+  ),
+  badCluster(
+    'object store with both an S3 bucket and azure',
+    'spec.backup.objectStore.azure',
+    AZURE_STORE,
+    'spec.backup.objectStore: set exactly one store: bucket (S3, with its endpoint and credentials), azure or gcs',
+    'set exactly one store',
+  ),
+  badCluster(
+    'azure object store with an S3 endpoint and credentials',
+    'spec.backup.objectStore',
+    {
+      endpoint: 'http://minio:9000',
+      credentials: { accessKeyId: { name: 's', key: 'a' }, secretAccessKey: { name: 's', key: 'b' } },
+      azure: AZURE_STORE,
+    },
+    'spec.backup.objectStore: endpoint, region, forcePathStyle, signatureVersion, endpointCA, insecure, serverSideEncryption, storageClass, credentials and inheritFromIAMRole are S3 fields; with azure or gcs, set the endpoint and credentials inside azure or gcs',
+    'are S3 fields',
+  ),
+  badCluster(
+    'azure credentials with both a connection string and an account key',
+    'spec.backup.objectStore',
+    { azure: { ...AZURE_STORE, credentials: { ...AZURE_STORE.credentials, connectionString: { name: 'azure', key: 'cs' } } } },
+    'spec.backup.objectStore.azure.credentials: set exactly one of connectionString or accountKey',
+    'set exactly one of connectionString or accountKey',
+  ),
+  badCluster(
+    'azure account key without the storage account',
+    'spec.backup.objectStore',
+    { azure: { container: 'backups', credentials: AZURE_STORE.credentials } },
+    'spec.backup.objectStore.azure: credentials.accountKey needs storageAccount (the account the key belongs to)',
+    'credentials.accountKey needs storageAccount',
+  ),
+  badCluster(
+    'gcs bucket with uppercase letters',
+    'spec.backup.objectStore',
+    { gcs: { bucket: 'MyBackups' } },
+    "spec.backup.objectStore.gcs.bucket is not valid (got \"MyBackups\"); use 3-63 lowercase letters, digits, '.', '_' or '-', starting and ending with a letter or digit",
+    'should match',
   ),
   badCluster(
     'retention policy in hours',

@@ -95,6 +95,7 @@ export async function downloadLink(ctx: RecoveryContext, index: number): Promise
   const extract = ctx.engine.restore.extract(staging);
   const sink = new ProcessSink(extract.command, [...extract.args], {
     logger: ctx.logger.child({ step: 'extract', backupId: link.backupId }),
+    stdin: 'fifo',
   });
   let storedBytes: number;
   try {

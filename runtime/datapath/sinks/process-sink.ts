@@ -1,4 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, rmSync, write } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import type { Logger } from '../../logging/logger.js';
@@ -13,6 +16,17 @@ export class RestoreCommandError extends Error {
   }
 }
 
+export interface ProcessSinkOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  readonly logger: Logger;
+  /**
+   * `pipe` (default): the command reads a libuv socket pair written through Node streams.
+   * `fifo`: the command reads a blocking kernel pipe whose write end is `pipeFd`, so a worker
+   * thread can write to it directly (decision 0042). Falls back to `pipe` where no FIFO can be made.
+   */
+  readonly stdin?: 'pipe' | 'fifo';
+}
+
 /**
  * A restore command's stdin. It closes stdin (EOF) only in _final, which the
  * restore pipeline reaches only after the checksum has matched; on any error the
@@ -22,11 +36,21 @@ export class ProcessSink extends Writable {
   readonly child: ChildProcess;
   /** The command's last few stderr lines (a failure's cause, e.g. a full disk). */
   readonly stderrTail: string[] = [];
+  /** The write end of the command's stdin pipe, in `fifo` mode. Blocking; closed by end() or destroy(). */
+  pipeFd?: number;
   private readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; logger: Logger }) {
+  constructor(command: string, args: string[], options: ProcessSinkOptions) {
     super({ highWaterMark: 1024 * 1024 });
-    this.child = spawn(command, args, { env: options.env ?? process.env, stdio: ['pipe', 'ignore', 'pipe'], detached: true });
+    const fifo = options.stdin === 'fifo' ? openFifo(options.logger) : undefined;
+    this.child = spawn(command, args, {
+      env: options.env ?? process.env,
+      stdio: [fifo?.readFd ?? 'pipe', 'ignore', 'pipe'],
+      detached: true,
+    });
+    // The command holds the read end now (libuv makes a child's stdin blocking); ours would keep the pipe open.
+    if (fifo) closeSync(fifo.readFd);
+    this.pipeFd = fifo?.writeFd;
     createInterface({ input: this.child.stderr! }).on('line', (line) => {
       options.logger.info('restore stderr', { line: line.slice(0, 4096) });
       this.stderrTail.push(line.slice(0, 1024));
@@ -34,14 +58,16 @@ export class ProcessSink extends Writable {
     });
     this.exited = new Promise((resolve) => this.child.on('close', (code, signal) => resolve({ code, signal })));
     this.child.on('error', (error) => this.destroy(new RestoreCommandError(`could not start ${command}: ${error.message}`, null)));
-    this.child.stdin!.on('error', () => undefined); // EPIPE surfaces through the exit status instead
+    this.child.stdin?.on('error', () => undefined); // EPIPE surfaces through the exit status instead
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
-    if (this.child.exitCode !== null)
-      return done(
-        new RestoreCommandError(`restore command exited with status ${this.child.exitCode} before reading all data`, this.child.exitCode),
-      );
+    if (this.child.exitCode !== null) return done(this.exitedEarly(this.child.exitCode));
+    if (this.pipeFd !== undefined) {
+      // Blocking writes on libuv's thread pool; EPIPE when the command has gone.
+      writeAll(this.pipeFd, chunk, (error) => (error ? void this.exitStatusError().then(done) : done()));
+      return;
+    }
     if (this.child.stdin!.write(chunk)) return done();
     // The command may exit instead of draining (e.g. it rejected its input): never wait forever.
     const stdin = this.child.stdin!;
@@ -51,18 +77,39 @@ export class ProcessSink extends Writable {
     };
     const onClose = (code: number | null) => {
       stdin.off('drain', onDrain);
-      done(new RestoreCommandError(`restore command exited with status ${code} before reading all data`, code));
+      done(this.exitedEarly(code));
     };
     stdin.once('drain', onDrain);
     this.child.once('close', onClose);
   }
 
   override _final(done: (error?: Error | null) => void): void {
-    this.child.stdin!.end();
-    this.exited.then(({ code, signal }) => {
-      if (code === 0) return done();
-      done(new RestoreCommandError(`restore command ${signal ? `was killed by ${signal}` : `exited with status ${code}`}`, code));
-    });
+    this.closeAndWait().then(() => done(), done);
+  }
+
+  /** Ends the command's input (EOF) and resolves when it exits 0; used directly when a thread wrote to pipeFd. */
+  async closeAndWait(): Promise<void> {
+    this.closePipe();
+    this.child.stdin?.end();
+    const { code, signal } = await this.exited;
+    if (code !== 0)
+      throw new RestoreCommandError(`restore command ${signal ? `was killed by ${signal}` : `exited with status ${code}`}`, code);
+  }
+
+  /** The error for a command that stopped reading: its exit status, once it has exited. */
+  async exitStatusError(): Promise<RestoreCommandError> {
+    const { code } = await this.exited;
+    return this.exitedEarly(code);
+  }
+
+  private exitedEarly(code: number | null): RestoreCommandError {
+    return new RestoreCommandError(`restore command exited with status ${code} before reading all data`, code);
+  }
+
+  private closePipe(): void {
+    if (this.pipeFd === undefined) return;
+    closeSync(this.pipeFd);
+    this.pipeFd = undefined;
   }
 
   override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
@@ -73,6 +120,34 @@ export class ProcessSink extends Writable {
         /* already gone */
       }
     }
+    // After the kill: a thread blocked writing to the pipe gets EPIPE, not a reader that never comes.
+    this.closePipe();
     done(error);
+  }
+}
+
+function writeAll(fd: number, chunk: Buffer, done: (error?: Error | null) => void): void {
+  write(fd, chunk, (error, written) => {
+    if (error || written === chunk.length) return done(error);
+    writeAll(fd, chunk.subarray(written), done);
+  });
+}
+
+/**
+ * A named pipe opened at both ends, then unlinked: the read end (non-blocking, so opening it does not
+ * wait for a writer) becomes the command's stdin, the write end stays blocking for the writer.
+ */
+function openFifo(logger: Logger): { readFd: number; writeFd: number } | undefined {
+  const dir = mkdtempSync(join(tmpdir(), 'silo-restore-'));
+  try {
+    const path = join(dir, 'stdin');
+    execFileSync('mkfifo', ['-m', '600', path], { stdio: 'ignore' });
+    const readFd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    return { readFd, writeFd: openSync(path, constants.O_WRONLY) };
+  } catch (error) {
+    logger.warn('no FIFO for the restore command; writing through a socket pair instead', { error: (error as Error).message });
+    return undefined;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { AgeDataDamagedError, AgeKeyError, parseIdentities, parseRecipient, type AgeIdentity } from '../age/age-keys.js';
 import { buildHeader, parseHeaderFor, payloadKey } from '../age/age-header.js';
 import { CRYPTO_THREAD_SOURCE } from './crypto-thread-source.js';
@@ -29,12 +30,33 @@ export interface CryptoThreadStageOptions {
   readonly recipientFingerprints?: readonly string[];
   /** Called with the bytes output so far, after each output. */
   readonly onProgress?: (bytesOut: number) => void;
+  /**
+   * Decryption into a restore command: the thread decompresses and writes the output to this pipe
+   * itself, and nothing comes out of the stage's readable side (decision 0042). `verify` sees the
+   * digest before the thread writes the last buffer it held back; throwing there keeps it back.
+   */
+  readonly deliver?: { readonly fd: number; readonly decompress: 'zstd' | 'none'; readonly verify: (sha256: string) => void };
 }
+
+/** The thread's delivery failed: writing to the command's pipe (`write`, e.g. EPIPE) or decompressing (`decompress`). */
+export class DeliveryError extends Error {
+  constructor(
+    readonly stage: 'write' | 'decompress',
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+    this.name = 'DeliveryError';
+  }
+}
+
+const zstdBindingPath = () => createRequire(import.meta.url).resolve('zstd-napi/binding.js');
 
 type Reply =
   | { t: 'out'; out?: Uint8Array; back?: ArrayBuffer }
   | { t: 'end'; out?: Uint8Array; sha256?: string }
-  | { t: 'error'; message: string; age: boolean };
+  | { t: 'committed' }
+  | { t: 'error'; message: string; age: boolean; code?: string; stage?: 'write' | 'decompress' };
 
 /**
  * age encryption or decryption and SHA256, on a worker thread so they do not
@@ -49,6 +71,8 @@ export class CryptoThreadStage extends Transform {
   bytesOut = 0;
   private readonly identities?: AgeIdentity[];
   private worker?: Worker;
+  /** Delivering only: the thread that decompresses and writes to the restore command. */
+  private deliverer?: Worker;
   private batch?: Buffer;
   private batchLength = 0;
   private readonly free: Buffer[] = [];
@@ -69,6 +93,8 @@ export class CryptoThreadStage extends Transform {
       options.recipients.forEach(parseRecipient);
     }
     if (options.identity !== undefined) this.identities = parseIdentities(options.identity);
+    // Delivering, the readable side carries nothing; flowing, it still ends, so a pipeline can finish on it.
+    if (options.deliver) this.resume();
   }
 
   /** Hex SHA256 of the digested side; available once the stream has ended. */
@@ -82,13 +108,28 @@ export class CryptoThreadStage extends Transform {
     return this.options.digest === 'input' ? this.bytesIn : this.bytesOut;
   }
 
-  private start(): Worker {
+  private spawnThread(role: string): Worker {
     const worker = new Worker(CRYPTO_THREAD_SOURCE, { eval: true, execArgv: [], stdout: false, stderr: false });
     worker.on('message', (reply: Reply) => this.onReply(reply));
     worker.on('error', (error) => this.destroy(error));
     worker.on('exit', (code) => {
-      if (!this.finished && !this.destroyed) this.destroy(new Error(`the crypto thread exited unexpectedly (code ${code})`));
+      if (!this.finished && !this.destroyed) this.destroy(new Error(`the ${role} thread exited unexpectedly (code ${code})`));
     });
+    return worker;
+  }
+
+  /** Delivering: a second thread decompresses and writes to the command, fed by the crypto thread over a channel. */
+  private startDelivery(deliver: NonNullable<CryptoThreadStageOptions['deliver']>): MessagePort {
+    const { port1, port2 } = new MessageChannel();
+    this.deliverer = this.spawnThread('delivery');
+    const zstdBinding = deliver.decompress === 'zstd' ? zstdBindingPath() : undefined;
+    this.deliverer.postMessage({ t: 'init-delivery', port: port2, fd: deliver.fd, decompress: deliver.decompress, zstdBinding }, [port2]);
+    return port1;
+  }
+
+  private start(): Worker {
+    const worker = this.spawnThread('crypto');
+    const forward = this.options.deliver && this.startDelivery(this.options.deliver);
     const mode = this.options.recipients ? 'seal' : this.identities ? 'open' : 'none';
     let key: Buffer | undefined;
     let prefix: Buffer | undefined;
@@ -98,7 +139,15 @@ export class CryptoThreadStage extends Transform {
       key = payloadKey(fileKey, nonce);
       prefix = Buffer.concat([header, nonce]);
     }
-    worker.postMessage({ t: 'init', mode, key, hashInput: this.options.digest === 'input', hashOutput: this.options.digest === 'output' });
+    const init = {
+      t: 'init',
+      mode,
+      key,
+      hashInput: this.options.digest === 'input',
+      hashOutput: this.options.digest === 'output',
+      forward,
+    };
+    worker.postMessage(init, forward ? [forward] : []);
     this.worker = worker;
     if (prefix) this.post({ t: 'emit', buf: new Uint8Array(prefix) });
     return worker;
@@ -113,21 +162,19 @@ export class CryptoThreadStage extends Transform {
 
   private onReply(reply: Reply): void {
     if (this.destroyed) return;
-    if (reply.t === 'error') {
-      // The thread opens payload chunks only after the header opened: an age error there is damaged data.
-      this.destroy(reply.age ? new AgeDataDamagedError(reply.message) : new Error(`crypto thread: ${reply.message}`));
-      return;
-    }
-    if (reply.out?.byteLength) {
+    if (reply.t === 'error') return this.fail(threadError(reply));
+    if (reply.t !== 'committed' && reply.out?.byteLength) {
       const out = Buffer.from(reply.out.buffer, reply.out.byteOffset, reply.out.byteLength);
       this.bytesOut += out.length;
       this.push(out);
       this.options.onProgress?.(this.bytesOut);
     }
-    if (reply.t === 'end') {
+    if (reply.t === 'end' && this.options.deliver) return this.commit(reply.sha256!);
+    if (reply.t === 'end' || reply.t === 'committed') {
       this.finished = true;
-      this.digestHex = reply.sha256;
+      this.digestHex ??= reply.t === 'end' ? reply.sha256 : undefined;
       void this.worker?.terminate();
+      void this.deliverer?.terminate();
       const done = this.ending!;
       this.ending = undefined;
       done();
@@ -137,6 +184,28 @@ export class CryptoThreadStage extends Transform {
     if (reply.back && this.free.length < MAX_IN_FLIGHT) this.free.push(Buffer.from(reply.back));
     if (this.inFlight === 0 && !this.ending) this.worker?.unref();
     this.release();
+  }
+
+  /** An error while _flush waits goes through its callback, as a Transform's flush errors must; else it destroys. */
+  private fail(error: Error): void {
+    const ending = this.ending;
+    this.ending = undefined;
+    void this.worker?.terminate();
+    void this.deliverer?.terminate();
+    if (ending) ending(error);
+    else this.destroy(error);
+  }
+
+  /** Delivering: the thread writes what it held back only once the digest passed `verify`. */
+  private commit(sha256: string): void {
+    this.digestHex = sha256;
+    try {
+      this.options.deliver!.verify(sha256);
+    } catch (error) {
+      this.fail(error as Error);
+      return;
+    }
+    this.deliverer!.postMessage({ t: 'commit' });
   }
 
   /**
@@ -210,6 +279,14 @@ export class CryptoThreadStage extends Transform {
 
   override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
     void this.worker?.terminate();
+    void this.deliverer?.terminate();
     done(error);
   }
+}
+
+/** The thread opens payload chunks only after the header opened: an age error there is damaged data. */
+function threadError(reply: { message: string; age: boolean; code?: string; stage?: 'write' | 'decompress' }): Error {
+  if (reply.age) return new AgeDataDamagedError(reply.message);
+  if (reply.stage) return new DeliveryError(reply.stage, reply.message, reply.code);
+  return new Error(`crypto thread: ${reply.message}`);
 }

@@ -69,13 +69,15 @@ export interface AgeEncryption {
 }
 
 /**
- * An S3-compatible object store for physical backups. Objects go to `<path>/<cluster>/<backup-name>/<backup-id>/`. Credentials are mounted only into the short-lived backup and restore Jobs.
+ * An object store for physical backups: S3 or S3-compatible (`bucket` and the S3 fields beside it), Azure Blob Storage (`azure`) or Google Cloud Storage (`gcs`); exactly one of the three. Objects go to `<path>/<cluster>/<backup-name>/<backup-id>/`. Credentials are mounted only into the short-lived backup and restore Jobs.
  */
 export interface ObjectStore {
   /**
-   * Bucket name, following S3 naming rules.
+   * S3 bucket name, following S3 naming rules. Set it for an S3 store; leave it out with azure or gcs.
+   *
+   * @default - not set
    */
-  bucket: string;
+  bucket?: string;
   /**
    * Key prefix inside the bucket, without leading or trailing slash.
    *
@@ -127,6 +129,8 @@ export interface ObjectStore {
    * @default false
    */
   inheritFromIAMRole?: boolean;
+  azure?: AzureBlobStore;
+  gcs?: GcsStore;
   compression?: Compression;
   encryption?: Encryption;
 }
@@ -151,6 +155,69 @@ export interface S3Credentials {
   accessKeyId: SecretKeySelector;
   secretAccessKey: SecretKeySelector;
   sessionToken?: SecretKeySelector;
+}
+/**
+ * Azure Blob Storage (or Azurite) instead of S3. The S3 fields beside it (endpoint, region, credentials, ...) stay unset; path, compression and encryption apply as for S3.
+ *
+ * @default - not set
+ */
+export interface AzureBlobStore {
+  /**
+   * Blob container.
+   */
+  container: string;
+  /**
+   * Storage account. Needed with credentials.accountKey; the endpoint defaults to https://<storageAccount>.blob.core.windows.net.
+   *
+   * @default - not set
+   */
+  storageAccount?: string;
+  /**
+   * Blob service URL, for Azurite or a private endpoint, e.g. http://azurite:10000/devstoreaccount1.
+   *
+   * @default - not set
+   */
+  endpoint?: string;
+  credentials: AzureCredentials;
+}
+/**
+ * Exactly one of a connection string or a shared account key, each a Secret key.
+ */
+export interface AzureCredentials {
+  connectionString?: SecretKeySelector;
+  accountKey?: SecretKeySelector;
+}
+/**
+ * Google Cloud Storage (or fake-gcs-server) instead of S3. The S3 fields beside it stay unset; path, compression and encryption apply as for S3.
+ *
+ * @default - not set
+ */
+export interface GcsStore {
+  /**
+   * GCS bucket name.
+   */
+  bucket: string;
+  /**
+   * JSON API endpoint other than Google's, e.g. fake-gcs-server's http://gcs:4443.
+   *
+   * @default - not set
+   */
+  endpoint?: string;
+  /**
+   * Project of the bucket.
+   *
+   * @default - not set
+   */
+  projectId?: string;
+  credentials?: GcsCredentials;
+}
+/**
+ * A service-account JSON key in a Secret. Omit it to use the Application Default Credentials of the Job's Pod (GKE Workload Identity) or, with an emulator endpoint, no authentication.
+ *
+ * @default - not set
+ */
+export interface GcsCredentials {
+  serviceAccount: SecretKeySelector;
 }
 
 /**

@@ -98,8 +98,8 @@ const WORKER_PREFIX: Partial<Record<Reason, string>> = {
 };
 
 const WORKER_FIX: Partial<Record<Reason, string>> = {
-  [REASON.ObjectStoreAuthFailed]: 'check the Secret keys named in objectStore.credentials',
-  [REASON.ObjectStoreBucketNotFound]: 'create the bucket or fix objectStore.bucket',
+  [REASON.ObjectStoreAuthFailed]: 'check the Secret keys named in objectStore.credentials (azure.credentials, gcs.credentials)',
+  [REASON.ObjectStoreBucketNotFound]: 'create the bucket (or container) or fix objectStore.bucket, azure.container or gcs.bucket',
   [REASON.DeadlineExceeded]: 'raise spec.deadlineSeconds or find out why the stream is slow',
   [REASON.InstanceManagerTLSFailure]:
     "the Cluster's spec.certificates Secrets must hold a client certificate signed by the client CA the instance manager trusts",

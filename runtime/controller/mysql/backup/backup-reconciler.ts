@@ -314,9 +314,9 @@ class BackupPass {
     return { requeueAfterMs: RUNNING_REQUEUE_MS };
   }
 
-  /** destinationPath is s3://bucket/<prefix>/; the keys follow from it (object-layout.ts). */
+  /** destinationPath is <scheme>://<bucket>/<prefix>/ (s3, gs or azure); the keys follow from it (object-layout.ts). */
   private location() {
-    const prefix = String(this.status?.destinationPath ?? '').replace(/^s3:\/\/[^/]+\//, '');
+    const prefix = String(this.status?.destinationPath ?? '').replace(/^[a-z0-9]+:\/\/[^/]+\//, '');
     return { dataKey: `${prefix}${MYSQL_ENGINE.dataObject}`, metadataKey: `${prefix}${METADATA_OBJECT}` };
   }
 

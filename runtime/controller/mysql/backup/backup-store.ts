@@ -8,7 +8,8 @@ import type { V1EnvVar, V1Volume, V1VolumeMount } from '@kubernetes/client-node'
 import type { ObjectStore } from '../../../../src/api/common/types.js';
 import type { BackupResource, ClusterResource } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
 import { REASON, type Failure } from './backup-reasons.js';
-import { encodeCodecEnv, encodeStoreEnv, type SecretSource } from '../../../contracts/worker-env.js';
+import { encodeCodecEnv, encodeStoreEnv } from '../../../contracts/worker-env.js';
+import { storeRoot, workerStoreSpec } from './store-provider.js';
 
 export interface ResolvedStore {
   readonly store: ObjectStore;
@@ -22,7 +23,7 @@ export function resolveObjectStore(backup: BackupResource, cluster: ClusterResou
   const name = (cluster.metadata as { name?: string }).name;
   return {
     reason: REASON.ObjectStoreMissing,
-    message: `no object store configured: neither the Backup's spec.objectStore nor Cluster ${name}'s spec.backup.objectStore is set; add one of them (bucket, endpoint, credentials)`,
+    message: `no object store configured: neither the Backup's spec.objectStore nor Cluster ${name}'s spec.backup.objectStore is set; add one of them (bucket with endpoint and credentials for S3, or azure, or gcs)`,
   };
 }
 
@@ -46,16 +47,14 @@ export function unsupportedStoreOption(resolved: ResolvedStore): Failure | undef
 
 export const STORE_CA_DIR = '/var/run/silo/store-ca';
 
-/** `s3://bucket/<prefix>` as shown in status.destinationPath. */
-export const destinationUrl = (store: ObjectStore, prefix: string): string => `s3://${store.bucket}/${prefix}`;
+/** `<root><prefix>` as shown in status.destinationPath: `s3://bucket/…`, `gs://bucket/…` or `azure://container/…` (store-provider.ts). */
+export const destinationUrl = (store: ObjectStore, prefix: string): string => `${storeRoot(store)}${prefix}`;
 
 /** Env, volumes and mounts that give the worker the store; credentials only as secretKeyRef (runtime/contracts/worker-env.ts). */
 export function storeEnv(store: ObjectStore): { env: V1EnvVar[]; volumes: V1Volume[]; mounts: V1VolumeMount[] } {
-  const ref = (r?: { name: string; key: string }): SecretSource | undefined =>
-    r ? { secretKeyRef: { name: r.name, key: r.key } } : undefined;
-  const credentials = store.credentials && !store.inheritFromIAMRole ? store.credentials : undefined;
   const volumes: V1Volume[] = [];
   const mounts: V1VolumeMount[] = [];
+  // endpointCA is an S3 field: admission refuses it beside azure or gcs.
   if (store.endpointCA) {
     volumes.push({
       name: 'store-ca',
@@ -64,19 +63,7 @@ export function storeEnv(store: ObjectStore): { env: V1EnvVar[]; volumes: V1Volu
     mounts.push({ name: 'store-ca', mountPath: STORE_CA_DIR, readOnly: true });
   }
   const env: V1EnvVar[] = [
-    ...encodeStoreEnv({
-      type: 's3',
-      bucket: store.bucket,
-      endpoint: store.endpoint,
-      region: store.region ?? 'us-east-1',
-      forcePathStyle: store.forcePathStyle ?? false,
-      insecure: store.insecure ?? false,
-      storageClass: store.storageClass,
-      accessKeyId: ref(credentials?.accessKeyId),
-      secretAccessKey: ref(credentials?.secretAccessKey),
-      sessionToken: ref(credentials?.sessionToken),
-      caFile: store.endpointCA ? `${STORE_CA_DIR}/ca.crt` : undefined,
-    }),
+    ...encodeStoreEnv(workerStoreSpec(store, store.endpointCA ? `${STORE_CA_DIR}/ca.crt` : undefined)),
     ...encodeCodecEnv({
       compression: { algorithm: store.compression?.algorithm ?? 'zstd', level: store.compression?.level },
       ageRecipients: store.encryption?.age.recipients,

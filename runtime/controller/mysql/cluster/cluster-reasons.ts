@@ -124,9 +124,12 @@ export const RECOVERY_REASON_TABLE = {
   ObjectStoreUnreachable: { sentence: 'the object store could not be reached', fix: 'check the endpoint and the network path' },
   ObjectStoreAccessDenied: {
     sentence: 'the object store refused the credentials',
-    fix: 'check the Secret keys named in objectStore.credentials and their permissions on the bucket',
+    fix: 'check the Secret keys named in objectStore.credentials (azure.credentials, gcs.credentials) and their permissions on the bucket',
   },
-  ObjectStoreBucketNotFound: { sentence: 'the bucket does not exist', fix: 'fix objectStore.bucket (and endpoint)' },
+  ObjectStoreBucketNotFound: {
+    sentence: 'the bucket does not exist',
+    fix: 'fix objectStore.bucket, azure.container or gcs.bucket (and the endpoint)',
+  },
   ObjectStoreFailed: { sentence: 'the object store answered with an error', fix: 'check the object store; recovery is retried' },
   // Reported by the restore worker
   StoredDataDamaged: {

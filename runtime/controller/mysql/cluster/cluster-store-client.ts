@@ -6,7 +6,7 @@
  */
 import type { ObjectStore as ObjectStoreSpec } from '../../../../src/api/common/types.js';
 import type { ObjectStore } from '../../../objectstore/object-store.js';
-import { createObjectStore } from '../../../objectstore/store-factory.js';
+import { createObjectStore, type ObjectStoreConfig } from '../../../objectstore/store-factory.js';
 import type { KubeClient } from '../../kube/client.js';
 
 async function secretValue(
@@ -21,18 +21,29 @@ async function secretValue(
   return Buffer.from(value, 'base64').toString('utf8');
 }
 
-/** Builds a client for `spec` with the credentials its Secrets (in `namespace`) hold. */
-export async function openObjectStore(client: KubeClient, namespace: string, spec: ObjectStoreSpec): Promise<ObjectStore> {
+/** The store's client configuration with the values of its Secrets; each provider reads only its own fields. */
+async function storeConfig(client: KubeClient, namespace: string, spec: ObjectStoreSpec): Promise<ObjectStoreConfig> {
+  const read = (ref?: { name: string; key: string }) => secretValue(client, namespace, ref);
+  if (spec.azure) {
+    const { container, endpoint, storageAccount, credentials } = spec.azure;
+    const [accountKey, connectionString] = await Promise.all([read(credentials.accountKey), read(credentials.connectionString)]);
+    return { type: 'azure', container, endpoint, accountName: storageAccount, accountKey, connectionString };
+  }
+  if (spec.gcs) {
+    const { bucket, endpoint, projectId, credentials } = spec.gcs;
+    // Without a key the SDK uses the operator Pod's Application Default Credentials (or none, with an emulator endpoint).
+    return { type: 'gcs', bucket, apiEndpoint: endpoint, projectId, credentials: await read(credentials?.serviceAccount) };
+  }
   const credentials = spec.inheritFromIAMRole ? undefined : spec.credentials;
   const [accessKeyId, secretAccessKey, sessionToken, ca] = await Promise.all([
-    secretValue(client, namespace, credentials?.accessKeyId),
-    secretValue(client, namespace, credentials?.secretAccessKey),
-    secretValue(client, namespace, credentials?.sessionToken),
-    secretValue(client, namespace, spec.endpointCA),
+    read(credentials?.accessKeyId),
+    read(credentials?.secretAccessKey),
+    read(credentials?.sessionToken),
+    read(spec.endpointCA),
   ]);
-  return createObjectStore({
+  return {
     type: 's3',
-    bucket: spec.bucket,
+    bucket: spec.bucket ?? '',
     endpoint: spec.endpoint,
     region: spec.region,
     forcePathStyle: spec.forcePathStyle,
@@ -41,5 +52,10 @@ export async function openObjectStore(client: KubeClient, namespace: string, spe
     accessKeyId,
     secretAccessKey,
     sessionToken,
-  });
+  };
+}
+
+/** Builds a client for `spec` (S3, Azure Blob or GCS) with the credentials its Secrets (in `namespace`) hold. */
+export async function openObjectStore(client: KubeClient, namespace: string, spec: ObjectStoreSpec): Promise<ObjectStore> {
+  return createObjectStore(await storeConfig(client, namespace, spec));
 }

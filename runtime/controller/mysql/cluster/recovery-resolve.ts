@@ -23,6 +23,7 @@ import { engineForMethod, MYSQL_ENGINE } from '../../../contracts/engines.js';
 import { backupPrefix, completedBackups, METADATA_OBJECT } from '../../../objectstore/object-layout.js';
 import { ObjectStoreError, type ObjectStore } from '../../../objectstore/object-store.js';
 import { destinationUrl } from '../backup/backup-store.js';
+import { describeBucket, storeRoot } from '../backup/store-provider.js';
 import { ANNOTATION_DELETE_REMOTE, ANNOTATION_EXPIRED, recordedStore, type BackupObject } from '../retention/remote-deletion.js';
 import { failure, isFailure, type Failure } from './cluster-reasons.js';
 import { foldersOf, PrefixScan, whyChain } from './recovery-prefix-scan.js';
@@ -68,7 +69,7 @@ export interface ResolvedRecovery {
   readonly backupID: string;
   /** The Cluster the backups were taken of (the prefix's cluster segment). */
   readonly sourceCluster: string;
-  /** `<path>/<cluster>/` in objectStore.bucket: a recovered Cluster never writes under it. */
+  /** `<path>/<cluster>/` in objectStore's bucket or container: a recovered Cluster never writes under it. */
   readonly sourcePrefix: string;
   /**
    * `metadata`: every link was read from its metadata.json and its data object's size checked.
@@ -186,7 +187,7 @@ function locate(backup: BackupResource, stores: ReadonlyArray<{ store: ObjectSto
     const prefix = backupPrefix({ path: store.path ?? '', cluster: backup.spec.cluster.name, backupName: nameOf(backup), backupId });
     if (destinationUrl(store, prefix) === recorded) return { store, from, prefix };
   }
-  const tried = stores.map(({ store, from }) => `${from} (bucket ${store.bucket}, path "${store.path ?? ''}")`);
+  const tried = stores.map(({ store, from }) => `${from} (${describeBucket(store)}, path "${store.path ?? ''}")`);
   return tried.length
     ? `its data is at ${destinationPath}, where none of ${tried.join(', ')} points`
     : `its data is at ${destinationPath}, but it has no spec.objectStore and its Cluster ${backup.spec.cluster.name} is gone or has no spec.backup.objectStore`;
@@ -387,8 +388,8 @@ export function destinationOverlapsSource(
   recovery: Pick<ResolvedRecovery, 'objectStore' | 'sourcePrefix'> | undefined,
 ): Failure | undefined {
   const store = destination.objectStore;
-  // The bucket alone decides, not the endpoint: two spellings of one endpoint must not slip through.
-  if (!store || !recovery || store.bucket !== recovery.objectStore.bucket) return undefined;
+  // The provider and bucket alone decide, not the endpoint: two spellings of one endpoint must not slip through.
+  if (!store || !recovery || storeRoot(store) !== storeRoot(recovery.objectStore)) return undefined;
   const mine = clusterPrefix(store.path, destination.clusterName);
   const source = recovery.sourcePrefix;
   if (!mine.startsWith(source) && !source.startsWith(mine)) return undefined;

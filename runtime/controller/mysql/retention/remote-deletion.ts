@@ -9,6 +9,7 @@
 import type { ObjectStore } from '../../../../src/api/common/types.js';
 import type { BackupResource } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
 import { backupPrefix } from '../../../objectstore/object-layout.js';
+import { describeBucket, isStoreSpec, storeRoot } from '../backup/store-provider.js';
 import { withFinalizer } from '../../kube/finalizers.js';
 import type { KubeObject } from '../../reconciler.js';
 
@@ -50,8 +51,8 @@ export function recordedStore(backup: BackupObject): ObjectStore | undefined {
   const raw = backup.metadata.annotations?.[ANNOTATION_REMOTE_STORE];
   if (!raw) return undefined;
   try {
-    const store = JSON.parse(raw) as ObjectStore;
-    return typeof store?.bucket === 'string' ? store : undefined;
+    const store: unknown = JSON.parse(raw);
+    return isStoreSpec(store) ? store : undefined;
   } catch {
     return undefined;
   }
@@ -62,7 +63,7 @@ export type PrefixResult = { prefix: string } | { problem: string };
 
 /**
  * The key prefix holding a backup: from status.destinationPath (what the
- * Backup reconciler wrote, `s3://<bucket>/<prefix>/`), else from the object
+ * Backup reconciler wrote, `s3://<bucket>/<prefix>/`, `gs://…` or `azure://<container>/…`), else from the object
  * layout. A destination in another bucket than the resolved store is refused:
  * the prune Job would be deleting with the wrong credentials, in the wrong place.
  */
@@ -70,10 +71,10 @@ export function prefixOf(backup: BackupObject, store: ObjectStore, cluster: stri
   const status = backup.status ?? {};
   if (!status.backupId) return { problem: 'it has no status.backupId, so nothing of it was stored' };
   if (status.destinationPath) {
-    const root = `s3://${store.bucket}/`;
+    const root = storeRoot(store);
     if (!status.destinationPath.startsWith(root)) {
       return {
-        problem: `its status.destinationPath ${status.destinationPath} is not in bucket ${store.bucket} of the object store it resolves to now; delete the objects by hand`,
+        problem: `its status.destinationPath ${status.destinationPath} is not in ${describeBucket(store)} of the object store it resolves to now; delete the objects by hand`,
       };
     }
     const prefix = status.destinationPath.slice(root.length).replace(/\/*$/, '/');

@@ -415,7 +415,7 @@ describe('mysql Backup end to end (operator process, instance Pods, MinIO)', fun
     await expectFailure(
       'wrong-creds',
       'ObjectStoreAuthFailed',
-      /^the object store refused the credentials: .*check the Secret keys named in objectStore\.credentials$/,
+      /^the object store refused the credentials: .*check the Secret keys named in objectStore\.credentials \(azure\.credentials, gcs\.credentials\)$/,
     );
   });
 
@@ -424,7 +424,7 @@ describe('mysql Backup end to end (operator process, instance Pods, MinIO)', fun
     await expectFailure(
       'no-bucket',
       'ObjectStoreBucketNotFound',
-      /^the object store bucket does not exist: .*create the bucket or fix objectStore\.bucket$/,
+      /^the object store bucket does not exist: .*create the bucket \(or container\) or fix objectStore\.bucket, azure\.container or gcs\.bucket$/,
     );
   });
 
