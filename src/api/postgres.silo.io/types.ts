@@ -168,6 +168,12 @@ export interface PGBackupStatus {
    */
   completedAt?: string;
   /**
+   * When the operator found that pgBackRest's retention (expire) removed this backup set from its repository.
+   *
+   * @default - not set
+   */
+  expiredAt?: string;
+  /**
    * @default - not set
    */
   observedGeneration?: number;

@@ -13,6 +13,7 @@ export const PG_BACKUP_REASON_TABLE = {
   Queued: { sentence: 'another backup of this cluster is running; this one starts after it' },
   Running: { sentence: 'the backup Job is running pgbackrest backup on the repo host' },
   Completed: { sentence: 'pgBackRest completed the backup' },
+  Expired: { sentence: "pgBackRest's retention expired this backup set from its repository" },
   JobFailed: { sentence: 'the backup Job failed without a result', fix: 'read the Job Pod log' },
   DeadlineExceeded: {
     sentence: 'the backup Job ran past its deadline',

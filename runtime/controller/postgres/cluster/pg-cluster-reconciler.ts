@@ -18,6 +18,7 @@ import { repoStatusRow, stanzaOf, systemIdOf } from '../shared/pgbackrest-info.j
 import { RepoAgentClient } from '../shared/repo-agent-client.js';
 import { ensureInitialBackup } from './pg-initial-backup.js';
 import { runSchedules } from './pg-schedules.js';
+import { markExpiredBackups } from './pg-expired-backups.js';
 import { PGR, type PGClusterReason } from './pg-cluster-reasons.js';
 import { PGClusterScope } from './pg-cluster-scope.js';
 import { ensurePgPki } from './pg-pki.js';
@@ -145,6 +146,7 @@ class PGClusterPass {
     // A backup waits for its WAL to be archived: the initial one starts once archiving works.
     const initialBackup = archiving ? await ensureInitialBackup(scope) : undefined;
     const schedules = archiving ? await runSchedules(scope) : undefined;
+    await markExpiredBackups(scope, async () => stanzaOf((await agent.status()).info));
     const stanza = stanzaOf(info.info);
     const reason = archiving ? PGR.Ready : (scope.condition('ContinuousArchiving')!.reason as PGClusterReason);
     const status = {

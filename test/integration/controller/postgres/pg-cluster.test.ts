@@ -51,6 +51,8 @@ describe('PGCluster end to end: repo host, stanza, WAL archiving, PGBackups with
     },
     encryption: { passphrase: { name: 'pgbackrest-cipher', key: 'passphrase' } },
   });
+  /** shop's repo2: MinIO over TLS, encrypted, keeping one full backup (pgBackRest's expire after each backup). */
+  const shopRepo2 = () => ({ ...s3Repo('repo2'), retention: { full: 1 } });
   const getCluster = (name: string) => api.get<PGClusterObj>(KINDS.PGCluster, { namespace: fx.namespace, name });
   const getBackup = (name: string) => api.get<PGBackupObj>(KINDS.PGBackup, { namespace: fx.namespace, name });
   const condition = (c: PGClusterObj | undefined, type: string) => c?.status?.conditions?.find((x) => x.type === type);
@@ -117,7 +119,7 @@ describe('PGCluster end to end: repo host, stanza, WAL archiving, PGBackups with
   it('comes up: repo host and primary ready, stanza created in repo1 (volume) and repo2 (MinIO over TLS, encrypted), WAL archived', async () => {
     const spec: PGClusterSpec = {
       storage: { size: '1Gi' },
-      backups: { pgbackrest: { repos: [{ name: 'repo1', volume: { volumeClaimSpec: { size: '1Gi' } } }, s3Repo('repo2')] } },
+      backups: { pgbackrest: { repos: [{ name: 'repo1', volume: { volumeClaimSpec: { size: '1Gi' } } }, shopRepo2()] } },
     };
     await api.create(KINDS.PGCluster, { metadata: { name: 'shop', namespace: fx.namespace }, spec });
     const c = await waitFor(
@@ -234,10 +236,10 @@ describe('PGCluster end to end: repo host, stanza, WAL archiving, PGBackups with
     expect(await getBackup('shop-denied')).to.equal(undefined);
   });
 
-  it('overlapping per-minute schedules (incremental on repo1, full on repo2) each create PGBackups that all succeed, in turn', async () => {
+  it('overlapping per-minute schedules (incremental on repo1, full on repo2) each create PGBackups that all succeed, in turn; retention expires older fulls', async () => {
     const withSchedules = (schedules: boolean) => [
       { name: 'repo1', volume: { volumeClaimSpec: { size: '1Gi' } }, ...(schedules ? { schedules: { incremental: '* * * * *' } } : {}) },
-      { ...s3Repo('repo2'), ...(schedules ? { schedules: { full: '* * * * *' } } : {}) },
+      { ...shopRepo2(), ...(schedules ? { schedules: { full: '* * * * *' } } : {}) },
     ];
     await api.patch(
       KINDS.PGCluster,
@@ -282,6 +284,18 @@ describe('PGCluster end to end: repo host, stanza, WAL archiving, PGBackups with
     expect(runs.filter((b) => b.schedule === 'repo2-full' && b.phase === 'completed').every((b) => b.type === 'full')).to.equal(true);
     const events = (await fx.core.listNamespacedEvent({ namespace: fx.namespace, fieldSelector: 'involvedObject.name=shop' })).items;
     expect(events.map((e) => e.reason)).to.include('ScheduledBackup');
+    // repo2 keeps one full: the fulls before the newest were expired by pgBackRest, and their PGBackups say so.
+    const expired = await waitFor(
+      'shop-repo2 marked expired',
+      async () => {
+        const b = await getBackup('shop-repo2');
+        return b?.status?.expiredAt ? b : undefined;
+      },
+      90_000,
+    );
+    expect(expired.status!.conditions!.find((c) => c.type === 'Expired')).to.include({ status: 'True', reason: 'Expired' });
+    expect(expired.status!.conditions!.find((c) => c.type === 'Ready')).to.include({ status: 'False' });
+    expect((await getBackup('shop-initial'))!.status!.expiredAt, 'repo1 has no retention').to.equal(undefined);
   });
 
   it("a repository path that holds another cluster's stanza is refused with StanzaMismatch, and nothing is written there", async () => {
