@@ -1,0 +1,101 @@
+/**
+ * A PGBackup survives its operator: the operator is SIGKILLed while the backup Job runs, a new one
+ * takes over, and the PGBackup ends completed with its fields from `pgbackrest info` (the Job and
+ * the repo host never needed the operator), never a success without the set in the repository.
+ */
+import { execFileSync } from 'node:child_process';
+import { expect } from 'chai';
+import { CustomObjects } from '../../../../runtime/controller/kube/custom-objects.js';
+import { KINDS } from '../../../../runtime/controller/kube/kinds.js';
+import type { KubeObject } from '../../../../runtime/controller/reconciler.js';
+import type { PGBackupStatus, PGClusterSpec, PGClusterStatus } from '../../../../src/api/postgres.silo.io/types.js';
+import { pgBin } from '../../../stack/components/postgres.js';
+import { useStack } from '../../../stack/mocha.js';
+import { startOperator, type OperatorProcess } from '../../../support/operator-process.js';
+import { useKube, waitFor } from '../../kube/fixture.js';
+
+useStack('kube', 'kubelet');
+type PGClusterObj = KubeObject & { status?: PGClusterStatus };
+type PGBackupObj = KubeObject & { status?: PGBackupStatus };
+
+describe('PGBackup: the operator killed mid-backup', function () {
+  this.timeout(600_000);
+  const fx = useKube('pg-restart', { withKubelet: false });
+  let api: CustomObjects;
+  let operator: OperatorProcess | undefined;
+  const start = () => startOperator({ watchNamespaces: [fx.namespace], leaderElectionId: `pg-restart-${fx.namespace}` });
+
+  before(async () => {
+    api = new CustomObjects(fx.kc);
+    operator = await start();
+  });
+  after(async function () {
+    if (operator && this.currentTest?.state === 'failed') console.log(operator.logs().slice(-6000));
+    await operator?.stop();
+  });
+
+  it('a full backup started under one operator completes under the next, with its status from pgbackrest info', async () => {
+    const spec: PGClusterSpec = {
+      storage: { size: '2Gi' },
+      backups: { pgbackrest: { initialBackup: false, repos: [{ name: 'repo1', volume: { volumeClaimSpec: { size: '2Gi' } } }] } },
+    };
+    await api.create(KINDS.PGCluster, { metadata: { name: 'ledger', namespace: fx.namespace }, spec });
+    const c = await waitFor(
+      'PGCluster ledger Ready',
+      async () => {
+        const got = await api.get<PGClusterObj>(KINDS.PGCluster, { namespace: fx.namespace, name: 'ledger' });
+        return got?.status?.phase === 'Ready' ? got : undefined;
+      },
+      300_000,
+    );
+    // Enough data that the backup runs for a while: about 400 MB of incompressible rows.
+    const secret = await fx.core.readNamespacedSecret({ namespace: fx.namespace, name: 'ledger-pguser-postgres' });
+    const password = Buffer.from(secret.data!.password, 'base64').toString('utf8');
+    execFileSync(
+      pgBin('psql'),
+      [
+        '-X',
+        '-q',
+        '-h',
+        c.status!.primary!.podIP!,
+        '-U',
+        'postgres',
+        '-d',
+        'postgres',
+        '-c',
+        'CREATE TABLE entries AS SELECT g AS id, md5(random()::text) || md5(random()::text) || md5(random()::text) AS note FROM generate_series(1, 3000000) g',
+      ],
+      { env: { ...process.env, PGPASSWORD: password }, timeout: 300_000 },
+    );
+    await api.create(KINDS.PGBackup, {
+      metadata: { name: 'ledger-full', namespace: fx.namespace },
+      spec: { cluster: { name: 'ledger' }, repoName: 'repo1', type: 'full', options: ['--process-max=1', '--compress-level=6'] },
+    });
+    await waitFor(
+      'ledger-full running',
+      async () =>
+        (await api.get<PGBackupObj>(KINDS.PGBackup, { namespace: fx.namespace, name: 'ledger-full' }))?.status?.phase === 'running',
+      120_000,
+    );
+    await operator!.kill();
+    const killedWhileRunning = !(await fx.batch.readNamespacedJob({ namespace: fx.namespace, name: 'ledger-full-pgbackrest' })).status
+      ?.succeeded;
+    operator = await start();
+    const b = await waitFor(
+      'ledger-full finished under the new operator',
+      async () => {
+        const got = await api.get<PGBackupObj>(KINDS.PGBackup, { namespace: fx.namespace, name: 'ledger-full' });
+        return got?.status?.phase === 'completed' || got?.status?.phase === 'failed' ? got : undefined;
+      },
+      300_000,
+    );
+    console.log(`      the operator was killed ${killedWhileRunning ? 'while the Job ran' : 'after the Job had already succeeded'}`);
+    expect(b.status!.phase, b.status!.message).to.equal('completed');
+    expect(b.status).to.include({ type: 'full', repo: 'repo1' });
+    expect(b.status!.label).to.match(/^\d{8}-\d{6}F$/);
+    expect(b.status!.databaseSizeBytes).to.be.greaterThan(300_000_000);
+    // The lock was released: the cluster holds no backup lock.
+    const cluster = await api.get<PGClusterObj>(KINDS.PGCluster, { namespace: fx.namespace, name: 'ledger' });
+    expect(cluster!.metadata!.annotations?.['postgres.silo.io/backup-lock']).to.equal(undefined);
+  });
+});
