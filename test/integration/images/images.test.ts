@@ -13,6 +13,7 @@ import type { ClusterResource } from '../../../src/api/mysql.cloudnative-mysql.i
 import { generateAgeKeyPair } from '../../../runtime/datapath/age/age-keys.js';
 import { defaultInstanceSecrets, instancePod } from '../../../runtime/controller/mysql/cluster/instance-pod.js';
 import { INSTANCE_MANAGER_PORT } from '../../../runtime/contracts/instance-manager-protocol.js';
+import { INSTANCE_FS_GROUP } from '../../../runtime/contracts/instance-pod.js';
 import { mariadbInstance, mariadbSql, type MariadbInstance } from '../../stack/components/mariadb.js';
 import { checksumTables, seedDataset } from '../../stack/datasets/mariadb-seed.js';
 import { useStack } from '../../stack/mocha.js';
@@ -35,7 +36,7 @@ const stack = useStack('mariadb', 'minio');
 
 /** The uids the images run as (images/Containerfile). */
 const SILO_UID = 65532;
-const MYSQL_UID = 999;
+const MYSQL_UID = INSTANCE_FS_GROUP;
 
 const envFlags = (env: Record<string, string>) => Object.entries(env).flatMap(([name, value]) => ['-e', `${name}=${value}`]);
 
@@ -201,7 +202,8 @@ describe('the images users run (npm run images), with podman', function () {
       const host: PodOnHost = {
         ip,
         dir,
-        uid: MYSQL_UID,
+        // The Pod's fsGroup owns its volumes, as the kubelet would arrange.
+        uid: pod.spec!.securityContext!.fsGroup!,
         claims: { [`${name}-1`]: claim },
         secrets: {
           [secrets.serverTLS]: { 'tls.crt': pki.serverCert, 'tls.key': pki.serverKey },
