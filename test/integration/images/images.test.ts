@@ -2,7 +2,7 @@
 // stack's MinIO and MariaDB on the host network. The silo image streams a mariadb-dump to MinIO and back; the
 // mysql-instance image runs an instance Pod exactly as the Cluster reconciler renders it (instance-pod.ts),
 // serves a physical backup to the silo image's worker, and recovers that backup into a new volume that it
-// then serves. The tests fail, never skip, when an image was not built: .ci/run builds them first.
+// then serves. The stack's `images` component builds them; a test fails, never skips, when one is missing.
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -32,7 +32,8 @@ import { createPki, type Pki } from '../../support/pki.js';
 import { lastJson } from '../../support/silo-cli.js';
 import { minioWorkerEnv, workerProcessEnv } from '../../support/worker-store-env.js';
 
-const stack = useStack('mariadb', 'minio');
+// `images` builds them first (test/stack/components/images.ts): the checkout under test, cached by buildah.
+const stack = useStack('mariadb', 'minio', 'images');
 
 /** The uids the images run as (images/Containerfile). */
 const SILO_UID = 65532;
