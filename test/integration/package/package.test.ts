@@ -1,5 +1,5 @@
 // The construct package as a cdk8s user gets it (decision 0152): `npm pack`, then a fresh cdk8s app installs
-// the tarball (offline, from the npm cache, with its own cdk8s and constructs), type-checks the README's
+// the tarball (from the npm cache where it can: --prefer-offline; with its own cdk8s and constructs), type-checks the README's
 // example against the shipped declarations, and synthesizes it. The runtime's SDKs must stay out of its tree.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -75,7 +75,7 @@ describe('the construct package (npm pack) in a fresh cdk8s app', function () {
       'npm',
       [
         'install',
-        '--offline',
+        '--prefer-offline',
         '--no-audit',
         '--no-fund',
         tarball,
