@@ -46,7 +46,7 @@ build() {
   buildah bud --quiet --layers --pull=never --timestamp "$epoch" --target "$target" -f "$repo/images/Containerfile" \
     --build-arg "NODE_VERSION=$NODE_VERSION" --build-arg "BASE_IMAGE=$BASE_IMAGE" \
     --build-arg "MARIADB_SERIES=$MARIADB_SERIES" --build-arg "ZSTD_SERIES=$ZSTD_SERIES" \
-    --build-arg "SILO_VERSION=$SILO_VERSION" --build-arg "SILO_REVISION=$revision" \
+    --build-arg "SILO_VERSION=$SILO_VERSION" --build-arg "SILO_REVISION=$revision" --build-arg "SOURCE_DATE_EPOCH=$epoch" \
     -v /etc/ssl/certs:/run/host-certs:ro -v "$npmrc:/usr/local/etc/npmrc:ro" -v "$HOME/.npm:/root/.npm" \
     -t "$name" "$repo" >/dev/null
   local seconds=$(($(date +%s) - t0)) size
