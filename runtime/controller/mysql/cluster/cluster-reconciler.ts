@@ -22,6 +22,7 @@ import { ensureUserSecrets } from './cluster-users.js';
 import { checkClusterDestination } from './cluster-destination.js';
 import { applyInstancePlan } from './cluster-instances.js';
 import { planInstances, serialOf, type ObservedInstance } from './instance-plan.js';
+import { mayFindPreviousCluster, PREVIOUS_CLUSTER_POLL_MS, previousClusterLeftovers, waitingMessage } from './previous-cluster.js';
 import { instanceNameFor } from './instance-pvc.js';
 import { validateRecoverySpec } from './recovery-resolve.js';
 
@@ -58,6 +59,13 @@ class ClusterPass {
     if (invalid) {
       await scope.setPhase('Failed', invalid.reason, invalid.message);
       return {};
+    }
+    if (mayFindPreviousCluster(scope)) {
+      const leftovers = await previousClusterLeftovers(scope);
+      if (leftovers.length) {
+        await scope.setPhase('Initializing', 'WaitingForPreviousCluster', waitingMessage(scope.name, leftovers));
+        return { requeueAfterMs: PREVIOUS_CLUSTER_POLL_MS };
+      }
     }
     const pki = await ensureClusterPki(scope.ctx.client, scope.cluster, { now: scope.ctx.now() });
     if (!pki.ok) {
