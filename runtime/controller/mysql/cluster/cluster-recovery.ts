@@ -11,6 +11,7 @@ import { KINDS } from '../../kube/kinds.js';
 import type { KubeObject } from '../../reconciler.js';
 import type { ClusterObject, ClusterScope } from './cluster-scope.js';
 import { openObjectStore } from './cluster-store-client.js';
+import { progressDueInMs } from './status-refresh.js';
 import { instancePvc } from './instance-pvc.js';
 import { instanceNameFor } from './instance-pvc.js';
 import { RECOVERY_CONTAINER, RECOVERY_JOB_SELECTOR, recoveryJobName, renderRecoveryJob } from './recovery-job.js';
@@ -163,6 +164,9 @@ export class RecoveryStep {
   /** Copies the worker's newest progress line into status.recovery (at most every RECOVERY_POLL_MS). */
   private async progress(podName: string | undefined): Promise<StepResult> {
     const { scope } = this;
+    // A pass woken by this step's own last write finds the progress fresh: nothing to read or write yet.
+    const dueIn = progressDueInMs(this.recovery, scope.ctx.now(), RECOVERY_POLL_MS);
+    if (dueIn) return { done: false, requeueAfterMs: dueIn };
     const log = podName
       ? await scope.ctx.client.readPodLogTail(scope.namespace, podName, RECOVERY_CONTAINER, 40).catch(() => undefined)
       : undefined;
