@@ -11,8 +11,16 @@ import type { ClusterStatus, InstanceStatus, RecoveryStatus } from '../../../../
 
 const withoutTime = (rows: readonly InstanceStatus[] | undefined) => (rows ?? []).map(({ observedAt: _at, ...row }) => row);
 
+/** JSON with every object's keys sorted: the API server hands status back with its keys in its own order. */
+const canonical = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+
 const comparable = (s: ClusterStatus) =>
-  JSON.stringify([
+  canonical([
     s.phase,
     s.phaseReason,
     s.observedGeneration,

@@ -20,6 +20,18 @@ describe('when a Cluster pass leaves the status as it is', () => {
     expect(statusUnchangedRecently(current, next, now, 9_000)).to.equal(true);
   });
 
+  it('compares content, not the order of keys (the API server returns them in its own order)', () => {
+    const reordered = current.instancesStatus.map(({ observedAt, serving, ready, role, name }) => ({
+      serving,
+      observedAt,
+      ready,
+      name,
+      role,
+    }));
+    const next = { ...current, instancesStatus: [row('db-1', at(5)), row('db-2', at(5))] };
+    expect(statusUnchangedRecently({ ...current, instancesStatus: reordered }, next, now, 9_000)).to.equal(true);
+  });
+
   it('writes when the observation is as old as the interval, or anything else changed', () => {
     const next = { ...current, instancesStatus: [row('db-1', at(9)), row('db-2', at(9))] };
     expect(statusUnchangedRecently(current, next, new Date(at(9)), 9_000), 'old').to.equal(false);
