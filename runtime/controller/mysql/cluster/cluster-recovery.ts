@@ -39,6 +39,9 @@ export const RECOVERY_POLL_MS = 5_000;
  */
 const WAITED_ON: Partial<Record<string, number>> = { ObjectStoreUnreachable: 30_000, BackupNotCompleted: 10_000 };
 
+/** Clears (merge patch: null) the reason and sentence a wait left in status.recovery, once the wait is over. */
+const NO_REFUSAL = { reason: null, message: null } as unknown as Pick<RecoveryStatus, 'reason' | 'message'>;
+
 export type StepResult = { readonly done: true } | { readonly done: false; readonly requeueAfterMs?: number };
 
 const isResolved = (r: RecoveryStatus | undefined): boolean => !!r?.backupID && !!r.chain?.length;
@@ -103,7 +106,9 @@ export class RecoveryStep {
     if (isFailure(resolved)) return this.refuse(resolved.reason, resolved.message, WAITED_ON[resolved.reason]);
     const noKey = checkDecryptionKey(resolved);
     if (noKey) return this.refuse(noKey.reason, noKey.message);
-    await scope.patchStatus({ recovery: { ...toStatus(resolved), phase: 'downloading', resolvedAt: startedAt, attempts: 1 } });
+    await scope.patchStatus({
+      recovery: { ...toStatus(resolved), phase: 'downloading', resolvedAt: startedAt, attempts: 1, ...NO_REFUSAL },
+    });
     await scope.event(
       'Normal',
       'RecoveryResolved',

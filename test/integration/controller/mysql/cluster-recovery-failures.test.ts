@@ -192,7 +192,9 @@ describe('mysql Cluster recovery: every failure surface has its reason', functio
         60_000,
       );
       expect(waiting.status!.phase).to.equal('Recovering');
-      expect(waiting.status!.phaseReason).to.match(/^Backup in-flight is (pending|running), not completed; wait: recovery starts when it completes/);
+      expect(waiting.status!.phaseReason).to.match(
+        /^Backup in-flight is (pending|running), not completed; wait: recovery starts when it completes/,
+      );
       expect(waiting.status!.recovery).to.include({ phase: 'resolving', reason: 'BackupNotCompleted' });
       expect((await events('from-running')).some((e) => e.reason === 'BackupNotCompleted')).to.equal(true);
       proxy.release();
@@ -204,6 +206,7 @@ describe('mysql Cluster recovery: every failure surface has its reason', functio
         backupName: 'in-flight',
         backupID: b!.status!.backupId,
       });
+      expect(c.status!.recovery, 'the wait is over').to.not.have.any.keys('reason', 'message');
       expect(checksums(podIpOf(c, 'from-running-1'), app, 'shop')).to.deep.equal(sourceSums);
     } finally {
       proxy.release();
