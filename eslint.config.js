@@ -11,6 +11,7 @@ export default tseslint.config(
       'node_modules/',
       'dist/',
       'build/',
+      'lib/',
       'imports/',
       'src/generated/',
       'src/api/*/types.ts',

@@ -4,10 +4,16 @@ import { FleetSchedulesChart, SAMPLE_FLEET } from './charts/fleet-schedules-char
 import { OperatorInstallChart, OperatorMonitoringChart } from './charts/operator-install-chart.js';
 import { PostgresExamplesChart } from './charts/postgres-examples-chart.js';
 import { SeedExamplesChart } from './charts/seed-examples-chart.js';
+import { siloImagesFromEnv } from './src/index.js';
 
-export function buildApp(outdir = 'dist'): App {
+/**
+ * SILO_IMAGE_REGISTRY and SILO_VERSION name the install bundle's images (docs/install.md); unset, the
+ * released ones (src/install/images.ts). The committed dist/ is synthesized without them.
+ */
+export function buildApp(outdir = 'dist', env: Record<string, string | undefined> = process.env): App {
   const app = new App({ outdir });
-  new OperatorInstallChart(app);
+  const images = siloImagesFromEnv(env);
+  new OperatorInstallChart(app, 'silo-install', { image: images.silo, instanceImage: images.mysqlInstance });
   new OperatorMonitoringChart(app);
   new SeedExamplesChart(app);
   new PostgresExamplesChart(app);

@@ -1,22 +1,3 @@
-import { Chart } from 'cdk8s';
-import type { Construct } from 'constructs';
-import { OperatorInstall, SiloMonitoring, type OperatorInstallProps, type SiloMonitoringProps } from '../src/index.js';
-
-/** The install bundle. No chart namespace: it holds cluster-scoped CRDs and RBAC. */
-export class OperatorInstallChart extends Chart {
-  constructor(scope: Construct, id = 'silo-install', props: OperatorInstallProps = {}) {
-    super(scope, id, { disableResourceNameHashes: true });
-    new OperatorInstall(this, 'silo', props);
-  }
-}
-
-/**
- * The PrometheusRule and ServiceMonitor, in a file of their own
- * (dist/silo-monitoring.k8s.yaml): apply it where the Prometheus Operator runs.
- */
-export class OperatorMonitoringChart extends Chart {
-  constructor(scope: Construct, id = 'silo-monitoring', props: SiloMonitoringProps = {}) {
-    super(scope, id, { disableResourceNameHashes: true });
-    new SiloMonitoring(this, 'silo', props);
-  }
-}
+// The install bundle's charts ship with the construct library (src/install/operator-install-chart.ts), so a
+// cdk8s app that installs the package synthesizes the same bundle as dist/; main.ts renders them from here.
+export { OperatorInstallChart, OperatorMonitoringChart } from '../src/index.js';

@@ -74,7 +74,8 @@ export async function generateAll(outRoot: string): Promise<void> {
   renderReferenceDocs(join(outRoot, 'docs/reference'));
   // Imported only now: the constructs import the metadata validator written above.
   const { buildApp } = await import('../main.js');
-  buildApp(join(outRoot, 'dist')).synth();
+  // The committed dist/ names the released images whatever SILO_IMAGE_REGISTRY says (`npx cdk8s synth` honours it).
+  buildApp(join(outRoot, 'dist'), {}).synth();
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

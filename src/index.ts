@@ -9,6 +9,8 @@ export * from './constructs/pg-cluster.js';
 export * from './constructs/pg-backup.js';
 export { SiloResource, type SiloResourceOptions } from './constructs/silo-resource.js';
 export * from './install/operator-install.js';
+export * from './install/images.js';
+export * from './install/operator-install-chart.js';
 export * from './install/prometheus-rule.js';
 export { OPERATOR_CLUSTER_RULES, LEADER_ELECTION_RULES, type PolicyRule } from './install/rbac-rules.js';
 export { SiloValidationError, validateResource, type ValidationIssue } from './validation/validator.js';

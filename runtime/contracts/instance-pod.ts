@@ -21,6 +21,11 @@ export const WORK_DIR = `${PVC_MOUNT}/silo`;
  * half-cloned volume is never started.
  */
 export const STATE_FILE = `${WORK_DIR}/state.json`;
+/**
+ * The group that owns the instance's volumes (the Pod's fsGroup): the instance image runs as `mysql`,
+ * uid and gid 999 (images/Containerfile), and must be able to write a freshly provisioned PVC.
+ */
+export const INSTANCE_FS_GROUP = 999;
 /** The socket directory shared by the database and the instance manager (an emptyDir). */
 export const RUN_DIR = '/run/mysqld';
 export const SOCKET = `${RUN_DIR}/mysqld.sock`;

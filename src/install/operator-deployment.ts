@@ -30,6 +30,11 @@ export interface OperatorDeploymentOptions {
    * @default - the operator image: one image holds both
    */
   readonly workerImage?: string;
+  /**
+   * A MySQL/MariaDB Cluster's instance image when its spec.imageName is empty (`SILO_INSTANCE_IMAGE`).
+   * @default - `<registry>/silo-mysql-instance:<version>` (src/install/images.ts)
+   */
+  readonly instanceImage?: string;
 }
 
 /** Ports of the operator container; the probes and the metrics Service use their names. */
@@ -92,6 +97,7 @@ export function operatorDeployment(options: OperatorDeploymentOptions, metadata:
                 { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
                 { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
                 { name: 'SILO_WORKER_IMAGE', value: options.workerImage ?? options.image },
+                ...(options.instanceImage ? [{ name: 'SILO_INSTANCE_IMAGE', value: options.instanceImage }] : []),
               ],
               ports: [
                 { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },

@@ -2,11 +2,16 @@ import { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { SiloCrds } from './crds.js';
+import { siloImages, type ImageSource } from './images.js';
 import { operatorDeployment, type OperatorDeploymentOptions } from './operator-deployment.js';
 import { LEADER_ELECTION_RULES, OPERATOR_CLUSTER_RULES } from './rbac-rules.js';
 
-/** Props of the operator install bundle. */
-export interface OperatorInstallProps extends Partial<OperatorDeploymentOptions> {
+/**
+ * Props of the operator install bundle. `registry` and `version` name every image at once
+ * (`<registry>/silo:<version>`, `<registry>/silo-mysql-instance:<version>`); `image`, `workerImage`
+ * and `instanceImage` override one image by its full name.
+ */
+export interface OperatorInstallProps extends Partial<OperatorDeploymentOptions>, ImageSource {
   /**
    * Namespace the operator runs in; created by the bundle.
    * @default "silo-system"
@@ -15,7 +20,7 @@ export interface OperatorInstallProps extends Partial<OperatorDeploymentOptions>
 }
 
 /** Default operator image; the tag follows the package version. */
-export const DEFAULT_OPERATOR_IMAGE = 'ghcr.io/silo-operator/silo:0.1.0';
+export const DEFAULT_OPERATOR_IMAGE = siloImages().silo;
 export const OPERATOR_NAME = 'silo-operator';
 
 /**
@@ -49,14 +54,16 @@ export class OperatorInstall extends Construct {
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${OPERATOR_NAME}-leader-election` },
       subjects,
     });
+    const images = siloImages(props);
     const deployment = operatorDeployment(
       {
-        image: props.image ?? DEFAULT_OPERATOR_IMAGE,
+        image: props.image ?? images.silo,
         replicas: props.replicas ?? 2,
         logLevel: props.logLevel ?? 'info',
         resources: props.resources ?? { requests: { cpu: '100m', memory: '192Mi' }, limits: { cpu: '1', memory: '512Mi' } },
         watchNamespaces: props.watchNamespaces,
         workerImage: props.workerImage,
+        instanceImage: props.instanceImage ?? images.mysqlInstance,
       },
       meta(OPERATOR_NAME),
       labels,

@@ -1,6 +1,7 @@
 import type { Component } from './component.js';
 import { azurite } from './components/azurite.js';
 import { gcs } from './components/gcs.js';
+import { images } from './components/images.js';
 import { kube } from './components/kube.js';
 import { kubelet } from './components/kubelet.js';
 import { mariadb } from './components/mariadb.js';
@@ -11,7 +12,7 @@ import { tools } from './components/tools.js';
 
 /** Every component by name, in the order `stack status` and `stack env` list them. */
 export const registry: ReadonlyMap<string, Component> = new Map(
-  [kube, kubelet, minio, rgw, azurite, gcs, mariadb, postgres, tools].map((c) => [c.name, c]),
+  [kube, kubelet, minio, rgw, azurite, gcs, mariadb, postgres, tools, images].map((c) => [c.name, c]),
 );
 
 export function getComponent(name: string): Component {

@@ -1,5 +1,5 @@
 /**
- * One TLS handshake against 127.0.0.1:`port`, as a client of the Cluster PKI would make it: it
+ * One TLS handshake against `host` (default 127.0.0.1):`port`, as a client of the Cluster PKI would make it: it
  * verifies the server against `ca` and `servername` and presents `cert`/`key` when given, then
  * sends `GET /healthz` (an HTTPS server answers it; a plain TLS server may write anything). Resolves
  * with the server's certificate once the server has written a byte, so a client the server refuses
@@ -9,6 +9,8 @@
 import { connect, type PeerCertificate } from 'node:tls';
 
 export interface ProbeOptions {
+  /** @default 127.0.0.1 */
+  readonly host?: string;
   readonly port: number;
   readonly ca: string;
   readonly servername: string;

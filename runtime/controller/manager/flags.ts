@@ -7,10 +7,12 @@ import { parseArgs } from 'node:util';
 import type { LogLevel } from '../../logging/logger.js';
 import type { OperatorSettings } from '../reconciler.js';
 import { ConfigError } from '../../contracts/config-error.js';
+import { siloImages } from '../../../src/install/images.js';
 
-export const DEFAULT_WORKER_IMAGE = 'ghcr.io/silo-operator/silo:0.1.0';
+/** The workers' image when SILO_WORKER_IMAGE is empty (the install bundle always sets it; src/install/images.ts). */
+export const DEFAULT_WORKER_IMAGE = siloImages().silo;
 /** A Cluster's instances run this image when spec.imageName is empty: MariaDB, mariabackup and Silo's instance manager. */
-export const DEFAULT_INSTANCE_IMAGE = 'ghcr.io/silo-operator/silo-mysql-instance:0.1.0';
+export const DEFAULT_INSTANCE_IMAGE = siloImages().mysqlInstance;
 
 /** SILO_WORKER_IMAGE and SILO_INSTANCE_IMAGE, else the defaults. */
 const imagesFrom = (env: NodeJS.ProcessEnv) => ({

@@ -2,9 +2,12 @@
 // incremental physical backup of a seeded MariaDB (mariabackup through the instance manager, zstd,
 // age) in MinIO, recovered by `silo restore physical` into DATA_DIR with STATE_FILE written last, and
 // mariadbd started on it with CHECKSUM TABLE equal to the source. A flipped byte in a stored object is
-// refused before DATA_DIR exists; the worker is SIGKILLed during the download and during prepare and
-// a rerun completes; a wrong age identity is a decryption failure.
+// refused before DATA_DIR exists; the worker is SIGKILLed during the download, prepare, moving and
+// finalizing, and a rerun completes; a wrong age identity is a decryption failure; an archive that
+// mariabackup cannot prepare is prepareFailed (exit 16), a data directory it cannot write is
+// copyBackFailed (exit 17).
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +18,7 @@ import { parseRecoveryProgress, RECOVERY_PHASES } from '../../../runtime/contrac
 import { storeConfigFromEnv } from '../../../runtime/contracts/worker-env.js';
 import { EXIT } from '../../../runtime/contracts/worker-result.js';
 import { generateAgeKeyPair } from '../../../runtime/datapath/age/age-keys.js';
+import { readBackupMetadata } from '../../../runtime/datapath/backup-metadata.js';
 import { readJournal } from '../../../runtime/datapath/recovery/journal.js';
 import { createInstanceManagerServer } from '../../../runtime/instance-manager/server.js';
 import { createMysqlEngine } from '../../../runtime/instance-manager/engines/mysql/engine.js';
@@ -62,6 +66,26 @@ const preparing = (pid: number) =>
       return false;
     }
   });
+
+/**
+ * A command on PATH in front of the real one: when its arguments end with `match`, it marks `reached`
+ * and waits there for good, before running the real command (`before`) or after it succeeded
+ * (`after`); any other call runs the real command. The real tools do all the work: this only holds
+ * the worker at a known point inside a step, for a test to kill it there.
+ */
+function pauseAt(dir: string, command: string, match: string, when: 'before' | 'after'): { env: Record<string, string>; reached: string } {
+  const real = execFileSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' }).trim();
+  const bin = join(dir, `pause-${command}-${when}`);
+  const reached = join(bin, 'reached');
+  execFileSync('mkdir', ['-p', bin]);
+  const wait = `touch '${reached}'; while :; do sleep 1; done`;
+  writeFileSync(
+    join(bin, command),
+    `#!/bin/bash\ncase " $* " in\n  *"${match} ")\n    ${when === 'after' ? `'${real}' "$@" || exit $?; ` : ''}${wait} ;;\nesac\nexec '${real}' "$@"\n`,
+    { mode: 0o755 },
+  );
+  return { env: { PATH: `${bin}:${process.env.PATH}` }, reached };
+}
 
 async function until(what: string, check: () => boolean, ms = 60_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -304,5 +328,90 @@ describe('the recovery step (silo restore physical) on a volume, from MinIO', fu
     expect(lastJson(run.stdout)).to.deep.include({ outcome: 'failed', reason: 'decryption' });
     expect(lastJson(run.stdout).error).to.match(/no age identity matches this file/);
     expect(existsSync(v.root)).to.equal(false);
+  });
+  /** Runs the worker until the paused command is reached, SIGKILLs it there, and returns the journal it left. */
+  async function killAt(v: ReturnType<typeof volume>, pause: ReturnType<typeof pauseAt>) {
+    const worker = recover(v, { ...restoreEnv(), ...pause.env });
+    let ended: SiloRun | undefined;
+    void worker.done.then((r) => (ended = r));
+    await until('the paused step', () => existsSync(pause.reached) || ended !== undefined);
+    expect(ended, ended?.stderr.slice(-2000)).to.equal(undefined);
+    killContainer(worker.child.pid!);
+    expect((await worker.done).signal).to.equal('SIGKILL');
+    return readJournal(join(v.work, 'restore/journal.json'))!;
+  }
+
+  it('SIGKILL during moving (the datadir filled, the step not recorded): a rerun clears it and moves again from the prepared base, downloading nothing', async () => {
+    const v = volume('killed-moving');
+    const journal = await killAt(v, pauseAt(dir, 'mariabackup', `--datadir=${v.data}`, 'after'));
+    expect(journal).to.deep.include({ verified: [true, true], prepared: true, placing: true });
+    expect(readdirSync(v.data), 'move-back placed the files').to.include('ibdata1');
+    expect(existsSync(join(v.work, 'state.json'))).to.equal(false);
+    const run = await recover(v).done;
+    expectRecovered(run, ids.length);
+    expect(lastJson(run.stdout).recovery.placement).to.equal('move-back');
+    await checkDatadir(v);
+  });
+
+  it('SIGKILL during finalizing (the datadir placed, before the state file): a rerun places it again and completes', async () => {
+    const v = volume('killed-finalizing');
+    const journal = await killAt(v, pauseAt(dir, 'sync', `-f ${v.data}`, 'before'));
+    expect(journal).to.deep.include({ prepared: true, placing: true });
+    expect(readdirSync(v.data)).to.include('ibdata1');
+    expect(existsSync(join(v.work, 'state.json'))).to.equal(false);
+    expectRecovered(await recover(v).done, ids.length);
+    await checkDatadir(v);
+  });
+
+  it('an archive mariabackup cannot prepare (a backup whose redo log was lost) is prepareFailed (exit 16); nothing reaches DATA_DIR', async () => {
+    // A real backup of the source without its redo log, stored as a verified full backup of its own.
+    const raw = join(dir, 'no-redo');
+    execFileSync(
+      'mariabackup',
+      ['--backup', `--target-dir=${raw}`, `--databases=${seed.database}`, '--user=root', `--socket=${main().socket}`],
+      { stdio: 'ignore' },
+    );
+    for (const name of readdirSync(raw).filter((n) => /^ib_logfile/.test(n))) rmSync(join(raw, name));
+    const files = execFileSync('find', ['.', '-type', 'f', '-printf', '%P\n'], { cwd: raw, encoding: 'utf8' }).trim().split('\n');
+    const archive = execFileSync('mbstream', ['-c', ...files], { cwd: raw, maxBuffer: 1 << 30 });
+    const id = '20261203T000000Z';
+    const key = `${prefix}-no-redo/${id}`;
+    const metadata = await readBackupMetadata(store, metadataKeys[0]);
+    const sha256 = createHash('sha256').update(archive).digest('hex');
+    await store.putSmall(`${key}/backup.xbstream`, archive);
+    const doc = {
+      ...metadata,
+      backupId: id,
+      objectKey: `${key}/backup.xbstream`,
+      sha256,
+      codec: { compression: 'none', encryption: 'none' },
+      sizes: { storedBytes: archive.length },
+    };
+    await store.putSmall(`${key}/metadata.json`, Buffer.from(JSON.stringify(doc)), 'application/json');
+    const v = volume('unpreparable');
+    const run = await recover(v, {
+      ...minioWorkerEnv(stack.ctx),
+      ...workerProcessEnv({ metadataKeys: [`${key}/metadata.json`], chainSha256s: [sha256], backupId: id }),
+    }).done;
+    expect(run.code, run.stderr.slice(-2000)).to.equal(EXIT.prepareFailed);
+    expect(lastJson(run.stdout)).to.deep.include({ outcome: 'failed', reason: 'prepareFailed' });
+    expect(lastJson(run.stdout).error).to.match(/mariabackup --prepare of 20261203T000000Z failed: /);
+    expect(existsSync(v.data) ? readdirSync(v.data) : []).to.deep.equal([]);
+    expect(existsSync(join(v.work, 'state.json'))).to.equal(false);
+  });
+
+  it('a data directory mariabackup cannot write (a read-only filesystem) is copyBackFailed (exit 17), with no state file', async () => {
+    const v = volume('read-only-datadir');
+    execFileSync('mkdir', ['-p', v.data]);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', v.data]);
+    try {
+      const run = await recover(v).done;
+      expect(run.code, run.stderr.slice(-2000)).to.equal(EXIT.copyBackFailed);
+      expect(lastJson(run.stdout)).to.deep.include({ outcome: 'failed', reason: 'copyBackFailed' });
+      expect(lastJson(run.stdout).error).to.match(/mariabackup --copy-back into .* failed: /);
+      expect(existsSync(join(v.work, 'state.json'))).to.equal(false);
+    } finally {
+      execFileSync('umount', [v.data]);
+    }
   });
 });

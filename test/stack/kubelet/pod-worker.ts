@@ -10,7 +10,7 @@ import { buildPodStatus, ConditionClock, livePhase, type PodState, terminalPhase
 import { containerMounts, startContainer } from './container-process.js';
 import { ContainerConfigError, expandVars, resolveEnv } from './env.js';
 import { isSiloImage, resolveImage } from './images.js';
-import { materializeVolumes } from './volumes.js';
+import { FILE_VOLUME_REFRESH_MS, materializeVolumes, refreshFileVolumes } from './volumes.js';
 import { ContainerProber } from './probes.js';
 import { terminationMessage } from './termination-message.js';
 import type { KubeletServices } from './services.js';
@@ -180,6 +180,7 @@ export class PodWorker {
       }
     }
     if (volumes) {
+      void this.refreshVolumes();
       const sidecarLoops: Promise<void>[] = [];
       for (const init of this.inits) {
         if (init.sidecar) {
@@ -203,6 +204,15 @@ export class PodWorker {
     clearTimeout(this.deadlineTimer);
     this.phase = this.computeTerminalPhase();
     this.pushStatus();
+  }
+
+  /** Keeps Secret and ConfigMap volumes current while the Pod runs (volumes.ts refreshFileVolumes). */
+  private async refreshVolumes(): Promise<void> {
+    while (!this.stopping && !terminal.has(this.phase)) {
+      await this.sleep(FILE_VOLUME_REFRESH_MS);
+      if (this.stopping) return;
+      await refreshFileVolumes(this.pod, this.k.podDirs(this.pod), this.k).catch(() => undefined);
+    }
   }
 
   private computeTerminalPhase(): string {

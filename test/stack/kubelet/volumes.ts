@@ -4,8 +4,8 @@
  * namespace (ADR 0102). PVCs are a directory per claim under the stack root,
  * so data survives pod deletion like a real PersistentVolume.
  */
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { V1DownwardAPIVolumeFile, V1KeyToPath, V1Pod, V1Volume, V1VolumeProjection } from '@kubernetes/client-node';
 import { type ConfigLookups, ContainerConfigError, fieldPathValue } from './env.js';
 
@@ -41,9 +41,13 @@ function writeFiles(dir: string, files: Record<string, Buffer>, items: V1KeyToPa
       : Object.entries(files).map(([k, data]) => ({ path: k, data, mode }));
   for (const f of chosen) {
     const target = join(dir, f.path);
+    if (existsSync(target) && readFileSync(target).equals(f.data)) continue;
     mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, f.data);
-    chmodSync(target, f.mode);
+    // Whole or not at all, as the kubelet's atomic writer: a reader sees the old file or the new one.
+    const tmp = join(dirname(target), `..${basename(target)}.tmp`);
+    writeFileSync(tmp, f.data);
+    chmodSync(tmp, f.mode);
+    renameSync(tmp, target);
   }
 }
 
@@ -151,4 +155,23 @@ export async function materializeVolumes(pod: V1Pod, dirs: VolumeDirs, deps: Vol
   const out = new Map<string, string>();
   for (const vol of pod.spec?.volumes ?? []) out.set(vol.name, await materialize(pod, vol, dirs, deps));
   return out;
+}
+
+/** How often a running Pod's Secret and ConfigMap volumes are brought up to date (the kubelet's sync: about a minute there). */
+export const FILE_VOLUME_REFRESH_MS = 10_000;
+
+/**
+ * Rewrites the files of the Pod's Secret and ConfigMap volumes whose content changed in the API, as
+ * the kubelet does for volumes not mounted with subPath (a renewed certificate reaches a running
+ * container this way). A Secret that is gone or unreadable now leaves the files as they are.
+ */
+export async function refreshFileVolumes(pod: V1Pod, dirs: VolumeDirs, deps: VolumeDeps): Promise<void> {
+  for (const vol of pod.spec?.volumes ?? []) {
+    if (!vol.secret && !vol.configMap) continue;
+    try {
+      await writeFileVolume(pod, vol, join(dirs.podDir, 'volumes', vol.name), deps);
+    } catch {
+      /* kept as they are, as the kubelet keeps a volume whose source is gone */
+    }
+  }
 }

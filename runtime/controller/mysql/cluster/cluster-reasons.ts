@@ -17,6 +17,11 @@ import { reasonsOf, type ReasonTable } from '../../kube/reasons.js';
 /** Phases and instance states: progress, health and the problems of a running Cluster. */
 export const CLUSTER_STATE_REASON_TABLE = {
   Initializing: { sentence: 'the first instance is initialising an empty database' },
+  WaitingForPreviousCluster: {
+    sentence:
+      'a Cluster of the same name was deleted and the garbage collector has not removed its Pods, PVCs, Jobs, Services or Secrets yet',
+    fix: 'nothing to do: the Cluster starts once they are gone; delete a Cluster with propagationPolicy Foreground to avoid the wait',
+  },
   Recovering: { sentence: 'the first instance is being restored from a backup before it starts as the primary' },
   Cloning: { sentence: 'a replica is cloning its data from the primary before it joins' },
   Healthy: { sentence: 'every instance is ready and every replica replicates from the primary' },

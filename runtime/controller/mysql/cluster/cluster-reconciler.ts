@@ -17,11 +17,14 @@ import { ensureClusterPki } from './cluster-pki-reconcile.js';
 import { instanceStatusRows, isReady, observeInstances } from './cluster-observe.js';
 import { RecoveryStep, RECOVERY_JOB_SELECTOR } from './cluster-recovery.js';
 import { ClusterScope, RECONCILIATION_ANNOTATION, type ClusterObject } from './cluster-scope.js';
+import { clusterPhase } from './cluster-phase.js';
 import { clusterServices } from './cluster-services.js';
+import { statusUnchangedRecently } from './status-refresh.js';
 import { ensureUserSecrets } from './cluster-users.js';
 import { checkClusterDestination } from './cluster-destination.js';
 import { applyInstancePlan } from './cluster-instances.js';
 import { planInstances, serialOf, type ObservedInstance } from './instance-plan.js';
+import { mayFindPreviousCluster, PREVIOUS_CLUSTER_POLL_MS, previousClusterLeftovers, waitingMessage } from './previous-cluster.js';
 import { instanceNameFor } from './instance-pvc.js';
 import { validateRecoverySpec } from './recovery-resolve.js';
 
@@ -58,6 +61,13 @@ class ClusterPass {
     if (invalid) {
       await scope.setPhase('Failed', invalid.reason, invalid.message);
       return {};
+    }
+    if (mayFindPreviousCluster(scope)) {
+      const leftovers = await previousClusterLeftovers(scope);
+      if (leftovers.length) {
+        await scope.setPhase('Initializing', 'WaitingForPreviousCluster', waitingMessage(scope.name, leftovers));
+        return { requeueAfterMs: PREVIOUS_CLUSTER_POLL_MS };
+      }
     }
     const pki = await ensureClusterPki(scope.ctx.client, scope.cluster, { now: scope.ctx.now() });
     if (!pki.ok) {
@@ -129,30 +139,32 @@ class ClusterPass {
     const readyInstances = observation.instances.filter((i) => i.ready).length;
     const desired = scope.cluster.spec.instances ?? 1;
     const primaryReady = !!observation.primary?.ready;
-    const troubled = observation.instances.filter((i) => !i.serving);
-    const [phase, reason, message] = !primaryReady
-      ? ['Initializing', 'Initializing', `primary ${this.primaryName} is starting`]
-      : troubled.length
-        ? ['Degraded', troubled[0].reason ?? 'Degraded', troubled.map((t) => t.message).join('; ')]
-        : readyInstances < desired
-          ? ['Cloning', 'Cloning', `${readyInstances} of ${desired} instances ready; replicas are cloning from the primary`]
-          : ['Healthy', 'Healthy', `${readyInstances} instances ready, replicating`];
+    const { phase, reason, message } = clusterPhase({
+      primaryName: this.primaryName,
+      primaryReady,
+      instances: observation.instances,
+      leaving: pods.filter((p) => p.metadata?.deletionTimestamp).map((p) => p.metadata!.name!),
+      desired,
+    });
     const recovery = scope.status.recovery;
     const recovered = recovery?.phase === 'finalizing' && primaryReady;
-    await scope.setPhase(phase, reason, message, {
+    const next = {
       instances: pods.length,
       readyInstances,
       currentPrimary: this.primaryName,
       instanceNames: pods.map((p) => p.metadata!.name!).sort((a, b) => a.localeCompare(b, undefined, { numeric: true })),
       instancesStatus: instanceStatusRows(observation, now),
       certificates,
-      ...(recovered ? { recovery: completedRecovery(recovery, now) } : {}),
-    });
+    };
+    const again = primaryReady && readyInstances === pods.length ? STATUS_REFRESH_MS : WAITING_MS;
+    const same = { phase, phaseReason: message, observedGeneration: scope.cluster.metadata.generation, ...next };
+    if (!recovered && statusUnchangedRecently(scope.status, same, now, STATUS_REFRESH_MS - 1_000)) return again;
+    await scope.setPhase(phase, reason, message, { ...next, ...(recovered ? { recovery: completedRecovery(recovery, now) } : {}) });
     if (recovered) {
       const rto = completedRecovery(recovery, now).rtoSeconds;
       await scope.event('Normal', 'RecoveryCompleted', `recovered ${recovery.backupID}; the primary accepts connections (RTO ${rto} s)`);
     }
-    return primaryReady && readyInstances === pods.length ? STATUS_REFRESH_MS : WAITING_MS;
+    return again;
   }
 }
 

@@ -11,6 +11,7 @@ import { KINDS } from '../../kube/kinds.js';
 import type { KubeObject } from '../../reconciler.js';
 import type { ClusterObject, ClusterScope } from './cluster-scope.js';
 import { openObjectStore } from './cluster-store-client.js';
+import { progressDueInMs } from './status-refresh.js';
 import { instancePvc } from './instance-pvc.js';
 import { instanceNameFor } from './instance-pvc.js';
 import { RECOVERY_CONTAINER, RECOVERY_JOB_SELECTOR, recoveryJobName, renderRecoveryJob } from './recovery-job.js';
@@ -29,6 +30,17 @@ import {
 /** How many times a recovery Job that was killed or interrupted is started again before the Cluster fails. */
 export const MAX_RECOVERY_ATTEMPTS = 3;
 export const RECOVERY_POLL_MS = 5_000;
+
+/**
+ * Refusals that end by themselves, and how soon resolution is tried again: an object store that
+ * cannot be reached now, and a Backup that is still pending or running (recovery starts when it
+ * completes; if it fails, the next resolution refuses with BackupFailed). Every other refusal is
+ * Failed: only a change of the spec or the source can mend it.
+ */
+const WAITED_ON: Partial<Record<string, number>> = { ObjectStoreUnreachable: 30_000, BackupNotCompleted: 10_000 };
+
+/** Clears (merge patch: null) the reason and sentence a wait left in status.recovery, once the wait is over. */
+const NO_REFUSAL = { reason: null, message: null } as unknown as Pick<RecoveryStatus, 'reason' | 'message'>;
 
 export type StepResult = { readonly done: true } | { readonly done: false; readonly requeueAfterMs?: number };
 
@@ -82,7 +94,7 @@ export class RecoveryStep {
         });
       } else {
         const entry = recoverySourceEntry(scope.cluster.spec, spec.source!);
-        if (isFailure(entry)) return this.refuse(entry.reason, entry.message, false);
+        if (isFailure(entry)) return this.refuse(entry.reason, entry.message);
         const store = await openObjectStore(scope.ctx.client, scope.namespace, entry.objectStore!);
         resolved = await resolveFromObjectStore(store, entry, spec.backupID || undefined, scope.ctx.now());
       }
@@ -91,10 +103,12 @@ export class RecoveryStep {
         storeFailure(error, 'resolving the recovery source') ??
         failure('ObjectStoreFailed', `resolving the recovery source failed: ${(error as Error).message.slice(0, 300)}`);
     }
-    if (isFailure(resolved)) return this.refuse(resolved.reason, resolved.message, resolved.reason === 'ObjectStoreUnreachable');
+    if (isFailure(resolved)) return this.refuse(resolved.reason, resolved.message, WAITED_ON[resolved.reason]);
     const noKey = checkDecryptionKey(resolved);
-    if (noKey) return this.refuse(noKey.reason, noKey.message, false);
-    await scope.patchStatus({ recovery: { ...toStatus(resolved), phase: 'downloading', resolvedAt: startedAt, attempts: 1 } });
+    if (noKey) return this.refuse(noKey.reason, noKey.message);
+    await scope.patchStatus({
+      recovery: { ...toStatus(resolved), phase: 'downloading', resolvedAt: startedAt, attempts: 1, ...NO_REFUSAL },
+    });
     await scope.event(
       'Normal',
       'RecoveryResolved',
@@ -103,11 +117,13 @@ export class RecoveryStep {
     return { done: false, requeueAfterMs: 1 };
   }
 
-  private async refuse(reason: string, message: string, transient: boolean): Promise<StepResult> {
+  /** Failed for good, or (`retryInMs`) a wait: the Cluster stays Recovering and resolves again then. */
+  private async refuse(reason: string, message: string, retryInMs?: number): Promise<StepResult> {
+    const transient = retryInMs !== undefined;
     await this.scope.setPhase(transient ? 'Recovering' : 'Failed', reason, message, {
       recovery: { ...(this.recovery ?? {}), phase: transient ? 'resolving' : 'failed', reason, message },
     });
-    return { done: false, requeueAfterMs: transient ? 30_000 : 60_000 };
+    return { done: false, requeueAfterMs: retryInMs ?? 60_000 };
   }
 
   /** Creates the PVC and the current attempt's Job, then follows it. */
@@ -147,12 +163,15 @@ export class RecoveryStep {
       await scope.patchStatus({ recovery: { ...recovery, attempts: attempt + 1 } });
       return { done: false, requeueAfterMs: 1 };
     }
-    return this.refuse(failure.reason, failure.message, false);
+    return this.refuse(failure.reason, failure.message);
   }
 
   /** Copies the worker's newest progress line into status.recovery (at most every RECOVERY_POLL_MS). */
   private async progress(podName: string | undefined): Promise<StepResult> {
     const { scope } = this;
+    // A pass woken by this step's own last write finds the progress fresh: nothing to read or write yet.
+    const dueIn = progressDueInMs(this.recovery, scope.ctx.now(), RECOVERY_POLL_MS);
+    if (dueIn) return { done: false, requeueAfterMs: dueIn };
     const log = podName
       ? await scope.ctx.client.readPodLogTail(scope.namespace, podName, RECOVERY_CONTAINER, 40).catch(() => undefined)
       : undefined;

@@ -26,6 +26,7 @@ import type { ClusterResource } from '../../../../src/api/mysql.cloudnative-mysq
 import {
   ANNOTATIONS,
   CONTAINERS,
+  INSTANCE_FS_GROUP,
   INSTANCE_VAR,
   LABELS,
   MOUNTS,
@@ -249,6 +250,8 @@ export function instancePod(input: InstancePodInput): V1Pod {
     },
     spec: {
       terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
+      // The image's user (999) owns the volume; OnRootMismatch skips the recursive chown of a large datadir.
+      securityContext: { fsGroup: INSTANCE_FS_GROUP, fsGroupChangePolicy: 'OnRootMismatch' },
       enableServiceLinks: false,
       // Nothing in the Pod calls the Kubernetes API.
       automountServiceAccountToken: false,

@@ -8,7 +8,7 @@
 import type { V1Job, V1OwnerReference, V1Toleration, V1ResourceRequirements } from '@kubernetes/client-node';
 import type { ClusterResource, RecoveryStatus } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
 import { MYSQL_ENGINE } from '../../../contracts/engines.js';
-import { DATA_DIR, LABELS, PVC_MOUNT, WORK_DIR } from '../../../contracts/instance-pod.js';
+import { DATA_DIR, INSTANCE_FS_GROUP, LABELS, PVC_MOUNT, WORK_DIR } from '../../../contracts/instance-pod.js';
 import { encodeWorkerEnv } from '../../../contracts/worker-env.js';
 import { MANAGED_BY, fitName } from '../../kube/names.js';
 import { storeEnv } from '../backup/backup-store.js';
@@ -76,6 +76,8 @@ export function renderRecoveryJob(input: RecoveryJobInput): V1Job {
         metadata: { labels },
         spec: {
           restartPolicy: 'Never',
+          // It writes the datadir as the instance image's user, like the instance Pod (instance-pod.ts).
+          securityContext: { fsGroup: INSTANCE_FS_GROUP, fsGroupChangePolicy: 'OnRootMismatch' },
           ...(cluster.spec.serviceAccountName ? { serviceAccountName: cluster.spec.serviceAccountName } : {}),
           ...(cluster.spec.imagePullSecrets?.length
             ? { imagePullSecrets: cluster.spec.imagePullSecrets.map((p) => ({ name: p.name })) }

@@ -3,7 +3,8 @@
  * backups in MinIO: each refusal or failure is the Cluster's phase Failed with its own reason in
  * the Ready condition, status.recovery, a Warning Event and one sentence; admission rejects what it
  * can before anything runs; a flipped byte is refused before the datadir exists, and the genuine
- * object then recovers.
+ * object then recovers; a recovery from a running Backup waits for it (BackupNotCompleted) and then
+ * recovers from it.
  */
 import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -170,6 +171,50 @@ describe('mysql Cluster recovery: every failure surface has its reason', functio
     await expectRefused('from-failed', 'BackupFailed', /doomed/);
   });
 
+  it('BackupNotCompleted: a recovery from a running Backup waits (Recovering, not Failed), then starts from it once it completes', async () => {
+    // The Backup's upload is held by a proxy: it stays running for as long as the test needs.
+    const minio = new URL(stack.env().MINIO_ENDPOINT);
+    const proxy = await gatedProxy({ host: minio.hostname, port: Number(minio.port) }, 0);
+    try {
+      const inFlight = store({ endpoint: `http://127.0.0.1:${proxy.port}`, path: `${path()}-in-flight` });
+      await api.create(KINDS.Backup, {
+        metadata: { name: 'in-flight', namespace: fx.namespace },
+        spec: { cluster: { name: 'source' }, objectStore: inFlight },
+      });
+      await proxy.held;
+      await createCluster('from-running', { bootstrap: { recovery: { backup: { name: 'in-flight' } } } });
+      const waiting = await waitFor(
+        'from-running waiting on the Backup',
+        async () => {
+          const c = await getCluster(api, fx.namespace, 'from-running');
+          return c?.status?.conditions?.find((x) => x.type === 'Ready')?.reason === 'BackupNotCompleted' ? c : undefined;
+        },
+        60_000,
+      );
+      expect(waiting.status!.phase).to.equal('Recovering');
+      expect(waiting.status!.phaseReason).to.match(
+        /^Backup in-flight is (pending|running), not completed; wait: recovery starts when it completes/,
+      );
+      expect(waiting.status!.recovery).to.include({ phase: 'resolving', reason: 'BackupNotCompleted' });
+      expect((await events('from-running')).some((e) => e.reason === 'BackupNotCompleted')).to.equal(true);
+      proxy.release();
+      const c = await waitClusterPhase(api, fx.namespace, 'from-running', { phase: 'Healthy', timeoutMs: 300_000, instances: 1 });
+      const b = await api.get<KubeObject & { status?: BackupStatus }>(KINDS.Backup, { namespace: fx.namespace, name: 'in-flight' });
+      expect(c.status!.recovery).to.include({
+        phase: 'completed',
+        sourceKind: 'backup',
+        backupName: 'in-flight',
+        backupID: b!.status!.backupId,
+      });
+      expect(c.status!.recovery, 'the wait is over').to.not.have.any.keys('reason', 'message');
+      expect(checksums(podIpOf(c, 'from-running-1'), app, 'shop')).to.deep.equal(sourceSums);
+    } finally {
+      proxy.release();
+      await proxy.close();
+    }
+    await api.delete(KINDS.Cluster, { namespace: fx.namespace, name: 'from-running' }, 'Foreground');
+  });
+
   it('ObjectStoreAccessDenied when the store refuses the credentials', async () => {
     const wrong = store({
       credentials: { accessKeyId: { name: 'minio-wrong', key: 'access' }, secretAccessKey: { name: 'minio-wrong', key: 'secret' } },
@@ -264,6 +309,36 @@ describe('mysql Cluster recovery: every failure surface has its reason', functio
     } finally {
       proxy.release();
       await proxy.close();
+    }
+  });
+  it('BackupExpired: a Backup that retention expired, and one being deleted, are refused, each saying why', async () => {
+    // Each Backup is held by a finalizer of the test's, so it stays visible in the state under test.
+    const hold = (name: string, finalizers: string[] | null) =>
+      api.patch(KINDS.Backup, { namespace: fx.namespace, name }, { metadata: { finalizers } });
+    try {
+      await hold('encrypted', ['test.silo.io/hold']);
+      await api.patch(
+        KINDS.Backup,
+        { namespace: fx.namespace, name: 'encrypted' },
+        { metadata: { annotations: { 'mysql.cloudnative-mysql.io/expired': new Date().toISOString() } } },
+      );
+      await hold('plain', ['test.silo.io/hold']);
+      await api.delete(KINDS.Backup, { namespace: fx.namespace, name: 'plain' });
+      await createCluster('from-expired', { bootstrap: { recovery: { backup: { name: 'encrypted' } } } });
+      await createCluster('from-deleting', { bootstrap: { recovery: { backup: { name: 'plain' } } } });
+      await expectRefused(
+        'from-expired',
+        'BackupExpired',
+        /^Backup encrypted was expired by retention at .*; its objects are being deleted/,
+      );
+      await expectRefused(
+        'from-deleting',
+        'BackupExpired',
+        /^Backup plain is being deleted; its objects stay in the store; recover from them with bootstrap\.recovery\.source/,
+      );
+    } finally {
+      await hold('encrypted', null).catch(() => undefined);
+      await hold('plain', null).catch(() => undefined);
     }
   });
 });
