@@ -68,7 +68,7 @@ function causeLine(output: string, pattern: RegExp): string | undefined {
   const line = lines.find((l) => /ERROR:|WARN:/.test(l)) ?? lines[0];
   return (
     line
-    // Decrypted noise and control characters never reach a status message.
+      // Decrypted noise and control characters never reach a status message.
       ?.replace(/[^\x20-\x7e]+/g, '?')
       .replace(/(key|secret|pass|token)[^ ]*=\S+/gi, '$1=<redacted>')
       .trim()
