@@ -122,9 +122,7 @@ export async function streamRestore(options: RestoreStreamOptions): Promise<{ st
     recipientFingerprints: options.recipientFingerprints,
     digest: 'input',
   });
-  const verifiedEnd = new VerifiedEnd(() => {
-    if (digest.sha256 !== options.expectedSha256) throw new ChecksumMismatchError(options.key, options.expectedSha256, digest.sha256);
-  });
+  const verifiedEnd = new VerifiedEnd(() => assertStoredSha256(options, digest.sha256));
   try {
     await pipeline(
       [
@@ -138,22 +136,14 @@ export async function streamRestore(options: RestoreStreamOptions): Promise<{ st
     );
   } catch (error) {
     if (error instanceof AgeDataDamagedError) throw damagedAgeData(options.key, error);
-    // The restore target (mbstream checks its own CRCs) may stop before the checksum is known. Read the
-    // rest of the object then, so damaged stored bytes are reported as the root cause.
-    if (error instanceof RestoreCommandError) {
-      await verifyStoredChecksum(options.store, options.key, options.expectedSha256).catch((verifyError) => {
-        if (verifyError instanceof ChecksumMismatchError) throw verifyError;
-      });
-    }
+    if (error instanceof RestoreCommandError) throw (await storedDataMismatch(options)) ?? error;
     throw error;
   }
   return { storedBytes: digest.bytes };
 }
 
 async function streamRestoreThroughThread(options: RestoreStreamOptions, sink: ProcessSink, fd: number): Promise<{ storedBytes: number }> {
-  const verify = (sha256: string) => {
-    if (sha256 !== options.expectedSha256) throw new ChecksumMismatchError(options.key, options.expectedSha256, sha256);
-  };
+  const verify = (sha256: string) => assertStoredSha256(options, sha256);
   // The sink is outside the pipeline here: its failures reach this function through closeAndWait or the threads.
   sink.on('error', () => undefined);
   const stage = new CryptoThreadStage({
@@ -177,22 +167,29 @@ async function streamRestoreThroughThread(options: RestoreStreamOptions, sink: P
 }
 
 /**
- * The root cause of a failed delivery. A command that stopped reading (EPIPE) is the command's
- * failure, with its exit status; when it or zstd stopped on bad data, damaged stored bytes are
- * reported instead, once the whole object has been hashed.
+ * The root cause of a failed delivery: damaged age data as such; a command that stopped reading (EPIPE)
+ * with its exit status. When the command or zstd may have stopped on bad bytes, damaged stored bytes win.
  */
 async function deliveryFailure(options: RestoreStreamOptions, sink: ProcessSink, error: Error): Promise<Error> {
   if (error instanceof AgeDataDamagedError) return damagedAgeData(options.key, error);
-  const commandFailed = error instanceof RestoreCommandError || (error instanceof DeliveryError && error.stage === 'write');
-  const cause = error instanceof DeliveryError && error.stage === 'write' ? await sink.exitStatusError() : error;
-  if (commandFailed || (error instanceof DeliveryError && error.stage === 'decompress')) {
-    const mismatch = await verifyStoredChecksum(options.store, options.key, options.expectedSha256).then(
-      () => undefined,
-      (verifyError) => (verifyError instanceof ChecksumMismatchError ? verifyError : undefined),
-    );
-    if (mismatch) return mismatch;
-  }
-  return cause;
+  const failure = error instanceof DeliveryError && error.stage === 'write' ? await sink.exitStatusError() : error;
+  if (failure instanceof RestoreCommandError || error instanceof DeliveryError) return (await storedDataMismatch(options)) ?? failure;
+  return failure;
+}
+
+function assertStoredSha256(options: RestoreStreamOptions, sha256: string): void {
+  if (sha256 !== options.expectedSha256) throw new ChecksumMismatchError(options.key, options.expectedSha256, sha256);
+}
+
+/**
+ * A restore target (mbstream checks its own CRCs) or zstd may stop before the checksum is known. Reads
+ * the rest of the object then, so damaged stored bytes are reported as the root cause.
+ */
+async function storedDataMismatch(options: RestoreStreamOptions): Promise<ChecksumMismatchError | undefined> {
+  return verifyStoredChecksum(options.store, options.key, options.expectedSha256).then(
+    () => undefined,
+    (verifyError) => (verifyError instanceof ChecksumMismatchError ? verifyError : undefined),
+  );
 }
 
 /** Reads the whole object once and compares its SHA256, without using the data. */

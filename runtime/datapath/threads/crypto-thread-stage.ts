@@ -173,8 +173,7 @@ export class CryptoThreadStage extends Transform {
     if (reply.t === 'end' || reply.t === 'committed') {
       this.finished = true;
       this.digestHex ??= reply.t === 'end' ? reply.sha256 : undefined;
-      void this.worker?.terminate();
-      void this.deliverer?.terminate();
+      this.stopThreads();
       const done = this.ending!;
       this.ending = undefined;
       done();
@@ -186,12 +185,16 @@ export class CryptoThreadStage extends Transform {
     this.release();
   }
 
+  private stopThreads(): void {
+    void this.worker?.terminate();
+    void this.deliverer?.terminate();
+  }
+
   /** An error while _flush waits goes through its callback, as a Transform's flush errors must; else it destroys. */
   private fail(error: Error): void {
     const ending = this.ending;
     this.ending = undefined;
-    void this.worker?.terminate();
-    void this.deliverer?.terminate();
+    this.stopThreads();
     if (ending) ending(error);
     else this.destroy(error);
   }
@@ -278,8 +281,7 @@ export class CryptoThreadStage extends Transform {
   }
 
   override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
-    void this.worker?.terminate();
-    void this.deliverer?.terminate();
+    this.stopThreads();
     done(error);
   }
 }
