@@ -682,6 +682,28 @@ export interface PGRestoreSource {
    * @default - not set
    */
   repoPath?: string;
+  /**
+   * The restore's pgbackrest.conf, rendered once from the source's spec (no secret): the restore never depends on the source's spec again.
+   *
+   * @default - not set
+   */
+  pgbackrestConf?: string;
+  cipherPassphrase?: PGRestoreCipherRef;
+}
+/**
+ * The Secret holding the encrypted source repository's passphrase, in this namespace.
+ *
+ * @default - not set
+ */
+export interface PGRestoreCipherRef {
+  /**
+   * @default - not set
+   */
+  name?: string;
+  /**
+   * @default - not set
+   */
+  key?: string;
 }
 /**
  * What the repository could recover to when the restore was resolved: from the oldest backup's end to the last archived WAL.
