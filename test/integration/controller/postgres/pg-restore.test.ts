@@ -203,7 +203,7 @@ describe('PGCluster restored from another cluster’s repository to a point in t
       ['copy1', (await getBackup('src-initial'))!.status!.label!],
       ['copy2', (await getBackup('src-repo2'))!.status!.label!],
     ]) {
-      const c = await phase(name, (got) => !!got?.status?.restore?.readyAt, 600_000);
+      const c = await phase(name, (got) => !!got?.status?.restore?.readyAt && !!got.status.primary?.ready, 600_000);
       const r = c.status!.restore!;
       expect(r).to.include({ phase: 'Restored', backupLabel: label, stanza: 'db' });
       expect(r.source).to.include({ clusterName: 'src', namespace: fx.namespace });
