@@ -46,6 +46,8 @@ export function restoreArgs(plan: PgRestorePlan): string[] {
     ...(plan.target !== undefined && targeted && plan.type !== 'immediate' ? [`--target=${plan.target}`] : []),
     ...(plan.exclusive ? ['--target-exclusive'] : []),
     ...(targeted ? ['--target-action=promote'] : []),
+    // Spelled out so the replay reads the source's repository with this config whatever pgBackRest would copy from argv.
+    `--recovery-option=restore_command=pgbackrest --config=${PGBACKREST_RESTORE_CONF_FILE} --stanza=${PG_STANZA} --repo=${plan.repo} archive-get %f "%p"`,
     'restore',
   ];
 }
