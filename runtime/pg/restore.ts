@@ -10,7 +10,7 @@
  * PostgreSQL resume its replay (recovering); a failure is kept too, and repeated, never retried.
  */
 import { spawn } from 'node:child_process';
-import { chownSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../logging/logger.js';
 import { PG_PORT, PG_RUN_DIR, PG_SOCKET_DIR, PG_STANZA, PG_SUPERUSER_MOUNT, PG_VOLUME_MOUNT, PGDATA } from '../contracts/pg-pods.js';
@@ -47,7 +47,7 @@ export function restoreArgs(plan: PgRestorePlan): string[] {
     ...(plan.exclusive ? ['--target-exclusive'] : []),
     ...(targeted ? ['--target-action=promote'] : []),
     // Spelled out so the replay reads the source's repository with this config whatever pgBackRest would copy from argv.
-    `--recovery-option=restore_command=pgbackrest --config=${PGBACKREST_RESTORE_CONF_FILE} --stanza=${PG_STANZA} --repo=${plan.repo} archive-get %f "%p"`,
+    `--recovery-option=restore_command=pgbackrest --config=${PGBACKREST_RESTORE_CONF_FILE} --stanza=${PG_STANZA} --repo=${plan.repo} --pg1-path=${PGDATA} archive-get %f "%p"`,
     'restore',
   ];
 }
@@ -159,7 +159,21 @@ async function recover(log: Logger): Promise<RestoreOutcome> {
   await psql('CHECKPOINT;');
   postgres.kill('SIGINT');
   await exited;
+  markHistoryForArchiving();
   return { ok: true, reached };
+}
+
+/**
+ * The new timeline's history file was written while archiving was off: marked ready, it reaches the cluster's
+ * own repository once the database container archives there, so that archive is whole from the new timeline on.
+ */
+function markHistoryForArchiving(): void {
+  const wal = join(PGDATA, 'pg_wal');
+  const history = readdirSync(wal)
+    .filter((f) => /^[0-9A-F]{8}\.history$/.test(f))
+    .sort()
+    .pop();
+  if (history) writeFileSync(join(wal, 'archive_status', `${history}.ready`), '');
 }
 
 async function reachedPosition(): Promise<PgRestoreReached> {
