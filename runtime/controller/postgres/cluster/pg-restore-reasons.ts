@@ -32,6 +32,9 @@ export const PG_RESTORE_REASON_TABLE = {
   },
   RestoreResolved: { sentence: 'the restore is resolved: source, backup set, window and target are in status.restore' },
   Restoring: { sentence: 'the primary is being restored from the source repository' },
+  RestoreInterrupted: {
+    sentence: 'the restore was interrupted; it resumes from its step on the volume (the copy starts over, a replay goes on)',
+  },
   Restored: { sentence: 'the primary was restored and promoted; the cluster now uses its own repositories' },
   TargetNotReached: {
     sentence: 'recovery ended before the configured recovery target was reached: the archive holds no WAL up to it',

@@ -201,7 +201,8 @@ export class PGRestoreStep {
     if (terminated && terminated.exitCode !== 0 && line?.outcome === 'failed') return this.fail(line);
     // Running, starting again after an interruption (no result line: it resumes from its state on the volume), or not yet started.
     const step = status?.state?.running ? 'running' : terminated ? 'interrupted, resuming' : 'starting';
-    await scope.flush('Restoring', false, PGR.Restoring, { restore: { phase: 'Restoring', step, reason: PGR.Restoring } });
+    const reason = terminated ? PGR.RestoreInterrupted : PGR.Restoring;
+    await scope.flush('Restoring', false, reason, { restore: { phase: 'Restoring', step, reason, message: pgClusterMessage(reason) } });
     return { requeueAfterMs: WAIT_MS };
   }
 
