@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { Chart, Testing } from 'cdk8s';
+import { PGCluster } from '../../../../src/constructs/pg-cluster.js';
 import { planRestore, segmentEndLsn, utcTarget, lsnValue } from '../../../../runtime/controller/postgres/cluster/pg-restore-plan.js';
 import { restoreConfig, withRestoreInit } from '../../../../runtime/controller/postgres/cluster/pg-restore-pod.js';
 import { primaryPod } from '../../../../runtime/controller/postgres/cluster/pg-pods.js';
@@ -121,5 +123,32 @@ describe('PostgreSQL restore plan: the target checked against the source reposit
     };
     expect(segmentTime(listing, '000000010000000000000009')).to.equal(5);
     expect(segmentTime(listing, '00000001000000000000000B')).to.equal(undefined);
+  });
+});
+
+describe('PGCluster.spec.dataSource at synth time', () => {
+  const base = {
+    storage: { size: '1Gi' },
+    backups: { pgbackrest: { repos: [{ name: 'repo1' as const, volume: { volumeClaimSpec: { size: '1Gi' } } }] } },
+  };
+  const synth = (target: object): string | undefined => {
+    const app = Testing.app();
+    new PGCluster(new Chart(app, 'test'), 'copy', {
+      ...base,
+      dataSource: { postgresCluster: { clusterName: 'src', repoName: 'repo1' }, target },
+    });
+    try {
+      app.synth();
+    } catch (error) {
+      return (error as Error).message;
+    }
+    return undefined;
+  };
+
+  it('takes a time with a zone; refuses one without, naming the field; takes exactly one target', () => {
+    expect(synth({ time: '2026-12-05T01:00:00.5+01:00', exclusive: true })).to.equal(undefined);
+    expect(synth({ time: '2026-12-05T01:00:00' })).to.match(/spec\.dataSource\.target\.time: .*needs a zone/);
+    expect(synth({ time: '2026-12-05T01:00:00Z', lsn: '0/1' })).to.match(/exactly one of time, lsn, xid, name or immediate/);
+    expect(synth({ lsn: 'nope' })).to.match(/spec\.dataSource\.target\.lsn/);
   });
 });
