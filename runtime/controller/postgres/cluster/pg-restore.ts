@@ -128,6 +128,9 @@ export class PGRestoreStep {
     if (!plan.ok) return this.refuse(plan.reason, plan.detail, false, plan.window);
     const restore: PGRestoreStatus = {
       phase: 'Resolved',
+      // Replaces what an earlier wait or refusal said (status is merge-patched).
+      reason: PGR.RestoreResolved,
+      message: pgClusterMessage(PGR.RestoreResolved),
       source: {
         namespace,
         clusterName: ref.clusterName,
