@@ -41,6 +41,14 @@ export interface PgRestorePlan {
 
 export type PgRestoreStep = 'copying' | 'recovering' | 'done' | 'failed';
 
+/** The log line (`msg`) `silo pg restore` writes at each step and each percent of the copy; the operator reads the last from the log tail. */
+export const PG_RESTORE_PROGRESS_MSG = 'restore progress';
+export interface PgRestoreProgress {
+  readonly step: PgRestoreStep;
+  /** Of the copy, from pgBackRest's per-file progress. */
+  readonly percent?: number;
+}
+
 export interface PgRestoreReached {
   readonly reachedLsn?: string;
   readonly reachedTimeline?: number;

@@ -19,6 +19,7 @@ import {
   PG_RESTORE_TLS_COPY_DIR,
   PG_RESTORE_TLS_MOUNT,
   PG_RESTORE_VAR,
+  PG_RESTORE_PROGRESS_MSG,
   PGBACKREST_RESTORE_CONF_FILE,
   type PgRestorePlan,
   type PgRestoreReached,
@@ -41,6 +42,8 @@ export function restoreArgs(plan: PgRestorePlan): string[] {
     `--config=${PGBACKREST_RESTORE_CONF_FILE}`,
     `--stanza=${PG_STANZA}`,
     `--repo=${plan.repo}`,
+    // Per-file lines carry the copy's progress in percent.
+    '--log-level-console=detail',
     ...(plan.set ? [`--set=${plan.set}`] : []),
     `--type=${plan.type}`,
     ...(plan.target !== undefined && targeted && plan.type !== 'immediate' ? [`--target=${plan.target}`] : []),
@@ -110,7 +113,16 @@ async function copy(plan: PgRestorePlan, log: Logger): Promise<RestoreOutcome | 
   rmSync(PGDATA, { recursive: true, force: true });
   ownedDir(PGDATA);
   log.info('pgbackrest restore', { repo: plan.repo, set: plan.set, type: plan.type, target: plan.target });
-  const r = await runAsPostgres('pgbackrest', restoreArgs(plan), { onLine: (line) => line && log.info(line, { command: 'restore' }) });
+  log.info(PG_RESTORE_PROGRESS_MSG, { step: 'copying', percent: 0 });
+  let reported = 0;
+  const r = await runAsPostgres('pgbackrest', restoreArgs(plan), {
+    onLine: (line) => {
+      const percent = copyPercent(line);
+      if (percent === undefined) {
+        if (line) log.info(line, { command: 'restore' });
+      } else if (percent > reported) log.info(PG_RESTORE_PROGRESS_MSG, { step: 'copying', percent: (reported = percent) });
+    },
+  });
   if (r.code !== 0) {
     const outcome = pgbackrestOutcome(r.code, r.output);
     return { ok: false, reason: outcome.reason ?? 'RestoreFailed', error: outcome.message ?? `pgbackrest restore exited with ${r.code}` };
@@ -119,8 +131,15 @@ async function copy(plan: PgRestorePlan, log: Logger): Promise<RestoreOutcome | 
   return undefined;
 }
 
+/** pgBackRest's progress in a `DETAIL: restore file … (760KB, 3.47%)` line, in whole percent; undefined for other lines. */
+export function copyPercent(line: string): number | undefined {
+  const m = /restore file .*\([0-9.]+[KMGTP]?B, ([0-9.]+)%\)/.exec(line);
+  return m ? Math.floor(Number(m[1])) : undefined;
+}
+
 /** Starts postgres to replay; resolves when it promoted (its result) or when it ended (why). */
 async function recover(log: Logger): Promise<RestoreOutcome> {
+  log.info(PG_RESTORE_PROGRESS_MSG, { step: 'recovering' });
   const postgres = spawnAsPostgres(join(PG_BIN, 'postgres'), ['-D', PGDATA, ...recoverySettings()], {
     stdio: ['ignore', 'inherit', 'pipe'],
   });

@@ -626,6 +626,12 @@ export interface PGRestoreStatus {
    */
   step?: string;
   /**
+   * How much of the copy is done, from pgBackRest's per-file progress.
+   *
+   * @default - not set
+   */
+  percent?: number;
+  /**
    * @default - not set
    */
   restoredAt?: string;

@@ -8,7 +8,7 @@
  * TargetNotReached, and a restart repeats that failure instead of replaying again.
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { pgBin } from '../../stack/components/postgres.js';
@@ -18,6 +18,8 @@ const asPostgres = (script: string): string => execFileSync('su', ['postgres', '
 describe('silo pg restore: pgbackrest restore, replay with archiving off, promote, and TargetNotReached once', function () {
   this.timeout(240_000);
   const root = mkdtempSync('/tmp/silo-pg-restore-');
+  // The postgres user walks into it.
+  chmodSync(root, 0o755);
   const dir = (name: string, owned = true) => {
     const path = join(root, name);
     mkdirSync(path, { recursive: true, mode: 0o700 });

@@ -11,7 +11,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { PGRestoreStatus } from '../../../../src/api/postgres.silo.io/types.js';
 import { PG_CN, pgNames } from '../../../contracts/pg-pods.js';
-import type { PgRestorePlan } from '../../../contracts/pg-restore.js';
+import { PG_RESTORE_PROGRESS_MSG, type PgRestorePlan, type PgRestoreProgress } from '../../../contracts/pg-restore.js';
 import { parseResultLine } from '../../../contracts/worker-result.js';
 import type { Pod } from '../../kube/client.js';
 import { isNotFound } from '../../kube/custom-objects.js';
@@ -37,6 +37,21 @@ export type RestoreGate =
 const NO_RESTORE: RestoreGate = { primary: (pod) => pod, observe: async () => undefined };
 const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
 const restoreTlsSecret = (cluster: string): string => `${cluster}-pgbackrest-restore-tls`;
+
+/** The last `restore progress` line of a log. */
+export function lastProgress(log: string | undefined): PgRestoreProgress | undefined {
+  for (const line of (log ?? '').split('\n').reverse()) {
+    if (!line.includes(PG_RESTORE_PROGRESS_MSG)) continue;
+    try {
+      const parsed = JSON.parse(line) as { msg?: string } & Partial<PgRestoreProgress>;
+      if (parsed.msg === PG_RESTORE_PROGRESS_MSG && parsed.step)
+        return { step: parsed.step, ...(parsed.percent !== undefined ? { percent: parsed.percent } : {}) };
+    } catch {
+      /* a line cut by the tail */
+    }
+  }
+  return undefined;
+}
 
 /** The restore init container's status, its last termination and the result line it left. */
 function restoreContainer(pod: Pod | undefined) {
@@ -196,17 +211,30 @@ export class PGRestoreStep {
 
   /** Reads the restore container's outcome; a wait while it runs, undefined once the primary may start as usual. */
   private async observe(pod: Pod | undefined): Promise<ReconcileResult | undefined> {
-    const { scope } = this;
-    const restore = this.restore!;
-    if (restore.phase === 'Restored') return this.measureReady(pod);
+    if (this.restore!.phase === 'Restored') return this.measureReady(pod);
     const { status, terminated, line } = restoreContainer(pod);
     if (terminated?.exitCode === 0 && line?.outcome === 'pg-restored') return this.done(line);
     if (terminated && terminated.exitCode !== 0 && line?.outcome === 'failed') return this.fail(line);
-    // Running, starting again after an interruption (no result line: it resumes from its state on the volume), or not yet started.
-    const step = status?.state?.running ? 'running' : terminated ? 'interrupted, resuming' : 'starting';
-    const reason = terminated ? PGR.RestoreInterrupted : PGR.Restoring;
-    await scope.flush('Restoring', false, reason, { restore: { phase: 'Restoring', step, reason, message: pgClusterMessage(reason) } });
+    return this.running(!!status?.state?.running, !!terminated);
+  }
+
+  /** Running (its step and percent from the log), starting again after an interruption (no result line: it resumes from its state on the volume), or not yet started. */
+  private async running(running: boolean, interrupted: boolean): Promise<ReconcileResult> {
+    const progress = running ? await this.progress() : undefined;
+    const step = progress?.step ?? (running ? 'running' : interrupted ? 'interrupted, resuming' : 'starting');
+    const reason = interrupted && !running ? PGR.RestoreInterrupted : PGR.Restoring;
+    const restore = { phase: 'Restoring', step, ...(progress?.percent !== undefined ? { percent: progress.percent } : {}), reason };
+    await this.scope.flush('Restoring', false, reason, { restore: { ...restore, message: pgClusterMessage(reason) } });
     return { requeueAfterMs: WAIT_MS };
+  }
+
+  /** The restore container's last progress line, from its log tail. */
+  private async progress(): Promise<PgRestoreProgress | undefined> {
+    const { scope } = this;
+    const tail = await scope.ctx.client
+      .readPodLogTail(scope.namespace, pgNames(scope.name).primary, RESTORE_CONTAINER, 60)
+      .catch(() => undefined);
+    return lastProgress(tail);
   }
 
   /** The restore container promoted the copy: what it reached goes to status, the source certificate goes away. */

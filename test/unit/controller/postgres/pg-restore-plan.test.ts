@@ -5,7 +5,8 @@ import { planRestore, segmentEndLsn, utcTarget, lsnValue } from '../../../../run
 import { restoreConfig, withRestoreInit } from '../../../../runtime/controller/postgres/cluster/pg-restore-pod.js';
 import { primaryPod } from '../../../../runtime/controller/postgres/cluster/pg-pods.js';
 import type { InfoStanza } from '../../../../runtime/controller/postgres/shared/pgbackrest-info.js';
-import { restoreArgs, TARGET_NOT_REACHED } from '../../../../runtime/pg/restore.js';
+import { copyPercent, restoreArgs, TARGET_NOT_REACHED } from '../../../../runtime/pg/restore.js';
+import { lastProgress } from '../../../../runtime/controller/postgres/cluster/pg-restore.js';
 import { segmentTime, walTimeArgs } from '../../../../runtime/pg/wal-time.js';
 
 const at = (iso: string) => Date.parse(iso) / 1000;
@@ -111,6 +112,19 @@ describe('PostgreSQL restore plan: the target checked against the source reposit
     expect(restoring.metadata!.annotations!['postgres.silo.io/config-hash']).to.not.equal(
       pod.metadata!.annotations!['postgres.silo.io/config-hash'],
     );
+  });
+
+  it('the copy reports its percent from pgBackRest detail lines; the operator reads the last progress line of the log', () => {
+    expect(copyPercent('P01 DETAIL: restore file /pgdata/pg15/base/5/1249 (440KB, 12.71%) checksum 3e1b')).to.equal(12);
+    expect(copyPercent('P00 INFO: restore size = 21.9MB, file total = 964')).to.equal(undefined);
+    const log = [
+      '{"level":"info","msg":"restore progress","step":"copying","percent":40}',
+      'some postgres line',
+      '{"level":"info","msg":"restore progress","step":"recovering"}',
+      '{"level":"info","msg":"restore progress","ste',
+    ].join('\n');
+    expect(lastProgress(log)).to.deep.equal({ step: 'recovering' });
+    expect(lastProgress(undefined)).to.equal(undefined);
   });
 
   it('the WAL time comes from repo-ls of the segment directory', () => {
