@@ -180,6 +180,18 @@ describe('PGCluster restored from another cluster’s repository to a point in t
     await api.delete(KINDS.PGCluster, { namespace: fx.namespace, name: 'past' });
   });
 
+  it('a source cluster that does not exist is waited for with SourceClusterNotFound, nothing created', async () => {
+    const spec = restoreSpec('repo1', target);
+    spec.dataSource!.postgresCluster.clusterName = 'nosuch';
+    await api.create(KINDS.PGCluster, { metadata: { name: 'orphan', namespace: fx.namespace }, spec });
+    const c = await phase('orphan', (got) => got?.status?.restore?.reason === 'SourceClusterNotFound', 60_000);
+    expect(c.status!.phase).to.equal('Initializing');
+    expect(c.status!.restore!.message).to.contain(`${fx.namespace}/nosuch`);
+    const pods = await fx.core.listNamespacedPod({ namespace: fx.namespace, labelSelector: 'postgres.silo.io/cluster=orphan' });
+    expect(pods.items).to.deep.equal([]);
+    await api.delete(KINDS.PGCluster, { namespace: fx.namespace, name: 'orphan' });
+  });
+
   it('a time without a zone is refused at admission, naming the field', async () => {
     let error: Error | undefined;
     try {
