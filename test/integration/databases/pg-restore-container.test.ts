@@ -111,7 +111,7 @@ describe('silo pg restore: pgbackrest restore, replay with archiving off, promot
     expect(execFileSync('ls', [join(pgdata, 'pg_wal', 'archive_status')], { encoding: 'utf8' })).to.contain('00000002.history.ready');
     const s = dir('check-sock');
     asPostgres(
-      `${pgBin('pg_ctl')} -D ${pgdata} -l ${root}/check.log -o "-c port=${port} -c listen_addresses='' -c unix_socket_directories=${s} -c archive_mode=off" start >/dev/null`,
+      `${pgBin('pg_ctl')} -D ${pgdata} -l ${s}/check.log -o "-c port=${port} -c listen_addresses='' -c unix_socket_directories=${s} -c archive_mode=off" start >/dev/null`,
     );
     try {
       const q = (sql: string) => asPostgres(`${pgBin('psql')} -X -A -t -q -h ${s} -p ${port} -U postgres -d postgres -c "${sql}"`);
