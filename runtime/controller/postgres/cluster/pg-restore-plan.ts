@@ -4,7 +4,8 @@
  * backup's end to the time the last archived WAL segment reached the repository), the target checked
  * against it, and the backup set to restore. Pure.
  */
-import type { PGDataSource, PGRestoreStatus } from '../../../../src/api/postgres.silo.io/types.js';
+import type { PGBackRestRepo, PGDataSource, PGRestoreStatus } from '../../../../src/api/postgres.silo.io/types.js';
+import { defaultRepoPath } from '../shared/pg-objects.js';
 import type { InfoBackup, InfoStanza } from '../shared/pgbackrest-info.js';
 
 export type RestoreRefusal = 'NoBackupBeforeTarget' | 'TargetOutsideRecoveryWindow';
@@ -133,4 +134,30 @@ export function planRestore(dataSource: PGDataSource, source: SourceRepository):
       target: { type: check.type, ...(check.value !== undefined ? { value: check.value } : {}), exclusive },
     },
   };
+}
+
+/** Where a repository's stanza lives: its store and path (a volume repository is its own cluster's PVC, never shared). */
+function storeLocation(repo: PGBackRestRepo, namespace: string, cluster: string): string | undefined {
+  const path = repo.path ?? defaultRepoPath(namespace, cluster);
+  if (repo.s3) return `s3 ${repo.s3.endpoint.replace(/^https:\/\//, '')} ${repo.s3.bucket} ${path}`;
+  if (repo.gcs) return `gcs ${repo.gcs.endpoint ?? ''} ${repo.gcs.bucket} ${path}`;
+  if (repo.azure) return `azure ${repo.azure.endpoint ?? ''} ${repo.azure.container} ${path}`;
+  return undefined;
+}
+
+/**
+ * The restored cluster's repository that is one of the source's, if any. A restored copy has the source's system
+ * id, so pgBackRest's stanza-create would accept the source's stanza as its own and the copy would archive into
+ * it: refused before anything runs (decision 0291).
+ */
+export function sharedRepository(
+  own: { namespace: string; cluster: string; repos: readonly PGBackRestRepo[] },
+  source: { namespace: string; cluster: string; repos: readonly PGBackRestRepo[] },
+): { own: string; source: string } | undefined {
+  for (const repo of own.repos) {
+    const location = storeLocation(repo, own.namespace, own.cluster);
+    const theirs = location && source.repos.find((r) => storeLocation(r, source.namespace, source.cluster) === location);
+    if (theirs) return { own: repo.name, source: theirs.name };
+  }
+  return undefined;
 }

@@ -18,6 +18,11 @@ export const PG_RESTORE_REASON_TABLE = {
     sentence: "the source's repository could not be read through its repo host",
     fix: "check the source PGCluster's repo host and its RepoHostReady condition; the restore starts once it answers",
   },
+  RepositoryOfTheSource: {
+    sentence:
+      "one of this cluster's repositories is the source's (same store and path): the restored copy has the source's system id and would archive into the source's stanza",
+    fix: 'give that repository another path (spec.backups.pgbackrest.repos[].path), or leave path unset for /silo/<namespace>/<cluster>; recreate this PGCluster',
+  },
   SourceCipherOutOfReach: {
     sentence: 'the source repository is encrypted and its passphrase Secret is in another namespace',
     fix: "restore into the source's namespace, or copy the passphrase Secret with the same name into this namespace",

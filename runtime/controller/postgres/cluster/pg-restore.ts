@@ -24,7 +24,7 @@ import { stanzaOf } from '../shared/pgbackrest-info.js';
 import { RepoAgentClient } from '../shared/repo-agent-client.js';
 import { PG_CLUSTER_REASON_TABLE, PGR, pgClusterMessage, type PGClusterReason } from './pg-cluster-reasons.js';
 import type { PGClusterScope } from './pg-cluster-scope.js';
-import { planRestore } from './pg-restore-plan.js';
+import { planRestore, sharedRepository } from './pg-restore-plan.js';
 import { RESTORE_CONTAINER, restoreConfig, withRestoreInit } from './pg-restore-pod.js';
 
 const WAIT_MS = 5_000;
@@ -121,6 +121,11 @@ export class PGRestoreStep {
     if (!source) return this.refuse(PGR.SourceClusterNotFound, `${namespace}/${ref.clusterName}`, true);
     const repo = source.spec.backups.pgbackrest.repos.find((r) => r.name === ref.repoName);
     if (!repo) return this.refuse(PGR.SourceRepositoryMissing, `${namespace}/${ref.clusterName} has no ${ref.repoName}`, false);
+    const shared = sharedRepository(
+      { namespace: scope.namespace, cluster: scope.name, repos: scope.cluster.spec.backups.pgbackrest.repos },
+      { namespace, cluster: ref.clusterName, repos: source.spec.backups.pgbackrest.repos },
+    );
+    if (shared) return this.refuse(PGR.RepositoryOfTheSource, `this cluster's ${shared.own} is the source's ${shared.source}`, false);
     if (repo.encryption && namespace !== scope.namespace)
       return this.refuse(PGR.SourceCipherOutOfReach, `Secret ${repo.encryption.passphrase.name} in ${namespace}`, false);
     const host = source.status?.repoHost;

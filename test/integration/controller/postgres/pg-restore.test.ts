@@ -180,6 +180,18 @@ describe('PGCluster restored from another cluster’s repository to a point in t
     await api.delete(KINDS.PGCluster, { namespace: fx.namespace, name: 'past' });
   });
 
+  it("a repository of the restored cluster that is the source's (same bucket and path) is refused before anything runs", async () => {
+    const spec = restoreSpec('repo1', target);
+    spec.backups.pgbackrest.repos = [{ ...repo2(), name: 'repo1', path: `/silo/${fx.namespace}/src` }];
+    await api.create(KINDS.PGCluster, { metadata: { name: 'sharer', namespace: fx.namespace }, spec });
+    const c = await phase('sharer', (got) => got?.status?.restore?.reason === 'RepositoryOfTheSource', 60_000);
+    expect(c.status!.phase).to.equal('Failed');
+    expect(c.status!.restore!.message).to.contain("this cluster's repo1 is the source's repo2");
+    const pods = await fx.core.listNamespacedPod({ namespace: fx.namespace, labelSelector: 'postgres.silo.io/cluster=sharer' });
+    expect(pods.items).to.deep.equal([]);
+    await api.delete(KINDS.PGCluster, { namespace: fx.namespace, name: 'sharer' });
+  });
+
   it('a source cluster that does not exist is waited for with SourceClusterNotFound, nothing created', async () => {
     const spec = restoreSpec('repo1', target);
     spec.dataSource!.postgresCluster.clusterName = 'nosuch';

@@ -1,7 +1,13 @@
 import { expect } from 'chai';
 import { Chart, Testing } from 'cdk8s';
 import { PGCluster } from '../../../../src/constructs/pg-cluster.js';
-import { planRestore, segmentEndLsn, utcTarget, lsnValue } from '../../../../runtime/controller/postgres/cluster/pg-restore-plan.js';
+import {
+  planRestore,
+  segmentEndLsn,
+  sharedRepository,
+  utcTarget,
+  lsnValue,
+} from '../../../../runtime/controller/postgres/cluster/pg-restore-plan.js';
 import { restoreConfig, withRestoreInit } from '../../../../runtime/controller/postgres/cluster/pg-restore-pod.js';
 import { primaryPod } from '../../../../runtime/controller/postgres/cluster/pg-pods.js';
 import type { InfoStanza } from '../../../../runtime/controller/postgres/shared/pgbackrest-info.js';
@@ -125,6 +131,27 @@ describe('PostgreSQL restore plan: the target checked against the source reposit
     ].join('\n');
     expect(lastProgress(log)).to.deep.equal({ step: 'recovering' });
     expect(lastProgress(undefined)).to.equal(undefined);
+  });
+
+  it("a restored cluster's repository that is one of the source's (same store and path) is found; default paths never are", () => {
+    const s3 = (path?: string) => ({
+      name: 'repo2' as const,
+      ...(path ? { path } : {}),
+      s3: {
+        bucket: 'b',
+        endpoint: 'https://minio:9000',
+        region: 'r',
+        credentials: { accessKeyId: { name: 'c', key: 'a' }, secretAccessKey: { name: 'c', key: 's' } },
+      },
+    });
+    const source = { namespace: 'n', cluster: 'src', repos: [s3()] };
+    expect(sharedRepository({ namespace: 'n', cluster: 'copy', repos: [{ ...s3(), name: 'repo1' }] }, source)).to.equal(undefined);
+    expect(sharedRepository({ namespace: 'n', cluster: 'copy', repos: [{ ...s3('/silo/n/src'), name: 'repo1' }] }, source)).to.deep.equal({
+      own: 'repo1',
+      source: 'repo2',
+    });
+    const volume = { name: 'repo1' as const, path: '/x', volume: { volumeClaimSpec: { size: '1Gi' } } };
+    expect(sharedRepository({ namespace: 'n', cluster: 'copy', repos: [volume] }, { ...source, repos: [volume] })).to.equal(undefined);
   });
 
   it('the WAL time comes from repo-ls of the segment directory', () => {
