@@ -1,9 +1,11 @@
 /** Every reason a PGCluster reports, in its phase, its conditions and its Events (decision 0251). */
 import { reasonsOf, type ReasonTable } from '../../kube/reasons.js';
 import { PGBACKREST_REASON_TABLE } from '../shared/pgbackrest-reasons.js';
+import { PG_RESTORE_REASON_TABLE } from './pg-restore-reasons.js';
 
 export const PG_CLUSTER_REASON_TABLE = {
   ...PGBACKREST_REASON_TABLE,
+  ...PG_RESTORE_REASON_TABLE,
   Initializing: { sentence: 'the primary and the repo host are starting' },
   PrimaryStarting: { sentence: 'the primary is starting' },
   RepoHostStarting: { sentence: 'the repo host is starting' },

@@ -25,6 +25,7 @@ import { ensurePgPki } from './pg-pki.js';
 import { clusterPvcs, clusterServices, podConfigHash, primaryPod, repoHostPod } from './pg-pods.js';
 import { instanceConfig, repoHostConfig } from './pgbackrest-config.js';
 import { ensureSuperuserSecret } from './pg-users.js';
+import { PGRestoreStep } from './pg-restore.js';
 import type { PGRepoStatus } from '../../../../src/api/postgres.silo.io/types.js';
 
 const WAITING_MS = 3_000;
@@ -71,10 +72,15 @@ class PGClusterPass {
     await ensureSuperuserSecret(scope);
     for (const service of clusterServices({ cluster: scope.name, namespace: scope.namespace, owner: scope.owner }))
       await client.applyService(service);
+    // A cluster made from dataSource: nothing is created before its restore is resolved and checked.
+    const restore = await new PGRestoreStep(scope).gate();
+    if ('wait' in restore) return restore.wait;
     const input = this.podInput();
     for (const pvc of clusterPvcs({ ...input, pgbackrestConf: '' })) await client.createPvc(pvc);
     const repoHost = await this.ensurePod(repoHostPod({ ...input, pgbackrestConf: repoHostConfig(input) }), pkiChanged);
-    const primary = await this.ensurePod(primaryPod({ ...input, pgbackrestConf: instanceConfig(input) }), pkiChanged);
+    const primary = await this.ensurePod(restore.primary(primaryPod({ ...input, pgbackrestConf: instanceConfig(input) })), pkiChanged);
+    const restoring = await restore.observe(primary);
+    if (restoring) return restoring;
     const pods = {
       primary: { name: this.names.primary, podIP: primary?.status?.podIP, host: input.primaryHost, ready: isPodReady(primary) },
       repoHost: { name: this.names.repoHost, podIP: repoHost?.status?.podIP, host: input.repoHostHost, ready: isPodReady(repoHost) },

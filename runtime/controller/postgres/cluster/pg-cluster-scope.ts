@@ -80,7 +80,7 @@ export class PGClusterScope {
     );
     this.cluster.status = updated.status;
     for (const c of this.changed) {
-      const warning = c.status === 'False' && !/Pending|Starting|Initializing/.test(c.reason);
+      const warning = c.status === 'False' && !/Pending|Starting|Initializing|Restor(ing|ed|eResolved)/.test(c.reason);
       await this.ctx.events.record(this.cluster, warning ? 'Warning' : 'Normal', c.reason, `${c.type}: ${c.message}`);
     }
     this.changed.length = 0;

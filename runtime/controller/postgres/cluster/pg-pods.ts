@@ -55,7 +55,7 @@ const tlsVolume = (secretName: string): V1Volume => ({
   secret: { secretName, items: ['tls.crt', 'tls.key', 'ca.crt'].map((key) => ({ key, path: key })) },
 });
 
-function withHash(pod: V1Pod): V1Pod {
+export function withHash(pod: V1Pod): V1Pod {
   pod.metadata!.annotations = { ...pod.metadata!.annotations, [CONFIG_HASH_ANNOTATION]: hashOf(pod.spec) };
   return pod;
 }

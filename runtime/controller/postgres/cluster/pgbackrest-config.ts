@@ -113,7 +113,7 @@ export function repoPath(repo: PGBackRestRepo, namespace: string, cluster: strin
   return repo.volume ? `${repoVolumeMount(repo.name)}${path}` : path;
 }
 
-function repoOptions(repo: PGBackRestRepo, namespace: string, cluster: string): Record<string, string | undefined> {
+export function repoOptions(repo: PGBackRestRepo, namespace: string, cluster: string): Record<string, string | undefined> {
   const n = repoIndex(repo);
   const p = (name: string) => `repo${n}-${name}`;
   const path = repoPath(repo, namespace, cluster);
