@@ -347,7 +347,7 @@ export interface PgClusterSpec {
   readonly users?: PgClusterSpecUsers[];
 
   /**
-   * Where a new cluster's data comes from instead of initdb: another PGCluster's repository (Percona's `dataSource.postgresCluster`), optionally to a point in time. Checked against the repository before anything runs, resolved once into status.restore, and immutable.
+   * Where a new cluster's data comes from instead of initdb: another PGCluster's repository (Percona's `dataSource.postgresCluster`) or a repository given directly, for recovery from the bucket alone (`dataSource.pgbackrest`), optionally to a point in time. Set exactly one of postgresCluster or pgbackrest. Checked against the repository before anything runs, resolved once into status.restore, and immutable.
    *
    * @schema PgClusterSpec#dataSource
    */
@@ -496,7 +496,7 @@ export function toJson_PgClusterSpecUsers(obj: PgClusterSpecUsers | undefined): 
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Where a new cluster's data comes from instead of initdb: another PGCluster's repository (Percona's `dataSource.postgresCluster`), optionally to a point in time. Checked against the repository before anything runs, resolved once into status.restore, and immutable.
+ * Where a new cluster's data comes from instead of initdb: another PGCluster's repository (Percona's `dataSource.postgresCluster`) or a repository given directly, for recovery from the bucket alone (`dataSource.pgbackrest`), optionally to a point in time. Set exactly one of postgresCluster or pgbackrest. Checked against the repository before anything runs, resolved once into status.restore, and immutable.
  *
  * @schema PgClusterSpecDataSource
  */
@@ -506,7 +506,14 @@ export interface PgClusterSpecDataSource {
    *
    * @schema PgClusterSpecDataSource#postgresCluster
    */
-  readonly postgresCluster: PgClusterSpecDataSourcePostgresCluster;
+  readonly postgresCluster?: PgClusterSpecDataSourcePostgresCluster;
+
+  /**
+   * A pgBackRest repository in an object store, given directly: the source cluster, its namespace and its repo host may be gone. While the restore runs, this cluster's repo host Pod is a restore source that holds the store's credentials and serves the repository to the restore (decision 0293); its credentials never reach the database Pods, and nothing is written into its stanza.
+   *
+   * @schema PgClusterSpecDataSource#pgbackrest
+   */
+  readonly pgbackrest?: PgClusterSpecDataSourcePgbackrest;
 
   /**
    * Where replay stops. Set exactly one of time, lsn, xid, name or immediate; without a target the restore replays to the end of the archive.
@@ -524,6 +531,7 @@ export function toJson_PgClusterSpecDataSource(obj: PgClusterSpecDataSource | un
   if (obj === undefined) { return undefined; }
   const result = {
     'postgresCluster': toJson_PgClusterSpecDataSourcePostgresCluster(obj.postgresCluster),
+    'pgbackrest': toJson_PgClusterSpecDataSourcePgbackrest(obj.pgbackrest),
     'target': toJson_PgClusterSpecDataSourceTarget(obj.target),
   };
   // filter undefined values
@@ -591,6 +599,50 @@ export function toJson_PgClusterSpecDataSourcePostgresCluster(obj: PgClusterSpec
     'clusterName': obj.clusterName,
     'namespace': obj.namespace,
     'repoName': obj.repoName,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * A pgBackRest repository in an object store, given directly: the source cluster, its namespace and its repo host may be gone. While the restore runs, this cluster's repo host Pod is a restore source that holds the store's credentials and serves the repository to the restore (decision 0293); its credentials never reach the database Pods, and nothing is written into its stanza.
+ *
+ * @schema PgClusterSpecDataSourcePgbackrest
+ */
+export interface PgClusterSpecDataSourcePgbackrest {
+  /**
+   * The stanza in the repository. Silo clusters name theirs db.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrest#stanza
+   */
+  readonly stanza?: PgClusterSpecDataSourcePgbackrestStanza;
+
+  /**
+   * The repository, shaped like an item of spec.backups.pgbackrest.repos: its name (the index the restore uses), one of s3, gcs or azure with credentials Secrets of this namespace, its path (the source's, e.g. /silo/<old namespace>/<old cluster>) and encryption.passphrase when it is encrypted.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrest#repo
+   */
+  readonly repo: PgClusterSpecDataSourcePgbackrestRepo;
+
+  /**
+   * pgBackRest options for reading the repository, from the same allow-list as spec.backups.pgbackrest.global.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrest#global
+   */
+  readonly global?: { [key: string]: string };
+}
+
+/**
+ * Converts an object of type 'PgClusterSpecDataSourcePgbackrest' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgClusterSpecDataSourcePgbackrest(obj: PgClusterSpecDataSourcePgbackrest | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'stanza': obj.stanza,
+    'repo': toJson_PgClusterSpecDataSourcePgbackrestRepo(obj.repo),
+    'global': ((obj.global) === undefined) ? undefined : (Object.entries(obj.global).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -747,6 +799,108 @@ export enum PgClusterSpecDataSourcePostgresClusterRepoName {
 }
 
 /**
+ * The stanza in the repository. Silo clusters name theirs db.
+ *
+ * @schema PgClusterSpecDataSourcePgbackrestStanza
+ */
+export enum PgClusterSpecDataSourcePgbackrestStanza {
+  /** db */
+  DB = "db",
+}
+
+/**
+ * The repository, shaped like an item of spec.backups.pgbackrest.repos: its name (the index the restore uses), one of s3, gcs or azure with credentials Secrets of this namespace, its path (the source's, e.g. /silo/<old namespace>/<old cluster>) and encryption.passphrase when it is encrypted.
+ *
+ * @schema PgClusterSpecDataSourcePgbackrestRepo
+ */
+export interface PgClusterSpecDataSourcePgbackrestRepo {
+  /**
+   * repo1, repo2, repo3 or repo4 (pgBackRest's repository index).
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepo#name
+   */
+  readonly name: PgClusterSpecDataSourcePgbackrestRepoName;
+
+  /**
+   * The repository path (`repoN-path`). Default `/silo/<namespace>/<cluster>`, unique per namespace and cluster, so two clusters never share a stanza path.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepo#path
+   */
+  readonly path?: string;
+
+  /**
+   * An S3 or S3-compatible bucket. pgBackRest talks to S3 over TLS only.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepo#s3
+   */
+  readonly s3?: PgClusterSpecDataSourcePgbackrestRepoS3;
+
+  /**
+   * A Google Cloud Storage bucket.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepo#gcs
+   */
+  readonly gcs?: PgClusterSpecDataSourcePgbackrestRepoGcs;
+
+  /**
+   * An Azure Blob Storage container.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepo#azure
+   */
+  readonly azure?: PgClusterSpecDataSourcePgbackrestRepoAzure;
+
+  /**
+   * A PersistentVolumeClaim mounted by the repo host.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepo#volume
+   */
+  readonly volume?: PgClusterSpecDataSourcePgbackrestRepoVolume;
+
+  /**
+   * Cron schedules per backup type (5 fields, in timeZone).
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepo#schedules
+   */
+  readonly schedules?: PgClusterSpecDataSourcePgbackrestRepoSchedules;
+
+  /**
+   * pgBackRest's own retention, applied by `expire` after each backup.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepo#retention
+   */
+  readonly retention?: PgClusterSpecDataSourcePgbackrestRepoRetention;
+
+  /**
+   * Client-side encryption of the repository. Cannot be added, removed or changed once the repository is declared: its stanza would no longer be readable.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepo#encryption
+   */
+  readonly encryption?: PgClusterSpecDataSourcePgbackrestRepoEncryption;
+}
+
+/**
+ * Converts an object of type 'PgClusterSpecDataSourcePgbackrestRepo' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgClusterSpecDataSourcePgbackrestRepo(obj: PgClusterSpecDataSourcePgbackrestRepo | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'path': obj.path,
+    's3': toJson_PgClusterSpecDataSourcePgbackrestRepoS3(obj.s3),
+    'gcs': toJson_PgClusterSpecDataSourcePgbackrestRepoGcs(obj.gcs),
+    'azure': toJson_PgClusterSpecDataSourcePgbackrestRepoAzure(obj.azure),
+    'volume': toJson_PgClusterSpecDataSourcePgbackrestRepoVolume(obj.volume),
+    'schedules': toJson_PgClusterSpecDataSourcePgbackrestRepoSchedules(obj.schedules),
+    'retention': toJson_PgClusterSpecDataSourcePgbackrestRepoRetention(obj.retention),
+    'encryption': toJson_PgClusterSpecDataSourcePgbackrestRepoEncryption(obj.encryption),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
  * The repo host Pod.
  *
  * @schema PgClusterSpecBackupsPgbackrestRepoHost
@@ -896,6 +1050,332 @@ export function toJson_PgClusterSpecBackupsPgbackrestRepos(obj: PgClusterSpecBac
     'schedules': toJson_PgClusterSpecBackupsPgbackrestReposSchedules(obj.schedules),
     'retention': toJson_PgClusterSpecBackupsPgbackrestReposRetention(obj.retention),
     'encryption': toJson_PgClusterSpecBackupsPgbackrestReposEncryption(obj.encryption),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * repo1, repo2, repo3 or repo4 (pgBackRest's repository index).
+ *
+ * @schema PgClusterSpecDataSourcePgbackrestRepoName
+ */
+export enum PgClusterSpecDataSourcePgbackrestRepoName {
+  /** repo1 */
+  REPO1 = "repo1",
+  /** repo2 */
+  REPO2 = "repo2",
+  /** repo3 */
+  REPO3 = "repo3",
+  /** repo4 */
+  REPO4 = "repo4",
+}
+
+/**
+ * An S3 or S3-compatible bucket. pgBackRest talks to S3 over TLS only.
+ *
+ * @schema PgClusterSpecDataSourcePgbackrestRepoS3
+ */
+export interface PgClusterSpecDataSourcePgbackrestRepoS3 {
+  /**
+   * @schema PgClusterSpecDataSourcePgbackrestRepoS3#bucket
+   */
+  readonly bucket: string;
+
+  /**
+   * Host name of the endpoint, with an optional port: s3.amazonaws.com, minio.minio.svc:9000. TLS is always used.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoS3#endpoint
+   */
+  readonly endpoint: string;
+
+  /**
+   * @schema PgClusterSpecDataSourcePgbackrestRepoS3#region
+   */
+  readonly region: string;
+
+  /**
+   * `host` (bucket.endpoint) or `path` (endpoint/bucket), as MinIO and Ceph RGW usually need.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoS3#uriStyle
+   */
+  readonly uriStyle?: PgClusterSpecDataSourcePgbackrestRepoS3UriStyle;
+
+  /**
+   * A Secret key holding the PEM CA bundle that signed the endpoint's certificate.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoS3#caSecret
+   */
+  readonly caSecret?: PgClusterSpecDataSourcePgbackrestRepoS3CaSecret;
+
+  /**
+   * @schema PgClusterSpecDataSourcePgbackrestRepoS3#credentials
+   */
+  readonly credentials: PgClusterSpecDataSourcePgbackrestRepoS3Credentials;
+}
+
+/**
+ * Converts an object of type 'PgClusterSpecDataSourcePgbackrestRepoS3' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgClusterSpecDataSourcePgbackrestRepoS3(obj: PgClusterSpecDataSourcePgbackrestRepoS3 | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'bucket': obj.bucket,
+    'endpoint': obj.endpoint,
+    'region': obj.region,
+    'uriStyle': obj.uriStyle,
+    'caSecret': toJson_PgClusterSpecDataSourcePgbackrestRepoS3CaSecret(obj.caSecret),
+    'credentials': toJson_PgClusterSpecDataSourcePgbackrestRepoS3Credentials(obj.credentials),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * A Google Cloud Storage bucket.
+ *
+ * @schema PgClusterSpecDataSourcePgbackrestRepoGcs
+ */
+export interface PgClusterSpecDataSourcePgbackrestRepoGcs {
+  /**
+   * @schema PgClusterSpecDataSourcePgbackrestRepoGcs#bucket
+   */
+  readonly bucket: string;
+
+  /**
+   * Another endpoint host (an emulator), host[:port].
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoGcs#endpoint
+   */
+  readonly endpoint?: string;
+
+  /**
+   * @schema PgClusterSpecDataSourcePgbackrestRepoGcs#credentials
+   */
+  readonly credentials: PgClusterSpecDataSourcePgbackrestRepoGcsCredentials;
+}
+
+/**
+ * Converts an object of type 'PgClusterSpecDataSourcePgbackrestRepoGcs' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgClusterSpecDataSourcePgbackrestRepoGcs(obj: PgClusterSpecDataSourcePgbackrestRepoGcs | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'bucket': obj.bucket,
+    'endpoint': obj.endpoint,
+    'credentials': toJson_PgClusterSpecDataSourcePgbackrestRepoGcsCredentials(obj.credentials),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * An Azure Blob Storage container.
+ *
+ * @schema PgClusterSpecDataSourcePgbackrestRepoAzure
+ */
+export interface PgClusterSpecDataSourcePgbackrestRepoAzure {
+  /**
+   * @schema PgClusterSpecDataSourcePgbackrestRepoAzure#container
+   */
+  readonly container: string;
+
+  /**
+   * Another endpoint host (an emulator), host[:port].
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoAzure#endpoint
+   */
+  readonly endpoint?: string;
+
+  /**
+   * @schema PgClusterSpecDataSourcePgbackrestRepoAzure#credentials
+   */
+  readonly credentials: PgClusterSpecDataSourcePgbackrestRepoAzureCredentials;
+}
+
+/**
+ * Converts an object of type 'PgClusterSpecDataSourcePgbackrestRepoAzure' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgClusterSpecDataSourcePgbackrestRepoAzure(obj: PgClusterSpecDataSourcePgbackrestRepoAzure | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'container': obj.container,
+    'endpoint': obj.endpoint,
+    'credentials': toJson_PgClusterSpecDataSourcePgbackrestRepoAzureCredentials(obj.credentials),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * A PersistentVolumeClaim mounted by the repo host.
+ *
+ * @schema PgClusterSpecDataSourcePgbackrestRepoVolume
+ */
+export interface PgClusterSpecDataSourcePgbackrestRepoVolume {
+  /**
+   * @schema PgClusterSpecDataSourcePgbackrestRepoVolume#volumeClaimSpec
+   */
+  readonly volumeClaimSpec: PgClusterSpecDataSourcePgbackrestRepoVolumeVolumeClaimSpec;
+}
+
+/**
+ * Converts an object of type 'PgClusterSpecDataSourcePgbackrestRepoVolume' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgClusterSpecDataSourcePgbackrestRepoVolume(obj: PgClusterSpecDataSourcePgbackrestRepoVolume | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'volumeClaimSpec': toJson_PgClusterSpecDataSourcePgbackrestRepoVolumeVolumeClaimSpec(obj.volumeClaimSpec),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Cron schedules per backup type (5 fields, in timeZone).
+ *
+ * @schema PgClusterSpecDataSourcePgbackrestRepoSchedules
+ */
+export interface PgClusterSpecDataSourcePgbackrestRepoSchedules {
+  /**
+   * A standard 5-field cron expression (minute hour day-of-month month day-of-week), or a macro such as @daily.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoSchedules#full
+   */
+  readonly full?: string;
+
+  /**
+   * A standard 5-field cron expression (minute hour day-of-month month day-of-week), or a macro such as @daily.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoSchedules#differential
+   */
+  readonly differential?: string;
+
+  /**
+   * A standard 5-field cron expression (minute hour day-of-month month day-of-week), or a macro such as @daily.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoSchedules#incremental
+   */
+  readonly incremental?: string;
+
+  /**
+   * IANA time zone of the schedules.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoSchedules#timeZone
+   */
+  readonly timeZone?: string;
+}
+
+/**
+ * Converts an object of type 'PgClusterSpecDataSourcePgbackrestRepoSchedules' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgClusterSpecDataSourcePgbackrestRepoSchedules(obj: PgClusterSpecDataSourcePgbackrestRepoSchedules | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'full': obj.full,
+    'differential': obj.differential,
+    'incremental': obj.incremental,
+    'timeZone': obj.timeZone,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * pgBackRest's own retention, applied by `expire` after each backup.
+ *
+ * @schema PgClusterSpecDataSourcePgbackrestRepoRetention
+ */
+export interface PgClusterSpecDataSourcePgbackrestRepoRetention {
+  /**
+   * Full backups to keep (count) or days to keep them (time).
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoRetention#full
+   */
+  readonly full?: number;
+
+  /**
+   * @schema PgClusterSpecDataSourcePgbackrestRepoRetention#fullType
+   */
+  readonly fullType?: PgClusterSpecDataSourcePgbackrestRepoRetentionFullType;
+
+  /**
+   * Differential backups to keep.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoRetention#diff
+   */
+  readonly diff?: number;
+
+  /**
+   * Backups whose WAL is kept for point-in-time recovery.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoRetention#archive
+   */
+  readonly archive?: number;
+
+  /**
+   * @schema PgClusterSpecDataSourcePgbackrestRepoRetention#archiveType
+   */
+  readonly archiveType?: PgClusterSpecDataSourcePgbackrestRepoRetentionArchiveType;
+}
+
+/**
+ * Converts an object of type 'PgClusterSpecDataSourcePgbackrestRepoRetention' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgClusterSpecDataSourcePgbackrestRepoRetention(obj: PgClusterSpecDataSourcePgbackrestRepoRetention | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'full': obj.full,
+    'fullType': obj.fullType,
+    'diff': obj.diff,
+    'archive': obj.archive,
+    'archiveType': obj.archiveType,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Client-side encryption of the repository. Cannot be added, removed or changed once the repository is declared: its stanza would no longer be readable.
+ *
+ * @schema PgClusterSpecDataSourcePgbackrestRepoEncryption
+ */
+export interface PgClusterSpecDataSourcePgbackrestRepoEncryption {
+  /**
+   * @schema PgClusterSpecDataSourcePgbackrestRepoEncryption#cipherType
+   */
+  readonly cipherType?: PgClusterSpecDataSourcePgbackrestRepoEncryptionCipherType;
+
+  /**
+   * Secret key holding the cipher passphrase. It reaches only the repo host.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoEncryption#passphrase
+   */
+  readonly passphrase: PgClusterSpecDataSourcePgbackrestRepoEncryptionPassphrase;
+}
+
+/**
+ * Converts an object of type 'PgClusterSpecDataSourcePgbackrestRepoEncryption' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgClusterSpecDataSourcePgbackrestRepoEncryption(obj: PgClusterSpecDataSourcePgbackrestRepoEncryption | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'cipherType': obj.cipherType,
+    'passphrase': toJson_PgClusterSpecDataSourcePgbackrestRepoEncryptionPassphrase(obj.passphrase),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -1231,6 +1711,244 @@ export function toJson_PgClusterSpecBackupsPgbackrestReposEncryption(obj: PgClus
 /**
  * `host` (bucket.endpoint) or `path` (endpoint/bucket), as MinIO and Ceph RGW usually need.
  *
+ * @schema PgClusterSpecDataSourcePgbackrestRepoS3UriStyle
+ */
+export enum PgClusterSpecDataSourcePgbackrestRepoS3UriStyle {
+  /** host */
+  HOST = "host",
+  /** path */
+  PATH = "path",
+}
+
+/**
+ * A Secret key holding the PEM CA bundle that signed the endpoint's certificate.
+ *
+ * @schema PgClusterSpecDataSourcePgbackrestRepoS3CaSecret
+ */
+export interface PgClusterSpecDataSourcePgbackrestRepoS3CaSecret {
+  /**
+   * Name of the Secret.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoS3CaSecret#name
+   */
+  readonly name: string;
+
+  /**
+   * Key inside the Secret's data.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoS3CaSecret#key
+   */
+  readonly key: string;
+}
+
+/**
+ * Converts an object of type 'PgClusterSpecDataSourcePgbackrestRepoS3CaSecret' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgClusterSpecDataSourcePgbackrestRepoS3CaSecret(obj: PgClusterSpecDataSourcePgbackrestRepoS3CaSecret | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'key': obj.key,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema PgClusterSpecDataSourcePgbackrestRepoS3Credentials
+ */
+export interface PgClusterSpecDataSourcePgbackrestRepoS3Credentials {
+  /**
+   * A key of a Secret in the same namespace as the object that references it.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoS3Credentials#accessKeyId
+   */
+  readonly accessKeyId: PgClusterSpecDataSourcePgbackrestRepoS3CredentialsAccessKeyId;
+
+  /**
+   * A key of a Secret in the same namespace as the object that references it.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoS3Credentials#secretAccessKey
+   */
+  readonly secretAccessKey: PgClusterSpecDataSourcePgbackrestRepoS3CredentialsSecretAccessKey;
+}
+
+/**
+ * Converts an object of type 'PgClusterSpecDataSourcePgbackrestRepoS3Credentials' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgClusterSpecDataSourcePgbackrestRepoS3Credentials(obj: PgClusterSpecDataSourcePgbackrestRepoS3Credentials | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'accessKeyId': toJson_PgClusterSpecDataSourcePgbackrestRepoS3CredentialsAccessKeyId(obj.accessKeyId),
+    'secretAccessKey': toJson_PgClusterSpecDataSourcePgbackrestRepoS3CredentialsSecretAccessKey(obj.secretAccessKey),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema PgClusterSpecDataSourcePgbackrestRepoGcsCredentials
+ */
+export interface PgClusterSpecDataSourcePgbackrestRepoGcsCredentials {
+  /**
+   * A key of a Secret in the same namespace as the object that references it.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoGcsCredentials#serviceAccountKey
+   */
+  readonly serviceAccountKey: PgClusterSpecDataSourcePgbackrestRepoGcsCredentialsServiceAccountKey;
+}
+
+/**
+ * Converts an object of type 'PgClusterSpecDataSourcePgbackrestRepoGcsCredentials' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgClusterSpecDataSourcePgbackrestRepoGcsCredentials(obj: PgClusterSpecDataSourcePgbackrestRepoGcsCredentials | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'serviceAccountKey': toJson_PgClusterSpecDataSourcePgbackrestRepoGcsCredentialsServiceAccountKey(obj.serviceAccountKey),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema PgClusterSpecDataSourcePgbackrestRepoAzureCredentials
+ */
+export interface PgClusterSpecDataSourcePgbackrestRepoAzureCredentials {
+  /**
+   * A key of a Secret in the same namespace as the object that references it.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoAzureCredentials#account
+   */
+  readonly account: PgClusterSpecDataSourcePgbackrestRepoAzureCredentialsAccount;
+
+  /**
+   * A key of a Secret in the same namespace as the object that references it.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoAzureCredentials#key
+   */
+  readonly key: PgClusterSpecDataSourcePgbackrestRepoAzureCredentialsKey;
+}
+
+/**
+ * Converts an object of type 'PgClusterSpecDataSourcePgbackrestRepoAzureCredentials' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgClusterSpecDataSourcePgbackrestRepoAzureCredentials(obj: PgClusterSpecDataSourcePgbackrestRepoAzureCredentials | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'account': toJson_PgClusterSpecDataSourcePgbackrestRepoAzureCredentialsAccount(obj.account),
+    'key': toJson_PgClusterSpecDataSourcePgbackrestRepoAzureCredentialsKey(obj.key),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema PgClusterSpecDataSourcePgbackrestRepoVolumeVolumeClaimSpec
+ */
+export interface PgClusterSpecDataSourcePgbackrestRepoVolumeVolumeClaimSpec {
+  /**
+   * @schema PgClusterSpecDataSourcePgbackrestRepoVolumeVolumeClaimSpec#size
+   */
+  readonly size: string;
+
+  /**
+   * @schema PgClusterSpecDataSourcePgbackrestRepoVolumeVolumeClaimSpec#storageClass
+   */
+  readonly storageClass?: string;
+}
+
+/**
+ * Converts an object of type 'PgClusterSpecDataSourcePgbackrestRepoVolumeVolumeClaimSpec' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgClusterSpecDataSourcePgbackrestRepoVolumeVolumeClaimSpec(obj: PgClusterSpecDataSourcePgbackrestRepoVolumeVolumeClaimSpec | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'size': obj.size,
+    'storageClass': obj.storageClass,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema PgClusterSpecDataSourcePgbackrestRepoRetentionFullType
+ */
+export enum PgClusterSpecDataSourcePgbackrestRepoRetentionFullType {
+  /** count */
+  COUNT = "count",
+  /** time */
+  TIME = "time",
+}
+
+/**
+ * @schema PgClusterSpecDataSourcePgbackrestRepoRetentionArchiveType
+ */
+export enum PgClusterSpecDataSourcePgbackrestRepoRetentionArchiveType {
+  /** full */
+  FULL = "full",
+  /** diff */
+  DIFF = "diff",
+  /** incr */
+  INCR = "incr",
+}
+
+/**
+ * @schema PgClusterSpecDataSourcePgbackrestRepoEncryptionCipherType
+ */
+export enum PgClusterSpecDataSourcePgbackrestRepoEncryptionCipherType {
+  /** aes-256-cbc */
+  AES_HYPHEN_256_HYPHEN_CBC = "aes-256-cbc",
+}
+
+/**
+ * Secret key holding the cipher passphrase. It reaches only the repo host.
+ *
+ * @schema PgClusterSpecDataSourcePgbackrestRepoEncryptionPassphrase
+ */
+export interface PgClusterSpecDataSourcePgbackrestRepoEncryptionPassphrase {
+  /**
+   * Name of the Secret.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoEncryptionPassphrase#name
+   */
+  readonly name: string;
+
+  /**
+   * Key inside the Secret's data.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoEncryptionPassphrase#key
+   */
+  readonly key: string;
+}
+
+/**
+ * Converts an object of type 'PgClusterSpecDataSourcePgbackrestRepoEncryptionPassphrase' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgClusterSpecDataSourcePgbackrestRepoEncryptionPassphrase(obj: PgClusterSpecDataSourcePgbackrestRepoEncryptionPassphrase | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'key': obj.key,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * `host` (bucket.endpoint) or `path` (endpoint/bucket), as MinIO and Ceph RGW usually need.
+ *
  * @schema PgClusterSpecBackupsPgbackrestReposS3UriStyle
  */
 export enum PgClusterSpecBackupsPgbackrestReposS3UriStyle {
@@ -1456,6 +2174,186 @@ export interface PgClusterSpecBackupsPgbackrestReposEncryptionPassphrase {
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 export function toJson_PgClusterSpecBackupsPgbackrestReposEncryptionPassphrase(obj: PgClusterSpecBackupsPgbackrestReposEncryptionPassphrase | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'key': obj.key,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * A key of a Secret in the same namespace as the object that references it.
+ *
+ * @schema PgClusterSpecDataSourcePgbackrestRepoS3CredentialsAccessKeyId
+ */
+export interface PgClusterSpecDataSourcePgbackrestRepoS3CredentialsAccessKeyId {
+  /**
+   * Name of the Secret.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoS3CredentialsAccessKeyId#name
+   */
+  readonly name: string;
+
+  /**
+   * Key inside the Secret's data.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoS3CredentialsAccessKeyId#key
+   */
+  readonly key: string;
+}
+
+/**
+ * Converts an object of type 'PgClusterSpecDataSourcePgbackrestRepoS3CredentialsAccessKeyId' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgClusterSpecDataSourcePgbackrestRepoS3CredentialsAccessKeyId(obj: PgClusterSpecDataSourcePgbackrestRepoS3CredentialsAccessKeyId | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'key': obj.key,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * A key of a Secret in the same namespace as the object that references it.
+ *
+ * @schema PgClusterSpecDataSourcePgbackrestRepoS3CredentialsSecretAccessKey
+ */
+export interface PgClusterSpecDataSourcePgbackrestRepoS3CredentialsSecretAccessKey {
+  /**
+   * Name of the Secret.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoS3CredentialsSecretAccessKey#name
+   */
+  readonly name: string;
+
+  /**
+   * Key inside the Secret's data.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoS3CredentialsSecretAccessKey#key
+   */
+  readonly key: string;
+}
+
+/**
+ * Converts an object of type 'PgClusterSpecDataSourcePgbackrestRepoS3CredentialsSecretAccessKey' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgClusterSpecDataSourcePgbackrestRepoS3CredentialsSecretAccessKey(obj: PgClusterSpecDataSourcePgbackrestRepoS3CredentialsSecretAccessKey | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'key': obj.key,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * A key of a Secret in the same namespace as the object that references it.
+ *
+ * @schema PgClusterSpecDataSourcePgbackrestRepoGcsCredentialsServiceAccountKey
+ */
+export interface PgClusterSpecDataSourcePgbackrestRepoGcsCredentialsServiceAccountKey {
+  /**
+   * Name of the Secret.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoGcsCredentialsServiceAccountKey#name
+   */
+  readonly name: string;
+
+  /**
+   * Key inside the Secret's data.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoGcsCredentialsServiceAccountKey#key
+   */
+  readonly key: string;
+}
+
+/**
+ * Converts an object of type 'PgClusterSpecDataSourcePgbackrestRepoGcsCredentialsServiceAccountKey' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgClusterSpecDataSourcePgbackrestRepoGcsCredentialsServiceAccountKey(obj: PgClusterSpecDataSourcePgbackrestRepoGcsCredentialsServiceAccountKey | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'key': obj.key,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * A key of a Secret in the same namespace as the object that references it.
+ *
+ * @schema PgClusterSpecDataSourcePgbackrestRepoAzureCredentialsAccount
+ */
+export interface PgClusterSpecDataSourcePgbackrestRepoAzureCredentialsAccount {
+  /**
+   * Name of the Secret.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoAzureCredentialsAccount#name
+   */
+  readonly name: string;
+
+  /**
+   * Key inside the Secret's data.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoAzureCredentialsAccount#key
+   */
+  readonly key: string;
+}
+
+/**
+ * Converts an object of type 'PgClusterSpecDataSourcePgbackrestRepoAzureCredentialsAccount' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgClusterSpecDataSourcePgbackrestRepoAzureCredentialsAccount(obj: PgClusterSpecDataSourcePgbackrestRepoAzureCredentialsAccount | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'key': obj.key,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * A key of a Secret in the same namespace as the object that references it.
+ *
+ * @schema PgClusterSpecDataSourcePgbackrestRepoAzureCredentialsKey
+ */
+export interface PgClusterSpecDataSourcePgbackrestRepoAzureCredentialsKey {
+  /**
+   * Name of the Secret.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoAzureCredentialsKey#name
+   */
+  readonly name: string;
+
+  /**
+   * Key inside the Secret's data.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoAzureCredentialsKey#key
+   */
+  readonly key: string;
+}
+
+/**
+ * Converts an object of type 'PgClusterSpecDataSourcePgbackrestRepoAzureCredentialsKey' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgClusterSpecDataSourcePgbackrestRepoAzureCredentialsKey(obj: PgClusterSpecDataSourcePgbackrestRepoAzureCredentialsKey | undefined): Record<string, any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'name': obj.name,

@@ -14,6 +14,12 @@ export const PG_RESTORE_TLS_COPY = {
   key: `${PG_RESTORE_TLS_COPY_DIR}/tls.key`,
   ca: `${PG_RESTORE_TLS_COPY_DIR}/ca.crt`,
 } as const;
+/**
+ * The CN of the restore's client certificate when this cluster's repo host Pod serves a repository given
+ * directly (dataSource.pgbackrest, decision 0293): that restore source admits only it, so the database
+ * container (CN silo-pg-instance) never reaches the source repository.
+ */
+export const PG_RESTORE_CN = 'silo-pg-restore';
 /** pgbackrest.conf naming the source's repository through the source's repo host; PostgreSQL's restore_command names it too. */
 export const PGBACKREST_RESTORE_CONF_FILE = `${PG_RUN_DIR}/pgbackrest-restore.conf`;
 /** The restore's progress, on the PVC beside PGDATA, so a restarted init container resumes (or repeats its failure). */

@@ -29,6 +29,7 @@ export const EXCLUSIVE_GROUPS: Record<string, string[]> = {
     'test/integration/controller/postgres/pg-cluster.test.ts',
     'test/integration/controller/postgres/pg-operator-restart.test.ts',
     'test/integration/controller/postgres/pg-restore.test.ts',
+    'test/integration/controller/postgres/pg-restore-bucket.test.ts',
   ],
 };
 

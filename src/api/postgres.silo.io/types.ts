@@ -506,14 +506,17 @@ export interface PGClusterResource {
 }
 
 /**
- * Where a new cluster's data comes from instead of initdb: another PGCluster's repository (Percona's `dataSource.postgresCluster`), optionally to a point in time. Checked against the repository before anything runs, resolved once into status.restore, and immutable.
+ * Where a new cluster's data comes from instead of initdb: another PGCluster's repository (Percona's `dataSource.postgresCluster`) or a repository given directly, for recovery from the bucket alone (`dataSource.pgbackrest`), optionally to a point in time. Set exactly one of postgresCluster or pgbackrest. Checked against the repository before anything runs, resolved once into status.restore, and immutable.
  */
 export interface PGDataSource {
-  postgresCluster: PGDataSourceCluster;
+  postgresCluster?: PGDataSourceCluster;
+  pgbackrest?: PGDataSourceRepository;
   target?: PGRecoveryTarget;
 }
 /**
  * A PGCluster whose repository holds the backup and the WAL. It is read through that cluster's repo host; its credentials never reach this cluster's database Pods, and nothing is written into its stanza.
+ *
+ * @default - not set
  */
 export interface PGDataSourceCluster {
   clusterName: string;
@@ -527,6 +530,28 @@ export interface PGDataSourceCluster {
    * The repository of the source's spec.backups.pgbackrest.repos to restore from.
    */
   repoName: 'repo1' | 'repo2' | 'repo3' | 'repo4';
+}
+/**
+ * A pgBackRest repository in an object store, given directly: the source cluster, its namespace and its repo host may be gone. While the restore runs, this cluster's repo host Pod is a restore source that holds the store's credentials and serves the repository to the restore (decision 0293); its credentials never reach the database Pods, and nothing is written into its stanza.
+ *
+ * @default - not set
+ */
+export interface PGDataSourceRepository {
+  /**
+   * The stanza in the repository. Silo clusters name theirs db.
+   *
+   * @default "db"
+   */
+  stanza?: 'db';
+  repo: PGBackRestRepo;
+  /**
+   * pgBackRest options for reading the repository, from the same allow-list as spec.backups.pgbackrest.global.
+   *
+   * @default - not set
+   */
+  global?: {
+    [k: string]: string;
+  };
 }
 /**
  * Where replay stops. Set exactly one of time, lsn, xid, name or immediate; without a target the restore replays to the end of the archive.
@@ -684,6 +709,12 @@ export interface PGRestoreSource {
    * @default - not set
    */
   repoHost?: string;
+  /**
+   * The repository was given directly (dataSource.pgbackrest): this cluster's repo host Pod served it while restoring.
+   *
+   * @default - not set
+   */
+  bucket?: boolean;
   /**
    * @default - not set
    */

@@ -77,7 +77,7 @@ class PGClusterPass {
     if ('wait' in restore) return restore.wait;
     const input = this.podInput();
     for (const pvc of clusterPvcs({ ...input, pgbackrestConf: '' })) await client.createPvc(pvc);
-    const repoHost = await this.ensurePod(repoHostPod({ ...input, pgbackrestConf: repoHostConfig(input) }), pkiChanged);
+    const repoHost = await this.ensurePod(restore.repoHost(repoHostPod({ ...input, pgbackrestConf: repoHostConfig(input) })), pkiChanged);
     const primary = await this.ensurePod(restore.primary(primaryPod({ ...input, pgbackrestConf: instanceConfig(input) })), pkiChanged);
     const restoring = await restore.observe(primary);
     if (restoring) return restoring;

@@ -102,11 +102,14 @@ function checkLsn(lsn: string, backups: InfoBackup[], w: NonNullable<PGRestoreSt
   return { ok: true, backup, type: 'lsn', value: lsn.toUpperCase() };
 }
 
+/** The repository restored from, for messages: the source cluster's repoName or the one given directly. */
+const sourceRepoName = (ds: PGDataSource): string | undefined => ds.postgresCluster?.repoName ?? ds.pgbackrest?.repo.name;
+
 /** Which backup and which pgBackRest target a dataSource's target needs, or why it cannot be restored. */
 export function planRestore(dataSource: PGDataSource, source: SourceRepository): RestorePlanResult {
   const backups = usableBackups(source);
   const window = windowOf(source, backups);
-  const repo = dataSource.postgresCluster.repoName;
+  const repo = sourceRepoName(dataSource);
   if (!backups.length) return { ok: false, reason: 'NoBackupBeforeTarget', detail: `${repo} holds no completed backup`, window };
   const t = dataSource.target;
   const newest = backups[backups.length - 1];

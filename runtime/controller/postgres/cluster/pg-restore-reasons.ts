@@ -27,6 +27,14 @@ export const PG_RESTORE_REASON_TABLE = {
     sentence: 'the source repository is encrypted and its passphrase Secret is in another namespace',
     fix: "restore into the source's namespace, or copy the passphrase Secret with the same name into this namespace",
   },
+  RestoreSourceStarting: {
+    sentence: "this cluster's repo host Pod is starting as the restore source of spec.dataSource.pgbackrest",
+    fix: 'wait; if it does not start, read its Events and check the repository credentials Secrets exist in this namespace',
+  },
+  SourceStanzaNotFound: {
+    sentence: 'the repository named in spec.dataSource.pgbackrest holds no stanza at its path',
+    fix: 'give the path the source cluster wrote to (its repos[].path, by default /silo/<old namespace>/<old cluster>) and the right bucket; recreate this PGCluster',
+  },
   NoBackupBeforeTarget: {
     sentence: 'no backup in the source repository ended before the target',
     fix: 'choose a later target, or a repository with an older backup (recreate this PGCluster)',

@@ -11,7 +11,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { PGRestoreStatus } from '../../../../src/api/postgres.silo.io/types.js';
 import { PG_CN, pgNames } from '../../../contracts/pg-pods.js';
-import { PG_RESTORE_PROGRESS_MSG, type PgRestorePlan, type PgRestoreProgress } from '../../../contracts/pg-restore.js';
+import { PG_RESTORE_CN, PG_RESTORE_PROGRESS_MSG, type PgRestorePlan, type PgRestoreProgress } from '../../../contracts/pg-restore.js';
 import { parseResultLine } from '../../../contracts/worker-result.js';
 import type { Pod } from '../../kube/client.js';
 import { isNotFound } from '../../kube/custom-objects.js';
@@ -24,6 +24,7 @@ import { stanzaOf } from '../shared/pgbackrest-info.js';
 import { RepoAgentClient } from '../shared/repo-agent-client.js';
 import { PG_CLUSTER_REASON_TABLE, PGR, pgClusterMessage, type PGClusterReason } from './pg-cluster-reasons.js';
 import type { PGClusterScope } from './pg-cluster-scope.js';
+import { bucketRepo, readBucket, restoreSourcePod, type SourceRead } from './pg-restore-bucket.js';
 import { planRestore, sharedRepository } from './pg-restore-plan.js';
 import { RESTORE_CONTAINER, restoreConfig, withRestoreInit } from './pg-restore-pod.js';
 
@@ -32,9 +33,15 @@ const REFUSED_MS = 60_000;
 
 export type RestoreGate =
   | { readonly wait: ReconcileResult }
-  | { readonly primary: (pod: V1Pod) => V1Pod; readonly observe: (pod: Pod | undefined) => Promise<ReconcileResult | undefined> };
+  | {
+      readonly primary: (pod: V1Pod) => V1Pod;
+      /** The repo host Pod, or the restore source in its place while a repository given directly is restored (decision 0293). */
+      readonly repoHost: (pod: V1Pod) => V1Pod;
+      readonly observe: (pod: Pod | undefined) => Promise<ReconcileResult | undefined>;
+    };
 
-const NO_RESTORE: RestoreGate = { primary: (pod) => pod, observe: async () => undefined };
+const same = (pod: V1Pod): V1Pod => pod;
+const NO_RESTORE: RestoreGate = { primary: same, repoHost: same, observe: async () => undefined };
 const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
 const restoreTlsSecret = (cluster: string): string => `${cluster}-pgbackrest-restore-tls`;
 
@@ -61,6 +68,20 @@ function restoreContainer(pod: Pod | undefined) {
   return { status, terminated, line };
 }
 
+/** The source stanza from its repo host, and when its last archived WAL reached the repository. */
+async function readSource(agent: RepoAgentClient, key: number): Promise<SourceRead> {
+  const status = await agent.status();
+  const stanza = stanzaOf(status.info);
+  if (status.infoError || !stanza) throw new Error(status.infoError ?? 'the source repository has no stanza db');
+  const repoRow = stanza.repo?.find((r) => r.key === key);
+  if (repoRow && repoRow.status.code !== 0 && repoRow.status.code !== 2)
+    throw new Error(`pgBackRest: ${repoRow.status.message.replace(/[^\x20-\x7e]+/g, '?').slice(0, 300)}`);
+  const archives = (stanza.archive ?? []).filter((a) => a.database['repo-key'] === key && a.max);
+  const last = archives[archives.length - 1];
+  const lastWalTime = last ? (await agent.walTime({ repo: key, archiveId: last.id, segment: last.max! })).time : undefined;
+  return { stanza, lastWalTime };
+}
+
 export class PGRestoreStep {
   constructor(private readonly scope: PGClusterScope) {}
 
@@ -75,6 +96,8 @@ export class PGRestoreStep {
     let restore = this.restore;
     if (restore?.phase === 'Failed') {
       await this.deletePrimary();
+      // A failed restore from the bucket keeps no Pod holding the store's credentials.
+      if (dataSource.pgbackrest) await this.deletePod(pgNames(this.scope.name).repoHost);
       return { wait: { requeueAfterMs: 300_000 } };
     }
     if (!restore?.resolvedAt) {
@@ -97,7 +120,12 @@ export class PGRestoreStep {
       tlsSecret: restoreTlsSecret(this.scope.name),
       ...(restore.source?.cipherPassphrase ? { cipherPass: restore.source.cipherPassphrase as { name: string; key: string } } : {}),
     };
-    return { primary: (pod) => withRestoreInit(pod, init), observe: (pod) => this.observe(pod) };
+    const source = dataSource.pgbackrest && restore.phase !== 'Restored' ? dataSource.pgbackrest : undefined;
+    const { scope } = this;
+    const repoHost = source
+      ? () => restoreSourcePod({ cluster: scope.name, namespace: scope.namespace, spec: scope.cluster.spec, owner: scope.owner }, source)
+      : same;
+    return { primary: (pod) => withRestoreInit(pod, init), repoHost, observe: (pod) => this.observe(pod) };
   }
 
   private async refuse(
@@ -115,7 +143,8 @@ export class PGRestoreStep {
   /** Reads the source repository and checks the target; writes status.restore before anything is created. */
   private async resolve(): Promise<{ restore: PGRestoreStatus } | { wait: ReconcileResult }> {
     const { scope } = this;
-    const ref = scope.cluster.spec.dataSource!.postgresCluster;
+    if (scope.cluster.spec.dataSource!.pgbackrest) return this.resolveBucket();
+    const ref = scope.cluster.spec.dataSource!.postgresCluster!;
     const namespace = ref.namespace ?? scope.namespace;
     const source = await scope.ctx.client.get<PGClusterObject>(KINDS.PGCluster, { namespace, name: ref.clusterName });
     if (!source) return this.refuse(PGR.SourceClusterNotFound, `${namespace}/${ref.clusterName}`, true);
@@ -140,10 +169,44 @@ export class PGRestoreStep {
     const key = repoIndex(repo);
     let read;
     try {
-      read = await this.readSource(agent, key);
+      read = await readSource(agent, key);
     } catch (error) {
       return this.refuse(PGR.SourceRepositoryUnreachable, (error as Error).message, true);
     }
+    return this.resolved(read, key, {
+      namespace,
+      clusterName: ref.clusterName,
+      repoName: ref.repoName,
+      repoHost: host.host,
+      pgbackrestConf: restoreConfig({ namespace, cluster: ref.clusterName, repo, repoHostHost: host.host }),
+      ...(repo.encryption ? { cipherPassphrase: { ...repo.encryption.passphrase } } : {}),
+    });
+  }
+
+  /** A repository given directly (dataSource.pgbackrest): read through this cluster's repo host Pod as the restore source. */
+  private async resolveBucket(): Promise<{ restore: PGRestoreStatus } | { wait: ReconcileResult }> {
+    const { scope } = this;
+    const repo = bucketRepo(scope.cluster.spec);
+    const read = await readBucket(scope, readSource);
+    if ('refuse' in read) return this.refuse(read.refuse.reason, read.refuse.detail, read.refuse.waiting);
+    const conf = restoreConfig({ namespace: scope.namespace, cluster: scope.name, repo, repoHostHost: read.repoHostHost });
+    return this.resolved(read, repoIndex(repo), {
+      bucket: true,
+      repoName: repo.name,
+      repoHost: read.repoHostHost,
+      repoPath: repo.path,
+      pgbackrestConf: conf,
+      ...(repo.encryption ? { cipherPassphrase: { ...repo.encryption.passphrase } } : {}),
+    });
+  }
+
+  /** The target checked against what was read; status.restore written once, or a refusal. */
+  private async resolved(
+    read: SourceRead,
+    key: number,
+    source: NonNullable<PGRestoreStatus['source']>,
+  ): Promise<{ restore: PGRestoreStatus } | { wait: ReconcileResult }> {
+    const { scope } = this;
     const plan = planRestore(scope.cluster.spec.dataSource!, { stanza: read.stanza, key, lastWalTime: read.lastWalTime });
     if (!plan.ok) return this.refuse(plan.reason, plan.detail, false, plan.window);
     const restore: PGRestoreStatus = {
@@ -151,34 +214,13 @@ export class PGRestoreStep {
       // Replaces what an earlier wait or refusal said (status is merge-patched).
       reason: PGR.RestoreResolved,
       message: pgClusterMessage(PGR.RestoreResolved),
-      source: {
-        namespace,
-        clusterName: ref.clusterName,
-        repoName: ref.repoName,
-        repoHost: host.host,
-        pgbackrestConf: restoreConfig({ namespace, cluster: ref.clusterName, repo, repoHostHost: host.host }),
-        ...(repo.encryption ? { cipherPassphrase: { ...repo.encryption.passphrase } } : {}),
-      },
+      source,
       ...plan.resolved,
       resolvedAt: scope.ctx.now().toISOString(),
     };
     await scope.flush('Restoring', false, PGR.RestoreResolved, { restore });
     scope.ctx.log.info('restore resolved', { cluster: scope.name, backup: restore.backupLabel, target: restore.target });
     return { restore };
-  }
-
-  /** The source stanza from its repo host, and when its last archived WAL reached the repository. */
-  private async readSource(agent: RepoAgentClient, key: number) {
-    const status = await agent.status();
-    const stanza = stanzaOf(status.info);
-    if (status.infoError || !stanza) throw new Error(status.infoError ?? 'the source repository has no stanza db');
-    const repoRow = stanza.repo?.find((r) => r.key === key);
-    if (repoRow && repoRow.status.code !== 0 && repoRow.status.code !== 2)
-      throw new Error(`pgBackRest: ${repoRow.status.message.replace(/[^\x20-\x7e]+/g, '?').slice(0, 300)}`);
-    const archives = (stanza.archive ?? []).filter((a) => a.database['repo-key'] === key && a.max);
-    const last = archives[archives.length - 1];
-    const lastWalTime = last ? (await agent.walTime({ repo: key, archiveId: last.id, segment: last.max! })).time : undefined;
-    return { stanza, lastWalTime };
   }
 
   /** The restore's client certificate, from the source's CA, with the instance CN its repo host admits. */
@@ -191,10 +233,15 @@ export class PGRestoreStep {
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
-    const caSecret = await client.readSecret(restore.source!.namespace!, pgNames(restore.source!.clusterName!).caSecret);
+    // From the bucket, the restore source is this cluster's repo host Pod: this cluster's CA, the restore's own CN (decision 0293).
+    const bucket = !!restore.source!.bucket;
+    const caOf = bucket
+      ? { namespace: this.scope.namespace, cluster: this.scope.name }
+      : { namespace: restore.source!.namespace!, cluster: restore.source!.clusterName! };
+    const caSecret = await client.readSecret(caOf.namespace, pgNames(caOf.cluster).caSecret);
     const data = caSecret.data as Record<string, string>;
     const ca = { cert: Buffer.from(data['ca.crt'], 'base64').toString(), key: Buffer.from(data['ca.key'], 'base64').toString() };
-    const leaf = await issueLeaf(ca, { cn: PG_CN.instance, usages: [CLIENT_AUTH] }, this.scope.ctx.now());
+    const leaf = await issueLeaf(ca, { cn: bucket ? PG_RESTORE_CN : PG_CN.instance, usages: [CLIENT_AUTH] }, this.scope.ctx.now());
     await client.createSecret(this.scope.namespace, {
       apiVersion: 'v1',
       kind: 'Secret',
@@ -210,7 +257,10 @@ export class PGRestoreStep {
   }
 
   private async deletePrimary(): Promise<void> {
-    const name = pgNames(this.scope.name).primary;
+    await this.deletePod(pgNames(this.scope.name).primary);
+  }
+
+  private async deletePod(name: string): Promise<void> {
     if (await this.scope.ctx.client.readPod(this.scope.namespace, name)) await this.scope.ctx.client.deletePod(this.scope.namespace, name);
   }
 
@@ -243,7 +293,7 @@ export class PGRestoreStep {
   }
 
   /** The restore container promoted the copy: what it reached goes to status, the source certificate goes away. */
-  private async done(line: Record<string, unknown>): Promise<undefined> {
+  private async done(line: Record<string, unknown>): Promise<ReconcileResult | undefined> {
     const { scope } = this;
     const reached: PGRestoreStatus = {
       ...(line.reachedLsn ? { reachedLsn: String(line.reachedLsn) } : {}),
@@ -261,6 +311,8 @@ export class PGRestoreStep {
     await scope.flush('Initializing', false, PGR.Restored, { restore });
     // The restored cluster keeps no way into the source's repository.
     await scope.ctx.client.deleteSecret(scope.namespace, restoreTlsSecret(scope.name)).catch(() => undefined);
+    // The restore source still holds the repo host's place: the next pass replaces it before anything talks to the agent.
+    if (scope.cluster.spec.dataSource?.pgbackrest) return { requeueAfterMs: 1_000 };
     return undefined;
   }
 

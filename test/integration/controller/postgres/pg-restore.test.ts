@@ -194,7 +194,7 @@ describe('PGCluster restored from another cluster’s repository to a point in t
 
   it('a source cluster that does not exist is waited for with SourceClusterNotFound, nothing created', async () => {
     const spec = restoreSpec('repo1', target);
-    spec.dataSource!.postgresCluster.clusterName = 'nosuch';
+    spec.dataSource!.postgresCluster!.clusterName = 'nosuch';
     await api.create(KINDS.PGCluster, { metadata: { name: 'orphan', namespace: fx.namespace }, spec });
     const c = await phase('orphan', (got) => got?.status?.restore?.reason === 'SourceClusterNotFound', 60_000);
     expect(c.status!.phase).to.equal('Initializing');
