@@ -187,6 +187,13 @@ export class PGRestoreStep {
   private async resolveBucket(): Promise<{ restore: PGRestoreStatus } | { wait: ReconcileResult }> {
     const { scope } = this;
     const repo = bucketRepo(scope.cluster.spec);
+    // The given repository's path is set (schema), so the source's namespace and cluster never name a default path.
+    const shared = sharedRepository(
+      { namespace: scope.namespace, cluster: scope.name, repos: scope.cluster.spec.backups.pgbackrest.repos },
+      { namespace: scope.namespace, cluster: scope.name, repos: [repo] },
+    );
+    if (shared)
+      return this.refuse(PGR.RepositoryOfTheSource, `this cluster's ${shared.own} is the repository of spec.dataSource.pgbackrest`, false);
     const read = await readBucket(scope, readSource);
     if ('refuse' in read) return this.refuse(read.refuse.reason, read.refuse.detail, read.refuse.waiting);
     const conf = restoreConfig({ namespace: scope.namespace, cluster: scope.name, repo, repoHostHost: read.repoHostHost });

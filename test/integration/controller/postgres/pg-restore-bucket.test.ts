@@ -2,8 +2,8 @@
  * Recovery from the bucket alone (dataSource.pgbackrest), end to end: the operator as a process, real
  * PostgreSQL 15 and pgBackRest 2.45 under the process kubelet, MinIO over TLS. A source cluster with
  * one encrypted MinIO repository writes data and archives it; then the source PGCluster and its whole
- * namespace are deleted. In a fresh namespace a wrong passphrase and a path without a stanza are refused
- * before any database Pod or PVC exists; a new PGCluster given only the bucket, path, credentials and
+ * namespace are deleted. In a fresh namespace a repository of its own at the given path is refused before
+ * any Pod, a wrong passphrase and a path without a stanza before any database Pod or PVC; a new PGCluster given only the bucket, path, credentials and
  * passphrase restores to the end of the archive with the same data, and nothing reaches the source's
  * archive.
  */
@@ -157,6 +157,11 @@ describe('PGCluster recovered from the bucket alone (dataSource.pgbackrest)', fu
 
   it('the source PGCluster and its whole namespace are deleted', async () => {
     await api.delete(KINDS.PGCluster, { namespace: fx.namespace, name: 'src' });
+    // A short grace: the garbage collector's default (the primary's 60 s) would dominate this test's time.
+    for (const pod of (await fx.core.listNamespacedPod({ namespace: fx.namespace })).items)
+      await fx.core
+        .deleteNamespacedPod({ namespace: fx.namespace, name: pod.metadata!.name!, gracePeriodSeconds: 5 })
+        .catch(() => undefined);
     await fx.core.deleteNamespace({ name: fx.namespace });
     await waitFor(
       'the source namespace gone',
@@ -174,6 +179,18 @@ describe('PGCluster recovered from the bucket alone (dataSource.pgbackrest)', fu
     expect(String((error as { body?: unknown })?.body ?? (error as Error)?.message)).to.match(
       /exactly one of postgresCluster .* or pgbackrest/,
     );
+  });
+
+  it("a repository of its own that is the given one (same bucket and path) is refused before any Pod: it would archive into the source's stanza", async () => {
+    const spec = bucketSpec(minioRepo('pgbackrest-cipher', sourcePath));
+    spec.backups.pgbackrest.repos = [minioRepo('pgbackrest-cipher', sourcePath)];
+    await api.create(KINDS.PGCluster, { metadata: { name: 'sharer', namespace: fresh }, spec });
+    const c = await phase(fresh, 'sharer', (got) => got?.status?.restore?.reason === 'RepositoryOfTheSource', 60_000);
+    expect(c.status!.restore!.message).to.contain("this cluster's repo1 is the repository of spec.dataSource.pgbackrest");
+    expect((await fx.core.listNamespacedPod({ namespace: fresh, labelSelector: 'postgres.silo.io/cluster=sharer' })).items).to.deep.equal(
+      [],
+    );
+    await api.delete(KINDS.PGCluster, { namespace: fresh, name: 'sharer' });
   });
 
   it('a wrong passphrase and a path without a stanza are refused, each with its reason, before any database Pod or PVC', async () => {
