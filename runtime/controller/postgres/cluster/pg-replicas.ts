@@ -48,7 +48,10 @@ async function instanceCa(scope: PGClusterScope): Promise<string> {
 }
 
 /** The role and the slots on the primary, then its replication state; the error's words when the primary cannot be read. */
-async function syncPrimary(input: ReplicasInput, wantedSlots: string[]): Promise<{ replication?: PrimaryReplication; error?: string }> {
+async function syncPrimary(
+  input: ReplicasInput,
+  wantedSlots: string[],
+): Promise<{ replication?: PrimaryReplication; createdSlots?: string[]; error?: string }> {
   const { scope, primary } = input;
   if (!primary?.status?.podIP || !podReady(primary)) return { error: 'the primary is not Ready' };
   const names = pgNames(scope.name);
@@ -64,7 +67,7 @@ async function syncPrimary(input: ReplicasInput, wantedSlots: string[]): Promise
       const before = await readReplication(client);
       const { created, dropped } = await syncSlots(client, before.slots, wantedSlots);
       if (created.length || dropped.length) scope.ctx.log.info('replication slots changed', { cluster: scope.name, created, dropped });
-      return { replication: created.length || dropped.length ? await readReplication(client) : before };
+      return { replication: created.length || dropped.length ? await readReplication(client) : before, createdSlots: created };
     });
   } catch (error) {
     return { error: (error as Error).message.slice(0, 300) };
@@ -72,7 +75,14 @@ async function syncPrimary(input: ReplicasInput, wantedSlots: string[]): Promise
 }
 
 /** Creates a wanted replica's PVC and Pod; waits while its old PVC is still being deleted. True when it created the Pod. */
-async function ensureReplica(input: ReplicasInput, ordinal: number, pods: Map<string, Pod>, pvcs: Map<string, PersistentVolumeClaim>) {
+interface Observed {
+  readonly pods: Map<string, Pod>;
+  readonly pvcs: Map<string, PersistentVolumeClaim>;
+  /** Slots this pass created: their replicas are new. */
+  readonly newSlots: readonly string[];
+}
+
+async function ensureReplica(input: ReplicasInput, ordinal: number, { pods, pvcs, newSlots }: Observed) {
   const { scope } = input;
   const name = pgInstanceName(scope.name, ordinal);
   const claim = pvcs.get(name);
@@ -84,8 +94,8 @@ async function ensureReplica(input: ReplicasInput, ordinal: number, pods: Map<st
   if (existing && !isLive(existing)) return;
   await input.ensurePod(instancePod(input.pod, ordinal));
   if (existing) return;
-  const known = (scope.status.instancesStatus ?? []).some((r) => r.name === name);
-  const reason = known ? PGR.ReplicaRecreated : PGR.ReplicaCreated;
+  // A replica's slot outlives its Pod and PVC: a slot that was already there means the replica existed before.
+  const reason = newSlots.includes(pgReplicationSlot(name)) ? PGR.ReplicaCreated : PGR.ReplicaRecreated;
   await scope.ctx.events.record(
     scope.cluster,
     'Normal',
@@ -144,7 +154,8 @@ export async function reconcileReplicas(input: ReplicasInput): Promise<Instances
     replicaOrdinals.map((n) => pgReplicationSlot(pgInstanceName(scope.name, n))),
   );
   // Without the primary's answer the slots may not exist: no replica is created before its slot.
-  if (synced.replication) for (const n of replicaOrdinals) await ensureReplica(input, n, pods, pvcs);
+  if (synced.replication)
+    for (const n of replicaOrdinals) await ensureReplica(input, n, { pods, pvcs, newSlots: synced.createdSlots ?? [] });
   await removeExtras(input, wanted, pods, pvcs);
   const live = [...pods.values()].filter((p) => isLive(p) && ordinalOf(p.metadata!.name!) <= wanted);
   const rows = instanceRows({

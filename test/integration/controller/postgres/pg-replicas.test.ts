@@ -133,6 +133,10 @@ describe('PGCluster streaming replicas: join, stream, -ro, re-join, scale down, 
       expect(psql(await podIp(replica), 'SELECT pg_is_in_recovery()')).to.equal('t');
     }
     expect(c.status!.conditions!.find((x) => x.type === 'ReplicasReady')).to.include({ status: 'True', reason: 'ReplicasStreaming' });
+    // Rows are refreshed about every 10 s (written when changed or due, decision 0276).
+    await new Promise((r) => setTimeout(r, 12_000));
+    for (const r of (await cluster()).status!.instancesStatus!)
+      expect(Date.now() - Date.parse(r.observedAt!), r.name).to.be.lessThan(15_000);
     expect(slots()).to.deep.equal(['silo_rep_2:true', 'silo_rep_3:true']);
     // Replicas log in with the instance certificate over TLS, mapped to streaming_replica.
     const senders = psql(
