@@ -9,6 +9,7 @@ import { pgLeafIdentities } from '../../../../runtime/controller/postgres/cluste
 import { pgReplicationSlot } from '../../../../runtime/contracts/pg-pods.js';
 import { hbaText, identText } from '../../../../runtime/pg/pg-access.js';
 import { primaryConninfo, replicaRoleOf } from '../../../../runtime/pg/replica-join.js';
+import { pgbackrestServerEnv } from '../../../../runtime/pg/pg-config-file.js';
 
 const spec: PGClusterSpec = {
   instances: 3,
@@ -85,6 +86,16 @@ describe('PGCluster replicas', () => {
       .and.contain('application_name=shop-2')
       .and.contain('user=streaming_replica');
     expect(replicaRoleOf({})).to.equal(undefined);
+  });
+
+  it("pgbackrest server's remotes lock, spool and log inside the Pod, not in /tmp/pgbackrest (decision 0277)", () => {
+    const env = pgbackrestServerEnv({ PATH: '/bin' }, '/pgdata/pgbackrest-spool');
+    expect(env).to.include({
+      PATH: '/bin',
+      PGBACKREST_LOCK_PATH: '/var/run/silo-pg/lock',
+      PGBACKREST_SPOOL_PATH: '/pgdata/pgbackrest-spool',
+      PGBACKREST_LOG_LEVEL_FILE: 'off',
+    });
   });
 
   describe('instance rows', () => {
