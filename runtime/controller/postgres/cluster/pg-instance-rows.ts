@@ -20,6 +20,8 @@ export interface RowInput {
   readonly replication?: PrimaryReplication;
   readonly replicationError?: string;
   readonly now: Date;
+  /** Instances the spec wants: one without a Pod (being created, or its Pod deleted) still gets a row saying so. */
+  readonly wanted?: readonly string[];
 }
 
 const isReady = (pod: Pod): boolean =>
@@ -82,5 +84,17 @@ function rowOf(pod: Pod, input: RowInput): PGInstanceRow {
 
 /** One row per instance Pod, in ordinal order. */
 export function instanceRows(input: RowInput): PGInstanceRow[] {
-  return [...input.pods].sort((a, b) => ordinalOf(a.metadata!.name!) - ordinalOf(b.metadata!.name!)).map((pod) => rowOf(pod, input));
+  const present = new Set(input.pods.map((p) => p.metadata!.name!));
+  const missing: PGInstanceRow[] = (input.wanted ?? [])
+    .filter((name) => !present.has(name))
+    .map((name) => ({
+      name,
+      role: name === input.primaryName ? 'primary' : 'replica',
+      ready: false,
+      serving: false,
+      reason: 'InstanceNotReady',
+      message: `${name} has no Pod: it is being created`,
+      observedAt: input.now.toISOString(),
+    }));
+  return [...input.pods.map((pod) => rowOf(pod, input)), ...missing].sort((a, b) => ordinalOf(a.name!) - ordinalOf(b.name!));
 }

@@ -159,6 +159,7 @@ export async function reconcileReplicas(input: ReplicasInput): Promise<Instances
   await removeExtras(input, wanted, pods, pvcs);
   const live = [...pods.values()].filter((p) => isLive(p) && ordinalOf(p.metadata!.name!) <= wanted);
   const rows = instanceRows({
+    wanted: [1, ...replicaOrdinals].map((n) => pgInstanceName(scope.name, n)),
     pods: live,
     primaryName: pgNames(scope.name).primary,
     replication: synced.replication,
@@ -170,11 +171,11 @@ export async function reconcileReplicas(input: ReplicasInput): Promise<Instances
   return {
     status: {
       currentPrimary: pgNames(scope.name).primary,
-      instances: rows.length,
+      instances: live.length,
       readyInstances: rows.filter((r) => r.serving).length,
       instancesStatus: rows,
     },
-    converging: rows.length !== wanted || rows.some((r) => !r.serving),
+    converging: live.length !== wanted || rows.some((r) => !r.serving),
   };
 }
 

@@ -133,6 +133,15 @@ describe('PGCluster replicas', () => {
       expect(none).to.include({ serving: false, reason: 'ReplicaNotStreaming', streaming: 'none' });
       const [, unknown] = instanceRows({ pods: [pod('shop-1'), pod('shop-2')], primaryName: 'shop-1', replicationError: 'timeout', now });
       expect(unknown).to.include({ serving: false, reason: 'PrimaryUnreadable' });
+      const [, , gone] = instanceRows({
+        pods: [pod('shop-1'), pod('shop-2')],
+        primaryName: 'shop-1',
+        replication,
+        now,
+        wanted: ['shop-1', 'shop-2', 'shop-3'],
+      });
+      expect(gone).to.include({ name: 'shop-3', role: 'replica', serving: false, reason: 'InstanceNotReady' });
+      expect(gone.message).to.match(/no Pod/);
       const [, starting] = instanceRows({ pods: [pod('shop-1'), pod('shop-2', false)], primaryName: 'shop-1', replication, now });
       expect(starting).to.include({ serving: false, reason: 'InstanceNotReady' });
     });
