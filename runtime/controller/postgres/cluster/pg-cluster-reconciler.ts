@@ -16,6 +16,7 @@ import type { ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from '.
 import { PG_LABELS, defaultRepoPath, repoIndex, repoType, type PGClusterObject } from '../shared/pg-objects.js';
 import { repoStatusRow, stanzaOf, systemIdOf } from '../shared/pgbackrest-info.js';
 import { RepoAgentClient } from '../shared/repo-agent-client.js';
+import { lastArchivedAt, pgClusterSample } from '../shared/pg-metrics.js';
 import { ensureInitialBackup } from './pg-initial-backup.js';
 import { runSchedules } from './pg-schedules.js';
 import { markExpiredBackups } from './pg-expired-backups.js';
@@ -159,6 +160,10 @@ class PGClusterPass {
       ...(this.archiveCheckedAt ? { lastArchiveCheck: this.archiveCheckedAt } : {}),
     };
     await scope.flush(archiving ? 'Ready' : 'Degraded', archiving, reason, status, archiveDetail);
+    const archiveCheckFailure = archiveDetail ? scope.condition('ContinuousArchiving')?.reason : undefined;
+    scope.ctx.metrics.observePgCluster?.(
+      pgClusterSample({ namespace: scope.namespace, cluster: scope.name, status: scope.status, stanza, archiveCheckFailure }),
+    );
     return { requeueAfterMs: archiving ? Math.min(REFRESH_MS, schedules?.nextInMs ?? REFRESH_MS) : 15_000 };
   }
 
@@ -204,11 +209,20 @@ class PGClusterPass {
 
   private repoRows(info: AgentStatus): PGRepoStatus[] {
     const stanza = stanzaOf(info.info);
-    return this.spec.backups.pgbackrest.repos.map((repo) => ({
-      name: repo.name,
-      type: repoType(repo),
-      path: repo.path ?? defaultRepoPath(this.scope.namespace, this.scope.name),
-      ...repoStatusRow(stanza, repoIndex(repo)),
-    }));
+    return this.spec.backups.pgbackrest.repos.map((repo) => {
+      const row = repoStatusRow(stanza, repoIndex(repo));
+      const archivedAt = lastArchivedAt(
+        row,
+        this.scope.status.repos?.find((r) => r.name === repo.name),
+        this.scope.ctx.now(),
+      );
+      return {
+        name: repo.name,
+        type: repoType(repo),
+        path: repo.path ?? defaultRepoPath(this.scope.namespace, this.scope.name),
+        ...row,
+        ...(archivedAt ? { lastArchivedAt: archivedAt } : {}),
+      };
+    });
   }
 }
