@@ -157,6 +157,8 @@ export interface OperatorSettings {
   readonly workerImage: string;
   /** A Cluster's instance image when spec.imageName is empty. `SILO_INSTANCE_IMAGE`. @default ghcr.io/silo-operator/silo-mysql-instance:<version> */
   readonly instanceImage?: string;
+  /** A PGCluster's image when spec.image is empty. `SILO_PG_INSTANCE_IMAGE`. @default ghcr.io/silo-operator/silo-postgres-instance:<version> */
+  readonly pgInstanceImage?: string;
   /** Namespace the operator runs in (leader-election Lease). */
   readonly operatorNamespace: string;
   /**

@@ -13,7 +13,7 @@ import type { Pod } from '../../kube/client.js';
 import { KINDS } from '../../kube/kinds.js';
 import { ownerKeysOf } from '../../kube/owner-keys.js';
 import type { ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from '../../reconciler.js';
-import { PG_LABELS, defaultRepoPath, repoIndex, repoType, type PGClusterObject } from '../shared/pg-objects.js';
+import { PG_LABELS, defaultRepoPath, pgImage, repoIndex, repoType, type PGClusterObject } from '../shared/pg-objects.js';
 import { repoStatusRow, stanzaOf, systemIdOf } from '../shared/pgbackrest-info.js';
 import { RepoAgentClient } from '../shared/repo-agent-client.js';
 import { lastArchivedAt, pgClusterSample } from '../shared/pg-metrics.js';
@@ -96,7 +96,8 @@ class PGClusterPass {
     return {
       cluster: scope.name,
       namespace: scope.namespace,
-      spec: this.spec,
+      // The builders read the image from the spec: resolved here with the operator's SILO_PG_INSTANCE_IMAGE.
+      spec: { ...this.spec, image: pgImage(this.spec, scope.ctx.settings) },
       owner: scope.owner,
       primaryHost: podDnsName(this.names.primary, this.names.instancesService, scope.namespace),
       repoHostHost: podDnsName(this.names.repoHost, this.names.repoService, scope.namespace),
