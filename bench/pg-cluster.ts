@@ -155,6 +155,14 @@ export class PgBench {
     );
   }
 
+  /** The backup Job's log: pgBackRest's lines as the repo host agent streamed them. */
+  async jobLog(jobName: string): Promise<string> {
+    const pods = await this.core.listNamespacedPod({ namespace: this.namespace, labelSelector: `job-name=${jobName}` });
+    const pod = pods.items[0]?.metadata?.name;
+    if (!pod) throw new Error(`no Pod of Job ${jobName}`);
+    return this.core.readNamespacedPodLog({ namespace: this.namespace, name: pod, container: 'backup' });
+  }
+
   /** Stops the operator, deletes the namespace and this run's objects in MinIO, and stops what start() started. */
   async stop(): Promise<void> {
     if (process.exitCode && this.operator) process.stderr.write(this.operator.logs().slice(-6000));

@@ -85,7 +85,10 @@ try {
     const peaks = sampler.stop();
     if (status.phase !== 'completed') throw new Error(`PGBackup silo-${round} ${status.phase}: ${status.reason}: ${status.message}`);
     if (status.type !== 'full') throw new Error(`PGBackup silo-${round} took a ${status.type} backup, not a full one`);
-    const pgbackrestSeconds = (Date.parse(status.backupStoppedAt!) - Date.parse(status.backupStartedAt!)) / 1000;
+    // pgBackRest's own time from its last line in the Job's log (ms); info's start and stop are whole seconds.
+    const pgbackrestSeconds =
+      pgbackrestElapsed(await bench.jobLog(status.jobName!)) ??
+      (Date.parse(status.backupStoppedAt!) - Date.parse(status.backupStartedAt!)) / 1000;
     runs.silo.push({ seconds, pgbackrestSeconds, peaks });
   };
   const baselineRound = async (round: number) => {
