@@ -1,5 +1,5 @@
 // The PostgreSQL image (`npm run images`, images/Containerfile's `postgres-instance`; decision 0286), run with
-// podman: PostgreSQL 15, pgBackRest 2.45 and Silo's `silo pg` commands, as the postgres user (26). Inside one
+// podman: PostgreSQL 15, pgBackRest 2.45 and Silo's `silo pg` commands, as the postgres user (999). Inside one
 // container, initdb and postgres start, and pgBackRest creates a stanza against that server, so the pieces a
 // PGCluster's Pods use work together in the image. The stack's `images` component builds it; never skipped.
 import { expect } from 'chai';
@@ -8,7 +8,7 @@ import { builtImages, engineArgs, podman, requireImage, type PodmanResult } from
 
 useStack('images');
 
-const PG_UID = 26;
+const PG_UID = 999;
 const expectOk = (run: PodmanResult, what: string) => expect(run.code, `${what}: ${(run.stdout + run.stderr).slice(-3000)}`).to.equal(0);
 const inImage = (image: string, script: string) => podman(['run', '--rm', ...engineArgs(), '--entrypoint', 'sh', image, '-c', script]);
 
@@ -20,7 +20,7 @@ describe('the PostgreSQL image (npm run images: postgres-instance), with podman'
     await requireImage(images.pgInstance);
   });
 
-  it("holds PostgreSQL 15, pgBackRest 2.45 and `silo pg`, runs as postgres (26), has OCI labels and Debian's main cluster is not there", async () => {
+  it("holds PostgreSQL 15, pgBackRest 2.45 and `silo pg`, runs as postgres (999), has OCI labels and Debian's main cluster is not there", async () => {
     const probe = await inImage(
       images.pgInstance,
       'id -u; postgres --version; pgbackrest version; ls /var/lib/postgresql/15 2>/dev/null | wc -l; silo pg nope 2>/dev/null | tail -1',
