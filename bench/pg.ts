@@ -17,7 +17,7 @@ import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pgNames, podDnsName } from '../runtime/contracts/pg-pods.js';
-import type { PGClusterSpec } from '../src/api/postgres.silo.io/types.js';
+import type { PGBackupStatus, PGClusterSpec } from '../src/api/postgres.silo.io/types.js';
 import { BASELINE_MARK, PodMemorySampler, baselineConfig, podProcess, type GroupPeak } from './pg-support.js';
 import { PgBench, type Side } from './pg-cluster.js';
 import { mbps, measure, median, must, table } from './measure.js';
@@ -35,6 +35,8 @@ const bench = await PgBench.start();
 const work = mkdtempSync(join(tmpdir(), 'silo-bench-pg-'));
 const sampler = new PodMemorySampler();
 const runs: Record<Side, Array<{ seconds: number; pgbackrestSeconds: number; peaks: Map<string, GroupPeak> }>> = { silo: [], baseline: [] };
+/** Where each Silo round's time went, in seconds (siloPhases). */
+const phases: Array<Record<string, number>> = [];
 
 try {
   const spec: PGClusterSpec = {
@@ -80,16 +82,18 @@ try {
   const siloRound = async (round: number) => {
     sampler.start();
     const started = process.hrtime.bigint();
+    const createdAt = Date.now();
     const status = await bench.backup(CLUSTER, `silo-${round}`, 'full');
+    const seenAt = Date.now();
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const peaks = sampler.stop();
     if (status.phase !== 'completed') throw new Error(`PGBackup silo-${round} ${status.phase}: ${status.reason}: ${status.message}`);
     if (status.type !== 'full') throw new Error(`PGBackup silo-${round} took a ${status.type} backup, not a full one`);
     // pgBackRest's own time from its last line in the Job's log (ms); info's start and stop are whole seconds.
-    const pgbackrestSeconds =
-      pgbackrestElapsed(await bench.jobLog(status.jobName!)) ??
-      (Date.parse(status.backupStoppedAt!) - Date.parse(status.backupStartedAt!)) / 1000;
+    const log = await bench.jobLog(status.jobName!);
+    const pgbackrestSeconds = pgbackrestElapsed(log) ?? (Date.parse(status.backupStoppedAt!) - Date.parse(status.backupStartedAt!)) / 1000;
     runs.silo.push({ seconds, pgbackrestSeconds, peaks });
+    phases.push(siloPhases({ createdAt, seenAt, status, log, pgbackrestSeconds }));
   };
   const baselineRound = async (round: number) => {
     sampler.start();
@@ -126,6 +130,24 @@ function pgbackrestElapsed(output: string): number | undefined {
   return ms ? Number(ms) / 1000 : undefined;
 }
 
+/**
+ * Where a PGBackup's time goes, from clocks of this one machine: the bench's (created, seen completed), the
+ * operator's status (Job created, completed) and the worker's first log line (it asks the agent).
+ */
+function siloPhases(r: { createdAt: number; seenAt: number; status: PGBackupStatus; log: string; pgbackrestSeconds: number }) {
+  const asked = Date.parse(JSON.parse(r.log.split('\n').find((l) => l.includes('asking the repo host')) ?? '{}').ts ?? '');
+  const jobCreated = Date.parse(r.status.startedAt!);
+  const completed = Date.parse(r.status.completedAt!);
+  const pgbackrestDone = asked + r.pgbackrestSeconds * 1000;
+  return {
+    'PGBackup created → Job created': (jobCreated - r.createdAt) / 1000,
+    'Job created → worker asks the agent (Pod start)': (asked - jobCreated) / 1000,
+    "pgBackRest's own time": r.pgbackrestSeconds,
+    'pgBackRest done → status completed (Job status, pgbackrest info)': (completed - pgbackrestDone) / 1000,
+    'status completed → seen by the bench': (r.seenAt - completed) / 1000,
+  };
+}
+
 function report(bytes: number, ips: { primaryIp: string; repoHostIp: string }, spec: PGClusterSpec): void {
   const secs = (side: Side, key: 'seconds' | 'pgbackrestSeconds') => median(runs[side].map((r) => r[key]));
   const perRound = (key: 'seconds' | 'pgbackrestSeconds') =>
@@ -150,9 +172,14 @@ function report(bytes: number, ips: { primaryIp: string; repoHostIp: string }, s
     ['database Pod during Silo backup, pgBackRest processes', peak('silo', (p) => p.get(ips.primaryIp)?.pgbackrestMiB ?? 0)],
     ['baseline: pgBackRest on the database host, its processes', peak('baseline', (p) => p.get('baseline')?.pgbackrestMiB ?? 0)],
   ].map(([what, mib]) => ({ 'peak RSS (summed over the processes, sampled every 100 ms)': what as string, MiB: mib as number }));
+  const where = Object.keys(phases[0] ?? {}).map((phase) => ({
+    "where a PGBackup's time goes (this machine's clocks)": phase,
+    'median s': median(phases.map((p) => p[phase])),
+    'per round': phases.map((p) => p[phase].toFixed(2)).join(' / '),
+  }));
   const options = spec.backups.pgbackrest.global ?? {};
   process.stdout.write(
-    `\n${table(rows)}\n\n${table(memory)}\n\nratio = median baseline seconds / median silo seconds over ${rounds} interleaved rounds (≥ 0.9 is the target). ` +
+    `\n${table(rows)}\n\n${table(where)}\n\n${table(memory)}\n\nratio = median baseline seconds / median silo seconds over ${rounds} interleaved rounds (≥ 0.9 is the target). ` +
       `Options: Silo's defaults${Object.keys(options).length ? ` with ${JSON.stringify(options)}` : ''}, both sides. ` +
       `${new Date().toISOString()}, ${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length} cores, load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}\n`,
   );
