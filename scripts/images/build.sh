@@ -53,7 +53,7 @@ build() {
     -t "$name" "$repo" >/dev/null
   local seconds=$(($(date +%s) - t0)) size
   size=$(podman image inspect --format '{{.Size}}' "$name")
-  printf 'images: %-16s %-58s %4d MB  built in %3d s\n' "$target" "$name" $((size / 1000000)) "$seconds" >&2
+  printf 'images: %-17s %-60s %4d MB  built in %3d s\n' "$target" "$name" $((size / 1000000)) "$seconds" >&2
 }
 
 log "building with base $BASE_IMAGE (ready in ${base_seconds} s), SOURCE_DATE_EPOCH=$epoch"
