@@ -4,7 +4,7 @@
  * children inherit it) sampled while a backup runs, and the baseline's pgbackrest.conf, made from the
  * same builder the operator uses for the repo host so both sides run with the same options.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { repoHostConfig, type ConfigInput } from '../runtime/controller/postgres/cluster/pgbackrest-config.js';
 
 const PAGE = 4096;
@@ -17,6 +17,16 @@ interface Sample {
   /** Whether the process is pgBackRest (else Silo's node, or a shell or nsenter in between). */
   pgbackrest: boolean;
   rssBytes: number;
+}
+
+/** Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot (0 when it is gone). */
+function startTicks(pid: string): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  } catch {
+    return 0;
+  }
 }
 
 /** The group of a process from its environment, cached by pid and start time (a reused pid is another process). */
@@ -100,11 +110,15 @@ export class PodMemorySampler {
   }
 }
 
-/** A process of the Pod with this IP (any of them: they share its mount namespace), to run the baseline there. */
-export function podProcess(podIp: string): number {
+/**
+ * A process of the database Pod with this IP, to run the baseline in its mount namespace: one whose view of the
+ * filesystem (/proc/<pid>/root) holds PostgreSQL's socket, so a process another run left behind with the same
+ * pod IP is never taken.
+ */
+export function podProcess(podIp: string, socket: string): number {
   const cache = new Map<string, string | null>();
-  const pid = readdirSync('/proc').find((p) => /^\d+$/.test(p) && groupOf(p, cache) === podIp);
-  if (!pid) throw new Error(`no process of the Pod with IP ${podIp} runs here; is the process kubelet of this checkout running it?`);
+  const pid = readdirSync('/proc').find((p) => /^\d+$/.test(p) && groupOf(p, cache) === podIp && existsSync(`/proc/${p}/root${socket}`));
+  if (!pid) throw new Error(`no process of the Pod with IP ${podIp} sees ${socket}; is the process kubelet of this checkout running it?`);
   return Number(pid);
 }
 
@@ -144,7 +158,9 @@ export function baselineConfig(input: ConfigInput, paths: BaselinePaths): string
  */
 export function killPodProcesses(podIps: readonly string[]): number {
   const cache = new Map<string, string | null>();
-  const left = readdirSync('/proc').filter((p) => /^\d+$/.test(p) && podIps.includes(groupOf(p, cache) ?? ''));
+  // Only processes started after this one: another run's leftovers may carry the same pod IP, and are not ours.
+  const since = startTicks(String(process.pid));
+  const left = readdirSync('/proc').filter((p) => /^\d+$/.test(p) && podIps.includes(groupOf(p, cache) ?? '') && startTicks(p) >= since);
   for (const pid of left) {
     try {
       process.kill(Number(pid), 'SIGKILL');

@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pgNames, podDnsName } from '../runtime/contracts/pg-pods.js';
+import { PG_PORT, PG_SOCKET_DIR, pgNames, podDnsName } from '../runtime/contracts/pg-pods.js';
 import type { PGBackupStatus, PGClusterSpec } from '../src/api/postgres.silo.io/types.js';
 import { BASELINE_MARK, PodMemorySampler, baselineConfig, podProcess, type GroupPeak } from './pg-support.js';
 import { PgBench, type Side } from './pg-cluster.js';
@@ -77,7 +77,7 @@ try {
   };
   writeFileSync(conf, baselineConfig(configInput, paths), { mode: 0o600 });
   for (const path of [work, join(work, 'lock'), conf, join(work, 'ca.crt')]) chownSync(path, uid, gid);
-  const dbPid = podProcess(primaryIp);
+  const dbPid = podProcess(primaryIp, `${PG_SOCKET_DIR}/.s.PGSQL.${PG_PORT}`);
 
   const siloRound = async (round: number) => {
     sampler.start();
