@@ -4,7 +4,8 @@
  * children inherit it) sampled while a backup runs, and the baseline's pgbackrest.conf, made from the
  * same builder the operator uses for the repo host so both sides run with the same options.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { repoHostConfig, type ConfigInput } from '../runtime/controller/postgres/cluster/pgbackrest-config.js';
 
 const PAGE = 4096;
@@ -110,6 +111,18 @@ export class PodMemorySampler {
   }
 }
 
+/** `path` with the symlinks of its longest existing prefix resolved on this host. */
+function resolvedHere(path: string): string {
+  for (let dir = dirname(path); dir !== '/'; dir = dirname(dir)) {
+    try {
+      return join(realpathSync(dir), relative(dir, path));
+    } catch {
+      /* not here: try the parent */
+    }
+  }
+  return path;
+}
+
 /**
  * A process of the database Pod with this IP, to run the baseline in its mount namespace: one whose view of the
  * filesystem (/proc/<pid>/root) holds PostgreSQL's socket, so a process another run left behind with the same
@@ -117,7 +130,10 @@ export class PodMemorySampler {
  */
 export function podProcess(podIp: string, socket: string): number {
   const cache = new Map<string, string | null>();
-  const pid = readdirSync('/proc').find((p) => /^\d+$/.test(p) && groupOf(p, cache) === podIp && existsSync(`/proc/${p}/root${socket}`));
+  // /proc/<pid>/root resolves an absolute symlink (Debian's /var/run → /run) against this process's root: resolve
+  // the directory here first (Pods share the host's root filesystem, so it is the same link there).
+  const path = resolvedHere(socket);
+  const pid = readdirSync('/proc').find((p) => /^\d+$/.test(p) && groupOf(p, cache) === podIp && existsSync(`/proc/${p}/root${path}`));
   if (!pid) throw new Error(`no process of the Pod with IP ${podIp} sees ${socket}; is the process kubelet of this checkout running it?`);
   return Number(pid);
 }
