@@ -174,7 +174,7 @@ export class PgBench {
       120_000,
       1000,
     ).catch(() => undefined);
-    killPodProcesses(this.podIps);
+    await killPodProcesses(this.podIps);
     await this.removeObjects(`bench-pg/${this.namespace}/`);
     await downAll(createContext(), this.started);
   }

@@ -133,7 +133,12 @@ export function podProcess(podIp: string, socket: string): number {
   // /proc/<pid>/root resolves an absolute symlink (Debian's /var/run → /run) against this process's root: resolve
   // the directory here first (Pods share the host's root filesystem, so it is the same link there).
   const path = resolvedHere(socket);
-  const pid = readdirSync('/proc').find((p) => /^\d+$/.test(p) && groupOf(p, cache) === podIp && existsSync(`/proc/${p}/root${path}`));
+  // Started after this process: a leftover of an earlier run (pgBackRest's async archiver outlives its Pod) keeps
+  // that Pod's mount namespace, stale socket file included, and may carry the same pod IP.
+  const since = startTicks(String(process.pid));
+  const pid = readdirSync('/proc').find(
+    (p) => /^\d+$/.test(p) && groupOf(p, cache) === podIp && startTicks(p) >= since && existsSync(`/proc/${p}/root${path}`),
+  );
   if (!pid) throw new Error(`no process of the Pod with IP ${podIp} sees ${socket}; is the process kubelet of this checkout running it?`);
   return Number(pid);
 }
@@ -172,7 +177,17 @@ export function baselineConfig(input: ConfigInput, paths: BaselinePaths): string
  * SIGKILLs what is left of Pods that are gone: pgBackRest's async archiver detaches from its process group (setsid),
  * so the kubelet's group kill misses it, and it would retry a repo host that no longer exists for minutes.
  */
-export function killPodProcesses(podIps: readonly string[]): number {
+export async function killPodProcesses(podIps: readonly string[]): Promise<number> {
+  // PostgreSQL's shutdown archives its last WAL, which can fork a new async archiver after a pass: look a few times.
+  let killed = 0;
+  for (let pass = 0; pass < 5; pass++) {
+    killed += killPodProcessesOnce(podIps);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  return killed;
+}
+
+function killPodProcessesOnce(podIps: readonly string[]): number {
   const cache = new Map<string, string | null>();
   // Only processes started after this one: another run's leftovers may carry the same pod IP, and are not ours.
   const since = startTicks(String(process.pid));
