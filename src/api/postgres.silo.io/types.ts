@@ -557,9 +557,17 @@ export interface PGRepoStatus {
    */
   archiveMin?: string;
   /**
+   * The newest WAL segment in the repository (the last one archived).
+   *
    * @default - not set
    */
   archiveMax?: string;
+  /**
+   * When the operator first saw archiveMax at its current value: the time the last WAL segment reached the repository, to within the status refresh (30 s). Archiving switches WAL at least every 10 minutes (`pgbackrest check`), so an old value means WAL is not reaching the repository.
+   *
+   * @default - not set
+   */
+  lastArchivedAt?: string;
   /**
    * @default - not set
    */

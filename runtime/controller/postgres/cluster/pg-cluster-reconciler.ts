@@ -13,9 +13,10 @@ import type { Pod } from '../../kube/client.js';
 import { KINDS } from '../../kube/kinds.js';
 import { ownerKeysOf } from '../../kube/owner-keys.js';
 import type { ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from '../../reconciler.js';
-import { PG_LABELS, defaultRepoPath, repoIndex, repoType, type PGClusterObject } from '../shared/pg-objects.js';
+import { PG_LABELS, defaultRepoPath, pgImage, repoIndex, repoType, type PGClusterObject } from '../shared/pg-objects.js';
 import { repoStatusRow, stanzaOf, systemIdOf } from '../shared/pgbackrest-info.js';
 import { RepoAgentClient } from '../shared/repo-agent-client.js';
+import { lastArchivedAt, pgClusterSample } from '../shared/pg-metrics.js';
 import { ensureInitialBackup } from './pg-initial-backup.js';
 import { runSchedules } from './pg-schedules.js';
 import { markExpiredBackups } from './pg-expired-backups.js';
@@ -111,7 +112,8 @@ class PGClusterPass {
     return {
       cluster: scope.name,
       namespace: scope.namespace,
-      spec: this.spec,
+      // The builders read the image from the spec: resolved here with the operator's SILO_PG_INSTANCE_IMAGE.
+      spec: { ...this.spec, image: pgImage(this.spec, scope.ctx.settings) },
       owner: scope.owner,
       primaryHost: podDnsName(this.names.primary, this.names.instancesService, scope.namespace),
       repoHostHost: podDnsName(this.names.repoHost, this.names.repoService, scope.namespace),
@@ -175,6 +177,10 @@ class PGClusterPass {
       ...(this.archiveCheckedAt ? { lastArchiveCheck: this.archiveCheckedAt } : {}),
     };
     await scope.flush(archiving ? 'Ready' : 'Degraded', archiving, reason, status, archiveDetail);
+    const archiveCheckFailure = archiveDetail ? scope.condition('ContinuousArchiving')?.reason : undefined;
+    scope.ctx.metrics.observePgCluster?.(
+      pgClusterSample({ namespace: scope.namespace, cluster: scope.name, status: scope.status, stanza, archiveCheckFailure }),
+    );
     return { requeueAfterMs: archiving ? Math.min(REFRESH_MS, schedules?.nextInMs ?? REFRESH_MS) : 15_000 };
   }
 
@@ -220,11 +226,20 @@ class PGClusterPass {
 
   private repoRows(info: AgentStatus): PGRepoStatus[] {
     const stanza = stanzaOf(info.info);
-    return this.spec.backups.pgbackrest.repos.map((repo) => ({
-      name: repo.name,
-      type: repoType(repo),
-      path: repo.path ?? defaultRepoPath(this.scope.namespace, this.scope.name),
-      ...repoStatusRow(stanza, repoIndex(repo)),
-    }));
+    return this.spec.backups.pgbackrest.repos.map((repo) => {
+      const row = repoStatusRow(stanza, repoIndex(repo));
+      const archivedAt = lastArchivedAt(
+        row,
+        this.scope.status.repos?.find((r) => r.name === repo.name),
+        this.scope.ctx.now(),
+      );
+      return {
+        name: repo.name,
+        type: repoType(repo),
+        path: repo.path ?? defaultRepoPath(this.scope.namespace, this.scope.name),
+        ...row,
+        ...(archivedAt ? { lastArchivedAt: archivedAt } : {}),
+      };
+    });
   }
 }
