@@ -6,6 +6,12 @@
 
 /** The one stanza of a cluster in each of its repositories (Percona's operator calls it `db` too). */
 export const PG_STANZA = 'db';
+/**
+ * The image's postgres user and group (999:999, images/Containerfile's postgres-instance target). PGDATA and
+ * volume repositories are given to that group (fsGroup), so a fresh PVC is writable by the image's user; initdb
+ * refuses to run as root, and PostgreSQL refuses a PGDATA others can read.
+ */
+export const PG_USER_ID = 999;
 export const PG_PORT = 5432;
 /** `pgbackrest server` on every instance and on the repo host (pgBackRest's default port). */
 export const PGBACKREST_SERVER_PORT = 8432;

@@ -22,6 +22,7 @@ import {
   PG_PORT,
   PG_RUN_DIR,
   PG_SUPERUSER_MOUNT,
+  PG_USER_ID,
   PG_TLS_MOUNT,
   PG_VAR,
   PG_VOLUME_MOUNT,
@@ -51,6 +52,8 @@ export interface PodInput {
   readonly pgbackrestConf: string;
 }
 
+/** Fresh PVCs (PGDATA, volume repositories) belong to the image's postgres group; the image already runs as that user. */
+const POD_SECURITY = { fsGroup: PG_USER_ID, fsGroupChangePolicy: 'OnRootMismatch' };
 const hashOf = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
 const mount = (name: string, mountPath: string, readOnly = true): V1VolumeMount => ({ name, mountPath, ...(readOnly ? { readOnly } : {}) });
 const podIpEnv: V1EnvVar = { name: PG_VAR.podIp, valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } };
@@ -96,6 +99,7 @@ export function instancePod(input: PodInput, ordinal: number): V1Pod {
     spec: {
       hostname: name,
       subdomain: names.instancesService,
+      securityContext: POD_SECURITY,
       terminationGracePeriodSeconds: 60,
       enableServiceLinks: false,
       // Nothing in the Pod calls the Kubernetes API.
@@ -174,6 +178,7 @@ export function repoHostPod(input: PodInput): V1Pod {
     spec: {
       hostname: names.repoHost,
       subdomain: names.repoService,
+      securityContext: POD_SECURITY,
       terminationGracePeriodSeconds: 30,
       enableServiceLinks: false,
       automountServiceAccountToken: false,
