@@ -13,7 +13,11 @@ import { siloImagesFromEnv } from './src/index.js';
 export function buildApp(outdir = 'dist', env: Record<string, string | undefined> = process.env): App {
   const app = new App({ outdir });
   const images = siloImagesFromEnv(env);
-  new OperatorInstallChart(app, 'silo-install', { image: images.silo, instanceImage: images.mysqlInstance });
+  new OperatorInstallChart(app, 'silo-install', {
+    image: images.silo,
+    instanceImage: images.mysqlInstance,
+    pgInstanceImage: images.pgInstance,
+  });
   new OperatorMonitoringChart(app);
   new SeedExamplesChart(app);
   new PostgresExamplesChart(app);

@@ -306,7 +306,7 @@ export interface PgClusterSpec {
   readonly postgresVersion?: PgClusterSpecPostgresVersion;
 
   /**
-   * Number of instances. Only the primary exists in this version; streaming replicas come later.
+   * Number of instances: the primary `<cluster>-1` and streaming replicas `<cluster>-2` onwards, each joined by pg_basebackup from the primary with its own replication slot. The primary never moves in this version (no failover). Scaling down removes the highest-numbered replicas with their PVCs and slots.
    *
    * @schema PgClusterSpec#instances
    */

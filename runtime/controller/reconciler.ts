@@ -102,9 +102,40 @@ export interface BackupOutcome {
   readonly finishedAt: Date;
 }
 
+/** The newest backup set of one type in one pgBackRest repository (runtime/controller/postgres/shared/pg-metrics.ts). */
+export interface PgBackupSetSample {
+  readonly type: 'full' | 'differential' | 'incremental';
+  /** pgBackRest's stop time, Unix seconds. */
+  readonly stoppedAt: number;
+  readonly durationSeconds: number;
+  readonly databaseBytes?: number;
+  readonly copiedBytes?: number;
+  readonly repositoryBytes?: number;
+  readonly repositoryDeltaBytes?: number;
+}
+
+/** A PGCluster's backups and WAL archiving as one pass saw them. */
+export interface PgClusterSample {
+  readonly namespace: string;
+  readonly cluster: string;
+  /** ContinuousArchiving is True. */
+  readonly archiving: boolean;
+  /** The reason `pgbackrest check` failed in this pass, when it ran and failed. */
+  readonly archiveCheckFailure?: string;
+  /** When `pgbackrest check` last passed, Unix seconds. */
+  readonly lastArchiveCheck?: number;
+  readonly repos: ReadonlyArray<{
+    readonly repo: string;
+    readonly lastArchivedAt?: number;
+    readonly backups: readonly PgBackupSetSample[];
+  }>;
+}
+
 export interface ControllerMetrics {
   /** Called once per backup reaching a terminal phase. */
   observeBackup(outcome: BackupOutcome): void;
+  /** Called after each PGCluster pass that read the repositories (optional: test doubles need not implement it). */
+  observePgCluster?(sample: PgClusterSample): void;
 }
 
 export interface ReconcileContext {
@@ -126,6 +157,8 @@ export interface OperatorSettings {
   readonly workerImage: string;
   /** A Cluster's instance image when spec.imageName is empty. `SILO_INSTANCE_IMAGE`. @default ghcr.io/silo-operator/silo-mysql-instance:<version> */
   readonly instanceImage?: string;
+  /** A PGCluster's image when spec.image is empty. `SILO_PG_INSTANCE_IMAGE`. @default ghcr.io/silo-operator/silo-postgres-instance:<version> */
+  readonly pgInstanceImage?: string;
   /** Namespace the operator runs in (leader-election Lease). */
   readonly operatorNamespace: string;
   /**

@@ -3,8 +3,9 @@
 # containers-storage, and prints each one's name, size and build time.
 #   silo                  <registry>/silo:<version>                 (the `silo` command, Node, zstd)
 #   mysql-instance        <registry>/silo-mysql-instance:<version>  (MariaDB, mariadb-backup, zstd, `silo`)
+#   postgres-instance     <registry>/silo-postgres-instance:<version> (PostgreSQL 15, pgBackRest, `silo`)
 # The names come from src/install/images.ts, like the install bundle's: SILO_IMAGE_REGISTRY and SILO_VERSION
-# change both (docs/install.md). Installs buildah, podman, skopeo, debootstrap and runc when they are missing
+# change all three (docs/install.md). Installs buildah, podman, skopeo, debootstrap and runc when they are missing
 # (as root), and builds the base image locally when it is missing (scripts/images/base.sh). Layers are cached
 # by buildah: a warm run with nothing changed takes seconds. Set SILO_IMAGES_PUSH=1 to push both after the build.
 set -euo pipefail
@@ -46,20 +47,22 @@ build() {
   buildah bud --quiet --layers --pull=never --timestamp "$epoch" --target "$target" -f "$repo/images/Containerfile" \
     --build-arg "NODE_VERSION=$NODE_VERSION" --build-arg "BASE_IMAGE=$BASE_IMAGE" \
     --build-arg "MARIADB_SERIES=$MARIADB_SERIES" --build-arg "ZSTD_SERIES=$ZSTD_SERIES" \
+    --build-arg "POSTGRESQL_SERIES=$POSTGRESQL_SERIES" --build-arg "PGBACKREST_SERIES=$PGBACKREST_SERIES" \
     --build-arg "SILO_VERSION=$SILO_VERSION" --build-arg "SILO_REVISION=$revision" --build-arg "SOURCE_DATE_EPOCH=$epoch" \
     -v /etc/ssl/certs:/run/host-certs:ro -v "$npmrc:/usr/local/etc/npmrc:ro" -v "$HOME/.npm:/root/.npm" \
     -t "$name" "$repo" >/dev/null
   local seconds=$(($(date +%s) - t0)) size
   size=$(podman image inspect --format '{{.Size}}' "$name")
-  printf 'images: %-16s %-58s %4d MB  built in %3d s\n' "$target" "$name" $((size / 1000000)) "$seconds" >&2
+  printf 'images: %-17s %-60s %4d MB  built in %3d s\n' "$target" "$name" $((size / 1000000)) "$seconds" >&2
 }
 
 log "building with base $BASE_IMAGE (ready in ${base_seconds} s), SOURCE_DATE_EPOCH=$epoch"
 build silo "$SILO_IMAGE"
 build mysql-instance "$SILO_MYSQL_INSTANCE_IMAGE"
+build postgres-instance "$SILO_PG_INSTANCE_IMAGE"
 log "done in $(($(date +%s) - start)) s"
 if [ "${SILO_IMAGES_PUSH:-}" = 1 ]; then
-  for image in "$SILO_IMAGE" "$SILO_MYSQL_INSTANCE_IMAGE"; do
+  for image in "$SILO_IMAGE" "$SILO_MYSQL_INSTANCE_IMAGE" "$SILO_PG_INSTANCE_IMAGE"; do
     log "pushing $image"
     podman push "$image"
   done

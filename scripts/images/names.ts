@@ -11,6 +11,7 @@ try {
     [
       `SILO_IMAGE=${quote(images.silo)}`,
       `SILO_MYSQL_INSTANCE_IMAGE=${quote(images.mysqlInstance)}`,
+      `SILO_PG_INSTANCE_IMAGE=${quote(images.pgInstance)}`,
       `SILO_VERSION=${quote(process.env.SILO_VERSION || SILO_VERSION)}`,
       '',
     ].join('\n'),

@@ -1,5 +1,5 @@
 /**
- * Silo's image names: one registry and one version name both images (decision 0151). The install
+ * Silo's image names: one registry and one version name all three images (decisions 0151, 0286). The install
  * bundle, the controller's defaults (runtime/controller/manager/flags.ts) and `npm run images`
  * (scripts/images/names.ts) all derive them here, so pointing Silo at another registry is one setting.
  */
@@ -9,8 +9,8 @@ export const SILO_VERSION = '0.1.0';
 /** Where released images are published. */
 export const DEFAULT_IMAGE_REGISTRY = 'ghcr.io/silo-operator';
 
-/** The repository names under the registry (images/Containerfile's targets `silo` and `mysql-instance`). */
-export const IMAGE_REPOSITORIES = { silo: 'silo', mysqlInstance: 'silo-mysql-instance' } as const;
+/** The repository names under the registry (images/Containerfile's targets `silo`, `mysql-instance` and `postgres-instance`). */
+export const IMAGE_REPOSITORIES = { silo: 'silo', mysqlInstance: 'silo-mysql-instance', pgInstance: 'silo-postgres-instance' } as const;
 
 /** Where the images come from. */
 export interface ImageSource {
@@ -32,6 +32,8 @@ export interface SiloImages {
   readonly silo: string;
   /** A MySQL/MariaDB Cluster's instances when spec.imageName is empty: `<registry>/silo-mysql-instance:<version>`. */
   readonly mysqlInstance: string;
+  /** A PGCluster's instances, repo host and backup Jobs when spec.image is empty: `<registry>/silo-postgres-instance:<version>`. */
+  readonly pgInstance: string;
 }
 
 const REGISTRY = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
@@ -54,6 +56,7 @@ export function siloImages(source: ImageSource = {}, settingNames = { registry: 
   return {
     silo: `${registry}/${IMAGE_REPOSITORIES.silo}:${version}`,
     mysqlInstance: `${registry}/${IMAGE_REPOSITORIES.mysqlInstance}:${version}`,
+    pgInstance: `${registry}/${IMAGE_REPOSITORIES.pgInstance}:${version}`,
   };
 }
 

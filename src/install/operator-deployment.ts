@@ -35,6 +35,11 @@ export interface OperatorDeploymentOptions {
    * @default - `<registry>/silo-mysql-instance:<version>` (src/install/images.ts)
    */
   readonly instanceImage?: string;
+  /**
+   * A PGCluster's image (instances, repo host, backup Jobs) when its spec.image is empty (`SILO_PG_INSTANCE_IMAGE`).
+   * @default - `<registry>/silo-postgres-instance:<version>` (src/install/images.ts)
+   */
+  readonly pgInstanceImage?: string;
 }
 
 /** Ports of the operator container; the probes and the metrics Service use their names. */
@@ -98,6 +103,7 @@ export function operatorDeployment(options: OperatorDeploymentOptions, metadata:
                 { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
                 { name: 'SILO_WORKER_IMAGE', value: options.workerImage ?? options.image },
                 ...(options.instanceImage ? [{ name: 'SILO_INSTANCE_IMAGE', value: options.instanceImage }] : []),
+                ...(options.pgInstanceImage ? [{ name: 'SILO_PG_INSTANCE_IMAGE', value: options.pgInstanceImage }] : []),
               ],
               ports: [
                 { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },

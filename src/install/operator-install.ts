@@ -8,8 +8,8 @@ import { LEADER_ELECTION_RULES, OPERATOR_CLUSTER_RULES } from './rbac-rules.js';
 
 /**
  * Props of the operator install bundle. `registry` and `version` name every image at once
- * (`<registry>/silo:<version>`, `<registry>/silo-mysql-instance:<version>`); `image`, `workerImage`
- * and `instanceImage` override one image by its full name.
+ * (`<registry>/silo:<version>`, `<registry>/silo-mysql-instance:<version>`, `<registry>/silo-postgres-instance:<version>`);
+ * `image`, `workerImage`, `instanceImage` and `pgInstanceImage` override one image by its full name.
  */
 export interface OperatorInstallProps extends Partial<OperatorDeploymentOptions>, ImageSource {
   /**
@@ -64,6 +64,7 @@ export class OperatorInstall extends Construct {
         watchNamespaces: props.watchNamespaces,
         workerImage: props.workerImage,
         instanceImage: props.instanceImage ?? images.mysqlInstance,
+        pgInstanceImage: props.pgInstanceImage ?? images.pgInstance,
       },
       meta(OPERATOR_NAME),
       labels,

@@ -41,6 +41,43 @@ export const SILO_ALERTS: SiloAlert[] = [
         'Schedule "{{ $labels.schedule }}" of {{ $labels.namespace }}/{{ $labels.cluster }} has not completed a backup for more than 26 hours. Check that the schedule is not suspended and why its recent runs failed or did not start.',
     },
   },
+  // PostgreSQL (decision 0287). The values come from each PGCluster pass (status and `pgbackrest info`), so they are
+  // back within one pass (30 s) after an operator restart: no max_over_time is needed.
+  {
+    alert: 'SiloPGWALArchivingLag',
+    // A working cluster's WAL reaches its repositories at least every 10 minutes: `pgbackrest check` switches WAL
+    // that often, and archive_timeout (60 s) switches it sooner whenever there are writes.
+    expr: 'time() - max by (namespace, cluster, repo) (silo_pg_wal_last_archived_timestamp_seconds) > 20 * 60',
+    for: '5m',
+    labels: { severity: 'critical' },
+    annotations: {
+      summary: 'No WAL of {{ $labels.namespace }}/{{ $labels.cluster }} reached {{ $labels.repo }} for 20 minutes',
+      description:
+        'The newest WAL segment in {{ $labels.repo }} of PGCluster {{ $labels.namespace }}/{{ $labels.cluster }} is more than 20 minutes old, so a point-in-time recovery would lose everything since. `kubectl describe pgcluster {{ $labels.cluster }}`: the ContinuousArchiving condition and status.repos say why (repo host down, storage credentials, a full volume).',
+    },
+  },
+  {
+    alert: 'SiloPGWALArchivingFailed',
+    expr: 'max by (namespace, cluster) (silo_pg_wal_archiving) == 0 or max by (namespace, cluster) (increase(silo_pg_wal_archive_check_failures_total[30m])) > 0',
+    for: '10m',
+    labels: { severity: 'warning' },
+    annotations: {
+      summary: 'WAL archiving of {{ $labels.namespace }}/{{ $labels.cluster }} fails',
+      description:
+        "`pgbackrest check` of PGCluster {{ $labels.namespace }}/{{ $labels.cluster }} failed: WAL does not reach every repository in time. Its ContinuousArchiving condition's reason and message say which repository and what to fix.",
+    },
+  },
+  {
+    alert: 'SiloPGNoRecentFullBackup',
+    expr: 'time() - max by (namespace, cluster, repo) (silo_pg_backup_last_success_timestamp_seconds{type="full"}) > 8 * 86400',
+    for: '30m',
+    labels: { severity: 'warning' },
+    annotations: {
+      summary: 'No full backup of {{ $labels.namespace }}/{{ $labels.cluster }} in {{ $labels.repo }} for 8 days',
+      description:
+        "The newest full backup set in {{ $labels.repo }} of PGCluster {{ $labels.namespace }}/{{ $labels.cluster }} is more than 8 days old: every restore replays the whole chain of differential and incremental sets and WAL since. Check the repository's full schedule in spec.backups.pgbackrest.repos[] and why recent full PGBackups failed or did not run.",
+    },
+  },
   {
     alert: 'SiloReconcileErrors',
     expr: 'sum by (controller) (rate(silo_reconcile_total{result="error"}[15m])) / sum by (controller) (rate(silo_reconcile_total[15m])) > 0.1',

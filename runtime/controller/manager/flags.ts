@@ -14,10 +14,14 @@ export const DEFAULT_WORKER_IMAGE = siloImages().silo;
 /** A Cluster's instances run this image when spec.imageName is empty: MariaDB, mariabackup and Silo's instance manager. */
 export const DEFAULT_INSTANCE_IMAGE = siloImages().mysqlInstance;
 
-/** SILO_WORKER_IMAGE and SILO_INSTANCE_IMAGE, else the defaults. */
+/** A PGCluster's Pods and backup Jobs run this image when spec.image is empty: PostgreSQL 15, pgBackRest and Silo's CLI. */
+export const DEFAULT_PG_INSTANCE_IMAGE = siloImages().pgInstance;
+
+/** SILO_WORKER_IMAGE, SILO_INSTANCE_IMAGE and SILO_PG_INSTANCE_IMAGE, else the defaults. */
 const imagesFrom = (env: NodeJS.ProcessEnv) => ({
   workerImage: env.SILO_WORKER_IMAGE || DEFAULT_WORKER_IMAGE,
   instanceImage: env.SILO_INSTANCE_IMAGE || DEFAULT_INSTANCE_IMAGE,
+  pgInstanceImage: env.SILO_PG_INSTANCE_IMAGE || DEFAULT_PG_INSTANCE_IMAGE,
 });
 
 export interface ControllerFlags {
@@ -110,7 +114,7 @@ function fromValues(values: ReturnType<typeof parseControllerArgs>['values'], en
   const logLevel = (values['log-level'] ?? env.SILO_LOG_LEVEL ?? 'info') as LogLevel;
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel))
     throw new ConfigError(`--log-level must be debug, info, warn or error, got "${logLevel}"`);
-  const { workerImage, instanceImage } = imagesFrom(env);
+  const { workerImage, instanceImage, pgInstanceImage } = imagesFrom(env);
   const podStartGraceSeconds = Number(env.SILO_POD_START_GRACE_SECONDS || 60);
   if (!Number.isInteger(podStartGraceSeconds) || podStartGraceSeconds < 1) {
     throw new ConfigError(
@@ -133,6 +137,6 @@ function fromValues(values: ReturnType<typeof parseControllerArgs>['values'], en
     shutdownGraceMs: positive('shutdown-grace-seconds', values['shutdown-grace-seconds']!) * 1000,
     skipStatusOnlyUpdates: values['skip-status-only-updates']!,
     ...(values['cluster-scoped-selector'] ? { clusterScopedSelector: values['cluster-scoped-selector'] } : {}),
-    settings: { workerImage, instanceImage, operatorNamespace, podStartGraceSeconds },
+    settings: { workerImage, instanceImage, pgInstanceImage, operatorNamespace, podStartGraceSeconds },
   };
 }

@@ -3,7 +3,8 @@
  * two managers in one test process never share counters.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { BackupOutcome, ControllerMetrics } from '../reconciler.js';
+import type { BackupOutcome, ControllerMetrics, PgClusterSample } from '../reconciler.js';
+import { PgMetrics } from './pg-metrics.js';
 
 export class OperatorMetrics implements ControllerMetrics {
   readonly registry = new Registry();
@@ -18,6 +19,7 @@ export class OperatorMetrics implements ControllerMetrics {
   readonly lastSuccess: Gauge<'kind' | 'namespace' | 'cluster' | 'schedule'>;
   readonly lastFailure: Gauge<'kind' | 'namespace' | 'cluster' | 'schedule'>;
   readonly backupsTotal: Counter<'kind' | 'outcome' | 'reason'>;
+  readonly pg: PgMetrics;
 
   constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -90,6 +92,12 @@ export class OperatorMetrics implements ControllerMetrics {
       labelNames: ['kind', 'outcome', 'reason'],
       registers,
     });
+    this.pg = new PgMetrics(this.registry);
+  }
+
+  /** ControllerMetrics: after each PGCluster pass that read its repositories. */
+  observePgCluster(sample: PgClusterSample): void {
+    this.pg.observe(sample);
   }
 
   /** ControllerMetrics: one call per backup reaching completed or failed. */

@@ -199,7 +199,7 @@ export interface PGClusterSpec {
    */
   postgresVersion?: 15;
   /**
-   * Number of instances. Only the primary exists in this version; streaming replicas come later.
+   * Number of instances: the primary `<cluster>-1` and streaming replicas `<cluster>-2` onwards, each joined by pg_basebackup from the primary with its own replication slot. The primary never moves in this version (no failover). Scaling down removes the highest-numbered replicas with their PVCs and slots.
    *
    * @default 1
    */
@@ -359,6 +359,30 @@ export interface PGClusterStatus {
   primary?: PGInstanceStatus;
   repoHost?: PGRepoHostStatus;
   /**
+   * The instance that is the primary. It never moves in this version (no failover).
+   *
+   * @default - not set
+   */
+  currentPrimary?: string;
+  /**
+   * Instances that exist (Pods).
+   *
+   * @default - not set
+   */
+  instances?: number;
+  /**
+   * Instances that serve: the primary when Ready, replicas when streaming with a small lag.
+   *
+   * @default - not set
+   */
+  readyInstances?: number;
+  /**
+   * One row per instance, refreshed at least every 10 seconds.
+   *
+   * @default - not set
+   */
+  instancesStatus?: PGInstanceRow[];
+  /**
    * @default - not set
    */
   stanza?: string;
@@ -439,6 +463,64 @@ export interface PGRepoHostStatus {
    */
   ready?: boolean;
 }
+export interface PGInstanceRow {
+  /**
+   * @default - not set
+   */
+  name?: string;
+  /**
+   * @default - not set
+   */
+  role?: 'primary' | 'replica';
+  /**
+   * The Pod is Ready (PostgreSQL accepts connections).
+   *
+   * @default - not set
+   */
+  ready?: boolean;
+  /**
+   * @default - not set
+   */
+  podIP?: string;
+  /**
+   * The primary's current WAL LSN; a replica's replay LSN as the primary sees it.
+   *
+   * @default - not set
+   */
+  lsn?: string;
+  /**
+   * How far a replica's replay is behind the primary's current LSN, in bytes.
+   *
+   * @default - not set
+   */
+  lagBytes?: number;
+  /**
+   * The replica's WAL sender state on the primary (streaming, catchup, startup, backup), or none.
+   *
+   * @default - not set
+   */
+  streaming?: string;
+  /**
+   * In the <cluster>-ro Service (replicas) or the <cluster>-rw Service (the primary).
+   *
+   * @default - not set
+   */
+  serving?: boolean;
+  /**
+   * Why the instance does not serve.
+   *
+   * @default - not set
+   */
+  reason?: string;
+  /**
+   * @default - not set
+   */
+  message?: string;
+  /**
+   * @default - not set
+   */
+  observedAt?: string;
+}
 export interface PGRepoStatus {
   /**
    * @default - not set
@@ -475,9 +557,17 @@ export interface PGRepoStatus {
    */
   archiveMin?: string;
   /**
+   * The newest WAL segment in the repository (the last one archived).
+   *
    * @default - not set
    */
   archiveMax?: string;
+  /**
+   * When the operator first saw archiveMax at its current value: the time the last WAL segment reached the repository, to within the status refresh (30 s). Archiving switches WAL at least every 10 minutes (`pgbackrest check`), so an old value means WAL is not reaching the repository.
+   *
+   * @default - not set
+   */
+  lastArchivedAt?: string;
   /**
    * @default - not set
    */

@@ -21,22 +21,23 @@ export const images: Component = {
       cwd: repo,
       env: { ...process.env, SILO_CACHE_DIR: ctx.cacheDir },
     });
-    for (const line of r.stderr.split('\n').filter((l) => /^images: (silo|mysql-instance|base|done)/.test(l))) ctx.log(line);
+    for (const line of r.stderr.split('\n').filter((l) => /^images: (silo|mysql-instance|postgres-instance|base|done)/.test(l)))
+      ctx.log(line);
     builtHere = true;
   },
   async up() {
-    const { silo, mysqlInstance } = siloImagesFromEnv(process.env);
-    for (const image of [silo, mysqlInstance])
+    const { silo, mysqlInstance, pgInstance } = siloImagesFromEnv(process.env);
+    for (const image of [silo, mysqlInstance, pgInstance])
       if (!(await exists(image))) throw new Error(`image ${image} is missing after the build: run \`npm run images\` and read its output`);
   },
   async down() {},
   async status() {
     if (!builtHere) return false;
-    const { silo, mysqlInstance } = siloImagesFromEnv(process.env);
-    return (await exists(silo)) && (await exists(mysqlInstance));
+    const { silo, mysqlInstance, pgInstance } = siloImagesFromEnv(process.env);
+    return (await exists(silo)) && (await exists(mysqlInstance)) && (await exists(pgInstance));
   },
   env() {
-    const { silo, mysqlInstance } = siloImagesFromEnv(process.env);
-    return { SILO_IMAGE: silo, SILO_MYSQL_INSTANCE_IMAGE: mysqlInstance };
+    const { silo, mysqlInstance, pgInstance } = siloImagesFromEnv(process.env);
+    return { SILO_IMAGE: silo, SILO_MYSQL_INSTANCE_IMAGE: mysqlInstance, SILO_PG_INSTANCE_IMAGE: pgInstance };
   },
 };

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { Testing } from 'cdk8s';
 import { buildApp } from '../../../main.js';
-import { DEFAULT_INSTANCE_IMAGE, DEFAULT_WORKER_IMAGE } from '../../../runtime/controller/manager/flags.js';
+import { DEFAULT_INSTANCE_IMAGE, DEFAULT_PG_INSTANCE_IMAGE, DEFAULT_WORKER_IMAGE } from '../../../runtime/controller/manager/flags.js';
 import { OperatorInstallChart, SILO_VERSION, siloImages, siloImagesFromEnv } from '../../../src/index.js';
 import { REPO_ROOT } from '../../support/seed-examples.js';
 
@@ -22,18 +22,21 @@ describe('image names: one registry and one version (src/install/images.ts)', ()
     expect(siloImages()).to.deep.equal({
       silo: `ghcr.io/silo-operator/silo:${SILO_VERSION}`,
       mysqlInstance: `ghcr.io/silo-operator/silo-mysql-instance:${SILO_VERSION}`,
+      pgInstance: `ghcr.io/silo-operator/silo-postgres-instance:${SILO_VERSION}`,
     });
   });
 
   it("are the controller's defaults too", () => {
     expect(DEFAULT_WORKER_IMAGE).to.equal(siloImages().silo);
     expect(DEFAULT_INSTANCE_IMAGE).to.equal(siloImages().mysqlInstance);
+    expect(DEFAULT_PG_INSTANCE_IMAGE).to.equal(siloImages().pgInstance);
   });
 
-  it('names both images from a registry (a trailing slash is dropped) and a version', () => {
+  it('names the images from a registry (a trailing slash is dropped) and a version', () => {
     expect(siloImages({ registry: 'registry.example.com:5000/platform/', version: '1.2.3-rc.1' })).to.deep.equal({
       silo: 'registry.example.com:5000/platform/silo:1.2.3-rc.1',
       mysqlInstance: 'registry.example.com:5000/platform/silo-mysql-instance:1.2.3-rc.1',
+      pgInstance: 'registry.example.com:5000/platform/silo-postgres-instance:1.2.3-rc.1',
     });
   });
 
@@ -53,6 +56,7 @@ describe('image names: one registry and one version (src/install/images.ts)', ()
       env: {
         SILO_WORKER_IMAGE: 'registry.example.com/db/silo:2.0.0',
         SILO_INSTANCE_IMAGE: 'registry.example.com/db/silo-mysql-instance:2.0.0',
+        SILO_PG_INSTANCE_IMAGE: 'registry.example.com/db/silo-postgres-instance:2.0.0',
       },
     });
   });
@@ -68,6 +72,9 @@ describe('image names: one registry and one version (src/install/images.ts)', ()
   it('main.ts reads SILO_IMAGE_REGISTRY and SILO_VERSION at synth time', () => {
     const app = buildApp('unused', { SILO_IMAGE_REGISTRY: 'registry.example.com/db', SILO_VERSION: '2.0.0' });
     const install = app.charts.find((chart) => chart.node.id === 'silo-install')!;
-    expect(operatorEnv(install.toJson()).env).to.deep.include({ SILO_INSTANCE_IMAGE: 'registry.example.com/db/silo-mysql-instance:2.0.0' });
+    expect(operatorEnv(install.toJson()).env).to.deep.include({
+      SILO_INSTANCE_IMAGE: 'registry.example.com/db/silo-mysql-instance:2.0.0',
+      SILO_PG_INSTANCE_IMAGE: 'registry.example.com/db/silo-postgres-instance:2.0.0',
+    });
   });
 });

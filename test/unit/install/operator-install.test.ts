@@ -233,10 +233,13 @@ describe('OperatorInstall bundle', () => {
       expect(service.metadata.labels).to.deep.include(monitor.spec.selector.matchLabels);
       expect(monitor.spec.endpoints[0].port).to.equal(service.spec.ports[0].name);
     });
-    it('alerts on a failed backup, no success in 26 h, reconcile errors, and no leader', () => {
+    it('alerts on a failed backup, no success in 26 h, PostgreSQL archiving and full backups, reconcile errors, and no leader', () => {
       expect(rule.spec.groups[0].rules.map((r: any) => r.alert)).to.deep.equal([
         'SiloBackupFailed',
         'SiloNoRecentBackup',
+        'SiloPGWALArchivingLag',
+        'SiloPGWALArchivingFailed',
+        'SiloPGNoRecentFullBackup',
         'SiloReconcileErrors',
         'SiloNoLeader',
       ]);

@@ -13,7 +13,7 @@ import { readJobOutcome } from '../../kube/job-outcome.js';
 import { KINDS } from '../../kube/kinds.js';
 import { ownerKeysOf } from '../../kube/owner-keys.js';
 import type { ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from '../../reconciler.js';
-import { PG_LABELS, repoIndex, type PGBackupObject, type PGClusterObject } from '../shared/pg-objects.js';
+import { PG_LABELS, pgImage, repoIndex, type PGBackupObject, type PGClusterObject } from '../shared/pg-objects.js';
 import { backupStatusFields, findBackup, stanzaOf } from '../shared/pgbackrest-info.js';
 import { RepoAgentClient } from '../shared/repo-agent-client.js';
 import { PGB, isPgBackupReason, pgBackupMessage, type PGBackupReason } from './pg-backup-reasons.js';
@@ -69,7 +69,8 @@ class PGBackupPass {
     await this.ctx.client.createJob(
       pgBackupJob({
         backup: this.backup,
-        cluster,
+        // The Job runs the cluster's image: its spec.image, else the operator's SILO_PG_INSTANCE_IMAGE.
+        cluster: { ...cluster, spec: { ...cluster.spec, image: pgImage(cluster.spec, this.ctx.settings) } },
         repoHost: { podIp: cluster.status.repoHost.podIP, host: cluster.status.repoHost.host! },
         owner: {
           apiVersion: 'postgres.silo.io/v1alpha1',

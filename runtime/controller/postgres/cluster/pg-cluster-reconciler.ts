@@ -13,9 +13,10 @@ import type { Pod } from '../../kube/client.js';
 import { KINDS } from '../../kube/kinds.js';
 import { ownerKeysOf } from '../../kube/owner-keys.js';
 import type { ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from '../../reconciler.js';
-import { PG_LABELS, defaultRepoPath, repoIndex, repoType, type PGClusterObject } from '../shared/pg-objects.js';
+import { PG_LABELS, defaultRepoPath, pgImage, repoIndex, repoType, type PGClusterObject } from '../shared/pg-objects.js';
 import { repoStatusRow, stanzaOf, systemIdOf } from '../shared/pgbackrest-info.js';
 import { RepoAgentClient } from '../shared/repo-agent-client.js';
+import { lastArchivedAt, pgClusterSample } from '../shared/pg-metrics.js';
 import { ensureInitialBackup } from './pg-initial-backup.js';
 import { runSchedules } from './pg-schedules.js';
 import { markExpiredBackups } from './pg-expired-backups.js';
@@ -26,10 +27,13 @@ import { clusterPvcs, clusterServices, podConfigHash, primaryPod, repoHostPod } 
 import { instanceConfig, repoHostConfig } from './pgbackrest-config.js';
 import { ensureSuperuserSecret } from './pg-users.js';
 import { PGRestoreStep } from './pg-restore.js';
+import { reconcileReplicas } from './pg-replicas.js';
+import { pgClientServices } from './pg-services.js';
 import type { PGRepoStatus } from '../../../../src/api/postgres.silo.io/types.js';
 
 const WAITING_MS = 3_000;
 const REFRESH_MS = 30_000;
+const INSTANCES_REFRESH_MS = 10_000;
 /** How often a Ready cluster's archiving is proved again with `pgbackrest check` (one WAL switch each time). */
 const ARCHIVE_CHECK_MS = 10 * 60_000;
 
@@ -70,17 +74,21 @@ class PGClusterPass {
       now: scope.ctx.now(),
     });
     await ensureSuperuserSecret(scope);
-    for (const service of clusterServices({ cluster: scope.name, namespace: scope.namespace, owner: scope.owner }))
-      await client.applyService(service);
+    const owned = { cluster: scope.name, namespace: scope.namespace, owner: scope.owner };
+    for (const service of [...clusterServices(owned), ...pgClientServices(owned)]) await client.applyService(service);
     // A cluster made from dataSource: nothing is created before its restore is resolved and checked.
     const restore = await new PGRestoreStep(scope).gate();
     if ('wait' in restore) return restore.wait;
     const input = this.podInput();
     for (const pvc of clusterPvcs({ ...input, pgbackrestConf: '' })) await client.createPvc(pvc);
     const repoHost = await this.ensurePod(restore.repoHost(repoHostPod({ ...input, pgbackrestConf: repoHostConfig(input) })), pkiChanged);
-    const primary = await this.ensurePod(restore.primary(primaryPod({ ...input, pgbackrestConf: instanceConfig(input) })), pkiChanged);
+    const instancesInput = { ...input, pgbackrestConf: instanceConfig(input) };
+    const primary = await this.ensurePod(restore.primary(primaryPod(instancesInput)), pkiChanged);
+    // Replicas clone the primary: a restoring one is not there yet.
     const restoring = await restore.observe(primary);
     if (restoring) return restoring;
+    const instances = await reconcileReplicas({ scope, pod: instancesInput, primary, ensurePod: (pod) => this.ensurePod(pod, pkiChanged) });
+    scope.instances = instances.status;
     const pods = {
       primary: { name: this.names.primary, podIP: primary?.status?.podIP, host: input.primaryHost, ready: isPodReady(primary) },
       repoHost: { name: this.names.repoHost, podIP: repoHost?.status?.podIP, host: input.repoHostHost, ready: isPodReady(repoHost) },
@@ -93,7 +101,10 @@ class PGClusterPass {
       await scope.flush('Initializing', false, reason, { ...pods, stanza: 'db' });
       return { requeueAfterMs: WAITING_MS };
     }
-    return this.pgbackrest(pods);
+    const result = await this.pgbackrest(pods);
+    // Replicas' rows are refreshed at least every 10 s, every 3 s while one joins (decision 0276).
+    const cap = instances.converging ? WAITING_MS : (this.spec.instances ?? 1) > 1 ? INSTANCES_REFRESH_MS : Infinity;
+    return { ...result, requeueAfterMs: Math.min(result.requeueAfterMs ?? REFRESH_MS, cap) };
   }
 
   private podInput() {
@@ -101,7 +112,8 @@ class PGClusterPass {
     return {
       cluster: scope.name,
       namespace: scope.namespace,
-      spec: this.spec,
+      // The builders read the image from the spec: resolved here with the operator's SILO_PG_INSTANCE_IMAGE.
+      spec: { ...this.spec, image: pgImage(this.spec, scope.ctx.settings) },
       owner: scope.owner,
       primaryHost: podDnsName(this.names.primary, this.names.instancesService, scope.namespace),
       repoHostHost: podDnsName(this.names.repoHost, this.names.repoService, scope.namespace),
@@ -165,6 +177,10 @@ class PGClusterPass {
       ...(this.archiveCheckedAt ? { lastArchiveCheck: this.archiveCheckedAt } : {}),
     };
     await scope.flush(archiving ? 'Ready' : 'Degraded', archiving, reason, status, archiveDetail);
+    const archiveCheckFailure = archiveDetail ? scope.condition('ContinuousArchiving')?.reason : undefined;
+    scope.ctx.metrics.observePgCluster?.(
+      pgClusterSample({ namespace: scope.namespace, cluster: scope.name, status: scope.status, stanza, archiveCheckFailure }),
+    );
     return { requeueAfterMs: archiving ? Math.min(REFRESH_MS, schedules?.nextInMs ?? REFRESH_MS) : 15_000 };
   }
 
@@ -210,11 +226,20 @@ class PGClusterPass {
 
   private repoRows(info: AgentStatus): PGRepoStatus[] {
     const stanza = stanzaOf(info.info);
-    return this.spec.backups.pgbackrest.repos.map((repo) => ({
-      name: repo.name,
-      type: repoType(repo),
-      path: repo.path ?? defaultRepoPath(this.scope.namespace, this.scope.name),
-      ...repoStatusRow(stanza, repoIndex(repo)),
-    }));
+    return this.spec.backups.pgbackrest.repos.map((repo) => {
+      const row = repoStatusRow(stanza, repoIndex(repo));
+      const archivedAt = lastArchivedAt(
+        row,
+        this.scope.status.repos?.find((r) => r.name === repo.name),
+        this.scope.ctx.now(),
+      );
+      return {
+        name: repo.name,
+        type: repoType(repo),
+        path: repo.path ?? defaultRepoPath(this.scope.namespace, this.scope.name),
+        ...row,
+        ...(archivedAt ? { lastArchivedAt: archivedAt } : {}),
+      };
+    });
   }
 }

@@ -1,6 +1,7 @@
 /** The PGCluster and PGBackup objects as the reconcilers read them, and the labels they put on what they create. */
 import type { PGBackupResource, PGClusterResource, PGBackRestRepo } from '../../../../src/api/postgres.silo.io/types.js';
-import type { KubeObject } from '../../reconciler.js';
+import type { KubeObject, OperatorSettings } from '../../reconciler.js';
+import { siloImages } from '../../../../src/install/images.js';
 import { MANAGED_BY } from '../../kube/names.js';
 
 type Meta = {
@@ -22,16 +23,27 @@ export const PG_LABELS = {
   cluster: 'postgres.silo.io/cluster',
   role: 'postgres.silo.io/role',
   backup: 'postgres.silo.io/backup',
+  /** "true" on every instance Pod (primary and replicas): the `<cluster>-r` Service selects it. */
+  instance: 'postgres.silo.io/instance',
+  /** "true" on an instance that serves: the primary when Ready, a replica streaming with a small lag (`<cluster>-ro`). */
+  serving: 'postgres.silo.io/serving',
 } as const;
 
-export const podLabels = (cluster: string, role: 'primary' | 'repo-host' | 'backup'): Record<string, string> => ({
+export const podLabels = (cluster: string, role: 'primary' | 'replica' | 'repo-host' | 'backup'): Record<string, string> => ({
   ...MANAGED_BY,
   [PG_LABELS.cluster]: cluster,
   [PG_LABELS.role]: role,
+  ...(role === 'primary' || role === 'replica' ? { [PG_LABELS.instance]: 'true' } : {}),
 });
 
-/** The operator's default image for instances and the repo host: PostgreSQL 15, pgBackRest 2.45 and Silo's CLI. */
-export const DEFAULT_PG_IMAGE = 'ghcr.io/silo-operator/silo-postgres-instance:0.1.0';
+/**
+ * The image of a PGCluster's Pods and backup Jobs: the cluster's spec.image, else the operator's setting
+ * (SILO_PG_INSTANCE_IMAGE, which the install bundle sets from its registry and version), else the default name
+ * for this version (src/install/images.ts; images/Containerfile's `postgres-instance`: PostgreSQL 15, pgBackRest, Silo).
+ */
+export const DEFAULT_PG_IMAGE = siloImages().pgInstance;
+export const pgImage = (spec: { image?: string }, settings: OperatorSettings): string =>
+  spec.image ?? settings.pgInstanceImage ?? DEFAULT_PG_IMAGE;
 
 export const repoIndex = (repo: Pick<PGBackRestRepo, 'name'>): number => Number(repo.name.slice(4));
 

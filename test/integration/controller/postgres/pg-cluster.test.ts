@@ -19,6 +19,7 @@ import { s3Client } from '../../../stack/lib/s3.js';
 import { useStack } from '../../../stack/mocha.js';
 import { startOperator, type OperatorProcess } from '../../../support/operator-process.js';
 import { useKube, waitFor } from '../../kube/fixture.js';
+import { expectPgMetrics } from './pg-metrics-scrape.js';
 
 const stack = useStack('kube', 'kubelet', 'minio');
 type PGClusterObj = KubeObject & { status?: PGClusterStatus };
@@ -205,6 +206,12 @@ describe('PGCluster end to end: repo host, stanza, WAL archiving, PGBackups with
     expect(s).to.include({ type: 'incremental', prior: initial.label });
     expect(s.references).to.deep.equal([initial.label]);
     expect(s.label).to.match(/^\d{8}-\d{6}F_\d{8}-\d{6}I$/);
+  });
+
+  it("the operator's /metrics shows both sets per repository and type, archiving on, and when WAL last reached each repository", async () => {
+    const [full, incremental] = [(await getBackup('shop-initial'))!.status!, (await getBackup('shop-incr'))!.status!];
+    const clusterStatus = async () => (await getCluster('shop'))?.status;
+    await expectPgMetrics({ metricsUrl: operator!.metricsUrl, namespace: fx.namespace, cluster: 'shop', full, incremental, clusterStatus });
   });
 
   it('a typeless PGBackup on an empty repository becomes full, and says so', async () => {

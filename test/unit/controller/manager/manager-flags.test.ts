@@ -27,6 +27,7 @@ describe('silo controller flags', () => {
     expect(f.settings).to.deep.equal({
       workerImage: 'registry/silo:dev',
       instanceImage: 'ghcr.io/silo-operator/silo-mysql-instance:0.1.0',
+      pgInstanceImage: 'ghcr.io/silo-operator/silo-postgres-instance:0.1.0',
       operatorNamespace: 'ops',
       podStartGraceSeconds: 60,
     });
@@ -34,6 +35,9 @@ describe('silo controller flags', () => {
     expect(parseControllerFlags([], {}).settings.workerImage).to.equal('ghcr.io/silo-operator/silo:0.1.0');
     expect(parseControllerFlags([], { SILO_INSTANCE_IMAGE: 'registry/mariadb-instance:1' }).settings.instanceImage).to.equal(
       'registry/mariadb-instance:1',
+    );
+    expect(parseControllerFlags([], { SILO_PG_INSTANCE_IMAGE: 'registry/pg-instance:1' }).settings.pgInstanceImage).to.equal(
+      'registry/pg-instance:1',
     );
   });
 

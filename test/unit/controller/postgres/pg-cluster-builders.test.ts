@@ -89,6 +89,11 @@ describe('PGCluster builders', () => {
     expect(primary.spec).to.include({ hostname: 'shop-1', subdomain: 'shop-instances', automountServiceAccountToken: false });
   });
 
+  it("PGDATA and volume repositories are given to the image's postgres group (999), as the image runs as that user", () => {
+    for (const pod of [repoHostPod({ ...input, owner, pgbackrestConf: 'x' }), primaryPod({ ...input, owner, pgbackrestConf: 'x' })])
+      expect(pod.spec!.securityContext, pod.metadata!.name).to.deep.equal({ fsGroup: 999, fsGroupChangePolicy: 'OnRootMismatch' });
+  });
+
   it('a PVC for PGDATA and one per volume repository', () => {
     expect(
       clusterPvcs({ ...input, owner, pgbackrestConf: '' }).map((p) => [p.metadata!.name, p.spec!.resources!.requests!.storage]),

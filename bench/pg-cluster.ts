@@ -1,0 +1,200 @@
+/**
+ * The PGCluster bench/pg.ts measures: the stack's real API server, process kubelet and TLS MinIO (started
+ * here when they are down, and stopped again after), the operator as a process with its own ServiceAccount,
+ * a namespace of its own with the MinIO Secrets, the cluster, data loaded with pgbench, and PGBackups.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { CustomObjects } from '../runtime/controller/kube/custom-objects.js';
+import { KINDS } from '../runtime/controller/kube/kinds.js';
+import type { KubeObject } from '../runtime/controller/reconciler.js';
+import { pgNames } from '../runtime/contracts/pg-pods.js';
+import type { PGBackRestRepo, PGBackupStatus, PGClusterSpec, PGClusterStatus } from '../src/api/postgres.silo.io/types.js';
+import { pgBin } from '../test/stack/components/postgres.js';
+import { createContext } from '../test/stack/context.js';
+import { adminKubeconfig } from '../test/stack/kube/layout.js';
+import { s3Client } from '../test/stack/lib/s3.js';
+import { downAll, resolveOrder, upAll } from '../test/stack/orchestrate.js';
+import { startOperator, type OperatorProcess } from '../test/support/operator-process.js';
+import { killPodProcesses } from './pg-support.js';
+
+export type Side = 'silo' | 'baseline';
+type PGClusterObj = KubeObject & { status?: PGClusterStatus };
+type PGBackupObj = KubeObject & { status?: PGBackupStatus };
+const COMPONENTS = ['kube', 'kubelet', 'minio'];
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export class PgBench {
+  readonly env: Record<string, string>;
+  readonly namespace: string;
+  private readonly core: CoreV1Api;
+  private readonly api: CustomObjects;
+  private readonly operator: OperatorProcess;
+  private readonly started: string[];
+  /** The IPs of the cluster's Pods, to find their processes left after the namespace is gone. */
+  private readonly podIps: string[] = [];
+
+  private constructor(
+    parts: Pick<PgBench, 'env' | 'namespace'> & { core: CoreV1Api; api: CustomObjects; operator: OperatorProcess; started: string[] },
+  ) {
+    ({ env: this.env, namespace: this.namespace, core: this.core, api: this.api, operator: this.operator, started: this.started } = parts);
+  }
+
+  static async start(): Promise<PgBench> {
+    const ctx = createContext();
+    const started: string[] = [];
+    await upAll(ctx, COMPONENTS, started);
+    const env = Object.assign({}, ...resolveOrder(COMPONENTS).map((c) => c.env(ctx))) as Record<string, string>;
+    const kc = new KubeConfig();
+    kc.loadFromFile(adminKubeconfig(ctx));
+    const core = kc.makeApiClient(CoreV1Api);
+    const namespace = `bench-pg-${randomBytes(3).toString('hex')}`;
+    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    await until(
+      'the default ServiceAccount',
+      () => core.readNamespacedServiceAccount({ namespace, name: 'default' }).catch(() => undefined),
+      30_000,
+    );
+    const secrets = {
+      'minio-creds': { accessKey: env.MINIO_ACCESS_KEY, secretKey: env.MINIO_SECRET_KEY },
+      'minio-ca': { 'ca.crt': readFileSync(env.MINIO_CA_FILE, 'utf8') },
+    };
+    for (const [name, stringData] of Object.entries(secrets))
+      await core.createNamespacedSecret({ namespace, body: { metadata: { name }, stringData } });
+    const operator = await startOperator({
+      watchNamespaces: [namespace],
+      leaderElectionId: `bench-${namespace}`,
+      env: { SILO_LOG_LEVEL: 'info' },
+    });
+    return new PgBench({ env, namespace, core, api: new CustomObjects(kc), operator, started });
+  }
+
+  /** A repository on the TLS MinIO (pgBackRest's S3 needs TLS), at a path of this run's own. */
+  s3Repo(name: 'repo1'): PGBackRestRepo {
+    return {
+      name,
+      path: `/bench-pg/${this.namespace}`,
+      s3: {
+        bucket: this.env.MINIO_BUCKET,
+        endpoint: this.env.MINIO_TLS_ENDPOINT,
+        region: 'us-east-1',
+        uriStyle: 'path',
+        caSecret: { name: 'minio-ca', key: 'ca.crt' },
+        credentials: { accessKeyId: { name: 'minio-creds', key: 'accessKey' }, secretAccessKey: { name: 'minio-creds', key: 'secretKey' } },
+      },
+    };
+  }
+
+  async createCluster(name: string, spec: PGClusterSpec): Promise<PGClusterObj> {
+    await this.api.create(KINDS.PGCluster, { metadata: { name, namespace: this.namespace }, spec });
+    const ready = await until(
+      `PGCluster ${name} Ready`,
+      async () => {
+        const got = await this.api.get<PGClusterObj>(KINDS.PGCluster, { namespace: this.namespace, name });
+        if (got?.status?.phase === 'Failed') throw new Error(`PGCluster ${name} failed: ${got.status.phaseReason}`);
+        return got?.status?.phase === 'Ready' ? got : undefined;
+      },
+      600_000,
+      1000,
+    );
+    this.podIps.push(ready.status!.primary!.podIP!, ready.status!.repoHost!.podIP!);
+    return ready;
+  }
+
+  private async password(cluster: string): Promise<string> {
+    const secret = await this.core.readNamespacedSecret({ namespace: this.namespace, name: pgNames(cluster).superuserSecret });
+    return Buffer.from(secret.data!.password, 'base64').toString('utf8');
+  }
+
+  async psql(cluster: string, ip: string, sql: string): Promise<string> {
+    return execFileSync(pgBin('psql'), ['-X', '-A', '-t', '-h', ip, '-U', 'postgres', '-d', 'postgres', '-c', sql], {
+      env: { ...process.env, PGPASSWORD: await this.password(cluster), PGCONNECT_TIMEOUT: '5' },
+      encoding: 'utf8',
+    }).trim();
+  }
+
+  async pgbench(cluster: string, ip: string, args: string[]): Promise<void> {
+    execFileSync(pgBin('pgbench'), [...args, '-h', ip, '-U', 'postgres', 'postgres'], {
+      env: { ...process.env, PGPASSWORD: await this.password(cluster) },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+  }
+
+  /** Switches WAL and waits until the archiver reports that segment done, so no round waits for the load's WAL. */
+  async waitArchived(cluster: string, ip: string): Promise<void> {
+    const segment = await this.psql(cluster, ip, 'SELECT pg_walfile_name(pg_switch_wal())');
+    const archived = async () =>
+      (await this.psql(cluster, ip, "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")) >= segment || undefined;
+    await until(`WAL ${segment} archived`, archived, 900_000, 2000);
+  }
+
+  /** Creates a PGBackup and resolves with its status once it is completed or failed. */
+  async backup(cluster: string, name: string, type: 'full'): Promise<PGBackupStatus> {
+    const spec = { cluster: { name: cluster }, repoName: 'repo1', type };
+    await this.api.create(KINDS.PGBackup, { metadata: { name, namespace: this.namespace }, spec });
+    return until(
+      `PGBackup ${name} finished`,
+      async () => {
+        const got = await this.api.get<PGBackupObj>(KINDS.PGBackup, { namespace: this.namespace, name });
+        return got?.status?.phase === 'completed' || got?.status?.phase === 'failed' ? got.status : undefined;
+      },
+      1_800_000,
+      100,
+    );
+  }
+
+  /** The backup Job's log: pgBackRest's lines as the repo host agent streamed them. */
+  async jobLog(jobName: string): Promise<string> {
+    const pods = await this.core.listNamespacedPod({ namespace: this.namespace, labelSelector: `job-name=${jobName}` });
+    const pod = pods.items[0]?.metadata?.name;
+    if (!pod) throw new Error(`no Pod of Job ${jobName}`);
+    return this.core.readNamespacedPodLog({ namespace: this.namespace, name: pod, container: 'backup' });
+  }
+
+  /** Stops the operator, deletes the namespace and this run's objects in MinIO, and stops what start() started. */
+  async stop(): Promise<void> {
+    if (process.exitCode && this.operator) process.stderr.write(this.operator.logs().slice(-6000));
+    await this.operator.stop();
+    await this.core.deleteNamespace({ name: this.namespace }).catch(() => undefined);
+    await until(
+      'the namespace to go',
+      async () => (await this.core.listNamespacedPod({ namespace: this.namespace })).items.length === 0 || undefined,
+      120_000,
+      1000,
+    ).catch(() => undefined);
+    await killPodProcesses(this.podIps);
+    await this.removeObjects(`bench-pg/${this.namespace}/`);
+    await downAll(createContext(), this.started);
+  }
+
+  private async removeObjects(prefix: string): Promise<void> {
+    const s3 = s3Client({
+      endpoint: this.env.MINIO_TLS_ENDPOINT,
+      caFile: this.env.MINIO_CA_FILE,
+      accessKeyId: this.env.MINIO_ACCESS_KEY,
+      secretAccessKey: this.env.MINIO_SECRET_KEY,
+    });
+    try {
+      for (;;) {
+        const page = await s3.send(new ListObjectsV2Command({ Bucket: this.env.MINIO_BUCKET, Prefix: prefix }));
+        const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
+        if (!keys.length) return;
+        await s3.send(new DeleteObjectsCommand({ Bucket: this.env.MINIO_BUCKET, Delete: { Objects: keys } }));
+      }
+    } finally {
+      s3.destroy();
+    }
+  }
+}
