@@ -32,6 +32,12 @@ function writeOwned(path: string, text: string): void {
   if (ids) chownSync(path, ids.uid, ids.gid);
 }
 
+/**
+ * One WAL sender per replica plus two for a replica's pg_basebackup, with room for a scale-up. A restore's
+ * replay (restore.ts) must run with at least these: hot standby refuses WAL from a server with higher ones.
+ */
+export const REPLICATION_LIMITS = { max_wal_senders: '20', max_replication_slots: '20' } as const;
+
 /** Writes the access files and returns postgres' settings that use them and turn TLS on (copies of the TLS files must exist). */
 export function accessSettings(): Record<string, string> {
   writeOwned(HBA_FILE, hbaText());
@@ -44,8 +50,6 @@ export function accessSettings(): Record<string, string> {
     ssl_key_file: PG_TLS_COPY.key,
     // Client certificates (the replicas') are checked against the cluster CA.
     ssl_ca_file: PG_TLS_COPY.ca,
-    // One WAL sender per replica plus two for a replica's pg_basebackup, with room for a scale-up.
-    max_wal_senders: '20',
-    max_replication_slots: '20',
+    ...REPLICATION_LIMITS,
   };
 }

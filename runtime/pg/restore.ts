@@ -13,6 +13,7 @@ import { spawn } from 'node:child_process';
 import { chownSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../logging/logger.js';
+import { REPLICATION_LIMITS } from './pg-access.js';
 import { PG_PORT, PG_RUN_DIR, PG_SOCKET_DIR, PG_STANZA, PG_SUPERUSER_MOUNT, PG_VOLUME_MOUNT, PGDATA } from '../contracts/pg-pods.js';
 import {
   PG_RESTORE_STATE_FILE,
@@ -64,6 +65,8 @@ export const recoverySettings = (): string[] =>
     archive_mode: 'off',
     wal_level: 'replica',
     hot_standby: 'on',
+    // Not lower than the source's (an instance's), or recovery aborts with "insufficient parameter settings".
+    ...REPLICATION_LIMITS,
   }).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
 
 const readState = (): PgRestoreState | undefined =>

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import type { PGClusterSpec, PGDataSourceRepository } from '../../../../src/api/postgres.silo.io/types.js';
 import { infoRefusal, restoreSourceConfig, restoreSourcePod } from '../../../../runtime/controller/postgres/cluster/pg-restore-bucket.js';
+import { recoverySettings } from '../../../../runtime/pg/restore.js';
+import { REPLICATION_LIMITS } from '../../../../runtime/pg/pg-access.js';
 import { repoHostPod, podConfigHash } from '../../../../runtime/controller/postgres/cluster/pg-pods.js';
 
 const source: PGDataSourceRepository = {
@@ -69,5 +71,10 @@ describe('PostgreSQL recovery from the bucket alone: the restore source in the r
       waiting: true,
     });
     expect(infoRefusal('FormatError: \x01\x02 noise').detail).to.equal('FormatError: ? noise');
+  });
+
+  it("the replay runs with the instances' replication limits: hot standby refuses WAL from a server with higher ones", () => {
+    const settings = recoverySettings();
+    for (const [name, value] of Object.entries(REPLICATION_LIMITS)) expect(settings).to.include(`${name}=${value}`);
   });
 });
