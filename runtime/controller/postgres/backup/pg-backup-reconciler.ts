@@ -12,8 +12,15 @@ import { isConditionTrue, setCondition } from '../../kube/conditions.js';
 import { readJobOutcome } from '../../kube/job-outcome.js';
 import { KINDS } from '../../kube/kinds.js';
 import { ownerKeysOf } from '../../kube/owner-keys.js';
-import type { ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from '../../reconciler.js';
-import { PG_LABELS, pgImage, repoIndex, type PGBackupObject, type PGClusterObject } from '../shared/pg-objects.js';
+import type { KubeObject, ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from '../../reconciler.js';
+import {
+  PG_BACKUP_POD_ANNOTATION,
+  PG_LABELS,
+  pgImage,
+  repoIndex,
+  type PGBackupObject,
+  type PGClusterObject,
+} from '../shared/pg-objects.js';
 import { backupStatusFields, findBackup, stanzaOf } from '../shared/pgbackrest-info.js';
 import { RepoAgentClient } from '../shared/repo-agent-client.js';
 import { PGB, isPgBackupReason, pgBackupMessage, type PGBackupReason } from './pg-backup-reasons.js';
@@ -25,7 +32,11 @@ const POLL_MS = 3_000;
 export class PGBackupReconciler implements Reconciler {
   readonly name = 'pgbackup';
   readonly kind = KINDS.PGBackup;
-  readonly watches = [{ kind: KINDS.Job, labelSelector: PG_LABELS.backup, toKeys: ownerKeysOf(KINDS.PGBackup) }];
+  readonly watches = [
+    { kind: KINDS.Job, labelSelector: PG_LABELS.backup, toKeys: ownerKeysOf(KINDS.PGBackup) },
+    // The worker's Pod ends about a second before the Job controller marks its Job Complete (decision 0289).
+    { kind: KINDS.Pod, labelSelector: `${PG_LABELS.role}=backup`, toKeys: backupOfPod },
+  ];
 
   async reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<ReconcileResult | void> {
     const backup = await ctx.client.get<PGBackupObject>(KINDS.PGBackup, key);
@@ -34,6 +45,19 @@ export class PGBackupReconciler implements Reconciler {
     return pass.run();
   }
 }
+
+/** The PGBackup a backup Job's Pod works for, from the annotation its template carries. */
+export function backupOfPod(pod: KubeObject): ObjectKey[] {
+  const name = pod.metadata?.annotations?.[PG_BACKUP_POD_ANNOTATION];
+  return name ? [{ namespace: pod.metadata?.namespace, name }] : [];
+}
+
+/**
+ * The worker exited 0 and said it backed up: done, without waiting for the Job controller's Complete
+ * condition. Safe because completion is only ever confirmed by `pgbackrest info` holding the backup.
+ */
+export const workerBackedUp = (outcome: ReturnType<typeof readJobOutcome>): boolean =>
+  outcome.terminated?.exitCode === 0 && outcome.result?.outcome === 'backed-up';
 
 class PGBackupPass {
   constructor(
@@ -100,7 +124,7 @@ class PGBackupPass {
     const pods = await this.ctx.client.listPods(this.key.namespace, `job-name=${job.metadata!.name}`);
     const outcome = readJobOutcome(job, pods, 'backup');
     if (this.backup.status?.phase !== 'running') await this.patch('running', PGB.Running, { jobName: job.metadata!.name });
-    if (outcome.state === 'running') return { requeueAfterMs: POLL_MS };
+    if (outcome.state === 'running' && !workerBackedUp(outcome)) return { requeueAfterMs: POLL_MS };
     if (outcome.state === 'failed') {
       const reason = outcome.result?.reason;
       if (isPgBackupReason(reason)) return this.fail(cluster, reason, outcome.result?.error);
