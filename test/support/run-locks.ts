@@ -28,6 +28,8 @@ export const EXCLUSIVE_GROUPS: Record<string, string[]> = {
   'process-kubelet-pgbackrest-locks': [
     'test/integration/controller/postgres/pg-cluster.test.ts',
     'test/integration/controller/postgres/pg-operator-restart.test.ts',
+    'test/integration/controller/postgres/pg-stores.test.ts',
+    'test/integration/controller/postgres/pg-failures.test.ts',
   ],
 };
 

@@ -1,0 +1,25 @@
+/**
+ * pgBackRest 2.45's real output, captured into test/fixtures/pgbackrest/ (its README says how), mapped to
+ * the reason a user can act on: the cause pgBackRest names, never its generic exit code.
+ */
+import { readFileSync } from 'node:fs';
+import { expect } from 'chai';
+import { pgbackrestOutcome } from '../../../runtime/pg/pgbackrest-outcome.js';
+
+const fixture = (name: string) => readFileSync(new URL(`../../fixtures/pgbackrest/${name}.out`, import.meta.url), 'utf8');
+
+describe('pgBackRest outcomes from captured output', () => {
+  const cases: Array<[string, number, string, RegExp]> = [
+    ['azure-bad-key', 39, 'StorageAuthFailed', /failed with 403/],
+    ['azure-missing-container', 39, 'BucketMissing', /404|container does not exist/],
+    ['gcs-missing-bucket', 39, 'BucketMissing', /404/],
+    ['gcs-service-key-refused', 39, 'StorageAuthFailed', /authentication token/],
+  ];
+  for (const [name, code, reason, message] of cases)
+    it(`${name} → ${reason}`, () => {
+      const outcome = pgbackrestOutcome(code, fixture(name));
+      expect(outcome).to.include({ ok: false, exitCode: code, reason });
+      expect(outcome.message).to.match(message);
+      expect(outcome.message).to.not.match(/authorization: (?!<redacted>)/);
+    });
+});
