@@ -25,7 +25,8 @@ const CAUSES: ReadonlyArray<readonly [PgFailure, RegExp, string]> = [
   ],
   [
     'NoClientCertificate',
-    /certificate required|no client certificate|peer did not return a certificate/i,
+    // pgBackRest's own client cannot connect without one: it refuses to start (measured, 2.45: exit 37).
+    /certificate required|no client certificate|peer did not return a certificate|requires option: \S*-cert-file/i,
     'a client connected to pgBackRest without a certificate; check the pgBackRest TLS Secrets',
   ],
   [

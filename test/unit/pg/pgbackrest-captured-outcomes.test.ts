@@ -14,7 +14,16 @@ describe('pgBackRest outcomes from captured output', () => {
     ['azure-missing-container', 39, 'BucketMissing', /404|container does not exist/],
     ['gcs-missing-bucket', 39, 'BucketMissing', /404/],
     ['gcs-service-key-refused', 39, 'StorageAuthFailed', /authentication token/],
+    // Between a pgBackRest client and `pgbackrest server` (capture-tls.sh).
+    ['tls-client-not-authorised', 105, 'ClientNotAuthorized', /access denied/],
+    ['tls-client-unknown-ca', 101, 'UnknownCA', /unknown ca/],
+    ['tls-server-unknown-ca', 95, 'UnknownCA', /unable to verify certificate/],
+    ['tls-host-unreachable', 49, 'RepoHostUnreachable', /Connection refused/],
+    ['tls-no-client-certificate', 37, 'NoClientCertificate', /cert-file/],
   ];
+  it('tls-authorised: the same server and certificates work when the CN is authorised', () =>
+    expect(fixture('tls-authorised')).to.match(/^exit 0$/m));
+
   for (const [name, code, reason, message] of cases)
     it(`${name} → ${reason}`, () => {
       const outcome = pgbackrestOutcome(code, fixture(name));
