@@ -198,12 +198,15 @@ describe('PGBackup failure surfaces on the real stack: the TLS matrix, a held lo
     const lockFile = join(await repoHostHostPath(lockPath), 'db-backup.lock');
     if (!existsSync(lockFile)) writeFileSync(lockFile, '');
     chownSync(lockFile, postgresId('-u'), postgresId('-g'));
-    holder = spawn('flock', ['--nonblock', lockFile, 'sleep', '600'], { stdio: 'ignore' });
+    // --no-fork: the holder is the sleep itself, so killing it releases the lock.
+    holder = spawn('flock', ['--nonblock', '--no-fork', lockFile, 'sleep', '600'], { stdio: 'ignore' });
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(holder.exitCode, 'flock holds the lock').to.equal(null);
     const s = await backupFails('fail-locked', 'LockBusy');
     expect(s.message).to.match(/unable to acquire lock/);
+    const exited = new Promise((resolve) => holder!.once('exit', resolve));
     holder.kill();
+    await exited;
     holder = undefined;
   });
 
