@@ -6,8 +6,8 @@
  *   - the backup Job's TLS to the repo host agent, with the cluster's own Secrets: not authorised, unknown CA,
  *     no client certificate, unreachable;
  *   - pgBackRest's lock held by someone else (a backup started by hand): LockBusy;
- *   - WAL archiving broken on purpose: the backup waits archive-timeout and fails with ArchiveTimeout;
- *   - the repository volume full: RepoVolumeFull.
+ *   - the repository volume full: RepoVolumeFull;
+ *   - WAL archiving broken on purpose: the backup waits archive-timeout and fails with ArchiveTimeout.
  * Each is the PGBackup's reason, in its phase, its Ready condition and an Event, with pgBackRest's cause line.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -210,6 +210,22 @@ describe('PGBackup failure surfaces on the real stack: the TLS matrix, a held lo
     holder = undefined;
   });
 
+  it('the repository volume full: RepoVolumeFull', async () => {
+    const ballast = join(volume, 'ballast');
+    try {
+      execFileSync('dd', ['if=/dev/zero', `of=${ballast}`, 'bs=1M'], { stdio: 'ignore' });
+    } catch {
+      /* dd stops at "No space left on device": the volume is full */
+    }
+    try {
+      // Before the archive case: a backup that failed after copying every file would be resumed here, copying nothing.
+      const s = await backupFails('fail-full', 'RepoVolumeFull', ['--archive-timeout=10']);
+      expect(s.message).to.match(/No space left on device/);
+    } finally {
+      rmSync(ballast, { force: true });
+    }
+  });
+
   it('WAL archiving broken on purpose: the backup waits archive-timeout and fails with ArchiveTimeout', async () => {
     // The archive of the repository becomes unwritable for pgBackRest (it runs as postgres); the backup's own files are not.
     const archive = join(repoDir(), 'archive', 'db');
@@ -226,21 +242,6 @@ describe('PGBackup failure surfaces on the real stack: the TLS matrix, a held lo
       expect(s.message).to.match(/was not archived before the 10000ms timeout/);
     } finally {
       for (const d of dirs(archive)) chmodSync(d, 0o750);
-    }
-  });
-
-  it('the repository volume full: RepoVolumeFull', async () => {
-    const ballast = join(volume, 'ballast');
-    try {
-      execFileSync('dd', ['if=/dev/zero', `of=${ballast}`, 'bs=1M'], { stdio: 'ignore' });
-    } catch {
-      /* dd stops at "No space left on device": the volume is full */
-    }
-    try {
-      const s = await backupFails('fail-full', 'RepoVolumeFull');
-      expect(s.message).to.match(/No space left on device/);
-    } finally {
-      rmSync(ballast, { force: true });
     }
   });
 });
