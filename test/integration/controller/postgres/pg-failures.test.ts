@@ -11,7 +11,18 @@
  * Each is the PGBackup's reason, in its phase, its Ready condition and an Event, with pgBackRest's cause line.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -217,6 +228,9 @@ describe('PGBackup failure surfaces on the real stack: the TLS matrix, a held lo
     } catch {
       /* dd stops at "No space left on device": the volume is full */
     }
+    // 1 MiB left: a backup first waits for its start WAL segment (compressed, a few KiB) to be archived, so a volume
+    // with no room at all fails as ArchiveTimeout before any file is copied; this one fails copying the data files.
+    truncateSync(ballast, Math.max(0, statSync(ballast).size - 1024 * 1024));
     try {
       // Before the archive case: a backup that failed after copying every file would be resumed here, copying nothing.
       const s = await backupFails('fail-full', 'RepoVolumeFull', ['--archive-timeout=10']);
