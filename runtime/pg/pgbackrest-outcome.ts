@@ -53,7 +53,13 @@ const CAUSES: ReadonlyArray<readonly [PgFailure, RegExp, string]> = [
     /InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied|AuthenticationFailed|AuthorizationFailure|failed to authenticate|HTTP 403|HTTP 401|failed with 40[13]\b|unable to get authentication token|invalid_grant/i,
     'the object store refused the credentials; fix the repository credentials Secret',
   ],
-  ['RepoVolumeFull', /No space left on device|ENOSPC|quota exceeded/i, 'the repository volume is full; expand it or lower retention'],
+  [
+    'RepoVolumeFull',
+    // 2.45 reports a failed write into a volume repository (/pgbackrest/repoN) without the errno: FileWriteError,
+    // "unable to write '<file>'" (measured on a full tmpfs). Opening a file there fails differently (permissions).
+    /No space left on device|ENOSPC|quota exceeded|unable to write '\/pgbackrest\/repo[1-4]\//i,
+    'the repository volume is full; expand it or lower retention',
+  ],
   [
     'RepoHostUnreachable',
     /HostConnectError|Connection refused|unable to connect|timeout.*connect|could not resolve|unable to get address/i,

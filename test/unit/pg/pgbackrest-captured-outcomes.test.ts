@@ -14,6 +14,10 @@ describe('pgBackRest outcomes from captured output', () => {
     ['azure-missing-container', 39, 'BucketMissing', /404|container does not exist/],
     ['gcs-missing-bucket', 39, 'BucketMissing', /404/],
     ['gcs-service-key-refused', 39, 'StorageAuthFailed', /authentication token/],
+    // Backups on the repo host (pg-failures.test.ts's Job logs): a full volume, a held lock, archiving broken.
+    ['volume-full-backup', 64, 'RepoVolumeFull', /unable to write '\/pgbackrest\/repo1\//],
+    ['lock-busy-backup', 50, 'LockBusy', /unable to acquire lock/],
+    ['archive-timeout-backup', 82, 'ArchiveTimeout', /was not archived before the 10000ms timeout/],
     // Between a pgBackRest client and `pgbackrest server` (capture-tls.sh).
     ['tls-client-not-authorised', 105, 'ClientNotAuthorized', /access denied/],
     ['tls-client-unknown-ca', 101, 'UnknownCA', /unknown ca/],
