@@ -86,6 +86,9 @@ function comparisonRow(run: string, bytes: number, runs: Interleaved): Record<st
     'ratio per round': runs.silo.map((r, i) => (runs.baseline[i].seconds / r.seconds).toFixed(2)).join(' / '),
     'silo peak RSS MiB': Math.max(...runs.silo.map((r) => r.peakRssMiB)),
     'baseline peak RSS MiB': Math.max(...runs.baseline.map((r) => r.peakRssMiB)),
+    // CPU is what two cores run out of: a side that spends more of it loses wall time once the machine is busy.
+    'silo CPU-s': median(runs.silo.map((r) => r.cpuSeconds)),
+    'baseline CPU-s': median(runs.baseline.map((r) => r.cpuSeconds)),
   };
 }
 
@@ -240,6 +243,8 @@ try {
         'ratio per round': '-',
         'silo peak RSS MiB': run.peakRssMiB,
         'baseline peak RSS MiB': '-',
+        'silo CPU-s': '-',
+        'baseline CPU-s': '-',
       });
     }
     execFileSync(mc, ['rm', '--quiet', `bench/${MINIO_BUCKET}/${key}`, `bench/${MINIO_BUCKET}/${key}.metadata.json`], { env: mcEnv });
@@ -268,6 +273,8 @@ try {
     'ratio per round': '-',
     'silo peak RSS MiB': '-',
     'baseline peak RSS MiB': '-',
+    'silo CPU-s': '-',
+    'baseline CPU-s': '-',
   });
   rows.push({
     run: 'age decrypt (in process)',
@@ -277,6 +284,8 @@ try {
     'ratio per round': '-',
     'silo peak RSS MiB': '-',
     'baseline peak RSS MiB': '-',
+    'silo CPU-s': '-',
+    'baseline CPU-s': '-',
   });
 } finally {
   im.kill('SIGTERM');

@@ -3,6 +3,8 @@ import { spawn } from 'node:child_process';
 export interface Measured {
   seconds: number;
   peakRssMiB: number;
+  /** User + system CPU seconds of the command and every child it waited for (a pipeline's processes, a worker's threads). */
+  cpuSeconds: number;
   code: number | null;
   stdout: string;
   stderr: string;
@@ -16,7 +18,7 @@ export interface Measured {
 export function measure(command: string[], env: NodeJS.ProcessEnv = process.env): Promise<Measured> {
   const started = process.hrtime.bigint();
   return new Promise((resolve) => {
-    const child = spawn('/usr/bin/time', ['-f', 'SILO_MAXRSS_KB=%M', ...command], { env });
+    const child = spawn('/usr/bin/time', ['-f', 'SILO_MAXRSS_KB=%M SILO_CPU=%U %S', ...command], { env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => {
@@ -28,7 +30,8 @@ export function measure(command: string[], env: NodeJS.ProcessEnv = process.env)
     child.on('close', (code) => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const kb = Number(/SILO_MAXRSS_KB=(\d+)/.exec(stderr)?.[1] ?? 0);
-      resolve({ seconds, peakRssMiB: kb / 1024, code, stdout, stderr });
+      const cpu = /SILO_CPU=([\d.]+) ([\d.]+)/.exec(stderr);
+      resolve({ seconds, peakRssMiB: kb / 1024, cpuSeconds: Number(cpu?.[1] ?? 0) + Number(cpu?.[2] ?? 0), code, stdout, stderr });
     });
   });
 }

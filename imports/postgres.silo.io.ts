@@ -306,7 +306,7 @@ export interface PgClusterSpec {
   readonly postgresVersion?: PgClusterSpecPostgresVersion;
 
   /**
-   * Number of instances. Only the primary exists in this version; streaming replicas come later.
+   * Number of instances: the primary `<cluster>-1` and streaming replicas `<cluster>-2` onwards, each joined by pg_basebackup from the primary with its own replication slot. The primary never moves in this version (no failover). Scaling down removes the highest-numbered replicas with their PVCs and slots.
    *
    * @schema PgClusterSpec#instances
    */
@@ -347,6 +347,13 @@ export interface PgClusterSpec {
   readonly users?: PgClusterSpecUsers[];
 
   /**
+   * Where a new cluster's data comes from instead of initdb: another PGCluster's repository (Percona's `dataSource.postgresCluster`), optionally to a point in time. Checked against the repository before anything runs, resolved once into status.restore, and immutable.
+   *
+   * @schema PgClusterSpec#dataSource
+   */
+  readonly dataSource?: PgClusterSpecDataSource;
+
+  /**
    * @schema PgClusterSpec#backups
    */
   readonly backups: PgClusterSpecBackups;
@@ -366,6 +373,7 @@ export function toJson_PgClusterSpec(obj: PgClusterSpec | undefined): Record<str
     'storage': toJson_PgClusterSpecStorage(obj.storage),
     'resources': obj.resources,
     'users': obj.users?.map(y => toJson_PgClusterSpecUsers(y)),
+    'dataSource': toJson_PgClusterSpecDataSource(obj.dataSource),
     'backups': toJson_PgClusterSpecBackups(obj.backups),
   };
   // filter undefined values
@@ -488,6 +496,42 @@ export function toJson_PgClusterSpecUsers(obj: PgClusterSpecUsers | undefined): 
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
+ * Where a new cluster's data comes from instead of initdb: another PGCluster's repository (Percona's `dataSource.postgresCluster`), optionally to a point in time. Checked against the repository before anything runs, resolved once into status.restore, and immutable.
+ *
+ * @schema PgClusterSpecDataSource
+ */
+export interface PgClusterSpecDataSource {
+  /**
+   * A PGCluster whose repository holds the backup and the WAL. It is read through that cluster's repo host; its credentials never reach this cluster's database Pods, and nothing is written into its stanza.
+   *
+   * @schema PgClusterSpecDataSource#postgresCluster
+   */
+  readonly postgresCluster: PgClusterSpecDataSourcePostgresCluster;
+
+  /**
+   * Where replay stops. Set exactly one of time, lsn, xid, name or immediate; without a target the restore replays to the end of the archive.
+   *
+   * @schema PgClusterSpecDataSource#target
+   */
+  readonly target?: PgClusterSpecDataSourceTarget;
+}
+
+/**
+ * Converts an object of type 'PgClusterSpecDataSource' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgClusterSpecDataSource(obj: PgClusterSpecDataSource | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'postgresCluster': toJson_PgClusterSpecDataSourcePostgresCluster(obj.postgresCluster),
+    'target': toJson_PgClusterSpecDataSourceTarget(obj.target),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
  * @schema PgClusterSpecBackups
  */
 export interface PgClusterSpecBackups {
@@ -505,6 +549,116 @@ export function toJson_PgClusterSpecBackups(obj: PgClusterSpecBackups | undefine
   if (obj === undefined) { return undefined; }
   const result = {
     'pgbackrest': toJson_PgClusterSpecBackupsPgbackrest(obj.pgbackrest),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * A PGCluster whose repository holds the backup and the WAL. It is read through that cluster's repo host; its credentials never reach this cluster's database Pods, and nothing is written into its stanza.
+ *
+ * @schema PgClusterSpecDataSourcePostgresCluster
+ */
+export interface PgClusterSpecDataSourcePostgresCluster {
+  /**
+   * @schema PgClusterSpecDataSourcePostgresCluster#clusterName
+   */
+  readonly clusterName: string;
+
+  /**
+   * The source cluster's namespace; this cluster's when omitted.
+   *
+   * @schema PgClusterSpecDataSourcePostgresCluster#namespace
+   */
+  readonly namespace?: string;
+
+  /**
+   * The repository of the source's spec.backups.pgbackrest.repos to restore from.
+   *
+   * @schema PgClusterSpecDataSourcePostgresCluster#repoName
+   */
+  readonly repoName: PgClusterSpecDataSourcePostgresClusterRepoName;
+}
+
+/**
+ * Converts an object of type 'PgClusterSpecDataSourcePostgresCluster' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgClusterSpecDataSourcePostgresCluster(obj: PgClusterSpecDataSourcePostgresCluster | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'clusterName': obj.clusterName,
+    'namespace': obj.namespace,
+    'repoName': obj.repoName,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Where replay stops. Set exactly one of time, lsn, xid, name or immediate; without a target the restore replays to the end of the archive.
+ *
+ * @schema PgClusterSpecDataSourceTarget
+ */
+export interface PgClusterSpecDataSourceTarget {
+  /**
+   * An RFC 3339 time with its zone (Z or an offset), e.g. 2026-01-02T15:04:05Z.
+   *
+   * @schema PgClusterSpecDataSourceTarget#time
+   */
+  readonly time?: string;
+
+  /**
+   * A WAL position as PostgreSQL prints it, e.g. 0/3000060.
+   *
+   * @schema PgClusterSpecDataSourceTarget#lsn
+   */
+  readonly lsn?: string;
+
+  /**
+   * A transaction id.
+   *
+   * @schema PgClusterSpecDataSourceTarget#xid
+   */
+  readonly xid?: string;
+
+  /**
+   * A restore point made with pg_create_restore_point().
+   *
+   * @schema PgClusterSpecDataSourceTarget#name
+   */
+  readonly name?: string;
+
+  /**
+   * Stop as soon as the backup is consistent.
+   *
+   * @schema PgClusterSpecDataSourceTarget#immediate
+   */
+  readonly immediate?: boolean;
+
+  /**
+   * Stop just before the target instead of just after it (time, lsn, xid).
+   *
+   * @schema PgClusterSpecDataSourceTarget#exclusive
+   */
+  readonly exclusive?: boolean;
+}
+
+/**
+ * Converts an object of type 'PgClusterSpecDataSourceTarget' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgClusterSpecDataSourceTarget(obj: PgClusterSpecDataSourceTarget | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'time': obj.time,
+    'lsn': obj.lsn,
+    'xid': obj.xid,
+    'name': obj.name,
+    'immediate': obj.immediate,
+    'exclusive': obj.exclusive,
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -575,6 +729,22 @@ export function toJson_PgClusterSpecBackupsPgbackrest(obj: PgClusterSpecBackupsP
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
 }
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * The repository of the source's spec.backups.pgbackrest.repos to restore from.
+ *
+ * @schema PgClusterSpecDataSourcePostgresClusterRepoName
+ */
+export enum PgClusterSpecDataSourcePostgresClusterRepoName {
+  /** repo1 */
+  REPO1 = "repo1",
+  /** repo2 */
+  REPO2 = "repo2",
+  /** repo3 */
+  REPO3 = "repo3",
+  /** repo4 */
+  REPO4 = "repo4",
+}
 
 /**
  * The repo host Pod.

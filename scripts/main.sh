@@ -20,3 +20,5 @@ if [ "${SILO_SKIP_DEMO:-}" = "1" ]; then exit 0; fi
 echo
 echo "Demonstration on the local stack (first run builds it: about 30 min on 2 cores):"
 npx tsx scripts/demo/cluster-recovery-demo.ts
+echo
+npx tsx scripts/demo/pg-pitr-demo.ts

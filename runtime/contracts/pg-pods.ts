@@ -140,3 +140,25 @@ export type PgFailure = (typeof PG_FAILURES)[number];
 /** Where `silo pg instance|repo-host` copy the TLS files (owned by postgres, 0600) and write pgbackrest.conf. */
 export const PG_TLS_COPY = { cert: `${PG_RUN_DIR}/tls/tls.crt`, key: `${PG_RUN_DIR}/tls/tls.key`, ca: `${PG_RUN_DIR}/tls/ca.crt` } as const;
 export const PGBACKREST_CONF_FILE = `${PG_RUN_DIR}/pgbackrest.conf`;
+
+// ---------------------------------------------------------------------------------------------
+// Streaming replicas (decisions 0274, 0275)
+
+/** The role replicas log in as: REPLICATION LOGIN, authenticated by the instance certificate (pg_ident maps its CN). */
+export const PG_REPLICATION_USER = 'streaming_replica';
+
+/** Instance `n` of a cluster: `<cluster>-1` is the primary, `<cluster>-2` onwards are replicas. */
+export const pgInstanceName = (cluster: string, ordinal: number): string => `${cluster}-${ordinal}`;
+
+/** The physical replication slot the primary keeps for a replica (slot names take lowercase letters, digits and `_`). */
+export const pgReplicationSlot = (instance: string): string => `silo_${instance.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`.slice(0, 63);
+
+/** Environment of a replica's `silo pg instance` (absent on the primary). */
+export const PG_REPLICA_VAR = {
+  /** The primary's DNS name (its certificate's), which pg_basebackup and the WAL receiver dial. */
+  primaryHost: 'SILO_PG_PRIMARY_HOST',
+  /** This replica's slot on the primary. */
+  slot: 'SILO_PG_REPLICATION_SLOT',
+  /** This replica's instance name: its application_name in the primary's pg_stat_replication. */
+  instance: 'SILO_PG_INSTANCE',
+} as const;

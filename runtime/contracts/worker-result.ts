@@ -112,12 +112,16 @@ export interface WorkerFailed {
   readonly error: string;
 }
 
+export type { PgRestoreCompleted } from './pg-restore.js';
+import type { PgRestoreCompleted } from './pg-restore.js';
+
 /** `silo pg backup` succeeded: pgBackRest took the backup; the controller reads its fields from `pgbackrest info`. */
 export interface PgBackupCompleted {
   readonly outcome: 'backed-up';
 }
 
-export type WorkerResult = BackupCompleted | RestoreCompleted | DeleteCompleted | PruneResult | PgBackupCompleted | WorkerFailed;
+export type WorkerResult =
+  BackupCompleted | RestoreCompleted | DeleteCompleted | PruneResult | PgBackupCompleted | PgRestoreCompleted | WorkerFailed;
 
 /**
  * A parsed result line: what any worker may have written. Fields are optional because the line

@@ -21,9 +21,11 @@ import {
   PGBACKREST_CONF_FILE,
   PGDATA,
 } from '../contracts/pg-pods.js';
-import { podIp, pgbackrestServerArgs, writePgbackrestConf } from './pg-config-file.js';
+import { podIp, pgbackrestServerArgs, pgbackrestServerEnv, writePgbackrestConf } from './pg-config-file.js';
 import { postgresIds, runAsPostgres, spawnAsPostgres } from './pgbackrest-process.js';
-import { superviseUntilExit } from './supervise.js';
+import { superviseUntilExit, type Supervised } from './supervise.js';
+import { accessSettings } from './pg-access.js';
+import { joinPrimaryIfEmpty, replicaRoleOf, replicaSettings } from './replica-join.js';
 import { copyTlsFiles, ownedDir } from './tls-files.js';
 
 const PG_BIN = process.env.SILO_PG_BIN ?? '/usr/lib/postgresql/15/bin';
@@ -83,16 +85,20 @@ export async function runPgInstance(env: NodeJS.ProcessEnv, log: Logger): Promis
   if (ids) chownSync(PG_VOLUME_MOUNT, ids.uid, ids.gid);
   ownedDir(PG_SPOOL);
   ownedDir(join(PG_RUN_DIR, 'lock'));
-  await initdbIfEmpty(log);
+  // A replica joins the primary by pg_basebackup (decision 0275); the primary starts from initdb.
+  const replica = replicaRoleOf(env);
+  if (replica) await joinPrimaryIfEmpty(replica, PG_BIN, log);
+  else await initdbIfEmpty(log);
   const extra = env[PG_VAR.postgresSettings] ? (JSON.parse(env[PG_VAR.postgresSettings]!) as Record<string, string>) : {};
-  const postgres = spawnAsPostgres(join(PG_BIN, 'postgres'), ['-D', PGDATA, ...postgresSettings(ip, extra)], { stdio: 'inherit', env });
-  const server = spawnAsPostgres('pgbackrest', pgbackrestServerArgs(ip), { stdio: 'inherit', env });
-  log.info('postgres and pgbackrest server started', { ip, pgdata: PGDATA });
-  return superviseUntilExit(
-    [
-      { name: 'postgres', child: postgres, stopSignal: 'SIGINT' },
-      { name: 'pgbackrest server', child: server },
-    ],
-    log,
-  );
+  const settings = { ...accessSettings(), ...(replica ? replicaSettings(replica) : {}), ...extra };
+  const postgres = spawnAsPostgres(join(PG_BIN, 'postgres'), ['-D', PGDATA, ...postgresSettings(ip, settings)], { stdio: 'inherit', env });
+  const children: Supervised[] = [{ name: 'postgres', child: postgres, stopSignal: 'SIGINT' }];
+  // Only the primary is backed up and archives (archive_mode=on is idle on a standby): a replica runs no pgbackrest server.
+  if (!replica)
+    children.push({
+      name: 'pgbackrest server',
+      child: spawnAsPostgres('pgbackrest', pgbackrestServerArgs(ip), { stdio: 'inherit', env: pgbackrestServerEnv(env, PG_SPOOL) }),
+    });
+  log.info(replica ? 'postgres started as a streaming replica' : 'postgres and pgbackrest server started', { ip, pgdata: PGDATA });
+  return superviseUntilExit(children, log);
 }

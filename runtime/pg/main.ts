@@ -1,4 +1,4 @@
-/** `silo pg instance|repo-host|backup`: the commands of a PGCluster's Pods and Jobs. */
+/** `silo pg instance|repo-host|backup|restore`: the commands of a PGCluster's Pods and Jobs. */
 import type { Logger } from '../logging/logger.js';
 import { ConfigError } from '../contracts/config-error.js';
 import { EXIT, type WorkerResult } from '../contracts/worker-result.js';
@@ -11,6 +11,15 @@ export async function runPgCommand(
 ): Promise<number> {
   if (mode === 'instance') return (await import('./instance.js')).runPgInstance(env, log);
   if (mode === 'repo-host') return (await import('./repo-host.js')).runRepoHost(env, log);
+  if (mode === 'restore') {
+    const result = await (await import('./restore.js')).runPgRestore(env, log);
+    if (result.ok) {
+      report({ outcome: 'pg-restored', ...result.reached });
+      return EXIT.ok;
+    }
+    report({ outcome: 'failed', reason: result.reason, error: result.error });
+    return EXIT.sourceFailed;
+  }
   if (mode === 'backup') {
     const result = await (await import('./backup-job.js')).runPgBackupJob(env, log);
     if (result.ok) {
@@ -20,5 +29,5 @@ export async function runPgCommand(
     report({ outcome: 'failed', reason: result.reason ?? 'PgBackRestFailed', error: result.message ?? 'pgBackRest failed' });
     return result.busy ? EXIT.busy : result.reason === 'RepoHostUnreachable' ? EXIT.unreachable : EXIT.sourceFailed;
   }
-  throw new ConfigError(`unknown command "pg ${mode ?? ''}"; use pg instance, pg repo-host or pg backup`);
+  throw new ConfigError(`unknown command "pg ${mode ?? ''}"; use pg instance, pg repo-host, pg backup or pg restore`);
 }

@@ -23,3 +23,19 @@ export function podIp(env: NodeJS.ProcessEnv): string {
 
 /** `pgbackrest server` on the pod IP, with the Pod's config. */
 export const pgbackrestServerArgs = (ip: string): string[] => [`--config=${PGBACKREST_CONF_FILE}`, `--tls-server-address=${ip}`, 'server'];
+
+/**
+ * The environment of `pgbackrest server`. Each connection forks a remote that reads neither the
+ * server's --config nor any option the client could send for lock-path or log-path: left alone it
+ * locks in /tmp/pgbackrest and logs in /var/log/pgbackrest, shared by every Pod on a host without
+ * container filesystems (the process kubelet) and by two clusters' stanzas, both named `db`. PGBACKREST_*
+ * variables reach the remote, so its locks and spool stay in this Pod's own volumes (decision 0277).
+ */
+export function pgbackrestServerEnv(env: NodeJS.ProcessEnv, spoolPath: string): NodeJS.ProcessEnv {
+  return {
+    ...env,
+    PGBACKREST_LOCK_PATH: `${PG_RUN_DIR}/lock`,
+    PGBACKREST_SPOOL_PATH: spoolPath,
+    PGBACKREST_LOG_LEVEL_FILE: 'off',
+  };
+}

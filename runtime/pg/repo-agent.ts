@@ -9,6 +9,7 @@
  *   POST /stanza   pgbackrest stanza-create (every repository; never stanza-upgrade, which would hide a mismatch)
  *   POST /check    pgbackrest check (WAL reaches every repository)
  *   POST /backup   {repo, type, annotation, options}: the output as it comes, then one line `RESULT <json>`
+ *   POST /wal-time {repo, archiveId, segment}: when that WAL segment reached the repository (wal-time.ts)
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
@@ -26,7 +27,9 @@ import {
   type CommandOutcome,
   type PgFailure,
 } from '../contracts/pg-pods.js';
+import { AGENT_WAL_TIME_PATH, type WalTimeRequest } from '../contracts/pg-restore.js';
 import { pgbackrestOutcome } from './pgbackrest-outcome.js';
+import { walTime } from './wal-time.js';
 import { runAsPostgres } from './pgbackrest-process.js';
 import type { TlsFiles } from './tls-files.js';
 
@@ -144,6 +147,7 @@ export class RepoAgent {
     if (req.method === 'POST' && path === AGENT_PATHS.stanza) return send(res, 200, await this.command('stanza-create'));
     if (req.method === 'POST' && path === AGENT_PATHS.check) return send(res, 200, await this.command('check'));
     if (req.method === 'POST' && path === AGENT_PATHS.backup) return this.backup(await readJson<BackupRequest>(req), res);
+    if (req.method === 'POST' && path === AGENT_WAL_TIME_PATH) return send(res, 200, await walTime(await readJson<WalTimeRequest>(req)));
     return send(res, 404, { error: `no route ${req.method} ${path}` });
   }
 }

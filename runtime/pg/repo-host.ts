@@ -7,7 +7,7 @@
 import { chownSync, mkdirSync } from 'node:fs';
 import type { Logger } from '../logging/logger.js';
 import { PG_RUN_DIR, PG_VAR, REPO_AGENT_PORT, repoVolumeMount } from '../contracts/pg-pods.js';
-import { podIp, pgbackrestServerArgs, writePgbackrestConf } from './pg-config-file.js';
+import { podIp, pgbackrestServerArgs, pgbackrestServerEnv, writePgbackrestConf } from './pg-config-file.js';
 import { postgresIds, spawnAsPostgres } from './pgbackrest-process.js';
 import { RepoAgent, createRepoAgentServer } from './repo-agent.js';
 import { superviseUntilExit } from './supervise.js';
@@ -24,7 +24,10 @@ export async function runRepoHost(env: NodeJS.ProcessEnv, log: Logger): Promise<
     mkdirSync(repoVolumeMount(repo), { recursive: true });
     if (ids) chownSync(repoVolumeMount(repo), ids.uid, ids.gid);
   }
-  const server = spawnAsPostgres('pgbackrest', pgbackrestServerArgs(ip), { stdio: 'inherit', env });
+  const server = spawnAsPostgres('pgbackrest', pgbackrestServerArgs(ip), {
+    stdio: 'inherit',
+    env: pgbackrestServerEnv(env, ownedDir(`${PG_RUN_DIR}/spool`)),
+  });
   const agentServer = createRepoAgentServer(tls, new RepoAgent(log), log);
   await new Promise<void>((resolve) => agentServer.listen(REPO_AGENT_PORT, ip, resolve));
   log.info('repo host: pgbackrest server and agent started', { ip, agentPort: REPO_AGENT_PORT });

@@ -21,24 +21,7 @@ import { createContext } from '../../test/stack/context.js';
 import { adminKubeconfig } from '../../test/stack/kube/layout.js';
 import { downAll, upAll } from '../../test/stack/orchestrate.js';
 import { minio } from '../../test/stack/components/minio.js';
-
-const say = (line: string) => process.stdout.write(`demo: ${line}\n`);
-
-async function poll<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 600_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  for (;;) {
-    try {
-      const value = await fn();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = (error as Error).message;
-      if (/^fatal: /.test(last)) throw new Error(last.slice(7), { cause: error });
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}`);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-}
+import { poll, runDemo, say } from './demo-support.js';
 
 interface User {
   username: string;
@@ -199,10 +182,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: Error) => {
-    process.stderr.write(`demo: ${error.message}\n`);
-    process.exit(1);
-  },
-);
+runDemo(main);

@@ -22,15 +22,7 @@ export const EXCLUSIVE_GROUPS: Record<string, string[]> = {
     'test/integration/databases/mariadb.test.ts',
     'test/integration/databases/mariabackup-incremental.test.ts',
   ],
-  // The process kubelet runs every Pod on this host with one /tmp, where pgBackRest's remote keeps its
-  // `<stanza>-backup.lock` and `-archive.lock` (/tmp/pgbackrest): two PGClusters alive at once take each
-  // other's locks (LockAcquireError, WAL past archive-timeout). Real Pods each have their own /tmp.
-  'process-kubelet-pgbackrest-locks': [
-    'test/integration/controller/postgres/pg-cluster.test.ts',
-    'test/integration/controller/postgres/pg-operator-restart.test.ts',
-    'test/integration/controller/postgres/pg-stores.test.ts',
-    'test/integration/controller/postgres/pg-failures.test.ts',
-  ],
+  // (The PostgreSQL files no longer share pgBackRest locks in /tmp: its remotes lock in their Pod's own volume, decision 0277.)
 };
 
 /** The exclusive groups of `files` (absolute paths), in a fixed order so two workers never wait on each other crosswise. */

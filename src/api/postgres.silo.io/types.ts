@@ -199,7 +199,7 @@ export interface PGClusterSpec {
    */
   postgresVersion?: 15;
   /**
-   * Number of instances. Only the primary exists in this version; streaming replicas come later.
+   * Number of instances: the primary `<cluster>-1` and streaming replicas `<cluster>-2` onwards, each joined by pg_basebackup from the primary with its own replication slot. The primary never moves in this version (no failover). Scaling down removes the highest-numbered replicas with their PVCs and slots.
    *
    * @default 1
    */
@@ -231,6 +231,7 @@ export interface PGClusterSpec {
    * @maxItems 32
    */
   users?: PGUser[];
+  dataSource?: PGDataSource;
   backups: PGBackups;
 }
 export interface PGLocalObjectReferenceName {
@@ -358,6 +359,30 @@ export interface PGClusterStatus {
   primary?: PGInstanceStatus;
   repoHost?: PGRepoHostStatus;
   /**
+   * The instance that is the primary. It never moves in this version (no failover).
+   *
+   * @default - not set
+   */
+  currentPrimary?: string;
+  /**
+   * Instances that exist (Pods).
+   *
+   * @default - not set
+   */
+  instances?: number;
+  /**
+   * Instances that serve: the primary when Ready, replicas when streaming with a small lag.
+   *
+   * @default - not set
+   */
+  readyInstances?: number;
+  /**
+   * One row per instance, refreshed at least every 10 seconds.
+   *
+   * @default - not set
+   */
+  instancesStatus?: PGInstanceRow[];
+  /**
    * @default - not set
    */
   stanza?: string;
@@ -391,6 +416,7 @@ export interface PGClusterStatus {
   schedules?: {
     [k: string]: string;
   };
+  restore?: PGRestoreStatus;
   conditions?: Conditions;
 }
 /**
@@ -436,6 +462,64 @@ export interface PGRepoHostStatus {
    * @default - not set
    */
   ready?: boolean;
+}
+export interface PGInstanceRow {
+  /**
+   * @default - not set
+   */
+  name?: string;
+  /**
+   * @default - not set
+   */
+  role?: 'primary' | 'replica';
+  /**
+   * The Pod is Ready (PostgreSQL accepts connections).
+   *
+   * @default - not set
+   */
+  ready?: boolean;
+  /**
+   * @default - not set
+   */
+  podIP?: string;
+  /**
+   * The primary's current WAL LSN; a replica's replay LSN as the primary sees it.
+   *
+   * @default - not set
+   */
+  lsn?: string;
+  /**
+   * How far a replica's replay is behind the primary's current LSN, in bytes.
+   *
+   * @default - not set
+   */
+  lagBytes?: number;
+  /**
+   * The replica's WAL sender state on the primary (streaming, catchup, startup, backup), or none.
+   *
+   * @default - not set
+   */
+  streaming?: string;
+  /**
+   * In the <cluster>-ro Service (replicas) or the <cluster>-rw Service (the primary).
+   *
+   * @default - not set
+   */
+  serving?: boolean;
+  /**
+   * Why the instance does not serve.
+   *
+   * @default - not set
+   */
+  reason?: string;
+  /**
+   * @default - not set
+   */
+  message?: string;
+  /**
+   * @default - not set
+   */
+  observedAt?: string;
 }
 export interface PGRepoStatus {
   /**
@@ -501,6 +585,257 @@ export interface PGClusterResource {
   metadata: {};
   spec: PGClusterSpec;
   status?: PGClusterStatus;
+}
+
+/**
+ * Where a new cluster's data comes from instead of initdb: another PGCluster's repository (Percona's `dataSource.postgresCluster`), optionally to a point in time. Checked against the repository before anything runs, resolved once into status.restore, and immutable.
+ */
+export interface PGDataSource {
+  postgresCluster: PGDataSourceCluster;
+  target?: PGRecoveryTarget;
+}
+/**
+ * A PGCluster whose repository holds the backup and the WAL. It is read through that cluster's repo host; its credentials never reach this cluster's database Pods, and nothing is written into its stanza.
+ */
+export interface PGDataSourceCluster {
+  clusterName: string;
+  /**
+   * The source cluster's namespace; this cluster's when omitted.
+   *
+   * @default - not set
+   */
+  namespace?: string;
+  /**
+   * The repository of the source's spec.backups.pgbackrest.repos to restore from.
+   */
+  repoName: 'repo1' | 'repo2' | 'repo3' | 'repo4';
+}
+/**
+ * Where replay stops. Set exactly one of time, lsn, xid, name or immediate; without a target the restore replays to the end of the archive.
+ *
+ * @default - not set
+ */
+export interface PGRecoveryTarget {
+  /**
+   * An RFC 3339 time with its zone (Z or an offset), e.g. 2026-01-02T15:04:05Z.
+   *
+   * @default - not set
+   */
+  time?: string;
+  /**
+   * A WAL position as PostgreSQL prints it, e.g. 0/3000060.
+   *
+   * @default - not set
+   */
+  lsn?: string;
+  /**
+   * A transaction id.
+   *
+   * @default - not set
+   */
+  xid?: string;
+  /**
+   * A restore point made with pg_create_restore_point().
+   *
+   * @default - not set
+   */
+  name?: string;
+  /**
+   * Stop as soon as the backup is consistent.
+   *
+   * @default - not set
+   */
+  immediate?: true;
+  /**
+   * Stop just before the target instead of just after it (time, lsn, xid).
+   *
+   * @default false
+   */
+  exclusive?: boolean;
+}
+
+/**
+ * A cluster made from spec.dataSource: what was resolved before any data moved (written once, never resolved again), where the restore is, what it reached, and how long it took.
+ */
+export interface PGRestoreStatus {
+  /**
+   * Resolved, Restoring, Restored or Failed.
+   *
+   * @default - not set
+   */
+  phase?: string;
+  /**
+   * @default - not set
+   */
+  reason?: string;
+  /**
+   * @default - not set
+   */
+  message?: string;
+  source?: PGRestoreSource;
+  /**
+   * @default - not set
+   */
+  stanza?: string;
+  /**
+   * @default - not set
+   */
+  systemIdentifier?: string;
+  /**
+   * The backup set restored (pgBackRest's --set).
+   *
+   * @default - not set
+   */
+  backupLabel?: string;
+  /**
+   * @default - not set
+   */
+  backupStopTime?: string;
+  /**
+   * @default - not set
+   */
+  backupStopLsn?: string;
+  window?: PGRecoveryWindow;
+  target?: PGResolvedTarget;
+  /**
+   * @default - not set
+   */
+  resolvedAt?: string;
+  /**
+   * copying (pgbackrest restore), recovering (replay to the target), done.
+   *
+   * @default - not set
+   */
+  step?: string;
+  /**
+   * How much of the copy is done, from pgBackRest's per-file progress.
+   *
+   * @default - not set
+   */
+  percent?: number;
+  /**
+   * @default - not set
+   */
+  restoredAt?: string;
+  /**
+   * @default - not set
+   */
+  reachedLsn?: string;
+  /**
+   * @default - not set
+   */
+  reachedTimeline?: number;
+  /**
+   * The commit time of the last transaction replayed.
+   *
+   * @default - not set
+   */
+  reachedTime?: string;
+  /**
+   * When the restored primary first accepted connections.
+   *
+   * @default - not set
+   */
+  readyAt?: string;
+  /**
+   * Measured recovery time: from the cluster's creation to the restored primary accepting connections.
+   *
+   * @default - not set
+   */
+  rtoSeconds?: number;
+}
+/**
+ * @default - not set
+ */
+export interface PGRestoreSource {
+  /**
+   * @default - not set
+   */
+  namespace?: string;
+  /**
+   * @default - not set
+   */
+  clusterName?: string;
+  /**
+   * @default - not set
+   */
+  repoName?: string;
+  /**
+   * The source's repo host, which serves the repository.
+   *
+   * @default - not set
+   */
+  repoHost?: string;
+  /**
+   * @default - not set
+   */
+  repoPath?: string;
+  /**
+   * The restore's pgbackrest.conf, rendered once from the source's spec (no secret): the restore never depends on the source's spec again.
+   *
+   * @default - not set
+   */
+  pgbackrestConf?: string;
+  cipherPassphrase?: PGRestoreCipherRef;
+}
+/**
+ * The Secret holding the encrypted source repository's passphrase, in this namespace.
+ *
+ * @default - not set
+ */
+export interface PGRestoreCipherRef {
+  /**
+   * @default - not set
+   */
+  name?: string;
+  /**
+   * @default - not set
+   */
+  key?: string;
+}
+/**
+ * What the repository could recover to when the restore was resolved: from the oldest backup's end to the last archived WAL.
+ *
+ * @default - not set
+ */
+export interface PGRecoveryWindow {
+  /**
+   * @default - not set
+   */
+  from?: string;
+  /**
+   * @default - not set
+   */
+  to?: string;
+  /**
+   * @default - not set
+   */
+  fromLsn?: string;
+  /**
+   * The last archived WAL segment.
+   *
+   * @default - not set
+   */
+  archiveMax?: string;
+}
+/**
+ * @default - not set
+ */
+export interface PGResolvedTarget {
+  /**
+   * pgBackRest's --type: time, lsn, xid, name, immediate or default (end of the archive).
+   *
+   * @default - not set
+   */
+  type?: string;
+  /**
+   * @default - not set
+   */
+  value?: string;
+  /**
+   * @default - not set
+   */
+  exclusive?: boolean;
 }
 
 /**

@@ -1,9 +1,11 @@
 /** Every reason a PGCluster reports, in its phase, its conditions and its Events (decision 0251). */
 import { reasonsOf, type ReasonTable } from '../../kube/reasons.js';
 import { PGBACKREST_REASON_TABLE } from '../shared/pgbackrest-reasons.js';
+import { PG_RESTORE_REASON_TABLE } from './pg-restore-reasons.js';
 
 export const PG_CLUSTER_REASON_TABLE = {
   ...PGBACKREST_REASON_TABLE,
+  ...PG_RESTORE_REASON_TABLE,
   Initializing: { sentence: 'the primary and the repo host are starting' },
   PrimaryStarting: { sentence: 'the primary is starting' },
   RepoHostStarting: { sentence: 'the repo host is starting' },
@@ -14,6 +16,17 @@ export const PG_CLUSTER_REASON_TABLE = {
   WALArchived: { sentence: 'WAL reaches every repository' },
   ArchivePending: { sentence: 'archiving is checked once the stanza exists' },
   Ready: { sentence: 'PostgreSQL serves, the stanza exists and WAL is archived' },
+  // Replicas (decisions 0274-0276): the ReplicasReady condition and the Events of each replica.
+  NoReplicas: { sentence: 'the cluster has only its primary' },
+  ReplicasStreaming: { sentence: 'every replica streams WAL from the primary with a small lag' },
+  ReplicasJoining: { sentence: 'replicas are joining the primary (pg_basebackup) or starting' },
+  ReplicaNotStreaming: {
+    sentence: 'a replica does not stream from the primary, or lags far behind, and is out of the -ro Service',
+    fix: "read the replica's log; delete its Pod and PVC to have it join again from the primary",
+  },
+  ReplicaCreated: { sentence: 'a replica was created and joins the primary' },
+  ReplicaRecreated: { sentence: 'a replica whose Pod and PVC were gone was created again and joins the primary' },
+  ReplicaRemoved: { sentence: 'a replica was removed by scaling down, with its PVC and slot' },
 } as const satisfies ReasonTable;
 
 export const PGR = reasonsOf(PG_CLUSTER_REASON_TABLE);

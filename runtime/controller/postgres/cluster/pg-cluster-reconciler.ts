@@ -25,10 +25,14 @@ import { ensurePgPki } from './pg-pki.js';
 import { clusterPvcs, clusterServices, podConfigHash, primaryPod, repoHostPod } from './pg-pods.js';
 import { instanceConfig, repoHostConfig } from './pgbackrest-config.js';
 import { ensureSuperuserSecret } from './pg-users.js';
+import { PGRestoreStep } from './pg-restore.js';
+import { reconcileReplicas } from './pg-replicas.js';
+import { pgClientServices } from './pg-services.js';
 import type { PGRepoStatus } from '../../../../src/api/postgres.silo.io/types.js';
 
 const WAITING_MS = 3_000;
 const REFRESH_MS = 30_000;
+const INSTANCES_REFRESH_MS = 10_000;
 /** How often a Ready cluster's archiving is proved again with `pgbackrest check` (one WAL switch each time). */
 const ARCHIVE_CHECK_MS = 10 * 60_000;
 
@@ -69,12 +73,21 @@ class PGClusterPass {
       now: scope.ctx.now(),
     });
     await ensureSuperuserSecret(scope);
-    for (const service of clusterServices({ cluster: scope.name, namespace: scope.namespace, owner: scope.owner }))
-      await client.applyService(service);
+    const owned = { cluster: scope.name, namespace: scope.namespace, owner: scope.owner };
+    for (const service of [...clusterServices(owned), ...pgClientServices(owned)]) await client.applyService(service);
+    // A cluster made from dataSource: nothing is created before its restore is resolved and checked.
+    const restore = await new PGRestoreStep(scope).gate();
+    if ('wait' in restore) return restore.wait;
     const input = this.podInput();
     for (const pvc of clusterPvcs({ ...input, pgbackrestConf: '' })) await client.createPvc(pvc);
     const repoHost = await this.ensurePod(repoHostPod({ ...input, pgbackrestConf: repoHostConfig(input) }), pkiChanged);
-    const primary = await this.ensurePod(primaryPod({ ...input, pgbackrestConf: instanceConfig(input) }), pkiChanged);
+    const instancesInput = { ...input, pgbackrestConf: instanceConfig(input) };
+    const primary = await this.ensurePod(restore.primary(primaryPod(instancesInput)), pkiChanged);
+    // Replicas clone the primary: a restoring one is not there yet.
+    const restoring = await restore.observe(primary);
+    if (restoring) return restoring;
+    const instances = await reconcileReplicas({ scope, pod: instancesInput, primary, ensurePod: (pod) => this.ensurePod(pod, pkiChanged) });
+    scope.instances = instances.status;
     const pods = {
       primary: { name: this.names.primary, podIP: primary?.status?.podIP, host: input.primaryHost, ready: isPodReady(primary) },
       repoHost: { name: this.names.repoHost, podIP: repoHost?.status?.podIP, host: input.repoHostHost, ready: isPodReady(repoHost) },
@@ -87,7 +100,10 @@ class PGClusterPass {
       await scope.flush('Initializing', false, reason, { ...pods, stanza: 'db' });
       return { requeueAfterMs: WAITING_MS };
     }
-    return this.pgbackrest(pods);
+    const result = await this.pgbackrest(pods);
+    // Replicas' rows are refreshed at least every 10 s, every 3 s while one joins (decision 0276).
+    const cap = instances.converging ? WAITING_MS : (this.spec.instances ?? 1) > 1 ? INSTANCES_REFRESH_MS : Infinity;
+    return { ...result, requeueAfterMs: Math.min(result.requeueAfterMs ?? REFRESH_MS, cap) };
   }
 
   private podInput() {

@@ -11,14 +11,17 @@ import { KINDS } from '../../kube/kinds.js';
 import type { ReconcileContext } from '../../reconciler.js';
 import type { PGClusterObject } from '../shared/pg-objects.js';
 import { pgClusterMessage, type PGClusterReason } from './pg-cluster-reasons.js';
+import { pgStatusUnchangedRecently } from './pg-status-refresh.js';
 
-export type PGConditionType = 'Ready' | 'RepoHostReady' | 'StanzaReady' | 'ContinuousArchiving';
+export type PGConditionType = 'Ready' | 'RepoHostReady' | 'StanzaReady' | 'ContinuousArchiving' | 'ReplicasReady';
 
 export class PGClusterScope {
   readonly name: string;
   readonly namespace: string;
   private conditions: Condition[];
   private readonly changed: Array<{ type: string; status: string; reason: string; message: string }> = [];
+  /** The instances' part of the status (pg-replicas.ts), written with every flush of this pass. */
+  instances: PGClusterStatus = {};
 
   constructor(
     readonly ctx: ReconcileContext,
@@ -68,11 +71,14 @@ export class PGClusterScope {
       );
     const status: PGClusterStatus = {
       ...extra,
+      ...this.instances,
       phase,
       phaseReason: pgClusterMessage(reason, detail),
       observedGeneration: this.cluster.metadata.generation,
       conditions: this.conditions,
     };
+    // Decision 0269's rule: only observation times changed and they are fresh enough: no write, so no self-wakeup.
+    if (!this.changed.length && pgStatusUnchangedRecently(this.status, status, this.ctx.now())) return;
     const updated = await this.ctx.client.patchStatus<PGClusterObject>(
       KINDS.PGCluster,
       { namespace: this.namespace, name: this.name },
@@ -80,7 +86,7 @@ export class PGClusterScope {
     );
     this.cluster.status = updated.status;
     for (const c of this.changed) {
-      const warning = c.status === 'False' && !/Pending|Starting|Initializing/.test(c.reason);
+      const warning = c.status === 'False' && !/Pending|Starting|Initializing|Restor(ing|ed|eResolved)/.test(c.reason);
       await this.ctx.events.record(this.cluster, warning ? 'Warning' : 'Normal', c.reason, `${c.type}: ${c.message}`);
     }
     this.changed.length = 0;

@@ -11,12 +11,13 @@
  * something else or is due for renewal is issued again; a CA that is not sound, too.
  */
 import type { V1OwnerReference, V1Secret } from '@kubernetes/client-node';
-import { PG_CN, pgNames, podDnsName } from '../../../contracts/pg-pods.js';
+import { PG_CN, pgInstanceName, pgNames, podDnsName } from '../../../contracts/pg-pods.js';
 import type { KubeClient, Secret } from '../../kube/client.js';
 import { isNotFound } from '../../kube/custom-objects.js';
 import { MANAGED_BY } from '../../kube/names.js';
 import { CLIENT_AUTH, SERVER_AUTH, caIsCurrent, issueCa, issueLeaf, leafMatches, type LeafIdentity, type PemPair } from '../../pki/x509.js';
 import { PG_LABELS } from '../shared/pg-objects.js';
+import { pgServiceNames } from './pg-services.js';
 
 const withClusterDomain = (name: string): string[] => [name, `${name}.cluster.local`];
 
@@ -27,7 +28,15 @@ export function pgLeafIdentities(cluster: string, namespace: string): Record<str
     [n.instanceTlsSecret]: {
       cn: PG_CN.instance,
       usages: [SERVER_AUTH, CLIENT_AUTH],
-      dns: withClusterDomain(podDnsName(n.primary, n.instancesService, namespace)),
+      // Every instance a PGCluster may have and its client Services, so TLS clients can check any of them by name
+      // (verify-full) and scaling never re-issues the certificate (decision 0275).
+      dns: [
+        ...withClusterDomain(podDnsName(n.primary, n.instancesService, namespace)),
+        ...[2, 3, 4, 5, 6, 7, 8, 9].flatMap((i) =>
+          withClusterDomain(podDnsName(pgInstanceName(cluster, i), n.instancesService, namespace)),
+        ),
+        ...Object.values(pgServiceNames(cluster)).flatMap((s) => withClusterDomain(`${s}.${namespace}.svc`)),
+      ],
     },
     [n.repoHostTlsSecret]: {
       cn: PG_CN.repoHost,

@@ -26,8 +26,12 @@ import {
   PG_VAR,
   PG_VOLUME_MOUNT,
   PGBACKREST_SERVER_PORT,
+  PG_REPLICA_VAR,
   REPO_AGENT_PORT,
+  pgInstanceName,
   pgNames,
+  pgReplicationSlot,
+  podDnsName,
   repoCaMount,
   repoGcsKeyMount,
   repoVolumeMount,
@@ -55,7 +59,7 @@ const tlsVolume = (secretName: string): V1Volume => ({
   secret: { secretName, items: ['tls.crt', 'tls.key', 'ca.crt'].map((key) => ({ key, path: key })) },
 });
 
-function withHash(pod: V1Pod): V1Pod {
+export function withHash(pod: V1Pod): V1Pod {
   pod.metadata!.annotations = { ...pod.metadata!.annotations, [CONFIG_HASH_ANNOTATION]: hashOf(pod.spec) };
   return pod;
 }
@@ -63,19 +67,34 @@ function withHash(pod: V1Pod): V1Pod {
 export const podConfigHash = (pod: { metadata?: { annotations?: Record<string, string> } } | undefined): string | undefined =>
   pod?.metadata?.annotations?.[CONFIG_HASH_ANNOTATION];
 
-export function primaryPod(input: PodInput): V1Pod {
+export const primaryPod = (input: PodInput): V1Pod => instancePod(input, 1);
+
+/**
+ * Instance `ordinal`: 1 is the primary; a replica gets the primary's name and its slot (decision 0275)
+ * and none of the repositories' passphrases, since it neither archives nor restores from them.
+ */
+export function instancePod(input: PodInput, ordinal: number): V1Pod {
   const names = pgNames(input.cluster);
+  const name = pgInstanceName(input.cluster, ordinal);
+  const replica = ordinal > 1;
+  const roleEnv: V1EnvVar[] = replica
+    ? [
+        { name: PG_REPLICA_VAR.primaryHost, value: podDnsName(names.primary, names.instancesService, input.namespace) },
+        { name: PG_REPLICA_VAR.slot, value: pgReplicationSlot(name) },
+        { name: PG_REPLICA_VAR.instance, value: name },
+      ]
+    : instanceCipherEnv(input.spec.backups.pgbackrest.repos);
   return withHash({
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: {
-      name: names.primary,
+      name,
       namespace: input.namespace,
-      labels: podLabels(input.cluster, 'primary'),
+      labels: podLabels(input.cluster, replica ? 'replica' : 'primary'),
       ownerReferences: [input.owner],
     },
     spec: {
-      hostname: names.primary,
+      hostname: name,
       subdomain: names.instancesService,
       terminationGracePeriodSeconds: 60,
       enableServiceLinks: false,
@@ -87,11 +106,7 @@ export function primaryPod(input: PodInput): V1Pod {
           name: 'database',
           image: input.spec.image ?? DEFAULT_PG_IMAGE,
           command: ['silo', 'pg', 'instance'],
-          env: [
-            podIpEnv,
-            { name: PG_VAR.pgbackrestConf, value: input.pgbackrestConf },
-            ...instanceCipherEnv(input.spec.backups.pgbackrest.repos),
-          ],
+          env: [podIpEnv, { name: PG_VAR.pgbackrestConf, value: input.pgbackrestConf }, ...roleEnv],
           ports: [
             { name: 'postgres', containerPort: PG_PORT },
             { name: 'pgbackrest', containerPort: PGBACKREST_SERVER_PORT },
@@ -108,7 +123,7 @@ export function primaryPod(input: PodInput): V1Pod {
         },
       ],
       volumes: [
-        { name: 'data', persistentVolumeClaim: { claimName: names.primary } },
+        { name: 'data', persistentVolumeClaim: { claimName: name } },
         { name: 'run', emptyDir: {} },
         tlsVolume(names.instanceTlsSecret),
         { name: 'superuser', secret: { secretName: names.superuserSecret, items: [{ key: 'password', path: 'password' }] } },
@@ -188,7 +203,7 @@ export function repoHostPod(input: PodInput): V1Pod {
   });
 }
 
-function pvc(name: string, input: PodInput, size: string, storageClass: string | undefined, role: string): V1PersistentVolumeClaim {
+export function pvc(name: string, input: PodInput, size: string, storageClass: string | undefined, role: string): V1PersistentVolumeClaim {
   return {
     apiVersion: 'v1',
     kind: 'PersistentVolumeClaim',

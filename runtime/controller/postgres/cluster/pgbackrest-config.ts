@@ -153,7 +153,7 @@ function azureOptions(azure: NonNullable<PGBackRestRepo['azure']>, p: (name: str
   };
 }
 
-function repoOptions(repo: PGBackRestRepo, namespace: string, cluster: string): Record<string, string | undefined> {
+export function repoOptions(repo: PGBackRestRepo, namespace: string, cluster: string): Record<string, string | undefined> {
   const n = repoIndex(repo);
   const p = (name: string) => `repo${n}-${name}`;
   const path = repoPath(repo, namespace, cluster);

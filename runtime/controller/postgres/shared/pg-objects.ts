@@ -22,12 +22,17 @@ export const PG_LABELS = {
   cluster: 'postgres.silo.io/cluster',
   role: 'postgres.silo.io/role',
   backup: 'postgres.silo.io/backup',
+  /** "true" on every instance Pod (primary and replicas): the `<cluster>-r` Service selects it. */
+  instance: 'postgres.silo.io/instance',
+  /** "true" on an instance that serves: the primary when Ready, a replica streaming with a small lag (`<cluster>-ro`). */
+  serving: 'postgres.silo.io/serving',
 } as const;
 
-export const podLabels = (cluster: string, role: 'primary' | 'repo-host' | 'backup'): Record<string, string> => ({
+export const podLabels = (cluster: string, role: 'primary' | 'replica' | 'repo-host' | 'backup'): Record<string, string> => ({
   ...MANAGED_BY,
   [PG_LABELS.cluster]: cluster,
   [PG_LABELS.role]: role,
+  ...(role === 'primary' || role === 'replica' ? { [PG_LABELS.instance]: 'true' } : {}),
 });
 
 /** The operator's default image for instances and the repo host: PostgreSQL 15, pgBackRest 2.45 and Silo's CLI. */

@@ -6,6 +6,7 @@
  */
 import { request } from 'node:https';
 import { AGENT_PATHS, REPO_AGENT_PORT, type AgentStatus, type CommandOutcome } from '../../../contracts/pg-pods.js';
+import { AGENT_WAL_TIME_PATH, type WalTimeAnswer, type WalTimeRequest } from '../../../contracts/pg-restore.js';
 import type { KubeClient } from '../../kube/client.js';
 
 export interface AgentTarget {
@@ -27,7 +28,7 @@ export class RepoAgentClient {
     private readonly target: AgentTarget,
   ) {}
 
-  private async call<T>(method: 'GET' | 'POST', path: string, timeoutMs: number): Promise<T> {
+  private async call<T>(method: 'GET' | 'POST', path: string, timeoutMs: number, body?: object): Promise<T> {
     const secret = await this.client.readSecret(this.target.namespace, this.target.tlsSecret);
     const data = secret.data as Record<string, string> | undefined;
     return new Promise<T>((resolve, reject) => {
@@ -60,7 +61,7 @@ export class RepoAgentClient {
       );
       req.on('timeout', () => req.destroy(new Error(`repo host agent ${path}: no answer within ${timeoutMs / 1000} s`)));
       req.on('error', reject);
-      req.end();
+      req.end(body ? JSON.stringify(body) : undefined);
     });
   }
 
@@ -76,5 +77,10 @@ export class RepoAgentClient {
   /** pgbackrest check: a WAL switch reaches every repository within archive-timeout. */
   check(): Promise<CommandOutcome> {
     return this.call('POST', AGENT_PATHS.check, 300_000);
+  }
+
+  /** When a WAL segment reached the repository (epoch seconds), for a recovery window's upper bound. */
+  walTime(request: WalTimeRequest): Promise<WalTimeAnswer> {
+    return this.call('POST', AGENT_WAL_TIME_PATH, 60_000, request);
   }
 }

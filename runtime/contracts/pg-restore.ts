@@ -1,0 +1,86 @@
+/**
+ * What the PGCluster reconciler and `silo pg restore` (the restoring init container of a cluster made
+ * from spec.dataSource) agree on: the plan it gets, where it keeps its progress on the volume, the
+ * result it leaves as its termination message, and the repo host agent's WAL-time question.
+ * Decisions 0290 (where the restore runs), 0291 (archiving off until promoted), 0292 (resolved once).
+ */
+import { PG_RUN_DIR, PG_VOLUME_MOUNT } from './pg-pods.js';
+
+/** The restore's client certificate, issued by the SOURCE cluster's CA (CN silo-pg-instance), ca.crt its CA. */
+export const PG_RESTORE_TLS_MOUNT = '/etc/silo/pgbackrest-restore-tls';
+export const PG_RESTORE_TLS_COPY_DIR = `${PG_RUN_DIR}/restore-tls`;
+export const PG_RESTORE_TLS_COPY = {
+  cert: `${PG_RESTORE_TLS_COPY_DIR}/tls.crt`,
+  key: `${PG_RESTORE_TLS_COPY_DIR}/tls.key`,
+  ca: `${PG_RESTORE_TLS_COPY_DIR}/ca.crt`,
+} as const;
+/** pgbackrest.conf naming the source's repository through the source's repo host; PostgreSQL's restore_command names it too. */
+export const PGBACKREST_RESTORE_CONF_FILE = `${PG_RUN_DIR}/pgbackrest-restore.conf`;
+/** The restore's progress, on the PVC beside PGDATA, so a restarted init container resumes (or repeats its failure). */
+export const PG_RESTORE_STATE_FILE = `${PG_VOLUME_MOUNT}/silo-restore.json`;
+
+export const PG_RESTORE_VAR = {
+  /** JSON PgRestorePlan. */
+  plan: 'SILO_PG_RESTORE_PLAN',
+} as const;
+
+export interface PgRestorePlan {
+  /** The restoring cluster's uid: a state file of another plan is not this restore's. */
+  readonly id: string;
+  /** The repository index in the source's configuration (its repo host's credentials are repoN's). */
+  readonly repo: number;
+  /** pgBackRest's `--set`, when a backup was chosen for the target. */
+  readonly set?: string;
+  /** pgBackRest's --type: time, lsn, xid, name, immediate or default. */
+  readonly type: string;
+  readonly target?: string;
+  readonly exclusive?: boolean;
+  /** The rendered restore pgbackrest.conf (no secret). */
+  readonly conf: string;
+}
+
+export type PgRestoreStep = 'copying' | 'recovering' | 'done' | 'failed';
+
+/** The log line (`msg`) `silo pg restore` writes at each step and each percent of the copy; the operator reads the last from the log tail. */
+export const PG_RESTORE_PROGRESS_MSG = 'restore progress';
+export interface PgRestoreProgress {
+  readonly step: PgRestoreStep;
+  /** Of the copy, from pgBackRest's per-file progress. */
+  readonly percent?: number;
+}
+
+export interface PgRestoreReached {
+  readonly reachedLsn?: string;
+  readonly reachedTimeline?: number;
+  readonly reachedTime?: string;
+}
+
+export interface PgRestoreState {
+  readonly planId: string;
+  readonly step: PgRestoreStep;
+  readonly reached?: PgRestoreReached;
+  readonly failure?: { readonly reason: PgRestoreFailure; readonly error: string };
+}
+
+/** The init container's termination message: `{"outcome":"pg-restored",...}` or `{"outcome":"failed","reason",...}`. */
+export interface PgRestoreCompleted extends PgRestoreReached {
+  readonly outcome: 'pg-restored';
+}
+
+/** Why `silo pg restore` failed, beyond pgBackRest's own causes (PG_FAILURES). */
+export const PG_RESTORE_FAILURES = ['TargetNotReached', 'RestoreFailed'] as const;
+export type PgRestoreFailure = (typeof PG_RESTORE_FAILURES)[number] | string;
+
+/** POST /wal-time: when a WAL segment reached the repository (pgbackrest repo-ls), the upper bound of the recovery window. */
+export const AGENT_WAL_TIME_PATH = '/wal-time';
+export interface WalTimeRequest {
+  readonly repo: number;
+  /** pgBackRest's archive id, e.g. 15-1. */
+  readonly archiveId: string;
+  /** A 24-hex-digit WAL segment name. */
+  readonly segment: string;
+}
+export interface WalTimeAnswer {
+  /** Epoch seconds; absent when the segment is not in the repository. */
+  readonly time?: number;
+}

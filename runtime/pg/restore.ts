@@ -1,0 +1,240 @@
+/**
+ * `silo pg restore`: the init container of a primary made from spec.dataSource (decisions 0290, 0291).
+ * 1. copying: `pgbackrest restore` fills PGDATA from the SOURCE's repository, through the source's repo
+ *    host (the plan's pgbackrest.conf), with the backup set and target the operator resolved;
+ * 2. recovering: postgres replays to the target with archive_mode off and listening on its socket only,
+ *    so nothing of the copy reaches the source's stanza and no client sees it half-way; it promotes;
+ * 3. the superuser takes this cluster's password, a checkpoint, a clean stop, and the database
+ *    container starts with the cluster's own repositories.
+ * The step is kept on the volume: a restart after an interruption copies again (copying) or lets
+ * PostgreSQL resume its replay (recovering); a failure is kept too, and repeated, never retried.
+ */
+import { spawn } from 'node:child_process';
+import { chownSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from '../logging/logger.js';
+import { PG_PORT, PG_RUN_DIR, PG_SOCKET_DIR, PG_STANZA, PG_SUPERUSER_MOUNT, PG_VOLUME_MOUNT, PGDATA } from '../contracts/pg-pods.js';
+import {
+  PG_RESTORE_STATE_FILE,
+  PG_RESTORE_TLS_COPY_DIR,
+  PG_RESTORE_TLS_MOUNT,
+  PG_RESTORE_VAR,
+  PG_RESTORE_PROGRESS_MSG,
+  PGBACKREST_RESTORE_CONF_FILE,
+  type PgRestorePlan,
+  type PgRestoreReached,
+  type PgRestoreState,
+} from '../contracts/pg-restore.js';
+import { ConfigError } from '../contracts/config-error.js';
+import { pgbackrestOutcome } from './pgbackrest-outcome.js';
+import { postgresIds, runAsPostgres, spawnAsPostgres } from './pgbackrest-process.js';
+import { copyTlsFiles, ownedDir } from './tls-files.js';
+
+const PG_BIN = process.env.SILO_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+/** PostgreSQL's words when the archive ends before the target (PG 13+): it stops with FATAL, and would again on every start. */
+export const TARGET_NOT_REACHED = /recovery ended before configured recovery target was reached/;
+
+export type RestoreOutcome = { ok: true; reached: PgRestoreReached } | { ok: false; reason: string; error: string };
+
+export function restoreArgs(plan: PgRestorePlan): string[] {
+  const targeted = plan.type !== 'default';
+  return [
+    `--config=${PGBACKREST_RESTORE_CONF_FILE}`,
+    `--stanza=${PG_STANZA}`,
+    `--repo=${plan.repo}`,
+    // Per-file lines carry the copy's progress in percent.
+    '--log-level-console=detail',
+    ...(plan.set ? [`--set=${plan.set}`] : []),
+    `--type=${plan.type}`,
+    ...(plan.target !== undefined && targeted && plan.type !== 'immediate' ? [`--target=${plan.target}`] : []),
+    ...(plan.exclusive ? ['--target-exclusive'] : []),
+    ...(targeted ? ['--target-action=promote'] : []),
+    // Spelled out so the replay reads the source's repository with this config whatever pgBackRest would copy from argv.
+    `--recovery-option=restore_command=pgbackrest --config=${PGBACKREST_RESTORE_CONF_FILE} --stanza=${PG_STANZA} --repo=${plan.repo} --pg1-path=${PGDATA} archive-get %f "%p"`,
+    'restore',
+  ];
+}
+
+/** postgres while it replays: archiving off (nothing reaches the source's stanza, decision 0291), the socket only. */
+export const recoverySettings = (): string[] =>
+  Object.entries({
+    listen_addresses: '',
+    port: String(PG_PORT),
+    unix_socket_directories: PG_SOCKET_DIR,
+    archive_mode: 'off',
+    wal_level: 'replica',
+    hot_standby: 'on',
+  }).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
+
+const readState = (): PgRestoreState | undefined =>
+  existsSync(PG_RESTORE_STATE_FILE) ? (JSON.parse(readFileSync(PG_RESTORE_STATE_FILE, 'utf8')) as PgRestoreState) : undefined;
+const writeState = (state: PgRestoreState): void => writeFileSync(PG_RESTORE_STATE_FILE, JSON.stringify(state));
+
+/** psql on the socket as postgres (peer); SQL on stdin, so a password never shows in a process list. */
+function psql(sql: string): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      join(PG_BIN, 'psql'),
+      [
+        '-X',
+        '-A',
+        '-t',
+        '-q',
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-h',
+        PG_SOCKET_DIR,
+        '-p',
+        String(PG_PORT),
+        '-U',
+        'postgres',
+        '-d',
+        'postgres',
+        '-f',
+        '-',
+      ],
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        ...(postgresIds() ?? {}),
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.on('error', () => resolve({ code: 1, out }));
+    child.on('close', (code) => resolve({ code, out: out.trim() }));
+    child.stdin.end(sql);
+  });
+}
+
+async function copy(plan: PgRestorePlan, log: Logger): Promise<RestoreOutcome | undefined> {
+  writeState({ planId: plan.id, step: 'copying' });
+  // A copy cut short is started over: pgBackRest refuses a non-empty PGDATA without a manifest to check it against.
+  rmSync(PGDATA, { recursive: true, force: true });
+  ownedDir(PGDATA);
+  log.info('pgbackrest restore', { repo: plan.repo, set: plan.set, type: plan.type, target: plan.target });
+  log.info(PG_RESTORE_PROGRESS_MSG, { step: 'copying', percent: 0 });
+  let reported = 0;
+  const r = await runAsPostgres('pgbackrest', restoreArgs(plan), {
+    onLine: (line) => {
+      const percent = copyPercent(line);
+      if (percent === undefined) {
+        if (line) log.info(line, { command: 'restore' });
+      } else if (percent > reported) log.info(PG_RESTORE_PROGRESS_MSG, { step: 'copying', percent: (reported = percent) });
+    },
+  });
+  if (r.code !== 0) {
+    const outcome = pgbackrestOutcome(r.code, r.output);
+    return { ok: false, reason: outcome.reason ?? 'RestoreFailed', error: outcome.message ?? `pgbackrest restore exited with ${r.code}` };
+  }
+  writeState({ planId: plan.id, step: 'recovering' });
+  return undefined;
+}
+
+/** pgBackRest's progress in a `DETAIL: restore file … (760KB, 3.47%)` line, in whole percent; undefined for other lines. */
+export function copyPercent(line: string): number | undefined {
+  const m = /restore file .*\([0-9.]+[KMGTP]?B, ([0-9.]+)%\)/.exec(line);
+  return m ? Math.floor(Number(m[1])) : undefined;
+}
+
+/** Starts postgres to replay; resolves when it promoted (its result) or when it ended (why). */
+async function recover(log: Logger): Promise<RestoreOutcome> {
+  log.info(PG_RESTORE_PROGRESS_MSG, { step: 'recovering' });
+  const postgres = spawnAsPostgres(join(PG_BIN, 'postgres'), ['-D', PGDATA, ...recoverySettings()], {
+    stdio: ['ignore', 'inherit', 'pipe'],
+  });
+  let notReached = false;
+  let lastLine = '';
+  let partial = '';
+  postgres.stderr!.on('data', (c: Buffer) => {
+    process.stderr.write(c);
+    const lines = (partial + c.toString('utf8')).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (TARGET_NOT_REACHED.test(line)) notReached = true;
+      if (/FATAL|PANIC/.test(line)) lastLine = line;
+    }
+  });
+  const exited = new Promise<number | null>((resolve) => postgres.once('exit', (code) => resolve(code)));
+  let ended = false;
+  void exited.then(() => (ended = true));
+  for (;;) {
+    if (ended) {
+      if (notReached)
+        return { ok: false, reason: 'TargetNotReached', error: 'PostgreSQL: recovery ended before configured recovery target was reached' };
+      return {
+        ok: false,
+        reason: 'RestoreFailed',
+        error: `postgres stopped during recovery: ${lastLine.slice(0, 400) || 'no FATAL line'}`,
+      };
+    }
+    const q = await psql('SELECT pg_is_in_recovery();');
+    if (q.code === 0 && q.out === 'f') break;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  log.info('promoted');
+  const reached = await reachedPosition();
+  await setSuperuserPassword();
+  await psql('CHECKPOINT;');
+  postgres.kill('SIGINT');
+  await exited;
+  markHistoryForArchiving();
+  return { ok: true, reached };
+}
+
+/**
+ * The new timeline's history file was written while archiving was off: marked ready, it reaches the cluster's
+ * own repository once the database container archives there, so that archive is whole from the new timeline on.
+ */
+function markHistoryForArchiving(): void {
+  const wal = join(PGDATA, 'pg_wal');
+  const history = readdirSync(wal)
+    .filter((f) => /^[0-9A-F]{8}\.history$/.test(f))
+    .sort()
+    .pop();
+  if (history) writeFileSync(join(wal, 'archive_status', `${history}.ready`), '');
+}
+
+async function reachedPosition(): Promise<PgRestoreReached> {
+  const q = await psql(
+    "SELECT coalesce(pg_last_wal_replay_lsn()::text, ''), ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int, coalesce(to_char(pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '');",
+  );
+  const [lsn, timeline, time] = q.out.split('|');
+  return {
+    ...(lsn ? { reachedLsn: lsn } : {}),
+    ...(timeline ? { reachedTimeline: Number(timeline) } : {}),
+    ...(time ? { reachedTime: time } : {}),
+  };
+}
+
+/** The restored database has the source's passwords: its superuser takes this cluster's (from its Secret). */
+async function setSuperuserPassword(): Promise<void> {
+  const password = readFileSync(join(PG_SUPERUSER_MOUNT, 'password'), 'utf8').trim();
+  const r = await psql(`SET log_statement = 'none';\nALTER ROLE postgres PASSWORD '${password.replace(/'/g, "''")}';\n`);
+  if (r.code !== 0) throw new Error("the superuser's password could not be set after the restore");
+}
+
+export async function runPgRestore(env: NodeJS.ProcessEnv, log: Logger): Promise<RestoreOutcome> {
+  const text = env[PG_RESTORE_VAR.plan];
+  if (!text) throw new ConfigError(`${PG_RESTORE_VAR.plan} is empty; the operator sets it on a restoring primary`);
+  const plan = JSON.parse(text) as PgRestorePlan;
+  ownedDir(PG_RUN_DIR);
+  ownedDir(join(PG_RUN_DIR, 'lock'));
+  ownedDir(PG_VOLUME_MOUNT);
+  let state = readState();
+  if (state && state.planId !== plan.id) throw new ConfigError(`${PG_RESTORE_STATE_FILE} belongs to another restore (${state.planId})`);
+  if (state?.step === 'done') return { ok: true, reached: state.reached ?? {} };
+  if (state?.step === 'failed') return { ok: false, reason: state.failure!.reason, error: state.failure!.error };
+  copyTlsFiles(PG_RESTORE_TLS_MOUNT, PG_RESTORE_TLS_COPY_DIR);
+  writeFileSync(PGBACKREST_RESTORE_CONF_FILE, plan.conf, { mode: 0o600 });
+  const ids = postgresIds();
+  if (ids) chownSync(PGBACKREST_RESTORE_CONF_FILE, ids.uid, ids.gid);
+  if (state?.step === 'recovering') log.info('resuming an interrupted recovery');
+  const failed = state?.step === 'recovering' ? undefined : await copy(plan, log);
+  const outcome = failed ?? (await recover(log));
+  state = outcome.ok
+    ? { planId: plan.id, step: 'done', reached: outcome.reached }
+    : { planId: plan.id, step: 'failed', failure: { reason: outcome.reason, error: outcome.error } };
+  writeState(state);
+  return outcome;
+}

@@ -1,0 +1,275 @@
+/**
+ * A new PGCluster restored from another cluster's repository to a point in time, end to end: the
+ * operator as a process, real PostgreSQL 15 and pgBackRest 2.45 under the process kubelet, MinIO over
+ * TLS. One source cluster: write A, note T (the server's time, with its zone), write B, drop a table.
+ * New clusters restored to T from repo1 (a volume) and from repo2 (MinIO, encrypted) have A and not B
+ * and the dropped table; they log in with their own superuser password; the source's archive gets no
+ * WAL of theirs (no second timeline, its last archived WAL unchanged). A target outside the window is
+ * refused before any Pod exists, naming both bounds; a time without a zone is refused at admission.
+ */
+import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { expect } from 'chai';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { CustomObjects } from '../../../../runtime/controller/kube/custom-objects.js';
+import { KINDS } from '../../../../runtime/controller/kube/kinds.js';
+import type { KubeObject } from '../../../../runtime/controller/reconciler.js';
+import type { PGBackupStatus, PGClusterSpec, PGClusterStatus } from '../../../../src/api/postgres.silo.io/types.js';
+import { pgBin } from '../../../stack/components/postgres.js';
+import { s3Client } from '../../../stack/lib/s3.js';
+import { useStack } from '../../../stack/mocha.js';
+import { startOperator, type OperatorProcess } from '../../../support/operator-process.js';
+import { useKube, waitFor } from '../../kube/fixture.js';
+
+const stack = useStack('kube', 'kubelet', 'minio');
+type PGClusterObj = KubeObject & { status?: PGClusterStatus };
+type PGBackupObj = KubeObject & { status?: PGBackupStatus };
+
+describe('PGCluster restored from another cluster’s repository to a point in time (dataSource.postgresCluster)', function () {
+  this.timeout(1_500_000);
+  const fx = useKube('pg-restore', { withKubelet: false });
+  let api: CustomObjects;
+  let operator: OperatorProcess | undefined;
+  let target = '';
+  let archiveMaxBefore: string[] = [];
+  const bucket = () => stack.env().MINIO_BUCKET;
+  const s3 = () =>
+    s3Client({
+      endpoint: stack.env().MINIO_TLS_ENDPOINT,
+      caFile: stack.env().MINIO_CA_FILE,
+      accessKeyId: stack.env().MINIO_ACCESS_KEY,
+      secretAccessKey: stack.env().MINIO_SECRET_KEY,
+    });
+  const repo2 = () => ({
+    name: 'repo2' as const,
+    s3: {
+      bucket: bucket(),
+      endpoint: stack.env().MINIO_TLS_ENDPOINT,
+      region: 'us-east-1',
+      uriStyle: 'path' as const,
+      caSecret: { name: 'minio-ca', key: 'ca.crt' },
+      credentials: { accessKeyId: { name: 'minio-creds', key: 'accessKey' }, secretAccessKey: { name: 'minio-creds', key: 'secretKey' } },
+    },
+    encryption: { passphrase: { name: 'pgbackrest-cipher', key: 'passphrase' } },
+  });
+  const ownRepos = () => [{ name: 'repo1' as const, volume: { volumeClaimSpec: { size: '1Gi' } } }];
+  const getCluster = (name: string) => api.get<PGClusterObj>(KINDS.PGCluster, { namespace: fx.namespace, name });
+  const getBackup = (name: string) => api.get<PGBackupObj>(KINDS.PGBackup, { namespace: fx.namespace, name });
+  const restoreSpec = (repoName: 'repo1' | 'repo2', time: string, initialBackup = true): PGClusterSpec => ({
+    storage: { size: '1Gi' },
+    dataSource: { postgresCluster: { clusterName: 'src', repoName }, target: { time } },
+    backups: { pgbackrest: { initialBackup, repos: ownRepos() } },
+  });
+
+  async function psql(cluster: string, sql: string): Promise<string> {
+    const c = (await getCluster(cluster))!;
+    const secret = await fx.core.readNamespacedSecret({ namespace: fx.namespace, name: `${cluster}-pguser-postgres` });
+    const password = Buffer.from(secret.data!.password, 'base64').toString('utf8');
+    return execFileSync(
+      pgBin('psql'),
+      ['-X', '-A', '-t', '-h', c.status!.primary!.podIP!, '-p', '5432', '-U', 'postgres', '-d', 'postgres', '-c', sql],
+      { env: { ...process.env, PGPASSWORD: password, PGCONNECT_TIMEOUT: '5' }, encoding: 'utf8' },
+    ).trim();
+  }
+
+  async function phase(name: string, want: (c: PGClusterObj | undefined) => boolean, timeoutMs: number): Promise<PGClusterObj> {
+    return waitFor(
+      `PGCluster ${name}`,
+      async () => {
+        const got = await getCluster(name);
+        if (got?.status?.phase === 'Failed' && !want(got)) throw new Error(JSON.stringify(got.status));
+        return want(got) ? got : undefined;
+      },
+      timeoutMs,
+    );
+  }
+
+  async function backupCompleted(name: string): Promise<PGBackupStatus> {
+    const b = await waitFor(
+      `PGBackup ${name} finished`,
+      async () => {
+        const got = await getBackup(name);
+        return got?.status?.phase === 'completed' || got?.status?.phase === 'failed' ? got : undefined;
+      },
+      300_000,
+    );
+    expect(b.status!.phase, b.status!.message).to.equal('completed');
+    return b.status!;
+  }
+
+  const archiveMaxes = async () => ((await getCluster('src'))!.status!.repos ?? []).map((r) => `${r.name}:${r.archiveMax}`);
+
+  before(async function () {
+    this.timeout(300_000);
+    api = new CustomObjects(fx.kc);
+    const secret = (name: string, stringData: Record<string, string>) =>
+      fx.core.createNamespacedSecret({ namespace: fx.namespace, body: { metadata: { name }, stringData } });
+    await secret('minio-creds', { accessKey: stack.env().MINIO_ACCESS_KEY, secretKey: stack.env().MINIO_SECRET_KEY });
+    await secret('minio-ca', { 'ca.crt': readFileSync(stack.env().MINIO_CA_FILE, 'utf8') });
+    await secret('pgbackrest-cipher', { passphrase: 'restore test passphrase' });
+    operator = await startOperator({ watchNamespaces: [fx.namespace], leaderElectionId: `pg-restore-e2e-${fx.namespace}` });
+  });
+
+  after(async function () {
+    this.timeout(120_000);
+    if (operator && this.currentTest?.state === 'failed') console.log(operator.logs().slice(-12000));
+    await operator?.stop();
+  });
+
+  it('the source: backups in repo1 and repo2, then A, T (the server time with its zone), B and a dropped table, all archived', async () => {
+    const spec: PGClusterSpec = {
+      storage: { size: '1Gi' },
+      backups: { pgbackrest: { repos: [{ name: 'repo1', volume: { volumeClaimSpec: { size: '1Gi' } } }, repo2()] } },
+    };
+    await api.create(KINDS.PGCluster, { metadata: { name: 'src', namespace: fx.namespace }, spec });
+    await phase('src', (c) => c?.status?.phase === 'Ready', 420_000);
+    await backupCompleted('src-initial');
+    await api.create(KINDS.PGBackup, {
+      metadata: { name: 'src-repo2', namespace: fx.namespace },
+      spec: { cluster: { name: 'src' }, repoName: 'repo2', type: 'full' },
+    });
+    await backupCompleted('src-repo2');
+    await psql('src', 'CREATE TABLE orders (id int primary key, note text); CREATE TABLE gadgets (id int)');
+    await psql('src', "INSERT INTO orders SELECT g, 'A' FROM generate_series(1, 100) g; INSERT INTO gadgets VALUES (1)");
+    await new Promise((r) => setTimeout(r, 1500));
+    target = await psql('src', `SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`);
+    await new Promise((r) => setTimeout(r, 1500));
+    await psql('src', "INSERT INTO orders SELECT g, 'B' FROM generate_series(101, 150) g");
+    await psql('src', 'DROP TABLE gadgets');
+    const archived = Number(await psql('src', 'SELECT archived_count FROM pg_stat_archiver'));
+    await psql('src', 'SELECT pg_switch_wal()');
+    await waitFor('B archived', async () => Number(await psql('src', 'SELECT archived_count FROM pg_stat_archiver')) > archived, 120_000);
+    // The status's archive max follows pgbackrest info (refreshed every 30 s): wait until it names the switched segment.
+    const switched = await psql('src', 'SELECT last_archived_wal FROM pg_stat_archiver');
+    archiveMaxBefore = await waitFor(
+      'status.repos archiveMax caught up',
+      async () => {
+        const maxes = await archiveMaxes();
+        return maxes.every((m) => m.endsWith(`:${switched}`)) ? maxes : undefined;
+      },
+      120_000,
+    );
+  });
+
+  it('a target outside the window is refused before any Pod or PVC exists, naming both bounds; no backup before the target too', async () => {
+    const future = new Date(Date.now() + 3_600_000).toISOString();
+    await api.create(KINDS.PGCluster, { metadata: { name: 'future', namespace: fx.namespace }, spec: restoreSpec('repo1', future) });
+    await api.create(KINDS.PGCluster, {
+      metadata: { name: 'past', namespace: fx.namespace },
+      spec: restoreSpec('repo1', '2020-01-01T00:00:00Z'),
+    });
+    for (const [name, reason] of [
+      ['future', 'TargetOutsideRecoveryWindow'],
+      ['past', 'NoBackupBeforeTarget'],
+    ]) {
+      const c = await phase(name, (got) => got?.status?.restore?.reason === reason, 120_000);
+      expect(c.status!.phase).to.equal('Failed');
+      const window = c.status!.restore!.window!;
+      expect(window.from).to.match(/^\d{4}-/);
+      expect(window.to).to.match(/^\d{4}-/);
+      expect(c.status!.restore!.message).to.contain(window.from).and.contain(window.to);
+      expect(c.status!.conditions!.find((x) => x.type === 'Ready')).to.include({ status: 'False', reason });
+      const selector = `postgres.silo.io/cluster=${name}`;
+      expect((await fx.core.listNamespacedPod({ namespace: fx.namespace, labelSelector: selector })).items).to.deep.equal([]);
+      expect((await fx.core.listNamespacedPersistentVolumeClaim({ namespace: fx.namespace, labelSelector: selector })).items).to.deep.equal(
+        [],
+      );
+      expect((await fx.batch.listNamespacedJob({ namespace: fx.namespace, labelSelector: selector })).items).to.deep.equal([]);
+    }
+    await api.delete(KINDS.PGCluster, { namespace: fx.namespace, name: 'future' });
+    await api.delete(KINDS.PGCluster, { namespace: fx.namespace, name: 'past' });
+  });
+
+  it("a repository of the restored cluster that is the source's (same bucket and path) is refused before anything runs", async () => {
+    const spec = restoreSpec('repo1', target);
+    spec.backups.pgbackrest.repos = [{ ...repo2(), name: 'repo1', path: `/silo/${fx.namespace}/src` }];
+    await api.create(KINDS.PGCluster, { metadata: { name: 'sharer', namespace: fx.namespace }, spec });
+    const c = await phase('sharer', (got) => got?.status?.restore?.reason === 'RepositoryOfTheSource', 60_000);
+    expect(c.status!.phase).to.equal('Failed');
+    expect(c.status!.restore!.message).to.contain("this cluster's repo1 is the source's repo2");
+    const pods = await fx.core.listNamespacedPod({ namespace: fx.namespace, labelSelector: 'postgres.silo.io/cluster=sharer' });
+    expect(pods.items).to.deep.equal([]);
+    await api.delete(KINDS.PGCluster, { namespace: fx.namespace, name: 'sharer' });
+  });
+
+  it('a source cluster that does not exist is waited for with SourceClusterNotFound, nothing created', async () => {
+    const spec = restoreSpec('repo1', target);
+    spec.dataSource!.postgresCluster.clusterName = 'nosuch';
+    await api.create(KINDS.PGCluster, { metadata: { name: 'orphan', namespace: fx.namespace }, spec });
+    const c = await phase('orphan', (got) => got?.status?.restore?.reason === 'SourceClusterNotFound', 60_000);
+    expect(c.status!.phase).to.equal('Initializing');
+    expect(c.status!.restore!.message).to.contain(`${fx.namespace}/nosuch`);
+    const pods = await fx.core.listNamespacedPod({ namespace: fx.namespace, labelSelector: 'postgres.silo.io/cluster=orphan' });
+    expect(pods.items).to.deep.equal([]);
+    await api.delete(KINDS.PGCluster, { namespace: fx.namespace, name: 'orphan' });
+  });
+
+  it('a time without a zone is refused at admission, naming the field', async () => {
+    let error: Error | undefined;
+    try {
+      await api.create(KINDS.PGCluster, {
+        metadata: { name: 'zoneless', namespace: fx.namespace },
+        spec: restoreSpec('repo1', target.replace(/Z$/, '')),
+      });
+    } catch (e) {
+      error = e as Error;
+    }
+    const body = String((error as { body?: unknown })?.body ?? error?.message);
+    expect(body).to.match(/spec\.dataSource\.target\.time/);
+    expect(body).to.match(/needs a zone/);
+    expect(await getCluster('zoneless')).to.equal(undefined);
+  });
+
+  it('restored to T from repo1 (volume) and repo2 (MinIO, encrypted): A and the dropped table, not B; own password; status tells what it reached', async () => {
+    await api.create(KINDS.PGCluster, { metadata: { name: 'copy1', namespace: fx.namespace }, spec: restoreSpec('repo1', target) });
+    await api.create(KINDS.PGCluster, { metadata: { name: 'copy2', namespace: fx.namespace }, spec: restoreSpec('repo2', target, false) });
+    for (const [name, label] of [
+      ['copy1', (await getBackup('src-initial'))!.status!.label!],
+      ['copy2', (await getBackup('src-repo2'))!.status!.label!],
+    ]) {
+      const c = await phase(name, (got) => !!got?.status?.restore?.readyAt && !!got.status.primary?.ready, 600_000);
+      const r = c.status!.restore!;
+      expect(r).to.include({ phase: 'Restored', backupLabel: label, stanza: 'db' });
+      expect(r.source).to.include({ clusterName: 'src', namespace: fx.namespace });
+      expect(r.target).to.deep.include({ type: 'time' });
+      expect(r.reachedTimeline).to.equal(2);
+      expect(r.reachedLsn).to.match(/^[0-9A-F]+\/[0-9A-F]+$/);
+      expect(Date.parse(r.reachedTime!)).to.be.at.most(Date.parse(target));
+      expect(r.rtoSeconds).to.be.greaterThan(0);
+      expect(r.systemIdentifier).to.equal((await getCluster('src'))!.status!.systemIdentifier);
+      // The cluster's own password works (psql uses <name>-pguser-postgres), so the source's was replaced.
+      expect(
+        await psql(name, "SELECT count(*) FILTER (WHERE note = 'A') || '/' || count(*) FILTER (WHERE note = 'B') FROM orders"),
+      ).to.equal('100/0');
+      expect(await psql(name, 'SELECT count(*) FROM gadgets')).to.equal('1');
+      expect(await psql(name, 'SELECT pg_is_in_recovery()')).to.equal('f');
+      console.log(
+        `      ${name}: restore ${r.backupLabel} to ${r.target!.value}, reached ${r.reachedLsn} at ${r.reachedTime}, RTO ${r.rtoSeconds} s`,
+      );
+      // The restore certificate from the source's CA is gone once restored.
+      const secrets = (await fx.core.listNamespacedSecret({ namespace: fx.namespace })).items.map((s) => s.metadata!.name);
+      expect(secrets).to.not.include(`${name}-pgbackrest-restore-tls`);
+    }
+    await api.delete(KINDS.PGCluster, { namespace: fx.namespace, name: 'copy2' });
+  });
+
+  it('the restored cluster then archives into its own stanza and takes its initial backup; the source’s archive is untouched', async () => {
+    const c = await phase('copy1', (got) => got?.status?.phase === 'Ready', 420_000);
+    expect(c.status!.repos![0]).to.include({ name: 'repo1', stanzaCreated: true, path: `/silo/${fx.namespace}/copy1` });
+    const initial = await backupCompleted('copy1-initial');
+    expect(initial.type).to.equal('full');
+    // Nothing of the copies reached the source's stanza: no timeline 2 in its MinIO archive, the same last WAL.
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await s3().send(
+        new ListObjectsV2Command({ Bucket: bucket(), Prefix: `silo/${fx.namespace}/src/archive/`, ContinuationToken: token }),
+      );
+      keys.push(...(page.Contents ?? []).map((o) => o.Key!));
+      token = page.NextContinuationToken;
+    } while (token);
+    expect(keys.filter((k) => /\/00000002/.test(k))).to.deep.equal([]);
+    expect(keys.some((k) => /\/00000001[0-9A-F]{16}-/.test(k))).to.equal(true);
+    expect(await archiveMaxes()).to.deep.equal(archiveMaxBefore);
+  });
+});
