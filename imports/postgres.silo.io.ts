@@ -838,14 +838,14 @@ export interface PgClusterSpecBackupsPgbackrestRepos {
   readonly s3?: PgClusterSpecBackupsPgbackrestReposS3;
 
   /**
-   * A Google Cloud Storage bucket.
+   * A Google Cloud Storage bucket. pgBackRest talks to GCS over TLS only.
    *
    * @schema PgClusterSpecBackupsPgbackrestRepos#gcs
    */
   readonly gcs?: PgClusterSpecBackupsPgbackrestReposGcs;
 
   /**
-   * An Azure Blob Storage container.
+   * An Azure Blob Storage container. pgBackRest talks to Azure over TLS only.
    *
    * @schema PgClusterSpecBackupsPgbackrestRepos#azure
    */
@@ -981,7 +981,7 @@ export function toJson_PgClusterSpecBackupsPgbackrestReposS3(obj: PgClusterSpecB
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * A Google Cloud Storage bucket.
+ * A Google Cloud Storage bucket. pgBackRest talks to GCS over TLS only.
  *
  * @schema PgClusterSpecBackupsPgbackrestReposGcs
  */
@@ -992,16 +992,32 @@ export interface PgClusterSpecBackupsPgbackrestReposGcs {
   readonly bucket: string;
 
   /**
-   * Another endpoint host (an emulator), host[:port].
+   * Another endpoint (an emulator or a private endpoint), host[:port]; default storage.googleapis.com. TLS is always used.
    *
    * @schema PgClusterSpecBackupsPgbackrestReposGcs#endpoint
    */
   readonly endpoint?: string;
 
   /**
+   * A Secret key holding the PEM CA bundle that signed the endpoint's certificate.
+   *
+   * @schema PgClusterSpecBackupsPgbackrestReposGcs#caSecret
+   */
+  readonly caSecret?: PgClusterSpecBackupsPgbackrestReposGcsCaSecret;
+
+  /**
+   * Files up to this size are uploaded in one request, larger ones by resumable upload (`repoN-storage-upload-chunk-size`, pgBackRest's default 4MiB). Raise it for an emulator that does not answer resumable uploads with an upload id (fake-gcs-server).
+   *
+   * @schema PgClusterSpecBackupsPgbackrestReposGcs#uploadChunkSize
+   */
+  readonly uploadChunkSize?: string;
+
+  /**
+   * Exactly one of a service account key (`repoN-gcs-key-type=service`) or an OAuth access token (`token`). Without credentials pgBackRest asks the instance metadata server (`auto`, workload identity).
+   *
    * @schema PgClusterSpecBackupsPgbackrestReposGcs#credentials
    */
-  readonly credentials: PgClusterSpecBackupsPgbackrestReposGcsCredentials;
+  readonly credentials?: PgClusterSpecBackupsPgbackrestReposGcsCredentials;
 }
 
 /**
@@ -1013,6 +1029,8 @@ export function toJson_PgClusterSpecBackupsPgbackrestReposGcs(obj: PgClusterSpec
   const result = {
     'bucket': obj.bucket,
     'endpoint': obj.endpoint,
+    'caSecret': toJson_PgClusterSpecBackupsPgbackrestReposGcsCaSecret(obj.caSecret),
+    'uploadChunkSize': obj.uploadChunkSize,
     'credentials': toJson_PgClusterSpecBackupsPgbackrestReposGcsCredentials(obj.credentials),
   };
   // filter undefined values
@@ -1021,7 +1039,7 @@ export function toJson_PgClusterSpecBackupsPgbackrestReposGcs(obj: PgClusterSpec
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * An Azure Blob Storage container.
+ * An Azure Blob Storage container. pgBackRest talks to Azure over TLS only.
  *
  * @schema PgClusterSpecBackupsPgbackrestReposAzure
  */
@@ -1032,11 +1050,25 @@ export interface PgClusterSpecBackupsPgbackrestReposAzure {
   readonly container: string;
 
   /**
-   * Another endpoint host (an emulator), host[:port].
+   * Another endpoint (an emulator or a private endpoint), host[:port]; default blob.core.windows.net. TLS is always used.
    *
    * @schema PgClusterSpecBackupsPgbackrestReposAzure#endpoint
    */
   readonly endpoint?: string;
+
+  /**
+   * `host` (account.endpoint) or `path` (endpoint/account), as Azurite needs.
+   *
+   * @schema PgClusterSpecBackupsPgbackrestReposAzure#uriStyle
+   */
+  readonly uriStyle?: PgClusterSpecBackupsPgbackrestReposAzureUriStyle;
+
+  /**
+   * A Secret key holding the PEM CA bundle that signed the endpoint's certificate.
+   *
+   * @schema PgClusterSpecBackupsPgbackrestReposAzure#caSecret
+   */
+  readonly caSecret?: PgClusterSpecBackupsPgbackrestReposAzureCaSecret;
 
   /**
    * @schema PgClusterSpecBackupsPgbackrestReposAzure#credentials
@@ -1053,6 +1085,8 @@ export function toJson_PgClusterSpecBackupsPgbackrestReposAzure(obj: PgClusterSp
   const result = {
     'container': obj.container,
     'endpoint': obj.endpoint,
+    'uriStyle': obj.uriStyle,
+    'caSecret': toJson_PgClusterSpecBackupsPgbackrestReposAzureCaSecret(obj.caSecret),
     'credentials': toJson_PgClusterSpecBackupsPgbackrestReposAzureCredentials(obj.credentials),
   };
   // filter undefined values
@@ -1311,15 +1345,60 @@ export function toJson_PgClusterSpecBackupsPgbackrestReposS3Credentials(obj: PgC
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
+ * A Secret key holding the PEM CA bundle that signed the endpoint's certificate.
+ *
+ * @schema PgClusterSpecBackupsPgbackrestReposGcsCaSecret
+ */
+export interface PgClusterSpecBackupsPgbackrestReposGcsCaSecret {
+  /**
+   * Name of the Secret.
+   *
+   * @schema PgClusterSpecBackupsPgbackrestReposGcsCaSecret#name
+   */
+  readonly name: string;
+
+  /**
+   * Key inside the Secret's data.
+   *
+   * @schema PgClusterSpecBackupsPgbackrestReposGcsCaSecret#key
+   */
+  readonly key: string;
+}
+
+/**
+ * Converts an object of type 'PgClusterSpecBackupsPgbackrestReposGcsCaSecret' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgClusterSpecBackupsPgbackrestReposGcsCaSecret(obj: PgClusterSpecBackupsPgbackrestReposGcsCaSecret | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'key': obj.key,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Exactly one of a service account key (`repoN-gcs-key-type=service`) or an OAuth access token (`token`). Without credentials pgBackRest asks the instance metadata server (`auto`, workload identity).
+ *
  * @schema PgClusterSpecBackupsPgbackrestReposGcsCredentials
  */
 export interface PgClusterSpecBackupsPgbackrestReposGcsCredentials {
   /**
-   * A key of a Secret in the same namespace as the object that references it.
+   * A Secret key holding the service account's JSON key file.
    *
    * @schema PgClusterSpecBackupsPgbackrestReposGcsCredentials#serviceAccountKey
    */
-  readonly serviceAccountKey: PgClusterSpecBackupsPgbackrestReposGcsCredentialsServiceAccountKey;
+  readonly serviceAccountKey?: PgClusterSpecBackupsPgbackrestReposGcsCredentialsServiceAccountKey;
+
+  /**
+   * A Secret key holding an OAuth access token.
+   *
+   * @schema PgClusterSpecBackupsPgbackrestReposGcsCredentials#token
+   */
+  readonly token?: PgClusterSpecBackupsPgbackrestReposGcsCredentialsToken;
 }
 
 /**
@@ -1330,6 +1409,55 @@ export function toJson_PgClusterSpecBackupsPgbackrestReposGcsCredentials(obj: Pg
   if (obj === undefined) { return undefined; }
   const result = {
     'serviceAccountKey': toJson_PgClusterSpecBackupsPgbackrestReposGcsCredentialsServiceAccountKey(obj.serviceAccountKey),
+    'token': toJson_PgClusterSpecBackupsPgbackrestReposGcsCredentialsToken(obj.token),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * `host` (account.endpoint) or `path` (endpoint/account), as Azurite needs.
+ *
+ * @schema PgClusterSpecBackupsPgbackrestReposAzureUriStyle
+ */
+export enum PgClusterSpecBackupsPgbackrestReposAzureUriStyle {
+  /** host */
+  HOST = "host",
+  /** path */
+  PATH = "path",
+}
+
+/**
+ * A Secret key holding the PEM CA bundle that signed the endpoint's certificate.
+ *
+ * @schema PgClusterSpecBackupsPgbackrestReposAzureCaSecret
+ */
+export interface PgClusterSpecBackupsPgbackrestReposAzureCaSecret {
+  /**
+   * Name of the Secret.
+   *
+   * @schema PgClusterSpecBackupsPgbackrestReposAzureCaSecret#name
+   */
+  readonly name: string;
+
+  /**
+   * Key inside the Secret's data.
+   *
+   * @schema PgClusterSpecBackupsPgbackrestReposAzureCaSecret#key
+   */
+  readonly key: string;
+}
+
+/**
+ * Converts an object of type 'PgClusterSpecBackupsPgbackrestReposAzureCaSecret' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgClusterSpecBackupsPgbackrestReposAzureCaSecret(obj: PgClusterSpecBackupsPgbackrestReposAzureCaSecret | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'key': obj.key,
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -1348,7 +1476,7 @@ export interface PgClusterSpecBackupsPgbackrestReposAzureCredentials {
   readonly account: PgClusterSpecBackupsPgbackrestReposAzureCredentialsAccount;
 
   /**
-   * A key of a Secret in the same namespace as the object that references it.
+   * The storage account's shared key.
    *
    * @schema PgClusterSpecBackupsPgbackrestReposAzureCredentials#key
    */
@@ -1539,7 +1667,7 @@ export function toJson_PgClusterSpecBackupsPgbackrestReposS3CredentialsSecretAcc
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * A key of a Secret in the same namespace as the object that references it.
+ * A Secret key holding the service account's JSON key file.
  *
  * @schema PgClusterSpecBackupsPgbackrestReposGcsCredentialsServiceAccountKey
  */
@@ -1564,6 +1692,42 @@ export interface PgClusterSpecBackupsPgbackrestReposGcsCredentialsServiceAccount
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 export function toJson_PgClusterSpecBackupsPgbackrestReposGcsCredentialsServiceAccountKey(obj: PgClusterSpecBackupsPgbackrestReposGcsCredentialsServiceAccountKey | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'key': obj.key,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * A Secret key holding an OAuth access token.
+ *
+ * @schema PgClusterSpecBackupsPgbackrestReposGcsCredentialsToken
+ */
+export interface PgClusterSpecBackupsPgbackrestReposGcsCredentialsToken {
+  /**
+   * Name of the Secret.
+   *
+   * @schema PgClusterSpecBackupsPgbackrestReposGcsCredentialsToken#name
+   */
+  readonly name: string;
+
+  /**
+   * Key inside the Secret's data.
+   *
+   * @schema PgClusterSpecBackupsPgbackrestReposGcsCredentialsToken#key
+   */
+  readonly key: string;
+}
+
+/**
+ * Converts an object of type 'PgClusterSpecBackupsPgbackrestReposGcsCredentialsToken' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgClusterSpecBackupsPgbackrestReposGcsCredentialsToken(obj: PgClusterSpecBackupsPgbackrestReposGcsCredentialsToken | undefined): Record<string, any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'name': obj.name,
@@ -1611,7 +1775,7 @@ export function toJson_PgClusterSpecBackupsPgbackrestReposAzureCredentialsAccoun
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * A key of a Secret in the same namespace as the object that references it.
+ * The storage account's shared key.
  *
  * @schema PgClusterSpecBackupsPgbackrestReposAzureCredentialsKey
  */
