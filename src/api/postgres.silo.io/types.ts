@@ -160,6 +160,18 @@ export interface PGBackupStatus {
    */
   backupError?: boolean;
   /**
+   * Where the repo host wrote this set's metadata.json, relative to the repository's path (silo/backups/<stanza>/<label>/metadata.json); unset while it is not written (condition MetadataWritten).
+   *
+   * @default - not set
+   */
+  metadataPath?: string;
+  /**
+   * SHA256 of the set's backup.manifest as stored, as metadata.json records it.
+   *
+   * @default - not set
+   */
+  manifestSha256?: string;
+  /**
    * @default - not set
    */
   startedAt?: string;

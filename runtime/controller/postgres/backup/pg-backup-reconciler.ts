@@ -23,6 +23,7 @@ import {
 } from '../shared/pg-objects.js';
 import { backupStatusFields, findBackup, stanzaOf } from '../shared/pgbackrest-info.js';
 import { RepoAgentClient } from '../shared/repo-agent-client.js';
+import type { MetadataAnswer } from '../../../contracts/pg-backup-metadata.js';
 import { PGB, isPgBackupReason, pgBackupMessage, type PGBackupReason } from './pg-backup-reasons.js';
 import { backupAnnotation, pgBackupJob, pgBackupJobName } from './pg-backup-job.js';
 import { acquirePgBackupLock, releasePgBackupLock } from './pg-backup-lock.js';
@@ -146,13 +147,35 @@ class PGBackupPass {
     const info = await agent.status();
     const found = findBackup(stanzaOf(info.info), repoIndex({ name: this.backup.spec.repoName }), backupAnnotation(this.backup));
     if (!found) return this.fail(cluster, PGB.NotInRepository);
-    const fields = backupStatusFields(found);
+    const fields = { ...backupStatusFields(found), ...(await this.writeMetadata(agent, found.label)) };
     const detail = `pgBackRest took ${fields.type} backup ${fields.label} in ${this.backup.spec.repoName}${fields.type !== (this.backup.spec.type ?? 'incremental') ? ` (${this.backup.spec.type ?? 'incremental'} was asked; the repository had no full backup)` : ''}`;
     await this.patch('completed', PGB.Completed, { ...fields, completedAt: this.ctx.now().toISOString() }, detail);
     await this.ctx.events.record(this.backup, 'Normal', PGB.Completed, detail);
     this.observe('completed', undefined, fields.repoDeltaBytes);
     await releasePgBackupLock(this.ctx.client, await this.cluster(), this.backup);
     return {};
+  }
+
+  /**
+   * The repo host writes the set's metadata.json (decision 0296). A failure leaves the backup completed (pgBackRest
+   * holds it) with condition MetadataWritten False and a Warning Event: never a silent skip.
+   */
+  private async writeMetadata(agent: RepoAgentClient, label: string): Promise<PGBackupStatus> {
+    const repo = repoIndex({ name: this.backup.spec.repoName });
+    const answer = await agent
+      .writeMetadata({ repo, label })
+      .catch((error: Error) => ({ ok: false, error: error.message }) as MetadataAnswer);
+    const reason = answer.ok ? PGB.MetadataWritten : PGB.MetadataNotWritten;
+    const message = pgBackupMessage(reason, answer.ok ? answer.url : answer.error);
+    if (!answer.ok) await this.ctx.events.record(this.backup, 'Warning', reason, message);
+    return {
+      ...(answer.ok ? { metadataPath: answer.path, manifestSha256: answer.manifestSha256 } : {}),
+      conditions: setCondition(
+        this.backup.status?.conditions,
+        { type: 'MetadataWritten', status: answer.ok ? 'True' : 'False', reason, message },
+        this.ctx.now(),
+      ),
+    };
   }
 
   private async fail(cluster: PGClusterObject | undefined, reason: PGBackupReason, detail?: string): Promise<ReconcileResult> {
@@ -201,7 +224,11 @@ class PGBackupPass {
       reason,
       message,
       observedGeneration: this.backup.metadata.generation,
-      conditions: setCondition(this.backup.status?.conditions, { type: 'Ready', status: ready, reason, message }, this.ctx.now()),
+      conditions: setCondition(
+        fields.conditions ?? this.backup.status?.conditions,
+        { type: 'Ready', status: ready, reason, message },
+        this.ctx.now(),
+      ),
     };
     const updated = await this.ctx.client.patchStatus<PGBackupObject>(KINDS.PGBackup, this.key, status);
     this.backup.status = updated.status;
