@@ -836,14 +836,14 @@ export interface PgClusterSpecDataSourcePgbackrestRepo {
   readonly s3?: PgClusterSpecDataSourcePgbackrestRepoS3;
 
   /**
-   * A Google Cloud Storage bucket.
+   * A Google Cloud Storage bucket. pgBackRest talks to GCS over TLS only.
    *
    * @schema PgClusterSpecDataSourcePgbackrestRepo#gcs
    */
   readonly gcs?: PgClusterSpecDataSourcePgbackrestRepoGcs;
 
   /**
-   * An Azure Blob Storage container.
+   * An Azure Blob Storage container. pgBackRest talks to Azure over TLS only.
    *
    * @schema PgClusterSpecDataSourcePgbackrestRepo#azure
    */
@@ -992,14 +992,14 @@ export interface PgClusterSpecBackupsPgbackrestRepos {
   readonly s3?: PgClusterSpecBackupsPgbackrestReposS3;
 
   /**
-   * A Google Cloud Storage bucket.
+   * A Google Cloud Storage bucket. pgBackRest talks to GCS over TLS only.
    *
    * @schema PgClusterSpecBackupsPgbackrestRepos#gcs
    */
   readonly gcs?: PgClusterSpecBackupsPgbackrestReposGcs;
 
   /**
-   * An Azure Blob Storage container.
+   * An Azure Blob Storage container. pgBackRest talks to Azure over TLS only.
    *
    * @schema PgClusterSpecBackupsPgbackrestRepos#azure
    */
@@ -1135,7 +1135,7 @@ export function toJson_PgClusterSpecDataSourcePgbackrestRepoS3(obj: PgClusterSpe
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * A Google Cloud Storage bucket.
+ * A Google Cloud Storage bucket. pgBackRest talks to GCS over TLS only.
  *
  * @schema PgClusterSpecDataSourcePgbackrestRepoGcs
  */
@@ -1146,16 +1146,32 @@ export interface PgClusterSpecDataSourcePgbackrestRepoGcs {
   readonly bucket: string;
 
   /**
-   * Another endpoint host (an emulator), host[:port].
+   * Another endpoint (an emulator or a private endpoint), host[:port]; default storage.googleapis.com. TLS is always used.
    *
    * @schema PgClusterSpecDataSourcePgbackrestRepoGcs#endpoint
    */
   readonly endpoint?: string;
 
   /**
+   * A Secret key holding the PEM CA bundle that signed the endpoint's certificate.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoGcs#caSecret
+   */
+  readonly caSecret?: PgClusterSpecDataSourcePgbackrestRepoGcsCaSecret;
+
+  /**
+   * Files up to this size are uploaded in one request, larger ones by resumable upload (`repoN-storage-upload-chunk-size`, pgBackRest's default 4MiB). Raise it for an emulator that does not answer resumable uploads with an upload id (fake-gcs-server).
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoGcs#uploadChunkSize
+   */
+  readonly uploadChunkSize?: string;
+
+  /**
+   * Exactly one of a service account key (`repoN-gcs-key-type=service`) or an OAuth access token (`token`). Without credentials pgBackRest asks the instance metadata server (`auto`, workload identity).
+   *
    * @schema PgClusterSpecDataSourcePgbackrestRepoGcs#credentials
    */
-  readonly credentials: PgClusterSpecDataSourcePgbackrestRepoGcsCredentials;
+  readonly credentials?: PgClusterSpecDataSourcePgbackrestRepoGcsCredentials;
 }
 
 /**
@@ -1167,6 +1183,8 @@ export function toJson_PgClusterSpecDataSourcePgbackrestRepoGcs(obj: PgClusterSp
   const result = {
     'bucket': obj.bucket,
     'endpoint': obj.endpoint,
+    'caSecret': toJson_PgClusterSpecDataSourcePgbackrestRepoGcsCaSecret(obj.caSecret),
+    'uploadChunkSize': obj.uploadChunkSize,
     'credentials': toJson_PgClusterSpecDataSourcePgbackrestRepoGcsCredentials(obj.credentials),
   };
   // filter undefined values
@@ -1175,7 +1193,7 @@ export function toJson_PgClusterSpecDataSourcePgbackrestRepoGcs(obj: PgClusterSp
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * An Azure Blob Storage container.
+ * An Azure Blob Storage container. pgBackRest talks to Azure over TLS only.
  *
  * @schema PgClusterSpecDataSourcePgbackrestRepoAzure
  */
@@ -1186,11 +1204,25 @@ export interface PgClusterSpecDataSourcePgbackrestRepoAzure {
   readonly container: string;
 
   /**
-   * Another endpoint host (an emulator), host[:port].
+   * Another endpoint (an emulator or a private endpoint), host[:port]; default blob.core.windows.net. TLS is always used.
    *
    * @schema PgClusterSpecDataSourcePgbackrestRepoAzure#endpoint
    */
   readonly endpoint?: string;
+
+  /**
+   * `host` (account.endpoint) or `path` (endpoint/account), as Azurite needs.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoAzure#uriStyle
+   */
+  readonly uriStyle?: PgClusterSpecDataSourcePgbackrestRepoAzureUriStyle;
+
+  /**
+   * A Secret key holding the PEM CA bundle that signed the endpoint's certificate.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoAzure#caSecret
+   */
+  readonly caSecret?: PgClusterSpecDataSourcePgbackrestRepoAzureCaSecret;
 
   /**
    * @schema PgClusterSpecDataSourcePgbackrestRepoAzure#credentials
@@ -1207,6 +1239,8 @@ export function toJson_PgClusterSpecDataSourcePgbackrestRepoAzure(obj: PgCluster
   const result = {
     'container': obj.container,
     'endpoint': obj.endpoint,
+    'uriStyle': obj.uriStyle,
+    'caSecret': toJson_PgClusterSpecDataSourcePgbackrestRepoAzureCaSecret(obj.caSecret),
     'credentials': toJson_PgClusterSpecDataSourcePgbackrestRepoAzureCredentials(obj.credentials),
   };
   // filter undefined values
@@ -1461,7 +1495,7 @@ export function toJson_PgClusterSpecBackupsPgbackrestReposS3(obj: PgClusterSpecB
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * A Google Cloud Storage bucket.
+ * A Google Cloud Storage bucket. pgBackRest talks to GCS over TLS only.
  *
  * @schema PgClusterSpecBackupsPgbackrestReposGcs
  */
@@ -1472,16 +1506,32 @@ export interface PgClusterSpecBackupsPgbackrestReposGcs {
   readonly bucket: string;
 
   /**
-   * Another endpoint host (an emulator), host[:port].
+   * Another endpoint (an emulator or a private endpoint), host[:port]; default storage.googleapis.com. TLS is always used.
    *
    * @schema PgClusterSpecBackupsPgbackrestReposGcs#endpoint
    */
   readonly endpoint?: string;
 
   /**
+   * A Secret key holding the PEM CA bundle that signed the endpoint's certificate.
+   *
+   * @schema PgClusterSpecBackupsPgbackrestReposGcs#caSecret
+   */
+  readonly caSecret?: PgClusterSpecBackupsPgbackrestReposGcsCaSecret;
+
+  /**
+   * Files up to this size are uploaded in one request, larger ones by resumable upload (`repoN-storage-upload-chunk-size`, pgBackRest's default 4MiB). Raise it for an emulator that does not answer resumable uploads with an upload id (fake-gcs-server).
+   *
+   * @schema PgClusterSpecBackupsPgbackrestReposGcs#uploadChunkSize
+   */
+  readonly uploadChunkSize?: string;
+
+  /**
+   * Exactly one of a service account key (`repoN-gcs-key-type=service`) or an OAuth access token (`token`). Without credentials pgBackRest asks the instance metadata server (`auto`, workload identity).
+   *
    * @schema PgClusterSpecBackupsPgbackrestReposGcs#credentials
    */
-  readonly credentials: PgClusterSpecBackupsPgbackrestReposGcsCredentials;
+  readonly credentials?: PgClusterSpecBackupsPgbackrestReposGcsCredentials;
 }
 
 /**
@@ -1493,6 +1543,8 @@ export function toJson_PgClusterSpecBackupsPgbackrestReposGcs(obj: PgClusterSpec
   const result = {
     'bucket': obj.bucket,
     'endpoint': obj.endpoint,
+    'caSecret': toJson_PgClusterSpecBackupsPgbackrestReposGcsCaSecret(obj.caSecret),
+    'uploadChunkSize': obj.uploadChunkSize,
     'credentials': toJson_PgClusterSpecBackupsPgbackrestReposGcsCredentials(obj.credentials),
   };
   // filter undefined values
@@ -1501,7 +1553,7 @@ export function toJson_PgClusterSpecBackupsPgbackrestReposGcs(obj: PgClusterSpec
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * An Azure Blob Storage container.
+ * An Azure Blob Storage container. pgBackRest talks to Azure over TLS only.
  *
  * @schema PgClusterSpecBackupsPgbackrestReposAzure
  */
@@ -1512,11 +1564,25 @@ export interface PgClusterSpecBackupsPgbackrestReposAzure {
   readonly container: string;
 
   /**
-   * Another endpoint host (an emulator), host[:port].
+   * Another endpoint (an emulator or a private endpoint), host[:port]; default blob.core.windows.net. TLS is always used.
    *
    * @schema PgClusterSpecBackupsPgbackrestReposAzure#endpoint
    */
   readonly endpoint?: string;
+
+  /**
+   * `host` (account.endpoint) or `path` (endpoint/account), as Azurite needs.
+   *
+   * @schema PgClusterSpecBackupsPgbackrestReposAzure#uriStyle
+   */
+  readonly uriStyle?: PgClusterSpecBackupsPgbackrestReposAzureUriStyle;
+
+  /**
+   * A Secret key holding the PEM CA bundle that signed the endpoint's certificate.
+   *
+   * @schema PgClusterSpecBackupsPgbackrestReposAzure#caSecret
+   */
+  readonly caSecret?: PgClusterSpecBackupsPgbackrestReposAzureCaSecret;
 
   /**
    * @schema PgClusterSpecBackupsPgbackrestReposAzure#credentials
@@ -1533,6 +1599,8 @@ export function toJson_PgClusterSpecBackupsPgbackrestReposAzure(obj: PgClusterSp
   const result = {
     'container': obj.container,
     'endpoint': obj.endpoint,
+    'uriStyle': obj.uriStyle,
+    'caSecret': toJson_PgClusterSpecBackupsPgbackrestReposAzureCaSecret(obj.caSecret),
     'credentials': toJson_PgClusterSpecBackupsPgbackrestReposAzureCredentials(obj.credentials),
   };
   // filter undefined values
@@ -1791,15 +1859,60 @@ export function toJson_PgClusterSpecDataSourcePgbackrestRepoS3Credentials(obj: P
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
+ * A Secret key holding the PEM CA bundle that signed the endpoint's certificate.
+ *
+ * @schema PgClusterSpecDataSourcePgbackrestRepoGcsCaSecret
+ */
+export interface PgClusterSpecDataSourcePgbackrestRepoGcsCaSecret {
+  /**
+   * Name of the Secret.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoGcsCaSecret#name
+   */
+  readonly name: string;
+
+  /**
+   * Key inside the Secret's data.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoGcsCaSecret#key
+   */
+  readonly key: string;
+}
+
+/**
+ * Converts an object of type 'PgClusterSpecDataSourcePgbackrestRepoGcsCaSecret' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgClusterSpecDataSourcePgbackrestRepoGcsCaSecret(obj: PgClusterSpecDataSourcePgbackrestRepoGcsCaSecret | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'key': obj.key,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Exactly one of a service account key (`repoN-gcs-key-type=service`) or an OAuth access token (`token`). Without credentials pgBackRest asks the instance metadata server (`auto`, workload identity).
+ *
  * @schema PgClusterSpecDataSourcePgbackrestRepoGcsCredentials
  */
 export interface PgClusterSpecDataSourcePgbackrestRepoGcsCredentials {
   /**
-   * A key of a Secret in the same namespace as the object that references it.
+   * A Secret key holding the service account's JSON key file.
    *
    * @schema PgClusterSpecDataSourcePgbackrestRepoGcsCredentials#serviceAccountKey
    */
-  readonly serviceAccountKey: PgClusterSpecDataSourcePgbackrestRepoGcsCredentialsServiceAccountKey;
+  readonly serviceAccountKey?: PgClusterSpecDataSourcePgbackrestRepoGcsCredentialsServiceAccountKey;
+
+  /**
+   * A Secret key holding an OAuth access token.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoGcsCredentials#token
+   */
+  readonly token?: PgClusterSpecDataSourcePgbackrestRepoGcsCredentialsToken;
 }
 
 /**
@@ -1810,6 +1923,55 @@ export function toJson_PgClusterSpecDataSourcePgbackrestRepoGcsCredentials(obj: 
   if (obj === undefined) { return undefined; }
   const result = {
     'serviceAccountKey': toJson_PgClusterSpecDataSourcePgbackrestRepoGcsCredentialsServiceAccountKey(obj.serviceAccountKey),
+    'token': toJson_PgClusterSpecDataSourcePgbackrestRepoGcsCredentialsToken(obj.token),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * `host` (account.endpoint) or `path` (endpoint/account), as Azurite needs.
+ *
+ * @schema PgClusterSpecDataSourcePgbackrestRepoAzureUriStyle
+ */
+export enum PgClusterSpecDataSourcePgbackrestRepoAzureUriStyle {
+  /** host */
+  HOST = "host",
+  /** path */
+  PATH = "path",
+}
+
+/**
+ * A Secret key holding the PEM CA bundle that signed the endpoint's certificate.
+ *
+ * @schema PgClusterSpecDataSourcePgbackrestRepoAzureCaSecret
+ */
+export interface PgClusterSpecDataSourcePgbackrestRepoAzureCaSecret {
+  /**
+   * Name of the Secret.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoAzureCaSecret#name
+   */
+  readonly name: string;
+
+  /**
+   * Key inside the Secret's data.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoAzureCaSecret#key
+   */
+  readonly key: string;
+}
+
+/**
+ * Converts an object of type 'PgClusterSpecDataSourcePgbackrestRepoAzureCaSecret' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgClusterSpecDataSourcePgbackrestRepoAzureCaSecret(obj: PgClusterSpecDataSourcePgbackrestRepoAzureCaSecret | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'key': obj.key,
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -1828,7 +1990,7 @@ export interface PgClusterSpecDataSourcePgbackrestRepoAzureCredentials {
   readonly account: PgClusterSpecDataSourcePgbackrestRepoAzureCredentialsAccount;
 
   /**
-   * A key of a Secret in the same namespace as the object that references it.
+   * The storage account's shared key.
    *
    * @schema PgClusterSpecDataSourcePgbackrestRepoAzureCredentials#key
    */
@@ -2029,15 +2191,60 @@ export function toJson_PgClusterSpecBackupsPgbackrestReposS3Credentials(obj: PgC
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
+ * A Secret key holding the PEM CA bundle that signed the endpoint's certificate.
+ *
+ * @schema PgClusterSpecBackupsPgbackrestReposGcsCaSecret
+ */
+export interface PgClusterSpecBackupsPgbackrestReposGcsCaSecret {
+  /**
+   * Name of the Secret.
+   *
+   * @schema PgClusterSpecBackupsPgbackrestReposGcsCaSecret#name
+   */
+  readonly name: string;
+
+  /**
+   * Key inside the Secret's data.
+   *
+   * @schema PgClusterSpecBackupsPgbackrestReposGcsCaSecret#key
+   */
+  readonly key: string;
+}
+
+/**
+ * Converts an object of type 'PgClusterSpecBackupsPgbackrestReposGcsCaSecret' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgClusterSpecBackupsPgbackrestReposGcsCaSecret(obj: PgClusterSpecBackupsPgbackrestReposGcsCaSecret | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'key': obj.key,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Exactly one of a service account key (`repoN-gcs-key-type=service`) or an OAuth access token (`token`). Without credentials pgBackRest asks the instance metadata server (`auto`, workload identity).
+ *
  * @schema PgClusterSpecBackupsPgbackrestReposGcsCredentials
  */
 export interface PgClusterSpecBackupsPgbackrestReposGcsCredentials {
   /**
-   * A key of a Secret in the same namespace as the object that references it.
+   * A Secret key holding the service account's JSON key file.
    *
    * @schema PgClusterSpecBackupsPgbackrestReposGcsCredentials#serviceAccountKey
    */
-  readonly serviceAccountKey: PgClusterSpecBackupsPgbackrestReposGcsCredentialsServiceAccountKey;
+  readonly serviceAccountKey?: PgClusterSpecBackupsPgbackrestReposGcsCredentialsServiceAccountKey;
+
+  /**
+   * A Secret key holding an OAuth access token.
+   *
+   * @schema PgClusterSpecBackupsPgbackrestReposGcsCredentials#token
+   */
+  readonly token?: PgClusterSpecBackupsPgbackrestReposGcsCredentialsToken;
 }
 
 /**
@@ -2048,6 +2255,55 @@ export function toJson_PgClusterSpecBackupsPgbackrestReposGcsCredentials(obj: Pg
   if (obj === undefined) { return undefined; }
   const result = {
     'serviceAccountKey': toJson_PgClusterSpecBackupsPgbackrestReposGcsCredentialsServiceAccountKey(obj.serviceAccountKey),
+    'token': toJson_PgClusterSpecBackupsPgbackrestReposGcsCredentialsToken(obj.token),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * `host` (account.endpoint) or `path` (endpoint/account), as Azurite needs.
+ *
+ * @schema PgClusterSpecBackupsPgbackrestReposAzureUriStyle
+ */
+export enum PgClusterSpecBackupsPgbackrestReposAzureUriStyle {
+  /** host */
+  HOST = "host",
+  /** path */
+  PATH = "path",
+}
+
+/**
+ * A Secret key holding the PEM CA bundle that signed the endpoint's certificate.
+ *
+ * @schema PgClusterSpecBackupsPgbackrestReposAzureCaSecret
+ */
+export interface PgClusterSpecBackupsPgbackrestReposAzureCaSecret {
+  /**
+   * Name of the Secret.
+   *
+   * @schema PgClusterSpecBackupsPgbackrestReposAzureCaSecret#name
+   */
+  readonly name: string;
+
+  /**
+   * Key inside the Secret's data.
+   *
+   * @schema PgClusterSpecBackupsPgbackrestReposAzureCaSecret#key
+   */
+  readonly key: string;
+}
+
+/**
+ * Converts an object of type 'PgClusterSpecBackupsPgbackrestReposAzureCaSecret' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgClusterSpecBackupsPgbackrestReposAzureCaSecret(obj: PgClusterSpecBackupsPgbackrestReposAzureCaSecret | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'key': obj.key,
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -2066,7 +2322,7 @@ export interface PgClusterSpecBackupsPgbackrestReposAzureCredentials {
   readonly account: PgClusterSpecBackupsPgbackrestReposAzureCredentialsAccount;
 
   /**
-   * A key of a Secret in the same namespace as the object that references it.
+   * The storage account's shared key.
    *
    * @schema PgClusterSpecBackupsPgbackrestReposAzureCredentials#key
    */
@@ -2257,7 +2513,7 @@ export function toJson_PgClusterSpecDataSourcePgbackrestRepoS3CredentialsSecretA
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * A key of a Secret in the same namespace as the object that references it.
+ * A Secret key holding the service account's JSON key file.
  *
  * @schema PgClusterSpecDataSourcePgbackrestRepoGcsCredentialsServiceAccountKey
  */
@@ -2282,6 +2538,42 @@ export interface PgClusterSpecDataSourcePgbackrestRepoGcsCredentialsServiceAccou
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 export function toJson_PgClusterSpecDataSourcePgbackrestRepoGcsCredentialsServiceAccountKey(obj: PgClusterSpecDataSourcePgbackrestRepoGcsCredentialsServiceAccountKey | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'key': obj.key,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * A Secret key holding an OAuth access token.
+ *
+ * @schema PgClusterSpecDataSourcePgbackrestRepoGcsCredentialsToken
+ */
+export interface PgClusterSpecDataSourcePgbackrestRepoGcsCredentialsToken {
+  /**
+   * Name of the Secret.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoGcsCredentialsToken#name
+   */
+  readonly name: string;
+
+  /**
+   * Key inside the Secret's data.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepoGcsCredentialsToken#key
+   */
+  readonly key: string;
+}
+
+/**
+ * Converts an object of type 'PgClusterSpecDataSourcePgbackrestRepoGcsCredentialsToken' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgClusterSpecDataSourcePgbackrestRepoGcsCredentialsToken(obj: PgClusterSpecDataSourcePgbackrestRepoGcsCredentialsToken | undefined): Record<string, any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'name': obj.name,
@@ -2329,7 +2621,7 @@ export function toJson_PgClusterSpecDataSourcePgbackrestRepoAzureCredentialsAcco
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * A key of a Secret in the same namespace as the object that references it.
+ * The storage account's shared key.
  *
  * @schema PgClusterSpecDataSourcePgbackrestRepoAzureCredentialsKey
  */
@@ -2437,7 +2729,7 @@ export function toJson_PgClusterSpecBackupsPgbackrestReposS3CredentialsSecretAcc
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * A key of a Secret in the same namespace as the object that references it.
+ * A Secret key holding the service account's JSON key file.
  *
  * @schema PgClusterSpecBackupsPgbackrestReposGcsCredentialsServiceAccountKey
  */
@@ -2462,6 +2754,42 @@ export interface PgClusterSpecBackupsPgbackrestReposGcsCredentialsServiceAccount
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 export function toJson_PgClusterSpecBackupsPgbackrestReposGcsCredentialsServiceAccountKey(obj: PgClusterSpecBackupsPgbackrestReposGcsCredentialsServiceAccountKey | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'key': obj.key,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * A Secret key holding an OAuth access token.
+ *
+ * @schema PgClusterSpecBackupsPgbackrestReposGcsCredentialsToken
+ */
+export interface PgClusterSpecBackupsPgbackrestReposGcsCredentialsToken {
+  /**
+   * Name of the Secret.
+   *
+   * @schema PgClusterSpecBackupsPgbackrestReposGcsCredentialsToken#name
+   */
+  readonly name: string;
+
+  /**
+   * Key inside the Secret's data.
+   *
+   * @schema PgClusterSpecBackupsPgbackrestReposGcsCredentialsToken#key
+   */
+  readonly key: string;
+}
+
+/**
+ * Converts an object of type 'PgClusterSpecBackupsPgbackrestReposGcsCredentialsToken' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgClusterSpecBackupsPgbackrestReposGcsCredentialsToken(obj: PgClusterSpecBackupsPgbackrestReposGcsCredentialsToken | undefined): Record<string, any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'name': obj.name,
@@ -2509,7 +2837,7 @@ export function toJson_PgClusterSpecBackupsPgbackrestReposAzureCredentialsAccoun
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * A key of a Secret in the same namespace as the object that references it.
+ * The storage account's shared key.
  *
  * @schema PgClusterSpecBackupsPgbackrestReposAzureCredentialsKey
  */

@@ -25,7 +25,8 @@ const CAUSES: ReadonlyArray<readonly [PgFailure, RegExp, string]> = [
   ],
   [
     'NoClientCertificate',
-    /certificate required|no client certificate|peer did not return a certificate/i,
+    // pgBackRest's own client cannot connect without one: it refuses to start (measured, 2.45: exit 37).
+    /certificate required|no client certificate|peer did not return a certificate|requires option: \S*-cert-file/i,
     'a client connected to pgBackRest without a certificate; check the pgBackRest TLS Secrets',
   ],
   [
@@ -41,15 +42,24 @@ const CAUSES: ReadonlyArray<readonly [PgFailure, RegExp, string]> = [
   ],
   [
     'BucketMissing',
-    /NoSuchBucket|NoSuchContainer|ContainerNotFound|bucket .* does not exist|HTTP 404 .*bucket/i,
+    // Azure says so in words; GCS answers a listing of a missing bucket with a bare 404, the only 404 pgBackRest
+    // raises (a missing file is its own "missing file" error).
+    /NoSuchBucket|NoSuchContainer|ContainerNotFound|container does not exist|bucket .* does not exist|HTTP 404 .*bucket|failed with 404\b/i,
     'the bucket or container does not exist; create it or fix the repository settings',
   ],
   [
     'StorageAuthFailed',
-    /InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied|AuthenticationFailed|HTTP 403|HTTP 401|invalid_grant/i,
+    // S3's codes, Azure's 403 (AuthorizationFailure, a bad shared key), GCS's token exchange refused (service key).
+    /InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied|AuthenticationFailed|AuthorizationFailure|failed to authenticate|HTTP 403|HTTP 401|failed with 40[13]\b|unable to get authentication token|invalid_grant/i,
     'the object store refused the credentials; fix the repository credentials Secret',
   ],
-  ['RepoVolumeFull', /No space left on device|ENOSPC|quota exceeded/i, 'the repository volume is full; expand it or lower retention'],
+  [
+    'RepoVolumeFull',
+    // 2.45 reports a failed write into a volume repository (/pgbackrest/repoN) without the errno: FileWriteError,
+    // "unable to write '<file>'" (measured on a full tmpfs). Opening a file there fails differently (permissions).
+    /No space left on device|ENOSPC|quota exceeded|unable to write '\/pgbackrest\/repo[1-4]\//i,
+    'the repository volume is full; expand it or lower retention',
+  ],
   [
     'RepoHostUnreachable',
     /HostConnectError|Connection refused|unable to connect|timeout.*connect|could not resolve|unable to get address/i,

@@ -10,6 +10,7 @@
  *   POST /check    pgbackrest check (WAL reaches every repository)
  *   POST /backup   {repo, type, annotation, options}: the output as it comes, then one line `RESULT <json>`
  *   POST /wal-time {repo, archiveId, segment}: when that WAL segment reached the repository (wal-time.ts)
+ *   POST /metadata {repo, label}: write the set's metadata.json beside pgBackRest's directories (metadata-writer.ts)
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
@@ -28,6 +29,8 @@ import {
   type PgFailure,
 } from '../contracts/pg-pods.js';
 import { AGENT_WAL_TIME_PATH, type WalTimeRequest } from '../contracts/pg-restore.js';
+import { AGENT_METADATA_PATH, type MetadataRequest } from '../contracts/pg-backup-metadata.js';
+import { writePgBackupMetadata } from './metadata-writer.js';
 import { pgbackrestOutcome } from './pgbackrest-outcome.js';
 import { walTime } from './wal-time.js';
 import { runAsPostgres } from './pgbackrest-process.js';
@@ -148,6 +151,8 @@ export class RepoAgent {
     if (req.method === 'POST' && path === AGENT_PATHS.check) return send(res, 200, await this.command('check'));
     if (req.method === 'POST' && path === AGENT_PATHS.backup) return this.backup(await readJson<BackupRequest>(req), res);
     if (req.method === 'POST' && path === AGENT_WAL_TIME_PATH) return send(res, 200, await walTime(await readJson<WalTimeRequest>(req)));
+    if (req.method === 'POST' && path === AGENT_METADATA_PATH)
+      return send(res, 200, await writePgBackupMetadata(await readJson<MetadataRequest>(req), process.env));
     return send(res, 404, { error: `no route ${req.method} ${path}` });
   }
 }

@@ -160,6 +160,18 @@ export interface PGBackupStatus {
    */
   backupError?: boolean;
   /**
+   * Where the repo host wrote this set's metadata.json, relative to the repository's path (silo/backups/<stanza>/<label>/metadata.json); unset while it is not written (condition MetadataWritten).
+   *
+   * @default - not set
+   */
+  metadataPath?: string;
+  /**
+   * SHA256 of the set's backup.manifest as stored, as metadata.json records it.
+   *
+   * @default - not set
+   */
+  manifestSha256?: string;
+  /**
    * @default - not set
    */
   startedAt?: string;
@@ -925,36 +937,56 @@ export interface PGBackRestS3Credentials {
   secretAccessKey: SecretKeySelector;
 }
 /**
- * A Google Cloud Storage bucket.
+ * A Google Cloud Storage bucket. pgBackRest talks to GCS over TLS only.
  *
  * @default - not set
  */
 export interface PGBackRestGCS {
   bucket: string;
   /**
-   * Another endpoint host (an emulator), host[:port].
+   * Another endpoint (an emulator or a private endpoint), host[:port]; default storage.googleapis.com. TLS is always used.
    *
    * @default - not set
    */
   endpoint?: string;
-  credentials: PGBackRestGCSCredentials;
-}
-export interface PGBackRestGCSCredentials {
-  serviceAccountKey: SecretKeySelector;
+  caSecret?: SecretKeySelector;
+  /**
+   * Files up to this size are uploaded in one request, larger ones by resumable upload (`repoN-storage-upload-chunk-size`, pgBackRest's default 4MiB). Raise it for an emulator that does not answer resumable uploads with an upload id (fake-gcs-server).
+   *
+   * @default - not set
+   */
+  uploadChunkSize?: string;
+  credentials?: PGBackRestGCSCredentials;
 }
 /**
- * An Azure Blob Storage container.
+ * Exactly one of a service account key (`repoN-gcs-key-type=service`) or an OAuth access token (`token`). Without credentials pgBackRest asks the instance metadata server (`auto`, workload identity).
+ *
+ * @default - not set
+ */
+export interface PGBackRestGCSCredentials {
+  serviceAccountKey?: SecretKeySelector;
+  token?: SecretKeySelector;
+}
+/**
+ * An Azure Blob Storage container. pgBackRest talks to Azure over TLS only.
  *
  * @default - not set
  */
 export interface PGBackRestAzure {
   container: string;
   /**
-   * Another endpoint host (an emulator), host[:port].
+   * Another endpoint (an emulator or a private endpoint), host[:port]; default blob.core.windows.net. TLS is always used.
    *
    * @default - not set
    */
   endpoint?: string;
+  /**
+   * `host` (account.endpoint) or `path` (endpoint/account), as Azurite needs.
+   *
+   * @default "host"
+   */
+  uriStyle?: 'host' | 'path';
+  caSecret?: SecretKeySelector;
   credentials: PGBackRestAzureCredentials;
 }
 export interface PGBackRestAzureCredentials {

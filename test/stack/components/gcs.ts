@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import type { Component, StackContext } from '../component.js';
 import { goBinPath, goInstallCached } from '../lib/go.js';
 import { LOOPBACK, ports } from '../lib/ports.js';
+import { ensureTestCa, testCaPaths } from '../tls/ca.js';
 import { logTail, pidFileAlive, spawnDaemon, stopByPidFile } from '../lib/proc.js';
-import { httpStatus, waitForHttp } from '../lib/wait.js';
+import { httpStatus, portOpen, waitForHttp } from '../lib/wait.js';
 import { versions } from '../versions.js';
 
 export const GCS_BUCKET = 'silo-test';
@@ -14,7 +15,11 @@ const endpoint = `http://${LOOPBACK}:${ports.gcs}`;
 const pidFile = (ctx: StackContext) => join(ctx.root, 'gcs', 'fake-gcs-server.pid');
 const logFile = (ctx: StackContext) => join(ctx.logDir, 'gcs.log');
 
-/** fake-gcs-server speaks the GCS JSON API; it needs no credentials. */
+/**
+ * fake-gcs-server speaks the GCS JSON API; it needs no credentials. It serves plain HTTP for Node clients and,
+ * from the same data, HTTPS with the test CA on `localhost` for pgBackRest, which reaches GCS over TLS only.
+ */
+const tlsEndpoint = `localhost:${ports.gcsTls}`;
 export const gcs: Component = {
   name: 'gcs',
   async install(ctx) {
@@ -22,17 +27,26 @@ export const gcs: Component = {
   },
   async up(ctx) {
     if (await gcs.status(ctx)) return;
+    // A server from before the TLS listener existed answers HTTP only: replace it.
+    await stopByPidFile(pidFile(ctx));
+    const ca = await ensureTestCa(ctx);
     const data = join(ctx.root, 'gcs', 'data');
     mkdirSync(data, { recursive: true });
     spawnDaemon({
       cmd: goBinPath(ctx, 'fake-gcs-server', versions.fakeGcsServer),
       args: [
         '-scheme',
-        'http',
+        'both',
         '-host',
         LOOPBACK,
         '-port',
+        String(ports.gcsTls),
+        '-port-http',
         String(ports.gcs),
+        '-cert-location',
+        ca.serverCert,
+        '-private-key-location',
+        ca.serverKey,
         // Filesystem, not memory: large benchmark objects should not sit in RAM.
         '-backend',
         'filesystem',
@@ -66,10 +80,13 @@ export const gcs: Component = {
   },
   async status(ctx) {
     if (!pidFileAlive(pidFile(ctx))) return false;
-    return (await httpStatus(`${endpoint}/storage/v1/b`).catch(() => 0)) === 200;
+    return (await httpStatus(`${endpoint}/storage/v1/b`).catch(() => 0)) === 200 && (await portOpen(LOOPBACK, ports.gcsTls));
   },
-  env() {
+  env(ctx) {
     return {
+      // host:port for pgBackRest (repoN-gcs-endpoint), with the CA that signed its certificate.
+      GCS_TLS_ENDPOINT: tlsEndpoint,
+      GCS_CA_FILE: testCaPaths(ctx).caCert,
       // Deliberately no STORAGE_EMULATOR_HOST: with it set, @google-cloud/storage 7
       // downloads from /b/... without /storage/v1 and gets 404 from fake-gcs-server.
       // Node clients pass GCS_ENDPOINT as `apiEndpoint` instead.

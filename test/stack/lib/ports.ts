@@ -15,7 +15,11 @@ export const ports = {
   cephBindMin: 19020,
   cephBindMax: 19039,
   azuriteBlob: 19040,
+  /** A second Azurite with the test CA's certificate: pgBackRest speaks to Azure over TLS only. */
+  azuriteBlobTls: 19041,
   gcs: 19050,
+  /** fake-gcs-server's HTTPS listener (the same server and data as `gcs`): pgBackRest speaks to GCS over TLS only. */
+  gcsTls: 19051,
   mariadb: 19060,
   postgres: 19070,
 } as const;

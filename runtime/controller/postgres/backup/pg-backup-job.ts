@@ -6,7 +6,14 @@
 import type { V1Job, V1OwnerReference } from '@kubernetes/client-node';
 import { PG_TLS_MOUNT, PG_VAR, REPO_AGENT_PORT, pgNames, type BackupRequest } from '../../../contracts/pg-pods.js';
 import { boundedName, MANAGED_BY } from '../../kube/names.js';
-import { DEFAULT_PG_IMAGE, PG_LABELS, repoIndex, type PGBackupObject, type PGClusterObject } from '../shared/pg-objects.js';
+import {
+  DEFAULT_PG_IMAGE,
+  PG_BACKUP_POD_ANNOTATION,
+  PG_LABELS,
+  repoIndex,
+  type PGBackupObject,
+  type PGClusterObject,
+} from '../shared/pg-objects.js';
 
 export const pgBackupJobName = (backup: string): string => boundedName(backup, 'pgbackrest');
 
@@ -48,7 +55,10 @@ export function pgBackupJob(input: PgBackupJobInput): V1Job {
       backoffLimit: 0,
       activeDeadlineSeconds: pgbackrest.jobs?.deadlineSeconds ?? 21_600,
       template: {
-        metadata: { labels: { ...MANAGED_BY, [PG_LABELS.cluster]: cluster.metadata.name, [PG_LABELS.role]: 'backup' } },
+        metadata: {
+          labels: { ...MANAGED_BY, [PG_LABELS.cluster]: cluster.metadata.name, [PG_LABELS.role]: 'backup' },
+          annotations: { [PG_BACKUP_POD_ANNOTATION]: backup.metadata.name },
+        },
         spec: {
           restartPolicy: 'Never',
           automountServiceAccountToken: false,

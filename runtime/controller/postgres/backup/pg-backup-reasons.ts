@@ -19,6 +19,12 @@ export const PG_BACKUP_REASON_TABLE = {
     sentence: 'the backup Job ran past its deadline',
     fix: 'raise spec.backups.pgbackrest.jobs.deadlineSeconds on the PGCluster',
   },
+  MetadataWritten: { sentence: 'the repo host wrote metadata.json beside the backup set (status.metadataPath)' },
+  MetadataNotWritten: {
+    sentence:
+      'the repo host could not write metadata.json for this backup set; the backup itself is complete and restorable through pgBackRest',
+    fix: 'fix the cause named here (storage credentials, bucket, volume); until then a restore from the bucket alone does not see this set',
+  },
   NotInRepository: {
     sentence: 'the Job succeeded but pgbackrest info shows no backup with this backup annotation',
     fix: 'read the repo host log; run the backup again',

@@ -12,10 +12,18 @@ import { isConditionTrue, setCondition } from '../../kube/conditions.js';
 import { readJobOutcome } from '../../kube/job-outcome.js';
 import { KINDS } from '../../kube/kinds.js';
 import { ownerKeysOf } from '../../kube/owner-keys.js';
-import type { ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from '../../reconciler.js';
-import { PG_LABELS, pgImage, repoIndex, type PGBackupObject, type PGClusterObject } from '../shared/pg-objects.js';
+import type { KubeObject, ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from '../../reconciler.js';
+import {
+  PG_BACKUP_POD_ANNOTATION,
+  PG_LABELS,
+  pgImage,
+  repoIndex,
+  type PGBackupObject,
+  type PGClusterObject,
+} from '../shared/pg-objects.js';
 import { backupStatusFields, findBackup, stanzaOf } from '../shared/pgbackrest-info.js';
 import { RepoAgentClient } from '../shared/repo-agent-client.js';
+import type { MetadataAnswer } from '../../../contracts/pg-backup-metadata.js';
 import { PGB, isPgBackupReason, pgBackupMessage, type PGBackupReason } from './pg-backup-reasons.js';
 import { backupAnnotation, pgBackupJob, pgBackupJobName } from './pg-backup-job.js';
 import { acquirePgBackupLock, releasePgBackupLock } from './pg-backup-lock.js';
@@ -25,7 +33,11 @@ const POLL_MS = 3_000;
 export class PGBackupReconciler implements Reconciler {
   readonly name = 'pgbackup';
   readonly kind = KINDS.PGBackup;
-  readonly watches = [{ kind: KINDS.Job, labelSelector: PG_LABELS.backup, toKeys: ownerKeysOf(KINDS.PGBackup) }];
+  readonly watches = [
+    { kind: KINDS.Job, labelSelector: PG_LABELS.backup, toKeys: ownerKeysOf(KINDS.PGBackup) },
+    // The worker's Pod ends about a second before the Job controller marks its Job Complete (decision 0289).
+    { kind: KINDS.Pod, labelSelector: `${PG_LABELS.role}=backup`, toKeys: backupOfPod },
+  ];
 
   async reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<ReconcileResult | void> {
     const backup = await ctx.client.get<PGBackupObject>(KINDS.PGBackup, key);
@@ -34,6 +46,19 @@ export class PGBackupReconciler implements Reconciler {
     return pass.run();
   }
 }
+
+/** The PGBackup a backup Job's Pod works for, from the annotation its template carries. */
+export function backupOfPod(pod: KubeObject): ObjectKey[] {
+  const name = pod.metadata?.annotations?.[PG_BACKUP_POD_ANNOTATION];
+  return name ? [{ namespace: pod.metadata?.namespace, name }] : [];
+}
+
+/**
+ * The worker exited 0 and said it backed up: done, without waiting for the Job controller's Complete
+ * condition. Safe because completion is only ever confirmed by `pgbackrest info` holding the backup.
+ */
+export const workerBackedUp = (outcome: ReturnType<typeof readJobOutcome>): boolean =>
+  outcome.terminated?.exitCode === 0 && outcome.result?.outcome === 'backed-up';
 
 class PGBackupPass {
   constructor(
@@ -100,7 +125,7 @@ class PGBackupPass {
     const pods = await this.ctx.client.listPods(this.key.namespace, `job-name=${job.metadata!.name}`);
     const outcome = readJobOutcome(job, pods, 'backup');
     if (this.backup.status?.phase !== 'running') await this.patch('running', PGB.Running, { jobName: job.metadata!.name });
-    if (outcome.state === 'running') return { requeueAfterMs: POLL_MS };
+    if (outcome.state === 'running' && !workerBackedUp(outcome)) return { requeueAfterMs: POLL_MS };
     if (outcome.state === 'failed') {
       const reason = outcome.result?.reason;
       if (isPgBackupReason(reason)) return this.fail(cluster, reason, outcome.result?.error);
@@ -122,13 +147,35 @@ class PGBackupPass {
     const info = await agent.status();
     const found = findBackup(stanzaOf(info.info), repoIndex({ name: this.backup.spec.repoName }), backupAnnotation(this.backup));
     if (!found) return this.fail(cluster, PGB.NotInRepository);
-    const fields = backupStatusFields(found);
+    const fields = { ...backupStatusFields(found), ...(await this.writeMetadata(agent, found.label)) };
     const detail = `pgBackRest took ${fields.type} backup ${fields.label} in ${this.backup.spec.repoName}${fields.type !== (this.backup.spec.type ?? 'incremental') ? ` (${this.backup.spec.type ?? 'incremental'} was asked; the repository had no full backup)` : ''}`;
     await this.patch('completed', PGB.Completed, { ...fields, completedAt: this.ctx.now().toISOString() }, detail);
     await this.ctx.events.record(this.backup, 'Normal', PGB.Completed, detail);
     this.observe('completed', undefined, fields.repoDeltaBytes);
     await releasePgBackupLock(this.ctx.client, await this.cluster(), this.backup);
     return {};
+  }
+
+  /**
+   * The repo host writes the set's metadata.json (decision 0296). A failure leaves the backup completed (pgBackRest
+   * holds it) with condition MetadataWritten False and a Warning Event: never a silent skip.
+   */
+  private async writeMetadata(agent: RepoAgentClient, label: string): Promise<PGBackupStatus> {
+    const repo = repoIndex({ name: this.backup.spec.repoName });
+    const answer = await agent
+      .writeMetadata({ repo, label })
+      .catch((error: Error) => ({ ok: false, error: error.message }) as MetadataAnswer);
+    const reason = answer.ok ? PGB.MetadataWritten : PGB.MetadataNotWritten;
+    const message = pgBackupMessage(reason, answer.ok ? answer.url : answer.error);
+    if (!answer.ok) await this.ctx.events.record(this.backup, 'Warning', reason, message);
+    return {
+      ...(answer.ok ? { metadataPath: answer.path, manifestSha256: answer.manifestSha256 } : {}),
+      conditions: setCondition(
+        this.backup.status?.conditions,
+        { type: 'MetadataWritten', status: answer.ok ? 'True' : 'False', reason, message },
+        this.ctx.now(),
+      ),
+    };
   }
 
   private async fail(cluster: PGClusterObject | undefined, reason: PGBackupReason, detail?: string): Promise<ReconcileResult> {
@@ -177,7 +224,11 @@ class PGBackupPass {
       reason,
       message,
       observedGeneration: this.backup.metadata.generation,
-      conditions: setCondition(this.backup.status?.conditions, { type: 'Ready', status: ready, reason, message }, this.ctx.now()),
+      conditions: setCondition(
+        fields.conditions ?? this.backup.status?.conditions,
+        { type: 'Ready', status: ready, reason, message },
+        this.ctx.now(),
+      ),
     };
     const updated = await this.ctx.client.patchStatus<PGBackupObject>(KINDS.PGBackup, this.key, status);
     this.backup.status = updated.status;

@@ -39,7 +39,7 @@ import {
 } from '../../../contracts/pg-pods.js';
 import { MANAGED_BY } from '../../kube/names.js';
 import { DEFAULT_PG_IMAGE, PG_LABELS, podLabels } from '../shared/pg-objects.js';
-import { instanceCipherEnv, repoHostCredentialEnv } from './pgbackrest-config.js';
+import { instanceCipherEnv, repoHostCredentialEnv, storeCaSecret } from './pgbackrest-config.js';
 
 export const CONFIG_HASH_ANNOTATION = 'postgres.silo.io/config-hash';
 
@@ -145,15 +145,13 @@ function repoFiles(input: PodInput): { volumes: V1Volume[]; mounts: V1VolumeMoun
       volumes.push({ name: `${repo.name}-volume`, persistentVolumeClaim: { claimName: pgNames(input.cluster).repoVolume(repo.name) } });
       mounts.push(mount(`${repo.name}-volume`, repoVolumeMount(repo.name), false));
     }
-    if (repo.s3?.caSecret) {
-      volumes.push({
-        name: `${repo.name}-ca`,
-        secret: { secretName: repo.s3.caSecret.name, items: [{ key: repo.s3.caSecret.key, path: 'ca.crt' }] },
-      });
+    const ca = storeCaSecret(repo);
+    if (ca) {
+      volumes.push({ name: `${repo.name}-ca`, secret: { secretName: ca.name, items: [{ key: ca.key, path: 'ca.crt' }] } });
       mounts.push(mount(`${repo.name}-ca`, repoCaMount(repo.name)));
     }
-    if (repo.gcs) {
-      const ref = repo.gcs.credentials.serviceAccountKey;
+    const ref = repo.gcs?.credentials?.serviceAccountKey;
+    if (ref) {
       volumes.push({ name: `${repo.name}-gcs`, secret: { secretName: ref.name, items: [{ key: ref.key, path: 'key.json' }] } });
       mounts.push(mount(`${repo.name}-gcs`, repoGcsKeyMount(repo.name)));
     }

@@ -113,6 +113,46 @@ export function repoPath(repo: PGBackRestRepo, namespace: string, cluster: strin
   return repo.volume ? `${repoVolumeMount(repo.name)}${path}` : path;
 }
 
+/** The Secret key of the CA bundle that signed an object store's certificate, if the repository names one. */
+export function storeCaSecret(repo: PGBackRestRepo): { name: string; key: string } | undefined {
+  return repo.s3?.caSecret ?? repo.gcs?.caSecret ?? repo.azure?.caSecret;
+}
+
+const caFile = (repo: PGBackRestRepo): string | undefined => (storeCaSecret(repo) ? `${repoCaMount(repo.name)}/ca.crt` : undefined);
+
+/**
+ * GCS: the key type follows the credentials given (a key file on the repo host, a token from its environment, or
+ * the metadata server). The key type is sent by the instances' client, so both sides name it; the key itself is a
+ * secure option pgBackRest never sends.
+ */
+function gcsOptions(
+  gcs: NonNullable<PGBackRestRepo['gcs']>,
+  repo: string,
+  p: (name: string) => string,
+): Record<string, string | undefined> {
+  const keyType = gcs.credentials?.serviceAccountKey ? 'service' : gcs.credentials?.token ? 'token' : 'auto';
+  return {
+    [p('type')]: 'gcs',
+    [p('gcs-bucket')]: gcs.bucket,
+    [p('gcs-endpoint')]: gcs.endpoint?.replace(/^https:\/\//, ''),
+    [p('gcs-key-type')]: keyType,
+    [p('gcs-key')]: keyType === 'service' ? `${repoGcsKeyMount(repo)}/key.json` : undefined,
+    [p('storage-upload-chunk-size')]: gcs.uploadChunkSize,
+  };
+}
+
+/** Azure: pgBackRest takes the endpoint's host and port apart; an emulator (Azurite) needs path-style URIs. */
+function azureOptions(azure: NonNullable<PGBackRestRepo['azure']>, p: (name: string) => string): Record<string, string | undefined> {
+  const endpoint = azure.endpoint ? splitEndpoint(azure.endpoint) : undefined;
+  return {
+    [p('type')]: 'azure',
+    [p('azure-container')]: azure.container,
+    [p('azure-endpoint')]: endpoint?.host,
+    [p('storage-port')]: endpoint?.port,
+    [p('azure-uri-style')]: azure.uriStyle ?? 'host',
+  };
+}
+
 export function repoOptions(repo: PGBackRestRepo, namespace: string, cluster: string): Record<string, string | undefined> {
   const n = repoIndex(repo);
   const p = (name: string) => `repo${n}-${name}`;
@@ -127,24 +167,13 @@ export function repoOptions(repo: PGBackRestRepo, namespace: string, cluster: st
       [p('storage-port')]: port,
       [p('s3-region')]: repo.s3.region,
       [p('s3-uri-style')]: repo.s3.uriStyle ?? 'host',
-      [p('storage-ca-file')]: repo.s3.caSecret ? `${repoCaMount(repo.name)}/ca.crt` : undefined,
+      [p('storage-ca-file')]: caFile(repo),
       [p('path')]: path,
     });
   } else if (repo.gcs) {
-    Object.assign(out, {
-      [p('type')]: 'gcs',
-      [p('gcs-bucket')]: repo.gcs.bucket,
-      [p('gcs-endpoint')]: repo.gcs.endpoint,
-      [p('gcs-key')]: `${repoGcsKeyMount(repo.name)}/key.json`,
-      [p('path')]: path,
-    });
+    Object.assign(out, gcsOptions(repo.gcs, repo.name, p), { [p('storage-ca-file')]: caFile(repo), [p('path')]: path });
   } else if (repo.azure) {
-    Object.assign(out, {
-      [p('type')]: 'azure',
-      [p('azure-container')]: repo.azure.container,
-      [p('azure-endpoint')]: repo.azure.endpoint,
-      [p('path')]: path,
-    });
+    Object.assign(out, azureOptions(repo.azure, p), { [p('storage-ca-file')]: caFile(repo), [p('path')]: path });
   } else {
     Object.assign(out, { [p('type')]: 'posix', [p('path')]: path });
   }
@@ -161,6 +190,7 @@ export function securePlaceholders(repo: PGBackRestRepo): Record<string, string>
   const unused = 'held-by-the-repo-host';
   if (repo.s3) return { [`repo${n}-s3-key`]: unused, [`repo${n}-s3-key-secret`]: unused };
   if (repo.azure) return { [`repo${n}-azure-account`]: unused, [`repo${n}-azure-key`]: unused };
+  if (repo.gcs?.credentials?.token) return { [`repo${n}-gcs-key`]: unused };
   return {};
 }
 
@@ -227,6 +257,11 @@ export function repoHostCredentialEnv(repos: readonly PGBackRestRepo[]): V1EnvVa
       ...(repo.azure
         ? [fromSecret(v('AZURE_ACCOUNT'), repo.azure.credentials.account), fromSecret(v('AZURE_KEY'), repo.azure.credentials.key)]
         : []),
+      // pgBackRest 2.45 treats the Azure endpoint as a secure option: a client never sends it, and the repo host's
+      // remotes (spawned by its `pgbackrest server`) read no config file, only their environment. Not a secret.
+      ...(repo.azure?.endpoint ? [{ name: v('AZURE_ENDPOINT'), value: splitEndpoint(repo.azure.endpoint).host }] : []),
+      // A GCS token is the key itself (repoN-gcs-key-type=token); a service key is a file mounted on the repo host.
+      ...(repo.gcs?.credentials?.token ? [fromSecret(v('GCS_KEY'), repo.gcs.credentials.token)] : []),
       ...(repo.encryption ? [fromSecret(v('CIPHER_PASS'), repo.encryption.passphrase)] : []),
     ];
   });

@@ -29,6 +29,9 @@ export const PG_LABELS = {
   serving: 'postgres.silo.io/serving',
 } as const;
 
+/** On a backup Job's Pod: the PGBackup it works for (an annotation: names may be longer than a label value). */
+export const PG_BACKUP_POD_ANNOTATION = 'postgres.silo.io/pgbackup';
+
 export const podLabels = (cluster: string, role: 'primary' | 'replica' | 'repo-host' | 'backup'): Record<string, string> => ({
   ...MANAGED_BY,
   [PG_LABELS.cluster]: cluster,

@@ -12,8 +12,8 @@ export const PGBACKREST_REASON_TABLE = {
     fix: 'give the repository another path (spec.backups.pgbackrest.repos[].path), or empty that path if its backups are no longer wanted',
   },
   LockBusy: {
-    sentence: 'another pgBackRest backup of this cluster holds the lock',
-    fix: 'wait for it to finish; backups of a cluster run one at a time',
+    sentence: 'another pgBackRest process holds the backup lock of this cluster',
+    fix: "wait for it to finish: Silo runs a cluster's backups one at a time, so it is one started outside Silo (by hand on the repo host)",
   },
   ArchiveTimeout: {
     sentence: 'WAL did not reach the repository within archive-timeout',

@@ -7,6 +7,7 @@
 import { request } from 'node:https';
 import { AGENT_PATHS, REPO_AGENT_PORT, type AgentStatus, type CommandOutcome } from '../../../contracts/pg-pods.js';
 import { AGENT_WAL_TIME_PATH, type WalTimeAnswer, type WalTimeRequest } from '../../../contracts/pg-restore.js';
+import { AGENT_METADATA_PATH, type MetadataAnswer, type MetadataRequest } from '../../../contracts/pg-backup-metadata.js';
 import type { KubeClient } from '../../kube/client.js';
 
 export interface AgentTarget {
@@ -82,5 +83,10 @@ export class RepoAgentClient {
   /** When a WAL segment reached the repository (epoch seconds), for a recovery window's upper bound. */
   walTime(request: WalTimeRequest): Promise<WalTimeAnswer> {
     return this.call('POST', AGENT_WAL_TIME_PATH, 60_000, request);
+  }
+
+  /** The repo host writes the set's metadata.json (decision 0296); the answer says where, or why not. */
+  writeMetadata(request: MetadataRequest): Promise<MetadataAnswer> {
+    return this.call('POST', AGENT_METADATA_PATH, 120_000, request);
   }
 }

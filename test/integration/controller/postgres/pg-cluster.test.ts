@@ -7,12 +7,14 @@
  * repository path that holds another cluster's stanza is refused with StanzaMismatch, nothing written.
  */
 import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { expect } from 'chai';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { CustomObjects } from '../../../../runtime/controller/kube/custom-objects.js';
 import { KINDS } from '../../../../runtime/controller/kube/kinds.js';
 import type { KubeObject } from '../../../../runtime/controller/reconciler.js';
+import { pgBackupMetadataKey, type PgBackupMetadata } from '../../../../runtime/contracts/pg-backup-metadata.js';
 import type { PGBackupStatus, PGClusterSpec, PGClusterStatus } from '../../../../src/api/postgres.silo.io/types.js';
 import { pgBin } from '../../../stack/components/postgres.js';
 import { s3Client } from '../../../stack/lib/s3.js';
@@ -88,6 +90,38 @@ describe('PGCluster end to end: repo host, stanza, WAL archiving, PGBackups with
       token = page.NextContinuationToken;
     } while (token);
     return keys;
+  }
+
+  /** Bytes of a file in repo2 (MinIO), by its key relative to shop's repository path. */
+  const fromMinio = async (key: string): Promise<Buffer> => {
+    const got = await s3().send(new GetObjectCommand({ Bucket: bucket(), Key: `silo/${fx.namespace}/shop/${key}` }));
+    return Buffer.from(await got.Body!.transformToByteArray());
+  };
+  /** Bytes of a file in repo1: the process kubelet's PVC is a host directory (its PV's hostPath). */
+  const fromVolume = async (key: string): Promise<Buffer> => {
+    const pvc = await fx.core.readNamespacedPersistentVolumeClaim({ namespace: fx.namespace, name: 'shop-repo1' });
+    const pv = await fx.core.readPersistentVolume({ name: pvc.spec!.volumeName! });
+    return readFileSync(`${pv.spec!.hostPath!.path}/silo/${fx.namespace}/shop/${key}`);
+  };
+  /** metadata.json of a set agrees with its PGBackup's status, and its manifest checksum with the stored bytes. */
+  async function expectMetadata(s: PGBackupStatus, read: (key: string) => Promise<Buffer>): Promise<PgBackupMetadata> {
+    expect(s.metadataPath).to.equal(pgBackupMetadataKey('db', s.label!));
+    const m = JSON.parse((await read(s.metadataPath!)).toString('utf8')) as PgBackupMetadata;
+    expect(m).to.include({ version: 1, label: s.label, type: s.type, repo: s.repo, stanza: 'db', annotation: s.annotation });
+    expect(m.prior).to.equal(s.prior);
+    expect(m.references).to.deep.equal(s.references ?? []);
+    expect(m.postgres.version).to.equal('15');
+    expect(m.postgres.systemId).to.match(/^\d{19}$/);
+    expect(m.lsn).to.deep.equal({ start: s.lsnStart, stop: s.lsnStop });
+    expect(m.manifestSha256)
+      .to.equal(
+        createHash('sha256')
+          .update(await read(m.manifestKey))
+          .digest('hex'),
+      )
+      .and.equal(s.manifestSha256);
+    expect(JSON.stringify(m)).to.not.match(/correct horse/);
+    return m;
   }
 
   before(async function () {
@@ -206,6 +240,9 @@ describe('PGCluster end to end: repo host, stanza, WAL archiving, PGBackups with
     expect(s).to.include({ type: 'incremental', prior: initial.label });
     expect(s.references).to.deep.equal([initial.label]);
     expect(s.label).to.match(/^\d{8}-\d{6}F_\d{8}-\d{6}I$/);
+    const m = await expectMetadata(s, fromVolume);
+    expect(m).to.include({ cipherType: 'none', prior: initial.label });
+    expect((await expectMetadata(initial, fromVolume)).type).to.equal('full');
   });
 
   it("the operator's /metrics shows both sets per repository and type, archiving on, and when WAL last reached each repository", async () => {
@@ -225,6 +262,8 @@ describe('PGCluster end to end: repo host, stanza, WAL archiving, PGBackups with
     expect(s.message).to.match(/incremental was asked; the repository had no full backup/);
     const keys = await listKeys(`silo/${fx.namespace}/shop/backup/db/${s.label}/`);
     expect([...keys.keys()]).to.include(`silo/${fx.namespace}/shop/backup/db/${s.label}/backup.manifest`);
+    // Beside pgBackRest's directories, in the clear (it names the cipher, never the passphrase).
+    expect((await expectMetadata(s, fromMinio)).cipherType).to.equal('aes-256-cbc');
   });
 
   it('a PGBackup with a denied option is refused at admission, naming the field', async () => {

@@ -1,0 +1,32 @@
+import { expect } from 'chai';
+import { backupOfPod, workerBackedUp } from '../../../../runtime/controller/postgres/backup/pg-backup-reconciler.js';
+import { readJobOutcome } from '../../../../runtime/controller/kube/job-outcome.js';
+import type { Job, Pod } from '../../../../runtime/controller/kube/client.js';
+
+const job: Job = { metadata: { name: 'b-backup', namespace: 'ns' }, status: {} };
+const podThat = (exitCode: number, message: string): Pod => ({
+  metadata: {
+    name: 'b-backup-x',
+    namespace: 'ns',
+    annotations: { 'postgres.silo.io/pgbackup': 'nightly' },
+    creationTimestamp: '2026-12-05T00:00:00Z',
+  },
+  status: { containerStatuses: [{ name: 'backup', state: { terminated: { exitCode, message } } }] } as Pod['status'],
+});
+
+describe('PGBackup completion on the worker Pod', () => {
+  it('a backup Pod maps to the PGBackup its annotation names; a Pod without it to none', () => {
+    expect(backupOfPod(podThat(0, '') as never)).to.deep.equal([{ namespace: 'ns', name: 'nightly' }]);
+    expect(backupOfPod({ metadata: { name: 'other', namespace: 'ns' } })).to.deep.equal([]);
+  });
+
+  it('is done before the Job is Complete only when the worker exited 0 and said it backed up', () => {
+    const done = readJobOutcome(job, [podThat(0, '{"outcome":"backed-up"}')], 'backup');
+    expect(done.state).to.equal('running');
+    expect(workerBackedUp(done)).to.equal(true);
+    expect(workerBackedUp(readJobOutcome(job, [podThat(1, '{"outcome":"failed","reason":"LockBusy","error":"x"}')], 'backup'))).to.equal(
+      false,
+    );
+    expect(workerBackedUp(readJobOutcome(job, [podThat(0, 'no result line')], 'backup'))).to.equal(false);
+  });
+});
