@@ -42,7 +42,7 @@ export const manifestKey = (label: string): string => `backup/${PG_STANZA}/${lab
  */
 export const parseInfoJson = (text: string): unknown =>
   // eslint-disable-next-line no-control-regex -- exactly the characters JSON forbids inside strings
-  JSON.parse(text.replace(/"system-id":(\d+)/g, '"system-id":"$1"').replace(/[\u0000-\u001f]+/g, ' '));
+  JSON.parse(text.replace(/"system-id"\s*:\s*(\d+)/g, '"system-id":"$1"').replace(/[\u0000-\u001f]+/g, ' '));
 
 export interface MetadataInput {
   /** `pgbackrest info --output=json`'s array, read by parseInfoJson. */

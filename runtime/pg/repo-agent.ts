@@ -110,7 +110,7 @@ export class RepoAgent {
     if (r.code !== 0) return { info: [], infoError: pgbackrestOutcome(r.code, r.output).message, running: this.running };
     // A system id is a 64-bit integer: as a JSON number it would lose its last digits. pgBackRest also puts a
     // repository's raw error text (newlines included) in a JSON string; outside strings they are only whitespace.
-    const json = r.stdout.replace(/"system-id":(\d+)/g, '"system-id":"$1"').replace(CONTROL_CHARACTERS, ' ');
+    const json = r.stdout.replace(/"system-id"\s*:\s*(\d+)/g, '"system-id":"$1"').replace(CONTROL_CHARACTERS, ' ');
     return { info: JSON.parse(json) as unknown, running: this.running };
   }
 
