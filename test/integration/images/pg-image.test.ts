@@ -31,9 +31,9 @@ describe('the PostgreSQL image (npm run images: postgres-instance), with podman'
     expect(postgres).to.match(/^postgres \(PostgreSQL\) 15\./);
     expect(pgbackrest).to.match(/^pgBackRest 2\.45/);
     expect(mainCluster).to.equal('0');
-    // `silo pg` with an unknown mode: the result line names the three commands the image runs.
+    // `silo pg` with an unknown mode: the result line names the commands the image runs.
     expect(JSON.parse(result)).to.deep.include({ outcome: 'failed', reason: 'config' });
-    expect(JSON.parse(result).error).to.include('pg instance, pg repo-host or pg backup');
+    for (const mode of ['pg instance', 'pg repo-host', 'pg backup', 'pg restore']) expect(JSON.parse(result).error).to.include(mode);
     const labels = JSON.parse((await podman(['image', 'inspect', '--format', '{{json .Labels}}', images.pgInstance])).stdout);
     expect(labels['org.opencontainers.image.title']).to.equal('silo-postgres-instance');
     expect(labels['org.opencontainers.image.version']).to.equal(images.pgInstance.split(':').pop());

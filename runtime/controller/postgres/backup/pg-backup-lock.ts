@@ -39,16 +39,22 @@ export async function acquirePgBackupLock(
   }
 }
 
-/** Releases the lock if this backup holds it (a conflict means someone else changed it: nothing to do). */
+/**
+ * Releases the lock if this backup holds it. A conflict only says the PGCluster changed (its status is written
+ * every few seconds), not that the lock did: read it again and retry while this backup still holds it.
+ */
 export async function releasePgBackupLock(client: KubeClient, cluster: PGClusterObject | undefined, backup: PGBackupObject): Promise<void> {
-  if (!cluster || cluster.metadata.annotations?.[PG_BACKUP_LOCK] !== value(backup)) return;
-  try {
-    await client.patch(
-      KINDS.PGCluster,
-      { namespace: cluster.metadata.namespace, name: cluster.metadata.name },
-      { metadata: { resourceVersion: cluster.metadata.resourceVersion, annotations: { [PG_BACKUP_LOCK]: null } } },
-    );
-  } catch (error) {
-    if (!isConflict(error)) throw error;
+  for (let attempt = 1; cluster && cluster.metadata.annotations?.[PG_BACKUP_LOCK] === value(backup); attempt++) {
+    try {
+      await client.patch(
+        KINDS.PGCluster,
+        { namespace: cluster.metadata.namespace, name: cluster.metadata.name },
+        { metadata: { resourceVersion: cluster.metadata.resourceVersion, annotations: { [PG_BACKUP_LOCK]: null } } },
+      );
+      return;
+    } catch (error) {
+      if (!isConflict(error) || attempt >= 5) throw error;
+      cluster = await client.get<PGClusterObject>(KINDS.PGCluster, { namespace: cluster.metadata.namespace, name: cluster.metadata.name });
+    }
   }
 }

@@ -149,10 +149,12 @@ class PGBackupPass {
     if (!found) return this.fail(cluster, PGB.NotInRepository);
     const fields = { ...backupStatusFields(found), ...(await this.writeMetadata(agent, found.label)) };
     const detail = `pgBackRest took ${fields.type} backup ${fields.label} in ${this.backup.spec.repoName}${fields.type !== (this.backup.spec.type ?? 'incremental') ? ` (${this.backup.spec.type ?? 'incremental'} was asked; the repository had no full backup)` : ''}`;
+    // Released first, so a PGBackup that reads completed never still holds the cluster's lock. Should the operator
+    // stop in between, the next pass finds the Job succeeded and completes it again; the backup is in the repository.
+    await releasePgBackupLock(this.ctx.client, await this.cluster(), this.backup);
     await this.patch('completed', PGB.Completed, { ...fields, completedAt: this.ctx.now().toISOString() }, detail);
     await this.ctx.events.record(this.backup, 'Normal', PGB.Completed, detail);
     this.observe('completed', undefined, fields.repoDeltaBytes);
-    await releasePgBackupLock(this.ctx.client, await this.cluster(), this.backup);
     return {};
   }
 
@@ -180,10 +182,10 @@ class PGBackupPass {
 
   private async fail(cluster: PGClusterObject | undefined, reason: PGBackupReason, detail?: string): Promise<ReconcileResult> {
     const message = pgBackupMessage(reason, detail);
+    await releasePgBackupLock(this.ctx.client, cluster ? await this.cluster() : undefined, this.backup);
     await this.patch('failed', reason, { completedAt: this.ctx.now().toISOString() }, detail);
     await this.ctx.events.record(this.backup, 'Warning', reason, message);
     this.observe('failed', reason);
-    await releasePgBackupLock(this.ctx.client, cluster ? await this.cluster() : undefined, this.backup);
     return {};
   }
 
