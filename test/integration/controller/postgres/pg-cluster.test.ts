@@ -377,8 +377,14 @@ describe('PGCluster end to end: repo host, stanza, WAL archiving, PGBackups with
     // No archive of another database id was started beside shop's (15-1).
     const dirs = new Set([...(await listKeys(`${path}archive/db/`)).keys()].map((k) => k.slice(path.length).split('/')[2]));
     expect([...dirs].filter((d) => d && d !== 'archive.info' && d !== 'archive.info.copy')).to.deep.equal(['15-1']);
-    const events = (await fx.core.listNamespacedEvent({ namespace: fx.namespace, fieldSelector: 'involvedObject.name=intruder' })).items;
-    expect(events.map((e) => e.reason)).to.include('StanzaMismatch');
+    const reasons = async () =>
+      (await fx.core.listNamespacedEvent({ namespace: fx.namespace, fieldSelector: 'involvedObject.name=intruder' })).items.map(
+        (e) => e.reason,
+      );
+    // Events follow the status write: wait for this one rather than read once.
+    await waitFor('a StanzaMismatch Event', async () => ((await reasons()).includes('StanzaMismatch') ? true : undefined), 30_000).catch(
+      async () => expect(await reasons()).to.include('StanzaMismatch'),
+    );
   });
   it('storage failures each have their own reason: bad credentials, a missing bucket, a wrong passphrase', async () => {
     await fx.core.createNamespacedSecret({

@@ -80,8 +80,16 @@ describe('PGBackup failure surfaces on the real stack: the TLS matrix, a held lo
     expect(s.phase, JSON.stringify(s)).to.equal('failed');
     expect(s.reason, s.message).to.equal(reason);
     expect(s.conditions!.find((c) => c.type === 'Ready')).to.include({ status: 'False', reason });
-    const events = (await fx.core.listNamespacedEvent({ namespace: fx.namespace, fieldSelector: `involvedObject.name=${name}` })).items;
-    expect(events.map((e) => e.reason)).to.include(reason);
+    // The Event is recorded just after the status is written: wait for it rather than read once.
+    const reasons = async () =>
+      (await fx.core.listNamespacedEvent({ namespace: fx.namespace, fieldSelector: `involvedObject.name=${name}` })).items.map(
+        (e) => e.reason,
+      );
+    await waitFor(
+      `a ${reason} Event on PGBackup ${name}`,
+      async () => ((await reasons()).includes(reason) ? true : undefined),
+      30_000,
+    ).catch(async () => expect(await reasons()).to.include(reason));
     return s;
   }
 

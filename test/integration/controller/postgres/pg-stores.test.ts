@@ -175,8 +175,14 @@ describe('PGCluster repositories on GCS (fake-gcs-server) and Azure (Azurite), o
       expect(stanza.reason, `${name}: ${stanza.message}`).to.equal(reason);
       expect(c.status!.phase).to.equal('Failed');
       expect(JSON.stringify(c.status)).to.not.contain(WRONG_AZURE_KEY).and.not.contain(env().AZURITE_KEY);
-      const events = (await fx.core.listNamespacedEvent({ namespace: fx.namespace, fieldSelector: `involvedObject.name=${name}` })).items;
-      expect(events.map((e) => e.reason)).to.include(reason);
+      // Events follow the status write: wait for this one rather than read once.
+      const reasons = async () =>
+        (await fx.core.listNamespacedEvent({ namespace: fx.namespace, fieldSelector: `involvedObject.name=${name}` })).items.map(
+          (e) => e.reason,
+        );
+      await waitFor(`a ${reason} Event on ${name}`, async () => ((await reasons()).includes(reason) ? true : undefined), 30_000).catch(
+        async () => expect(await reasons()).to.include(reason),
+      );
     }
   });
 });
