@@ -128,7 +128,11 @@ describe('ScheduledBackup on the real API server', function () {
     expect(Number(second.metadata!.name!.slice(-2)) % 20).to.equal(0);
     expect(second.metadata?.ownerReferences?.[0]).to.include({ kind: 'ScheduledBackup', uid: sb.metadata!.uid });
     expect(second.metadata?.labels?.['mysql.cloudnative-mysql.io/scheduled-backup']).to.equal('every20');
-    expect((await events('every20')).filter((e) => e.reason === 'BackupCreated')).to.have.length.at.least(2);
+    // The Event follows the child's creation: wait for it rather than read once (a loaded machine lost that race).
+    const created = async () => (await events('every20')).filter((e) => e.reason === 'BackupCreated').length;
+    await waitFor('two BackupCreated Events', async () => ((await created()) >= 2 ? true : undefined), 30_000).catch(async () =>
+      expect(await created()).to.be.at.least(2),
+    );
 
     // Owned by the schedule: the garbage collector removes the children with it.
     await driver.stop();
