@@ -18,18 +18,7 @@ import { RepoAgentClient } from '../shared/repo-agent-client.js';
 import { PGR, type PGClusterReason } from './pg-cluster-reasons.js';
 import type { PGClusterScope } from './pg-cluster-scope.js';
 import { podConfigHash, repoHostPod } from './pg-pods.js';
-import { repoOptions } from './pgbackrest-config.js';
-
-const ini = (sections: Array<[string, Record<string, string | undefined>]>): string =>
-  sections
-    .map(
-      ([name, options]) =>
-        `[${name}]\n${Object.entries(options)
-          .filter(([, v]) => v !== undefined && v !== '')
-          .map(([k, v]) => `${k}=${v}`)
-          .join('\n')}\n`,
-    )
-    .join('\n');
+import { ini, repoOptions } from './pgbackrest-config.js';
 
 /** The restore source's pgbackrest.conf: the one repository (its credentials come as variables), its server for the restore only. */
 export function restoreSourceConfig(source: PGDataSourceRepository, namespace: string, cluster: string): string {

@@ -42,7 +42,8 @@ export interface ConfigInput {
   readonly repoHostHost: string;
 }
 
-const ini = (sections: Array<[string, Record<string, string | undefined>]>): string =>
+/** A pgbackrest.conf from sections; empty and unset options are left out. */
+export const ini = (sections: Array<[string, Record<string, string | undefined>]>): string =>
   sections
     .map(
       ([name, options]) =>
