@@ -43,16 +43,53 @@ export interface PgRestorePlan {
   readonly exclusive?: boolean;
   /** The rendered restore pgbackrest.conf (no secret). */
   readonly conf: string;
+  /** The resolved backup set's size (pgbackrest info), the copy's total until pgBackRest's own lines tell it. */
+  readonly bytesTotal?: number;
 }
 
 export type PgRestoreStep = 'copying' | 'recovering' | 'done' | 'failed';
 
-/** The log line (`msg`) `silo pg restore` writes at each step and each percent of the copy; the operator reads the last from the log tail. */
+/**
+ * The log line (`msg`) `silo pg restore` writes at each step and, while it copies, every PG_RESTORE_PROGRESS_INTERVAL_MS;
+ * the operator reads the last from the log tail (parsePgRestoreProgress).
+ *   {"ts":"…","level":"info","msg":"restore progress","step":"copying","percent":41,"bytesDone":459276288,
+ *    "bytesTotal":1120403456,"bytesPerSecond":91855257,"etaSeconds":8}
+ */
 export const PG_RESTORE_PROGRESS_MSG = 'restore progress';
+/** The longest gap between two progress lines while the copy runs. */
+export const PG_RESTORE_PROGRESS_INTERVAL_MS = 2_000;
 export interface PgRestoreProgress {
   readonly step: PgRestoreStep;
-  /** Of the copy, from pgBackRest's per-file progress. */
+  /** Of the copy: bytesDone of bytesTotal, or pgBackRest's own per-file percent while the total is unknown. */
   readonly percent?: number;
+  /** Bytes of PGDATA the copy has written (pgBackRest's finished files, or what is on the volume when more). */
+  readonly bytesDone?: number;
+  /** The backup set's size, as pgBackRest restores it (its database size). */
+  readonly bytesTotal?: number;
+  /** bytesDone over the seconds this copy has run. */
+  readonly bytesPerSecond?: number;
+  /** Seconds until the copy ends at bytesPerSecond; 0 once it ended. */
+  readonly etaSeconds?: number;
+}
+
+const PROGRESS_COUNTS = ['percent', 'bytesDone', 'bytesTotal', 'bytesPerSecond', 'etaSeconds'] as const;
+
+/** The newest progress line of a log (or its tail); lines of other kinds, cut lines and fields that are not counts are skipped. */
+export function parsePgRestoreProgress(log: string | undefined): PgRestoreProgress | undefined {
+  for (const line of (log ?? '').split('\n').reverse()) {
+    if (!line.includes(PG_RESTORE_PROGRESS_MSG)) continue;
+    try {
+      const parsed = JSON.parse(line) as Record<string, unknown>;
+      if (parsed.msg !== PG_RESTORE_PROGRESS_MSG || typeof parsed.step !== 'string') continue;
+      const counts = PROGRESS_COUNTS.filter(
+        (k) => typeof parsed[k] === 'number' && Number.isFinite(parsed[k]) && (parsed[k] as number) >= 0,
+      );
+      return { step: parsed.step as PgRestoreStep, ...Object.fromEntries(counts.map((k) => [k, Math.round(parsed[k] as number)])) };
+    } catch {
+      /* a line cut by the tail */
+    }
+  }
+  return undefined;
 }
 
 export interface PgRestoreReached {

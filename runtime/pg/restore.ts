@@ -20,6 +20,7 @@ import {
   PG_RESTORE_TLS_COPY_DIR,
   PG_RESTORE_TLS_MOUNT,
   PG_RESTORE_VAR,
+  PG_RESTORE_PROGRESS_INTERVAL_MS,
   PG_RESTORE_PROGRESS_MSG,
   PGBACKREST_RESTORE_CONF_FILE,
   type PgRestorePlan,
@@ -29,6 +30,7 @@ import {
 import { ConfigError } from '../contracts/config-error.js';
 import { pgbackrestOutcome } from './pgbackrest-outcome.js';
 import { postgresIds, runAsPostgres, spawnAsPostgres } from './pgbackrest-process.js';
+import { CopyProgress, dirBytes } from './restore-progress.js';
 import { copyTlsFiles, ownedDir } from './tls-files.js';
 
 const PG_BIN = process.env.SILO_PG_BIN ?? '/usr/lib/postgresql/15/bin';
@@ -43,7 +45,7 @@ export function restoreArgs(plan: PgRestorePlan): string[] {
     `--config=${PGBACKREST_RESTORE_CONF_FILE}`,
     `--stanza=${PG_STANZA}`,
     `--repo=${plan.repo}`,
-    // Per-file lines carry the copy's progress in percent.
+    // Per-file lines carry the copy's progress (restore-progress.ts).
     '--log-level-console=detail',
     ...(plan.set ? [`--set=${plan.set}`] : []),
     `--type=${plan.type}`,
@@ -116,28 +118,40 @@ async function copy(plan: PgRestorePlan, log: Logger): Promise<RestoreOutcome | 
   rmSync(PGDATA, { recursive: true, force: true });
   ownedDir(PGDATA);
   log.info('pgbackrest restore', { repo: plan.repo, set: plan.set, type: plan.type, target: plan.target });
-  log.info(PG_RESTORE_PROGRESS_MSG, { step: 'copying', percent: 0 });
-  let reported = 0;
+  const progress = new CopyProgress(Date.now(), plan.bytesTotal);
+  const report = () => log.info(PG_RESTORE_PROGRESS_MSG, { ...progress.snapshot(Date.now()) });
+  report();
+  const stopReporting = reportEvery(PG_RESTORE_PROGRESS_INTERVAL_MS, async () => {
+    progress.onDisk(await dirBytes(PGDATA));
+    report();
+  });
   const r = await runAsPostgres('pgbackrest', restoreArgs(plan), {
     onLine: (line) => {
-      const percent = copyPercent(line);
-      if (percent === undefined) {
-        if (line) log.info(line, { command: 'restore' });
-      } else if (percent > reported) log.info(PG_RESTORE_PROGRESS_MSG, { step: 'copying', percent: (reported = percent) });
+      if (!progress.line(line) && line) log.info(line, { command: 'restore' });
     },
-  });
+  }).finally(stopReporting);
   if (r.code !== 0) {
     const outcome = pgbackrestOutcome(r.code, r.output);
     return { ok: false, reason: outcome.reason ?? 'RestoreFailed', error: outcome.message ?? `pgbackrest restore exited with ${r.code}` };
   }
+  progress.end();
+  report();
   writeState({ planId: plan.id, step: 'recovering' });
   return undefined;
 }
 
-/** pgBackRest's progress in a `DETAIL: restore file … (760KB, 3.47%)` line, in whole percent; undefined for other lines. */
-export function copyPercent(line: string): number | undefined {
-  const m = /restore file .*\([0-9.]+[KMGTP]?B, ([0-9.]+)%\)/.exec(line);
-  return m ? Math.floor(Number(m[1])) : undefined;
+/** Runs `tick` every `ms`, never two at once (a walk of a large PGDATA may take longer); returns the stop. */
+function reportEvery(ms: number, tick: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    running ??= tick()
+      .catch(() => undefined)
+      .finally(() => (running = undefined));
+  }, ms);
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
 }
 
 /** Starts postgres to replay; resolves when it promoted (its result) or when it ended (why). */

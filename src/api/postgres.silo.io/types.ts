@@ -740,6 +740,12 @@ export interface PGRestoreStatus {
    * @default - not set
    */
   backupStopLsn?: string;
+  /**
+   * The backup set's size as pgBackRest restores it (its database size), from pgbackrest info.
+   *
+   * @default - not set
+   */
+  backupSizeBytes?: number;
   window?: PGRecoveryWindow;
   target?: PGResolvedTarget;
   /**
@@ -753,11 +759,35 @@ export interface PGRestoreStatus {
    */
   step?: string;
   /**
-   * How much of the copy is done, from pgBackRest's per-file progress.
+   * How much of the copy is done: bytesDone of bytesTotal, from pgBackRest's per-file progress and the bytes on the volume.
    *
    * @default - not set
    */
   percent?: number;
+  /**
+   * Bytes of PGDATA the copy has written so far.
+   *
+   * @default - not set
+   */
+  bytesDone?: number;
+  /**
+   * Bytes the copy writes in all: the backup set's size.
+   *
+   * @default - not set
+   */
+  bytesTotal?: number;
+  /**
+   * The copy's rate so far.
+   *
+   * @default - not set
+   */
+  bytesPerSecond?: number;
+  /**
+   * Seconds until the copy ends at that rate; 0 once it ended (the replay's length is not known ahead).
+   *
+   * @default - not set
+   */
+  etaSeconds?: number;
   /**
    * @default - not set
    */

@@ -105,6 +105,9 @@ function checkLsn(lsn: string, backups: InfoBackup[], w: NonNullable<PGRestoreSt
 /** The repository restored from, for messages: the source cluster's repoName or the one given directly. */
 const sourceRepoName = (ds: PGDataSource): string | undefined => ds.postgresCluster?.repoName ?? ds.pgbackrest?.repo.name;
 
+/** The set's size as pgBackRest restores it (its database size): the copy's total for its progress (decision 0278). */
+const setSize = (backup: InfoBackup): { backupSizeBytes?: number } => (backup.info ? { backupSizeBytes: backup.info.size } : {});
+
 /** Which backup and which pgBackRest target a dataSource's target needs, or why it cannot be restored. */
 export function planRestore(dataSource: PGDataSource, source: SourceRepository): RestorePlanResult {
   const backups = usableBackups(source);
@@ -133,6 +136,7 @@ export function planRestore(dataSource: PGDataSource, source: SourceRepository):
       backupLabel: check.backup.label,
       backupStopTime: iso(check.backup.timestamp!.stop),
       backupStopLsn: check.backup.lsn!.stop,
+      ...setSize(check.backup),
       window,
       target: { type: check.type, ...(check.value !== undefined ? { value: check.value } : {}), exclusive },
     },

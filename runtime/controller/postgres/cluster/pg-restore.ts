@@ -11,7 +11,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { PGRestoreStatus } from '../../../../src/api/postgres.silo.io/types.js';
 import { PG_CN, pgNames } from '../../../contracts/pg-pods.js';
-import { PG_RESTORE_CN, PG_RESTORE_PROGRESS_MSG, type PgRestorePlan, type PgRestoreProgress } from '../../../contracts/pg-restore.js';
+import { PG_RESTORE_CN, parsePgRestoreProgress, type PgRestorePlan, type PgRestoreProgress } from '../../../contracts/pg-restore.js';
 import { parseResultLine } from '../../../contracts/worker-result.js';
 import type { Pod } from '../../kube/client.js';
 import { isNotFound } from '../../kube/custom-objects.js';
@@ -26,6 +26,7 @@ import { PG_CLUSTER_REASON_TABLE, PGR, pgClusterMessage, type PGClusterReason } 
 import type { PGClusterScope } from './pg-cluster-scope.js';
 import { bucketRepo, readBucket, restoreSourcePod, type SourceRead } from './pg-restore-bucket.js';
 import { planRestore, sharedRepository } from './pg-restore-plan.js';
+import { restoreProgressStatus } from './pg-restore-progress.js';
 import { RESTORE_CONTAINER, restoreConfig, withRestoreInit } from './pg-restore-pod.js';
 
 const WAIT_MS = 5_000;
@@ -46,19 +47,7 @@ const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64
 const restoreTlsSecret = (cluster: string): string => `${cluster}-pgbackrest-restore-tls`;
 
 /** The last `restore progress` line of a log. */
-export function lastProgress(log: string | undefined): PgRestoreProgress | undefined {
-  for (const line of (log ?? '').split('\n').reverse()) {
-    if (!line.includes(PG_RESTORE_PROGRESS_MSG)) continue;
-    try {
-      const parsed = JSON.parse(line) as { msg?: string } & Partial<PgRestoreProgress>;
-      if (parsed.msg === PG_RESTORE_PROGRESS_MSG && parsed.step)
-        return { step: parsed.step, ...(parsed.percent !== undefined ? { percent: parsed.percent } : {}) };
-    } catch {
-      /* a line cut by the tail */
-    }
-  }
-  return undefined;
-}
+export const lastProgress = parsePgRestoreProgress;
 
 /** The restore init container's status, its last termination and the result line it left. */
 function restoreContainer(pod: Pod | undefined) {
@@ -114,6 +103,7 @@ export class PGRestoreStep {
       ...(restore.target!.value !== undefined ? { target: restore.target!.value } : {}),
       ...(restore.target!.exclusive ? { exclusive: true } : {}),
       conf: restore.source!.pgbackrestConf!,
+      ...(restore.backupSizeBytes ? { bytesTotal: restore.backupSizeBytes } : {}),
     };
     const init = {
       plan,
@@ -285,7 +275,7 @@ export class PGRestoreStep {
     const progress = running ? await this.progress() : undefined;
     const step = progress?.step ?? (running ? 'running' : interrupted ? 'interrupted, resuming' : 'starting');
     const reason = interrupted && !running ? PGR.RestoreInterrupted : PGR.Restoring;
-    const restore = { phase: 'Restoring', step, ...(progress?.percent !== undefined ? { percent: progress.percent } : {}), reason };
+    const restore = { phase: 'Restoring', step, ...restoreProgressStatus(progress, this.restore), reason };
     await this.scope.flush('Restoring', false, reason, { restore: { ...restore, message: pgClusterMessage(reason) } });
     return { requeueAfterMs: WAIT_MS };
   }

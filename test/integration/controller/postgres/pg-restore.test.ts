@@ -13,6 +13,7 @@ import { expect } from 'chai';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { CustomObjects } from '../../../../runtime/controller/kube/custom-objects.js';
 import { KINDS } from '../../../../runtime/controller/kube/kinds.js';
+import { parsePgRestoreProgress } from '../../../../runtime/contracts/pg-restore.js';
 import type { KubeObject } from '../../../../runtime/controller/reconciler.js';
 import type { PGBackupStatus, PGClusterSpec, PGClusterStatus } from '../../../../src/api/postgres.silo.io/types.js';
 import { pgBin } from '../../../stack/components/postgres.js';
@@ -95,6 +96,25 @@ describe('PGCluster restored from another cluster’s repository to a point in t
     );
     expect(b.status!.phase, b.status!.message).to.equal('completed');
     return b.status!;
+  }
+
+  /**
+   * The restore container's progress lines (what the operator reads into status.restore while it runs; this copy takes
+   * under a second, so the operator's 5 s passes may see none of them): bytes of the resolved set's size, then the copy
+   * ended at 100 % with no time left; the operator's reader takes the last one.
+   */
+  async function copyProgressSeen(name: string, backupSizeBytes: number | undefined): Promise<void> {
+    const log = await fx.core.readNamespacedPodLog({ namespace: fx.namespace, name: `${name}-1`, container: 'restore' });
+    const lines = log.split('\n').filter((l) => l.includes('"restore progress"') && l.includes('"copying"'));
+    const copying = lines.map((l) => parsePgRestoreProgress(l)!);
+    expect(backupSizeBytes).to.be.greaterThan(1_000_000);
+    expect(copying[0]).to.include({ percent: 0, bytesTotal: backupSizeBytes });
+    const last = copying[copying.length - 1];
+    expect(last).to.include({ percent: 100, etaSeconds: 0 });
+    expect(last.bytesDone)
+      .to.equal(last.bytesTotal)
+      .and.be.within(backupSizeBytes! * 0.95, backupSizeBytes! * 1.05);
+    expect(parsePgRestoreProgress(lines.join('\n'))).to.deep.equal(last);
   }
 
   const archiveMaxes = async () => ((await getCluster('src'))!.status!.repos ?? []).map((r) => `${r.name}:${r.archiveMax}`);
@@ -237,6 +257,7 @@ describe('PGCluster restored from another cluster’s repository to a point in t
       expect(Date.parse(r.reachedTime!)).to.be.at.most(Date.parse(target));
       expect(r.rtoSeconds).to.be.greaterThan(0);
       expect(r.systemIdentifier).to.equal((await getCluster('src'))!.status!.systemIdentifier);
+      await copyProgressSeen(name, r.backupSizeBytes);
       // The cluster's own password works (psql uses <name>-pguser-postgres), so the source's was replaced.
       expect(
         await psql(name, "SELECT count(*) FILTER (WHERE note = 'A') || '/' || count(*) FILTER (WHERE note = 'B') FROM orders"),
