@@ -81,11 +81,11 @@ export class PgBench {
     return new PgBench({ env, namespace, core, api: new CustomObjects(kc), operator, started });
   }
 
-  /** A repository on the TLS MinIO (pgBackRest's S3 needs TLS), at a path of this run's own. */
-  s3Repo(name: 'repo1'): PGBackRestRepo {
+  /** A repository on the TLS MinIO (pgBackRest's S3 needs TLS), at a path of this run's own (`under` it for another cluster). */
+  s3Repo(name: 'repo1', under = ''): PGBackRestRepo {
     return {
       name,
-      path: `/bench-pg/${this.namespace}`,
+      path: `/bench-pg/${this.namespace}${under}`,
       s3: {
         bucket: this.env.MINIO_BUCKET,
         endpoint: this.env.MINIO_TLS_ENDPOINT,
@@ -111,6 +111,37 @@ export class PgBench {
     );
     this.podIps.push(ready.status!.primary!.podIP!, ready.status!.repoHost!.podIP!);
     return ready;
+  }
+
+  /** Creates a PGCluster and returns at once (a restore's time is measured from here). */
+  async create(name: string, spec: PGClusterSpec): Promise<void> {
+    await this.api.create(KINDS.PGCluster, { metadata: { name, namespace: this.namespace }, spec });
+  }
+
+  cluster(name: string): Promise<PGClusterObj | undefined> {
+    return this.api.get<PGClusterObj>(KINDS.PGCluster, { namespace: this.namespace, name });
+  }
+
+  /** A Pod's IP once it has one; the IP is kept to find the Pod's processes left after the namespace is gone. */
+  async podIp(name: string): Promise<string | undefined> {
+    const pod = await this.core.readNamespacedPod({ namespace: this.namespace, name }).catch(() => undefined);
+    const ip = pod?.status?.podIP;
+    if (ip && !this.podIps.includes(ip)) this.podIps.push(ip);
+    return ip;
+  }
+
+  async podLog(name: string, container: string): Promise<string> {
+    return this.core.readNamespacedPodLog({ namespace: this.namespace, name, container });
+  }
+
+  /** Deletes a PGCluster and waits until its Pods are gone, so the next round has the machine to itself. */
+  async deleteCluster(name: string): Promise<void> {
+    await this.api.delete(KINDS.PGCluster, { namespace: this.namespace, name });
+    const left = async () =>
+      (await this.core.listNamespacedPod({ namespace: this.namespace })).items.some((p) => p.metadata!.name!.startsWith(`${name}-`))
+        ? undefined
+        : true;
+    await until(`the Pods of ${name} to go`, left, 180_000, 500);
   }
 
   private async password(cluster: string): Promise<string> {

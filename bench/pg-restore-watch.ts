@@ -1,0 +1,98 @@
+/**
+ * One Silo round of bench/pg-restore.ts: creates the restoring PGCluster and watches it until its primary accepts
+ * connections out of recovery, sampling status.restore on the way (the progress a user sees), then tells where the
+ * time went from this machine's clocks: the bench's, status.restore.resolvedAt and the restore container's log lines.
+ */
+import { pgNames } from '../runtime/contracts/pg-pods.js';
+import { PG_RESTORE_PROGRESS_MSG } from '../runtime/contracts/pg-restore.js';
+import type { PGClusterSpec, PGRestoreStatus } from '../src/api/postgres.silo.io/types.js';
+import type { PgBench } from './pg-cluster.js';
+import { median } from './measure.js';
+
+export const COPY_PHASE = 'copy (pgbackrest restore through the source repo host)';
+
+export interface RestoreWatch {
+  /** From creating the PGCluster to its primary answering `SELECT pg_is_in_recovery()` with false. */
+  readonly seconds: number;
+  readonly primaryIp: string;
+  readonly phases: Record<string, number>;
+  /** What status.restore showed while the copy ran, e.g. `41 % 459/1120 MB ETA 8 s; 93 % …`, or `none`. */
+  readonly progressSeen: string;
+  readonly rtoSeconds?: number;
+}
+
+/** status.restore while it copies, in a few words; undefined at other steps. */
+function copying(r: PGRestoreStatus | undefined): string | undefined {
+  if (r?.step !== 'copying' || r.bytesDone === undefined) return undefined;
+  const mb = (n?: number) => (n === undefined ? '?' : (n / 1e6).toFixed(0));
+  return `${r.percent} % ${mb(r.bytesDone)}/${mb(r.bytesTotal)} MB ETA ${r.etaSeconds ?? '?'} s`;
+}
+
+export async function watchRestore(bench: PgBench, name: string, spec: PGClusterSpec): Promise<RestoreWatch> {
+  const createdAt = Date.now();
+  const started = process.hrtime.bigint();
+  await bench.create(name, spec);
+  const seen: string[] = [];
+  const primary = `${name}-1`;
+  let ip: string | undefined;
+  const deadline = Date.now() + 1_200_000;
+  for (;;) {
+    const c = await bench.cluster(name);
+    if (c?.status?.phase === 'Failed') throw new Error(`PGCluster ${name} failed: ${c.status.phaseReason}`);
+    const sample = copying(c?.status?.restore);
+    if (sample && seen[seen.length - 1] !== sample) seen.push(sample);
+    ip ??= await bench.podIp(primary);
+    if (ip && (await bench.psql(name, ip, 'SELECT pg_is_in_recovery()').catch(() => '')) === 'f') break;
+    if (Date.now() > deadline) throw new Error(`PGCluster ${name}: no primary after 1200 s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const readyAt = Date.now();
+  // Its repo host's IP too, so what the Pod leaves (pgBackRest's async archiver) is found at the end.
+  await bench.podIp(pgNames(name).repoHost);
+  const restore = (await bench.cluster(name))?.status?.restore;
+  const log = await bench.podLog(primary, 'restore');
+  return {
+    seconds,
+    primaryIp: ip,
+    phases: phasesOf({ createdAt, readyAt, resolvedAt: Date.parse(restore?.resolvedAt ?? ''), log }),
+    progressSeen: seen.join('; ') || 'none',
+    ...(restore?.rtoSeconds !== undefined ? { rtoSeconds: restore.rtoSeconds } : {}),
+  };
+}
+
+/** The `ts` of the restore container's lines: its first, the copy's start and end (the `recovering` step) and its last. */
+function phasesOf(r: { createdAt: number; readyAt: number; resolvedAt: number; log: string }): Record<string, number> {
+  const lines = r.log
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => {
+      try {
+        return JSON.parse(l) as { ts: string; msg: string; step?: string };
+      } catch {
+        return undefined;
+      }
+    })
+    .filter((l) => l !== undefined);
+  const at = (pick: (l: { msg: string; step?: string }) => boolean) => Date.parse(lines.find(pick)?.ts ?? '');
+  const first = Date.parse(lines[0]?.ts ?? '');
+  const copyStart = at((l) => l.msg === 'pgbackrest restore');
+  const copyEnd = at((l) => l.msg === PG_RESTORE_PROGRESS_MSG && l.step === 'recovering');
+  const last = Date.parse(lines[lines.length - 1]?.ts ?? '');
+  return {
+    'created → restore resolved (status.restore.resolvedAt)': (r.resolvedAt - r.createdAt) / 1000,
+    'resolved → restore container starts (Pod created and started)': (first - r.resolvedAt) / 1000,
+    'restore container starts → copy starts': (copyStart - first) / 1000,
+    [COPY_PHASE]: (copyEnd - copyStart) / 1000,
+    'replay to the archive end, promote, checkpoint, stop': (last - copyEnd) / 1000,
+    'restore container ends → primary accepts connections (database container)': (r.readyAt - last) / 1000,
+  };
+}
+
+export function restorePhases(runs: readonly RestoreWatch[]): Array<Record<string, string | number>> {
+  return Object.keys(runs[0]?.phases ?? {}).map((phase) => ({
+    "where a restore's time goes (this machine's clocks)": phase,
+    'median s': median(runs.map((r) => r.phases[phase])),
+    'per round': runs.map((r) => r.phases[phase].toFixed(2)).join(' / '),
+  }));
+}
