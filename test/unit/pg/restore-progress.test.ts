@@ -117,6 +117,14 @@ describe('pg restore progress from pgBackRest output', () => {
       percent: 100,
       etaSeconds: 0,
       bytesDone: 1000,
+      bytesTotal: 1000,
+    });
+    // Restored before any pass saw the copy: the resolved set's size.
+    expect(restoreProgressStatus({ step: 'done' }, { backupSizeBytes: 2000 })).to.deep.equal({
+      percent: 100,
+      etaSeconds: 0,
+      bytesDone: 2000,
+      bytesTotal: 2000,
     });
     expect(restoreProgressStatus(undefined, undefined)).to.deep.equal({});
   });

@@ -304,6 +304,8 @@ export class PGRestoreStep {
       reason: PGR.Restored,
       message: pgClusterMessage(PGR.Restored),
       ...reached,
+      // A pass may have seen the copy half-way last: its figures say it ended.
+      ...restoreProgressStatus({ step: 'done' }, this.restore),
     };
     await scope.flush('Initializing', false, PGR.Restored, { restore });
     // The restored cluster keeps no way into the source's repository.

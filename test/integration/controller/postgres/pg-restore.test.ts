@@ -258,6 +258,11 @@ describe('PGCluster restored from another cluster’s repository to a point in t
       expect(r.rtoSeconds).to.be.greaterThan(0);
       expect(r.systemIdentifier).to.equal((await getCluster('src'))!.status!.systemIdentifier);
       await copyProgressSeen(name, r.backupSizeBytes);
+      // Whatever the operator's passes saw of the copy, status says it ended.
+      expect(r).to.include({ percent: 100, etaSeconds: 0 });
+      expect(r.bytesDone)
+        .to.equal(r.bytesTotal)
+        .and.be.within(r.backupSizeBytes! * 0.95, r.backupSizeBytes! * 1.05);
       // The cluster's own password works (psql uses <name>-pguser-postgres), so the source's was replaced.
       expect(
         await psql(name, "SELECT count(*) FILTER (WHERE note = 'A') || '/' || count(*) FILTER (WHERE note = 'B') FROM orders"),
