@@ -30,7 +30,7 @@ import {
 import { ConfigError } from '../contracts/config-error.js';
 import { pgbackrestOutcome } from './pgbackrest-outcome.js';
 import { postgresIds, runAsPostgres, spawnAsPostgres } from './pgbackrest-process.js';
-import { CopyProgress, dirBytes } from './restore-progress.js';
+import { CopyProgress, dirBytes, WalkPacer } from './restore-progress.js';
 import { copyTlsFiles, ownedDir } from './tls-files.js';
 
 const PG_BIN = process.env.SILO_PG_BIN ?? '/usr/lib/postgresql/15/bin';
@@ -121,8 +121,13 @@ async function copy(plan: PgRestorePlan, log: Logger): Promise<RestoreOutcome | 
   const progress = new CopyProgress(Date.now(), plan.bytesTotal);
   const report = () => log.info(PG_RESTORE_PROGRESS_MSG, { ...progress.snapshot(Date.now()) });
   report();
+  const pacer = new WalkPacer();
   const stopReporting = reportEvery(PG_RESTORE_PROGRESS_INTERVAL_MS, async () => {
-    progress.onDisk(await dirBytes(PGDATA));
+    const started = Date.now();
+    if (pacer.due(started)) {
+      progress.onDisk(await dirBytes(PGDATA));
+      pacer.walked(started, Date.now());
+    }
     report();
   });
   const r = await runAsPostgres('pgbackrest', restoreArgs(plan), {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { parsePgRestoreProgress } from '../../../runtime/contracts/pg-restore.js';
 import { restoreProgressStatus } from '../../../runtime/controller/postgres/cluster/pg-restore-progress.js';
-import { CopyProgress, dirBytes, pgbackrestSize, restoredFile } from '../../../runtime/pg/restore-progress.js';
+import { CopyProgress, dirBytes, pgbackrestSize, restoredFile, WalkPacer } from '../../../runtime/pg/restore-progress.js';
 
 const capture = readFileSync(new URL('../../fixtures/pgbackrest/restore-detail.out', import.meta.url), 'utf8').split('\n');
 const MB = 2 ** 20;
@@ -95,6 +95,15 @@ describe('pg restore progress from pgBackRest output', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('a walk of PGDATA takes at most a twentieth of the time: a slow walk makes the next one wait longer', () => {
+    const pacer = new WalkPacer();
+    expect(pacer.due(0)).to.equal(true);
+    pacer.walked(0, 30); // a thousand files
+    expect([pacer.due(600), pacer.due(630)]).to.deep.equal([false, true]);
+    pacer.walked(2000, 3500); // a hundred thousand
+    expect([pacer.due(4000), pacer.due(33_500)]).to.deep.equal([false, true]);
   });
 
   it('the operator reads the newest progress line; past the copy, status says the copy ended', () => {
