@@ -153,6 +153,8 @@ export class PgBench {
     return execFileSync(pgBin('psql'), ['-X', '-A', '-t', '-h', ip, '-U', 'postgres', '-d', 'postgres', '-c', sql], {
       env: { ...process.env, PGPASSWORD: await this.password(cluster), PGCONNECT_TIMEOUT: '5' },
       encoding: 'utf8',
+      // A restore's watch polls a primary that is not up yet: its refusals are expected, not news.
+      stdio: ['ignore', 'pipe', 'pipe'],
     }).trim();
   }
 
