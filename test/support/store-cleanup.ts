@@ -10,6 +10,8 @@ import { createObjectStore } from '../../runtime/objectstore/store-factory.js';
  * test's own result nor keeps the other prefixes from being removed.
  */
 export async function removeStorePrefix(storeEnv: Record<string, string>, prefix: string): Promise<number> {
+  if (prefix.replace(/\/+$/, '').split('/').filter(Boolean).length < 2)
+    throw new Error(`refusing to remove ${JSON.stringify(prefix)}: give a test's own prefix (at least two path segments)`);
   try {
     return await removeOrThrow(storeEnv, prefix);
   } catch (error) {
@@ -19,8 +21,6 @@ export async function removeStorePrefix(storeEnv: Record<string, string>, prefix
 }
 
 async function removeOrThrow(storeEnv: Record<string, string>, prefix: string): Promise<number> {
-  if (prefix.replace(/\/+$/, '').split('/').filter(Boolean).length < 2)
-    throw new Error(`refusing to remove ${JSON.stringify(prefix)}: give a test's own prefix (at least two path segments)`);
   const store = await createObjectStore(storeConfigFromEnv(storeEnv));
   const keys = await store.list(prefix.endsWith('/') ? prefix : `${prefix}/`);
   if (keys.length > 0) await store.delete(keys);
