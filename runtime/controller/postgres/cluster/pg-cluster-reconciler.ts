@@ -23,6 +23,8 @@ import { markExpiredBackups } from './pg-expired-backups.js';
 import { PGR, type PGClusterReason } from './pg-cluster-reasons.js';
 import { PGClusterScope } from './pg-cluster-scope.js';
 import { ensurePgPki } from './pg-pki.js';
+import { archivingVerdict } from './pg-archiving.js';
+import type { ArchiverStats } from './pg-primary-sql.js';
 import { clusterPvcs, clusterServices, podConfigHash, primaryPod, repoHostPod } from './pg-pods.js';
 import { instanceConfig, repoHostConfig } from './pgbackrest-config.js';
 import { ensureSuperuserSecret } from './pg-users.js';
@@ -101,7 +103,7 @@ class PGClusterPass {
       await scope.flush('Initializing', false, reason, { ...pods, stanza: 'db' });
       return { requeueAfterMs: WAITING_MS };
     }
-    const result = await this.pgbackrest(pods);
+    const result = await this.pgbackrest(pods, instances.archiver);
     // Replicas' rows are refreshed at least every 10 s, every 3 s while one joins (decision 0276).
     const cap = instances.converging ? WAITING_MS : (this.spec.instances ?? 1) > 1 ? INSTANCES_REFRESH_MS : Infinity;
     return { ...result, requeueAfterMs: Math.min(result.requeueAfterMs ?? REFRESH_MS, cap) };
@@ -139,7 +141,10 @@ class PGClusterPass {
   }
 
   /** The stanza, archiving, the initial backup and the repositories' status, through the repo host agent. */
-  private async pgbackrest(pods: { primary: object; repoHost: { podIP?: string; host: string } }): Promise<ReconcileResult> {
+  private async pgbackrest(
+    pods: { primary: object; repoHost: { podIP?: string; host: string } },
+    archiver?: ArchiverStats,
+  ): Promise<ReconcileResult> {
     const { scope } = this;
     const agent = new RepoAgentClient(scope.ctx.client, {
       namespace: scope.namespace,
@@ -159,12 +164,13 @@ class PGClusterPass {
     if (!('info' in stanzaDone)) return stanzaDone;
     info = stanzaDone.info;
     const repos = this.repoRows(info);
-    const archiveDetail = await this.checkArchiving(agent);
+    const archiveDetail = await this.checkArchiving(agent, info, archiver);
     const archiving = scope.condition('ContinuousArchiving')?.status === 'True';
     // A backup waits for its WAL to be archived: the initial one starts once archiving works.
     const initialBackup = archiving ? await ensureInitialBackup(scope) : undefined;
     const schedules = archiving ? await runSchedules(scope) : undefined;
-    await markExpiredBackups(scope, async () => stanzaOf((await agent.status()).info));
+    // While archiving fails the info in hand is read again only to learn nothing: a store that is down takes 40 s.
+    await markExpiredBackups(scope, async () => stanzaOf((archiving ? await agent.status() : info).info));
     const stanza = stanzaOf(info.info);
     const reason = archiving ? PGR.Ready : (scope.condition('ContinuousArchiving')!.reason as PGClusterReason);
     const status = {
@@ -205,15 +211,25 @@ class PGClusterPass {
   }
 
   /**
-   * `pgbackrest check` (a WAL switch that must reach every repository within archive-timeout) until it passes, then
-   * again every ARCHIVE_CHECK_MS, so ContinuousArchiving goes False when archiving stops; returns pgBackRest's words
-   * when it failed now.
+   * ContinuousArchiving from the pass's signals (pg-archiving.ts, decision 0283): a repository info could not read
+   * makes it False at once; otherwise `pgbackrest check` (a WAL switch that must reach every repository within
+   * archive-timeout) runs when the primary's archiver fails, until it passes, and again every ARCHIVE_CHECK_MS.
+   * Returns the cause's words when archiving fails now.
    */
-  private async checkArchiving(agent: RepoAgentClient): Promise<string | undefined> {
+  private async checkArchiving(agent: RepoAgentClient, info: AgentStatus, archiver?: ArchiverStats): Promise<string | undefined> {
     const { scope } = this;
     const last = Date.parse(scope.status.lastArchiveCheck ?? '');
-    const fresh = Number.isFinite(last) && scope.ctx.now().getTime() - last < ARCHIVE_CHECK_MS;
-    if (scope.condition('ContinuousArchiving')?.status === 'True' && fresh) return undefined;
+    const verdict = archivingVerdict({
+      repoFailures: info.repoFailures,
+      archiver,
+      archiving: scope.condition('ContinuousArchiving')?.status === 'True',
+      fresh: Number.isFinite(last) && scope.ctx.now().getTime() - last < ARCHIVE_CHECK_MS,
+    });
+    if (verdict.kind === 'proven') return undefined;
+    if (verdict.kind === 'failing') {
+      scope.set('ContinuousArchiving', false, verdict.reason, verdict.detail);
+      return verdict.detail;
+    }
     const checked = await agent.check();
     if (checked.ok) {
       scope.set('ContinuousArchiving', true, PGR.WALArchived);
