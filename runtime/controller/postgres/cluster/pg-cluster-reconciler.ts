@@ -22,7 +22,7 @@ import { runSchedules } from './pg-schedules.js';
 import { markExpiredBackups } from './pg-expired-backups.js';
 import { PGR, type PGClusterReason } from './pg-cluster-reasons.js';
 import { PGClusterScope } from './pg-cluster-scope.js';
-import { ensurePgPki } from './pg-pki.js';
+import { PG_PKI_ANNOTATION, ensurePgPki } from './pg-pki.js';
 import { archivingVerdict } from './pg-archiving.js';
 import type { ArchiverStats } from './pg-primary-sql.js';
 import { clusterPvcs, clusterServices, podConfigHash, primaryPod, repoHostPod } from './pg-pods.js';
@@ -68,7 +68,7 @@ class PGClusterPass {
   async run(): Promise<ReconcileResult> {
     const { scope } = this;
     const { client } = scope.ctx;
-    const pkiChanged = await ensurePgPki({
+    const pki = await ensurePgPki({
       client,
       cluster: scope.name,
       namespace: scope.namespace,
@@ -83,13 +83,13 @@ class PGClusterPass {
     if ('wait' in restore) return restore.wait;
     const input = this.podInput();
     for (const pvc of clusterPvcs({ ...input, pgbackrestConf: '' })) await client.createPvc(pvc);
-    const repoHost = await this.ensurePod(restore.repoHost(repoHostPod({ ...input, pgbackrestConf: repoHostConfig(input) })), pkiChanged);
+    const repoHost = await this.ensurePod(restore.repoHost(repoHostPod({ ...input, pgbackrestConf: repoHostConfig(input) })), pki);
     const instancesInput = { ...input, pgbackrestConf: instanceConfig(input) };
-    const primary = await this.ensurePod(restore.primary(primaryPod(instancesInput)), pkiChanged);
+    const primary = await this.ensurePod(restore.primary(primaryPod(instancesInput)), pki);
     // Replicas clone the primary: a restoring one is not there yet.
     const restoring = await restore.observe(primary);
     if (restoring) return restoring;
-    const instances = await reconcileReplicas({ scope, pod: instancesInput, primary, ensurePod: (pod) => this.ensurePod(pod, pkiChanged) });
+    const instances = await reconcileReplicas({ scope, pod: instancesInput, primary, ensurePod: (pod) => this.ensurePod(pod, pki) });
     scope.instances = instances.status;
     const pods = {
       primary: { name: this.names.primary, podIP: primary?.status?.podIP, host: input.primaryHost, ready: isPodReady(primary) },
@@ -122,18 +122,20 @@ class PGClusterPass {
     };
   }
 
-  /** Creates the Pod, or replaces it when what it is built from changed (or the PKI was re-issued); returns it as it is. */
-  private async ensurePod(desired: V1Pod, replace: boolean): Promise<Pod | undefined> {
+  /** Creates the Pod, or replaces it when what it is built from changed (or it holds another PKI); returns it as it is. */
+  private async ensurePod(desired: V1Pod, pki: string): Promise<Pod | undefined> {
     const { client } = this.scope.ctx;
     const name = desired.metadata!.name!;
+    desired.metadata!.annotations = { ...desired.metadata!.annotations, [PG_PKI_ANNOTATION]: pki };
     const current = await client.readPod(this.scope.namespace, name);
     if (!current) {
       await client.createPod(desired);
       return undefined;
     }
+    const replace = current.metadata?.annotations?.[PG_PKI_ANNOTATION] !== pki;
     const stale = podConfigHash(current) !== podConfigHash(desired) || current.status?.phase === 'Failed' || replace;
     if (stale && !current.metadata?.deletionTimestamp) {
-      this.scope.ctx.log.info('replacing Pod', { pod: name, cluster: this.scope.name });
+      this.scope.ctx.log.info('replacing Pod', { pod: name, cluster: this.scope.name, pkiRotated: replace });
       await client.deletePod(this.scope.namespace, name);
       return undefined;
     }
