@@ -5,7 +5,7 @@
  * stanza-create, check and expire must run there) and tells what came of it, the cause read from the
  * output. One backup at a time (a second gets 409, before pgBackRest's own lock would fail it with 50).
  *
- *   GET  /status   pgbackrest info --output=json
+ *   GET  /status   pgbackrest info --output=json, with the repositories it could not read (repo-failures.ts)
  *   POST /stanza   pgbackrest stanza-create (every repository; never stanza-upgrade, which would hide a mismatch)
  *   POST /check    pgbackrest check (WAL reaches every repository)
  *   POST /backup   {repo, type, annotation, options}: the output as it comes, then one line `RESULT <json>`
