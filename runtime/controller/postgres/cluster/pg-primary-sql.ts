@@ -40,12 +40,13 @@ export interface PrimaryReplication {
 }
 
 async function readArchiver(client: pg.Client): Promise<ArchiverStats> {
+  // Times as epoch milliseconds: the text form follows the session's DateStyle and TimeZone.
   const { rows } = await client.query<{ f: string; aw: string | null; at: string | null; fw: string | null; ft: string | null }>(
-    `SELECT failed_count::text AS f, last_archived_wal AS aw, last_archived_time::text AS at,
-            last_failed_wal AS fw, last_failed_time::text AS ft FROM pg_stat_archiver`,
+    `SELECT failed_count::text AS f, last_archived_wal AS aw, (extract(epoch FROM last_archived_time) * 1000)::bigint::text AS at,
+            last_failed_wal AS fw, (extract(epoch FROM last_failed_time) * 1000)::bigint::text AS ft FROM pg_stat_archiver`,
   );
   const r = rows[0];
-  const iso = (t: string | null) => (t ? new Date(t).toISOString() : undefined);
+  const iso = (ms: string | null) => (ms ? new Date(Number(ms)).toISOString() : undefined);
   return {
     failedCount: Number(r.f),
     ...(r.aw ? { lastArchivedWal: r.aw, lastArchivedAt: iso(r.at) } : {}),
