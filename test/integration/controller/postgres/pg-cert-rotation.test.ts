@@ -80,7 +80,8 @@ describe('PGCluster certificates rotated between a backup and its restore', func
   const podUids = async () =>
     Object.fromEntries(
       (await fx.core.listNamespacedPod({ namespace: fx.namespace, labelSelector: 'postgres.silo.io/cluster=rot' })).items
-        .filter((p) => !p.metadata!.deletionTimestamp)
+        // The cluster's own Pods, not its backup Jobs'.
+        .filter((p) => !p.metadata!.deletionTimestamp && /^rot-(\d+|repo-host)$/.test(p.metadata!.name!))
         .map((p) => [p.metadata!.name!, p.metadata!.uid!]),
     );
   const archivedThrough = async (segment: string) =>
