@@ -108,14 +108,25 @@ export function refusal(socket: TLSSocket): { status: number; body: { reason: Pg
 
 export class RepoAgent {
   private running?: string;
-  /** The info being read: callers meanwhile (the operator, Jobs) share it rather than each starting another. */
-  private reading?: Promise<AgentStatus>;
+  /**
+   * The info being read: callers meanwhile (the operator, Jobs) share it rather than each starting another (a store
+   * that does not answer holds one 40 s). Not across the end of a command that changes what info says (a backup, stanza-create, check).
+   */
+  private reading?: { promise: Promise<AgentStatus>; changes: number };
+  private changes = 0;
 
   constructor(private readonly log: Logger) {}
 
   status(): Promise<AgentStatus> {
-    this.reading ??= this.readStatus().finally(() => (this.reading = undefined));
-    return this.reading.then((s) => ({ ...s, running: this.running }));
+    if (this.reading?.changes !== this.changes) {
+      const reading = { promise: this.readStatus(), changes: this.changes };
+      this.reading = reading;
+      const done = () => {
+        if (this.reading === reading) this.reading = undefined;
+      };
+      reading.promise.then(done, done);
+    }
+    return this.reading!.promise.then((s) => ({ ...s, running: this.running }));
   }
 
   private async readStatus(): Promise<AgentStatus> {
@@ -134,6 +145,7 @@ export class RepoAgent {
     // it tries again: the first check after stanza-create waits longer than pgBackRest's default 60 s.
     const extra = name === 'check' ? [CHECK_ARCHIVE_TIMEOUT] : [];
     const r = await runAsPostgres('pgbackrest', [...BASE, ...extra, name], { onLine: (line) => this.log.info(line, { command: name }) });
+    this.changes++;
     return pgbackrestOutcome(r.code, r.output);
   }
 
@@ -154,6 +166,7 @@ export class RepoAgent {
       res.end(`RESULT ${JSON.stringify(outcome)}\n`);
     } finally {
       this.running = undefined;
+      this.changes++;
     }
   }
 
