@@ -110,7 +110,8 @@ export class RepoAgent {
   private running?: string;
   /**
    * The info being read: callers meanwhile (the operator, Jobs) share it rather than each starting another (a store
-   * that does not answer holds one 40 s). Not across the end of a command that changes what info says (a backup, stanza-create, check).
+   * that does not answer holds one 40 s). Not across the end of a command that changes what info says (a backup,
+   * stanza-create, check): its caller must find the result.
    */
   private reading?: { promise: Promise<AgentStatus>; changes: number };
   private changes = 0;
