@@ -199,7 +199,11 @@ class PGClusterPass {
   private async ensureStanza(agent: RepoAgentClient, info: AgentStatus, pods: object): Promise<{ info: AgentStatus } | ReconcileResult> {
     const { scope } = this;
     const repos = this.repoRows(info);
-    if (scope.condition('StanzaReady')?.status === 'True' && repos.every((r) => r.stanzaCreated)) return { info };
+    // A repository info could not read (its store down) says nothing of its stanza, and stanza-create would wait on
+    // it for minutes: its stanza stays as it was, and archiving says why (decision 0283).
+    const unread = new Set((info.repoFailures ?? []).map((f) => `repo${f.repo}`));
+    if (scope.condition('StanzaReady')?.status === 'True' && repos.every((r) => r.stanzaCreated || unread.has(r.name ?? '')))
+      return { info };
     const created = await agent.createStanza();
     if (!created.ok) {
       const reason = created.reason ?? PGR.PgBackRestFailed;
@@ -245,12 +249,12 @@ class PGClusterPass {
   private repoRows(info: AgentStatus): PGRepoStatus[] {
     const stanza = stanzaOf(info.info);
     return this.spec.backups.pgbackrest.repos.map((repo) => {
-      const row = repoStatusRow(stanza, repoIndex(repo));
-      const archivedAt = lastArchivedAt(
-        row,
-        this.scope.status.repos?.find((r) => r.name === repo.name),
-        this.scope.ctx.now(),
-      );
+      const read = repoStatusRow(stanza, repoIndex(repo));
+      const previous = this.scope.status.repos?.find((r) => r.name === repo.name);
+      // A repository info could not read lists nothing: its row keeps what was last read, with pgBackRest's error.
+      const unread = info.repoFailures?.some((f) => f.repo === repoIndex(repo)) && previous;
+      const row = unread ? { ...previous, statusCode: read.statusCode, statusMessage: read.statusMessage } : read;
+      const archivedAt = lastArchivedAt(row, previous, this.scope.ctx.now());
       return {
         name: repo.name,
         type: repoType(repo),
