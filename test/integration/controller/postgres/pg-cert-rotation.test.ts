@@ -6,7 +6,9 @@
  * it, WAL still reaches the repository (rows B archived through archive-push's TLS to the repo host), a new
  * backup completes (the Job presents the new client certificate to the agent, the repo host the new one to
  * the instance), and a new cluster restored to T from the OLD backup has A and not B: its restore
- * certificate comes from the new CA, which the source's repo host now trusts. Decision 0284.
+ * certificate comes from the new CA, which the source's repo host now trusts. A rotation the operator did not
+ * finish (the Secrets re-issued while it was stopped, the Pods still on the old ones) reaches every Pod when it
+ * returns. Decision 0284.
  */
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
@@ -15,6 +17,8 @@ import { CustomObjects } from '../../../../runtime/controller/kube/custom-object
 import { KINDS } from '../../../../runtime/controller/kube/kinds.js';
 import type { KubeObject } from '../../../../runtime/controller/reconciler.js';
 import { pgNames } from '../../../../runtime/contracts/pg-pods.js';
+import { pgLeafIdentities } from '../../../../runtime/controller/postgres/cluster/pg-pki.js';
+import { issueCa, issueLeaf } from '../../../../runtime/controller/pki/x509.js';
 import type { PGBackupStatus, PGClusterStatus } from '../../../../src/api/postgres.silo.io/types.js';
 import { pgBin } from '../../../stack/components/postgres.js';
 import { useStack } from '../../../stack/mocha.js';
@@ -170,6 +174,45 @@ describe('PGCluster certificates rotated between a backup and its restore', func
     const b = await backupCompleted('rot-after');
     expect(b.prior).to.equal(oldLabel);
     figures.push(`incremental backup after the rotation: ${b.label} in ${Math.round((Date.now() - started) / 1000)} s`);
+  });
+
+  it('a rotation the operator did not finish (Secrets re-issued, then it stopped) still reaches every Pod when it returns', async () => {
+    // What a pass that wrote the Secrets and ended before replacing the Pods leaves: new certificates, old Pods.
+    await operator!.stop();
+    const pods = await podUids();
+    const now = new Date();
+    const ca = await issueCa({ cluster: 'rot-pgbackrest', now });
+    const replace = async (name: string, data: Record<string, string>) => {
+      const current = await fx.core.readNamespacedSecret({ namespace: fx.namespace, name });
+      const encoded = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
+      await fx.core.replaceNamespacedSecret({ namespace: fx.namespace, name, body: { ...current, data: encoded } });
+    };
+    await replace(names.caSecret, { 'ca.crt': ca.cert, 'ca.key': ca.key });
+    for (const [name, identity] of Object.entries(pgLeafIdentities('rot', fx.namespace))) {
+      const leaf = await issueLeaf(ca, identity, now);
+      await replace(name, { 'tls.crt': leaf.cert, 'tls.key': leaf.key, 'ca.crt': ca.cert });
+    }
+    const restartedAt = Date.now();
+    operator = await startOperator({ watchNamespaces: [fx.namespace], leaderElectionId: `pg-cert-rotation-${fx.namespace}` });
+    await waitFor(
+      'every Pod replaced',
+      async () => {
+        const now = await podUids();
+        return Object.keys(pods).every((n) => now[n] && now[n] !== pods[n]);
+      },
+      300_000,
+    );
+    await cluster('rot', (c) => c?.status?.phase === 'Ready' && c.status.readyInstances === 2 && !!c.status.repoHost?.ready, 600_000);
+    figures.push(
+      `unfinished rotation: every Pod replaced and Ready ${Math.round((Date.now() - restartedAt) / 1000)} s after the operator returned`,
+    );
+    await psql('rot', "INSERT INTO t SELECT g, 'C' FROM generate_series(151, 160) g");
+    await archivedThrough(await psql('rot', 'SELECT pg_walfile_name(pg_switch_wal())'));
+    await api.create(KINDS.PGBackup, {
+      metadata: { name: 'rot-after2', namespace: fx.namespace },
+      spec: { cluster: { name: 'rot' }, repoName: 'repo1', type: 'incremental' },
+    });
+    await backupCompleted('rot-after2');
   });
 
   it('the backup taken before the rotation restores into a new cluster, to T: A and not B', async () => {
