@@ -134,9 +134,12 @@ describe('PGCluster certificates rotated between a backup and its restore', func
       const text = await secretText(names.caSecret, 'ca.crt').catch(() => undefined);
       return text && text !== old.ca ? text : undefined;
     });
+    // The operator writes the CA first, then each leaf: wait for the last one.
     for (const [secret, previous] of Object.entries(old.leaves)) {
-      const leaf = await secretText(secret, 'tls.crt');
-      expect(leaf, secret).to.not.equal(previous);
+      const leaf = await waitFor(`${secret} re-issued`, async () => {
+        const text = await secretText(secret, 'tls.crt');
+        return text !== previous ? text : undefined;
+      });
       expect(new X509Certificate(leaf).checkIssued(new X509Certificate(ca)), secret).to.equal(true);
       expect(await secretText(secret, 'ca.crt'), secret).to.equal(ca);
     }
