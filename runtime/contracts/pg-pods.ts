@@ -123,6 +123,18 @@ export interface AgentStatus {
   readonly infoError?: string;
   /** A backup the agent is running now. */
   readonly running?: string;
+  /**
+   * Repositories whose storage the repo host could not read in that info (pgBackRest's status 99), each with
+   * its cause as a reason (an object store down: StorageUnreachable) and pgBackRest's words, never a secret.
+   */
+  readonly repoFailures?: readonly RepoFailure[];
+}
+
+/** One repository pgBackRest's info could not read. */
+export interface RepoFailure {
+  readonly repo: number;
+  readonly reason: PgFailure;
+  readonly message: string;
 }
 
 /** pgBackRest failure causes Silo tells apart; each is a reason of PGCluster or PGBackup. */
@@ -131,6 +143,7 @@ export const PG_FAILURES = [
   'LockBusy',
   'ArchiveTimeout',
   'RepoHostUnreachable',
+  'StorageUnreachable',
   'ClientNotAuthorized',
   'UnknownCA',
   'NoClientCertificate',

@@ -5,7 +5,7 @@
  * stanza-create, check and expire must run there) and tells what came of it, the cause read from the
  * output. One backup at a time (a second gets 409, before pgBackRest's own lock would fail it with 50).
  *
- *   GET  /status   pgbackrest info --output=json
+ *   GET  /status   pgbackrest info --output=json, with the repositories it could not read (repo-failures.ts)
  *   POST /stanza   pgbackrest stanza-create (every repository; never stanza-upgrade, which would hide a mismatch)
  *   POST /check    pgbackrest check (WAL reaches every repository)
  *   POST /backup   {repo, type, annotation, options}: the output as it comes, then one line `RESULT <json>`
@@ -33,6 +33,7 @@ import { AGENT_METADATA_PATH, type MetadataRequest } from '../contracts/pg-backu
 import { writePgBackupMetadata } from './metadata-writer.js';
 import { pgbackrestOutcome } from './pgbackrest-outcome.js';
 import { walTime } from './wal-time.js';
+import { repoFailuresOf } from './repo-failures.js';
 import { runAsPostgres } from './pgbackrest-process.js';
 import type { TlsFiles } from './tls-files.js';
 
@@ -40,6 +41,11 @@ const BASE = [`--config=${PGBACKREST_CONF_FILE}`, `--stanza=${PG_STANZA}`];
 // eslint-disable-next-line no-control-regex -- exactly the characters JSON forbids inside strings
 const CONTROL_CHARACTERS = /[\u0000-\u001f]+/g;
 const CHECK_ARCHIVE_TIMEOUT = '--archive-timeout=150';
+/**
+ * info retries a store it cannot reach until io-timeout passes, for each file it reads: 4 minutes with the default
+ * 60 s (measured, 2.45, MinIO stopped), longer than the operator waits for /status. 10 s: 40 s then (decision 0283).
+ */
+const INFO_IO_TIMEOUT = '--io-timeout=10';
 const TYPES: Record<BackupRequest['type'], string> = { full: 'full', differential: 'diff', incremental: 'incr' };
 /** The same deny-list the PGBackup schema enforces at admission, checked again: the agent trusts no caller's options. */
 const DENIED =
@@ -102,16 +108,37 @@ export function refusal(socket: TLSSocket): { status: number; body: { reason: Pg
 
 export class RepoAgent {
   private running?: string;
+  /**
+   * The info being read: callers meanwhile (the operator, Jobs) share it rather than each starting another (a store
+   * that does not answer holds one 40 s). Not across the end of a command that changes what info says (a backup,
+   * stanza-create, check): its caller must find the result.
+   */
+  private reading?: { promise: Promise<AgentStatus>; changes: number };
+  private changes = 0;
 
   constructor(private readonly log: Logger) {}
 
-  async status(): Promise<AgentStatus> {
-    const r = await runAsPostgres('pgbackrest', [...BASE, '--output=json', 'info']);
+  status(): Promise<AgentStatus> {
+    if (this.reading?.changes !== this.changes) {
+      const reading = { promise: this.readStatus(), changes: this.changes };
+      this.reading = reading;
+      const done = () => {
+        if (this.reading === reading) this.reading = undefined;
+      };
+      reading.promise.then(done, done);
+    }
+    return this.reading!.promise.then((s) => ({ ...s, running: this.running }));
+  }
+
+  private async readStatus(): Promise<AgentStatus> {
+    const r = await runAsPostgres('pgbackrest', [...BASE, INFO_IO_TIMEOUT, '--output=json', 'info']);
     if (r.code !== 0) return { info: [], infoError: pgbackrestOutcome(r.code, r.output).message, running: this.running };
     // A system id is a 64-bit integer: as a JSON number it would lose its last digits. pgBackRest also puts a
     // repository's raw error text (newlines included) in a JSON string; outside strings they are only whitespace.
     const json = r.stdout.replace(/"system-id"\s*:\s*(\d+)/g, '"system-id":"$1"').replace(CONTROL_CHARACTERS, ' ');
-    return { info: JSON.parse(json) as unknown, running: this.running };
+    const info = JSON.parse(json) as unknown;
+    const repoFailures = repoFailuresOf(info);
+    return { info, ...(repoFailures.length ? { repoFailures } : {}) };
   }
 
   async command(name: 'stanza-create' | 'check'): Promise<CommandOutcome> {
@@ -119,6 +146,7 @@ export class RepoAgent {
     // it tries again: the first check after stanza-create waits longer than pgBackRest's default 60 s.
     const extra = name === 'check' ? [CHECK_ARCHIVE_TIMEOUT] : [];
     const r = await runAsPostgres('pgbackrest', [...BASE, ...extra, name], { onLine: (line) => this.log.info(line, { command: name }) });
+    this.changes++;
     return pgbackrestOutcome(r.code, r.output);
   }
 
@@ -139,6 +167,7 @@ export class RepoAgent {
       res.end(`RESULT ${JSON.stringify(outcome)}\n`);
     } finally {
       this.running = undefined;
+      this.changes++;
     }
   }
 

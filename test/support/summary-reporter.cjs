@@ -1,13 +1,31 @@
 // Mocha's spec reporter plus one closing line in the plain form CI reads:
-// "mocha: N passed, N failed, N skipped".
+// "mocha: N passed, N failed, N skipped". Before it, the files whose tests took longest: a file never
+// splits across workers, so these decide how long a run takes (.mocharc.yaml orders the spec list by them).
 'use strict';
+const path = require('node:path');
 const Mocha = require('mocha');
-const { EVENT_RUN_END } = Mocha.Runner.constants;
+const { EVENT_RUN_END, EVENT_TEST_PASS, EVENT_TEST_FAIL } = Mocha.Runner.constants;
+
+const SLOWEST_FILES_SHOWN = 8;
 
 class SummaryReporter extends Mocha.reporters.Spec {
   constructor(runner, options) {
     super(runner, options);
+    // Tests' own durations (hooks excluded: mocha's parallel mode does not report theirs), per file.
+    const msByFile = new Map();
+    const count = (test) => {
+      const file = test.file ?? test.parent?.file;
+      if (file) msByFile.set(file, (msByFile.get(file) ?? 0) + (test.duration ?? 0));
+    };
+    runner.on(EVENT_TEST_PASS, count);
+    runner.on(EVENT_TEST_FAIL, count);
     runner.once(EVENT_RUN_END, () => {
+      const slowest = [...msByFile].sort((a, b) => b[1] - a[1]).slice(0, SLOWEST_FILES_SHOWN);
+      if (slowest.length > 1 && slowest[0][1] > 60_000) {
+        process.stdout.write('\nslowest files (sum of their tests, hooks excluded):\n');
+        for (const [file, ms] of slowest)
+          process.stdout.write(`  ${(ms / 1000).toFixed(0).padStart(5)} s  ${path.relative(process.cwd(), file)}\n`);
+      }
       const { passes, failures, pending } = runner.stats;
       process.stdout.write(`\nmocha: ${passes} passed, ${failures} failed, ${pending} skipped\n`);
     });

@@ -31,6 +31,7 @@ import { useStack } from '../../stack/mocha.js';
 import { gatedProxy } from '../../support/gated-proxy.js';
 import { createPki } from '../../support/pki.js';
 import { lastJson, runSilo, startSilo, type SiloRun } from '../../support/silo-cli.js';
+import { removeStorePrefix } from '../../support/store-cleanup.js';
 import { minioWorkerEnv, workerProcessEnv } from '../../support/worker-store-env.js';
 
 const stack = useStack('mariadb', 'minio');
@@ -206,6 +207,8 @@ describe('the recovery step (silo restore physical) on a volume, from MinIO', fu
     await new Promise((r) => server?.close(r));
     await mariadbSql(main(), `DROP DATABASE IF EXISTS ${seed?.database ?? 'silo_recovery'}`);
     rmSync(dir, { recursive: true, force: true });
+    // What the cases wrote (test/support/store-cleanup.ts says why): the chain and the `-no-redo` copies.
+    for (const written of [prefix, `${prefix}-no-redo`]) await removeStorePrefix(minioWorkerEnv(stack.ctx), written);
   });
 
   it('refuses a flipped byte before DATA_DIR exists, recovers the chain from the genuine object, and is idempotent', async () => {

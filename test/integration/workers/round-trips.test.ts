@@ -16,6 +16,7 @@ import { mariadbInstance, startMariadb, stopMariadb } from '../../stack/componen
 import { checksumTables, seedDataset, type SeedResult } from '../../stack/datasets/mariadb-seed.js';
 import { useStack } from '../../stack/mocha.js';
 import { createPki } from '../../support/pki.js';
+import { removeStorePrefix } from '../../support/store-cleanup.js';
 import { lastJson, runSilo as silo } from '../../support/silo-cli.js';
 import { azuriteWorkerEnv, gcsWorkerEnv, minioWorkerEnv, rgwWorkerEnv, workerProcessEnv } from '../../support/worker-store-env.js';
 
@@ -56,9 +57,12 @@ describe('worker round trips of a seeded MariaDB through every store', function 
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     imUrl = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
+  // What each case wrote, removed afterwards (test/support/store-cleanup.ts says why).
+  const written: Array<{ env: Record<string, string>; prefix: string }> = [];
   after(async () => {
     await new Promise((r) => server?.close(r));
     rmSync(dir, { recursive: true, force: true });
+    for (const { env, prefix } of written) await removeStorePrefix(env, prefix);
   });
 
   async function intoFreshServer(
@@ -83,7 +87,9 @@ describe('worker round trips of a seeded MariaDB through every store', function 
     const compressOn = index % 2 === 0 ? 'instance' : 'worker';
     const slug = store.name.toLowerCase().replace(/[^a-z]+/g, '-');
     it(`${store.name}: mariadb-dump with zstd + age, restored through the mariadb client`, async () => {
-      const key = `rt/${slug}/${Date.now()}/dump.sql`;
+      const prefix = `rt/${slug}/${Date.now()}`;
+      written.push({ env: store.env(), prefix });
+      const key = `${prefix}/dump.sql`;
       const backup = await silo(
         [
           'backup',
@@ -119,6 +125,7 @@ describe('worker round trips of a seeded MariaDB through every store', function 
 
     it(`${store.name}: physical backup through the instance manager (compressed on the ${compressOn}), restored by prepare and copy-back`, async () => {
       const prefix = `rt/${slug}/${Date.now()}/physical`;
+      written.push({ env: store.env(), prefix });
       const backup = await silo(['backup', 'physical', '--instance-manager', imUrl], {
         ...store.env(),
         ...workerProcessEnv({

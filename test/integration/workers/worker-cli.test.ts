@@ -13,6 +13,7 @@ import { mariadbInstance, startMariadb, stopMariadb } from '../../stack/componen
 import { checksumTables, seedDataset, type SeedResult } from '../../stack/datasets/mariadb-seed.js';
 import { useStack } from '../../stack/mocha.js';
 import { lastJson, runSilo as silo } from '../../support/silo-cli.js';
+import { removeStorePrefix } from '../../support/store-cleanup.js';
 import { minioWorkerEnv, workerProcessEnv } from '../../support/worker-store-env.js';
 
 const stack = useStack('minio', 'mariadb');
@@ -25,6 +26,8 @@ describe('worker CLI (real processes, MinIO, MariaDB)', function () {
   const keys = generateAgeKeyPair();
   const main = () => mariadbInstance(stack.ctx);
   const storeEnv = () => minioWorkerEnv(stack.ctx);
+  // Every key of this run lives under one prefix, removed afterwards (test/support/store-cleanup.ts says why).
+  const runPrefix = `cli/${Date.now()}`;
   const backupEnv = (key: string): Record<string, string> => ({
     ...storeEnv(),
     ...workerProcessEnv({
@@ -40,10 +43,13 @@ describe('worker CLI (real processes, MinIO, MariaDB)', function () {
     writeFileSync(join(dir, 'identity.txt'), keys.identity + '\n', { mode: 0o600 });
     seed = await seedDataset(main(), { rows: 3000, database: 'silo_cli' });
   });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  after(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    await removeStorePrefix(storeEnv(), runPrefix);
+  });
 
   it('backs up mariadb-dump with gzip and age, then restores into a fresh mariadbd with equal checksums', async () => {
-    const key = `cli/${Date.now()}/dump.sql.gz.age`;
+    const key = `${runPrefix}/dump.sql.gz.age`;
     const dump = [
       'mariadb-dump',
       '--no-defaults',
@@ -77,7 +83,7 @@ describe('worker CLI (real processes, MinIO, MariaDB)', function () {
   });
 
   it('a failing dump exits 5 (source failed) and writes no metadata.json', async () => {
-    const key = `cli/${Date.now()}/fail.sql`;
+    const key = `${runPrefix}/fail.sql`;
     const run = await silo(['backup', 'command', '--', 'sh', '-c', 'echo partial; exit 2'], backupEnv(key));
     expect(run.code).to.equal(EXIT.sourceFailed);
     expect(lastJson(run.stdout)).to.include({ outcome: 'failed', reason: 'sourceFailed' });
@@ -107,7 +113,7 @@ describe('worker CLI (real processes, MinIO, MariaDB)', function () {
   });
 
   it("SILO_EXPECTED_BYTES sizes a command backup's multipart parts from the hint (a 200Gi dump gets even 23 MiB parts, not 8 MiB)", async () => {
-    const key = `cli/${Date.now()}/hinted.bin`;
+    const key = `${runPrefix}/hinted.bin`;
     const run = await silo(['backup', 'command', '--', 'head', '-c', String(40 * MiB), '/dev/urandom'], {
       ...backupEnv(key),
       SILO_COMPRESSION: 'none',
@@ -139,7 +145,7 @@ describe('worker CLI (real processes, MinIO, MariaDB)', function () {
 
   it('a silent source past the deadline exits 8 promptly instead of hanging', async () => {
     const run = await silo(['backup', 'command', '--', 'sleep', '60'], {
-      ...backupEnv(`cli/${Date.now()}/slow`),
+      ...backupEnv(`${runPrefix}/slow`),
       SILO_DEADLINE_SECONDS: '3',
     });
     expect(run.code).to.equal(EXIT.deadline);
@@ -148,7 +154,7 @@ describe('worker CLI (real processes, MinIO, MariaDB)', function () {
   });
 
   it("restores 2 GiB of zeros (stored at about 30,000 to 1 by zstd) with the worker's peak RSS far below the data", async () => {
-    const key = `cli/${Date.now()}/zeros`;
+    const key = `${runPrefix}/zeros`;
     const bytes = 2 * 1024 * MiB;
     const backup = await silo(['backup', 'command', '--', 'head', '-c', String(bytes), '/dev/zero'], {
       ...backupEnv(key),
@@ -170,7 +176,7 @@ describe('worker CLI (real processes, MinIO, MariaDB)', function () {
   });
 
   it('the wrong age key exits 12 (decryption) and the restore command never completes', async () => {
-    const key = `cli/${Date.now()}/k`;
+    const key = `${runPrefix}/k`;
     expect((await silo(['backup', 'command', '--', 'echo', 'secret data'], backupEnv(key))).code).to.equal(EXIT.ok);
     writeFileSync(join(dir, 'other.txt'), generateAgeKeyPair().identity);
     const marker = join(dir, 'restored');

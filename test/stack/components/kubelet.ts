@@ -54,7 +54,16 @@ export const kubelet: Component = {
 
   async status(ctx) {
     const pid = readPid(pidFile(ctx));
-    return pid !== undefined && isAlive(pid);
+    if (pid === undefined || !isAlive(pid)) return false;
+    // The kubelet runs Silo's images from the checkout it was started in: one left running by another checkout
+    // (a worktree beside this one) would run that checkout's code in this run's Pods, so it counts as down here.
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+        .split('\0')
+        .includes(join(repoRoot, 'test', 'stack', 'kubelet', 'main.ts'));
+    } catch {
+      return true;
+    }
   },
 
   env(ctx) {

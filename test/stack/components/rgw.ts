@@ -119,6 +119,10 @@ export const rgw: Component = {
 async function startFreshCluster(ctx: StackContext): Promise<void> {
   // The OSD keeps data in RAM, so a restart is a new cluster anyway: start clean.
   await rgw.down(ctx);
+  // Daemons of an attempt that failed half-way, or of a run that was killed, may outlive their pid files
+  // (a later attempt overwrote them): a stray OSD or RGW then holds the ports and the next cluster hangs
+  // in radosgw-admin for good. Every daemon of this stack names this conf on its command line.
+  await run('pkill', ['-KILL', '-f', '--', `-c ${conf(ctx)} `], { allowFailure: true });
   const d = dir(ctx);
   rmSync(d, { recursive: true, force: true });
   for (const sub of ['run', 'mon', 'osd', 'rgw', 'pids']) mkdirSync(join(d, sub), { recursive: true });
@@ -150,15 +154,11 @@ async function startFreshCluster(ctx: StackContext): Promise<void> {
     spawnDaemon({ cmd: 'ceph-osd', args: [...c, '-i', osdId, '-f'], pidFile: pid(ctx, 'osd'), logFile: log(ctx, 'osd') });
     spawnDaemon({ cmd: 'radosgw', args: [...c, '-n', 'client.rgw.a', '-f'], pidFile: pid(ctx, 'rgw'), logFile: log(ctx, 'rgw') });
     await waitForHttp(`${endpoint}/`, 120_000, { pidFile: pid(ctx, 'rgw'), ok: (s) => s === 200, intervalMs: 500 });
-    await run('radosgw-admin', [
-      ...c,
-      'user',
-      'create',
-      '--uid=silo',
-      '--display-name=silo',
-      `--access-key=${RGW_ACCESS_KEY}`,
-      `--secret-key=${RGW_SECRET_KEY}`,
-    ]);
+    await run(
+      'radosgw-admin',
+      [...c, 'user', 'create', '--uid=silo', '--display-name=silo', `--access-key=${RGW_ACCESS_KEY}`, `--secret-key=${RGW_SECRET_KEY}`],
+      { timeout: 60_000 },
+    ); // it waits for good on a cluster that never forms; fail, and let up() retry
     await ensureBucket(rgwEndpoint(), RGW_BUCKET);
   } catch (e) {
     const logs = ['mon', 'osd', 'rgw'].map((n) => logTail(log(ctx, n), 10)).join('\n');

@@ -22,7 +22,9 @@ import { runSchedules } from './pg-schedules.js';
 import { markExpiredBackups } from './pg-expired-backups.js';
 import { PGR, type PGClusterReason } from './pg-cluster-reasons.js';
 import { PGClusterScope } from './pg-cluster-scope.js';
-import { ensurePgPki } from './pg-pki.js';
+import { PG_PKI_ANNOTATION, ensurePgPki } from './pg-pki.js';
+import { archivingVerdict } from './pg-archiving.js';
+import type { ArchiverStats } from './pg-primary-sql.js';
 import { clusterPvcs, clusterServices, podConfigHash, primaryPod, repoHostPod } from './pg-pods.js';
 import { instanceConfig, repoHostConfig } from './pgbackrest-config.js';
 import { ensureSuperuserSecret } from './pg-users.js';
@@ -66,7 +68,7 @@ class PGClusterPass {
   async run(): Promise<ReconcileResult> {
     const { scope } = this;
     const { client } = scope.ctx;
-    const pkiChanged = await ensurePgPki({
+    const pki = await ensurePgPki({
       client,
       cluster: scope.name,
       namespace: scope.namespace,
@@ -81,13 +83,13 @@ class PGClusterPass {
     if ('wait' in restore) return restore.wait;
     const input = this.podInput();
     for (const pvc of clusterPvcs({ ...input, pgbackrestConf: '' })) await client.createPvc(pvc);
-    const repoHost = await this.ensurePod(restore.repoHost(repoHostPod({ ...input, pgbackrestConf: repoHostConfig(input) })), pkiChanged);
+    const repoHost = await this.ensurePod(restore.repoHost(repoHostPod({ ...input, pgbackrestConf: repoHostConfig(input) })), pki);
     const instancesInput = { ...input, pgbackrestConf: instanceConfig(input) };
-    const primary = await this.ensurePod(restore.primary(primaryPod(instancesInput)), pkiChanged);
+    const primary = await this.ensurePod(restore.primary(primaryPod(instancesInput)), pki);
     // Replicas clone the primary: a restoring one is not there yet.
     const restoring = await restore.observe(primary);
     if (restoring) return restoring;
-    const instances = await reconcileReplicas({ scope, pod: instancesInput, primary, ensurePod: (pod) => this.ensurePod(pod, pkiChanged) });
+    const instances = await reconcileReplicas({ scope, pod: instancesInput, primary, ensurePod: (pod) => this.ensurePod(pod, pki) });
     scope.instances = instances.status;
     const pods = {
       primary: { name: this.names.primary, podIP: primary?.status?.podIP, host: input.primaryHost, ready: isPodReady(primary) },
@@ -101,7 +103,7 @@ class PGClusterPass {
       await scope.flush('Initializing', false, reason, { ...pods, stanza: 'db' });
       return { requeueAfterMs: WAITING_MS };
     }
-    const result = await this.pgbackrest(pods);
+    const result = await this.pgbackrest(pods, instances.archiver);
     // Replicas' rows are refreshed at least every 10 s, every 3 s while one joins (decision 0276).
     const cap = instances.converging ? WAITING_MS : (this.spec.instances ?? 1) > 1 ? INSTANCES_REFRESH_MS : Infinity;
     return { ...result, requeueAfterMs: Math.min(result.requeueAfterMs ?? REFRESH_MS, cap) };
@@ -120,18 +122,20 @@ class PGClusterPass {
     };
   }
 
-  /** Creates the Pod, or replaces it when what it is built from changed (or the PKI was re-issued); returns it as it is. */
-  private async ensurePod(desired: V1Pod, replace: boolean): Promise<Pod | undefined> {
+  /** Creates the Pod, or replaces it when what it is built from changed (or it holds another PKI); returns it as it is. */
+  private async ensurePod(desired: V1Pod, pki: string): Promise<Pod | undefined> {
     const { client } = this.scope.ctx;
     const name = desired.metadata!.name!;
+    desired.metadata!.annotations = { ...desired.metadata!.annotations, [PG_PKI_ANNOTATION]: pki };
     const current = await client.readPod(this.scope.namespace, name);
     if (!current) {
       await client.createPod(desired);
       return undefined;
     }
+    const replace = current.metadata?.annotations?.[PG_PKI_ANNOTATION] !== pki;
     const stale = podConfigHash(current) !== podConfigHash(desired) || current.status?.phase === 'Failed' || replace;
     if (stale && !current.metadata?.deletionTimestamp) {
-      this.scope.ctx.log.info('replacing Pod', { pod: name, cluster: this.scope.name });
+      this.scope.ctx.log.info('replacing Pod', { pod: name, cluster: this.scope.name, pkiRotated: replace });
       await client.deletePod(this.scope.namespace, name);
       return undefined;
     }
@@ -139,7 +143,10 @@ class PGClusterPass {
   }
 
   /** The stanza, archiving, the initial backup and the repositories' status, through the repo host agent. */
-  private async pgbackrest(pods: { primary: object; repoHost: { podIP?: string; host: string } }): Promise<ReconcileResult> {
+  private async pgbackrest(
+    pods: { primary: object; repoHost: { podIP?: string; host: string } },
+    archiver?: ArchiverStats,
+  ): Promise<ReconcileResult> {
     const { scope } = this;
     const agent = new RepoAgentClient(scope.ctx.client, {
       namespace: scope.namespace,
@@ -159,12 +166,13 @@ class PGClusterPass {
     if (!('info' in stanzaDone)) return stanzaDone;
     info = stanzaDone.info;
     const repos = this.repoRows(info);
-    const archiveDetail = await this.checkArchiving(agent);
+    const archiveDetail = await this.checkArchiving(agent, info, archiver);
     const archiving = scope.condition('ContinuousArchiving')?.status === 'True';
     // A backup waits for its WAL to be archived: the initial one starts once archiving works.
     const initialBackup = archiving ? await ensureInitialBackup(scope) : undefined;
     const schedules = archiving ? await runSchedules(scope) : undefined;
-    await markExpiredBackups(scope, async () => stanzaOf((await agent.status()).info));
+    // While archiving fails the info in hand is read again only to learn nothing: a store that is down takes 40 s.
+    await markExpiredBackups(scope, async () => stanzaOf((archiving ? await agent.status() : info).info));
     const stanza = stanzaOf(info.info);
     const reason = archiving ? PGR.Ready : (scope.condition('ContinuousArchiving')!.reason as PGClusterReason);
     const status = {
@@ -191,7 +199,11 @@ class PGClusterPass {
   private async ensureStanza(agent: RepoAgentClient, info: AgentStatus, pods: object): Promise<{ info: AgentStatus } | ReconcileResult> {
     const { scope } = this;
     const repos = this.repoRows(info);
-    if (scope.condition('StanzaReady')?.status === 'True' && repos.every((r) => r.stanzaCreated)) return { info };
+    // A repository info could not read (its store down) says nothing of its stanza, and stanza-create would wait on
+    // it for minutes: its stanza stays as it was, and archiving says why (decision 0283).
+    const unread = new Set((info.repoFailures ?? []).map((f) => `repo${f.repo}`));
+    if (scope.condition('StanzaReady')?.status === 'True' && repos.every((r) => r.stanzaCreated || unread.has(r.name ?? '')))
+      return { info };
     const created = await agent.createStanza();
     if (!created.ok) {
       const reason = created.reason ?? PGR.PgBackRestFailed;
@@ -205,15 +217,25 @@ class PGClusterPass {
   }
 
   /**
-   * `pgbackrest check` (a WAL switch that must reach every repository within archive-timeout) until it passes, then
-   * again every ARCHIVE_CHECK_MS, so ContinuousArchiving goes False when archiving stops; returns pgBackRest's words
-   * when it failed now.
+   * ContinuousArchiving from the pass's signals (pg-archiving.ts, decision 0283): a repository info could not read
+   * makes it False at once; otherwise `pgbackrest check` (a WAL switch that must reach every repository within
+   * archive-timeout) runs when the primary's archiver fails, until it passes, and again every ARCHIVE_CHECK_MS.
+   * Returns the cause's words when archiving fails now.
    */
-  private async checkArchiving(agent: RepoAgentClient): Promise<string | undefined> {
+  private async checkArchiving(agent: RepoAgentClient, info: AgentStatus, archiver?: ArchiverStats): Promise<string | undefined> {
     const { scope } = this;
     const last = Date.parse(scope.status.lastArchiveCheck ?? '');
-    const fresh = Number.isFinite(last) && scope.ctx.now().getTime() - last < ARCHIVE_CHECK_MS;
-    if (scope.condition('ContinuousArchiving')?.status === 'True' && fresh) return undefined;
+    const verdict = archivingVerdict({
+      repoFailures: info.repoFailures,
+      archiver,
+      archiving: scope.condition('ContinuousArchiving')?.status === 'True',
+      fresh: Number.isFinite(last) && scope.ctx.now().getTime() - last < ARCHIVE_CHECK_MS,
+    });
+    if (verdict.kind === 'proven') return undefined;
+    if (verdict.kind === 'failing') {
+      scope.set('ContinuousArchiving', false, verdict.reason, verdict.detail);
+      return verdict.detail;
+    }
     const checked = await agent.check();
     if (checked.ok) {
       scope.set('ContinuousArchiving', true, PGR.WALArchived);
@@ -227,12 +249,12 @@ class PGClusterPass {
   private repoRows(info: AgentStatus): PGRepoStatus[] {
     const stanza = stanzaOf(info.info);
     return this.spec.backups.pgbackrest.repos.map((repo) => {
-      const row = repoStatusRow(stanza, repoIndex(repo));
-      const archivedAt = lastArchivedAt(
-        row,
-        this.scope.status.repos?.find((r) => r.name === repo.name),
-        this.scope.ctx.now(),
-      );
+      const read = repoStatusRow(stanza, repoIndex(repo));
+      const previous = this.scope.status.repos?.find((r) => r.name === repo.name);
+      // A repository info could not read lists nothing: its row keeps what was last read, with pgBackRest's error.
+      const unread = info.repoFailures?.some((f) => f.repo === repoIndex(repo)) && previous;
+      const row = unread ? { ...previous, statusCode: read.statusCode, statusMessage: read.statusMessage } : read;
+      const archivedAt = lastArchivedAt(row, previous, this.scope.ctx.now());
       return {
         name: repo.name,
         type: repoType(repo),

@@ -8,8 +8,11 @@
  *   and agent, and its backups' connection to the instance;
  * - backup (CN silo-pg-backup, client only): the backup Jobs and the operator, calling the agent.
  * Each side's `tls-server-auth` admits only the other side's CN. A leaf that is missing, names
- * something else or is due for renewal is issued again; a CA that is not sound, too.
+ * something else or is due for renewal is issued again; a CA that is not sound, too (and every leaf with it).
+ * Pods load the files when they start: each carries the PKI's fingerprint, and one started with another is
+ * replaced (decision 0284).
  */
+import { createHash } from 'node:crypto';
 import type { V1OwnerReference, V1Secret } from '@kubernetes/client-node';
 import { PG_CN, pgInstanceName, pgNames, podDnsName } from '../../../contracts/pg-pods.js';
 import type { KubeClient, Secret } from '../../kube/client.js';
@@ -94,24 +97,33 @@ async function write(
   else await scope.client.createSecret(scope.namespace, secret);
 }
 
-/** Makes every PKI Secret of the cluster exist and be current; true when it changed one (Pods must restart to read it). */
-export async function ensurePgPki(scope: PkiScope): Promise<boolean> {
+/**
+ * The annotation on every Pod of the cluster naming the PKI it was started with (decision 0284): a Pod whose
+ * value is not the current one is replaced, so a rotation reaches every Pod even when the pass that re-issued
+ * the Secrets ended (the operator stopped) before it replaced them.
+ */
+export const PG_PKI_ANNOTATION = 'postgres.silo.io/pki';
+
+/** Makes every PKI Secret of the cluster exist and be current; returns the fingerprint of the certificates now in them. */
+export async function ensurePgPki(scope: PkiScope): Promise<string> {
   const names = pgNames(scope.cluster);
   const caSecret = await readOptional(scope.client, scope.namespace, names.caSecret);
   let ca: PemPair | undefined = caSecret ? { cert: text(caSecret, 'ca.crt') ?? '', key: text(caSecret, 'ca.key') ?? '' } : undefined;
-  let changed = false;
   if (!ca || !caIsCurrent(ca, scope.now)) {
     ca = await issueCa({ cluster: `${scope.cluster}-pgbackrest`, now: scope.now });
     await write(scope, caSecret, names.caSecret, 'Opaque', { 'ca.crt': ca.cert, 'ca.key': ca.key });
-    changed = true;
   }
+  const fingerprint = createHash('sha256').update(ca.cert);
   for (const [name, identity] of Object.entries(pgLeafIdentities(scope.cluster, scope.namespace))) {
     const existing = await readOptional(scope.client, scope.namespace, name);
     const leaf = { cert: text(existing, 'tls.crt') ?? '', key: text(existing, 'tls.key') ?? '' };
-    if (existing && text(existing, 'ca.crt') === ca.cert && leafMatches(leaf, ca.cert, identity, scope.now)) continue;
+    if (existing && text(existing, 'ca.crt') === ca.cert && leafMatches(leaf, ca.cert, identity, scope.now)) {
+      fingerprint.update(leaf.cert);
+      continue;
+    }
     const issued = await issueLeaf(ca, identity, scope.now);
     await write(scope, existing, name, 'kubernetes.io/tls', { 'tls.crt': issued.cert, 'tls.key': issued.key, 'ca.crt': ca.cert });
-    changed = true;
+    fingerprint.update(issued.cert);
   }
-  return changed;
+  return fingerprint.digest('hex').slice(0, 16);
 }

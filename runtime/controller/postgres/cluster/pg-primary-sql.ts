@@ -23,10 +23,35 @@ export interface WalSender {
   readonly lagBytes?: number;
 }
 
+/** pg_stat_archiver: whether PostgreSQL's archive_command (pgBackRest's archive-push) fails now (decision 0283). */
+export interface ArchiverStats {
+  readonly failedCount: number;
+  readonly lastArchivedWal?: string;
+  readonly lastArchivedAt?: string;
+  readonly lastFailedWal?: string;
+  readonly lastFailedAt?: string;
+}
+
 export interface PrimaryReplication {
   readonly currentLsn: string;
   readonly senders: WalSender[];
   readonly slots: Array<{ name: string; active: boolean }>;
+  readonly archiver?: ArchiverStats;
+}
+
+async function readArchiver(client: pg.Client): Promise<ArchiverStats> {
+  // Times as epoch milliseconds: the text form follows the session's DateStyle and TimeZone.
+  const { rows } = await client.query<{ f: string; aw: string | null; at: string | null; fw: string | null; ft: string | null }>(
+    `SELECT failed_count::text AS f, last_archived_wal AS aw, (extract(epoch FROM last_archived_time) * 1000)::bigint::text AS at,
+            last_failed_wal AS fw, (extract(epoch FROM last_failed_time) * 1000)::bigint::text AS ft FROM pg_stat_archiver`,
+  );
+  const r = rows[0];
+  const iso = (ms: string | null) => (ms ? new Date(Number(ms)).toISOString() : undefined);
+  return {
+    failedCount: Number(r.f),
+    ...(r.aw ? { lastArchivedWal: r.aw, lastArchivedAt: iso(r.at) } : {}),
+    ...(r.fw ? { lastFailedWal: r.fw, lastFailedAt: iso(r.ft) } : {}),
+  };
 }
 
 const SLOT_PATTERN = /^silo_.*_\d+$/;
@@ -69,6 +94,7 @@ export async function readReplication(client: pg.Client): Promise<PrimaryReplica
     "SELECT slot_name, active FROM pg_replication_slots WHERE slot_type = 'physical'",
   );
   return {
+    archiver: await readArchiver(client),
     currentLsn: lsn.rows[0].lsn,
     senders: senders.rows.map((r) => ({
       applicationName: r.application_name,

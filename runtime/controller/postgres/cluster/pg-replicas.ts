@@ -16,7 +16,14 @@ import { instanceRows } from './pg-instance-rows.js';
 import { PGR } from './pg-cluster-reasons.js';
 import type { PGClusterScope } from './pg-cluster-scope.js';
 import { instancePod, pvc, type PodInput } from './pg-pods.js';
-import { ensureReplicationRole, readReplication, syncSlots, withPrimary, type PrimaryReplication } from './pg-primary-sql.js';
+import {
+  ensureReplicationRole,
+  readReplication,
+  syncSlots,
+  withPrimary,
+  type ArchiverStats,
+  type PrimaryReplication,
+} from './pg-primary-sql.js';
 
 export interface ReplicasInput {
   readonly scope: PGClusterScope;
@@ -31,6 +38,8 @@ export interface InstancesOutcome {
   readonly status: Pick<PGClusterStatus, 'currentPrimary' | 'instances' | 'readyInstances' | 'instancesStatus'>;
   /** Some wanted replica is not serving yet: look again soon. */
   readonly converging: boolean;
+  /** The primary's pg_stat_archiver, when it could be read. */
+  readonly archiver?: ArchiverStats;
 }
 
 const ordinalOf = (name: string): number => Number(/-(\d+)$/.exec(name)?.[1] ?? 0);
@@ -176,6 +185,7 @@ export async function reconcileReplicas(input: ReplicasInput): Promise<Instances
       instancesStatus: rows,
     },
     converging: live.length !== wanted || rows.some((r) => !r.serving),
+    ...(synced.replication?.archiver ? { archiver: synced.replication.archiver } : {}),
   };
 }
 

@@ -68,10 +68,39 @@ const common = (spec: PGClusterSpec): Record<string, string> => ({
   ...(spec.backups.pgbackrest.global ?? {}),
 });
 
+const QUANTITY_UNITS: Record<string, number> = {
+  '': 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+};
+
+/**
+ * archive-push-queue-max unless global sets it: half the instance volume, in MiB (decision 0283). WAL that cannot
+ * be archived stays in pg_wal on that volume; past this much pgBackRest drops it (and says so in PostgreSQL's log)
+ * rather than let the primary stop on a full disk.
+ */
+export function archivePushQueueMax(storageSize: string): string | undefined {
+  const match = /^(\d+(?:\.\d+)?)(k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.exec(storageSize);
+  if (!match) return undefined;
+  const mib = Math.floor((Number(match[1]) * QUANTITY_UNITS[match[2] ?? '']) / 2 / 2 ** 20);
+  return mib >= 64 ? `${mib}MB` : undefined;
+}
+
 /** pgbackrest.conf of an instance: its TLS server (for the repo host) and every repository through the repo host. */
 export function instanceConfig(input: ConfigInput): string {
   const repos = input.spec.backups.pgbackrest.repos;
-  const global: Record<string, string> = {
+  const global: Record<string, string | undefined> = {
+    'archive-push-queue-max': archivePushQueueMax(input.spec.storage.size),
     ...common(input.spec),
     ...tlsServer(PG_CN.repoHost),
     'archive-async': 'y',

@@ -20,6 +20,10 @@ export const PGBACKREST_REASON_TABLE = {
     fix: 'check ContinuousArchiving on the PGCluster and the repository; raise archive-timeout in global if the store is slow',
   },
   RepoHostUnreachable: { sentence: 'a pgBackRest server could not be reached', fix: 'check that the repo host and instance Pods run' },
+  StorageUnreachable: {
+    sentence: "the repo host could not reach a repository's object store, so WAL waits on the primary's volume",
+    fix: 'check that the store runs and that its endpoint (repos[].s3/gcs/azure) is reachable from the repo host; the backlog is archived once it is',
+  },
   ClientNotAuthorized: {
     sentence: 'pgBackRest refused a client certificate (its CN is not authorised for the stanza)',
     fix: 'delete the <cluster>-pgbackrest-* Secrets so the operator issues them again',

@@ -7,82 +7,41 @@
  * passphrase restores to the end of the archive with the same data, and nothing reaches the source's
  * archive.
  */
-import { readFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import { expect } from 'chai';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { CustomObjects } from '../../../../runtime/controller/kube/custom-objects.js';
 import { KINDS } from '../../../../runtime/controller/kube/kinds.js';
 import type { KubeObject } from '../../../../runtime/controller/reconciler.js';
-import type { PGBackRestRepo, PGBackupStatus, PGClusterSpec, PGClusterStatus } from '../../../../src/api/postgres.silo.io/types.js';
-import { pgBin } from '../../../stack/components/postgres.js';
-import { s3Client } from '../../../stack/lib/s3.js';
+import type { PGBackRestRepo, PGBackupStatus, PGClusterSpec } from '../../../../src/api/postgres.silo.io/types.js';
 import { useStack } from '../../../stack/mocha.js';
-import { startOperator, type OperatorProcess } from '../../../support/operator-process.js';
-import { useKube, waitFor } from '../../kube/fixture.js';
+import { waitFor } from '../../kube/fixture.js';
+import { usePgFixture, type PGClusterObj } from './pg-fixture.js';
 
 const stack = useStack('kube', 'kubelet', 'minio');
-type PGClusterObj = KubeObject & { status?: PGClusterStatus };
 
 describe('PGCluster recovered from the bucket alone (dataSource.pgbackrest)', function () {
   this.timeout(1_200_000);
-  const fx = useKube('pg-bucket', { withKubelet: false });
+  const pg = usePgFixture(stack, 'pg-bucket', {
+    passphrase: 'bucket test passphrase',
+    extraNamespaces: (namespace) => [`${namespace}-new`],
+  });
+  const { fx, api, s3 } = pg;
   const fresh = `${fx.namespace}-new`;
-  let api: CustomObjects;
-  let operator: OperatorProcess | undefined;
   let sourcePath = '';
   let sourceDigest = '';
   let archiveBefore: string[] = [];
   const env = () => stack.env();
-  const s3 = () =>
-    s3Client({
-      endpoint: env().MINIO_TLS_ENDPOINT,
-      caFile: env().MINIO_CA_FILE,
-      accessKeyId: env().MINIO_ACCESS_KEY,
-      secretAccessKey: env().MINIO_SECRET_KEY,
-    });
-  const minioRepo = (passphraseSecret = 'pgbackrest-cipher', path?: string): PGBackRestRepo => ({
-    name: 'repo1',
-    ...(path ? { path } : {}),
-    s3: {
-      bucket: env().MINIO_BUCKET,
-      endpoint: env().MINIO_TLS_ENDPOINT,
-      region: 'us-east-1',
-      uriStyle: 'path',
-      caSecret: { name: 'minio-ca', key: 'ca.crt' },
-      credentials: { accessKeyId: { name: 'minio-creds', key: 'accessKey' }, secretAccessKey: { name: 'minio-creds', key: 'secretKey' } },
-    },
-    encryption: { passphrase: { name: passphraseSecret, key: 'passphrase' } },
-  });
+  // This file names the namespace first: the source's and the fresh one's clusters share names.
+  const psql = (namespace: string, cluster: string, sql: string) => pg.psql(cluster, sql, namespace);
+  const phase = (namespace: string, name: string, want: (c: PGClusterObj | undefined) => boolean, timeoutMs: number) =>
+    pg.phase(name, want, timeoutMs, namespace);
+  const getCluster = (namespace: string, name: string) => pg.getCluster(name, namespace);
+  const minioRepo = (passphraseSecret = 'pgbackrest-cipher', path?: string): PGBackRestRepo =>
+    pg.minioRepo('repo1', { passphraseSecret, path });
   const bucketSpec = (repo: PGBackRestRepo): PGClusterSpec => ({
     storage: { size: '1Gi' },
     dataSource: { pgbackrest: { repo } },
     backups: { pgbackrest: { initialBackup: false, repos: [{ name: 'repo1', volume: { volumeClaimSpec: { size: '1Gi' } } }] } },
   });
-  const getCluster = (namespace: string, name: string) => api.get<PGClusterObj>(KINDS.PGCluster, { namespace, name });
-
-  async function psql(namespace: string, cluster: string, sql: string): Promise<string> {
-    const c = (await getCluster(namespace, cluster))!;
-    const secret = await fx.core.readNamespacedSecret({ namespace, name: `${cluster}-pguser-postgres` });
-    const password = Buffer.from(secret.data!.password, 'base64').toString('utf8');
-    return execFileSync(
-      pgBin('psql'),
-      ['-X', '-A', '-t', '-h', c.status!.primary!.podIP!, '-p', '5432', '-U', 'postgres', '-d', 'postgres', '-c', sql],
-      { env: { ...process.env, PGPASSWORD: password, PGCONNECT_TIMEOUT: '5' }, encoding: 'utf8' },
-    ).trim();
-  }
-
-  async function phase(namespace: string, name: string, want: (c: PGClusterObj | undefined) => boolean, timeoutMs: number) {
-    return waitFor(
-      `PGCluster ${namespace}/${name}`,
-      async () => {
-        const got = await getCluster(namespace, name);
-        if (got?.status?.phase === 'Failed' && !want(got)) throw new Error(JSON.stringify(got.status));
-        return want(got) ? got : undefined;
-      },
-      timeoutMs,
-    );
-  }
 
   async function archiveKeys(): Promise<string[]> {
     const keys: string[] = [];
@@ -100,39 +59,20 @@ describe('PGCluster recovered from the bucket alone (dataSource.pgbackrest)', fu
   const DIGEST_SQL = "SELECT count(*) || ':' || md5(string_agg(id || note, ',' ORDER BY id)) FROM orders";
 
   before(async function () {
-    this.timeout(300_000);
-    api = new CustomObjects(fx.kc);
-    await fx.core.createNamespace({ body: { metadata: { name: fresh } } });
-    await waitFor('default ServiceAccount', () => fx.core.readNamespacedServiceAccount({ namespace: fresh, name: 'default' }));
-    for (const namespace of [fx.namespace, fresh]) {
-      const secret = (name: string, stringData: Record<string, string>) =>
-        fx.core.createNamespacedSecret({ namespace, body: { metadata: { name }, stringData } });
-      await secret('minio-creds', { accessKey: env().MINIO_ACCESS_KEY, secretKey: env().MINIO_SECRET_KEY });
-      await secret('minio-ca', { 'ca.crt': readFileSync(env().MINIO_CA_FILE, 'utf8') });
-      await secret('pgbackrest-cipher', { passphrase: 'bucket test passphrase' });
-    }
-    await fx.core.createNamespacedSecret({
-      namespace: fresh,
-      body: { metadata: { name: 'wrong-cipher' }, stringData: { passphrase: 'not the passphrase' } },
-    });
-    operator = await startOperator({ watchNamespaces: [fx.namespace, fresh], leaderElectionId: `pg-bucket-e2e-${fx.namespace}` });
-  });
-
-  after(async function () {
-    this.timeout(120_000);
-    if (operator && this.currentTest?.state === 'failed') console.log(operator.logs().slice(-12000));
-    await operator?.stop();
-    await fx.core.deleteNamespace({ name: fresh }).catch(() => undefined);
+    await pg.secret(fresh, 'wrong-cipher', { passphrase: 'not the passphrase' });
   });
 
   it('the source: an encrypted MinIO repository, its initial backup, data written and archived', async () => {
     const spec: PGClusterSpec = { storage: { size: '1Gi' }, backups: { pgbackrest: { repos: [minioRepo()] } } };
-    await api.create(KINDS.PGCluster, { metadata: { name: 'src', namespace: fx.namespace }, spec });
+    await api().create(KINDS.PGCluster, { metadata: { name: 'src', namespace: fx.namespace }, spec });
     await phase(fx.namespace, 'src', (c) => c?.status?.phase === 'Ready', 420_000);
     const initial = await waitFor(
       'the initial backup finished',
       async () => {
-        const b = await api.get<KubeObject & { status?: PGBackupStatus }>(KINDS.PGBackup, { namespace: fx.namespace, name: 'src-initial' });
+        const b = await api().get<KubeObject & { status?: PGBackupStatus }>(KINDS.PGBackup, {
+          namespace: fx.namespace,
+          name: 'src-initial',
+        });
         return b?.status?.phase === 'completed' || b?.status?.phase === 'failed' ? b : undefined;
       },
       300_000,
@@ -156,7 +96,7 @@ describe('PGCluster recovered from the bucket alone (dataSource.pgbackrest)', fu
   });
 
   it('the source PGCluster and its whole namespace are deleted', async () => {
-    await api.delete(KINDS.PGCluster, { namespace: fx.namespace, name: 'src' });
+    await api().delete(KINDS.PGCluster, { namespace: fx.namespace, name: 'src' });
     // A short grace: the garbage collector's default (the primary's 60 s) would dominate this test's time.
     for (const pod of (await fx.core.listNamespacedPod({ namespace: fx.namespace })).items)
       await fx.core
@@ -175,7 +115,9 @@ describe('PGCluster recovered from the bucket alone (dataSource.pgbackrest)', fu
   it('admission: postgresCluster and pgbackrest together are refused, naming both', async () => {
     const spec = bucketSpec(minioRepo('pgbackrest-cipher', sourcePath));
     spec.dataSource!.postgresCluster = { clusterName: 'src', repoName: 'repo1' };
-    const error = await api.create(KINDS.PGCluster, { metadata: { name: 'both', namespace: fresh }, spec }).catch((e: Error) => e);
+    const error = await api()
+      .create(KINDS.PGCluster, { metadata: { name: 'both', namespace: fresh }, spec })
+      .catch((e: Error) => e);
     expect(String((error as { body?: unknown })?.body ?? (error as Error)?.message)).to.match(
       /exactly one of postgresCluster .* or pgbackrest/,
     );
@@ -184,21 +126,21 @@ describe('PGCluster recovered from the bucket alone (dataSource.pgbackrest)', fu
   it("a repository of its own that is the given one (same bucket and path) is refused before any Pod: it would archive into the source's stanza", async () => {
     const spec = bucketSpec(minioRepo('pgbackrest-cipher', sourcePath));
     spec.backups.pgbackrest.repos = [minioRepo('pgbackrest-cipher', sourcePath)];
-    await api.create(KINDS.PGCluster, { metadata: { name: 'sharer', namespace: fresh }, spec });
+    await api().create(KINDS.PGCluster, { metadata: { name: 'sharer', namespace: fresh }, spec });
     const c = await phase(fresh, 'sharer', (got) => got?.status?.restore?.reason === 'RepositoryOfTheSource', 60_000);
     expect(c.status!.restore!.message).to.contain("this cluster's repo1 is the repository of spec.dataSource.pgbackrest");
     expect((await fx.core.listNamespacedPod({ namespace: fresh, labelSelector: 'postgres.silo.io/cluster=sharer' })).items).to.deep.equal(
       [],
     );
-    await api.delete(KINDS.PGCluster, { namespace: fresh, name: 'sharer' });
+    await api().delete(KINDS.PGCluster, { namespace: fresh, name: 'sharer' });
   });
 
   it('a wrong passphrase and a path without a stanza are refused, each with its reason, before any database Pod or PVC', async () => {
-    await api.create(KINDS.PGCluster, {
+    await api().create(KINDS.PGCluster, {
       metadata: { name: 'wrongpass', namespace: fresh },
       spec: bucketSpec(minioRepo('wrong-cipher', sourcePath)),
     });
-    await api.create(KINDS.PGCluster, {
+    await api().create(KINDS.PGCluster, {
       metadata: { name: 'nostanza', namespace: fresh },
       spec: bucketSpec(minioRepo('pgbackrest-cipher', `/silo/${fx.namespace}/nosuch`)),
     });
@@ -215,12 +157,12 @@ describe('PGCluster recovered from the bucket alone (dataSource.pgbackrest)', fu
       // Only the restore source (the repo host's place) ran: no primary, no PVC.
       expect(pods).to.deep.equal([`${name}-repo-host`]);
       expect((await fx.core.listNamespacedPersistentVolumeClaim({ namespace: fresh, labelSelector: selector })).items).to.deep.equal([]);
-      await api.delete(KINDS.PGCluster, { namespace: fresh, name });
+      await api().delete(KINDS.PGCluster, { namespace: fresh, name });
     }
   });
 
   it('a new cluster in a fresh namespace restores from the bucket alone: the same data; the source archive gets nothing', async () => {
-    await api.create(KINDS.PGCluster, {
+    await api().create(KINDS.PGCluster, {
       metadata: { name: 'copy', namespace: fresh },
       spec: bucketSpec(minioRepo('pgbackrest-cipher', sourcePath)),
     });

@@ -7,96 +7,31 @@
  * WAL of theirs (no second timeline, its last archived WAL unchanged). A target outside the window is
  * refused before any Pod exists, naming both bounds; a time without a zone is refused at admission.
  */
-import { readFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import { expect } from 'chai';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { CustomObjects } from '../../../../runtime/controller/kube/custom-objects.js';
 import { KINDS } from '../../../../runtime/controller/kube/kinds.js';
 import { parsePgRestoreProgress } from '../../../../runtime/contracts/pg-restore.js';
-import type { KubeObject } from '../../../../runtime/controller/reconciler.js';
-import type { PGBackupStatus, PGClusterSpec, PGClusterStatus } from '../../../../src/api/postgres.silo.io/types.js';
-import { pgBin } from '../../../stack/components/postgres.js';
-import { s3Client } from '../../../stack/lib/s3.js';
+import type { PGClusterSpec } from '../../../../src/api/postgres.silo.io/types.js';
 import { useStack } from '../../../stack/mocha.js';
-import { startOperator, type OperatorProcess } from '../../../support/operator-process.js';
-import { useKube, waitFor } from '../../kube/fixture.js';
+import { waitFor } from '../../kube/fixture.js';
+import { usePgFixture } from './pg-fixture.js';
 
 const stack = useStack('kube', 'kubelet', 'minio');
-type PGClusterObj = KubeObject & { status?: PGClusterStatus };
-type PGBackupObj = KubeObject & { status?: PGBackupStatus };
 
 describe('PGCluster restored from another cluster’s repository to a point in time (dataSource.postgresCluster)', function () {
   this.timeout(1_500_000);
-  const fx = useKube('pg-restore', { withKubelet: false });
-  let api: CustomObjects;
-  let operator: OperatorProcess | undefined;
+  const pg = usePgFixture(stack, 'pg-restore', { passphrase: 'restore test passphrase' });
+  const { fx, api, psql, phase, backupCompleted, getCluster, getBackup, s3 } = pg;
   let target = '';
   let archiveMaxBefore: string[] = [];
   const bucket = () => stack.env().MINIO_BUCKET;
-  const s3 = () =>
-    s3Client({
-      endpoint: stack.env().MINIO_TLS_ENDPOINT,
-      caFile: stack.env().MINIO_CA_FILE,
-      accessKeyId: stack.env().MINIO_ACCESS_KEY,
-      secretAccessKey: stack.env().MINIO_SECRET_KEY,
-    });
-  const repo2 = () => ({
-    name: 'repo2' as const,
-    s3: {
-      bucket: bucket(),
-      endpoint: stack.env().MINIO_TLS_ENDPOINT,
-      region: 'us-east-1',
-      uriStyle: 'path' as const,
-      caSecret: { name: 'minio-ca', key: 'ca.crt' },
-      credentials: { accessKeyId: { name: 'minio-creds', key: 'accessKey' }, secretAccessKey: { name: 'minio-creds', key: 'secretKey' } },
-    },
-    encryption: { passphrase: { name: 'pgbackrest-cipher', key: 'passphrase' } },
-  });
+  const repo2 = () => pg.minioRepo('repo2');
   const ownRepos = () => [{ name: 'repo1' as const, volume: { volumeClaimSpec: { size: '1Gi' } } }];
-  const getCluster = (name: string) => api.get<PGClusterObj>(KINDS.PGCluster, { namespace: fx.namespace, name });
-  const getBackup = (name: string) => api.get<PGBackupObj>(KINDS.PGBackup, { namespace: fx.namespace, name });
   const restoreSpec = (repoName: 'repo1' | 'repo2', time: string, initialBackup = true): PGClusterSpec => ({
     storage: { size: '1Gi' },
     dataSource: { postgresCluster: { clusterName: 'src', repoName }, target: { time } },
     backups: { pgbackrest: { initialBackup, repos: ownRepos() } },
   });
-
-  async function psql(cluster: string, sql: string): Promise<string> {
-    const c = (await getCluster(cluster))!;
-    const secret = await fx.core.readNamespacedSecret({ namespace: fx.namespace, name: `${cluster}-pguser-postgres` });
-    const password = Buffer.from(secret.data!.password, 'base64').toString('utf8');
-    return execFileSync(
-      pgBin('psql'),
-      ['-X', '-A', '-t', '-h', c.status!.primary!.podIP!, '-p', '5432', '-U', 'postgres', '-d', 'postgres', '-c', sql],
-      { env: { ...process.env, PGPASSWORD: password, PGCONNECT_TIMEOUT: '5' }, encoding: 'utf8' },
-    ).trim();
-  }
-
-  async function phase(name: string, want: (c: PGClusterObj | undefined) => boolean, timeoutMs: number): Promise<PGClusterObj> {
-    return waitFor(
-      `PGCluster ${name}`,
-      async () => {
-        const got = await getCluster(name);
-        if (got?.status?.phase === 'Failed' && !want(got)) throw new Error(JSON.stringify(got.status));
-        return want(got) ? got : undefined;
-      },
-      timeoutMs,
-    );
-  }
-
-  async function backupCompleted(name: string): Promise<PGBackupStatus> {
-    const b = await waitFor(
-      `PGBackup ${name} finished`,
-      async () => {
-        const got = await getBackup(name);
-        return got?.status?.phase === 'completed' || got?.status?.phase === 'failed' ? got : undefined;
-      },
-      300_000,
-    );
-    expect(b.status!.phase, b.status!.message).to.equal('completed');
-    return b.status!;
-  }
 
   /**
    * The restore container's progress lines (what the operator reads into status.restore while it runs; this copy takes
@@ -119,32 +54,15 @@ describe('PGCluster restored from another cluster’s repository to a point in t
 
   const archiveMaxes = async () => ((await getCluster('src'))!.status!.repos ?? []).map((r) => `${r.name}:${r.archiveMax}`);
 
-  before(async function () {
-    this.timeout(300_000);
-    api = new CustomObjects(fx.kc);
-    const secret = (name: string, stringData: Record<string, string>) =>
-      fx.core.createNamespacedSecret({ namespace: fx.namespace, body: { metadata: { name }, stringData } });
-    await secret('minio-creds', { accessKey: stack.env().MINIO_ACCESS_KEY, secretKey: stack.env().MINIO_SECRET_KEY });
-    await secret('minio-ca', { 'ca.crt': readFileSync(stack.env().MINIO_CA_FILE, 'utf8') });
-    await secret('pgbackrest-cipher', { passphrase: 'restore test passphrase' });
-    operator = await startOperator({ watchNamespaces: [fx.namespace], leaderElectionId: `pg-restore-e2e-${fx.namespace}` });
-  });
-
-  after(async function () {
-    this.timeout(120_000);
-    if (operator && this.currentTest?.state === 'failed') console.log(operator.logs().slice(-12000));
-    await operator?.stop();
-  });
-
   it('the source: backups in repo1 and repo2, then A, T (the server time with its zone), B and a dropped table, all archived', async () => {
     const spec: PGClusterSpec = {
       storage: { size: '1Gi' },
       backups: { pgbackrest: { repos: [{ name: 'repo1', volume: { volumeClaimSpec: { size: '1Gi' } } }, repo2()] } },
     };
-    await api.create(KINDS.PGCluster, { metadata: { name: 'src', namespace: fx.namespace }, spec });
+    await api().create(KINDS.PGCluster, { metadata: { name: 'src', namespace: fx.namespace }, spec });
     await phase('src', (c) => c?.status?.phase === 'Ready', 420_000);
     await backupCompleted('src-initial');
-    await api.create(KINDS.PGBackup, {
+    await api().create(KINDS.PGBackup, {
       metadata: { name: 'src-repo2', namespace: fx.namespace },
       spec: { cluster: { name: 'src' }, repoName: 'repo2', type: 'full' },
     });
@@ -173,8 +91,8 @@ describe('PGCluster restored from another cluster’s repository to a point in t
 
   it('a target outside the window is refused before any Pod or PVC exists, naming both bounds; no backup before the target too', async () => {
     const future = new Date(Date.now() + 3_600_000).toISOString();
-    await api.create(KINDS.PGCluster, { metadata: { name: 'future', namespace: fx.namespace }, spec: restoreSpec('repo1', future) });
-    await api.create(KINDS.PGCluster, {
+    await api().create(KINDS.PGCluster, { metadata: { name: 'future', namespace: fx.namespace }, spec: restoreSpec('repo1', future) });
+    await api().create(KINDS.PGCluster, {
       metadata: { name: 'past', namespace: fx.namespace },
       spec: restoreSpec('repo1', '2020-01-01T00:00:00Z'),
     });
@@ -196,38 +114,38 @@ describe('PGCluster restored from another cluster’s repository to a point in t
       );
       expect((await fx.batch.listNamespacedJob({ namespace: fx.namespace, labelSelector: selector })).items).to.deep.equal([]);
     }
-    await api.delete(KINDS.PGCluster, { namespace: fx.namespace, name: 'future' });
-    await api.delete(KINDS.PGCluster, { namespace: fx.namespace, name: 'past' });
+    await api().delete(KINDS.PGCluster, { namespace: fx.namespace, name: 'future' });
+    await api().delete(KINDS.PGCluster, { namespace: fx.namespace, name: 'past' });
   });
 
   it("a repository of the restored cluster that is the source's (same bucket and path) is refused before anything runs", async () => {
     const spec = restoreSpec('repo1', target);
     spec.backups.pgbackrest.repos = [{ ...repo2(), name: 'repo1', path: `/silo/${fx.namespace}/src` }];
-    await api.create(KINDS.PGCluster, { metadata: { name: 'sharer', namespace: fx.namespace }, spec });
+    await api().create(KINDS.PGCluster, { metadata: { name: 'sharer', namespace: fx.namespace }, spec });
     const c = await phase('sharer', (got) => got?.status?.restore?.reason === 'RepositoryOfTheSource', 60_000);
     expect(c.status!.phase).to.equal('Failed');
     expect(c.status!.restore!.message).to.contain("this cluster's repo1 is the source's repo2");
     const pods = await fx.core.listNamespacedPod({ namespace: fx.namespace, labelSelector: 'postgres.silo.io/cluster=sharer' });
     expect(pods.items).to.deep.equal([]);
-    await api.delete(KINDS.PGCluster, { namespace: fx.namespace, name: 'sharer' });
+    await api().delete(KINDS.PGCluster, { namespace: fx.namespace, name: 'sharer' });
   });
 
   it('a source cluster that does not exist is waited for with SourceClusterNotFound, nothing created', async () => {
     const spec = restoreSpec('repo1', target);
     spec.dataSource!.postgresCluster!.clusterName = 'nosuch';
-    await api.create(KINDS.PGCluster, { metadata: { name: 'orphan', namespace: fx.namespace }, spec });
+    await api().create(KINDS.PGCluster, { metadata: { name: 'orphan', namespace: fx.namespace }, spec });
     const c = await phase('orphan', (got) => got?.status?.restore?.reason === 'SourceClusterNotFound', 60_000);
     expect(c.status!.phase).to.equal('Initializing');
     expect(c.status!.restore!.message).to.contain(`${fx.namespace}/nosuch`);
     const pods = await fx.core.listNamespacedPod({ namespace: fx.namespace, labelSelector: 'postgres.silo.io/cluster=orphan' });
     expect(pods.items).to.deep.equal([]);
-    await api.delete(KINDS.PGCluster, { namespace: fx.namespace, name: 'orphan' });
+    await api().delete(KINDS.PGCluster, { namespace: fx.namespace, name: 'orphan' });
   });
 
   it('a time without a zone is refused at admission, naming the field', async () => {
     let error: Error | undefined;
     try {
-      await api.create(KINDS.PGCluster, {
+      await api().create(KINDS.PGCluster, {
         metadata: { name: 'zoneless', namespace: fx.namespace },
         spec: restoreSpec('repo1', target.replace(/Z$/, '')),
       });
@@ -241,8 +159,11 @@ describe('PGCluster restored from another cluster’s repository to a point in t
   });
 
   it('restored to T from repo1 (volume) and repo2 (MinIO, encrypted): A and the dropped table, not B; own password; status tells what it reached', async () => {
-    await api.create(KINDS.PGCluster, { metadata: { name: 'copy1', namespace: fx.namespace }, spec: restoreSpec('repo1', target) });
-    await api.create(KINDS.PGCluster, { metadata: { name: 'copy2', namespace: fx.namespace }, spec: restoreSpec('repo2', target, false) });
+    await api().create(KINDS.PGCluster, { metadata: { name: 'copy1', namespace: fx.namespace }, spec: restoreSpec('repo1', target) });
+    await api().create(KINDS.PGCluster, {
+      metadata: { name: 'copy2', namespace: fx.namespace },
+      spec: restoreSpec('repo2', target, false),
+    });
     for (const [name, label] of [
       ['copy1', (await getBackup('src-initial'))!.status!.label!],
       ['copy2', (await getBackup('src-repo2'))!.status!.label!],
@@ -276,7 +197,7 @@ describe('PGCluster restored from another cluster’s repository to a point in t
       const secrets = (await fx.core.listNamespacedSecret({ namespace: fx.namespace })).items.map((s) => s.metadata!.name);
       expect(secrets).to.not.include(`${name}-pgbackrest-restore-tls`);
     }
-    await api.delete(KINDS.PGCluster, { namespace: fx.namespace, name: 'copy2' });
+    await api().delete(KINDS.PGCluster, { namespace: fx.namespace, name: 'copy2' });
   });
 
   it('the restored cluster then archives into its own stanza and takes its initial backup; the source’s archive is untouched', async () => {
