@@ -3,8 +3,8 @@
  * process kubelet, one PGCluster with 2 instances and its repository on MinIO over TLS. Write A, back up, note T,
  * write B. A target past the archive is refused before any Pod stops. Restored in place to T: A and not B, a new
  * timeline, WAL archived again into the same stanza, the replica rebuilt and streaming; a second PGRestore meanwhile
- * waits with AnotherRestoreRunning. Then restored in place to the backup (by PGBackup name, target immediate).
- * Each restore's RTO is printed.
+ * waits with AnotherRestoreRunning. Then restored in place to the backup (by PGBackup name, target immediate), with
+ * the operator killed mid-restore and a new one finishing it. Each restore's RTO is printed.
  */
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -200,9 +200,13 @@ describe('PGRestore: a PGCluster restored in place, to a time and to a backup', 
     expect((await getCluster())!.metadata?.annotations?.['postgres.silo.io/restore']).to.equal(undefined);
   });
 
-  it('restored in place to the backup (by PGBackup name, target immediate): A and not B, again a new timeline', async () => {
+  it('restored in place to the backup (by PGBackup name, target immediate), the operator killed mid-restore: A and not B, again a new timeline', async () => {
     await psql("INSERT INTO orders SELECT g, 'B' FROM generate_series(101, 120) g");
     await createRestore('to-backup', { backup: { pgBackup: 'ip-full' } });
+    const killedIn = (await restorePhase('to-backup', ['Stopping', 'Restoring', 'Recovering', 'Rebuilding', 'Succeeded'], 300_000)).phase;
+    await operator!.kill();
+    operator = await startOperator({ watchNamespaces: [fx.namespace], leaderElectionId: `pg-inplace-e2e-${fx.namespace}` });
+    console.log(`      the operator was killed while the restore was ${killedIn}`);
     const s = await restorePhase('to-backup', ['Succeeded'], 900_000);
     console.log(
       `      in-place restore to backup ${s.backupLabel} (${s.target!.type}): timeline ${s.reachedTimeline}, RTO ${s.rtoSeconds} s`,
