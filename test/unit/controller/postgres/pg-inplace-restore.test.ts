@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import type { V1Pod } from '@kubernetes/client-node';
 import { inPlacePgPlan, planInPlace, withInPlaceRestore } from '../../../../runtime/controller/postgres/restore/pg-inplace-plan.js';
 import { restoreContainerState } from '../../../../runtime/controller/postgres/restore/pg-inplace-instances.js';
+import { otherRestore, restoreHolding } from '../../../../runtime/controller/postgres/restore/pg-restore-hold.js';
 import { CONFIG_HASH_ANNOTATION, withHash } from '../../../../runtime/controller/postgres/cluster/pg-pods.js';
 import type { InfoStanza } from '../../../../runtime/controller/postgres/shared/pgbackrest-info.js';
 import { restoreArgs } from '../../../../runtime/pg/restore.js';
@@ -89,5 +90,34 @@ describe('PGRestore (in place): the plan checked against the cluster’s own rep
     expect(restoreContainerState(ended(137))).to.deep.equal({ state: 'interrupted', restarts: 2 });
     expect(restoreContainerState(ended(0, '{"outcome":"pg-restored","reachedTimeline":2}')).state).to.equal('done');
     expect(restoreContainerState(ended(1, '{"outcome":"failed","reason":"TargetNotReached"}')).state).to.equal('failed');
+  });
+});
+
+describe('PGRestore (in place): the hold on the cluster is read from the PGRestore it names', () => {
+  const cluster = (hold?: string) =>
+    ({ metadata: { name: 'shop', namespace: 'ns', uid: 'c', annotations: hold ? { 'postgres.silo.io/restore': hold } : {} } }) as never;
+  const restore = (name: string, uid: string, phase?: string) => ({
+    metadata: { name, namespace: 'ns', uid },
+    spec: {},
+    status: { phase },
+  });
+  const client = (objects: ReturnType<typeof restore>[]) =>
+    ({ get: async (_kind: unknown, key: { name: string }) => objects.find((o) => o.metadata.name === key.name) }) as never;
+
+  it('holds while the named PGRestore works or failed; not once it is gone, replaced, done or rebuilding', async () => {
+    const holding = async (phase: string | undefined, objects = [restore('r', 'u1', phase)], hold = 'r/u1') =>
+      !!(await restoreHolding(client(objects), cluster(hold)));
+    for (const phase of [undefined, 'Pending', 'Resolved', 'Stopping', 'Restoring', 'Recovering', 'Failed'])
+      expect(await holding(phase), String(phase)).to.equal(true);
+    for (const phase of ['Rebuilding', 'Succeeded', 'Refused']) expect(await holding(phase), phase).to.equal(false);
+    expect(await holding('Restoring', [])).to.equal(false);
+    expect(await holding('Restoring', [restore('r', 'u2', 'Restoring')])).to.equal(false);
+    expect(await restoreHolding(client([]), cluster())).to.equal(undefined);
+  });
+
+  it('a second PGRestore waits for a working holder and takes over a failed one', async () => {
+    const second = restore('s', 'u9') as never;
+    expect(await otherRestore(client([restore('r', 'u1', 'Restoring')]), cluster('r/u1'), second)).to.equal('r');
+    expect(await otherRestore(client([restore('r', 'u1', 'Failed')]), cluster('r/u1'), second)).to.equal(undefined);
   });
 });
