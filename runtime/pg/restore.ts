@@ -186,6 +186,7 @@ async function recover(log: Logger): Promise<RestoreOutcome> {
   log.info('promoted');
   const reached = await reachedPosition();
   await setSuperuserPassword();
+  await forgetRecoverySettings();
   await psql('CHECKPOINT;');
   postgres.kill('SIGINT');
   await exited;
@@ -204,6 +205,29 @@ function markHistoryForArchiving(): void {
     .sort()
     .pop();
   if (history) writeFileSync(join(wal, 'archive_status', `${history}.ready`), '');
+}
+
+/**
+ * pgBackRest wrote the restore's recovery settings into postgresql.auto.conf, which PostgreSQL keeps after the
+ * promotion. A replica cloned by pg_basebackup copies that file and, as a standby, would apply them: stop at the
+ * restore's target and promote itself onto a timeline of its own, archiving it into the stanza. Reset here, once
+ * promoted, so the restored primary hands its replicas none of them (decision 0295).
+ */
+export const RECOVERY_SETTINGS = [
+  'restore_command',
+  'recovery_target',
+  'recovery_target_time',
+  'recovery_target_lsn',
+  'recovery_target_xid',
+  'recovery_target_name',
+  'recovery_target_inclusive',
+  'recovery_target_action',
+  'recovery_target_timeline',
+] as const;
+
+async function forgetRecoverySettings(): Promise<void> {
+  const r = await psql(RECOVERY_SETTINGS.map((name) => `ALTER SYSTEM RESET ${name};`).join('\n'));
+  if (r.code !== 0) throw new Error(`the restore's recovery settings could not be reset: ${r.out.slice(0, 300)}`);
 }
 
 async function reachedPosition(): Promise<PgRestoreReached> {

@@ -82,6 +82,10 @@ describe('PGRestore: a PGCluster restored in place, to a time and to a backup', 
 
   /** WAL of the new timeline reaches the repository, and the replica streams from the restored primary. */
   async function archivingAndReplica(newTimeline: number): Promise<void> {
+    // The restore's recovery settings are gone: a replica cloned from this primary must not stop and promote at the target.
+    expect(await psql("SELECT count(*) FROM pg_file_settings WHERE name = 'restore_command' OR name LIKE 'recovery_target%'")).to.equal(
+      '0',
+    );
     const archived = Number(await psql('SELECT archived_count FROM pg_stat_archiver'));
     await psql('SELECT pg_switch_wal()');
     await waitFor(
