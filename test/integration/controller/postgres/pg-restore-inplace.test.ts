@@ -187,7 +187,7 @@ describe('PGRestore: a PGCluster restored in place, to a time and to a backup', 
     expect(queued.reason).to.equal('AnotherRestoreRunning');
     expect(queued.message).to.contain('PGRestore to-t');
     await api.delete(KINDS.PGRestore, key('queued'));
-    const s = await restorePhase('to-t', ['Succeeded'], 900_000);
+    const s = await restorePhase('to-t', ['Succeeded'], 420_000);
     console.log(
       `      in-place restore to ${s.target!.value}: backup ${s.backupLabel}, reached timeline ${s.reachedTimeline} at ${s.reachedLsn}, RTO ${s.rtoSeconds} s`,
     );
@@ -211,7 +211,7 @@ describe('PGRestore: a PGCluster restored in place, to a time and to a backup', 
     await operator!.kill();
     operator = await startOperator({ watchNamespaces: [fx.namespace], leaderElectionId: `pg-inplace-e2e-${fx.namespace}` });
     console.log(`      the operator was killed while the restore was ${killedIn}`);
-    const s = await restorePhase('to-backup', ['Succeeded'], 900_000);
+    const s = await restorePhase('to-backup', ['Succeeded'], 420_000);
     console.log(
       `      in-place restore to backup ${s.backupLabel} (${s.target!.type}): timeline ${s.reachedTimeline}, RTO ${s.rtoSeconds} s`,
     );
