@@ -1,6 +1,6 @@
 import { Chart } from 'cdk8s';
 import type { Construct } from 'constructs';
-import { PGBackup, PGCluster } from '../src/index.js';
+import { PGBackup, PGCluster, PGRestore } from '../src/index.js';
 
 /**
  * PostgreSQL through pgBackRest, in seed 001's vocabulary: a PGCluster with repo1 on a volume of the
@@ -44,5 +44,11 @@ export class PostgresExamplesChart extends Chart {
       },
     });
     new PGBackup(this, 'orders-before-migration', { cluster: { name: 'orders' }, repoName: 'repo2', type: 'full' });
+    // Undo a migration in place: back to just before it started, on a new timeline in the same stanza.
+    new PGRestore(this, 'orders-undo-migration', {
+      cluster: { name: 'orders' },
+      repoName: 'repo2',
+      target: { time: '2026-12-04T21:59:00Z' },
+    });
   }
 }

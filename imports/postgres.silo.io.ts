@@ -2872,3 +2872,298 @@ export function toJson_PgClusterSpecBackupsPgbackrestReposAzureCredentialsKey(ob
 }
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
+
+/**
+ * An in-place restore of a PGCluster from one of its own repositories (Percona's `PGRestore` in place): the cluster's schedules pause, a running backup finishes, every instance stops, the primary's volume is restored with `pgbackrest restore --delta` to the target, PostgreSQL promotes onto a new timeline that archives into the same stanza, and the replicas are built again from it. Its spec is immutable; the target is checked against the repository before anything stops.
+ *
+ * @schema PGRestore
+ */
+export class PgRestore extends ApiObject {
+  /**
+   * Returns the apiVersion and kind for "PGRestore"
+   */
+  public static readonly GVK: GroupVersionKind = {
+    apiVersion: 'postgres.silo.io/v1alpha1',
+    kind: 'PGRestore',
+  }
+
+  /**
+   * Renders a Kubernetes manifest for "PGRestore".
+   *
+   * This can be used to inline resource manifests inside other objects (e.g. as templates).
+   *
+   * @param props initialization props
+   */
+  public static manifest(props: PgRestoreProps): any {
+    return {
+      ...PgRestore.GVK,
+      ...toJson_PgRestoreProps(props),
+    };
+  }
+
+  /**
+   * Defines a "PGRestore" API object
+   * @param scope the scope in which to define this object
+   * @param id a scope-local name for the object
+   * @param props initialization props
+   */
+  public constructor(scope: Construct, id: string, props: PgRestoreProps) {
+    super(scope, id, {
+      ...PgRestore.GVK,
+      ...props,
+    });
+  }
+
+  /**
+   * Renders the object to Kubernetes JSON.
+   */
+  public override toJson(): any {
+    const resolved = super.toJson();
+
+    return {
+      ...PgRestore.GVK,
+      ...toJson_PgRestoreProps(resolved),
+    };
+  }
+}
+
+/**
+ * An in-place restore of a PGCluster from one of its own repositories (Percona's `PGRestore` in place): the cluster's schedules pause, a running backup finishes, every instance stops, the primary's volume is restored with `pgbackrest restore --delta` to the target, PostgreSQL promotes onto a new timeline that archives into the same stanza, and the replicas are built again from it. Its spec is immutable; the target is checked against the repository before anything stops.
+ *
+ * @schema PGRestore
+ */
+export interface PgRestoreProps {
+  /**
+   * @schema PGRestore#metadata
+   */
+  readonly metadata?: ApiObjectMetadata;
+
+  /**
+   * Which cluster to restore in place, from which of its repositories, from which backup and to which target. Without backup and target the restore replays the newest backup to the end of the archive.
+   *
+   * @schema PGRestore#spec
+   */
+  readonly spec: PgRestoreSpec;
+}
+
+/**
+ * Converts an object of type 'PgRestoreProps' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgRestoreProps(obj: PgRestoreProps | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'metadata': obj.metadata,
+    'spec': toJson_PgRestoreSpec(obj.spec),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Which cluster to restore in place, from which of its repositories, from which backup and to which target. Without backup and target the restore replays the newest backup to the end of the archive.
+ *
+ * @schema PgRestoreSpec
+ */
+export interface PgRestoreSpec {
+  /**
+   * The PGCluster to restore, in the same namespace.
+   *
+   * @schema PgRestoreSpec#cluster
+   */
+  readonly cluster: PgRestoreSpecCluster;
+
+  /**
+   * The repository of the cluster's spec.backups.pgbackrest.repos to restore from.
+   *
+   * @schema PgRestoreSpec#repoName
+   */
+  readonly repoName: PgRestoreSpecRepoName;
+
+  /**
+   * The backup set to restore, by pgBackRest label or by the name of a completed PGBackup of this cluster (set at most one). Without a target the restore stops as soon as that backup is consistent (target immediate); with a time or LSN target the set must have ended before it. Without backup the newest set that ended before the target is chosen.
+   *
+   * @schema PgRestoreSpec#backup
+   */
+  readonly backup?: PgRestoreSpecBackup;
+
+  /**
+   * Where replay stops. Set exactly one of time, lsn, xid, name or immediate; without a target the restore replays to the end of the archive.
+   *
+   * @schema PgRestoreSpec#target
+   */
+  readonly target?: PgRestoreSpecTarget;
+
+  /**
+   * Extra `pgbackrest restore` options, e.g. `--process-max=4`. Options that choose the stanza, the repository, the set, the type or target, the database, the configuration, log and lock paths or delta are Silo's and refused at admission.
+   *
+   * @schema PgRestoreSpec#options
+   */
+  readonly options?: string[];
+}
+
+/**
+ * Converts an object of type 'PgRestoreSpec' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgRestoreSpec(obj: PgRestoreSpec | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'cluster': toJson_PgRestoreSpecCluster(obj.cluster),
+    'repoName': obj.repoName,
+    'backup': toJson_PgRestoreSpecBackup(obj.backup),
+    'target': toJson_PgRestoreSpecTarget(obj.target),
+    'options': obj.options?.map(y => y),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * The PGCluster to restore, in the same namespace.
+ *
+ * @schema PgRestoreSpecCluster
+ */
+export interface PgRestoreSpecCluster {
+  /**
+   * @schema PgRestoreSpecCluster#name
+   */
+  readonly name: string;
+}
+
+/**
+ * Converts an object of type 'PgRestoreSpecCluster' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgRestoreSpecCluster(obj: PgRestoreSpecCluster | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * The repository of the cluster's spec.backups.pgbackrest.repos to restore from.
+ *
+ * @schema PgRestoreSpecRepoName
+ */
+export enum PgRestoreSpecRepoName {
+  /** repo1 */
+  REPO1 = "repo1",
+  /** repo2 */
+  REPO2 = "repo2",
+  /** repo3 */
+  REPO3 = "repo3",
+  /** repo4 */
+  REPO4 = "repo4",
+}
+
+/**
+ * The backup set to restore, by pgBackRest label or by the name of a completed PGBackup of this cluster (set at most one). Without a target the restore stops as soon as that backup is consistent (target immediate); with a time or LSN target the set must have ended before it. Without backup the newest set that ended before the target is chosen.
+ *
+ * @schema PgRestoreSpecBackup
+ */
+export interface PgRestoreSpecBackup {
+  /**
+   * pgBackRest's backup label, e.g. 20261204-213000F (status.label of a PGBackup).
+   *
+   * @schema PgRestoreSpecBackup#label
+   */
+  readonly label?: string;
+
+  /**
+   * The name of a completed PGBackup of this cluster in the same namespace.
+   *
+   * @schema PgRestoreSpecBackup#pgBackup
+   */
+  readonly pgBackup?: string;
+}
+
+/**
+ * Converts an object of type 'PgRestoreSpecBackup' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgRestoreSpecBackup(obj: PgRestoreSpecBackup | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'label': obj.label,
+    'pgBackup': obj.pgBackup,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Where replay stops. Set exactly one of time, lsn, xid, name or immediate; without a target the restore replays to the end of the archive.
+ *
+ * @schema PgRestoreSpecTarget
+ */
+export interface PgRestoreSpecTarget {
+  /**
+   * An RFC 3339 time with its zone (Z or an offset), e.g. 2026-01-02T15:04:05Z.
+   *
+   * @schema PgRestoreSpecTarget#time
+   */
+  readonly time?: string;
+
+  /**
+   * A WAL position as PostgreSQL prints it, e.g. 0/3000060.
+   *
+   * @schema PgRestoreSpecTarget#lsn
+   */
+  readonly lsn?: string;
+
+  /**
+   * A transaction id.
+   *
+   * @schema PgRestoreSpecTarget#xid
+   */
+  readonly xid?: string;
+
+  /**
+   * A restore point made with pg_create_restore_point().
+   *
+   * @schema PgRestoreSpecTarget#name
+   */
+  readonly name?: string;
+
+  /**
+   * Stop as soon as the backup is consistent.
+   *
+   * @schema PgRestoreSpecTarget#immediate
+   */
+  readonly immediate?: boolean;
+
+  /**
+   * Stop just before the target instead of just after it (time, lsn, xid).
+   *
+   * @schema PgRestoreSpecTarget#exclusive
+   */
+  readonly exclusive?: boolean;
+}
+
+/**
+ * Converts an object of type 'PgRestoreSpecTarget' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PgRestoreSpecTarget(obj: PgRestoreSpecTarget | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'time': obj.time,
+    'lsn': obj.lsn,
+    'xid': obj.xid,
+    'name': obj.name,
+    'immediate': obj.immediate,
+    'exclusive': obj.exclusive,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+

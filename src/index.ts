@@ -7,6 +7,7 @@ export * from './constructs/backup.js';
 export * from './constructs/scheduled-backup.js';
 export * from './constructs/pg-cluster.js';
 export * from './constructs/pg-backup.js';
+export * from './constructs/pg-restore.js';
 export { SiloResource, type SiloResourceOptions } from './constructs/silo-resource.js';
 export * from './install/operator-install.js';
 export * from './install/images.js';

@@ -45,6 +45,10 @@ export interface PgRestorePlan {
   readonly conf: string;
   /** The resolved backup set's size (pgbackrest info), the copy's total until pgBackRest's own lines tell it. */
   readonly bytesTotal?: number;
+  /** An in-place restore (a PGRestore, decision 0295): `--delta` over the volume as it is, instead of an empty PGDATA. */
+  readonly delta?: boolean;
+  /** Extra `pgbackrest restore` options from the PGRestore's spec.options (admission refused Silo's own). */
+  readonly options?: readonly string[];
 }
 
 export type PgRestoreStep = 'copying' | 'recovering' | 'done' | 'failed';
@@ -100,6 +104,8 @@ export interface PgRestoreReached {
 
 export interface PgRestoreState {
   readonly planId: string;
+  /** Written by an in-place restore: a new-cluster restore's init container finding it done knows its own restore was superseded. */
+  readonly delta?: boolean;
   readonly step: PgRestoreStep;
   readonly reached?: PgRestoreReached;
   readonly failure?: { readonly reason: PgRestoreFailure; readonly error: string };

@@ -51,6 +51,8 @@ export function restoreArgs(plan: PgRestorePlan): string[] {
     `--type=${plan.type}`,
     ...(plan.target !== undefined && targeted && plan.type !== 'immediate' ? [`--target=${plan.target}`] : []),
     ...(plan.exclusive ? ['--target-exclusive'] : []),
+    ...(plan.delta ? ['--delta'] : []),
+    ...(plan.options ?? []),
     ...(targeted ? ['--target-action=promote'] : []),
     // Spelled out so the replay reads the source's repository with this config whatever pgBackRest would copy from argv.
     `--recovery-option=restore_command=pgbackrest --config=${PGBACKREST_RESTORE_CONF_FILE} --stanza=${PG_STANZA} --repo=${plan.repo} --pg1-path=${PGDATA} archive-get %f "%p"`,
@@ -113,9 +115,15 @@ function psql(sql: string): Promise<{ code: number | null; out: string }> {
 }
 
 async function copy(plan: PgRestorePlan, log: Logger): Promise<RestoreOutcome | undefined> {
-  writeState({ planId: plan.id, step: 'copying' });
-  // A copy cut short is started over: pgBackRest refuses a non-empty PGDATA without a manifest to check it against.
-  rmSync(PGDATA, { recursive: true, force: true });
+  writeState({ planId: plan.id, step: 'copying', ...(plan.delta ? { delta: true } : {}) });
+  if (plan.delta) {
+    // In place: the stopped primary's volume, rewritten by checksum (decision 0295). A postmaster.pid left by a
+    // killed postgres would make pgBackRest refuse; nothing runs here, this Pod's database container starts after.
+    rmSync(join(PGDATA, 'postmaster.pid'), { force: true });
+  } else {
+    // A copy cut short is started over: pgBackRest refuses a non-empty PGDATA without a manifest to check it against.
+    rmSync(PGDATA, { recursive: true, force: true });
+  }
   ownedDir(PGDATA);
   log.info('pgbackrest restore', { repo: plan.repo, set: plan.set, type: plan.type, target: plan.target });
   const progress = new CopyProgress(Date.now(), plan.bytesTotal);
@@ -141,7 +149,7 @@ async function copy(plan: PgRestorePlan, log: Logger): Promise<RestoreOutcome | 
   }
   progress.end();
   report();
-  writeState({ planId: plan.id, step: 'recovering' });
+  writeState({ planId: plan.id, step: 'recovering', ...(plan.delta ? { delta: true } : {}) });
   return undefined;
 }
 
@@ -198,6 +206,7 @@ async function recover(log: Logger): Promise<RestoreOutcome> {
   log.info('promoted');
   const reached = await reachedPosition();
   await setSuperuserPassword();
+  await forgetRecoverySettings();
   await psql('CHECKPOINT;');
   postgres.kill('SIGINT');
   await exited;
@@ -216,6 +225,29 @@ function markHistoryForArchiving(): void {
     .sort()
     .pop();
   if (history) writeFileSync(join(wal, 'archive_status', `${history}.ready`), '');
+}
+
+/**
+ * pgBackRest wrote the restore's recovery settings into postgresql.auto.conf, which PostgreSQL keeps after the
+ * promotion. A replica cloned by pg_basebackup copies that file and, as a standby, would apply them: stop at the
+ * restore's target and promote itself onto a timeline of its own, archiving it into the stanza. Reset here, once
+ * promoted, so the restored primary hands its replicas none of them (decision 0295).
+ */
+export const RECOVERY_SETTINGS = [
+  'restore_command',
+  'recovery_target',
+  'recovery_target_time',
+  'recovery_target_lsn',
+  'recovery_target_xid',
+  'recovery_target_name',
+  'recovery_target_inclusive',
+  'recovery_target_action',
+  'recovery_target_timeline',
+] as const;
+
+async function forgetRecoverySettings(): Promise<void> {
+  const r = await psql(RECOVERY_SETTINGS.map((name) => `ALTER SYSTEM RESET ${name};`).join('\n'));
+  if (r.code !== 0) throw new Error(`the restore's recovery settings could not be reset: ${r.out.slice(0, 300)}`);
 }
 
 async function reachedPosition(): Promise<PgRestoreReached> {
@@ -245,7 +277,13 @@ export async function runPgRestore(env: NodeJS.ProcessEnv, log: Logger): Promise
   ownedDir(join(PG_RUN_DIR, 'lock'));
   ownedDir(PG_VOLUME_MOUNT);
   let state = readState();
-  if (state && state.planId !== plan.id) throw new ConfigError(`${PG_RESTORE_STATE_FILE} belongs to another restore (${state.planId})`);
+  if (state && state.planId !== plan.id) {
+    // A new-cluster restore's volume later restored in place: its own restore is long done.
+    if (state.delta && !plan.delta) return { ok: true, reached: {} };
+    // An in-place restore starts from whatever an earlier restore left (decision 0295).
+    if (!plan.delta) throw new ConfigError(`${PG_RESTORE_STATE_FILE} belongs to another restore (${state.planId})`);
+    state = undefined;
+  }
   if (state?.step === 'done') return { ok: true, reached: state.reached ?? {} };
   if (state?.step === 'failed') return { ok: false, reason: state.failure!.reason, error: state.failure!.error };
   copyTlsFiles(PG_RESTORE_TLS_MOUNT, PG_RESTORE_TLS_COPY_DIR);
@@ -255,9 +293,10 @@ export async function runPgRestore(env: NodeJS.ProcessEnv, log: Logger): Promise
   if (state?.step === 'recovering') log.info('resuming an interrupted recovery');
   const failed = state?.step === 'recovering' ? undefined : await copy(plan, log);
   const outcome = failed ?? (await recover(log));
+  const delta = plan.delta ? { delta: true } : {};
   state = outcome.ok
-    ? { planId: plan.id, step: 'done', reached: outcome.reached }
-    : { planId: plan.id, step: 'failed', failure: { reason: outcome.reason, error: outcome.error } };
+    ? { planId: plan.id, step: 'done', reached: outcome.reached, ...delta }
+    : { planId: plan.id, step: 'failed', failure: { reason: outcome.reason, error: outcome.error }, ...delta };
   writeState(state);
   return outcome;
 }

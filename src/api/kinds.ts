@@ -107,6 +107,17 @@ export const SILO_KIND_TABLE = {
     namespaced: true,
     schemaFile: 'postgres.silo.io/pg-cluster.schema.yaml',
   },
+  PGRestore: {
+    group: 'postgres.silo.io',
+    version: 'v1alpha1',
+    apiVersion: 'postgres.silo.io/v1alpha1',
+    kind: 'PGRestore',
+    plural: 'pgrestores',
+    singular: 'pgrestore',
+    scope: 'Namespaced',
+    namespaced: true,
+    schemaFile: 'postgres.silo.io/pg-inplace-restore.schema.yaml',
+  },
 } as const satisfies Record<string, SiloKindFacts>;
 
 export type SiloKind = keyof typeof SILO_KIND_TABLE;

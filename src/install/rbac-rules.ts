@@ -13,7 +13,7 @@ export interface PolicyRule {
 const SILO_RESOURCES: Record<string, string[]> = {
   'backup-operator.io': ['backupstorages', 'backupschedules', 'backupruns'],
   'mysql.cloudnative-mysql.io': ['clusters', 'backups', 'scheduledbackups'],
-  'postgres.silo.io': ['pgclusters', 'pgbackups'],
+  'postgres.silo.io': ['pgclusters', 'pgbackups', 'pgrestores'],
 };
 
 const CRUD = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];

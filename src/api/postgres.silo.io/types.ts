@@ -655,10 +655,232 @@ export interface PGDataSourceRepository {
     [k: string]: string;
   };
 }
+
 /**
- * Where replay stops. Set exactly one of time, lsn, xid, name or immediate; without a target the restore replays to the end of the archive.
+ * Which cluster to restore in place, from which of its repositories, from which backup and to which target. Without backup and target the restore replays the newest backup to the end of the archive.
+ */
+export interface PGRestoreSpec {
+  cluster: PGRestoreClusterReference;
+  /**
+   * The repository of the cluster's spec.backups.pgbackrest.repos to restore from.
+   */
+  repoName: 'repo1' | 'repo2' | 'repo3' | 'repo4';
+  backup?: PGRestoreBackup;
+  target?: PGRecoveryTarget;
+  /**
+   * Extra `pgbackrest restore` options, e.g. `--process-max=4`. Options that choose the stanza, the repository, the set, the type or target, the database, the configuration, log and lock paths or delta are Silo's and refused at admission.
+   *
+   * @default - not set
+   *
+   * @maxItems 16
+   */
+  options?: string[];
+}
+/**
+ * The PGCluster to restore, in the same namespace.
+ */
+export interface PGRestoreClusterReference {
+  name: string;
+}
+/**
+ * The backup set to restore, by pgBackRest label or by the name of a completed PGBackup of this cluster (set at most one). Without a target the restore stops as soon as that backup is consistent (target immediate); with a time or LSN target the set must have ended before it. Without backup the newest set that ended before the target is chosen.
  *
  * @default - not set
+ */
+export interface PGRestoreBackup {
+  /**
+   * pgBackRest's backup label, e.g. 20261204-213000F (status.label of a PGBackup).
+   *
+   * @default - not set
+   */
+  label?: string;
+  /**
+   * The name of a completed PGBackup of this cluster in the same namespace.
+   *
+   * @default - not set
+   */
+  pgBackup?: string;
+}
+
+/**
+ * Observed state of a PGRestore: what was resolved before anything stopped (written once), where the restore is, what it reached, and how long the cluster was without a writable primary.
+ */
+export interface PGInPlaceRestoreStatus {
+  /**
+   * Pending (waiting for the cluster, another restore or a running backup), Resolved, Stopping (instances going away), Restoring (pgbackrest restore --delta), Recovering (replay and promotion), Rebuilding (the primary accepts writes, replicas are built again), Succeeded, Refused (checked and not started) or Failed.
+   *
+   * @default - not set
+   */
+  phase?:
+    | 'Pending'
+    | 'Resolved'
+    | 'Stopping'
+    | 'Restoring'
+    | 'Recovering'
+    | 'Rebuilding'
+    | 'Succeeded'
+    | 'Refused'
+    | 'Failed';
+  /**
+   * Machine-readable reason of the last transition.
+   *
+   * @default - not set
+   */
+  reason?: string;
+  /**
+   * One sentence saying what happened and, on failure, what to fix.
+   *
+   * @default - not set
+   */
+  message?: string;
+  /**
+   * @default - not set
+   */
+  stanza?: string;
+  /**
+   * @default - not set
+   */
+  systemIdentifier?: string;
+  /**
+   * The backup set restored (pgBackRest's --set).
+   *
+   * @default - not set
+   */
+  backupLabel?: string;
+  /**
+   * @default - not set
+   */
+  backupStopTime?: string;
+  /**
+   * @default - not set
+   */
+  backupStopLsn?: string;
+  window?: PGInPlaceRecoveryWindow;
+  target?: PGInPlaceResolvedTarget;
+  /**
+   * @default - not set
+   */
+  resolvedAt?: string;
+  /**
+   * The primary's timeline before the restore (from pgbackrest info's archive).
+   *
+   * @default - not set
+   */
+  previousTimeline?: number;
+  /**
+   * copying (pgbackrest restore --delta), recovering (replay to the target), done.
+   *
+   * @default - not set
+   */
+  step?: string;
+  /**
+   * How much of the copy is done, from pgBackRest's per-file progress.
+   *
+   * @default - not set
+   */
+  percent?: number;
+  /**
+   * @default - not set
+   */
+  reachedLsn?: string;
+  /**
+   * The new timeline the primary promoted onto.
+   *
+   * @default - not set
+   */
+  reachedTimeline?: number;
+  /**
+   * The commit time of the last transaction replayed.
+   *
+   * @default - not set
+   */
+  reachedTime?: string;
+  /**
+   * When the first instance was stopped.
+   *
+   * @default - not set
+   */
+  startedAt?: string;
+  /**
+   * When the restored primary accepted writes again.
+   *
+   * @default - not set
+   */
+  readyAt?: string;
+  /**
+   * Measured recovery time: from the PGRestore's creation to the restored primary accepting writes.
+   *
+   * @default - not set
+   */
+  rtoSeconds?: number;
+  /**
+   * @default - not set
+   */
+  completedAt?: string;
+  /**
+   * @default - not set
+   */
+  observedGeneration?: number;
+  conditions?: Conditions;
+}
+/**
+ * What the repository could recover to when the restore was resolved: from the oldest backup's end to the last archived WAL.
+ *
+ * @default - not set
+ */
+export interface PGInPlaceRecoveryWindow {
+  /**
+   * @default - not set
+   */
+  from?: string;
+  /**
+   * @default - not set
+   */
+  to?: string;
+  /**
+   * @default - not set
+   */
+  fromLsn?: string;
+  /**
+   * The last archived WAL segment.
+   *
+   * @default - not set
+   */
+  archiveMax?: string;
+}
+/**
+ * @default - not set
+ */
+export interface PGInPlaceResolvedTarget {
+  /**
+   * pgBackRest's --type: time, lsn, xid, name, immediate or default (end of the archive).
+   *
+   * @default - not set
+   */
+  type?: string;
+  /**
+   * @default - not set
+   */
+  value?: string;
+  /**
+   * @default - not set
+   */
+  exclusive?: boolean;
+}
+
+/**
+ * An in-place restore of a PGCluster from one of its own repositories (Percona's `PGRestore` in place): the cluster's schedules pause, a running backup finishes, every instance stops, the primary's volume is restored with `pgbackrest restore --delta` to the target, PostgreSQL promotes onto a new timeline that archives into the same stanza, and the replicas are built again from it. Its spec is immutable; the target is checked against the repository before anything stops.
+ */
+export interface PGRestoreResource {
+  apiVersion: 'postgres.silo.io/v1alpha1';
+  kind: 'PGRestore';
+  metadata: {};
+  spec: PGRestoreSpec;
+  status?: PGInPlaceRestoreStatus;
+}
+
+/**
+ * Where replay stops. Set exactly one of time, lsn, xid, name or immediate; without a target the restore replays to the end of the archive.
  */
 export interface PGRecoveryTarget {
   /**

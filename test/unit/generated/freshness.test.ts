@@ -89,6 +89,6 @@ describe('generated files are fresh (npm run gen, then commit)', function () {
         if (object.kind === 'CustomResourceDefinition') crds += 1;
       }
     }
-    expect(crds).to.equal(8);
+    expect(crds).to.equal(9);
   });
 });

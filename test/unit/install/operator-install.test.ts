@@ -33,8 +33,8 @@ describe('OperatorInstall bundle', () => {
     }
   });
 
-  it('holds eight CRDs, then namespace, ServiceAccount, RBAC, Deployment and metrics Service', () => {
-    expect(bundle.filter((o) => o.kind === 'CustomResourceDefinition')).to.have.length(8);
+  it('holds nine CRDs, then namespace, ServiceAccount, RBAC, Deployment and metrics Service', () => {
+    expect(bundle.filter((o) => o.kind === 'CustomResourceDefinition')).to.have.length(9);
     expect(bundle.map((o) => o.kind).filter((k) => k !== 'CustomResourceDefinition')).to.deep.equal([
       'Namespace',
       'ServiceAccount',
@@ -174,9 +174,9 @@ describe('OperatorInstall bundle', () => {
       ],
       ['mysql.cloudnative-mysql.io', ['clusters/status', 'backups/status', 'scheduledbackups/status'], ['get', 'update', 'patch']],
       ['mysql.cloudnative-mysql.io', ['clusters/finalizers', 'backups/finalizers', 'scheduledbackups/finalizers'], ['update']],
-      ['postgres.silo.io', ['pgclusters', 'pgbackups'], ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']],
-      ['postgres.silo.io', ['pgclusters/status', 'pgbackups/status'], ['get', 'update', 'patch']],
-      ['postgres.silo.io', ['pgclusters/finalizers', 'pgbackups/finalizers'], ['update']],
+      ['postgres.silo.io', ['pgclusters', 'pgbackups', 'pgrestores'], ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']],
+      ['postgres.silo.io', ['pgclusters/status', 'pgbackups/status', 'pgrestores/status'], ['get', 'update', 'patch']],
+      ['postgres.silo.io', ['pgclusters/finalizers', 'pgbackups/finalizers', 'pgrestores/finalizers'], ['update']],
       ['batch', ['jobs'], ['get', 'list', 'watch', 'create', 'delete']],
       ['', ['pods'], ['get', 'list', 'watch', 'create', 'patch', 'delete']],
       ['', ['pods/log'], ['get']],

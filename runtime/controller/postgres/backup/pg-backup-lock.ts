@@ -8,6 +8,7 @@ import { isConflict } from '../../kube/custom-objects.js';
 import { KINDS } from '../../kube/kinds.js';
 import type { KubeClient } from '../../kube/client.js';
 import type { PGBackupObject, PGClusterObject } from '../shared/pg-objects.js';
+import { restoreHolding } from '../restore/pg-restore-hold.js';
 
 export const PG_BACKUP_LOCK = 'postgres.silo.io/backup-lock';
 
@@ -21,6 +22,9 @@ export async function acquirePgBackupLock(
 ): Promise<{ held: true } | { held: false; holder?: string }> {
   const current = cluster.metadata.annotations?.[PG_BACKUP_LOCK];
   if (current === value(backup)) return { held: true };
+  // An in-place restore holds the cluster (decision 0294): backups wait until its primary accepts writes again.
+  const restore = await restoreHolding(client, cluster);
+  if (restore) return { held: false, holder: `${restore.metadata.name} (a PGRestore)` };
   if (current) {
     const [name, uid] = current.split('/');
     const holder = await client.get<PGBackupObject>(KINDS.PGBackup, { namespace: cluster.metadata.namespace, name });

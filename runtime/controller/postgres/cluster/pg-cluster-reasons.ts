@@ -27,6 +27,9 @@ export const PG_CLUSTER_REASON_TABLE = {
   ReplicaCreated: { sentence: 'a replica was created and joins the primary' },
   ReplicaRecreated: { sentence: 'a replica whose Pod and PVC were gone was created again and joins the primary' },
   ReplicaRemoved: { sentence: 'a replica was removed by scaling down, with its PVC and slot' },
+  RestoringInPlace: {
+    sentence: 'a PGRestore holds the cluster: its instances are stopped or restoring, schedules and backups wait (decision 0294)',
+  },
 } as const satisfies ReasonTable;
 
 export const PGR = reasonsOf(PG_CLUSTER_REASON_TABLE);

@@ -32,6 +32,7 @@ import { PGRestoreStep } from './pg-restore.js';
 import { reconcileReplicas } from './pg-replicas.js';
 import { pgClientServices } from './pg-services.js';
 import type { PGRepoStatus } from '../../../../src/api/postgres.silo.io/types.js';
+import { inPlaceHold, type InPlaceHold } from '../restore/pg-inplace-hold-pass.js';
 
 const WAITING_MS = 3_000;
 const REFRESH_MS = 30_000;
@@ -78,6 +79,9 @@ class PGClusterPass {
     await ensureSuperuserSecret(scope);
     const owned = { cluster: scope.name, namespace: scope.namespace, owner: scope.owner };
     for (const service of [...clusterServices(owned), ...pgClientServices(owned)]) await client.applyService(service);
+    // A PGRestore holds the cluster (decision 0294): volumes and repo host only, the primary as the restore builds it.
+    const hold = await inPlaceHold(client, scope.cluster);
+    if (hold) return this.held(hold, pki);
     // A cluster made from dataSource: nothing is created before its restore is resolved and checked.
     const restore = await new PGRestoreStep(scope).gate();
     if ('wait' in restore) return restore.wait;
@@ -107,6 +111,17 @@ class PGClusterPass {
     // Replicas' rows are refreshed at least every 10 s, every 3 s while one joins (decision 0276).
     const cap = instances.converging ? WAITING_MS : (this.spec.instances ?? 1) > 1 ? INSTANCES_REFRESH_MS : Infinity;
     return { ...result, requeueAfterMs: Math.min(result.requeueAfterMs ?? REFRESH_MS, cap) };
+  }
+
+  private async held(hold: InPlaceHold, pki: string): Promise<ReconcileResult> {
+    const { scope } = this;
+    const input = this.podInput();
+    for (const pvc of clusterPvcs({ ...input, pgbackrestConf: '' })) await scope.ctx.client.createPvc(pvc);
+    await this.ensurePod(repoHostPod({ ...input, pgbackrestConf: repoHostConfig(input) }), pki);
+    if (hold.primary) await this.ensurePod(hold.primary(primaryPod({ ...input, pgbackrestConf: instanceConfig(input) })), pki);
+    scope.set('ContinuousArchiving', false, PGR.RestoringInPlace);
+    await scope.flush('Restoring', false, PGR.RestoringInPlace, {}, `PGRestore ${hold.restore}`);
+    return { requeueAfterMs: WAITING_MS };
   }
 
   private podInput() {

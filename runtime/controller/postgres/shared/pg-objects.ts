@@ -1,5 +1,5 @@
 /** The PGCluster and PGBackup objects as the reconcilers read them, and the labels they put on what they create. */
-import type { PGBackupResource, PGClusterResource, PGBackRestRepo } from '../../../../src/api/postgres.silo.io/types.js';
+import type { PGBackupResource, PGClusterResource, PGBackRestRepo, PGRestoreResource } from '../../../../src/api/postgres.silo.io/types.js';
 import type { KubeObject, OperatorSettings } from '../../reconciler.js';
 import { siloImages } from '../../../../src/install/images.js';
 import { MANAGED_BY } from '../../kube/names.js';
@@ -18,6 +18,7 @@ type Meta = {
 
 export type PGClusterObject = PGClusterResource & KubeObject & { metadata: Meta };
 export type PGBackupObject = PGBackupResource & KubeObject & { metadata: Meta };
+export type PGRestoreObject = PGRestoreResource & KubeObject & { metadata: Meta };
 
 export const PG_LABELS = {
   cluster: 'postgres.silo.io/cluster',
