@@ -8,6 +8,9 @@
  *    container starts with the cluster's own repositories.
  * The step is kept on the volume: a restart after an interruption copies again (copying) or lets
  * PostgreSQL resume its replay (recovering); a failure is kept too, and repeated, never retried.
+ * An interruption this process sees itself (the repo host lost mid-copy, postgres killed mid-replay)
+ * ends the run with EXIT.interrupted and nothing kept but the count: the kubelet's restart resumes it,
+ * and the run after PG_RESTORE_MAX_ATTEMPTS fails for good (decision 0282).
  */
 import { spawn } from 'node:child_process';
 import { chownSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +25,7 @@ import {
   PG_RESTORE_VAR,
   PG_RESTORE_PROGRESS_MSG,
   PGBACKREST_RESTORE_CONF_FILE,
+  PG_RESTORE_MAX_ATTEMPTS,
   type PgRestorePlan,
   type PgRestoreReached,
   type PgRestoreState,
@@ -35,7 +39,36 @@ const PG_BIN = process.env.SILO_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 /** PostgreSQL's words when the archive ends before the target (PG 13+): it stops with FATAL, and would again on every start. */
 export const TARGET_NOT_REACHED = /recovery ended before configured recovery target was reached/;
 
-export type RestoreOutcome = { ok: true; reached: PgRestoreReached } | { ok: false; reason: string; error: string };
+/** PostgreSQL's words when it ends a start because an earlier one is not quite gone (a killed postmaster's children). */
+const STALE_SERVER = /shared memory block .* is still in use|lock file .* already exists|aborting startup due to startup process failure/;
+/**
+ * pgBackRest's words for a connection lost or refused (the source's repo host deleted or restarting, the network):
+ * another run may get through. Credentials, passphrases, stanzas and certificates refused are not retried.
+ */
+const TRANSIENT_COPY =
+  /HostConnectError|ProtocolError|unexpected (eof|end of)|connection (reset|refused|closed)|broken pipe|timed? ?out|unable to connect/i;
+
+export type RestoreOutcome = { ok: true; reached: PgRestoreReached } | { ok: false; reason: string; error: string; interrupted?: boolean };
+
+/** A copy that failed: interrupted (resumed by the next run) when it was killed or lost its connection, else a failure kept. */
+export function copyFailure(code: number | null, output: string): RestoreOutcome {
+  const outcome = pgbackrestOutcome(code, output);
+  const reason = outcome.reason ?? 'RestoreFailed';
+  const error = outcome.message ?? `pgbackrest restore exited with ${code}`;
+  const interrupted = code === null || reason === 'RepoHostUnreachable' || (reason === 'PgBackRestFailed' && TRANSIENT_COPY.test(output));
+  return { ok: false, reason, error, ...(interrupted ? { interrupted } : {}) };
+}
+
+/** Why postgres ended a replay early: the target not reached (kept), killed or a start too soon after a kill (resumed), else kept. */
+export function recoveryEnd(signal: string | null, notReached: boolean, lastLine: string): RestoreOutcome & { ok: false } {
+  if (notReached)
+    return { ok: false, reason: 'TargetNotReached', error: 'PostgreSQL: recovery ended before configured recovery target was reached' };
+  if (signal)
+    return { ok: false, reason: 'RestoreInterrupted', error: `postgres was killed (${signal}) during recovery`, interrupted: true };
+  if (STALE_SERVER.test(lastLine))
+    return { ok: false, reason: 'RestoreInterrupted', error: `postgres could not start yet: ${lastLine.slice(0, 300)}`, interrupted: true };
+  return { ok: false, reason: 'RestoreFailed', error: `postgres stopped during recovery: ${lastLine.slice(0, 400) || 'no FATAL line'}` };
+}
 
 export function restoreArgs(plan: PgRestorePlan): string[] {
   const targeted = plan.type !== 'default';
@@ -110,8 +143,8 @@ function psql(sql: string): Promise<{ code: number | null; out: string }> {
   });
 }
 
-async function copy(plan: PgRestorePlan, log: Logger): Promise<RestoreOutcome | undefined> {
-  writeState({ planId: plan.id, step: 'copying' });
+async function copy(plan: PgRestorePlan, log: Logger, attempt: number): Promise<RestoreOutcome | undefined> {
+  writeState({ planId: plan.id, step: 'copying', attempt });
   // A copy cut short is started over: pgBackRest refuses a non-empty PGDATA without a manifest to check it against.
   rmSync(PGDATA, { recursive: true, force: true });
   ownedDir(PGDATA);
@@ -126,11 +159,8 @@ async function copy(plan: PgRestorePlan, log: Logger): Promise<RestoreOutcome | 
       } else if (percent > reported) log.info(PG_RESTORE_PROGRESS_MSG, { step: 'copying', percent: (reported = percent) });
     },
   });
-  if (r.code !== 0) {
-    const outcome = pgbackrestOutcome(r.code, r.output);
-    return { ok: false, reason: outcome.reason ?? 'RestoreFailed', error: outcome.message ?? `pgbackrest restore exited with ${r.code}` };
-  }
-  writeState({ planId: plan.id, step: 'recovering' });
+  if (r.code !== 0) return copyFailure(r.code, r.output);
+  writeState({ planId: plan.id, step: 'recovering', attempt: 1 });
   return undefined;
 }
 
@@ -158,19 +188,11 @@ async function recover(log: Logger): Promise<RestoreOutcome> {
       if (/FATAL|PANIC/.test(line)) lastLine = line;
     }
   });
-  const exited = new Promise<number | null>((resolve) => postgres.once('exit', (code) => resolve(code)));
-  let ended = false;
-  void exited.then(() => (ended = true));
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => postgres.once('exit', (_code, signal) => resolve(signal)));
+  let ended: { signal: NodeJS.Signals | null } | undefined;
+  void exited.then((signal) => (ended = { signal }));
   for (;;) {
-    if (ended) {
-      if (notReached)
-        return { ok: false, reason: 'TargetNotReached', error: 'PostgreSQL: recovery ended before configured recovery target was reached' };
-      return {
-        ok: false,
-        reason: 'RestoreFailed',
-        error: `postgres stopped during recovery: ${lastLine.slice(0, 400) || 'no FATAL line'}`,
-      };
-    }
+    if (ended) return recoveryEnd(ended.signal, notReached, lastLine);
     const q = await psql('SELECT pg_is_in_recovery();');
     if (q.code === 0 && q.out === 'f') break;
     await new Promise((r) => setTimeout(r, 1000));
@@ -224,7 +246,7 @@ export async function runPgRestore(env: NodeJS.ProcessEnv, log: Logger): Promise
   ownedDir(PG_RUN_DIR);
   ownedDir(join(PG_RUN_DIR, 'lock'));
   ownedDir(PG_VOLUME_MOUNT);
-  let state = readState();
+  const state = readState();
   if (state && state.planId !== plan.id) throw new ConfigError(`${PG_RESTORE_STATE_FILE} belongs to another restore (${state.planId})`);
   if (state?.step === 'done') return { ok: true, reached: state.reached ?? {} };
   if (state?.step === 'failed') return { ok: false, reason: state.failure!.reason, error: state.failure!.error };
@@ -232,12 +254,44 @@ export async function runPgRestore(env: NodeJS.ProcessEnv, log: Logger): Promise
   writeFileSync(PGBACKREST_RESTORE_CONF_FILE, plan.conf, { mode: 0o600 });
   const ids = postgresIds();
   if (ids) chownSync(PGBACKREST_RESTORE_CONF_FILE, ids.uid, ids.gid);
-  if (state?.step === 'recovering') log.info('resuming an interrupted recovery');
-  const failed = state?.step === 'recovering' ? undefined : await copy(plan, log);
+  const attempt = nextAttempt(state, log);
+  if (attempt === undefined) return keep(plan, giveUp(state!));
+  const failed = state?.step === 'recovering' ? undefined : await copy(plan, log, attempt);
   const outcome = failed ?? (await recover(log));
-  state = outcome.ok
-    ? { planId: plan.id, step: 'done', reached: outcome.reached }
-    : { planId: plan.id, step: 'failed', failure: { reason: outcome.reason, error: outcome.error } };
-  writeState(state);
+  if (!outcome.ok && outcome.interrupted) {
+    // Nothing kept but what interrupted it: the next run resumes the step on the volume.
+    writeState({ ...readState()!, interruption: { reason: outcome.reason, error: outcome.error } });
+    return outcome;
+  }
+  return keep(plan, outcome);
+}
+
+/** A state left at copying or recovering is a run that was interrupted: this run is the next attempt, or none is left. */
+function nextAttempt(state: PgRestoreState | undefined, log: Logger): number | undefined {
+  if (!state) return 1;
+  const attempt = (state.attempt ?? 1) + 1;
+  if (attempt > PG_RESTORE_MAX_ATTEMPTS) return undefined;
+  writeState({ ...state, attempt });
+  log.info(state.step === 'recovering' ? 'resuming an interrupted recovery' : 'copying again after an interruption', {
+    attempt,
+    ...(state.interruption ? { interruptedBy: state.interruption.reason } : {}),
+  });
+  return attempt;
+}
+
+/** The run after the last attempt: the restore fails for good, naming what interrupted it last. */
+function giveUp(state: PgRestoreState): RestoreOutcome {
+  const last = state.interruption ? `; the last: ${state.interruption.reason}: ${state.interruption.error}` : '';
+  const error = `the restore was interrupted ${PG_RESTORE_MAX_ATTEMPTS} times while ${state.step}${last}`;
+  return { ok: false, reason: 'RestoreInterruptedRepeatedly', error: error.slice(0, 600) };
+}
+
+/** Writes the final step (done or failed) on the volume: a later run only repeats it. */
+function keep(plan: PgRestorePlan, outcome: RestoreOutcome): RestoreOutcome {
+  writeState(
+    outcome.ok
+      ? { planId: plan.id, step: 'done', reached: outcome.reached }
+      : { planId: plan.id, step: 'failed', failure: { reason: outcome.reason, error: outcome.error } },
+  );
   return outcome;
 }

@@ -1,0 +1,36 @@
+import { expect } from 'chai';
+import { copyFailure, recoveryEnd } from '../../../runtime/pg/restore.js';
+
+describe('silo pg restore: an interruption is resumed, a failure is kept (decision 0282)', () => {
+  it('a copy that lost the repo host or was killed is interrupted; refused credentials and passphrases are kept', () => {
+    const lost = copyFailure(104, 'ERROR: [104]: HostConnectError: unable to connect to src-repo-host.src-pgbackrest:8432');
+    expect(lost).to.include({ ok: false, reason: 'RepoHostUnreachable', interrupted: true });
+    expect(copyFailure(null, 'P00 DETAIL: restore file ...')).to.include({ interrupted: true });
+    expect(copyFailure(103, 'ERROR: [103]: ProtocolError: unexpected eof')).to.include({ reason: 'PgBackRestFailed', interrupted: true });
+    for (const [output, reason] of [
+      ['ERROR: [039]: HTTP request failed with 403 (Forbidden): InvalidAccessKeyId', 'StorageAuthFailed'],
+      ['ERROR: [095]: CryptoError: cipher header invalid', 'CipherMismatch'],
+      ['ERROR: [028]: backup and archive info files exist but do not match the database', 'StanzaMismatch'],
+      ['ERROR: [075]: no backup set found to restore', 'PgBackRestFailed'],
+    ]) {
+      const kept = copyFailure(39, output);
+      expect(kept, output).to.include({ ok: false, reason });
+      expect(kept, output).to.not.have.property('interrupted');
+    }
+  });
+
+  it('a replay ended by a kill or a start too soon after it is interrupted; the target not reached and other FATALs are kept', () => {
+    expect(recoveryEnd('SIGKILL', false, '')).to.include({ reason: 'RestoreInterrupted', interrupted: true });
+    const soon = recoveryEnd(null, false, 'FATAL:  pre-existing shared memory block (key 5432001, ID 7) is still in use');
+    expect(soon).to.include({ reason: 'RestoreInterrupted', interrupted: true });
+    expect(recoveryEnd(null, true, 'FATAL:  recovery ended before configured recovery target was reached')).to.deep.equal({
+      ok: false,
+      reason: 'TargetNotReached',
+      error: 'PostgreSQL: recovery ended before configured recovery target was reached',
+    });
+    // The target is the user's choice: a kill at the same moment does not turn it into a retry.
+    expect(recoveryEnd('SIGKILL', true, '')).to.include({ reason: 'TargetNotReached' });
+    const broken = recoveryEnd(null, false, 'FATAL:  could not locate required checkpoint record');
+    expect(broken).to.include({ reason: 'RestoreFailed' }).and.not.have.property('interrupted');
+  });
+});
