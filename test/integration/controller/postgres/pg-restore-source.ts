@@ -98,7 +98,13 @@ export function useRestoreSource(stack: StackHandle, name: string): RestoreSourc
   const self = {
     fx,
     path: () => `/silo/${fx.namespace}/src`,
-    startOperator: () => startOperator({ watchNamespaces: [fx.namespace], leaderElectionId: `${name}-${fx.namespace}` }),
+    startOperator: () =>
+      startOperator({
+        watchNamespaces: [fx.namespace],
+        leaderElectionId: `${name}-${fx.namespace}`,
+        // The instance image may be chosen by the run (the Pods then run what that image's recipe runs).
+        ...(process.env.SILO_PG_INSTANCE_IMAGE ? { env: { SILO_PG_INSTANCE_IMAGE: process.env.SILO_PG_INSTANCE_IMAGE } } : {}),
+      }),
     getCluster: (cluster: string) => self.api.get<PGClusterObj>(KINDS.PGCluster, { namespace: fx.namespace, name: cluster }),
     /** Polls every second until `want`; a Failed phase it does not want ends the wait at once. */
     async phase(cluster: string, want: (c: PGClusterObj | undefined) => boolean, timeoutMs: number) {
