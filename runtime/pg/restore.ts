@@ -41,6 +41,8 @@ export const TARGET_NOT_REACHED = /recovery ended before configured recovery tar
 
 /** PostgreSQL's words when it ends a start because an earlier one is not quite gone (a killed postmaster's children). */
 const STALE_SERVER = /shared memory block .* is still in use|lock file .* already exists|aborting startup due to startup process failure/;
+/** PostgreSQL's words when restore_command failed hard (exit 255 from restoreCommand: anything but a missing segment). */
+const REPOSITORY_LOST = /could not restore file .* from archive/;
 /**
  * pgBackRest's words for a connection lost or refused (the source's repo host deleted or restarting, the network):
  * another run may get through. Credentials, passphrases, stanzas and certificates refused are not retried.
@@ -65,10 +67,26 @@ export function recoveryEnd(signal: string | null, notReached: boolean, lastLine
     return { ok: false, reason: 'TargetNotReached', error: 'PostgreSQL: recovery ended before configured recovery target was reached' };
   if (signal)
     return { ok: false, reason: 'RestoreInterrupted', error: `postgres was killed (${signal}) during recovery`, interrupted: true };
+  if (REPOSITORY_LOST.test(lastLine))
+    return {
+      ok: false,
+      reason: 'RestoreInterrupted',
+      error: `the replay lost the repository: ${lastLine.slice(0, 300)}`,
+      interrupted: true,
+    };
   if (STALE_SERVER.test(lastLine))
     return { ok: false, reason: 'RestoreInterrupted', error: `postgres could not start yet: ${lastLine.slice(0, 300)}`, interrupted: true };
   return { ok: false, reason: 'RestoreFailed', error: `postgres stopped during recovery: ${lastLine.slice(0, 400) || 'no FATAL line'}` };
 }
+
+/**
+ * PostgreSQL takes any restore_command failure below 126 for "no more WAL" and, without a target, promotes there: a
+ * repository lost mid-replay would end the restore early without a word. pgBackRest's archive-get exits 1 only for a
+ * segment that is not in the archive; every other failure becomes 255, which PostgreSQL treats as fatal, and the run
+ * ends as an interruption (decision 0282).
+ */
+export const restoreCommand = (repo: number): string =>
+  `pgbackrest --config=${PGBACKREST_RESTORE_CONF_FILE} --stanza=${PG_STANZA} --repo=${repo} --pg1-path=${PGDATA} archive-get %f "%p" || { rc=$?; [ $rc -eq 1 ] && exit 1; exit 255; }`;
 
 export function restoreArgs(plan: PgRestorePlan): string[] {
   const targeted = plan.type !== 'default';
@@ -84,7 +102,7 @@ export function restoreArgs(plan: PgRestorePlan): string[] {
     ...(plan.exclusive ? ['--target-exclusive'] : []),
     ...(targeted ? ['--target-action=promote'] : []),
     // Spelled out so the replay reads the source's repository with this config whatever pgBackRest would copy from argv.
-    `--recovery-option=restore_command=pgbackrest --config=${PGBACKREST_RESTORE_CONF_FILE} --stanza=${PG_STANZA} --repo=${plan.repo} --pg1-path=${PGDATA} archive-get %f "%p"`,
+    `--recovery-option=restore_command=${restoreCommand(plan.repo)}`,
     'restore',
   ];
 }

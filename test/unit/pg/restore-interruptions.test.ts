@@ -1,5 +1,9 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'chai';
-import { copyFailure, recoveryEnd } from '../../../runtime/pg/restore.js';
+import { copyFailure, recoveryEnd, restoreCommand } from '../../../runtime/pg/restore.js';
 
 describe('silo pg restore: an interruption is resumed, a failure is kept (decision 0282)', () => {
   it('a copy that lost the repo host or was killed is interrupted; refused credentials and passphrases are kept', () => {
@@ -32,5 +36,23 @@ describe('silo pg restore: an interruption is resumed, a failure is kept (decisi
     expect(recoveryEnd('SIGKILL', true, '')).to.include({ reason: 'TargetNotReached' });
     const broken = recoveryEnd(null, false, 'FATAL:  could not locate required checkpoint record');
     expect(broken).to.include({ reason: 'RestoreFailed' }).and.not.have.property('interrupted');
+  });
+
+  it('restore_command: a segment not in the archive stays 1 (the end of WAL), any other pgBackRest failure becomes fatal (255)', () => {
+    // A stand-in pgbackrest on PATH that exits with FAKE_RC: the shell around archive-get is what is tested.
+    const bin = mkdtempSync(join(tmpdir(), 'silo-fake-pgbackrest-'));
+    writeFileSync(join(bin, 'pgbackrest'), '#!/bin/sh\nexit $FAKE_RC\n');
+    chmodSync(join(bin, 'pgbackrest'), 0o755);
+    const command = restoreCommand(2).replace('%f', '000000010000000000000003').replace('%p', 'pg_wal/RECOVERYXLOG');
+    expect(command).to.contain('--repo=2').and.contain('archive-get 000000010000000000000003 "pg_wal/RECOVERYXLOG"');
+    const rc = (fake: number) =>
+      spawnSync('/bin/sh', ['-c', command], { env: { PATH: `${bin}:${process.env.PATH}`, FAKE_RC: String(fake) } }).status;
+    expect([0, 1, 104, 39].map(rc)).to.deep.equal([0, 1, 255, 255]);
+    const lost = recoveryEnd(
+      null,
+      false,
+      'FATAL:  could not restore file "000000010000000000000003" from archive: child process exited with exit code 255',
+    );
+    expect(lost).to.include({ reason: 'RestoreInterrupted', interrupted: true });
   });
 });

@@ -6,6 +6,7 @@
  * archive, and something is killed at a known moment (the valve holds every byte while the kill happens):
  *   - the restore init container (its whole process group) mid-copy: RestoreInterrupted, then it finishes;
  *   - postgres in the restoring primary mid-replay: RestoreInterrupted, the replay resumes and finishes;
+ *   - the store cut for 20 s mid-replay: the replay does not end early (every row of the source), it resumes;
  *   - the source's repo host Pod deleted mid-copy: the copy starts again once the repo host is back;
  *   - the operator killed mid-copy and started again: the restore goes on and is seen through.
  * Each ends with the source's rows, never loops and needs no hand edit; afterwards `pgbackrest verify` of the
@@ -130,6 +131,19 @@ describe('PGCluster restore under kills: the restore container, postgres, the so
     expect([...seen]).to.include('RestoreInterrupted');
     expect(restored.status!.restore!.reachedTimeline).to.equal(2);
     await done('kdb', t0, 'postgres killed mid-replay', seen);
+  });
+
+  it('the store cut for 20 s mid-replay: the replay never ends early (all the rows), it resumes once the store answers', async () => {
+    const t0 = Date.now();
+    await restoreHeldAt('kstore', 'recovering');
+    s.valve.refuse();
+    s.valve.resume();
+    await new Promise((r) => setTimeout(r, 20_000));
+    s.valve.accept();
+    // Without a target, a restore_command failure taken for "no more WAL" would promote here, short of the source's rows.
+    const { seen, restored } = await restoredWithSourceRows('kstore');
+    expect(restored.status!.restore!.reachedTimeline).to.equal(2);
+    await done('kstore', t0, 'store cut 20 s mid-replay', seen);
   });
 
   it('the source’s repo host Pod deleted mid-copy: the copy starts again once it is back, and finishes', async () => {
