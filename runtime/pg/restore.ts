@@ -45,10 +45,11 @@ const STALE_SERVER = /shared memory block .* is still in use|lock file .* alread
 const REPOSITORY_LOST = /could not restore file .* from archive/;
 /**
  * pgBackRest's words for a connection lost or refused (the source's repo host deleted or restarting, the network):
- * another run may get through. Credentials, passphrases, stanzas and certificates refused are not retried.
+ * another run may get through. A repo host deleted mid-copy leaves 2.45's client with `[039]: client state is
+ * 'data-get' but expected 'idle'` (measured in pg-restore-kills.test.ts). Credentials, passphrases, stanzas and certificates refused are not retried.
  */
 const TRANSIENT_COPY =
-  /HostConnectError|ProtocolError|unexpected (eof|end of)|connection (reset|refused|closed)|broken pipe|timed? ?out|unable to connect/i;
+  /HostConnectError|ProtocolError|unexpected (eof|end of)|connection (reset|refused|closed)|broken pipe|timed? ?out|unable to connect|client state is '[a-z-]+' but expected/i;
 
 export type RestoreOutcome = { ok: true; reached: PgRestoreReached } | { ok: false; reason: string; error: string; interrupted?: boolean };
 

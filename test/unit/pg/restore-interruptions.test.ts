@@ -11,6 +11,10 @@ describe('silo pg restore: an interruption is resumed, a failure is kept (decisi
     expect(lost).to.include({ ok: false, reason: 'RepoHostUnreachable', interrupted: true });
     expect(copyFailure(null, 'P00 DETAIL: restore file ...')).to.include({ interrupted: true });
     expect(copyFailure(103, 'ERROR: [103]: ProtocolError: unexpected eof')).to.include({ reason: 'PgBackRestFailed', interrupted: true });
+    // The source's repo host Pod deleted mid-copy (pgBackRest 2.45, captured by pg-restore-kills.test.ts).
+    const deleted =
+      "ERROR: [039]: client state is 'data-get' but expected 'idle'\nWARN: unable to wait on child process: [10] No child processes";
+    expect(copyFailure(39, deleted)).to.include({ reason: 'PgBackRestFailed', interrupted: true });
     for (const [output, reason] of [
       ['ERROR: [039]: HTTP request failed with 403 (Forbidden): InvalidAccessKeyId', 'StorageAuthFailed'],
       ['ERROR: [095]: CryptoError: cipher header invalid', 'CipherMismatch'],

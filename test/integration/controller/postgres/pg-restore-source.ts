@@ -52,7 +52,9 @@ const postgresUser = () => ({
 /** pgBackRest as postgres on a path of the stack's MinIO over TLS, with no config file but these options. */
 function pgbackrestOnMinio(env: Record<string, string>, scratch: string, path: string, args: string[]): Promise<RunResult> {
   const endpoint = new URL(env.MINIO_TLS_ENDPOINT);
-  return run('pgbackrest', ['--config=/dev/null', '--stanza=db', `--lock-path=${scratch}`, '--log-level-file=off', ...args], {
+  // verify takes no lock (and refuses lock-path); stanza-create locks in the scratch directory.
+  const lock = args.includes('verify') ? [] : [`--lock-path=${scratch}`];
+  return run('pgbackrest', ['--config=/dev/null', '--stanza=db', ...lock, '--log-level-file=off', ...args], {
     ...postgresUser(),
     cwd: scratch,
     allowFailure: true,
