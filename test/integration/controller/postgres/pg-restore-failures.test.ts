@@ -31,7 +31,6 @@ describe('PGCluster restore failure surfaces on the real stack: unreachable, ref
   this.timeout(1_500_000);
   const s = useRestoreSource(stack, 'pg-rfail');
   const ns = () => s.fx.namespace;
-  const started = Date.now();
   const took = (from: number) => `${Math.round((Date.now() - from) / 1000)} s`;
   const podsOf = async (name: string) =>
     (await s.fx.core.listNamespacedPod({ namespace: ns(), labelSelector: `postgres.silo.io/cluster=${name}` })).items.map(
@@ -53,6 +52,7 @@ describe('PGCluster restore failure surfaces on the real stack: unreachable, ref
   };
 
   it('the source: repo1 on MinIO behind the valve, its initial backup, rows archived', async () => {
+    const started = Date.now();
     await createSource(s);
     await writeRowsArchived(s, 1, 2000);
     console.log(`      source ready in ${took(started)}`);
