@@ -107,17 +107,35 @@ export interface PgRestoreState {
   /** Written by an in-place restore: a new-cluster restore's init container finding it done knows its own restore was superseded. */
   readonly delta?: boolean;
   readonly step: PgRestoreStep;
+  /** Which run of the init container this is for the step: 1, then one more after each interruption (decision 0282). */
+  readonly attempt?: number;
+  /** What interrupted the last run (a kill, a lost repo host): the message of a restore that gives up. */
+  readonly interruption?: { readonly reason: string; readonly error: string };
   readonly reached?: PgRestoreReached;
   readonly failure?: { readonly reason: PgRestoreFailure; readonly error: string };
 }
+
+/**
+ * Runs of `silo pg restore` one restore may take: after an interruption the init container exits with
+ * EXIT.interrupted and the kubelet starts it again (with its back-off); the run after the last fails for good
+ * with RestoreInterruptedRepeatedly, so a restore never loops (decision 0282).
+ */
+export const PG_RESTORE_MAX_ATTEMPTS = 8;
 
 /** The init container's termination message: `{"outcome":"pg-restored",...}` or `{"outcome":"failed","reason",...}`. */
 export interface PgRestoreCompleted extends PgRestoreReached {
   readonly outcome: 'pg-restored';
 }
 
+/** The init container was interrupted (its copy lost the repo host, its postgres was killed): the next run resumes. */
+export interface PgRestoreInterrupted {
+  readonly outcome: 'pg-interrupted';
+  readonly reason: string;
+  readonly error: string;
+}
+
 /** Why `silo pg restore` failed, beyond pgBackRest's own causes (PG_FAILURES). */
-export const PG_RESTORE_FAILURES = ['TargetNotReached', 'RestoreFailed'] as const;
+export const PG_RESTORE_FAILURES = ['TargetNotReached', 'RestoreFailed', 'RestoreInterruptedRepeatedly'] as const;
 export type PgRestoreFailure = (typeof PG_RESTORE_FAILURES)[number] | string;
 
 /** POST /wal-time: when a WAL segment reached the repository (pgbackrest repo-ls), the upper bound of the recovery window. */

@@ -112,8 +112,8 @@ export interface WorkerFailed {
   readonly error: string;
 }
 
-export type { PgRestoreCompleted } from './pg-restore.js';
-import type { PgRestoreCompleted } from './pg-restore.js';
+export type { PgRestoreCompleted, PgRestoreInterrupted } from './pg-restore.js';
+import type { PgRestoreCompleted, PgRestoreInterrupted } from './pg-restore.js';
 
 /** `silo pg backup` succeeded: pgBackRest took the backup; the controller reads its fields from `pgbackrest info`. */
 export interface PgBackupCompleted {
@@ -121,7 +121,14 @@ export interface PgBackupCompleted {
 }
 
 export type WorkerResult =
-  BackupCompleted | RestoreCompleted | DeleteCompleted | PruneResult | PgBackupCompleted | PgRestoreCompleted | WorkerFailed;
+  | BackupCompleted
+  | RestoreCompleted
+  | DeleteCompleted
+  | PruneResult
+  | PgBackupCompleted
+  | PgRestoreCompleted
+  | PgRestoreInterrupted
+  | WorkerFailed;
 
 /**
  * A parsed result line: what any worker may have written. Fields are optional because the line

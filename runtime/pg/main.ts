@@ -17,6 +17,11 @@ export async function runPgCommand(
       report({ outcome: 'pg-restored', ...result.reached });
       return EXIT.ok;
     }
+    if (result.interrupted) {
+      // No failure kept on the volume: the kubelet starts the container again and it resumes (decision 0282).
+      report({ outcome: 'pg-interrupted', reason: result.reason, error: result.error });
+      return EXIT.interrupted;
+    }
     report({ outcome: 'failed', reason: result.reason, error: result.error });
     return EXIT.sourceFailed;
   }

@@ -8,6 +8,9 @@
  *    container starts with the cluster's own repositories.
  * The step is kept on the volume: a restart after an interruption copies again (copying) or lets
  * PostgreSQL resume its replay (recovering); a failure is kept too, and repeated, never retried.
+ * An interruption this process sees itself (the repo host lost mid-copy, postgres killed mid-replay)
+ * ends the run with EXIT.interrupted and nothing kept but the count: the kubelet's restart resumes it,
+ * and the run after PG_RESTORE_MAX_ATTEMPTS fails for good (decision 0282).
  */
 import { spawn } from 'node:child_process';
 import { chownSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +26,7 @@ import {
   PG_RESTORE_PROGRESS_INTERVAL_MS,
   PG_RESTORE_PROGRESS_MSG,
   PGBACKREST_RESTORE_CONF_FILE,
+  PG_RESTORE_MAX_ATTEMPTS,
   type PgRestorePlan,
   type PgRestoreReached,
   type PgRestoreState,
@@ -37,7 +41,55 @@ const PG_BIN = process.env.SILO_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 /** PostgreSQL's words when the archive ends before the target (PG 13+): it stops with FATAL, and would again on every start. */
 export const TARGET_NOT_REACHED = /recovery ended before configured recovery target was reached/;
 
-export type RestoreOutcome = { ok: true; reached: PgRestoreReached } | { ok: false; reason: string; error: string };
+/** PostgreSQL's words when it ends a start because an earlier one is not quite gone (a killed postmaster's children). */
+const STALE_SERVER = /shared memory block .* is still in use|lock file .* already exists|aborting startup due to startup process failure/;
+/** PostgreSQL's words when restore_command failed hard (exit 255 from restoreCommand: anything but a missing segment). */
+const REPOSITORY_LOST = /could not restore file .* from archive/;
+/**
+ * pgBackRest's words for a connection lost or refused (the source's repo host deleted or restarting, the network):
+ * another run may get through. A repo host deleted mid-copy leaves 2.45's client with `[039]: client state is
+ * 'data-get' but expected 'idle'` (measured in pg-restore-kills.test.ts). Credentials, passphrases, stanzas and certificates refused are not retried.
+ */
+const TRANSIENT_COPY =
+  /HostConnectError|ProtocolError|unexpected (eof|end of)|connection (reset|refused|closed)|broken pipe|timed? ?out|unable to connect|client state is '[a-z-]+' but expected/i;
+
+export type RestoreOutcome = { ok: true; reached: PgRestoreReached } | { ok: false; reason: string; error: string; interrupted?: boolean };
+
+/** A copy that failed: interrupted (resumed by the next run) when it was killed or lost its connection, else a failure kept. */
+export function copyFailure(code: number | null, output: string): RestoreOutcome {
+  const outcome = pgbackrestOutcome(code, output);
+  const reason = outcome.reason ?? 'RestoreFailed';
+  const error = outcome.message ?? `pgbackrest restore exited with ${code}`;
+  const interrupted = code === null || reason === 'RepoHostUnreachable' || (reason === 'PgBackRestFailed' && TRANSIENT_COPY.test(output));
+  return { ok: false, reason, error, ...(interrupted ? { interrupted } : {}) };
+}
+
+/** Why postgres ended a replay early: the target not reached (kept), killed or a start too soon after a kill (resumed), else kept. */
+export function recoveryEnd(signal: string | null, notReached: boolean, lastLine: string): RestoreOutcome & { ok: false } {
+  if (notReached)
+    return { ok: false, reason: 'TargetNotReached', error: 'PostgreSQL: recovery ended before configured recovery target was reached' };
+  if (signal)
+    return { ok: false, reason: 'RestoreInterrupted', error: `postgres was killed (${signal}) during recovery`, interrupted: true };
+  if (REPOSITORY_LOST.test(lastLine))
+    return {
+      ok: false,
+      reason: 'RestoreInterrupted',
+      error: `the replay lost the repository: ${lastLine.slice(0, 300)}`,
+      interrupted: true,
+    };
+  if (STALE_SERVER.test(lastLine))
+    return { ok: false, reason: 'RestoreInterrupted', error: `postgres could not start yet: ${lastLine.slice(0, 300)}`, interrupted: true };
+  return { ok: false, reason: 'RestoreFailed', error: `postgres stopped during recovery: ${lastLine.slice(0, 400) || 'no FATAL line'}` };
+}
+
+/**
+ * PostgreSQL takes any restore_command failure below 126 for "no more WAL" and, without a target, promotes there: a
+ * repository lost mid-replay would end the restore early without a word. pgBackRest's archive-get exits 1 only for a
+ * segment that is not in the archive; every other failure becomes 255, which PostgreSQL treats as fatal, and the run
+ * ends as an interruption (decision 0282).
+ */
+export const restoreCommand = (repo: number): string =>
+  `pgbackrest --config=${PGBACKREST_RESTORE_CONF_FILE} --stanza=${PG_STANZA} --repo=${repo} --pg1-path=${PGDATA} archive-get %f "%p" || { rc=$?; [ $rc -eq 1 ] && exit 1; exit 255; }`;
 
 export function restoreArgs(plan: PgRestorePlan): string[] {
   const targeted = plan.type !== 'default';
@@ -55,7 +107,7 @@ export function restoreArgs(plan: PgRestorePlan): string[] {
     ...(plan.options ?? []),
     ...(targeted ? ['--target-action=promote'] : []),
     // Spelled out so the replay reads the source's repository with this config whatever pgBackRest would copy from argv.
-    `--recovery-option=restore_command=pgbackrest --config=${PGBACKREST_RESTORE_CONF_FILE} --stanza=${PG_STANZA} --repo=${plan.repo} --pg1-path=${PGDATA} archive-get %f "%p"`,
+    `--recovery-option=restore_command=${restoreCommand(plan.repo)}`,
     'restore',
   ];
 }
@@ -114,8 +166,8 @@ function psql(sql: string): Promise<{ code: number | null; out: string }> {
   });
 }
 
-async function copy(plan: PgRestorePlan, log: Logger): Promise<RestoreOutcome | undefined> {
-  writeState({ planId: plan.id, step: 'copying', ...(plan.delta ? { delta: true } : {}) });
+async function copy(plan: PgRestorePlan, log: Logger, attempt: number): Promise<RestoreOutcome | undefined> {
+  writeState({ planId: plan.id, step: 'copying', attempt, ...(plan.delta ? { delta: true } : {}) });
   if (plan.delta) {
     // In place: the stopped primary's volume, rewritten by checksum (decision 0295). A postmaster.pid left by a
     // killed postgres would make pgBackRest refuse; nothing runs here, this Pod's database container starts after.
@@ -143,13 +195,10 @@ async function copy(plan: PgRestorePlan, log: Logger): Promise<RestoreOutcome | 
       if (!progress.line(line) && line) log.info(line, { command: 'restore' });
     },
   }).finally(stopReporting);
-  if (r.code !== 0) {
-    const outcome = pgbackrestOutcome(r.code, r.output);
-    return { ok: false, reason: outcome.reason ?? 'RestoreFailed', error: outcome.message ?? `pgbackrest restore exited with ${r.code}` };
-  }
+  if (r.code !== 0) return copyFailure(r.code, r.output);
   progress.end();
   report();
-  writeState({ planId: plan.id, step: 'recovering', ...(plan.delta ? { delta: true } : {}) });
+  writeState({ planId: plan.id, step: 'recovering', attempt: 1, ...(plan.delta ? { delta: true } : {}) });
   return undefined;
 }
 
@@ -185,19 +234,11 @@ async function recover(log: Logger): Promise<RestoreOutcome> {
       if (/FATAL|PANIC/.test(line)) lastLine = line;
     }
   });
-  const exited = new Promise<number | null>((resolve) => postgres.once('exit', (code) => resolve(code)));
-  let ended = false;
-  void exited.then(() => (ended = true));
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => postgres.once('exit', (_code, signal) => resolve(signal)));
+  let ended: { signal: NodeJS.Signals | null } | undefined;
+  void exited.then((signal) => (ended = { signal }));
   for (;;) {
-    if (ended) {
-      if (notReached)
-        return { ok: false, reason: 'TargetNotReached', error: 'PostgreSQL: recovery ended before configured recovery target was reached' };
-      return {
-        ok: false,
-        reason: 'RestoreFailed',
-        error: `postgres stopped during recovery: ${lastLine.slice(0, 400) || 'no FATAL line'}`,
-      };
-    }
+    if (ended) return recoveryEnd(ended.signal, notReached, lastLine);
     const q = await psql('SELECT pg_is_in_recovery();');
     if (q.code === 0 && q.out === 'f') break;
     // The promotion comes about half a second after the copy (bench:pg-restore): a 1 s poll added 0.4 s on average.
@@ -290,13 +331,45 @@ export async function runPgRestore(env: NodeJS.ProcessEnv, log: Logger): Promise
   writeFileSync(PGBACKREST_RESTORE_CONF_FILE, plan.conf, { mode: 0o600 });
   const ids = postgresIds();
   if (ids) chownSync(PGBACKREST_RESTORE_CONF_FILE, ids.uid, ids.gid);
-  if (state?.step === 'recovering') log.info('resuming an interrupted recovery');
-  const failed = state?.step === 'recovering' ? undefined : await copy(plan, log);
+  const attempt = nextAttempt(state, log);
+  if (attempt === undefined) return keep(plan, giveUp(state!));
+  const failed = state?.step === 'recovering' ? undefined : await copy(plan, log, attempt);
   const outcome = failed ?? (await recover(log));
+  if (!outcome.ok && outcome.interrupted) {
+    // Nothing kept but what interrupted it: the next run resumes the step on the volume.
+    writeState({ ...readState()!, interruption: { reason: outcome.reason, error: outcome.error } });
+    return outcome;
+  }
+  return keep(plan, outcome);
+}
+
+/** A state left at copying or recovering is a run that was interrupted: this run is the next attempt, or none is left. */
+function nextAttempt(state: PgRestoreState | undefined, log: Logger): number | undefined {
+  if (!state) return 1;
+  const attempt = (state.attempt ?? 1) + 1;
+  if (attempt > PG_RESTORE_MAX_ATTEMPTS) return undefined;
+  writeState({ ...state, attempt });
+  log.info(state.step === 'recovering' ? 'resuming an interrupted recovery' : 'copying again after an interruption', {
+    attempt,
+    ...(state.interruption ? { interruptedBy: state.interruption.reason } : {}),
+  });
+  return attempt;
+}
+
+/** The run after the last attempt: the restore fails for good, naming what interrupted it last. */
+function giveUp(state: PgRestoreState): RestoreOutcome {
+  const last = state.interruption ? `; the last: ${state.interruption.reason}: ${state.interruption.error}` : '';
+  const error = `the restore was interrupted ${PG_RESTORE_MAX_ATTEMPTS} times while ${state.step}${last}`;
+  return { ok: false, reason: 'RestoreInterruptedRepeatedly', error: error.slice(0, 600) };
+}
+
+/** Writes the final step (done or failed) on the volume: a later run only repeats it. */
+function keep(plan: PgRestorePlan, outcome: RestoreOutcome): RestoreOutcome {
   const delta = plan.delta ? { delta: true } : {};
-  state = outcome.ok
-    ? { planId: plan.id, step: 'done', reached: outcome.reached, ...delta }
-    : { planId: plan.id, step: 'failed', failure: { reason: outcome.reason, error: outcome.error }, ...delta };
-  writeState(state);
+  writeState(
+    outcome.ok
+      ? { planId: plan.id, step: 'done', reached: outcome.reached, ...delta }
+      : { planId: plan.id, step: 'failed', failure: { reason: outcome.reason, error: outcome.error }, ...delta },
+  );
   return outcome;
 }

@@ -67,7 +67,8 @@ const CAUSES: ReadonlyArray<readonly [PGClusterReason, RegExp]> = [
   [PGR.BucketMissing, /NoSuchBucket|NoSuchContainer|ContainerNotFound|bucket .* does not exist/i],
   [
     PGR.StorageAuthFailed,
-    /InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied|AuthenticationFailed|\[403\]|HTTP 403|HTTP 401|invalid_grant/i,
+    // pgBackRest 2.45 names only the status when info lists a bucket with a wrong key: "HTTP request failed with 403 (Forbidden)".
+    /InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied|AuthenticationFailed|\[403\]|HTTP 403|HTTP 401|failed with 40[13]\b|invalid_grant/i,
   ],
 ];
 const clean = (text: string): string => text.replace(/[^\x20-\x7e]+/g, '?').slice(0, 300);

@@ -48,6 +48,10 @@ export const PG_RESTORE_REASON_TABLE = {
   RestoreInterrupted: {
     sentence: 'the restore was interrupted; it resumes from its step on the volume (the copy starts over, a replay goes on)',
   },
+  RestoreInterruptedRepeatedly: {
+    sentence: 'the restore was interrupted on every attempt and gave up (the message names the last cause)',
+    fix: "fix what the message names (the source's repo host, the object store, the node), then recreate this PGCluster",
+  },
   Restored: { sentence: 'the primary was restored and promoted; the cluster now uses its own repositories' },
   TargetNotReached: {
     sentence: 'recovery ended before the configured recovery target was reached: the archive holds no WAL up to it',

@@ -267,16 +267,21 @@ export class PGRestoreStep {
     const { status, terminated, line } = restoreContainer(pod);
     if (terminated?.exitCode === 0 && line?.outcome === 'pg-restored') return this.done(line);
     if (terminated && terminated.exitCode !== 0 && line?.outcome === 'failed') return this.fail(line);
-    return this.running(!!status?.state?.running, !!terminated);
+    const cause = line?.outcome === 'pg-interrupted' ? `${String(line.reason)}: ${String(line.error)}`.slice(0, 400) : undefined;
+    return this.running(!!status?.state?.running, !!terminated, cause);
   }
 
-  /** Running (its step and percent from the log), starting again after an interruption (no result line: it resumes from its state on the volume), or not yet started. */
-  private async running(running: boolean, interrupted: boolean): Promise<ReconcileResult> {
+  /**
+   * Running (its step and percent from the log), starting again after an interruption (it resumes from its state on
+   * the volume), or not yet started. Once interrupted (a last termination exists) the reason stays RestoreInterrupted
+   * until the restore is done: a restart within seconds would otherwise never show (decision 0282).
+   */
+  private async running(running: boolean, interrupted: boolean, cause?: string): Promise<ReconcileResult> {
     const progress = running ? await this.progress() : undefined;
     const step = progress?.step ?? (running ? 'running' : interrupted ? 'interrupted, resuming' : 'starting');
-    const reason = interrupted && !running ? PGR.RestoreInterrupted : PGR.Restoring;
+    const reason = interrupted ? PGR.RestoreInterrupted : PGR.Restoring;
     const restore = { phase: 'Restoring', step, ...restoreProgressStatus(progress, this.restore), reason };
-    await this.scope.flush('Restoring', false, reason, { restore: { ...restore, message: pgClusterMessage(reason) } });
+    await this.scope.flush('Restoring', false, reason, { restore: { ...restore, message: pgClusterMessage(reason, cause) } }, cause);
     return { requeueAfterMs: WAIT_MS };
   }
 

@@ -66,6 +66,10 @@ describe('PostgreSQL recovery from the bucket alone: the restore source in the r
     expect(infoRefusal('S3 request failed with 403: Forbidden <Code>InvalidAccessKeyId</Code>')).to.include({
       reason: 'StorageAuthFailed',
     });
+    // A wrong secret key, as pgBackRest 2.45's info reports it through the restore source (pg-restore-failures.test.ts).
+    const forbidden =
+      'pgBackRest: [ProtocolError] HTTP request failed with 403 (Forbidden):?*** Path/Query ***:?GET /silo-test/?delimiter=%2F&list-type=2';
+    expect(infoRefusal(forbidden)).to.include({ reason: 'StorageAuthFailed', waiting: false });
     expect(infoRefusal('repo host agent /status: no answer within 60 s')).to.include({
       reason: 'SourceRepositoryUnreachable',
       waiting: true,
