@@ -12,7 +12,14 @@ import { CustomObjects } from '../runtime/controller/kube/custom-objects.js';
 import { KINDS } from '../runtime/controller/kube/kinds.js';
 import type { KubeObject } from '../runtime/controller/reconciler.js';
 import { pgNames } from '../runtime/contracts/pg-pods.js';
-import type { PGBackRestRepo, PGBackupStatus, PGClusterSpec, PGClusterStatus } from '../src/api/postgres.silo.io/types.js';
+import type {
+  PGBackRestRepo,
+  PGBackupStatus,
+  PGClusterSpec,
+  PGClusterStatus,
+  PGInPlaceRestoreStatus,
+  PGRestoreSpec,
+} from '../src/api/postgres.silo.io/types.js';
 import { pgBin } from '../test/stack/components/postgres.js';
 import { createContext } from '../test/stack/context.js';
 import { adminKubeconfig } from '../test/stack/kube/layout.js';
@@ -186,6 +193,28 @@ export class PgBench {
       1_800_000,
       100,
     );
+  }
+
+  /** Creates a PGRestore (in place) and resolves with its status and the wall time once it succeeded; anything else throws. */
+  async restoreInPlace(name: string, spec: PGRestoreSpec): Promise<{ status: PGInPlaceRestoreStatus; seconds: number }> {
+    const started = process.hrtime.bigint();
+    await this.api.create(KINDS.PGRestore, { metadata: { name, namespace: this.namespace }, spec });
+    const status = await until(
+      `PGRestore ${name} finished`,
+      async () => {
+        const got = await this.api.get<KubeObject & { status?: PGInPlaceRestoreStatus }>(KINDS.PGRestore, {
+          namespace: this.namespace,
+          name,
+        });
+        const phase = got?.status?.phase;
+        if (phase === 'Failed' || phase === 'Refused')
+          throw new Error(`PGRestore ${name} ${phase}: ${got!.status!.reason}: ${got!.status!.message}`);
+        return phase === 'Succeeded' ? got!.status : undefined;
+      },
+      1_800_000,
+      250,
+    );
+    return { status, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
   }
 
   /** The backup Job's log: pgBackRest's lines as the repo host agent streamed them. */

@@ -37,6 +37,7 @@ const work = mkdtempSync(join(tmpdir(), 'silo-bench-pg-restore-'));
 const sampler = new PodMemorySampler();
 const silo: Array<RestoreWatch & { peaks: Map<string, GroupPeak> }> = [];
 const baseline: Array<{ seconds: number; restoreSeconds: number; peaks: Map<string, GroupPeak> }> = [];
+let inPlace: { silo: { rto: number; seconds: number }; baseline: number } | undefined;
 const ids = {
   uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })),
   gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })),
@@ -98,6 +99,7 @@ try {
     const [b, s] = [baseline[round - 1].seconds, silo[round - 1].seconds];
     process.stdout.write(`restore round ${round}: baseline ${b.toFixed(2)} s, silo ${s.toFixed(2)} s, ratio ${(b / s).toFixed(2)}\n`);
   }
+  inPlace = await inPlaceRound(full.label!, conf);
   report(dbBytes, sourceIps.repoHost);
 } finally {
   rmSync(work, { recursive: true, force: true });
@@ -173,9 +175,55 @@ async function startUntilPrimary(data: string, round: number): Promise<void> {
   }
 }
 
-/** The in-place restore's RTO row: PGRestore (runtime/controller/postgres/restore/) is being built apart; its round plugs in here. */
+/**
+ * One in-place round after the new-cluster rounds: a PGRestore of the source to its full backup (target immediate)
+ * until the primary takes writes again (status.rtoSeconds) and until Succeeded (nothing to rebuild: one instance),
+ * against the runbook by hand on a copy restored beforehand: pg_ctl stop, `pgbackrest restore --delta` to the same
+ * set and target, pg_ctl start until it is a primary.
+ */
+async function inPlaceRound(label: string, conf: string): Promise<NonNullable<typeof inPlace>> {
+  const data = join(work, 'data-in-place');
+  mkdirSync(data, { mode: 0o700 });
+  chownSync(data, ids.uid, ids.gid);
+  const prepared = asPostgres('pgbackrest', [`--config=${conf}`, '--stanza=db', `--pg1-path=${data}`, 'restore']);
+  if (prepared.status !== 0) throw new Error(`baseline in-place: the first restore: ${prepared.stderr}${prepared.stdout}`);
+  await startUntilPrimary(data, 0);
+  const started = process.hrtime.bigint();
+  asPostgres(pgBin('pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']);
+  const args = [
+    `--config=${conf}`,
+    '--stanza=db',
+    `--pg1-path=${data}`,
+    '--delta',
+    `--set=${label}`,
+    '--type=immediate',
+    '--target-action=promote',
+  ];
+  const delta = asPostgres('pgbackrest', [...args, 'restore']);
+  if (delta.status !== 0) throw new Error(`baseline in-place restore --delta: ${delta.stderr}${delta.stdout}`);
+  await startUntilPrimary(data, 0);
+  const baselineSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  asPostgres(pgBin('pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
+  rmSync(data, { recursive: true, force: true });
+  const run = await bench.restoreInPlace('in-place', { cluster: { name: SOURCE }, repoName: 'repo1', backup: { label } });
+  process.stdout.write(
+    `in-place: baseline ${baselineSeconds.toFixed(2)} s, silo RTO ${run.status.rtoSeconds} s (Succeeded after ${run.seconds.toFixed(2)} s)\n`,
+  );
+  return { silo: { rto: run.status.rtoSeconds ?? NaN, seconds: run.seconds }, baseline: baselineSeconds };
+}
+
+/** The in-place restore's row: the PGRestore's RTO against the runbook by hand. */
 function inPlaceRow(): Record<string, string | number> | undefined {
-  return undefined;
+  if (!inPlace) return undefined;
+  return {
+    run: 'restore in place to the full backup (PGRestore): created → primary takes writes (RTO) / by hand: stop, restore --delta, start',
+    'silo MB/s': '',
+    'baseline MB/s': '',
+    'silo s': inPlace.silo.rto,
+    'baseline s': inPlace.baseline,
+    ratio: inPlace.baseline / inPlace.silo.rto,
+    'ratio per round': `one round; Succeeded after ${inPlace.silo.seconds.toFixed(1)} s`,
+  };
 }
 
 function report(bytes: number, sourceRepoHostIp: string): void {
