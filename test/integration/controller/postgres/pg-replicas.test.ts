@@ -216,7 +216,19 @@ describe('PGCluster streaming replicas: join, stream, -ro, re-join, scale down, 
     console.log(`      rep-2 streaming again ${Math.round((Date.now() - deleted) / 1000)} s after its Pod and PVC were deleted`);
     const pvc = await fx.core.readNamespacedPersistentVolumeClaim({ namespace: fx.namespace, name: 'rep-2' });
     expect(pvc.metadata!.creationTimestamp!.getTime()).to.be.greaterThan(old.metadata!.creationTimestamp!.getTime());
-    expect(psql(await podIp('rep-2'), 'SELECT count(*) FROM ledger')).to.equal('10000');
+    // The row may still be the old rep-2's until the next status pass (same name): ask the new Pod until it answers.
+    const answer = await waitFor(
+      'the new rep-2 to answer',
+      async () => {
+        try {
+          return psql(await podIp('rep-2'), 'SELECT count(*) FROM ledger');
+        } catch {
+          return undefined;
+        }
+      },
+      120_000,
+    );
+    expect(answer).to.equal('10000');
     const recreated = await events('ReplicaRecreated');
     expect(recreated.map((e) => e.message).join('\n')).to.match(/rep-2: joins the primary by pg_basebackup through slot silo_rep_2/);
   });
