@@ -281,7 +281,11 @@ describe('mysql instance Pods: a primary, and replicas that clone it over mTLS a
       const volume = await volumeDir('db-2');
       const staged = await waitFor(
         'clone files in the staging folder',
-        async () => existsSync(join(volume, 'silo', 'clone')) && readdirSync(join(volume, 'silo', 'clone')),
+        // An empty list is truthy: wait for the first file, not only the folder (a loaded CI run read it empty).
+        async () => {
+          const files = existsSync(join(volume, 'silo', 'clone')) ? readdirSync(join(volume, 'silo', 'clone')) : [];
+          return files.length > 0 ? files : undefined;
+        },
         30_000,
       );
       expect(staged.length).to.be.greaterThan(0);
