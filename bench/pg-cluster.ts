@@ -5,13 +5,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { CustomObjects } from '../runtime/controller/kube/custom-objects.js';
 import { KINDS } from '../runtime/controller/kube/kinds.js';
 import type { KubeObject } from '../runtime/controller/reconciler.js';
-import { pgNames } from '../runtime/contracts/pg-pods.js';
+import { pgNames, podDnsName } from '../runtime/contracts/pg-pods.js';
 import type {
   PGBackRestRepo,
   PGBackupStatus,
@@ -26,7 +27,7 @@ import { adminKubeconfig } from '../test/stack/kube/layout.js';
 import { s3Client } from '../test/stack/lib/s3.js';
 import { downAll, resolveOrder, upAll } from '../test/stack/orchestrate.js';
 import { startOperator, type OperatorProcess } from '../test/support/operator-process.js';
-import { killPodProcesses } from './pg-support.js';
+import { baselineConfig, killPodProcesses } from './pg-support.js';
 
 export type Side = 'silo' | 'baseline';
 type PGClusterObj = KubeObject & { status?: PGClusterStatus };
@@ -193,6 +194,33 @@ export class PgBench {
       1_800_000,
       100,
     );
+  }
+
+  /**
+   * The by-hand baseline's pgbackrest.conf in `work`: the cluster's repository read directly, rendered by the operator's
+   * own builder (pg-support.ts's baselineConfig), with MinIO's CA and a lock directory beside it, all owned by postgres.
+   */
+  writeBaselineConf(cluster: string, spec: PGClusterSpec, work: string, owner: { uid: number; gid: number }): string {
+    const names = pgNames(cluster);
+    mkdirSync(join(work, 'lock'));
+    writeFileSync(join(work, 'ca.crt'), readFileSync(this.env.MINIO_CA_FILE));
+    const conf = join(work, 'pgbackrest.conf');
+    const input = {
+      cluster,
+      namespace: this.namespace,
+      spec,
+      primaryHost: podDnsName(names.primary, names.instancesService, this.namespace),
+      repoHostHost: podDnsName(names.repoHost, names.repoService, this.namespace),
+    };
+    const paths = {
+      caFile: join(work, 'ca.crt'),
+      lockDir: join(work, 'lock'),
+      accessKey: this.env.MINIO_ACCESS_KEY,
+      secretKey: this.env.MINIO_SECRET_KEY,
+    };
+    writeFileSync(conf, baselineConfig(input, paths), { mode: 0o600 });
+    for (const path of [work, join(work, 'lock'), conf, join(work, 'ca.crt')]) chownSync(path, owner.uid, owner.gid);
+    return conf;
   }
 
   /** Creates a PGRestore (in place) and resolves with its status and the wall time once it succeeded; anything else throws. */

@@ -14,11 +14,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pgNames, podDnsName } from '../runtime/contracts/pg-pods.js';
 import { REPLICATION_LIMITS } from '../runtime/pg/pg-access.js';
 import type { PGClusterSpec } from '../src/api/postgres.silo.io/types.js';
 import { pgBin } from '../test/stack/components/postgres.js';
-import { BASELINE_MARK, PodMemorySampler, baselineConfig, type GroupPeak } from './pg-support.js';
+import { BASELINE_MARK, PodMemorySampler, type GroupPeak } from './pg-support.js';
 import { PgBench } from './pg-cluster.js';
 import { mbps, median, table } from './measure.js';
 import { COPY_PHASE, restorePhases, watchRestore, type RestoreWatch } from './pg-restore-watch.js';
@@ -106,28 +105,11 @@ try {
   await bench.stop();
 }
 
-/** The baseline's pgbackrest.conf: the source's repository read directly (the operator's builder, as bench:pg's). */
+/** The baseline's pgbackrest.conf (the source's repository read directly, as bench:pg's) and the hba file its server uses. */
 function writeBaselineConfig(spec: PGClusterSpec): string {
-  const names = pgNames(SOURCE);
-  mkdirSync(join(work, 'lock'));
-  writeFileSync(join(work, 'ca.crt'), readFileSync(bench.env.MINIO_CA_FILE));
+  const conf = bench.writeBaselineConf(SOURCE, spec, work, ids);
   writeFileSync(join(work, 'hba.conf'), 'local all all trust\n');
-  const conf = join(work, 'pgbackrest.conf');
-  const input = {
-    cluster: SOURCE,
-    namespace: bench.namespace,
-    spec,
-    primaryHost: podDnsName(names.primary, names.instancesService, bench.namespace),
-    repoHostHost: podDnsName(names.repoHost, names.repoService, bench.namespace),
-  };
-  const paths = {
-    caFile: join(work, 'ca.crt'),
-    lockDir: join(work, 'lock'),
-    accessKey: bench.env.MINIO_ACCESS_KEY,
-    secretKey: bench.env.MINIO_SECRET_KEY,
-  };
-  writeFileSync(conf, baselineConfig(input, paths), { mode: 0o600 });
-  for (const path of [work, join(work, 'lock'), conf, join(work, 'ca.crt'), join(work, 'hba.conf')]) chownSync(path, ids.uid, ids.gid);
+  chownSync(join(work, 'hba.conf'), ids.uid, ids.gid);
   return conf;
 }
 

@@ -13,12 +13,12 @@
  * '{"process-max":"2"}', to try other settings than the product's defaults).
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PG_PORT, PG_SOCKET_DIR, pgNames, podDnsName } from '../runtime/contracts/pg-pods.js';
+import { PG_PORT, PG_SOCKET_DIR } from '../runtime/contracts/pg-pods.js';
 import type { PGBackupStatus, PGClusterSpec } from '../src/api/postgres.silo.io/types.js';
-import { BASELINE_MARK, PodMemorySampler, baselineConfig, podProcess, type GroupPeak } from './pg-support.js';
+import { BASELINE_MARK, PodMemorySampler, podProcess, type GroupPeak } from './pg-support.js';
 import { PgBench, type Side } from './pg-cluster.js';
 import { mbps, measure, median, must, table } from './measure.js';
 
@@ -58,25 +58,7 @@ try {
   // The baseline runs in the database Pod's mount namespace (its PGDATA, socket and /etc/hosts), as postgres.
   const postgresIds = execFileSync('id', ['-u', 'postgres']).toString().trim();
   const [uid, gid] = [Number(postgresIds), Number(execFileSync('id', ['-g', 'postgres']).toString().trim())];
-  mkdirSync(join(work, 'lock'));
-  writeFileSync(join(work, 'ca.crt'), readFileSync(bench.env.MINIO_CA_FILE));
-  const conf = join(work, 'pgbackrest.conf');
-  const names = pgNames(CLUSTER);
-  const configInput = {
-    cluster: CLUSTER,
-    namespace: bench.namespace,
-    spec,
-    primaryHost: podDnsName(names.primary, names.instancesService, bench.namespace),
-    repoHostHost: podDnsName(names.repoHost, names.repoService, bench.namespace),
-  };
-  const paths = {
-    caFile: join(work, 'ca.crt'),
-    lockDir: join(work, 'lock'),
-    accessKey: bench.env.MINIO_ACCESS_KEY,
-    secretKey: bench.env.MINIO_SECRET_KEY,
-  };
-  writeFileSync(conf, baselineConfig(configInput, paths), { mode: 0o600 });
-  for (const path of [work, join(work, 'lock'), conf, join(work, 'ca.crt')]) chownSync(path, uid, gid);
+  const conf = bench.writeBaselineConf(CLUSTER, spec, work, { uid, gid });
   const dbPid = podProcess(primaryIp, `${PG_SOCKET_DIR}/.s.PGSQL.${PG_PORT}`);
 
   const siloRound = async (round: number) => {
