@@ -162,6 +162,9 @@ function psql(sql: string): Promise<{ code: number | null; out: string }> {
     child.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
     child.on('error', () => resolve({ code: 1, out }));
     child.on('close', (code) => resolve({ code, out: out.trim() }));
+    // psql that fails at once (postgres not accepting yet) closes stdin before reading it: its exit code says why,
+    // an EPIPE here must not end this process (it did once, leaving the replaying postgres behind).
+    child.stdin.on('error', () => undefined);
     child.stdin.end(sql);
   });
 }

@@ -208,4 +208,34 @@ describe('process kubelet: pod IPs and mounts', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('a child the main process left running ends with the container, as its PID namespace would take it', async () => {
+    // The case of an init container that crashed while its postgres replayed: the postgres held the volume's lock.
+    const dir = mkdtempSync(join(tmpdir(), 'silo-kubelet-units-'));
+    try {
+      const logPath = join(dir, 'c.log');
+      const c = startContainer({
+        argv: ['/bin/bash', '-c', 'sleep 300 & echo $!'],
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+        cwd: dir,
+        mounts: [],
+        logPath,
+      });
+      expect((await c.exited).exitCode).to.equal(0);
+      const child = Number(readFileSync(logPath, 'utf8').trim());
+      expect(child).to.be.greaterThan(0);
+      // A killed child may stay a zombie until something reaps it: running means a state other than Z in /proc.
+      const alive = () => {
+        try {
+          return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${child}/stat`, 'utf8'));
+        } catch {
+          return false;
+        }
+      };
+      for (let i = 0; i < 50 && alive(); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(alive()).to.equal(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

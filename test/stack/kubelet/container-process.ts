@@ -157,10 +157,6 @@ export function startContainer(launch: ContainerLaunch): RunningContainer {
     closeSync(fd);
   }
   const startedAt = new Date();
-  const exited = new Promise<ContainerExit>((resolve) => {
-    child.once('error', () => resolve({ exitCode: 128, finishedAt: new Date() }));
-    child.once('exit', (code, signal) => resolve(exitOf(code, signal)));
-  });
   const pid = child.pid ?? -1;
   const signalGroup = (sig: NodeJS.Signals) => {
     try {
@@ -169,6 +165,15 @@ export function startContainer(launch: ContainerLaunch): RunningContainer {
       /* gone */
     }
   };
+  const exited = new Promise<ContainerExit>((resolve) => {
+    child.once('error', () => resolve({ exitCode: 128, finishedAt: new Date() }));
+    child.once('exit', (code, signal) => {
+      // A container's processes end with its main one (its PID namespace goes): a child left running, such as a
+      // postgres started by a crashed init container, would otherwise hold the volume's lock against the next one.
+      signalGroup('SIGKILL');
+      resolve(exitOf(code, signal));
+    });
+  });
   return {
     pid,
     startedAt,

@@ -81,16 +81,22 @@ export function usePgFixture(stack: Stack, name: string, options: PgFixtureOptio
   }
 
   /** Waits until `want` holds; a Failed cluster that `want` does not accept ends the wait at once, with its status. */
-  function phase(clusterName: string, want: (c: PGClusterObj | undefined) => boolean, timeoutMs: number, namespace = fx.namespace) {
-    return waitFor(
-      `PGCluster ${namespace}/${clusterName}`,
-      async () => {
-        const got = await getCluster(clusterName, namespace);
-        if (got?.status?.phase === 'Failed' && !want(got)) throw new Error(JSON.stringify(got.status));
-        return want(got) ? got : undefined;
-      },
-      timeoutMs,
-    );
+  async function phase(clusterName: string, want: (c: PGClusterObj | undefined) => boolean, timeoutMs: number, namespace = fx.namespace) {
+    let last: PGClusterObj | undefined;
+    try {
+      return await waitFor(
+        `PGCluster ${namespace}/${clusterName}`,
+        async () => {
+          const got = (last = await getCluster(clusterName, namespace));
+          if (got?.status?.phase === 'Failed' && !want(got)) throw new Error(JSON.stringify(got.status));
+          return want(got) ? got : undefined;
+        },
+        timeoutMs,
+      );
+    } catch (err) {
+      // A timeout names what the cluster last showed: "last: undefined" alone sent a CI failure's reader to the logs.
+      throw new Error(`${(err as Error).message}; its last status: ${JSON.stringify(last?.status)?.slice(0, 3000)}`);
+    }
   }
 
   /** Waits for a PGBackup to finish and expects it completed. */
