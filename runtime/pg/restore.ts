@@ -187,7 +187,8 @@ async function copy(plan: PgRestorePlan, log: Logger, attempt: number): Promise<
   const pacer = new WalkPacer();
   const stopReporting = reportEvery(PG_RESTORE_PROGRESS_INTERVAL_MS, async () => {
     const started = Date.now();
-    if (pacer.due(started)) {
+    // In place, the volume already holds the old files: its bytes say nothing of --delta's progress (its lines do).
+    if (!plan.delta && pacer.due(started)) {
       progress.onDisk(await dirBytes(PGDATA));
       pacer.walked(started, Date.now());
     }

@@ -768,17 +768,47 @@ export interface PGInPlaceRestoreStatus {
    */
   previousTimeline?: number;
   /**
+   * The backup set's size as pgBackRest restores it (its database size), from pgbackrest info.
+   *
+   * @default - not set
+   */
+  backupSizeBytes?: number;
+  /**
    * copying (pgbackrest restore --delta), recovering (replay to the target), done.
    *
    * @default - not set
    */
   step?: string;
   /**
-   * How much of the copy is done, from pgBackRest's per-file progress.
+   * How much of the copy is done: bytesDone of bytesTotal, from pgBackRest's per-file progress.
    *
    * @default - not set
    */
   percent?: number;
+  /**
+   * Bytes of the backup set that --delta has checked or copied so far.
+   *
+   * @default - not set
+   */
+  bytesDone?: number;
+  /**
+   * Bytes of the backup set in all.
+   *
+   * @default - not set
+   */
+  bytesTotal?: number;
+  /**
+   * The copy's rate so far.
+   *
+   * @default - not set
+   */
+  bytesPerSecond?: number;
+  /**
+   * Seconds until the copy ends at that rate; 0 once it ended (the replay's length is not known ahead).
+   *
+   * @default - not set
+   */
+  etaSeconds?: number;
   /**
    * @default - not set
    */

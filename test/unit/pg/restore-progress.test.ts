@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { parsePgRestoreProgress } from '../../../runtime/contracts/pg-restore.js';
-import { restoreProgressStatus } from '../../../runtime/controller/postgres/cluster/pg-restore-progress.js';
+import { restoreProgressStatus } from '../../../runtime/controller/postgres/shared/pg-restore-progress.js';
 import { CopyProgress, dirBytes, pgbackrestSize, restoredFile, WalkPacer } from '../../../runtime/pg/restore-progress.js';
 
 const capture = readFileSync(new URL('../../fixtures/pgbackrest/restore-detail.out', import.meta.url), 'utf8').split('\n');

@@ -26,7 +26,7 @@ import { PG_CLUSTER_REASON_TABLE, PGR, pgClusterMessage, type PGClusterReason } 
 import type { PGClusterScope } from './pg-cluster-scope.js';
 import { bucketRepo, readBucket, restoreSourcePod, type SourceRead } from './pg-restore-bucket.js';
 import { planRestore, sharedRepository } from './pg-restore-plan.js';
-import { restoreProgressStatus } from './pg-restore-progress.js';
+import { restoreProgressStatus } from '../shared/pg-restore-progress.js';
 import { RESTORE_CONTAINER, restoreConfig, withRestoreInit } from './pg-restore-pod.js';
 
 const WAIT_MS = 5_000;

@@ -14,7 +14,15 @@ import type { InfoBackup } from '../shared/pgbackrest-info.js';
 export type InPlaceRefusal = 'NoBackupBeforeTarget' | 'TargetOutsideRecoveryWindow' | 'BackupNotFound' | 'BackupAfterTarget';
 export type InPlaceResolved = Pick<
   PGInPlaceRestoreStatus,
-  'stanza' | 'systemIdentifier' | 'backupLabel' | 'backupStopTime' | 'backupStopLsn' | 'window' | 'target' | 'previousTimeline'
+  | 'stanza'
+  | 'systemIdentifier'
+  | 'backupLabel'
+  | 'backupSizeBytes'
+  | 'backupStopTime'
+  | 'backupStopLsn'
+  | 'window'
+  | 'target'
+  | 'previousTimeline'
 >;
 export type InPlacePlanResult =
   | { readonly ok: true; readonly resolved: InPlaceResolved }
@@ -72,6 +80,7 @@ export function planInPlace(spec: PGRestoreSpec, source: SourceRepository, label
     resolved: {
       ...resolved,
       backupLabel: backup.label,
+      ...(backup.info ? { backupSizeBytes: backup.info.size } : {}),
       backupStopTime: iso(backup.timestamp!.stop),
       backupStopLsn: backup.lsn!.stop,
       target: { ...resolved.target, type },
@@ -98,6 +107,7 @@ export function inPlacePgPlan(
     ...(target.exclusive ? { exclusive: true } : {}),
     conf,
     delta: true,
+    ...(status.backupSizeBytes ? { bytesTotal: status.backupSizeBytes } : {}),
     ...(options?.length ? { options: [...options] } : {}),
   };
 }

@@ -17,6 +17,7 @@ import { RESTORE_CONTAINER } from '../cluster/pg-restore-pod.js';
 import { isReady, restoreContainerState, stopInstances } from './pg-inplace-instances.js';
 import { resolveInPlace } from './pg-inplace-resolve.js';
 import { PGI, isPgInPlaceReason, pgInPlaceMessage, type PGInPlaceReason } from './pg-restore-kind-reasons.js';
+import { restoreProgressStatus } from '../shared/pg-restore-progress.js';
 
 type Phase = NonNullable<PGInPlaceRestoreStatus['phase']>;
 import { otherRestore, releaseRestoreHold, takeRestoreHold } from './pg-restore-hold.js';
@@ -138,7 +139,7 @@ class InPlacePass {
         const recovering = progress?.step === 'recovering';
         const reason = seen.state === 'interrupted' ? PGI.RestoreInterrupted : recovering ? PGI.Recovering : PGI.Restoring;
         const step = progress?.step ?? (seen.state === 'interrupted' ? 'interrupted, resuming' : 'starting');
-        const extra = { step, ...(progress?.percent !== undefined ? { percent: progress.percent } : {}) };
+        const extra = { step, ...restoreProgressStatus(progress, this.status) };
         return this.write(recovering ? 'Recovering' : 'Restoring', reason, extra, { requeueAfterMs: POLL_MS });
       }
     }

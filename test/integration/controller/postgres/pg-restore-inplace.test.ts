@@ -194,6 +194,9 @@ describe('PGRestore: a PGCluster restored in place, to a time and to a backup', 
     expect(s).to.include({ stanza: 'db', backupLabel: (await api.get<PGBackupObj>(KINDS.PGBackup, key('ip-full')))!.status!.label });
     expect(s.target).to.deep.include({ type: 'time' });
     expect(s.rtoSeconds).to.be.greaterThan(0);
+    // The copy's figures, as a new-cluster restore shows them: the set's size, all of it done once past the copy.
+    expect(s.bytesTotal).to.be.greaterThan(1_000_000);
+    expect(s).to.include({ percent: 100, bytesDone: s.bytesTotal, etaSeconds: 0 });
     // No commit lies between the backup's end and T here (A was written before the backup): nothing replayed, no reachedTime.
     if (s.reachedTime !== undefined) expect(Date.parse(s.reachedTime)).to.be.at.most(Date.parse(target));
     expect(await rows()).to.equal('100/0');

@@ -61,6 +61,20 @@ describe('PGRestore (in place): the plan checked against the cluster’s own rep
     expect(args).to.include.members(['--delta', '--set=L', '--type=time', '--target=T', '--process-max=2', '--target-action=promote']);
   });
 
+  it('the set’s size is the copy’s total: resolved with the set a label names, handed to the plan for bytes and ETA', () => {
+    const sized: InfoStanza = {
+      ...stanza,
+      backup: stanza.backup!.map((b, i) => ({ ...b, info: { size: (i + 1) * 1000, delta: (i + 1) * 1000 } })),
+    };
+    const named = planInPlace(spec(), { ...source, stanza: sized }, '20261205-010000F');
+    expect(named.ok && named.resolved.backupSizeBytes).to.equal(1000);
+    const byTime = planInPlace(spec({ target: { time: '2026-12-05T01:25:00Z' } }), { ...source, stanza: sized }, undefined);
+    expect(byTime.ok && byTime.resolved.backupSizeBytes).to.equal(2000);
+    const plan = inPlacePgPlan('uid-1', { backupLabel: 'L', backupSizeBytes: 2000, target: { type: 'immediate' } }, 1, 'conf');
+    expect(plan).to.include({ bytesTotal: 2000, delta: true });
+    expect(inPlacePgPlan('uid-1', { target: { type: 'immediate' } }, 1, 'conf')).to.not.have.property('bytesTotal');
+  });
+
   it('the restoring primary keeps the plain primary’s config hash, so it is not replaced once restored', () => {
     const plain = withHash({
       metadata: { name: 'shop-1', annotations: {} },
