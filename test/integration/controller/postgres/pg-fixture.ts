@@ -81,23 +81,8 @@ export function usePgFixture(stack: Stack, name: string, options: PgFixtureOptio
   }
 
   /** Waits until `want` holds; a Failed cluster that `want` does not accept ends the wait at once, with its status. */
-  async function phase(clusterName: string, want: (c: PGClusterObj | undefined) => boolean, timeoutMs: number, namespace = fx.namespace) {
-    let last: PGClusterObj | undefined;
-    try {
-      return await waitFor(
-        `PGCluster ${namespace}/${clusterName}`,
-        async () => {
-          const got = (last = await getCluster(clusterName, namespace));
-          if (got?.status?.phase === 'Failed' && !want(got)) throw new Error(JSON.stringify(got.status));
-          return want(got) ? got : undefined;
-        },
-        timeoutMs,
-      );
-    } catch (err) {
-      // A timeout names what the cluster last showed: "last: undefined" alone sent a CI failure's reader to the logs.
-      throw new Error(`${(err as Error).message}; its last status: ${JSON.stringify(last?.status)?.slice(0, 3000)}`);
-    }
-  }
+  const phase = (clusterName: string, want: (c: PGClusterObj | undefined) => boolean, timeoutMs: number, namespace = fx.namespace) =>
+    clusterPhase(() => getCluster(clusterName, namespace), `PGCluster ${namespace}/${clusterName}`, want, timeoutMs);
 
   /** Waits for a PGBackup to finish and expects it completed. */
   async function backupCompleted(backupName: string, namespace = fx.namespace): Promise<PGBackupStatus> {
@@ -167,4 +152,28 @@ export function psqlAt(host: string, password: string, sql: string): string {
     env: { ...process.env, PGPASSWORD: password, PGCONNECT_TIMEOUT: '5' },
     encoding: 'utf8',
   }).trim();
+}
+
+/** The wait behind usePgFixture's phase; a timeout says what the cluster last showed. */
+async function clusterPhase(
+  get: () => Promise<PGClusterObj | undefined>,
+  what: string,
+  want: (c: PGClusterObj | undefined) => boolean,
+  timeoutMs: number,
+): Promise<PGClusterObj> {
+  let last: PGClusterObj | undefined;
+  try {
+    return await waitFor(
+      what,
+      async () => {
+        const got = (last = await get());
+        if (got?.status?.phase === 'Failed' && !want(got)) throw new Error(JSON.stringify(got.status));
+        return want(got) ? got : undefined;
+      },
+      timeoutMs,
+    );
+  } catch (err) {
+    // A timeout names what the cluster last showed: "last: undefined" alone sent a CI failure's reader to the logs.
+    throw new Error(`${(err as Error).message}; its last status: ${JSON.stringify(last?.status)?.slice(0, 3000)}`, { cause: err });
+  }
 }
