@@ -25,6 +25,9 @@ class SummaryReporter extends Mocha.reporters.Spec {
         process.stdout.write('\nslowest files (sum of their tests, hooks excluded):\n');
         for (const [file, ms] of slowest)
           process.stdout.write(`  ${(ms / 1000).toFixed(0).padStart(5)} s  ${path.relative(process.cwd(), file)}\n`);
+        // Against the run's wall time: how busy the parallel workers were (what more jobs could win).
+        const totalMs = [...msByFile.values()].reduce((a, b) => a + b, 0);
+        process.stdout.write(`  ${(totalMs / 1000).toFixed(0).padStart(5)} s  all ${msByFile.size} files together\n`);
       }
       const { passes, failures, pending } = runner.stats;
       process.stdout.write(`\nmocha: ${passes} passed, ${failures} failed, ${pending} skipped\n`);

@@ -173,7 +173,11 @@ export class PodWorker {
         break;
       } catch (err) {
         const message = (err as Error).message;
-        if (message !== this.lastWarning) this.k.event(this.pod, 'Warning', 'FailedMount', (this.lastWarning = message));
+        if (message !== this.lastWarning) {
+          this.k.event(this.pod, 'Warning', 'FailedMount', (this.lastWarning = message));
+          // In the kubelet's log too: a Pod that starts 2 s late for a Secret not there yet is found there.
+          this.k.log(`pod ${this.key}: ${message}; mounting again in 2 s`);
+        }
         for (const c of [...this.inits, ...this.containers]) c.setWaiting(c.init ? 'PodInitializing' : 'ContainerCreating', message);
         this.pushStatus();
         await this.sleep(2000);
