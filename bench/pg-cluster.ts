@@ -224,7 +224,8 @@ export class PgBench {
   }
 
   /** Creates a PGRestore (in place) and resolves with its status and the wall time once it succeeded; anything else throws. */
-  async restoreInPlace(name: string, spec: PGRestoreSpec): Promise<{ status: PGInPlaceRestoreStatus; seconds: number }> {
+  async restoreInPlace(name: string, spec: PGRestoreSpec): Promise<{ status: PGInPlaceRestoreStatus; seconds: number; createdAt: number }> {
+    const createdAt = Date.now();
     const started = process.hrtime.bigint();
     await this.api.create(KINDS.PGRestore, { metadata: { name, namespace: this.namespace }, spec });
     const status = await until(
@@ -242,7 +243,7 @@ export class PgBench {
       1_800_000,
       250,
     );
-    return { status, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+    return { status, seconds: Number(process.hrtime.bigint() - started) / 1e9, createdAt };
   }
 
   /** The backup Job's log: pgBackRest's lines as the repo host agent streamed them. */

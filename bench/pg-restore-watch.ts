@@ -62,8 +62,8 @@ export async function watchRestore(bench: PgBench, name: string, spec: PGCluster
 }
 
 /** The `ts` of the restore container's lines: its first, the copy's start and end (the `recovering` step) and `promoted`. */
-function phasesOf(r: { createdAt: number; readyAt: number; resolvedAt: number; log: string }): Record<string, number> {
-  const lines = r.log
+function restoreLogTimes(log: string): { first: number; copyStart: number; copyEnd: number; promoted: number } {
+  const lines = log
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => {
@@ -76,10 +76,16 @@ function phasesOf(r: { createdAt: number; readyAt: number; resolvedAt: number; l
     // The result line (stdout, no ts) comes last: only the logger's lines carry a time.
     .filter((l): l is { ts: string; msg: string; step?: string } => typeof l?.ts === 'string');
   const at = (pick: (l: { msg: string; step?: string }) => boolean) => Date.parse(lines.find(pick)?.ts ?? '');
-  const first = Date.parse(lines[0]?.ts ?? '');
-  const copyStart = at((l) => l.msg === 'pgbackrest restore');
-  const copyEnd = at((l) => l.msg === PG_RESTORE_PROGRESS_MSG && l.step === 'recovering');
-  const promoted = at((l) => l.msg === 'promoted');
+  return {
+    first: Date.parse(lines[0]?.ts ?? ''),
+    copyStart: at((l) => l.msg === 'pgbackrest restore'),
+    copyEnd: at((l) => l.msg === PG_RESTORE_PROGRESS_MSG && l.step === 'recovering'),
+    promoted: at((l) => l.msg === 'promoted'),
+  };
+}
+
+function phasesOf(r: { createdAt: number; readyAt: number; resolvedAt: number; log: string }): Record<string, number> {
+  const { first, copyStart, copyEnd, promoted } = restoreLogTimes(r.log);
   return {
     'created → restore resolved (status.restore.resolvedAt)': (r.resolvedAt - r.createdAt) / 1000,
     'resolved → restore container starts (Pod created and started)': (first - r.resolvedAt) / 1000,
@@ -96,4 +102,21 @@ export function restorePhases(runs: readonly RestoreWatch[]): Array<Record<strin
     'median s': median(runs.map((r) => r.phases[phase])),
     'per round': runs.map((r) => r.phases[phase].toFixed(2)).join(' / '),
   }));
+}
+
+/**
+ * Where an in-place restore's time goes, from the PGRestore's status (created, resolvedAt, startedAt: the first
+ * instance stopped, readyAt: the primary takes writes) and the restored primary's restore container log.
+ */
+export function inPlacePhases(r: { createdAt: number; resolvedAt: number; stoppedAt: number; readyAt: number; log: string }) {
+  const { first, copyEnd, promoted } = restoreLogTimes(r.log);
+  const phases: Record<string, number> = {
+    'created → resolved (status.resolvedAt)': (r.resolvedAt - r.createdAt) / 1000,
+    'resolved → stopping the instances (status.startedAt)': (r.stoppedAt - r.resolvedAt) / 1000,
+    'stopping → restore container starts (old Pods gone, new primary Pod started)': (first - r.stoppedAt) / 1000,
+    'restore container starts → copy ends (pgbackrest restore --delta)': (copyEnd - first) / 1000,
+    'replay and promote (seen by a psql poll)': (promoted - copyEnd) / 1000,
+    'promoted → the operator sees the primary take writes (status.readyAt)': (r.readyAt - promoted) / 1000,
+  };
+  return Object.entries(phases).map(([phase, seconds]) => ({ "where the in-place restore's time goes": phase, s: seconds }));
 }

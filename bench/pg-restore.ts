@@ -20,7 +20,7 @@ import { pgBin } from '../test/stack/components/postgres.js';
 import { BASELINE_MARK, PodMemorySampler, type GroupPeak } from './pg-support.js';
 import { PgBench } from './pg-cluster.js';
 import { mbps, median, table } from './measure.js';
-import { COPY_PHASE, restorePhases, watchRestore, type RestoreWatch } from './pg-restore-watch.js';
+import { COPY_PHASE, inPlacePhases, restorePhases, watchRestore, type RestoreWatch } from './pg-restore-watch.js';
 
 const rounds = Number(process.env.SILO_BENCH_ROUNDS ?? 3);
 const scale = Number(process.env.SILO_BENCH_PG_SCALE ?? 68);
@@ -36,7 +36,7 @@ const work = mkdtempSync(join(tmpdir(), 'silo-bench-pg-restore-'));
 const sampler = new PodMemorySampler();
 const silo: Array<RestoreWatch & { peaks: Map<string, GroupPeak> }> = [];
 const baseline: Array<{ seconds: number; restoreSeconds: number; peaks: Map<string, GroupPeak> }> = [];
-let inPlace: { silo: { rto: number; seconds: number }; baseline: number } | undefined;
+let inPlace: { silo: { rto: number; seconds: number }; baseline: number; phases: ReturnType<typeof inPlacePhases> } | undefined;
 const ids = {
   uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })),
   gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })),
@@ -191,7 +191,14 @@ async function inPlaceRound(label: string, conf: string): Promise<NonNullable<ty
   process.stdout.write(
     `in-place: baseline ${baselineSeconds.toFixed(2)} s, silo RTO ${run.status.rtoSeconds} s (Succeeded after ${run.seconds.toFixed(2)} s)\n`,
   );
-  return { silo: { rto: run.status.rtoSeconds ?? NaN, seconds: run.seconds }, baseline: baselineSeconds };
+  const phases = inPlacePhases({
+    createdAt: run.createdAt,
+    resolvedAt: Date.parse(run.status.resolvedAt ?? ''),
+    stoppedAt: Date.parse(run.status.startedAt ?? ''),
+    readyAt: Date.parse(run.status.readyAt ?? ''),
+    log: await bench.podLog(`${SOURCE}-1`, 'restore'),
+  });
+  return { silo: { rto: run.status.rtoSeconds ?? NaN, seconds: run.seconds }, baseline: baselineSeconds, phases };
 }
 
 /** The in-place restore's row: the PGRestore's RTO against the runbook by hand. */
@@ -247,7 +254,7 @@ function report(bytes: number, sourceRepoHostIp: string): void {
   const where = restorePhases(silo);
   const progress = silo.map((r, i) => ({ round: i + 1, 'status.restore seen while copying (operator passes every 5 s)': r.progressSeen }));
   process.stdout.write(
-    `\n${table(rows)}\n\n${table(where)}\n\n${table(memory)}\n\n${table(progress)}\n\nratio = median baseline seconds / median silo seconds over ${rounds} interleaved rounds (≥ 0.9 is the target). ` +
+    `\n${table(rows)}\n\n${table(where)}\n\n${inPlace ? `${table(inPlace.phases)}\n\n` : ''}${table(memory)}\n\n${table(progress)}\n\nratio = median baseline seconds / median silo seconds over ${rounds} interleaved rounds (≥ 0.9 is the target). ` +
       `${new Date().toISOString()}, ${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length} cores, load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}\n`,
   );
 }
