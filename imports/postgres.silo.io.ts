@@ -516,7 +516,7 @@ export interface PgClusterSpecDataSource {
   readonly pgbackrest?: PgClusterSpecDataSourcePgbackrest;
 
   /**
-   * Where replay stops. Set exactly one of time, lsn, xid, name or immediate; without a target the restore replays to the end of the archive.
+   * Where replay stops. Set exactly one of time, lsn, xid, name or immediate; without a target the restore replays to the end of the archive. timeline picks the timeline replay follows (with a time, lsn, xid or name, or alone for the end of that timeline).
    *
    * @schema PgClusterSpecDataSource#target
    */
@@ -650,7 +650,7 @@ export function toJson_PgClusterSpecDataSourcePgbackrest(obj: PgClusterSpecDataS
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Where replay stops. Set exactly one of time, lsn, xid, name or immediate; without a target the restore replays to the end of the archive.
+ * Where replay stops. Set exactly one of time, lsn, xid, name or immediate; without a target the restore replays to the end of the archive. timeline picks the timeline replay follows (with a time, lsn, xid or name, or alone for the end of that timeline).
  *
  * @schema PgClusterSpecDataSourceTarget
  */
@@ -696,6 +696,13 @@ export interface PgClusterSpecDataSourceTarget {
    * @schema PgClusterSpecDataSourceTarget#exclusive
    */
   readonly exclusive?: boolean;
+
+  /**
+   * The timeline replay follows (pgBackRest's --target-timeline): a number, current (the backup's) or latest (PostgreSQL's default). After an earlier point-in-time restore, a point on the timeline it left behind is reached only with that timeline's number: latest would follow the newer timeline from where it branched.
+   *
+   * @schema PgClusterSpecDataSourceTarget#timeline
+   */
+  readonly timeline?: string;
 }
 
 /**
@@ -711,6 +718,7 @@ export function toJson_PgClusterSpecDataSourceTarget(obj: PgClusterSpecDataSourc
     'name': obj.name,
     'immediate': obj.immediate,
     'exclusive': obj.exclusive,
+    'timeline': obj.timeline,
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -2989,7 +2997,7 @@ export interface PgRestoreSpec {
   readonly backup?: PgRestoreSpecBackup;
 
   /**
-   * Where replay stops. Set exactly one of time, lsn, xid, name or immediate; without a target the restore replays to the end of the archive.
+   * Where replay stops. Set exactly one of time, lsn, xid, name or immediate; without a target the restore replays to the end of the archive. timeline picks the timeline replay follows (with a time, lsn, xid or name, or alone for the end of that timeline).
    *
    * @schema PgRestoreSpec#target
    */
@@ -3100,7 +3108,7 @@ export function toJson_PgRestoreSpecBackup(obj: PgRestoreSpecBackup | undefined)
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Where replay stops. Set exactly one of time, lsn, xid, name or immediate; without a target the restore replays to the end of the archive.
+ * Where replay stops. Set exactly one of time, lsn, xid, name or immediate; without a target the restore replays to the end of the archive. timeline picks the timeline replay follows (with a time, lsn, xid or name, or alone for the end of that timeline).
  *
  * @schema PgRestoreSpecTarget
  */
@@ -3146,6 +3154,13 @@ export interface PgRestoreSpecTarget {
    * @schema PgRestoreSpecTarget#exclusive
    */
   readonly exclusive?: boolean;
+
+  /**
+   * The timeline replay follows (pgBackRest's --target-timeline): a number, current (the backup's) or latest (PostgreSQL's default). After an earlier point-in-time restore, a point on the timeline it left behind is reached only with that timeline's number: latest would follow the newer timeline from where it branched.
+   *
+   * @schema PgRestoreSpecTarget#timeline
+   */
+  readonly timeline?: string;
 }
 
 /**
@@ -3161,6 +3176,7 @@ export function toJson_PgRestoreSpecTarget(obj: PgRestoreSpecTarget | undefined)
     'name': obj.name,
     'immediate': obj.immediate,
     'exclusive': obj.exclusive,
+    'timeline': obj.timeline,
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});

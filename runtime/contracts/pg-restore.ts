@@ -41,6 +41,8 @@ export interface PgRestorePlan {
   readonly type: string;
   readonly target?: string;
   readonly exclusive?: boolean;
+  /** pgBackRest's --target-timeline: a number, current or latest. */
+  readonly timeline?: string;
   /** The rendered restore pgbackrest.conf (no secret). */
   readonly conf: string;
   /** The resolved backup set's size (pgbackrest info), the copy's total until pgBackRest's own lines tell it. */

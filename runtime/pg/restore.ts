@@ -103,6 +103,7 @@ export function restoreArgs(plan: PgRestorePlan): string[] {
     `--type=${plan.type}`,
     ...(plan.target !== undefined && targeted && plan.type !== 'immediate' ? [`--target=${plan.target}`] : []),
     ...(plan.exclusive ? ['--target-exclusive'] : []),
+    ...(plan.timeline ? [`--target-timeline=${plan.timeline}`] : []),
     ...(plan.delta ? ['--delta'] : []),
     ...(plan.options ?? []),
     ...(targeted ? ['--target-action=promote'] : []),

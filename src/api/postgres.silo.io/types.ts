@@ -896,6 +896,12 @@ export interface PGInPlaceResolvedTarget {
    * @default - not set
    */
   exclusive?: boolean;
+  /**
+   * pgBackRest's --target-timeline, when the target named one.
+   *
+   * @default - not set
+   */
+  timeline?: string;
 }
 
 /**
@@ -910,7 +916,7 @@ export interface PGRestoreResource {
 }
 
 /**
- * Where replay stops. Set exactly one of time, lsn, xid, name or immediate; without a target the restore replays to the end of the archive.
+ * Where replay stops. Set exactly one of time, lsn, xid, name or immediate; without a target the restore replays to the end of the archive. timeline picks the timeline replay follows (with a time, lsn, xid or name, or alone for the end of that timeline).
  */
 export interface PGRecoveryTarget {
   /**
@@ -949,6 +955,12 @@ export interface PGRecoveryTarget {
    * @default false
    */
   exclusive?: boolean;
+  /**
+   * The timeline replay follows (pgBackRest's --target-timeline): a number, current (the backup's) or latest (PostgreSQL's default). After an earlier point-in-time restore, a point on the timeline it left behind is reached only with that timeline's number: latest would follow the newer timeline from where it branched.
+   *
+   * @default - not set
+   */
+  timeline?: string;
 }
 
 /**
@@ -1169,6 +1181,12 @@ export interface PGResolvedTarget {
    * @default - not set
    */
   exclusive?: boolean;
+  /**
+   * pgBackRest's --target-timeline, when the target named one.
+   *
+   * @default - not set
+   */
+  timeline?: string;
 }
 
 /**

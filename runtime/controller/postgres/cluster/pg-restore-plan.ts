@@ -138,7 +138,12 @@ export function planRestore(dataSource: PGDataSource, source: SourceRepository):
       backupStopLsn: check.backup.lsn!.stop,
       ...setSize(check.backup),
       window,
-      target: { type: check.type, ...(check.value !== undefined ? { value: check.value } : {}), exclusive },
+      target: {
+        type: check.type,
+        ...(check.value !== undefined ? { value: check.value } : {}),
+        exclusive,
+        ...(t?.timeline ? { timeline: t.timeline } : {}),
+      },
     },
   };
 }

@@ -102,6 +102,7 @@ export class PGRestoreStep {
       ...(restore.backupLabel && ['time', 'lsn', 'immediate'].includes(restore.target!.type!) ? { set: restore.backupLabel } : {}),
       ...(restore.target!.value !== undefined ? { target: restore.target!.value } : {}),
       ...(restore.target!.exclusive ? { exclusive: true } : {}),
+      ...(restore.target!.timeline ? { timeline: restore.target!.timeline } : {}),
       conf: restore.source!.pgbackrestConf!,
       ...(restore.backupSizeBytes ? { bytesTotal: restore.backupSizeBytes } : {}),
     };

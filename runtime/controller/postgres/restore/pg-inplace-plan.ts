@@ -74,7 +74,8 @@ export function planInPlace(spec: PGRestoreSpec, source: SourceRepository, label
     };
   if (!endedBefore(backup, spec.target))
     return { ok: false, reason: 'BackupAfterTarget', detail: `${label} ended at ${iso(backup.timestamp!.stop)}`, window: resolved.window };
-  const type = resolved.target!.type === 'default' ? 'immediate' : resolved.target!.type;
+  // A timeline alone asks for the end of that timeline: replay goes on from the named set (decision 0061).
+  const type = resolved.target!.type === 'default' && !resolved.target!.timeline ? 'immediate' : resolved.target!.type;
   return {
     ok: true,
     resolved: {
@@ -101,10 +102,13 @@ export function inPlacePgPlan(
     id,
     repo,
     type: target.type!,
-    // pgBackRest takes --set with these types; name and xid replay from the newest set (planRestore chose it).
-    ...(status.backupLabel && ['time', 'lsn', 'immediate'].includes(target.type!) ? { set: status.backupLabel } : {}),
+    // pgBackRest takes --set with these types (and the end of a named timeline); name and xid replay from the newest set.
+    ...(status.backupLabel && (['time', 'lsn', 'immediate'].includes(target.type!) || (target.type === 'default' && target.timeline))
+      ? { set: status.backupLabel }
+      : {}),
     ...(target.value !== undefined ? { target: target.value } : {}),
     ...(target.exclusive ? { exclusive: true } : {}),
+    ...(target.timeline ? { timeline: target.timeline } : {}),
     conf,
     delta: true,
     ...(status.backupSizeBytes ? { bytesTotal: status.backupSizeBytes } : {}),

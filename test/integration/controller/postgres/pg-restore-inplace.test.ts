@@ -4,7 +4,8 @@
  * write B. A target past the archive is refused before any Pod stops. Restored in place to T: A and not B, a new
  * timeline, WAL archived again into the same stanza, the replica rebuilt and streaming; a second PGRestore meanwhile
  * waits with AnotherRestoreRunning. Then restored in place to the backup (by PGBackup name, target immediate), with
- * the operator killed mid-restore and a new one finishing it. Each restore's RTO is printed.
+ * the operator killed mid-restore and a new one finishing it. Then to a time after B on the first timeline, which
+ * the first restore left behind (target.timeline): B is back. Each restore's RTO is printed.
  */
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -29,7 +30,10 @@ describe('PGRestore: a PGCluster restored in place, to a time and to a backup', 
   let api: CustomObjects;
   let operator: OperatorProcess | undefined;
   let target = '';
+  /** A time after B on the first timeline, with a commit (C) after it so replay can stop there. */
+  let afterB = '';
   let timeline = 0;
+  let firstTimeline = 0;
   const repo1 = () => ({
     name: 'repo1' as const,
     s3: {
@@ -161,11 +165,15 @@ describe('PGRestore: a PGCluster restored in place, to a time and to a backup', 
     target = await psql(`SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`);
     await new Promise((r) => setTimeout(r, 1500));
     await psql("INSERT INTO orders SELECT g, 'B' FROM generate_series(101, 150) g");
+    await new Promise((r) => setTimeout(r, 1500));
+    afterB = await psql(`SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`);
+    await new Promise((r) => setTimeout(r, 1500));
+    await psql("INSERT INTO orders VALUES (1000, 'C')");
     const archived = Number(await psql('SELECT archived_count FROM pg_stat_archiver'));
     await psql('SELECT pg_switch_wal()');
     await waitFor('B archived', async () => Number(await psql('SELECT archived_count FROM pg_stat_archiver')) > archived, 120_000);
     expect(await rows()).to.equal('100/50');
-    timeline = await currentTimeline();
+    timeline = firstTimeline = await currentTimeline();
   });
 
   it('a target past the archive is refused before any Pod stops, naming the window', async () => {
@@ -224,5 +232,18 @@ describe('PGRestore: a PGCluster restored in place, to a time and to a backup', 
     const now = await currentTimeline();
     expect(now).to.be.greaterThan(timeline);
     await archivingAndReplica(now);
+    timeline = now;
+  });
+
+  it('restored in place to a time on the timeline the first restore left behind (target.timeline): B is back', async () => {
+    // Without the timeline, replay would follow the newest timeline from where it branched (before B): A only.
+    await createRestore('old-timeline', { target: { time: afterB, timeline: String(firstTimeline) } });
+    const s = await restorePhase('old-timeline', ['Succeeded'], 600_000);
+    console.log(`      in-place restore to ${afterB} on timeline ${firstTimeline}: timeline ${s.reachedTimeline}, RTO ${s.rtoSeconds} s`);
+    expect(s.target).to.deep.include({ type: 'time', timeline: String(firstTimeline) });
+    expect(await rows()).to.equal('100/50');
+    const now = await currentTimeline();
+    expect(now).to.be.greaterThan(timeline);
+    expect(s.reachedTimeline).to.equal(now);
   });
 });

@@ -61,6 +61,17 @@ describe('PGRestore (in place): the plan checked against the cluster’s own rep
     expect(args).to.include.members(['--delta', '--set=L', '--type=time', '--target=T', '--process-max=2', '--target-action=promote']);
   });
 
+  it('a timeline goes to pgBackRest with the target; alone with a named set it replays that set to the end of the timeline', () => {
+    const byTime = planInPlace(spec({ target: { time: '2026-12-05T01:25:00Z', timeline: '1' } }), source, undefined);
+    expect(byTime.ok && byTime.resolved.target).to.deep.include({ type: 'time', timeline: '1' });
+    const args = restoreArgs(inPlacePgPlan('uid-1', byTime.ok ? byTime.resolved : {}, 1, 'conf'));
+    expect(args).to.include.members(['--type=time', '--target-timeline=1', '--set=20261205-012000F']);
+    const toItsEnd = planInPlace(spec({ target: { timeline: '1' } }), source, '20261205-010000F');
+    expect(toItsEnd.ok && toItsEnd.resolved.target).to.deep.include({ type: 'default', timeline: '1' });
+    const endArgs = restoreArgs(inPlacePgPlan('uid-1', toItsEnd.ok ? toItsEnd.resolved : {}, 1, 'conf'));
+    expect(endArgs).to.include.members(['--type=default', '--target-timeline=1', '--set=20261205-010000F']);
+  });
+
   it('the set’s size is the copy’s total: resolved with the set a label names, handed to the plan for bytes and ETA', () => {
     const sized: InfoStanza = {
       ...stanza,

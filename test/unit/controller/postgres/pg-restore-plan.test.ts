@@ -94,6 +94,8 @@ describe('PostgreSQL restore plan: the target checked against the source reposit
     const args = restoreArgs({ id: 'u', repo: 2, set: 'L', type: 'time', target: '2026-12-05 01:15:00+00', conf });
     expect(args).to.include.members(['--repo=2', '--set=L', '--type=time', '--target=2026-12-05 01:15:00+00', '--target-action=promote']);
     expect(restoreArgs({ id: 'u', repo: 1, type: 'default', conf })).to.not.include('--target-action=promote');
+    expect(restoreArgs({ id: 'u', repo: 1, type: 'time', target: 'T', timeline: '1', conf })).to.include('--target-timeline=1');
+    expect(restoreArgs({ id: 'u', repo: 1, type: 'default', conf }).some((a) => a.startsWith('--target-timeline'))).to.equal(false);
     expect(TARGET_NOT_REACHED.test('FATAL:  recovery ended before configured recovery target was reached')).to.equal(true);
   });
 
@@ -190,5 +192,16 @@ describe('PGCluster.spec.dataSource at synth time', () => {
     expect(synth({ time: '2026-12-05T01:00:00' })).to.match(/spec\.dataSource\.target\.time: .*needs a zone/);
     expect(synth({ time: '2026-12-05T01:00:00Z', lsn: '0/1' })).to.match(/exactly one of time, lsn, xid, name or immediate/);
     expect(synth({ lsn: 'nope' })).to.match(/spec\.dataSource\.target\.lsn/);
+  });
+
+  it('takes a timeline with a time, lsn, xid or name, or alone; refuses it with immediate and refuses what is not a timeline', () => {
+    expect(synth({ time: '2026-12-05T01:00:00Z', timeline: '1' })).to.equal(undefined);
+    expect(synth({ name: 'before-upgrade', timeline: 'current' })).to.equal(undefined);
+    expect(synth({ timeline: '3' })).to.equal(undefined);
+    expect(synth({ immediate: true, timeline: '1' })).to.match(/timeline does not go with immediate/);
+    expect(synth({ time: '2026-12-05T01:00:00Z', lsn: '0/1', timeline: '1' })).to.match(/exactly one of time, lsn, xid, name or immediate/);
+    expect(synth({ exclusive: true })).to.match(/exactly one of time, lsn, xid, name or immediate/);
+    expect(synth({ timeline: '0' })).to.match(/spec\.dataSource\.target\.timeline/);
+    expect(synth({ timeline: 'newest' })).to.match(/spec\.dataSource\.target\.timeline/);
   });
 });
