@@ -108,6 +108,16 @@ const sourceRepoName = (ds: PGDataSource): string | undefined => ds.postgresClus
 /** The set's size as pgBackRest restores it (its database size): the copy's total for its progress (decision 0278). */
 const setSize = (backup: InfoBackup): { backupSizeBytes?: number } => (backup.info ? { backupSizeBytes: backup.info.size } : {});
 
+/** The set and pgBackRest type a target needs; xid and name cannot be placed in time before replay: the newest set, and replay tells (TargetNotReached). */
+function checkTarget(t: PGDataSource['target'], backups: InfoBackup[], window: NonNullable<PGRestoreStatus['window']>): TargetCheck {
+  const newest = backups[backups.length - 1];
+  if (t?.time) return checkTime(t.time, backups, window);
+  if (t?.lsn) return checkLsn(t.lsn, backups, window);
+  if (t?.xid) return { ok: true, backup: newest, type: 'xid', value: t.xid };
+  if (t?.name) return { ok: true, backup: newest, type: 'name', value: t.name };
+  return { ok: true, backup: newest, type: t?.immediate ? 'immediate' : 'default' };
+}
+
 /** Which backup and which pgBackRest target a dataSource's target needs, or why it cannot be restored. */
 export function planRestore(dataSource: PGDataSource, source: SourceRepository): RestorePlanResult {
   const backups = usableBackups(source);
@@ -115,17 +125,7 @@ export function planRestore(dataSource: PGDataSource, source: SourceRepository):
   const repo = sourceRepoName(dataSource);
   if (!backups.length) return { ok: false, reason: 'NoBackupBeforeTarget', detail: `${repo} holds no completed backup`, window };
   const t = dataSource.target;
-  const newest = backups[backups.length - 1];
-  // xid and name cannot be placed in time before replay: the newest backup, and replay tells (TargetNotReached).
-  const check: TargetCheck = t?.time
-    ? checkTime(t.time, backups, window)
-    : t?.lsn
-      ? checkLsn(t.lsn, backups, window)
-      : t?.xid
-        ? { ok: true, backup: newest, type: 'xid', value: t.xid }
-        : t?.name
-          ? { ok: true, backup: newest, type: 'name', value: t.name }
-          : { ok: true, backup: newest, type: t?.immediate ? 'immediate' : 'default' };
+  const check = checkTarget(t, backups, window);
   if (!check.ok) return { ok: false, reason: check.reason, detail: check.detail, window };
   const exclusive = !!t?.exclusive && ['time', 'lsn', 'xid'].includes(check.type);
   return {
