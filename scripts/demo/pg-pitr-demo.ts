@@ -5,7 +5,9 @@
  * is archived continuously and the initial full backup lands in repo1. A PGBackup takes a full backup
  * into repo2. Then rows A are written, the time T is noted, rows B are written and a table is dropped
  * by mistake; a new PGCluster restored from repo2 to T (checked against the repository's recovery
- * window before anything runs) has A, not B, and the dropped table. Prints each step and the RTO.
+ * window before anything runs) has A, not B, and the dropped table. Then the source itself is restored in
+ * place to T (a PGRestore): the same data, a new timeline, archiving again into the same stanza. Prints each
+ * step and the RTO.
  *
  * Stops only the stack components it started (SILO_KEEP_STACK=1 keeps them).
  */
@@ -15,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { CustomObjects } from '../../runtime/controller/kube/custom-objects.js';
 import { KINDS } from '../../runtime/controller/kube/kinds.js';
-import type { PGBackupStatus, PGClusterSpec, PGClusterStatus } from '../../src/api/postgres.silo.io/types.js';
+import type { PGBackupStatus, PGClusterSpec, PGClusterStatus, PGInPlaceRestoreStatus } from '../../src/api/postgres.silo.io/types.js';
 import { startOperator } from '../../test/support/operator-process.js';
 import { createContext } from '../../test/stack/context.js';
 import { adminKubeconfig } from '../../test/stack/kube/layout.js';
@@ -126,6 +128,34 @@ async function restored(demo: Demo, target: string): Promise<void> {
     throw new Error(`inventory-pitr is not the source at T: items ${batches}, suppliers ${suppliers}`);
 }
 
+/** The mistake undone on the source itself: a PGRestore to T, in place. */
+async function restoredInPlace(demo: Demo, target: string): Promise<void> {
+  const timelineBefore = await psql(demo, 'inventory', 'SELECT timeline_id FROM pg_control_checkpoint()');
+  await demo.objects.create(KINDS.PGRestore, {
+    metadata: { name: 'inventory-undo', namespace: demo.namespace },
+    spec: { cluster: { name: 'inventory' }, repoName: 'repo2', target: { time: target } },
+  });
+  say(`PGRestore inventory-undo created: inventory itself, in place, to ${target}`);
+  const steps: string[] = [];
+  const status = await poll('PGRestore inventory-undo', async () => {
+    const s = (
+      await demo.objects.get<{ status?: PGInPlaceRestoreStatus }>(KINDS.PGRestore, { namespace: demo.namespace, name: 'inventory-undo' })
+    )?.status;
+    if (s?.phase === 'Failed' || s?.phase === 'Refused')
+      throw new Error(`fatal: PGRestore inventory-undo ${s.phase}: ${s.reason}: ${s.message}`);
+    if (s?.phase && steps[steps.length - 1] !== s.phase) steps.push(s.phase);
+    return s?.phase === 'Succeeded' ? s : undefined;
+  });
+  say(
+    `  ${steps.join(' → ')}: timeline ${timelineBefore} → ${status.reachedTimeline}, RTO ${status.rtoSeconds} s, archiving again in its stanza`,
+  );
+  const batches = await psql(demo, 'inventory', 'SELECT batch || ' + "':' || count(*) FROM items GROUP BY batch ORDER BY batch");
+  const suppliers = await psql(demo, 'inventory', 'SELECT count(*) FROM suppliers');
+  say(`  inventory's items by batch: ${batches.split('\n').join(', ')}; suppliers: ${suppliers} rows`);
+  if (batches !== 'A:1000' || suppliers !== '2')
+    throw new Error(`inventory is not as at T after PGRestore: items ${batches}, suppliers ${suppliers}`);
+}
+
 async function main(): Promise<void> {
   const ctx = createContext();
   const started = await upAll(ctx, ['kube', 'kubelet', 'minio']);
@@ -156,8 +186,11 @@ async function main(): Promise<void> {
       },
       encryption: { passphrase: { name: 'pgbackrest-cipher', key: 'passphrase' } },
     });
-    await restored(demo, await accident(demo));
+    const target = await accident(demo);
+    await restored(demo, target);
     say('point-in-time recovery verified: the new cluster holds A, not B, and the dropped table');
+    await restoredInPlace(demo, target);
+    say('in-place restore verified: inventory itself holds A, not B, and the dropped table, on a new timeline');
   } finally {
     await demo.core.deleteNamespace({ name: namespace }).catch(() => undefined);
     await operator.stop();
