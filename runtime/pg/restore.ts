@@ -270,7 +270,13 @@ function markHistoryForArchiving(): void {
     .filter((f) => /^[0-9A-F]{8}\.history$/.test(f))
     .sort()
     .pop();
-  if (history) writeFileSync(join(wal, 'archive_status', `${history}.ready`), '');
+  if (!history) return;
+  const ready = join(wal, 'archive_status', `${history}.ready`);
+  writeFileSync(ready, '');
+  // postgres's archiver renames it to .done once pushed: a root-owned marker it cannot rename made it push the
+  // history file again and again for good (thousands of times a second), and a shutdown wait for it until killed.
+  const ids = postgresIds();
+  if (ids) chownSync(ready, ids.uid, ids.gid);
 }
 
 /**

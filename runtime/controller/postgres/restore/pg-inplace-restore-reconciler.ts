@@ -149,6 +149,8 @@ class InPlacePass {
   private async done(cluster: PGClusterObject, line: Record<string, unknown>, ready: boolean): Promise<ReconcileResult> {
     const reached: PGInPlaceRestoreStatus = {
       step: 'done',
+      // A pass may have seen the copy half-way last, or (a short --delta) not at all: its figures say it ended.
+      ...restoreProgressStatus({ step: 'done' }, this.status),
       ...(line.reachedLsn ? { reachedLsn: String(line.reachedLsn) } : {}),
       ...(typeof line.reachedTimeline === 'number' ? { reachedTimeline: line.reachedTimeline } : {}),
       ...(line.reachedTime ? { reachedTime: String(line.reachedTime) } : {}),

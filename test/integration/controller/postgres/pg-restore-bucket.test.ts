@@ -185,5 +185,15 @@ describe('PGCluster recovered from the bucket alone (dataSource.pgbackrest)', fu
     const repoHost = await fx.core.readNamespacedPod({ namespace: fresh, name: 'copy-repo-host' });
     expect(JSON.stringify(repoHost.spec!.containers[0].env)).to.not.contain('minio-creds');
     expect(await archiveKeys()).to.deep.equal(archiveBefore);
+    // The new timeline's history file went to this cluster's own archive and was marked done by postgres's archiver.
+    await waitFor(
+      'the history file archived and marked done',
+      async () =>
+        (await psql(fresh, 'copy', "SELECT count(*) FROM pg_ls_dir('pg_wal/archive_status') f WHERE f = '00000002.history.done'")) === '1',
+      60_000,
+    );
+    expect(await psql(fresh, 'copy', "SELECT count(*) FROM pg_ls_dir('pg_wal/archive_status') f WHERE f LIKE '%.history.ready'")).to.equal(
+      '0',
+    );
   });
 });
