@@ -12,7 +12,7 @@ import { pgNames, podDnsName, type AgentStatus } from '../../../contracts/pg-pod
 import type { Pod } from '../../kube/client.js';
 import { KINDS } from '../../kube/kinds.js';
 import { ownerKeysOf } from '../../kube/owner-keys.js';
-import type { ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from '../../reconciler.js';
+import type { KubeObject, ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from '../../reconciler.js';
 import { PG_LABELS, defaultRepoPath, pgImage, repoIndex, repoType, type PGClusterObject } from '../shared/pg-objects.js';
 import { repoStatusRow, stanzaOf, systemIdOf } from '../shared/pgbackrest-info.js';
 import { RepoAgentClient } from '../shared/repo-agent-client.js';
@@ -43,10 +43,21 @@ const ARCHIVE_CHECK_MS = 10 * 60_000;
 export const isPodReady = (pod: Pod | undefined): boolean =>
   !!pod && !pod.metadata?.deletionTimestamp && !!pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 
+/** The PGCluster a PGRestore names. */
+export function restoredClusterKey(restore: KubeObject): ObjectKey[] {
+  const name = (restore.spec as { cluster?: { name?: string } } | undefined)?.cluster?.name;
+  return name && restore.metadata?.namespace ? [{ namespace: restore.metadata.namespace, name }] : [];
+}
+
 export class PGClusterReconciler implements Reconciler {
   readonly name = 'pgcluster';
   readonly kind = KINDS.PGCluster;
-  readonly watches = [{ kind: KINDS.Pod, labelSelector: PG_LABELS.cluster, toKeys: ownerKeysOf(KINDS.PGCluster) }];
+  readonly watches = [
+    { kind: KINDS.Pod, labelSelector: PG_LABELS.cluster, toKeys: ownerKeysOf(KINDS.PGCluster) },
+    // A PGRestore's phase decides what a held cluster's pass builds (the restoring primary once it says Restoring):
+    // without this the pass came on its own 3 s requeue, after the old Pods were gone (bench:pg-restore's in-place round).
+    { kind: KINDS.PGRestore, toKeys: restoredClusterKey },
+  ];
 
   async reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<ReconcileResult | void> {
     const cluster = await ctx.client.get<PGClusterObject>(KINDS.PGCluster, key);

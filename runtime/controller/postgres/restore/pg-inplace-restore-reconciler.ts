@@ -23,6 +23,8 @@ type Phase = NonNullable<PGInPlaceRestoreStatus['phase']>;
 import { otherRestore, releaseRestoreHold, takeRestoreHold } from './pg-restore-hold.js';
 
 const POLL_MS = 3_000;
+/** While the restore runs the cluster takes no writes: its end is looked for every second (the RTO counts the wait). */
+const FOLLOW_MS = 1_000;
 /** A restore container that ended this many times without a result is not retried again. */
 const MAX_RESTARTS = 3;
 /** From the primary accepting writes to replicas streaming and the archive checked on the new timeline. */
@@ -111,7 +113,7 @@ class InPlacePass {
   private async stop(): Promise<ReconcileResult> {
     const { remaining } = await stopInstances(this.ctx.client, this.ns, this.clusterName);
     if (remaining.length) return { requeueAfterMs: 1_000 };
-    return this.write('Restoring', PGI.Restoring, { step: 'starting' }, { requeueAfterMs: POLL_MS });
+    return this.write('Restoring', PGI.Restoring, { step: 'starting' }, { requeueAfterMs: FOLLOW_MS });
   }
 
   /** The primary's restore container, built by the PGCluster reconciler while the hold says Restoring. */
@@ -140,7 +142,7 @@ class InPlacePass {
         const reason = seen.state === 'interrupted' ? PGI.RestoreInterrupted : recovering ? PGI.Recovering : PGI.Restoring;
         const step = progress?.step ?? (seen.state === 'interrupted' ? 'interrupted, resuming' : 'starting');
         const extra = { step, ...restoreProgressStatus(progress, this.status) };
-        return this.write(recovering ? 'Recovering' : 'Restoring', reason, extra, { requeueAfterMs: POLL_MS });
+        return this.write(recovering ? 'Recovering' : 'Restoring', reason, extra, { requeueAfterMs: FOLLOW_MS });
       }
     }
   }

@@ -4,6 +4,8 @@ import { inPlacePgPlan, planInPlace, withInPlaceRestore } from '../../../../runt
 import { restoreContainerState } from '../../../../runtime/controller/postgres/restore/pg-inplace-instances.js';
 import { otherRestore, restoreHolding } from '../../../../runtime/controller/postgres/restore/pg-restore-hold.js';
 import { CONFIG_HASH_ANNOTATION, withHash } from '../../../../runtime/controller/postgres/cluster/pg-pods.js';
+import { PGClusterReconciler } from '../../../../runtime/controller/postgres/cluster/pg-cluster-reconciler.js';
+import { KINDS } from '../../../../runtime/controller/kube/kinds.js';
 import type { InfoStanza } from '../../../../runtime/controller/postgres/shared/pgbackrest-info.js';
 import { restoreArgs } from '../../../../runtime/pg/restore.js';
 import type { Pod } from '../../../../runtime/controller/kube/client.js';
@@ -70,6 +72,13 @@ describe('PGRestore (in place): the plan checked against the cluster’s own rep
     expect(toItsEnd.ok && toItsEnd.resolved.target).to.deep.include({ type: 'default', timeline: '1' });
     const endArgs = restoreArgs(inPlacePgPlan('uid-1', toItsEnd.ok ? toItsEnd.resolved : {}, 1, 'conf'));
     expect(endArgs).to.include.members(['--type=default', '--target-timeline=1', '--set=20261205-010000F']);
+  });
+
+  it('a PGRestore’s change reaches the PGCluster it names at once (the restoring primary is built on the next pass)', () => {
+    const watch = new PGClusterReconciler().watches.find((w) => w.kind === KINDS.PGRestore)!;
+    const restore = { metadata: { name: 'undo', namespace: 'shop-ns' }, spec: { cluster: { name: 'shop' }, repoName: 'repo1' } };
+    expect(watch.toKeys(restore)).to.deep.equal([{ namespace: 'shop-ns', name: 'shop' }]);
+    expect(watch.toKeys({ metadata: { name: 'odd', namespace: 'shop-ns' }, spec: {} })).to.deep.equal([]);
   });
 
   it('the set’s size is the copy’s total: resolved with the set a label names, handed to the plan for bytes and ETA', () => {
