@@ -1,6 +1,7 @@
 // A TCP proxy in front of a server (MinIO over TLS: the bytes pass untouched, so the certificate still names
 // the host) that a test turns like a valve: full flow, a rate limit on the server's bytes over all connections
-// together (a restore slow enough to act on mid-copy), paused (every byte held where it is, nothing lost, for a
+// together (a restore slow enough to act on mid-copy) or on the clients' bytes (a backup's upload slow enough to
+// act on while it runs), paused (every byte held where it is, nothing lost, for a
 // kill at a known moment), or refusing (connections cut and new ones closed at once: the store unreachable).
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 
@@ -10,6 +11,8 @@ export interface ValveProxy {
   readonly forwarded: () => number;
   /** Limits the server's bytes to `bytesPerSecond` (undefined: no limit), counting from now. */
   rate(bytesPerSecond: number | undefined): void;
+  /** Limits the clients' bytes (uploads) to `bytesPerSecond` (undefined: no limit), counting from now. */
+  uploadRate(bytesPerSecond: number | undefined): void;
   pause(): void;
   resume(): void;
   /** Cuts every connection and closes new ones at once, until accept(). */
@@ -18,29 +21,49 @@ export interface ValveProxy {
   close(): Promise<void>;
 }
 
+/** One direction's limit: bytes since `since`, paced to `limit` per second (undefined: no limit). */
+class Flow {
+  limit: number | undefined;
+  bytes = 0;
+  since = Date.now();
+
+  reset(limit = this.limit): void {
+    this.limit = limit;
+    this.bytes = 0;
+    this.since = Date.now();
+  }
+
+  /** How long the sender must wait after these bytes, in ms (0: go on). */
+  add(n: number): number {
+    this.bytes += n;
+    return this.limit ? Math.max((this.bytes / this.limit) * 1000 - (Date.now() - this.since), 0) : 0;
+  }
+}
+
 export async function valveProxy(target: { host: string; port: number }): Promise<ValveProxy> {
   const pairs = new Set<{ client: Socket; upstream: Socket }>();
-  let limit: number | undefined;
-  let forwarded = 0;
-  let since = Date.now();
+  const down = new Flow();
+  const up = new Flow();
   let paused = false;
   let refusing = false;
+  /** Bytes `from` sent, written to `to`: `from` waits for a slow `to` (as pipe() would), the flow's pace and a pause. */
+  const forward = (from: Socket, to: Socket, flow: Flow) =>
+    from.on('data', (chunk: Buffer) => {
+      const ahead = flow.add(chunk.length);
+      const drained = to.write(chunk);
+      if (!drained || paused || ahead > 0) from.pause();
+      if (!drained) to.once('drain', () => !paused && from.resume());
+      else if (paused || ahead > 0) setTimeout(() => !paused && from.resume(), ahead);
+    });
   const server: Server = createServer((client) => {
     if (refusing) return void client.destroy();
     const upstream = connect(target.port, target.host);
     const pair = { client, upstream };
     pairs.add(pair);
     if (paused) client.pause();
-    client.pipe(upstream);
-    upstream.on('data', (chunk: Buffer) => {
-      client.write(chunk);
-      forwarded += chunk.length;
-      const ahead = limit ? (forwarded / limit) * 1000 - (Date.now() - since) : 0;
-      if (paused || ahead > 0) {
-        upstream.pause();
-        setTimeout(() => !paused && upstream.resume(), Math.max(ahead, 0));
-      }
-    });
+    forward(client, upstream, up);
+    forward(upstream, client, down);
+    client.on('end', () => upstream.end());
     upstream.on('end', () => client.end());
     const end = () => {
       client.destroy();
@@ -50,15 +73,18 @@ export async function valveProxy(target: { host: string; port: number }): Promis
     client.on('error', end).on('close', end);
     upstream.on('error', end).on('close', end);
   });
+  const destroyAll = () => {
+    for (const { client, upstream } of pairs) {
+      client.destroy();
+      upstream.destroy();
+    }
+  };
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,
-    forwarded: () => forwarded,
-    rate(bytesPerSecond) {
-      limit = bytesPerSecond;
-      forwarded = 0;
-      since = Date.now();
-    },
+    forwarded: () => down.bytes,
+    rate: (bytesPerSecond) => down.reset(bytesPerSecond),
+    uploadRate: (bytesPerSecond) => up.reset(bytesPerSecond),
     pause() {
       paused = true;
       for (const { client, upstream } of pairs) {
@@ -68,9 +94,9 @@ export async function valveProxy(target: { host: string; port: number }): Promis
     },
     resume() {
       paused = false;
-      // The rate counts from now: the held time is not owed as a burst.
-      forwarded = 0;
-      since = Date.now();
+      // The rates count from now: the held time is not owed as a burst.
+      down.reset();
+      up.reset();
       for (const { client, upstream } of pairs) {
         client.resume();
         upstream.resume();
@@ -78,20 +104,14 @@ export async function valveProxy(target: { host: string; port: number }): Promis
     },
     refuse() {
       refusing = true;
-      for (const { client, upstream } of pairs) {
-        client.destroy();
-        upstream.destroy();
-      }
+      destroyAll();
       pairs.clear();
     },
     accept() {
       refusing = false;
     },
     close: async () => {
-      for (const { client, upstream } of pairs) {
-        client.destroy();
-        upstream.destroy();
-      }
+      destroyAll();
       await new Promise((resolve) => server.close(resolve));
     },
   };

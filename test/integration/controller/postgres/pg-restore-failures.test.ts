@@ -8,7 +8,9 @@
  *     database Pod or PVC;
  *   - the restored cluster's own repository path holding another database's stanza: StanzaMismatch, nothing
  *     written there;
- *   - a restore point that was never created: TargetNotReached, the cluster fails once and does not loop.
+ *   - a restore point that was never created: TargetNotReached, the cluster fails once and does not loop;
+ *   - an in-place restore (PGRestore) of the source while a backup of it runs (its upload slowed by the valve): it waits with
+ *     WaitingForBackup, stops nothing until the backup completed, then restores.
  * (The window, the passphrase and a path without a stanza are in pg-restore.test.ts and pg-restore-bucket.test.ts;
  * RestoreInterrupted is in pg-restore-kills.test.ts.)
  */
@@ -19,11 +21,13 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { KINDS } from '../../../../runtime/controller/kube/kinds.js';
+import type { KubeObject } from '../../../../runtime/controller/reconciler.js';
+import type { PGBackupStatus, PGInPlaceRestoreStatus } from '../../../../src/api/postgres.silo.io/types.js';
 import { pgBin } from '../../../stack/components/postgres.js';
 import { s3Client } from '../../../stack/lib/s3.js';
 import { useStack } from '../../../stack/mocha.js';
 import { waitFor } from '../../kube/fixture.js';
-import { createSource, restoredSpec, useRestoreSource, writeRowsArchived } from './pg-restore-source.js';
+import { createSource, DIGEST_SQL, restoredSpec, useRestoreSource, writeRowsArchived } from './pg-restore-source.js';
 
 const stack = useStack('kube', 'kubelet', 'minio');
 
@@ -158,6 +162,65 @@ describe('PGCluster restore failure surfaces on the real stack: unreachable, ref
     expect(events.reduce((n, e) => n + (e.count ?? 1), 0)).to.equal(1);
     console.log(`      TargetNotReached in ${Math.round((failedAt - t0) / 1000)} s, still Failed 30 s later with no primary`);
     await s.api.delete(KINDS.PGCluster, { namespace: ns(), name: 'noname' });
+  });
+
+  it('an in-place restore while a backup runs waits for it (WaitingForBackup), stops nothing before it completed, then restores', async () => {
+    const t0 = Date.now();
+    const key = (name: string) => ({ namespace: ns(), name });
+    const srcPod = async () => (await s.fx.core.readNamespacedPod({ namespace: ns(), name: 'src-1' })).metadata!.uid;
+    const before = await srcPod();
+    const rows = await s.psql('src', DIGEST_SQL);
+    // The backup's upload crawls through the valve (a few KiB of info and WAL reads still pass in time).
+    s.valve.uploadRate(64 * 1024);
+    await s.api.create(KINDS.PGBackup, {
+      metadata: { name: 'busy', namespace: ns() },
+      spec: { cluster: { name: 'src' }, repoName: 'repo1', type: 'full' },
+    });
+    await waitFor(
+      'the backup holding the lock',
+      async () => ((await s.getCluster('src'))?.metadata?.annotations?.['postgres.silo.io/backup-lock'] ?? '').startsWith('busy/'),
+      120_000,
+    );
+    await s.api.create(KINDS.PGRestore, {
+      metadata: { name: 'while-busy', namespace: ns() },
+      spec: { cluster: { name: 'src' }, repoName: 'repo1' },
+    });
+    const getRestore = () => s.api.get<KubeObject & { status?: PGInPlaceRestoreStatus }>(KINDS.PGRestore, key('while-busy'));
+    const waiting = await waitFor(
+      'the PGRestore waiting for the backup',
+      async () => {
+        const r = await getRestore();
+        return r?.status?.reason === 'WaitingForBackup' ? r.status : undefined;
+      },
+      120_000,
+    );
+    expect(waiting.message).to.contain('PGBackup busy');
+    await new Promise((r) => setTimeout(r, 3000));
+    expect((await getRestore())!.status!.startedAt, 'nothing stopped while the backup runs').to.equal(undefined);
+    expect(await srcPod()).to.equal(before);
+    s.valve.uploadRate(undefined);
+    const backup = await waitFor(
+      'PGBackup busy finished',
+      async () => {
+        const b = await s.api.get<KubeObject & { status?: PGBackupStatus }>(KINDS.PGBackup, key('busy'));
+        return ['completed', 'failed'].includes(b?.status?.phase ?? '') ? b!.status! : undefined;
+      },
+      300_000,
+    );
+    expect(backup.phase, backup.message).to.equal('completed');
+    const done = await waitFor(
+      'PGRestore while-busy finished',
+      async () => {
+        const r = (await getRestore())?.status;
+        if (r?.phase === 'Failed' || r?.phase === 'Refused') throw new Error(JSON.stringify(r));
+        return r?.phase === 'Succeeded' ? r : undefined;
+      },
+      600_000,
+    );
+    expect(Date.parse(done.startedAt!)).to.be.at.least(Date.parse(backup.backupStoppedAt ?? backup.completedAt ?? ''));
+    // No target and no backup named: replay to the end of the archive, the same rows on a new timeline.
+    expect(await s.psql('src', DIGEST_SQL)).to.equal(rows);
+    console.log(`      in-place restore waited for the running backup and finished in ${took(t0)} (RTO ${done.rtoSeconds} s)`);
   });
 
   it('afterwards `pgbackrest verify` of the source repository is clean', async () => {
