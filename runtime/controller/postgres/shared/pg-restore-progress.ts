@@ -1,7 +1,8 @@
 /**
  * A restore's progress fields (a new cluster's status.restore, a PGRestore's status) from the restore container's
- * last progress line (runtime/contracts/pg-restore.ts, decision 0278). Status is merge-patched, so a field is never left out to clear it: once the copy has ended (the
- * step is past copying), its figures are written as ended (100 %, no time left, every byte done), also when no pass saw it copy. Pure.
+ * last progress line (runtime/contracts/pg-restore.ts, decision 0278). Status is merge-patched, so a field is never
+ * left out to clear it: once the copy has ended (the step is past copying), its figures are written as ended
+ * (100 %, no time left, every byte done), also when no pass saw it copy. Pure.
  */
 import type { PGInPlaceRestoreStatus, PGRestoreStatus } from '../../../../src/api/postgres.silo.io/types.js';
 import type { PgRestoreProgress } from '../../../contracts/pg-restore.js';
