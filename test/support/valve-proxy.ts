@@ -26,11 +26,32 @@ class Flow {
   limit: number | undefined;
   bytes = 0;
   since = Date.now();
+  /** Senders waiting out the pace: a new limit lets them go at once (a burst at a low rate meant a minute's wait). */
+  private readonly held = new Map<Socket, NodeJS.Timeout>();
+
+  constructor(private readonly mayResume: () => boolean) {}
 
   reset(limit = this.limit): void {
     this.limit = limit;
     this.bytes = 0;
     this.since = Date.now();
+    for (const [sender, timer] of this.held) {
+      clearTimeout(timer);
+      if (this.mayResume()) sender.resume();
+    }
+    this.held.clear();
+  }
+
+  /** Holds `sender` for `ms`, then lets it go on unless the valve is paused. */
+  hold(sender: Socket, ms: number): void {
+    clearTimeout(this.held.get(sender));
+    this.held.set(
+      sender,
+      setTimeout(() => {
+        this.held.delete(sender);
+        if (this.mayResume()) sender.resume();
+      }, ms),
+    );
   }
 
   /** How long the sender must wait after these bytes, in ms (0: go on). */
@@ -42,9 +63,9 @@ class Flow {
 
 export async function valveProxy(target: { host: string; port: number }): Promise<ValveProxy> {
   const pairs = new Set<{ client: Socket; upstream: Socket }>();
-  const down = new Flow();
-  const up = new Flow();
   let paused = false;
+  const down = new Flow(() => !paused);
+  const up = new Flow(() => !paused);
   let refusing = false;
   /** Bytes `from` sent, written to `to`: `from` waits for a slow `to` (as pipe() would), the flow's pace and a pause. */
   const forward = (from: Socket, to: Socket, flow: Flow) =>
@@ -53,7 +74,7 @@ export async function valveProxy(target: { host: string; port: number }): Promis
       const drained = to.write(chunk);
       if (!drained || paused || ahead > 0) from.pause();
       if (!drained) to.once('drain', () => !paused && from.resume());
-      else if (paused || ahead > 0) setTimeout(() => !paused && from.resume(), ahead);
+      else if (paused || ahead > 0) flow.hold(from, ahead);
     });
   const server: Server = createServer((client) => {
     if (refusing) return void client.destroy();
