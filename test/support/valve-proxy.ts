@@ -1,7 +1,7 @@
 // A TCP proxy in front of a server (MinIO over TLS: the bytes pass untouched, so the certificate still names
 // the host) that a test turns like a valve: full flow, a rate limit on the server's bytes over all connections
-// together (a restore slow enough to act on mid-copy) or on the clients' bytes (a backup's upload slow enough to
-// act on while it runs), paused (every byte held where it is, nothing lost, for a
+// together (a restore slow enough to act on mid-copy) or on each connection's client bytes (a backup's upload slow
+// enough to act on while it runs, while another client's small requests still pass), paused (every byte held where it is, nothing lost, for a
 // kill at a known moment), or refusing (connections cut and new ones closed at once: the store unreachable).
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 
@@ -11,7 +11,7 @@ export interface ValveProxy {
   readonly forwarded: () => number;
   /** Limits the server's bytes to `bytesPerSecond` (undefined: no limit), counting from now. */
   rate(bytesPerSecond: number | undefined): void;
-  /** Limits the clients' bytes (uploads) to `bytesPerSecond` (undefined: no limit), counting from now. */
+  /** Limits each connection's client bytes (uploads) to `bytesPerSecond` (undefined: no limit), counting from now. */
   uploadRate(bytesPerSecond: number | undefined): void;
   pause(): void;
   resume(): void;
@@ -62,10 +62,10 @@ class Flow {
 }
 
 export async function valveProxy(target: { host: string; port: number }): Promise<ValveProxy> {
-  const pairs = new Set<{ client: Socket; upstream: Socket }>();
+  const pairs = new Set<{ client: Socket; upstream: Socket; up: Flow }>();
+  let uploadLimit: number | undefined;
   let paused = false;
   const down = new Flow(() => !paused);
-  const up = new Flow(() => !paused);
   let refusing = false;
   /** Bytes `from` sent, written to `to`: `from` waits for a slow `to` (as pipe() would), the flow's pace and a pause. */
   const forward = (from: Socket, to: Socket, flow: Flow) =>
@@ -79,7 +79,10 @@ export async function valveProxy(target: { host: string; port: number }): Promis
   const server: Server = createServer((client) => {
     if (refusing) return void client.destroy();
     const upstream = connect(target.port, target.host);
-    const pair = { client, upstream };
+    // Per connection: a backup's upload owing a minute at a low rate must not hold another client's request.
+    const up = new Flow(() => !paused);
+    up.reset(uploadLimit);
+    const pair = { client, upstream, up };
     pairs.add(pair);
     if (paused) client.pause();
     forward(client, upstream, up);
@@ -105,7 +108,10 @@ export async function valveProxy(target: { host: string; port: number }): Promis
     port: (server.address() as AddressInfo).port,
     forwarded: () => down.bytes,
     rate: (bytesPerSecond) => down.reset(bytesPerSecond),
-    uploadRate: (bytesPerSecond) => up.reset(bytesPerSecond),
+    uploadRate(bytesPerSecond) {
+      uploadLimit = bytesPerSecond;
+      for (const pair of pairs) pair.up.reset(bytesPerSecond);
+    },
     pause() {
       paused = true;
       for (const { client, upstream } of pairs) {
@@ -117,8 +123,8 @@ export async function valveProxy(target: { host: string; port: number }): Promis
       paused = false;
       // The rates count from now: the held time is not owed as a burst.
       down.reset();
-      up.reset();
-      for (const { client, upstream } of pairs) {
+      for (const { client, upstream, up } of pairs) {
+        up.reset();
         client.resume();
         upstream.resume();
       }
