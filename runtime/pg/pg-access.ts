@@ -5,10 +5,9 @@
  * same rules (decision 0274). Replicas log in as `streaming_replica` with the instance certificate:
  * `cert` authentication, the certificate's CN mapped to that role; no replication password exists.
  */
-import { chownSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PG_CN, PG_REPLICATION_USER, PG_RUN_DIR, PG_TLS_COPY } from '../contracts/pg-pods.js';
-import { postgresIds } from './pgbackrest-process.js';
+import { writeOwned } from './tls-files.js';
 
 export const HBA_FILE = join(PG_RUN_DIR, 'pg_hba.conf');
 export const IDENT_FILE = join(PG_RUN_DIR, 'pg_ident.conf');
@@ -25,12 +24,6 @@ export const hbaText = (): string =>
   ].join('\n');
 
 export const identText = (): string => `${REPLICATION_MAP} ${PG_CN.instance} ${PG_REPLICATION_USER}\n`;
-
-function writeOwned(path: string, text: string): void {
-  writeFileSync(path, text, { mode: 0o600 });
-  const ids = postgresIds();
-  if (ids) chownSync(path, ids.uid, ids.gid);
-}
 
 /**
  * One WAL sender per replica plus two for a replica's pg_basebackup, with room for a scale-up. A restore's

@@ -35,7 +35,7 @@ import { ConfigError } from '../contracts/config-error.js';
 import { pgbackrestOutcome } from './pgbackrest-outcome.js';
 import { postgresIds, runAsPostgres, spawnAsPostgres } from './pgbackrest-process.js';
 import { CopyProgress, dirBytes, WalkPacer } from './restore-progress.js';
-import { copyTlsFiles, ownedDir } from './tls-files.js';
+import { copyTlsFiles, ownedDir, writeOwned } from './tls-files.js';
 
 const PG_BIN = process.env.SILO_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 /** PostgreSQL's words when the archive ends before the target (PG 13+): it stops with FATAL, and would again on every start. */
@@ -271,12 +271,9 @@ function markHistoryForArchiving(): void {
     .sort()
     .pop();
   if (!history) return;
-  const ready = join(wal, 'archive_status', `${history}.ready`);
-  writeFileSync(ready, '');
   // postgres's archiver renames it to .done once pushed: a root-owned marker it cannot rename made it push the
   // history file again and again for good (thousands of times a second), and a shutdown wait for it until killed.
-  const ids = postgresIds();
-  if (ids) chownSync(ready, ids.uid, ids.gid);
+  writeOwned(join(wal, 'archive_status', `${history}.ready`), '');
 }
 
 /**

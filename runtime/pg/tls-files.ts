@@ -3,7 +3,7 @@
  * read. Secret volumes are owned by root, so the mounted TLS files are copied into the Pod's run
  * directory, owned by postgres, mode 0600.
  */
-import { chownSync, copyFileSync, chmodSync, mkdirSync } from 'node:fs';
+import { chownSync, copyFileSync, chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PG_RUN_DIR, PG_TLS_MOUNT } from '../contracts/pg-pods.js';
 import { postgresIds } from './pgbackrest-process.js';
@@ -12,6 +12,13 @@ export interface TlsFiles {
   readonly cert: string;
   readonly key: string;
   readonly ca: string;
+}
+
+/** A file postgres owns, mode 0600: one it must rename or write (as root, the container would leave it root's). */
+export function writeOwned(path: string, text: string): void {
+  writeFileSync(path, text, { mode: 0o600 });
+  const ids = postgresIds();
+  if (ids) chownSync(path, ids.uid, ids.gid);
 }
 
 export function ownedDir(path: string): string {
