@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import type { V1ConfigMap, V1Container, V1Pod, V1Secret } from '@kubernetes/client-node';
 import { ContainerConfigError, expandVars, resolveEnv } from '../../stack/kubelet/env.js';
-import { imageRepository, resolveImage, SILO_CLI_ENTRY, SILO_IMAGE_PREFIX } from '../../stack/kubelet/images.js';
+import { imageRepository, imageRunsSilo, resolveImage, SILO_IMAGE_PREFIX } from '../../stack/kubelet/images.js';
 import { PodIpAllocator, podIpForIndex } from '../../stack/kubelet/pod-ips.js';
 import { containerMounts, mountScript, startContainer } from '../../stack/kubelet/container-process.js';
 import { repoRoot } from '../../stack/kube/layout.js';
@@ -98,27 +98,30 @@ describe('process kubelet: image table', () => {
     expect(imageRepository(`${SILO_IMAGE_PREFIX}-worker:0.1.0`)).to.equal(`${SILO_IMAGE_PREFIX}-worker`);
   });
 
-  it('runs Silo images with node and the tsx loader from the checkout', () => {
-    const r = resolveImage(`${SILO_IMAGE_PREFIX}:dev`, ['node', 'runtime/worker.ts'], ['--x']);
-    expect(r.ok).to.equal(true);
-    if (!r.ok) return;
-    expect(r.run.argv).to.deep.equal([process.execPath, '--import', 'tsx', 'runtime/worker.ts', '--x']);
-    const dflt = resolveImage(`${SILO_IMAGE_PREFIX}:dev`, undefined, ['controller']);
-    expect(dflt.ok && dflt.run.argv).to.deep.equal([process.execPath, '--import', 'tsx', SILO_CLI_ENTRY, 'controller']);
+  it("runs `silo` in Silo's images as the launcher of the bundle built from the checkout, other commands as given", () => {
+    const launcher = '/cache/silo-image/k/silo';
+    const dflt = resolveImage(`${SILO_IMAGE_PREFIX}:dev`, undefined, ['controller'], launcher);
+    expect(dflt.ok && dflt.run.argv).to.deep.equal([launcher, 'controller']);
+    const explicit = resolveImage(`${SILO_IMAGE_PREFIX}-worker:0.1.0`, ['silo', 'pg', 'backup'], undefined, launcher);
+    expect(explicit.ok && explicit.run.argv).to.deep.equal([launcher, 'pg', 'backup']);
+    const shell = resolveImage(`${SILO_IMAGE_PREFIX}:dev`, ['sh', '-c'], ['echo hi'], launcher);
+    expect(shell.ok && shell.run.argv).to.deep.equal(['sh', '-c', 'echo hi']);
+    expect(imageRunsSilo('ghcr.io/cloudnative-mysql/cloudnative-mysql-instance:10.11')).to.equal(true);
+    expect(imageRunsSilo('busybox:1.36')).to.equal(false);
   });
 
   it('keeps Kubernetes command/args semantics for busybox and mariadb', () => {
-    const sh = resolveImage('busybox:1.36', ['sh', '-c'], ['echo hi']);
+    const sh = resolveImage('busybox:1.36', ['sh', '-c'], ['echo hi'], '');
     expect(sh.ok && sh.run.argv).to.deep.equal(['sh', '-c', 'echo hi']);
-    const maria = resolveImage('mariadb:10.11', undefined, ['--skip-log-bin']);
+    const maria = resolveImage('mariadb:10.11', undefined, ['--skip-log-bin'], '');
     expect(maria.ok && maria.run.argv.slice(1)).to.deep.equal(['--skip-log-bin']);
     expect(maria.ok && maria.run.anonymousVolumes).to.include('/var/lib/mysql');
-    const mariaDefault = resolveImage('docker.io/library/mariadb:10.11', undefined, undefined);
+    const mariaDefault = resolveImage('docker.io/library/mariadb:10.11', undefined, undefined, '');
     expect(mariaDefault.ok && mariaDefault.run.argv.slice(1)).to.deep.equal(['mariadbd']);
   });
 
   it('refuses unknown images with ErrImagePull and a pointer to the table', () => {
-    const r = resolveImage('nginx:1.25', undefined, undefined);
+    const r = resolveImage('nginx:1.25', undefined, undefined, '');
     expect(r.ok).to.equal(false);
     if (r.ok) return;
     expect(r.reason).to.equal('ErrImagePull');
@@ -156,9 +159,9 @@ describe('process kubelet: pod IPs and mounts', () => {
   });
 
   it("bakes the checkout into Silo's image, bound after the pod's mounts (decision 0130)", () => {
-    const silo = resolveImage(`${SILO_IMAGE_PREFIX}:dev`, undefined, ['controller']);
+    const silo = resolveImage(`${SILO_IMAGE_PREFIX}:dev`, undefined, ['controller'], '');
     expect(silo.ok && silo.run.imagePaths).to.deep.equal([repoRoot]);
-    const busybox = resolveImage('busybox:1.36', ['sh'], undefined);
+    const busybox = resolveImage('busybox:1.36', ['sh'], undefined, '');
     expect(busybox.ok && busybox.run.imagePaths).to.deep.equal([]);
     const dir = mkdtempSync(join(tmpdir(), 'silo-kubelet-units-'));
     try {

@@ -12,8 +12,6 @@ import { repoRoot } from '../kube/layout.js';
 
 /** Silo's own images (operator, worker, instance manager) all start with this. */
 export const SILO_IMAGE_PREFIX = 'ghcr.io/silo-operator/silo';
-/** What `silo` means inside Silo's image: the runtime's CLI in this checkout. */
-export const SILO_CLI_ENTRY = 'runtime/cli.ts';
 
 const entrypoints = join(repoRoot, 'test', 'stack', 'kubelet', 'entrypoints');
 
@@ -47,30 +45,30 @@ interface ImageRecipe {
   anonymousVolumes?: string[];
   env?: Record<string, string>;
   imagePaths?: string[];
-  /** Rewrites the final argv (e.g. `node` → this Node with the tsx loader). */
-  rewrite?(argv: string[]): string[];
+  /** Rewrites the final argv (`silo` → the launcher of Silo's bundle built from this checkout). */
+  rewrite?(argv: string[], siloLauncher: string): string[];
 }
 
-const nodeWithTsx = [process.execPath, '--import', 'tsx'];
-
-/** Silo's CLI from this checkout, under node with tsx: what Silo's image and the instance image run. */
+/**
+ * Silo's CLI as its image ships it: the esbuild bundle behind the `silo` launcher, built from this
+ * checkout (silo-bundle.ts, decision 0105). Silo's image and the instance image run it.
+ */
 const siloCli: Pick<ImageRecipe, 'entrypoint' | 'cmd' | 'cwd' | 'imagePaths' | 'rewrite'> = {
   entrypoint: ['silo'],
   cmd: [],
   cwd: repoRoot,
-  // The checkout is baked into the image, wherever it was cloned (decision 0130).
+  // The checkout is baked into the image, wherever it was cloned (decision 0130): the bundle's
+  // external native module (zstd-napi) is found in its node_modules.
   imagePaths: [repoRoot],
-  rewrite(argv) {
+  rewrite(argv, siloLauncher) {
     const [first, ...rest] = argv;
-    if (first === 'silo') return [...nodeWithTsx, SILO_CLI_ENTRY, ...rest];
-    if (first === 'node' || first === 'tsx') return [...nodeWithTsx, ...rest];
-    return argv;
+    return first === 'silo' ? [siloLauncher, ...rest] : argv;
   },
 };
 
 const recipes: ImageRecipe[] = [
   {
-    describe: `${SILO_IMAGE_PREFIX}*: node/tsx on this checkout`,
+    describe: `${SILO_IMAGE_PREFIX}*: Silo's bundle built from this checkout`,
     matches: (_repo, image) => image.startsWith(SILO_IMAGE_PREFIX),
     ...siloCli,
   },
@@ -115,7 +113,13 @@ export function imageRepository(image: string): string {
   return ref.replace(/^(docker\.io\/)?(library\/)?/, '');
 }
 
-export function resolveImage(image: string, command: string[] | undefined, args: string[] | undefined): ImageResolution {
+/** `siloLauncher`: what `silo` runs in Silo's images (siloLauncher() in silo-bundle.ts). */
+export function resolveImage(
+  image: string,
+  command: string[] | undefined,
+  args: string[] | undefined,
+  siloLauncher: string,
+): ImageResolution {
   const repository = imageRepository(image);
   const recipe = recipes.find((r) => r.matches(repository, image));
   if (!recipe) {
@@ -130,7 +134,7 @@ export function resolveImage(image: string, command: string[] | undefined, args:
     command && command.length > 0
       ? [...command, ...(args ?? [])]
       : [...recipe.entrypoint, ...(args && args.length > 0 ? args : recipe.cmd)];
-  if (recipe.rewrite) argv = recipe.rewrite(argv);
+  if (recipe.rewrite) argv = recipe.rewrite(argv, siloLauncher);
   if (argv.length === 0) {
     return { ok: false, reason: 'ErrImagePull', message: `image "${image}" has no entrypoint and the container sets no command` };
   }
@@ -144,6 +148,12 @@ export function resolveImage(image: string, command: string[] | undefined, args:
       imagePaths: recipe.imagePaths ?? [],
     },
   };
+}
+
+/** Whether the image's `silo` is Silo's CLI (Silo's images and the instance image): it needs siloLauncher(). */
+export function imageRunsSilo(image: string): boolean {
+  const repository = imageRepository(image);
+  return recipes.some((r) => r.rewrite && r.matches(repository, image));
 }
 
 /** Silo's image runs in the checkout whatever workingDir says; other images honour workingDir. */

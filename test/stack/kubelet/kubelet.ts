@@ -16,6 +16,7 @@ import { startLogServer } from './log-server.js';
 import type { Server } from 'node:https';
 import { recordPodEvent } from './events.js';
 import { PodHostsFile } from './cluster-dns.js';
+import { siloLauncher } from './silo-bundle.js';
 
 export const DEFAULT_NODE_NAME = 'process-kubelet';
 
@@ -73,6 +74,8 @@ export class ProcessKubelet implements KubeletServices {
 
   async start(): Promise<void> {
     this.pids.killRecorded(); // container process groups left by a kubelet that was killed hard
+    // Build Silo's image now rather than at its first container start (a no-op when the sources have not changed).
+    siloLauncher().catch((err) => this.log(`building Silo's image: ${(err as Error).message}`));
     const logs = await startLogServer(join(this.opts.stateDir, 'tls'), {
       logPath: (ns, pod, container) => {
         const w = this.findWorker(ns, pod);

@@ -9,7 +9,8 @@ import { ContainerRecord } from './container-status.js';
 import { buildPodStatus, ConditionClock, livePhase, type PodState, terminalPhases } from './pod-status.js';
 import { containerMounts, startContainer } from './container-process.js';
 import { ContainerConfigError, expandVars, resolveEnv } from './env.js';
-import { isSiloImage, resolveImage } from './images.js';
+import { imageRunsSilo, isSiloImage, resolveImage, type ImageResolution } from './images.js';
+import { siloLauncher } from './silo-bundle.js';
 import { FILE_VOLUME_REFRESH_MS, materializeVolumes, refreshFileVolumes } from './volumes.js';
 import { ContainerProber } from './probes.js';
 import { terminationMessage } from './termination-message.js';
@@ -268,6 +269,20 @@ export class PodWorker {
     }
   }
 
+  /** The container's local command; Silo's images first build Silo's bundle when the sources changed. */
+  private async resolve(spec: V1Container): Promise<ImageResolution> {
+    let launcher = '';
+    if (imageRunsSilo(spec.image ?? '')) {
+      try {
+        launcher = await siloLauncher();
+      } catch (err) {
+        const message = `building Silo's image from this checkout (npm run build:runtime) failed: ${(err as Error).message}`;
+        return { ok: false, reason: 'ErrImagePull', message };
+      }
+    }
+    return resolveImage(spec.image ?? '', spec.command, spec.args, launcher);
+  }
+
   /** Starts the container once and waits for it; undefined when it never started (stopped meanwhile). */
   private async runOnce(c: ContainerRecord, volumes: Map<string, string>): Promise<number | undefined> {
     const spec: V1Container = c.spec;
@@ -275,7 +290,7 @@ export class PodWorker {
     const pause = (ms: number) => (c.sidecar ? Promise.race([this.sleep(ms), this.sidecarsStopped]) : this.sleep(ms));
     for (;;) {
       if (over()) return undefined;
-      const image = resolveImage(spec.image ?? '', spec.command, spec.args);
+      const image = await this.resolve(spec);
       if (!image.ok) {
         if (image.message !== this.lastWarning) this.k.event(this.pod, 'Warning', 'Failed', (this.lastWarning = image.message));
         c.setWaiting(image.reason, image.message);

@@ -97,10 +97,11 @@ describe('Backup Job rendering', () => {
       'ghcr.io/cloudnative-mysql/cloudnative-mysql-instance:10.11',
       render().spec!.template.spec!.containers[0].command,
       undefined,
+      '/silo-image/silo',
     );
     expect(resolved.ok).to.equal(true);
-    expect((resolved as { run: { argv: string[] } }).run.argv.slice(-5)).to.deep.equal([
-      'runtime/cli.ts',
+    expect((resolved as { run: { argv: string[] } }).run.argv).to.deep.equal([
+      '/silo-image/silo',
       'backup',
       'physical',
       '--instance-manager',
