@@ -29,6 +29,17 @@ import { VAR } from './contracts/worker-env.js';
 import { DATA_DIR, WORK_DIR } from './contracts/instance-pod.js';
 import { EXIT, formatResultLine, TERMINATION_LOG, TERMINATION_MESSAGE_LIMIT, type WorkerResult } from './contracts/worker-result.js';
 
+/**
+ * The image's launcher (runtime/silo-launcher.sh) tunes glibc's malloc for this Node process and names what it set
+ * in SILO_LAUNCHER_SET. glibc has read them by now; the programs Silo starts (pgBackRest, postgres, mariadbd,
+ * mbstream) must not inherit a 256 KiB mmap threshold meant for a worker's 1 MiB buffers (decision 0016).
+ */
+function dropLauncherSettings(env: NodeJS.ProcessEnv): void {
+  for (const name of (env.SILO_LAUNCHER_SET ?? '').split(' ').filter(Boolean)) delete env[name];
+  delete env.SILO_LAUNCHER_SET;
+}
+dropLauncherSettings(process.env);
+
 const logger = createLogger({ component: 'silo', pod: process.env.POD_NAME });
 
 function report(result: WorkerResult): void {

@@ -9,9 +9,13 @@
 # small young generation, concurrent marking and sweeping) cost more in wake-ups than the work they
 # do; a restore of 1.4 GB spent 1.2 CPU-s less without them (decision 0016).
 # Measured in docs/benchmarks.md; decision 0016. Values already in the environment win.
-: "${MALLOC_ARENA_MAX:=2}"
-: "${MALLOC_MMAP_THRESHOLD_:=262144}"
-export MALLOC_ARENA_MAX MALLOC_MMAP_THRESHOLD_
+# The settings are for this Node process only: SILO_LAUNCHER_SET names the ones set here, and the CLI
+# drops them from its environment at start (glibc has read them by then), so the programs it starts
+# (pgBackRest, postgres, mariadbd, mbstream, mariadb-backup) keep glibc's defaults (decision 0016).
+SILO_LAUNCHER_SET=''
+if [ -z "${MALLOC_ARENA_MAX+set}" ]; then MALLOC_ARENA_MAX=2; SILO_LAUNCHER_SET="$SILO_LAUNCHER_SET MALLOC_ARENA_MAX"; fi
+if [ -z "${MALLOC_MMAP_THRESHOLD_+set}" ]; then MALLOC_MMAP_THRESHOLD_=262144; SILO_LAUNCHER_SET="$SILO_LAUNCHER_SET MALLOC_MMAP_THRESHOLD_"; fi
+export MALLOC_ARENA_MAX MALLOC_MMAP_THRESHOLD_ SILO_LAUNCHER_SET
 here=$(dirname "$(readlink -f "$0")")
 case "$1" in
   instance-manager|controller) exec node "$here/silo-cli.mjs" "$@" ;;

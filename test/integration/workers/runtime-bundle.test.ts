@@ -53,7 +53,7 @@ describe('the runtime bundle (build/silo)', function () {
     expect(all).to.match(/chunks\/s3-store-/);
   });
 
-  it('backs up and restores through the launcher, which sets the worker memory settings for the whole process tree', () => {
+  it("backs up and restores through the launcher, which sets the worker's memory settings for the worker, not the programs it starts", () => {
     const keys = generateAgeKeyPair();
     const identityFile = join(dir, 'identity');
     execFileSync('sh', ['-c', `printf '%s\\n' "$0" > "$1"`, keys.identity, identityFile]);
@@ -70,15 +70,20 @@ describe('the runtime bundle (build/silo)', function () {
     };
     delete env.MALLOC_ARENA_MAX;
     delete env.MALLOC_MMAP_THRESHOLD_;
-    // The backed-up "database" prints the settings its parent process (the worker) runs with.
+    // The backed-up "database" prints the settings its parent (the worker) started with, from the environment
+    // glibc read (/proc/<pid>/environ keeps it), and the ones it inherited itself.
     const settings =
-      'echo "arena=$MALLOC_ARENA_MAX mmap=$MALLOC_MMAP_THRESHOLD_ single-threaded-gc=$(tr "\\0" "\\n" < /proc/$PPID/cmdline | grep -cx -- --single-threaded-gc)"';
+      'echo "worker: $(tr "\\0" "\\n" < /proc/$PPID/environ | grep -E "^MALLOC_(ARENA_MAX|MMAP_THRESHOLD_)=" | sort | tr "\\n" " ")' +
+      'single-threaded-gc=$(tr "\\0" "\\n" < /proc/$PPID/cmdline | grep -cx -- --single-threaded-gc); ' +
+      'child: arena=${MALLOC_ARENA_MAX-unset} mmap=${MALLOC_MMAP_THRESHOLD_-unset} marker=${SILO_LAUNCHER_SET-unset}"';
+    const expected =
+      'worker: MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=262144 single-threaded-gc=1; child: arena=unset mmap=unset marker=unset\n';
     const backup = spawnSync(join(build, 'silo'), ['backup', 'command', '--', 'sh', '-c', `${settings}; head -c 3000000 /dev/zero`], {
       env,
     });
     expect(backup.status, backup.stderr.toString()).to.equal(0);
     const result = JSON.parse(backup.stdout.toString().trim().split('\n').pop()!);
-    expect(result.metadata.sizes.sourceBytes).to.equal(3_000_000 + 'arena=2 mmap=262144 single-threaded-gc=1\n'.length);
+    expect(result.metadata.sizes.sourceBytes).to.equal(3_000_000 + expected.length);
 
     const firstLine = join(dir, 'first-line');
     const restore = spawnSync(
@@ -89,7 +94,21 @@ describe('the runtime bundle (build/silo)', function () {
       },
     );
     expect(restore.status, restore.stderr.toString()).to.equal(0);
-    expect(readFileSync(firstLine, 'utf8')).to.equal('arena=2 mmap=262144 single-threaded-gc=1\n');
+    expect(readFileSync(firstLine, 'utf8')).to.equal(expected);
+
+    // A value the Pod sets itself is the user's: it reaches the programs the worker starts too.
+    const own = spawnSync(join(build, 'silo'), ['backup', 'command', '--', 'sh', '-c', settings], {
+      env: { ...env, SILO_DATA_KEY: 'b/own', MALLOC_ARENA_MAX: '4' },
+    });
+    expect(own.status, own.stderr.toString()).to.equal(0);
+    const restoredOwn = join(dir, 'own');
+    const ownRestore = spawnSync(join(build, 'silo'), ['restore', 'command', '--', 'sh', '-c', 'cat > "$0"', restoredOwn], {
+      env: { ...env, SILO_DATA_KEY: 'b/own', SILO_METADATA_KEY: 'b/own.metadata.json', SILO_AGE_IDENTITY_FILE: identityFile },
+    });
+    expect(ownRestore.status, ownRestore.stderr.toString()).to.equal(0);
+    expect(readFileSync(restoredOwn, 'utf8')).to.equal(
+      'worker: MALLOC_ARENA_MAX=4 MALLOC_MMAP_THRESHOLD_=262144 single-threaded-gc=1; child: arena=4 mmap=unset marker=unset\n',
+    );
   });
 
   // The sources pass every store test under tsx, but only the bundle renames classes: node-fetch (under
