@@ -18,6 +18,8 @@ export default tseslint.config(
       'src/api/kinds.ts',
       'docs/reference/',
       'cdk.out/',
+      // The process kubelet's builds of Silo's bundle (decision 0105).
+      '.cache/',
     ],
   },
   js.configs.recommended,
