@@ -205,6 +205,7 @@ export class ProcessKubelet implements KubeletServices {
           target: { apiVersion: 'v1', kind: 'Node', name: this.nodeName },
         },
       });
+      this.log(`bound pod ${pod.metadata!.namespace}/${pod.metadata!.name}`);
       void recordPodEvent(
         this.core,
         pod,

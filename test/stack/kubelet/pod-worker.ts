@@ -63,6 +63,9 @@ export class PodWorker {
     this.startTime = prev?.startTime ? new Date(prev.startTime) : new Date();
   }
 
+  /** When this kubelet took the pod (bound to it and seen), for the start-up times it logs. */
+  private readonly seenAt = Date.now();
+
   get namespace(): string {
     return this.pod.metadata!.namespace!;
   }
@@ -321,6 +324,8 @@ export class PodWorker {
       const logPath = this.k.containerLogPath(this.pod, c.name);
       const proc = startContainer({ argv, env: { ...image.run.env, ...env }, cwd, mounts, logPath });
       this.k.recordPid(this.uid, c.name, proc.pid);
+      // With milliseconds, where a slow Pod start went (the API's timestamps are whole seconds).
+      this.k.log(`pod ${this.key}: started container ${c.name}, ${Date.now() - this.seenAt} ms after the pod came here`);
       // Never the argv: after $(VAR) expansion it may hold Secret values.
       this.k.event(this.pod, 'Normal', 'Started', `Started container ${c.name}`);
       c.setRunning(proc);
