@@ -7,6 +7,7 @@
  */
 import type { Server } from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
+import { reuseConnections } from '../kube/reused-connections.js';
 import { createLogger, type Logger } from '../../logging/logger.js';
 import { allReconcilers } from '../registry.js';
 import type { Reconciler } from '../reconciler.js';
@@ -27,7 +28,7 @@ export async function runController(
   // Node prints warnings (deprecations, SDK notices) as plain text; the operator's logs stay JSON lines.
   process.removeAllListeners('warning');
   process.on('warning', (w) => log.warn('node warning', { name: w.name, warning: w.message }));
-  const kubeConfig = new KubeConfig();
+  const kubeConfig = reuseConnections(new KubeConfig());
   kubeConfig.loadFromDefault();
   const metrics = new OperatorMetrics();
   const events = new KubeEventRecorder(kubeConfig, log.child({ component: 'events' }), { instance: flags.identity });

@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { reuseConnections } from '../../../runtime/controller/kube/reused-connections.js';
 import { useStack } from '../../stack/mocha.js';
 import { adminKubeconfig } from '../../stack/kube/layout.js';
 import { ProcessKubelet } from '../../stack/kubelet/kubelet.js';
@@ -74,7 +75,7 @@ export function useKube(name: string, opts: { withKubelet: boolean }): KubeFixtu
 
   before(async function () {
     this.timeout(120_000);
-    fx.kc = new KubeConfig();
+    fx.kc = reuseConnections(new KubeConfig());
     fx.kc.loadFromFile(adminKubeconfig(fx.ctx));
     fx.core = fx.kc.makeApiClient(CoreV1Api);
     fx.apps = fx.kc.makeApiClient(AppsV1Api);

@@ -17,6 +17,7 @@ import type { Server } from 'node:https';
 import { recordPodEvent } from './events.js';
 import { PodHostsFile } from './cluster-dns.js';
 import { siloLauncher } from './silo-bundle.js';
+import { reuseConnections } from '../../../runtime/controller/kube/reused-connections.js';
 
 export const DEFAULT_NODE_NAME = 'process-kubelet';
 
@@ -61,7 +62,8 @@ export class ProcessKubelet implements KubeletServices {
 
   constructor(private readonly opts: ProcessKubeletOptions) {
     this.nodeName = opts.nodeName ?? DEFAULT_NODE_NAME;
-    this.core = opts.kubeConfig.makeApiClient(CoreV1Api);
+    // Every status patch and watch on kept-alive connections, as the operator's (decision 0022).
+    this.core = reuseConnections(opts.kubeConfig).makeApiClient(CoreV1Api);
     this.apiserver = new URL(opts.kubeConfig.getCurrentCluster()!.server);
     this.pids = new PidFiles(join(opts.stateDir, 'pids'));
     this.ips = new PodIpAllocator(opts.firstPodIpIndex ?? 0);
