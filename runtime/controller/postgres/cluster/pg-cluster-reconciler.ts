@@ -25,14 +25,17 @@ import { PGClusterScope } from './pg-cluster-scope.js';
 import { PG_PKI_ANNOTATION, ensurePgPki } from './pg-pki.js';
 import { archivingVerdict } from './pg-archiving.js';
 import type { ArchiverStats } from './pg-primary-sql.js';
-import { clusterPvcs, clusterServices, podConfigHash, primaryPod, repoHostPod } from './pg-pods.js';
+import { clusterPvcs, clusterServices, podConfigHash, primaryPod, repoHostPod, type PodInput } from './pg-pods.js';
 import { instanceConfig, repoHostConfig } from './pgbackrest-config.js';
 import { ensureSuperuserSecret } from './pg-users.js';
-import { PGRestoreStep } from './pg-restore.js';
+import { PGRestoreStep, type RestoreGate } from './pg-restore.js';
 import { reconcileReplicas } from './pg-replicas.js';
 import { pgClientServices } from './pg-services.js';
 import type { PGRepoStatus } from '../../../../src/api/postgres.silo.io/types.js';
 import { inPlaceHold, type InPlaceHold } from '../restore/pg-inplace-hold-pass.js';
+
+/** What a pass builds its Pods and configs from (pgbackrest.conf is rendered per Pod). */
+type PassInput = Omit<PodInput, 'pgbackrestConf'> & { readonly primaryHost: string; readonly repoHostHost: string };
 
 const WAITING_MS = 3_000;
 const REFRESH_MS = 30_000;
@@ -97,13 +100,9 @@ class PGClusterPass {
     const restore = await new PGRestoreStep(scope).gate();
     if ('wait' in restore) return restore.wait;
     const input = this.podInput();
-    for (const pvc of clusterPvcs({ ...input, pgbackrestConf: '' })) await client.createPvc(pvc);
-    const repoHost = await this.ensurePod(restore.repoHost(repoHostPod({ ...input, pgbackrestConf: repoHostConfig(input) })), pki);
-    const instancesInput = { ...input, pgbackrestConf: instanceConfig(input) };
-    const primary = await this.ensurePod(restore.primary(primaryPod(instancesInput)), pki);
-    // Replicas clone the primary: a restoring one is not there yet.
-    const restoring = await restore.observe(primary);
-    if (restoring) return restoring;
+    const started = await this.primaryAndRepoHost(restore, input, pki);
+    if ('wait' in started) return started.wait;
+    const { primary, repoHost, instancesInput } = started;
     const instances = await reconcileReplicas({ scope, pod: instancesInput, primary, ensurePod: (pod) => this.ensurePod(pod, pki) });
     scope.instances = instances.status;
     const pods = {
@@ -124,6 +123,25 @@ class PGClusterPass {
     return { ...result, requeueAfterMs: Math.min(result.requeueAfterMs ?? REFRESH_MS, cap) };
   }
 
+  /** The volumes, the repo host and the primary; a wait while the primary restores (replicas clone it once it is done). */
+  private async primaryAndRepoHost(
+    restore: Exclude<RestoreGate, { wait: unknown }>,
+    input: PassInput,
+    pki: string,
+  ): Promise<{ wait: ReconcileResult } | { primary?: Pod; repoHost?: Pod; instancesInput: PodInput }> {
+    for (const pvc of clusterPvcs({ ...input, pgbackrestConf: '' })) await this.scope.ctx.client.createPvc(pvc);
+    const ownRepoHost = () => repoHostPod({ ...input, pgbackrestConf: repoHostConfig(input) });
+    const restoringRepoHost = restore.repoHost(ownRepoHost());
+    let repoHost = restoringRepoHost && (await this.ensurePod(restoringRepoHost, pki));
+    const instancesInput = { ...input, pgbackrestConf: instanceConfig(input) };
+    const primary = await this.ensurePod(restore.primary(primaryPod(instancesInput)), pki);
+    const restoring = await restore.observe(primary);
+    if (restoring) return { wait: restoring };
+    // Restored from another cluster's repository: this cluster's repo host starts now, not during the restore (decision 0062).
+    if (!restoringRepoHost) repoHost = await this.ensurePod(ownRepoHost(), pki);
+    return { primary, repoHost, instancesInput };
+  }
+
   private async held(hold: InPlaceHold, pki: string): Promise<ReconcileResult> {
     const { scope } = this;
     const input = this.podInput();
@@ -135,7 +153,7 @@ class PGClusterPass {
     return { requeueAfterMs: WAITING_MS };
   }
 
-  private podInput() {
+  private podInput(): PassInput {
     const { scope } = this;
     return {
       cluster: scope.name,

@@ -36,12 +36,16 @@ export type RestoreGate =
   | { readonly wait: ReconcileResult }
   | {
       readonly primary: (pod: V1Pod) => V1Pod;
-      /** The repo host Pod, or the restore source in its place while a repository given directly is restored (decision 0293). */
-      readonly repoHost: (pod: V1Pod) => V1Pod;
+      /**
+       * The repo host Pod; the restore source in its place while a repository given directly is restored (decision
+       * 0293); none yet while another cluster's repository is restored (decision 0062).
+       */
+      readonly repoHost: (pod: V1Pod) => V1Pod | undefined;
       readonly observe: (pod: Pod | undefined) => Promise<ReconcileResult | undefined>;
     };
 
 const same = (pod: V1Pod): V1Pod => pod;
+const notYet = (): undefined => undefined;
 const NO_RESTORE: RestoreGate = { primary: same, repoHost: same, observe: async () => undefined };
 const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
 const restoreTlsSecret = (cluster: string): string => `${cluster}-pgbackrest-restore-tls`;
@@ -111,12 +115,17 @@ export class PGRestoreStep {
       tlsSecret: restoreTlsSecret(this.scope.name),
       ...(restore.source?.cipherPassphrase ? { cipherPass: restore.source.cipherPassphrase as { name: string; key: string } } : {}),
     };
-    const source = dataSource.pgbackrest && restore.phase !== 'Restored' ? dataSource.pgbackrest : undefined;
+    return { primary: (pod) => withRestoreInit(pod, init), repoHost: this.repoHostDuring(restore), observe: (pod) => this.observe(pod) };
+  }
+
+  /** A repository given directly: the restore source in the repo host's place; another cluster's: no repo host yet (decision 0062). */
+  private repoHostDuring(restore: PGRestoreStatus): (pod: V1Pod) => V1Pod | undefined {
     const { scope } = this;
-    const repoHost = source
-      ? () => restoreSourcePod({ cluster: scope.name, namespace: scope.namespace, spec: scope.cluster.spec, owner: scope.owner }, source)
-      : same;
-    return { primary: (pod) => withRestoreInit(pod, init), repoHost, observe: (pod) => this.observe(pod) };
+    const bucket = scope.cluster.spec.dataSource!.pgbackrest;
+    if (restore.phase === 'Restored') return same;
+    if (!bucket) return notYet;
+    return () =>
+      restoreSourcePod({ cluster: scope.name, namespace: scope.namespace, spec: scope.cluster.spec, owner: scope.owner }, bucket);
   }
 
   private async refuse(

@@ -52,6 +52,19 @@ describe('PGCluster restored from another cluster’s repository to a point in t
     expect(parsePgRestoreProgress(lines.join('\n'))).to.deep.equal(last);
   }
 
+  /**
+   * The restored cluster's own repo host is created once the restore container is done, not beside it (decision 0062):
+   * the API's timestamps are whole seconds, and the restore container runs for several.
+   */
+  async function ownRepoHostAfterTheRestore(name: string): Promise<void> {
+    const primary = await fx.core.readNamespacedPod({ namespace: fx.namespace, name: `${name}-1` });
+    const restoreEnded = primary.status!.initContainerStatuses!.find((c) => c.name === 'restore')!.state!.terminated!.finishedAt!;
+    const repoHost = await waitFor(`${name}-repo-host`, () =>
+      fx.core.readNamespacedPod({ namespace: fx.namespace, name: `${name}-repo-host` }).catch(() => undefined),
+    );
+    expect(new Date(repoHost.metadata!.creationTimestamp!).getTime()).to.be.at.least(new Date(restoreEnded).getTime());
+  }
+
   const archiveMaxes = async () => ((await getCluster('src'))!.status!.repos ?? []).map((r) => `${r.name}:${r.archiveMax}`);
 
   it('the source: backups in repo1 and repo2, then A, T (the server time with its zone), B and a dropped table, all archived', async () => {
@@ -179,6 +192,7 @@ describe('PGCluster restored from another cluster’s repository to a point in t
       expect(r.rtoSeconds).to.be.greaterThan(0);
       expect(r.systemIdentifier).to.equal((await getCluster('src'))!.status!.systemIdentifier);
       await copyProgressSeen(name, r.backupSizeBytes);
+      await ownRepoHostAfterTheRestore(name);
       // Whatever the operator's passes saw of the copy, status says it ended.
       expect(r).to.include({ percent: 100, etaSeconds: 0 });
       expect(r.bytesDone)
