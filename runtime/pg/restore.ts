@@ -255,9 +255,7 @@ async function recover(log: Logger): Promise<RestoreOutcome> {
   }
   log.info('promoted');
   const reached = await reachedPosition();
-  await setSuperuserPassword();
-  await forgetRecoverySettings();
-  await psql('CHECKPOINT;');
+  await setPasswordAndForgetRecoverySettings();
   postgres.kill('SIGINT');
   await exited;
   markHistoryForArchiving();
@@ -298,11 +296,6 @@ export const RECOVERY_SETTINGS = [
   'recovery_target_timeline',
 ] as const;
 
-async function forgetRecoverySettings(): Promise<void> {
-  const r = await psql(RECOVERY_SETTINGS.map((name) => `ALTER SYSTEM RESET ${name};`).join('\n'));
-  if (r.code !== 0) throw new Error(`the restore's recovery settings could not be reset: ${r.out.slice(0, 300)}`);
-}
-
 async function reachedPosition(): Promise<PgRestoreReached> {
   const q = await psql(
     "SELECT coalesce(pg_last_wal_replay_lsn()::text, ''), ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int, coalesce(to_char(pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '');",
@@ -315,11 +308,24 @@ async function reachedPosition(): Promise<PgRestoreReached> {
   };
 }
 
-/** The restored database has the source's passwords: its superuser takes this cluster's (from its Secret). */
-async function setSuperuserPassword(): Promise<void> {
+/**
+ * The restored database has the source's passwords: its superuser takes this cluster's (from its Secret). And the
+ * recovery settings go (RECOVERY_SETTINGS). One psql for both, and the checkpoint the shutdown then needs not wait for.
+ */
+async function setPasswordAndForgetRecoverySettings(): Promise<void> {
   const password = readFileSync(join(PG_SUPERUSER_MOUNT, 'password'), 'utf8').trim();
-  const r = await psql(`SET log_statement = 'none';\nALTER ROLE postgres PASSWORD '${password.replace(/'/g, "''")}';\n`);
-  if (r.code !== 0) throw new Error("the superuser's password could not be set after the restore");
+  const r = await psql(
+    [
+      "SET log_statement = 'none';",
+      `ALTER ROLE postgres PASSWORD '${password.replace(/'/g, "''")}';`,
+      ...RECOVERY_SETTINGS.map((name) => `ALTER SYSTEM RESET ${name};`),
+      'CHECKPOINT;',
+    ].join('\n'),
+  );
+  if (r.code === 0) return;
+  // psql's errors may quote the statement (a syntax error's LINE context): never the password.
+  const said = (password ? r.out.split(password).join('***') : r.out).slice(0, 300);
+  throw new Error(`the superuser's password or the recovery settings could not be set after the restore: ${said}`);
 }
 
 export async function runPgRestore(env: NodeJS.ProcessEnv, log: Logger): Promise<RestoreOutcome> {
