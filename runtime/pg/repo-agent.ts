@@ -29,7 +29,7 @@ import {
   type PgFailure,
 } from '../contracts/pg-pods.js';
 import { AGENT_WAL_TIME_PATH, type WalTimeRequest } from '../contracts/pg-restore.js';
-import { AGENT_METADATA_PATH, type MetadataRequest } from '../contracts/pg-backup-metadata.js';
+import { AGENT_METADATA_PATH, type MetadataAnswer, type MetadataRequest } from '../contracts/pg-backup-metadata.js';
 import { writePgBackupMetadata } from './metadata-writer.js';
 import { pgbackrestOutcome } from './pgbackrest-outcome.js';
 import { walTime } from './wal-time.js';
@@ -106,6 +106,9 @@ export function refusal(socket: TLSSocket): { status: number; body: { reason: Pg
   return undefined;
 }
 
+/** pgBackRest's line naming the set a backup made: `INFO: new backup label = 20261205-110612F`. */
+const NEW_BACKUP_LABEL = /new backup label = (\d{8}-\d{6}F(?:_\d{8}-\d{6}[DI])?)/;
+
 export class RepoAgent {
   private running?: string;
   /**
@@ -141,6 +144,28 @@ export class RepoAgent {
     return { info, ...(repoFailures.length ? { repoFailures } : {}) };
   }
 
+  /**
+   * The set's metadata.json, written as soon as the backup ends rather than when the operator asks (POST /metadata,
+   * after the Job's Pod has exited and been seen): the operator's request then finds it written, or being written
+   * (bench:pg: 0.1–0.16 s of every PGBackup). The operator still names the set, from `info` by its annotation; a
+   * request for another set, or after a failed attempt, writes afresh.
+   */
+  private ahead?: { repo: number; label: string; answer: Promise<MetadataAnswer> };
+
+  private writeMetadataAhead(repo: number, output: string): void {
+    const label = NEW_BACKUP_LABEL.exec(output)?.[1];
+    this.ahead = label ? { repo, label, answer: writePgBackupMetadata({ repo, label }, process.env) } : undefined;
+  }
+
+  private async metadata(request: MetadataRequest): Promise<MetadataAnswer> {
+    const ahead = this.ahead;
+    if (ahead && ahead.repo === request.repo && ahead.label === request.label) {
+      const answer = await ahead.answer;
+      if (answer.ok) return answer;
+    }
+    return writePgBackupMetadata(request, process.env);
+  }
+
   async command(name: 'stanza-create' | 'check'): Promise<CommandOutcome> {
     // WAL pushed before the stanza existed failed, and PostgreSQL's archiver waits 60 s after three failures before
     // it tries again: the first check after stanza-create waits longer than pgBackRest's default 60 s.
@@ -164,6 +189,7 @@ export class RepoAgent {
       const r = await runAsPostgres('pgbackrest', ['--log-level-console=info', ...args], { onLine: (line) => res.write(`${line}\n`) });
       const outcome = pgbackrestOutcome(r.code, r.output);
       this.log.info('backup finished', { annotation: request.annotation, ok: outcome.ok, reason: outcome.reason });
+      if (outcome.ok) this.writeMetadataAhead(request.repo, r.output);
       res.end(`RESULT ${JSON.stringify(outcome)}\n`);
     } finally {
       this.running = undefined;
@@ -181,7 +207,7 @@ export class RepoAgent {
     if (req.method === 'POST' && path === AGENT_PATHS.backup) return this.backup(await readJson<BackupRequest>(req), res);
     if (req.method === 'POST' && path === AGENT_WAL_TIME_PATH) return send(res, 200, await walTime(await readJson<WalTimeRequest>(req)));
     if (req.method === 'POST' && path === AGENT_METADATA_PATH)
-      return send(res, 200, await writePgBackupMetadata(await readJson<MetadataRequest>(req), process.env));
+      return send(res, 200, await this.metadata(await readJson<MetadataRequest>(req)));
     return send(res, 404, { error: `no route ${req.method} ${path}` });
   }
 }

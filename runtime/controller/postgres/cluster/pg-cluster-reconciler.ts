@@ -132,13 +132,13 @@ class PGClusterPass {
     for (const pvc of clusterPvcs({ ...input, pgbackrestConf: '' })) await this.scope.ctx.client.createPvc(pvc);
     const ownRepoHost = () => repoHostPod({ ...input, pgbackrestConf: repoHostConfig(input) });
     const restoringRepoHost = restore.repoHost(ownRepoHost());
-    let repoHost = restoringRepoHost && (await this.ensurePod(restoringRepoHost, pki));
+    const repoHost = restoringRepoHost && (await this.ensurePod(restoringRepoHost, pki));
     const instancesInput = { ...input, pgbackrestConf: instanceConfig(input) };
     const primary = await this.ensurePod(restore.primary(primaryPod(instancesInput)), pki);
     const restoring = await restore.observe(primary);
     if (restoring) return { wait: restoring };
-    // Restored from another cluster's repository: this cluster's repo host starts now, not during the restore (decision 0062).
-    if (!restoringRepoHost) repoHost = await this.ensurePod(ownRepoHost(), pki);
+    // Restored from another cluster's repository: this cluster's repo host starts in the next pass (the restored primary's
+    // start, its Pod changing, brings it), not beside the restore or the database container's start (decision 0062).
     return { primary, repoHost, instancesInput };
   }
 
