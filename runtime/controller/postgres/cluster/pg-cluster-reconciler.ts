@@ -131,14 +131,16 @@ class PGClusterPass {
   ): Promise<{ wait: ReconcileResult } | { primary?: Pod; repoHost?: Pod; instancesInput: PodInput }> {
     for (const pvc of clusterPvcs({ ...input, pgbackrestConf: '' })) await this.scope.ctx.client.createPvc(pvc);
     const ownRepoHost = () => repoHostPod({ ...input, pgbackrestConf: repoHostConfig(input) });
-    const restoringRepoHost = restore.repoHost(ownRepoHost());
-    const repoHost = restoringRepoHost && (await this.ensurePod(restoringRepoHost, pki));
+    const early = restore.repoHost(ownRepoHost());
+    let repoHost = early && (await this.ensurePod(early, pki));
     const instancesInput = { ...input, pgbackrestConf: instanceConfig(input) };
     const primary = await this.ensurePod(restore.primary(primaryPod(instancesInput)), pki);
     const restoring = await restore.observe(primary);
     if (restoring) return { wait: restoring };
-    // Restored from another cluster's repository: this cluster's repo host starts in the next pass (the restored primary's
-    // start, its Pod changing, brings it), not beside the restore or the database container's start (decision 0062).
+    // Restored from another cluster's repository: this cluster's repo host starts once the restored primary takes
+    // writes (observe() has just seen it), not beside the restore or the database container's start (decision 0062).
+    const late = early ? undefined : restore.repoHost(ownRepoHost());
+    if (late) repoHost = await this.ensurePod(late, pki);
     return { primary, repoHost, instancesInput };
   }
 

@@ -115,15 +115,24 @@ export class PGRestoreStep {
       tlsSecret: restoreTlsSecret(this.scope.name),
       ...(restore.source?.cipherPassphrase ? { cipherPass: restore.source.cipherPassphrase as { name: string; key: string } } : {}),
     };
-    return { primary: (pod) => withRestoreInit(pod, init), repoHost: this.repoHostDuring(restore), observe: (pod) => this.observe(pod) };
+    return {
+      primary: (pod) => withRestoreInit(pod, init),
+      // Asked again after observe(): the restore may have become Restored, its primary ready, in between.
+      repoHost: (pod) => this.repoHostDuring(this.restore ?? restore)(pod),
+      observe: (pod) => this.observe(pod),
+    };
   }
 
-  /** A repository given directly: the restore source in the repo host's place; another cluster's: no repo host yet (decision 0062). */
+  /**
+   * A repository given directly: the restore source in the repo host's place until restored. Another cluster's: no
+   * repo host until the restored primary takes writes (status.restore.readyAt), so that its start slows neither the
+   * restore's nor the database container's (decision 0062).
+   */
   private repoHostDuring(restore: PGRestoreStatus): (pod: V1Pod) => V1Pod | undefined {
     const { scope } = this;
     const bucket = scope.cluster.spec.dataSource!.pgbackrest;
+    if (!bucket) return restore.readyAt ? same : notYet;
     if (restore.phase === 'Restored') return same;
-    if (!bucket) return notYet;
     return () =>
       restoreSourcePod({ cluster: scope.name, namespace: scope.namespace, spec: scope.cluster.spec, owner: scope.owner }, bucket);
   }

@@ -53,16 +53,19 @@ describe('PGCluster restored from another cluster’s repository to a point in t
   }
 
   /**
-   * The restored cluster's own repo host is created once the restore container is done, not beside it (decision 0062):
-   * the API's timestamps are whole seconds, and the restore container runs for several.
+   * The restored cluster's own repo host is created once the restored primary takes writes (status.restore.readyAt),
+   * not beside the restore (decision 0062). The API's timestamps are whole seconds; the restore container runs for
+   * several, so a repo host made beside it would be seconds older than its end.
    */
-  async function ownRepoHostAfterTheRestore(name: string): Promise<void> {
+  async function ownRepoHostAfterTheRestore(name: string, readyAt: string): Promise<void> {
     const primary = await fx.core.readNamespacedPod({ namespace: fx.namespace, name: `${name}-1` });
     const restoreEnded = primary.status!.initContainerStatuses!.find((c) => c.name === 'restore')!.state!.terminated!.finishedAt!;
     const repoHost = await waitFor(`${name}-repo-host`, () =>
       fx.core.readNamespacedPod({ namespace: fx.namespace, name: `${name}-repo-host` }).catch(() => undefined),
     );
-    expect(new Date(repoHost.metadata!.creationTimestamp!).getTime()).to.be.at.least(new Date(restoreEnded).getTime());
+    const created = new Date(repoHost.metadata!.creationTimestamp!).getTime();
+    expect(created).to.be.at.least(new Date(restoreEnded).getTime());
+    expect(created).to.be.at.least(Math.floor(Date.parse(readyAt) / 1000) * 1000);
   }
 
   const archiveMaxes = async () => ((await getCluster('src'))!.status!.repos ?? []).map((r) => `${r.name}:${r.archiveMax}`);
@@ -192,7 +195,7 @@ describe('PGCluster restored from another cluster’s repository to a point in t
       expect(r.rtoSeconds).to.be.greaterThan(0);
       expect(r.systemIdentifier).to.equal((await getCluster('src'))!.status!.systemIdentifier);
       await copyProgressSeen(name, r.backupSizeBytes);
-      await ownRepoHostAfterTheRestore(name);
+      await ownRepoHostAfterTheRestore(name, r.readyAt!);
       // Whatever the operator's passes saw of the copy, status says it ended.
       expect(r).to.include({ percent: 100, etaSeconds: 0 });
       expect(r.bytesDone)
