@@ -41,6 +41,10 @@ function dropLauncherSettings(env: NodeJS.ProcessEnv): void {
 dropLauncherSettings(process.env);
 
 const logger = createLogger({ component: 'silo', pod: process.env.POD_NAME });
+// Node prints warnings (an SDK's notice, a deprecation) as plain text; every command's log stays JSON lines, as the
+// controller's does (runtime/controller/manager/main.ts).
+process.removeAllListeners('warning');
+process.on('warning', (w) => logger.warn('node warning', { name: w.name, warning: w.message }));
 
 function report(result: WorkerResult): void {
   const line = formatResultLine(result);

@@ -141,6 +141,12 @@ describe('the runtime bundle (build/silo)', function () {
       execFileSync('sh', ['-c', `head -c ${12 * 1024 * 1024} /dev/urandom > "$0"`, source]);
       const backup = spawnSync(join(build, 'silo'), ['backup', 'command', '--', 'cat', source], { env });
       expect(backup.status, backup.stdout.toString() + backup.stderr.toString()).to.equal(0);
+      // Node's warnings (the AWS SDK's Node-version notice, for one) are JSON lines too, like every other log line.
+      const plain = backup.stderr
+        .toString()
+        .split('\n')
+        .filter((line) => line && !line.startsWith('{'));
+      expect(plain, 'log lines that are not JSON').to.deep.equal([]);
       const restored = join(dir, 'restored');
       const restore = spawnSync(join(build, 'silo'), ['restore', 'command', '--', 'sh', '-c', 'cat > "$0"', restored], {
         env: { ...env, SILO_METADATA_KEY: `${key}.metadata.json`, SILO_AGE_IDENTITY_FILE: identityFile },
