@@ -17,7 +17,7 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createLogger } from './logging/logger.js';
+import { createLogger, logNodeWarnings } from './logging/logger.js';
 import { runBackup, type BackupSourceSpec } from './workers/backup-worker.js';
 import { runRestore, type RestoreTargetSpec } from './workers/restore-worker.js';
 import { runDelete } from './workers/delete-worker.js';
@@ -41,10 +41,7 @@ function dropLauncherSettings(env: NodeJS.ProcessEnv): void {
 dropLauncherSettings(process.env);
 
 const logger = createLogger({ component: 'silo', pod: process.env.POD_NAME });
-// Node prints warnings (an SDK's notice, a deprecation) as plain text; every command's log stays JSON lines, as the
-// controller's does (runtime/controller/manager/main.ts).
-process.removeAllListeners('warning');
-process.on('warning', (w) => logger.warn('node warning', { name: w.name, warning: w.message }));
+logNodeWarnings(logger);
 
 function report(result: WorkerResult): void {
   const line = formatResultLine(result);

@@ -40,3 +40,12 @@ export function createLogger(
     child: (fields) => createLogger({ ...base, ...fields }, options),
   };
 }
+
+/**
+ * Node prints warnings (an SDK's notice, a deprecation) as plain text on stderr; this sends them to `log` instead, so
+ * a process's log stays JSON lines. The last caller wins: `silo controller` replaces the CLI's with its own logger.
+ */
+export function logNodeWarnings(log: Logger): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (w) => log.warn('node warning', { name: w.name, warning: w.message }));
+}

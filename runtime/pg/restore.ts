@@ -247,11 +247,12 @@ async function recover(log: Logger): Promise<RestoreOutcome> {
   const signal = join(PGDATA, 'recovery.signal');
   for (;;) {
     if (ended) return recoveryEnd(ended.signal, notReached, lastLine);
-    if (!existsSync(signal)) {
+    const recovering = existsSync(signal);
+    if (!recovering) {
       const q = await psql('SELECT pg_is_in_recovery();');
       if (q.code === 0 && q.out === 'f') break;
     }
-    await new Promise((r) => setTimeout(r, existsSync(signal) ? 20 : 50));
+    await new Promise((r) => setTimeout(r, recovering ? 20 : 50));
   }
   log.info('promoted');
   const reached = await reachedPosition();

@@ -8,7 +8,7 @@
 import type { Server } from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
 import { reuseConnections } from '../kube/reused-connections.js';
-import { createLogger, type Logger } from '../../logging/logger.js';
+import { createLogger, logNodeWarnings, type Logger } from '../../logging/logger.js';
 import { allReconcilers } from '../registry.js';
 import type { Reconciler } from '../reconciler.js';
 import { startHealthServer, startMetricsServer } from './endpoints.js';
@@ -25,9 +25,7 @@ export async function runController(
 ): Promise<void> {
   const flags = parseControllerFlags(argv, env);
   const log = createLogger({ component: 'controller', pod: flags.identity }, { level: flags.logLevel });
-  // Node prints warnings (deprecations, SDK notices) as plain text; the operator's logs stay JSON lines.
-  process.removeAllListeners('warning');
-  process.on('warning', (w) => log.warn('node warning', { name: w.name, warning: w.message }));
+  logNodeWarnings(log);
   const kubeConfig = reuseConnections(new KubeConfig());
   kubeConfig.loadFromDefault();
   const metrics = new OperatorMetrics();
