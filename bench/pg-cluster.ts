@@ -25,7 +25,7 @@ import { pgBin } from '../test/stack/components/postgres.js';
 import { createContext } from '../test/stack/context.js';
 import { adminKubeconfig } from '../test/stack/kube/layout.js';
 import { s3Client } from '../test/stack/lib/s3.js';
-import { downAll, resolveOrder, upAll } from '../test/stack/orchestrate.js';
+import { downAll, installAll, resolveOrder, upAll } from '../test/stack/orchestrate.js';
 import { startOperator, type OperatorProcess } from '../test/support/operator-process.js';
 import { baselineConfig, killPodProcesses } from './pg-support.js';
 
@@ -33,6 +33,8 @@ export type Side = 'silo' | 'baseline';
 type PGClusterObj = KubeObject & { status?: PGClusterStatus };
 type PGBackupObj = KubeObject & { status?: PGBackupStatus };
 const COMPONENTS = ['kube', 'kubelet', 'minio'];
+/** Installed, never started: the Pods' PostgreSQL and pgBackRest, and the baseline's, are Debian's packages on this host. */
+const INSTALLED_ONLY = ['postgres'];
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -63,6 +65,7 @@ export class PgBench {
   static async start(): Promise<PgBench> {
     const ctx = createContext();
     const started: string[] = [];
+    await installAll(ctx, INSTALLED_ONLY);
     await upAll(ctx, COMPONENTS, started);
     const env = Object.assign({}, ...resolveOrder(COMPONENTS).map((c) => c.env(ctx))) as Record<string, string>;
     const kc = new KubeConfig();

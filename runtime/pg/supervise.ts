@@ -28,14 +28,22 @@ export function superviseUntilExit(children: readonly Supervised[], log: Logger,
       stopAll();
     });
     for (const c of children) {
-      c.child.once('exit', (code, signal) => {
+      let ended = false;
+      const end = (code: number | null, signal: NodeJS.Signals | null, error?: string) => {
+        if (ended) return;
+        ended = true;
         if (!stopping) {
-          log.error(`${c.name} exited; stopping the others`, { code, signal });
+          log.error(error ?? `${c.name} exited; stopping the others`, { code, signal });
           firstCode = code ?? 1;
         }
         stopAll();
         if (--remaining === 0) resolve(firstCode || (stopping ? 0 : 1));
-      });
+      };
+      c.child.once('exit', (code, signal) => end(code, signal));
+      // A program that cannot start (not in the image: ENOENT) emits 'error' and no 'exit': said, not a crash.
+      c.child.once('error', (error: NodeJS.ErrnoException) =>
+        end(error.code === 'ENOENT' ? 127 : 126, null, `${c.name} could not start (${error.message}); stopping the others`),
+      );
     }
   });
 }
