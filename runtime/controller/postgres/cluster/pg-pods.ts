@@ -115,7 +115,9 @@ export function instancePod(input: PodInput, ordinal: number): V1Pod {
             { name: 'postgres', containerPort: PG_PORT },
             { name: 'pgbackrest', containerPort: PGBACKREST_SERVER_PORT },
           ],
-          readinessProbe: { tcpSocket: { port: PG_PORT }, periodSeconds: 2, failureThreshold: 3 },
+          // Every second: a primary's Ready is what puts it behind the read-write Service after a start or a restore
+          // (the RTO a client sees); a TCP connect a second costs PostgreSQL nothing it logs.
+          readinessProbe: { tcpSocket: { port: PG_PORT }, periodSeconds: 1, failureThreshold: 3 },
           ...(input.spec.resources ? { resources: input.spec.resources } : {}),
           terminationMessagePolicy: 'FallbackToLogsOnError',
           volumeMounts: [

@@ -38,10 +38,14 @@ function restoringPrimary(plain: V1Pod, cluster: PGClusterObject, restore: PGRes
   const repoHostHost = podDnsName(names.repoHost, names.repoService, namespace);
   const conf = restoreConfig({ namespace, cluster: name, repo, repoHostHost });
   const plan = inPlacePgPlan(restore.metadata.uid, restore.status!, repoIndex(repo), conf, restore.spec.options);
-  return withInPlaceRestore(plain, {
-    plan,
-    // The instance certificate: this cluster's CA, the CN its repo host admits.
-    tlsSecret: names.instanceTlsSecret,
-    ...(repo.encryption ? { cipherPass: { name: repo.encryption.passphrase.name, key: repo.encryption.passphrase.key } } : {}),
-  });
+  return withInPlaceRestore(
+    plain,
+    {
+      plan,
+      // The instance certificate: this cluster's CA, the CN its repo host admits.
+      tlsSecret: names.instanceTlsSecret,
+      ...(repo.encryption ? { cipherPass: { name: repo.encryption.passphrase.name, key: repo.encryption.passphrase.key } } : {}),
+    },
+    restore.metadata.name,
+  );
 }

@@ -10,6 +10,7 @@ import { CONFIG_HASH_ANNOTATION } from '../cluster/pg-pods.js';
 import { planRestore, utcTarget, lsnValue, type SourceRepository } from '../cluster/pg-restore-plan.js';
 import { withRestoreInit, type RestoreInit } from '../cluster/pg-restore-pod.js';
 import type { InfoBackup } from '../shared/pgbackrest-info.js';
+import { PG_LABELS, PG_RESTORE_POD_ANNOTATION } from '../shared/pg-objects.js';
 
 export type InPlaceRefusal = 'NoBackupBeforeTarget' | 'TargetOutsideRecoveryWindow' | 'BackupNotFound' | 'BackupAfterTarget';
 export type InPlaceResolved = Pick<
@@ -121,9 +122,16 @@ export function inPlacePgPlan(
  * the PGCluster reconciler finds the Pod it would build and keeps it, so the restored primary is not restarted
  * (its init container, if the Pod's containers restart, only reads the done state on the volume).
  */
-export function withInPlaceRestore(plain: V1Pod, init: RestoreInit): V1Pod {
+export function withInPlaceRestore(plain: V1Pod, init: RestoreInit, restoreName: string): V1Pod {
   const hash = plain.metadata?.annotations?.[CONFIG_HASH_ANNOTATION];
   const pod = withRestoreInit(plain, init);
-  if (hash) pod.metadata!.annotations = { ...pod.metadata!.annotations, [CONFIG_HASH_ANNOTATION]: hash };
+  // Named for the PGRestore reconciler's Pod watch: it sees the restore container end and the primary turn Ready
+  // as they happen, instead of on its next poll (the RTO counts every second of that wait).
+  pod.metadata!.labels = { ...pod.metadata!.labels, [PG_LABELS.inPlaceRestore]: 'true' };
+  pod.metadata!.annotations = {
+    ...pod.metadata!.annotations,
+    [PG_RESTORE_POD_ANNOTATION]: restoreName,
+    ...(hash ? { [CONFIG_HASH_ANNOTATION]: hash } : {}),
+  };
   return pod;
 }

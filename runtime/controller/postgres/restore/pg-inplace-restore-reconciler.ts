@@ -9,10 +9,16 @@ import type { PGInPlaceRestoreStatus } from '../../../../src/api/postgres.silo.i
 import { pgNames } from '../../../contracts/pg-pods.js';
 import { setCondition } from '../../kube/conditions.js';
 import { KINDS } from '../../kube/kinds.js';
-import type { ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from '../../reconciler.js';
+import type { KubeObject, ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from '../../reconciler.js';
 import { lastProgress } from '../cluster/pg-restore.js';
 import { PG_BACKUP_LOCK } from '../backup/pg-backup-lock.js';
-import type { PGBackupObject, PGClusterObject, PGRestoreObject } from '../shared/pg-objects.js';
+import {
+  PG_LABELS,
+  PG_RESTORE_POD_ANNOTATION,
+  type PGBackupObject,
+  type PGClusterObject,
+  type PGRestoreObject,
+} from '../shared/pg-objects.js';
 import { RESTORE_CONTAINER } from '../cluster/pg-restore-pod.js';
 import { isReady, restoreContainerState, stopInstances } from './pg-inplace-instances.js';
 import { resolveInPlace } from './pg-inplace-resolve.js';
@@ -25,16 +31,28 @@ import { otherRestore, releaseRestoreHold, takeRestoreHold } from './pg-restore-
 const POLL_MS = 3_000;
 /** While the restore runs the cluster takes no writes: its end is looked for every second (the RTO counts the wait). */
 const FOLLOW_MS = 1_000;
+/** While the old instances stop, the next look: the restoring primary is built once they are gone. */
+const STOPPING_MS = 250;
 /** A restore container that ended this many times without a result is not retried again. */
 const MAX_RESTARTS = 3;
 /** From the primary accepting writes to replicas streaming and the archive checked on the new timeline. */
 const REBUILD_DEADLINE_MS = 20 * 60_000;
 const FINISHED = new Set(['Succeeded', 'Refused', 'Failed']);
 
+/** The PGRestore a restoring primary Pod runs, from its annotation. */
+export function restoreOfPod(pod: KubeObject): ObjectKey[] {
+  const name = pod.metadata?.annotations?.[PG_RESTORE_POD_ANNOTATION];
+  return name && pod.metadata?.namespace ? [{ namespace: pod.metadata.namespace, name }] : [];
+}
+
 export class PGInPlaceRestoreReconciler implements Reconciler {
   readonly name = 'pgrestore';
   readonly kind = KINDS.PGRestore;
-  readonly watches = [];
+  readonly watches = [
+    // The restoring primary (pg-inplace-plan.ts names it): its restore container ending and its Ready turning True
+    // start a pass at once, where a 1 s poll added up to a second each, and the probe's period more (decision 0063).
+    { kind: KINDS.Pod, labelSelector: PG_LABELS.inPlaceRestore, toKeys: restoreOfPod },
+  ];
 
   async reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<ReconcileResult | void> {
     const restore = await ctx.client.get<PGRestoreObject>(KINDS.PGRestore, key);
@@ -112,7 +130,8 @@ class InPlacePass {
 
   private async stop(): Promise<ReconcileResult> {
     const { remaining } = await stopInstances(this.ctx.client, this.ns, this.clusterName);
-    if (remaining.length) return { requeueAfterMs: 1_000 };
+    // The old Pods' fast shutdown takes a fraction of a second: looked for again soon (the RTO counts the wait).
+    if (remaining.length) return { requeueAfterMs: STOPPING_MS };
     return this.write('Restoring', PGI.Restoring, { step: 'starting' }, { requeueAfterMs: FOLLOW_MS });
   }
 

@@ -28,7 +28,12 @@ export const PG_LABELS = {
   instance: 'postgres.silo.io/instance',
   /** "true" on an instance that serves: the primary when Ready, a replica streaming with a small lag (`<cluster>-ro`). */
   serving: 'postgres.silo.io/serving',
+  /** "true" on a primary built to run an in-place restore: the PGRestore reconciler watches these Pods. */
+  inPlaceRestore: 'postgres.silo.io/in-place-restore',
 } as const;
+
+/** On a primary built to run an in-place restore: the PGRestore it runs (an annotation: names may be longer than a label value). */
+export const PG_RESTORE_POD_ANNOTATION = 'postgres.silo.io/pgrestore';
 
 /** On a backup Job's Pod: the PGBackup it works for (an annotation: names may be longer than a label value). */
 export const PG_BACKUP_POD_ANNOTATION = 'postgres.silo.io/pgbackup';

@@ -6,6 +6,8 @@ import { otherRestore, restoreHolding } from '../../../../runtime/controller/pos
 import { CONFIG_HASH_ANNOTATION, withHash } from '../../../../runtime/controller/postgres/cluster/pg-pods.js';
 import { PGClusterReconciler } from '../../../../runtime/controller/postgres/cluster/pg-cluster-reconciler.js';
 import { KINDS } from '../../../../runtime/controller/kube/kinds.js';
+import { PGInPlaceRestoreReconciler } from '../../../../runtime/controller/postgres/restore/pg-inplace-restore-reconciler.js';
+import type { KubeObject } from '../../../../runtime/controller/reconciler.js';
 import type { InfoStanza } from '../../../../runtime/controller/postgres/shared/pgbackrest-info.js';
 import { restoreArgs } from '../../../../runtime/pg/restore.js';
 import type { Pod } from '../../../../runtime/controller/kube/client.js';
@@ -101,9 +103,19 @@ describe('PGRestore (in place): the plan checked against the cluster’s own rep
       spec: { containers: [{ name: 'postgres', image: 'pg', volumeMounts: [{ name: 'data', mountPath: '/pgdata' }] }] },
     } as V1Pod);
     const plan = inPlacePgPlan('uid-1', { target: { type: 'immediate' }, backupLabel: 'L' }, 1, 'conf');
-    const pod = withInPlaceRestore(plain, { plan, tlsSecret: 'tls' });
+    const pod = withInPlaceRestore(plain, { plan, tlsSecret: 'tls' }, 'rewind');
     expect(pod.spec!.initContainers!.map((c) => c.name)).to.include('restore');
     expect(pod.metadata!.annotations![CONFIG_HASH_ANNOTATION]).to.equal(plain.metadata!.annotations![CONFIG_HASH_ANNOTATION]);
+  });
+
+  it('names the PGRestore on the restoring primary, so the PGRestore reconciler’s Pod watch finds it', () => {
+    const plain = withHash({ metadata: { name: 'shop-1', namespace: 'ns' }, spec: { containers: [{ name: 'postgres' }] } } as V1Pod);
+    const plan = inPlacePgPlan('uid-1', { target: { type: 'immediate' }, backupLabel: 'L' }, 1, 'conf');
+    const pod = withInPlaceRestore(plain, { plan, tlsSecret: 'tls' }, 'rewind-to-monday');
+    const watch = new PGInPlaceRestoreReconciler().watches.find((w) => w.kind === KINDS.Pod)!;
+    expect(pod.metadata!.labels).to.have.property(watch.labelSelector!, 'true');
+    expect(watch.toKeys(pod as KubeObject)).to.deep.equal([{ namespace: 'ns', name: 'rewind-to-monday' }]);
+    expect(watch.toKeys(plain as KubeObject)).to.deep.equal([]);
   });
 
   it('reads the restore container: plain Pod, running, ended without a result, done, failed', () => {
