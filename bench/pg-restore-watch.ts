@@ -44,7 +44,8 @@ export async function watchRestore(bench: PgBench, name: string, spec: PGCluster
     ip ??= await bench.podIp(primary);
     if (ip && (await bench.psql(name, ip, 'SELECT pg_is_in_recovery()').catch(() => '')) === 'f') break;
     if (Date.now() > deadline) throw new Error(`PGCluster ${name}: no primary after 1200 s`);
-    await new Promise((r) => setTimeout(r, 200));
+    // As often as the baseline looks (startUntilPrimary): the two sides wait for the same check at the same pace.
+    await new Promise((r) => setTimeout(r, 100));
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const readyAt = Date.now();

@@ -245,18 +245,15 @@ async function recover(log: Logger): Promise<RestoreOutcome> {
   // postgres removes recovery.signal as it leaves recovery: until then a stat every 20 ms is all the wait costs, where a
   // psql every 200 ms cost a process each and 0.1 s on average after the promotion (bench:pg-restore).
   const signal = join(PGDATA, 'recovery.signal');
+  let reached: PgRestoreReached | undefined;
   for (;;) {
     if (ended) return recoveryEnd(ended.signal, notReached, lastLine);
     const recovering = existsSync(signal);
-    if (!recovering) {
-      const q = await psql('SELECT pg_is_in_recovery();');
-      if (q.code === 0 && q.out === 'f') break;
-    }
+    if (!recovering) reached = await takeOver();
+    if (reached) break;
     await new Promise((r) => setTimeout(r, recovering ? 20 : 50));
   }
   log.info('promoted');
-  const reached = await reachedPosition();
-  await setPasswordAndForgetRecoverySettings();
   postgres.kill('SIGINT');
   await exited;
   markHistoryForArchiving();
@@ -297,36 +294,44 @@ export const RECOVERY_SETTINGS = [
   'recovery_target_timeline',
 ] as const;
 
-async function reachedPosition(): Promise<PgRestoreReached> {
-  const q = await psql(
-    "SELECT coalesce(pg_last_wal_replay_lsn()::text, ''), ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int, coalesce(to_char(pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '');",
-  );
-  const [lsn, timeline, time] = q.out.split('|');
-  return {
-    ...(lsn ? { reachedLsn: lsn } : {}),
-    ...(timeline ? { reachedTimeline: Number(timeline) } : {}),
-    ...(time ? { reachedTime: time } : {}),
-  };
-}
+/** What the replay reached: its last LSN, the new timeline and the last replayed commit's time (UTC). */
+const REACHED_SQL =
+  "SELECT coalesce(pg_last_wal_replay_lsn()::text, ''), ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int, coalesce(to_char(pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '');";
+const STILL_RECOVERING = 'silo: still in recovery';
 
 /**
- * The restored database has the source's passwords: its superuser takes this cluster's (from its Secret). And the
- * recovery settings go (RECOVERY_SETTINGS). One psql for both, and the checkpoint the shutdown then needs not wait for.
+ * Once promoted, in one psql (each costs a process and a backend; bench:pg-restore counts the hand-off): that it is
+ * out of recovery, what the replay reached, and the takeover. The restored database has the source's passwords: its
+ * superuser takes this cluster's (from its Secret). The recovery settings go (RECOVERY_SETTINGS), and a checkpoint
+ * is taken so the shutdown that follows need not wait for one. Undefined while postgres is still finishing recovery.
  */
-async function setPasswordAndForgetRecoverySettings(): Promise<void> {
+async function takeOver(): Promise<PgRestoreReached | undefined> {
   const password = readFileSync(join(PG_SUPERUSER_MOUNT, 'password'), 'utf8').trim();
   const r = await psql(
     [
+      `DO $$BEGIN IF pg_is_in_recovery() THEN RAISE EXCEPTION '${STILL_RECOVERING}'; END IF; END$$;`,
+      REACHED_SQL,
       "SET log_statement = 'none';",
       `ALTER ROLE postgres PASSWORD '${password.replace(/'/g, "''")}';`,
       ...RECOVERY_SETTINGS.map((name) => `ALTER SYSTEM RESET ${name};`),
       'CHECKPOINT;',
     ].join('\n'),
   );
-  if (r.code === 0) return;
+  if (r.code === 0) return reachedOf(r.out);
+  if (r.out.includes(STILL_RECOVERING)) return undefined;
   // psql's errors may quote the statement (a syntax error's LINE context): never the password.
   const said = (password ? r.out.split(password).join('***') : r.out).slice(0, 300);
   throw new Error(`the superuser's password or the recovery settings could not be set after the restore: ${said}`);
+}
+
+/** REACHED_SQL's row (`lsn|timeline|time`) as the result line carries it. */
+export function reachedOf(row: string): PgRestoreReached {
+  const [lsn, timeline, time] = row.trim().split('|');
+  return {
+    ...(lsn ? { reachedLsn: lsn } : {}),
+    ...(timeline ? { reachedTimeline: Number(timeline) } : {}),
+    ...(time ? { reachedTime: time } : {}),
+  };
 }
 
 export async function runPgRestore(env: NodeJS.ProcessEnv, log: Logger): Promise<RestoreOutcome> {
