@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { CustomObjects } from '../runtime/controller/kube/custom-objects.js';
 import { KINDS } from '../runtime/controller/kube/kinds.js';
@@ -135,10 +135,14 @@ export class PgBench {
 
   /** A Pod's IP once it has one; the IP is kept to find the Pod's processes left after the namespace is gone. */
   async podIp(name: string): Promise<string | undefined> {
+    return (await this.pod(name))?.status?.podIP;
+  }
+
+  async pod(name: string): Promise<V1Pod | undefined> {
     const pod = await this.core.readNamespacedPod({ namespace: this.namespace, name }).catch(() => undefined);
     const ip = pod?.status?.podIP;
     if (ip && !this.podIps.includes(ip)) this.podIps.push(ip);
-    return ip;
+    return pod;
   }
 
   async podLog(name: string, container: string): Promise<string> {
