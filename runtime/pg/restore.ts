@@ -298,6 +298,9 @@ export const RECOVERY_SETTINGS = [
 const REACHED_SQL =
   "SELECT coalesce(pg_last_wal_replay_lsn()::text, ''), ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int, coalesce(to_char(pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '');";
 const STILL_RECOVERING = 'silo: still in recovery';
+/** psql's words for a server not (yet) taking connections on its socket. */
+const NOT_ACCEPTING_YET =
+  /the database system is (starting up|not yet accepting connections|in recovery mode)|could not connect to server|connection to server on socket .* failed: (No such file|Connection refused)/;
 
 /**
  * Once promoted, in one psql (each costs a process and a backend; bench:pg-restore counts the hand-off): that it is
@@ -318,7 +321,8 @@ async function takeOver(): Promise<PgRestoreReached | undefined> {
     ].join('\n'),
   );
   if (r.code === 0) return reachedOf(r.out);
-  if (r.out.includes(STILL_RECOVERING)) return undefined;
+  // Still finishing its recovery, or not taking this connection yet: the caller looks again while postgres runs.
+  if (r.out.includes(STILL_RECOVERING) || NOT_ACCEPTING_YET.test(r.out)) return undefined;
   // psql's errors may quote the statement (a syntax error's LINE context): never the password.
   const said = (password ? r.out.split(password).join('***') : r.out).slice(0, 300);
   throw new Error(`the superuser's password or the recovery settings could not be set after the restore: ${said}`);
