@@ -174,8 +174,10 @@ function databaseContainer(input: InstancePodInput, image: string): V1Container 
       ...env(INSTANCE_VAR.extraArgs, input.extraArgs?.length ? JSON.stringify(input.extraArgs) : undefined),
     ],
     ports: [{ name: 'mysql', containerPort: MYSQL_PORT, protocol: 'TCP' }],
-    // Crash recovery may take long before the socket answers; liveness starts only after it did.
-    startupProbe: pingProbe(5, 720),
+    // Crash recovery may take long before the socket answers (an hour: 3600 looks); liveness starts only after it did.
+    // Every second: readiness starts only once this succeeds, so a server up in 1 s was Ready only after the next look,
+    // 5 s later, for every start, restart, clone and recovery (decision 0023).
+    startupProbe: pingProbe(1, 3600),
     readinessProbe: pingProbe(2, 3),
     livenessProbe: pingProbe(10, 6),
     ...(input.cluster.spec.resources ? { resources: input.cluster.spec.resources as V1ResourceRequirements } : {}),
