@@ -138,12 +138,14 @@ export class RepoAgent {
     if (!current) {
       const reading: NonNullable<RepoAgent['reading']> = { promise: this.readStatus(), changes: this.changes };
       this.reading = reading;
-      const done = () => {
+      // Kept only when it read the repository: a failure read ahead must not answer for a later request (the operator
+      // would fail the PGBackup with NotInRepository on a store that stumbled once).
+      const done = (read?: AgentStatus) => {
         if (this.reading !== reading) return;
-        if (ahead) reading.keptUntil = this.now() + AHEAD_KEPT_MS;
+        if (ahead && read && !read.infoError) reading.keptUntil = this.now() + AHEAD_KEPT_MS;
         else this.reading = undefined;
       };
-      reading.promise.then(done, done);
+      reading.promise.then(done, () => done());
     }
     return this.reading!.promise.then((s) => ({ ...s, running: this.running }));
   }

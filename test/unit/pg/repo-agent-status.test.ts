@@ -28,6 +28,8 @@ function response(): { res: ServerResponse; text: () => string } {
 describe('RepoAgent status reads (pgbackrest info on the repo host)', () => {
   let dir: string;
   let calls: string;
+  /** While this file exists, `pgbackrest info` fails as a store that does not answer. */
+  let failFlag: string;
   let path: string | undefined;
   let clock: number;
   const infoReads = () =>
@@ -40,6 +42,7 @@ describe('RepoAgent status reads (pgbackrest info on the repo host)', () => {
     // Run as postgres when the tests run as root (runAsPostgres): the script and its log must be theirs to use.
     chmodSync(dir, 0o755);
     calls = join(dir, 'calls');
+    failFlag = join(dir, 'fail');
     writeFileSync(calls, '');
     chmodSync(calls, 0o666);
     const script = [
@@ -47,7 +50,7 @@ describe('RepoAgent status reads (pgbackrest info on the repo host)', () => {
       'last=""; repo=""',
       'for a in "$@"; do last="$a"; case "$a" in --repo=*) repo=1;; esac; done',
       `case "$last" in`,
-      `  info) [ -n "$repo" ] && exit 1; echo info >> ${calls}; sleep 0.2; echo '[]';;`,
+      `  info) [ -n "$repo" ] && exit 1; echo info >> ${calls}; sleep 0.2; [ -e ${failFlag} ] && { echo 'ERROR: [039]: unreachable' >&2; exit 39; }; echo '[]';;`,
       `  backup) echo 'INFO: new backup label = 20261205-110612F';;`,
       '  *) exit 1;;',
       'esac',
@@ -95,6 +98,19 @@ describe('RepoAgent status reads (pgbackrest info on the repo host)', () => {
     // Concurrent requests share the read that runs.
     await Promise.all([agent.status(), agent.status()]);
     expect(infoReads()).to.equal(3);
+  });
+
+  it('never keeps a read ahead that failed: the next request reads the repository again', async () => {
+    const agent = new RepoAgent(quiet, () => clock);
+    writeFileSync(failFlag, '');
+    chmodSync(failFlag, 0o666);
+    await backUp(agent);
+    // Shares the read ahead while it runs (or reads again if it already ended): a failure either way.
+    expect((await agent.status()).infoError).to.be.a('string');
+    rmSync(failFlag);
+    const status = await agent.status();
+    expect(status.infoError).to.equal(undefined);
+    expect(status.info).to.deep.equal([]);
   });
 
   it('drops the read ahead when a command changes what info says (check, stanza-create)', async () => {
