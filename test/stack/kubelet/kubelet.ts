@@ -11,7 +11,7 @@ import { PodIpAllocator } from './pod-ips.js';
 import type { KubeletServices } from './services.js';
 import { registerNode, heartbeat } from './node.js';
 import { claimDirectory } from './claims.js';
-import { PidFiles } from './pid-files.js';
+import { KUBELET_MARK_VAR, PidFiles, killMarked } from './pid-files.js';
 import { startLogServer } from './log-server.js';
 import type { Server } from 'node:https';
 import { recordPodEvent } from './events.js';
@@ -76,6 +76,11 @@ export class ProcessKubelet implements KubeletServices {
 
   async start(): Promise<void> {
     this.pids.killRecorded(); // container process groups left by a kubelet that was killed hard
+    // And any process still marked as one of this kubelet's containers: the pid files go with the state directory,
+    // which a test fixture or the stack removes; a server left from a hard-killed run kept its pod IP and port, and
+    // the next run's Pod on that IP crash-looped on "Address already in use".
+    const swept = killMarked(this.opts.stateDir);
+    if (swept.length) this.log(`killed ${swept.length} container processes left by an earlier run: ${swept.join(', ')}`);
     // Build Silo's image now rather than at its first container start (a no-op when the sources have not changed).
     siloLauncher().catch((err) => this.log(`building Silo's image: ${(err as Error).message}`));
     const logs = await startLogServer(join(this.opts.stateDir, 'tls'), {
@@ -283,6 +288,8 @@ export class ProcessKubelet implements KubeletServices {
       KUBERNETES_PORT: `tcp://${host}:${port}`,
       // Image entrypoints (images.ts) bind servers to this, as all pods share the host network.
       KUBELET_POD_IP: podIP,
+      // Which kubelet started it, for killMarked() when the pid files are gone.
+      [KUBELET_MARK_VAR]: this.opts.stateDir,
     };
   }
 

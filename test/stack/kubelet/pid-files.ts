@@ -5,6 +5,37 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** In every container's environment: the state directory of the kubelet that started it (killMarked). */
+export const KUBELET_MARK_VAR = 'SILO_PROCESS_KUBELET';
+
+/**
+ * SIGKILLs every process whose environment marks it as a container of the kubelet with this state directory, and
+ * returns what it killed (`pid command`). Children inherit the mark, so servers an entrypoint forked go too.
+ */
+export function killMarked(stateDir: string): string[] {
+  const mark = `${KUBELET_MARK_VAR}=${stateDir}`;
+  const killed: string[] = [];
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid) continue;
+    let environ: string;
+    try {
+      environ = readFileSync(`/proc/${pid}/environ`, 'latin1');
+    } catch {
+      continue; // gone, or a kernel thread
+    }
+    if (!environ.split('\0').includes(mark)) continue;
+    try {
+      const command = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      process.kill(pid, 'SIGKILL');
+      killed.push(`${pid} ${command}`);
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return killed;
+}
+
 /** Field 22 of /proc/<pid>/stat (start time in clock ticks): with the PID, identifies a process. */
 export function processStartTime(pid: number): string | undefined {
   try {
