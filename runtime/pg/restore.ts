@@ -329,7 +329,7 @@ async function takeOver(): Promise<PgRestoreReached | undefined> {
 }
 
 /** REACHED_SQL's row (`lsn|timeline|time`) as the result line carries it. */
-export function reachedOf(row: string): PgRestoreReached {
+function reachedOf(row: string): PgRestoreReached {
   const [lsn, timeline, time] = row.trim().split('|');
   return {
     ...(lsn ? { reachedLsn: lsn } : {}),
