@@ -4,9 +4,10 @@
 'use strict';
 const path = require('node:path');
 const Mocha = require('mocha');
-const { EVENT_RUN_END, EVENT_TEST_PASS, EVENT_TEST_FAIL } = Mocha.Runner.constants;
+const { EVENT_RUN_END, EVENT_SUITE_END, EVENT_TEST_PASS, EVENT_TEST_FAIL } = Mocha.Runner.constants;
 
 const SLOWEST_FILES_SHOWN = 8;
+const LAST_FILES_SHOWN = 5;
 
 class SummaryReporter extends Mocha.reporters.Spec {
   constructor(runner, options) {
@@ -19,15 +20,29 @@ class SummaryReporter extends Mocha.reporters.Spec {
     };
     runner.on(EVENT_TEST_PASS, count);
     runner.on(EVENT_TEST_FAIL, count);
+    // When each file's results arrived (in parallel mode a worker sends a file's events when the file ends):
+    // the files that end last are the run's critical path.
+    const startedAt = Date.now();
+    const endedAtByFile = new Map();
+    runner.on(EVENT_SUITE_END, (suite) => {
+      if (suite.file) endedAtByFile.set(suite.file, Date.now() - startedAt);
+    });
+    const ended = (file) => `ended +${((endedAtByFile.get(file) ?? 0) / 1000).toFixed(0).padStart(4)} s`;
     runner.once(EVENT_RUN_END, () => {
       const slowest = [...msByFile].sort((a, b) => b[1] - a[1]).slice(0, SLOWEST_FILES_SHOWN);
       if (slowest.length > 1 && slowest[0][1] > 60_000) {
         process.stdout.write('\nslowest files (sum of their tests, hooks excluded):\n');
         for (const [file, ms] of slowest)
-          process.stdout.write(`  ${(ms / 1000).toFixed(0).padStart(5)} s  ${path.relative(process.cwd(), file)}\n`);
+          process.stdout.write(`  ${(ms / 1000).toFixed(0).padStart(5)} s  ${ended(file)}  ${path.relative(process.cwd(), file)}\n`);
         // Against the run's wall time: how busy the parallel workers were (what more jobs could win).
         const totalMs = [...msByFile.values()].reduce((a, b) => a + b, 0);
         process.stdout.write(`  ${(totalMs / 1000).toFixed(0).padStart(5)} s  all ${msByFile.size} files together\n`);
+        const last = [...endedAtByFile].sort((a, b) => b[1] - a[1]).slice(0, LAST_FILES_SHOWN);
+        process.stdout.write('the last files to end:\n');
+        for (const [file] of last)
+          process.stdout.write(
+            `  ${((msByFile.get(file) ?? 0) / 1000).toFixed(0).padStart(5)} s  ${ended(file)}  ${path.relative(process.cwd(), file)}\n`,
+          );
       }
       const { passes, failures, pending } = runner.stats;
       process.stdout.write(`\nmocha: ${passes} passed, ${failures} failed, ${pending} skipped\n`);
