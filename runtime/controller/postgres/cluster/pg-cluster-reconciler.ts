@@ -83,16 +83,14 @@ class PGClusterPass {
   async run(): Promise<ReconcileResult> {
     const { scope } = this;
     const { client } = scope.ctx;
-    const pki = await ensurePgPki({
-      client,
-      cluster: scope.name,
-      namespace: scope.namespace,
-      owner: scope.owner,
-      now: scope.ctx.now(),
-    });
-    await ensureSuperuserSecret(scope);
     const owned = { cluster: scope.name, namespace: scope.namespace, owner: scope.owner };
-    for (const service of [...clusterServices(owned), ...pgClientServices(owned)]) await client.applyService(service);
+    // Independent objects, checked or made side by side, not one after another: every pass does this, and a new
+    // cluster's first pass (a restore's resolve among it) waits on it.
+    const [pki] = await Promise.all([
+      ensurePgPki({ client, cluster: scope.name, namespace: scope.namespace, owner: scope.owner, now: scope.ctx.now() }),
+      ensureSuperuserSecret(scope),
+      ...[...clusterServices(owned), ...pgClientServices(owned)].map((service) => client.applyService(service)),
+    ]);
     // A PGRestore holds the cluster (decision 0294): volumes and repo host only, the primary as the restore builds it.
     const hold = await inPlaceHold(client, scope.cluster);
     if (hold) return this.held(hold, pki);
@@ -129,7 +127,7 @@ class PGClusterPass {
     input: PassInput,
     pki: string,
   ): Promise<{ wait: ReconcileResult } | { primary?: Pod; repoHost?: Pod; instancesInput: PodInput }> {
-    for (const pvc of clusterPvcs({ ...input, pgbackrestConf: '' })) await this.scope.ctx.client.createPvc(pvc);
+    await Promise.all(clusterPvcs({ ...input, pgbackrestConf: '' }).map((pvc) => this.scope.ctx.client.createPvc(pvc)));
     const ownRepoHost = () => repoHostPod({ ...input, pgbackrestConf: repoHostConfig(input) });
     const early = restore.repoHost(ownRepoHost());
     let repoHost = early && (await this.ensurePod(early, pki));

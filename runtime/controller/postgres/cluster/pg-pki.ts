@@ -113,17 +113,19 @@ export async function ensurePgPki(scope: PkiScope): Promise<string> {
     ca = await issueCa({ cluster: `${scope.cluster}-pgbackrest`, now: scope.now });
     await write(scope, caSecret, names.caSecret, 'Opaque', { 'ca.crt': ca.cert, 'ca.key': ca.key });
   }
+  const current = ca;
+  // The leaves are independent: read, and where needed issued and written, side by side (a new cluster's first pass).
+  const leaves = await Promise.all(
+    Object.entries(pgLeafIdentities(scope.cluster, scope.namespace)).map(async ([name, identity]) => {
+      const existing = await readOptional(scope.client, scope.namespace, name);
+      const leaf = { cert: text(existing, 'tls.crt') ?? '', key: text(existing, 'tls.key') ?? '' };
+      if (existing && text(existing, 'ca.crt') === current.cert && leafMatches(leaf, current.cert, identity, scope.now)) return leaf.cert;
+      const issued = await issueLeaf(current, identity, scope.now);
+      await write(scope, existing, name, 'kubernetes.io/tls', { 'tls.crt': issued.cert, 'tls.key': issued.key, 'ca.crt': current.cert });
+      return issued.cert;
+    }),
+  );
   const fingerprint = createHash('sha256').update(ca.cert);
-  for (const [name, identity] of Object.entries(pgLeafIdentities(scope.cluster, scope.namespace))) {
-    const existing = await readOptional(scope.client, scope.namespace, name);
-    const leaf = { cert: text(existing, 'tls.crt') ?? '', key: text(existing, 'tls.key') ?? '' };
-    if (existing && text(existing, 'ca.crt') === ca.cert && leafMatches(leaf, ca.cert, identity, scope.now)) {
-      fingerprint.update(leaf.cert);
-      continue;
-    }
-    const issued = await issueLeaf(ca, identity, scope.now);
-    await write(scope, existing, name, 'kubernetes.io/tls', { 'tls.crt': issued.cert, 'tls.key': issued.key, 'ca.crt': ca.cert });
-    fingerprint.update(issued.cert);
-  }
+  for (const cert of leaves) fingerprint.update(cert);
   return fingerprint.digest('hex').slice(0, 16);
 }
