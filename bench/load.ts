@@ -51,7 +51,7 @@ await core.createNamespace({ body: { metadata: { name: namespace } } });
 const operator = await startOperator({
   watchNamespaces: [namespace],
   args: [`--concurrency=${concurrency}`, ...extraFlags],
-  bundled: true,
+  entry: 'build',
   env: { SILO_WORKER_IMAGE: 'busybox:stand-in', SILO_LOG_LEVEL: 'info' },
 });
 let peakRss = 0;

@@ -4,7 +4,7 @@
 'use strict';
 const path = require('node:path');
 const Mocha = require('mocha');
-const { EVENT_RUN_END, EVENT_SUITE_END, EVENT_TEST_PASS, EVENT_TEST_FAIL } = Mocha.Runner.constants;
+const { EVENT_RUN_END, EVENT_TEST_PASS, EVENT_TEST_FAIL } = Mocha.Runner.constants;
 
 const SLOWEST_FILES_SHOWN = 8;
 const LAST_FILES_SHOWN = 5;
@@ -14,19 +14,18 @@ class SummaryReporter extends Mocha.reporters.Spec {
     super(runner, options);
     // Tests' own durations (hooks excluded: mocha's parallel mode does not report theirs), per file.
     const msByFile = new Map();
+    // When each file's results arrived: in parallel mode a worker sends a file's events when the file ends,
+    // so the files that end last are the run's critical path.
+    const startedAt = Date.now();
+    const endedAtByFile = new Map();
     const count = (test) => {
       const file = test.file ?? test.parent?.file;
-      if (file) msByFile.set(file, (msByFile.get(file) ?? 0) + (test.duration ?? 0));
+      if (!file) return;
+      msByFile.set(file, (msByFile.get(file) ?? 0) + (test.duration ?? 0));
+      endedAtByFile.set(file, Date.now() - startedAt);
     };
     runner.on(EVENT_TEST_PASS, count);
     runner.on(EVENT_TEST_FAIL, count);
-    // When each file's results arrived (in parallel mode a worker sends a file's events when the file ends):
-    // the files that end last are the run's critical path.
-    const startedAt = Date.now();
-    const endedAtByFile = new Map();
-    runner.on(EVENT_SUITE_END, (suite) => {
-      if (suite.file) endedAtByFile.set(suite.file, Date.now() - startedAt);
-    });
     const ended = (file) => `ended +${((endedAtByFile.get(file) ?? 0) / 1000).toFixed(0).padStart(4)} s`;
     runner.once(EVENT_RUN_END, () => {
       const slowest = [...msByFile].sort((a, b) => b[1] - a[1]).slice(0, SLOWEST_FILES_SHOWN);
