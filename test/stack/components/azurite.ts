@@ -53,6 +53,8 @@ BlobServiceClient.fromConnectionString(process.env.CS).getContainerClient(proces
 async function upOne(ctx: StackContext, i: Instance): Promise<void> {
   if (pidFileAlive(pidFile(ctx, i)) && (await portOpen(LOOPBACK, i.port))) return;
   const data = join(ctx.root, 'azurite', `data${suffix(i)}`);
+  // Each start begins empty: a test run's blobs are its own, and a stop may have been a SIGKILL mid-write (down()).
+  rmSync(data, { recursive: true, force: true });
   mkdirSync(data, { recursive: true });
   const args = ['--blobHost', LOOPBACK, '--blobPort', String(i.port), '--location', data];
   if (i.tls) {
