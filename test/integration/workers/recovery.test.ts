@@ -47,15 +47,32 @@ function descendants(pid: number): number[] {
   return children.flatMap((child) => [child, ...descendants(child)]);
 }
 
-/** SIGKILL a worker and everything it started, as Kubernetes kills a container. */
-function killContainer(pid: number): void {
-  for (const p of [pid, ...descendants(pid)]) {
+/** Whether a process has exited (gone, or a zombie waiting for its parent: either way it runs no more). */
+function exited(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * SIGKILL a worker and everything it started, as Kubernetes kills a container, and wait until every one of them
+ * has exited, as a container runtime does before the next container starts: a child in the middle of a write
+ * (mariabackup --prepare, in uninterruptible I/O on a loaded disk) finishes that write first, and a rerun
+ * cleaning up beside it saw ENOTEMPTY.
+ */
+async function killContainer(pid: number): Promise<void> {
+  const processes = [pid, ...descendants(pid)];
+  for (const p of processes) {
     try {
       process.kill(p, 'SIGKILL');
     } catch {
       /* gone already */
     }
   }
+  await until('every killed process to exit', () => processes.every(exited));
 }
 
 /** Whether the worker has a child running `mariabackup --prepare`. */
@@ -253,7 +270,7 @@ describe('the recovery step (silo restore physical) on a volume, from MinIO', fu
       );
       await Promise.race([proxy.held, worker.done.then((r) => Promise.reject(new Error(`worker ended: ${r.stderr.slice(-2000)}`)))]);
       expect(existsSync(join(v.work, 'restore/staging-0')), 'the full is being extracted').to.equal(true);
-      killContainer(worker.child.pid!);
+      await killContainer(worker.child.pid!);
       expect((await worker.done).signal).to.equal('SIGKILL');
     } finally {
       await proxy.close();
@@ -297,7 +314,7 @@ describe('the recovery step (silo restore physical) on a volume, from MinIO', fu
     void worker.done.then((r) => (ended = r));
     await until('mariabackup --prepare to run', () => preparing(worker.child.pid!) || ended !== undefined);
     expect(ended, ended?.stderr.slice(-2000)).to.equal(undefined);
-    killContainer(worker.child.pid!);
+    await killContainer(worker.child.pid!);
     expect((await worker.done).signal).to.equal('SIGKILL');
     const journal = readJournal(join(v.work, 'restore/journal.json'))!;
     expect(journal).to.deep.include({ verified: [true, true], prepared: false });
@@ -339,7 +356,7 @@ describe('the recovery step (silo restore physical) on a volume, from MinIO', fu
     void worker.done.then((r) => (ended = r));
     await until('the paused step', () => existsSync(pause.reached) || ended !== undefined);
     expect(ended, ended?.stderr.slice(-2000)).to.equal(undefined);
-    killContainer(worker.child.pid!);
+    await killContainer(worker.child.pid!);
     expect((await worker.done).signal).to.equal('SIGKILL');
     return readJournal(join(v.work, 'restore/journal.json'))!;
   }
