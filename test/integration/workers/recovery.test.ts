@@ -59,9 +59,8 @@ function exited(pid: number): boolean {
 
 /**
  * SIGKILL a worker and everything it started, as Kubernetes kills a container, and wait until every one of them
- * has exited, as a container runtime does before the next container starts: a child in the middle of a write
- * (mariabackup --prepare, in uninterruptible I/O on a loaded disk) finishes that write first, and a rerun
- * cleaning up beside it saw ENOTEMPTY.
+ * has exited, as a container runtime does before the next container starts. (This alone did not stop the rerun's
+ * ENOTEMPTY seen with the worker on the image's launcher: docs/benchmarks.md, "Test run time".)
  */
 async function killContainer(pid: number): Promise<void> {
   const processes = [pid, ...descendants(pid)];
