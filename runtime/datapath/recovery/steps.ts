@@ -6,7 +6,7 @@
  * whatever step ran out), StoredDataDamagedError (from the stream).
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { EngineDescriptor } from '../../contracts/engines.js';
@@ -17,7 +17,7 @@ import { ProcessSink, RestoreCommandError } from '../sinks/process-sink.js';
 import { isEncrypted, type ChainLink } from './chain.js';
 import { writeJournal, type RecoveryJournal } from './journal.js';
 import type { RecoveryProgressTracker } from './progress.js';
-import { canRenameBetween, linkTree, removeMatching, syncFilesystem } from './volume.js';
+import { canRenameBetween, linkTree, removeMatching, removeTree, syncFilesystem } from './volume.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -88,8 +88,8 @@ async function runTool(ctx: RecoveryContext, args: string[], what: string, failu
 export async function downloadLink(ctx: RecoveryContext, index: number): Promise<void> {
   const link = ctx.chain[index];
   const staging = join(ctx.area, `staging-${index}`);
-  rmSync(staging, { recursive: true, force: true });
-  rmSync(linkDir(ctx.area, index), { recursive: true, force: true });
+  removeTree(staging);
+  removeTree(linkDir(ctx.area, index));
   mkdirSync(staging, { recursive: true });
   ctx.tracker.phase('downloading', index);
   const extract = ctx.engine.restore.extract(staging);
@@ -111,7 +111,7 @@ export async function downloadLink(ctx: RecoveryContext, index: number): Promise
       onStoredBytes: (bytes) => ctx.tracker.linkBytes(bytes),
     }));
   } catch (error) {
-    rmSync(staging, { recursive: true, force: true });
+    removeTree(staging);
     if (ctx.signal?.aborted) throw ctx.signal.reason;
     const noSpace = sink.stderrTail.find((line) => NO_SPACE.test(line));
     if (error instanceof RestoreCommandError && noSpace)
@@ -153,7 +153,7 @@ export async function prepareChain(ctx: RecoveryContext): Promise<void> {
 
 /** Once prepared, the increments' folders hold nothing the placement needs. */
 export function dropIncrements(ctx: RecoveryContext): void {
-  for (let index = 1; index < ctx.chain.length; index++) rmSync(linkDir(ctx.area, index), { recursive: true, force: true });
+  for (let index = 1; index < ctx.chain.length; index++) removeTree(linkDir(ctx.area, index));
 }
 
 /**
@@ -172,10 +172,10 @@ export async function placeDatadir(ctx: RecoveryContext): Promise<'move-back' | 
   const { restore } = ctx.engine;
   if (placement === 'move-back') {
     const placing = join(ctx.area, 'placing');
-    rmSync(placing, { recursive: true, force: true });
+    removeTree(placing);
     linkTree(base, placing);
     await runTool(ctx, restore.moveBackArgs(placing, ctx.dataDir), `${ctx.tool} --move-back into ${ctx.dataDir}`, 'copy-back');
-    rmSync(placing, { recursive: true, force: true });
+    removeTree(placing);
   } else {
     await runTool(ctx, restore.copyBackArgs(base, ctx.dataDir), `${ctx.tool} --copy-back into ${ctx.dataDir}`, 'copy-back');
   }

@@ -115,14 +115,23 @@ export function entriesOf(dir: string): string[] {
   }
 }
 
+/**
+ * Removes a tree, if it exists. Retried: a killed earlier attempt's process (mariabackup in the middle of
+ * prepare, mbstream) can still be finishing a filesystem call while the runtime reaps it, and a file it
+ * creates between the walk and the final rmdir fails that rmdir with ENOTEMPTY.
+ */
+export function removeTree(path: string): void {
+  rmSync(path, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+}
+
 /** Removes everything inside `dir`, keeping `dir` itself. */
 export function clearDirectory(dir: string): void {
-  for (const name of entriesOf(dir)) rmSync(join(dir, name), { recursive: true, force: true });
+  for (const name of entriesOf(dir)) removeTree(join(dir, name));
 }
 
 /** Removes the top-level files of `dir` whose names match one of `patterns`; returns their names. */
 export function removeMatching(dir: string, patterns: readonly RegExp[]): string[] {
   const removed = entriesOf(dir).filter((name) => patterns.some((p) => p.test(name)));
-  for (const name of removed) rmSync(join(dir, name), { recursive: true, force: true });
+  for (const name of removed) removeTree(join(dir, name));
   return removed;
 }

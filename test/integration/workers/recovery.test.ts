@@ -47,11 +47,14 @@ function descendants(pid: number): number[] {
   return children.flatMap((child) => [child, ...descendants(child)]);
 }
 
-/** Whether a process has exited (gone, or a zombie waiting for its parent: either way it runs no more). */
+/**
+ * Whether a process has exited: gone, or a zombie waiting for its parent with none of its threads left
+ * (a killed thread group's leader shows as a zombie while its other threads still finish their calls).
+ */
 function exited(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z') && readdirSync(`/proc/${pid}/task`).length <= 1;
   } catch {
     return true;
   }
@@ -59,8 +62,7 @@ function exited(pid: number): boolean {
 
 /**
  * SIGKILL a worker and everything it started, as Kubernetes kills a container, and wait until every one of them
- * has exited, as a container runtime does before the next container starts. (This alone did not stop the rerun's
- * ENOTEMPTY seen with the worker on the image's launcher: docs/benchmarks.md, "Test run time".)
+ * has exited, as a container runtime does before the next container starts.
  */
 async function killContainer(pid: number): Promise<void> {
   const processes = [pid, ...descendants(pid)];
