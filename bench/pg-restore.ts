@@ -7,14 +7,17 @@
  *             replay, promote, stop), the database container's start
  *   baseline: `pgbackrest restore` on this host into an empty data directory from the same repository (MinIO over
  *             TLS, the same stanza and set, a config made by the operator's own builder), then `pg_ctl start` until
- *             the server accepts connections and is out of recovery (the same check as Silo's side)
+ *             the server accepts connections and is out of recovery (the same check as Silo's side); pgBackRest's
+ *             default process-max of 1, as the runbook runs it. A third side, the copy alone with the process-max
+ *             Silo's restore picks here (decision 0043), shows what tuning by hand would give.
  * Settings: SILO_BENCH_ROUNDS (default 3), SILO_BENCH_PG_SCALE (pgbench scale, default 68: about 1 GiB).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPLICATION_LIMITS } from '../runtime/pg/pg-access.js';
+import { RESTORE_PROCESS_MAX_CAP } from '../runtime/pg/restore.js';
 import type { PGClusterSpec } from '../src/api/postgres.silo.io/types.js';
 import { pgBin } from '../test/stack/components/postgres.js';
 import { BASELINE_MARK, PodMemorySampler, type GroupPeak } from './pg-support.js';
@@ -36,6 +39,9 @@ const work = mkdtempSync(join(tmpdir(), 'silo-bench-pg-restore-'));
 const sampler = new PodMemorySampler();
 const silo: Array<RestoreWatch & { peaks: Map<string, GroupPeak> }> = [];
 const baseline: Array<{ seconds: number; restoreSeconds: number; peaks: Map<string, GroupPeak> }> = [];
+/** The copy by hand with the process-max Silo's restore picks here (decision 0043): what tuning by hand would give. */
+const baselineParallel: number[] = [];
+const siloProcessMax = Math.min(RESTORE_PROCESS_MAX_CAP, availableParallelism());
 let inPlace: { silo: { rto: number; seconds: number }; baseline: number; phases: ReturnType<typeof inPlacePhases> } | undefined;
 const ids = {
   uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })),
@@ -91,9 +97,22 @@ try {
     rmSync(data, { recursive: true, force: true });
   };
 
+  const baselineParallelRound = async (round: number) => {
+    const data = join(work, `data-parallel-${round}`);
+    mkdirSync(data, { mode: 0o700 });
+    chownSync(data, ids.uid, ids.gid);
+    const started = process.hrtime.bigint();
+    const args = [`--config=${conf}`, '--stanza=db', `--pg1-path=${data}`, `--process-max=${siloProcessMax}`, 'restore'];
+    const restore = asPostgres('pgbackrest', args);
+    if (restore.status !== 0)
+      throw new Error(`baseline pgbackrest restore --process-max (round ${round}): ${restore.stderr}${restore.stdout}`);
+    baselineParallel.push(Number(process.hrtime.bigint() - started) / 1e9);
+    rmSync(data, { recursive: true, force: true });
+  };
+
   for (let round = 1; round <= rounds; round++) {
     // ABBA…: a machine getting busier or quieter, and the page cache the side before left, weigh on both alike.
-    const order = round % 2 === 1 ? [baselineRound, siloRound] : [siloRound, baselineRound];
+    const order = round % 2 === 1 ? [baselineRound, baselineParallelRound, siloRound] : [siloRound, baselineParallelRound, baselineRound];
     for (const side of order) await side(round);
     const [b, s] = [baseline[round - 1].seconds, silo[round - 1].seconds];
     process.stdout.write(`restore round ${round}: baseline ${b.toFixed(2)} s, silo ${s.toFixed(2)} s, ratio ${(b / s).toFixed(2)}\n`);
@@ -238,6 +257,15 @@ function report(bytes: number, sourceRepoHostIp: string): void {
       'baseline s': median(baseline.map((r) => r.restoreSeconds)),
       ratio: median(baseline.map((r) => r.restoreSeconds)) / median(silo.map((r) => r.phases[COPY_PHASE])),
       'ratio per round': silo.map((r, i) => (baseline[i].restoreSeconds / r.phases[COPY_PHASE]).toFixed(2)).join(' / '),
+    },
+    {
+      run: `restore ${size}: the copy alone, silo against pgbackrest restore --process-max=${siloProcessMax} by hand (as Silo runs it)`,
+      'silo MB/s': mbps(bytes, median(silo.map((r) => r.phases[COPY_PHASE]))),
+      'baseline MB/s': mbps(bytes, median(baselineParallel)),
+      'silo s': median(silo.map((r) => r.phases[COPY_PHASE])),
+      'baseline s': median(baselineParallel),
+      ratio: median(baselineParallel) / median(silo.map((r) => r.phases[COPY_PHASE])),
+      'ratio per round': silo.map((r, i) => (baselineParallel[i] / r.phases[COPY_PHASE]).toFixed(2)).join(' / '),
     },
     ...[inPlaceRow()].filter((r) => r !== undefined),
   ];

@@ -14,6 +14,7 @@
  */
 import { spawn } from 'node:child_process';
 import { chownSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../logging/logger.js';
 import { REPLICATION_LIMITS } from './pg-access.js';
@@ -91,7 +92,20 @@ export function recoveryEnd(signal: string | null, notReached: boolean, lastLine
 export const restoreCommand = (repo: number): string =>
   `pgbackrest --config=${PGBACKREST_RESTORE_CONF_FILE} --stanza=${PG_STANZA} --repo=${repo} --pg1-path=${PGDATA} archive-get %f "%p" || { rc=$?; [ $rc -eq 1 ] && exit 1; exit 255; }`;
 
-export function restoreArgs(plan: PgRestorePlan): string[] {
+/** The most copy processes a restore starts by itself; each has a partner process on the source's repo host. */
+export const RESTORE_PROCESS_MAX_CAP = 4;
+
+/**
+ * pgBackRest's process-max for the copy, unless the restore's own options set one. Nothing is served from PGDATA
+ * while it fills, so the copy takes the cores this container sees, up to RESTORE_PROCESS_MAX_CAP, where pgBackRest's
+ * default of 1 is sized for a backup beside a serving database (decision 0043).
+ */
+export function restoreProcessMax(plan: PgRestorePlan, cores = availableParallelism()): string[] {
+  if (plan.options?.some((o) => /^--process-max(=|$)/.test(o))) return [];
+  return [`--process-max=${Math.min(RESTORE_PROCESS_MAX_CAP, Math.max(1, cores))}`];
+}
+
+export function restoreArgs(plan: PgRestorePlan, cores = availableParallelism()): string[] {
   const targeted = plan.type !== 'default';
   return [
     `--config=${PGBACKREST_RESTORE_CONF_FILE}`,
@@ -105,6 +119,7 @@ export function restoreArgs(plan: PgRestorePlan): string[] {
     ...(plan.exclusive ? ['--target-exclusive'] : []),
     ...(plan.timeline ? [`--target-timeline=${plan.timeline}`] : []),
     ...(plan.delta ? ['--delta'] : []),
+    ...restoreProcessMax(plan, cores),
     ...(plan.options ?? []),
     ...(targeted ? ['--target-action=promote'] : []),
     // Spelled out so the replay reads the source's repository with this config whatever pgBackRest would copy from argv.

@@ -11,7 +11,7 @@ import {
 import { restoreConfig, withRestoreInit } from '../../../../runtime/controller/postgres/cluster/pg-restore-pod.js';
 import { primaryPod } from '../../../../runtime/controller/postgres/cluster/pg-pods.js';
 import type { InfoStanza } from '../../../../runtime/controller/postgres/shared/pgbackrest-info.js';
-import { restoreArgs, TARGET_NOT_REACHED } from '../../../../runtime/pg/restore.js';
+import { RESTORE_PROCESS_MAX_CAP, restoreArgs, TARGET_NOT_REACHED } from '../../../../runtime/pg/restore.js';
 import { lastProgress } from '../../../../runtime/controller/postgres/cluster/pg-restore.js';
 import { segmentTime, walTimeArgs } from '../../../../runtime/pg/wal-time.js';
 
@@ -97,6 +97,15 @@ describe('PostgreSQL restore plan: the target checked against the source reposit
     expect(restoreArgs({ id: 'u', repo: 1, type: 'time', target: 'T', timeline: '1', conf })).to.include('--target-timeline=1');
     expect(restoreArgs({ id: 'u', repo: 1, type: 'default', conf }).some((a) => a.startsWith('--target-timeline'))).to.equal(false);
     expect(TARGET_NOT_REACHED.test('FATAL:  recovery ended before configured recovery target was reached')).to.equal(true);
+  });
+
+  it('the copy runs one pgBackRest process per core it sees, up to the cap, unless the restore options set process-max', () => {
+    const plan = { id: 'u', repo: 1, type: 'default', conf: '' };
+    expect(restoreArgs(plan, 2)).to.include('--process-max=2');
+    expect(restoreArgs(plan, 1)).to.include('--process-max=1');
+    expect(restoreArgs(plan, 64)).to.include(`--process-max=${RESTORE_PROCESS_MAX_CAP}`);
+    const own = restoreArgs({ ...plan, options: ['--process-max=8'] }, 2).filter((a) => a.startsWith('--process-max'));
+    expect(own).to.deep.equal(['--process-max=8']);
   });
 
   it('the primary gets the restore init container with an optional source certificate and no storage credential', () => {
