@@ -38,6 +38,13 @@ export async function installAll(ctx: StackContext, names: string[]): Promise<vo
  * can stop even a half-started component after a failure, and only those:
  * a developer's already-running stack is left alone.
  */
+/** Starts one component whose dependencies are up; its name is pushed to `started` first (see upAll). */
+export async function startComponent(ctx: StackContext, c: Component, started: string[]): Promise<void> {
+  started.push(c.name);
+  await timed(ctx, `${c.name}: up`, () => c.up(ctx));
+  if (!(await c.status(ctx))) throw new Error(`up() returned but status() is not healthy; logs in ${ctx.logDir}`);
+}
+
 export async function upAll(ctx: StackContext, names: string[], started: string[] = []): Promise<string[]> {
   const pending: Component[] = [];
   for (const c of resolveOrder(names)) {
@@ -48,13 +55,7 @@ export async function upAll(ctx: StackContext, names: string[], started: string[
   const waiting = new Set(pending.map((c) => c.name));
   while (waiting.size) {
     const wave = pending.filter((c) => waiting.has(c.name) && !(c.dependsOn ?? []).some((d) => waiting.has(d)));
-    const results = await Promise.allSettled(
-      wave.map(async (c) => {
-        started.push(c.name);
-        await timed(ctx, `${c.name}: up`, () => c.up(ctx));
-        if (!(await c.status(ctx))) throw new Error(`up() returned but status() is not healthy; logs in ${ctx.logDir}`);
-      }),
-    );
+    const results = await Promise.allSettled(wave.map((c) => startComponent(ctx, c, started)));
     const errors = results.flatMap((r, i) => (r.status === 'rejected' ? [`${wave[i].name}: ${(r.reason as Error).message}`] : []));
     if (errors.length) throw new Error(`stack up failed:\n${errors.join('\n')}`);
     for (const c of wave) waiting.delete(c.name);

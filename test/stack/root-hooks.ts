@@ -15,7 +15,7 @@ import { acquire, groupsOf, release, withLock } from '../support/run-locks.js';
 import { createContext } from './context.js';
 import { repoRoot } from './kube/layout.js';
 import { declaredComponents } from './mocha.js';
-import { downAll, resolveOrder, upAll } from './orchestrate.js';
+import { downAll, resolveOrder, startComponent, upAll } from './orchestrate.js';
 
 const ctx = createContext();
 /** Set by mochaGlobalSetup; parallel workers inherit it from the main process. */
@@ -34,9 +34,39 @@ const startedFile = (dir: string) => join(dir, 'started');
 const readStarted = (dir: string) =>
   existsSync(startedFile(dir)) ? readFileSync(startedFile(dir), 'utf8').split('\n').filter(Boolean) : [];
 
-async function allUp(names: string[]): Promise<boolean> {
-  for (const c of resolveOrder(names)) if (!(await c.status(ctx))) return false;
-  return true;
+/**
+ * Brings up `names` and what they depend on, each component under a lock of its own and as soon as its
+ * dependencies are up: two workers start different components side by side (one the API server, another
+ * RGW and MariaDB), and no worker trusts a component another is still starting (its process can look alive
+ * before its up() has finished). Installs take one lock between them: builds and apt share two cores and
+ * the dpkg lock. What a worker starts is appended to the run's `started` file as it starts, so teardown
+ * also stops a half-started one.
+ */
+async function upEachUnderItsLock(dir: string, names: string[]): Promise<void> {
+  const up = new Map<string, Promise<void>>();
+  for (const c of resolveOrder(names)) {
+    const dependencies = (c.dependsOn ?? []).map((d) => up.get(d)!);
+    up.set(
+      c.name,
+      Promise.all(dependencies).then(() =>
+        withLock(dir, `stack-${c.name}`, async () => {
+          if (await c.status(ctx)) return;
+          await withLock(dir, 'stack-install', () => c.install(ctx));
+          const mine: string[] = [];
+          try {
+            await startComponent(ctx, c, mine);
+          } finally {
+            if (mine.length) appendFileSync(startedFile(dir), mine.map((n) => `${n}\n`).join(''));
+          }
+        }),
+      ),
+    );
+  }
+  // No catch: a component that cannot start fails the run, in CI and locally. Nothing is skipped; the
+  // error carries the tail of the server's log. Every start is waited for before the first error is thrown.
+  const results = await Promise.allSettled(up.values());
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** Main process, before any worker starts: a fresh run directory. */
@@ -78,25 +108,7 @@ export const mochaHooks = {
       await upAll(ctx, names, startedHere);
       return;
     }
-    // Always under the lock: a component another worker is starting can look
-    // up (its process is alive) before its up() has finished.
-    await withLock(dir, 'stack', async () => {
-      if (await allUp(names)) return;
-      ctx.log(
-        `bringing up: ${resolveOrder(names)
-          .map((c) => c.name)
-          .join(', ')}`,
-      );
-      // No catch: a component that cannot start fails the run, in CI and locally.
-      // Nothing is skipped; the error carries the tail of the server's log.
-      // `mine` fills as components start, so teardown also stops a half-started one.
-      const mine: string[] = [];
-      try {
-        await upAll(ctx, names, mine);
-      } finally {
-        if (mine.length) appendFileSync(startedFile(dir), mine.map((n) => `${n}\n`).join(''));
-      }
-    });
+    await upEachUnderItsLock(dir, names);
     // Deliberately no Object.assign(process.env, …): libpq's PGPORT/PGHOST would leak
     // into other tests' child processes. Tests read endpoints via useStack().env().
     const files = filesOf(this);
