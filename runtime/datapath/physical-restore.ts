@@ -6,7 +6,7 @@
  * after a kill at any point finish without manual cleanup; idempotent: a volume whose state file
  * already records this backup is left as it is. docs/decisions/0009, 0040, 0041.
  */
-import { mkdirSync, rmSync, existsSync } from 'node:fs';
+import { mkdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../logging/logger.js';
 import type { ObjectStore } from '../objectstore/object-store.js';
@@ -28,7 +28,7 @@ import {
   record,
   type RecoveryContext,
 } from './recovery/steps.js';
-import { clearDirectory, entriesOf, syncFilesystem, writeFileDurably } from './recovery/volume.js';
+import { clearDirectory, entriesOf, removeTree, syncFilesystem, writeFileDurably } from './recovery/volume.js';
 
 export { PrepareFailedError, CopyBackFailedError, VolumeFullError } from './recovery/steps.js';
 export type { ChainLink } from './recovery/chain.js';
@@ -58,7 +58,7 @@ export interface PhysicalRestoreOptions {
 export function alreadyRecovered(stateFile: string, workDir: string, backupId: string): RecoveryResult | undefined {
   const state = readVolumeState(stateFile);
   if (!state || state === 'unreadable' || state.origin !== 'recovery' || state.backupId !== backupId) return undefined;
-  rmSync(join(workDir, 'restore'), { recursive: true, force: true });
+  removeTree(join(workDir, 'restore'));
   return { backupId, gtid: state.gtid, alreadyRecovered: true, durations: {} };
 }
 
@@ -81,9 +81,9 @@ async function startRun(options: PhysicalRestoreOptions, area: string, stateFile
   );
   // Cleared while the old journal still vouches for the files there; then the new journal is written.
   if (plan.clearDataDir) clearDirectory(dataDir);
-  if (plan.wipeWorkArea) rmSync(area, { recursive: true, force: true });
+  if (plan.wipeWorkArea) removeTree(area);
   mkdirSync(area, { recursive: true });
-  for (const i of plan.download) rmSync(linkDir(area, i), { recursive: true, force: true });
+  for (const i of plan.download) removeTree(linkDir(area, i));
   return plan;
 }
 
@@ -126,7 +126,7 @@ export async function restorePhysicalChain(options: PhysicalRestoreOptions): Pro
     const state: VolumeState = { origin: 'recovery', completedAt: new Date().toISOString(), gtid: ctx.journal.gtid, backupId };
     mkdirSync(options.workDir, { recursive: true });
     writeFileDurably(stateFile, JSON.stringify(state, null, 2) + '\n');
-    rmSync(area, { recursive: true, force: true });
+    removeTree(area);
     const durations = tracker.stop();
     logger.info('recovery completed', { backupId, gtid: state.gtid, placement, durations, reusedLinks: plan.reused.length });
     return { backupId, gtid: state.gtid, alreadyRecovered: false, placement, reusedLinks: plan.reused.length, durations };
