@@ -93,10 +93,15 @@ try {
     runs.baseline.push({ seconds: run.seconds, pgbackrestSeconds: pgbackrestElapsed(run.stdout + run.stderr) ?? run.seconds, peaks });
   };
 
+  execFileSync('sync'); // the load, before the first side
   for (let round = 1; round <= rounds; round++) {
     // ABBA…: a machine getting busier or quieter, and the page cache the side before left, weigh on both alike.
     const order = round % 2 === 1 ? [baselineRound, siloRound] : [siloRound, baselineRound];
-    for (const side of order) await side(round);
+    for (const side of order) {
+      await side(round);
+      // What the side wrote (MinIO's objects, WAL) is flushed between sides, untimed, as bench:pg-restore does.
+      execFileSync('sync');
+    }
     const [b, s] = [runs.baseline[round - 1].seconds, runs.silo[round - 1].seconds];
     process.stdout.write(`full backup round ${round}: baseline ${b.toFixed(2)} s, silo ${s.toFixed(2)} s, ratio ${(b / s).toFixed(2)}\n`);
   }
