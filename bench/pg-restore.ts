@@ -17,7 +17,7 @@ import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPLICATION_LIMITS } from '../runtime/pg/pg-access.js';
-import { RESTORE_PROCESS_MAX_CAP } from '../runtime/pg/restore.js';
+import { defaultRestoreProcessMax } from '../runtime/pg/restore.js';
 import type { PGClusterSpec } from '../src/api/postgres.silo.io/types.js';
 import { pgBin } from '../test/stack/components/postgres.js';
 import { BASELINE_MARK, PodMemorySampler, type GroupPeak } from './pg-support.js';
@@ -41,7 +41,7 @@ const silo: Array<RestoreWatch & { peaks: Map<string, GroupPeak> }> = [];
 const baseline: Array<{ seconds: number; restoreSeconds: number; peaks: Map<string, GroupPeak> }> = [];
 /** The copy by hand with the process-max Silo's restore picks here (decision 0043): what tuning by hand would give. */
 const baselineParallel: number[] = [];
-const siloProcessMax = Math.min(RESTORE_PROCESS_MAX_CAP, availableParallelism());
+const siloProcessMax = defaultRestoreProcessMax(availableParallelism());
 let inPlace: { silo: { rto: number; seconds: number }; baseline: number; phases: ReturnType<typeof inPlacePhases> } | undefined;
 const ids = {
   uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })),

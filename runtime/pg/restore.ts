@@ -102,8 +102,11 @@ export const RESTORE_PROCESS_MAX_CAP = 4;
  */
 export function restoreProcessMax(plan: PgRestorePlan, cores = availableParallelism()): string[] {
   if (plan.options?.some((o) => /^--process-max(=|$)/.test(o))) return [];
-  return [`--process-max=${Math.min(RESTORE_PROCESS_MAX_CAP, Math.max(1, cores))}`];
+  return [`--process-max=${defaultRestoreProcessMax(cores)}`];
 }
+
+/** Copy processes for `cores` cores when the restore's options name none. */
+export const defaultRestoreProcessMax = (cores: number): number => Math.min(RESTORE_PROCESS_MAX_CAP, Math.max(1, cores));
 
 export function restoreArgs(plan: PgRestorePlan, cores = availableParallelism()): string[] {
   const targeted = plan.type !== 'default';
