@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export interface Measured {
   seconds: number;
@@ -59,4 +60,56 @@ export function table(rows: Array<Record<string, string | number>>): string {
     `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
     ...rows.map((r) => line(headers.map((h) => String(cell(r[h]))))),
   ].join('\n');
+}
+
+/** Busy and total jiffies of all CPUs, from /proc/stat's first line. */
+function cpuJiffies(): { busy: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  const idle = fields[3] + fields[4]; // idle + iowait
+  return { busy: total - idle, total };
+}
+
+/** CPU jiffies (user + system) of every process, by `pid comm`. */
+function processJiffies(): Map<string, number> {
+  const byProcess = new Map<string, number>();
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      byProcess.set(`${pid} ${comm}`, Number(fields[11]) + Number(fields[12]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return byProcess;
+}
+
+/**
+ * Flushes the page cache and waits until the machine is quiet (under `busyBelow` of its CPUs busy over half a
+ * second), at most `maxMs`: what one side left running (a deleted cluster's teardown, writeback) is not timed in
+ * the next. Untimed; returns the seconds waited and, when it had to wait, the processes busiest in its last window.
+ */
+export async function settle(busyBelow = 0.15, maxMs = 30_000): Promise<{ seconds: number; busiest?: string }> {
+  const started = Date.now();
+  execFileSync('sync');
+  for (;;) {
+    const [a, pa] = [cpuJiffies(), processJiffies()];
+    await new Promise((r) => setTimeout(r, 500));
+    const [b, pb] = [cpuJiffies(), processJiffies()];
+    const busy = (b.busy - a.busy) / Math.max(1, b.total - a.total);
+    const seconds = (Date.now() - started) / 1000;
+    if (busy < busyBelow || Date.now() - started > maxMs) {
+      if (seconds < 2) return { seconds };
+      const busiest = [...pb]
+        .map(([name, j]) => [name, j - (pa.get(name) ?? j)] as const)
+        .filter(([, d]) => d > 0)
+        .sort((x, y) => y[1] - x[1])
+        .slice(0, 5)
+        .map(([name, d]) => `${name} ${d * 10} ms`)
+        .join(', ');
+      return { seconds, busiest };
+    }
+  }
 }

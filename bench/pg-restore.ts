@@ -22,7 +22,7 @@ import type { PGClusterSpec } from '../src/api/postgres.silo.io/types.js';
 import { pgBin } from '../test/stack/components/postgres.js';
 import { BASELINE_MARK, PodMemorySampler, type GroupPeak } from './pg-support.js';
 import { PgBench } from './pg-cluster.js';
-import { mbps, median, table } from './measure.js';
+import { mbps, median, settle, table } from './measure.js';
 import { COPY_PHASE, inPlacePhases, restorePhases, watchRestore, type RestoreWatch } from './pg-restore-watch.js';
 
 const rounds = Number(process.env.SILO_BENCH_ROUNDS ?? 3);
@@ -110,15 +110,16 @@ try {
     rmSync(data, { recursive: true, force: true });
   };
 
-  execFileSync('sync'); // the load and the backup, before the first side
+  await settle(); // the load and the backup, before the first side
   for (let round = 1; round <= rounds; round++) {
     // ABBA…: a machine getting busier or quieter, and the page cache the side before left, weigh on both alike.
     const order = round % 2 === 1 ? [baselineRound, baselineParallelRound, siloRound] : [siloRound, baselineParallelRound, baselineRound];
     for (const side of order) {
       await side(round);
-      // Each side's restored GiB is still being written back when it ends (Silo's stays on its Retain volume, the
-      // baseline's is removed): flushed between sides, untimed, so the next side never pays for the one before.
-      execFileSync('sync');
+      // Untimed: the next side does not pay for this one's writeback (Silo's restored GiB stays on its Retain
+      // volume) or its teardown (a deleted cluster's Pods).
+      const quiet = await settle();
+      if (quiet.busiest) process.stdout.write(`  settled in ${quiet.seconds.toFixed(1)} s; busiest: ${quiet.busiest}\n`);
     }
     const [b, s] = [baseline[round - 1].seconds, silo[round - 1].seconds];
     process.stdout.write(`restore round ${round}: baseline ${b.toFixed(2)} s, silo ${s.toFixed(2)} s, ratio ${(b / s).toFixed(2)}\n`);

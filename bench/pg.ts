@@ -20,7 +20,7 @@ import { PG_PORT, PG_SOCKET_DIR } from '../runtime/contracts/pg-pods.js';
 import type { PGBackupStatus, PGClusterSpec } from '../src/api/postgres.silo.io/types.js';
 import { BASELINE_MARK, PodMemorySampler, podProcess, type GroupPeak } from './pg-support.js';
 import { PgBench, type Side } from './pg-cluster.js';
-import { mbps, measure, median, must, table } from './measure.js';
+import { mbps, measure, median, must, settle, table } from './measure.js';
 
 const rounds = Number(process.env.SILO_BENCH_ROUNDS ?? 3);
 const scale = Number(process.env.SILO_BENCH_PG_SCALE ?? 68);
@@ -93,14 +93,15 @@ try {
     runs.baseline.push({ seconds: run.seconds, pgbackrestSeconds: pgbackrestElapsed(run.stdout + run.stderr) ?? run.seconds, peaks });
   };
 
-  execFileSync('sync'); // the load, before the first side
+  await settle(); // the load, before the first side
   for (let round = 1; round <= rounds; round++) {
     // ABBA…: a machine getting busier or quieter, and the page cache the side before left, weigh on both alike.
     const order = round % 2 === 1 ? [baselineRound, siloRound] : [siloRound, baselineRound];
     for (const side of order) {
       await side(round);
-      // What the side wrote (MinIO's objects, WAL) is flushed between sides, untimed, as bench:pg-restore does.
-      execFileSync('sync');
+      // Untimed, as in bench:pg-restore: what the side wrote (MinIO's objects, WAL) is flushed and the machine quiet.
+      const quiet = await settle();
+      if (quiet.busiest) process.stdout.write(`  settled in ${quiet.seconds.toFixed(1)} s; busiest: ${quiet.busiest}\n`);
     }
     const [b, s] = [runs.baseline[round - 1].seconds, runs.silo[round - 1].seconds];
     process.stdout.write(`full backup round ${round}: baseline ${b.toFixed(2)} s, silo ${s.toFixed(2)} s, ratio ${(b / s).toFixed(2)}\n`);
