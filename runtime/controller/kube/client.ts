@@ -215,6 +215,15 @@ export class KubeClient {
     return toWire((await this.core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector })).items);
   }
 
+  async readPvc(namespace: string, name: string): Promise<PersistentVolumeClaim | undefined> {
+    try {
+      return toWire(await this.core.readNamespacedPersistentVolumeClaim({ namespace, name }));
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
   /** Creates the PVC; an existing one of that name counts as created. */
   async createPvc(pvc: V1PersistentVolumeClaim): Promise<void> {
     try {

@@ -101,6 +101,10 @@ async function ensureReplica(input: ReplicasInput, ordinal: number, { pods, pvcs
   if (!claim)
     await scope.ctx.client.createPvc(pvc(name, input.pod, input.pod.spec.storage.size, input.pod.spec.storage.storageClass, 'replica'));
   if (existing && !isLive(existing)) return;
+  // The pass's lists may predate a deletion made since (a replica's PVC and Pod deleted together): then ensurePod
+  // would create the Pod again on the PVC being deleted. A Pod is only made on a PVC that is there, and not going.
+  const fresh = await scope.ctx.client.readPvc(scope.namespace, name);
+  if (!fresh || !isLive(fresh)) return;
   await input.ensurePod(instancePod(input.pod, ordinal));
   if (existing) return;
   // A replica's slot outlives its Pod and PVC: a slot that was already there means the replica existed before.
