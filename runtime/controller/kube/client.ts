@@ -215,6 +215,7 @@ export class KubeClient {
     return toWire((await this.core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector })).items);
   }
 
+  /** The PVC, or undefined when it does not exist. */
   async readPvc(namespace: string, name: string): Promise<PersistentVolumeClaim | undefined> {
     try {
       return toWire(await this.core.readNamespacedPersistentVolumeClaim({ namespace, name }));
