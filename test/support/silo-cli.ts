@@ -1,7 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
-
-const CLI = resolve(import.meta.dirname, '../../runtime/cli.ts');
+import { siloLauncherSync } from '../stack/kubelet/silo-bundle.js';
 
 export interface SiloRun {
   code: number | null;
@@ -12,8 +10,9 @@ export interface SiloRun {
 }
 
 /**
- * Runs `silo <args>` as a Job would: a fresh process whose whole configuration
- * is `env` (plus PATH and HOME), not this test process's environment.
+ * Runs `silo <args>` as a Job would: the image's launcher and bundle, built from the sources as they are now
+ * (decision 0105), in a fresh process whose whole configuration is `env` (plus PATH and HOME), not this test
+ * process's environment.
  */
 export function runSilo(args: string[], env: Record<string, string>): Promise<SiloRun> {
   return startSilo(args, env).done;
@@ -31,7 +30,8 @@ export function startSilo(
   const started = Date.now();
   let child!: ChildProcess;
   const done = new Promise<SiloRun>((resolve) => {
-    child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    // The launcher execs node: the child's pid is node's, as a test that signals it expects.
+    child = spawn(siloLauncherSync(), args, {
       detached: options.detached ?? false,
       env: {
         PATH: process.env.PATH!,

@@ -61,19 +61,37 @@ function exited(pid: number): boolean {
 }
 
 /**
- * SIGKILL a worker and everything it started, as Kubernetes kills a container, and wait until every one of them
- * has exited, as a container runtime does before the next container starts.
+ * SIGKILL a worker and everything it started, as Kubernetes kills a container (its whole cgroup), and wait until
+ * every one of them has exited, as a container runtime does before the next container starts. The worker runs in
+ * its own process group: stopping that group first freezes the tree, so a child the worker forks while this runs
+ * (the next `mariabackup --prepare` of the chain) cannot escape a list of pids taken a moment before the kill and
+ * go on writing into the link directories after it. The extractors run in groups of their own, found in the frozen
+ * tree.
  */
 async function killContainer(pid: number): Promise<void> {
+  process.kill(-pid, 'SIGSTOP');
   const processes = [pid, ...descendants(pid)];
   for (const p of processes) {
-    try {
-      process.kill(p, 'SIGKILL');
-    } catch {
-      /* gone already */
+    for (const target of [-p, p]) {
+      try {
+        process.kill(target, 'SIGKILL');
+      } catch {
+        /* not a group leader, or gone already */
+      }
     }
   }
-  await until('every killed process to exit', () => processes.every(exited));
+  await until('every killed process to exit', () => processes.every(exited) && groupMembers(pid).every(exited));
+}
+
+/** Every process whose process group is `pgid`. */
+function groupMembers(pgid: number): number[] {
+  return execFileSync('ps', ['-e', '-o', 'pid=,pgid='])
+    .toString()
+    .trim()
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/).map(Number) as [number, number])
+    .filter(([, group]) => group === pgid)
+    .map(([member]) => member);
 }
 
 /** Whether the worker has a child running `mariabackup --prepare`. */

@@ -11,7 +11,7 @@
  * a private directory and is renamed into place, so kubelets that run at the same time
  * (the stack's and a test file's) share it without a lock.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -56,25 +56,41 @@ function pruneOldBuilds(keep: string): void {
   }
 }
 
-async function build(key: string): Promise<string> {
-  const dir = join(SILO_BUNDLE_CACHE, key);
-  if (existsSync(join(dir, 'silo'))) return dir;
+function scratchFor(key: string): string {
   mkdirSync(SILO_BUNDLE_CACHE, { recursive: true });
   const scratch = join(SILO_BUNDLE_CACHE, `.build-${process.pid}-${key}`);
   rmSync(scratch, { recursive: true, force: true });
+  return scratch;
+}
+
+/** Renames a finished build into place (or takes the one another process placed first) and prunes old ones. */
+function placeBuild(key: string, scratch: string): string {
+  const dir = join(SILO_BUNDLE_CACHE, key);
   try {
-    await run('bash', [join(repoRoot, 'scripts', 'build-runtime.sh'), scratch], { cwd: repoRoot });
-    try {
-      renameSync(scratch, dir);
-    } catch (err) {
-      // Another kubelet renamed the same build into place first: use theirs.
-      if (!existsSync(join(dir, 'silo'))) throw err;
-    }
+    renameSync(scratch, dir);
+  } catch (err) {
+    // Another kubelet renamed the same build into place first: use theirs.
+    if (!existsSync(join(dir, 'silo'))) throw err;
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
   pruneOldBuilds(key);
   return dir;
+}
+
+const BUILD_SCRIPT = join(repoRoot, 'scripts', 'build-runtime.sh');
+
+async function build(key: string): Promise<string> {
+  const dir = join(SILO_BUNDLE_CACHE, key);
+  if (existsSync(join(dir, 'silo'))) return dir;
+  const scratch = scratchFor(key);
+  try {
+    await run('bash', [BUILD_SCRIPT, scratch], { cwd: repoRoot });
+  } catch (err) {
+    rmSync(scratch, { recursive: true, force: true });
+    throw err;
+  }
+  return placeBuild(key, scratch);
 }
 
 const builds = new Map<string, Promise<string>>();
@@ -93,4 +109,22 @@ export async function siloLauncher(): Promise<string> {
     pending.catch(() => builds.delete(key));
   }
   return join(await pending, 'silo');
+}
+
+/**
+ * siloLauncher for callers that start a process at once (test/support/silo-cli.ts): the same build, made
+ * synchronously when this key has none yet (about 1.5 s, once per edit of the sources).
+ */
+export function siloLauncherSync(): string {
+  const key = siloBundleKey();
+  const dir = join(SILO_BUNDLE_CACHE, key);
+  if (existsSync(join(dir, 'silo'))) return join(dir, 'silo');
+  const scratch = scratchFor(key);
+  try {
+    execFileSync('bash', [BUILD_SCRIPT, scratch], { cwd: repoRoot, stdio: 'ignore' });
+  } catch (err) {
+    rmSync(scratch, { recursive: true, force: true });
+    throw err;
+  }
+  return join(placeBuild(key, scratch), 'silo');
 }
