@@ -8,7 +8,7 @@ import { pgNames } from '../runtime/contracts/pg-pods.js';
 import { RESTORE_CONTAINER } from '../runtime/controller/postgres/cluster/pg-restore-pod.js';
 import { PG_RESTORE_PROGRESS_MSG } from '../runtime/contracts/pg-restore.js';
 import type { PGClusterSpec, PGRestoreStatus } from '../src/api/postgres.silo.io/types.js';
-import type { PgBench } from './pg-cluster.js';
+import type { PGClusterObj, PgBench } from './pg-cluster.js';
 import { median } from './measure.js';
 
 export const COPY_PHASE = 'copy (pgbackrest restore through the source repo host)';
@@ -40,25 +40,35 @@ function restoredIp(pod: V1Pod | undefined): string | undefined {
 }
 
 export async function watchRestore(bench: PgBench, name: string, spec: PGClusterSpec): Promise<RestoreWatch> {
+  const primary = `${name}-1`;
+  // Watches, opened before the cluster exists and the clock starts, as a user's `kubectl wait` would be: nothing
+  // polls the API server.
+  const cluster = await bench.follow<PGClusterObj>('pgclusters', name);
+  const pod = await bench.follow<V1Pod>('pods', primary);
   const createdAt = Date.now();
   const started = process.hrtime.bigint();
-  await bench.create(name, spec);
   const seen: string[] = [];
-  const primary = `${name}-1`;
   let ip: string | undefined;
-  const deadline = Date.now() + 1_200_000;
-  for (;;) {
-    const c = await bench.cluster(name);
-    if (c?.status?.phase === 'Failed') throw new Error(`PGCluster ${name} failed: ${c.status.phaseReason}`);
-    const sample = copying(c?.status?.restore);
-    if (sample && seen[seen.length - 1] !== sample) seen.push(sample);
-    ip = restoredIp(await bench.pod(primary));
-    if (ip && (await bench.psql(name, ip, 'SELECT pg_is_in_recovery()').catch(() => '')) === 'f') break;
-    if (Date.now() > deadline) throw new Error(`PGCluster ${name}: no primary after 1200 s`);
-    // As often as the baseline looks (startUntilPrimary): the two sides wait for the same check at the same pace.
-    await new Promise((r) => setTimeout(r, 100));
+  let seconds: number;
+  try {
+    await bench.create(name, spec);
+    const deadline = Date.now() + 1_200_000;
+    for (;;) {
+      const c = cluster.latest();
+      if (c?.status?.phase === 'Failed') throw new Error(`PGCluster ${name} failed: ${c.status.phaseReason}`);
+      const sample = copying(c?.status?.restore);
+      if (sample && seen[seen.length - 1] !== sample) seen.push(sample);
+      ip = restoredIp(pod.latest());
+      if (ip && (await bench.psql(name, ip, 'SELECT pg_is_in_recovery()').catch(() => '')) === 'f') break;
+      if (Date.now() > deadline) throw new Error(`PGCluster ${name}: no primary after 1200 s`);
+      // As often as the baseline looks (startUntilPrimary): the two sides wait for the same check at the same pace.
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  } finally {
+    cluster.stop();
+    pod.stop();
   }
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const readyAt = Date.now();
   // Its repo host's IP too, so what the Pod leaves (pgBackRest's async archiver) is found at the end.
   await bench.podIp(pgNames(name).repoHost);

@@ -79,7 +79,7 @@ try {
     sampler.start();
     const watch = await watchRestore(bench, name, copySpec);
     silo.push({ ...watch, peaks: sampler.stop() });
-    await bench.deleteCluster(name);
+    await bench.deleteCluster(name, { volumes: true });
   };
   const baselineRound = async (round: number) => {
     const data = join(work, `data-${round}`);
@@ -116,8 +116,8 @@ try {
     const order = round % 2 === 1 ? [baselineRound, baselineParallelRound, siloRound] : [siloRound, baselineParallelRound, baselineRound];
     for (const side of order) {
       await side(round);
-      // Untimed: the next side does not pay for this one's writeback (Silo's restored GiB stays on its Retain
-      // volume) or its teardown (a deleted cluster's Pods).
+      // Untimed: the next side does not pay for this one's writeback or its teardown (a deleted cluster's Pods and
+      // volumes, a baseline's directory).
       const quiet = await settle();
       if (quiet.busiest) process.stdout.write(`  settled in ${quiet.seconds.toFixed(1)} s; busiest: ${quiet.busiest}\n`);
     }

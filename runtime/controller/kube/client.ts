@@ -24,6 +24,7 @@ import {
 } from '@kubernetes/client-node';
 import type { KindRef, KubeObject, ObjectKey } from '../reconciler.js';
 import { CustomObjects, isAlreadyExists, isNotFound } from './custom-objects.js';
+import { serviceDrifted } from './service-drift.js';
 
 /** `T` as the API server's JSON carries it: every Date an RFC 3339 string. */
 export type Wire<T> = T extends Date
@@ -254,19 +255,28 @@ export class KubeClient {
     }
   }
 
-  /** Creates the Service, or merge-patches its selector, ports and labels into the existing one. */
+  /**
+   * Creates the Service, or merge-patches its selector, ports and labels into the existing one when they differ
+   * (`serviceDrifted`): a read, and a write only when something changed.
+   */
   async applyService(service: V1Service): Promise<void> {
     const namespace = service.metadata!.namespace!;
     const name = service.metadata!.name!;
-    try {
-      await this.core.createNamespacedService({ namespace, body: service });
-    } catch (error) {
-      if (!isAlreadyExists(error)) throw error;
-      const body = {
-        metadata: { labels: service.metadata?.labels },
-        spec: { selector: service.spec?.selector, ports: service.spec?.ports },
-      };
-      await this.core.patchNamespacedService({ namespace, name, body }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    const existing = await this.readService(namespace, name);
+    if (existing && !serviceDrifted(existing, service)) return;
+    if (!existing) {
+      try {
+        await this.core.createNamespacedService({ namespace, body: service });
+        return;
+      } catch (error) {
+        // Made since the read (another pass, or a user): patch it as if the read had found it.
+        if (!isAlreadyExists(error)) throw error;
+      }
     }
+    const body = {
+      metadata: { labels: service.metadata?.labels },
+      spec: { selector: service.spec?.selector, ports: service.spec?.ports },
+    };
+    await this.core.patchNamespacedService({ namespace, name, body }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
   }
 }

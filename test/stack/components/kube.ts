@@ -133,8 +133,11 @@ async function startControllerManager(ctx: StackContext): Promise<void> {
       `--cluster-signing-cert-file=${join(pki, 'ca.crt')}`,
       `--cluster-signing-key-file=${join(pki, 'ca.key')}`,
       // nodelifecycle would taint and evict the process kubelet's Node whenever a
-      // heartbeat is late; node-ipam/cloud/route/service need a cloud or CIDRs.
-      '--controllers=*,-nodelifecycle,-nodeipam,-cloud-node-lifecycle,-route,-service',
+      // heartbeat is late; node-ipam/cloud/route/service need a cloud or CIDRs. The
+      // endpoint controllers can never succeed here: pod IPs are loopback, which
+      // Endpoints and EndpointSlices refuse (422), and they retried and wrote a Warning
+      // Event for every Service on every Pod change (decision 0103, amended).
+      '--controllers=*,-nodelifecycle,-nodeipam,-cloud-node-lifecycle,-route,-service,-endpoint,-endpointslice,-endpointslicemirroring',
       '--leader-elect=false',
       '--v=1',
     ],
