@@ -226,8 +226,12 @@ export class KubeClient {
     }
   }
 
-  /** Creates the PVC; an existing one of that name counts as created. */
+  /**
+   * Creates the PVC; an existing one of that name counts as created. Read first: every pass ensures its claims,
+   * and a GET costs the API server less than a create it refuses with 409 (decision 0252).
+   */
   async createPvc(pvc: V1PersistentVolumeClaim): Promise<void> {
+    if (await this.readPvc(pvc.metadata!.namespace!, pvc.metadata!.name!)) return;
     try {
       await this.core.createNamespacedPersistentVolumeClaim({ namespace: pvc.metadata!.namespace!, body: pvc });
     } catch (error) {
