@@ -9,7 +9,7 @@ import { chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, Watch, type V1Pod } from '@kubernetes/client-node';
 import { DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { CustomObjects } from '../runtime/controller/kube/custom-objects.js';
+import { CustomObjects, isNotFound } from '../runtime/controller/kube/custom-objects.js';
 import { KINDS } from '../runtime/controller/kube/kinds.js';
 import type { KubeObject } from '../runtime/controller/reconciler.js';
 import { pgNames, podDnsName } from '../runtime/contracts/pg-pods.js';
@@ -165,21 +165,22 @@ export class PgBench {
     let latest: T | undefined;
     let stopped = false;
     let controller: AbortController | undefined;
+    const seen = (type: string, object: T): void => {
+      latest = type === 'DELETED' ? undefined : object;
+      // A Pod's IP is kept, as pod() keeps it, to find its processes left after the namespace is gone.
+      const ip = kind === 'pods' ? (latest as V1Pod | undefined)?.status?.podIP : undefined;
+      if (ip && !this.podIps.includes(ip)) this.podIps.push(ip);
+    };
     const start = async (): Promise<void> => {
       controller = await new Watch(this.kc).watch(
         path,
         { fieldSelector: `metadata.name=${name}` },
-        (type, object: T) => (latest = type === 'DELETED' ? undefined : object),
+        seen,
         // A watch the API server closes (its timeout) is opened again until the round stops it.
         () => void (stopped ? undefined : start()),
       );
     };
     await start();
-    if (kind === 'pods') {
-      const ip = (): string | undefined => (latest as V1Pod | undefined)?.status?.podIP;
-      const keep = setInterval(() => ip() && !this.podIps.includes(ip()!) && this.podIps.push(ip()!), 500);
-      return { latest: () => latest, stop: () => ((stopped = true), clearInterval(keep), controller?.abort()) };
-    }
     return { latest: () => latest, stop: () => ((stopped = true), controller?.abort()) };
   }
 
@@ -224,7 +225,9 @@ export class PgBench {
     for (const pv of volumes) {
       await this.core
         .deleteNamespacedPersistentVolumeClaim({ namespace: this.namespace, name: pv.spec!.claimRef!.name! })
-        .catch(() => undefined);
+        .catch((error: unknown) => {
+          if (!isNotFound(error)) throw error; // the claim may have gone with its cluster already
+        });
       await this.core.deletePersistentVolume({ name: pv.metadata!.name! });
       if (pv.spec?.hostPath?.path) rmSync(pv.spec.hostPath.path, { recursive: true, force: true });
     }

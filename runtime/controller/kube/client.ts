@@ -58,6 +58,16 @@ export function toWire<T>(value: T): Wire<T> {
   return value as Wire<T>;
 }
 
+/** What `read` returns, or undefined when the API server says the object does not exist (404). */
+async function orUndefined<T>(read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
 export class KubeClient {
   private readonly objects: CustomObjects;
   private readonly core: CoreV1Api;
@@ -107,12 +117,7 @@ export class KubeClient {
 
   /** The Pod, or undefined when it does not exist. */
   async readPod(namespace: string, name: string): Promise<Pod | undefined> {
-    try {
-      return toWire(await this.core.readNamespacedPod({ namespace, name }));
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+    return orUndefined(async () => toWire(await this.core.readNamespacedPod({ namespace, name })));
   }
 
   /** Creates the Pod; an existing Pod of that name (an earlier attempt) counts as created. */
@@ -156,12 +161,7 @@ export class KubeClient {
 
   /** The Job, or undefined when it does not exist. */
   async readJob(namespace: string, name: string): Promise<Job | undefined> {
-    try {
-      return toWire(await this.batch.readNamespacedJob({ namespace, name }));
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+    return orUndefined(async () => toWire(await this.batch.readNamespacedJob({ namespace, name })));
   }
 
   async listJobs(namespace: string, labelSelector: string): Promise<Job[]> {
@@ -218,12 +218,7 @@ export class KubeClient {
 
   /** The PVC, or undefined when it does not exist. */
   async readPvc(namespace: string, name: string): Promise<PersistentVolumeClaim | undefined> {
-    try {
-      return toWire(await this.core.readNamespacedPersistentVolumeClaim({ namespace, name }));
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+    return orUndefined(async () => toWire(await this.core.readNamespacedPersistentVolumeClaim({ namespace, name })));
   }
 
   /**
@@ -251,12 +246,7 @@ export class KubeClient {
   // Services.
 
   async readService(namespace: string, name: string): Promise<Service | undefined> {
-    try {
-      return toWire(await this.core.readNamespacedService({ namespace, name }));
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+    return orUndefined(async () => toWire(await this.core.readNamespacedService({ namespace, name })));
   }
 
   /**

@@ -36,15 +36,19 @@ import { minioWorkerEnv, workerProcessEnv } from '../../support/worker-store-env
 
 const stack = useStack('mariadb', 'minio');
 
-/** Every process in the tree under `pid`, deepest last. */
-function descendants(pid: number): number[] {
-  const table = execFileSync('ps', ['-e', '-o', 'pid=,ppid=', '-o', 'args='])
+/** The pid and one other column of every process, from `ps`. */
+function processTable(column: 'ppid' | 'pgid'): Array<[number, number]> {
+  return execFileSync('ps', ['-e', '-o', `pid=,${column}=`])
     .toString()
     .trim()
     .split('\n')
     .map((line) => line.trim().split(/\s+/).map(Number) as [number, number]);
+}
+
+/** Every process in the tree under `pid`, deepest last, from one `ps`. */
+function descendants(pid: number, table = processTable('ppid')): number[] {
   const children = table.filter(([, ppid]) => ppid === pid).map(([child]) => child);
-  return children.flatMap((child) => [child, ...descendants(child)]);
+  return children.flatMap((child) => [child, ...descendants(child, table)]);
 }
 
 /**
@@ -84,15 +88,10 @@ async function killContainer(pid: number): Promise<void> {
 }
 
 /** Every process whose process group is `pgid`. */
-function groupMembers(pgid: number): number[] {
-  return execFileSync('ps', ['-e', '-o', 'pid=,pgid='])
-    .toString()
-    .trim()
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/).map(Number) as [number, number])
+const groupMembers = (pgid: number): number[] =>
+  processTable('pgid')
     .filter(([, group]) => group === pgid)
     .map(([member]) => member);
-}
 
 /** Whether the worker has a child running `mariabackup --prepare`. */
 const preparing = (pid: number) =>
