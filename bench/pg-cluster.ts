@@ -99,10 +99,13 @@ export class PgBench {
     };
     for (const [name, stringData] of Object.entries(secrets))
       await core.createNamespacedSecret({ namespace, body: { metadata: { name }, stringData } });
+    const operatorNodeOptions = process.env.SILO_BENCH_OPERATOR_NODE_OPTIONS;
     const operator = await startOperator({
       watchNamespaces: [namespace],
       leaderElectionId: `bench-${namespace}`,
-      env: { SILO_LOG_LEVEL: 'info' },
+      // SILO_BENCH_OPERATOR_NODE_OPTIONS reaches the operator's Node only, e.g. `--import <file>` that starts the
+      // inspector's profiler (Node refuses --cpu-prof in NODE_OPTIONS): how decision 0253's profile was taken.
+      env: { SILO_LOG_LEVEL: 'info', ...(operatorNodeOptions ? { NODE_OPTIONS: operatorNodeOptions } : {}) },
     });
     return new PgBench({ env, namespace, core, api: new CustomObjects(kc), kc, operator, started });
   }

@@ -140,6 +140,10 @@ export const recoverySettings = (): string[] =>
     archive_mode: 'off',
     wal_level: 'replica',
     hot_standby: 'on',
+    // A start from a backup first syncs PGDATA. pgBackRest has just fsynced every file it wrote, and the walk that
+    // fsyncs each of them again took 0.08 s of every restore in bench:pg-restore; one syncfs of the volume does the
+    // same job at once (decision 0044).
+    recovery_init_sync_method: 'syncfs',
     // Not lower than the source's (an instance's), or recovery aborts with "insufficient parameter settings".
     ...REPLICATION_LIMITS,
   }).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
@@ -239,6 +243,11 @@ function reportEvery(ms: number, tick: () => Promise<void>): () => Promise<void>
   };
 }
 
+/** PostgreSQL's line once it is out of recovery (`read-only connections` is a hot standby's, during the replay). */
+const ACCEPTING_WRITES = /database system is ready to accept connections/;
+/** Without that line, the takeover's psql is tried this long after recovery.signal went, and every 50 ms after. */
+const TAKEOVER_WITHOUT_CUE_MS = 150;
+
 /** Starts postgres to replay; resolves when it promoted (its result) or when it ended (why). */
 async function recover(log: Logger): Promise<RestoreOutcome> {
   log.info(PG_RESTORE_PROGRESS_MSG, { step: 'recovering' });
@@ -248,6 +257,9 @@ async function recover(log: Logger): Promise<RestoreOutcome> {
   let notReached = false;
   let lastLine = '';
   let partial = '';
+  // PostgreSQL's word that it left recovery and takes read-write connections: the takeover's cue (a psql sooner is refused).
+  let accepting = false;
+  let wake: (() => void) | undefined;
   postgres.stderr!.on('data', (c: Buffer) => {
     process.stderr.write(c);
     const lines = (partial + c.toString('utf8')).split('\n');
@@ -255,21 +267,37 @@ async function recover(log: Logger): Promise<RestoreOutcome> {
     for (const line of lines) {
       if (TARGET_NOT_REACHED.test(line)) notReached = true;
       if (/FATAL|PANIC/.test(line)) lastLine = line;
+      if (ACCEPTING_WRITES.test(line)) {
+        accepting = true;
+        wake?.();
+      }
     }
   });
   const exited = new Promise<NodeJS.Signals | null>((resolve) => postgres.once('exit', (_code, signal) => resolve(signal)));
   let ended: { signal: NodeJS.Signals | null } | undefined;
   void exited.then((signal) => (ended = { signal }));
   // postgres removes recovery.signal as it leaves recovery: until then a stat every 20 ms is all the wait costs, where a
-  // psql every 200 ms cost a process each and 0.1 s on average after the promotion (bench:pg-restore).
+  // psql every 200 ms cost a process each and 0.1 s on average after the promotion (bench:pg-restore). It then writes
+  // its end-of-recovery checkpoint and says it accepts connections: the takeover starts on that line, and polls only
+  // where the line never comes (log settings of the source's postgresql.conf, another lc_messages).
   const signal = join(PGDATA, 'recovery.signal');
   let reached: PgRestoreReached | undefined;
+  let leftRecoveryAt: number | undefined;
   for (;;) {
     if (ended) return recoveryEnd(ended.signal, notReached, lastLine);
     const recovering = existsSync(signal);
-    if (!recovering) reached = await takeOver();
+    if (!recovering) leftRecoveryAt ??= Date.now();
+    const due = !recovering && (accepting || Date.now() - leftRecoveryAt! >= TAKEOVER_WITHOUT_CUE_MS);
+    if (due) reached = await takeOver();
     if (reached) break;
-    await new Promise((r) => setTimeout(r, recovering ? 20 : 50));
+    await new Promise<void>((r) => {
+      const timer = setTimeout(r, recovering ? 20 : 50);
+      wake = () => {
+        clearTimeout(timer);
+        r();
+      };
+    });
+    wake = undefined;
   }
   log.info('promoted');
   postgres.kill('SIGINT');

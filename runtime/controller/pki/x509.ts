@@ -8,7 +8,7 @@
  */
 // @peculiar/x509 refuses to load without a Reflect metadata polyfill; imports run in order, so this comes first.
 import 'reflect-metadata';
-import { X509Certificate, createPrivateKey, webcrypto } from 'node:crypto';
+import { X509Certificate, createHash, createPrivateKey, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
@@ -109,26 +109,70 @@ export async function issueLeaf(ca: PemPair, identity: LeafIdentity, now: Date, 
 }
 
 /**
+ * What judging one set of PEMs found, apart from the time. A reconciler judges the same Secrets on every pass, every
+ * few seconds, and parsing them (ASN.1 in JavaScript, a private key, a signature) was about a third of the operator's
+ * CPU while a PostgreSQL restore started (decision 0253). The answer for the same bytes is the same, so it is kept,
+ * under a digest of them: no key material stays in memory. The time is applied on every call (renewAt, notAfter).
+ */
+interface Verdict {
+  readonly sound: boolean;
+  /** notAfter in ms; 0 when the certificate does not parse. */
+  readonly notAfter: number;
+  /** When it is due for renewal, in ms; -Infinity when it does not parse. */
+  readonly renewAt: number;
+}
+const VERDICTS_KEPT = 1024;
+const verdicts = new Map<string, Verdict>();
+
+function verdictOf(parts: readonly string[], judge: () => boolean, certPem: string): Verdict {
+  const digest = createHash('sha256');
+  for (const part of parts) digest.update(part).update('\0');
+  const key = digest.digest('base64');
+  let verdict = verdicts.get(key);
+  if (!verdict) {
+    let sound: boolean;
+    try {
+      sound = judge();
+    } catch {
+      // A key that does not parse.
+      sound = false;
+    }
+    verdict = {
+      sound,
+      notAfter: validityOf(certPem)?.notAfter.getTime() ?? 0,
+      renewAt: renewalTime(certPem)?.getTime() ?? -Infinity,
+    };
+    // Old answers cost nothing to find again: a full table starts over rather than tracking use.
+    if (verdicts.size >= VERDICTS_KEPT) verdicts.clear();
+    verdicts.set(key, verdict);
+  }
+  return verdict;
+}
+
+/**
  * A leaf the operator may keep: parses, holds its key, was signed by `caCert`, names exactly what
  * `identity` names (CN and DNS names), and is not due for renewal at `now`. Anything else is re-issued.
  */
 export function leafMatches(leaf: PemPair, caCert: string, identity: Pick<LeafIdentity, 'cn' | 'dns'>, now: Date): boolean {
-  const cert = parse(leaf.cert);
-  const ca = parse(caCert);
-  if (!cert || !ca) return false;
   const dns = identity.dns?.length ? identity.dns.map((name) => `DNS:${name}`).join(', ') : undefined;
-  try {
-    return (
-      cert.checkIssued(ca) &&
-      cert.verify(ca.publicKey) &&
-      cert.checkPrivateKey(createPrivateKey(leaf.key)) &&
-      cert.subject.trim() === `CN=${identity.cn}` &&
-      cert.subjectAltName === dns &&
-      !needsRenewal(leaf.cert, now)
-    );
-  } catch {
-    return false;
-  }
+  const verdict = verdictOf(
+    ['leaf', leaf.cert, leaf.key, caCert, identity.cn, dns ?? ''],
+    () => {
+      const cert = parse(leaf.cert);
+      const ca = parse(caCert);
+      return (
+        !!cert &&
+        !!ca &&
+        cert.checkIssued(ca) &&
+        cert.verify(ca.publicKey) &&
+        cert.checkPrivateKey(createPrivateKey(leaf.key)) &&
+        cert.subject.trim() === `CN=${identity.cn}` &&
+        cert.subjectAltName === dns
+      );
+    },
+    leaf.cert,
+  );
+  return verdict.sound && now.getTime() < verdict.renewAt;
 }
 
 /** notBefore and notAfter of a PEM certificate, or undefined when it does not parse. */
@@ -172,27 +216,32 @@ function parse(pem: string): X509Certificate | undefined {
 /** Whether `certPem` (a CA certificate) has not expired at `now`. */
 export const stillValid = (certPem: string, now: Date): boolean => (validityOf(certPem)?.notAfter.getTime() ?? 0) > now.getTime();
 
+/** The CA's verdict: parses, is a CA with an ECDSA P-256 key, signed itself and holds the key that goes with it. */
+const caVerdict = (ca: PemPair): Verdict =>
+  verdictOf(
+    ['ca', ca.cert, ca.key],
+    () => {
+      const cert = parse(ca.cert);
+      return (
+        !!cert &&
+        cert.ca &&
+        cert.publicKey.asymmetricKeyDetails?.namedCurve === 'prime256v1' &&
+        cert.checkIssued(cert) &&
+        cert.verify(cert.publicKey) &&
+        cert.checkPrivateKey(createPrivateKey(ca.key))
+      );
+    },
+    ca.cert,
+  );
+
 /**
  * A sound CA: parses, is a CA with an ECDSA P-256 key (the only kind the operator signs with),
  * signed itself, holds the key that goes with it, and has not expired.
  */
 export function caIsSound(ca: PemPair, now: Date): boolean {
-  const cert = parse(ca.cert);
-  try {
-    return (
-      !!cert &&
-      cert.ca &&
-      cert.publicKey.asymmetricKeyDetails?.namedCurve === 'prime256v1' &&
-      cert.checkIssued(cert) &&
-      cert.verify(cert.publicKey) &&
-      cert.checkPrivateKey(createPrivateKey(ca.key)) &&
-      stillValid(ca.cert, now)
-    );
-  } catch {
-    // A key that does not parse.
-    return false;
-  }
+  const verdict = caVerdict(ca);
+  return verdict.sound && verdict.notAfter > now.getTime();
 }
 
 /** A CA the operator keeps signing with: sound and not yet due for renewal. */
-export const caIsCurrent = (ca: PemPair, now: Date): boolean => caIsSound(ca, now) && !needsRenewal(ca.cert, now);
+export const caIsCurrent = (ca: PemPair, now: Date): boolean => caIsSound(ca, now) && now.getTime() < caVerdict(ca).renewAt;

@@ -6,6 +6,7 @@ import {
   BACKUP_CLIENT_CN,
   REPLICATION_CLIENT_CN,
   caIsCurrent,
+  caIsSound,
   clusterPkiSecretNames,
   clusterPkiSecrets,
   issueCa,
@@ -212,6 +213,20 @@ describe('controller/mysql/cluster: the operator-managed PKI', function () {
       expect(caIsCurrent({ cert: pki.ca.cert, key: 'garbage' }, now)).to.equal(false);
       const second = await issueCa({ cluster: 'db', now: at(246) });
       expect(caIsCurrent(second, at(246))).to.equal(true);
+    });
+
+    it('judges the same PEMs again at another time: a verdict kept for their bytes never outlives the certificate', () => {
+      // The first calls keep what parsing found (decision 0253); these ask again about the same bytes, later.
+      expect(caIsSound(pki.ca, now)).to.equal(true);
+      expect(caIsSound(pki.ca, at(364))).to.equal(true);
+      expect(caIsSound(pki.ca, at(366))).to.equal(false);
+      expect(caIsCurrent(pki.ca, at(240))).to.equal(true);
+      expect(caIsCurrent(pki.ca, at(246))).to.equal(false);
+      const request = { kind: 'server', cluster: 'db', namespace: 'shop' } as const;
+      expect(leafIsCurrent(pki.server, pki.ca.cert, { ...request, now: at(59) })).to.equal(true);
+      expect(leafIsCurrent(pki.server, pki.ca.cert, { ...request, now: at(61) })).to.equal(false);
+      // A different key under the same certificate is other bytes: judged afresh, and refused.
+      expect(leafIsCurrent({ cert: pki.server.cert, key: rogue.server.key }, pki.ca.cert, { ...request, now })).to.equal(false);
     });
   });
 
