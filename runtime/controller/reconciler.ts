@@ -66,6 +66,11 @@ export interface Reconciler {
   readonly kind: KindRef;
   readonly watches?: readonly SecondaryWatch[];
   /**
+   * An update of a primary object that needs no pass (controller-runtime's predicates): true skips it. Secondary
+   * watches and resyncs are not filtered. Decision 0254.
+   */
+  readonly ignoresUpdate?: (previous: KubeObject, current: KubeObject) => boolean;
+  /**
    * Throwing is a failed reconcile: the manager logs it, counts it and
    * requeues the key with per-key exponential backoff.
    */

@@ -9,7 +9,10 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../../logging/logger.js';
 import { KubeClient } from '../kube/client.js';
 import { keyOf, keyString } from '../kube/owner-keys.js';
+import { statusOnlyChange } from '../kube/update-predicates.js';
 import type { EventRecorder, KubeObject, OperatorSettings, Reconciler } from '../reconciler.js';
+
+export { statusOnlyChange };
 import type { BackoffPolicy } from './backoff.js';
 import { Controller } from './controller.js';
 import { RestartingInformer, informerId, type InformerSpec } from './informer.js';
@@ -68,7 +71,10 @@ export class Manager {
       const deps: RestartingInformer[] = [];
       for (const informer of this.informersFor({ kind: r.kind })) {
         informer.on((type, o, previous) => {
-          if (type === 'update' && previous && this.options.skipStatusOnlyUpdates && statusOnlyChange(previous, o)) return;
+          if (type === 'update' && previous) {
+            if (this.options.skipStatusOnlyUpdates && statusOnlyChange(previous, o)) return;
+            if (r.ignoresUpdate?.(previous, o)) return;
+          }
           controller.queue.add(keyString(keyOf(o)));
         });
         deps.push(informer);
@@ -189,11 +195,4 @@ export class Manager {
   stopInformers(): void {
     for (const informer of this.informers.values()) informer.stop();
   }
-}
-
-/** True when two versions of an object differ only in status, resourceVersion and managedFields. */
-export function statusOnlyChange(before: KubeObject, after: KubeObject): boolean {
-  const strip = (o: KubeObject) =>
-    JSON.stringify({ ...o, status: undefined, metadata: { ...o.metadata, resourceVersion: undefined, managedFields: undefined } });
-  return strip(before) === strip(after);
 }

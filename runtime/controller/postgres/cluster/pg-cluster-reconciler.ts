@@ -12,6 +12,8 @@ import { pgNames, podDnsName, type AgentStatus } from '../../../contracts/pg-pod
 import type { Pod } from '../../kube/client.js';
 import { KINDS } from '../../kube/kinds.js';
 import { ownerKeysOf } from '../../kube/owner-keys.js';
+import { statusOnlyChange } from '../../kube/update-predicates.js';
+import { PG_BACKUP_LOCK } from '../backup/pg-backup-lock.js';
 import type { KubeObject, ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from '../../reconciler.js';
 import { PG_LABELS, defaultRepoPath, pgImage, repoIndex, repoType, type PGClusterObject } from '../shared/pg-objects.js';
 import { repoStatusRow, stanzaOf, systemIdOf } from '../shared/pgbackrest-info.js';
@@ -61,6 +63,13 @@ export class PGClusterReconciler implements Reconciler {
     // without this the pass came on its own 3 s requeue, after the old Pods were gone (bench:pg-restore's in-place round).
     { kind: KINDS.PGRestore, toKeys: restoredClusterKey },
   ];
+  /**
+   * Its own status writes, and the backup lock a PGBackup takes and releases, change nothing a pass decides on: the
+   * pass that wrote the status went on with it, and queueing backups is the PGBackup reconciler's. Each such update
+   * used to start a whole pass (the PKI and Services read, `pgbackrest info` on the repo host) while a restore's Pod
+   * or a backup's Job started (decision 0254). Spec, labels, the restore hold, finalizers and deletion still do.
+   */
+  readonly ignoresUpdate = (previous: KubeObject, current: KubeObject): boolean => statusOnlyChange(previous, current, [PG_BACKUP_LOCK]);
 
   async reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<ReconcileResult | void> {
     const cluster = await ctx.client.get<PGClusterObject>(KINDS.PGCluster, key);

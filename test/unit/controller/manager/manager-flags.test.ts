@@ -2,6 +2,9 @@
 import { expect } from 'chai';
 import { parseControllerFlags } from '../../../../runtime/controller/manager/flags.js';
 import { statusOnlyChange } from '../../../../runtime/controller/manager/manager.js';
+import { PGClusterReconciler } from '../../../../runtime/controller/postgres/cluster/pg-cluster-reconciler.js';
+import { PG_BACKUP_LOCK } from '../../../../runtime/controller/postgres/backup/pg-backup-lock.js';
+import { PG_RESTORE_HOLD } from '../../../../runtime/controller/postgres/restore/pg-restore-hold.js';
 
 describe('silo controller flags', () => {
   it('defaults: no leader election, id silo-operator, namespace from POD_NAMESPACE, all namespaces, 8080/8081 on POD_IP, 4 workers, 5 min resync', () => {
@@ -103,5 +106,39 @@ describe('status-only update predicate', () => {
     expect(
       statusOnlyChange(base, { ...base, metadata: { ...base.metadata, deletionTimestamp: '2026-01-01T00:00:00Z' } as never }),
     ).to.equal(false);
+  });
+  it('ignores the annotations it is told to, and only those', () => {
+    const locked = { ...base, metadata: { ...base.metadata, annotations: { lock: 'b1/uid', hold: 'r1' } } };
+    const unlocked = { ...base, metadata: { ...base.metadata, annotations: { hold: 'r1' } }, status: { phase: 'ready' } };
+    expect(statusOnlyChange(locked, unlocked, ['lock'])).to.equal(true);
+    expect(statusOnlyChange(base, { ...base, metadata: { ...base.metadata, annotations: { lock: 'b2/uid' } } }, ['lock'])).to.equal(true);
+    expect(statusOnlyChange(locked, { ...locked, metadata: { ...locked.metadata, annotations: { lock: 'b1/uid' } } }, ['lock'])).to.equal(
+      false,
+    );
+    expect(statusOnlyChange(locked, unlocked)).to.equal(false);
+  });
+});
+
+describe('PGCluster reconciler: updates that need no pass (decision 0254)', () => {
+  const cluster = {
+    apiVersion: 'postgres.silo.io/v1alpha1',
+    kind: 'PGCluster',
+    metadata: { name: 'db', namespace: 'shop', resourceVersion: '1', generation: 1 },
+    spec: { instances: 1 },
+    status: { phase: 'Ready' },
+  };
+  const ignores = new PGClusterReconciler().ignoresUpdate;
+  const annotated = (annotations: Record<string, string>) => ({ ...cluster, metadata: { ...cluster.metadata, annotations } });
+  it('skips its own status writes and the backup lock taken or released', () => {
+    expect(
+      ignores(cluster, { ...cluster, metadata: { ...cluster.metadata, resourceVersion: '2' }, status: { phase: 'Degraded' } }),
+    ).to.equal(true);
+    expect(ignores(cluster, annotated({ [PG_BACKUP_LOCK]: 'nightly/uid' }))).to.equal(true);
+    expect(ignores(annotated({ [PG_BACKUP_LOCK]: 'nightly/uid' }), cluster)).to.equal(true);
+  });
+  it('passes on a spec change, the restore hold and a deletion', () => {
+    expect(ignores(cluster, { ...cluster, spec: { instances: 3 }, metadata: { ...cluster.metadata, generation: 2 } })).to.equal(false);
+    expect(ignores(cluster, annotated({ [PG_RESTORE_HOLD]: 'r1/uid' }))).to.equal(false);
+    expect(ignores(cluster, { ...cluster, metadata: { ...cluster.metadata, deletionTimestamp: '2026-12-06T00:00:00Z' } })).to.equal(false);
   });
 });
