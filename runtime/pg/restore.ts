@@ -140,10 +140,9 @@ export const recoverySettings = (): string[] =>
     archive_mode: 'off',
     wal_level: 'replica',
     hot_standby: 'on',
-    // A start from a backup first syncs PGDATA. pgBackRest has just fsynced every file it wrote, and the walk that
-    // fsyncs each of them again took 0.08 s of every restore in bench:pg-restore; one syncfs of the volume does the
-    // same job at once (decision 0044).
-    recovery_init_sync_method: 'syncfs',
+    // Not syncfs for the start's sync of PGDATA, though pgBackRest has just fsynced every file: it flushes the whole
+    // filesystem, and on a volume that shares one with other Pods (hostPath, local-path) it waited for their writes
+    // and slowed them (decision 0044).
     // Not lower than the source's (an instance's), or recovery aborts with "insufficient parameter settings".
     ...REPLICATION_LIMITS,
   }).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
