@@ -11,8 +11,6 @@ import { KubeClient } from '../kube/client.js';
 import { keyOf, keyString } from '../kube/owner-keys.js';
 import { statusOnlyChange } from '../kube/update-predicates.js';
 import type { EventRecorder, KubeObject, OperatorSettings, Reconciler } from '../reconciler.js';
-
-export { statusOnlyChange };
 import type { BackoffPolicy } from './backoff.js';
 import { Controller } from './controller.js';
 import { RestartingInformer, informerId, type InformerSpec } from './informer.js';

@@ -1,7 +1,7 @@
 /** `silo controller` flags and the status-only update predicate. */
 import { expect } from 'chai';
 import { parseControllerFlags } from '../../../../runtime/controller/manager/flags.js';
-import { statusOnlyChange } from '../../../../runtime/controller/manager/manager.js';
+import { statusOnlyChange } from '../../../../runtime/controller/kube/update-predicates.js';
 import { PGClusterReconciler } from '../../../../runtime/controller/postgres/cluster/pg-cluster-reconciler.js';
 import { PG_BACKUP_LOCK } from '../../../../runtime/controller/postgres/backup/pg-backup-lock.js';
 import { PG_RESTORE_HOLD } from '../../../../runtime/controller/postgres/restore/pg-restore-hold.js';
