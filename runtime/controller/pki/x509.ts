@@ -244,4 +244,7 @@ export function caIsSound(ca: PemPair, now: Date): boolean {
 }
 
 /** A CA the operator keeps signing with: sound and not yet due for renewal. */
-export const caIsCurrent = (ca: PemPair, now: Date): boolean => caIsSound(ca, now) && now.getTime() < caVerdict(ca).renewAt;
+export function caIsCurrent(ca: PemPair, now: Date): boolean {
+  const verdict = caVerdict(ca);
+  return verdict.sound && verdict.notAfter > now.getTime() && now.getTime() < verdict.renewAt;
+}

@@ -11,6 +11,9 @@ const mine = ['minio', 'rgw', 'azurite', 'gcs', 'mariadb', 'postgres'];
 const stack = useStack(...mine);
 const cli = (...args: string[]) => run('npx', ['tsx', 'test/stack/cli.ts', ...args], { allowFailure: true });
 
+/** How deep under the stack root its servers' PID files lie (see recordedPids). */
+const PID_FILE_DEPTH = 3;
+
 /**
  * Every PID file the stack's servers write: at most three levels under the stack root (`<root>/minio/http/minio.pid`,
  * `<root>/kube/etcd.pid`). Not deeper: below lie the servers' data and the Pods' volumes (a day of runs left half a
@@ -38,9 +41,6 @@ function recordedPids(dir: string, depth = 0): number[] {
   }
   return pids;
 }
-
-/** How deep under the stack root its servers' PID files lie (see recordedPids). */
-const PID_FILE_DEPTH = 3;
 
 describe('stack CLI and loopback-only servers', function () {
   this.timeout(60_000);
