@@ -49,7 +49,9 @@ async function upEachUnderItsLock(dir: string, names: string[]): Promise<void> {
     up.set(
       c.name,
       Promise.all(dependencies).then(() =>
-        withLock(dir, `stack-${c.name}`, async () => {
+        // The start lock lives in the stack root, not the run directory: a second run on the machine (the demo,
+        // one test file run by hand beside CI) waits for this start instead of racing it for the same port.
+        withLock(ctx.root, `stack-${c.name}`, async () => {
           if (await c.status(ctx)) return;
           await withLock(dir, 'stack-install', () => c.install(ctx));
           const mine: string[] = [];

@@ -80,7 +80,11 @@ export const gcs: Component = {
   },
   async status(ctx) {
     if (!pidFileAlive(pidFile(ctx))) return false;
-    return (await httpStatus(`${endpoint}/storage/v1/b`).catch(() => 0)) === 200 && (await portOpen(LOOPBACK, ports.gcsTls));
+    // A generous timeout: over a filesystem root of many objects on a loaded machine, a live server can take
+    // seconds to list its buckets, and a status of "down" for a live server makes up() start a second one that
+    // cannot bind (CI, 2026-12-06 04:20).
+    const answer = await httpStatus(`${endpoint}/storage/v1/b`, { timeoutMs: 15_000 }).catch(() => 0);
+    return answer === 200 && (await portOpen(LOOPBACK, ports.gcsTls));
   },
   env(ctx) {
     return {
