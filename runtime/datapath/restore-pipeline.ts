@@ -121,6 +121,7 @@ export async function streamRestore(options: RestoreStreamOptions): Promise<{ st
     identity: options.identity,
     recipientFingerprints: options.recipientFingerprints,
     digest: 'input',
+    buffers: options.store.readBuffers,
   });
   const verifiedEnd = new VerifiedEnd(() => assertStoredSha256(options, digest.sha256));
   try {
@@ -150,6 +151,7 @@ async function streamRestoreThroughThread(options: RestoreStreamOptions, sink: P
     identity: options.identity,
     recipientFingerprints: options.recipientFingerprints,
     digest: 'input',
+    buffers: options.store.readBuffers,
     deliver: { fd, decompress: options.compression === 'zstd' ? 'zstd' : 'none', verify },
   });
   try {

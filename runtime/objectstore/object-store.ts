@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
+import type { ReadBufferPool } from './read-buffer-pool.js';
 
 /** What the data path needs from any store: S3, GCS, Azure Blob or a mounted volume. */
 export interface ObjectStore {
@@ -6,6 +7,11 @@ export interface ObjectStore {
   url(key: string): string;
   /** Streams one object. The Writable fails (and cleans up partial uploads) on error or destroy. */
   createWriteStream(key: string, options?: { expectedBytes?: number }): Writable;
+  /**
+   * The pool that createReadStream's buffers come from, when the store reads into pooled buffers (S3): a consumer
+   * that is done with a chunk of READ_BUFFER_BYTES gives it back here (decision 0024).
+   */
+  readonly readBuffers?: ReadBufferPool;
   /** Reads an object, or a byte range of it (inclusive start, exclusive end). */
   createReadStream(key: string, range?: { start: number; end?: number }): Promise<Readable>;
   /** Writes a small object in one request (metadata.json). */

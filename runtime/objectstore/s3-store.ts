@@ -13,6 +13,8 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { S3MultipartSink } from './s3-multipart-sink.js';
 import type { ObjectStore } from './object-store.js';
 import { classifyS3Error } from './s3-errors.js';
+import { BulkGetHandler } from './s3-bulk-get-handler.js';
+import { ReadBufferPool } from './read-buffer-pool.js';
 
 export interface S3StoreConfig {
   readonly bucket: string;
@@ -33,13 +35,21 @@ export interface S3StoreConfig {
   readonly uploadConcurrency?: number;
 }
 
-export function createS3Client(config: S3StoreConfig): S3Client {
+const CONNECTION_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 120_000;
+
+/**
+ * A client for the store. `bulkReads` gives it the transport that reads GetObject bodies into pooled buffers
+ * (decision 0024); the store uses that client for its data streams only.
+ */
+export function createS3Client(config: S3StoreConfig, bulkReads?: ReadBufferPool): S3Client {
   const httpsAgent = new HttpsAgent({
     keepAlive: true,
     maxSockets: 16,
     ...(config.ca ? { ca: config.ca } : {}),
     rejectUnauthorized: !config.insecure,
   });
+  const nodeHandler = new NodeHttpHandler({ httpsAgent, connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS });
   return new S3Client({
     region: config.region ?? 'us-east-1',
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
@@ -57,12 +67,23 @@ export function createS3Client(config: S3StoreConfig): S3Client {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 5,
-    requestHandler: new NodeHttpHandler({ httpsAgent, connectionTimeout: 10_000, requestTimeout: 120_000 }),
+    requestHandler: bulkReads
+      ? new BulkGetHandler({
+          fallback: nodeHandler,
+          ca: config.ca,
+          rejectUnauthorized: !config.insecure,
+          connectionTimeoutMs: CONNECTION_TIMEOUT_MS,
+          idleTimeoutMs: REQUEST_TIMEOUT_MS,
+          pool: bulkReads,
+        })
+      : nodeHandler,
   });
 }
 
 export class S3Store implements ObjectStore {
   readonly client: S3Client;
+  readonly readBuffers = new ReadBufferPool();
+  private bulkClient?: S3Client;
 
   constructor(
     private readonly config: S3StoreConfig,
@@ -90,8 +111,13 @@ export class S3Store implements ObjectStore {
   }
 
   async createReadStream(key: string, range?: { start: number; end?: number }): Promise<Readable> {
+    this.bulkClient ??= createS3Client(this.config, this.readBuffers);
+    return this.read(this.bulkClient, key, range);
+  }
+
+  private async read(client: S3Client, key: string, range?: { start: number; end?: number }): Promise<Readable> {
     try {
-      const result = await this.client.send(
+      const result = await client.send(
         new GetObjectCommand({
           Bucket: this.config.bucket,
           Key: key,
@@ -115,7 +141,7 @@ export class S3Store implements ObjectStore {
   }
 
   async getSmall(key: string): Promise<Buffer> {
-    return buffer(await this.createReadStream(key));
+    return buffer(await this.read(this.client, key));
   }
 
   async size(key: string): Promise<number | undefined> {

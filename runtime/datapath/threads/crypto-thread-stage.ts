@@ -5,9 +5,10 @@ import { createRequire } from 'node:module';
 import { AgeDataDamagedError, AgeKeyError, parseIdentities, parseRecipient, type AgeIdentity } from '../age/age-keys.js';
 import { buildHeader, parseHeaderFor, payloadKey } from '../age/age-header.js';
 import { CRYPTO_THREAD_SOURCE } from './crypto-thread-source.js';
+import { ownsItsMemory, READ_BUFFER_BYTES, ReadBufferPool } from '../../objectstore/read-buffer-pool.js';
 
 /** Bytes handed to the thread at once: large enough that messages cost nothing per byte. */
-const BATCH = 1024 * 1024;
+const BATCH = READ_BUFFER_BYTES;
 /**
  * Batches inside the thread at once. Two left each thread waiting for the other to be scheduled on a
  * busy 2-core machine (about 250 MB/s); four keep both busy (about 600 MB/s). Bounds the stage to a few MiB.
@@ -36,6 +37,13 @@ export interface CryptoThreadStageOptions {
    * digest before the thread writes the last buffer it held back; throwing there keeps it back.
    */
   readonly deliver?: { readonly fd: number; readonly decompress: 'zstd' | 'none'; readonly verify: (sha256: string) => void };
+  /**
+   * The pool the input's buffers came from (an object store's bulk reads, decision 0024). With it, the stage owns
+   * every input chunk that is one whole pool buffer: it goes to the thread by transfer instead of a copy (the caller's
+   * Buffer is detached), and back into the pool once spent. Batches are taken from the pool too. Without it, input
+   * chunks are always copied and the caller may reuse them.
+   */
+  readonly buffers?: ReadBufferPool;
 }
 
 /** The thread's delivery failed: writing to the command's pipe (`write`, e.g. EPIPE) or decompressing (`decompress`). */
@@ -75,7 +83,7 @@ export class CryptoThreadStage extends Transform {
   private deliverer?: Worker;
   private batch?: Buffer;
   private batchLength = 0;
-  private readonly free: Buffer[] = [];
+  private readonly pool: ReadBufferPool;
   private inFlight = 0;
   private waiting?: TransformCallback;
   private ending?: TransformCallback;
@@ -86,6 +94,7 @@ export class CryptoThreadStage extends Transform {
 
   constructor(private readonly options: CryptoThreadStageOptions) {
     super({ readableHighWaterMark: BATCH, writableHighWaterMark: 256 * 1024 });
+    this.pool = options.buffers ?? new ReadBufferPool(MAX_IN_FLIGHT);
     if (options.recipients && options.identity) throw new Error('a crypto stage either encrypts or decrypts, not both');
     // Parse keys now so a bad one fails before any byte moves.
     if (options.recipients) {
@@ -180,7 +189,7 @@ export class CryptoThreadStage extends Transform {
       return;
     }
     this.inFlight--;
-    if (reply.back && this.free.length < MAX_IN_FLIGHT) this.free.push(Buffer.from(reply.back));
+    if (reply.back) this.pool.give(Buffer.from(reply.back));
     if (this.inFlight === 0 && !this.ending) this.worker?.unref();
     this.release();
   }
@@ -233,12 +242,19 @@ export class CryptoThreadStage extends Transform {
   private enqueue(data: Buffer): void {
     for (let offset = 0; offset < data.length;) {
       // Batches own their whole ArrayBuffer (allocUnsafeSlow), so transferring one detaches nothing else.
-      this.batch ??= this.free.pop() ?? Buffer.allocUnsafeSlow(BATCH);
+      this.batch ??= this.pool.take();
       const n = data.copy(this.batch, this.batchLength, offset);
       this.batchLength += n;
       offset += n;
       if (this.batchLength === BATCH) this.sendBatch();
     }
+  }
+
+  /** Hands a chunk that owns its memory to the thread as it is, after any batch begun before it. */
+  private transfer(data: Buffer): void {
+    this.sendBatch();
+    const buf = data.buffer as ArrayBuffer;
+    this.post({ t: 'data', buf, length: data.length }, [buf]);
   }
 
   /** Decryption: the header is parsed here (it needs the identities); its bytes are only hashed. */
@@ -260,7 +276,8 @@ export class CryptoThreadStage extends Transform {
       this.bytesIn += chunk.length;
       let data: Buffer | undefined = chunk;
       if (this.identities && !this.opened) data = this.openHeader(chunk);
-      if (data?.length) this.enqueue(data);
+      if (data && this.options.buffers && data.length === READ_BUFFER_BYTES && ownsItsMemory(data)) this.transfer(data);
+      else if (data?.length) this.enqueue(data);
       else if (!this.worker) this.start();
     } catch (error) {
       return done(error as Error);

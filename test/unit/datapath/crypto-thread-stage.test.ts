@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { expect } from 'chai';
 import { AgeDataDamagedError, AgeKeyError, generateAgeKeyPair } from '../../../runtime/datapath/age/age-keys.js';
 import { CryptoThreadStage } from '../../../runtime/datapath/threads/crypto-thread-stage.js';
+import { READ_BUFFER_BYTES, ReadBufferPool } from '../../../runtime/objectstore/read-buffer-pool.js';
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
@@ -51,6 +52,36 @@ describe('crypto thread stage (age and SHA256 on a worker thread)', () => {
     expect(opened.equals(data)).to.equal(true);
     expect(open.sha256).to.equal(sha256(sealed));
     expect(open.bytes).to.equal(sealed.length);
+  });
+
+  it('with a pool, takes the input’s whole pool buffers by transfer and gives them back; without one, takes nothing', async () => {
+    const plain = randomBytes(3 * READ_BUFFER_BYTES + 999);
+    const sealed = await run(slices(plain, 100_000), new CryptoThreadStage({ recipients: [keys.recipient] }));
+    // The stored bytes as a bulk read hands them on: the header's first buffer, then whole pooled buffers.
+    const pool = new ReadBufferPool();
+    const buffers: Buffer[] = [];
+    for (let at = 0; at < sealed.length; at += READ_BUFFER_BYTES) {
+      const piece = sealed.subarray(at, at + READ_BUFFER_BYTES);
+      const buffer = piece.length === READ_BUFFER_BYTES ? pool.take() : Buffer.from(piece);
+      piece.copy(buffer);
+      buffers.push(buffer);
+    }
+    const given: Buffer[] = [];
+    const give = pool.give.bind(pool);
+    pool.give = (buffer) => {
+      given.push(buffer);
+      give(buffer);
+    };
+    const open = new CryptoThreadStage({ identity: keys.identity, digest: 'input', buffers: pool });
+    expect((await run(Readable.from(buffers), open)).equals(plain)).to.equal(true);
+    expect(open.sha256).to.equal(sha256(sealed));
+    // The whole buffers after the header's went to the thread by transfer (detached here) and came back to the pool.
+    expect(buffers.map((b) => b.byteLength)).to.deep.equal([READ_BUFFER_BYTES, 0, 0, sealed.length - 3 * READ_BUFFER_BYTES]);
+    expect(given.filter((b) => b.length === READ_BUFFER_BYTES).length).to.be.at.least(3);
+    // Without a pool, the stage takes nothing: a caller may reuse the buffer it wrote (a whole 1 MiB one too).
+    const reused = Buffer.from(plain.subarray(0, READ_BUFFER_BYTES));
+    await run(Readable.from([reused, reused]), new CryptoThreadStage({ recipients: [keys.recipient] }));
+    expect(reused.equals(plain.subarray(0, READ_BUFFER_BYTES))).to.equal(true);
   });
 
   it('reports a damaged payload as damaged data (an AgeDataDamagedError, still an AgeKeyError) from the thread', async () => {
