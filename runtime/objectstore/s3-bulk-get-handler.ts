@@ -59,15 +59,16 @@ function parseHead(bytes: Buffer): Head | undefined {
   const status = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(statusLine);
   if (!status)
     throw networkError(`the object store answered with a malformed status line ${JSON.stringify(statusLine.slice(0, 80))}`, 'EPROTO');
-  const headers: Record<string, string> = {};
+  // A Map while parsing: a header named like an Object property (`__proto__`) is only a header.
+  const headers = new Map<string, string>();
   for (const line of lines) {
     const colon = line.indexOf(':');
     if (colon <= 0) throw networkError(`the object store answered with a malformed header line`, 'EPROTO');
     const name = line.slice(0, colon).trim().toLowerCase();
     const value = line.slice(colon + 1).trim();
-    headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+    headers.set(name, headers.has(name) ? `${headers.get(name)}, ${value}` : value);
   }
-  return { statusCode: Number(status[1]), reason: status[2] ?? '', headers, bodyOffset: end + 4 };
+  return { statusCode: Number(status[1]), reason: status[2] ?? '', headers: Object.fromEntries(headers), bodyOffset: end + 4 };
 }
 
 /**
@@ -245,8 +246,9 @@ export class BulkGetHandler {
           return;
         }
         settled = true;
-        const length = Number(parsed.headers['content-length']);
-        const readable = parsed.statusCode >= 200 && !('transfer-encoding' in parsed.headers) && Number.isSafeInteger(length);
+        // 204 and 304 carry no body whatever their headers say (RFC 9110 6.4.1).
+        const length = [204, 304].includes(parsed.statusCode) ? 0 : Number(parsed.headers['content-length']);
+        const readable = parsed.statusCode >= 200 && !Object.hasOwn(parsed.headers, 'transfer-encoding') && Number.isSafeInteger(length);
         if (!readable) {
           // Not a response this transport reads (chunked, no length, 1xx): Node's client sends the request again.
           socket.destroy();
