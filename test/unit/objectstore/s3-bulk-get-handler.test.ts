@@ -146,6 +146,41 @@ describe('S3 bulk reads (decision 0024)', () => {
     expect(server.requests.at(-1)!.headers.range).to.match(/^bytes=\d+-$/);
   });
 
+  it('reads a response whose headers are named like Object properties, and a 304 as no body', async () => {
+    const body = randomBytes(1000);
+    server = await endpoint((req, res) => {
+      res.setHeader('__proto__', 'polluted');
+      res.setHeader('constructor', 'x');
+      return serve(body)(req, res);
+    });
+    expect(Buffer.concat(await chunksOf(await storeFor(server.url).createReadStream('k'))).equals(body)).to.equal(true);
+    expect(({} as Record<string, unknown>).polluted).to.equal(undefined);
+    await server.close();
+    server = await endpoint((_req, res) => {
+      res.writeHead(304, { 'content-length': 5 });
+      res.end();
+    });
+    const { port } = new URL(server.url);
+    const handler = new BulkGetHandler({
+      fallback: new NodeHttpHandler(),
+      rejectUnauthorized: true,
+      connectionTimeoutMs: 5_000,
+      idleTimeoutMs: 2_000,
+      pool: new ReadBufferPool(),
+    });
+    const request = new HttpRequest({
+      protocol: 'http:',
+      hostname: '127.0.0.1',
+      port: Number(port),
+      method: 'GET',
+      path: '/bkt/k',
+      headers: { host: `127.0.0.1:${port}` },
+    });
+    const { response } = await handler.handle(request);
+    expect(response.statusCode).to.equal(304);
+    expect(await chunksOf(response.body as Readable)).to.deep.equal([]);
+  });
+
   it('times out a server that accepts the request and never answers', async () => {
     server = await endpoint(() => undefined);
     const { port } = new URL(server.url);
