@@ -44,9 +44,11 @@ async function apiserverReady(ctx: StackContext): Promise<boolean> {
 async function startEtcd(ctx: StackContext): Promise<void> {
   const dataDir = join(kubeDir(ctx), 'etcd-data');
   rmSync(dataDir, { recursive: true, force: true });
-  // A fresh etcd has no PersistentVolumes: the process kubelets' volume directories from earlier runs
-  // belong to nothing now, and they held 10+ GB after a day of runs (ceph-mon refuses to start below 5% free).
-  for (const stale of [join(ctx.root, 'kubelet', 'pvc'), join(ctx.root, 'kubelet-tests')]) rmSync(stale, { recursive: true, force: true });
+  // A fresh etcd has no PersistentVolumes and no Pods: the process kubelets' volume and Pod directories from
+  // earlier runs belong to nothing now, and they held 10+ GB after a day of runs (ceph-mon refuses to start below
+  // 5% free; the Pod directories alone reached 4.4 GB and filled the disk in a CI run on 2026-12-06).
+  const stale = [join(ctx.root, 'kubelet', 'pvc'), join(ctx.root, 'kubelet', 'pods'), join(ctx.root, 'kubelet-tests')];
+  for (const dir of stale) rmSync(dir, { recursive: true, force: true });
   const client = `http://127.0.0.1:${ports.etcdClient}`;
   const peer = `http://127.0.0.1:${ports.etcdPeer}`;
   const pid = startDetached(ctx, {
