@@ -199,8 +199,11 @@ export class BulkGetHandler {
     return `${lines.join('\r\n')}\r\n\r\n`;
   }
 
-  /** A connection to the request's host (TLS with the store's CA for https), failed with `onTimeout` if not made in time. */
-  private openSocket(request: HttpRequest, onread: OnReadOpts, onTimeout: (error: Error) => void): Socket {
+  /**
+   * A connection to the request's host (TLS with the store's CA for https): `onConnect` once it is made, `onTimeout`
+   * if it is not made in time.
+   */
+  private openSocket(request: HttpRequest, onread: OnReadOpts, onConnect: () => void, onTimeout: (error: Error) => void): Socket {
     const tls = request.protocol === 'https:';
     const target = { host: request.hostname.replace(/^\[(.*)\]$/, '$1'), port: request.port ?? (tls ? 443 : 80) };
     const socket: Socket = tls
@@ -217,7 +220,10 @@ export class BulkGetHandler {
       const what = `no ${tls ? 'TLS ' : ''}connection to ${target.host}:${target.port} within ${connectionTimeoutMs} ms`;
       onTimeout(networkError(what, 'ETIMEDOUT'));
     }, connectionTimeoutMs);
-    socket.once(tls ? 'secureConnect' : 'connect', () => clearTimeout(timer));
+    socket.once(tls ? 'secureConnect' : 'connect', () => {
+      clearTimeout(timer);
+      onConnect();
+    });
     socket.once('close', () => clearTimeout(timer));
     return socket;
   }
@@ -275,18 +281,18 @@ export class BulkGetHandler {
           return true;
         },
       };
-      const socket = this.openSocket(request, onread, (error) => fail(error));
-      socket.setNoDelay(true);
-      socket.setTimeout(this.options.idleTimeoutMs, () =>
-        fail(networkError(`the object store sent nothing for ${this.options.idleTimeoutMs} ms`, 'ETIMEDOUT')),
-      );
-      socket.once(request.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
+      const sendRequest = () => {
         try {
           socket.write(this.requestHead(request));
         } catch (error) {
           fail(error as Error);
         }
-      });
+      };
+      const socket = this.openSocket(request, onread, sendRequest, fail);
+      socket.setNoDelay(true);
+      socket.setTimeout(this.options.idleTimeoutMs, () =>
+        fail(networkError(`the object store sent nothing for ${this.options.idleTimeoutMs} ms`, 'ETIMEDOUT')),
+      );
       socket.on('error', fail);
       socket.on('close', () => {
         if (!settled) fail(networkError(`the object store closed the connection before its response head`, 'ECONNRESET'));

@@ -54,6 +54,22 @@ function serve(body: Buffer) {
 const storeFor = (url: string) =>
   new S3Store({ bucket: 'bkt', endpoint: url, forcePathStyle: true, accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'not-a-secret' });
 
+/** A GET of /bkt/k through the handler itself, without the SDK: to see what it does with a response the SDK would hide. */
+function directGet(url: string, idleTimeoutMs: number) {
+  const { port } = new URL(url);
+  const handler = new BulkGetHandler({
+    fallback: new NodeHttpHandler(),
+    rejectUnauthorized: true,
+    connectionTimeoutMs: 5_000,
+    idleTimeoutMs,
+    pool: new ReadBufferPool(),
+  });
+  const headers = { host: `127.0.0.1:${port}` };
+  return handler.handle(
+    new HttpRequest({ protocol: 'http:', hostname: '127.0.0.1', port: Number(port), method: 'GET', path: '/bkt/k', headers }),
+  );
+}
+
 async function chunksOf(stream: Readable): Promise<Buffer[]> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
@@ -160,46 +176,14 @@ describe('S3 bulk reads (decision 0024)', () => {
       res.writeHead(304, { 'content-length': 5 });
       res.end();
     });
-    const { port } = new URL(server.url);
-    const handler = new BulkGetHandler({
-      fallback: new NodeHttpHandler(),
-      rejectUnauthorized: true,
-      connectionTimeoutMs: 5_000,
-      idleTimeoutMs: 2_000,
-      pool: new ReadBufferPool(),
-    });
-    const request = new HttpRequest({
-      protocol: 'http:',
-      hostname: '127.0.0.1',
-      port: Number(port),
-      method: 'GET',
-      path: '/bkt/k',
-      headers: { host: `127.0.0.1:${port}` },
-    });
-    const { response } = await handler.handle(request);
+    const { response } = await directGet(server.url, 2_000);
     expect(response.statusCode).to.equal(304);
     expect(await chunksOf(response.body as Readable)).to.deep.equal([]);
   });
 
   it('times out a server that accepts the request and never answers', async () => {
     server = await endpoint(() => undefined);
-    const { port } = new URL(server.url);
-    const handler = new BulkGetHandler({
-      fallback: new NodeHttpHandler(),
-      rejectUnauthorized: true,
-      connectionTimeoutMs: 5_000,
-      idleTimeoutMs: 300,
-      pool: new ReadBufferPool(),
-    });
-    const request = new HttpRequest({
-      protocol: 'http:',
-      hostname: '127.0.0.1',
-      port: Number(port),
-      method: 'GET',
-      path: '/bkt/k',
-      headers: { host: `127.0.0.1:${port}` },
-    });
-    const error = await handler.handle(request).then(
+    const error = await directGet(server.url, 300).then(
       () => undefined,
       (e: unknown) => e as Error,
     );
