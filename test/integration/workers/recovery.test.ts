@@ -140,7 +140,9 @@ describe('the recovery step (silo restore physical) on a volume, from MinIO', fu
   let store: ObjectStore;
   const keys = generateAgeKeyPair();
   const stranger = generateAgeKeyPair();
-  const main = () => mariadbInstance(stack.ctx);
+  // Its own server, not the stack's: two mariabackups of one server wait on each other's BACKUP STAGE locks while
+  // their redo copies run, and this file is not in the stack MariaDB's exclusive group (test/support/run-locks.ts).
+  const source = mariadbInstance(stack.ctx, 'recovery-source', 19199);
   const prefix = `recovery/${Date.now()}`;
   const ids = ['20261201T000000Z', '20261202T000000Z'];
   const metadataKeys = ids.map((id) => `${prefix}/${id}/metadata.json`);
@@ -213,6 +215,7 @@ describe('the recovery step (silo restore physical) on a volume, from MinIO', fu
   }
 
   before(async () => {
+    await startMariadb(stack.ctx, source);
     dir = mkdtempSync(join(tmpdir(), 'silo-recovery-'));
     writeFileSync(join(dir, 'identity'), keys.identity);
     writeFileSync(join(dir, 'stranger'), stranger.identity);
@@ -221,26 +224,27 @@ describe('the recovery step (silo restore physical) on a volume, from MinIO', fu
       writeFileSync(join(dir, name), value);
     server = createInstanceManagerServer({
       tls: { key: pki.serverKey, cert: pki.serverCert, clientCa: pki.ca },
-      engine: createMysqlEngine({ connection: { socket: main().socket, user: 'root' }, instanceName: 'db-1' }),
+      engine: createMysqlEngine({ connection: { socket: source.socket, user: 'root' }, instanceName: 'db-1' }),
       logger: createLogger({}, { write: () => undefined }),
       instanceName: 'db-1',
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     store = await createObjectStore(storeConfigFromEnv(minioWorkerEnv(stack.ctx)));
-    seed = await seedDataset(main(), { rows: 3000, database: 'silo_recovery' });
+    seed = await seedDataset(source, { rows: 3000, database: 'silo_recovery' });
     const lsn = await backup(0);
     await mariadbSql(
-      main(),
+      source,
       `UPDATE customers SET balance = balance + 7 WHERE id % 5 = 0;
       INSERT INTO orders (customer_id, amount, status, note) SELECT customer_id, amount * 3, 'shipped', 'after the full' FROM orders LIMIT 700;`,
       seed.database,
     );
     await backup(1, lsn);
-    expected = await checksumTables(main(), seed);
+    expected = await checksumTables(source, seed);
   });
   after(async () => {
     await new Promise((r) => server?.close(r));
-    await mariadbSql(main(), `DROP DATABASE IF EXISTS ${seed?.database ?? 'silo_recovery'}`);
+    await stopMariadb(source);
+    rmSync(source.dir, { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
     // What the cases wrote (test/support/store-cleanup.ts says why): the chain and the `-no-redo` copies.
     for (const written of [prefix, `${prefix}-no-redo`]) await removeStorePrefix(minioWorkerEnv(stack.ctx), written);
@@ -406,7 +410,7 @@ describe('the recovery step (silo restore physical) on a volume, from MinIO', fu
     const raw = join(dir, 'no-redo');
     execFileSync(
       'mariabackup',
-      ['--backup', `--target-dir=${raw}`, `--databases=${seed.database}`, '--user=root', `--socket=${main().socket}`],
+      ['--backup', `--target-dir=${raw}`, `--databases=${seed.database}`, '--user=root', `--socket=${source.socket}`],
       { stdio: 'ignore' },
     );
     for (const name of readdirSync(raw).filter((n) => /^ib_logfile/.test(n))) rmSync(join(raw, name));
