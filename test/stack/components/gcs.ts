@@ -5,6 +5,7 @@ import { goBinPath, goInstallCached } from '../lib/go.js';
 import { LOOPBACK, ports } from '../lib/ports.js';
 import { ensureTestCa, testCaPaths } from '../tls/ca.js';
 import { logTail, pidFileAlive, spawnDaemon, stopByPidFile } from '../lib/proc.js';
+import { pruneOlderThan, STALE_TEST_DATA_MS } from '../lib/prune.js';
 import { httpStatus, portOpen, waitForHttp } from '../lib/wait.js';
 import { versions } from '../versions.js';
 
@@ -32,6 +33,7 @@ export const gcs: Component = {
     const ca = await ensureTestCa(ctx);
     const data = join(ctx.root, 'gcs', 'data');
     mkdirSync(data, { recursive: true });
+    pruneOlderThan(join(data, GCS_BUCKET), STALE_TEST_DATA_MS);
     spawnDaemon({
       cmd: goBinPath(ctx, 'fake-gcs-server', versions.fakeGcsServer),
       args: [

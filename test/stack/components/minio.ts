@@ -6,6 +6,7 @@ import type { Component, StackContext } from '../component.js';
 import { goBinPath, goInstallCached } from '../lib/go.js';
 import { LOOPBACK, ports } from '../lib/ports.js';
 import { logTail, pidFileAlive, spawnDaemon, stopByPidFile } from '../lib/proc.js';
+import { pruneOlderThan, STALE_TEST_DATA_MS } from '../lib/prune.js';
 import type { S3Endpoint } from '../lib/s3.js';
 import { httpStatus, waitForHttp } from '../lib/wait.js';
 import { ensureTestCa, testCaPaths } from '../tls/ca.js';
@@ -130,6 +131,7 @@ export const minio: Component = {
       // MinIO moves deleted objects to this trash and purges it slowly; after a few 20 GiB benchmark runs it
       // held 33 GB and MinIO refused writes ("minimum free drive threshold"). Nothing in it is ever read back.
       rmSync(join(data, '.minio.sys', 'tmp', '.trash'), { recursive: true, force: true });
+      pruneOlderThan(join(data, MINIO_BUCKET), STALE_TEST_DATA_MS);
       const args = ['server', '--address', `${LOOPBACK}:${i.port}`, '--console-address', `${LOOPBACK}:${i.console}`];
       if (i.tls) {
         // MinIO reads public.crt/private.key from --certs-dir; copy ours in under those names.
