@@ -37,6 +37,7 @@ export const STATUS = {
 /** Trailers that carry the outcome after the last byte, so a failed backup is never mistaken for a complete one. */
 export const TRAILERS = {
   exit: 'x-silo-exit-status',
+  /** After a failure: how the tool ended and, after a failed exit, its stderr line that says why (printable ASCII). */
   error: 'x-silo-error',
   fromLsn: 'x-silo-from-lsn',
   toLsn: 'x-silo-to-lsn',

@@ -16,6 +16,8 @@ export interface BackupStreamOutcome {
   readonly signal: NodeJS.Signals | null;
   /** Bytes the backup tool wrote (before compression); undefined if they could not be counted. */
   readonly sourceBytes?: number;
+  /** The tool's stderr line that explains a failure (its last error line, else its last line), at most 300 characters. */
+  readonly errorLine?: string;
 }
 
 export interface BackupStream {

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logging/logger.js';
 import { COMPRESSION_HEADER, EXPECTED_BYTES_HEADER, PATHS, STATUS, TRAILERS } from '../contracts/instance-manager-protocol.js';
 import { compressionFromQuery } from './compression-query.js';
-import type { Engine } from './engine.js';
+import type { BackupStreamOutcome, Engine } from './engine.js';
 import { REPLICATION_ROUTE, replicationRoute } from './replication-route.js';
 import { reloadTlsOnChange, secureContextOptions, type TlsFiles } from './tls-reload.js';
 import { findZstdCli } from './zstd-cli.js';
@@ -45,6 +45,16 @@ function json(response: ServerResponse, status: number, body: unknown): ServerRe
 }
 
 /**
+ * The error trailer of a failed backup: how the tool ended and, after a failed exit, the line of its
+ * stderr that says why (a header value: characters outside printable ASCII become "?").
+ */
+function failureTrailer(tool: string, outcome: BackupStreamOutcome): string {
+  if (outcome.signal) return `${tool} was killed by ${outcome.signal}`;
+  const why = outcome.errorLine?.replace(/[^\t\x20-\x7e]/g, '?');
+  return `${tool} exited with status ${outcome.code}${why ? ` (${why})` : ''}`;
+}
+
+/**
  * Sends a started backup's stream as the response body, then its exit status, tool and positions as
  * trailers. Returns what /status reports as the last backup.
  */
@@ -73,12 +83,12 @@ async function sendBackup(started: StartedBackup, response: ServerResponse, algo
     return undefined;
   });
   if (!outcome) return { finishedAt: new Date().toISOString(), exitStatus: 128 };
-  const { code, signal, sourceBytes } = outcome;
+  const { code, sourceBytes } = outcome;
   const finished = started.finish();
   const status = code ?? 128;
   const trailers: Record<string, string> = { [TRAILERS.exit]: String(status), [TRAILERS.tool]: tool };
   if (sourceBytes !== undefined) trailers[TRAILERS.sourceBytes] = String(sourceBytes);
-  if (status !== 0) trailers[TRAILERS.error] = `${tool} ${signal ? `was killed by ${signal}` : `exited with status ${code}`}`;
+  if (status !== 0) trailers[TRAILERS.error] = failureTrailer(tool, outcome);
   Object.assign(trailers, finished.trailers);
   response.addTrailers(trailers);
   response.end();

@@ -37,14 +37,19 @@ export function startBackupStream(options: BackupStreamOptions): BackupStream {
   const { compression, log } = options;
   if (compression.algorithm === 'zstd' && options.zstdCli) return zstdCliStream(options, options.zstdCli);
   const child = spawn(options.tool.path, options.args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  logStderr(child, log);
+  const stderr = logStderr(child, log);
   let sourceBytes = 0;
   // Counted by a listener beside the pipe rather than a Transform: one stream hop less per 64 KiB read.
   child.stdout!.on('data', (chunk: Buffer) => {
     sourceBytes += chunk.length;
   });
   const output = compression.algorithm === 'none' ? child.stdout! : child.stdout!.pipe(createCompressor(compression));
-  const done = allSettled([exited(child), finished(output)]).then(([[code, signal]]) => ({ code, signal, sourceBytes }));
+  const done = allSettled([exited(child), finished(output)]).then(([[code, signal]]) => ({
+    code,
+    signal,
+    sourceBytes,
+    errorLine: stderr.errorLine(),
+  }));
   return {
     output,
     done,
@@ -66,7 +71,7 @@ function zstdCliStream(options: BackupStreamOptions, zstdCommand: string): Backu
   const child = spawn(options.tool.path, options.args, { stdio: ['ignore', zstd.stdin!, 'pipe'] });
   // Only the tool holds zstd's stdin now, so zstd sees end of input exactly when the tool exits.
   zstd.stdin!.destroy();
-  logStderr(child, options.log);
+  const stderr = logStderr(child, options.log);
   // zstd's -vv progress lines repeat for as long as the backup runs; keep the tail, where the summary is.
   let zstdStderr = '';
   zstd.stderr!.setEncoding('utf8').on('data', (text: string) => {
@@ -93,7 +98,7 @@ function zstdCliStream(options: BackupStreamOptions, zstdCommand: string): Backu
     // The summary's output count must be what arrived here, or it is not the summary we think it is.
     const sourceBytes = summary && summary.outputBytes === outputBytes ? summary.inputBytes : undefined;
     if (sourceBytes === undefined) options.log.warn("zstd did not report the uncompressed size; it is left out of the backup's metadata");
-    return { code, signal, sourceBytes };
+    return { code, signal, sourceBytes, errorLine: stderr.errorLine() };
   });
   return {
     output: zstd.stdout!,
@@ -106,6 +111,22 @@ function zstdCliStream(options: BackupStreamOptions, zstdCommand: string): Backu
   };
 }
 
-function logStderr(child: ChildProcess, log: Logger): void {
-  createInterface({ input: child.stderr! }).on('line', (line) => log.debug('backup tool stderr', { line: line.slice(0, 2048) }));
+/** What reads as an error in mariabackup's or xtrabackup's stderr ("[00] FATAL ERROR: …", "Error: …", "Access denied …"). */
+const ERROR_LINE = /error|fatal|fail|denied|cannot|can't|unable/i;
+
+/**
+ * Logs the tool's stderr at debug level and keeps the line that explains a failure: the last one that
+ * reads as an error, else the last line. The tool prints no secrets (its password comes from a defaults
+ * file, and it reports only whether one is set); the line goes into the backup's error trailer.
+ */
+function logStderr(child: ChildProcess, log: Logger): { errorLine(): string | undefined } {
+  let lastError: string | undefined;
+  let last: string | undefined;
+  createInterface({ input: child.stderr! }).on('line', (line) => {
+    log.debug('backup tool stderr', { line: line.slice(0, 2048) });
+    if (!line.trim()) return;
+    last = line;
+    if (ERROR_LINE.test(line)) lastError = line;
+  });
+  return { errorLine: () => (lastError ?? last)?.replace(/^\[\d+\] [\d-]+ [\d:]+ /, '').slice(0, 300) };
 }
