@@ -7,6 +7,8 @@
  *   age:     the age stage alone, in process, against the age CLI.
  * Sizes: SILO_BENCH_MB (dataset, default 1024), SILO_BENCH_MEMORY_GIB; SILO_BENCH_ROUNDS (default 3)
  * interleaved rounds of each backup and restore comparison, compared by their medians.
+ * SILO_BENCH_SAME_OBJECT=1: the shell restores Silo's stored object (age over zstd, as the shell's own is), so the
+ * restore rows compare the two restore paths on identical bytes rather than each side's backup's output.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -178,6 +180,7 @@ try {
 
   // Restore round 1's objects into an extracted xbstream directory, both ways; each run starts from an empty directory.
   const target = join(work, 'restored');
+  const sameObject = process.env.SILO_BENCH_SAME_OBJECT === '1';
   const emptyTarget = () => {
     rmSync(target, { recursive: true, force: true });
     mkdirSync(target);
@@ -190,7 +193,7 @@ try {
         '-o',
         'pipefail',
         '-c',
-        `${mc} cat bench/${MINIO_BUCKET}/${prefix}/1/baseline.xb.zst.age | age -d -i ${join(work, 'identity.txt')} | zstd -d -q -T0 | mbstream -x -C ${target}`,
+        `${mc} cat bench/${MINIO_BUCKET}/${prefix}/1/${sameObject ? 'silo/backup.xbstream' : 'baseline.xb.zst.age'} | age -d -i ${join(work, 'identity.txt')} | zstd -d -q -T0 | mbstream -x -C ${target}`,
       ],
       mcEnv,
     );
@@ -205,7 +208,7 @@ try {
   };
   rows.push(
     comparisonRow(
-      `restore ${(sourceBytes / 1e6).toFixed(0)} MB xbstream`,
+      `restore ${(sourceBytes / 1e6).toFixed(0)} MB xbstream${sameObject ? ", both from Silo's object" : ''}`,
       sourceBytes,
       await interleaved('restore', baselineRestore, siloRestore),
     ),
