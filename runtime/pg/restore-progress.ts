@@ -1,6 +1,6 @@
 /**
  * The copy's progress in `silo pg restore`: bytes done and total, percent, rate and ETA (decision 0278).
- * pgBackRest 2.45 prints one `DETAIL: restore file <path> (<size>, <percent>%)` line per file it finished, largest
+ * pgBackRest 2.45 prints one `DETAIL: restore file <path> ([bundle <id>/<offset>, ]<size>, <percent>%)` line per file it finished, largest
  * file first, and no total before the copy: its percent is of bytes (finished bytes over the set's size). A
  * relation segment is up to 1 GiB, so for most of a small database's copy no line comes at all (a 1 GiB pgbench
  * set's first line says 85 %). What pgBackRest has written so far is on the volume (it writes each file in place),
@@ -20,7 +20,8 @@ export function pgbackrestSize(text: string): number | undefined {
 
 /** A `restore file … (size, percent%)` line's file size and pgBackRest's percent so far; undefined for other lines. */
 export function restoredFile(line: string): { bytes: number; percent: number } | undefined {
-  const m = /restore file .*\(([0-9.]+[KMGTP]?B), ([0-9.]+)%\)/.exec(line);
+  // A file from a bundled repository says where it was first: `(bundle 1/91, 8KB, 0.04%)`.
+  const m = /restore file .*\((?:bundle [0-9]+\/[0-9]+, )?([0-9.]+[KMGTP]?B), ([0-9.]+)%\)/.exec(line);
   if (!m) return undefined;
   const bytes = pgbackrestSize(m[1]);
   return bytes === undefined ? undefined : { bytes, percent: Number(m[2]) };

@@ -29,6 +29,10 @@ describe('pg restore progress from pgBackRest output', () => {
       bytes: 440 * 1024,
       percent: 12.71,
     });
+    // From a bundled repository (pgBackRest 2.45, repo1-bundle=y).
+    expect(
+      restoredFile('P01 DETAIL: restore file /pgdata/pg_multixact/members/0000 (bundle 1/91, 8KB, 0.04%) checksum 0631457264ff'),
+    ).to.deep.equal({ bytes: 8 * 1024, percent: 0.04 });
     expect(capture.filter((l) => restoredFile(l)).length).to.equal(977);
     for (const line of capture.filter((l) => !l.includes('restore file'))) expect(restoredFile(line), line).to.equal(undefined);
   });
