@@ -15,7 +15,7 @@
  * RestoreInterrupted is in pg-restore-kills.test.ts.)
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, chownSync } from 'node:fs';
+import { mkdtempSync, chownSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -113,28 +113,33 @@ describe('PGCluster restore failure surfaces on the real stack: unreachable, ref
     const t0 = Date.now();
     // Another database: a fresh initdb (its own system id), its stanza db made by hand at the path.
     const foreignData = mkdtempSync(join(tmpdir(), 'silo-pg-foreign-'));
-    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
-    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
-    chownSync(foreignData, uid, gid);
-    execFileSync(pgBin('initdb'), ['-D', join(foreignData, 'pg'), '-U', 'postgres', '--no-sync'], { uid, gid, stdio: 'ignore' });
-    const foreignPath = `/silo/${ns()}/foreign`;
-    const created = await s.pgbackrestOn(foreignPath, [`--pg1-path=${join(foreignData, 'pg')}`, '--no-online', 'stanza-create']);
-    expect(created.code, created.stdout + created.stderr).to.equal(0);
-    const before = await keysUnder(foreignPath);
-    expect(before.length).to.be.greaterThan(0);
-    const spec = restoredSpec(undefined, { ...s.minioRepo(foreignPath) });
-    await s.api.create(KINDS.PGCluster, { metadata: { name: 'mismatch', namespace: ns() }, spec });
-    const c = await s.phase('mismatch', (got) => got?.status?.phase === 'Failed', 600_000);
-    expect(c.status!.restore!.phase, 'the copy itself succeeded').to.equal('Restored');
-    expect(c.status!.conditions!.find((x) => x.type === 'StanzaReady')).to.include({ status: 'False', reason: 'StanzaMismatch' });
-    expect(c.status!.conditions!.find((x) => x.type === 'Ready')).to.include({ status: 'False', reason: 'StanzaMismatch' });
-    expect(c.status!.conditions!.find((x) => x.type === 'StanzaReady')!.message).to.match(/do not match|another database/);
-    // Still refused a while later, and the other database's stanza holds exactly what it held.
-    await new Promise((r) => setTimeout(r, 20_000));
-    expect((await s.getCluster('mismatch'))!.status!.phase).to.equal('Failed');
-    expect(await keysUnder(foreignPath)).to.deep.equal(before);
-    console.log(`      StanzaMismatch after the restore in ${took(t0)}; ${before.length} objects of the other stanza unchanged`);
-    await s.api.delete(KINDS.PGCluster, { namespace: ns(), name: 'mismatch' });
+    // The other database's data directory is only pgBackRest's to read at stanza-create: gone after the test.
+    try {
+      const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+      const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+      chownSync(foreignData, uid, gid);
+      execFileSync(pgBin('initdb'), ['-D', join(foreignData, 'pg'), '-U', 'postgres', '--no-sync'], { uid, gid, stdio: 'ignore' });
+      const foreignPath = `/silo/${ns()}/foreign`;
+      const created = await s.pgbackrestOn(foreignPath, [`--pg1-path=${join(foreignData, 'pg')}`, '--no-online', 'stanza-create']);
+      expect(created.code, created.stdout + created.stderr).to.equal(0);
+      const before = await keysUnder(foreignPath);
+      expect(before.length).to.be.greaterThan(0);
+      const spec = restoredSpec(undefined, { ...s.minioRepo(foreignPath) });
+      await s.api.create(KINDS.PGCluster, { metadata: { name: 'mismatch', namespace: ns() }, spec });
+      const c = await s.phase('mismatch', (got) => got?.status?.phase === 'Failed', 600_000);
+      expect(c.status!.restore!.phase, 'the copy itself succeeded').to.equal('Restored');
+      expect(c.status!.conditions!.find((x) => x.type === 'StanzaReady')).to.include({ status: 'False', reason: 'StanzaMismatch' });
+      expect(c.status!.conditions!.find((x) => x.type === 'Ready')).to.include({ status: 'False', reason: 'StanzaMismatch' });
+      expect(c.status!.conditions!.find((x) => x.type === 'StanzaReady')!.message).to.match(/do not match|another database/);
+      // Still refused a while later, and the other database's stanza holds exactly what it held.
+      await new Promise((r) => setTimeout(r, 20_000));
+      expect((await s.getCluster('mismatch'))!.status!.phase).to.equal('Failed');
+      expect(await keysUnder(foreignPath)).to.deep.equal(before);
+      console.log(`      StanzaMismatch after the restore in ${took(t0)}; ${before.length} objects of the other stanza unchanged`);
+      await s.api.delete(KINDS.PGCluster, { namespace: ns(), name: 'mismatch' });
+    } finally {
+      rmSync(foreignData, { recursive: true, force: true });
+    }
   });
 
   it('a restore point never created: TargetNotReached once; the cluster fails cleanly and does not loop', async () => {
