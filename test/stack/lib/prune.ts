@@ -14,23 +14,31 @@ export const STALE_TEST_DATA_MS = 6 * 3600_000;
  * (never `root` itself). Returns how many files it deleted. A missing `root` is nothing to prune.
  */
 export function pruneOlderThan(root: string, maxAgeMs: number, now = Date.now()): number {
+  return prune(root, now - maxAgeMs).deleted;
+}
+
+/** Prunes under `dir`; `kept` counts the entries left in it, so a caller knows it is empty without reading it again. */
+function prune(dir: string, before: number): { deleted: number; kept: number } {
   let entries;
   try {
-    entries = readdirSync(root, { withFileTypes: true });
+    entries = readdirSync(dir, { withFileTypes: true });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { deleted: 0, kept: 0 };
     throw e;
   }
   let deleted = 0;
+  let kept = 0;
   for (const entry of entries) {
-    const path = join(root, entry.name);
+    const path = join(dir, entry.name);
     if (entry.isDirectory()) {
-      deleted += pruneOlderThan(path, maxAgeMs, now);
-      if (readdirSync(path).length === 0) rmdirSync(path);
-    } else if (statSync(path).mtimeMs < now - maxAgeMs) {
+      const inside = prune(path, before);
+      deleted += inside.deleted;
+      if (inside.kept === 0) rmdirSync(path);
+      else kept++;
+    } else if (statSync(path).mtimeMs < before) {
       unlinkSync(path);
       deleted++;
-    }
+    } else kept++;
   }
-  return deleted;
+  return { deleted, kept };
 }
