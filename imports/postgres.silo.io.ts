@@ -837,6 +837,13 @@ export interface PgClusterSpecDataSourcePgbackrestRepo {
   readonly path?: string;
 
   /**
+   * Whether pgBackRest bundles small files into larger repository objects (`repoN-bundle`). Default true: a backup then makes far fewer requests, which on an object store is most of a small file's cost (decision 0288). Set false only for a repository that a pgBackRest older than 2.39 must read.
+   *
+   * @schema PgClusterSpecDataSourcePgbackrestRepo#bundle
+   */
+  readonly bundle?: boolean;
+
+  /**
    * An S3 or S3-compatible bucket. pgBackRest talks to S3 over TLS only.
    *
    * @schema PgClusterSpecDataSourcePgbackrestRepo#s3
@@ -895,6 +902,7 @@ export function toJson_PgClusterSpecDataSourcePgbackrestRepo(obj: PgClusterSpecD
   const result = {
     'name': obj.name,
     'path': obj.path,
+    'bundle': obj.bundle,
     's3': toJson_PgClusterSpecDataSourcePgbackrestRepoS3(obj.s3),
     'gcs': toJson_PgClusterSpecDataSourcePgbackrestRepoGcs(obj.gcs),
     'azure': toJson_PgClusterSpecDataSourcePgbackrestRepoAzure(obj.azure),
@@ -993,6 +1001,13 @@ export interface PgClusterSpecBackupsPgbackrestRepos {
   readonly path?: string;
 
   /**
+   * Whether pgBackRest bundles small files into larger repository objects (`repoN-bundle`). Default true: a backup then makes far fewer requests, which on an object store is most of a small file's cost (decision 0288). Set false only for a repository that a pgBackRest older than 2.39 must read.
+   *
+   * @schema PgClusterSpecBackupsPgbackrestRepos#bundle
+   */
+  readonly bundle?: boolean;
+
+  /**
    * An S3 or S3-compatible bucket. pgBackRest talks to S3 over TLS only.
    *
    * @schema PgClusterSpecBackupsPgbackrestRepos#s3
@@ -1051,6 +1066,7 @@ export function toJson_PgClusterSpecBackupsPgbackrestRepos(obj: PgClusterSpecBac
   const result = {
     'name': obj.name,
     'path': obj.path,
+    'bundle': obj.bundle,
     's3': toJson_PgClusterSpecBackupsPgbackrestReposS3(obj.s3),
     'gcs': toJson_PgClusterSpecBackupsPgbackrestReposGcs(obj.gcs),
     'azure': toJson_PgClusterSpecBackupsPgbackrestReposAzure(obj.azure),

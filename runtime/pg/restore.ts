@@ -49,10 +49,14 @@ const REPOSITORY_LOST = /could not restore file .* from archive/;
 /**
  * pgBackRest's words for a connection lost or refused (the source's repo host deleted or restarting, the network):
  * another run may get through. A repo host deleted mid-copy leaves 2.45's client with `[039]: client state is
- * 'data-get' but expected 'idle'` (measured in pg-restore-kills.test.ts). Credentials, passphrases, stanzas and certificates refused are not retried.
+ * 'data-get' but expected 'idle'` (measured in pg-restore-kills.test.ts); from a bundled repository its `local-1`
+ * process dies on SIGSEGV instead (`[102]: local-1 process terminated unexpectedly on signal 11`). A local process
+ * that ended on a signal leaves PGDATA as a kill of the whole restore does, which resumes (the copy starts over), and
+ * one that crashes every time ends after PG_RESTORE_MAX_ATTEMPTS. Credentials, passphrases, stanzas and certificates
+ * refused are not retried.
  */
 const TRANSIENT_COPY =
-  /HostConnectError|ProtocolError|unexpected (eof|end of)|connection (reset|refused|closed)|broken pipe|timed? ?out|unable to connect|client state is '[a-z-]+' but expected/i;
+  /HostConnectError|ProtocolError|unexpected (eof|end of)|connection (reset|refused|closed)|broken pipe|timed? ?out|unable to connect|client state is '[a-z-]+' but expected|process terminated unexpectedly on signal/i;
 
 export type RestoreOutcome = { ok: true; reached: PgRestoreReached } | { ok: false; reason: string; error: string; interrupted?: boolean };
 

@@ -1203,6 +1203,12 @@ export interface PGBackRestRepo {
    * @default - not set
    */
   path?: string;
+  /**
+   * Whether pgBackRest bundles small files into larger repository objects (`repoN-bundle`). Default true: a backup then makes far fewer requests, which on an object store is most of a small file's cost (decision 0288). Set false only for a repository that a pgBackRest older than 2.39 must read.
+   *
+   * @default - not set
+   */
+  bundle?: boolean;
   s3?: PGBackRestS3;
   gcs?: PGBackRestGCS;
   azure?: PGBackRestAzure;

@@ -15,6 +15,9 @@ describe('silo pg restore: an interruption is resumed, a failure is kept (decisi
     const deleted =
       "ERROR: [039]: client state is 'data-get' but expected 'idle'\nWARN: unable to wait on child process: [10] No child processes";
     expect(copyFailure(39, deleted)).to.include({ reason: 'PgBackRestFailed', interrupted: true });
+    // The same from a bundled repository: 2.45's local process crashes on the cut connection (decision 0288).
+    const crashed = 'ERROR: [102]: local-1 process terminated unexpectedly on signal 11';
+    expect(copyFailure(102, crashed)).to.include({ reason: 'PgBackRestFailed', interrupted: true });
     for (const [output, reason] of [
       ['ERROR: [039]: HTTP request failed with 403 (Forbidden): InvalidAccessKeyId', 'StorageAuthFailed'],
       ['ERROR: [095]: CryptoError: cipher header invalid', 'CipherMismatch'],

@@ -207,6 +207,8 @@ export function repoOptions(repo: PGBackRestRepo, namespace: string, cluster: st
   } else {
     Object.assign(out, { [p('type')]: 'posix', [p('path')]: path });
   }
+  // Bundled unless the repository says not: a 1 GiB backup made ~25 % faster, through the repo host and by hand (decision 0288).
+  out[p('bundle')] = repo.bundle === false ? 'n' : 'y';
   return out;
 }
 

@@ -72,6 +72,15 @@ describe('PGCluster builders', () => {
     expect(conf).to.not.match(/s3-key|cipher-pass/);
   });
 
+  it('bundles small files in every repository unless the repository opts out, on the repo host and the instances alike', () => {
+    for (const conf of [repoHostConfig(input), instanceConfig(input)])
+      expect(conf).to.contain('repo1-bundle=y').and.contain('repo2-bundle=y');
+    const repos = spec.backups.pgbackrest.repos.map((repo) => (repo.name === 'repo2' ? { ...repo, bundle: false } : repo));
+    const optedOut = { ...input, spec: { ...spec, backups: { ...spec.backups, pgbackrest: { ...spec.backups.pgbackrest, repos } } } };
+    for (const conf of [repoHostConfig(optedOut), instanceConfig(optedOut)])
+      expect(conf).to.contain('repo1-bundle=y').and.contain('repo2-bundle=n');
+  });
+
   it('storage credentials reach only the repo host, passphrases the repo host and the instance, as Secret references', () => {
     expect(repoHostCredentialEnv(spec.backups.pgbackrest.repos).map((e) => [e.name, e.valueFrom?.secretKeyRef?.name])).to.deep.equal([
       ['PGBACKREST_REPO2_S3_KEY', 's3'],
