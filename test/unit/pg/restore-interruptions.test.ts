@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -54,7 +54,11 @@ describe('silo pg restore: an interruption is resumed, a failure is kept (decisi
     expect(command).to.contain('--repo=2').and.contain('archive-get 000000010000000000000003 "pg_wal/RECOVERYXLOG"');
     const rc = (fake: number) =>
       spawnSync('/bin/sh', ['-c', command], { env: { PATH: `${bin}:${process.env.PATH}`, FAKE_RC: String(fake) } }).status;
-    expect([0, 1, 104, 39].map(rc)).to.deep.equal([0, 1, 255, 255]);
+    try {
+      expect([0, 1, 104, 39].map(rc)).to.deep.equal([0, 1, 255, 255]);
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
     const lost = recoveryEnd(
       null,
       false,

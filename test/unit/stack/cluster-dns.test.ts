@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -11,6 +11,9 @@ const pod = (hostname?: string, subdomain?: string): V1Pod => ({
 });
 
 describe('process kubelet: the cluster-DNS stand-in (decision 0104)', () => {
+  /** Directories the tests make under the system's temp dir, removed at the end. */
+  const scratch: string[] = [];
+  after(() => scratch.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
   it('a Pod with hostname and subdomain gets its two names; others none', () => {
     expect(podDnsNames(pod('shop-1', 'shop-instances'))).to.deep.equal([
       'shop-1.shop-instances.ns.svc.cluster.local',
@@ -20,7 +23,9 @@ describe('process kubelet: the cluster-DNS stand-in (decision 0104)', () => {
   });
 
   it('keeps the host entries, adds and forgets Pods, rewriting the same inode', () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'silo-dns-')), 'hosts');
+    const dir = mkdtempSync(join(tmpdir(), 'silo-dns-'));
+    scratch.push(dir);
+    const path = join(dir, 'hosts');
     const hosts = new PodHostsFile(path);
     const inode = statSync(path).ino;
     expect(readFileSync(path, 'utf8')).to.match(/localhost/);

@@ -4,7 +4,7 @@
  * while a restore reads it; the operator as a process; helpers to watch a restored cluster, read its data, and
  * run `pgbackrest verify` on the source repository afterwards.
  */
-import { readFileSync, mkdtempSync, chmodSync } from 'node:fs';
+import { readFileSync, mkdtempSync, chmodSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -166,6 +166,7 @@ export function useRestoreSource(stack: StackHandle, name: string): RestoreSourc
     if (self.operator && this.currentTest?.state === 'failed') console.log(self.operator.logs().slice(-12000));
     await self.operator?.stop();
     await self.valve?.close();
+    rmSync(scratch, { recursive: true, force: true });
   });
   return self;
 }

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -50,6 +50,9 @@ const envOf = (c: { env?: Array<{ name: string; value?: string }> }) =>
   Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value ?? 'from-ref']));
 
 describe('BackupRun Pod shape (ADR 0210)', () => {
+  /** Directories the tests make under the system's temp dir, removed at the end. */
+  const scratch: string[] = [];
+  after(() => scratch.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
   it('backup: the user container writes the pipe, the worker reads it; credentials only in the worker', () => {
     const pod = buildBackupPod(input);
     expect(pod.metadata!.name).to.equal('mysql-daily-29400000-backup');
@@ -101,6 +104,7 @@ describe('BackupRun Pod shape (ADR 0210)', () => {
 
   it('the wrapper passes the command through untouched and records its exit status after closing the pipe', () => {
     const dir = mkdtempSync(join(tmpdir(), 'silo-wrapper-'));
+    scratch.push(dir);
     const user = buildBackupPod(input).spec!.containers[0];
     const script = user.command![2].replaceAll('/silo/', `${dir}/`);
     execFileSync('mkfifo', [join(dir, 'data')]);

@@ -4,7 +4,7 @@
  * operator's `<cluster>-app` Secret), and checksum every table of a database.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CoreV1Api } from '@kubernetes/client-node';
@@ -53,13 +53,18 @@ export function userSqlScript(ip: string, user: AppUser, script: string, databas
  * Pod (`<kubelet state>/pods/<uid>`); a short link keeps the socket path under 108 bytes.
  */
 export function rootSql(podDir: string, query: string): string {
-  const link = join(mkdtempSync(join(tmpdir(), 'silo-sock-')), 's');
+  const dir = mkdtempSync(join(tmpdir(), 'silo-sock-'));
+  const link = join(dir, 's');
   symlinkSync(join(podDir, 'volumes', 'run', 'mysqld.sock'), link);
-  return execFileSync('mariadb', ['--no-defaults', `--socket=${link}`, '-u', 'root', '-N', '-B', '-e', query], {
-    encoding: 'utf8',
-    timeout: 60_000,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  }).trim();
+  try {
+    return execFileSync('mariadb', ['--no-defaults', `--socket=${link}`, '-u', 'root', '-N', '-B', '-e', query], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }).trim();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** `CHECKSUM TABLE` of every base table of `database`, as "table=checksum" lines. */
