@@ -55,28 +55,36 @@ async function pruneExpired(
   }
 }
 
+async function openRepoStore(env: NodeJS.ProcessEnv, repo: number): Promise<{ store: ObjectStore; prefix: string }> {
+  const { config, prefix } = repoStore(env[PG_VAR.pgbackrestConf] ?? '', env, repo);
+  return { store: await createObjectStore(config), prefix };
+}
+
 export async function writePgBackupMetadata(request: MetadataRequest, env: NodeJS.ProcessEnv, now = new Date()): Promise<MetadataAnswer> {
   if (!Number.isInteger(request.repo) || request.repo < 1 || request.repo > 4) return { ok: false, error: 'repo must be 1 to 4' };
   if (!LABEL.test(request.label ?? ''))
     return { ok: false, error: `label ${JSON.stringify(request.label)} is not a pgBackRest backup label` };
   try {
+    // info, the manifest's hash and the store's client at once: each waits on its own process or import, and a PGBackup
+    // reads completed only once this document is written (decision 0296). info is judged first, as when they ran in turn.
     // Every set of the repository (not only --set's): the same answer also says which sets expire removed.
-    const info = await runAsPostgres('pgbackrest', [...BASE, `--repo=${request.repo}`, '--output=json', 'info']);
+    const infoRun = runAsPostgres('pgbackrest', [...BASE, `--repo=${request.repo}`, '--output=json', 'info']);
+    const hashing = storedSha256(request.repo, manifestKey(request.label));
+    const opening = openRepoStore(env, request.repo);
+    for (const started of [infoRun, hashing, opening]) started.catch(() => undefined); // each is awaited below, or dropped
+    const info = await infoRun;
     if (info.code !== 0) return { ok: false, error: `pgbackrest info: ${pgbackrestOutcome(info.code, info.output).message ?? ''}` };
     const parsed = parseInfoJson(info.stdout);
-    const manifestSha256 = await storedSha256(request.repo, manifestKey(request.label));
+    const manifestSha256 = await hashing;
     const document = buildPgBackupMetadata({ info: parsed, repo: request.repo, label: request.label, manifestSha256, now });
-    const { config, prefix } = repoStore(env[PG_VAR.pgbackrestConf] ?? '', env, request.repo);
-    const store = await createObjectStore(config);
+    const { store, prefix } = await opening;
     const path = pgBackupMetadataKey(PG_STANZA, request.label);
-    await store.putSmall(`${prefix}${path}`, Buffer.from(`${JSON.stringify(document, null, 2)}\n`), 'application/json');
-    return {
-      ok: true,
-      path,
-      url: store.url(`${prefix}${path}`),
-      manifestSha256,
-      ...(await pruneExpired(store, prefix, parsed, request.repo)),
-    };
+    // The prune cannot touch the new document: it removes only sets that info no longer lists, and this one it does.
+    const [, pruned] = await Promise.all([
+      store.putSmall(`${prefix}${path}`, Buffer.from(`${JSON.stringify(document, null, 2)}\n`), 'application/json'),
+      pruneExpired(store, prefix, parsed, request.repo),
+    ]);
+    return { ok: true, path, url: store.url(`${prefix}${path}`), manifestSha256, ...pruned };
   } catch (error) {
     return { ok: false, error: (error as Error).message.slice(0, 500) };
   }
