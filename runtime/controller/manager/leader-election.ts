@@ -42,6 +42,8 @@ export class LeaderElector {
   private timer?: NodeJS.Timeout;
   private stopped = false;
   private lastRenewMs = 0;
+  /** The attempt under way, if any: a release waits for it, or its renewal would land after the release. */
+  private attempt?: Promise<void>;
   leading = false;
 
   constructor(
@@ -56,7 +58,7 @@ export class LeaderElector {
   /** Starts campaigning; returns at once. */
   start(): void {
     this.stopped = false;
-    void this.tick();
+    this.run();
   }
 
   /** Stops campaigning or renewing without touching the Lease. */
@@ -65,28 +67,46 @@ export class LeaderElector {
     clearTimeout(this.timer);
   }
 
-  /** Gives the Lease up (graceful shutdown) so a standby takes over at its next attempt. */
+  /**
+   * Gives the Lease up (graceful shutdown) so a standby takes over at its next attempt. A renewal still under way is
+   * waited for first, and a write that lost to one (409) is tried again on what it wrote: otherwise the release fails,
+   * and a standby waits out the whole lease duration.
+   */
   async release(): Promise<void> {
     this.stop();
+    await this.attempt?.catch(() => undefined);
     if (!this.leading) return;
     this.leading = false;
-    try {
-      const lease = await this.read();
-      if (!lease?.spec || lease.spec.holderIdentity !== this.options.identity) return;
-      await kubeRequest(this.kc, `${this.path}/${this.options.name}`, {
-        method: 'PUT',
-        body: { ...lease, spec: releasedRecord(lease.spec, new Date()) },
-        timeoutMs: this.timing.renewDeadlineMs,
-      });
-      this.options.log.info('released the leader-election Lease', { lease: this.options.name });
-    } catch (error) {
-      this.options.log.warn('could not release the Lease; a standby takes over when it expires', { error: (error as Error).message });
+    for (let tries = 1; ; tries++) {
+      try {
+        const lease = await this.read();
+        if (!lease?.spec || lease.spec.holderIdentity !== this.options.identity) return;
+        await kubeRequest(this.kc, `${this.path}/${this.options.name}`, {
+          method: 'PUT',
+          body: { ...lease, spec: releasedRecord(lease.spec, new Date()) },
+          timeoutMs: this.timing.renewDeadlineMs,
+        });
+        this.options.log.info('released the leader-election Lease', { lease: this.options.name });
+        return;
+      } catch (error) {
+        if (isHttpCode(error, 409) && tries < 3) continue;
+        this.options.log.warn('could not release the Lease; a standby takes over when it expires', { error: (error as Error).message });
+        return;
+      }
     }
+  }
+
+  private run(): void {
+    const attempt = this.tick();
+    this.attempt = attempt;
+    void attempt.finally(() => {
+      if (this.attempt === attempt) this.attempt = undefined;
+    });
   }
 
   private schedule(ms: number): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => void this.tick(), ms);
+    this.timer = setTimeout(() => this.run(), ms);
   }
 
   private async tick(): Promise<void> {
