@@ -1,11 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { copyFailure, recoveryEnd, restoreCommand } from '../../../runtime/pg/restore.js';
+import { useTempDirs } from '../../support/temp-dirs.js';
 
 describe('silo pg restore: an interruption is resumed, a failure is kept (decision 0282)', () => {
+  const tempDir = useTempDirs();
+
   it('a copy that lost the repo host or was killed is interrupted; refused credentials and passphrases are kept', () => {
     const lost = copyFailure(104, 'ERROR: [104]: HostConnectError: unable to connect to src-repo-host.src-pgbackrest:8432');
     expect(lost).to.include({ ok: false, reason: 'RepoHostUnreachable', interrupted: true });
@@ -47,18 +49,14 @@ describe('silo pg restore: an interruption is resumed, a failure is kept (decisi
 
   it('restore_command: a segment not in the archive stays 1 (the end of WAL), any other pgBackRest failure becomes fatal (255)', () => {
     // A stand-in pgbackrest on PATH that exits with FAKE_RC: the shell around archive-get is what is tested.
-    const bin = mkdtempSync(join(tmpdir(), 'silo-fake-pgbackrest-'));
+    const bin = tempDir('silo-fake-pgbackrest-');
     writeFileSync(join(bin, 'pgbackrest'), '#!/bin/sh\nexit $FAKE_RC\n');
     chmodSync(join(bin, 'pgbackrest'), 0o755);
     const command = restoreCommand(2).replace('%f', '000000010000000000000003').replace('%p', 'pg_wal/RECOVERYXLOG');
     expect(command).to.contain('--repo=2').and.contain('archive-get 000000010000000000000003 "pg_wal/RECOVERYXLOG"');
     const rc = (fake: number) =>
       spawnSync('/bin/sh', ['-c', command], { env: { PATH: `${bin}:${process.env.PATH}`, FAKE_RC: String(fake) } }).status;
-    try {
-      expect([0, 1, 104, 39].map(rc)).to.deep.equal([0, 1, 255, 255]);
-    } finally {
-      rmSync(bin, { recursive: true, force: true });
-    }
+    expect([0, 1, 104, 39].map(rc)).to.deep.equal([0, 1, 255, 255]);
     const lost = recoveryEnd(
       null,
       false,

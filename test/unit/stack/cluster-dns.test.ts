@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { V1Pod } from '@kubernetes/client-node';
 import { PodHostsFile, podDnsNames } from '../../stack/kubelet/cluster-dns.js';
+import { useTempDirs } from '../../support/temp-dirs.js';
 
 const pod = (hostname?: string, subdomain?: string): V1Pod => ({
   metadata: { name: 'p', namespace: 'ns' },
@@ -11,9 +11,7 @@ const pod = (hostname?: string, subdomain?: string): V1Pod => ({
 });
 
 describe('process kubelet: the cluster-DNS stand-in (decision 0104)', () => {
-  /** Directories the tests make under the system's temp dir, removed at the end. */
-  const scratch: string[] = [];
-  after(() => scratch.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+  const tempDir = useTempDirs();
   it('a Pod with hostname and subdomain gets its two names; others none', () => {
     expect(podDnsNames(pod('shop-1', 'shop-instances'))).to.deep.equal([
       'shop-1.shop-instances.ns.svc.cluster.local',
@@ -23,9 +21,7 @@ describe('process kubelet: the cluster-DNS stand-in (decision 0104)', () => {
   });
 
   it('keeps the host entries, adds and forgets Pods, rewriting the same inode', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'silo-dns-'));
-    scratch.push(dir);
-    const path = join(dir, 'hosts');
+    const path = join(tempDir('silo-dns-'), 'hosts');
     const hosts = new PodHostsFile(path);
     const inode = statSync(path).ino;
     expect(readFileSync(path, 'utf8')).to.match(/localhost/);

@@ -1,18 +1,16 @@
 import { expect } from 'chai';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lastJson, runSilo } from '../../support/silo-cli.js';
+import { useTempDirs } from '../../support/temp-dirs.js';
 
 describe('silo delete object (BackupRun retainPolicy: Delete cleanup Pod)', function () {
-  /** Directories the tests make under the system's temp dir, removed at the end. */
-  const scratch: string[] = [];
-  after(() => scratch.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+  const tempDir = useTempDirs();
   this.timeout(60_000);
 
   it('deletes the data object and its metadata.json, and succeeds again when they are already gone', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'silo-delete-'));
-    scratch.push(root);
+    const root = tempDir('silo-delete-');
     mkdirSync(join(root, 'backups'));
     writeFileSync(join(root, 'backups', 'x.sql'), 'data');
     writeFileSync(join(root, 'backups', 'x.sql.metadata.json'), '{}');

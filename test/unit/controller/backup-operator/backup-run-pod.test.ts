@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   buildBackupPod,
@@ -13,6 +12,7 @@ import {
   type RunPodInput,
 } from '../../../../runtime/controller/backup-operator/backup-run/backup-run-pod.js';
 import type { BackupRunSpec } from '../../../../src/api/backup-operator.io/types.js';
+import { useTempDirs } from '../../../support/temp-dirs.js';
 
 const spec: BackupRunSpec = {
   storage: { name: 'minio', path: '/backups/mysql-{{ now | date "2006.01.02-15:04:05" }}.sql' },
@@ -50,9 +50,7 @@ const envOf = (c: { env?: Array<{ name: string; value?: string }> }) =>
   Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value ?? 'from-ref']));
 
 describe('BackupRun Pod shape (ADR 0210)', () => {
-  /** Directories the tests make under the system's temp dir, removed at the end. */
-  const scratch: string[] = [];
-  after(() => scratch.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+  const tempDir = useTempDirs();
   it('backup: the user container writes the pipe, the worker reads it; credentials only in the worker', () => {
     const pod = buildBackupPod(input);
     expect(pod.metadata!.name).to.equal('mysql-daily-29400000-backup');
@@ -103,8 +101,7 @@ describe('BackupRun Pod shape (ADR 0210)', () => {
   });
 
   it('the wrapper passes the command through untouched and records its exit status after closing the pipe', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'silo-wrapper-'));
-    scratch.push(dir);
+    const dir = tempDir('silo-wrapper-');
     const user = buildBackupPod(input).spec!.containers[0];
     const script = user.command![2].replaceAll('/silo/', `${dir}/`);
     execFileSync('mkfifo', [join(dir, 'data')]);
