@@ -76,16 +76,23 @@ class PGBackupPass {
 
   async run(): Promise<ReconcileResult> {
     const phase = this.backup.status?.phase;
-    const cluster = await this.cluster();
-    if (phase === 'completed' || phase === 'failed') {
+    const jobName = pgBackupJobName(this.key.name);
+    const terminal = phase === 'completed' || phase === 'failed';
+    // The cluster, the Job and (once running) its Pods at once: the pass that completes a backup starts as the worker
+    // exits, and every read in turn is time a user, and the next queued backup, waits.
+    const [cluster, job, pods] = await Promise.all([
+      this.cluster(),
+      terminal ? undefined : this.ctx.client.readJob(this.key.namespace, jobName),
+      phase === 'running' ? this.ctx.client.listPods(this.key.namespace, `job-name=${jobName}`) : undefined,
+    ]);
+    if (terminal) {
       await releasePgBackupLock(this.ctx.client, cluster, this.backup);
       return {};
     }
     if (!cluster) return this.wait(PGB.ClusterNotFound, 10_000);
     if (!cluster.spec.backups.pgbackrest.repos.some((r) => r.name === this.backup.spec.repoName))
       return this.fail(cluster, PGB.RepoNotFound);
-    const job = await this.ctx.client.readJob(this.key.namespace, pgBackupJobName(this.key.name));
-    if (job) return this.follow(cluster, job);
+    if (job) return this.follow(cluster, job, pods);
     if (!isConditionTrue(cluster.status?.conditions, 'StanzaReady') || !cluster.status?.repoHost?.podIP)
       return this.wait(PGB.WaitingForStanza, 5_000);
     const lock = await acquirePgBackupLock(this.ctx.client, cluster, this.backup);
@@ -121,8 +128,9 @@ class PGBackupPass {
   private async follow(
     cluster: PGClusterObject,
     job: NonNullable<Awaited<ReturnType<ReconcileContext['client']['readJob']>>>,
+    listed?: Awaited<ReturnType<ReconcileContext['client']['listPods']>>,
   ): Promise<ReconcileResult> {
-    const pods = await this.ctx.client.listPods(this.key.namespace, `job-name=${job.metadata!.name}`);
+    const pods = listed ?? (await this.ctx.client.listPods(this.key.namespace, `job-name=${job.metadata!.name}`));
     const outcome = readJobOutcome(job, pods, 'backup');
     if (this.backup.status?.phase !== 'running') await this.patch('running', PGB.Running, { jobName: job.metadata!.name });
     if (outcome.state === 'running' && !workerBackedUp(outcome)) return { requeueAfterMs: POLL_MS };
@@ -151,7 +159,9 @@ class PGBackupPass {
     const detail = `pgBackRest took ${fields.type} backup ${fields.label} in ${this.backup.spec.repoName}${fields.type !== (this.backup.spec.type ?? 'incremental') ? ` (${this.backup.spec.type ?? 'incremental'} was asked; the repository had no full backup)` : ''}`;
     // Released first, so a PGBackup that reads completed never still holds the cluster's lock. Should the operator
     // stop in between, the next pass finds the Job succeeded and completes it again; the backup is in the repository.
-    await releasePgBackupLock(this.ctx.client, await this.cluster(), this.backup);
+    // With the cluster this pass read: a change since (its status is written every few seconds) is a conflict, and
+    // the release reads it again then.
+    await releasePgBackupLock(this.ctx.client, cluster, this.backup);
     await this.patch('completed', PGB.Completed, { ...fields, completedAt: this.ctx.now().toISOString() }, detail);
     await this.ctx.events.record(this.backup, 'Normal', PGB.Completed, detail);
     this.observe('completed', undefined, fields.repoDeltaBytes);

@@ -24,14 +24,23 @@ const decode = (data: Record<string, string> | undefined, key: string): string =
 };
 
 export class RepoAgentClient {
+  /** The TLS Secret, read once per client: a reconcile pass that asks twice (a PGBackup's info, then its metadata) reads it once. */
+  private secret?: Promise<Record<string, string> | undefined>;
+
   constructor(
     private readonly client: KubeClient,
     private readonly target: AgentTarget,
   ) {}
 
   private async call<T>(method: 'GET' | 'POST', path: string, timeoutMs: number, body?: object): Promise<T> {
-    const secret = await this.client.readSecret(this.target.namespace, this.target.tlsSecret);
-    const data = secret.data as Record<string, string> | undefined;
+    this.secret ??= this.client
+      .readSecret(this.target.namespace, this.target.tlsSecret)
+      .then((s) => s.data as Record<string, string> | undefined);
+    // A failed read is not kept: the next call reads again.
+    const data = await this.secret.catch((error: unknown) => {
+      this.secret = undefined;
+      throw error;
+    });
     return new Promise<T>((resolve, reject) => {
       const req = request(
         {
