@@ -60,7 +60,24 @@ async function openRepoStore(env: NodeJS.ProcessEnv, repo: number): Promise<{ st
   return { store: await createObjectStore(config), prefix };
 }
 
-export async function writePgBackupMetadata(request: MetadataRequest, env: NodeJS.ProcessEnv, now = new Date()): Promise<MetadataAnswer> {
+/** `pgbackrest info --output=json` of one repository, read by parseInfoJson; an error names pgBackRest's cause. */
+export async function readRepoInfo(repo: number): Promise<unknown> {
+  const info = await runAsPostgres('pgbackrest', [...BASE, `--repo=${repo}`, '--output=json', 'info']);
+  if (info.code !== 0) throw new Error(`pgbackrest info: ${pgbackrestOutcome(info.code, info.output).message ?? ''}`);
+  return parseInfoJson(info.stdout);
+}
+
+/**
+ * `readInfo`: where the set's info comes from when the caller already reads it (the repo host agent reads every
+ * repository's right after a backup, and two `pgbackrest info` runs at once only compete for the same cores); by
+ * default this repository's own. The document takes only this repository's entries from it either way.
+ */
+export async function writePgBackupMetadata(
+  request: MetadataRequest,
+  env: NodeJS.ProcessEnv,
+  readInfo: (repo: number) => Promise<unknown> = readRepoInfo,
+  now = new Date(),
+): Promise<MetadataAnswer> {
   if (!Number.isInteger(request.repo) || request.repo < 1 || request.repo > 4) return { ok: false, error: 'repo must be 1 to 4' };
   if (!LABEL.test(request.label ?? ''))
     return { ok: false, error: `label ${JSON.stringify(request.label)} is not a pgBackRest backup label` };
@@ -68,13 +85,11 @@ export async function writePgBackupMetadata(request: MetadataRequest, env: NodeJ
     // info, the manifest's hash and the store's client at once: each waits on its own process or import, and a PGBackup
     // reads completed only once this document is written (decision 0296). info is judged first, as when they ran in turn.
     // Every set of the repository (not only --set's): the same answer also says which sets expire removed.
-    const infoRun = runAsPostgres('pgbackrest', [...BASE, `--repo=${request.repo}`, '--output=json', 'info']);
+    const reading = readInfo(request.repo);
     const hashing = storedSha256(request.repo, manifestKey(request.label));
     const opening = openRepoStore(env, request.repo);
-    for (const started of [infoRun, hashing, opening]) started.catch(() => undefined); // each is awaited below, or dropped
-    const info = await infoRun;
-    if (info.code !== 0) return { ok: false, error: `pgbackrest info: ${pgbackrestOutcome(info.code, info.output).message ?? ''}` };
-    const parsed = parseInfoJson(info.stdout);
+    for (const started of [reading, hashing, opening]) started.catch(() => undefined); // each is awaited below, or dropped
+    const parsed = await reading;
     const manifestSha256 = await hashing;
     const document = buildPgBackupMetadata({ info: parsed, repo: request.repo, label: request.label, manifestSha256, now });
     const { store, prefix } = await opening;

@@ -30,16 +30,15 @@ import {
 } from '../contracts/pg-pods.js';
 import { AGENT_WAL_TIME_PATH, type WalTimeRequest } from '../contracts/pg-restore.js';
 import { AGENT_METADATA_PATH, type MetadataAnswer, type MetadataRequest } from '../contracts/pg-backup-metadata.js';
-import { writePgBackupMetadata } from './metadata-writer.js';
+import { readRepoInfo, writePgBackupMetadata } from './metadata-writer.js';
 import { pgbackrestOutcome } from './pgbackrest-outcome.js';
 import { walTime } from './wal-time.js';
+import { parseInfoJson } from './backup-metadata.js';
 import { repoFailuresOf } from './repo-failures.js';
 import { runAsPostgres } from './pgbackrest-process.js';
 import type { TlsFiles } from './tls-files.js';
 
 const BASE = [`--config=${PGBACKREST_CONF_FILE}`, `--stanza=${PG_STANZA}`];
-// eslint-disable-next-line no-control-regex -- exactly the characters JSON forbids inside strings
-const CONTROL_CHARACTERS = /[\u0000-\u001f]+/g;
 const CHECK_ARCHIVE_TIMEOUT = '--archive-timeout=150';
 /**
  * info retries a store it cannot reach until io-timeout passes, for each file it reads: 4 minutes with the default
@@ -153,10 +152,7 @@ export class RepoAgent {
   private async readStatus(): Promise<AgentStatus> {
     const r = await runAsPostgres('pgbackrest', [...BASE, INFO_IO_TIMEOUT, '--output=json', 'info']);
     if (r.code !== 0) return { info: [], infoError: pgbackrestOutcome(r.code, r.output).message, running: this.running };
-    // A system id is a 64-bit integer: as a JSON number it would lose its last digits. pgBackRest also puts a
-    // repository's raw error text (newlines included) in a JSON string; outside strings they are only whitespace.
-    const json = r.stdout.replace(/"system-id"\s*:\s*(\d+)/g, '"system-id":"$1"').replace(CONTROL_CHARACTERS, ' ');
-    const info = JSON.parse(json) as unknown;
+    const info = parseInfoJson(r.stdout); // system ids as strings, a repository's raw error text made JSON
     const repoFailures = repoFailuresOf(info);
     return { info, ...(repoFailures.length ? { repoFailures } : {}) };
   }
@@ -169,9 +165,15 @@ export class RepoAgent {
    */
   private ahead?: { repo: number; label: string; answer: Promise<MetadataAnswer> };
 
-  private writeMetadataAhead(repo: number, output: string): void {
+  private writeMetadataAhead(repo: number, output: string, reading: Promise<AgentStatus>): void {
     const label = NEW_BACKUP_LABEL.exec(output)?.[1];
-    this.ahead = label ? { repo, label, answer: writePgBackupMetadata({ repo, label }, process.env) } : undefined;
+    // The info read ahead for the operator serves the document too; a read that failed is not judged here: the
+    // writer reads its own repository's then, and words that failure.
+    const readInfo = async (repo: number) => {
+      const read = await reading;
+      return read.infoError ? readRepoInfo(repo) : read.info;
+    };
+    this.ahead = label ? { repo, label, answer: writePgBackupMetadata({ repo, label }, process.env, readInfo) } : undefined;
   }
 
   private async metadata(request: MetadataRequest): Promise<MetadataAnswer> {
@@ -202,19 +204,27 @@ export class RepoAgent {
     if (this.running) return send(res, 409, { error: `backup ${this.running} is running` });
     this.running = request.annotation;
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-    let backedUp = false;
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      this.running = undefined;
+      this.changes++;
+    };
     try {
       const r = await runAsPostgres('pgbackrest', ['--log-level-console=info', ...args], { onLine: (line) => res.write(`${line}\n`) });
       const outcome = pgbackrestOutcome(r.code, r.output);
       this.log.info('backup finished', { annotation: request.annotation, ok: outcome.ok, reason: outcome.reason });
-      backedUp = outcome.ok;
-      if (outcome.ok) this.writeMetadataAhead(request.repo, r.output);
+      end();
+      // The operator's next requests are for the new set in `info` and its metadata.json: both start now, on one read.
+      if (outcome.ok) {
+        const reading = this.status(true);
+        reading.catch(() => undefined); // a read that failed is judged by whoever asks for it
+        this.writeMetadataAhead(request.repo, r.output, reading);
+      }
       res.end(`RESULT ${JSON.stringify(outcome)}\n`);
     } finally {
-      this.running = undefined;
-      this.changes++;
-      // The operator's next request is for the new set in `info`: read it now.
-      if (backedUp) this.status(true).catch(() => undefined);
+      end();
     }
   }
 

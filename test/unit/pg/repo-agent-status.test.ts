@@ -32,10 +32,11 @@ describe('RepoAgent status reads (pgbackrest info on the repo host)', () => {
   let failFlag: string;
   let path: string | undefined;
   let clock: number;
-  const infoReads = () =>
+  const runs = (what: 'info' | 'repo-info') =>
     readFileSync(calls, 'utf8')
       .split('\n')
-      .filter((l) => l === 'info').length;
+      .filter((l) => l === what).length;
+  const infoReads = () => runs('info');
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'silo-agent-info-'));
@@ -50,7 +51,7 @@ describe('RepoAgent status reads (pgbackrest info on the repo host)', () => {
       'last=""; repo=""',
       'for a in "$@"; do last="$a"; case "$a" in --repo=*) repo=1;; esac; done',
       `case "$last" in`,
-      `  info) [ -n "$repo" ] && exit 1; echo info >> ${calls}; sleep 0.2; [ -e ${failFlag} ] && { echo 'ERROR: [039]: unreachable' >&2; exit 39; }; echo '[]';;`,
+      `  info) [ -n "$repo" ] && { echo repo-info >> ${calls}; exit 1; }; echo info >> ${calls}; sleep 0.2; [ -e ${failFlag} ] && { echo 'ERROR: [039]: unreachable' >&2; exit 39; }; echo '[]';;`,
       `  backup) echo 'INFO: new backup label = 20261205-110612F';;`,
       '  *) exit 1;;',
       'esac',
@@ -79,6 +80,26 @@ describe('RepoAgent status reads (pgbackrest info on the repo host)', () => {
     expect(first.info).to.deep.equal([]);
     expect(second.info).to.deep.equal([]);
     expect(infoReads()).to.equal(1);
+  });
+
+  it("writes the set's metadata.json ahead from that same read, not from a second pgbackrest info", async () => {
+    const agent = new RepoAgent(quiet, () => clock);
+    await backUp(agent);
+    // The document itself fails here (this pgBackRest has no repo-get); what is counted is the info it read.
+    const answer = await agent['ahead']!.answer;
+    expect(answer.ok).to.equal(false);
+    expect(infoReads()).to.equal(1);
+    expect(runs('repo-info')).to.equal(0);
+  });
+
+  it("reads the repository's own info for the document when the read ahead failed", async () => {
+    const agent = new RepoAgent(quiet, () => clock);
+    writeFileSync(failFlag, '');
+    chmodSync(failFlag, 0o666);
+    await backUp(agent);
+    const answer = await agent['ahead']!.answer;
+    expect(answer).to.deep.include({ ok: false });
+    expect(runs('repo-info')).to.equal(1);
   });
 
   it('keeps the read ahead for AHEAD_KEPT_MS only', async () => {
