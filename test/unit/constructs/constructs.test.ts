@@ -3,6 +3,7 @@ import { App, Chart, Testing } from 'cdk8s';
 import { FleetSchedulesChart } from '../../../charts/fleet-schedules-chart.js';
 import { Backup, BackupRun, BackupSchedule, BackupStorage, Cluster, ScheduledBackup } from '../../../src/index.js';
 import { validateResource } from '../../../src/validation/validator.js';
+import { useTempDirs } from '../../support/temp-dirs.js';
 import { VALID_BACKUP, VALID_CLUSTER, VALID_RUN, VALID_SCHEDULE, VALID_SCHEDULED_BACKUP, VALID_STORAGE } from '../../support/bad-inputs.js';
 
 const synthError = (build: (chart: Chart) => void): string => {
@@ -68,6 +69,7 @@ describe('L2 constructs', () => {
 });
 
 describe('programmatic schedules', () => {
+  const tempDir = useTempDirs();
   it('a loop of 100 ScheduledBackups synthesizes 100 valid, uniquely named objects', () => {
     const dbs = Array.from({ length: 100 }, (_, i) => ({ cluster: `db-${i}`, namespace: `team-${i % 7}` }));
     const objects = Testing.synth(new FleetSchedulesChart(Testing.app(), 'fleet', dbs));
@@ -78,7 +80,8 @@ describe('programmatic schedules', () => {
   });
 
   it('a loop that produces one bad schedule fails synth naming that object', () => {
-    const app = new App({ outdir: '/tmp/silo-never-written' });
+    // synth() fails before writing; App makes its outdir when constructed, so a temp one.
+    const app = new App({ outdir: tempDir('silo-constructs-') });
     const chart = new Chart(app, 'fleet');
     for (const [name, schedule] of [
       ['good', '0 0 1 * * *'],
