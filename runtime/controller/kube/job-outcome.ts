@@ -58,3 +58,11 @@ export function readJobOutcome(job: Job, pods: readonly Pod[], containerName: st
     result: parseResultLine(terminated?.message),
   };
 }
+
+/**
+ * The worker container exited 0 and its result line says `outcome`: the work is done and reported, although the Job
+ * controller marks the Job Complete only about a second later (it batches Pod updates). A reconciler that watches its
+ * workers' Pods finishes on this instead of waiting for that condition (decision 0289).
+ */
+export const workerFinished = (outcome: WorkerJobOutcome, expected: string): boolean =>
+  outcome.terminated?.exitCode === 0 && outcome.result?.outcome === expected;

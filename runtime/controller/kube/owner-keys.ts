@@ -12,6 +12,17 @@ export const ownerKeysOf =
       .filter((o) => o.kind === owner.kind && o.apiVersion === apiVersionOfKind(owner))
       .map((o) => ({ namespace: object.metadata?.namespace, name: o.name }));
 
+/**
+ * A SecondaryWatch's toKeys for a worker Job's Pods: the object its template's `annotation` names, in the Pod's
+ * namespace. An annotation, not a label: a label value cannot hold every object name (63 characters at most).
+ */
+export const annotatedKeys =
+  (annotation: string) =>
+  (object: KubeObject): ObjectKey[] => {
+    const name = object.metadata?.annotations?.[annotation];
+    return name ? [{ namespace: object.metadata?.namespace, name }] : [];
+  };
+
 export const keyOf = (object: KubeObject): ObjectKey => ({
   ...(object.metadata?.namespace ? { namespace: object.metadata.namespace } : {}),
   name: object.metadata?.name ?? '',

@@ -15,8 +15,10 @@ import { cutName, MANAGED_BY } from '../../kube/names.js';
 
 export const BACKUP_LABEL = 'mysql.cloudnative-mysql.io/backup';
 export const COMPONENT_LABEL = 'app.kubernetes.io/component';
-/** The manager's Job watch narrows on this. */
+/** The manager's Job watch narrows on this; the Jobs' Pods carry the same labels. */
 export const JOB_SELECTOR = `app.kubernetes.io/managed-by=silo,${BACKUP_LABEL}`;
+/** On the worker Pod: the Backup's whole name (BACKUP_LABEL's value is cut to 63 characters), so the Pod maps to it. */
+export const BACKUP_POD_ANNOTATION = 'mysql.cloudnative-mysql.io/backup-name';
 /** The worker stops itself this long before the Job's hard deadline, so it can abort the upload and say why. */
 export const WORKER_DEADLINE_MARGIN_SECONDS = 15;
 export const DEFAULT_DEADLINE_SECONDS = 21_600;
@@ -179,7 +181,10 @@ export function renderBackupJob(input: JobInput): V1Job {
       // One attempt: a retry would be a different stream under the same ID (issue 5).
       backoffLimit: 0,
       activeDeadlineSeconds: deadline,
-      template: { metadata: { labels }, spec: backupPodSpec(input, s, backupWorkerEnv(input, s, deadline)) },
+      template: {
+        metadata: { labels, annotations: { [BACKUP_POD_ANNOTATION]: meta.name } },
+        spec: backupPodSpec(input, s, backupWorkerEnv(input, s, deadline)),
+      },
     },
   };
 }

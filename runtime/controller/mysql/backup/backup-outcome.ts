@@ -7,7 +7,7 @@ import type { BackupMetadata } from '../../../../src/api/metadata/types.js';
 import { failureFromWorker, oneLine, REASON, type Failure } from './backup-reasons.js';
 import type { ResultLine } from '../../../contracts/worker-result.js';
 import type { ContainerStatus, Job, Pod } from '../../kube/client.js';
-import { readJobOutcome, timeOf, type WorkerJobOutcome } from '../../kube/job-outcome.js';
+import { readJobOutcome, timeOf, workerFinished, type WorkerJobOutcome } from '../../kube/job-outcome.js';
 
 export type JobOutcome =
   | { readonly state: 'running'; readonly waiting?: Failure }
@@ -102,7 +102,9 @@ export function jobOutcome(
   graceMs = STUCK_GRACE_MS,
 ): JobOutcome {
   const outcome = readJobOutcome(job, pods, 'backup');
-  if (outcome.state === 'complete') return completeOutcome(job, outcome.result, expected);
+  // The worker exited 0 with its result line: done now, not when the Job controller gets to it (decision 0289). The
+  // same checks of its metadata decide, as for a Complete Job; without the line, the Job's condition still does.
+  if (outcome.state === 'complete' || workerFinished(outcome, 'completed')) return completeOutcome(job, outcome.result, expected);
   if (outcome.state === 'failed') return failedOutcome(job, outcome);
   return runningOutcome(job, outcome.container, now, graceMs);
 }

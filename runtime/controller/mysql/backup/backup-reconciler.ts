@@ -13,11 +13,11 @@ import { MYSQL_ENGINE } from '../../../contracts/engines.js';
 import type { KubeClient } from '../../kube/client.js';
 import { isAlreadyExists } from '../../kube/custom-objects.js';
 import { KINDS } from '../../kube/kinds.js';
-import { ownerKeysOf } from '../../kube/owner-keys.js';
+import { annotatedKeys, ownerKeysOf } from '../../kube/owner-keys.js';
 import type { KubeObject, ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from '../../reconciler.js';
 import { blockingBackup, findParent } from './backup-guard.js';
 import { acquireBackupLock, releaseBackupLock } from './backup-lock.js';
-import { JOB_SELECTOR, jobNameFor, renderBackupJob, type BackupPlan } from './backup-job.js';
+import { BACKUP_POD_ANNOTATION, JOB_SELECTOR, jobNameFor, renderBackupJob, type BackupPlan } from './backup-job.js';
 import { jobOutcome, STUCK_GRACE_MS } from './backup-outcome.js';
 import { REASON, type Failure } from './backup-reasons.js';
 import { instanceSelector, isFailure, selectSource, type BackupTarget, type SelectedSource } from './backup-source.js';
@@ -49,6 +49,8 @@ export class BackupReconciler implements Reconciler {
       labelSelector: JOB_SELECTOR,
       toKeys: ownerKeysOf(KINDS.Backup),
     },
+    // The worker's Pod ends about a second before the Job controller marks its Job Complete (decision 0289).
+    { kind: KINDS.Pod, labelSelector: JOB_SELECTOR, toKeys: annotatedKeys(BACKUP_POD_ANNOTATION) },
   ];
 
   async reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<ReconcileResult | void> {

@@ -9,10 +9,10 @@
 import type { PGBackupStatus } from '../../../../src/api/postgres.silo.io/types.js';
 import { pgNames } from '../../../contracts/pg-pods.js';
 import { isConditionTrue, setCondition } from '../../kube/conditions.js';
-import { readJobOutcome } from '../../kube/job-outcome.js';
+import { readJobOutcome, workerFinished } from '../../kube/job-outcome.js';
 import { KINDS } from '../../kube/kinds.js';
-import { ownerKeysOf } from '../../kube/owner-keys.js';
-import type { KubeObject, ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from '../../reconciler.js';
+import { annotatedKeys, ownerKeysOf } from '../../kube/owner-keys.js';
+import type { ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from '../../reconciler.js';
 import {
   PG_BACKUP_POD_ANNOTATION,
   PG_LABELS,
@@ -48,17 +48,13 @@ export class PGBackupReconciler implements Reconciler {
 }
 
 /** The PGBackup a backup Job's Pod works for, from the annotation its template carries. */
-export function backupOfPod(pod: KubeObject): ObjectKey[] {
-  const name = pod.metadata?.annotations?.[PG_BACKUP_POD_ANNOTATION];
-  return name ? [{ namespace: pod.metadata?.namespace, name }] : [];
-}
+export const backupOfPod = annotatedKeys(PG_BACKUP_POD_ANNOTATION);
 
 /**
  * The worker exited 0 and said it backed up: done, without waiting for the Job controller's Complete
  * condition. Safe because completion is only ever confirmed by `pgbackrest info` holding the backup.
  */
-export const workerBackedUp = (outcome: ReturnType<typeof readJobOutcome>): boolean =>
-  outcome.terminated?.exitCode === 0 && outcome.result?.outcome === 'backed-up';
+export const workerBackedUp = (outcome: ReturnType<typeof readJobOutcome>): boolean => workerFinished(outcome, 'backed-up');
 
 class PGBackupPass {
   constructor(

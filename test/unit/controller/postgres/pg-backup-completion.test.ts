@@ -18,6 +18,10 @@ describe('PGBackup completion on the worker Pod', () => {
   it('a backup Pod maps to the PGBackup its annotation names; a Pod without it to none', () => {
     expect(backupOfPod(podThat(0, '') as never)).to.deep.equal([{ namespace: 'ns', name: 'nightly' }]);
     expect(backupOfPod({ metadata: { name: 'other', namespace: 'ns' } })).to.deep.equal([]);
+    // A MySQL backup Pod carries its own annotation, not this one.
+    expect(
+      backupOfPod({ metadata: { name: 'm', namespace: 'ns', annotations: { 'mysql.cloudnative-mysql.io/backup-name': 'b' } } }),
+    ).to.deep.equal([]);
   });
 
   it('is done before the Job is Complete only when the worker exited 0 and said it backed up', () => {

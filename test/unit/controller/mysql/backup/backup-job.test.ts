@@ -1,5 +1,12 @@
 import { expect } from 'chai';
-import { jobNameFor, renderBackupJob, type BackupPlan } from '../../../../../runtime/controller/mysql/backup/backup-job.js';
+import {
+  BACKUP_POD_ANNOTATION,
+  JOB_SELECTOR,
+  jobNameFor,
+  renderBackupJob,
+  type BackupPlan,
+} from '../../../../../runtime/controller/mysql/backup/backup-job.js';
+import { annotatedKeys } from '../../../../../runtime/controller/kube/owner-keys.js';
 import { instanceSelector } from '../../../../../runtime/controller/mysql/backup/backup-source.js';
 import { resolveImage } from '../../../../stack/kubelet/images.js';
 import { backup, cluster, store } from './fixtures.js';
@@ -13,13 +20,13 @@ const plan: BackupPlan = {
 };
 const source = { podName: 'db-2', role: 'replica' as const, instanceManagerUrl: 'https://127.1.0.9:8443' };
 
-/** A minimal label-selector matcher for `k=v` and `k in (a,b)` terms. */
+/** A minimal label-selector matcher for `k=v`, `k in (a,b)` and `k` (exists) terms. */
 function matches(selector: string, labels: Record<string, string>): boolean {
   return selector.split(/,(?![^(]*\))/).every((term) => {
     const inSet = /^(\S+) in \((.*)\)$/.exec(term);
     if (inSet) return inSet[2].split(',').includes(labels[inSet[1]]);
     const [k, v] = term.split('=');
-    return labels[k] === v;
+    return v === undefined ? k in labels : labels[k] === v;
   });
 }
 
@@ -51,6 +58,14 @@ describe('Backup Job rendering', () => {
     const env = Object.fromEntries(job.spec!.template.spec!.containers[0].env!.map((e) => [e.name, e.value]));
     expect(env.SILO_DEADLINE_SECONDS, 'the worker stops itself first, to abort the upload cleanly').to.equal('585');
     expect(job.spec!.template.spec!.restartPolicy).to.equal('Never');
+  });
+
+  it("its Pods carry the Backup's whole name, which the Backup reconciler's Pod watch maps back to it", () => {
+    const long = 'n'.repeat(90);
+    const job = render(cluster(), backup(long, { objectStore: store }));
+    const pod = { metadata: { namespace: 'db', ...job.spec!.template.metadata } };
+    expect(annotatedKeys(BACKUP_POD_ANNOTATION)(pod as never)).to.deep.equal([{ namespace: 'db', name: long }]);
+    expect(matches(JOB_SELECTOR, job.spec!.template.metadata!.labels!), 'the Pod watch selects them').to.equal(true);
   });
 
   it("stable labels that never match the Cluster's instance selector", () => {

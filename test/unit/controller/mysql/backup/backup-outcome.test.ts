@@ -40,6 +40,20 @@ describe('Backup Job outcome', () => {
     expect(outcome).to.deep.equal({ state: 'completed', metadata });
   });
 
+  it('the worker exited 0 with its metadata line → completed before the Job controller marks the Job Complete', () => {
+    const line = JSON.stringify({ outcome: 'completed', metadata });
+    expect(jobOutcome(job(), terminated(line), expected, created)).to.deep.equal({ state: 'completed', metadata });
+    // The same checks as for a Complete Job: metadata for another backup is refused, not taken.
+    const other = JSON.stringify({ outcome: 'completed', metadata: { ...metadata, backupId: 'other' } });
+    expect(jobOutcome(job(), terminated(other), expected, created)).to.have.nested.property('failure.reason', 'MetadataInvalid');
+  });
+
+  it("until then the Job's condition decides: exit 0 without a result line, or a failure line, is still running", () => {
+    expect(jobOutcome(job(), terminated(undefined), expected, created)).to.deep.equal({ state: 'running' });
+    const failed = JSON.stringify({ outcome: 'failed', reason: 'auth', error: 'denied' });
+    expect(jobOutcome(job(), terminated(failed, 3), expected, created)).to.deep.equal({ state: 'running' });
+  });
+
   it('the JSON line is found at the end of a FallbackToLogsOnError log tail', () => {
     const tail = `{"level":"info","msg":"progress"}\n${JSON.stringify({ outcome: 'failed', reason: 'auth', error: 'The Access Key Id you provided does not exist' })}\n`;
     const outcome = jobOutcome(job({ type: 'Failed', reason: 'BackoffLimitExceeded' }), terminated(tail, 3), expected, created);
