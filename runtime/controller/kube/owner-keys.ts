@@ -23,6 +23,14 @@ export const annotatedKeys =
     return name ? [{ namespace: object.metadata?.namespace, name }] : [];
   };
 
+/** A SecondaryWatch's toKeys for objects that name their owner in a label (a Cluster's name fits one). */
+export const labelledKeys =
+  (label: string) =>
+  (object: KubeObject): ObjectKey[] => {
+    const name = object.metadata?.labels?.[label];
+    return name ? [{ namespace: object.metadata?.namespace, name }] : [];
+  };
+
 export const keyOf = (object: KubeObject): ObjectKey => ({
   ...(object.metadata?.namespace ? { namespace: object.metadata.namespace } : {}),
   name: object.metadata?.name ?? '',

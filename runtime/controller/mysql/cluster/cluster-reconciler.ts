@@ -8,7 +8,7 @@
  */
 import type { Pod, PersistentVolumeClaim } from '../../kube/client.js';
 import { KINDS } from '../../kube/kinds.js';
-import { ownerKeysOf } from '../../kube/owner-keys.js';
+import { labelledKeys, ownerKeysOf } from '../../kube/owner-keys.js';
 import type { ObjectKey, ReconcileContext, ReconcileResult, Reconciler } from '../../reconciler.js';
 import { LABELS } from '../../../contracts/instance-pod.js';
 import type { CertificatesStatus } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
@@ -38,6 +38,8 @@ export class ClusterReconciler implements Reconciler {
   readonly watches = [
     { kind: KINDS.Pod, labelSelector: LABELS.cluster, toKeys: ownerKeysOf(KINDS.Cluster) },
     { kind: KINDS.Job, labelSelector: RECOVERY_JOB_SELECTOR, toKeys: ownerKeysOf(KINDS.Cluster) },
+    // The recovery worker's Pod (owned by its Job) ends about a second before the Job is marked Complete (decision 0289).
+    { kind: KINDS.Pod, labelSelector: RECOVERY_JOB_SELECTOR, toKeys: labelledKeys(LABELS.cluster) },
   ];
 
   async reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<ReconcileResult | void> {

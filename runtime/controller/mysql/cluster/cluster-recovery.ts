@@ -6,7 +6,7 @@
  * complete with its RTO once the primary is Ready (cluster-reconciler.ts).
  */
 import type { BackupResource, RecoveryStatus } from '../../../../src/api/mysql.cloudnative-mysql.io/types.js';
-import { readJobOutcome } from '../../kube/job-outcome.js';
+import { readJobOutcome, workerFinished } from '../../kube/job-outcome.js';
 import { KINDS } from '../../kube/kinds.js';
 import type { KubeObject } from '../../reconciler.js';
 import type { ClusterObject, ClusterScope } from './cluster-scope.js';
@@ -147,8 +147,11 @@ export class RecoveryStep {
     }
     const pods = await scope.ctx.client.listPods(scope.namespace, `job-name=${name}`);
     const outcome = readJobOutcome(job, pods, RECOVERY_CONTAINER);
-    if (outcome.state === 'running') return this.progress(outcome.pod?.metadata?.name);
-    if (outcome.state === 'complete') {
+    // Restored once the worker exited 0 and said so, not a second later when the Job controller marks the Job Complete:
+    // that second is RTO (decision 0289).
+    const restored = outcome.state === 'complete' || workerFinished(outcome, 'restored');
+    if (outcome.state === 'running' && !restored) return this.progress(outcome.pod?.metadata?.name);
+    if (restored) {
       await scope.patchStatus({ recovery: { ...recovery, phase: 'finalizing', bytesDone: recovery.bytesTotal, etaSeconds: 0 } });
       await scope.event('Normal', 'RecoveryRestored', `the datadir of ${this.primary} is restored; starting it as the primary`);
       return { done: true };
