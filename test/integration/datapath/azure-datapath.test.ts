@@ -1,6 +1,8 @@
 // The backup data path against Azurite: a round trip through staged blocks, and
 // failures that must leave no committed blob.
 import { createHash, randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { generateAgeKeyPair } from '../../../runtime/datapath/age/age-keys.js';
@@ -18,6 +20,7 @@ import { useStack } from '../../stack/mocha.js';
 import { cuttingProxy } from '../../support/cutting-proxy.js';
 import { hashingSink, MiB, mostlyRandom, readAll } from '../../support/streams.js';
 import { BASE_PART_SIZE } from '../../../runtime/objectstore/part-size.js';
+import { useTempDirs } from '../../support/temp-dirs.js';
 
 const stack = useStack('azurite');
 const logger = createLogger({}, { write: () => undefined });
@@ -35,23 +38,25 @@ describe('data path on Azurite', function () {
   });
   const location = () => ({ path: `azure-datapath-${Date.now()}`, cluster: 'db', backupName: 'nightly', backupId: newBackupId() });
   let store: AzureBlobStore;
+  const tempDir = useTempDirs();
 
   before(async () => {
     store = (await createObjectStore({ type: 'azure', ...config() })) as AzureBlobStore;
   });
 
-  /** Committed blocks of a key; a blob that never had a block staged is a 404, i.e. none. */
-  const committedBlocks = (key: string) =>
+  /** A key's blocks of one kind; a blob that never had a block staged is a 404, i.e. none. */
+  const blocks = (key: string, kind: 'committed' | 'uncommitted') =>
     store.container
       .getBlockBlobClient(key)
-      .getBlockList('committed')
+      .getBlockList(kind)
       .then(
-        (list) => list.committedBlocks ?? [],
+        (list) => (kind === 'committed' ? list.committedBlocks : list.uncommittedBlocks) ?? [],
         (error) => {
           if (error?.statusCode === 404) return [];
           throw error;
         },
       );
+  const committedBlocks = (key: string) => blocks(key, 'committed');
 
   it('backs up 20 MiB through zstd and age as staged blocks and restores it byte for byte', async () => {
     const where = location();
@@ -157,24 +162,33 @@ describe('data path on Azurite', function () {
 
   it('a source that dies after a block was staged leaves that block uncommitted and no blob', async () => {
     const where = location();
-    // The pause lets the full blocks finish staging before the source dies.
-    const source = new ProcessSource({ command: 'sh', args: ['-c', 'head -c 20000000 /dev/urandom; sleep 1; kill -9 $$'], logger });
-    const error = await streamBackup({
-      source,
-      store,
-      key: dataKey(where, MYSQL_ENGINE.dataObject),
-      compression: { algorithm: 'none' },
-    }).then(
+    const key = dataKey(where, MYSQL_ENGINE.dataObject);
+    const fullBlocks = Math.floor(20_000_000 / BASE_PART_SIZE);
+    // The source dies only once Azurite lists its full blocks as staged: a fixed pause was too short on a loaded CI
+    // machine, where one of the two blocks was still in flight when the source died.
+    const mayDie = join(tempDir('silo-azure-staged-'), 'may-die');
+    const source = new ProcessSource({
+      command: 'sh',
+      args: ['-c', `head -c 20000000 /dev/urandom; while [ ! -e '${mayDie}' ]; do sleep 0.05; done; kill -9 $$`],
+      logger,
+    });
+    const outcome = streamBackup({ source, store, key, compression: { algorithm: 'none' } }).then(
       () => undefined,
       (e) => e,
     );
+    const deadline = Date.now() + 60_000;
+    while ((await blocks(key, 'uncommitted')).length < fullBlocks) {
+      if (Date.now() > deadline) throw new Error(`Azurite never listed ${fullBlocks} staged blocks under ${key}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    writeFileSync(mayDie, '');
+    const error = await outcome;
     expect(error).to.be.instanceOf(SourceFailedError);
-    expect(await store.size(dataKey(where, MYSQL_ENGINE.dataObject))).to.equal(undefined);
+    expect(await store.size(key)).to.equal(undefined);
     expect(await store.list(where.path + '/')).to.deep.equal([]);
-    const blockList = await store.container.getBlockBlobClient(dataKey(where, MYSQL_ENGINE.dataObject)).getBlockList('all');
     // Uncommitted blocks are invisible to reads and listings, and the service discards them after a week.
-    expect(blockList.uncommittedBlocks?.length).to.equal(Math.floor(20_000_000 / BASE_PART_SIZE));
-    expect(blockList.committedBlocks ?? []).to.deep.equal([]);
+    expect(await blocks(key, 'uncommitted')).to.have.length(fullBlocks);
+    expect(await committedBlocks(key)).to.deep.equal([]);
   });
 
   it('wrong credentials fail as auth naming the fix, without the secret', async () => {
