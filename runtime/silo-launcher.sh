@@ -16,7 +16,9 @@ SILO_LAUNCHER_SET=''
 if [ -z "${MALLOC_ARENA_MAX+set}" ]; then MALLOC_ARENA_MAX=2; SILO_LAUNCHER_SET="$SILO_LAUNCHER_SET MALLOC_ARENA_MAX"; fi
 if [ -z "${MALLOC_MMAP_THRESHOLD_+set}" ]; then MALLOC_MMAP_THRESHOLD_=262144; SILO_LAUNCHER_SET="$SILO_LAUNCHER_SET MALLOC_MMAP_THRESHOLD_"; fi
 export MALLOC_ARENA_MAX MALLOC_MMAP_THRESHOLD_ SILO_LAUNCHER_SET
-here=$(dirname "$(readlink -f "$0")")
+# One fork, not two: every Job and init container starts through here.
+self=$(readlink -f "$0")
+here=${self%/*}
 case "$1" in
   instance-manager|controller) exec node "$here/silo-cli.mjs" "$@" ;;
   *) exec node --max-semi-space-size=2 --single-threaded-gc "$here/silo-cli.mjs" "$@" ;;

@@ -5,6 +5,7 @@ import { alreadyRecovered, restorePhysicalChain } from '../datapath/physical-res
 import { resolveChain } from '../datapath/recovery/chain.js';
 import { streamRestore } from '../datapath/restore-pipeline.js';
 import { ProcessSink } from '../datapath/sinks/process-sink.js';
+import { startThreadsAhead } from '../datapath/threads/crypto-thread-stage.js';
 import { createObjectStore } from '../objectstore/store-factory.js';
 import { ConfigError } from '../contracts/config-error.js';
 import { decodeRestoreEnv, type Env, type RestoreEnv } from '../contracts/worker-env.js';
@@ -22,6 +23,16 @@ const rethrowAbort = (signal: AbortSignal) => (error: unknown) => {
 };
 
 async function restoreCommand(command: string[], config: RestoreEnv, logger: Logger, signal: AbortSignal): Promise<void> {
+  // The stream's two threads (crypto, delivery) boot while the store's SDK loads and metadata.json is read.
+  const stopThreadsAhead = startThreadsAhead(2);
+  try {
+    await restoreCommandWith(command, config, logger, signal);
+  } finally {
+    stopThreadsAhead();
+  }
+}
+
+async function restoreCommandWith(command: string[], config: RestoreEnv, logger: Logger, signal: AbortSignal): Promise<void> {
   const store = await createObjectStore(config.store);
   const { identity } = config;
   const metadata = await readBackupMetadata(store, config.metadataKey!);
@@ -59,6 +70,21 @@ async function restorePhysical(
     logger.info('recovery already completed on this volume', { backupId: done.backupId });
     return done;
   }
+  // The first link's stream threads boot while the store's SDK loads and the chain's metadata is read.
+  const stopThreadsAhead = startThreadsAhead(2);
+  try {
+    return await restoreChain({ dataDir: target.dataDir, workDir, stateFile }, config, logger, signal);
+  } finally {
+    stopThreadsAhead();
+  }
+}
+
+async function restoreChain(
+  { dataDir, workDir, stateFile }: { dataDir: string; workDir: string; stateFile: string },
+  config: RestoreEnv,
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<RecoveryResult> {
   const store = await createObjectStore(config.store);
   const { chain, engine } = await resolveChain(store, config.metadataKeys!, {
     expectedSha256s: config.expectedSha256s,
@@ -74,7 +100,7 @@ async function restorePhysical(
     chain,
     engine,
     workDir,
-    dataDir: target.dataDir,
+    dataDir,
     stateFile,
     identity: config.identity,
     logger,

@@ -60,6 +60,33 @@ export class DeliveryError extends Error {
 
 const zstdBindingPath = () => createRequire(import.meta.url).resolve('zstd-napi/binding.js');
 
+const newThread = () => new Worker(CRYPTO_THREAD_SOURCE, { eval: true, execArgv: [], stdout: false, stderr: false });
+
+/** Threads started ahead of a stage (startThreadsAhead), with the error one met while it waited, if any. */
+const ahead: Array<{ worker: Worker; error?: Error }> = [];
+
+/**
+ * Starts `count` stage threads now, for the stages this process is about to build: a thread takes 50–80 ms to boot,
+ * which a restore spends loading its store's SDK and reading metadata.json instead of waiting for it once the first
+ * bytes arrive (bench:datapath: the main thread sat idle that long before the first batch). They hold no key and
+ * no data until a stage takes one; unreferenced, they never keep the process alive. Returns a stop for the ones
+ * no stage took.
+ */
+export function startThreadsAhead(count: number): () => void {
+  for (let i = 0; i < count; i++) {
+    const entry: (typeof ahead)[number] = { worker: newThread() };
+    entry.worker.on('error', (error) => (entry.error = error));
+    entry.worker.unref();
+    ahead.push(entry);
+  }
+  return () => {
+    for (const { worker } of ahead.splice(0)) void worker.terminate();
+  };
+}
+
+/** Threads started ahead that no stage has taken yet. */
+export const threadsAhead = (): number => ahead.length;
+
 type Reply =
   | { t: 'out'; out?: Uint8Array; back?: ArrayBuffer }
   | { t: 'end'; out?: Uint8Array; sha256?: string }
@@ -118,7 +145,11 @@ export class CryptoThreadStage extends Transform {
   }
 
   private spawnThread(role: string): Worker {
-    const worker = new Worker(CRYPTO_THREAD_SOURCE, { eval: true, execArgv: [], stdout: false, stderr: false });
+    const taken = ahead.shift();
+    const worker = taken?.worker ?? newThread();
+    worker.ref();
+    // A thread that failed while it waited fails this stage as one started now would.
+    if (taken?.error) queueMicrotask(() => this.destroy(taken.error));
     worker.on('message', (reply: Reply) => this.onReply(reply));
     worker.on('error', (error) => this.destroy(error));
     worker.on('exit', (code) => {

@@ -3,7 +3,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { expect } from 'chai';
 import { AgeDataDamagedError, AgeKeyError, generateAgeKeyPair } from '../../../runtime/datapath/age/age-keys.js';
-import { CryptoThreadStage } from '../../../runtime/datapath/threads/crypto-thread-stage.js';
+import { CryptoThreadStage, startThreadsAhead, threadsAhead } from '../../../runtime/datapath/threads/crypto-thread-stage.js';
 import { READ_BUFFER_BYTES, ReadBufferPool } from '../../../runtime/objectstore/read-buffer-pool.js';
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
@@ -131,6 +131,27 @@ describe('crypto thread stage (age and SHA256 on a worker thread)', () => {
     stage.destroy(new Error('stop'));
     await new Promise((resolve) => stage.once('close', resolve));
     expect(errors.map((e) => e.message)).to.deep.equal(['stop']);
+  });
+
+  it('threads started ahead are taken by the next stages, which work as with their own; the stop ends the rest', async () => {
+    const stop = startThreadsAhead(3);
+    try {
+      expect(threadsAhead()).to.equal(3);
+      const data = randomBytes(1024 * 1024 + 3);
+      const seal = new CryptoThreadStage({ recipients: [keys.recipient], digest: 'output' });
+      const sealed = await run(slices(data, 50_000), seal);
+      expect(threadsAhead()).to.equal(2);
+      const open = new CryptoThreadStage({ identity: keys.identity, digest: 'input' });
+      expect((await run(slices(sealed, 9_999), open)).equals(data)).to.equal(true);
+      expect(open.sha256).to.equal(seal.sha256);
+      expect(threadsAhead()).to.equal(1);
+    } finally {
+      stop();
+    }
+    expect(threadsAhead()).to.equal(0);
+    // With none left ahead, a stage starts its own thread.
+    const digest = new CryptoThreadStage({ digest: 'output' });
+    expect((await run(Readable.from([Buffer.from('abc')]), digest)).toString()).to.equal('abc');
   });
 
   it('refuses to both encrypt and decrypt', () => {
