@@ -153,12 +153,14 @@ class PGBackupPass {
     if (!found) return this.fail(cluster, PGB.NotInRepository);
     const fields = { ...backupStatusFields(found), ...(await this.writeMetadata(agent, found.label)) };
     const detail = `pgBackRest took ${fields.type} backup ${fields.label} in ${this.backup.spec.repoName}${fields.type !== (this.backup.spec.type ?? 'incremental') ? ` (${this.backup.spec.type ?? 'incremental'} was asked; the repository had no full backup)` : ''}`;
-    // Released first, so a PGBackup that reads completed never still holds the cluster's lock. Should the operator
-    // stop in between, the next pass finds the Job succeeded and completes it again; the backup is in the repository.
-    // With the cluster this pass read: a change since (its status is written every few seconds) is a conflict, and
-    // the release reads it again then.
-    await releasePgBackupLock(this.ctx.client, cluster, this.backup);
-    await this.patch('completed', PGB.Completed, { ...fields, completedAt: this.ctx.now().toISOString() }, detail);
+    // The lock is released while the status is written, not before it: a lock naming a completed PGBackup is stale
+    // and the next backup takes it over (pg-backup-lock.ts), and should the operator stop in between, the terminal
+    // pass releases it. With the cluster this pass read: a change since (its status is written every few seconds) is
+    // a conflict, and the release reads it again then.
+    await Promise.all([
+      releasePgBackupLock(this.ctx.client, cluster, this.backup),
+      this.patch('completed', PGB.Completed, { ...fields, completedAt: this.ctx.now().toISOString() }, detail),
+    ]);
     await this.ctx.events.record(this.backup, 'Normal', PGB.Completed, detail);
     this.observe('completed', undefined, fields.repoDeltaBytes);
     return {};
