@@ -37,6 +37,10 @@ const stack = useStack('mariadb', 'minio', 'images');
 
 /** The uids the images run as (images/Containerfile). */
 const SILO_UID = 65532;
+/** The Node the images are built on (images/versions.env; decision 0150). */
+const IMAGE_NODE_VERSION = /^NODE_VERSION=(\S+)$/m.exec(
+  readFileSync(join(import.meta.dirname, '../../../images/versions.env'), 'utf8'),
+)?.[1];
 const MYSQL_UID = INSTANCE_FS_GROUP;
 
 const envFlags = (env: Record<string, string>) => Object.entries(env).flatMap(([name, value]) => ['-e', `${name}=${value}`]);
@@ -97,7 +101,7 @@ describe('the images users run (npm run images), with podman', function () {
     ]);
 
   describe('silo', () => {
-    it('holds the silo command, Node 20 and zstd, runs as 65532, has OCI labels, and no compiler or npm package but the zstd addon', async () => {
+    it('holds the silo command, the Node of images/versions.env and zstd, runs as 65532, has OCI labels, and no compiler or npm package but the zstd addon', async () => {
       const probe = await podman([
         'run',
         '--rm',
@@ -111,7 +115,7 @@ describe('the images users run (npm run images), with podman', function () {
       expectOk(probe, 'the probe');
       const [uid, node, zstd, modules, ...rest] = probe.stdout.trim().split('\n');
       expect(uid).to.equal(String(SILO_UID));
-      expect(node).to.match(/^v20\./);
+      expect(node).to.equal(`v${IMAGE_NODE_VERSION}`);
       expect(zstd).to.match(/^v?1\.5\./);
       expect(modules).to.equal('zstd-napi');
       // No compiler on PATH; the last line is the result line of `silo` without a command.
@@ -148,6 +152,8 @@ describe('the images users run (npm run images), with podman', function () {
         `${share}:/share`,
       ]).finally(() => dump.kill());
       expectOk(backup, 'backup fifo');
+      // The image's Node is one the S3 SDK supports: no NodeVersionSupportWarning in a worker's log (decision 0150).
+      expect(backup.stdout + backup.stderr).to.not.include('NodeVersionSupportWarning');
       expect(await dumped).to.equal(0);
       const metadata = lastJson(backup.stdout).metadata;
       expect(metadata.codec).to.deep.include({ compression: 'zstd', encryption: 'age' });
