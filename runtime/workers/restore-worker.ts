@@ -5,7 +5,7 @@ import { alreadyRecovered, restorePhysicalChain } from '../datapath/physical-res
 import { resolveChain } from '../datapath/recovery/chain.js';
 import { streamRestore } from '../datapath/restore-pipeline.js';
 import { ProcessSink } from '../datapath/sinks/process-sink.js';
-import { startThreadsAhead } from '../datapath/threads/crypto-thread-stage.js';
+import { withThreadsAhead } from '../datapath/threads/crypto-thread-stage.js';
 import { createObjectStore } from '../objectstore/store-factory.js';
 import { ConfigError } from '../contracts/config-error.js';
 import { decodeRestoreEnv, type Env, type RestoreEnv } from '../contracts/worker-env.js';
@@ -23,16 +23,6 @@ const rethrowAbort = (signal: AbortSignal) => (error: unknown) => {
 };
 
 async function restoreCommand(command: string[], config: RestoreEnv, logger: Logger, signal: AbortSignal): Promise<void> {
-  // The stream's two threads (crypto, delivery) boot while the store's SDK loads and metadata.json is read.
-  const stopThreadsAhead = startThreadsAhead(2);
-  try {
-    await restoreCommandWith(command, config, logger, signal);
-  } finally {
-    stopThreadsAhead();
-  }
-}
-
-async function restoreCommandWith(command: string[], config: RestoreEnv, logger: Logger, signal: AbortSignal): Promise<void> {
   const store = await createObjectStore(config.store);
   const { identity } = config;
   const metadata = await readBackupMetadata(store, config.metadataKey!);
@@ -70,21 +60,6 @@ async function restorePhysical(
     logger.info('recovery already completed on this volume', { backupId: done.backupId });
     return done;
   }
-  // The first link's stream threads boot while the store's SDK loads and the chain's metadata is read.
-  const stopThreadsAhead = startThreadsAhead(2);
-  try {
-    return await restoreChain({ dataDir: target.dataDir, workDir, stateFile }, config, logger, signal);
-  } finally {
-    stopThreadsAhead();
-  }
-}
-
-async function restoreChain(
-  { dataDir, workDir, stateFile }: { dataDir: string; workDir: string; stateFile: string },
-  config: RestoreEnv,
-  logger: Logger,
-  signal: AbortSignal,
-): Promise<RecoveryResult> {
   const store = await createObjectStore(config.store);
   const { chain, engine } = await resolveChain(store, config.metadataKeys!, {
     expectedSha256s: config.expectedSha256s,
@@ -100,7 +75,7 @@ async function restoreChain(
     chain,
     engine,
     workDir,
-    dataDir,
+    dataDir: target.dataDir,
     stateFile,
     identity: config.identity,
     logger,
@@ -123,8 +98,10 @@ export async function runRestore(target: RestoreTargetSpec, env: Env, logger: Lo
   const onSignal = (signal: NodeJS.Signals) => abort.abort(new RecoveryInterruptedError(signal));
   if (target.mode === 'physical') for (const s of ['SIGTERM', 'SIGINT'] as const) process.on(s, onSignal);
   try {
-    if (target.mode === 'command') return void (await restoreCommand(target.command, config, logger, abort.signal));
-    return await restorePhysical(target, config, logger, abort.signal);
+    // The stream's two threads (crypto, delivery) boot while the store's SDK loads and metadata.json is read.
+    if (target.mode === 'command')
+      return void (await withThreadsAhead(2, () => restoreCommand(target.command, config, logger, abort.signal)));
+    return await withThreadsAhead(2, () => restorePhysical(target, config, logger, abort.signal));
   } finally {
     if (timer) clearTimeout(timer);
     for (const s of ['SIGTERM', 'SIGINT'] as const) process.off(s, onSignal);

@@ -62,26 +62,28 @@ const zstdBindingPath = () => createRequire(import.meta.url).resolve('zstd-napi/
 
 const newThread = () => new Worker(CRYPTO_THREAD_SOURCE, { eval: true, execArgv: [], stdout: false, stderr: false });
 
-/** Threads started ahead of a stage (startThreadsAhead), with the error one met while it waited, if any. */
+/** Threads started ahead of a stage (withThreadsAhead), with the error one met while it waited, if any. */
 const ahead: Array<{ worker: Worker; error?: Error }> = [];
 
 /**
- * Starts `count` stage threads now, for the stages this process is about to build: a thread takes 50–80 ms to boot,
- * which a restore spends loading its store's SDK and reading metadata.json instead of waiting for it once the first
- * bytes arrive (bench:datapath: the main thread sat idle that long before the first batch). They hold no key and
- * no data until a stage takes one; unreferenced, they never keep the process alive. Returns a stop for the ones
- * no stage took.
+ * Runs `work` with `count` stage threads started now, for the stages it is about to build: a thread takes 50–80 ms
+ * to boot, which a restore spends loading its store's SDK and reading metadata.json instead of waiting for it once
+ * the first bytes arrive (bench:datapath: the main thread sat idle that long before the first batch). They hold no
+ * key and no data until a stage takes one; unreferenced, they never keep the process alive; the ones no stage took
+ * are stopped when `work` ends.
  */
-export function startThreadsAhead(count: number): () => void {
+export async function withThreadsAhead<T>(count: number, work: () => Promise<T>): Promise<T> {
   for (let i = 0; i < count; i++) {
     const entry: (typeof ahead)[number] = { worker: newThread() };
     entry.worker.on('error', (error) => (entry.error = error));
     entry.worker.unref();
     ahead.push(entry);
   }
-  return () => {
+  try {
+    return await work();
+  } finally {
     for (const { worker } of ahead.splice(0)) void worker.terminate();
-  };
+  }
 }
 
 /** Threads started ahead that no stage has taken yet. */

@@ -3,7 +3,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { expect } from 'chai';
 import { AgeDataDamagedError, AgeKeyError, generateAgeKeyPair } from '../../../runtime/datapath/age/age-keys.js';
-import { CryptoThreadStage, startThreadsAhead, threadsAhead } from '../../../runtime/datapath/threads/crypto-thread-stage.js';
+import { CryptoThreadStage, threadsAhead, withThreadsAhead } from '../../../runtime/datapath/threads/crypto-thread-stage.js';
 import { READ_BUFFER_BYTES, ReadBufferPool } from '../../../runtime/objectstore/read-buffer-pool.js';
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
@@ -134,8 +134,7 @@ describe('crypto thread stage (age and SHA256 on a worker thread)', () => {
   });
 
   it('threads started ahead are taken by the next stages, which work as with their own; the stop ends the rest', async () => {
-    const stop = startThreadsAhead(3);
-    try {
+    await withThreadsAhead(3, async () => {
       expect(threadsAhead()).to.equal(3);
       const data = randomBytes(1024 * 1024 + 3);
       const seal = new CryptoThreadStage({ recipients: [keys.recipient], digest: 'output' });
@@ -145,9 +144,7 @@ describe('crypto thread stage (age and SHA256 on a worker thread)', () => {
       expect((await run(slices(sealed, 9_999), open)).equals(data)).to.equal(true);
       expect(open.sha256).to.equal(seal.sha256);
       expect(threadsAhead()).to.equal(1);
-    } finally {
-      stop();
-    }
+    });
     expect(threadsAhead()).to.equal(0);
     // With none left ahead, a stage starts its own thread.
     const digest = new CryptoThreadStage({ digest: 'output' });
