@@ -23,7 +23,7 @@ import { seedDataset } from '../test/stack/datasets/mariadb-seed.js';
 import { createPki } from '../test/support/pki.js';
 import { minioWorkerEnv, workerProcessEnv } from '../test/support/worker-store-env.js';
 import { encodeInstanceManagerEnv, toProcessEnv } from '../runtime/contracts/worker-env.js';
-import { mbps, measure, median, must, settle, table, type Measured } from './measure.js';
+import { containerEnv, mbps, measure, median, must, settle, table, type Measured } from './measure.js';
 import { ageThroughput } from './age-throughput.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -48,11 +48,11 @@ const keys = generateAgeKeyPair();
 writeFileSync(join(work, 'identity.txt'), keys.identity + '\n');
 const minio = minioEndpoint(ctx, false);
 const mc = mcPath(ctx);
-const mcEnv = {
-  ...process.env,
+// Both sides run with a container's environment, not this shell's (containerEnv).
+const mcEnv = containerEnv({
   MC_HOST_bench: minio.endpoint.replace('://', `://${MINIO_ACCESS_KEY}:${MINIO_SECRET_KEY}@`),
   MC_CONFIG_DIR: join(work, 'mc'),
-};
+});
 const storeEnv = { ...minioWorkerEnv(ctx), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', SILO_LOG_LEVEL: 'warn' };
 const prefix = `bench/${Date.now()}`;
 const rows: Array<Record<string, string | number>> = [];
@@ -138,7 +138,7 @@ const imEnv = toProcessEnv(
   }),
 );
 const im = spawn(CLI[0], [...CLI.slice(1), 'instance-manager'], {
-  env: { ...process.env, ...imEnv, SILO_LOG_LEVEL: 'warn' },
+  env: containerEnv({ ...imEnv, SILO_LOG_LEVEL: 'warn' }),
   stdio: 'inherit',
 });
 await new Promise((r) => setTimeout(r, 3000));
@@ -162,18 +162,20 @@ try {
     );
   };
   const siloBackup = (round: number) =>
-    measure([...CLI, 'backup', 'physical', '--instance-manager', `https://127.0.0.1:${imPort}`], {
-      ...process.env,
-      ...storeEnv,
-      ...workerProcessEnv({
-        dataKey: `${prefix}/${round}/silo/backup.xbstream`,
-        metadataKey: `${prefix}/${round}/silo/metadata.json`,
-        backupId: '20261122T000000Z',
-        compression: { algorithm: 'zstd' },
-        ageRecipients: [keys.recipient],
-        tls: { caFile: join(work, 'ca'), certFile: join(work, 'ccert'), keyFile: join(work, 'ckey') },
+    measure(
+      [...CLI, 'backup', 'physical', '--instance-manager', `https://127.0.0.1:${imPort}`],
+      containerEnv({
+        ...storeEnv,
+        ...workerProcessEnv({
+          dataKey: `${prefix}/${round}/silo/backup.xbstream`,
+          metadataKey: `${prefix}/${round}/silo/metadata.json`,
+          backupId: '20261122T000000Z',
+          compression: { algorithm: 'zstd' },
+          ageRecipients: [keys.recipient],
+          tls: { caFile: join(work, 'ca'), certFile: join(work, 'ccert'), keyFile: join(work, 'ckey') },
+        }),
       }),
-    });
+    );
   const backups = await interleaved('backup', baselineBackup, siloBackup);
   const metadata = JSON.parse(backups.silo[0].stdout.trim().split('\n').pop()!).metadata;
   const sourceBytes = metadata.sizes.sourceBytes;
@@ -216,11 +218,13 @@ try {
   };
   const siloRestore = () => {
     emptyTarget();
-    return measure([...CLI, 'restore', 'command', '--', 'mbstream', '-x', '-C', target], {
-      ...process.env,
-      ...storeEnv,
-      ...workerProcessEnv({ metadataKey: `${prefix}/1/silo/metadata.json`, ageIdentity: { file: join(work, 'identity.txt') } }),
-    });
+    return measure(
+      [...CLI, 'restore', 'command', '--', 'mbstream', '-x', '-C', target],
+      containerEnv({
+        ...storeEnv,
+        ...workerProcessEnv({ metadataKey: `${prefix}/1/silo/metadata.json`, ageIdentity: { file: join(work, 'identity.txt') } }),
+      }),
+    );
   };
   rows.push(
     comparisonRow(
@@ -243,24 +247,28 @@ try {
   // SILO_BENCH_MEMORY_GIB=0 skips the memory runs.
   const memoryRun = async (label: string, key: string, bytes: number, generator: string) => {
     const backup = must(
-      await measure([...CLI, 'backup', 'command', '--', 'sh', '-c', generator], {
-        ...process.env,
-        ...storeEnv,
-        ...workerProcessEnv({
-          dataKey: key,
-          backupId: '20261122T000000Z',
-          compression: { algorithm: 'zstd' },
-          ageRecipients: [keys.recipient],
+      await measure(
+        [...CLI, 'backup', 'command', '--', 'sh', '-c', generator],
+        containerEnv({
+          ...storeEnv,
+          ...workerProcessEnv({
+            dataKey: key,
+            backupId: '20261122T000000Z',
+            compression: { algorithm: 'zstd' },
+            ageRecipients: [keys.recipient],
+          }),
         }),
-      }),
+      ),
       `memory run: backup ${label}`,
     );
     const restore = must(
-      await measure([...CLI, 'restore', 'command', '--', 'sh', '-c', 'cat > /dev/null'], {
-        ...process.env,
-        ...storeEnv,
-        ...workerProcessEnv({ metadataKey: `${key}.metadata.json`, ageIdentity: { file: join(work, 'identity.txt') } }),
-      }),
+      await measure(
+        [...CLI, 'restore', 'command', '--', 'sh', '-c', 'cat > /dev/null'],
+        containerEnv({
+          ...storeEnv,
+          ...workerProcessEnv({ metadataKey: `${key}.metadata.json`, ageIdentity: { file: join(work, 'identity.txt') } }),
+        }),
+      ),
       `memory run: restore ${label}`,
     );
     for (const [verb, run] of [

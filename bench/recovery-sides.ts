@@ -14,6 +14,7 @@ import { MOUNTS, PVC_MOUNT, RUN_DIR } from '../runtime/contracts/instance-pod.js
 import type { InstanceLayout } from '../runtime/instance/layout.js';
 import { serverConfig } from '../runtime/instance/server-config.js';
 import type { BindMount } from '../test/stack/kubelet/container-process.js';
+import { containerEnv } from './measure.js';
 import { DiskSampler, inMountNamespace, ok, startDaemon, timed, treeBytes, untilSelectOne, type DiskPeak } from './recovery-support.js';
 
 export interface BenchSetup {
@@ -166,12 +167,7 @@ export async function runBaseline(setup: BenchSetup): Promise<SideRun> {
   };
 }
 
-const podEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => ({
-  PATH: process.env.PATH,
-  HOME: process.env.HOME,
-  SILO_LOG_LEVEL: 'warn',
-  ...extra,
-});
+const podEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => containerEnv({ SILO_LOG_LEVEL: 'warn', ...extra });
 
 export async function runSilo(setup: BenchSetup): Promise<SideRun> {
   const root = freshTree(setup, 'silo');

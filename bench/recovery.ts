@@ -35,6 +35,7 @@ import { createContext } from '../test/stack/context.js';
 import { checksumTables, seedDataset, type SeedResult } from '../test/stack/datasets/mariadb-seed.js';
 import { createPki } from '../test/support/pki.js';
 import { minioWorkerEnv, workerProcessEnv } from '../test/support/worker-store-env.js';
+import { containerEnv } from './measure.js';
 import { ok, startDaemon, timed, traceCommands } from './recovery-support.js';
 import { runBaseline, runClone, runSilo, type BenchSetup, type CloneRun, type SideRun } from './recovery-sides.js';
 import { report } from './recovery-report.js';
@@ -118,15 +119,14 @@ function profiledLauncher(dir: string): string[] {
   return [path];
 }
 
-const jobEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => ({
-  PATH: process.env.PATH,
-  HOME: process.env.HOME,
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  SILO_LOG_LEVEL: 'warn',
-  SILO_TERMINATION_LOG: join(work, 'termination-log'),
-  ...minioWorkerEnv(ctx),
-  ...extra,
-});
+const jobEnv = (extra: Record<string, string>): NodeJS.ProcessEnv =>
+  containerEnv({
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    SILO_LOG_LEVEL: 'warn',
+    SILO_TERMINATION_LOG: join(work, 'termination-log'),
+    ...minioWorkerEnv(ctx),
+    ...extra,
+  });
 
 const { source, seed } = await seededSource();
 const paths = mounts();

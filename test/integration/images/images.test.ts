@@ -14,6 +14,7 @@ import { generateAgeKeyPair } from '../../../runtime/datapath/age/age-keys.js';
 import { defaultInstanceSecrets, instancePod } from '../../../runtime/controller/mysql/cluster/instance-pod.js';
 import { INSTANCE_MANAGER_PORT } from '../../../runtime/contracts/instance-manager-protocol.js';
 import { INSTANCE_FS_GROUP } from '../../../runtime/contracts/instance-pod.js';
+import { RESTORE_PIPE_BYTES } from '../../../runtime/datapath/sinks/process-sink.js';
 import { mariadbInstance, mariadbSql, type MariadbInstance } from '../../stack/components/mariadb.js';
 import { checksumTables, seedDataset } from '../../stack/datasets/mariadb-seed.js';
 import { useStack } from '../../stack/mocha.js';
@@ -101,7 +102,7 @@ describe('the images users run (npm run images), with podman', function () {
     ]);
 
   describe('silo', () => {
-    it('holds the silo command, the Node of images/versions.env and zstd, runs as 65532, has OCI labels, and no compiler or npm package but the zstd addon', async () => {
+    it("holds the silo command, the Node of images/versions.env, zstd and perl (a restore's 1 MiB pipe), runs as 65532, has OCI labels, and no compiler or npm package but the zstd addon", async () => {
       const probe = await podman([
         'run',
         '--rm',
@@ -110,13 +111,15 @@ describe('the images users run (npm run images), with podman', function () {
         'sh',
         images.silo,
         '-c',
-        'id -u; node --version; zstd -q --version; ls /opt/silo/node_modules; for c in gcc cc g++ make python3 npm-check; do command -v $c || true; done; silo 2>/dev/null | tail -1',
+        `id -u; node --version; zstd -q --version; perl -e 'pipe(R, W); print fcntl(R, 1031, 1048576), "\\n"'; ls /opt/silo/node_modules; for c in gcc cc g++ make python3 npm-check; do command -v $c || true; done; silo 2>/dev/null | tail -1`,
       ]);
       expectOk(probe, 'the probe');
-      const [uid, node, zstd, modules, ...rest] = probe.stdout.trim().split('\n');
+      const [uid, node, zstd, pipeBytes, modules, ...rest] = probe.stdout.trim().split('\n');
       expect(uid).to.equal(String(SILO_UID));
       expect(node).to.equal(`v${IMAGE_NODE_VERSION}`);
       expect(zstd).to.match(/^v?1\.5\./);
+      // What ProcessSink's widenPipe asks for, as the unprivileged user a Job runs as (decision 0025).
+      expect(pipeBytes).to.equal(String(RESTORE_PIPE_BYTES));
       expect(modules).to.equal('zstd-napi');
       // No compiler on PATH; the last line is the result line of `silo` without a command.
       expect(rest).to.have.length(1);

@@ -13,7 +13,7 @@ import { compress } from 'zstd-napi';
 import { generateAgeKeyPair } from '../../../runtime/datapath/age/age-keys.js';
 import { AgeEncryptStream } from '../../../runtime/datapath/age/age-stream.js';
 import { ChecksumMismatchError, StoredDataDamagedError, streamRestore } from '../../../runtime/datapath/restore-pipeline.js';
-import { ProcessSink, RestoreCommandError } from '../../../runtime/datapath/sinks/process-sink.js';
+import { ProcessSink, RESTORE_PIPE_BYTES, RestoreCommandError } from '../../../runtime/datapath/sinks/process-sink.js';
 import { FilesystemStore } from '../../../runtime/objectstore/fs-store.js';
 import { createLogger } from '../../../runtime/logging/logger.js';
 
@@ -65,6 +65,17 @@ describe('restore delivery threads: into a FIFO-fed restore command', () => {
     });
     expect(result.storedBytes).to.equal(stored.length);
     expect(sha256(readFileSync(out))).to.equal(sha256(plain));
+  });
+
+  it("the command reads a pipe of RESTORE_PIPE_BYTES, not the kernel's 64 KiB (decision 0025)", async () => {
+    const plain = randomBytes(2 * MiB);
+    put('k', plain);
+    const size = join(dir, 'pipe-size');
+    // F_GETPIPE_SZ (1032) on the command's own stdin, once data has arrived, then the rest read and dropped.
+    const sink = fifoSink(`head -c 1 > /dev/null; perl -e 'print fcntl(STDIN, 1032, 0)' > ${size}; cat > /dev/null`);
+    expect(await sink.pipeWidened).to.equal(RESTORE_PIPE_BYTES);
+    await streamRestore({ store, key: 'k', expectedSha256: sha256(plain), compression: 'none', sink });
+    expect(readFileSync(size, 'utf8')).to.equal(String(RESTORE_PIPE_BYTES));
   });
 
   it('a truncated zstd object is damaged data, and the command never sees a clean end', async () => {
