@@ -7,7 +7,7 @@
  *   memory:  silo backup of 1 GiB and of SILO_BENCH_MEMORY_GIB (default 20) GiB of synthetic data: peak RSS.
  *   age:     the age stage alone, in process, against the age CLI.
  * Sizes: SILO_BENCH_MB (dataset, default 1024), SILO_BENCH_MEMORY_GIB; SILO_BENCH_ROUNDS (default 3)
- * interleaved rounds of each backup and restore comparison, compared by their medians.
+ * interleaved rounds of each backup and restore comparison, after one untimed run of each side, compared by their medians.
  * SILO_BENCH_SAME_OBJECT=1: the shell restores Silo's stored object (age over zstd, as the shell's own is), so the
  * restore rows compare the two restore paths on identical bytes rather than each side's backup's output.
  */
@@ -62,13 +62,21 @@ interface Interleaved {
   silo: Measured[];
 }
 
-/** Runs both sides `rounds` times, alternating which goes first. */
+/**
+ * Runs both sides `rounds` times, alternating which goes first, after one untimed run of each (round 0): the first
+ * restore of a run was always the slowest (the shell's, 5.4–6.0 s against 3.6–4.8 s in later rounds, three runs of
+ * three in the twenty-third session), and ABBA puts the baseline first in round 1, so that cost went to one side.
+ */
 async function interleaved(
   what: string,
   baseline: (round: number) => Promise<Measured>,
   silo: (round: number) => Promise<Measured>,
 ): Promise<Interleaved> {
   const result: Interleaved = { baseline: [], silo: [] };
+  for (const side of [baseline, silo]) {
+    must(await side(0), `${what} warm-up`);
+    await settle();
+  }
   for (let round = 1; round <= rounds; round++) {
     const order = round % 2 === 1 ? (['baseline', 'silo'] as const) : (['silo', 'baseline'] as const);
     for (const side of order) {
