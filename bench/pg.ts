@@ -114,9 +114,9 @@ try {
   await bench.stop();
 }
 
-/** pgBackRest's own elapsed time, from its `backup command end: completed successfully (12345ms)` line. */
-function pgbackrestElapsed(output: string): number | undefined {
-  const ms = /backup command end: completed successfully \((\d+)ms\)/.exec(output)?.[1];
+/** pgBackRest's own elapsed time of `command` (backup, expire), from its `… command end: completed successfully (12345ms)` line. */
+function pgbackrestElapsed(output: string, command = 'backup'): number | undefined {
+  const ms = new RegExp(`${command} command end: completed successfully \\((\\d+)ms\\)`).exec(output)?.[1];
   return ms ? Number(ms) / 1000 : undefined;
 }
 
@@ -134,6 +134,8 @@ function siloPhases(r: { createdAt: number; seenAt: number; status: PGBackupStat
     'Job created → worker asks the agent (Pod start)': (asked - jobCreated) / 1000,
     "pgBackRest's own time": r.pgbackrestSeconds,
     'pgBackRest done → status completed (Job status, pgbackrest info)': (completed - pgbackrestDone) / 1000,
+    // The same process runs expire after the backup ends, as it does by hand: part of the line above on both sides.
+    "  of it, pgBackRest's expire": pgbackrestElapsed(r.log, 'expire') ?? NaN,
     'status completed → seen by the bench': (r.seenAt - completed) / 1000,
   };
 }
