@@ -5,7 +5,8 @@
  * own failure named, memory flat however far zstd expands, and nothing left running.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -76,6 +77,28 @@ describe('restore delivery threads: into a FIFO-fed restore command', () => {
     expect(await sink.pipeWidened).to.equal(RESTORE_PIPE_BYTES);
     await streamRestore({ store, key: 'k', expectedSha256: sha256(plain), compression: 'none', sink });
     expect(readFileSync(size, 'utf8')).to.equal(String(RESTORE_PIPE_BYTES));
+  });
+
+  it('without perl the pipe keeps its size and the restore is delivered whole', async () => {
+    const plain = randomBytes(3 * MiB);
+    put('k', plain);
+    // A PATH with mkfifo (the FIFO is still made) and no perl; the command is named by absolute paths.
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    symlinkSync(execFileSync('sh', ['-c', 'command -v mkfifo']).toString().trim(), join(bin, 'mkfifo'));
+    const path = process.env.PATH;
+    const out = join(dir, 'out.bin');
+    let sink: ProcessSink;
+    try {
+      process.env.PATH = bin;
+      sink = new ProcessSink('/bin/sh', ['-c', `/bin/cat > ${out}`], { logger, stdin: 'fifo' });
+    } finally {
+      process.env.PATH = path;
+    }
+    expect(sink.pipeFd, 'a FIFO was made').to.be.a('number');
+    expect(await sink.pipeWidened).to.equal(undefined);
+    await streamRestore({ store, key: 'k', expectedSha256: sha256(plain), compression: 'none', sink });
+    expect(sha256(readFileSync(out))).to.equal(sha256(plain));
   });
 
   it('a truncated zstd object is damaged data, and the command never sees a clean end', async () => {
