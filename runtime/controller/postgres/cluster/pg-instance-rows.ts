@@ -2,7 +2,8 @@
  * What each instance's state means for the PGCluster: its status row, and whether it serves (the
  * primary in `<c>-rw`, a replica in `<c>-ro`). Pure: the reconciler feeds it the Pods and what the
  * primary's pg_stat_replication said. A replica serves when its Pod is Ready, the primary has a WAL
- * sender for it in state `streaming`, and its replay is less than MAX_SERVING_LAG_BYTES behind.
+ * sender for it in state `streaming` that knows its replay position, and its replay is less than
+ * MAX_SERVING_LAG_BYTES behind.
  */
 import type { PGInstanceRow } from '../../../../src/api/postgres.silo.io/types.js';
 import type { Pod } from '../../kube/client.js';
@@ -40,6 +41,9 @@ function replicaProblem(name: string, input: RowInput): { reason: InstanceReason
   if (!sender) return { reason: 'ReplicaNotStreaming', message: `${name} has no WAL sender on the primary`, streaming: 'none' };
   if (sender.state !== 'streaming')
     return { reason: 'ReplicaNotStreaming', message: `${name}'s WAL sender is in state ${sender.state}`, streaming: sender.state };
+  // replay_lsn stays NULL until the standby's first feedback message: its lag is unknown, so it cannot serve reads yet.
+  if (!sender.replayLsn)
+    return { reason: 'ReplicaNotStreaming', message: `${name} has not reported a replay position yet`, streaming: sender.state };
   if ((sender.lagBytes ?? 0) > MAX_SERVING_LAG_BYTES)
     return {
       reason: 'ReplicaLagging',

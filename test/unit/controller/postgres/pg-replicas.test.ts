@@ -121,9 +121,17 @@ describe('PGCluster replicas', () => {
     });
 
     it('a replica far behind leaves -ro; one with no WAL sender, or a primary that cannot be read, says why', () => {
-      const lagging = { ...replication, senders: [{ applicationName: 'shop-2', state: 'streaming', lagBytes: MAX_SERVING_LAG_BYTES + 1 }] };
+      const lagging = {
+        ...replication,
+        senders: [{ applicationName: 'shop-2', state: 'streaming', replayLsn: '0/1000000', lagBytes: MAX_SERVING_LAG_BYTES + 1 }],
+      };
       const [, two] = instanceRows({ pods: [pod('shop-1'), pod('shop-2')], primaryName: 'shop-1', replication: lagging, now });
       expect(two).to.include({ serving: false, reason: 'ReplicaLagging' });
+      // Streaming, but its first feedback has not arrived: replay_lsn is NULL and its lag unknown.
+      const silent = { ...replication, senders: [{ applicationName: 'shop-2', state: 'streaming' }] };
+      const [, early] = instanceRows({ pods: [pod('shop-1'), pod('shop-2')], primaryName: 'shop-1', replication: silent, now });
+      expect(early).to.include({ serving: false, reason: 'ReplicaNotStreaming', streaming: 'streaming' });
+      expect(early.message).to.match(/replay position/);
       const [, none] = instanceRows({
         pods: [pod('shop-1'), pod('shop-2')],
         primaryName: 'shop-1',
