@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { KUBELET_MARK_VAR, killMarked } from '../../stack/kubelet/pid-files.js';
 
@@ -12,6 +13,21 @@ const exited = (child: ChildProcess) =>
     if (child.exitCode !== null || child.signalCode !== null) return resolve(child.signalCode);
     child.once('exit', (_code, signal) => resolve(signal));
   });
+
+/** Alive and not a zombie: /proc/<pid>/stat's state is not Z, X or gone. */
+const running = (pid: number): boolean => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !['Z', 'X'].includes(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
+  } catch {
+    return false;
+  }
+};
+
+async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !condition(); await new Promise((r) => setTimeout(r, 10)))
+    if (Date.now() > deadline) throw new Error(`still not so after ${timeoutMs} ms`);
+}
 
 describe('process kubelet: containers left by an earlier run', () => {
   const ours = `/tmp/silo-stack/kubelet-tests/orphans-${randomBytes(4).toString('hex')}`;
@@ -47,6 +63,9 @@ describe('process kubelet: containers left by an earlier run', () => {
     expect(killed.map((k) => Number(k.split(' ')[0]))).to.include(forked);
     expect(another.exitCode === null && another.signalCode === null).to.equal(true);
     expect(unmarked.exitCode === null && unmarked.signalCode === null).to.equal(true);
+    // SIGKILL is delivered when the process next runs: on a busy machine the orphaned `sleep 31` can still be
+    // there, environment readable, a moment after the call. Once dead (a zombie or reaped) it is never matched.
+    await until(() => !running(forked));
     expect(killMarked(ours)).to.deep.equal([]);
   });
 });
