@@ -12,7 +12,10 @@ import type { PrimaryReplication } from './pg-primary-sql.js';
 /** A replica further behind than this leaves `<c>-ro` until it catches up (reads there would be noticeably stale). */
 export const MAX_SERVING_LAG_BYTES = 64 * 1024 * 1024;
 
-export type InstanceReason = 'InstanceNotReady' | 'ReplicaNotStreaming' | 'ReplicaLagging' | 'PrimaryUnreadable';
+export type InstanceReason = 'InstanceNotReady' | 'ReplicaJoining' | 'ReplicaNotStreaming' | 'ReplicaLagging' | 'PrimaryUnreadable';
+
+/** Row reasons of an instance on its way in (starting, or streaming before its first feedback): not a failure. */
+export const JOINING_REASONS: readonly string[] = ['InstanceNotReady', 'ReplicaJoining'] satisfies InstanceReason[];
 
 export interface RowInput {
   readonly pods: readonly Pod[];
@@ -43,7 +46,7 @@ function replicaProblem(name: string, input: RowInput): { reason: InstanceReason
     return { reason: 'ReplicaNotStreaming', message: `${name}'s WAL sender is in state ${sender.state}`, streaming: sender.state };
   // replay_lsn stays NULL until the standby's first feedback message: its lag is unknown, so it cannot serve reads yet.
   if (!sender.replayLsn)
-    return { reason: 'ReplicaNotStreaming', message: `${name} has not reported a replay position yet`, streaming: sender.state };
+    return { reason: 'ReplicaJoining', message: `${name} streams but has not reported a replay position yet`, streaming: sender.state };
   if ((sender.lagBytes ?? 0) > MAX_SERVING_LAG_BYTES)
     return {
       reason: 'ReplicaLagging',

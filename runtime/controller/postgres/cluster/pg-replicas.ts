@@ -12,8 +12,8 @@ import type { PGClusterStatus, PGInstanceRow } from '../../../../src/api/postgre
 import { pgInstanceName, pgNames, pgReplicationSlot } from '../../../contracts/pg-pods.js';
 import type { PersistentVolumeClaim, Pod } from '../../kube/client.js';
 import { PG_LABELS } from '../shared/pg-objects.js';
-import { instanceRows } from './pg-instance-rows.js';
-import { PGR } from './pg-cluster-reasons.js';
+import { instanceRows, JOINING_REASONS } from './pg-instance-rows.js';
+import { PGR, type PGClusterReason } from './pg-cluster-reasons.js';
 import type { PGClusterScope } from './pg-cluster-scope.js';
 import { instancePod, pvc, type PodInput } from './pg-pods.js';
 import {
@@ -195,15 +195,25 @@ export async function reconcileReplicas(input: ReplicasInput): Promise<Instances
 
 /** ReplicasReady: True when every wanted replica streams; False naming each one that does not and why. */
 function setReplicasCondition(scope: PGClusterScope, wanted: number, rows: PGInstanceRow[]): void {
-  if (wanted <= 1 && !rows.some((r) => r.role === 'replica')) {
-    if (scope.condition('ReplicasReady')) scope.set('ReplicasReady', true, PGR.NoReplicas);
-    return;
-  }
+  const condition = replicasReady(wanted, rows, !!scope.condition('ReplicasReady'));
+  if (condition) scope.set('ReplicasReady', condition.ready, condition.reason, condition.detail);
+}
+
+/**
+ * What ReplicasReady should say, or undefined to leave it unset (a single-instance cluster that never had it).
+ * Replicas still starting or joining are not a failure (ReplicasJoining); one whose WAL sender is missing or
+ * lagging is (ReplicaNotStreaming).
+ */
+export function replicasReady(
+  wanted: number,
+  rows: readonly PGInstanceRow[],
+  hadCondition: boolean,
+): { ready: boolean; reason: PGClusterReason; detail?: string } | undefined {
+  if (wanted <= 1 && !rows.some((r) => r.role === 'replica')) return hadCondition ? { ready: true, reason: PGR.NoReplicas } : undefined;
   const replicas = rows.filter((r) => r.role === 'replica');
   const down = replicas.filter((r) => !r.serving);
-  if (replicas.length === wanted - 1 && !down.length) return scope.set('ReplicasReady', true, PGR.ReplicasStreaming);
+  if (replicas.length === wanted - 1 && !down.length) return { ready: true, reason: PGR.ReplicasStreaming };
   const detail = down.map((r) => `${r.name}: ${r.message}`).join('; ') || `${replicas.length} of ${wanted - 1} replicas exist`;
-  // Replicas still starting or joining are not a failure; one whose WAL sender is missing or lagging is.
-  const failing = down.some((r) => r.reason !== 'InstanceNotReady');
-  scope.set('ReplicasReady', false, failing ? PGR.ReplicaNotStreaming : PGR.ReplicasJoining, detail);
+  const failing = down.some((r) => !JOINING_REASONS.includes(r.reason ?? ''));
+  return { ready: false, reason: failing ? PGR.ReplicaNotStreaming : PGR.ReplicasJoining, detail };
 }

@@ -3,6 +3,7 @@ import type { PGClusterSpec } from '../../../../src/api/postgres.silo.io/types.j
 import type { Pod } from '../../../../runtime/controller/kube/client.js';
 import { instancePod, primaryPod } from '../../../../runtime/controller/postgres/cluster/pg-pods.js';
 import { instanceRows, MAX_SERVING_LAG_BYTES } from '../../../../runtime/controller/postgres/cluster/pg-instance-rows.js';
+import { replicasReady } from '../../../../runtime/controller/postgres/cluster/pg-replicas.js';
 import { pgClientServices } from '../../../../runtime/controller/postgres/cluster/pg-services.js';
 import { pgStatusUnchangedRecently } from '../../../../runtime/controller/postgres/cluster/pg-status-refresh.js';
 import { pgLeafIdentities } from '../../../../runtime/controller/postgres/cluster/pg-pki.js';
@@ -130,7 +131,7 @@ describe('PGCluster replicas', () => {
       // Streaming, but its first feedback has not arrived: replay_lsn is NULL and its lag unknown.
       const silent = { ...replication, senders: [{ applicationName: 'shop-2', state: 'streaming' }] };
       const [, early] = instanceRows({ pods: [pod('shop-1'), pod('shop-2')], primaryName: 'shop-1', replication: silent, now });
-      expect(early).to.include({ serving: false, reason: 'ReplicaNotStreaming', streaming: 'streaming' });
+      expect(early).to.include({ serving: false, reason: 'ReplicaJoining', streaming: 'streaming' });
       expect(early.message).to.match(/replay position/);
       const [, none] = instanceRows({
         pods: [pod('shop-1'), pod('shop-2')],
@@ -152,6 +153,15 @@ describe('PGCluster replicas', () => {
       expect(gone.message).to.match(/no Pod/);
       const [, starting] = instanceRows({ pods: [pod('shop-1'), pod('shop-2', false)], primaryName: 'shop-1', replication, now });
       expect(starting).to.include({ serving: false, reason: 'InstanceNotReady' });
+      // A replica on its way in keeps ReplicasReady at ReplicasJoining; one whose sender is gone makes it a failure.
+      expect(replicasReady(2, [{ name: 'shop-1', role: 'primary', serving: true }, early], true)).to.include({
+        ready: false,
+        reason: 'ReplicasJoining',
+      });
+      expect(replicasReady(2, [{ name: 'shop-1', role: 'primary', serving: true }, none], true)).to.include({
+        ready: false,
+        reason: 'ReplicaNotStreaming',
+      });
     });
   });
 
