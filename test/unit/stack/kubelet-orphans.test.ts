@@ -4,30 +4,16 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { KUBELET_MARK_VAR, killMarked } from '../../stack/kubelet/pid-files.js';
+import { isAlive } from '../../stack/lib/proc.js';
+import { waitUntil } from '../../stack/lib/wait.js';
 
 const exited = (child: ChildProcess) =>
   new Promise<NodeJS.Signals | null>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve(child.signalCode);
     child.once('exit', (_code, signal) => resolve(signal));
   });
-
-/** Alive and not a zombie: /proc/<pid>/stat's state is not Z, X or gone. */
-const running = (pid: number): boolean => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !['Z', 'X'].includes(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
-  } catch {
-    return false;
-  }
-};
-
-async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !condition(); await new Promise((r) => setTimeout(r, 10)))
-    if (Date.now() > deadline) throw new Error(`still not so after ${timeoutMs} ms`);
-}
 
 describe('process kubelet: containers left by an earlier run', () => {
   const ours = `/tmp/silo-stack/kubelet-tests/orphans-${randomBytes(4).toString('hex')}`;
@@ -65,7 +51,7 @@ describe('process kubelet: containers left by an earlier run', () => {
     expect(unmarked.exitCode === null && unmarked.signalCode === null).to.equal(true);
     // SIGKILL is delivered when the process next runs: on a busy machine the orphaned `sleep 31` can still be
     // there, environment readable, a moment after the call. Once dead (a zombie or reaped) it is never matched.
-    await until(() => !running(forked));
+    await waitUntil('the SIGKILLed orphan to die', () => !isAlive(forked), 5000, { intervalMs: 10 });
     expect(killMarked(ours)).to.deep.equal([]);
   });
 });
