@@ -22,8 +22,9 @@ import { BASELINE_MARK, PodMemorySampler, podProcess, type GroupPeak } from './p
 import { PgBench, type Side } from './pg-cluster.js';
 import { mbps, measure, median, must, settle, table } from './measure.js';
 
-// Five, not three: pgBackRest adds a uniform 0-1 s to every backup's start on both sides (it waits for the database
-// clock's next whole second), and a median of three followed it by about 4 % per side (decision 0285).
+// Five, not three: pgBackRest adds 0-1 s to every backup's start on both sides (it waits for the database clock's
+// next whole second; randomPhase makes that a uniform draw), and a median of three followed it by about 4 % per side
+// (decision 0285).
 const rounds = Number(process.env.SILO_BENCH_ROUNDS ?? 5);
 const scale = Number(process.env.SILO_BENCH_PG_SCALE ?? 68);
 const global = JSON.parse(process.env.SILO_BENCH_PG_GLOBAL ?? '{}') as Record<string, string>;
@@ -100,6 +101,7 @@ try {
     // ABBA…: a machine getting busier or quieter, and the page cache the side before left, weigh on both alike.
     const order = round % 2 === 1 ? [baselineRound, siloRound] : [siloRound, baselineRound];
     for (const side of order) {
+      await randomPhase();
       await side(round);
       // Untimed, as in bench:pg-restore: what the side wrote (MinIO's objects, WAL) is flushed and the machine quiet.
       const quiet = await settle();
@@ -112,6 +114,16 @@ try {
 } finally {
   rmSync(work, { recursive: true, force: true });
   await bench.stop();
+}
+
+/**
+ * An untimed pause of 0–1 s, uniform, before each timed side. pgBackRest sleeps to the database clock's next whole
+ * second at every backup's start, and a backup ends at a nearly fixed phase of the second (that sleep aligns its copy
+ * to a whole second). Started a settle after the side before, a side's sleep would follow from the durations before
+ * it instead of being drawn; with the pause both sides draw it alike (decision 0285, amended).
+ */
+function randomPhase(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * 1000));
 }
 
 /** pgBackRest's own elapsed time of `command` (backup, expire), from its `… command end: completed successfully (12345ms)` line. */
