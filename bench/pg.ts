@@ -16,6 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PG_PORT, PG_SOCKET_DIR } from '../runtime/contracts/pg-pods.js';
 import type { PGBackupStatus, PGClusterSpec } from '../src/api/postgres.silo.io/types.js';
 import { BASELINE_MARK, PodMemorySampler, podProcess, type GroupPeak } from './pg-support.js';
@@ -123,7 +124,7 @@ try {
  * it instead of being drawn; with the pause both sides draw it alike (decision 0285, amended).
  */
 function randomPhase(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.random() * 1000));
+  return sleep(Math.random() * 1000);
 }
 
 /** pgBackRest's own elapsed time of `command` (backup, expire), from its `… command end: completed successfully (12345ms)` line. */
