@@ -190,6 +190,38 @@ describe('data path on fake-gcs-server', function () {
     }
   });
 
+  it('an upload session the store refuses while the stream waits for the SDK fails the backup, never hangs it', async () => {
+    // A store that answers the object lookup but refuses the resumable session a second later, by then the SDK holds
+    // a full chunk and the next write waits on it. The SDK never calls that write back, so before the sink released
+    // it with the upload's error this backup waited forever (CI once hung on a fake-gcs-server that was restarting).
+    const server: Server = createServer((req, res) => {
+      const reply = (status: number, message: string) => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: status, message, errors: [{ reason: 'forbidden', message }] } }));
+      };
+      if (req.method === 'POST') setTimeout(() => reply(403, 'uploads refused'), 1000);
+      else reply(404, 'No such object');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const refusing = new GcsStore({
+        ...config(),
+        apiEndpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        chunkBytes: 256 * 1024,
+      });
+      const started = Date.now();
+      const error = await streamBackup({ source: payload(), store: refusing, key: 'k', compression: { algorithm: 'none' } }).then(
+        () => undefined,
+        (e) => e,
+      );
+      expect(error).to.be.instanceOf(ObjectStoreError);
+      expect(error.message).to.match(/uploading gs:\/\/.*\/k/);
+      expect(Date.now() - started, 'failed promptly, not at the test timeout').to.be.below(60_000);
+    } finally {
+      server.close();
+    }
+  });
+
   it('a missing object has no size and reads as not-found, without blaming the bucket', async () => {
     expect(await store.size('no/such/object')).to.equal(undefined);
     const error = await store.createReadStream('no/such/object').then(

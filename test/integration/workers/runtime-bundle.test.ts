@@ -14,6 +14,14 @@ const stack = useStack('minio', 'azurite', 'gcs');
 
 const root = resolve(import.meta.dirname, '../../..');
 const build = join(root, 'build');
+/**
+ * Every `silo` run here is a spawnSync, which blocks this file's event loop: mocha's timeout cannot fire during it,
+ * so a worker that never ends (a store that stops answering mid-upload) would hold the whole run. Killed after a
+ * minute instead, it fails its test with its output (each run takes a few seconds).
+ */
+const RUN = { timeout: 60_000, killSignal: 'SIGKILL' } as const;
+/** What a run printed, and why it ended if it was killed: the message of a failed status check. */
+const told = (r: ReturnType<typeof spawnSync>): string => `${r.error ? `${r.error.message}\n` : ''}${String(r.stdout)}${String(r.stderr)}`;
 
 /** Every module the entry loads before any dynamic import: the static import graph from build/silo-cli.mjs. */
 function staticallyLoaded(entry: string): string[] {
@@ -80,8 +88,9 @@ describe('the runtime bundle (build/silo)', function () {
       'worker: MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=262144 single-threaded-gc=1; child: arena=unset mmap=unset marker=unset\n';
     const backup = spawnSync(join(build, 'silo'), ['backup', 'command', '--', 'sh', '-c', `${settings}; head -c 3000000 /dev/zero`], {
       env,
+      ...RUN,
     });
-    expect(backup.status, backup.stderr.toString()).to.equal(0);
+    expect(backup.status, told(backup)).to.equal(0);
     const result = JSON.parse(backup.stdout.toString().trim().split('\n').pop()!);
     expect(result.metadata.sizes.sourceBytes).to.equal(3_000_000 + expected.length);
 
@@ -91,21 +100,24 @@ describe('the runtime bundle (build/silo)', function () {
       ['restore', 'command', '--', 'sh', '-c', 'head -n 1 > "$0"; cat > /dev/null', firstLine],
       {
         env: { ...env, SILO_METADATA_KEY: 'b/data.metadata.json', SILO_AGE_IDENTITY_FILE: identityFile },
+        ...RUN,
       },
     );
-    expect(restore.status, restore.stderr.toString()).to.equal(0);
+    expect(restore.status, told(restore)).to.equal(0);
     expect(readFileSync(firstLine, 'utf8')).to.equal(expected);
 
     // A value the Pod sets itself is the user's: it reaches the programs the worker starts too.
     const own = spawnSync(join(build, 'silo'), ['backup', 'command', '--', 'sh', '-c', settings], {
       env: { ...env, SILO_DATA_KEY: 'b/own', MALLOC_ARENA_MAX: '4' },
+      ...RUN,
     });
-    expect(own.status, own.stderr.toString()).to.equal(0);
+    expect(own.status, told(own)).to.equal(0);
     const restoredOwn = join(dir, 'own');
     const ownRestore = spawnSync(join(build, 'silo'), ['restore', 'command', '--', 'sh', '-c', 'cat > "$0"', restoredOwn], {
       env: { ...env, SILO_DATA_KEY: 'b/own', SILO_METADATA_KEY: 'b/own.metadata.json', SILO_AGE_IDENTITY_FILE: identityFile },
+      ...RUN,
     });
-    expect(ownRestore.status, ownRestore.stderr.toString()).to.equal(0);
+    expect(ownRestore.status, told(ownRestore)).to.equal(0);
     expect(readFileSync(restoredOwn, 'utf8')).to.equal(
       'worker: MALLOC_ARENA_MAX=4 MALLOC_MMAP_THRESHOLD_=262144 single-threaded-gc=1; child: arena=4 mmap=unset marker=unset\n',
     );
@@ -139,8 +151,8 @@ describe('the runtime bundle (build/silo)', function () {
       // 12 MiB of random bytes: more than one part or block, so the multipart path runs too.
       const source = join(dir, 'random');
       execFileSync('sh', ['-c', `head -c ${12 * 1024 * 1024} /dev/urandom > "$0"`, source]);
-      const backup = spawnSync(join(build, 'silo'), ['backup', 'command', '--', 'cat', source], { env });
-      expect(backup.status, backup.stdout.toString() + backup.stderr.toString()).to.equal(0);
+      const backup = spawnSync(join(build, 'silo'), ['backup', 'command', '--', 'cat', source], { env, ...RUN });
+      expect(backup.status, told(backup)).to.equal(0);
       // Node's warnings (the AWS SDK's Node-version notice, for one) are JSON lines too, like every other log line.
       const plain = backup.stderr
         .toString()
@@ -150,8 +162,9 @@ describe('the runtime bundle (build/silo)', function () {
       const restored = join(dir, 'restored');
       const restore = spawnSync(join(build, 'silo'), ['restore', 'command', '--', 'sh', '-c', 'cat > "$0"', restored], {
         env: { ...env, SILO_METADATA_KEY: `${key}.metadata.json`, SILO_AGE_IDENTITY_FILE: identityFile },
+        ...RUN,
       });
-      expect(restore.status, restore.stdout.toString() + restore.stderr.toString()).to.equal(0);
+      expect(restore.status, told(restore)).to.equal(0);
       expect(readFileSync(restored).equals(readFileSync(source)), 'restored bytes equal the source').to.equal(true);
     });
   }
