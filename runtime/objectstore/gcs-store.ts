@@ -231,8 +231,8 @@ class GcsUploadSink extends Writable {
   private sessionUri?: string;
   private cancelled = false;
   /**
-   * The write the SDK has not taken yet. An upload that dies meanwhile (its session could not be created: the store
-   * refused the connection) never calls it back, so the failure releases it; else the backup would wait forever.
+   * Ends the write the SDK has not taken yet, once. An upload that dies meanwhile (its session could not be created:
+   * the store refused the connection) never calls it back, so the failure ends it; else the backup would wait forever.
    */
   private pendingWrite?: (error?: Error | null) => void;
   private failure?: ObjectStoreError;
@@ -277,9 +277,7 @@ class GcsUploadSink extends Writable {
               { cause: error },
             )
           : classifyGcsError(error, `uploading ${objectUrl}`);
-      const pending = this.pendingWrite;
-      this.pendingWrite = undefined;
-      pending?.(this.failure);
+      this.pendingWrite?.(this.failure);
     });
     this.uploadClosed = new Promise((resolve) => this.upload.once('close', () => resolve()));
   }
@@ -287,12 +285,13 @@ class GcsUploadSink extends Writable {
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
     if (this.failure) return done(this.failure);
     // The SDK calls back only once the chunk is taken into its one-chunk buffer: that is the backpressure.
-    this.pendingWrite = done;
-    this.upload.write(chunk, (error) => {
-      if (this.pendingWrite !== done) return; // released already, with the upload's failure
+    const end = (error?: Error | null) => {
+      if (this.pendingWrite !== end) return; // ended already, by the upload's failure
       this.pendingWrite = undefined;
-      done(error ? (this.failure ?? classifyGcsError(error, `uploading ${this.objectUrl}`)) : undefined);
-    });
+      done(error);
+    };
+    this.pendingWrite = end;
+    this.upload.write(chunk, (error) => end(error ? (this.failure ?? classifyGcsError(error, `uploading ${this.objectUrl}`)) : undefined));
   }
 
   override _final(done: (error?: Error | null) => void): void {
