@@ -1,7 +1,10 @@
 import { PassThrough, Readable, Writable } from 'node:stream';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import type { Socket } from 'node:net';
 import { BlobServiceClient, StorageSharedKeyCredential, type BlockBlobClient, type ContainerClient } from '@azure/storage-blob';
 import { MAX_PARTS, MiB, partSize } from './part-size.js';
-import { ObjectStoreError, type ObjectStore, type StoreFailure } from './object-store.js';
+import { ObjectStoreError, STALL_TIMEOUT_MS, type ObjectStore, type StoreFailure } from './object-store.js';
 
 const MAX_AZURE_BLOCK_BYTES = 4000 * MiB;
 
@@ -16,6 +19,8 @@ export interface AzureBlobStoreConfig {
   readonly connectionString?: string;
   /** Blocks uploading at once. @default 3 */
   readonly uploadConcurrency?: number;
+  /** Silence on a request's socket before it fails as `network`. @default STALL_TIMEOUT_MS */
+  readonly stallTimeoutMs?: number;
 }
 
 const AZURE_AUTH_CODES = [
@@ -70,13 +75,63 @@ function classifyBodyError(error: any, action: string): ObjectStoreError {
   return classifyAzureError(error, action);
 }
 
+/**
+ * An agent whose sockets fail with ETIMEDOUT after `stallTimeoutMs` without a byte either way. The SDK's
+ * `tryTimeoutInMs` only asks the service to give up (a `timeout` query parameter) and its HTTP client sets no
+ * timeout of its own, so a store that went silent held a request forever. A socket error is a RestError with
+ * that code, which the SDK's retry policy retries like a dropped connection.
+ */
+function stallingAgent(Base: typeof HttpAgent | typeof HttpsAgent, stallTimeoutMs: number): HttpAgent {
+  class StallingAgent extends (Base as typeof HttpAgent) {
+    override createConnection(...args: Parameters<HttpAgent['createConnection']>): ReturnType<HttpAgent['createConnection']> {
+      const socket = super.createConnection(...args) as Socket;
+      socket.on('timeout', () =>
+        socket.destroy(Object.assign(new Error(`the store sent and took nothing for ${stallTimeoutMs} ms`), { code: 'ETIMEDOUT' })),
+      );
+      return socket;
+    }
+  }
+  // `timeout` arms each socket, and re-arms it whenever the agent hands it to the next request (without it Node sets a
+  // kept-alive socket's timeout to none, and a reused socket never timed out). A pooled socket that times out idle is
+  // destroyed the same way; the agent's error listener on free sockets takes that.
+  return new StallingAgent({ keepAlive: true, timeout: stallTimeoutMs });
+}
+
+/**
+ * Sends every try of every request through a stalling agent. The policy goes into the client's core pipeline
+ * once, after the retry policy: every client made from this one (each blob's) shares that pipeline. The SDK has no
+ * option for it: its v1 RequestPolicyFactory route re-signs converted requests wrongly (Azurite refused them as
+ * AuthorizationFailure), and `additionalPolicies` are added again by every client made, which the pipeline refuses.
+ */
+function addStallTimeout(container: ContainerClient, stallTimeoutMs: number): ContainerClient {
+  const agents = { http: stallingAgent(HttpAgent, stallTimeoutMs), https: stallingAgent(HttpsAgent, stallTimeoutMs) };
+  const policy = {
+    name: 'siloStallTimeout',
+    sendRequest(request: { url: string; agent?: unknown }, next: (request: never) => Promise<unknown>) {
+      request.agent ??= request.url.startsWith('https:') ? agents.https : agents.http;
+      return next(request as never);
+    },
+  };
+  // `storageClientContext` is protected in the SDK's types only: it is the client's core-client ServiceClient.
+  type CorePipeline = { addPolicy(policy: unknown, options: { afterPhase: string }): void };
+  (container as unknown as { storageClientContext: { pipeline: CorePipeline } }).storageClientContext.pipeline.addPolicy(policy, {
+    afterPhase: 'Retry',
+  });
+  return container;
+}
+
 export function createAzureContainerClient(config: AzureBlobStoreConfig): ContainerClient {
+  return addStallTimeout(createAzureServiceClient(config).getContainerClient(config.container), config.stallTimeoutMs ?? STALL_TIMEOUT_MS);
+}
+
+function createAzureServiceClient(config: AzureBlobStoreConfig): BlobServiceClient {
   // Whole-operation retries stay with the SDK; a block body is a Buffer, so each try resends the same bytes.
   // Delays 1, 2, 4, 8 s: an unreachable endpoint fails in about 15 s, not the SDK default's 45.
+  // tryTimeoutInMs is the service's own timeout (a query parameter); the stalling agent is the client's.
   const retryOptions = { maxTries: 5, tryTimeoutInMs: 120_000, retryDelayInMs: 1_000, maxRetryDelayInMs: 8_000 };
   if (config.connectionString) {
     try {
-      return BlobServiceClient.fromConnectionString(config.connectionString, { retryOptions }).getContainerClient(config.container);
+      return BlobServiceClient.fromConnectionString(config.connectionString, { retryOptions });
     } catch (error) {
       // The SDK's parse errors are fixed sentences that never quote the string, so they are safe to pass on.
       throw new ObjectStoreError(
@@ -94,7 +149,7 @@ export function createAzureContainerClient(config: AzureBlobStoreConfig): Contai
   }
   const endpoint = config.endpoint ?? `https://${config.accountName}.blob.core.windows.net`;
   const credential = new StorageSharedKeyCredential(config.accountName, config.accountKey);
-  return new BlobServiceClient(endpoint, credential, { retryOptions }).getContainerClient(config.container);
+  return new BlobServiceClient(endpoint, credential, { retryOptions });
 }
 
 /**

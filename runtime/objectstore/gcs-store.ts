@@ -1,7 +1,7 @@
 import { buffer } from 'node:stream/consumers';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { IdempotencyStrategy, Storage, type Bucket } from '@google-cloud/storage';
-import { ObjectStoreError, type ObjectStore, type StoreFailure } from './object-store.js';
+import { ObjectStoreError, STALL_TIMEOUT_MS, type ObjectStore, type StoreFailure } from './object-store.js';
 
 export interface GcsStoreConfig {
   readonly bucket: string;
@@ -12,6 +12,8 @@ export interface GcsStoreConfig {
   readonly credentials?: string;
   /** Bytes per resumable-upload request (rounded up to 256 KiB), buffered once in memory. @default 16 MiB */
   readonly chunkBytes?: number;
+  /** How long one request may take before it fails as `network`. @default STALL_TIMEOUT_MS */
+  readonly stallTimeoutMs?: number;
 }
 
 const MiB = 1024 * 1024;
@@ -61,8 +63,17 @@ export function classifyGcsError(error: any, action: string, missing: 'bucket' |
   if (error instanceof ObjectStoreError) return error;
   const status = Number(error?.code ?? error?.response?.status ?? error?.status) || undefined;
   // fetch (undici) wraps the socket error: TypeError('fetch failed' | 'terminated') with a cause.
-  const code = typeof error?.code === 'string' ? error.code : typeof error?.cause?.code === 'string' ? error.cause.code : '';
   const message = String(error?.message ?? error);
+  // node-fetch's timeouts (the SDK's `timeout`) carry no code and name the URL, which for an upload holds its
+  // session id, a credential: keep only that it timed out.
+  const timedOut = /^network timeout at:|^Response timeout while trying to fetch/.test(message);
+  const code = timedOut
+    ? 'ETIMEDOUT'
+    : typeof error?.code === 'string'
+      ? error.code
+      : typeof error?.cause?.code === 'string'
+        ? error.cause.code
+        : '';
   const { failure, hint } = gcsFailureOf(status, code, message, missing);
   // Only the status or socket code: GCS bodies can echo request details, and key material must never leak.
   const detail = status ? `HTTP ${status}` : code || message.split('\n')[0].slice(0, 200);
@@ -85,7 +96,8 @@ function parseServiceAccount(json: string): Record<string, unknown> {
 }
 
 export function createGcsClient(config: GcsStoreConfig): Storage {
-  return new Storage({
+  const timeout = config.stallTimeoutMs ?? STALL_TIMEOUT_MS;
+  const storage = new Storage({
     ...(config.projectId ? { projectId: config.projectId } : {}),
     ...(config.apiEndpoint ? { apiEndpoint: config.apiEndpoint } : {}),
     ...(config.credentials
@@ -95,7 +107,12 @@ export function createGcsClient(config: GcsStoreConfig): Storage {
     // else's object; the SDK's default retries writes only with a generation precondition.
     // Delays 1, 2, 4, 8, 8 s (plus jitter): an unreachable endpoint fails in about 30 s, not the SDK default's 65.
     retryOptions: { idempotencyStrategy: IdempotencyStrategy.RetryAlways, maxRetries: 5, maxRetryDelay: 8 },
+    timeout,
   });
+  // The resumable upload's requests (session, chunks, status) take no timeout but the interceptors' options; without
+  // one, a store that went silent held the upload until the Job's deadline.
+  storage.interceptors.push({ request: (options: any) => ({ ...options, timeout }) });
+  return storage;
 }
 
 /**
@@ -114,6 +131,10 @@ export class GcsStore implements ObjectStore {
   ) {
     this.storage = storage ?? createGcsClient(config);
     this.bucket = this.storage.bucket(config.bucket);
+  }
+
+  private get stallTimeoutMs(): number {
+    return this.config.stallTimeoutMs ?? STALL_TIMEOUT_MS;
   }
 
   url(key: string): string {
@@ -144,12 +165,21 @@ export class GcsStore implements ObjectStore {
     // Identity: stored bytes must come back exactly as stored, never transcoded.
     headers.set('accept-encoding', 'identity');
     if (range) headers.set('range', `bytes=${range.start}-${range.end !== undefined ? range.end - 1 : ''}`);
+    // fetch's own limits are undici's five minutes for the headers and between body bytes: the store's silence is
+    // timed here instead, from the request and then from each piece of the body.
+    const stall = new AbortController();
+    const stallTimer = setTimeout(
+      () => stall.abort(Object.assign(new Error(`no bytes from the store for ${this.stallTimeoutMs} ms`), { code: 'ETIMEDOUT' })),
+      this.stallTimeoutMs,
+    );
     let response: Response;
     try {
-      response = await fetch(url, { headers });
+      response = await fetch(url, { headers, signal: stall.signal });
     } catch (error) {
-      throw classifyGcsError(error, action);
+      clearTimeout(stallTimer);
+      throw classifyGcsError(stall.signal.aborted ? stall.signal.reason : error, action);
     }
+    if (!response.ok || !response.body) clearTimeout(stallTimer);
     if (!response.ok) {
       await response.body?.cancel().catch(() => undefined);
       throw await this.classifyMissing({ code: response.status, message: response.statusText }, action);
@@ -157,8 +187,11 @@ export class GcsStore implements ObjectStore {
     if (!response.body) return Readable.from([]);
     const body = Readable.fromWeb(response.body as never, { highWaterMark: 1024 * 1024 });
     const out = new PassThrough({ highWaterMark: 1024 * 1024 });
-    body.on('error', (error) => out.destroy(classifyGcsError(error, action)));
+    stallTimer.refresh();
+    body.on('data', () => stallTimer.refresh());
+    body.on('error', (error) => out.destroy(classifyGcsError(stall.signal.aborted ? stall.signal.reason : error, action)));
     out.on('close', () => {
+      clearTimeout(stallTimer);
       if (!body.destroyed) body.destroy();
     });
     return body.pipe(out);
@@ -166,7 +199,7 @@ export class GcsStore implements ObjectStore {
 
   async putSmall(key: string, body: Buffer, contentType = 'application/json'): Promise<void> {
     try {
-      await this.bucket.file(key).save(body, { resumable: false, validation: false, contentType });
+      await this.bucket.file(key).save(body, { resumable: false, validation: false, contentType, timeout: this.stallTimeoutMs });
     } catch (error) {
       throw classifyGcsError(error, `writing ${this.url(key)}`);
     }

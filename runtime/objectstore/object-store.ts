@@ -37,3 +37,13 @@ export class ObjectStoreError extends Error {
     this.name = 'ObjectStoreError';
   }
 }
+
+/**
+ * How long a request to an object store may go without progress before it fails as `network`, which the SDKs then
+ * retry: a store behind a network that goes silent (a partition, a load balancer holding connections) must fail a
+ * backup or a restore with a reason, not hold it until the Job's deadline. A minute, as boto3's read timeout and the
+ * GCS SDK's own request timeout. S3 and Azure count silence on the socket; the GCS SDK times each request as a whole,
+ * so there it also bounds one chunk's upload (16 MiB in a minute is 280 KB/s).
+ * See docs/decisions/0026-object-store-requests-time-out-when-silent.md.
+ */
+export const STALL_TIMEOUT_MS = 60_000;

@@ -191,16 +191,19 @@ export class S3MultipartSink extends Writable {
     // thing that failed (restarting, unreachable): keep trying for abortRetryMs so a store that comes
     // back is cleaned; past that, the bucket's AbortIncompleteMultipartUpload lifecycle rule is the backstop.
     const abort = async () => {
-      const until = Date.now() + (this.options.abortRetryMs ?? 60_000);
+      // The window bounds each try too: a store that went silent holds a request for the SDK's retries of the stall
+      // timeout (five minutes or more by default), which would report the backup's failure that much later.
+      const cleanupWindow = AbortSignal.timeout(this.options.abortRetryMs ?? 60_000);
       for (let attempt = 0; ; attempt++) {
         try {
           await this.options.client.send(
             new AbortMultipartUploadCommand({ Bucket: this.options.bucket, Key: this.options.key, UploadId: uploadId }),
+            { abortSignal: cleanupWindow },
           );
           return;
         } catch (abortError) {
           const gone = ['NoSuchUpload', 'NoSuchKey'].includes((abortError as { name?: string }).name ?? '');
-          if (gone || Date.now() > until) return;
+          if (gone || cleanupWindow.aborted) return;
           await new Promise((resolve) => setTimeout(resolve, Math.min(1000 * 2 ** attempt, 5000)));
         }
       }

@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { S3MultipartSink } from './s3-multipart-sink.js';
-import type { ObjectStore } from './object-store.js';
+import { STALL_TIMEOUT_MS, type ObjectStore } from './object-store.js';
 import { classifyS3Error } from './s3-errors.js';
 import { BulkGetHandler } from './s3-bulk-get-handler.js';
 import { ReadBufferPool } from './read-buffer-pool.js';
@@ -33,10 +33,11 @@ export interface S3StoreConfig {
   readonly kmsKeyId?: string;
   /** Parts in flight per upload. @default 3 */
   readonly uploadConcurrency?: number;
+  /** Silence on a request's socket before it fails as `network`. @default STALL_TIMEOUT_MS */
+  readonly stallTimeoutMs?: number;
 }
 
 const CONNECTION_TIMEOUT_MS = 10_000;
-const REQUEST_TIMEOUT_MS = 120_000;
 
 /**
  * A client for the store. `bulkReads` gives it the transport that reads GetObject bodies into pooled buffers
@@ -49,7 +50,10 @@ export function createS3Client(config: S3StoreConfig, bulkReads?: ReadBufferPool
     ...(config.ca ? { ca: config.ca } : {}),
     rejectUnauthorized: !config.insecure,
   });
-  const nodeHandler = new NodeHttpHandler({ httpsAgent, connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS });
+  const stallTimeoutMs = config.stallTimeoutMs ?? STALL_TIMEOUT_MS;
+  // socketTimeout, not requestTimeout: since @smithy/node-http-handler 4.x requestTimeout times the whole request and
+  // only logs a warning when it passes, so a silent store held a part upload or a listing forever.
+  const nodeHandler = new NodeHttpHandler({ httpsAgent, connectionTimeout: CONNECTION_TIMEOUT_MS, socketTimeout: stallTimeoutMs });
   return new S3Client({
     region: config.region ?? 'us-east-1',
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
@@ -73,7 +77,7 @@ export function createS3Client(config: S3StoreConfig, bulkReads?: ReadBufferPool
           ca: config.ca,
           rejectUnauthorized: !config.insecure,
           connectionTimeoutMs: CONNECTION_TIMEOUT_MS,
-          idleTimeoutMs: REQUEST_TIMEOUT_MS,
+          idleTimeoutMs: stallTimeoutMs,
           pool: bulkReads,
         })
       : nodeHandler,
