@@ -33,7 +33,18 @@ export interface InstanceManagerOptions {
    * @default 'auto'
    */
   readonly zstd?: 'auto' | 'in-process';
+  /** How long a backup's client may leave its bytes untaken before the backup is stopped. @default CLIENT_STALL_TIMEOUT_MS */
+  readonly clientStallTimeoutMs?: number;
 }
+
+/**
+ * A client that stops reading without closing (its node lost, a partition) would otherwise hold the backup, its
+ * tool and every later backup of this instance ("already running") until the kernel gave up on the connection, which
+ * without keepalive is never. Ten minutes: a worker legitimately stops reading while its object store retries a
+ * silent request (decision 0026: a few minutes, after which it fails and closes). Silence with nothing to send is
+ * not a stall: the backup tool waits quietly for locks on a busy database.
+ */
+export const CLIENT_STALL_TIMEOUT_MS = 10 * 60_000;
 
 type StartedBackup = Awaited<ReturnType<Engine['startBackup']>>;
 /** What /status reports as the last backup. */
@@ -58,7 +69,13 @@ function failureTrailer(tool: string, outcome: BackupStreamOutcome): string {
  * Sends a started backup's stream as the response body, then its exit status, tool and positions as
  * trailers. Returns what /status reports as the last backup.
  */
-async function sendBackup(started: StartedBackup, response: ServerResponse, algorithm: string, log: Logger): Promise<LastBackup> {
+async function sendBackup(
+  started: StartedBackup,
+  response: ServerResponse,
+  algorithm: string,
+  log: Logger,
+  stallTimeoutMs: number,
+): Promise<LastBackup> {
   const { stream, tool } = started;
   log.info('backup started', { tool, compressedBy: stream.compressedBy });
   response.writeHead(200, {
@@ -73,6 +90,13 @@ async function sendBackup(started: StartedBackup, response: ServerResponse, algo
   // waiting forever for a reader (which would keep this backup "running").
   response.on('close', () => {
     if (!response.writableFinished) stream.stop();
+  });
+  // The socket's timeout fires after this long without a byte either way; only bytes still waiting for the client
+  // make that a stall. A listener here also keeps Node's server from closing the socket on any idle timeout.
+  response.setTimeout(stallTimeoutMs, () => {
+    if (!response.writableNeedDrain && !response.socket?.writableLength) return;
+    log.warn('backup stopped: the client took no bytes', { forMs: stallTimeoutMs });
+    response.destroy(new Error(`the client took no bytes for ${stallTimeoutMs} ms`));
   });
   // Trailers go after the compressor's last frame; a compressor error cuts the response, so the client sees no exit status.
   const outcome = await stream.done.catch((error: Error) => {
@@ -127,7 +151,8 @@ export function createInstanceManagerServer(options: InstanceManagerOptions): Se
     let started: StartedBackup | undefined;
     try {
       started = await engine.startBackup(request.fields, { compression: compression.options, zstdCli: await zstdCli, log });
-      last = await sendBackup(started, response, compression.options.algorithm, log);
+      const stallTimeoutMs = options.clientStallTimeoutMs ?? CLIENT_STALL_TIMEOUT_MS;
+      last = await sendBackup(started, response, compression.options.algorithm, log, stallTimeoutMs);
     } catch (error) {
       log.error('backup could not start', { error: (error as Error).message });
       if (!response.headersSent) {

@@ -4,7 +4,8 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:https';
+import { request, type RequestOptions, type Server } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -17,6 +18,7 @@ import { ChecksumMismatchError } from '../../../runtime/datapath/restore-pipelin
 import { InstanceManagerConnectionError, InstanceManagerSource } from '../../../runtime/datapath/sources/instance-manager-source.js';
 import { SourceFailedError } from '../../../runtime/datapath/sources/process-source.js';
 import { createInstanceManagerServer } from '../../../runtime/instance-manager/server.js';
+import { PATHS } from '../../../runtime/contracts/instance-manager-protocol.js';
 import { createMysqlEngine } from '../../../runtime/instance-manager/engines/mysql/engine.js';
 import { createLogger } from '../../../runtime/logging/logger.js';
 import { FilesystemStore } from '../../../runtime/objectstore/fs-store.js';
@@ -24,6 +26,16 @@ import { mariadbInstance, mariadbSql, startMariadb, stopMariadb } from '../../st
 import { checksumTables, seedDataset, type SeedResult } from '../../stack/datasets/mariadb-seed.js';
 import { useStack } from '../../stack/mocha.js';
 import { createPki, type Pki } from '../../support/pki.js';
+import { readAll } from '../../support/streams.js';
+
+/** One GET with a client certificate; resolves with the response once its head arrives. */
+function httpsGet(options: RequestOptions): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) =>
+    request({ ...options, method: 'GET' }, resolve)
+      .on('error', reject)
+      .end(),
+  );
+}
 
 const stack = useStack('mariadb');
 const logger = createLogger({}, { write: () => undefined });
@@ -183,6 +195,42 @@ describe('instance manager and physical backups (real MariaDB)', function () {
       expect(error, 'the next backup after a disconnect').to.equal(undefined);
     });
   }
+
+  it('a client that stops reading without closing has its backup stopped, and the instance manager takes the next one', async () => {
+    // Uncompressed, so the stream is far larger than the socket buffers between the two ends: it must stall.
+    const stalling = createInstanceManagerServer({
+      tls: { key: pki.serverKey, cert: pki.serverCert, clientCa: pki.ca },
+      engine: createMysqlEngine({ connection: { socket: main().socket, user: 'root' }, instanceName: 'db-1' }),
+      logger,
+      instanceName: 'db-1',
+      clientStallTimeoutMs: 2000,
+    });
+    await new Promise<void>((resolve) => stalling.listen(0, '127.0.0.1', resolve));
+    const port = (stalling.address() as AddressInfo).port;
+    const get = (path: string) => httpsGet({ host: '127.0.0.1', port, path, ...tls() });
+    const statusNow = async () => JSON.parse((await readAll(await get(PATHS.status))).toString());
+    const frozen = await get(`${PATHS.backup}?compression=none`);
+    try {
+      expect(frozen.statusCode).to.equal(200);
+      frozen.pause(); // never read again, never close: the client's node is gone without a word
+      expect((await statusNow()).backupRunning, 'the backup runs while the client is frozen').to.not.equal(null);
+      const deadline = Date.now() + 60_000;
+      let status = await statusNow();
+      while (status.backupRunning !== null && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        status = await statusNow();
+      }
+      expect(status.backupRunning, 'the stalled backup is stopped').to.equal(null);
+      expect(status.lastBackup.exitStatus).to.not.equal(0);
+      const next = await drain(
+        new InstanceManagerSource({ url: `https://127.0.0.1:${port}`, tls: tls(), compression: { algorithm: 'zstd' } }),
+      );
+      expect(next).to.be.greaterThan(0);
+    } finally {
+      frozen.destroy();
+      await new Promise((resolve) => stalling.close(resolve));
+    }
+  });
 
   it('the zstd command killed mid-stream fails the backup with a cut stream, and the instance manager takes the next one', async () => {
     const source = new InstanceManagerSource({ url, tls: tls(), compression: { algorithm: 'zstd' } });
