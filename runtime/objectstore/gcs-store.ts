@@ -107,10 +107,9 @@ export function createGcsClient(config: GcsStoreConfig): Storage {
     // else's object; the SDK's default retries writes only with a generation precondition.
     // Delays 1, 2, 4, 8, 8 s (plus jitter): an unreachable endpoint fails in about 30 s, not the SDK default's 65.
     retryOptions: { idempotencyStrategy: IdempotencyStrategy.RetryAlways, maxRetries: 5, maxRetryDelay: 8 },
-    timeout,
   });
-  // The resumable upload's requests (session, chunks, status) take no timeout but the interceptors' options; without
-  // one, a store that went silent held the upload until the Job's deadline.
+  // Every request the SDK makes passes its interceptors, the resumable upload's too (session, chunks, status), which
+  // take no other options: without a timeout here, a store that went silent held an upload until the Job's deadline.
   storage.interceptors.push({ request: (options: any) => ({ ...options, timeout }) });
   return storage;
 }
@@ -199,7 +198,7 @@ export class GcsStore implements ObjectStore {
 
   async putSmall(key: string, body: Buffer, contentType = 'application/json'): Promise<void> {
     try {
-      await this.bucket.file(key).save(body, { resumable: false, validation: false, contentType, timeout: this.stallTimeoutMs });
+      await this.bucket.file(key).save(body, { resumable: false, validation: false, contentType });
     } catch (error) {
       throw classifyGcsError(error, `writing ${this.url(key)}`);
     }

@@ -41,7 +41,8 @@ interface Target {
   readonly bodyFailure?: (error: unknown) => StoreFailure;
 }
 
-const at = (url: URL, port?: number) => (port ? `${url.protocol}//${url.hostname}:${port}${url.pathname.replace(/\/$/, '')}` : url.href);
+/** `url` without a trailing slash, at `port` when one is given. */
+const at = (url: URL, port?: number) => `${url.protocol}//${url.hostname}:${port ?? url.port}${url.pathname.replace(/\/$/, '')}`;
 
 const targets: Target[] = [
   {
@@ -51,7 +52,7 @@ const targets: Target[] = [
       const e = minioEndpoint(stack.ctx, true);
       return new S3Store({
         bucket: MINIO_BUCKET,
-        endpoint: at(new URL(e.endpoint), port).replace(/\/$/, ''),
+        endpoint: at(new URL(e.endpoint), port),
         forcePathStyle: true,
         accessKeyId: e.accessKeyId,
         secretAccessKey: e.secretAccessKey,
@@ -70,7 +71,7 @@ const targets: Target[] = [
     store: (port) =>
       new GcsStore({
         bucket: GCS_BUCKET,
-        apiEndpoint: at(new URL(stack.env().GCS_ENDPOINT), port).replace(/\/$/, ''),
+        apiEndpoint: at(new URL(stack.env().GCS_ENDPOINT), port),
         projectId: GCS_PROJECT,
         chunkBytes: 4 * MiB,
         stallTimeoutMs: STALL_MS,
@@ -130,7 +131,7 @@ for (const target of targets) {
         () => undefined,
         (error: unknown) => error,
       );
-      // Silence once the upload is surely under way: several MiB have crossed the valve towards the store.
+      // Silence once the upload is surely under way: the store has answered (the upload started) and parts flow.
       while (valve.forwarded() === 0 || Date.now() - started < 1500) await new Promise((resolve) => setTimeout(resolve, 100));
       valve.pause();
       const silencedAt = Date.now();
