@@ -101,6 +101,21 @@ export interface BackupRequest {
   readonly options: readonly string[];
 }
 
+/**
+ * POST /backup's answer is pgBackRest's output as it comes, then one line `RESULT <CommandOutcome JSON>`. pgBackRest
+ * prints nothing at info level while it copies (an hour, for a large cluster), so the agent also writes a heartbeat
+ * line every `heartbeatMs` while it runs and says so in the `heartbeatHeader` of its answer; a Job that hears nothing
+ * for `silenceMs` then knows the repo host or the way to it is lost (its node gone, the network cut), where TCP alone
+ * would wait until the Job's deadline. A Job that goes away stops the backup (decision 0272, amended).
+ */
+export const BACKUP_STREAM = {
+  resultPrefix: 'RESULT ',
+  heartbeatLine: 'SILO-AGENT-ALIVE',
+  heartbeatHeader: 'x-silo-heartbeat-ms',
+  heartbeatMs: 10_000,
+  silenceMs: 60_000,
+} as const;
+
 /** The key of the annotation Silo stores with every backup it takes. */
 export const BACKUP_ANNOTATION_KEY = 'silo-backup';
 

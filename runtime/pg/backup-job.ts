@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Logger } from '../logging/logger.js';
 import {
   AGENT_PATHS,
+  BACKUP_STREAM,
   PG_TLS_MOUNT,
   PG_VAR,
   type BackupRequest,
@@ -59,11 +60,42 @@ function refusedOutcome(body: string): PgBackupJobResult {
   return { ok: false, exitCode: null, reason, message: parsed.error ?? 'the repo host agent refused this client certificate' };
 }
 
+/** What the agent's answer to POST /backup came to, once it ended: its result line, or why there is none. */
+function answerOutcome(status: number | undefined, rest: string, result: PgBackupJobResult | undefined): PgBackupJobResult {
+  if (status === 401 || status === 403) return refusedOutcome(rest);
+  if (status === 409)
+    return { ok: false, exitCode: null, busy: true, reason: 'LockBusy', message: 'the repo host is running another backup' };
+  if (status !== 200) return { ok: false, exitCode: null, reason: 'PgBackRestFailed', message: `repo host agent: HTTP ${status} ${rest}` };
+  return (
+    result ?? {
+      ok: false,
+      exitCode: null,
+      reason: 'RepoHostUnreachable',
+      message: 'the repo host agent closed the stream before the result',
+    }
+  );
+}
+
+/** The agent, or the way to it, went quiet past its heartbeats: the Job fails now rather than at its deadline. */
+export function silenceOutcome(silenceMs: number, answered: boolean): PgBackupJobResult {
+  return {
+    ok: false,
+    exitCode: null,
+    reason: 'RepoHostUnreachable',
+    message: `the repo host agent sent nothing for ${Math.round(silenceMs / 1000)} s ${answered ? 'during the backup' : 'after the request'}: its Pod or node is lost, or the network to it is cut`,
+  };
+}
+
+/**
+ * `silenceMs`: how long the agent may send nothing. It applies from the connection on, and once the agent answers only
+ * if it says it sends heartbeats (BACKUP_STREAM): an agent of an older image does not, and stays quiet while it copies.
+ */
 export function runPgBackupJob(
   env: NodeJS.ProcessEnv,
   log: Logger,
   out: NodeJS.WritableStream = process.stdout,
   tlsDir = PG_TLS_MOUNT,
+  silenceMs: number = BACKUP_STREAM.silenceMs,
 ): Promise<PgBackupJobResult> {
   const url = env[PG_VAR.agentUrl];
   const body = env[PG_VAR.backupRequest];
@@ -73,6 +105,13 @@ export function runPgBackupJob(
   const tls = (name: string) => (existsSync(join(tlsDir, name)) ? readFileSync(join(tlsDir, name)) : undefined);
   log.info('asking the repo host to back up', { repo: parsed.repo, type: parsed.type, annotation: parsed.annotation });
   return new Promise((resolve) => {
+    let answered = false;
+    let settled = false;
+    const settle = (result: PgBackupJobResult) => {
+      if (settled) return;
+      settled = true;
+      resolve(result);
+    };
     const req = request(
       new URL(AGENT_PATHS.backup, url),
       {
@@ -82,48 +121,33 @@ export function runPgBackupJob(
         ca: tls('ca.crt'),
         servername: env[PG_VAR.agentServerName],
         headers: { 'content-type': 'application/json' },
+        // The socket's idle time, from before it connects: a repo host that is gone answers no SYN and no heartbeat.
+        timeout: silenceMs,
       },
       (res) => {
+        answered = true;
+        if (!res.headers[BACKUP_STREAM.heartbeatHeader]) req.setTimeout(0);
         let partial = '';
         let result: PgBackupJobResult | undefined;
         res.on('data', (chunk: Buffer) => {
           const lines = (partial + chunk.toString('utf8')).split('\n');
           partial = lines.pop() ?? '';
           for (const line of lines) {
-            if (line.startsWith('RESULT ')) result = JSON.parse(line.slice(7)) as CommandOutcome;
+            if (line === BACKUP_STREAM.heartbeatLine) continue;
+            if (line.startsWith(BACKUP_STREAM.resultPrefix))
+              result = JSON.parse(line.slice(BACKUP_STREAM.resultPrefix.length)) as CommandOutcome;
             else out.write(`${line}\n`);
           }
         });
-        res.on('end', () => {
-          if (res.statusCode === 401 || res.statusCode === 403) return resolve(refusedOutcome(partial));
-          if (res.statusCode === 409)
-            return resolve({
-              ok: false,
-              exitCode: null,
-              busy: true,
-              reason: 'LockBusy',
-              message: 'the repo host is running another backup',
-            });
-          if (res.statusCode !== 200)
-            return resolve({
-              ok: false,
-              exitCode: null,
-              reason: 'PgBackRestFailed',
-              message: `repo host agent: HTTP ${res.statusCode} ${partial}`,
-            });
-          resolve(
-            result ?? {
-              ok: false,
-              exitCode: null,
-              reason: 'RepoHostUnreachable',
-              message: 'the repo host agent closed the stream before the result',
-            },
-          );
-        });
-        res.on('error', (error) => resolve(transportOutcome(error)));
+        res.on('end', () => settle(answerOutcome(res.statusCode, partial, result)));
+        res.on('error', (error) => settle(transportOutcome(error)));
       },
     );
-    req.on('error', (error) => resolve(transportOutcome(error)));
+    req.on('timeout', () => {
+      settle(silenceOutcome(silenceMs, answered));
+      req.destroy();
+    });
+    req.on('error', (error) => settle(transportOutcome(error)));
     req.end(body);
   });
 }

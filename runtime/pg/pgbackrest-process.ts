@@ -26,7 +26,14 @@ export interface RunResult {
   readonly stdout: string;
 }
 
-/** Runs a command as postgres to its end; `onLine` sees every output line as it comes. */
+/** How long a command stopped through `signal` has to end on SIGTERM before it is killed. */
+export const STOP_GRACE_MS = 20_000;
+
+/**
+ * Runs a command as postgres to its end; `onLine` sees every output line as it comes. `signal` stops it: SIGTERM, which
+ * pgBackRest answers by ending its local and remote processes and releasing its lock, then SIGKILL after STOP_GRACE_MS;
+ * the result is then the command's own end (code null, or pgBackRest's 63), never a rejection.
+ */
 export function runAsPostgres(
   command: string,
   args: readonly string[],
@@ -51,8 +58,13 @@ export function runAsPostgres(
     };
     child.stdout!.on('data', (c: Buffer) => take(c, true));
     child.stderr!.on('data', (c: Buffer) => take(c, false));
-    child.on('error', reject);
+    let killer: NodeJS.Timeout | undefined;
+    child.on('error', (error) => {
+      if (error.name !== 'AbortError') return reject(error);
+      killer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS); // 'close' follows, and resolves
+    });
     child.on('close', (code) => {
+      clearTimeout(killer);
       if (partial) options.onLine?.(partial);
       resolve({ code, output, stdout });
     });

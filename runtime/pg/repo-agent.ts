@@ -8,7 +8,8 @@
  *   GET  /status   pgbackrest info --output=json, with the repositories it could not read (repo-failures.ts)
  *   POST /stanza   pgbackrest stanza-create (every repository; never stanza-upgrade, which would hide a mismatch)
  *   POST /check    pgbackrest check (WAL reaches every repository)
- *   POST /backup   {repo, type, annotation, options}: the output as it comes, then one line `RESULT <json>`
+ *   POST /backup   {repo, type, annotation, options}: the output as it comes, a heartbeat line while it runs, then one
+ *                  line `RESULT <json>` (BACKUP_STREAM); the backup stops if its caller goes away
  *   POST /wal-time {repo, archiveId, segment}: when that WAL segment reached the repository (wal-time.ts)
  *   POST /metadata {repo, label}: write the set's metadata.json beside pgBackRest's directories (metadata-writer.ts)
  */
@@ -20,6 +21,7 @@ import type { Logger } from '../logging/logger.js';
 import {
   AGENT_PATHS,
   BACKUP_ANNOTATION_KEY,
+  BACKUP_STREAM,
   PG_CN,
   PG_STANZA,
   PGBACKREST_CONF_FILE,
@@ -124,6 +126,7 @@ export class RepoAgent {
   constructor(
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
+    private readonly heartbeatMs: number = BACKUP_STREAM.heartbeatMs,
   ) {}
 
   /**
@@ -203,18 +206,37 @@ export class RepoAgent {
     }
     if (this.running) return send(res, 409, { error: `backup ${this.running} is running` });
     this.running = request.annotation;
-    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', [BACKUP_STREAM.heartbeatHeader]: String(this.heartbeatMs) });
     let ended = false;
     const end = () => {
       if (ended) return;
       ended = true;
+      clearInterval(heartbeat);
       this.running = undefined;
       this.changes++;
     };
+    // The backup lives as long as the Job that asked for it: its Pod deleted (the PGBackup deleted, a drain), or its
+    // connection lost, stops pgBackRest, which would otherwise run on for a PGBackup already failed and refuse the
+    // cluster's next backup with 409 until it ended.
+    const stop = new AbortController();
+    res.on('error', () => undefined); // a write after the caller went away is dropped; its 'close' stops the backup
+    res.on('close', () => {
+      if (ended || res.writableFinished) return;
+      this.log.warn('the backup Job went away; stopping its backup', { annotation: request.annotation });
+      stop.abort();
+    });
+    const heartbeat = setInterval(() => res.write(`${BACKUP_STREAM.heartbeatLine}\n`), this.heartbeatMs);
     try {
-      const r = await runAsPostgres('pgbackrest', ['--log-level-console=info', ...args], { onLine: (line) => res.write(`${line}\n`) });
+      const r = await runAsPostgres('pgbackrest', ['--log-level-console=info', ...args], {
+        onLine: (line) => res.write(`${line}\n`),
+        signal: stop.signal,
+      });
       const outcome = pgbackrestOutcome(r.code, r.output);
-      this.log.info('backup finished', { annotation: request.annotation, ok: outcome.ok, reason: outcome.reason });
+      this.log.info(stop.signal.aborted ? 'backup stopped' : 'backup finished', {
+        annotation: request.annotation,
+        ok: outcome.ok,
+        reason: outcome.reason,
+      });
       end();
       // The operator's next requests are for the new set in `info` and its metadata.json: both start now, on one read.
       if (outcome.ok) {
@@ -222,7 +244,7 @@ export class RepoAgent {
         reading.catch(() => undefined); // a read that failed is judged by whoever asks for it
         this.writeMetadataAhead(request.repo, r.output, reading);
       }
-      res.end(`RESULT ${JSON.stringify(outcome)}\n`);
+      res.end(`${BACKUP_STREAM.resultPrefix}${JSON.stringify(outcome)}\n`);
     } finally {
       end();
     }

@@ -19,6 +19,7 @@ function response(): { res: ServerResponse; text: () => string } {
   const res = {
     headersSent: false,
     writeHead: () => res,
+    on: () => res,
     write: (chunk: string) => ((text += chunk), true),
     end: (chunk?: string) => ((text += chunk ?? ''), res),
   };

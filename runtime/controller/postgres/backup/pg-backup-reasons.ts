@@ -15,6 +15,11 @@ export const PG_BACKUP_REASON_TABLE = {
   Completed: { sentence: 'pgBackRest completed the backup' },
   Expired: { sentence: "pgBackRest's retention expired this backup set from its repository" },
   JobFailed: { sentence: 'the backup Job failed without a result', fix: 'read the Job Pod log' },
+  WorkerLost: {
+    sentence:
+      "the backup Job's Pod went away before the backup ended (deleted, evicted, or its node lost), and the repository holds no set from it; the repo host stops a backup whose Job goes away",
+    fix: 'create a new PGBackup; if Pods are being evicted, back up after the drain',
+  },
   DeadlineExceeded: {
     sentence: 'the backup Job ran past its deadline',
     fix: 'raise spec.backups.pgbackrest.jobs.deadlineSeconds on the PGCluster',

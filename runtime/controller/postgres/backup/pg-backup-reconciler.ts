@@ -56,6 +56,15 @@ export const backupOfPod = annotatedKeys(PG_BACKUP_POD_ANNOTATION);
  */
 export const workerBackedUp = (outcome: ReturnType<typeof readJobOutcome>): boolean => workerFinished(outcome, 'backed-up');
 
+/**
+ * The Job failed because its Pod went away mid-backup (gone, being deleted, or never told how its container ended)
+ * without the worker's result; not its deadline, whose kill is the Job controller's own and has a reason of its own.
+ */
+export function workerLost(outcome: ReturnType<typeof readJobOutcome>): boolean {
+  const podLost = !outcome.pod || !!outcome.pod.metadata?.deletionTimestamp || !outcome.terminated;
+  return outcome.state === 'failed' && !outcome.result && podLost && outcome.condition?.reason !== 'DeadlineExceeded';
+}
+
 class PGBackupPass {
   constructor(
     private readonly ctx: ReconcileContext,
@@ -130,6 +139,8 @@ class PGBackupPass {
     const outcome = readJobOutcome(job, pods, 'backup');
     if (this.backup.status?.phase !== 'running') await this.patch('running', PGB.Running, { jobName: job.metadata!.name });
     if (outcome.state === 'running' && !workerBackedUp(outcome)) return { requeueAfterMs: POLL_MS };
+    // The repository says whether a backup whose Pod went away still got there (it can, if the Pod went as it finished).
+    if (workerLost(outcome)) return this.complete(cluster, PGB.WorkerLost);
     if (outcome.state === 'failed') {
       const reason = outcome.result?.reason;
       if (isPgBackupReason(reason)) return this.fail(cluster, reason, outcome.result?.error);
@@ -139,8 +150,8 @@ class PGBackupPass {
     return this.complete(cluster);
   }
 
-  /** The Job succeeded: the backup's fields from `pgbackrest info`, or a failure if the repository does not hold it. */
-  private async complete(cluster: PGClusterObject): Promise<ReconcileResult> {
+  /** The Job succeeded: the backup's fields from `pgbackrest info`, or a failure (`missing`) if the repository does not hold it. */
+  private async complete(cluster: PGClusterObject, missing: PGBackupReason = PGB.NotInRepository): Promise<ReconcileResult> {
     const names = pgNames(cluster.metadata.name);
     const agent = new RepoAgentClient(this.ctx.client, {
       namespace: this.key.namespace,
@@ -150,7 +161,7 @@ class PGBackupPass {
     });
     const info = await agent.status();
     const found = findBackup(stanzaOf(info.info), repoIndex({ name: this.backup.spec.repoName }), backupAnnotation(this.backup));
-    if (!found) return this.fail(cluster, PGB.NotInRepository);
+    if (!found) return this.fail(cluster, missing);
     const fields = { ...backupStatusFields(found), ...(await this.writeMetadata(agent, found.label)) };
     const detail = `pgBackRest took ${fields.type} backup ${fields.label} in ${this.backup.spec.repoName}${fields.type !== (this.backup.spec.type ?? 'incremental') ? ` (${this.backup.spec.type ?? 'incremental'} was asked; the repository had no full backup)` : ''}`;
     // The lock is released while the status is written, not before it: a lock naming a completed PGBackup is stale

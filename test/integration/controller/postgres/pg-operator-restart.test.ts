@@ -1,9 +1,11 @@
 /**
  * A PGBackup survives its operator: the operator is SIGKILLed while the backup Job runs, a new one
  * takes over, and the PGBackup ends completed with its fields from `pgbackrest info` (the Job and
- * the repo host never needed the operator), never a success without the set in the repository.
+ * the repo host never needed the operator), never a success without the set in the repository. And the other way
+ * round: a Job that goes away mid-backup stops pgBackRest on the repo host, so the cluster's next backup runs.
  */
 import { execFileSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { CustomObjects } from '../../../../runtime/controller/kube/custom-objects.js';
 import { KINDS } from '../../../../runtime/controller/kube/kinds.js';
@@ -18,11 +20,12 @@ useStack('kube', 'kubelet');
 type PGClusterObj = KubeObject & { status?: PGClusterStatus };
 type PGBackupObj = KubeObject & { status?: PGBackupStatus };
 
-describe('PGBackup: the operator killed mid-backup', function () {
+describe('PGBackup: the operator or the Job killed mid-backup', function () {
   this.timeout(600_000);
   const fx = useKube('pg-restart', { withKubelet: false });
   let api: CustomObjects;
   let operator: OperatorProcess | undefined;
+  let fullLabel = '';
   const start = () => startOperator({ watchNamespaces: [fx.namespace], leaderElectionId: `pg-restart-${fx.namespace}` });
 
   before(async () => {
@@ -97,5 +100,55 @@ describe('PGBackup: the operator killed mid-backup', function () {
     // The lock was released: the cluster holds no backup lock.
     const cluster = await api.get<PGClusterObj>(KINDS.PGCluster, { namespace: fx.namespace, name: 'ledger' });
     expect(cluster!.metadata!.annotations?.['postgres.silo.io/backup-lock']).to.equal(undefined);
+    fullLabel = b.status!.label!;
+  });
+
+  // Its Pod deleted (a drain, a lost node, the PGBackup deleted) closes the Job's connection to the repo host agent.
+  it("a backup whose Job's Pod is deleted mid-copy stops on the repo host: the PGBackup fails, the next backup runs at once", async () => {
+    expect(fullLabel, 'the first test took the full backup').to.match(/F$/);
+    const get = (name: string) => api.get<PGBackupObj>(KINDS.PGBackup, { namespace: fx.namespace, name });
+    await api.create(KINDS.PGBackup, {
+      metadata: { name: 'ledger-cut', namespace: fx.namespace },
+      spec: { cluster: { name: 'ledger' }, repoName: 'repo1', type: 'full', options: ['--process-max=1', '--compress-level=6'] },
+    });
+    const pod = await waitFor(
+      "ledger-cut's worker Pod running",
+      async () => {
+        const pods = await fx.core.listNamespacedPod({ namespace: fx.namespace, labelSelector: 'job-name=ledger-cut-pgbackrest' });
+        return pods.items.find((p) => p.status?.phase === 'Running');
+      },
+      120_000,
+    );
+    await sleep(2_000); // pgBackRest is copying by now: the first full took far longer
+    const cutAt = Date.now();
+    await fx.core.deleteNamespacedPod({ namespace: fx.namespace, name: pod.metadata!.name!, gracePeriodSeconds: 5 });
+    const cut = await waitFor(
+      'ledger-cut finished',
+      async () => {
+        const got = await get('ledger-cut');
+        return got?.status?.phase === 'completed' || got?.status?.phase === 'failed' ? got : undefined;
+      },
+      120_000,
+    );
+    console.log(
+      `      ledger-cut ${cut.status!.phase} ${((Date.now() - cutAt) / 1000).toFixed(1)} s after its Pod was deleted: ${cut.status!.message}`,
+    );
+    expect(cut.status, cut.status!.message).to.include({ phase: 'failed', reason: 'WorkerLost' });
+    // The next backup is not refused as busy (pgBackRest would otherwise still be copying for ledger-cut), and its
+    // incremental builds on the first full: the stopped one never became a set.
+    await api.create(KINDS.PGBackup, {
+      metadata: { name: 'ledger-next', namespace: fx.namespace },
+      spec: { cluster: { name: 'ledger' }, repoName: 'repo1', type: 'incremental' },
+    });
+    const next = await waitFor(
+      'ledger-next finished',
+      async () => {
+        const got = await get('ledger-next');
+        return got?.status?.phase === 'completed' || got?.status?.phase === 'failed' ? got : undefined;
+      },
+      300_000,
+    );
+    expect(next.status!.phase, next.status!.message).to.equal('completed');
+    expect(next.status).to.include({ type: 'incremental', prior: fullLabel });
   });
 });

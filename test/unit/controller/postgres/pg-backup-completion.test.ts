@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { backupOfPod, workerBackedUp } from '../../../../runtime/controller/postgres/backup/pg-backup-reconciler.js';
+import { backupOfPod, workerBackedUp, workerLost } from '../../../../runtime/controller/postgres/backup/pg-backup-reconciler.js';
 import { readJobOutcome } from '../../../../runtime/controller/kube/job-outcome.js';
 import type { Job, Pod } from '../../../../runtime/controller/kube/client.js';
 
@@ -32,5 +32,25 @@ describe('PGBackup completion on the worker Pod', () => {
       false,
     );
     expect(workerBackedUp(readJobOutcome(job, [podThat(0, 'no result line')], 'backup'))).to.equal(false);
+  });
+
+  it("a failed Job whose Pod went away without the worker's result is a lost worker; a worker that ended or a deadline is not", () => {
+    const failed = (reason: string): Job => ({
+      ...job,
+      status: { conditions: [{ type: 'Failed', status: 'True', reason }] },
+    });
+    const deleting = { ...podThat(143, ''), metadata: { ...podThat(143, '').metadata, deletionTimestamp: '2026-12-05T00:01:00Z' } };
+    const running: Pod = {
+      ...podThat(0, ''),
+      status: { containerStatuses: [{ name: 'backup', state: { running: {} } }] } as Pod['status'],
+    };
+    expect(workerLost(readJobOutcome(failed('BackoffLimitExceeded'), [], 'backup')), 'no Pod left').to.equal(true);
+    expect(workerLost(readJobOutcome(failed('BackoffLimitExceeded'), [deleting], 'backup')), 'a Pod being deleted').to.equal(true);
+    expect(workerLost(readJobOutcome(failed('BackoffLimitExceeded'), [running], 'backup')), 'no container end').to.equal(true);
+    const said = podThat(1, '{"outcome":"failed","reason":"LockBusy","error":"x"}');
+    expect(workerLost(readJobOutcome(failed('BackoffLimitExceeded'), [said], 'backup')), 'the worker said why').to.equal(false);
+    expect(workerLost(readJobOutcome(failed('BackoffLimitExceeded'), [podThat(137, 'OOMKilled')], 'backup')), 'it ended').to.equal(false);
+    expect(workerLost(readJobOutcome(failed('DeadlineExceeded'), [], 'backup')), 'the deadline').to.equal(false);
+    expect(workerLost(readJobOutcome(job, [], 'backup')), 'still running').to.equal(false);
   });
 });
