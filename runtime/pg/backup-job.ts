@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logging/logger.js';
 import {
   AGENT_PATHS,
@@ -60,11 +61,26 @@ function refusedOutcome(body: string): PgBackupJobResult {
   return { ok: false, exitCode: null, reason, message: parsed.error ?? 'the repo host agent refused this client certificate' };
 }
 
+/** The agent's `{error}` body, or the body itself. */
+function agentError(body: string): string {
+  try {
+    return String((JSON.parse(body) as { error?: unknown }).error ?? body);
+  } catch {
+    return body;
+  }
+}
+
 /** What the agent's answer to POST /backup came to, once it ended: its result line, or why there is none. */
 function answerOutcome(status: number | undefined, rest: string, result: PgBackupJobResult | undefined): PgBackupJobResult {
   if (status === 401 || status === 403) return refusedOutcome(rest);
   if (status === 409)
-    return { ok: false, exitCode: null, busy: true, reason: 'LockBusy', message: 'the repo host is running another backup' };
+    return {
+      ok: false,
+      exitCode: null,
+      busy: true,
+      reason: 'LockBusy',
+      message: `the repo host is running an earlier backup (${agentError(rest)})`,
+    };
   if (status !== 200) return { ok: false, exitCode: null, reason: 'PgBackRestFailed', message: `repo host agent: HTTP ${status} ${rest}` };
   return (
     result ?? {
@@ -86,24 +102,74 @@ export function silenceOutcome(silenceMs: number, answered: boolean): PgBackupJo
   };
 }
 
+/** How long the Job waits on its agent: its silence, and a repo host still busy with an earlier backup. */
+export interface PgBackupJobTiming {
+  /**
+   * How long the agent may send nothing. It applies from the connection on, and once the agent answers only if it
+   * says it sends heartbeats (BACKUP_STREAM): an agent of an older image does not, and stays quiet while it copies.
+   */
+  readonly silenceMs: number;
+  /** How often to ask again while the agent answers 409. */
+  readonly busyRetryMs: number;
+  /** How long to keep asking: past the ~15 min in which the agent notices a Job lost without a FIN and stops its backup. */
+  readonly busyWaitMs: number;
+}
+
+export const PG_BACKUP_JOB_TIMING: PgBackupJobTiming = { silenceMs: BACKUP_STREAM.silenceMs, busyRetryMs: 5_000, busyWaitMs: 20 * 60_000 };
+
 /**
- * `silenceMs`: how long the agent may send nothing. It applies from the connection on, and once the agent answers only
- * if it says it sends heartbeats (BACKUP_STREAM): an agent of an older image does not, and stays quiet while it copies.
+ * Asks until the agent takes the backup. Its 409 means a backup the agent runs for an earlier Job: Silo runs one
+ * PGBackup of a cluster at a time, so that Job went away and the agent is still stopping it, or has not yet noticed
+ * (decision 0272, amended). That is the queue's turn not yet come, not a failure: this Job waits for it.
  */
-export function runPgBackupJob(
+export async function runPgBackupJob(
   env: NodeJS.ProcessEnv,
   log: Logger,
   out: NodeJS.WritableStream = process.stdout,
   tlsDir = PG_TLS_MOUNT,
-  silenceMs: number = BACKUP_STREAM.silenceMs,
+  timing: Partial<PgBackupJobTiming> = {},
 ): Promise<PgBackupJobResult> {
+  const t = { ...PG_BACKUP_JOB_TIMING, ...timing };
   const url = env[PG_VAR.agentUrl];
   const body = env[PG_VAR.backupRequest];
   if (!url || !body) throw new ConfigError(`${PG_VAR.agentUrl} and ${PG_VAR.backupRequest} must be set; the PGBackup reconciler sets both`);
   const parsed = JSON.parse(body) as BackupRequest;
   // A file that is not there is sent as nothing: the agent then says what is missing (no client certificate).
   const tls = (name: string) => (existsSync(join(tlsDir, name)) ? readFileSync(join(tlsDir, name)) : undefined);
+  const dial: AgentDial = {
+    url: new URL(AGENT_PATHS.backup, url),
+    cert: tls('tls.crt'),
+    key: tls('tls.key'),
+    ca: tls('ca.crt'),
+    servername: env[PG_VAR.agentServerName],
+  };
   log.info('asking the repo host to back up', { repo: parsed.repo, type: parsed.type, annotation: parsed.annotation });
+  const started = Date.now();
+  let toldAt = 0;
+  for (;;) {
+    const result = await askRepoHost(dial, body, out, t.silenceMs);
+    const waited = Date.now() - started;
+    if (!result.busy) return result;
+    if (waited + t.busyRetryMs > t.busyWaitMs)
+      return { ...result, message: `${result.message}, still after ${Math.round(waited / 60_000)} min of asking` };
+    if (Date.now() - toldAt >= 60_000) {
+      log.info('the repo host is still running an earlier backup; asking again until it ends', { detail: result.message });
+      toldAt = Date.now();
+    }
+    await sleep(t.busyRetryMs);
+  }
+}
+
+interface AgentDial {
+  readonly url: URL;
+  readonly cert?: Buffer;
+  readonly key?: Buffer;
+  readonly ca?: Buffer;
+  readonly servername?: string;
+}
+
+/** One POST /backup: pgBackRest's output to `out`, heartbeats dropped, and how it ended. */
+function askRepoHost(dial: AgentDial, body: string, out: NodeJS.WritableStream, silenceMs: number): Promise<PgBackupJobResult> {
   return new Promise((resolve) => {
     let answered = false;
     let settled = false;
@@ -112,14 +178,12 @@ export function runPgBackupJob(
       settled = true;
       resolve(result);
     };
+    const { url, ...tls } = dial;
     const req = request(
-      new URL(AGENT_PATHS.backup, url),
+      url,
       {
         method: 'POST',
-        cert: tls('tls.crt'),
-        key: tls('tls.key'),
-        ca: tls('ca.crt'),
-        servername: env[PG_VAR.agentServerName],
+        ...tls,
         headers: { 'content-type': 'application/json' },
         // The socket's idle time, from before it connects: a repo host that is gone answers no SYN and no heartbeat.
         timeout: silenceMs,

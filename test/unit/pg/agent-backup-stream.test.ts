@@ -2,8 +2,8 @@
  * POST /backup's stream between the backup Job and the repo host agent, over real mutual TLS on loopback
  * (BACKUP_STREAM, decision 0272 amended): the agent's heartbeats keep a backup that pgBackRest copies quietly alive,
  * an agent that goes silent (its node lost, the network cut) fails the Job as RepoHostUnreachable within the silence
- * window, an agent of an older image without heartbeats is not timed, and a Job that goes away stops pgBackRest so
- * that the cluster's next backup is not refused. pgBackRest is a script on PATH here: what is tested is the stream.
+ * window, an agent of an older image without heartbeats is not timed, a Job that goes away stops pgBackRest so
+ * that the cluster's next backup is not refused, and a Job that finds the agent still busy waits its turn. pgBackRest is a script on PATH here: what is tested is the stream.
  */
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer, request, type Server } from 'node:https';
@@ -64,7 +64,7 @@ describe('the backup stream between the Job and the repo host agent', function (
       quiet,
       out,
       tls.backup,
-      SILENCE_MS,
+      { silenceMs: SILENCE_MS, busyRetryMs: 100, busyWaitMs: 1_500 },
     );
 
   /** An HTTPS server with the repo host's certificate that answers /backup as `answer` says, for agents that misbehave. */
@@ -191,5 +191,43 @@ describe('the backup stream between the Job and the repo host agent', function (
     const r = await job(agentUrl);
     expect(r, r.message).to.include({ ok: true });
     expect(r.busy).to.equal(undefined);
+  });
+
+  it('a repo host still running an earlier backup: the Job asks again and backs up once it ends', async () => {
+    writeFileSync(slowFlag, '');
+    const earlier = request(new URL(AGENT_PATHS.backup, agentUrl), {
+      method: 'POST',
+      cert: readFileSync(join(tls.backup, 'tls.crt')),
+      key: readFileSync(join(tls.backup, 'tls.key')),
+      ca: readFileSync(join(tls.backup, 'ca.crt')),
+      servername: serverName,
+    });
+    const earlierEnded = new Promise<string>((resolve) => {
+      earlier.on('response', (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString('utf8')));
+        res.on('end', () => resolve(text));
+      });
+    });
+    earlier.end(JSON.stringify({ ...backupRequest, annotation: 'ns/earlier/u' }));
+    while (!(await agent.status()).running) await sleep(20);
+    setTimeout(() => rmSync(slowFlag, { force: true }), 400);
+    const { out, text } = printed();
+    const r = await job(agentUrl, out);
+    expect(r, r.message).to.include({ ok: true });
+    expect(text()).to.include('new backup label');
+    expect(await earlierEnded).to.include(`${BACKUP_STREAM.resultPrefix}{"ok":true`);
+  });
+
+  it('gives up as LockBusy after its wait, naming the backup the repo host runs', async () => {
+    const url = await fakeAgent((res) => {
+      res.writeHead(409, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'backup ns/earlier/u is running' }));
+    });
+    const started = Date.now();
+    const r = await job(url);
+    expect(r).to.include({ ok: false, busy: true, reason: 'LockBusy' });
+    expect(r.message).to.match(/earlier backup \(backup ns\/earlier\/u is running\), still after 0 min of asking/);
+    expect(Date.now() - started).to.be.within(1_200, 3_000);
   });
 });
