@@ -106,15 +106,23 @@ export interface BackupRequest {
  * prints nothing at info level while it copies (an hour, for a large cluster), so the agent also writes a heartbeat
  * line every `heartbeatMs` while it runs and says so in the `heartbeatHeader` of its answer; a Job that hears nothing
  * for `silenceMs` then knows the repo host or the way to it is lost (its node gone, the network cut), where TCP alone
- * would wait until the Job's deadline. A Job that goes away stops the backup (decision 0272, amended).
+ * would wait until the Job's deadline. The other way, a Job that hears that header posts its annotation to `alivePath`
+ * every `heartbeatMs`; once it has, the agent stops the backup when the Job closes the stream or stays silent for
+ * `silenceMs` (its node lost: no FIN reaches the agent) (decision 0272, amended).
  */
 export const BACKUP_STREAM = {
   resultPrefix: 'RESULT ',
   heartbeatLine: 'SILO-AGENT-ALIVE',
   heartbeatHeader: 'x-silo-heartbeat-ms',
+  alivePath: '/backup-alive',
   heartbeatMs: 10_000,
   silenceMs: 60_000,
 } as const;
+
+/** POST /backup-alive: the Job of the running backup is there. 200 while that backup runs, else 410. */
+export interface BackupAliveRequest {
+  readonly annotation: string;
+}
 
 /** The key of the annotation Silo stores with every backup it takes. */
 export const BACKUP_ANNOTATION_KEY = 'silo-backup';

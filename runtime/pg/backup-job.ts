@@ -13,6 +13,7 @@ import {
   AGENT_PATHS,
   BACKUP_STREAM,
   PG_TLS_MOUNT,
+  type BackupAliveRequest,
   PG_VAR,
   type BackupRequest,
   type CommandOutcome,
@@ -147,7 +148,7 @@ export async function runPgBackupJob(
   const started = Date.now();
   let toldAt = 0;
   for (;;) {
-    const result = await askRepoHost(dial, body, out, t.silenceMs);
+    const result = await askRepoHost(dial, { body, annotation: parsed.annotation }, out, t.silenceMs);
     const waited = Date.now() - started;
     if (!result.busy) return result;
     if (waited + t.busyRetryMs > t.busyWaitMs)
@@ -168,14 +169,37 @@ interface AgentDial {
   readonly servername?: string;
 }
 
-/** One POST /backup: pgBackRest's output to `out`, heartbeats dropped, and how it ended. */
-function askRepoHost(dial: AgentDial, body: string, out: NodeJS.WritableStream, silenceMs: number): Promise<PgBackupJobResult> {
+/** POST /backup-alive: this Job is there. What comes of it does not matter here: the backup's own stream tells. */
+function sayAlive(dial: AgentDial, annotation: string, timeoutMs: number): void {
+  const { url, ...tls } = dial;
+  const req = request(
+    new URL(BACKUP_STREAM.alivePath, url),
+    { method: 'POST', ...tls, headers: { 'content-type': 'application/json' }, timeout: timeoutMs },
+    (res) => res.resume(),
+  );
+  req.on('timeout', () => req.destroy());
+  req.on('error', () => undefined);
+  req.end(JSON.stringify({ annotation } satisfies BackupAliveRequest));
+}
+
+/**
+ * One POST /backup: pgBackRest's output to `out`, heartbeats dropped, and how it ended. While an agent that sends
+ * heartbeats runs it, this Job says it is there as often (BACKUP_STREAM), so a Job whose node is lost stops it.
+ */
+function askRepoHost(
+  dial: AgentDial,
+  ask: { body: string; annotation: string },
+  out: NodeJS.WritableStream,
+  silenceMs: number,
+): Promise<PgBackupJobResult> {
   return new Promise((resolve) => {
     let answered = false;
     let settled = false;
+    let alive: NodeJS.Timeout | undefined;
     const settle = (result: PgBackupJobResult) => {
       if (settled) return;
       settled = true;
+      clearInterval(alive);
       resolve(result);
     };
     const { url, ...tls } = dial;
@@ -190,7 +214,11 @@ function askRepoHost(dial: AgentDial, body: string, out: NodeJS.WritableStream, 
       },
       (res) => {
         answered = true;
-        if (!res.headers[BACKUP_STREAM.heartbeatHeader]) req.setTimeout(0);
+        const heartbeatMs = Number(res.headers[BACKUP_STREAM.heartbeatHeader]);
+        if (res.statusCode === 200 && heartbeatMs > 0) {
+          sayAlive(dial, ask.annotation, heartbeatMs);
+          alive = setInterval(() => sayAlive(dial, ask.annotation, heartbeatMs), heartbeatMs);
+        } else req.setTimeout(0);
         let partial = '';
         let result: PgBackupJobResult | undefined;
         res.on('data', (chunk: Buffer) => {
@@ -212,6 +240,6 @@ function askRepoHost(dial: AgentDial, body: string, out: NodeJS.WritableStream, 
       req.destroy();
     });
     req.on('error', (error) => settle(transportOutcome(error)));
-    req.end(body);
+    req.end(ask.body);
   });
 }

@@ -10,6 +10,7 @@
  *   POST /check    pgbackrest check (WAL reaches every repository)
  *   POST /backup   {repo, type, annotation, options}: the output as it comes, a heartbeat line while it runs, then one
  *                  line `RESULT <json>` (BACKUP_STREAM); the backup stops if its caller goes away
+ *   POST /backup-alive {annotation}: the running backup's Job is there; once it has said so, its silence stops it
  *   POST /wal-time {repo, archiveId, segment}: when that WAL segment reached the repository (wal-time.ts)
  *   POST /metadata {repo, label}: write the set's metadata.json beside pgBackRest's directories (metadata-writer.ts)
  */
@@ -23,6 +24,7 @@ import {
   BACKUP_ANNOTATION_KEY,
   BACKUP_STREAM,
   PG_CN,
+  type BackupAliveRequest,
   PG_STANZA,
   PGBACKREST_CONF_FILE,
   type AgentStatus,
@@ -123,10 +125,13 @@ export class RepoAgent {
   private reading?: { promise: Promise<AgentStatus>; changes: number; keptUntil?: number };
   private changes = 0;
 
+  /** When the running backup's Job last said it is there (POST /backup-alive); undefined until it first does. */
+  private jobHeardAt?: number;
+
   constructor(
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
-    private readonly heartbeatMs: number = BACKUP_STREAM.heartbeatMs,
+    private readonly stream: { heartbeatMs: number; silenceMs: number } = BACKUP_STREAM,
   ) {}
 
   /**
@@ -206,7 +211,11 @@ export class RepoAgent {
     }
     if (this.running) return send(res, 409, { error: `backup ${this.running} is running` });
     this.running = request.annotation;
-    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', [BACKUP_STREAM.heartbeatHeader]: String(this.heartbeatMs) });
+    this.jobHeardAt = undefined;
+    res.writeHead(200, {
+      'content-type': 'text/plain; charset=utf-8',
+      [BACKUP_STREAM.heartbeatHeader]: String(this.stream.heartbeatMs),
+    });
     let ended = false;
     const end = () => {
       if (ended) return;
@@ -215,17 +224,25 @@ export class RepoAgent {
       this.running = undefined;
       this.changes++;
     };
-    // The backup lives as long as the Job that asked for it: its Pod deleted (the PGBackup deleted, a drain), or its
-    // connection lost, stops pgBackRest, which would otherwise run on for a PGBackup already failed and refuse the
-    // cluster's next backup with 409 until it ended.
+    // The backup lives as long as the Job that asked for it: its Pod deleted (the PGBackup deleted, a drain), its
+    // connection lost, or its node lost (its pings stop) stops pgBackRest, which would otherwise run on for a
+    // PGBackup already failed and hold off the cluster's next backup (409) until it ended.
     const stop = new AbortController();
+    const stopFor = (why: string) => {
+      if (ended || stop.signal.aborted) return;
+      this.log.warn(`${why}; stopping its backup`, { annotation: request.annotation });
+      stop.abort();
+    };
     res.on('error', () => undefined); // a write after the caller went away is dropped; its 'close' stops the backup
     res.on('close', () => {
-      if (ended || res.writableFinished) return;
-      this.log.warn('the backup Job went away; stopping its backup', { annotation: request.annotation });
-      stop.abort();
+      if (!res.writableFinished) stopFor('the backup Job went away');
     });
-    const heartbeat = setInterval(() => res.write(`${BACKUP_STREAM.heartbeatLine}\n`), this.heartbeatMs);
+    const heartbeat = setInterval(() => {
+      res.write(`${BACKUP_STREAM.heartbeatLine}\n`);
+      // Only a Job that has pinged is expected to: one of an older image never does.
+      if (this.jobHeardAt !== undefined && this.now() - this.jobHeardAt > this.stream.silenceMs)
+        stopFor(`the backup Job has not been heard from for ${Math.round(this.stream.silenceMs / 1000)} s`);
+    }, this.stream.heartbeatMs);
     try {
       const r = await runAsPostgres('pgbackrest', ['--log-level-console=info', ...args], {
         onLine: (line) => res.write(`${line}\n`),
@@ -250,6 +267,13 @@ export class RepoAgent {
     }
   }
 
+  /** POST /backup-alive: the running backup's Job is there (BACKUP_STREAM). */
+  alive(request: BackupAliveRequest): { status: number; body: { running: boolean } } {
+    if (!this.running || request.annotation !== this.running) return { status: 410, body: { running: false } };
+    this.jobHeardAt = this.now();
+    return { status: 200, body: { running: true } };
+  }
+
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const refused = refusal(req.socket as TLSSocket);
     if (refused) return send(res, refused.status, refused.body);
@@ -258,6 +282,10 @@ export class RepoAgent {
     if (req.method === 'POST' && path === AGENT_PATHS.stanza) return send(res, 200, await this.command('stanza-create'));
     if (req.method === 'POST' && path === AGENT_PATHS.check) return send(res, 200, await this.command('check'));
     if (req.method === 'POST' && path === AGENT_PATHS.backup) return this.backup(await readJson<BackupRequest>(req), res);
+    if (req.method === 'POST' && path === BACKUP_STREAM.alivePath) {
+      const { status, body } = this.alive(await readJson<BackupAliveRequest>(req));
+      return send(res, status, body);
+    }
     if (req.method === 'POST' && path === AGENT_WAL_TIME_PATH) return send(res, 200, await walTime(await readJson<WalTimeRequest>(req)));
     if (req.method === 'POST' && path === AGENT_METADATA_PATH)
       return send(res, 200, await this.metadata(await readJson<MetadataRequest>(req)));

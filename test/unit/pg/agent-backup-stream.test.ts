@@ -58,14 +58,42 @@ describe('the backup stream between the Job and the repo host agent', function (
   let agentUrl = '';
   const others: Server[] = [];
 
-  const job = (url: string, out: Writable = printed().out) =>
+  const job = (url: string, out: Writable = printed().out, busyWaitMs = 1_500) =>
     runPgBackupJob(
       { [PG_VAR.agentUrl]: url, [PG_VAR.agentServerName]: serverName, [PG_VAR.backupRequest]: JSON.stringify(backupRequest) },
       quiet,
       out,
       tls.backup,
-      { silenceMs: SILENCE_MS, busyRetryMs: 100, busyWaitMs: 1_500 },
+      { silenceMs: SILENCE_MS, busyRetryMs: 100, busyWaitMs },
     );
+
+  /** A Job's POST (`path`) as the agent sees it, made by hand; its answer's text once it ends. */
+  const rawPost = (path: string, body: unknown) => {
+    const req = request(new URL(path, agentUrl), {
+      method: 'POST',
+      cert: readFileSync(join(tls.backup, 'tls.crt')),
+      key: readFileSync(join(tls.backup, 'tls.key')),
+      ca: readFileSync(join(tls.backup, 'ca.crt')),
+      servername: serverName,
+    });
+    req.on('error', () => undefined);
+    const answered = new Promise<import('node:http').IncomingMessage>((resolve) => req.on('response', resolve));
+    const text = answered.then(
+      (res) =>
+        new Promise<string>((resolve) => {
+          let t = '';
+          res.on('data', (c: Buffer) => (t += c.toString('utf8')));
+          res.on('end', () => resolve(t));
+          res.on('error', () => resolve(t));
+        }),
+    );
+    req.end(JSON.stringify(body));
+    return { req, answered, text };
+  };
+  const waitFor = async (what: string, check: () => boolean | Promise<boolean>, ms: number) => {
+    for (const until = Date.now() + ms; Date.now() < until; await sleep(20)) if (await check()) return;
+    throw new Error(`${what}: not within ${ms} ms`);
+  };
 
   /** An HTTPS server with the repo host's certificate that answers /backup as `answer` says, for agents that misbehave. */
   const fakeAgent = async (answer: (res: import('node:http').ServerResponse) => void): Promise<string> => {
@@ -116,7 +144,7 @@ describe('the backup stream between the Job and the repo host agent', function (
     process.env.PATH = `${bin}:${path}`;
     agentServer = createRepoAgentServer(
       { cert: join(tls.server, 'tls.crt'), key: join(tls.server, 'tls.key'), ca: join(tls.server, 'ca.crt') },
-      (agent = new RepoAgent(quiet, Date.now, HEARTBEAT_MS)),
+      (agent = new RepoAgent(quiet, Date.now, { heartbeatMs: HEARTBEAT_MS, silenceMs: SILENCE_MS })),
       quiet,
     );
     agentUrl = await listen(agentServer);
@@ -213,7 +241,7 @@ describe('the backup stream between the Job and the repo host agent', function (
     while (!(await agent.status()).running) await sleep(20);
     setTimeout(() => rmSync(slowFlag, { force: true }), 400);
     const { out, text } = printed();
-    const r = await job(agentUrl, out);
+    const r = await job(agentUrl, out, 10_000);
     expect(r, r.message).to.include({ ok: true });
     expect(text()).to.include('new backup label');
     expect(await earlierEnded).to.include(`${BACKUP_STREAM.resultPrefix}{"ok":true`);
@@ -229,5 +257,33 @@ describe('the backup stream between the Job and the repo host agent', function (
     expect(r).to.include({ ok: false, busy: true, reason: 'LockBusy' });
     expect(r.message).to.match(/earlier backup \(backup ns\/earlier\/u is running\), still after 0 min of asking/);
     expect(Date.now() - started).to.be.within(1_200, 3_000);
+  });
+
+  it('a Job lost without a FIN (its node gone): the agent stops the backup once its pings stop', async () => {
+    writeFileSync(slowFlag, '');
+    rmSync(terminated, { force: true });
+    const lost = rawPost(AGENT_PATHS.backup, { ...backupRequest, annotation: 'ns/lost/u' });
+    await lost.answered;
+    const ping = rawPost(BACKUP_STREAM.alivePath, { annotation: 'ns/lost/u' });
+    expect((await ping.answered).statusCode, 'the running backup is acknowledged').to.equal(200);
+    // The connection stays open and read, as one to a node that vanished does; only the pings stop.
+    const pingedAt = Date.now();
+    await waitFor('pgBackRest got SIGTERM', () => existsSync(terminated), SILENCE_MS + 2_000);
+    expect(Date.now() - pingedAt).to.be.at.least(SILENCE_MS);
+    expect(await lost.text).to.match(/RESULT \{"ok":false/);
+    const late = rawPost(BACKUP_STREAM.alivePath, { annotation: 'ns/lost/u' });
+    expect((await late.answered).statusCode, 'a ping for a backup that is not running').to.equal(410);
+    rmSync(slowFlag, { force: true });
+  });
+
+  it('a Job of an older image, which never pings, is not stopped for its silence', async () => {
+    writeFileSync(slowFlag, '');
+    rmSync(terminated, { force: true });
+    const old = rawPost(AGENT_PATHS.backup, { ...backupRequest, annotation: 'ns/old/u' });
+    await old.answered;
+    await sleep(SILENCE_MS + 4 * HEARTBEAT_MS);
+    expect(existsSync(terminated)).to.equal(false);
+    rmSync(slowFlag);
+    expect(await old.text).to.include(`${BACKUP_STREAM.resultPrefix}{"ok":true`);
   });
 });
