@@ -103,52 +103,70 @@ describe('PGBackup: the operator or the Job killed mid-backup', function () {
     fullLabel = b.status!.label!;
   });
 
-  // Its Pod deleted (a drain, a lost node, the PGBackup deleted) closes the Job's connection to the repo host agent.
-  it("a backup whose Job's Pod is deleted mid-copy stops on the repo host: the PGBackup fails, the next backup runs at once", async () => {
-    expect(fullLabel, 'the first test took the full backup').to.match(/F$/);
-    const get = (name: string) => api.get<PGBackupObj>(KINDS.PGBackup, { namespace: fx.namespace, name });
+  const get = (name: string) => api.get<PGBackupObj>(KINDS.PGBackup, { namespace: fx.namespace, name });
+  const finished = (name: string, ms: number) =>
+    waitFor(
+      `${name} finished`,
+      async () => {
+        const got = await get(name);
+        return got?.status?.phase === 'completed' || got?.status?.phase === 'failed' ? got : undefined;
+      },
+      ms,
+    );
+  /** A slow full backup whose worker Pod runs, and pgBackRest has been copying for two seconds (the first full took far longer). */
+  const copying = async (name: string) => {
     await api.create(KINDS.PGBackup, {
-      metadata: { name: 'ledger-cut', namespace: fx.namespace },
+      metadata: { name, namespace: fx.namespace },
       spec: { cluster: { name: 'ledger' }, repoName: 'repo1', type: 'full', options: ['--process-max=1', '--compress-level=6'] },
     });
     const pod = await waitFor(
-      "ledger-cut's worker Pod running",
+      `${name}'s worker Pod running`,
       async () => {
-        const pods = await fx.core.listNamespacedPod({ namespace: fx.namespace, labelSelector: 'job-name=ledger-cut-pgbackrest' });
+        const pods = await fx.core.listNamespacedPod({ namespace: fx.namespace, labelSelector: `job-name=${name}-pgbackrest` });
         return pods.items.find((p) => p.status?.phase === 'Running');
       },
       120_000,
     );
-    await sleep(2_000); // pgBackRest is copying by now: the first full took far longer
+    await sleep(2_000);
+    return pod;
+  };
+  /** An incremental backup that must complete; its status. */
+  const incremental = async (name: string) => {
+    await api.create(KINDS.PGBackup, {
+      metadata: { name, namespace: fx.namespace },
+      spec: { cluster: { name: 'ledger' }, repoName: 'repo1', type: 'incremental' },
+    });
+    const b = await finished(name, 300_000);
+    expect(b.status!.phase, b.status!.message).to.equal('completed');
+    return b.status!;
+  };
+  let nextLabel = '';
+
+  // Its Pod deleted (a drain, a lost node) closes the Job's connection to the repo host agent.
+  it("a backup whose Job's Pod is deleted mid-copy stops on the repo host: the PGBackup fails, the next backup runs at once", async () => {
+    expect(fullLabel, 'the first test took the full backup').to.match(/F$/);
+    const pod = await copying('ledger-cut');
     const cutAt = Date.now();
     await fx.core.deleteNamespacedPod({ namespace: fx.namespace, name: pod.metadata!.name!, gracePeriodSeconds: 5 });
-    const cut = await waitFor(
-      'ledger-cut finished',
-      async () => {
-        const got = await get('ledger-cut');
-        return got?.status?.phase === 'completed' || got?.status?.phase === 'failed' ? got : undefined;
-      },
-      120_000,
-    );
+    const cut = await finished('ledger-cut', 120_000);
     console.log(
       `      ledger-cut ${cut.status!.phase} ${((Date.now() - cutAt) / 1000).toFixed(1)} s after its Pod was deleted: ${cut.status!.message}`,
     );
     expect(cut.status, cut.status!.message).to.include({ phase: 'failed', reason: 'WorkerLost' });
-    // The next backup is not refused as busy (pgBackRest would otherwise still be copying for ledger-cut), and its
-    // incremental builds on the first full: the stopped one never became a set.
-    await api.create(KINDS.PGBackup, {
-      metadata: { name: 'ledger-next', namespace: fx.namespace },
-      spec: { cluster: { name: 'ledger' }, repoName: 'repo1', type: 'incremental' },
-    });
-    const next = await waitFor(
-      'ledger-next finished',
-      async () => {
-        const got = await get('ledger-next');
-        return got?.status?.phase === 'completed' || got?.status?.phase === 'failed' ? got : undefined;
-      },
-      300_000,
-    );
-    expect(next.status!.phase, next.status!.message).to.equal('completed');
-    expect(next.status).to.include({ type: 'incremental', prior: fullLabel });
+    // The next backup runs now, not after pgBackRest finished copying for ledger-cut, and its incremental builds on the
+    // first full: the stopped one never became a set.
+    const next = await incremental('ledger-next');
+    expect(next).to.include({ type: 'incremental', prior: fullLabel });
+    nextLabel = next.label!;
+  });
+
+  it('deleting a running PGBackup cancels its backup on the repo host', async () => {
+    expect(nextLabel, 'the test before took an incremental').to.match(/I$/);
+    await copying('ledger-cancel');
+    await api.delete(KINDS.PGBackup, { namespace: fx.namespace, name: 'ledger-cancel' });
+    // The Job and its Pod go with it (garbage collection); the stopped full never becomes a set, so the next
+    // incremental builds on the last one.
+    const after = await incremental('ledger-after');
+    expect(after).to.include({ type: 'incremental', prior: nextLabel });
   });
 });
