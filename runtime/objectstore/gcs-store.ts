@@ -14,7 +14,22 @@ export interface GcsStoreConfig {
   readonly chunkBytes?: number;
   /** How long one request may take before it fails as `network`. @default STALL_TIMEOUT_MS */
   readonly stallTimeoutMs?: number;
+  /**
+   * The slowest upload link a chunk is given time for, on top of the stall timeout (the SDK's timeout is the whole
+   * request's, not its idle time as S3's and Azure's are). @default GCS_SLOWEST_UPLOAD_BYTES_PER_S
+   */
+  readonly slowestUploadBytesPerSecond?: number;
 }
+
+/**
+ * 64 KiB/s, half a megabit: a 16 MiB chunk gets 256 s more than the stall timeout. With the stall timeout alone, a
+ * link under 280 KB/s failed every chunk of every upload after a minute (decision 0026, amended).
+ */
+export const GCS_SLOWEST_UPLOAD_BYTES_PER_S = 64 * 1024;
+
+/** How long a resumable upload's requests may take: the stall timeout, plus a whole chunk at the slowest link. */
+export const gcsUploadTimeoutMs = (stallMs: number, chunkBytes: number, slowestBytesPerSecond: number): number =>
+  stallMs + Math.ceil((chunkBytes / slowestBytesPerSecond) * 1000);
 
 const MiB = 1024 * 1024;
 /** GCS requires every chunk but the last to be a multiple of 256 KiB. */
@@ -141,7 +156,9 @@ export class GcsStore implements ObjectStore {
   }
 
   createWriteStream(key: string): Writable {
-    return new GcsUploadSink(this.bucket, key, this.url(key), this.config.chunkBytes ?? 16 * MiB);
+    const chunkBytes = Math.max(CHUNK_GRANULE, Math.ceil((this.config.chunkBytes ?? 16 * MiB) / CHUNK_GRANULE) * CHUNK_GRANULE);
+    const slowest = this.config.slowestUploadBytesPerSecond ?? GCS_SLOWEST_UPLOAD_BYTES_PER_S;
+    return new GcsUploadSink(this.bucket, key, this.url(key), chunkBytes, gcsUploadTimeoutMs(this.stallTimeoutMs, chunkBytes, slowest));
   }
 
   /**
@@ -277,6 +294,7 @@ class GcsUploadSink extends Writable {
     private readonly key: string,
     private readonly objectUrl: string,
     chunkBytes: number,
+    timeoutMs: number,
   ) {
     super({ highWaterMark: 1024 * 1024 });
     const chunkSize = Math.max(CHUNK_GRANULE, Math.ceil(chunkBytes / CHUNK_GRANULE) * CHUNK_GRANULE);
@@ -287,7 +305,11 @@ class GcsUploadSink extends Writable {
         ([metadata]) => String(metadata.generation),
         (error) => (Number(error?.code) === 404 ? null : undefined),
       );
-    this.upload = bucket.file(key).createWriteStream({
+    // The file's interceptors come after the client's, so this timeout is the one the upload's requests carry (the SDK
+    // takes them once per upload, for its session, chunk and status requests alike).
+    const file = bucket.file(key);
+    file.interceptors.push({ request: (options: any) => ({ ...options, timeout: timeoutMs }) });
+    this.upload = file.createWriteStream({
       resumable: true,
       chunkSize,
       validation: false,

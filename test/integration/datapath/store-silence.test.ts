@@ -30,8 +30,18 @@ interface Target {
   readonly name: string;
   /** The store's own address, which the valve forwards to. */
   readonly endpoint: () => URL;
-  /** A store reaching `endpoint` (the valve's when `port` is given). */
-  readonly store: (port?: number) => ObjectStore;
+  /**
+   * A store reaching `endpoint` (the valve's when `port` is given). `slowLink`: with the product's allowance for slow
+   * upload links (GCS's is on top of its whole-request timeout, about a minute a chunk here, which the silent tests
+   * would wait out on every retry; they allow none).
+   */
+  readonly store: (port?: number, slowLink?: boolean) => ObjectStore;
+  /**
+   * The SDK times a request whole (GCS), not by its socket's idle time (S3, Azure). An idle timer sees the upload's
+   * last write into the kernel, then nothing while the buffers drain: scaled down to this file's 1.5 s it would fail
+   * any rate under a few MB/s here; at the product's minute, links under about 70 KB/s (4 MiB of send buffer).
+   */
+  readonly timesWholeRequests?: boolean;
   /** Uploads the store still holds open under `prefix` (S3's multipart uploads; the others keep none). */
   readonly openUploads?: (store: ObjectStore, prefix: string) => Promise<number>;
   /**
@@ -67,14 +77,16 @@ const targets: Target[] = [
   },
   {
     name: 'GCS (fake-gcs-server)',
+    timesWholeRequests: true,
     endpoint: () => new URL(stack.env().GCS_ENDPOINT),
-    store: (port) =>
+    store: (port, slowLink) =>
       new GcsStore({
         bucket: GCS_BUCKET,
         apiEndpoint: at(new URL(stack.env().GCS_ENDPOINT), port),
         projectId: GCS_PROJECT,
         chunkBytes: 4 * MiB,
         stallTimeoutMs: STALL_MS,
+        ...(slowLink ? {} : { slowestUploadBytesPerSecond: 1024 * MiB }),
       }),
   },
   {
@@ -149,6 +161,21 @@ for (const target of targets) {
       expect(await direct.size(key)).to.equal(undefined);
       if (target.openUploads) expect(await target.openUploads(direct, path)).to.equal(0);
     });
+
+    if (target.timesWholeRequests)
+      it('completes an upload over a link too slow to send a chunk within the stall timeout', async () => {
+        const slow = target.store(valve.port, true);
+        const key = `${prefix()}/slow-link.bin`;
+        const data = randomBytes(9 * MiB);
+        // 1 MiB/s: each 4 MiB chunk takes 4 s, past the 1.5 s stall timeout (decision 0026, amended).
+        valve.uploadRate(MiB);
+        try {
+          await streamBackup({ source: Readable.from([data]), store: slow, key, compression: { algorithm: 'none' } });
+        } finally {
+          valve.uploadRate(undefined);
+        }
+        expect(await direct.size(key)).to.equal(data.length);
+      });
 
     it('takes a pooled connection left idle past the stall timeout as closed, not as a failure', async () => {
       const idle = target.store();
