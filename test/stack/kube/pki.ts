@@ -4,7 +4,7 @@
  * Everything lives under <root>/kube/pki and is made once per data root.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 
@@ -138,5 +138,9 @@ export function writeKubeconfig(path: string, server: string, caCert: string, us
     contexts: [{ name: 'silo-stack', context: { cluster: 'silo-stack', user: user.name, ...(namespace ? { namespace } : {}) } }],
     'current-context': 'silo-stack',
   };
-  writeFileSync(path, stringify(doc), { mode: 0o600 });
+  // Written beside and renamed over: test files in parallel write the same ServiceAccount's kubeconfig (each operator
+  // they start), and one read it truncated mid-write ("Cannot read properties of undefined (reading 'clusters')").
+  const temporary = `${path}.${process.pid}.${Date.now()}.tmp`;
+  writeFileSync(temporary, stringify(doc), { mode: 0o600 });
+  renameSync(temporary, path);
 }
