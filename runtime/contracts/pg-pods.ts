@@ -85,7 +85,14 @@ export const podDnsName = (pod: string, service: string, namespace: string): str
 // ---------------------------------------------------------------------------------------------
 // The repo host agent's protocol (decision 0272)
 
-export const AGENT_PATHS = { status: '/status', stanza: '/stanza', check: '/check', backup: '/backup' } as const;
+export const AGENT_PATHS = {
+  status: '/status',
+  stanza: '/stanza',
+  check: '/check',
+  backup: '/backup',
+  /** The running backup's Job is there (BACKUP_STREAM). */
+  backupAlive: '/backup-alive',
+} as const;
 
 /** POST /stanza and POST /check: one repository. */
 export interface RepoRequest {
@@ -106,7 +113,7 @@ export interface BackupRequest {
  * prints nothing at info level while it copies (an hour, for a large cluster), so the agent also writes a heartbeat
  * line every `heartbeatMs` while it runs and says so in the `heartbeatHeader` of its answer; a Job that hears nothing
  * for `silenceMs` then knows the repo host or the way to it is lost (its node gone, the network cut), where TCP alone
- * would wait until the Job's deadline. The other way, a Job that hears that header posts its annotation to `alivePath`
+ * would wait until the Job's deadline. The other way, a Job that hears that header posts its annotation to `AGENT_PATHS.backupAlive`
  * every `heartbeatMs`; once it has, the agent stops the backup when the Job closes the stream or stays silent for
  * `silenceMs` (its node lost: no FIN reaches the agent) (decision 0272, amended).
  */
@@ -114,7 +121,6 @@ export const BACKUP_STREAM = {
   resultPrefix: 'RESULT ',
   heartbeatLine: 'SILO-AGENT-ALIVE',
   heartbeatHeader: 'x-silo-heartbeat-ms',
-  alivePath: '/backup-alive',
   heartbeatMs: 10_000,
   silenceMs: 60_000,
 } as const;

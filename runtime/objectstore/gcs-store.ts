@@ -156,9 +156,9 @@ export class GcsStore implements ObjectStore {
   }
 
   createWriteStream(key: string): Writable {
-    const chunkBytes = Math.max(CHUNK_GRANULE, Math.ceil((this.config.chunkBytes ?? 16 * MiB) / CHUNK_GRANULE) * CHUNK_GRANULE);
+    const chunkSize = Math.max(CHUNK_GRANULE, Math.ceil((this.config.chunkBytes ?? 16 * MiB) / CHUNK_GRANULE) * CHUNK_GRANULE);
     const slowest = this.config.slowestUploadBytesPerSecond ?? GCS_SLOWEST_UPLOAD_BYTES_PER_S;
-    return new GcsUploadSink(this.bucket, key, this.url(key), chunkBytes, gcsUploadTimeoutMs(this.stallTimeoutMs, chunkBytes, slowest));
+    return new GcsUploadSink(this.bucket, key, this.url(key), chunkSize, gcsUploadTimeoutMs(this.stallTimeoutMs, chunkSize, slowest));
   }
 
   /**
@@ -293,11 +293,11 @@ class GcsUploadSink extends Writable {
     private readonly bucket: Bucket,
     private readonly key: string,
     private readonly objectUrl: string,
-    chunkBytes: number,
+    /** A multiple of CHUNK_GRANULE. */
+    chunkSize: number,
     timeoutMs: number,
   ) {
     super({ highWaterMark: 1024 * 1024 });
-    const chunkSize = Math.max(CHUNK_GRANULE, Math.ceil(chunkBytes / CHUNK_GRANULE) * CHUNK_GRANULE);
     this.generationBefore = bucket
       .file(key)
       .getMetadata()

@@ -173,7 +173,7 @@ interface AgentDial {
 function sayAlive(dial: AgentDial, annotation: string, timeoutMs: number): void {
   const { url, ...tls } = dial;
   const req = request(
-    new URL(BACKUP_STREAM.alivePath, url),
+    new URL(AGENT_PATHS.backupAlive, url),
     { method: 'POST', ...tls, headers: { 'content-type': 'application/json' }, timeout: timeoutMs },
     (res) => res.resume(),
   );

@@ -282,7 +282,7 @@ export class RepoAgent {
     if (req.method === 'POST' && path === AGENT_PATHS.stanza) return send(res, 200, await this.command('stanza-create'));
     if (req.method === 'POST' && path === AGENT_PATHS.check) return send(res, 200, await this.command('check'));
     if (req.method === 'POST' && path === AGENT_PATHS.backup) return this.backup(await readJson<BackupRequest>(req), res);
-    if (req.method === 'POST' && path === BACKUP_STREAM.alivePath) {
+    if (req.method === 'POST' && path === AGENT_PATHS.backupAlive) {
       const { status, body } = this.alive(await readJson<BackupAliveRequest>(req));
       return send(res, status, body);
     }

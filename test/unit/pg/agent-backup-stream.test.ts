@@ -264,14 +264,14 @@ describe('the backup stream between the Job and the repo host agent', function (
     rmSync(terminated, { force: true });
     const lost = rawPost(AGENT_PATHS.backup, { ...backupRequest, annotation: 'ns/lost/u' });
     await lost.answered;
-    const ping = rawPost(BACKUP_STREAM.alivePath, { annotation: 'ns/lost/u' });
+    const ping = rawPost(AGENT_PATHS.backupAlive, { annotation: 'ns/lost/u' });
     expect((await ping.answered).statusCode, 'the running backup is acknowledged').to.equal(200);
     // The connection stays open and read, as one to a node that vanished does; only the pings stop.
     const pingedAt = Date.now();
     await waitFor('pgBackRest got SIGTERM', () => existsSync(terminated), SILENCE_MS + 2_000);
     expect(Date.now() - pingedAt).to.be.at.least(SILENCE_MS);
     expect(await lost.text).to.match(/RESULT \{"ok":false/);
-    const late = rawPost(BACKUP_STREAM.alivePath, { annotation: 'ns/lost/u' });
+    const late = rawPost(AGENT_PATHS.backupAlive, { annotation: 'ns/lost/u' });
     expect((await late.answered).statusCode, 'a ping for a backup that is not running').to.equal(410);
     rmSync(slowFlag, { force: true });
   });
