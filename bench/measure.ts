@@ -58,6 +58,21 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
+/**
+ * A 95 % bootstrap interval of median(baseline) / median(silo) over paired rounds: rounds are drawn again with
+ * replacement (a round's two sides stay together, as they ran under the same machine state), 2000 times. It says how
+ * far another run of the same rounds could put the ratio; a run's median alone does not (decision 0285, amended).
+ */
+export function ratioInterval(baseline: number[], silo: number[], draws = 2000): [number, number] {
+  const ratios: number[] = [];
+  for (let d = 0; d < draws; d++) {
+    const picks = baseline.map(() => Math.floor(Math.random() * baseline.length));
+    ratios.push(median(picks.map((i) => baseline[i])) / median(picks.map((i) => silo[i])));
+  }
+  ratios.sort((a, b) => a - b);
+  return [ratios[Math.floor(draws * 0.025)], ratios[Math.ceil(draws * 0.975) - 1]];
+}
+
 export const mbps = (bytes: number, seconds: number) => bytes / 1e6 / seconds;
 
 export function table(rows: Array<Record<string, string | number>>): string {

@@ -21,7 +21,7 @@ import { PG_PORT, PG_SOCKET_DIR } from '../runtime/contracts/pg-pods.js';
 import type { PGBackupStatus, PGClusterSpec } from '../src/api/postgres.silo.io/types.js';
 import { BASELINE_MARK, PodMemorySampler, podProcess, type GroupPeak } from './pg-support.js';
 import { PgBench, type Side } from './pg-cluster.js';
-import { mbps, measure, median, must, settle, table } from './measure.js';
+import { mbps, measure, median, must, ratioInterval, settle, table } from './measure.js';
 
 // Nine: pgBackRest adds 0-1 s to every backup's start on both sides (it waits for the database clock's next whole
 // second; randomPhase makes that a uniform draw) and its copy of the same 1 GiB varies by about 1 s on this machine;
@@ -157,6 +157,10 @@ function report(bytes: number, ips: { primaryIp: string; repoHostIp: string }, s
   const secs = (side: Side, key: 'seconds' | 'pgbackrestSeconds') => median(runs[side].map((r) => r[key]));
   const perRound = (key: 'seconds' | 'pgbackrestSeconds') =>
     runs.silo.map((r, i) => (runs.baseline[i][key] / r[key]).toFixed(2)).join(' / ');
+  const interval = (key: 'seconds' | 'pgbackrestSeconds') =>
+    ratioInterval(...((['baseline', 'silo'] as const).map((side) => runs[side].map((r) => r[key])) as [number[], number[]]))
+      .map((r) => r.toFixed(2))
+      .join('–');
   const peak = (side: Side, pick: (peaks: Map<string, GroupPeak>) => number) => Math.max(...runs[side].map((r) => pick(r.peaks)));
   const known = new Set([ips.primaryIp, ips.repoHostIp, 'baseline']);
   const job = (peaks: Map<string, GroupPeak>) => Math.max(0, ...[...peaks].filter(([g]) => !known.has(g)).map(([, p]) => p.allMiB));
@@ -166,6 +170,7 @@ function report(bytes: number, ips: { primaryIp: string; repoHostIp: string }, s
     'silo MB/s': mbps(bytes, secs('silo', key)),
     'baseline MB/s': mbps(bytes, secs('baseline', key)),
     ratio: secs('baseline', key) / secs('silo', key),
+    '95 % interval': interval(key),
     'ratio per round': perRound(key),
     'silo peak RSS MiB': key === 'seconds' ? peak('silo', (p) => p.get(ips.repoHostIp)?.allMiB ?? 0) : '-',
     'baseline peak RSS MiB': key === 'seconds' ? peak('baseline', (p) => p.get('baseline')?.allMiB ?? 0) : '-',
@@ -184,7 +189,7 @@ function report(bytes: number, ips: { primaryIp: string; repoHostIp: string }, s
   }));
   const options = spec.backups.pgbackrest.global ?? {};
   process.stdout.write(
-    `\n${table(rows)}\n\n${table(where)}\n\n${table(memory)}\n\nratio = median baseline seconds / median silo seconds over ${rounds} interleaved rounds (≥ 0.9 is the target). ` +
+    `\n${table(rows)}\n\n${table(where)}\n\n${table(memory)}\n\nratio = median baseline seconds / median silo seconds over ${rounds} interleaved rounds (≥ 0.9 is the target); the interval is where 95 % of the same rounds drawn again put it. ` +
       `Options: Silo's defaults${Object.keys(options).length ? ` with ${JSON.stringify(options)}` : ''}, both sides. ` +
       `${new Date().toISOString()}, ${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length} cores, load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}\n`,
   );
