@@ -31,8 +31,17 @@ class Flow {
 
   constructor(private readonly mayResume: () => boolean) {}
 
-  reset(limit = this.limit): void {
+  /**
+   * Paces at `limit` from now (undefined: no limit). Kept apart from restart(): one `reset(limit = this.limit)` took
+   * an explicit undefined as "keep", so an opened valve went on pacing the connections already open.
+   */
+  limitTo(limit: number | undefined): void {
     this.limit = limit;
+    this.restart();
+  }
+
+  /** Paces at the same limit, counting from now; senders waiting out the pace go at once. */
+  restart(): void {
     this.bytes = 0;
     this.since = Date.now();
     for (const [sender, timer] of this.held) {
@@ -81,7 +90,7 @@ export async function valveProxy(target: { host: string; port: number }): Promis
     const upstream = connect(target.port, target.host);
     // Per connection: a backup's upload owing a minute at a low rate must not hold another client's request.
     const up = new Flow(() => !paused);
-    up.reset(uploadLimit);
+    up.limitTo(uploadLimit);
     const pair = { client, upstream, up };
     pairs.add(pair);
     if (paused) client.pause();
@@ -107,10 +116,10 @@ export async function valveProxy(target: { host: string; port: number }): Promis
   return {
     port: (server.address() as AddressInfo).port,
     forwarded: () => down.bytes,
-    rate: (bytesPerSecond) => down.reset(bytesPerSecond),
+    rate: (bytesPerSecond) => down.limitTo(bytesPerSecond),
     uploadRate(bytesPerSecond) {
       uploadLimit = bytesPerSecond;
-      for (const pair of pairs) pair.up.reset(bytesPerSecond);
+      for (const pair of pairs) pair.up.limitTo(bytesPerSecond);
     },
     pause() {
       paused = true;
@@ -122,9 +131,9 @@ export async function valveProxy(target: { host: string; port: number }): Promis
     resume() {
       paused = false;
       // The rates count from now: the held time is not owed as a burst.
-      down.reset();
+      down.restart();
       for (const { client, upstream, up } of pairs) {
-        up.reset();
+        up.restart();
         client.resume();
         upstream.resume();
       }
