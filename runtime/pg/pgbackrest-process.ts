@@ -4,6 +4,8 @@
  * that user; under the process kubelet it runs as root, so the uid and gid are dropped per child.
  */
 import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 let cached: { uid: number; gid: number } | undefined | null = null;
 
@@ -28,23 +30,25 @@ export interface RunResult {
 
 /** How long a command stopped through `signal` has to end on SIGTERM before it is killed. */
 export const STOP_GRACE_MS = 20_000;
+/** How often a stop looks whether the command's processes are gone. */
+const GONE_POLL_MS = 50;
 
 /**
- * Runs a command as postgres to its end; `onLine` sees every output line as it comes. `signal` stops it: SIGTERM, which
- * pgBackRest answers by ending its local and remote processes and releasing its lock, then SIGKILL after STOP_GRACE_MS;
- * the result is then the command's own end (code null, or pgBackRest's 63), never a rejection.
+ * Runs a command as postgres to its end; `onLine` sees every output line as it comes. `signal` stops it and every
+ * process under it: SIGTERM, then SIGKILL after STOP_GRACE_MS; the result is the command's own end (code null, or
+ * pgBackRest's 63), never a rejection, and it comes only once all of them are gone. pgBackRest's main process exits on
+ * SIGTERM at once (`exitOnSignal` calls `exit()`) without ending its `local` processes, and a local in the middle of a
+ * file goes on writing it into the repository: after the next backup had removed the stopped one's directory, such a
+ * write made it again, and every later incremental failed with "new backup label … is not later than latest backup
+ * label" (pgBackRest's 106).
  */
 export function runAsPostgres(
   command: string,
   args: readonly string[],
-  options: { env?: NodeJS.ProcessEnv; onLine?: (line: string) => void; signal?: AbortSignal } = {},
+  options: { env?: NodeJS.ProcessEnv; onLine?: (line: string) => void; signal?: AbortSignal; stopGraceMs?: number } = {},
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawnAsPostgres(command, args, {
-      env: options.env ?? process.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      signal: options.signal,
-    });
+    const child = spawnAsPostgres(command, args, { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     let stdout = '';
     let partial = '';
@@ -58,15 +62,83 @@ export function runAsPostgres(
     };
     child.stdout!.on('data', (c: Buffer) => take(c, true));
     child.stderr!.on('data', (c: Buffer) => take(c, false));
-    let killer: NodeJS.Timeout | undefined;
-    child.on('error', (error) => {
-      if (error.name !== 'AbortError') return reject(error);
-      killer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS); // 'close' follows, and resolves
-    });
+    let stopping: Promise<void> | undefined;
+    const stop = () => {
+      if (stopping || child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+      stopping = stopTree(child.pid, options.stopGraceMs ?? STOP_GRACE_MS);
+    };
+    if (options.signal?.aborted) stop();
+    options.signal?.addEventListener('abort', stop, { once: true });
+    child.on('error', reject);
     child.on('close', (code) => {
-      clearTimeout(killer);
+      options.signal?.removeEventListener('abort', stop);
       if (partial) options.onLine?.(partial);
-      resolve({ code, output, stdout });
+      void (stopping ?? Promise.resolve()).then(() => resolve({ code, output, stdout }));
     });
   });
 }
+
+/**
+ * SIGTERM to `pid` and every process under it, taken from /proc before the signal (once `pid` is gone its children
+ * belong to init and cannot be told apart), SIGKILL to those left after `graceMs`; resolves when none is left.
+ */
+async function stopTree(pid: number, graceMs: number): Promise<void> {
+  const tree = [pid, ...descendants(pid)];
+  const signal = (sig: NodeJS.Signals) => {
+    for (const p of tree) {
+      try {
+        process.kill(p, sig);
+      } catch {
+        // gone already
+      }
+    }
+  };
+  signal('SIGTERM');
+  const deadline = Date.now() + graceMs;
+  let killed = false;
+  while (tree.some(running)) {
+    if (!killed && Date.now() >= deadline) {
+      signal('SIGKILL');
+      killed = true;
+    }
+    await sleep(GONE_POLL_MS);
+  }
+}
+
+/** Every process under `pid` (its children, theirs, …), from /proc/<pid>/stat. */
+export function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const parent = parentOf(Number(entry));
+    if (parent !== undefined) children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
+  }
+  const found: number[] = [];
+  for (let queue = [pid]; queue.length;) {
+    const next = children.get(queue.shift()!) ?? [];
+    found.push(...next);
+    queue.push(...next);
+  }
+  return found;
+}
+
+/** The fields of /proc/<pid>/stat after the command's name (which may hold spaces and parentheses). */
+function statFields(pid: number): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined; // gone meanwhile
+  }
+}
+
+const parentOf = (pid: number): number | undefined => {
+  const fields = statFields(pid);
+  return fields ? Number(fields[1]) : undefined;
+};
+
+/** Still running: a zombie has ended, whoever reaps it. */
+const running = (pid: number): boolean => {
+  const state = statFields(pid)?.[0];
+  return state !== undefined && state !== 'Z' && state !== 'X';
+};
