@@ -80,12 +80,14 @@ export function runAsPostgres(
 
 /**
  * SIGTERM to `pid` and every process under it, taken from /proc before the signal (once `pid` is gone its children
- * belong to init and cannot be told apart), SIGKILL to those left after `graceMs`; resolves when none is left.
+ * belong to init and cannot be told apart), SIGKILL to those left after `graceMs`; resolves when none is left. Each is
+ * known by its pid and start time, so a pid the kernel hands to a new process meanwhile is neither waited on nor killed.
  */
 async function stopTree(pid: number, graceMs: number): Promise<void> {
-  const tree = [pid, ...descendants(pid)];
+  const tree = [pid, ...descendants(pid)].map((p) => ({ pid: p, started: statFields(p)?.[STARTTIME] }));
+  const left = () => tree.filter((p) => p.started !== undefined && running(p.pid, p.started));
   const signal = (sig: NodeJS.Signals) => {
-    for (const p of tree) {
+    for (const { pid: p } of left()) {
       try {
         process.kill(p, sig);
       } catch {
@@ -96,7 +98,7 @@ async function stopTree(pid: number, graceMs: number): Promise<void> {
   signal('SIGTERM');
   const deadline = Date.now() + graceMs;
   let killed = false;
-  while (tree.some(running)) {
+  while (left().length) {
     if (!killed && Date.now() >= deadline) {
       signal('SIGKILL');
       killed = true;
@@ -110,8 +112,8 @@ export function descendants(pid: number): number[] {
   const children = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    const parent = parentOf(Number(entry));
-    if (parent !== undefined) children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
+    const parent = statFields(Number(entry))?.[PPID];
+    if (parent !== undefined) children.set(Number(parent), [...(children.get(Number(parent)) ?? []), Number(entry)]);
   }
   const found: number[] = [];
   for (let queue = [pid]; queue.length;) {
@@ -121,6 +123,9 @@ export function descendants(pid: number): number[] {
   }
   return found;
 }
+
+/** Indexes into statFields: proc(5)'s fields 3 (state), 4 (ppid) and 22 (starttime), counted after the name. */
+const [STATE, PPID, STARTTIME] = [0, 1, 19];
 
 /** The fields of /proc/<pid>/stat after the command's name (which may hold spaces and parentheses). */
 function statFields(pid: number): string[] | undefined {
@@ -132,13 +137,8 @@ function statFields(pid: number): string[] | undefined {
   }
 }
 
-const parentOf = (pid: number): number | undefined => {
+/** Still the same process, and running: a zombie has ended, whoever reaps it. */
+const running = (pid: number, started: string): boolean => {
   const fields = statFields(pid);
-  return fields ? Number(fields[1]) : undefined;
-};
-
-/** Still running: a zombie has ended, whoever reaps it. */
-const running = (pid: number): boolean => {
-  const state = statFields(pid)?.[0];
-  return state !== undefined && state !== 'Z' && state !== 'X';
+  return fields !== undefined && fields[STARTTIME] === started && fields[STATE] !== 'Z' && fields[STATE] !== 'X';
 };
