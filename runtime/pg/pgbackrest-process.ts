@@ -84,6 +84,15 @@ export function runAsPostgres(
  * known by its pid and start time, so a pid the kernel hands to a new process meanwhile is neither waited on nor killed.
  */
 async function stopTree(pid: number, graceMs: number): Promise<void> {
+  if (statFields(pid) === undefined) {
+    // No /proc to read (not Linux), or it has just ended: the command alone is told, as before.
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // gone already
+    }
+    return;
+  }
   const tree = [pid, ...descendants(pid)].map((p) => ({ pid: p, started: statFields(p)?.[STARTTIME] }));
   const left = () => tree.filter((p) => p.started !== undefined && running(p.pid, p.started));
   const signal = (sig: NodeJS.Signals) => {
@@ -110,7 +119,13 @@ async function stopTree(pid: number, graceMs: number): Promise<void> {
 /** Every process under `pid` (its children, theirs, …), from /proc/<pid>/stat. */
 export function descendants(pid: number): number[] {
   const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return []; // no /proc: not Linux
+  }
+  for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
     const parent = statFields(Number(entry))?.[PPID];
     if (parent !== undefined) children.set(Number(parent), [...(children.get(Number(parent)) ?? []), Number(entry)]);
