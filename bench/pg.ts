@@ -158,7 +158,10 @@ function report(bytes: number, ips: { primaryIp: string; repoHostIp: string }, s
   const perRound = (key: 'seconds' | 'pgbackrestSeconds') =>
     runs.silo.map((r, i) => (runs.baseline[i][key] / r[key]).toFixed(2)).join(' / ');
   const interval = (key: 'seconds' | 'pgbackrestSeconds') =>
-    ratioInterval(...((['baseline', 'silo'] as const).map((side) => runs[side].map((r) => r[key])) as [number[], number[]]))
+    ratioInterval(
+      runs.baseline.map((r) => r[key]),
+      runs.silo.map((r) => r[key]),
+    )
       .map((r) => r.toFixed(2))
       .join('–');
   const peak = (side: Side, pick: (peaks: Map<string, GroupPeak>) => number) => Math.max(...runs[side].map((r) => pick(r.peaks)));

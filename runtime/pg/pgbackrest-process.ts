@@ -85,7 +85,7 @@ export function runAsPostgres(
  */
 async function stopTree(pid: number, graceMs: number): Promise<void> {
   if (statFields(pid) === undefined) {
-    // No /proc to read (not Linux), or it has just ended: the command alone is told, as before.
+    // No /proc to read (not Linux), or it has just ended: SIGTERM to the command alone, nothing to wait for.
     try {
       process.kill(pid, 'SIGTERM');
     } catch {
