@@ -73,6 +73,20 @@ export function ratioInterval(baseline: number[], silo: number[], draws = 2000):
   return [ratios[Math.floor(draws * 0.025)], ratios[Math.ceil(draws * 0.975) - 1]];
 }
 
+/**
+ * What one run says of a "ratio ≥ target" goal, in words: whether its ratio meets the target, and whether its interval
+ * is clear of it (lies wholly on that side). A run whose interval holds the target cannot tell a ratio just above it
+ * from one just below; more rounds can (decision 0285, amended).
+ */
+export function targetVerdict(ratio: number, interval: readonly [number, number], target: number): string {
+  const met = ratio >= target;
+  const clear = met ? interval[0] >= target : interval[1] < target;
+  const word = met ? 'met' : 'not met';
+  return clear
+    ? `${word}: the ratio and its whole interval are ${met ? 'at or above' : 'below'} ${target}`
+    : `${word} by the ratio, but the interval reaches ${met ? 'below' : 'above'} ${target}: more rounds (SILO_BENCH_ROUNDS) would tell`;
+}
+
 export const mbps = (bytes: number, seconds: number) => bytes / 1e6 / seconds;
 
 export function table(rows: Array<Record<string, string | number>>): string {
