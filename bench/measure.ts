@@ -81,7 +81,8 @@ export function ratioInterval(baseline: number[], silo: number[], draws = 2000):
 export function targetVerdict(ratio: number, interval: readonly [number, number], target: number): string {
   const met = ratio >= target;
   const clear = met ? interval[0] >= target : interval[1] < target;
-  const word = met ? 'met' : 'not met';
+  // Three places: a table's 0.90 may be 0.896, which misses 0.9.
+  const word = `${met ? 'met' : 'not met'} (${ratio.toFixed(3)}, interval ${interval.map((r) => r.toFixed(3)).join('–')})`;
   return clear
     ? `${word}: the ratio and its whole interval are ${met ? 'at or above' : 'below'} ${target}`
     : `${word} by the ratio, but the interval reaches ${met ? 'below' : 'above'} ${target}: more rounds (SILO_BENCH_ROUNDS) would tell`;
