@@ -275,7 +275,16 @@ function controllerArgs(
   ];
 }
 
-/** Polls /healthz until it answers 200; fails when the process exits first or after 60 s (then kills it). */
+/**
+ * The line the controller logs once its health and metrics servers listen (runtime/controller/manager/main.ts). A 200
+ * from /healthz alone can come from another test file's operator: a port found free can be taken by that one first,
+ * and this process then fails with EADDRINUSE while the other answers on the port (a CI run waited 120 s on an operator
+ * that had exited that way). The line says both ports are this process's own. Logged at info, which every test's
+ * operator runs at or below.
+ */
+const LISTENING_LINE = '"msg":"operator started"';
+
+/** Polls /healthz until it answers 200 and this process says it listens; fails when it exits first or after 60 s (then kills it). */
 async function untilHealthy(
   operator: OperatorProcess,
   gone: () => { code: number | null; signal: NodeJS.Signals | null } | undefined,
@@ -291,11 +300,12 @@ async function untilHealthy(
       (r) => r.status,
       () => 0,
     );
-    if (status === 200) return;
+    const listening = operator.logs().includes(LISTENING_LINE);
+    if (status === 200 && listening) return;
     if (Date.now() > deadline) {
       await operator.kill();
       throw new Error(
-        `operator ${operator.identity}: /healthz did not answer 200 within 60 s (last status ${status})\n--- log tail ---\n${operator.logs().slice(-3000)}`,
+        `operator ${operator.identity}: /healthz did not answer 200 within 60 s (last status ${status}${listening ? '' : ', and no "operator started" line from this process'})\n--- log tail ---\n${operator.logs().slice(-3000)}`,
       );
     }
     await new Promise((r) => setTimeout(r, 200));
